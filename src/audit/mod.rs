@@ -1,0 +1,7 @@
+//! The append-only audit log: every staff action, money movement and security event.
+
+pub mod model;
+pub mod routes;
+pub mod service;
+
+pub use service::{record, AuditEvent};

@@ -1,0 +1,74 @@
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::model::AuditRow;
+use super::service::{self, AuditFilter};
+use crate::auth::{Admin, Staff};
+use crate::error::{AppResult, Problem};
+use crate::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: chrono::NaiveDateTime,
+    pub actor_id: Option<i64>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: Option<String>,
+    /// Before/after summary of the change.
+    #[schema(value_type = Object)]
+    pub summary: serde_json::Value,
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl From<AuditRow> for AuditRecord {
+    fn from(r: AuditRow) -> Self {
+        Self {
+            id: r.id,
+            at: r.at,
+            actor_id: r.actor_id,
+            action: r.action,
+            subject_type: r.subject_type,
+            subject_id: r.subject_id,
+            summary: serde_json::from_str(&r.summary).unwrap_or(serde_json::Value::Null),
+            request_id: r.request_id,
+            ip: r.ip,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditRecord>,
+    /// Pass as `before` to get the next (older) page; absent on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+/// Search the audit log (admins).
+#[utoipa::path(
+    tag = "admin",
+    params(AuditFilter),
+    responses(
+        (status = 200, body = AuditPage),
+        (status = 401, body = Problem), (status = 403, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/admin/audit")]
+pub async fn list_audit(
+    _admin: Staff<Admin>,
+    state: web::Data<AppState>,
+    filter: web::Query<AuditFilter>,
+) -> AppResult<HttpResponse> {
+    let filter = filter.into_inner();
+    let limit = crate::db::page_limit(filter.limit) as usize;
+    let rows = state.db.read(move |c| service::list(c, &filter)).await?;
+    let next_cursor = (rows.len() == limit).then(|| rows.last().map(|r| r.id)).flatten();
+    Ok(HttpResponse::Ok().json(AuditPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_audit);
+}

@@ -1,0 +1,73 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use super::model::{AuditRow, NewAuditRow};
+use crate::auth::RequestCtx;
+use crate::db::schema::audit_log;
+use crate::db::DbConn;
+use crate::error::AppResult;
+
+/// One audit record: who did what to which subject, with a before/after summary.
+/// Written inside the transaction of the change it describes.
+pub struct AuditEvent<'a> {
+    pub actor_id: Option<i64>,
+    pub action: &'a str,
+    pub subject_type: &'a str,
+    pub subject_id: Option<String>,
+    /// Before/after summary. Never put sensitive values (TINs, bank numbers, dates of
+    /// birth, tokens) here: the log is readable by admins.
+    pub summary: Value,
+}
+
+pub fn record(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, event: AuditEvent<'_>) -> AppResult<()> {
+    diesel::insert_into(audit_log::table)
+        .values(NewAuditRow {
+            at: now,
+            actor_id: event.actor_id,
+            action: event.action,
+            subject_type: event.subject_type,
+            subject_id: event.subject_id,
+            summary: event.summary.to_string(),
+            request_id: ctx.request_id.as_deref(),
+            ip: ctx.ip.as_deref(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct AuditFilter {
+    pub actor_id: Option<i64>,
+    pub action: Option<String>,
+    pub subject_type: Option<String>,
+    pub subject_id: Option<String>,
+    /// Return records with an id lower than this (the `next_cursor` of the previous page).
+    pub before: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+}
+
+/// Newest first, keyset-paginated on the id.
+pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> AppResult<Vec<AuditRow>> {
+    let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
+    if let Some(actor) = filter.actor_id {
+        query = query.filter(audit_log::actor_id.eq(actor));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_log::action.eq(action.clone()));
+    }
+    if let Some(t) = &filter.subject_type {
+        query = query.filter(audit_log::subject_type.eq(t.clone()));
+    }
+    if let Some(s) = &filter.subject_id {
+        query = query.filter(audit_log::subject_id.eq(s.clone()));
+    }
+    if let Some(before) = filter.before {
+        query = query.filter(audit_log::id.lt(before));
+    }
+    Ok(query
+        .order(audit_log::id.desc())
+        .limit(crate::db::page_limit(filter.limit))
+        .load(conn)?)
+}

@@ -1,0 +1,15 @@
+//! Accounts, roles and sessions: registration, email verification, login, token
+//! rotation, password reset, staff accounts, and the extractors that put roles in
+//! handler signatures.
+
+pub mod extract;
+pub mod model;
+pub mod password;
+pub mod rate_limit;
+pub mod roles;
+pub mod routes;
+pub mod service;
+pub mod tokens;
+
+pub use extract::{Applicant, AuthUser, RequestCtx, Staff};
+pub use roles::{Admin, Finance, Reviewer, Role};

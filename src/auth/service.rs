@@ -1,0 +1,509 @@
+//! Account rules and transactions. No HTTP here: handlers call these on the blocking pool.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::model::*;
+use super::password;
+use super::roles::Role;
+use super::RequestCtx;
+use crate::audit::{self, AuditEvent};
+use crate::crypto::{hash_token, random_token};
+use crate::db::schema::{email_tokens, refresh_tokens, user_roles, users};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::notifications::{self, templates};
+use crate::AppState;
+
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Tokens handed out at login and refresh.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    /// JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque, single-use: exchange it at `/auth/refresh` for a new pair.
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub token_type: &'static str,
+}
+
+pub fn find_user(conn: &mut DbConn, id: i64) -> AppResult<User> {
+    Ok(users::table.find(id).select(User::as_select()).first(conn)?)
+}
+
+pub fn find_user_by_email(conn: &mut DbConn, email: &str) -> AppResult<Option<User>> {
+    Ok(users::table
+        .filter(users::email.eq(normalize_email(email)))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn roles_of(conn: &mut DbConn, user_id: i64) -> AppResult<Vec<Role>> {
+    let names: Vec<String> = user_roles::table
+        .filter(user_roles::user_id.eq(user_id))
+        .select(user_roles::role)
+        .order(user_roles::role)
+        .load(conn)?;
+    Ok(names.iter().filter_map(|r| Role::parse(r)).collect())
+}
+
+fn insert_user(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    new: NewUser<'_>,
+    roles: &[Role],
+) -> AppResult<User> {
+    if find_user_by_email(conn, new.email)?.is_some() {
+        return Err(AppError::conflict("email_taken", "an account with this email already exists"));
+    }
+    let id: i64 = diesel::insert_into(users::table)
+        .values(NewUser { created_at: now, updated_at: now, ..new })
+        .returning(users::id)
+        .get_result(conn)?;
+    let user = find_user(conn, id)?;
+    for role in roles {
+        diesel::insert_into(user_roles::table)
+            .values(NewUserRole { user_id: user.id, role: role.as_str() })
+            .execute(conn)?;
+    }
+    Ok(user)
+}
+
+/// Creates a single-use link token and returns it in clear (only its hash is stored).
+fn issue_email_token(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    user_id: i64,
+    purpose: TokenPurpose,
+    ttl: std::time::Duration,
+) -> AppResult<(i64, String)> {
+    let token = random_token();
+    let id = diesel::insert_into(email_tokens::table)
+        .values(NewEmailToken {
+            user_id,
+            purpose: purpose.as_str(),
+            token_hash: &hash_token(&token),
+            expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1)),
+            created_at: now,
+        })
+        .returning(email_tokens::id)
+        .get_result(conn)?;
+    Ok((id, token))
+}
+
+/// Marks a link token used and returns it, if it is unused, unexpired and of one of
+/// `purposes`. The conditional update makes a token single-use even under races.
+fn consume_email_token(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    token: &str,
+    purposes: &[TokenPurpose],
+) -> AppResult<EmailToken> {
+    let invalid = || AppError::invalid("invalid_token", "the link is invalid, expired or already used");
+    let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
+    let row: EmailToken = email_tokens::table
+        .filter(email_tokens::token_hash.eq(hash_token(token.trim())))
+        .filter(email_tokens::purpose.eq_any(purposes))
+        .select(EmailToken::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(invalid)?;
+    if row.expires_at <= now {
+        return Err(invalid());
+    }
+    let changed = diesel::update(email_tokens::table.find(row.id).filter(email_tokens::used_at.is_null()))
+        .set(email_tokens::used_at.eq(now))
+        .execute(conn)?;
+    if changed != 1 {
+        return Err(invalid());
+    }
+    Ok(row)
+}
+
+fn link(st: &AppState, path: &str, token: &str) -> String {
+    format!("{}/{path}?token={token}", st.config.public_url)
+}
+
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub full_name: String,
+}
+
+/// Self-registration of an applicant; queues the verification email.
+pub fn register(st: &AppState, ctx: &RequestCtx, input: Registration) -> AppResult<User> {
+    let hash = password::hash(&input.password)?;
+    let email = normalize_email(&input.email);
+    let full_name = input.full_name.trim().to_string();
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let user = insert_user(
+            conn,
+            now,
+            NewUser {
+                email: &email,
+                password_hash: Some(&hash),
+                full_name: &full_name,
+                status: UserStatus::Registered.as_str(),
+                email_verified_at: None,
+                created_at: now,
+                updated_at: now,
+            },
+            &[Role::Applicant],
+        )?;
+        send_verification(conn, st, now, &user)?;
+        audit::record(conn, now, ctx, AuditEvent {
+            actor_id: Some(user.id),
+            action: "auth.registered",
+            subject_type: "user",
+            subject_id: Some(user.id.to_string()),
+            summary: json!({"after": {"status": user.status}}),
+        })?;
+        Ok(user)
+    })
+}
+
+fn send_verification(conn: &mut DbConn, st: &AppState, now: NaiveDateTime, user: &User) -> AppResult<()> {
+    let ttl = st.config.auth.verify_email_ttl;
+    let (token_id, token) = issue_email_token(conn, now, user.id, TokenPurpose::VerifyEmail, ttl)?;
+    notifications::enqueue(conn, now, &user.email, &format!("verify_email:{token_id}"), &templates::VerifyEmail {
+        full_name: user.full_name.clone(),
+        link: link(st, "verify-email", &token),
+        expires_hours: ttl.as_secs() / 3600,
+    })
+}
+
+/// Sends a fresh verification link to an account whose email is not verified yet.
+pub fn resend_verification(st: &AppState, user_id: i64) -> AppResult<()> {
+    st.db.tx_sync(|conn| {
+        let user = find_user(conn, user_id)?;
+        if user.email_verified_at.is_some() {
+            return Err(AppError::conflict("already_verified", "the email address is already verified"));
+        }
+        send_verification(conn, st, st.clock.now(), &user)
+    })
+}
+
+pub fn verify_email(st: &AppState, ctx: &RequestCtx, token: &str) -> AppResult<User> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let row = consume_email_token(conn, now, token, &[TokenPurpose::VerifyEmail])?;
+        let user = find_user(conn, row.user_id)?;
+        let status = match user.status() {
+            UserStatus::Registered => UserStatus::EmailVerified,
+            other => other,
+        };
+        diesel::update(users::table.find(user.id))
+            .set((
+                users::email_verified_at.eq(user.email_verified_at.unwrap_or(now)),
+                users::status.eq(status.as_str()),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        audit::record(conn, now, ctx, AuditEvent {
+            actor_id: Some(user.id),
+            action: "auth.email_verified",
+            subject_type: "user",
+            subject_id: Some(user.id.to_string()),
+            summary: json!({"before": {"status": user.status}, "after": {"status": status.as_str()}}),
+        })?;
+        find_user(conn, user.id)
+    })
+}
+
+fn new_session(conn: &mut DbConn, st: &AppState, now: NaiveDateTime, user_id: i64, family: Option<&str>) -> AppResult<TokenPair> {
+    let roles = roles_of(conn, user_id)?;
+    let refresh = random_token();
+    let family = family.map(str::to_string).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    diesel::insert_into(refresh_tokens::table)
+        .values(NewRefreshToken {
+            user_id,
+            family: &family,
+            token_hash: &hash_token(&refresh),
+            expires_at: now + chrono::Duration::from_std(st.config.auth.refresh_token_ttl).unwrap_or(chrono::Duration::days(30)),
+            created_at: now,
+        })
+        .execute(conn)?;
+    let ttl = st.config.auth.access_token_ttl.as_secs() as i64;
+    let access = st.jwt.issue(user_id, &roles, now.and_utc().timestamp(), ttl)?;
+    Ok(TokenPair { access_token: access, refresh_token: refresh, expires_in: ttl, token_type: "Bearer" })
+}
+
+fn security_event(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, action: &str, user_id: Option<i64>, summary: serde_json::Value) -> AppResult<()> {
+    audit::record(conn, now, ctx, AuditEvent {
+        actor_id: user_id,
+        action,
+        subject_type: "user",
+        subject_id: user_id.map(|id| id.to_string()),
+        summary,
+    })
+}
+
+pub fn login(st: &AppState, ctx: &RequestCtx, email: &str, password_attempt: &str) -> AppResult<TokenPair> {
+    st.login_limiter.check(email, ctx.ip.as_deref())?;
+    let user = st.db.read_sync(|c| find_user_by_email(c, email))?;
+    let ok = password::verify(password_attempt, user.as_ref().and_then(|u| u.password_hash.as_deref()));
+    let now = st.clock.now();
+    match user {
+        Some(user) if ok && !user.status().blocks_login() => st.db.tx_sync(|conn| {
+            security_event(conn, now, ctx, "auth.login", Some(user.id), json!({}))?;
+            new_session(conn, st, now, user.id, None)
+        }),
+        user => {
+            let reason = match &user {
+                Some(u) if ok => format!("account {}", u.status),
+                _ => "bad credentials".to_string(),
+            };
+            st.db.tx_sync(|conn| {
+                security_event(conn, now, ctx, "auth.login_failed", user.as_ref().map(|u| u.id), json!({"reason": reason}))
+            })?;
+            Err(AppError::Unauthorized("the email or password is wrong"))
+        }
+    }
+}
+
+enum RefreshOutcome {
+    Rotated(TokenPair),
+    Reused,
+    Invalid,
+}
+
+/// Rotates a refresh token. Presenting a token that was already rotated or revoked
+/// means it leaked: the whole family (every token descended from that login) is revoked.
+pub fn refresh(st: &AppState, ctx: &RequestCtx, presented: &str) -> AppResult<TokenPair> {
+    let outcome = st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let Some(row) = refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(hash_token(presented.trim())))
+            .select(RefreshToken::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(RefreshOutcome::Invalid);
+        };
+        let rotated_now = row.used_at.is_none()
+            && row.revoked_at.is_none()
+            && diesel::update(refresh_tokens::table.find(row.id).filter(refresh_tokens::used_at.is_null()))
+                .set(refresh_tokens::used_at.eq(now))
+                .execute(conn)?
+                == 1;
+        if !rotated_now {
+            revoke_family(conn, now, &row.family)?;
+            security_event(conn, now, ctx, "auth.refresh_token_reuse", Some(row.user_id), json!({"family": row.family}))?;
+            return Ok(RefreshOutcome::Reused);
+        }
+        let user = find_user(conn, row.user_id)?;
+        if row.expires_at <= now || user.status().blocks_login() {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        Ok(RefreshOutcome::Rotated(new_session(conn, st, now, user.id, Some(&row.family))?))
+    })?;
+    match outcome {
+        RefreshOutcome::Rotated(pair) => Ok(pair),
+        RefreshOutcome::Reused => Err(AppError::Unauthorized("the refresh token was already used; sign in again")),
+        RefreshOutcome::Invalid => Err(AppError::Unauthorized("the refresh token is invalid or expired")),
+    }
+}
+
+fn revoke_family(conn: &mut DbConn, now: NaiveDateTime, family: &str) -> AppResult<usize> {
+    Ok(diesel::update(refresh_tokens::table.filter(refresh_tokens::family.eq(family)).filter(refresh_tokens::revoked_at.is_null()))
+        .set(refresh_tokens::revoked_at.eq(now))
+        .execute(conn)?)
+}
+
+/// Revokes every session of a user (password change, removal).
+pub fn revoke_all_sessions(conn: &mut DbConn, now: NaiveDateTime, user_id: i64) -> AppResult<usize> {
+    Ok(diesel::update(refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)).filter(refresh_tokens::revoked_at.is_null()))
+        .set(refresh_tokens::revoked_at.eq(now))
+        .execute(conn)?)
+}
+
+/// Ends the session the refresh token belongs to. Unknown tokens are ignored: logging
+/// out twice is not an error.
+pub fn logout(st: &AppState, ctx: &RequestCtx, presented: &str) -> AppResult<()> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let row = refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(hash_token(presented.trim())))
+            .select(RefreshToken::as_select())
+            .first(conn)
+            .optional()?;
+        if let Some(row) = row {
+            revoke_family(conn, now, &row.family)?;
+            security_event(conn, now, ctx, "auth.logout", Some(row.user_id), json!({}))?;
+        }
+        Ok(())
+    })
+}
+
+/// Emails a reset link when the account exists; answers the same either way so the
+/// endpoint does not reveal which emails have accounts.
+pub fn request_password_reset(st: &AppState, ctx: &RequestCtx, email: &str) -> AppResult<()> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let Some(user) = find_user_by_email(conn, email)? else {
+            return Ok(());
+        };
+        if user.status().blocks_login() {
+            return Ok(());
+        }
+        let ttl = st.config.auth.password_reset_ttl;
+        let (token_id, token) = issue_email_token(conn, now, user.id, TokenPurpose::PasswordReset, ttl)?;
+        notifications::enqueue(conn, now, &user.email, &format!("password_reset:{token_id}"), &templates::PasswordReset {
+            full_name: user.full_name.clone(),
+            link: link(st, "reset-password", &token),
+            expires_minutes: ttl.as_secs() / 60,
+        })?;
+        security_event(conn, now, ctx, "auth.password_reset_requested", Some(user.id), json!({}))
+    })
+}
+
+/// Sets a new password from a reset or staff-invitation link and signs out everywhere.
+pub fn confirm_password_reset(st: &AppState, ctx: &RequestCtx, token: &str, new_password: &str) -> AppResult<()> {
+    let hash = password::hash(new_password)?;
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let row = consume_email_token(conn, now, token, &[TokenPurpose::PasswordReset, TokenPurpose::StaffInvite])?;
+        let user = find_user(conn, row.user_id)?;
+        if user.status().blocks_login() {
+            return Err(AppError::invalid("invalid_token", "the link is invalid, expired or already used"));
+        }
+        // Following an emailed link proves control of the address.
+        diesel::update(users::table.find(user.id))
+            .set((
+                users::password_hash.eq(&hash),
+                users::email_verified_at.eq(user.email_verified_at.unwrap_or(now)),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        revoke_all_sessions(conn, now, user.id)?;
+        security_event(conn, now, ctx, "auth.password_set", Some(user.id), json!({"via": row.purpose}))
+    })
+}
+
+pub fn change_password(st: &AppState, ctx: &RequestCtx, user_id: i64, current: &str, new_password: &str) -> AppResult<()> {
+    let user = st.db.read_sync(|c| find_user(c, user_id))?;
+    if !password::verify(current, user.password_hash.as_deref()) {
+        return Err(AppError::field("current_password", "mismatch", "the current password is wrong"));
+    }
+    let hash = password::hash(new_password)?;
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        diesel::update(users::table.find(user_id))
+            .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
+            .execute(conn)?;
+        revoke_all_sessions(conn, now, user_id)?;
+        security_event(conn, now, ctx, "auth.password_changed", Some(user_id), json!({}))
+    })
+}
+
+pub fn update_profile(st: &AppState, ctx: &RequestCtx, user_id: i64, full_name: Option<String>) -> AppResult<User> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let before = find_user(conn, user_id)?;
+        if let Some(name) = full_name.map(|n| n.trim().to_string()).filter(|n| *n != before.full_name) {
+            diesel::update(users::table.find(user_id))
+                .set((users::full_name.eq(&name), users::updated_at.eq(now)))
+                .execute(conn)?;
+            audit::record(conn, now, ctx, AuditEvent {
+                actor_id: Some(user_id),
+                action: "profile.updated",
+                subject_type: "user",
+                subject_id: Some(user_id.to_string()),
+                summary: json!({"fields": ["full_name"]}),
+            })?;
+        }
+        find_user(conn, user_id)
+    })
+}
+
+pub struct NewStaff {
+    pub email: String,
+    pub full_name: String,
+    pub roles: Vec<Role>,
+}
+
+/// An admin creates a staff account; the person chooses a password through the emailed link.
+pub fn create_staff(st: &AppState, ctx: &RequestCtx, admin_id: i64, input: NewStaff) -> AppResult<User> {
+    let mut roles = input.roles;
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() || roles.iter().any(|r| !r.is_staff()) {
+        return Err(AppError::field("roles", "staff_roles", "give one or more of reviewer, finance, admin"));
+    }
+    let email = normalize_email(&input.email);
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let user = insert_user(
+            conn,
+            now,
+            NewUser {
+                email: &email,
+                password_hash: None,
+                full_name: input.full_name.trim(),
+                status: UserStatus::Staff.as_str(),
+                email_verified_at: None,
+                created_at: now,
+                updated_at: now,
+            },
+            &roles,
+        )?;
+        let ttl = st.config.auth.staff_invite_ttl;
+        let (token_id, token) = issue_email_token(conn, now, user.id, TokenPurpose::StaffInvite, ttl)?;
+        let role_names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        notifications::enqueue(conn, now, &user.email, &format!("staff_invite:{token_id}"), &templates::StaffInvite {
+            full_name: user.full_name.clone(),
+            link: link(st, "set-password", &token),
+            roles: role_names.join(", "),
+            expires_hours: ttl.as_secs() / 3600,
+        })?;
+        audit::record(conn, now, ctx, AuditEvent {
+            actor_id: Some(admin_id),
+            action: "staff.created",
+            subject_type: "user",
+            subject_id: Some(user.id.to_string()),
+            summary: json!({"after": {"email": user.email, "roles": role_names}}),
+        })?;
+        Ok(user)
+    })
+}
+
+/// The bootstrap step: the first admin, created from the CLI with a known password.
+pub fn create_admin(st: &AppState, email: &str, full_name: &str, password_clear: &str) -> AppResult<User> {
+    if password_clear.chars().count() < password::MIN_LENGTH {
+        return Err(AppError::field("password", "length", format!("at least {} characters", password::MIN_LENGTH)));
+    }
+    let hash = password::hash(password_clear)?;
+    let email = normalize_email(email);
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let user = insert_user(
+            conn,
+            now,
+            NewUser {
+                email: &email,
+                password_hash: Some(&hash),
+                full_name,
+                status: UserStatus::Staff.as_str(),
+                email_verified_at: Some(now),
+                created_at: now,
+                updated_at: now,
+            },
+            &[Role::Admin],
+        )?;
+        audit::record(conn, now, &RequestCtx::system("cli"), AuditEvent {
+            actor_id: None,
+            action: "staff.admin_bootstrapped",
+            subject_type: "user",
+            subject_id: Some(user.id.to_string()),
+            summary: json!({"after": {"email": user.email, "roles": ["admin"]}}),
+        })?;
+        Ok(user)
+    })
+}

@@ -1,0 +1,59 @@
+//! Short-lived JWT access tokens (HS256). Expiry is checked against the service clock.
+
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::roles::Role;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub roles: Vec<Role>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8]) -> Self {
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+    }
+
+    pub fn issue(&self, user_id: i64, roles: &[Role], now: i64, ttl_secs: i64) -> anyhow::Result<String> {
+        let claims = Claims { sub: user_id.to_string(), roles: roles.to_vec(), iat: now, exp: now + ttl_secs };
+        Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+    }
+
+    /// The claims of a well-signed, unexpired token; `None` otherwise.
+    pub fn verify(&self, token: &str, now: i64) -> Option<Claims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is compared with the service clock below, not the system clock, so
+        // that tests can move time.
+        validation.validate_exp = false;
+        validation.required_spec_claims = ["exp".to_string(), "sub".to_string()].into();
+        let claims = decode::<Claims>(token, &self.decoding, &validation).ok()?.claims;
+        (claims.exp > now).then_some(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_verify_expire_and_reject_foreign_keys() {
+        let keys = JwtKeys::new(&[3u8; 64]);
+        let t = keys.issue(7, &[Role::Finance], 1000, 900).unwrap();
+        let c = keys.verify(&t, 1500).unwrap();
+        assert_eq!(c.sub, "7");
+        assert_eq!(c.roles, vec![Role::Finance]);
+        assert!(keys.verify(&t, 1900).is_none());
+        assert!(JwtKeys::new(&[4u8; 64]).verify(&t, 1500).is_none());
+        assert!(keys.verify("not.a.token", 1500).is_none());
+    }
+}

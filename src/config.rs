@@ -1,0 +1,289 @@
+//! Configuration from the environment, one concern per struct.
+//!
+//! Every variable is documented in the README. Invalid configuration is reported as one
+//! line by `main` and stops start-up.
+
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use rand::RngCore;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn bad(msg: impl Into<String>) -> ConfigError {
+    ConfigError(msg.into())
+}
+
+/// Which database a URL selects. The scheme decides; a typo is refused rather than
+/// turned into a new SQLite file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_string()))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(bad("DATABASE_URL: sqlite:// needs a file path"));
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else {
+            Err(bad(format!(
+                "DATABASE_URL: unsupported scheme in {:?} (use postgres://... or sqlite://path)",
+                redact_url(url)
+            )))
+        }
+    }
+}
+
+/// Drops the password from a URL so it can appear in an error message.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// lettre SMTP URL (`smtp://`, `smtps://`, `smtp://host?tls=required`); `None` writes .eml files.
+    pub smtp_url: Option<String>,
+    pub from: String,
+    /// Delay before the first retry; doubled on each further failure.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// Attempts before an email is moved to the dead-letter state.
+    pub max_attempts: i32,
+    pub poll_interval: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub verify_email_ttl: Duration,
+    pub password_reset_ttl: Duration,
+    pub staff_invite_ttl: Duration,
+    /// Login attempts allowed per account per minute (burst and refill).
+    pub login_per_account_per_minute: u32,
+    pub login_per_ip_per_minute: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            verify_email_ttl: Duration::from_secs(24 * 3600),
+            password_reset_ttl: Duration::from_secs(3600),
+            staff_invite_ttl: Duration::from_secs(72 * 3600),
+            login_per_account_per_minute: 5,
+            login_per_ip_per_minute: 30,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Keys {
+    pub jwt_secret: Vec<u8>,
+    pub encryption_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys { .. }")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
+    /// Base of the links put in emails (verification, password reset).
+    pub public_url: String,
+    pub mail: MailConfig,
+    pub auth: AuthConfig,
+    pub keys: Keys,
+    pub log_format: LogFormat,
+    /// Largest JSON body accepted, in bytes.
+    pub max_json_bytes: usize,
+    pub db_pool_size: u32,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads configuration through `get`, so tests can pass their own variables.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let bind_raw = get("GATEHOUSE_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_raw
+            .parse()
+            .map_err(|_| bad(format!("GATEHOUSE_BIND: {bind_raw:?} is not an address like 127.0.0.1:8080")))?;
+        let data_dir = PathBuf::from(get("GATEHOUSE_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        fs::create_dir_all(&data_dir).map_err(|e| {
+            bad(format!("GATEHOUSE_DATA_DIR: cannot create {}: {e}", data_dir.display()))
+        })?;
+        let database = match get("DATABASE_URL") {
+            Some(url) => DatabaseUrl::parse(&url)?,
+            None => DatabaseUrl::Sqlite(data_dir.join("gatehouse.db")),
+        };
+        let public_url = get("GATEHOUSE_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        let smtp_url = get("SMTP_URL");
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(bad("SMTP_URL: must start with smtp:// or smtps://"));
+            }
+        }
+        let mail = MailConfig {
+            smtp_url,
+            from: get("GATEHOUSE_MAIL_FROM").unwrap_or_else(|| "Gatehouse <no-reply@gatehouse.localhost>".into()),
+            retry_base: Duration::from_secs(parse_num(&get, "GATEHOUSE_MAIL_RETRY_BASE_SECS", 30)?),
+            retry_max: Duration::from_secs(3600),
+            max_attempts: parse_num(&get, "GATEHOUSE_MAIL_MAX_ATTEMPTS", 10)?,
+            poll_interval: Duration::from_millis(parse_num(&get, "GATEHOUSE_MAIL_POLL_MS", 1000)?),
+        };
+        if mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(bad("GATEHOUSE_MAIL_FROM: not a valid mailbox like 'Gatehouse <no-reply@example.com>'"));
+        }
+        let keys_dir = data_dir.join("keys");
+        let jwt_secret = match get("GATEHOUSE_JWT_SECRET") {
+            Some(v) => decode_key("GATEHOUSE_JWT_SECRET", &v, 32)?,
+            None => load_or_create_key(&keys_dir.join("jwt.key"), 64)?,
+        };
+        let enc = match get("GATEHOUSE_ENCRYPTION_KEY") {
+            Some(v) => decode_key("GATEHOUSE_ENCRYPTION_KEY", &v, 32)?,
+            None => load_or_create_key(&keys_dir.join("encryption.key"), 32)?,
+        };
+        let encryption_key: [u8; 32] = enc
+            .try_into()
+            .map_err(|_| bad("GATEHOUSE_ENCRYPTION_KEY: must be exactly 32 bytes (base64)"))?;
+        let log_format = match get("GATEHOUSE_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(bad(format!("GATEHOUSE_LOG_FORMAT: {other:?} is not text or json"))),
+        };
+        Ok(Self {
+            bind,
+            data_dir,
+            database,
+            public_url,
+            mail,
+            auth: AuthConfig::default(),
+            keys: Keys { jwt_secret, encryption_key },
+            log_format,
+            max_json_bytes: parse_num(&get, "GATEHOUSE_MAX_JSON_BYTES", 2 * 1024 * 1024)?,
+            db_pool_size: parse_num(&get, "GATEHOUSE_DB_POOL_SIZE", 16)?,
+        })
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(key) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| bad(format!("{key}: {v:?} is not a number"))),
+    }
+}
+
+fn decode_key(name: &str, value: &str, min_len: usize) -> Result<Vec<u8>, ConfigError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .map_err(|_| bad(format!("{name}: not valid base64")))?;
+    if bytes.len() < min_len {
+        return Err(bad(format!("{name}: needs at least {min_len} bytes")));
+    }
+    Ok(bytes)
+}
+
+/// Reads a key file, or creates it with fresh random bytes and mode 0600 so the key
+/// survives restarts (tokens stay valid, encrypted fields stay readable).
+fn load_or_create_key(path: &Path, len: usize) -> Result<Vec<u8>, ConfigError> {
+    let name = path.display().to_string();
+    if path.exists() {
+        let text = fs::read_to_string(path).map_err(|e| bad(format!("{name}: cannot read: {e}")))?;
+        return decode_key(&name, &text, len);
+    }
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| bad(format!("{}: cannot create: {e}", dir.display())))?;
+    }
+    let mut bytes = vec![0u8; len];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| bad(format!("{name}: cannot create: {e}")))?;
+    file.write_all(base64::engine::general_purpose::STANDARD.encode(&bytes).as_bytes())
+        .map_err(|e| bad(format!("{name}: cannot write: {e}")))?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_scheme_decides_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
+            DatabaseUrl::Postgres("postgres://u@h/db".into())
+        );
+        assert_eq!(DatabaseUrl::parse("sqlite://data/x.db").unwrap(), DatabaseUrl::Sqlite("data/x.db".into()));
+        let err = DatabaseUrl::parse("postgress://u:secret@h/db").unwrap_err();
+        assert!(!err.0.contains("secret"), "{}", err.0);
+        assert!(DatabaseUrl::parse("data/x.db").is_err());
+    }
+
+    #[test]
+    fn keys_are_created_once_with_private_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/k.key");
+        let first = load_or_create_key(&path, 32).unwrap();
+        let second = load_or_create_key(&path, 32).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn invalid_values_give_one_line_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap().to_string();
+        let err = Config::from_lookup(|k| match k {
+            "GATEHOUSE_DATA_DIR" => Some(d.clone()),
+            "GATEHOUSE_BIND" => Some("nonsense".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert!(err.0.starts_with("GATEHOUSE_BIND"), "{}", err.0);
+        assert!(!err.0.contains('\n'));
+    }
+}

@@ -1,0 +1,195 @@
+//! Persistence: one connection type over SQLite and PostgreSQL, a pool, migrations.
+
+pub mod schema;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::DatabaseUrl;
+use crate::error::{AppError, AppResult};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
+
+/// Key of the PostgreSQL advisory lock held while migrations run, so several instances
+/// starting at once migrate one at a time.
+const MIGRATION_LOCK_KEY: i64 = 0x6761_7465_686f_7573; // "gatehous"
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgresql(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Connects to exactly the backend the URL names (never guessing from the string, as
+/// `MultiConnection::establish` would) and sets SQLite's pragmas on every connection.
+#[derive(Clone, Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        use diesel::r2d2::Error;
+        match &self.url {
+            DatabaseUrl::Postgres(url) => {
+                PgConnection::establish(url).map(DbConn::Postgresql).map_err(Error::ConnectionError)
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy()).map_err(Error::ConnectionError)?;
+                // WAL lets readers work beside the writer; busy_timeout waits instead of
+                // failing when another connection holds the write lock.
+                diesel::sql_query(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                )
+                .execute(&mut conn)
+                .map_err(Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type PooledConn = PooledConnection<Manager>;
+
+/// The database handle shared by handlers, jobs and the CLI.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    backend: Backend,
+    /// SQLite allows one writer; serialising our write transactions in-process avoids
+    /// SQLITE_BUSY on lock upgrades. PostgreSQL needs no such lock.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+impl Db {
+    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
+        if let DatabaseUrl::Sqlite(path) = url {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        let backend = match url {
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+        };
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager { url: url.clone() })?;
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn get(&self) -> AppResult<PooledConn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` on a connection, outside a transaction (reads).
+    pub fn read_sync<T>(&self, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = self.get()?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` in one database transaction: every state change is all or nothing.
+    pub fn tx_sync<T>(&self, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = self.get()?;
+        let _guard = self
+            .sqlite_writer
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        (*conn).transaction(f)
+    }
+
+    /// [`Db::read_sync`] on the blocking thread pool.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        let db = self.clone();
+        actix_web::web::block(move || db.read_sync(f)).await?
+    }
+
+    /// [`Db::tx_sync`] on the blocking thread pool.
+    pub async fn tx<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        let db = self.clone();
+        actix_web::web::block(move || db.tx_sync(f)).await?
+    }
+
+    /// Applies pending migrations; on PostgreSQL under an advisory lock.
+    pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let mut conn = self.pool.get()?;
+        let applied = match &mut *conn {
+            DbConn::Postgresql(pg) => {
+                diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(pg)?;
+                let result = pg.run_pending_migrations(POSTGRES_MIGRATIONS).map(names);
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")).execute(pg)?;
+                result
+            }
+            DbConn::Sqlite(lite) => lite.run_pending_migrations(SQLITE_MIGRATIONS).map(names),
+        };
+        applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+    }
+
+    /// True when the database is reachable and every embedded migration is applied.
+    pub fn is_ready(&self) -> AppResult<bool> {
+        let mut conn = self.get()?;
+        let pending = match &mut *conn {
+            DbConn::Postgresql(pg) => pg.has_pending_migration(POSTGRES_MIGRATIONS),
+            DbConn::Sqlite(lite) => lite.has_pending_migration(SQLITE_MIGRATIONS),
+        };
+        pending.map(|p| !p).map_err(|e| AppError::Unavailable(e.to_string()))
+    }
+}
+
+fn names(versions: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    versions.into_iter().map(|v| v.to_string()).collect()
+}
+
+/// `LIMIT` for list endpoints: a default and a hard maximum.
+pub fn page_limit(requested: Option<i64>) -> i64 {
+    requested.unwrap_or(50).clamp(1, 200)
+}

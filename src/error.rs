@@ -1,0 +1,221 @@
+//! One error type for the whole service, rendered as RFC 9457 problem details.
+//!
+//! Every variant has a stable snake_case `code`; the `type` member is
+//! `/problems/{code}`. Internal causes are logged with tracing and never sent.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct FieldError {
+    /// JSON name of the field.
+    pub field: String,
+    /// Stable code such as `length`, `email`, `required`.
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
+    }
+}
+
+/// RFC 9457 problem details, as sent with `Content-Type: application/problem+json`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `/problems/{code}`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code (the last segment of `type`).
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{detail}")]
+    Invalid { code: &'static str, detail: String },
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("a dependency is unavailable")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Conflict { code, detail: detail.into() }
+    }
+    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Invalid { code, detail: detail.into() }
+    }
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Invalid { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Validation(_) => "validation_failed",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound => "not_found",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        self.status_code().canonical_reason().unwrap_or("Error")
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let detail = match self {
+            Self::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                "An internal error occurred; it has been logged.".to_string()
+            }
+            Self::Unavailable(cause) => {
+                tracing::warn!(cause = %cause, "dependency unavailable");
+                "A dependency of the service is unavailable; try again shortly.".to_string()
+            }
+            other => other.to_string(),
+        };
+        let code = self.code();
+        let problem = Problem {
+            type_: format!("/problems/{code}"),
+            title: self.title().to_string(),
+            status: self.status_code().as_u16(),
+            detail,
+            code: code.to_string(),
+            errors: match self {
+                Self::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let Self::RateLimited { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        }
+        if matches!(self, Self::Unauthorized(_)) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(problem)
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => Self::NotFound,
+            // A unique constraint is the database's word that the thing already exists
+            // (earned once, paid once, one email per event): a conflict, not a crash.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                tracing::info!(constraint = ?info.constraint_name(), "unique violation");
+                Self::conflict("already_exists", "the resource already exists")
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<validator::ValidationErrors> for AppError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut out: Vec<FieldError> = errors
+            .field_errors()
+            .into_iter()
+            .flat_map(|(field, errs)| {
+                errs.iter().map(move |e| {
+                    let message = e
+                        .message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| format!("{field} is invalid ({})", e.code));
+                    FieldError::new(field.as_ref(), &e.code, message)
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.field.cmp(&b.field));
+        Self::Validation(out)
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::Internal(anyhow::anyhow!("blocking pool: {e}"))
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// Maps actix's own extractor failures (malformed JSON, oversized body, bad path or
+/// query) to problem responses instead of actix's plain-text errors.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    match err {
+        J::Overflow { .. } | J::OverflowKnownLength { .. } => AppError::PayloadTooLarge.into(),
+        J::ContentType => AppError::invalid("unsupported_media_type", "expected Content-Type: application/json").into(),
+        J::Deserialize(e) => AppError::invalid("malformed_json", format!("the JSON body is invalid: {e}")).into(),
+        other => AppError::invalid("malformed_json", format!("the JSON body could not be read: {other}")).into(),
+    }
+}
+
+pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    AppError::invalid("invalid_query", format!("invalid query string: {err}")).into()
+}
+
+pub fn path_error(err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    tracing::debug!(%err, "path did not parse");
+    AppError::NotFound.into()
+}

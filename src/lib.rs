@@ -1,0 +1,33 @@
+//! Gatehouse: the back office of a marketplace paying US independent contractors.
+//!
+//! One module per capability, each shaped `model` (rows), `service` (rules and
+//! transactions), `routes` (HTTP). Shared plumbing: `config`, `db`, `error`, `crypto`,
+//! `storage`, `clock`.
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod notifications;
+pub mod openapi;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+pub use startup::{AppState, Application};
+
+/// Runs blocking work (database, argon2) on actix's blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> error::AppResult<T> + Send + 'static,
+) -> error::AppResult<T> {
+    actix_web::web::block(f).await?
+}
+
+/// Shared handle type for the clock.
+pub type SharedClock = Arc<dyn clock::Clock>;

@@ -1,0 +1,95 @@
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gatehouse::config::Config;
+use gatehouse::{AppState, Application};
+
+/// Gatehouse back office. With no subcommand it serves the API.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administrator accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin account (the bootstrap step). The password comes from
+    /// GATEHOUSE_ADMIN_PASSWORD, or is generated and printed once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gatehouse: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    gatehouse::telemetry::init(&config.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Migrate => migrate(config),
+        Command::Admin { command: AdminCommand::Create { email, name } } => create_admin(config, &email, &name),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gatehouse: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let bind = config.bind;
+        let listener = TcpListener::bind(bind).map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+        let state = AppState::with_system_clock(config)?;
+        tracing::info!(%bind, backend = ?state.db.backend(), "gatehouse serving");
+        Application::build(state, listener)?.run().await?;
+        Ok(())
+    })
+}
+
+fn migrate(config: Config) -> anyhow::Result<()> {
+    let db = gatehouse::db::Db::connect(&config.database, 1)?;
+    let applied = db.migrate()?;
+    println!("{} migration(s) applied", applied.len());
+    Ok(())
+}
+
+fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Result<()> {
+    let state = AppState::with_system_clock(config)?;
+    let (password, generated) = match std::env::var("GATEHOUSE_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (gatehouse::crypto::random_token(), true),
+    };
+    let user = gatehouse::auth::service::create_admin(&state, email, name, &password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("admin created: id {} <{}>", user.id, user.email);
+    if generated {
+        println!("password (shown once): {password}");
+    }
+    Ok(())
+}

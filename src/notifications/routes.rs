@@ -1,0 +1,112 @@
+use actix_web::{get, post, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::model::OutboxRow;
+use super::service::{self, OutboxFilter};
+use crate::audit::{self, AuditEvent};
+use crate::auth::{Admin, Staff};
+use crate::error::{AppResult, Problem};
+use crate::AppState;
+
+/// An outbox row as admins see it. Bodies are left out: they carry single-use links.
+#[derive(Serialize, ToSchema)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub event_key: String,
+    pub recipient: String,
+    pub template: String,
+    pub subject: String,
+    /// `pending`, `sent` or `dead`.
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: chrono::NaiveDateTime,
+    pub last_error: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+    pub sent_at: Option<chrono::NaiveDateTime>,
+}
+
+impl From<OutboxRow> for OutboxItem {
+    fn from(r: OutboxRow) -> Self {
+        Self {
+            id: r.id,
+            event_key: r.event_key,
+            recipient: r.recipient,
+            template: r.template,
+            subject: r.subject,
+            status: r.status,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            sent_at: r.sent_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OutboxPage {
+    pub items: Vec<OutboxItem>,
+    pub next_cursor: Option<i64>,
+}
+
+/// List queued, sent and dead-lettered emails (admins).
+#[utoipa::path(
+    tag = "admin",
+    params(OutboxFilter),
+    responses((status = 200, body = OutboxPage), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/admin/outbox")]
+pub async fn list_outbox(
+    _admin: Staff<Admin>,
+    state: web::Data<AppState>,
+    filter: web::Query<OutboxFilter>,
+) -> AppResult<HttpResponse> {
+    let filter = filter.into_inner();
+    let limit = crate::db::page_limit(filter.limit) as usize;
+    let rows = state.db.read(move |c| service::list(c, &filter)).await?;
+    let next_cursor = (rows.len() == limit).then(|| rows.last().map(|r| r.id)).flatten();
+    Ok(HttpResponse::Ok().json(OutboxPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+/// Put a dead-lettered email back in the queue (admins).
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "Outbox id")),
+    responses(
+        (status = 200, body = OutboxItem),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/outbox/{id}/retry")]
+pub async fn retry_outbox(
+    admin: Staff<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let st = state.clone();
+    let row = state
+        .db
+        .tx(move |c| {
+            let now = st.clock.now();
+            let row = service::retry(c, id, now)?;
+            audit::record(c, now, &admin.ctx, AuditEvent {
+                actor_id: Some(admin.id),
+                action: "outbox.retry",
+                subject_type: "outbox",
+                subject_id: Some(id.to_string()),
+                summary: serde_json::json!({"before": "dead", "after": "pending"}),
+            })?;
+            Ok(row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(OutboxItem::from(row)))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_outbox).service(retry_outbox);
+}

@@ -1,0 +1,174 @@
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{NewOutboxRow, OutboxRow, OutboxStatus};
+use super::templates::Email;
+use crate::db::schema::outbox;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+
+/// Queues `email` to `to`, in the caller's transaction. `event_key` names the event
+/// (e.g. `verify_email:token:42`): queuing the same event twice sends one email.
+pub fn enqueue<E: Email>(conn: &mut DbConn, now: NaiveDateTime, to: &str, event_key: &str, email: &E) -> AppResult<()> {
+    let already = outbox::table
+        .filter(outbox::event_key.eq(event_key))
+        .count()
+        .get_result::<i64>(conn)?;
+    if already > 0 {
+        return Ok(());
+    }
+    let render_err = |e: askama::Error| AppError::Internal(anyhow::anyhow!("rendering {}: {e}", E::TEMPLATE));
+    let text = email.text().map_err(render_err)?;
+    let html = email.html().map_err(render_err)?;
+    diesel::insert_into(outbox::table)
+        .values(NewOutboxRow {
+            event_key,
+            recipient: to,
+            template: E::TEMPLATE,
+            subject: &email.subject(),
+            body_text: &text,
+            body_html: &html,
+            status: OutboxStatus::Pending.as_str(),
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Delay before the next attempt after `attempts` failures: base × 2^(attempts−1), capped.
+pub fn retry_delay(attempts: i32, base: Duration, max: Duration) -> Duration {
+    let exp = attempts.saturating_sub(1).clamp(0, 30) as u32;
+    base.saturating_mul(2u32.saturating_pow(exp)).min(max)
+}
+
+/// Claims up to `limit` due emails with a lease, one conditional UPDATE each: of two
+/// workers racing for a row, only one sees its UPDATE change a row. This works the same
+/// on SQLite and PostgreSQL (an equivalent of `FOR UPDATE SKIP LOCKED`).
+pub fn claim_due(conn: &mut DbConn, now: NaiveDateTime, lease: Duration, limit: i64) -> AppResult<Vec<OutboxRow>> {
+    let lease_end = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+    let candidates: Vec<i64> = outbox::table
+        .filter(outbox::status.eq(OutboxStatus::Pending.as_str()))
+        .filter(outbox::next_attempt_at.le(now))
+        .filter(outbox::locked_until.is_null().or(outbox::locked_until.lt(now)))
+        .order(outbox::id.asc())
+        .limit(limit)
+        .select(outbox::id)
+        .load(conn)?;
+    let mut claimed = Vec::with_capacity(candidates.len());
+    for id in candidates {
+        let changed = diesel::update(
+            outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::status.eq(OutboxStatus::Pending.as_str()))
+                .filter(outbox::locked_until.is_null().or(outbox::locked_until.lt(now))),
+        )
+        .set((outbox::locked_until.eq(lease_end), outbox::attempts.eq(outbox::attempts + 1)))
+        .execute(conn)?;
+        if changed == 1 {
+            claimed.push(outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?);
+        }
+    }
+    Ok(claimed)
+}
+
+pub fn mark_sent(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(OutboxStatus::Sent.as_str()),
+            outbox::sent_at.eq(now),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt: schedules the next one with backoff, or dead-letters the
+/// email once `max_attempts` is reached.
+pub fn mark_failed(
+    conn: &mut DbConn,
+    row: &OutboxRow,
+    now: NaiveDateTime,
+    error: &str,
+    mail: &crate::config::MailConfig,
+) -> AppResult<OutboxStatus> {
+    let status = if row.attempts >= mail.max_attempts { OutboxStatus::Dead } else { OutboxStatus::Pending };
+    let delay = retry_delay(row.attempts, mail.retry_base, mail.retry_max);
+    let next = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
+    diesel::update(outbox::table.find(row.id))
+        .set((
+            outbox::status.eq(status.as_str()),
+            outbox::next_attempt_at.eq(next),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(truncate(error, 500)),
+        ))
+        .execute(conn)?;
+    Ok(status)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct OutboxFilter {
+    pub status: Option<OutboxStatus>,
+    pub recipient: Option<String>,
+    /// Return rows with an id lower than this (the `next_cursor` of the previous page).
+    pub before: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+}
+
+pub fn list(conn: &mut DbConn, filter: &OutboxFilter) -> AppResult<Vec<OutboxRow>> {
+    let mut query = outbox::table.select(OutboxRow::as_select()).into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(outbox::status.eq(status.as_str()));
+    }
+    if let Some(r) = &filter.recipient {
+        query = query.filter(outbox::recipient.eq(r.to_lowercase()));
+    }
+    if let Some(before) = filter.before {
+        query = query.filter(outbox::id.lt(before));
+    }
+    Ok(query
+        .order(outbox::id.desc())
+        .limit(crate::db::page_limit(filter.limit))
+        .load(conn)?)
+}
+
+/// Puts a dead-lettered email back in the queue, due now, with a fresh attempt count.
+pub fn retry(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<OutboxRow> {
+    let row: OutboxRow = outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?;
+    if row.status != OutboxStatus::Dead.as_str() {
+        return Err(AppError::conflict("not_dead_lettered", "only dead-lettered emails can be retried"));
+    }
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(OutboxStatus::Pending.as_str()),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let base = Duration::from_secs(30);
+        let max = Duration::from_secs(3600);
+        assert_eq!(retry_delay(1, base, max), Duration::from_secs(30));
+        assert_eq!(retry_delay(2, base, max), Duration::from_secs(60));
+        assert_eq!(retry_delay(4, base, max), Duration::from_secs(240));
+        assert_eq!(retry_delay(20, base, max), max);
+        assert_eq!(retry_delay(i32::MAX, base, max), max);
+    }
+}

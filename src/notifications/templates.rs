@@ -1,0 +1,70 @@
+//! One struct per email event; its text and HTML parts live in `templates/email/`.
+
+use askama::Template;
+
+/// An email ready to be queued: a template name, a subject and both parts.
+pub trait Email {
+    /// Stable name of the event, stored on the outbox row.
+    const TEMPLATE: &'static str;
+    fn subject(&self) -> String;
+    fn text(&self) -> askama::Result<String>;
+    fn html(&self) -> askama::Result<String>;
+}
+
+/// Declares an email: its fields, subject, and the text and HTML templates.
+macro_rules! email {
+    ($name:ident, $template:literal, $text:literal, $html:literal, |$s:ident| $subject:expr, { $($field:ident : $ty:ty),* $(,)? }) => {
+        pub struct $name { $(pub $field: $ty),* }
+
+        const _: () = {
+            #[derive(Template)]
+            #[template(path = $text, escape = "none")]
+            struct Text<'a> { m: &'a $name }
+
+            #[derive(Template)]
+            #[template(path = $html)]
+            struct Html<'a> { m: &'a $name }
+
+            impl Email for $name {
+                const TEMPLATE: &'static str = $template;
+                fn subject(&self) -> String {
+                    let $s = self;
+                    $subject
+                }
+                fn text(&self) -> askama::Result<String> {
+                    Text { m: self }.render()
+                }
+                fn html(&self) -> askama::Result<String> {
+                    Html { m: self }.render()
+                }
+            }
+        };
+    };
+}
+
+email!(VerifyEmail, "verify_email", "email/verify_email.txt", "email/verify_email.html",
+    |_m| "Confirm your email address for Gatehouse".to_string(),
+    { full_name: String, link: String, expires_hours: u64 });
+
+email!(PasswordReset, "password_reset", "email/password_reset.txt", "email/password_reset.html",
+    |_m| "Reset your Gatehouse password".to_string(),
+    { full_name: String, link: String, expires_minutes: u64 });
+
+email!(StaffInvite, "staff_invite", "email/staff_invite.txt", "email/staff_invite.html",
+    |_m| "You have been given a Gatehouse staff account".to_string(),
+    { full_name: String, link: String, roles: String, expires_hours: u64 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_part_escapes_and_text_part_does_not() {
+        let m = VerifyEmail { full_name: "Ana <O'Neil>".into(), link: "http://x/verify?token=a&b".into(), expires_hours: 24 };
+        let html = m.html().unwrap();
+        assert!(html.contains("Ana &#60;O&#39;Neil&#62;") || html.contains("Ana &lt;O&#x27;Neil&gt;"), "{html}");
+        let text = m.text().unwrap();
+        assert!(text.contains("Ana <O'Neil>"));
+        assert!(text.contains("http://x/verify?token=a&b"));
+    }
+}

@@ -1,0 +1,52 @@
+//! The outbox worker: claims due emails, sends them, records the outcome.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::mailer::Mailer;
+use super::service;
+use crate::AppState;
+
+/// How long a claimed email stays reserved for the worker that claimed it.
+const LEASE: Duration = Duration::from_secs(300);
+
+/// Sends every email that is due now; returns how many were delivered.
+pub fn run_once(state: &AppState, mailer: &Mailer) -> crate::error::AppResult<usize> {
+    let now = state.clock.now();
+    let batch = state.db.tx_sync(|c| service::claim_due(c, now, LEASE, 50))?;
+    let mut delivered = 0;
+    for row in batch {
+        let result = mailer.send(&state.config.mail.from, &row);
+        let now = state.clock.now();
+        match result {
+            Ok(()) => {
+                state.db.tx_sync(|c| service::mark_sent(c, row.id, now))?;
+                delivered += 1;
+                tracing::info!(outbox_id = row.id, template = %row.template, "email sent");
+            }
+            Err(error) => {
+                let status = state.db.tx_sync(|c| service::mark_failed(c, &row, now, &error, &state.config.mail))?;
+                tracing::warn!(outbox_id = row.id, attempts = row.attempts, ?status, %error, "email not sent");
+            }
+        }
+    }
+    Ok(delivered)
+}
+
+/// Polls the outbox on the blocking pool until the server stops.
+pub fn spawn(state: Arc<AppState>, mailer: Arc<Mailer>) {
+    let interval = state.config.mail.poll_interval;
+    actix_web::rt::spawn(async move {
+        let mut ticker = actix_web::rt::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let (s, m) = (state.clone(), mailer.clone());
+            match actix_web::web::block(move || run_once(&s, &m)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "outbox worker pass failed"),
+                Err(e) => tracing::error!(error = %e, "outbox worker panicked"),
+            }
+        }
+    });
+}

@@ -1,0 +1,139 @@
+//! Wiring: state, routes, middleware, the server and its background workers.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{web, App, HttpMessage, HttpServer};
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa::OpenApi;
+use utoipa_actix_web::{scope, AppExt};
+
+use crate::auth::rate_limit::LoginLimiter;
+use crate::auth::tokens::JwtKeys;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::crypto::FieldCipher;
+use crate::db::Db;
+use crate::error::{self, AppError};
+use crate::notifications::{mailer::Mailer, worker};
+use crate::openapi::{ApiDoc, OpenApiJson};
+use crate::storage::{FileStore, LocalFileStore};
+
+/// Everything a handler, job or CLI command needs, built once at start.
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub jwt: JwtKeys,
+    pub cipher: FieldCipher,
+    pub files: Arc<dyn FileStore>,
+    pub login_limiter: LoginLimiter,
+}
+
+impl AppState {
+    /// Connects to the database and applies pending migrations.
+    pub fn init(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database, config.db_pool_size)?;
+        let applied = db.migrate()?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+        let cipher = FieldCipher::new(&config.keys.encryption_key);
+        let files = Arc::new(LocalFileStore::new(config.data_dir.join("files"), cipher.clone())?);
+        Ok(Self {
+            db,
+            jwt: JwtKeys::new(&config.keys.jwt_secret),
+            cipher,
+            files,
+            login_limiter: LoginLimiter::new(
+                config.auth.login_per_account_per_minute,
+                config.auth.login_per_ip_per_minute,
+            ),
+            clock,
+            config: Arc::new(config),
+        })
+    }
+
+    pub fn with_system_clock(config: Config) -> anyhow::Result<Self> {
+        Self::init(config, Arc::new(SystemClock))
+    }
+}
+
+/// Registers every API route under `/api/v1`.
+fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.configure(crate::auth::routes::configure)
+        .configure(crate::audit::routes::configure)
+        .configure(crate::notifications::routes::configure)
+        .service(crate::openapi::openapi_json);
+}
+
+/// The OpenAPI document of exactly the routes [`api`] serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(crate::health::healthz)
+        .service(crate::health::readyz)
+        .service(scope("/api/v1").configure(api))
+        .split_for_parts();
+    doc
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Binds the listener and starts the outbox worker; `run` then serves.
+    pub fn build(state: AppState, listener: TcpListener) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(state);
+        let mailer = Arc::new(Mailer::from_config(&state.config.mail, &state.config.data_dir)?);
+        worker::spawn(state.clone().into_inner(), mailer);
+        let doc = web::Data::new(OpenApiJson(openapi_document().to_json()?));
+        let data = state.clone();
+        let max_json = state.config.max_json_bytes;
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .service(crate::health::healthz)
+                .service(crate::health::readyz)
+                .service(scope("/api/v1").configure(api))
+                .split_for_parts();
+            app.app_data(data.clone())
+                .app_data(doc.clone())
+                .app_data(web::JsonConfig::default().limit(max_json).error_handler(error::json_error))
+                .app_data(web::PayloadConfig::default().limit(max_json))
+                .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .app_data(web::PathConfig::default().error_handler(error::path_error))
+                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }))
+                .wrap_fn(|req, srv| {
+                    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                    let fut = srv.call(req);
+                    async move {
+                        let mut res = fut.await?;
+                        if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                            res.headers_mut().insert(HeaderName::from_static("x-request-id"), id);
+                        }
+                        Ok(res)
+                    }
+                })
+                .wrap(TracingLogger::default())
+        })
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
