@@ -141,17 +141,14 @@ impl Config {
             .parse()
             .map_err(|_| bad(format!("GATEHOUSE_BIND: {bind_raw:?} is not an address like 127.0.0.1:8080")))?;
         let data_dir = PathBuf::from(get("GATEHOUSE_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        fs::create_dir_all(&data_dir).map_err(|e| {
-            bad(format!("GATEHOUSE_DATA_DIR: cannot create {}: {e}", data_dir.display()))
-        })?;
+        fs::create_dir_all(&data_dir)
+            .map_err(|e| bad(format!("GATEHOUSE_DATA_DIR: cannot create {}: {e}", data_dir.display())))?;
         let database = match get("DATABASE_URL") {
             Some(url) => DatabaseUrl::parse(&url)?,
             None => DatabaseUrl::Sqlite(data_dir.join("gatehouse.db")),
         };
-        let public_url = get("GATEHOUSE_PUBLIC_URL")
-            .unwrap_or_else(|| format!("http://{bind}"))
-            .trim_end_matches('/')
-            .to_string();
+        let public_url =
+            get("GATEHOUSE_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}")).trim_end_matches('/').to_string();
         let smtp_url = get("SMTP_URL");
         if let Some(url) = &smtp_url {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
@@ -178,9 +175,8 @@ impl Config {
             Some(v) => decode_key("GATEHOUSE_ENCRYPTION_KEY", &v, 32)?,
             None => load_or_create_key(&keys_dir.join("encryption.key"), 32)?,
         };
-        let encryption_key: [u8; 32] = enc
-            .try_into()
-            .map_err(|_| bad("GATEHOUSE_ENCRYPTION_KEY: must be exactly 32 bytes (base64)"))?;
+        let encryption_key: [u8; 32] =
+            enc.try_into().map_err(|_| bad("GATEHOUSE_ENCRYPTION_KEY: must be exactly 32 bytes (base64)"))?;
         let log_format = match get("GATEHOUSE_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -252,10 +248,7 @@ mod tests {
 
     #[test]
     fn database_url_scheme_decides_backend() {
-        assert_eq!(
-            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
-            DatabaseUrl::Postgres("postgres://u@h/db".into())
-        );
+        assert_eq!(DatabaseUrl::parse("postgres://u@h/db").unwrap(), DatabaseUrl::Postgres("postgres://u@h/db".into()));
         assert_eq!(DatabaseUrl::parse("sqlite://data/x.db").unwrap(), DatabaseUrl::Sqlite("data/x.db".into()));
         let err = DatabaseUrl::parse("postgress://u:secret@h/db").unwrap_err();
         assert!(!err.0.contains("secret"), "{}", err.0);

@@ -86,7 +86,8 @@ fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Result<()> {
         Ok(p) if !p.is_empty() => (p, false),
         _ => (gatehouse::crypto::random_token(), true),
     };
-    let user = gatehouse::auth::service::create_admin(&state, email, name, &password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let user =
+        gatehouse::auth::service::create_admin(&state, email, name, &password).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("admin created: id {} <{}>", user.id, user.email);
     if generated {
         println!("password (shown once): {password}");

@@ -133,6 +133,10 @@ impl Application {
         self.port
     }
 
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run(self) -> std::io::Result<()> {
         self.server.await
     }

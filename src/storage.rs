@@ -53,9 +53,7 @@ impl FileStore for LocalFileStore {
 
     fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
         let sealed = fs::read(self.path(key)?)?;
-        self.cipher
-            .decrypt_bytes(&sealed)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        self.cipher.decrypt_bytes(&sealed).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
     fn delete(&self, key: &str) -> std::io::Result<()> {

@@ -66,8 +66,5 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> AppResult<Vec<AuditRow>>
     if let Some(before) = filter.before {
         query = query.filter(audit_log::id.lt(before));
     }
-    Ok(query
-        .order(audit_log::id.desc())
-        .limit(crate::db::page_limit(filter.limit))
-        .load(conn)?)
+    Ok(query.order(audit_log::id.desc()).limit(crate::db::page_limit(filter.limit)).load(conn)?)
 }

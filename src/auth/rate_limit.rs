@@ -27,10 +27,8 @@ impl LoginLimiter {
         let wait = |limiter: &DefaultKeyedRateLimiter<String>, key: String| {
             limiter.check_key(&key).err().map(|not_until| not_until.wait_time_from(now))
         };
-        let waits = [
-            ip.and_then(|ip| wait(&self.per_ip, ip.to_string())),
-            wait(&self.per_account, email.to_lowercase()),
-        ];
+        let waits =
+            [ip.and_then(|ip| wait(&self.per_ip, ip.to_string())), wait(&self.per_account, email.to_lowercase())];
         if self.per_account.len() > 100_000 {
             self.per_account.retain_recent();
             self.per_ip.retain_recent();

@@ -135,7 +135,11 @@ pub struct LoginRequest {
     )
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, ctx: RequestCtx, body: web::Json<LoginRequest>) -> AppResult<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    ctx: RequestCtx,
+    body: web::Json<LoginRequest>,
+) -> AppResult<HttpResponse> {
     body.validate()?;
     let st = state.clone();
     let pair = blocking(move || service::login(&st, &ctx, &body.email, &body.password)).await?;
@@ -156,7 +160,11 @@ pub struct RefreshRequest {
     responses((status = 200, body = TokenPair), (status = 401, body = Problem), (status = 422, body = Problem))
 )]
 #[post("/auth/refresh")]
-pub async fn refresh(state: web::Data<AppState>, ctx: RequestCtx, body: web::Json<RefreshRequest>) -> AppResult<HttpResponse> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    ctx: RequestCtx,
+    body: web::Json<RefreshRequest>,
+) -> AppResult<HttpResponse> {
     body.validate()?;
     let st = state.clone();
     let pair = blocking(move || service::refresh(&st, &ctx, &body.refresh_token)).await?;
@@ -170,7 +178,11 @@ pub async fn refresh(state: web::Data<AppState>, ctx: RequestCtx, body: web::Jso
     responses((status = 204), (status = 422, body = Problem))
 )]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, ctx: RequestCtx, body: web::Json<RefreshRequest>) -> AppResult<HttpResponse> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    ctx: RequestCtx,
+    body: web::Json<RefreshRequest>,
+) -> AppResult<HttpResponse> {
     body.validate()?;
     let st = state.clone();
     blocking(move || service::logout(&st, &ctx, &body.refresh_token)).await?;
@@ -262,7 +274,8 @@ pub async fn update_me(
 ) -> AppResult<HttpResponse> {
     body.validate()?;
     let st = state.clone();
-    let updated = blocking(move || service::update_profile(&st, &user.ctx, user.id, body.into_inner().full_name)).await?;
+    let updated =
+        blocking(move || service::update_profile(&st, &user.ctx, user.id, body.into_inner().full_name)).await?;
     Ok(HttpResponse::Ok().json(view(&state, updated).await?))
 }
 
@@ -289,7 +302,8 @@ pub async fn change_password(
 ) -> AppResult<HttpResponse> {
     body.validate()?;
     let st = state.clone();
-    blocking(move || service::change_password(&st, &user.ctx, user.id, &body.current_password, &body.new_password)).await?;
+    blocking(move || service::change_password(&st, &user.ctx, user.id, &body.current_password, &body.new_password))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

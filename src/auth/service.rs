@@ -37,28 +37,18 @@ pub fn find_user(conn: &mut DbConn, id: i64) -> AppResult<User> {
 }
 
 pub fn find_user_by_email(conn: &mut DbConn, email: &str) -> AppResult<Option<User>> {
-    Ok(users::table
-        .filter(users::email.eq(normalize_email(email)))
-        .select(User::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(users::table.filter(users::email.eq(normalize_email(email))).select(User::as_select()).first(conn).optional()?)
 }
 
 pub fn roles_of(conn: &mut DbConn, user_id: i64) -> AppResult<Vec<Role>> {
-    let names: Vec<String> = user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .select(user_roles::role)
-        .order(user_roles::role)
-        .load(conn)?;
-    Ok(names.iter().filter_map(|r| Role::parse(r)).collect())
+    let names: Vec<String> =
+        user_roles::table.filter(user_roles::user_id.eq(user_id)).select(user_roles::role).load(conn)?;
+    let mut roles: Vec<Role> = names.iter().filter_map(|r| Role::parse(r)).collect();
+    roles.sort();
+    Ok(roles)
 }
 
-fn insert_user(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
-    new: NewUser<'_>,
-    roles: &[Role],
-) -> AppResult<User> {
+fn insert_user(conn: &mut DbConn, now: NaiveDateTime, new: NewUser<'_>, roles: &[Role]) -> AppResult<User> {
     if find_user_by_email(conn, new.email)?.is_some() {
         return Err(AppError::conflict("email_taken", "an account with this email already exists"));
     }
@@ -158,13 +148,18 @@ pub fn register(st: &AppState, ctx: &RequestCtx, input: Registration) -> AppResu
             &[Role::Applicant],
         )?;
         send_verification(conn, st, now, &user)?;
-        audit::record(conn, now, ctx, AuditEvent {
-            actor_id: Some(user.id),
-            action: "auth.registered",
-            subject_type: "user",
-            subject_id: Some(user.id.to_string()),
-            summary: json!({"after": {"status": user.status}}),
-        })?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(user.id),
+                action: "auth.registered",
+                subject_type: "user",
+                subject_id: Some(user.id.to_string()),
+                summary: json!({"after": {"status": user.status}}),
+            },
+        )?;
         Ok(user)
     })
 }
@@ -172,11 +167,17 @@ pub fn register(st: &AppState, ctx: &RequestCtx, input: Registration) -> AppResu
 fn send_verification(conn: &mut DbConn, st: &AppState, now: NaiveDateTime, user: &User) -> AppResult<()> {
     let ttl = st.config.auth.verify_email_ttl;
     let (token_id, token) = issue_email_token(conn, now, user.id, TokenPurpose::VerifyEmail, ttl)?;
-    notifications::enqueue(conn, now, &user.email, &format!("verify_email:{token_id}"), &templates::VerifyEmail {
-        full_name: user.full_name.clone(),
-        link: link(st, "verify-email", &token),
-        expires_hours: ttl.as_secs() / 3600,
-    })
+    notifications::enqueue(
+        conn,
+        now,
+        &user.email,
+        &format!("verify_email:{token_id}"),
+        &templates::VerifyEmail {
+            full_name: user.full_name.clone(),
+            link: link(st, "verify-email", &token),
+            expires_hours: ttl.as_secs() / 3600,
+        },
+    )
 }
 
 /// Sends a fresh verification link to an account whose email is not verified yet.
@@ -206,18 +207,29 @@ pub fn verify_email(st: &AppState, ctx: &RequestCtx, token: &str) -> AppResult<U
                 users::updated_at.eq(now),
             ))
             .execute(conn)?;
-        audit::record(conn, now, ctx, AuditEvent {
-            actor_id: Some(user.id),
-            action: "auth.email_verified",
-            subject_type: "user",
-            subject_id: Some(user.id.to_string()),
-            summary: json!({"before": {"status": user.status}, "after": {"status": status.as_str()}}),
-        })?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(user.id),
+                action: "auth.email_verified",
+                subject_type: "user",
+                subject_id: Some(user.id.to_string()),
+                summary: json!({"before": {"status": user.status}, "after": {"status": status.as_str()}}),
+            },
+        )?;
         find_user(conn, user.id)
     })
 }
 
-fn new_session(conn: &mut DbConn, st: &AppState, now: NaiveDateTime, user_id: i64, family: Option<&str>) -> AppResult<TokenPair> {
+fn new_session(
+    conn: &mut DbConn,
+    st: &AppState,
+    now: NaiveDateTime,
+    user_id: i64,
+    family: Option<&str>,
+) -> AppResult<TokenPair> {
     let roles = roles_of(conn, user_id)?;
     let refresh = random_token();
     let family = family.map(str::to_string).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -226,7 +238,8 @@ fn new_session(conn: &mut DbConn, st: &AppState, now: NaiveDateTime, user_id: i6
             user_id,
             family: &family,
             token_hash: &hash_token(&refresh),
-            expires_at: now + chrono::Duration::from_std(st.config.auth.refresh_token_ttl).unwrap_or(chrono::Duration::days(30)),
+            expires_at: now
+                + chrono::Duration::from_std(st.config.auth.refresh_token_ttl).unwrap_or(chrono::Duration::days(30)),
             created_at: now,
         })
         .execute(conn)?;
@@ -235,14 +248,26 @@ fn new_session(conn: &mut DbConn, st: &AppState, now: NaiveDateTime, user_id: i6
     Ok(TokenPair { access_token: access, refresh_token: refresh, expires_in: ttl, token_type: "Bearer" })
 }
 
-fn security_event(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, action: &str, user_id: Option<i64>, summary: serde_json::Value) -> AppResult<()> {
-    audit::record(conn, now, ctx, AuditEvent {
-        actor_id: user_id,
-        action,
-        subject_type: "user",
-        subject_id: user_id.map(|id| id.to_string()),
-        summary,
-    })
+fn security_event(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    action: &str,
+    user_id: Option<i64>,
+    summary: serde_json::Value,
+) -> AppResult<()> {
+    audit::record(
+        conn,
+        now,
+        ctx,
+        AuditEvent {
+            actor_id: user_id,
+            action,
+            subject_type: "user",
+            subject_id: user_id.map(|id| id.to_string()),
+            summary,
+        },
+    )
 }
 
 pub fn login(st: &AppState, ctx: &RequestCtx, email: &str, password_attempt: &str) -> AppResult<TokenPair> {
@@ -261,7 +286,14 @@ pub fn login(st: &AppState, ctx: &RequestCtx, email: &str, password_attempt: &st
                 _ => "bad credentials".to_string(),
             };
             st.db.tx_sync(|conn| {
-                security_event(conn, now, ctx, "auth.login_failed", user.as_ref().map(|u| u.id), json!({"reason": reason}))
+                security_event(
+                    conn,
+                    now,
+                    ctx,
+                    "auth.login_failed",
+                    user.as_ref().map(|u| u.id),
+                    json!({"reason": reason}),
+                )
             })?;
             Err(AppError::Unauthorized("the email or password is wrong"))
         }
@@ -295,7 +327,14 @@ pub fn refresh(st: &AppState, ctx: &RequestCtx, presented: &str) -> AppResult<To
                 == 1;
         if !rotated_now {
             revoke_family(conn, now, &row.family)?;
-            security_event(conn, now, ctx, "auth.refresh_token_reuse", Some(row.user_id), json!({"family": row.family}))?;
+            security_event(
+                conn,
+                now,
+                ctx,
+                "auth.refresh_token_reuse",
+                Some(row.user_id),
+                json!({"family": row.family}),
+            )?;
             return Ok(RefreshOutcome::Reused);
         }
         let user = find_user(conn, row.user_id)?;
@@ -312,16 +351,20 @@ pub fn refresh(st: &AppState, ctx: &RequestCtx, presented: &str) -> AppResult<To
 }
 
 fn revoke_family(conn: &mut DbConn, now: NaiveDateTime, family: &str) -> AppResult<usize> {
-    Ok(diesel::update(refresh_tokens::table.filter(refresh_tokens::family.eq(family)).filter(refresh_tokens::revoked_at.is_null()))
-        .set(refresh_tokens::revoked_at.eq(now))
-        .execute(conn)?)
+    Ok(diesel::update(
+        refresh_tokens::table.filter(refresh_tokens::family.eq(family)).filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?)
 }
 
 /// Revokes every session of a user (password change, removal).
 pub fn revoke_all_sessions(conn: &mut DbConn, now: NaiveDateTime, user_id: i64) -> AppResult<usize> {
-    Ok(diesel::update(refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)).filter(refresh_tokens::revoked_at.is_null()))
-        .set(refresh_tokens::revoked_at.eq(now))
-        .execute(conn)?)
+    Ok(diesel::update(
+        refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)).filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?)
 }
 
 /// Ends the session the refresh token belongs to. Unknown tokens are ignored: logging
@@ -355,11 +398,17 @@ pub fn request_password_reset(st: &AppState, ctx: &RequestCtx, email: &str) -> A
         }
         let ttl = st.config.auth.password_reset_ttl;
         let (token_id, token) = issue_email_token(conn, now, user.id, TokenPurpose::PasswordReset, ttl)?;
-        notifications::enqueue(conn, now, &user.email, &format!("password_reset:{token_id}"), &templates::PasswordReset {
-            full_name: user.full_name.clone(),
-            link: link(st, "reset-password", &token),
-            expires_minutes: ttl.as_secs() / 60,
-        })?;
+        notifications::enqueue(
+            conn,
+            now,
+            &user.email,
+            &format!("password_reset:{token_id}"),
+            &templates::PasswordReset {
+                full_name: user.full_name.clone(),
+                link: link(st, "reset-password", &token),
+                expires_minutes: ttl.as_secs() / 60,
+            },
+        )?;
         security_event(conn, now, ctx, "auth.password_reset_requested", Some(user.id), json!({}))
     })
 }
@@ -387,7 +436,13 @@ pub fn confirm_password_reset(st: &AppState, ctx: &RequestCtx, token: &str, new_
     })
 }
 
-pub fn change_password(st: &AppState, ctx: &RequestCtx, user_id: i64, current: &str, new_password: &str) -> AppResult<()> {
+pub fn change_password(
+    st: &AppState,
+    ctx: &RequestCtx,
+    user_id: i64,
+    current: &str,
+    new_password: &str,
+) -> AppResult<()> {
     let user = st.db.read_sync(|c| find_user(c, user_id))?;
     if !password::verify(current, user.password_hash.as_deref()) {
         return Err(AppError::field("current_password", "mismatch", "the current password is wrong"));
@@ -411,13 +466,18 @@ pub fn update_profile(st: &AppState, ctx: &RequestCtx, user_id: i64, full_name: 
             diesel::update(users::table.find(user_id))
                 .set((users::full_name.eq(&name), users::updated_at.eq(now)))
                 .execute(conn)?;
-            audit::record(conn, now, ctx, AuditEvent {
-                actor_id: Some(user_id),
-                action: "profile.updated",
-                subject_type: "user",
-                subject_id: Some(user_id.to_string()),
-                summary: json!({"fields": ["full_name"]}),
-            })?;
+            audit::record(
+                conn,
+                now,
+                ctx,
+                AuditEvent {
+                    actor_id: Some(user_id),
+                    action: "profile.updated",
+                    subject_type: "user",
+                    subject_id: Some(user_id.to_string()),
+                    summary: json!({"fields": ["full_name"]}),
+                },
+            )?;
         }
         find_user(conn, user_id)
     })
@@ -457,19 +517,30 @@ pub fn create_staff(st: &AppState, ctx: &RequestCtx, admin_id: i64, input: NewSt
         let ttl = st.config.auth.staff_invite_ttl;
         let (token_id, token) = issue_email_token(conn, now, user.id, TokenPurpose::StaffInvite, ttl)?;
         let role_names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        notifications::enqueue(conn, now, &user.email, &format!("staff_invite:{token_id}"), &templates::StaffInvite {
-            full_name: user.full_name.clone(),
-            link: link(st, "set-password", &token),
-            roles: role_names.join(", "),
-            expires_hours: ttl.as_secs() / 3600,
-        })?;
-        audit::record(conn, now, ctx, AuditEvent {
-            actor_id: Some(admin_id),
-            action: "staff.created",
-            subject_type: "user",
-            subject_id: Some(user.id.to_string()),
-            summary: json!({"after": {"email": user.email, "roles": role_names}}),
-        })?;
+        notifications::enqueue(
+            conn,
+            now,
+            &user.email,
+            &format!("staff_invite:{token_id}"),
+            &templates::StaffInvite {
+                full_name: user.full_name.clone(),
+                link: link(st, "set-password", &token),
+                roles: role_names.join(", "),
+                expires_hours: ttl.as_secs() / 3600,
+            },
+        )?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(admin_id),
+                action: "staff.created",
+                subject_type: "user",
+                subject_id: Some(user.id.to_string()),
+                summary: json!({"after": {"email": user.email, "roles": role_names}}),
+            },
+        )?;
         Ok(user)
     })
 }
@@ -497,13 +568,18 @@ pub fn create_admin(st: &AppState, email: &str, full_name: &str, password_clear:
             },
             &[Role::Admin],
         )?;
-        audit::record(conn, now, &RequestCtx::system("cli"), AuditEvent {
-            actor_id: None,
-            action: "staff.admin_bootstrapped",
-            subject_type: "user",
-            subject_id: Some(user.id.to_string()),
-            summary: json!({"after": {"email": user.email, "roles": ["admin"]}}),
-        })?;
+        audit::record(
+            conn,
+            now,
+            &RequestCtx::system("cli"),
+            AuditEvent {
+                actor_id: None,
+                action: "staff.admin_bootstrapped",
+                subject_type: "user",
+                subject_id: Some(user.id.to_string()),
+                summary: json!({"after": {"email": user.email, "roles": ["admin"]}}),
+            },
+        )?;
         Ok(user)
     })
 }

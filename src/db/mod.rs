@@ -5,6 +5,7 @@ pub mod schema;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::{PgConnection, SqliteConnection};
@@ -62,11 +63,10 @@ impl ManageConnection for Manager {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy()).map_err(Error::ConnectionError)?;
                 // WAL lets readers work beside the writer; busy_timeout waits instead of
                 // failing when another connection holds the write lock.
-                diesel::sql_query(
+                conn.batch_execute(
                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                      PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
                 )
-                .execute(&mut conn)
                 .map_err(Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -110,11 +110,7 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(Manager { url: url.clone() })?;
-        Ok(Self {
-            pool,
-            backend,
-            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
-        })
+        Ok(Self { pool, backend, sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -134,10 +130,7 @@ impl Db {
     /// Runs `f` in one database transaction: every state change is all or nothing.
     pub fn tx_sync<T>(&self, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
         let mut conn = self.get()?;
-        let _guard = self
-            .sqlite_writer
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let _guard = self.sqlite_writer.as_ref().map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         (*conn).transaction(f)
     }
 

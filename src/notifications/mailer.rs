@@ -40,7 +40,11 @@ impl Mailer {
             .to(to)
             .subject(&row.subject)
             // The outbox id makes the Message-ID stable across retries of the same email.
-            .message_id(Some(format!("<outbox-{}-{}@gatehouse>", row.id, row.event_key.replace([' ', '<', '>', '@'], "_"))))
+            .message_id(Some(format!(
+                "<outbox-{}-{}@gatehouse>",
+                row.id,
+                row.event_key.replace([' ', '<', '>', '@'], "_")
+            )))
             .multipart(MultiPart::alternative_plain_html(row.body_text.clone(), row.body_html.clone()))
             .map_err(|e| format!("building message: {e}"))?;
         match self {

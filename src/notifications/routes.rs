@@ -94,13 +94,18 @@ pub async fn retry_outbox(
         .tx(move |c| {
             let now = st.clock.now();
             let row = service::retry(c, id, now)?;
-            audit::record(c, now, &admin.ctx, AuditEvent {
-                actor_id: Some(admin.id),
-                action: "outbox.retry",
-                subject_type: "outbox",
-                subject_id: Some(id.to_string()),
-                summary: serde_json::json!({"before": "dead", "after": "pending"}),
-            })?;
+            audit::record(
+                c,
+                now,
+                &admin.ctx,
+                AuditEvent {
+                    actor_id: Some(admin.id),
+                    action: "outbox.retry",
+                    subject_type: "outbox",
+                    subject_id: Some(id.to_string()),
+                    summary: serde_json::json!({"before": "dead", "after": "pending"}),
+                },
+            )?;
             Ok(row)
         })
         .await?;

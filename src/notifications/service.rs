@@ -12,10 +12,7 @@ use crate::error::{AppError, AppResult};
 /// Queues `email` to `to`, in the caller's transaction. `event_key` names the event
 /// (e.g. `verify_email:token:42`): queuing the same event twice sends one email.
 pub fn enqueue<E: Email>(conn: &mut DbConn, now: NaiveDateTime, to: &str, event_key: &str, email: &E) -> AppResult<()> {
-    let already = outbox::table
-        .filter(outbox::event_key.eq(event_key))
-        .count()
-        .get_result::<i64>(conn)?;
+    let already = outbox::table.filter(outbox::event_key.eq(event_key)).count().get_result::<i64>(conn)?;
     if already > 0 {
         return Ok(());
     }
@@ -135,10 +132,7 @@ pub fn list(conn: &mut DbConn, filter: &OutboxFilter) -> AppResult<Vec<OutboxRow
     if let Some(before) = filter.before {
         query = query.filter(outbox::id.lt(before));
     }
-    Ok(query
-        .order(outbox::id.desc())
-        .limit(crate::db::page_limit(filter.limit))
-        .load(conn)?)
+    Ok(query.order(outbox::id.desc()).limit(crate::db::page_limit(filter.limit)).load(conn)?)
 }
 
 /// Puts a dead-lettered email back in the queue, due now, with a fresh attempt count.

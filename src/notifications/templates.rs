@@ -60,7 +60,11 @@ mod tests {
 
     #[test]
     fn html_part_escapes_and_text_part_does_not() {
-        let m = VerifyEmail { full_name: "Ana <O'Neil>".into(), link: "http://x/verify?token=a&b".into(), expires_hours: 24 };
+        let m = VerifyEmail {
+            full_name: "Ana <O'Neil>".into(),
+            link: "http://x/verify?token=a&b".into(),
+            expires_hours: 24,
+        };
         let html = m.html().unwrap();
         assert!(html.contains("Ana &#60;O&#39;Neil&#62;") || html.contains("Ana &lt;O&#x27;Neil&gt;"), "{html}");
         let text = m.text().unwrap();

@@ -1,0 +1,8 @@
+//! Integration tests through the HTTP API, each on SQLite and on PostgreSQL.
+
+mod support;
+
+mod accounts;
+mod outbox;
+mod platform;
+mod schema;

@@ -1,0 +1,376 @@
+//! Test harness: every test gets its own database (a SQLite file in a temporary
+//! directory, or a PostgreSQL database copied from a migrated template), its own data
+//! directory, a real server on a loopback port and a real SMTP server.
+
+pub mod smtp;
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::web;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use gatehouse::clock::OffsetClock;
+use gatehouse::config::{Config, DatabaseUrl};
+pub use gatehouse::db::Backend;
+use gatehouse::{AppState, Application};
+use serde_json::{json, Value};
+use sha2::Digest;
+pub use smtp::TestSmtp;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Runs each listed test on SQLite and on PostgreSQL. On PostgreSQL the test fails
+/// when the server is unreachable under `CI=true`, and is skipped with a message
+/// otherwise.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::support::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    if $crate::support::postgres_available() {
+                        super::$name($crate::support::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+fn admin_url() -> String {
+    std::env::var("GATEHOUSE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn url_for(db: &str) -> String {
+    let base = admin_url();
+    let cut = base.rfind('/').expect("GATEHOUSE_TEST_PG_URL has a database path");
+    format!("{}/{db}", &base[..cut])
+}
+
+/// Whether PostgreSQL tests can run. Under `CI=true` an unreachable server fails.
+pub fn postgres_available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| match PgConnection::establish(&admin_url()) {
+        Ok(_) => true,
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("PostgreSQL is required under CI=true but {} is unreachable: {e}", admin_url())
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: PostgreSQL tests ({e}); set GATEHOUSE_TEST_PG_URL or start PostgreSQL");
+            false
+        }
+    })
+}
+
+/// The migrated template database, named after a hash of the migrations so a change
+/// of schema builds a new one.
+fn template_db() -> String {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgresql");
+            let mut files: Vec<_> = walk(&dir);
+            files.sort();
+            let mut hasher = sha2::Sha256::new();
+            for f in files {
+                hasher.update(f.to_string_lossy().as_bytes());
+                hasher.update(std::fs::read(&f).unwrap());
+            }
+            let name = format!("gatehouse_tpl_{}", &hex(&hasher.finalize())[..16]);
+            let mut admin = PgConnection::establish(&admin_url()).unwrap();
+            // Several test processes may start at once: one builds the template.
+            diesel::sql_query("SELECT pg_advisory_lock(4242)").execute(&mut admin).unwrap();
+            let exists = diesel::sql_query(format!("SELECT 1 AS one FROM pg_database WHERE datname = '{name}'"))
+                .execute(&mut admin)
+                .unwrap()
+                > 0;
+            if !exists {
+                let building = format!("{name}_building");
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).execute(&mut admin).unwrap();
+                diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut admin).unwrap();
+                {
+                    let db = gatehouse::db::Db::connect(&DatabaseUrl::Postgres(url_for(&building)), 1).unwrap();
+                    db.migrate().unwrap();
+                }
+                diesel::sql_query(format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{building}' AND pid <> pg_backend_pid()"
+                ))
+                .execute(&mut admin)
+                .unwrap();
+                diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut admin).unwrap();
+            }
+            diesel::sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut admin).unwrap();
+            name
+        })
+        .clone()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A PostgreSQL database of one test, dropped when the test ends.
+struct PgTestDb {
+    name: String,
+}
+
+impl PgTestDb {
+    fn create() -> Self {
+        static SEQ: Mutex<u32> = Mutex::new(0);
+        let n = {
+            let mut s = SEQ.lock().unwrap();
+            *s += 1;
+            *s
+        };
+        let template = template_db();
+        let name = format!("gh_test_{}_{}_{}", std::process::id(), n, uuid_fragment());
+        let mut admin = PgConnection::establish(&admin_url()).unwrap();
+        // Copies from one template can collide briefly; retry a few times.
+        let mut last = None;
+        for _ in 0..20 {
+            match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin) {
+                Ok(_) => return Self { name },
+                Err(e) => {
+                    last = Some(e);
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        panic!("cannot create test database: {last:?}");
+    }
+}
+
+fn uuid_fragment() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    format!("{:x}", SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos())
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&admin_url()) {
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub smtp: TestSmtp,
+    pub clock: Arc<OffsetClock>,
+    pub state: web::Data<AppState>,
+    handle: ServerHandle,
+    config: Config,
+    // Dropped last: the database and the data directory outlive the server.
+    _pg: Option<PgTestDb>,
+    _dir: tempfile::TempDir,
+}
+
+/// Options a test may set before the app starts.
+#[derive(Default)]
+pub struct Options {
+    /// Point the service at this SMTP port instead of the test server's (e.g. a port
+    /// where nothing listens yet).
+    pub smtp_port: Option<u16>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, Options::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, options: Options) -> Self {
+        gatehouse::telemetry::init(&gatehouse::config::LogFormat::Text);
+        let dir = tempfile::tempdir().unwrap();
+        let smtp = TestSmtp::start().await;
+        let smtp_port = options.smtp_port.unwrap_or(smtp.port);
+        let pg = (backend == Backend::Postgres).then(PgTestDb::create);
+        let database_url = match &pg {
+            Some(db) => url_for(&db.name),
+            None => format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
+        };
+        let data_dir = dir.path().join("data");
+        let vars = [
+            ("GATEHOUSE_DATA_DIR", data_dir.to_string_lossy().to_string()),
+            ("DATABASE_URL", database_url),
+            ("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}")),
+            ("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.test>".to_string()),
+            ("GATEHOUSE_DB_POOL_SIZE", "4".to_string()),
+        ];
+        let mut config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+        config.mail.poll_interval = Duration::from_millis(50);
+        config.mail.retry_base = Duration::from_millis(100);
+        config.mail.retry_max = Duration::from_millis(400);
+        let clock = Arc::new(OffsetClock::default());
+        let (handle, state, base) = start(config.clone(), clock.clone());
+        TestApp { base, client: reqwest::Client::new(), smtp, clock, state, handle, config, _pg: pg, _dir: dir }
+    }
+
+    /// Stops the server and starts a new one on the same database and data directory,
+    /// reading its keys back from there.
+    pub async fn restart(&mut self) {
+        self.handle.stop(true).await;
+        let vars_dir = self.config.data_dir.clone();
+        let db_url = match &self.config.database {
+            DatabaseUrl::Postgres(u) => u.clone(),
+            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+        };
+        let smtp = self.config.mail.smtp_url.clone().unwrap();
+        let mut config = Config::from_lookup(|k| match k {
+            "GATEHOUSE_DATA_DIR" => Some(vars_dir.to_string_lossy().to_string()),
+            "DATABASE_URL" => Some(db_url.clone()),
+            "SMTP_URL" => Some(smtp.clone()),
+            _ => None,
+        })
+        .unwrap();
+        config.mail.poll_interval = Duration::from_millis(50);
+        let (handle, state, base) = start(config.clone(), self.clock.clone());
+        self.handle = handle;
+        self.state = state;
+        self.base = base;
+        self.config = config;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut req = self.client.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut req = self.client.patch(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Registers an applicant, follows the emailed link and signs in; returns the tokens.
+    pub async fn applicant(&self, email: &str) -> Tokens {
+        let (status, body) = self
+            .post("/auth/register", None, json!({"email": email, "password": PASSWORD, "full_name": "Test Applicant"}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let mail = self.smtp.inbox.wait_for(email).await;
+        let (status, body) = self.post("/auth/verify-email", None, json!({"token": mail.link_token()})).await;
+        assert_eq!(status, 200, "{body}");
+        self.login(email, PASSWORD).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Tokens {
+        let (status, body) = self.post("/auth/login", None, json!({"email": email, "password": password})).await;
+        assert_eq!(status, 200, "login {email}: {body}");
+        Tokens::from(&body)
+    }
+
+    /// The first admin, made as an operator would (the CLI's service call).
+    pub async fn admin(&self) -> Tokens {
+        let state = self.state.clone();
+        web::block(move || {
+            gatehouse::auth::service::create_admin(&state, "admin@gatehouse.test", "Ada Admin", PASSWORD)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        self.login("admin@gatehouse.test", PASSWORD).await
+    }
+
+    /// A staff member created by `admin` through the API, who sets a password from the
+    /// invitation email.
+    pub async fn staff(&self, admin: &Tokens, email: &str, roles: &[&str]) -> Tokens {
+        let (status, body) = self
+            .post(
+                "/admin/staff",
+                Some(&admin.access),
+                json!({"email": email, "full_name": "Staff Member", "roles": roles}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let invite = self.smtp.inbox.wait_for(email).await;
+        let (status, body) = self
+            .post("/auth/password-reset/confirm", None, json!({"token": invite.link_token(), "password": PASSWORD}))
+            .await;
+        assert_eq!(status, 204, "{body}");
+        self.login(email, PASSWORD).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting connections; the database is dropped right after.
+        let handle = self.handle.clone();
+        actix_web::rt::spawn(async move { handle.stop(false).await });
+    }
+}
+
+fn start(config: Config, clock: Arc<OffsetClock>) -> (ServerHandle, web::Data<AppState>, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let state = AppState::init(config, clock).unwrap();
+    let app = Application::build(state, listener).unwrap();
+    let state = app.state.clone();
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run());
+    (handle, state, format!("http://127.0.0.1:{port}"))
+}
+
+pub async fn read(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, body)
+}
+
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl From<&Value> for Tokens {
+    fn from(v: &Value) -> Self {
+        Tokens {
+            access: v["access_token"].as_str().expect("access_token").to_string(),
+            refresh: v["refresh_token"].as_str().expect("refresh_token").to_string(),
+        }
+    }
+}
