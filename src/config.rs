@@ -94,6 +94,30 @@ impl Default for AuthConfig {
     }
 }
 
+/// Review queues, uploads and scheduled jobs.
+#[derive(Clone, Debug)]
+pub struct OperationsConfig {
+    /// How long a reviewer's claim on a queue item lasts.
+    pub claim_ttl: Duration,
+    /// Largest uploaded file, in bytes (413 beyond).
+    pub max_upload_bytes: usize,
+    /// Days before a work authorization expires when a reminder is sent.
+    pub reverify_reminder_days: Vec<i64>,
+    /// How often the in-process job runner runs due jobs.
+    pub job_interval: Duration,
+}
+
+impl Default for OperationsConfig {
+    fn default() -> Self {
+        Self {
+            claim_ttl: Duration::from_secs(30 * 60),
+            max_upload_bytes: 10 * 1024 * 1024,
+            reverify_reminder_days: vec![90, 30, 7],
+            job_interval: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Keys {
     pub jwt_secret: Vec<u8>,
@@ -121,6 +145,7 @@ pub struct Config {
     pub public_url: String,
     pub mail: MailConfig,
     pub auth: AuthConfig,
+    pub operations: OperationsConfig,
     pub keys: Keys,
     pub log_format: LogFormat,
     /// Largest JSON body accepted, in bytes.
@@ -189,6 +214,19 @@ impl Config {
             public_url,
             mail,
             auth: AuthConfig::default(),
+            operations: OperationsConfig {
+                claim_ttl: Duration::from_secs(60 * parse_num(&get, "GATEHOUSE_CLAIM_TTL_MINUTES", 30)?),
+                max_upload_bytes: parse_num(&get, "GATEHOUSE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
+                reverify_reminder_days: match get("GATEHOUSE_REVERIFY_REMINDER_DAYS") {
+                    None => vec![90, 30, 7],
+                    Some(v) => v
+                        .split(',')
+                        .map(|d| d.trim().parse::<i64>())
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|_| bad("GATEHOUSE_REVERIFY_REMINDER_DAYS: a comma-separated list of days like 90,30,7"))?,
+                },
+                job_interval: Duration::from_secs(parse_num(&get, "GATEHOUSE_JOB_INTERVAL_SECS", 900)?),
+            },
             keys: Keys { jwt_secret, encryption_key },
             log_format,
             max_json_bytes: parse_num(&get, "GATEHOUSE_MAX_JSON_BYTES", 2 * 1024 * 1024)?,

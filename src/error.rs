@@ -219,3 +219,4 @@ pub fn path_error(err: actix_web::error::PathError, _req: &actix_web::HttpReques
     tracing::debug!(%err, "path did not parse");
     AppError::NotFound.into()
 }
+

@@ -64,6 +64,11 @@ impl AppState {
 /// Registers every API route under `/api/v1`.
 fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(crate::auth::routes::configure)
+        .configure(crate::onboarding::routes::configure)
+        .configure(crate::readiness::routes::configure)
+        .configure(crate::decisions::routes::configure)
+        .configure(crate::files::routes::configure)
+        .configure(crate::jobs::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
         .service(crate::openapi::openapi_json);
@@ -94,6 +99,7 @@ impl Application {
         let state = web::Data::new(state);
         let mailer = Arc::new(Mailer::from_config(&state.config.mail, &state.config.data_dir)?);
         worker::spawn(state.clone().into_inner(), mailer);
+        crate::jobs::spawn(state.clone().into_inner());
         let doc = web::Data::new(OpenApiJson(openapi_document().to_json()?));
         let data = state.clone();
         let max_json = state.config.max_json_bytes;
@@ -108,6 +114,7 @@ impl Application {
                 .app_data(doc.clone())
                 .app_data(web::JsonConfig::default().limit(max_json).error_handler(error::json_error))
                 .app_data(web::PayloadConfig::default().limit(max_json))
+
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }))

@@ -104,10 +104,10 @@ impl<R: StaffRole> FromRequest for Staff<R> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(AuthUser::extract(req).and_then(|user| {
-            if user.has(R::ROLE) {
+            if R::permits(&user.roles) {
                 Ok(Self { user, role: PhantomData })
             } else {
-                Err(AppError::Forbidden(format!("this action needs the {} role", R::ROLE.as_str())))
+                Err(AppError::Forbidden(format!("this action needs {}", R::NAME)))
             }
         }))
     }

@@ -12,4 +12,4 @@ pub mod service;
 pub mod tokens;
 
 pub use extract::{Applicant, AuthUser, RequestCtx, Staff};
-pub use roles::{Admin, Finance, Reviewer, Role};
+pub use roles::{Admin, AnyStaff, Finance, Reviewer, Role};

@@ -69,6 +69,8 @@ pub struct User {
     pub email_verified_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub status_reason: Option<String>,
+    pub status_until: Option<NaiveDateTime>,
 }
 
 impl User {

@@ -38,19 +38,34 @@ impl Role {
 /// A staff role known at compile time, so `Staff<Finance>` in a handler signature says
 /// who may call it.
 pub trait StaffRole {
-    const ROLE: Role;
+    /// Human name of the requirement, for the 403 message.
+    const NAME: &'static str;
+    fn permits(roles: &[Role]) -> bool;
 }
 
 pub struct Reviewer;
 pub struct Finance;
 pub struct Admin;
+/// Any of reviewer, finance or admin.
+pub struct AnyStaff;
 
-impl StaffRole for Reviewer {
-    const ROLE: Role = Role::Reviewer;
+macro_rules! single_role {
+    ($marker:ident, $role:expr, $name:literal) => {
+        impl StaffRole for $marker {
+            const NAME: &'static str = $name;
+            fn permits(roles: &[Role]) -> bool {
+                roles.contains(&$role)
+            }
+        }
+    };
 }
-impl StaffRole for Finance {
-    const ROLE: Role = Role::Finance;
-}
-impl StaffRole for Admin {
-    const ROLE: Role = Role::Admin;
+single_role!(Reviewer, Role::Reviewer, "the reviewer role");
+single_role!(Finance, Role::Finance, "the finance role");
+single_role!(Admin, Role::Admin, "the admin role");
+
+impl StaffRole for AnyStaff {
+    const NAME: &'static str = "a staff role";
+    fn permits(roles: &[Role]) -> bool {
+        roles.iter().any(|r| r.is_staff())
+    }
 }

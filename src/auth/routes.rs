@@ -1,6 +1,6 @@
 //! HTTP handlers for accounts and sessions: extract, validate, call the service, answer.
 
-use actix_web::{get, patch, post, put, web, HttpResponse};
+use actix_web::{post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -35,7 +35,7 @@ pub struct UserView {
 }
 
 impl UserView {
-    fn new(user: User, roles: Vec<Role>) -> Self {
+    pub fn new(user: User, roles: Vec<Role>) -> Self {
         Self {
             id: user.id,
             status: user.status(),
@@ -48,7 +48,7 @@ impl UserView {
     }
 }
 
-async fn view(state: &web::Data<AppState>, user: User) -> AppResult<UserView> {
+pub async fn view(state: &web::Data<AppState>, user: User) -> AppResult<UserView> {
     let id = user.id;
     let roles = state.db.read(move |c| service::roles_of(c, id)).await?;
     Ok(UserView::new(user, roles))
@@ -239,46 +239,6 @@ pub async fn password_reset_confirm(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The signed-in user's account.
-#[utoipa::path(
-    tag = "me",
-    responses((status = 200, body = UserView), (status = 401, body = Problem)),
-    security(("bearer" = []))
-)]
-#[get("/me")]
-pub async fn me(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
-    let id = user.id;
-    let account = state.db.read(move |c| service::find_user(c, id)).await?;
-    Ok(HttpResponse::Ok().json(view(&state, account).await?))
-}
-
-#[derive(Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateMe {
-    #[validate(length(min = 1, max = 200))]
-    pub full_name: Option<String>,
-}
-
-/// Update the signed-in user's account.
-#[utoipa::path(
-    tag = "me",
-    request_body = UpdateMe,
-    responses((status = 200, body = UserView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)),
-    security(("bearer" = []))
-)]
-#[patch("/me")]
-pub async fn update_me(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<UpdateMe>,
-) -> AppResult<HttpResponse> {
-    body.validate()?;
-    let st = state.clone();
-    let updated =
-        blocking(move || service::update_profile(&st, &user.ctx, user.id, body.into_inner().full_name)).await?;
-    Ok(HttpResponse::Ok().json(view(&state, updated).await?))
-}
-
 #[derive(Deserialize, Validate, ToSchema)]
 pub struct ChangePassword {
     #[validate(length(min = 1, max = 256))]
@@ -343,6 +303,39 @@ pub async fn create_staff(
     Ok(HttpResponse::Created().json(view(&state, user).await?))
 }
 
+#[derive(Deserialize, Validate, ToSchema)]
+pub struct SetRolesRequest {
+    /// The staff roles the account should hold: any of `reviewer`, `finance`, `admin`
+    /// (empty removes them all). An applicant keeps the applicant role.
+    #[validate(length(max = 3))]
+    pub roles: Vec<Role>,
+}
+
+/// Set the staff roles of an account (admins). Takes effect at the holder's next token refresh.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = SetRolesRequest,
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[put("/admin/users/{id}/roles")]
+pub async fn set_roles(
+    state: web::Data<AppState>,
+    admin: Staff<Admin>,
+    id: web::Path<i64>,
+    body: web::Json<SetRolesRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let (st, id) = (state.clone(), id.into_inner());
+    let user = blocking(move || service::set_staff_roles(&st, &admin.ctx, admin.id, id, body.into_inner().roles)).await?;
+    Ok(HttpResponse::Ok().json(view(&state, user).await?))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(register)
         .service(verify_email)
@@ -352,8 +345,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(logout)
         .service(password_reset)
         .service(password_reset_confirm)
-        .service(me)
-        .service(update_me)
         .service(change_password)
-        .service(create_staff);
+        .service(create_staff)
+        .service(set_roles);
 }

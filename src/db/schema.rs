@@ -11,6 +11,8 @@ diesel::table! {
         email_verified_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        status_reason -> Nullable<Text>,
+        status_until -> Nullable<Timestamp>,
     }
 }
 
@@ -84,3 +86,91 @@ diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(users, user_roles, email_tokens, refresh_tokens, audit_log, outbox);
+
+diesel::table! {
+    contributor_profiles (user_id) {
+        user_id -> BigInt,
+        legal_name -> Nullable<Text>,
+        date_of_birth_enc -> Nullable<Text>,
+        address_line1 -> Nullable<Text>,
+        address_line2 -> Nullable<Text>,
+        city -> Nullable<Text>,
+        region -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        country -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    files (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        storage_key -> Text,
+        sha256 -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        purpose -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    work_authorizations (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        category -> Text,
+        expires_on -> Nullable<Date>,
+        residence_country -> Text,
+        reverification -> Bool,
+        status -> Text,
+        attested_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<BigInt>,
+        claim_expires_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    work_authorization_documents (id) {
+        id -> BigInt,
+        work_authorization_id -> BigInt,
+        list -> Text,
+        document_type -> Text,
+        number_enc -> Nullable<Text>,
+        expires_on -> Nullable<Date>,
+        file_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    decisions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        subject_type -> Text,
+        subject_id -> Text,
+        outcome -> Text,
+        reason_code -> Text,
+        note -> Text,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(contributor_profiles -> users (user_id));
+diesel::joinable!(files -> users (owner_id));
+diesel::joinable!(work_authorization_documents -> work_authorizations (work_authorization_id));
+diesel::joinable!(work_authorization_documents -> files (file_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    contributor_profiles,
+    files,
+    work_authorizations,
+    work_authorization_documents,
+    decisions,
+);

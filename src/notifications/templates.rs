@@ -54,6 +54,18 @@ email!(StaffInvite, "staff_invite", "email/staff_invite.txt", "email/staff_invit
     |_m| "You have been given a Gatehouse staff account".to_string(),
     { full_name: String, link: String, roles: String, expires_hours: u64 });
 
+email!(AuthorizationDecision, "authorization_decision", "email/authorization_decision.txt", "email/authorization_decision.html",
+    |m| m.subject.clone(),
+    { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });
+
+email!(ReverificationReminder, "reverification_reminder", "email/reverification_reminder.txt", "email/reverification_reminder.html",
+    |m| format!("Your US work authorization expires in {} days", m.days_left),
+    { full_name: String, days_left: i64, expires_on: String });
+
+email!(AuthorizationExpired, "authorization_expired", "email/authorization_expired.txt", "email/authorization_expired.html",
+    |_m| "Your US work authorization has expired: new work is paused".to_string(),
+    { full_name: String, expires_on: String });
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,7 @@
+//! Every decision taken about a person, with its reason: what `GET /me/decisions` lists.
+
+pub mod model;
+pub mod routes;
+pub mod service;
+
+pub use service::{record, NewDecision};

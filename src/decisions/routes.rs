@@ -1,0 +1,47 @@
+use actix_web::{get, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::model::Decision;
+use super::service;
+use crate::auth::Applicant;
+use crate::error::{AppResult, Problem};
+use crate::AppState;
+
+#[derive(Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// Return items with an id lower than this (the previous page's `next_cursor`).
+    pub before: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DecisionPage {
+    pub items: Vec<Decision>,
+    pub next_cursor: Option<i64>,
+}
+
+/// Every decision taken about me, newest first, each with its reason.
+#[utoipa::path(
+    tag = "me",
+    params(PageQuery),
+    responses((status = 200, body = DecisionPage), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/me/decisions")]
+pub async fn my_decisions(
+    state: web::Data<AppState>,
+    me: Applicant,
+    page: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let (id, before, limit) = (me.id, page.before, page.limit);
+    let items = state.db.read(move |c| service::list_for(c, id, before, limit)).await?;
+    let next_cursor =
+        (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(|d| d.id)).flatten();
+    Ok(HttpResponse::Ok().json(DecisionPage { items, next_cursor }))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(my_decisions);
+}

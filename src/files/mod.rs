@@ -1,0 +1,6 @@
+//! Uploaded files: content sniffing, hashing, encrypted storage, authorized download.
+
+pub mod model;
+pub mod multipart;
+pub mod routes;
+pub mod service;

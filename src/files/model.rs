@@ -1,0 +1,29 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::files;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = files)]
+pub struct FileRow {
+    pub id: i64,
+    pub owner_id: i64,
+    pub storage_key: String,
+    pub sha256: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub purpose: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = files)]
+pub struct NewFileRow<'a> {
+    pub owner_id: i64,
+    pub storage_key: &'a str,
+    pub sha256: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub purpose: &'a str,
+    pub created_at: NaiveDateTime,
+}

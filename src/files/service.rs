@@ -1,0 +1,80 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{FileRow, NewFileRow};
+use crate::auth::{AuthUser, Role};
+use crate::crypto::sha256_hex;
+use crate::db::schema::files;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+
+/// The content types accepted, decided from the bytes, never from the file name or the
+/// client's Content-Type.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    match infer::get(bytes)?.mime_type() {
+        "application/pdf" => Some("application/pdf"),
+        "image/png" => Some("image/png"),
+        "image/jpeg" => Some("image/jpeg"),
+        _ => None,
+    }
+}
+
+/// A file checked and written to the store, not yet recorded in the database.
+pub struct StoredFile {
+    pub storage_key: String,
+    pub sha256: String,
+    pub content_type: &'static str,
+    pub size: i64,
+}
+
+/// Checks the type and writes the encrypted bytes. `field` names the form field in errors.
+pub fn store(state: &AppState, field: &str, bytes: &[u8]) -> AppResult<StoredFile> {
+    if bytes.is_empty() {
+        return Err(AppError::field(field, "empty", "the file is empty"));
+    }
+    let content_type = sniff(bytes)
+        .ok_or_else(|| AppError::field(field, "file_type", "only PDF, PNG and JPEG files are accepted"))?;
+    let storage_key = state.files.put(bytes).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(StoredFile { storage_key, sha256: sha256_hex(bytes), content_type, size: bytes.len() as i64 })
+}
+
+/// Removes stored files whose database transaction failed, so nothing is half-stored.
+pub fn discard(state: &AppState, stored: &[StoredFile]) {
+    for f in stored {
+        if let Err(e) = state.files.delete(&f.storage_key) {
+            tracing::warn!(error = %e, "could not remove an orphaned upload");
+        }
+    }
+}
+
+pub fn record(conn: &mut DbConn, now: NaiveDateTime, owner_id: i64, purpose: &str, f: &StoredFile) -> AppResult<i64> {
+    Ok(diesel::insert_into(files::table)
+        .values(NewFileRow {
+            owner_id,
+            storage_key: &f.storage_key,
+            sha256: &f.sha256,
+            content_type: f.content_type,
+            size_bytes: f.size,
+            purpose,
+            created_at: now,
+        })
+        .returning(files::id)
+        .get_result(conn)?)
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> AppResult<FileRow> {
+    Ok(files::table.find(id).select(FileRow::as_select()).first(conn)?)
+}
+
+/// Who may read a file: its owner, an admin, or a reviewer whose work needs it right
+/// now (a claim on the review item it belongs to). Anyone else is told it does not exist.
+pub fn authorize_read(conn: &mut DbConn, now: NaiveDateTime, user: &AuthUser, file: &FileRow) -> AppResult<()> {
+    if file.owner_id == user.id || user.has(Role::Admin) {
+        return Ok(());
+    }
+    if user.has(Role::Reviewer) && crate::onboarding::service::reviewer_holds_file(conn, now, user.id, file.id)? {
+        return Ok(());
+    }
+    Err(AppError::NotFound)
+}

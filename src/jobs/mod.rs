@@ -1,0 +1,40 @@
+//! Scheduled jobs: run in-process on an interval, by `gatehouse jobs run-due`, and by
+//! admins through `POST /admin/jobs/run-due`. Every job is idempotent.
+
+pub mod routes;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::AppResult;
+use crate::onboarding::service::ReverificationReport;
+use crate::AppState;
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct JobReport {
+    pub reverification: ReverificationReport,
+}
+
+/// Runs every job that is due now.
+pub fn run_due(state: &AppState) -> AppResult<JobReport> {
+    Ok(JobReport { reverification: crate::onboarding::service::run_reverification(state)? })
+}
+
+pub fn spawn(state: Arc<AppState>) {
+    let interval = state.config.operations.job_interval;
+    actix_web::rt::spawn(async move {
+        let mut ticker = actix_web::rt::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let s = state.clone();
+            match actix_web::web::block(move || run_due(&s)).await {
+                Ok(Ok(report)) => tracing::info!(?report, "jobs ran"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "jobs failed"),
+                Err(e) => tracing::error!(error = %e, "jobs panicked"),
+            }
+        }
+    });
+}

@@ -1,0 +1,221 @@
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::{contributor_profiles, work_authorization_documents, work_authorizations};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = contributor_profiles, treat_none_as_null = true)]
+pub struct Profile {
+    pub user_id: i64,
+    pub legal_name: Option<String>,
+    /// AES-256-GCM ciphertext of the ISO date.
+    pub date_of_birth_enc: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Profile {
+    pub fn empty(user_id: i64, now: NaiveDateTime) -> Self {
+        Self {
+            user_id,
+            legal_name: None,
+            date_of_birth_enc: None,
+            address_line1: None,
+            address_line2: None,
+            city: None,
+            region: None,
+            postal_code: None,
+            country: None,
+            phone: None,
+            updated_at: now,
+        }
+    }
+
+    /// The fields still missing for a complete profile, by JSON name.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let checks: [(&'static str, &Option<String>); 7] = [
+            ("legal_name", &self.legal_name),
+            ("date_of_birth", &self.date_of_birth_enc),
+            ("address.line1", &self.address_line1),
+            ("address.city", &self.city),
+            ("address.region", &self.region),
+            ("address.postal_code", &self.postal_code),
+            ("phone", &self.phone),
+        ];
+        for (name, value) in checks {
+            if value.is_none() {
+                out.push(name);
+            }
+        }
+        out
+    }
+}
+
+/// The four Form I-9 attestation categories, plus `none` (not authorized), which is
+/// accepted as an answer and rejects the application at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorizationCategory {
+    UsCitizen,
+    NoncitizenNational,
+    LawfulPermanentResident,
+    NoncitizenAuthorized,
+    None,
+}
+
+impl AuthorizationCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UsCitizen => "us_citizen",
+            Self::NoncitizenNational => "noncitizen_national",
+            Self::LawfulPermanentResident => "lawful_permanent_resident",
+            Self::NoncitizenAuthorized => "noncitizen_authorized",
+            Self::None => "none",
+        }
+    }
+
+    /// Only "noncitizen authorized to work" has an expiration date, and only it is ever
+    /// asked to reverify.
+    pub fn expires(self) -> bool {
+        self == Self::NoncitizenAuthorized
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorizationStatus {
+    Attested,
+    PendingReview,
+    MoreInfoRequested,
+    Verified,
+    Rejected,
+    Superseded,
+}
+
+impl AuthorizationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Attested => "attested",
+            Self::PendingReview => "pending_review",
+            Self::MoreInfoRequested => "more_info_requested",
+            Self::Verified => "verified",
+            Self::Rejected => "rejected",
+            Self::Superseded => "superseded",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "attested" => Self::Attested,
+            "pending_review" => Self::PendingReview,
+            "more_info_requested" => Self::MoreInfoRequested,
+            "verified" => Self::Verified,
+            "rejected" => Self::Rejected,
+            _ => Self::Superseded,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = work_authorizations)]
+pub struct WorkAuthorization {
+    pub id: i64,
+    pub user_id: i64,
+    pub category: String,
+    pub expires_on: Option<NaiveDate>,
+    pub residence_country: String,
+    pub reverification: bool,
+    pub status: String,
+    pub attested_at: NaiveDateTime,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub claimed_by: Option<i64>,
+    pub claim_expires_at: Option<NaiveDateTime>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+impl WorkAuthorization {
+    pub fn status(&self) -> AuthorizationStatus {
+        AuthorizationStatus::parse(&self.status)
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = work_authorizations)]
+pub struct NewWorkAuthorization<'a> {
+    pub user_id: i64,
+    pub category: &'a str,
+    pub expires_on: Option<NaiveDate>,
+    pub residence_country: &'a str,
+    pub reverification: bool,
+    pub status: &'a str,
+    pub attested_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = work_authorization_documents)]
+pub struct AuthorizationDocument {
+    pub id: i64,
+    pub work_authorization_id: i64,
+    pub list: String,
+    pub document_type: String,
+    pub number_enc: Option<String>,
+    pub expires_on: Option<NaiveDate>,
+    pub file_id: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = work_authorization_documents)]
+pub struct NewAuthorizationDocument<'a> {
+    pub work_authorization_id: i64,
+    pub list: &'a str,
+    pub document_type: &'a str,
+    pub number_enc: Option<String>,
+    pub expires_on: Option<NaiveDate>,
+    pub file_id: i64,
+    pub created_at: NaiveDateTime,
+}
+
+/// A reviewer's decision on a work authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewOutcome {
+    Verify,
+    Reject,
+    RequestMoreInfo,
+}
+
+impl ReviewOutcome {
+    /// The reason codes a reviewer may give for this outcome.
+    pub fn reason_codes(self) -> &'static [&'static str] {
+        match self {
+            Self::Verify => &["documents_verified"],
+            Self::Reject => &[
+                "document_not_acceptable",
+                "document_expired",
+                "information_mismatch",
+                "document_unreadable",
+                "suspected_fraud",
+                "other",
+            ],
+            Self::RequestMoreInfo => &["document_unreadable", "document_incomplete", "information_mismatch", "other"],
+        }
+    }
+
+    pub fn decision_outcome(self) -> &'static str {
+        match self {
+            Self::Verify => "verified",
+            Self::Reject => "rejected",
+            Self::RequestMoreInfo => "more_info_requested",
+        }
+    }
+}

@@ -1,0 +1,504 @@
+//! HTTP handlers for the profile, work authorization and its review queue.
+
+use actix_multipart::Multipart;
+use actix_web::{get, patch, post, put, web, HttpResponse};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::model::*;
+use super::service::{self, AddressInput, AttestOutcome, Attestation, ProfilePatch, ReviewDecision};
+use crate::auth::routes::{view, UserView};
+use crate::auth::service::find_user;
+use crate::auth::{Applicant, AuthUser, Reviewer, Staff};
+use crate::db::DbConn;
+use crate::error::{AppResult, Problem};
+use crate::files::multipart::read_form;
+use crate::{blocking, AppState};
+
+#[derive(Serialize, ToSchema)]
+pub struct AddressView {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProfileView {
+    pub legal_name: Option<String>,
+    /// Masked: only whether a date of birth is on file (`****-**-**`), never the date.
+    pub date_of_birth: Option<String>,
+    pub address: AddressView,
+    pub phone: Option<String>,
+    /// Fields still missing for a complete profile.
+    pub missing: Vec<&'static str>,
+}
+
+impl From<Profile> for ProfileView {
+    fn from(p: Profile) -> Self {
+        let missing = p.missing();
+        Self {
+            legal_name: p.legal_name,
+            date_of_birth: p.date_of_birth_enc.map(|_| "****-**-**".to_string()),
+            address: AddressView {
+                line1: p.address_line1,
+                line2: p.address_line2,
+                city: p.city,
+                region: p.region,
+                postal_code: p.postal_code,
+                country: p.country,
+            },
+            phone: p.phone,
+            missing,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeView {
+    #[serde(flatten)]
+    pub account: UserView,
+    /// Reason of the current status (rejected, suspended, removed).
+    pub status_reason: Option<String>,
+    /// Applicants only.
+    pub profile: Option<ProfileView>,
+}
+
+async fn me_view(state: &web::Data<AppState>, user_id: i64) -> AppResult<MeView> {
+    let (user, profile) = state
+        .db
+        .read(move |c| {
+            let user = find_user(c, user_id)?;
+            let profile = service::find_profile(c, user_id)?;
+            Ok((user, profile))
+        })
+        .await?;
+    let applicant = user.status() != crate::auth::model::UserStatus::Staff;
+    let status_reason = user.status_reason.clone();
+    let account = view(state, user).await?;
+    let profile = if applicant || profile.is_some() {
+        Some(profile.map(ProfileView::from).unwrap_or_else(|| {
+            ProfileView::from(Profile::empty(user_id, chrono::NaiveDateTime::default()))
+        }))
+    } else {
+        None
+    };
+    Ok(MeView { account, status_reason, profile })
+}
+
+/// The signed-in user's account and profile (sensitive fields masked).
+#[utoipa::path(
+    tag = "me",
+    responses((status = 200, body = MeView), (status = 401, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/me")]
+pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(me_view(&state, user.id).await?))
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressInputDto {
+    #[validate(length(min = 1, max = 200))]
+    pub line1: String,
+    #[validate(length(max = 200))]
+    pub line2: Option<String>,
+    #[validate(length(min = 1, max = 100))]
+    pub city: String,
+    /// State code for US addresses, e.g. `NY`.
+    #[validate(length(min = 1, max = 100))]
+    pub region: String,
+    #[validate(length(min = 1, max = 20))]
+    pub postal_code: String,
+    /// ISO 3166 two-letter code; `US` by default.
+    #[validate(length(equal = 2))]
+    pub country: Option<String>,
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMe {
+    #[validate(length(min = 1, max = 200))]
+    pub full_name: Option<String>,
+    /// Legal name as on your identity documents.
+    #[validate(length(min = 1, max = 200))]
+    pub legal_name: Option<String>,
+    /// ISO date; stored encrypted, never shown back.
+    pub date_of_birth: Option<NaiveDate>,
+    #[validate(nested)]
+    pub address: Option<AddressInputDto>,
+    #[validate(length(min = 7, max = 32))]
+    pub phone: Option<String>,
+}
+
+/// Update my account and profile (legal name, date of birth, US residence address, phone).
+#[utoipa::path(
+    tag = "me",
+    request_body = UpdateMe,
+    responses(
+        (status = 200, body = MeView),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/me")]
+pub async fn update_me(state: web::Data<AppState>, user: AuthUser, body: web::Json<UpdateMe>) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let b = body.into_inner();
+    let patch = ProfilePatch {
+        full_name: b.full_name,
+        legal_name: b.legal_name,
+        date_of_birth: b.date_of_birth,
+        address: b.address.map(|a| AddressInput {
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            region: a.region.trim().to_uppercase(),
+            postal_code: a.postal_code,
+            country: a.country.unwrap_or_else(|| "US".into()).to_uppercase(),
+        }),
+        phone: b.phone,
+    };
+    let (st, id) = (state.clone(), user.id);
+    blocking(move || service::update_profile(&st, &user.ctx, id, patch)).await?;
+    Ok(HttpResponse::Ok().json(me_view(&state, id).await?))
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationRequest {
+    /// One of the four Form I-9 categories, or `none`.
+    pub category: AuthorizationCategory,
+    /// Required for `noncitizen_authorized`, refused for the others.
+    pub expiration_date: Option<NaiveDate>,
+    /// ISO 3166 two-letter code of the country you live in.
+    #[validate(length(equal = 2))]
+    pub residence_country: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DocumentView {
+    pub id: i64,
+    /// `A`, `B` or `C`.
+    pub list: String,
+    pub document_type: String,
+    /// Masked: last four characters only.
+    pub number: Option<String>,
+    pub expires_on: Option<NaiveDate>,
+    /// Open with `GET /files/{file_id}`.
+    pub file_id: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkAuthorizationView {
+    pub id: i64,
+    pub category: String,
+    pub expires_on: Option<NaiveDate>,
+    pub reverification: bool,
+    pub status: AuthorizationStatus,
+    pub attested_at: NaiveDateTime,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub documents: Vec<DocumentView>,
+}
+
+fn document_views(state: &AppState, docs: Vec<AuthorizationDocument>) -> Vec<DocumentView> {
+    docs.into_iter()
+        .map(|d| DocumentView {
+            id: d.id,
+            list: d.list,
+            document_type: d.document_type,
+            number: d.number_enc.and_then(|n| state.cipher.decrypt_str(&n).ok()).map(|n| service::last4(&n)),
+            expires_on: d.expires_on,
+            file_id: d.file_id,
+        })
+        .collect()
+}
+
+fn wa_view(conn: &mut DbConn, state: &AppState, wa: WorkAuthorization) -> AppResult<WorkAuthorizationView> {
+    let docs = service::documents_of(conn, wa.id)?;
+    Ok(WorkAuthorizationView {
+        id: wa.id,
+        status: wa.status(),
+        category: wa.category,
+        expires_on: wa.expires_on,
+        reverification: wa.reverification,
+        attested_at: wa.attested_at,
+        submitted_at: wa.submitted_at,
+        decided_at: wa.decided_at,
+        documents: document_views(state, docs),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttestationResponse {
+    /// `recorded`, or `rejected` when the answer rules the application out.
+    pub outcome: &'static str,
+    pub reason_code: Option<&'static str>,
+    pub work_authorization: Option<WorkAuthorizationView>,
+}
+
+/// Attest my US work authorization (Form I-9 category). No authorization, or residence
+/// outside the US, rejects the application at once with a reason and an email.
+#[utoipa::path(
+    tag = "work-authorization",
+    request_body = AttestationRequest,
+    responses(
+        (status = 200, body = AttestationResponse),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[put("/me/work-authorization")]
+pub async fn attest(
+    state: web::Data<AppState>,
+    me: Applicant,
+    body: web::Json<AttestationRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let b = body.into_inner();
+    let st = state.clone();
+    let response = blocking(move || {
+        let a = Attestation {
+            category: b.category,
+            expiration_date: b.expiration_date,
+            residence_country: b.residence_country.to_uppercase(),
+        };
+        match service::attest(&st, &me.ctx, me.id, a)? {
+            AttestOutcome::Rejected { reason_code } => {
+                Ok(AttestationResponse { outcome: "rejected", reason_code: Some(reason_code), work_authorization: None })
+            }
+            AttestOutcome::Recorded(wa) => {
+                let view = st.db.read_sync(|c| wa_view(c, &st, wa))?;
+                Ok(AttestationResponse { outcome: "recorded", reason_code: None, work_authorization: Some(view) })
+            }
+        }
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// My current work authorization and its documents (numbers masked).
+#[utoipa::path(
+    tag = "work-authorization",
+    responses(
+        (status = 200, body = WorkAuthorizationView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/work-authorization")]
+pub async fn my_authorization(state: web::Data<AppState>, me: Applicant) -> AppResult<HttpResponse> {
+    let st = state.clone();
+    let view = blocking(move || {
+        st.db.read_sync(|c| {
+            let wa = service::current_authorization(c, me.id)?.ok_or(crate::error::AppError::NotFound)?;
+            wa_view(c, &st, wa)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Multipart form of `POST /me/work-authorization/documents`. Present one List A
+/// document, or one List B and one List C document, of your choice.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DocumentsForm {
+    /// A List A document type, e.g. `us_passport`.
+    list_a_type: Option<String>,
+    list_a_number: Option<String>,
+    list_a_expires_on: Option<NaiveDate>,
+    /// PDF, PNG or JPEG, at most 10 MiB.
+    #[schema(value_type = Option<String>, format = Binary)]
+    list_a_file: Option<Vec<u8>>,
+    list_b_type: Option<String>,
+    list_b_number: Option<String>,
+    list_b_expires_on: Option<NaiveDate>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    list_b_file: Option<Vec<u8>>,
+    list_c_type: Option<String>,
+    list_c_number: Option<String>,
+    list_c_expires_on: Option<NaiveDate>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    list_c_file: Option<Vec<u8>>,
+}
+
+/// Upload the Form I-9 documents I chose. The file type is detected from the content.
+#[utoipa::path(
+    tag = "work-authorization",
+    request_body(content = DocumentsForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, body = WorkAuthorizationView),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/work-authorization/documents")]
+pub async fn upload_documents(state: web::Data<AppState>, me: Applicant, payload: Multipart) -> AppResult<HttpResponse> {
+    let form = read_form(payload, state.config.operations.max_upload_bytes).await?;
+    let st = state.clone();
+    let view = blocking(move || {
+        let id = service::submit_documents(&st, &me.ctx, me.id, form)?;
+        st.db.read_sync(|c| {
+            let wa = service::find_authorization(c, id)?;
+            wa_view(c, &st, wa)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct QueueQuery {
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueueItem {
+    pub id: i64,
+    pub user_id: i64,
+    pub applicant_name: String,
+    pub category: String,
+    pub expires_on: Option<NaiveDate>,
+    pub reverification: bool,
+    pub submitted_at: Option<NaiveDateTime>,
+    /// Seconds since submission: the SLA clock.
+    pub age_seconds: i64,
+    pub claimed_by: Option<i64>,
+    pub claim_expires_at: Option<NaiveDateTime>,
+    pub documents: Vec<DocumentView>,
+}
+
+/// Work authorizations awaiting review, oldest first (reviewers).
+#[utoipa::path(
+    tag = "review",
+    params(QueueQuery),
+    responses((status = 200, body = Vec<QueueItem>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/review/work-authorizations")]
+pub async fn review_queue(
+    state: web::Data<AppState>,
+    _reviewer: Staff<Reviewer>,
+    q: web::Query<QueueQuery>,
+) -> AppResult<HttpResponse> {
+    let st = state.clone();
+    let (limit, offset) = (q.limit, q.offset);
+    let items = blocking(move || {
+        let now = st.clock.now();
+        let rows = st.db.read_sync(|c| service::queue(c, limit, offset))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let wa = r.authorization;
+                QueueItem {
+                    id: wa.id,
+                    user_id: wa.user_id,
+                    applicant_name: r.applicant_name,
+                    category: wa.category,
+                    expires_on: wa.expires_on,
+                    reverification: wa.reverification,
+                    age_seconds: wa.submitted_at.map(|s| (now - s).num_seconds()).unwrap_or(0),
+                    submitted_at: wa.submitted_at,
+                    claimed_by: wa.claimed_by.filter(|_| wa.claim_expires_at.is_some_and(|t| t > now)),
+                    claim_expires_at: wa.claim_expires_at.filter(|t| *t > now),
+                    documents: document_views(&st, r.documents),
+                }
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClaimView {
+    pub id: i64,
+    pub claimed_by: Option<i64>,
+    pub claim_expires_at: Option<NaiveDateTime>,
+}
+
+/// Claim an item so no other reviewer decides it; the claim expires after a while.
+#[utoipa::path(
+    tag = "review",
+    params(("id" = i64, Path, description = "Work authorization id")),
+    responses(
+        (status = 200, body = ClaimView),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/review/work-authorizations/{id}/claim")]
+pub async fn claim(state: web::Data<AppState>, reviewer: Staff<Reviewer>, id: web::Path<i64>) -> AppResult<HttpResponse> {
+    let (st, id) = (state.clone(), id.into_inner());
+    let wa = blocking(move || service::claim(&st, &reviewer.ctx, reviewer.id, id)).await?;
+    Ok(HttpResponse::Ok().json(ClaimView { id: wa.id, claimed_by: wa.claimed_by, claim_expires_at: wa.claim_expires_at }))
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub outcome: ReviewOutcome,
+    /// verify: `documents_verified`; reject: `document_not_acceptable`, `document_expired`,
+    /// `information_mismatch`, `document_unreadable`, `suspected_fraud`, `other`;
+    /// request_more_info: `document_unreadable`, `document_incomplete`, `information_mismatch`, `other`.
+    #[validate(length(min = 1, max = 64))]
+    pub reason_code: String,
+    /// Shown and emailed to the applicant; required unless verifying.
+    #[validate(length(max = 2000))]
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Decide a claimed item: verify, reject or request more information (reviewers).
+#[utoipa::path(
+    tag = "review",
+    params(("id" = i64, Path, description = "Work authorization id")),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, body = WorkAuthorizationView),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/review/work-authorizations/{id}/decision")]
+pub async fn decide(
+    state: web::Data<AppState>,
+    reviewer: Staff<Reviewer>,
+    id: web::Path<i64>,
+    body: web::Json<DecisionRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let b = body.into_inner();
+    let (st, id) = (state.clone(), id.into_inner());
+    let view = blocking(move || {
+        let d = ReviewDecision { outcome: b.outcome, reason_code: b.reason_code, note: b.note };
+        let wa = service::decide(&st, &reviewer.ctx, reviewer.id, id, d)?;
+        st.db.read_sync(|c| wa_view(c, &st, wa))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get_me)
+        .service(update_me)
+        .service(attest)
+        .service(my_authorization)
+        .service(upload_documents)
+        .service(review_queue)
+        .service(claim)
+        .service(decide);
+}

@@ -1,0 +1,874 @@
+//! Onboarding rules and transactions: profile, lifecycle transitions, attestation,
+//! documents, the work-authorization review queue and reverification.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::documents::{self, DocList};
+use super::lifecycle::{self, Transition};
+use super::model::*;
+use crate::audit::{self, AuditEvent};
+use crate::auth::model::{User, UserStatus};
+use crate::auth::service::find_user;
+use crate::auth::RequestCtx;
+use crate::db::schema::{contributor_profiles, users, work_authorization_documents, work_authorizations};
+use crate::db::DbConn;
+use crate::decisions::{self, NewDecision};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::files::multipart::Form;
+use crate::files::service as files;
+use crate::notifications::{self, templates};
+use crate::AppState;
+
+// ---------------------------------------------------------------- lifecycle
+
+/// Moves a contributor through the state machine, recording the reason and auditing.
+#[allow(clippy::too_many_arguments)]
+pub fn transition(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    actor_id: Option<i64>,
+    user: &User,
+    t: Transition,
+    reason: Option<&str>,
+    until: Option<NaiveDateTime>,
+) -> AppResult<UserStatus> {
+    let to = lifecycle::next(user.status(), t)?;
+    diesel::update(users::table.find(user.id))
+        .set((
+            users::status.eq(to.as_str()),
+            users::status_reason.eq(reason),
+            users::status_until.eq(until),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        now,
+        ctx,
+        AuditEvent {
+            actor_id,
+            action: "contributor.status_changed",
+            subject_type: "user",
+            subject_id: Some(user.id.to_string()),
+            summary: json!({"before": user.status, "after": to.as_str(), "reason": reason}),
+        },
+    )?;
+    Ok(to)
+}
+
+// ---------------------------------------------------------------- profile
+
+pub fn find_profile(conn: &mut DbConn, user_id: i64) -> AppResult<Option<Profile>> {
+    Ok(contributor_profiles::table.find(user_id).select(Profile::as_select()).first(conn).optional()?)
+}
+
+pub struct AddressInput {
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub country: String,
+}
+
+#[derive(Default)]
+pub struct ProfilePatch {
+    pub full_name: Option<String>,
+    pub legal_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub address: Option<AddressInput>,
+    pub phone: Option<String>,
+}
+
+/// Checks the profile fields that need more than a length rule.
+pub fn validate_profile(patch: &ProfilePatch, today: NaiveDate) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if let Some(dob) = patch.date_of_birth {
+        let adult = today.checked_sub_months(chrono::Months::new(18 * 12)).is_some_and(|limit| dob <= limit);
+        if dob >= today || dob < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(dob) {
+            errors.push(FieldError::new("date_of_birth", "range", "give a real date of birth"));
+        } else if !adult {
+            errors.push(FieldError::new("date_of_birth", "minimum_age", "contributors must be at least 18"));
+        }
+    }
+    if let Some(a) = &patch.address {
+        if a.country.len() != 2 || !a.country.chars().all(|c| c.is_ascii_uppercase()) {
+            errors.push(FieldError::new("address.country", "country_code", "an ISO 3166 two-letter code, e.g. US"));
+        }
+        if a.country == "US" {
+            if a.region.len() != 2 || !a.region.chars().all(|c| c.is_ascii_uppercase()) {
+                errors.push(FieldError::new("address.region", "us_state", "the two-letter state code, e.g. NY"));
+            }
+            let digits: String = a.postal_code.chars().filter(|c| c.is_ascii_digit()).collect();
+            if !(digits.len() == 5 || digits.len() == 9) {
+                errors.push(FieldError::new("address.postal_code", "zip_code", "a 5 or 9 digit ZIP code"));
+            }
+        }
+    }
+    if let Some(phone) = &patch.phone {
+        let digits = phone.chars().filter(|c| c.is_ascii_digit()).count();
+        if !(10..=15).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
+            errors.push(FieldError::new("phone", "phone", "a phone number with 10 to 15 digits"));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+pub fn update_profile(state: &AppState, ctx: &RequestCtx, user_id: i64, patch: ProfilePatch) -> AppResult<()> {
+    validate_profile(&patch, state.clock.now().date()).map_err(AppError::Validation)?;
+    if let Some(name) = patch.full_name.clone() {
+        crate::auth::service::update_profile(state, ctx, user_id, Some(name))?;
+    }
+    let touched = patch.legal_name.is_some()
+        || patch.date_of_birth.is_some()
+        || patch.address.is_some()
+        || patch.phone.is_some();
+    if !touched {
+        return Ok(());
+    }
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let existing = find_profile(conn, user_id)?;
+        let mut p = existing.clone().unwrap_or_else(|| Profile::empty(user_id, now));
+        let mut fields = Vec::new();
+        if let Some(v) = &patch.legal_name {
+            p.legal_name = Some(v.trim().to_string());
+            fields.push("legal_name");
+        }
+        if let Some(dob) = patch.date_of_birth {
+            p.date_of_birth_enc = Some(state.cipher.encrypt_str(&dob.to_string()));
+            fields.push("date_of_birth");
+        }
+        if let Some(a) = &patch.address {
+            p.address_line1 = Some(a.line1.trim().to_string());
+            p.address_line2 = a.line2.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            p.city = Some(a.city.trim().to_string());
+            p.region = Some(a.region.clone());
+            p.postal_code = Some(a.postal_code.trim().to_string());
+            p.country = Some(a.country.clone());
+            fields.push("address");
+        }
+        if let Some(v) = &patch.phone {
+            p.phone = Some(v.trim().to_string());
+            fields.push("phone");
+        }
+        p.updated_at = now;
+        match existing {
+            Some(_) => diesel::update(contributor_profiles::table.find(user_id)).set(&p).execute(conn)?,
+            None => diesel::insert_into(contributor_profiles::table).values(&p).execute(conn)?,
+        };
+        // Which fields changed, never their values: dates of birth stay out of the log.
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(user_id),
+                action: "profile.updated",
+                subject_type: "user",
+                subject_id: Some(user_id.to_string()),
+                summary: json!({"fields": fields}),
+            },
+        )
+    })
+}
+
+// ---------------------------------------------------------------- attestation
+
+pub fn current_authorization(conn: &mut DbConn, user_id: i64) -> AppResult<Option<WorkAuthorization>> {
+    Ok(work_authorizations::table
+        .filter(work_authorizations::user_id.eq(user_id))
+        .filter(work_authorizations::status.ne(AuthorizationStatus::Superseded.as_str()))
+        .order(work_authorizations::id.desc())
+        .select(WorkAuthorization::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The last verified authorization, which stays in force while a reverification is reviewed.
+pub fn verified_authorization(conn: &mut DbConn, user_id: i64) -> AppResult<Option<WorkAuthorization>> {
+    Ok(work_authorizations::table
+        .filter(work_authorizations::user_id.eq(user_id))
+        .filter(work_authorizations::status.eq(AuthorizationStatus::Verified.as_str()))
+        .order(work_authorizations::id.desc())
+        .select(WorkAuthorization::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub struct Attestation {
+    pub category: AuthorizationCategory,
+    pub expiration_date: Option<NaiveDate>,
+    pub residence_country: String,
+}
+
+pub enum AttestOutcome {
+    Recorded(WorkAuthorization),
+    Rejected { reason_code: &'static str },
+}
+
+fn validate_attestation(a: &Attestation, today: NaiveDate) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    match (a.category.expires(), a.expiration_date) {
+        (true, None) => errors.push(FieldError::new(
+            "expiration_date",
+            "required",
+            "noncitizens authorized to work give the date their authorization expires",
+        )),
+        (true, Some(d)) if d <= today => {
+            errors.push(FieldError::new("expiration_date", "in_past", "the expiration date has already passed"))
+        }
+        (false, Some(_)) => errors.push(FieldError::new(
+            "expiration_date",
+            "not_allowed",
+            "only noncitizens authorized to work have an expiration date",
+        )),
+        _ => {}
+    }
+    if a.residence_country.len() != 2 {
+        errors.push(FieldError::new("residence_country", "country_code", "an ISO 3166 two-letter code, e.g. US"));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) -> AppResult<AttestOutcome> {
+    let today = state.clock.now().date();
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let user = find_user(conn, user_id)?;
+        let status = user.status();
+        let reverification = matches!(
+            status,
+            UserStatus::AuthorizationVerified | UserStatus::Active | UserStatus::Suspended
+        );
+        match status {
+            UserStatus::Registered => {
+                return Err(AppError::conflict("email_not_verified", "verify your email address first"))
+            }
+            UserStatus::EmailVerified | UserStatus::AuthorizationPending => {}
+            _ if reverification => {
+                let expiring = verified_authorization(conn, user_id)?
+                    .is_some_and(|wa| wa.expires_on.is_some());
+                if !expiring {
+                    return Err(AppError::conflict(
+                        "reverification_not_needed",
+                        "your work authorization does not expire and is never reverified",
+                    ));
+                }
+            }
+            other => {
+                return Err(AppError::conflict(
+                    "invalid_state",
+                    format!("work authorization cannot be attested in status {}", other.as_str()),
+                ))
+            }
+        }
+        let us = a.residence_country.eq_ignore_ascii_case("US");
+        if a.category == AuthorizationCategory::None || !us {
+            if reverification {
+                return Err(AppError::field(
+                    "category",
+                    "reverification",
+                    "reverification needs a current US work authorization",
+                ));
+            }
+            let reason_code = if us { "no_work_authorization" } else { "residence_outside_us" };
+            reject_automatically(conn, now, ctx, &user, reason_code)?;
+            return Ok(AttestOutcome::Rejected { reason_code });
+        }
+        validate_attestation(&a, today).map_err(AppError::Validation)?;
+        // Earlier unfinished attestations give way to this one.
+        diesel::update(
+            work_authorizations::table.filter(work_authorizations::user_id.eq(user_id)).filter(
+                work_authorizations::status.eq_any([
+                    AuthorizationStatus::Attested.as_str(),
+                    AuthorizationStatus::PendingReview.as_str(),
+                    AuthorizationStatus::MoreInfoRequested.as_str(),
+                ]),
+            ),
+        )
+        .set(work_authorizations::status.eq(AuthorizationStatus::Superseded.as_str()))
+        .execute(conn)?;
+        let id: i64 = diesel::insert_into(work_authorizations::table)
+            .values(NewWorkAuthorization {
+                user_id,
+                category: a.category.as_str(),
+                expires_on: a.expiration_date,
+                residence_country: "US",
+                reverification,
+                status: AuthorizationStatus::Attested.as_str(),
+                attested_at: now,
+            })
+            .returning(work_authorizations::id)
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(user_id),
+                action: "work_authorization.attested",
+                subject_type: "work_authorization",
+                subject_id: Some(id.to_string()),
+                summary: json!({"category": a.category.as_str(), "reverification": reverification}),
+            },
+        )?;
+        Ok(AttestOutcome::Recorded(find_authorization(conn, id)?))
+    })
+}
+
+fn reject_automatically(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    user: &User,
+    reason_code: &'static str,
+) -> AppResult<()> {
+    transition(conn, now, ctx, None, user, Transition::Reject, Some(reason_code), None)?;
+    let reason = match reason_code {
+        "residence_outside_us" => "Gatehouse can only engage people who live in the United States.",
+        _ => "Gatehouse can only engage people who are authorized to work in the United States.",
+    };
+    decisions::record(
+        conn,
+        now,
+        NewDecision {
+            user_id: user.id,
+            subject_type: "work_authorization",
+            subject_id: "attestation".into(),
+            outcome: "rejected",
+            reason_code,
+            note: reason,
+            decided_by: None,
+        },
+    )?;
+    notifications::enqueue(
+        conn,
+        now,
+        &user.email,
+        &format!("application_rejected:{}", user.id),
+        &templates::AuthorizationDecision {
+            full_name: user.full_name.clone(),
+            subject: "Your Gatehouse application".into(),
+            headline: "We cannot accept your application.".into(),
+            reason: reason.into(),
+            note: String::new(),
+            next_steps: "If your situation changes, or you believe this is a mistake, reply to this email.".into(),
+        },
+    )
+}
+
+pub fn find_authorization(conn: &mut DbConn, id: i64) -> AppResult<WorkAuthorization> {
+    Ok(work_authorizations::table.find(id).select(WorkAuthorization::as_select()).first(conn)?)
+}
+
+pub fn documents_of(conn: &mut DbConn, wa_id: i64) -> AppResult<Vec<AuthorizationDocument>> {
+    Ok(work_authorization_documents::table
+        .filter(work_authorization_documents::work_authorization_id.eq(wa_id))
+        .order(work_authorization_documents::id)
+        .select(AuthorizationDocument::as_select())
+        .load(conn)?)
+}
+
+// ---------------------------------------------------------------- documents
+
+struct PresentedDocument {
+    list: DocList,
+    document_type: String,
+    number: Option<String>,
+    expires_on: Option<NaiveDate>,
+    bytes: Vec<u8>,
+}
+
+/// Reads the chosen documents from the form: `list_a_type`, `list_a_number`,
+/// `list_a_expires_on`, `list_a_file`, and the same for `list_b_*` and `list_c_*`.
+fn presented(form: &mut Form) -> Result<Vec<PresentedDocument>, Vec<FieldError>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for list in [DocList::A, DocList::B, DocList::C] {
+        let f = list.field();
+        let doc_type = form.text(&format!("{f}_type")).map(str::to_string);
+        let file = form.files.remove(&format!("{f}_file"));
+        match (doc_type, file) {
+            (None, None) => continue,
+            (None, Some(_)) => {
+                errors.push(FieldError::new(&format!("{f}_type"), "required", "say which document this file is"))
+            }
+            (Some(_), None) => {
+                errors.push(FieldError::new(&format!("{f}_file"), "required", "attach the document's scan or photo"))
+            }
+            (Some(document_type), Some(upload)) => {
+                let expires_on = match form.text(&format!("{f}_expires_on")) {
+                    None => None,
+                    Some(s) => match s.parse::<NaiveDate>() {
+                        Ok(d) => Some(d),
+                        Err(_) => {
+                            errors.push(FieldError::new(&format!("{f}_expires_on"), "date", "a date like 2027-05-31"));
+                            None
+                        }
+                    },
+                };
+                let number = form.text(&format!("{f}_number")).map(str::to_string);
+                if number.as_ref().is_some_and(|n| n.len() > 64) {
+                    errors.push(FieldError::new(&format!("{f}_number"), "length", "at most 64 characters"));
+                }
+                out.push(PresentedDocument { list, document_type, number, expires_on, bytes: upload.bytes });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Mask of a document number for display: its last four characters.
+pub fn last4(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("****{tail}")
+}
+
+pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut form: Form) -> AppResult<i64> {
+    let wa = state.db.read_sync(|c| current_authorization(c, user_id))?.ok_or_else(|| {
+        AppError::conflict("attestation_required", "attest your work authorization first (PUT /me/work-authorization)")
+    })?;
+    if !matches!(wa.status(), AuthorizationStatus::Attested | AuthorizationStatus::MoreInfoRequested) {
+        return Err(AppError::conflict(
+            "documents_not_expected",
+            format!("your work authorization is {}; no documents are expected now", wa.status),
+        ));
+    }
+    let docs = presented(&mut form).map_err(AppError::Validation)?;
+    let combination: Vec<(DocList, &str)> = docs.iter().map(|d| (d.list, d.document_type.as_str())).collect();
+    documents::validate(&combination, wa.reverification).map_err(AppError::Validation)?;
+
+    // Files are checked and written first; if the transaction then fails they are removed.
+    let mut stored = Vec::new();
+    for d in &docs {
+        match files::store(state, &format!("{}_file", d.list.field()), &d.bytes) {
+            Ok(s) => stored.push(s),
+            Err(e) => {
+                files::discard(state, &stored);
+                return Err(e);
+            }
+        }
+    }
+    let result = state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let wa = find_authorization(conn, wa.id)?;
+        if !matches!(wa.status(), AuthorizationStatus::Attested | AuthorizationStatus::MoreInfoRequested) {
+            return Err(AppError::conflict("documents_not_expected", "the work authorization changed meanwhile"));
+        }
+        for (d, s) in docs.iter().zip(&stored) {
+            let file_id = files::record(conn, now, user_id, "work_authorization", s)?;
+            diesel::insert_into(work_authorization_documents::table)
+                .values(NewAuthorizationDocument {
+                    work_authorization_id: wa.id,
+                    list: d.list.as_str(),
+                    document_type: &d.document_type,
+                    number_enc: d.number.as_ref().map(|n| state.cipher.encrypt_str(n)),
+                    expires_on: d.expires_on,
+                    file_id,
+                    created_at: now,
+                })
+                .execute(conn)?;
+        }
+        diesel::update(work_authorizations::table.find(wa.id))
+            .set((
+                work_authorizations::status.eq(AuthorizationStatus::PendingReview.as_str()),
+                work_authorizations::submitted_at.eq(now),
+                work_authorizations::claimed_by.eq(None::<i64>),
+                work_authorizations::claim_expires_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        let user = find_user(conn, user_id)?;
+        if user.status() == UserStatus::EmailVerified {
+            transition(conn, now, ctx, Some(user_id), &user, Transition::SubmitAuthorization, None, None)?;
+        }
+        let types: Vec<String> = docs.iter().map(|d| format!("{}:{}", d.list.as_str(), d.document_type)).collect();
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(user_id),
+                action: "work_authorization.documents_submitted",
+                subject_type: "work_authorization",
+                subject_id: Some(wa.id.to_string()),
+                summary: json!({"documents": types}),
+            },
+        )?;
+        Ok(wa.id)
+    });
+    if result.is_err() {
+        files::discard(state, &stored);
+    }
+    result
+}
+
+// ---------------------------------------------------------------- review queue
+
+pub struct QueueRow {
+    pub authorization: WorkAuthorization,
+    pub applicant_name: String,
+    pub documents: Vec<AuthorizationDocument>,
+}
+
+/// Items awaiting review, oldest submission first.
+pub fn queue(conn: &mut DbConn, limit: Option<i64>, offset: Option<i64>) -> AppResult<Vec<QueueRow>> {
+    let rows: Vec<(WorkAuthorization, String)> = work_authorizations::table
+        .inner_join(users::table.on(users::id.eq(work_authorizations::user_id)))
+        .filter(work_authorizations::status.eq(AuthorizationStatus::PendingReview.as_str()))
+        .order((work_authorizations::submitted_at.asc(), work_authorizations::id.asc()))
+        .limit(crate::db::page_limit(limit))
+        .offset(offset.unwrap_or(0).max(0))
+        .select((WorkAuthorization::as_select(), users::full_name))
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (authorization, applicant_name) in rows {
+        let documents = documents_of(conn, authorization.id)?;
+        out.push(QueueRow { authorization, applicant_name, documents });
+    }
+    Ok(out)
+}
+
+/// Claims an item for `reviewer_id` until `now + ttl`. One conditional UPDATE decides
+/// between concurrent reviewers; the loser is told who holds it until when.
+pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, wa_id: i64) -> AppResult<WorkAuthorization> {
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let wa = find_authorization(conn, wa_id)?;
+        if wa.user_id == reviewer_id {
+            return Err(AppError::Forbidden("nobody reviews their own application".into()));
+        }
+        if wa.status() != AuthorizationStatus::PendingReview {
+            return Err(AppError::conflict("not_pending_review", "this item is not awaiting review"));
+        }
+        let until = now + chrono::Duration::from_std(state.config.operations.claim_ttl).unwrap_or_default();
+        let won = diesel::update(
+            work_authorizations::table
+                .find(wa_id)
+                .filter(work_authorizations::status.eq(AuthorizationStatus::PendingReview.as_str()))
+                .filter(
+                    work_authorizations::claimed_by
+                        .is_null()
+                        .or(work_authorizations::claim_expires_at.lt(now))
+                        .or(work_authorizations::claimed_by.eq(reviewer_id)),
+                ),
+        )
+        .set((work_authorizations::claimed_by.eq(reviewer_id), work_authorizations::claim_expires_at.eq(until)))
+        .execute(conn)?;
+        if won != 1 {
+            let holder = find_authorization(conn, wa_id)?;
+            return Err(AppError::conflict(
+                "claimed_by_another_reviewer",
+                format!(
+                    "another reviewer holds this item until {}",
+                    holder.claim_expires_at.map(|t| t.to_string()).unwrap_or_default()
+                ),
+            ));
+        }
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(reviewer_id),
+                action: "work_authorization.claimed",
+                subject_type: "work_authorization",
+                subject_id: Some(wa_id.to_string()),
+                summary: json!({"until": until}),
+            },
+        )?;
+        find_authorization(conn, wa_id)
+    })
+}
+
+pub struct ReviewDecision {
+    pub outcome: ReviewOutcome,
+    pub reason_code: String,
+    pub note: String,
+}
+
+pub fn decide(
+    state: &AppState,
+    ctx: &RequestCtx,
+    reviewer_id: i64,
+    wa_id: i64,
+    d: ReviewDecision,
+) -> AppResult<WorkAuthorization> {
+    if !d.outcome.reason_codes().contains(&d.reason_code.as_str()) {
+        return Err(AppError::field(
+            "reason_code",
+            "unknown_reason",
+            format!("one of: {}", d.outcome.reason_codes().join(", ")),
+        ));
+    }
+    if d.outcome != ReviewOutcome::Verify && d.note.trim().is_empty() {
+        return Err(AppError::field("note", "required", "explain the decision to the applicant"));
+    }
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let wa = find_authorization(conn, wa_id)?;
+        if wa.user_id == reviewer_id {
+            return Err(AppError::Forbidden("nobody reviews their own application".into()));
+        }
+        if wa.status() != AuthorizationStatus::PendingReview {
+            return Err(AppError::conflict("not_pending_review", "this item is not awaiting review"));
+        }
+        if wa.claimed_by != Some(reviewer_id) || wa.claim_expires_at.is_none_or(|t| t <= now) {
+            return Err(AppError::conflict("claim_required", "claim the item before deciding it"));
+        }
+        let new_status = match d.outcome {
+            ReviewOutcome::Verify => AuthorizationStatus::Verified,
+            ReviewOutcome::Reject => AuthorizationStatus::Rejected,
+            ReviewOutcome::RequestMoreInfo => AuthorizationStatus::MoreInfoRequested,
+        };
+        if new_status == AuthorizationStatus::Verified {
+            // The new verification replaces the one it renews.
+            diesel::update(
+                work_authorizations::table
+                    .filter(work_authorizations::user_id.eq(wa.user_id))
+                    .filter(work_authorizations::status.eq(AuthorizationStatus::Verified.as_str())),
+            )
+            .set(work_authorizations::status.eq(AuthorizationStatus::Superseded.as_str()))
+            .execute(conn)?;
+        }
+        diesel::update(work_authorizations::table.find(wa_id))
+            .set((
+                work_authorizations::status.eq(new_status.as_str()),
+                work_authorizations::decided_by.eq(reviewer_id),
+                work_authorizations::decided_at.eq(now),
+                work_authorizations::claimed_by.eq(None::<i64>),
+                work_authorizations::claim_expires_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        let user = find_user(conn, wa.user_id)?;
+        let transition_for = match (d.outcome, user.status()) {
+            (ReviewOutcome::Verify, UserStatus::AuthorizationPending | UserStatus::Suspended) => {
+                Some(Transition::VerifyAuthorization)
+            }
+            (ReviewOutcome::Reject, UserStatus::EmailVerified | UserStatus::AuthorizationPending) => {
+                Some(Transition::Reject)
+            }
+            _ => None,
+        };
+        if let Some(t) = transition_for {
+            transition(conn, now, ctx, Some(reviewer_id), &user, t, Some(&d.reason_code), None)?;
+        }
+        let outcome = d.outcome.decision_outcome();
+        decisions::record(
+            conn,
+            now,
+            NewDecision {
+                user_id: user.id,
+                subject_type: "work_authorization",
+                subject_id: wa_id.to_string(),
+                outcome,
+                reason_code: &d.reason_code,
+                note: &d.note,
+                decided_by: Some(reviewer_id),
+            },
+        )?;
+        let (headline, next_steps) = match d.outcome {
+            ReviewOutcome::Verify => (
+                "Your US work authorization is verified.",
+                "You can now take qualification tests for paid projects.",
+            ),
+            ReviewOutcome::Reject => (
+                "We could not verify your US work authorization.",
+                "If you believe this is a mistake, reply to this email.",
+            ),
+            ReviewOutcome::RequestMoreInfo => (
+                "We need more information to verify your US work authorization.",
+                "Upload your documents again (one List A document, or one List B and one List C document of your choice).",
+            ),
+        };
+        notifications::enqueue(
+            conn,
+            now,
+            &user.email,
+            &format!("work_authorization_decision:{wa_id}:{outcome}"),
+            &templates::AuthorizationDecision {
+                full_name: user.full_name.clone(),
+                subject: "Update on your US work authorization".into(),
+                headline: headline.into(),
+                reason: d.reason_code.replace('_', " "),
+                note: d.note.clone(),
+                next_steps: next_steps.into(),
+            },
+        )?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(reviewer_id),
+                action: "work_authorization.decided",
+                subject_type: "work_authorization",
+                subject_id: Some(wa_id.to_string()),
+                summary: json!({"before": wa.status, "after": new_status.as_str(), "reason_code": d.reason_code}),
+            },
+        )?;
+        find_authorization(conn, wa_id)
+    })
+}
+
+/// Whether `reviewer_id` currently holds the claim on the review item `file_id` belongs to.
+pub fn reviewer_holds_file(conn: &mut DbConn, now: NaiveDateTime, reviewer_id: i64, file_id: i64) -> AppResult<bool> {
+    let n: i64 = work_authorization_documents::table
+        .inner_join(work_authorizations::table)
+        .filter(work_authorization_documents::file_id.eq(file_id))
+        .filter(work_authorizations::claimed_by.eq(reviewer_id))
+        .filter(work_authorizations::claim_expires_at.gt(now))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+// ---------------------------------------------------------------- reverification
+
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct ReverificationReport {
+    pub reminders_queued: usize,
+    pub suspended: usize,
+}
+
+/// The reminder due `days_left` days before expiry: the smallest configured threshold
+/// the date has crossed (a late run sends the most urgent reminder, not stale ones).
+pub fn reminder_due(days_left: i64, thresholds: &[i64]) -> Option<i64> {
+    thresholds.iter().copied().filter(|t| days_left <= *t).min()
+}
+
+/// Reminds holders of expiring authorizations and suspends those whose authorization
+/// has expired. Idempotent: reminders are keyed per authorization and threshold, and a
+/// suspended account is not suspended again.
+pub fn run_reverification(state: &AppState) -> AppResult<ReverificationReport> {
+    let today = state.clock.now().date();
+    let due: Vec<(WorkAuthorization, User)> = state.db.read_sync(|conn| {
+        Ok(work_authorizations::table
+            .inner_join(users::table.on(users::id.eq(work_authorizations::user_id)))
+            .filter(work_authorizations::status.eq(AuthorizationStatus::Verified.as_str()))
+            .filter(work_authorizations::expires_on.is_not_null())
+            .select((WorkAuthorization::as_select(), User::as_select()))
+            .load(conn)?)
+    })?;
+    let mut report = ReverificationReport::default();
+    let ctx = RequestCtx::system("job:reverification");
+    for (wa, user) in due {
+        let Some(expires_on) = wa.expires_on else { continue };
+        let days_left = (expires_on - today).num_days();
+        if days_left < 0 {
+            if matches!(user.status(), UserStatus::AuthorizationVerified | UserStatus::Active) {
+                state.db.tx_sync(|conn| {
+                    let now = state.clock.now();
+                    let user = find_user(conn, user.id)?;
+                    transition(
+                        conn,
+                        now,
+                        &ctx,
+                        None,
+                        &user,
+                        Transition::Suspend,
+                        Some("work_authorization_expired"),
+                        None,
+                    )?;
+                    decisions::record(
+                        conn,
+                        now,
+                        NewDecision {
+                            user_id: user.id,
+                            subject_type: "account",
+                            subject_id: user.id.to_string(),
+                            outcome: "suspended",
+                            reason_code: "work_authorization_expired",
+                            note: "New work is paused until your work authorization is reverified. Earned money is still paid.",
+                            decided_by: None,
+                        },
+                    )?;
+                    notifications::enqueue(
+                        conn,
+                        now,
+                        &user.email,
+                        &format!("authorization_expired:{}", wa.id),
+                        &templates::AuthorizationExpired {
+                            full_name: user.full_name.clone(),
+                            expires_on: expires_on.to_string(),
+                        },
+                    )
+                })?;
+                report.suspended += 1;
+            }
+        } else if let Some(threshold) = reminder_due(days_left, &state.config.operations.reverify_reminder_days) {
+            let key = format!("reverification_reminder:{}:{threshold}", wa.id);
+            let queued = state.db.tx_sync(|conn| {
+                let now = state.clock.now();
+                let before = crate::db::schema::outbox::table
+                    .filter(crate::db::schema::outbox::event_key.eq(&key))
+                    .count()
+                    .get_result::<i64>(conn)?;
+                notifications::enqueue(
+                    conn,
+                    now,
+                    &user.email,
+                    &key,
+                    &templates::ReverificationReminder {
+                        full_name: user.full_name.clone(),
+                        days_left,
+                        expires_on: expires_on.to_string(),
+                    },
+                )?;
+                Ok(before == 0)
+            })?;
+            report.reminders_queued += usize::from(queued);
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reminder_thresholds() {
+        let t = [90, 30, 7];
+        assert_eq!(reminder_due(120, &t), None);
+        assert_eq!(reminder_due(90, &t), Some(90));
+        assert_eq!(reminder_due(45, &t), Some(90));
+        assert_eq!(reminder_due(20, &t), Some(30));
+        assert_eq!(reminder_due(0, &t), Some(7));
+    }
+
+    #[test]
+    fn masks_keep_four_characters() {
+        assert_eq!(last4("A12345678"), "****5678");
+        assert_eq!(last4("12"), "****12");
+    }
+
+    #[test]
+    fn profile_rules() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let minor = ProfilePatch { date_of_birth: NaiveDate::from_ymd_opt(2010, 1, 1), ..Default::default() };
+        assert_eq!(validate_profile(&minor, today).unwrap_err()[0].code, "minimum_age");
+        let adult = ProfilePatch {
+            date_of_birth: NaiveDate::from_ymd_opt(1990, 5, 17),
+            phone: Some("+1 (212) 555-0100".into()),
+            ..Default::default()
+        };
+        assert!(validate_profile(&adult, today).is_ok());
+    }
+}
