@@ -219,11 +219,11 @@ impl Config {
                 max_upload_bytes: parse_num(&get, "GATEHOUSE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
                 reverify_reminder_days: match get("GATEHOUSE_REVERIFY_REMINDER_DAYS") {
                     None => vec![90, 30, 7],
-                    Some(v) => v
-                        .split(',')
-                        .map(|d| d.trim().parse::<i64>())
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|_| bad("GATEHOUSE_REVERIFY_REMINDER_DAYS: a comma-separated list of days like 90,30,7"))?,
+                    Some(v) => {
+                        v.split(',').map(|d| d.trim().parse::<i64>()).collect::<Result<Vec<_>, _>>().map_err(|_| {
+                            bad("GATEHOUSE_REVERIFY_REMINDER_DAYS: a comma-separated list of days like 90,30,7")
+                        })?
+                    }
                 },
                 job_interval: Duration::from_secs(parse_num(&get, "GATEHOUSE_JOB_INTERVAL_SECS", 900)?),
             },

@@ -206,9 +206,34 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::Htt
     match err {
         J::Overflow { .. } | J::OverflowKnownLength { .. } => AppError::PayloadTooLarge.into(),
         J::ContentType => AppError::invalid("unsupported_media_type", "expected Content-Type: application/json").into(),
-        J::Deserialize(e) => AppError::invalid("malformed_json", format!("the JSON body is invalid: {e}")).into(),
+        J::Deserialize(e) => {
+            AppError::invalid("malformed_json", format!("the JSON body is invalid: {}", redact_quoted(&e.to_string())))
+                .into()
+        }
         other => AppError::invalid("malformed_json", format!("the JSON body could not be read: {other}")).into(),
     }
+}
+
+/// serde quotes the offending value in its messages ("invalid type: string \"…\""); that
+/// value may be a date of birth or a tax number, so it is cut before the message is sent
+/// or logged.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut inside = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !inside {
+                out.push_str("\"…");
+            }
+            inside = !inside;
+            if !inside {
+                out.push('"');
+            }
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
@@ -220,3 +245,14 @@ pub fn path_error(err: actix_web::error::PathError, _req: &actix_web::HttpReques
     AppError::NotFound.into()
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quoted_values_are_redacted() {
+        assert_eq!(
+            super::redact_quoted("invalid value: string \"123-45-6789\", expected a date at line 1"),
+            "invalid value: string \"…\", expected a date at line 1"
+        );
+        assert_eq!(super::redact_quoted("unknown field `email`"), "unknown field `email`");
+    }
+}

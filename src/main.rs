@@ -24,6 +24,17 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Scheduled jobs.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Run every job that is due now (idempotent) and print the report.
+    RunDue,
 }
 
 #[derive(Subcommand)]
@@ -52,6 +63,7 @@ fn main() -> ExitCode {
         Command::Serve => serve(config),
         Command::Migrate => migrate(config),
         Command::Admin { command: AdminCommand::Create { email, name } } => create_admin(config, &email, &name),
+        Command::Jobs { command: JobsCommand::RunDue } => run_jobs(config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -92,5 +104,12 @@ fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Result<()> {
     if generated {
         println!("password (shown once): {password}");
     }
+    Ok(())
+}
+
+fn run_jobs(config: Config) -> anyhow::Result<()> {
+    let state = AppState::with_system_clock(config)?;
+    let report = gatehouse::jobs::run_due(&state).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

@@ -114,7 +114,6 @@ impl Application {
                 .app_data(doc.clone())
                 .app_data(web::JsonConfig::default().limit(max_json).error_handler(error::json_error))
                 .app_data(web::PayloadConfig::default().limit(max_json))
-
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }))

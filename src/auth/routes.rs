@@ -332,7 +332,8 @@ pub async fn set_roles(
 ) -> AppResult<HttpResponse> {
     body.validate()?;
     let (st, id) = (state.clone(), id.into_inner());
-    let user = blocking(move || service::set_staff_roles(&st, &admin.ctx, admin.id, id, body.into_inner().roles)).await?;
+    let user =
+        blocking(move || service::set_staff_roles(&st, &admin.ctx, admin.id, id, body.into_inner().roles)).await?;
     Ok(HttpResponse::Ok().json(view(&state, user).await?))
 }
 

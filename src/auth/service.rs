@@ -197,9 +197,10 @@ pub fn verify_email(st: &AppState, ctx: &RequestCtx, token: &str) -> AppResult<U
         let row = consume_email_token(conn, now, token, &[TokenPurpose::VerifyEmail])?;
         let user = find_user(conn, row.user_id)?;
         let status = match user.status() {
-            UserStatus::Registered => {
-                crate::onboarding::lifecycle::next(UserStatus::Registered, crate::onboarding::lifecycle::Transition::VerifyEmail)?
-            }
+            UserStatus::Registered => crate::onboarding::lifecycle::next(
+                UserStatus::Registered,
+                crate::onboarding::lifecycle::Transition::VerifyEmail,
+            )?,
             other => other,
         };
         diesel::update(users::table.find(user.id))
@@ -588,7 +589,13 @@ pub fn create_admin(st: &AppState, email: &str, full_name: &str, password_clear:
 
 /// Sets the staff roles of an account (an applicant keeps the applicant role). Admins
 /// cannot take the admin role from themselves, so the last admin cannot lock everyone out.
-pub fn set_staff_roles(st: &AppState, ctx: &RequestCtx, admin_id: i64, user_id: i64, roles: Vec<Role>) -> AppResult<User> {
+pub fn set_staff_roles(
+    st: &AppState,
+    ctx: &RequestCtx,
+    admin_id: i64,
+    user_id: i64,
+    roles: Vec<Role>,
+) -> AppResult<User> {
     if roles.iter().any(|r| !r.is_staff()) {
         return Err(AppError::field("roles", "staff_roles", "give reviewer, finance and/or admin"));
     }
@@ -600,7 +607,9 @@ pub fn set_staff_roles(st: &AppState, ctx: &RequestCtx, admin_id: i64, user_id: 
         let user = find_user(conn, user_id)?;
         let before = roles_of(conn, user_id)?;
         diesel::delete(
-            user_roles::table.filter(user_roles::user_id.eq(user_id)).filter(user_roles::role.ne(Role::Applicant.as_str())),
+            user_roles::table
+                .filter(user_roles::user_id.eq(user_id))
+                .filter(user_roles::role.ne(Role::Applicant.as_str())),
         )
         .execute(conn)?;
         let mut wanted = roles.clone();
@@ -612,13 +621,18 @@ pub fn set_staff_roles(st: &AppState, ctx: &RequestCtx, admin_id: i64, user_id: 
                 .execute(conn)?;
         }
         let after = roles_of(conn, user_id)?;
-        audit::record(conn, now, ctx, AuditEvent {
-            actor_id: Some(admin_id),
-            action: "staff.roles_changed",
-            subject_type: "user",
-            subject_id: Some(user_id.to_string()),
-            summary: json!({"before": before, "after": after}),
-        })?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(admin_id),
+                action: "staff.roles_changed",
+                subject_type: "user",
+                subject_id: Some(user_id.to_string()),
+                summary: json!({"before": before, "after": after}),
+            },
+        )?;
         Ok(user)
     })
 }

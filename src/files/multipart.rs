@@ -56,8 +56,8 @@ pub async fn read_form(mut payload: Multipart, max_file_bytes: usize) -> AppResu
         if is_file {
             form.files.insert(name, Upload { bytes });
         } else {
-            let text =
-                String::from_utf8(bytes).map_err(|_| AppError::field(&name, "encoding", "text fields must be UTF-8"))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| AppError::field(&name, "encoding", "text fields must be UTF-8"))?;
             form.text.insert(name, text);
         }
     }

@@ -33,8 +33,8 @@ pub fn store(state: &AppState, field: &str, bytes: &[u8]) -> AppResult<StoredFil
     if bytes.is_empty() {
         return Err(AppError::field(field, "empty", "the file is empty"));
     }
-    let content_type = sniff(bytes)
-        .ok_or_else(|| AppError::field(field, "file_type", "only PDF, PNG and JPEG files are accepted"))?;
+    let content_type =
+        sniff(bytes).ok_or_else(|| AppError::field(field, "file_type", "only PDF, PNG and JPEG files are accepted"))?;
     let storage_key = state.files.put(bytes).map_err(|e| AppError::Internal(e.into()))?;
     Ok(StoredFile { storage_key, sha256: sha256_hex(bytes), content_type, size: bytes.len() as i64 })
 }

@@ -45,7 +45,15 @@ pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppRe
     });
 
     let missing = find_profile(conn, user.id)?.map(|p| p.missing()).unwrap_or_else(|| {
-        vec!["legal_name", "date_of_birth", "address.line1", "address.city", "address.region", "address.postal_code", "phone"]
+        vec![
+            "legal_name",
+            "date_of_birth",
+            "address.line1",
+            "address.city",
+            "address.region",
+            "address.postal_code",
+            "phone",
+        ]
     });
     out.push(if missing.is_empty() {
         Requirement::satisfied("profile_complete")
@@ -94,9 +102,13 @@ pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppRe
     // Only authorizations with an expiration date are ever reverified.
     if let Some(expires_on) = verified.as_ref().and_then(|w| w.expires_on) {
         let days_left = (expires_on - now.date()).num_days();
-        let pending = current.as_ref().is_some_and(|w| w.reverification && w.status() == AuthorizationStatus::PendingReview);
+        let pending =
+            current.as_ref().is_some_and(|w| w.reverification && w.status() == AuthorizationStatus::PendingReview);
         let (st, fix) = if days_left < 0 {
-            (S::PastDue, "Your work authorization expired: attest the renewed one and upload one List A or List C document.")
+            (
+                S::PastDue,
+                "Your work authorization expired: attest the renewed one and upload one List A or List C document.",
+            )
         } else if pending {
             (S::PendingReview, "A reviewer is checking your reverification documents.")
         } else if days_left <= 90 {
@@ -104,7 +116,11 @@ pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppRe
         } else {
             (S::Satisfied, "")
         };
-        let r = if st == S::Satisfied { Requirement::satisfied("work_authorization_current") } else { Requirement::new("work_authorization_current", st, fix) };
+        let r = if st == S::Satisfied {
+            Requirement::satisfied("work_authorization_current")
+        } else {
+            Requirement::new("work_authorization_current", st, fix)
+        };
         out.push(r.due_by(Some(expires_on)));
     }
     Ok(out)

@@ -81,9 +81,11 @@ async fn me_view(state: &web::Data<AppState>, user_id: i64) -> AppResult<MeView>
     let status_reason = user.status_reason.clone();
     let account = view(state, user).await?;
     let profile = if applicant || profile.is_some() {
-        Some(profile.map(ProfileView::from).unwrap_or_else(|| {
-            ProfileView::from(Profile::empty(user_id, chrono::NaiveDateTime::default()))
-        }))
+        Some(
+            profile
+                .map(ProfileView::from)
+                .unwrap_or_else(|| ProfileView::from(Profile::empty(user_id, chrono::NaiveDateTime::default()))),
+        )
     } else {
         None
     };
@@ -147,7 +149,11 @@ pub struct UpdateMe {
     security(("bearer" = []))
 )]
 #[patch("/me")]
-pub async fn update_me(state: web::Data<AppState>, user: AuthUser, body: web::Json<UpdateMe>) -> AppResult<HttpResponse> {
+pub async fn update_me(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<UpdateMe>,
+) -> AppResult<HttpResponse> {
     body.validate()?;
     let b = body.into_inner();
     let patch = ProfilePatch {
@@ -271,9 +277,11 @@ pub async fn attest(
             residence_country: b.residence_country.to_uppercase(),
         };
         match service::attest(&st, &me.ctx, me.id, a)? {
-            AttestOutcome::Rejected { reason_code } => {
-                Ok(AttestationResponse { outcome: "rejected", reason_code: Some(reason_code), work_authorization: None })
-            }
+            AttestOutcome::Rejected { reason_code } => Ok(AttestationResponse {
+                outcome: "rejected",
+                reason_code: Some(reason_code),
+                work_authorization: None,
+            }),
             AttestOutcome::Recorded(wa) => {
                 let view = st.db.read_sync(|c| wa_view(c, &st, wa))?;
                 Ok(AttestationResponse { outcome: "recorded", reason_code: None, work_authorization: Some(view) })
@@ -342,7 +350,11 @@ pub struct DocumentsForm {
     security(("bearer" = []))
 )]
 #[post("/me/work-authorization/documents")]
-pub async fn upload_documents(state: web::Data<AppState>, me: Applicant, payload: Multipart) -> AppResult<HttpResponse> {
+pub async fn upload_documents(
+    state: web::Data<AppState>,
+    me: Applicant,
+    payload: Multipart,
+) -> AppResult<HttpResponse> {
     let form = read_form(payload, state.config.operations.max_upload_bytes).await?;
     let st = state.clone();
     let view = blocking(move || {
@@ -440,10 +452,18 @@ pub struct ClaimView {
     security(("bearer" = []))
 )]
 #[post("/review/work-authorizations/{id}/claim")]
-pub async fn claim(state: web::Data<AppState>, reviewer: Staff<Reviewer>, id: web::Path<i64>) -> AppResult<HttpResponse> {
+pub async fn claim(
+    state: web::Data<AppState>,
+    reviewer: Staff<Reviewer>,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
     let (st, id) = (state.clone(), id.into_inner());
     let wa = blocking(move || service::claim(&st, &reviewer.ctx, reviewer.id, id)).await?;
-    Ok(HttpResponse::Ok().json(ClaimView { id: wa.id, claimed_by: wa.claimed_by, claim_expires_at: wa.claim_expires_at }))
+    Ok(HttpResponse::Ok().json(ClaimView {
+        id: wa.id,
+        claimed_by: wa.claimed_by,
+        claim_expires_at: wa.claim_expires_at,
+    }))
 }
 
 #[derive(Deserialize, Validate, ToSchema)]

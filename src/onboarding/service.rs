@@ -126,10 +126,8 @@ pub fn update_profile(state: &AppState, ctx: &RequestCtx, user_id: i64, patch: P
     if let Some(name) = patch.full_name.clone() {
         crate::auth::service::update_profile(state, ctx, user_id, Some(name))?;
     }
-    let touched = patch.legal_name.is_some()
-        || patch.date_of_birth.is_some()
-        || patch.address.is_some()
-        || patch.phone.is_some();
+    let touched =
+        patch.legal_name.is_some() || patch.date_of_birth.is_some() || patch.address.is_some() || patch.phone.is_some();
     if !touched {
         return Ok(());
     }
@@ -248,18 +246,15 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
         let now = state.clock.now();
         let user = find_user(conn, user_id)?;
         let status = user.status();
-        let reverification = matches!(
-            status,
-            UserStatus::AuthorizationVerified | UserStatus::Active | UserStatus::Suspended
-        );
+        let reverification =
+            matches!(status, UserStatus::AuthorizationVerified | UserStatus::Active | UserStatus::Suspended);
         match status {
             UserStatus::Registered => {
                 return Err(AppError::conflict("email_not_verified", "verify your email address first"))
             }
             UserStatus::EmailVerified | UserStatus::AuthorizationPending => {}
             _ if reverification => {
-                let expiring = verified_authorization(conn, user_id)?
-                    .is_some_and(|wa| wa.expires_on.is_some());
+                let expiring = verified_authorization(conn, user_id)?.is_some_and(|wa| wa.expires_on.is_some());
                 if !expiring {
                     return Err(AppError::conflict(
                         "reverification_not_needed",
@@ -289,15 +284,13 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
         }
         validate_attestation(&a, today).map_err(AppError::Validation)?;
         // Earlier unfinished attestations give way to this one.
-        diesel::update(
-            work_authorizations::table.filter(work_authorizations::user_id.eq(user_id)).filter(
-                work_authorizations::status.eq_any([
-                    AuthorizationStatus::Attested.as_str(),
-                    AuthorizationStatus::PendingReview.as_str(),
-                    AuthorizationStatus::MoreInfoRequested.as_str(),
-                ]),
-            ),
-        )
+        diesel::update(work_authorizations::table.filter(work_authorizations::user_id.eq(user_id)).filter(
+            work_authorizations::status.eq_any([
+                AuthorizationStatus::Attested.as_str(),
+                AuthorizationStatus::PendingReview.as_str(),
+                AuthorizationStatus::MoreInfoRequested.as_str(),
+            ]),
+        ))
         .set(work_authorizations::status.eq(AuthorizationStatus::Superseded.as_str()))
         .execute(conn)?;
         let id: i64 = diesel::insert_into(work_authorizations::table)

@@ -68,9 +68,8 @@ pub struct Readiness {
 pub fn collect(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppResult<Readiness> {
     let mut requirements = Vec::new();
     requirements.extend(crate::onboarding::readiness::requirements(conn, now, user)?);
-    let clear = |b: Blocks| {
-        requirements.iter().all(|r| r.status == RequirementStatus::Satisfied || !r.blocks.contains(&b))
-    };
+    let clear =
+        |b: Blocks| requirements.iter().all(|r| r.status == RequirementStatus::Satisfied || !r.blocks.contains(&b));
     let (can_work, can_be_paid) = (clear(Blocks::Work), clear(Blocks::Payouts));
     Ok(Readiness { user_id: user.id, status: user.status(), can_work, can_be_paid, requirements })
 }

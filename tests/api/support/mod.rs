@@ -2,6 +2,7 @@
 //! directory, or a PostgreSQL database copied from a migrated template), its own data
 //! directory, a real server on a loopback port and a real SMTP server.
 
+pub mod logs;
 pub mod smtp;
 
 use std::net::TcpListener;
@@ -205,7 +206,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, options: Options) -> Self {
-        gatehouse::telemetry::init(&gatehouse::config::LogFormat::Text);
+        logs::install();
         let dir = tempfile::tempdir().unwrap();
         let smtp = TestSmtp::start().await;
         let smtp_port = options.smtp_port.unwrap_or(smtp.port);
@@ -274,6 +275,36 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         read(req.send().await.unwrap()).await
+    }
+
+    /// Sends a multipart form.
+    pub async fn upload(&self, path: &str, token: &str, form: reqwest::multipart::Form) -> (u16, Value) {
+        read(self.client.post(self.url(path)).bearer_auth(token).multipart(form).send().await.unwrap()).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut req = self.client.put(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Keeps `tokens` usable after the test clock moved: refreshes the access token, or
+    /// signs in again when the refresh token has expired too.
+    pub async fn renew(&self, tokens: &mut Tokens, email: &str) {
+        if self.get("/me", Some(&tokens.access)).await.0 == 200 {
+            return;
+        }
+        let (status, body) = self.post("/auth/refresh", None, json!({"refresh_token": tokens.refresh})).await;
+        *tokens = if status == 200 { Tokens::from(&body) } else { self.login(email, PASSWORD).await };
+    }
+
+    /// The id of the signed-in user.
+    pub async fn user_id(&self, tokens: &Tokens) -> i64 {
+        let (status, me) = self.get("/me", Some(&tokens.access)).await;
+        assert_eq!(status, 200, "{me}");
+        me["id"].as_i64().unwrap()
     }
 
     pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
