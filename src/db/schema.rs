@@ -174,3 +174,49 @@ diesel::allow_tables_to_appear_in_same_query!(
     work_authorization_documents,
     decisions,
 );
+
+diesel::table! {
+    credentials (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        level -> Nullable<Text>,
+        domain -> Text,
+        title -> Text,
+        issuer -> Text,
+        issued_on -> Nullable<Date>,
+        expires_on -> Nullable<Date>,
+        file_id -> BigInt,
+        status -> Text,
+        flagged -> Bool,
+        flag_reason -> Nullable<Text>,
+        replaces_id -> Nullable<BigInt>,
+        submitted_at -> Timestamp,
+        claimed_by -> Nullable<BigInt>,
+        claim_expires_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        reason_code -> Nullable<Text>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    removal_proposals (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        credential_id -> Nullable<BigInt>,
+        reason_code -> Text,
+        note -> Text,
+        status -> Text,
+        proposed_by -> BigInt,
+        proposed_at -> Timestamp,
+        confirmed_by -> Nullable<BigInt>,
+        confirmed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(credentials -> files (file_id));
+
+diesel::allow_tables_to_appear_in_same_query!(credentials, removal_proposals, users);
+diesel::allow_tables_to_appear_in_same_query!(credentials, files);

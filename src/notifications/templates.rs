@@ -54,7 +54,19 @@ email!(StaffInvite, "staff_invite", "email/staff_invite.txt", "email/staff_invit
     |_m| "You have been given a Gatehouse staff account".to_string(),
     { full_name: String, link: String, roles: String, expires_hours: u64 });
 
-email!(AuthorizationDecision, "authorization_decision", "email/authorization_decision.txt", "email/authorization_decision.html",
+email!(AuthorizationDecision, "authorization_decision", "email/decision.txt", "email/decision.html",
+    |m| m.subject.clone(),
+    { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });
+
+email!(CredentialDecision, "credential_decision", "email/decision.txt", "email/decision.html",
+    |m| m.subject.clone(),
+    { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });
+
+email!(CredentialExpiry, "credential_expiry", "email/credential_expiry.txt", "email/credential_expiry.html",
+    |m| if m.expired { format!("Your {} has expired", m.credential) } else { format!("Your {} expires on {}", m.credential, m.expires_on) },
+    { full_name: String, credential: String, expires_on: String, expired: bool, lapsed: String });
+
+email!(AccountRemoved, "account_removed", "email/decision.txt", "email/decision.html",
     |m| m.subject.clone(),
     { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });
 

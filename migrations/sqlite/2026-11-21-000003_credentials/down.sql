@@ -1,0 +1,2 @@
+DROP TABLE removal_proposals;
+DROP TABLE credentials;
