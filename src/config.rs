@@ -94,6 +94,21 @@ impl Default for AuthConfig {
     }
 }
 
+/// Qualification tests (SPEC §5).
+#[derive(Clone, Debug)]
+pub struct QualificationsConfig {
+    /// How long after an attempt's deadline answers are still accepted (network slack).
+    pub answer_grace: Duration,
+    /// How long a reviewer's claim on a free-text answer lasts.
+    pub review_claim_ttl: Duration,
+}
+
+impl Default for QualificationsConfig {
+    fn default() -> Self {
+        Self { answer_grace: Duration::from_secs(30), review_claim_ttl: Duration::from_secs(30 * 60) }
+    }
+}
+
 #[derive(Clone)]
 pub struct Keys {
     pub jwt_secret: Vec<u8>,
@@ -121,6 +136,7 @@ pub struct Config {
     pub public_url: String,
     pub mail: MailConfig,
     pub auth: AuthConfig,
+    pub qualifications: QualificationsConfig,
     pub keys: Keys,
     pub log_format: LogFormat,
     /// Largest JSON body accepted, in bytes.
@@ -189,6 +205,10 @@ impl Config {
             public_url,
             mail,
             auth: AuthConfig::default(),
+            qualifications: QualificationsConfig {
+                answer_grace: Duration::from_secs(parse_num(&get, "GATEHOUSE_TEST_ANSWER_GRACE_SECS", 30)?),
+                review_claim_ttl: Duration::from_secs(60 * parse_num(&get, "GATEHOUSE_REVIEW_CLAIM_MINUTES", 30)?),
+            },
             keys: Keys { jwt_secret, encryption_key },
             log_format,
             max_json_bytes: parse_num(&get, "GATEHOUSE_MAX_JSON_BYTES", 2 * 1024 * 1024)?,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod health;
 pub mod notifications;
 pub mod openapi;
+pub mod qualifications;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -54,6 +54,17 @@ email!(StaffInvite, "staff_invite", "email/staff_invite.txt", "email/staff_invit
     |_m| "You have been given a Gatehouse staff account".to_string(),
     { full_name: String, link: String, roles: String, expires_hours: u64 });
 
+/// One line of a test result email: a section and its score, never the answers.
+pub struct SectionLine {
+    pub title: String,
+    pub score_percent: i32,
+}
+
+email!(TestResult, "test_result", "email/test_result.txt", "email/test_result.html",
+    |m| format!("Your result for {}: {}", m.test_title, if m.passed { "passed" } else { "not passed" }),
+    { full_name: String, test_title: String, passed: bool, score_percent: i32, pass_mark_percent: i32,
+      sections: Vec<SectionLine>, qualification: String });
+
 #[cfg(test)]
 mod tests {
     use super::*;
