@@ -633,7 +633,7 @@ pub fn submit(st: &AppState, user_id: i64, id: i64) -> AppResult<AttemptDetail> 
         let now = st.clock.now();
         let attempt = own_attempt(conn, user_id, id)?;
         writable(st, &attempt, now)?;
-        close_attempt(conn, st, now, &attempt, now)?;
+        close_attempt(conn, now, &attempt, now)?;
         let attempt = attempt_row(conn, id)?;
         detail(conn, st, attempt)
     })
@@ -644,7 +644,6 @@ pub fn submit(st: &AppState, user_id: i64, id: i64) -> AppResult<AttemptDetail> 
 /// a conditional UPDATE, so two callers (a request and the job) never close it twice.
 fn close_attempt(
     conn: &mut DbConn,
-    st: &AppState,
     now: NaiveDateTime,
     attempt: &AttemptRow,
     closed_at: NaiveDateTime,
@@ -799,7 +798,7 @@ fn close_expired_in(conn: &mut DbConn, st: &AppState, now: NaiveDateTime, user_i
     let expired: Vec<AttemptRow> = query.order(test_attempts::id.asc()).limit(500).load(conn)?;
     let mut closed = 0;
     for attempt in &expired {
-        if close_attempt(conn, st, now, attempt, attempt.deadline_at)? {
+        if close_attempt(conn, now, attempt, attempt.deadline_at)? {
             closed += 1;
         }
     }
@@ -825,7 +824,7 @@ pub fn close_expired_attempts(st: &AppState) -> AppResult<usize> {
             if attempt.status() != AttemptStatus::InProgress {
                 return Ok(0);
             }
-            Ok(usize::from(close_attempt(conn, st, st.clock.now(), &attempt, attempt.deadline_at)?))
+            Ok(usize::from(close_attempt(conn, st.clock.now(), &attempt, attempt.deadline_at)?))
         })?;
     }
     Ok(closed)

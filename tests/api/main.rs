@@ -5,4 +5,5 @@ mod support;
 mod accounts;
 mod outbox;
 mod platform;
+mod qualifications;
 mod schema;
