@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::support::{read, Backend, TestApp, Tokens};
+use crate::support::{read, Backend, TestApp, Tokens, PASSWORD};
 
 both_backends!(
     full_pass_and_full_fail_are_emailed_and_grant_access,
@@ -25,6 +25,7 @@ const NUMERIC_KEY: &str = "2718.28";
 /// An applicant whose every response body is kept for the answer-key check.
 struct Person<'a> {
     app: &'a TestApp,
+    email: String,
     token: String,
     seen: Arc<Mutex<Vec<String>>>,
 }
@@ -32,7 +33,12 @@ struct Person<'a> {
 impl<'a> Person<'a> {
     async fn new(app: &'a TestApp, email: &str, seen: &Arc<Mutex<Vec<String>>>) -> Person<'a> {
         let tokens = app.applicant(email).await;
-        Person { app, token: tokens.access, seen: seen.clone() }
+        Person { app, email: email.to_string(), token: tokens.access, seen: seen.clone() }
+    }
+
+    /// Signs in again: access tokens live 15 minutes and tests move the clock.
+    async fn relogin(&mut self) {
+        self.token = self.app.login(&self.email, PASSWORD).await.access;
     }
 
     fn keep(&self, r: (u16, Value)) -> (u16, Value) {
@@ -215,7 +221,7 @@ async fn late_answers_are_refused_and_the_attempt_is_closed_at_the_deadline(back
     let admin = app.admin().await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let test_id = create_test(&app, &admin, objective_test("math", "generalist", 3, 0, json!([]))).await;
-    let cy = Person::new(&app, "cy@example.com", &seen).await;
+    let mut cy = Person::new(&app, "cy@example.com", &seen).await;
     let (_, attempt) = cy.start(test_id).await;
     let id = attempt["id"].as_i64().unwrap();
     let (status, _) = cy.put(&format!("/attempts/{id}/answers"), json!({"answers": {"q1": "opt-seven"}})).await;
@@ -223,6 +229,7 @@ async fn late_answers_are_refused_and_the_attempt_is_closed_at_the_deadline(back
 
     // Inside the grace period answers still count.
     app.clock.advance(chrono::Duration::minutes(30) + chrono::Duration::seconds(10));
+    cy.relogin().await;
     let (status, body) = cy.put(&format!("/attempts/{id}/answers"), json!({"answers": {"q3": 1}})).await;
     assert_eq!(status, 200, "{body}");
 
@@ -244,7 +251,7 @@ async fn late_answers_are_refused_and_the_attempt_is_closed_at_the_deadline(back
     assert!(mail.subject.contains("not passed"));
 
     // The job closes attempts nobody looks at.
-    let dee = Person::new(&app, "dee@example.com", &seen).await;
+    let mut dee = Person::new(&app, "dee@example.com", &seen).await;
     let (status, attempt) = dee.start(test_id).await;
     assert_eq!(status, 201);
     app.clock.advance(chrono::Duration::hours(1));
@@ -254,6 +261,7 @@ async fn late_answers_are_refused_and_the_attempt_is_closed_at_the_deadline(back
         .unwrap()
         .unwrap();
     assert_eq!(closed, 1);
+    dee.relogin().await;
     let (_, body) = dee.get(&format!("/attempts/{}", attempt["id"])).await;
     assert_eq!(body["status"], "failed");
     assert_no_answer_keys(&seen);
@@ -288,7 +296,7 @@ async fn cooldown_and_attempt_limit_give_the_next_allowed_date(backend: Backend)
     let admin = app.admin().await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let test_id = create_test(&app, &admin, objective_test("math", "generalist", 2, 24, json!([]))).await;
-    let fay = Person::new(&app, "fay@example.com", &seen).await;
+    let mut fay = Person::new(&app, "fay@example.com", &seen).await;
     let done = fay.take(test_id, wrong_answers()).await;
     assert_eq!(done["status"], "failed");
     let submitted: chrono::NaiveDateTime = serde_json::from_value(done["submitted_at"].clone()).unwrap();
@@ -306,9 +314,11 @@ async fn cooldown_and_attempt_limit_give_the_next_allowed_date(backend: Backend)
     assert_eq!(entry["attempts_used"], 1);
 
     app.clock.advance(chrono::Duration::hours(25));
+    fay.relogin().await;
     let done = fay.take(test_id, wrong_answers()).await;
     assert_eq!(done["status"], "failed");
     app.clock.advance(chrono::Duration::hours(25));
+    fay.relogin().await;
     let (status, body) = fay.start(test_id).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["code"], "attempts_exhausted");
@@ -339,7 +349,7 @@ async fn free_text_waits_for_a_claimed_review_then_passes(backend: Backend) {
         ]
     });
     let test_id = create_test(&app, &admin, def).await;
-    let gus = Person::new(&app, "gus@example.com", &seen).await;
+    let mut gus = Person::new(&app, "gus@example.com", &seen).await;
     let done = gus.take(test_id, json!({"c1": "raft", "e1": "Send an Idempotency-Key with every request."})).await;
     assert_eq!(done["status"], "grading");
     assert_eq!(done["answers_awaiting_review"], 1);
@@ -372,6 +382,9 @@ async fn free_text_waits_for_a_claimed_review_then_passes(backend: Backend) {
 
     // Rita's claim lapses after 30 minutes; Rob takes over and Rita can no longer decide.
     app.clock.advance(chrono::Duration::minutes(31));
+    let r1 = app.login("rita@gatehouse.test", PASSWORD).await;
+    let r2 = app.login("rob@gatehouse.test", PASSWORD).await;
+    gus.relogin().await;
     let (status, body) = app.post(&claim, Some(&r2.access), json!({})).await;
     assert_eq!(status, 200, "{body}");
     let (status, _) = app.post(&decision, Some(&r1.access), json!({"points_awarded": 3, "note": "late"})).await;
@@ -397,6 +410,7 @@ async fn free_text_waits_for_a_claimed_review_then_passes(backend: Backend) {
     let (_, queue) = app.get("/review/test-answers", Some(&r1.access)).await;
     assert_eq!(queue["items"].as_array().unwrap().len(), 0);
 
+    let admin = app.login("admin@gatehouse.test", PASSWORD).await;
     let (_, audit) = app.get("/admin/audit?subject_type=test_answer", Some(&admin.access)).await;
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["test_answer.graded", "test_answer.claimed", "test_answer.claimed"]);
