@@ -96,7 +96,11 @@ pub fn draw_questions(sections: &[Section], rng: &mut impl Rng) -> Vec<String> {
 
 /// Per-section and total scores of the drawn questions, from the points awarded per
 /// question id (objective and reviewed). Returns (awarded, possible, feedback).
-pub fn tally(sections: &[Section], drawn: &[String], awarded: &BTreeMap<String, i64>) -> (i64, i64, Vec<SectionFeedback>) {
+pub fn tally(
+    sections: &[Section],
+    drawn: &[String],
+    awarded: &BTreeMap<String, i64>,
+) -> (i64, i64, Vec<SectionFeedback>) {
     let drawn: BTreeSet<&str> = drawn.iter().map(String::as_str).collect();
     let mut total = (0, 0);
     let mut feedback = Vec::new();
@@ -137,10 +141,10 @@ mod tests {
     #[test]
     fn numeric_tolerance_is_inclusive() {
         let n = |x: f64| Some(Answer::Number(x));
-        assert_eq!(score_numeric(3.14, 0.01, n(3.15).as_ref(), 2), 2000);
-        assert_eq!(score_numeric(3.14, 0.01, n(3.13).as_ref(), 2), 2000);
-        assert_eq!(score_numeric(3.14, 0.01, n(3.1501).as_ref(), 2), 0);
-        assert_eq!(score_numeric(3.14, 0.01, n(3.12).as_ref(), 2), 0);
+        assert_eq!(score_numeric(2.5, 0.25, n(2.75).as_ref(), 2), 2000);
+        assert_eq!(score_numeric(2.5, 0.25, n(2.25).as_ref(), 2), 2000);
+        assert_eq!(score_numeric(2.5, 0.25, n(2.7501).as_ref(), 2), 0);
+        assert_eq!(score_numeric(2.5, 0.25, n(2.2).as_ref(), 2), 0);
     }
 
     #[test]

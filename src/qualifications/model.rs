@@ -113,12 +113,23 @@ pub struct Choice {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum QuestionKind {
-    SingleChoice { options: Vec<Choice>, correct: String },
+    SingleChoice {
+        options: Vec<Choice>,
+        correct: String,
+    },
     /// Partial credit: see [`crate::qualifications::grading::score_multiple`].
-    MultipleChoice { options: Vec<Choice>, correct: Vec<String> },
-    Numeric { answer: f64, tolerance: f64 },
+    MultipleChoice {
+        options: Vec<Choice>,
+        correct: Vec<String>,
+    },
+    Numeric {
+        answer: f64,
+        tolerance: f64,
+    },
     /// Graded by a reviewer against the rubric.
-    FreeText { rubric: String },
+    FreeText {
+        rubric: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

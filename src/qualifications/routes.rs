@@ -338,7 +338,11 @@ impl AttemptView {
     security(("bearer" = []))
 )]
 #[post("/tests/{id}/attempts")]
-pub async fn start_attempt(state: web::Data<AppState>, user: Applicant, path: web::Path<i64>) -> AppResult<HttpResponse> {
+pub async fn start_attempt(
+    state: web::Data<AppState>,
+    user: Applicant,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let detail = blocking(move || service::start_attempt(&state, user.id, id)).await?;
     Ok(HttpResponse::Created().json(AttemptView::new(detail)))
@@ -505,7 +509,11 @@ pub async fn review_queue(
     security(("bearer" = []))
 )]
 #[post("/review/test-answers/{id}/claim")]
-pub async fn claim(state: web::Data<AppState>, reviewer: Staff<Reviewer>, path: web::Path<i64>) -> AppResult<HttpResponse> {
+pub async fn claim(
+    state: web::Data<AppState>,
+    reviewer: Staff<Reviewer>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let st = state.clone();
     let item = blocking(move || service::claim(&st, &reviewer.ctx, reviewer.id, id)).await?;
@@ -655,7 +663,11 @@ pub async fn my_qualifications(
         next_cursor,
         project_types: projects
             .into_iter()
-            .map(|p| ProjectAccessView { eligible: p.missing.is_empty(), missing: p.missing, project: ProjectTypeView::new(p.project) })
+            .map(|p| ProjectAccessView {
+                eligible: p.missing.is_empty(),
+                missing: p.missing,
+                project: ProjectTypeView::new(p.project),
+            })
             .collect(),
     }))
 }
@@ -689,8 +701,10 @@ pub async fn create_project_type(
 ) -> AppResult<HttpResponse> {
     body.validate()?;
     let b = body.into_inner();
-    let row = blocking(move || service::create_project_type(&state, &admin.ctx, admin.id, &b.name, b.required_qualifications))
-        .await?;
+    let row = blocking(move || {
+        service::create_project_type(&state, &admin.ctx, admin.id, &b.name, b.required_qualifications)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(ProjectTypeView::new(row)))
 }
 

@@ -195,7 +195,12 @@ fn version_summary(test: &TestRow, v: &VersionRow) -> serde_json::Value {
 }
 
 /// An admin creates a test (version 1).
-pub fn create_test(st: &AppState, ctx: &RequestCtx, admin_id: i64, def: TestDefinition) -> AppResult<(TestRow, VersionRow)> {
+pub fn create_test(
+    st: &AppState,
+    ctx: &RequestCtx,
+    admin_id: i64,
+    def: TestDefinition,
+) -> AppResult<(TestRow, VersionRow)> {
     check_content(&def)?;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
@@ -285,7 +290,10 @@ pub fn retire_test(st: &AppState, ctx: &RequestCtx, admin_id: i64, test_id: i64)
             return Err(AppError::conflict("test_retired", "the test is already retired"));
         }
         diesel::update(qualification_tests::table.find(test_id))
-            .set((qualification_tests::status.eq(TestStatus::Retired.as_str()), qualification_tests::updated_at.eq(now)))
+            .set((
+                qualification_tests::status.eq(TestStatus::Retired.as_str()),
+                qualification_tests::updated_at.eq(now),
+            ))
             .execute(conn)?;
         audit::record(
             conn,
@@ -331,7 +339,13 @@ impl Blocker {
 }
 
 /// True when `user_id` holds an active qualification satisfying `domain` at `tier`.
-pub fn holds_qualification(conn: &mut DbConn, now: NaiveDateTime, user_id: i64, domain: &str, tier: Tier) -> AppResult<bool> {
+pub fn holds_qualification(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    user_id: i64,
+    domain: &str,
+    tier: Tier,
+) -> AppResult<bool> {
     let rows: Vec<QualificationRow> = qualifications::table
         .filter(qualifications::user_id.eq(user_id))
         .filter(qualifications::domain.eq(domain))
@@ -613,7 +627,11 @@ pub fn save_answers(st: &AppState, user_id: i64, id: i64, answers: Answers) -> A
             .iter()
             .filter(|(qid, a)| !drawn.contains(*qid) || !questions.get(*qid).is_some_and(|q| check_answer(q, a)))
             .map(|(qid, _)| {
-                FieldError::new(&format!("answers.{qid}"), "answer", "not a question of this attempt, or the wrong kind of answer")
+                FieldError::new(
+                    &format!("answers.{qid}"),
+                    "answer",
+                    "not a question of this attempt, or the wrong kind of answer",
+                )
             })
             .collect();
         if !errors.is_empty() {

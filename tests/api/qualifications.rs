@@ -391,9 +391,8 @@ async fn free_text_waits_for_a_claimed_review_then_passes(backend: Backend) {
     assert_eq!(status, 409);
     let (status, body) = app.post(&decision, Some(&r2.access), json!({"points_awarded": 4, "note": "too many"})).await;
     assert_eq!(status, 422, "{body}");
-    let (status, body) = app
-        .post(&decision, Some(&r2.access), json!({"points_awarded": 3, "note": "Names idempotency keys."}))
-        .await;
+    let (status, body) =
+        app.post(&decision, Some(&r2.access), json!({"points_awarded": 3, "note": "Names idempotency keys."})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempt_status"], "passed");
     let (status, _) = app.post(&decision, Some(&r2.access), json!({"points_awarded": 1, "note": "again"})).await;
@@ -449,13 +448,25 @@ async fn a_prerequisite_qualification_gates_a_test(backend: Backend) {
     let advanced = create_test(
         &app,
         &admin,
-        objective_test("math", "expert", 3, 0, json!([{"type": "qualification", "domain": "math", "tier": "generalist"}])),
+        objective_test(
+            "math",
+            "expert",
+            3,
+            0,
+            json!([{"type": "qualification", "domain": "math", "tier": "generalist"}]),
+        ),
     )
     .await;
     let law = create_test(
         &app,
         &admin,
-        objective_test("law", "expert", 3, 0, json!([{"type": "credential", "kind": "degree", "level": "doctorate", "domain": "law"}])),
+        objective_test(
+            "law",
+            "expert",
+            3,
+            0,
+            json!([{"type": "credential", "kind": "degree", "level": "doctorate", "domain": "law"}]),
+        ),
     )
     .await;
     let jo = Person::new(&app, "jo@example.com", &seen).await;
