@@ -118,6 +118,19 @@ impl Default for OperationsConfig {
     }
 }
 
+/// Qualification tests (SPEC §5).
+#[derive(Clone, Debug)]
+pub struct QualificationsConfig {
+    /// How long after an attempt's deadline answers are still accepted (network slack).
+    pub answer_grace: Duration,
+}
+
+impl Default for QualificationsConfig {
+    fn default() -> Self {
+        Self { answer_grace: Duration::from_secs(30) }
+    }
+}
+
 #[derive(Clone)]
 pub struct Keys {
     pub jwt_secret: Vec<u8>,
@@ -146,6 +159,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub auth: AuthConfig,
     pub operations: OperationsConfig,
+    pub qualifications: QualificationsConfig,
     pub keys: Keys,
     pub log_format: LogFormat,
     /// Largest JSON body accepted, in bytes.
@@ -226,6 +240,9 @@ impl Config {
                     }
                 },
                 job_interval: Duration::from_secs(parse_num(&get, "GATEHOUSE_JOB_INTERVAL_SECS", 900)?),
+            },
+            qualifications: QualificationsConfig {
+                answer_grace: Duration::from_secs(parse_num(&get, "GATEHOUSE_TEST_ANSWER_GRACE_SECS", 30)?),
             },
             keys: Keys { jwt_secret, encryption_key },
             log_format,

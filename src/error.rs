@@ -55,6 +55,10 @@ pub enum AppError {
     NotFound,
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// A conflict whose problem document carries extension members (RFC 9457 §3.2),
+    /// e.g. the date of the next allowed attempt.
+    #[error("{detail}")]
+    ConflictWith { code: &'static str, detail: String, extensions: serde_json::Map<String, serde_json::Value> },
     #[error("the request body is too large")]
     PayloadTooLarge,
     #[error("too many attempts; try again in {retry_after_secs} s")]
@@ -69,6 +73,14 @@ impl AppError {
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::Conflict { code, detail: detail.into() }
     }
+    /// A 409 with extension members; `extensions` should be a JSON object.
+    pub fn conflict_with(code: &'static str, detail: impl Into<String>, extensions: serde_json::Value) -> Self {
+        let extensions = match extensions {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        Self::ConflictWith { code, detail: detail.into(), extensions }
+    }
     pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
         Self::Invalid { code, detail: detail.into() }
     }
@@ -79,7 +91,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
-            Self::Invalid { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Invalid { code, .. } | Self::Conflict { code, .. } | Self::ConflictWith { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
@@ -104,7 +116,7 @@ impl ResponseError for AppError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::ConflictWith { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -144,7 +156,18 @@ impl ResponseError for AppError {
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        response.json(problem)
+        match self {
+            Self::ConflictWith { extensions, .. } => {
+                let mut body = serde_json::to_value(&problem).unwrap_or_default();
+                if let Some(members) = body.as_object_mut() {
+                    for (k, v) in extensions {
+                        members.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+                response.json(body)
+            }
+            _ => response.json(problem),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod notifications;
 pub mod onboarding;
 pub mod openapi;
+pub mod qualifications;
 pub mod readiness;
 pub mod startup;
 pub mod storage;

@@ -71,6 +71,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(crate::jobs::routes::configure)
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
+        .configure(crate::qualifications::routes::configure)
         .service(crate::openapi::openapi_json);
 }
 

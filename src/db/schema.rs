@@ -220,3 +220,115 @@ diesel::joinable!(credentials -> files (file_id));
 
 diesel::allow_tables_to_appear_in_same_query!(credentials, removal_proposals, users);
 diesel::allow_tables_to_appear_in_same_query!(credentials, files);
+
+diesel::table! {
+    qualification_tests (id) {
+        id -> BigInt,
+        domain -> Text,
+        tier -> Text,
+        title -> Text,
+        status -> Text,
+        current_version -> Integer,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    test_versions (id) {
+        id -> BigInt,
+        test_id -> BigInt,
+        version -> Integer,
+        time_limit_minutes -> Integer,
+        pass_mark_percent -> Integer,
+        attempt_limit -> Integer,
+        cooldown_hours -> Integer,
+        stipend_cents -> Nullable<BigInt>,
+        qualification_valid_days -> Nullable<Integer>,
+        prerequisites -> Text,
+        sections -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    test_attempts (id) {
+        id -> BigInt,
+        test_id -> BigInt,
+        test_version_id -> BigInt,
+        user_id -> BigInt,
+        status -> Text,
+        question_ids -> Text,
+        answers -> Text,
+        objective_scores -> Nullable<Text>,
+        started_at -> Timestamp,
+        deadline_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        graded_at -> Nullable<Timestamp>,
+        points_awarded -> Nullable<BigInt>,
+        points_possible -> Nullable<BigInt>,
+        score_percent -> Nullable<Integer>,
+        passed -> Nullable<Bool>,
+        feedback -> Nullable<Text>,
+        stipend_cents -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    test_answer_reviews (id) {
+        id -> BigInt,
+        attempt_id -> BigInt,
+        question_id -> Text,
+        answer_text -> Text,
+        max_points -> BigInt,
+        status -> Text,
+        claimed_by -> Nullable<BigInt>,
+        claim_expires_at -> Nullable<Timestamp>,
+        points_awarded -> Nullable<BigInt>,
+        note -> Nullable<Text>,
+        graded_by -> Nullable<BigInt>,
+        graded_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    qualifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        domain -> Text,
+        tier -> Text,
+        source -> Text,
+        granted_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        revoke_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    project_types (id) {
+        id -> BigInt,
+        name -> Text,
+        required_qualifications -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(test_versions -> qualification_tests (test_id));
+diesel::joinable!(test_attempts -> test_versions (test_version_id));
+diesel::joinable!(test_answer_reviews -> test_attempts (attempt_id));
+diesel::joinable!(qualifications -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    qualification_tests,
+    test_versions,
+    test_attempts,
+    test_answer_reviews,
+    qualifications,
+    project_types
+);

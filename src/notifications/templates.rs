@@ -77,6 +77,16 @@ email!(ReverificationReminder, "reverification_reminder", "email/reverification_
 email!(AuthorizationExpired, "authorization_expired", "email/authorization_expired.txt", "email/authorization_expired.html",
     |_m| "Your US work authorization has expired: new work is paused".to_string(),
     { full_name: String, expires_on: String });
+/// One line of a test result email: a section and its score, never the answers.
+pub struct SectionLine {
+    pub title: String,
+    pub score_percent: i32,
+}
+
+email!(TestResult, "test_result", "email/test_result.txt", "email/test_result.html",
+    |m| format!("Your result for {}: {}", m.test_title, if m.passed { "passed" } else { "not passed" }),
+    { full_name: String, test_title: String, passed: bool, score_percent: i32, pass_mark_percent: i32,
+      sections: Vec<SectionLine>, qualification: String });
 
 #[cfg(test)]
 mod tests {

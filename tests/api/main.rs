@@ -6,4 +6,5 @@ mod accounts;
 mod onboarding;
 mod outbox;
 mod platform;
+mod qualifications;
 mod schema;

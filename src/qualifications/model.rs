@@ -1,0 +1,417 @@
+//! Rows of the qualification tables and the JSON documents stored in them (test
+//! content, prerequisites, answers). Answer keys live in [`QuestionKind`] and never
+//! leave the service through an applicant-facing type.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::{
+    project_types, qualification_tests, qualifications, test_answer_reviews, test_attempts, test_versions,
+};
+
+/// Points are stored in thousandths so partial credit stays an integer.
+pub const MILLI: i64 = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    Generalist,
+    Expert,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Generalist => "generalist",
+            Self::Expert => "expert",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "generalist" => Some(Self::Generalist),
+            "expert" => Some(Self::Expert),
+            _ => None,
+        }
+    }
+
+    /// An expert qualification also satisfies a generalist requirement in its domain.
+    pub fn satisfies(self, required: Tier) -> bool {
+        self >= required
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TestStatus {
+    Active,
+    Retired,
+}
+
+impl TestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptStatus {
+    InProgress,
+    /// Submitted (or closed at the deadline); free-text answers await a reviewer.
+    Grading,
+    Passed,
+    Failed,
+}
+
+impl AttemptStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "in_progress",
+            Self::Grading => "grading",
+            Self::Passed => "passed",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "in_progress" => Self::InProgress,
+            "grading" => Self::Grading,
+            "passed" => Self::Passed,
+            // The CHECK constraint keeps the column to known values.
+            _ => Self::Failed,
+        }
+    }
+}
+
+/// What must be true before someone may start a test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Prerequisite {
+    /// An active qualification in `domain` at `tier` (an expert one satisfies generalist).
+    Qualification { domain: String, tier: Tier },
+    /// A verified credential, e.g. kind `degree`, level `master`, domain `law`.
+    Credential { kind: String, level: Option<String>, domain: String },
+}
+
+/// One option of a choice question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Choice {
+    pub id: String,
+    pub text: String,
+}
+
+/// A question and, for the service only, how it is marked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum QuestionKind {
+    SingleChoice {
+        options: Vec<Choice>,
+        correct: String,
+    },
+    /// Partial credit: see [`crate::qualifications::grading::score_multiple`].
+    MultipleChoice {
+        options: Vec<Choice>,
+        correct: Vec<String>,
+    },
+    Numeric {
+        answer: f64,
+        tolerance: f64,
+    },
+    /// Graded by a reviewer against the rubric.
+    FreeText {
+        rubric: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Question {
+    /// Unique within the test, e.g. `q1`.
+    pub id: String,
+    pub prompt: String,
+    /// Whole points, 1 by default.
+    #[serde(default = "one")]
+    pub points: i64,
+    #[serde(flatten)]
+    pub kind: QuestionKind,
+}
+
+fn one() -> i64 {
+    1
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Section {
+    pub title: String,
+    /// Draw this many questions at random from the section's pool for each attempt;
+    /// all questions when absent.
+    pub draw: Option<usize>,
+    pub questions: Vec<Question>,
+}
+
+/// An applicant's answer: an option id or free text, several option ids, or a number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Answer {
+    Number(f64),
+    Many(Vec<String>),
+    Text(String),
+}
+
+pub type Answers = BTreeMap<String, Answer>;
+
+/// Per-section result shown to the applicant: a score, never the answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SectionFeedback {
+    pub title: String,
+    pub points_awarded: f64,
+    pub points_possible: f64,
+    pub score_percent: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = qualification_tests)]
+pub struct TestRow {
+    pub id: i64,
+    pub domain: String,
+    pub tier: String,
+    pub title: String,
+    pub status: String,
+    pub current_version: i32,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = qualification_tests)]
+pub struct NewTestRow<'a> {
+    pub domain: &'a str,
+    pub tier: &'a str,
+    pub title: &'a str,
+    pub status: &'a str,
+    pub current_version: i32,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = test_versions)]
+pub struct VersionRow {
+    pub id: i64,
+    pub test_id: i64,
+    pub version: i32,
+    pub time_limit_minutes: i32,
+    pub pass_mark_percent: i32,
+    pub attempt_limit: i32,
+    pub cooldown_hours: i32,
+    pub stipend_cents: Option<i64>,
+    pub qualification_valid_days: Option<i32>,
+    pub prerequisites: String,
+    pub sections: String,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+}
+
+impl VersionRow {
+    pub fn sections(&self) -> Vec<Section> {
+        serde_json::from_str(&self.sections).unwrap_or_default()
+    }
+
+    pub fn prerequisites(&self) -> Vec<Prerequisite> {
+        serde_json::from_str(&self.prerequisites).unwrap_or_default()
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = test_versions)]
+pub struct NewVersionRow<'a> {
+    pub test_id: i64,
+    pub version: i32,
+    pub time_limit_minutes: i32,
+    pub pass_mark_percent: i32,
+    pub attempt_limit: i32,
+    pub cooldown_hours: i32,
+    pub stipend_cents: Option<i64>,
+    pub qualification_valid_days: Option<i32>,
+    pub prerequisites: &'a str,
+    pub sections: &'a str,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = test_attempts)]
+pub struct AttemptRow {
+    pub id: i64,
+    pub test_id: i64,
+    pub test_version_id: i64,
+    pub user_id: i64,
+    pub status: String,
+    pub question_ids: String,
+    pub answers: String,
+    pub objective_scores: Option<String>,
+    pub started_at: NaiveDateTime,
+    pub deadline_at: NaiveDateTime,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub graded_at: Option<NaiveDateTime>,
+    pub points_awarded: Option<i64>,
+    pub points_possible: Option<i64>,
+    pub score_percent: Option<i32>,
+    pub passed: Option<bool>,
+    pub feedback: Option<String>,
+    pub stipend_cents: Option<i64>,
+}
+
+impl AttemptRow {
+    pub fn status(&self) -> AttemptStatus {
+        AttemptStatus::parse(&self.status)
+    }
+
+    pub fn question_ids(&self) -> Vec<String> {
+        serde_json::from_str(&self.question_ids).unwrap_or_default()
+    }
+
+    pub fn answers(&self) -> Answers {
+        serde_json::from_str(&self.answers).unwrap_or_default()
+    }
+
+    pub fn objective_scores(&self) -> BTreeMap<String, i64> {
+        self.objective_scores.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+    }
+
+    pub fn feedback(&self) -> Vec<SectionFeedback> {
+        self.feedback.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = test_attempts)]
+pub struct NewAttemptRow<'a> {
+    pub test_id: i64,
+    pub test_version_id: i64,
+    pub user_id: i64,
+    pub status: &'a str,
+    pub question_ids: &'a str,
+    pub answers: &'a str,
+    pub started_at: NaiveDateTime,
+    pub deadline_at: NaiveDateTime,
+    pub stipend_cents: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewStatus {
+    Pending,
+    Graded,
+}
+
+impl ReviewStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Graded => "graded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = test_answer_reviews)]
+pub struct ReviewRow {
+    pub id: i64,
+    pub attempt_id: i64,
+    pub question_id: String,
+    pub answer_text: String,
+    /// In thousandths of a point.
+    pub max_points: i64,
+    pub status: String,
+    pub claimed_by: Option<i64>,
+    pub claim_expires_at: Option<NaiveDateTime>,
+    pub points_awarded: Option<i64>,
+    pub note: Option<String>,
+    pub graded_by: Option<i64>,
+    pub graded_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = test_answer_reviews)]
+pub struct NewReviewRow<'a> {
+    pub attempt_id: i64,
+    pub question_id: &'a str,
+    pub answer_text: &'a str,
+    pub max_points: i64,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = qualifications)]
+pub struct QualificationRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub domain: String,
+    pub tier: String,
+    pub source: String,
+    pub granted_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoke_reason: Option<String>,
+}
+
+impl QualificationRow {
+    pub fn is_active(&self, now: NaiveDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = qualifications)]
+pub struct NewQualificationRow<'a> {
+    pub user_id: i64,
+    pub domain: &'a str,
+    pub tier: &'a str,
+    pub source: &'a str,
+    pub granted_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// A qualification a project type requires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RequiredQualification {
+    pub domain: String,
+    pub tier: Tier,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = project_types)]
+pub struct ProjectTypeRow {
+    pub id: i64,
+    pub name: String,
+    pub required_qualifications: String,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+}
+
+impl ProjectTypeRow {
+    pub fn required(&self) -> Vec<RequiredQualification> {
+        serde_json::from_str(&self.required_qualifications).unwrap_or_default()
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = project_types)]
+pub struct NewProjectTypeRow<'a> {
+    pub name: &'a str,
+    pub required_qualifications: &'a str,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+}
