@@ -65,6 +65,7 @@ impl AppState {
 fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(crate::auth::routes::configure)
         .configure(crate::onboarding::routes::configure)
+        .configure(crate::credentials::routes::configure)
         .configure(crate::readiness::routes::configure)
         .configure(crate::decisions::routes::configure)
         .configure(crate::files::routes::configure)

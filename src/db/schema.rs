@@ -216,6 +216,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    credential_rules (id) {
+        id -> BigInt,
+        kind -> Text,
+        level -> Nullable<Text>,
+        domain -> Text,
+        grants_domain -> Text,
+        grants_tier -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(credentials -> files (file_id));
 
 diesel::allow_tables_to_appear_in_same_query!(credentials, removal_proposals, users);

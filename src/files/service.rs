@@ -73,7 +73,10 @@ pub fn authorize_read(conn: &mut DbConn, now: NaiveDateTime, user: &AuthUser, fi
     if file.owner_id == user.id || user.has(Role::Admin) {
         return Ok(());
     }
-    if user.has(Role::Reviewer) && crate::onboarding::service::reviewer_holds_file(conn, now, user.id, file.id)? {
+    if user.has(Role::Reviewer)
+        && (crate::onboarding::service::reviewer_holds_file(conn, now, user.id, file.id)?
+            || crate::credentials::service::reviewer_holds_file(conn, now, user.id, file.id)?)
+    {
         return Ok(());
     }
     Err(AppError::NotFound)

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::credentials::service::CredentialExpiryReport;
 use crate::error::AppResult;
 use crate::onboarding::service::ReverificationReport;
 use crate::AppState;
@@ -15,11 +16,18 @@ use crate::AppState;
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct JobReport {
     pub reverification: ReverificationReport,
+    pub credential_expiry: CredentialExpiryReport,
+    /// Test attempts left open past their deadline, closed and graded.
+    pub attempts_closed: usize,
 }
 
 /// Runs every job that is due now.
 pub fn run_due(state: &AppState) -> AppResult<JobReport> {
-    Ok(JobReport { reverification: crate::onboarding::service::run_reverification(state)? })
+    Ok(JobReport {
+        reverification: crate::onboarding::service::run_reverification(state)?,
+        credential_expiry: crate::credentials::service::run_expiry(state)?,
+        attempts_closed: crate::qualifications::service::close_expired_attempts(state)?,
+    })
 }
 
 pub fn spawn(state: Arc<AppState>) {

@@ -358,9 +358,73 @@ pub fn holds_qualification(
 /// The hook the credentials issue fills: whether `user_id` holds a verified credential
 /// matching `prereq` (kind, level, domain). Credentials do not exist yet, so no
 /// credential prerequisite is met; tests that need one stay blocked with a clear reason.
-pub fn credential_prerequisite_met(_conn: &mut DbConn, _user_id: i64, prereq: &Prerequisite) -> AppResult<bool> {
-    debug_assert!(matches!(prereq, Prerequisite::Credential { .. }));
-    Ok(false)
+/// A credential prerequisite is met by a verified, unexpired credential of that kind,
+/// level and domain.
+pub fn credential_prerequisite_met(conn: &mut DbConn, user_id: i64, prereq: &Prerequisite) -> AppResult<bool> {
+    match prereq {
+        Prerequisite::Credential { kind, level, domain } => {
+            crate::credentials::service::holds_verified(conn, user_id, kind, level.as_deref(), domain)
+        }
+        Prerequisite::Qualification { .. } => Ok(false),
+    }
+}
+
+/// A qualification to grant, from a passed test or a verified credential.
+pub struct Grant<'a> {
+    pub user_id: i64,
+    pub domain: &'a str,
+    pub tier: &'a str,
+    /// Where it comes from, e.g. `test:3:attempt:9` or `credential:12`; one grant per source.
+    pub source: &'a str,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// Records a qualification, audits it, and makes a contributor whose work authorization
+/// is verified `active` with their first qualification.
+pub fn grant_qualification(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    actor_id: Option<i64>,
+    g: Grant<'_>,
+) -> AppResult<i64> {
+    let qid = diesel::insert_into(qualifications::table)
+        .values(NewQualificationRow {
+            user_id: g.user_id,
+            domain: g.domain,
+            tier: g.tier,
+            source: g.source,
+            granted_at: now,
+            expires_at: g.expires_at,
+        })
+        .returning(qualifications::id)
+        .get_result::<i64>(conn)?;
+    audit::record(
+        conn,
+        now,
+        ctx,
+        AuditEvent {
+            actor_id,
+            action: "qualification.granted",
+            subject_type: "user",
+            subject_id: Some(g.user_id.to_string()),
+            summary: json!({"after": {"qualification_id": qid, "domain": g.domain, "tier": g.tier, "source": g.source}}),
+        },
+    )?;
+    let user = crate::auth::service::find_user(conn, g.user_id)?;
+    if user.status() == crate::auth::model::UserStatus::AuthorizationVerified {
+        crate::onboarding::service::transition(
+            conn,
+            now,
+            ctx,
+            actor_id,
+            &user,
+            crate::onboarding::lifecycle::Transition::Activate,
+            Some("first_qualification"),
+            None,
+        )?;
+    }
+    Ok(qid)
 }
 
 fn prerequisite_met(conn: &mut DbConn, now: NaiveDateTime, user_id: i64, prereq: &Prerequisite) -> AppResult<bool> {
@@ -756,27 +820,17 @@ fn finalize(
     let qualification = format!("{} {}", test.domain, test.tier);
     if passed {
         let source = format!("test:{}:attempt:{}", test.id, attempt_id);
-        let qid = diesel::insert_into(qualifications::table)
-            .values(NewQualificationRow {
+        grant_qualification(
+            conn,
+            now,
+            ctx,
+            actor_id,
+            Grant {
                 user_id: attempt.user_id,
                 domain: &test.domain,
                 tier: &test.tier,
                 source: &source,
-                granted_at: now,
                 expires_at: version.qualification_valid_days.map(|d| now + Duration::days(i64::from(d))),
-            })
-            .returning(qualifications::id)
-            .get_result::<i64>(conn)?;
-        audit::record(
-            conn,
-            now,
-            ctx,
-            AuditEvent {
-                actor_id,
-                action: "qualification.granted",
-                subject_type: "user",
-                subject_id: Some(attempt.user_id.to_string()),
-                summary: json!({"after": {"qualification_id": qid, "domain": test.domain, "tier": test.tier, "source": source}}),
             },
         )?;
     }

@@ -32,8 +32,8 @@ pub enum Blocks {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Requirement {
-    /// Stable code, e.g. `email_verified`, `work_authorization_documents`.
-    pub code: &'static str,
+    /// Stable code, e.g. `email_verified`, `work_authorization`.
+    pub code: String,
     pub status: RequirementStatus,
     pub due_by: Option<NaiveDate>,
     /// What the person can do about it, in plain words.
@@ -42,11 +42,16 @@ pub struct Requirement {
 }
 
 impl Requirement {
-    pub fn new(code: &'static str, status: RequirementStatus, how_to_fix: impl Into<String>) -> Self {
-        Self { code, status, due_by: None, how_to_fix: how_to_fix.into(), blocks: vec![Blocks::Work] }
+    pub fn new(code: impl Into<String>, status: RequirementStatus, how_to_fix: impl Into<String>) -> Self {
+        Self { code: code.into(), status, due_by: None, how_to_fix: how_to_fix.into(), blocks: vec![Blocks::Work] }
     }
-    pub fn satisfied(code: &'static str) -> Self {
+    pub fn satisfied(code: impl Into<String>) -> Self {
         Self::new(code, RequirementStatus::Satisfied, "")
+    }
+    /// Informational: shown, but holds nothing back.
+    pub fn blocking_nothing(mut self) -> Self {
+        self.blocks.clear();
+        self
     }
     pub fn due_by(mut self, date: Option<NaiveDate>) -> Self {
         self.due_by = date;
@@ -68,6 +73,7 @@ pub struct Readiness {
 pub fn collect(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppResult<Readiness> {
     let mut requirements = Vec::new();
     requirements.extend(crate::onboarding::readiness::requirements(conn, now, user)?);
+    requirements.extend(crate::credentials::readiness::requirements(conn, now, user)?);
     let clear =
         |b: Blocks| requirements.iter().all(|r| r.status == RequirementStatus::Satisfied || !r.blocks.contains(&b));
     let (can_work, can_be_paid) = (clear(Blocks::Work), clear(Blocks::Payouts));

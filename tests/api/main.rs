@@ -3,6 +3,7 @@
 mod support;
 
 mod accounts;
+mod credentials;
 mod onboarding;
 mod outbox;
 mod platform;

@@ -1,2 +1,3 @@
+DROP TABLE credential_rules;
 DROP TABLE removal_proposals;
 DROP TABLE credentials;

@@ -44,3 +44,16 @@ CREATE TABLE removal_proposals (
     CHECK (confirmed_by IS NULL OR confirmed_by <> proposed_by)
 );
 CREATE INDEX removal_proposals_user ON removal_proposals(user_id);
+
+-- Admin-configured: a verified credential of this kind, level and domain grants a
+-- qualification (and so opens the project types that require it).
+CREATE TABLE credential_rules (
+    id BIGSERIAL PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('degree', 'transcript', 'certification', 'professional_license')),
+    level TEXT CHECK (level IN ('bachelor', 'master', 'doctorate', 'professional')),
+    domain TEXT NOT NULL,
+    grants_domain TEXT NOT NULL,
+    grants_tier TEXT NOT NULL CHECK (grants_tier IN ('generalist', 'expert')),
+    created_by BIGINT NOT NULL REFERENCES users(id),
+    created_at TIMESTAMP NOT NULL
+);

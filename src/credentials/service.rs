@@ -1,0 +1,803 @@
+//! Credential rules and transactions.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::model::*;
+use crate::audit::{self, AuditEvent};
+use crate::auth::model::UserStatus;
+use crate::auth::service::find_user;
+use crate::auth::RequestCtx;
+use crate::db::schema::{credential_rules, credentials, files, qualifications, removal_proposals, users};
+use crate::db::DbConn;
+use crate::decisions::{self, NewDecision};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::files::multipart::Form;
+use crate::files::service as file_store;
+use crate::notifications::{self, templates};
+use crate::AppState;
+
+pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Credential> {
+    Ok(credentials::table.find(id).select(Credential::as_select()).first(conn)?)
+}
+
+pub fn list_mine(conn: &mut DbConn, user_id: i64) -> AppResult<Vec<Credential>> {
+    Ok(credentials::table
+        .filter(credentials::user_id.eq(user_id))
+        .order(credentials::id.desc())
+        .limit(200)
+        .select(Credential::as_select())
+        .load(conn)?)
+}
+
+/// The credential fields of an upload, already parsed.
+pub struct CredentialInput {
+    pub kind: CredentialKind,
+    pub level: Option<DegreeLevel>,
+    pub domain: String,
+    pub title: String,
+    pub issuer: String,
+    pub issued_on: Option<NaiveDate>,
+    pub expires_on: Option<NaiveDate>,
+    pub replaces: Option<i64>,
+}
+
+fn date_field(form: &Form, name: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+    let raw = form.text(name)?;
+    match raw.parse() {
+        Ok(d) => Some(d),
+        Err(_) => {
+            errors.push(FieldError::new(name, "date", "a date like 2024-06-30"));
+            None
+        }
+    }
+}
+
+fn text_field(form: &Form, name: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
+    match form.text(name) {
+        None => {
+            errors.push(FieldError::new(name, "required", format!("{name} is required")));
+            String::new()
+        }
+        Some(v) if v.chars().count() > max => {
+            errors.push(FieldError::new(name, "length", format!("at most {max} characters")));
+            String::new()
+        }
+        Some(v) => v.to_string(),
+    }
+}
+
+/// Reads and checks the text fields of `POST /me/credentials`.
+pub fn parse_input(form: &Form, today: NaiveDate) -> Result<CredentialInput, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let kind = match form.text("kind").map(CredentialKind::parse) {
+        Some(Some(k)) => Some(k),
+        _ => {
+            errors.push(FieldError::new(
+                "kind",
+                "one_of",
+                "one of degree, transcript, certification, professional_license",
+            ));
+            None
+        }
+    };
+    let level = match (kind, form.text("level")) {
+        (Some(CredentialKind::Degree), Some(l)) => match DegreeLevel::parse(l) {
+            Some(l) => Some(l),
+            None => {
+                errors.push(FieldError::new("level", "one_of", "one of bachelor, master, doctorate, professional"));
+                None
+            }
+        },
+        (Some(CredentialKind::Degree), None) => {
+            errors.push(FieldError::new("level", "required", "a degree needs its level"));
+            None
+        }
+        (_, Some(_)) => {
+            errors.push(FieldError::new("level", "not_allowed", "only degrees have a level"));
+            None
+        }
+        _ => None,
+    };
+    let domain = text_field(form, "domain", 100, &mut errors).to_lowercase();
+    let title = text_field(form, "title", 200, &mut errors);
+    let issuer = text_field(form, "issuer", 200, &mut errors);
+    let issued_on = date_field(form, "issued_on", &mut errors);
+    let expires_on = date_field(form, "expires_on", &mut errors);
+    if issued_on.is_some_and(|d| d > today) {
+        errors.push(FieldError::new("issued_on", "in_future", "the issue date is in the future"));
+    }
+    if let (Some(i), Some(e)) = (issued_on, expires_on) {
+        if e <= i {
+            errors.push(FieldError::new("expires_on", "before_issue", "the expiry is before the issue date"));
+        }
+    }
+    let replaces = match form.text("replaces") {
+        None => None,
+        Some(v) => match v.parse() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                errors.push(FieldError::new("replaces", "integer", "the id of the credential this one replaces"));
+                None
+            }
+        },
+    };
+    match kind {
+        Some(kind) if errors.is_empty() => {
+            Ok(CredentialInput { kind, level, domain, title, issuer, issued_on, expires_on, replaces })
+        }
+        _ => Err(errors),
+    }
+}
+
+/// Stores an uploaded credential and queues it for review. The file is written first
+/// and removed again if the transaction fails.
+pub fn upload(state: &AppState, ctx: &RequestCtx, user_id: i64, mut form: Form) -> AppResult<Credential> {
+    let today = state.clock.now().date();
+    let input = parse_input(&form, today).map_err(AppError::Validation)?;
+    let upload = form.files.remove("file").ok_or_else(|| AppError::field("file", "required", "attach the document"))?;
+    let user = state.db.read_sync(|c| find_user(c, user_id))?;
+    if user.email_verified_at.is_none() {
+        return Err(AppError::conflict("email_not_verified", "verify your email address first"));
+    }
+    if matches!(user.status(), UserStatus::Rejected | UserStatus::Removed) {
+        return Err(AppError::conflict("invalid_state", format!("your account is {}", user.status)));
+    }
+    let stored = file_store::store(state, "file", &upload.bytes)?;
+    let result = state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        if let Some(old_id) = input.replaces {
+            let old = find(conn, old_id)?;
+            if old.user_id != user_id {
+                return Err(AppError::NotFound);
+            }
+            if old.status() != CredentialStatus::MoreInfoRequested {
+                return Err(AppError::conflict(
+                    "not_replaceable",
+                    "only a credential for which more information was requested can be replaced",
+                ));
+            }
+            diesel::update(credentials::table.find(old_id))
+                .set(credentials::status.eq(CredentialStatus::Superseded.as_str()))
+                .execute(conn)?;
+        }
+        let file_id = file_store::record(conn, now, user_id, "credential", &stored)?;
+        // Fraud signal: the same bytes uploaded by someone else flags both review items.
+        let same_file_elsewhere: Vec<i64> = files::table
+            .filter(files::sha256.eq(&stored.sha256))
+            .filter(files::owner_id.ne(user_id))
+            .select(files::id)
+            .load(conn)?;
+        let flagged = !same_file_elsewhere.is_empty();
+        let reason = "the same file was uploaded by another applicant";
+        if flagged {
+            diesel::update(credentials::table.filter(credentials::file_id.eq_any(&same_file_elsewhere)))
+                .set((credentials::flagged.eq(true), credentials::flag_reason.eq(reason)))
+                .execute(conn)?;
+        }
+        let id: i64 = diesel::insert_into(credentials::table)
+            .values(NewCredential {
+                user_id,
+                kind: input.kind.as_str(),
+                level: input.level.map(|l| l.as_str()),
+                domain: &input.domain,
+                title: &input.title,
+                issuer: &input.issuer,
+                issued_on: input.issued_on,
+                expires_on: input.expires_on,
+                file_id,
+                status: CredentialStatus::PendingReview.as_str(),
+                flagged,
+                flag_reason: flagged.then_some(reason),
+                replaces_id: input.replaces,
+                submitted_at: now,
+            })
+            .returning(credentials::id)
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(user_id),
+                action: "credential.uploaded",
+                subject_type: "credential",
+                subject_id: Some(id.to_string()),
+                summary: json!({"kind": input.kind.as_str(), "domain": input.domain, "sha256": stored.sha256, "flagged": flagged}),
+            },
+        )?;
+        find(conn, id)
+    });
+    if result.is_err() {
+        file_store::discard(state, std::slice::from_ref(&stored));
+    }
+    result
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct QueueFilter {
+    pub kind: Option<CredentialKind>,
+    pub domain: Option<String>,
+    /// Only items waiting at least this many hours.
+    pub min_age_hours: Option<i64>,
+    pub flagged: Option<bool>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// Credentials awaiting review, oldest first, with the applicant's name.
+pub fn queue(conn: &mut DbConn, now: NaiveDateTime, f: &QueueFilter) -> AppResult<Vec<(Credential, String)>> {
+    let mut q = credentials::table
+        .inner_join(users::table.on(users::id.eq(credentials::user_id)))
+        .filter(credentials::status.eq(CredentialStatus::PendingReview.as_str()))
+        .select((Credential::as_select(), users::full_name))
+        .into_boxed();
+    if let Some(kind) = f.kind {
+        q = q.filter(credentials::kind.eq(kind.as_str()));
+    }
+    if let Some(domain) = &f.domain {
+        q = q.filter(credentials::domain.eq(domain.to_lowercase()));
+    }
+    if let Some(hours) = f.min_age_hours {
+        q = q.filter(credentials::submitted_at.le(now - chrono::Duration::hours(hours)));
+    }
+    if let Some(flagged) = f.flagged {
+        q = q.filter(credentials::flagged.eq(flagged));
+    }
+    Ok(q.order((credentials::submitted_at.asc(), credentials::id.asc()))
+        .limit(crate::db::page_limit(f.limit))
+        .offset(f.offset.unwrap_or(0).max(0))
+        .load(conn)?)
+}
+
+pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppResult<Credential> {
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let c = find(conn, id)?;
+        if c.user_id == reviewer_id {
+            return Err(AppError::Forbidden("nobody reviews their own credentials".into()));
+        }
+        if c.status() != CredentialStatus::PendingReview {
+            return Err(AppError::conflict("not_pending_review", "this credential is not awaiting review"));
+        }
+        let until = now + chrono::Duration::from_std(state.config.operations.claim_ttl).unwrap_or_default();
+        let won = diesel::update(
+            credentials::table
+                .find(id)
+                .filter(credentials::status.eq(CredentialStatus::PendingReview.as_str()))
+                .filter(
+                    credentials::claimed_by
+                        .is_null()
+                        .or(credentials::claim_expires_at.lt(now))
+                        .or(credentials::claimed_by.eq(reviewer_id)),
+                ),
+        )
+        .set((credentials::claimed_by.eq(reviewer_id), credentials::claim_expires_at.eq(until)))
+        .execute(conn)?;
+        if won != 1 {
+            return Err(AppError::conflict(
+                "claimed_by_another_reviewer",
+                format!(
+                    "another reviewer holds this item until {}",
+                    find(conn, id)?.claim_expires_at.map(|t| t.to_string()).unwrap_or_default()
+                ),
+            ));
+        }
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(reviewer_id),
+                action: "credential.claimed",
+                subject_type: "credential",
+                subject_id: Some(id.to_string()),
+                summary: json!({"until": until}),
+            },
+        )?;
+        find(conn, id)
+    })
+}
+
+pub fn decide(
+    state: &AppState,
+    ctx: &RequestCtx,
+    reviewer_id: i64,
+    id: i64,
+    outcome: CredentialOutcome,
+    reason_code: &str,
+    note: &str,
+) -> AppResult<Credential> {
+    if !outcome.reason_codes().contains(&reason_code) {
+        return Err(AppError::field(
+            "reason_code",
+            "unknown_reason",
+            format!("one of: {}", outcome.reason_codes().join(", ")),
+        ));
+    }
+    if outcome != CredentialOutcome::Verify && note.trim().is_empty() {
+        return Err(AppError::field("note", "required", "explain the decision to the applicant"));
+    }
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let c = find(conn, id)?;
+        if c.user_id == reviewer_id {
+            return Err(AppError::Forbidden("nobody reviews their own credentials".into()));
+        }
+        if c.status() != CredentialStatus::PendingReview {
+            return Err(AppError::conflict("not_pending_review", "this credential is not awaiting review"));
+        }
+        if c.claimed_by != Some(reviewer_id) || c.claim_expires_at.is_none_or(|t| t <= now) {
+            return Err(AppError::conflict("claim_required", "claim the item before deciding it"));
+        }
+        let status = outcome.status();
+        diesel::update(credentials::table.find(id))
+            .set((
+                credentials::status.eq(status.as_str()),
+                credentials::decided_by.eq(reviewer_id),
+                credentials::decided_at.eq(now),
+                credentials::reason_code.eq(reason_code),
+                credentials::note.eq(note),
+                credentials::claimed_by.eq(None::<i64>),
+                credentials::claim_expires_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        let mut granted = Vec::new();
+        if outcome == CredentialOutcome::Verify {
+            granted = apply_rules(conn, now, ctx, reviewer_id, &c)?;
+        }
+        decisions::record(
+            conn,
+            now,
+            NewDecision {
+                user_id: c.user_id,
+                subject_type: "credential",
+                subject_id: id.to_string(),
+                outcome: status.as_str(),
+                reason_code,
+                note,
+                decided_by: Some(reviewer_id),
+            },
+        )?;
+        let user = find_user(conn, c.user_id)?;
+        let what = c.describe();
+        let (headline, next_steps) = match outcome {
+            CredentialOutcome::Verify => (
+                format!("Your {what} is verified."),
+                if granted.is_empty() {
+                    "It is now on file and counts toward tests that require it.".to_string()
+                } else {
+                    format!("It gives you the qualification(s): {}.", granted.join(", "))
+                },
+            ),
+            CredentialOutcome::Reject => (
+                format!("We could not verify your {what}."),
+                "If you believe this is a mistake, reply to this email.".to_string(),
+            ),
+            CredentialOutcome::RequestMoreInfo => (
+                format!("We need more information about your {what}."),
+                format!("Upload the document again with replaces={id} (POST /me/credentials)."),
+            ),
+        };
+        notifications::enqueue(
+            conn,
+            now,
+            &user.email,
+            &format!("credential_decision:{id}:{}", status.as_str()),
+            &templates::CredentialDecision {
+                full_name: user.full_name.clone(),
+                subject: "Update on your credential".into(),
+                headline,
+                reason: reason_code.replace('_', " "),
+                note: note.to_string(),
+                next_steps,
+            },
+        )?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(reviewer_id),
+                action: "credential.decided",
+                subject_type: "credential",
+                subject_id: Some(id.to_string()),
+                summary: json!({"before": c.status, "after": status.as_str(), "reason_code": reason_code, "granted": granted}),
+            },
+        )?;
+        find(conn, id)
+    })
+}
+
+fn rule_matches(rule: &CredentialRule, c: &Credential) -> bool {
+    rule.kind == c.kind && rule.domain == c.domain && (rule.level.is_none() || rule.level == c.level)
+}
+
+/// Grants the qualifications the admin's rules attach to a verified credential. A
+/// license's qualification expires with it.
+fn apply_rules(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    reviewer_id: i64,
+    c: &Credential,
+) -> AppResult<Vec<String>> {
+    let rules: Vec<CredentialRule> = credential_rules::table
+        .filter(credential_rules::kind.eq(&c.kind))
+        .filter(credential_rules::domain.eq(&c.domain))
+        .select(CredentialRule::as_select())
+        .load(conn)?;
+    let mut granted = Vec::new();
+    for rule in rules.iter().filter(|r| rule_matches(r, c)) {
+        let source = format!("credential:{}:rule:{}", c.id, rule.id);
+        crate::qualifications::service::grant_qualification(
+            conn,
+            now,
+            ctx,
+            Some(reviewer_id),
+            crate::qualifications::service::Grant {
+                user_id: c.user_id,
+                domain: &rule.grants_domain,
+                tier: &rule.grants_tier,
+                source: &source,
+                expires_at: c.expires_on.and_then(|d| d.succ_opt()).and_then(|d| d.and_hms_opt(0, 0, 0)),
+            },
+        )?;
+        granted.push(format!("{} {}", rule.grants_domain, rule.grants_tier));
+    }
+    Ok(granted)
+}
+
+/// Whether the user holds a verified, unexpired credential of this kind, level and domain.
+pub fn holds_verified(
+    conn: &mut DbConn,
+    user_id: i64,
+    kind: &str,
+    level: Option<&str>,
+    domain: &str,
+) -> AppResult<bool> {
+    let mut q = credentials::table
+        .filter(credentials::user_id.eq(user_id))
+        .filter(credentials::status.eq(CredentialStatus::Verified.as_str()))
+        .filter(credentials::kind.eq(kind))
+        .filter(credentials::domain.eq(domain.to_lowercase()))
+        .into_boxed();
+    if let Some(level) = level {
+        q = q.filter(credentials::level.eq(level));
+    }
+    Ok(q.count().get_result::<i64>(conn)? > 0)
+}
+
+/// Whether `reviewer_id` holds the claim on the credential `file_id` belongs to.
+pub fn reviewer_holds_file(conn: &mut DbConn, now: NaiveDateTime, reviewer_id: i64, file_id: i64) -> AppResult<bool> {
+    Ok(credentials::table
+        .filter(credentials::file_id.eq(file_id))
+        .filter(credentials::claimed_by.eq(reviewer_id))
+        .filter(credentials::claim_expires_at.gt(now))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+pub struct RuleInput {
+    pub kind: CredentialKind,
+    pub level: Option<DegreeLevel>,
+    pub domain: String,
+    pub grants_domain: String,
+    pub grants_tier: String,
+}
+
+pub fn create_rule(state: &AppState, ctx: &RequestCtx, admin_id: i64, r: RuleInput) -> AppResult<CredentialRule> {
+    if r.level.is_some() && r.kind != CredentialKind::Degree {
+        return Err(AppError::field("level", "not_allowed", "only degree rules have a level"));
+    }
+    if !["generalist", "expert"].contains(&r.grants_tier.as_str()) {
+        return Err(AppError::field("grants_tier", "one_of", "generalist or expert"));
+    }
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let id: i64 = diesel::insert_into(credential_rules::table)
+            .values(NewCredentialRule {
+                kind: r.kind.as_str(),
+                level: r.level.map(|l| l.as_str()),
+                domain: &r.domain.to_lowercase(),
+                grants_domain: &r.grants_domain.to_lowercase(),
+                grants_tier: &r.grants_tier,
+                created_by: admin_id,
+                created_at: now,
+            })
+            .returning(credential_rules::id)
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(admin_id),
+                action: "credential_rule.created",
+                subject_type: "credential_rule",
+                subject_id: Some(id.to_string()),
+                summary: json!({"kind": r.kind.as_str(), "domain": r.domain, "grants": [r.grants_domain, r.grants_tier]}),
+            },
+        )?;
+        Ok(credential_rules::table.find(id).select(CredentialRule::as_select()).first(conn)?)
+    })
+}
+
+pub fn list_rules(conn: &mut DbConn) -> AppResult<Vec<CredentialRule>> {
+    Ok(credential_rules::table.order(credential_rules::id).select(CredentialRule::as_select()).load(conn)?)
+}
+
+// ---------------------------------------------------------------- expiry
+
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct CredentialExpiryReport {
+    pub reminders_queued: usize,
+    pub lapsed: usize,
+}
+
+/// Days before a credential's expiry when the holder is reminded.
+const EXPIRY_NOTICE_DAYS: i64 = 30;
+
+fn granted_by(conn: &mut DbConn, c: &Credential) -> AppResult<Vec<(i64, String)>> {
+    let rows: Vec<(i64, String, String)> = qualifications::table
+        .filter(qualifications::user_id.eq(c.user_id))
+        .filter(qualifications::source.like(format!("credential:{}:%", c.id)))
+        .filter(qualifications::revoked_at.is_null())
+        .select((qualifications::id, qualifications::domain, qualifications::tier))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, d, t)| (id, format!("{d} {t}"))).collect())
+}
+
+/// Emails holders of verified credentials expiring within 30 days, and lapses expired
+/// ones with what they granted. Idempotent (outbox event keys; status change once).
+pub fn run_expiry(state: &AppState) -> AppResult<CredentialExpiryReport> {
+    let today = state.clock.now().date();
+    let expiring: Vec<Credential> = state.db.read_sync(|conn| {
+        Ok(credentials::table
+            .filter(credentials::status.eq(CredentialStatus::Verified.as_str()))
+            .filter(credentials::expires_on.le(today + chrono::Duration::days(EXPIRY_NOTICE_DAYS)))
+            .select(Credential::as_select())
+            .load(conn)?)
+    })?;
+    let mut report = CredentialExpiryReport::default();
+    let ctx = RequestCtx::system("job:credential_expiry");
+    for c in expiring {
+        let Some(expires_on) = c.expires_on else { continue };
+        let expired = today > expires_on;
+        state.db.tx_sync(|conn| {
+            let now = state.clock.now();
+            let user = find_user(conn, c.user_id)?;
+            let granted = granted_by(conn, &c)?;
+            let key = format!("credential_expiry:{}:{}", c.id, if expired { "expired" } else { "soon" });
+            let before = crate::db::schema::outbox::table
+                .filter(crate::db::schema::outbox::event_key.eq(&key))
+                .count()
+                .get_result::<i64>(conn)?;
+            let names: Vec<String> = granted.iter().map(|(_, n)| n.clone()).collect();
+            notifications::enqueue(
+                conn,
+                now,
+                &user.email,
+                &key,
+                &templates::CredentialExpiry {
+                    full_name: user.full_name.clone(),
+                    credential: c.describe(),
+                    expires_on: expires_on.to_string(),
+                    expired,
+                    lapsed: names.join(", "),
+                },
+            )?;
+            if !expired {
+                report.reminders_queued += usize::from(before == 0);
+                return Ok(());
+            }
+            diesel::update(credentials::table.find(c.id))
+                .set(credentials::status.eq(CredentialStatus::Lapsed.as_str()))
+                .execute(conn)?;
+            let ids: Vec<i64> = granted.iter().map(|(id, _)| *id).collect();
+            diesel::update(qualifications::table.filter(qualifications::id.eq_any(&ids)))
+                .set((qualifications::revoked_at.eq(now), qualifications::revoke_reason.eq("credential_expired")))
+                .execute(conn)?;
+            decisions::record(
+                conn,
+                now,
+                NewDecision {
+                    user_id: c.user_id,
+                    subject_type: "credential",
+                    subject_id: c.id.to_string(),
+                    outcome: "lapsed",
+                    reason_code: "credential_expired",
+                    note: "The credential expired; the qualifications it granted have lapsed.",
+                    decided_by: None,
+                },
+            )?;
+            audit::record(
+                conn,
+                now,
+                &ctx,
+                AuditEvent {
+                    actor_id: None,
+                    action: "credential.lapsed",
+                    subject_type: "credential",
+                    subject_id: Some(c.id.to_string()),
+                    summary: json!({"revoked_qualifications": ids}),
+                },
+            )?;
+            report.lapsed += 1;
+            Ok(())
+        })?;
+    }
+    Ok(report)
+}
+
+// ---------------------------------------------------------------- removal
+
+pub fn list_removals(conn: &mut DbConn) -> AppResult<Vec<RemovalProposal>> {
+    Ok(removal_proposals::table
+        .order(removal_proposals::id.desc())
+        .limit(200)
+        .select(RemovalProposal::as_select())
+        .load(conn)?)
+}
+
+/// First sign-off: a staff member proposes removing a contributor for a confirmed false
+/// credential. Nothing happens to the account until someone else confirms.
+pub fn propose_removal(
+    state: &AppState,
+    ctx: &RequestCtx,
+    staff_id: i64,
+    user_id: i64,
+    credential_id: Option<i64>,
+    note: &str,
+) -> AppResult<RemovalProposal> {
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let user = find_user(conn, user_id)?;
+        if user.id == staff_id {
+            return Err(AppError::Forbidden("nobody decides about their own account".into()));
+        }
+        if user.status() == UserStatus::Removed {
+            return Err(AppError::conflict("already_removed", "this contributor is already removed"));
+        }
+        if let Some(cid) = credential_id {
+            if find(conn, cid)?.user_id != user_id {
+                return Err(AppError::field("credential_id", "not_owned", "the credential belongs to someone else"));
+            }
+        }
+        let open: i64 = removal_proposals::table
+            .filter(removal_proposals::user_id.eq(user_id))
+            .filter(removal_proposals::status.eq("proposed"))
+            .count()
+            .get_result(conn)?;
+        if open > 0 {
+            return Err(AppError::conflict("proposal_open", "a removal is already proposed for this contributor"));
+        }
+        let id: i64 = diesel::insert_into(removal_proposals::table)
+            .values(NewRemovalProposal {
+                user_id,
+                credential_id,
+                reason_code: "false_credential",
+                note,
+                status: "proposed",
+                proposed_by: staff_id,
+                proposed_at: now,
+            })
+            .returning(removal_proposals::id)
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(staff_id),
+                action: "removal.proposed",
+                subject_type: "user",
+                subject_id: Some(user_id.to_string()),
+                summary: json!({"proposal_id": id, "credential_id": credential_id}),
+            },
+        )?;
+        Ok(removal_proposals::table.find(id).select(RemovalProposal::as_select()).first(conn)?)
+    })
+}
+
+/// Second sign-off by a different staff member: the contributor is removed, signed out
+/// and loses their qualifications. Earnings already approved are not touched: any
+/// clawback is a separate, explicit ledger entry with its own reason.
+pub fn confirm_removal(
+    state: &AppState,
+    ctx: &RequestCtx,
+    staff_id: i64,
+    proposal_id: i64,
+) -> AppResult<RemovalProposal> {
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let p: RemovalProposal =
+            removal_proposals::table.find(proposal_id).select(RemovalProposal::as_select()).first(conn)?;
+        if p.status != "proposed" {
+            return Err(AppError::conflict("not_open", "this proposal is already decided"));
+        }
+        if p.proposed_by == staff_id {
+            return Err(AppError::Forbidden("the second sign-off must come from another staff member".into()));
+        }
+        if p.user_id == staff_id {
+            return Err(AppError::Forbidden("nobody decides about their own account".into()));
+        }
+        diesel::update(removal_proposals::table.find(proposal_id))
+            .set((
+                removal_proposals::status.eq("confirmed"),
+                removal_proposals::confirmed_by.eq(staff_id),
+                removal_proposals::confirmed_at.eq(now),
+            ))
+            .execute(conn)?;
+        let user = find_user(conn, p.user_id)?;
+        crate::onboarding::service::transition(
+            conn,
+            now,
+            ctx,
+            Some(staff_id),
+            &user,
+            crate::onboarding::lifecycle::Transition::Remove,
+            Some("false_credential"),
+            None,
+        )?;
+        crate::auth::service::revoke_all_sessions(conn, now, user.id)?;
+        diesel::update(
+            qualifications::table.filter(qualifications::user_id.eq(user.id)).filter(qualifications::revoked_at.is_null()),
+        )
+        .set((qualifications::revoked_at.eq(now), qualifications::revoke_reason.eq("account_removed")))
+        .execute(conn)?;
+        if let Some(cid) = p.credential_id {
+            diesel::update(credentials::table.find(cid))
+                .set((
+                    credentials::status.eq(CredentialStatus::Rejected.as_str()),
+                    credentials::reason_code.eq("confirmed_false"),
+                ))
+                .execute(conn)?;
+        }
+        decisions::record(
+            conn,
+            now,
+            NewDecision {
+                user_id: user.id,
+                subject_type: "account",
+                subject_id: user.id.to_string(),
+                outcome: "removed",
+                reason_code: "false_credential",
+                note: &p.note,
+                decided_by: Some(staff_id),
+            },
+        )?;
+        notifications::enqueue(
+            conn,
+            now,
+            &user.email,
+            &format!("account_removed:{proposal_id}"),
+            &templates::AccountRemoved {
+                full_name: user.full_name.clone(),
+                subject: "Your Gatehouse account has been removed".into(),
+                headline: "Your account has been removed from Gatehouse.".into(),
+                reason: "a credential you submitted was confirmed to be false".into(),
+                note: p.note.clone(),
+                next_steps: "Money you had already earned and that was approved stays yours and is paid as usual. \
+                             If you believe this is a mistake, reply to this email."
+                    .into(),
+            },
+        )?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(staff_id),
+                action: "removal.confirmed",
+                subject_type: "user",
+                subject_id: Some(user.id.to_string()),
+                summary: json!({"proposal_id": proposal_id, "proposed_by": p.proposed_by, "before": user.status, "after": "removed"}),
+            },
+        )?;
+        Ok(removal_proposals::table.find(proposal_id).select(RemovalProposal::as_select()).first(conn)?)
+    })
+}
