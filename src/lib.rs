@@ -23,6 +23,7 @@ pub mod qualifications;
 pub mod readiness;
 pub mod startup;
 pub mod storage;
+pub mod tax;
 pub mod telemetry;
 
 use std::sync::Arc;

@@ -66,6 +66,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.configure(crate::auth::routes::configure)
         .configure(crate::onboarding::routes::configure)
         .configure(crate::credentials::routes::configure)
+        .configure(crate::tax::routes::configure)
         .configure(crate::readiness::routes::configure)
         .configure(crate::decisions::routes::configure)
         .configure(crate::files::routes::configure)

@@ -345,3 +345,67 @@ diesel::allow_tables_to_appear_in_same_query!(
     qualifications,
     project_types
 );
+
+diesel::table! {
+    tax_profiles (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        version -> Integer,
+        legal_name -> Text,
+        business_name -> Nullable<Text>,
+        tax_classification -> Text,
+        address_line1 -> Text,
+        address_line2 -> Nullable<Text>,
+        city -> Text,
+        region -> Text,
+        postal_code -> Text,
+        tin_type -> Text,
+        tin_enc -> Text,
+        tin_last4 -> Text,
+        subject_to_backup_withholding -> Bool,
+        signature_name -> Text,
+        signed_at -> Timestamp,
+        signed_ip -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    b_notices (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        notice -> Text,
+        received_on -> Date,
+        note -> Text,
+        recorded_by -> BigInt,
+        recorded_at -> Timestamp,
+        cleared_at -> Nullable<Timestamp>,
+        cleared_by -> Nullable<BigInt>,
+        cleared_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    tax_thresholds (payment_year) {
+        payment_year -> BigInt,
+        threshold_cents -> BigInt,
+        source -> Text,
+    }
+}
+
+diesel::table! {
+    payout_rails (rail) {
+        rail -> Text,
+        reported_by_rail -> Bool,
+        reporting_note -> Text,
+    }
+}
+
+diesel::table! {
+    tax_parameters (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(tax_profiles, b_notices, users);

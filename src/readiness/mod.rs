@@ -74,6 +74,7 @@ pub fn collect(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppResult<
     let mut requirements = Vec::new();
     requirements.extend(crate::onboarding::readiness::requirements(conn, now, user)?);
     requirements.extend(crate::credentials::readiness::requirements(conn, now, user)?);
+    requirements.extend(crate::tax::readiness::requirements(conn, now, user)?);
     let clear =
         |b: Blocks| requirements.iter().all(|r| r.status == RequirementStatus::Satisfied || !r.blocks.contains(&b));
     let (can_work, can_be_paid) = (clear(Blocks::Work), clear(Blocks::Payouts));

@@ -9,3 +9,4 @@ mod outbox;
 mod platform;
 mod qualifications;
 mod schema;
+mod tax;

@@ -1,0 +1,310 @@
+//! HTTP handlers for W-9 tax profiles, B-notices and tax data.
+
+use actix_web::{get, post, put, web, HttpResponse};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::model::*;
+use super::service::{self, NoticeKind, Threshold, W9Input, WithholdingStatus};
+use super::tin::{self, TinType};
+use crate::auth::{Admin, AnyStaff, Applicant, Finance, Staff};
+use crate::error::{AppError, AppResult, Problem};
+use crate::{blocking, AppState};
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaxProfileRequest {
+    #[validate(length(min = 1, max = 200))]
+    pub legal_name: String,
+    #[validate(length(min = 1, max = 200))]
+    pub business_name: Option<String>,
+    pub tax_classification: TaxClassification,
+    #[validate(length(min = 1, max = 200))]
+    pub address_line1: String,
+    #[validate(length(max = 200))]
+    pub address_line2: Option<String>,
+    #[validate(length(min = 1, max = 100))]
+    pub city: String,
+    /// Two-letter state code.
+    #[validate(length(equal = 2))]
+    pub region: String,
+    #[validate(length(min = 5, max = 10))]
+    pub postal_code: String,
+    pub tin_type: TinType,
+    /// Nine digits; dashes and spaces are ignored. Stored encrypted, never shown again.
+    #[validate(length(min = 1, max = 20))]
+    pub tin: String,
+    /// W-9 certification item 2 crossed out: the IRS told you that you are subject to
+    /// backup withholding.
+    #[serde(default)]
+    pub subject_to_backup_withholding: bool,
+    /// Your legal name, typed, as signature.
+    #[validate(length(min = 1, max = 200))]
+    pub signature_name: String,
+    /// Certification under penalties of perjury.
+    pub certify: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TaxProfileView {
+    pub version: i32,
+    pub legal_name: String,
+    pub business_name: Option<String>,
+    pub tax_classification: String,
+    pub address_line1: String,
+    pub address_line2: Option<String>,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub tin_type: String,
+    /// Masked: `***-**-1234` or `**-***1234`.
+    pub tin: String,
+    pub subject_to_backup_withholding: bool,
+    pub signature_name: String,
+    pub signed_at: NaiveDateTime,
+}
+
+impl From<TaxProfile> for TaxProfileView {
+    fn from(p: TaxProfile) -> Self {
+        let kind = TinType::parse(&p.tin_type).unwrap_or(TinType::Ssn);
+        Self {
+            version: p.version,
+            tin: tin::mask(kind, &p.tin_last4),
+            legal_name: p.legal_name,
+            business_name: p.business_name,
+            tax_classification: p.tax_classification,
+            address_line1: p.address_line1,
+            address_line2: p.address_line2,
+            city: p.city,
+            region: p.region,
+            postal_code: p.postal_code,
+            tin_type: p.tin_type,
+            subject_to_backup_withholding: p.subject_to_backup_withholding,
+            signature_name: p.signature_name,
+            signed_at: p.signed_at,
+        }
+    }
+}
+
+/// Give or change my tax details (Form W-9). Each change is a new version.
+#[utoipa::path(
+    tag = "tax",
+    request_body = TaxProfileRequest,
+    responses(
+        (status = 200, body = TaxProfileView),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[put("/me/tax-profile")]
+pub async fn put_profile(
+    state: web::Data<AppState>,
+    me: Applicant,
+    body: web::Json<TaxProfileRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let b = body.into_inner();
+    let st = state.clone();
+    let profile = blocking(move || {
+        let input = W9Input {
+            legal_name: b.legal_name,
+            business_name: b.business_name,
+            tax_classification: b.tax_classification,
+            address_line1: b.address_line1,
+            address_line2: b.address_line2,
+            city: b.city,
+            region: b.region.to_uppercase(),
+            postal_code: b.postal_code,
+            tin_type: b.tin_type,
+            tin: b.tin,
+            subject_to_backup_withholding: b.subject_to_backup_withholding,
+            signature_name: b.signature_name,
+            certify: b.certify,
+        };
+        service::submit_w9(&st, &me.ctx, me.id, input)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(TaxProfileView::from(profile)))
+}
+
+/// My tax details as on file (TIN masked).
+#[utoipa::path(
+    tag = "tax",
+    responses(
+        (status = 200, body = TaxProfileView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/tax-profile")]
+pub async fn get_profile(state: web::Data<AppState>, me: Applicant) -> AppResult<HttpResponse> {
+    let id = me.id;
+    let p = state.db.read(move |c| service::current_profile(c, id)).await?.ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok().json(TaxProfileView::from(p)))
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BNoticeRequest {
+    pub notice: NoticeKind,
+    pub received_on: NaiveDate,
+    #[validate(length(min = 1, max = 2000))]
+    pub note: String,
+}
+
+/// Record an IRS B-notice (wrong name/TIN) for a contributor (finance).
+#[utoipa::path(
+    tag = "tax",
+    params(("id" = i64, Path, description = "Contributor id")),
+    request_body = BNoticeRequest,
+    responses(
+        (status = 201, body = BNotice),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/contributors/{id}/b-notice")]
+pub async fn record_b_notice(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    id: web::Path<i64>,
+    body: web::Json<BNoticeRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let (st, id) = (state.clone(), id.into_inner());
+    let n = blocking(move || {
+        service::record_b_notice(&st, &finance.ctx, finance.id, id, body.notice, body.received_on, &body.note)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(n))
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearRequest {
+    /// e.g. "IRS Letter 147C validated the TIN".
+    #[validate(length(min = 1, max = 2000))]
+    pub reason: String,
+}
+
+/// Clear a B-notice, e.g. once the IRS or SSA validated the TIN (finance).
+#[utoipa::path(
+    tag = "tax",
+    params(("id" = i64, Path, description = "Contributor id"), ("notice_id" = i64, Path, description = "B-notice id")),
+    request_body = ClearRequest,
+    responses(
+        (status = 200, body = BNotice),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/contributors/{id}/b-notice/{notice_id}/clear")]
+pub async fn clear_b_notice(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<ClearRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let (user_id, notice_id) = path.into_inner();
+    let st = state.clone();
+    let n = blocking(move || service::clear_b_notice(&st, &finance.ctx, finance.id, user_id, notice_id, &body.reason))
+        .await?;
+    Ok(HttpResponse::Ok().json(n))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TaxStatus {
+    /// The W-9 on file, TIN masked.
+    pub profile: Option<TaxProfileView>,
+    pub backup_withholding: WithholdingStatus,
+    pub b_notices: Vec<BNotice>,
+}
+
+/// A contributor's W-9 (masked), backup withholding status and B-notices (finance).
+#[utoipa::path(
+    tag = "tax",
+    params(("id" = i64, Path, description = "Contributor id")),
+    responses(
+        (status = 200, body = TaxStatus),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/contributors/{id}/tax-status")]
+pub async fn tax_status(state: web::Data<AppState>, _f: Staff<Finance>, id: web::Path<i64>) -> AppResult<HttpResponse> {
+    let (st, id) = (state.clone(), id.into_inner());
+    let status = state
+        .db
+        .read(move |c| {
+            crate::auth::service::find_user(c, id)?;
+            Ok(TaxStatus {
+                profile: service::current_profile(c, id)?.map(Into::into),
+                backup_withholding: service::withholding_status(c, id, st.clock.now().date())?,
+                b_notices: service::notices_of(c, id)?,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(status))
+}
+
+/// 1099-NEC thresholds by payment year (staff).
+#[utoipa::path(
+    tag = "tax",
+    responses((status = 200, body = Vec<Threshold>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/tax/thresholds")]
+pub async fn list_thresholds(state: web::Data<AppState>, _s: Staff<AnyStaff>) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.db.read(service::thresholds).await?))
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdRequest {
+    pub threshold_cents: i64,
+    /// Where the figure comes from, e.g. "Rev. Proc. 2026-xx".
+    #[validate(length(min = 1, max = 500))]
+    pub source: String,
+}
+
+/// Set the 1099-NEC threshold of a payment year, e.g. the inflation-indexed figure for
+/// years after 2026 (admins).
+#[utoipa::path(
+    tag = "admin",
+    params(("year" = i64, Path, description = "Payment year")),
+    request_body = ThresholdRequest,
+    responses(
+        (status = 200, body = Threshold),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[put("/admin/tax-thresholds/{year}")]
+pub async fn set_threshold(
+    state: web::Data<AppState>,
+    admin: Staff<Admin>,
+    year: web::Path<i64>,
+    body: web::Json<ThresholdRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let (st, year) = (state.clone(), year.into_inner());
+    let t =
+        blocking(move || service::set_threshold(&st, &admin.ctx, admin.id, year, body.threshold_cents, &body.source))
+            .await?;
+    Ok(HttpResponse::Ok().json(t))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(put_profile)
+        .service(get_profile)
+        .service(record_b_notice)
+        .service(clear_b_notice)
+        .service(tax_status)
+        .service(list_thresholds)
+        .service(set_threshold);
+}

@@ -1,0 +1,392 @@
+//! Tax rules and transactions: W-9 versions, B-notices, backup withholding status.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Weekday};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::model::*;
+use super::tin::{self, TinType};
+use crate::audit::{self, AuditEvent};
+use crate::auth::service::find_user;
+use crate::auth::RequestCtx;
+use crate::db::schema::{b_notices, tax_parameters, tax_profiles, tax_thresholds};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::AppState;
+
+pub fn current_profile(conn: &mut DbConn, user_id: i64) -> AppResult<Option<TaxProfile>> {
+    Ok(tax_profiles::table
+        .filter(tax_profiles::user_id.eq(user_id))
+        .order(tax_profiles::version.desc())
+        .select(TaxProfile::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The version in force on `at` (the last one signed by then): what a 1099 for a
+/// payment made then uses.
+pub fn profile_in_force(conn: &mut DbConn, user_id: i64, at: NaiveDateTime) -> AppResult<Option<TaxProfile>> {
+    Ok(tax_profiles::table
+        .filter(tax_profiles::user_id.eq(user_id))
+        .filter(tax_profiles::signed_at.le(at))
+        .order(tax_profiles::version.desc())
+        .select(TaxProfile::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub struct W9Input {
+    pub legal_name: String,
+    pub business_name: Option<String>,
+    pub tax_classification: TaxClassification,
+    pub address_line1: String,
+    pub address_line2: Option<String>,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub tin_type: TinType,
+    pub tin: String,
+    pub subject_to_backup_withholding: bool,
+    pub signature_name: String,
+    pub certify: bool,
+}
+
+/// Records a new W-9 version. The TIN is checked, encrypted and never stored in clear;
+/// the signature is the typed name with the server's time and the client's address.
+pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -> AppResult<TaxProfile> {
+    let mut errors = Vec::new();
+    let digits = match tin::normalize(w.tin_type, &w.tin) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            errors.push(FieldError::new("tin", e.code(), e.message()));
+            None
+        }
+    };
+    if !w.certify {
+        errors.push(FieldError::new("certify", "required", "confirm the W-9 certification under penalties of perjury"));
+    }
+    if !w.signature_name.trim().eq_ignore_ascii_case(w.legal_name.trim()) {
+        errors.push(FieldError::new("signature_name", "mismatch", "type your legal name exactly as above to sign"));
+    }
+    if w.tax_classification == TaxClassification::Individual && w.tin_type == TinType::Ein && w.business_name.is_none()
+    {
+        errors.push(FieldError::new(
+            "business_name",
+            "required",
+            "an EIN for a sole proprietorship needs the business name",
+        ));
+    }
+    let digits = match digits {
+        Some(d) if errors.is_empty() => d,
+        _ => return Err(AppError::Validation(errors)),
+    };
+    let tin_enc = state.cipher.encrypt_str(&digits);
+    let last4 = digits[5..].to_string();
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        find_user(conn, user_id)?;
+        let version = current_profile(conn, user_id)?.map(|p| p.version + 1).unwrap_or(1);
+        let id: i64 = diesel::insert_into(tax_profiles::table)
+            .values(NewTaxProfile {
+                user_id,
+                version,
+                legal_name: w.legal_name.trim(),
+                business_name: w.business_name.as_deref().map(str::trim),
+                tax_classification: w.tax_classification.as_str(),
+                address_line1: w.address_line1.trim(),
+                address_line2: w.address_line2.as_deref().map(str::trim),
+                city: w.city.trim(),
+                region: &w.region,
+                postal_code: w.postal_code.trim(),
+                tin_type: w.tin_type.as_str(),
+                tin_enc: &tin_enc,
+                tin_last4: &last4,
+                subject_to_backup_withholding: w.subject_to_backup_withholding,
+                signature_name: w.signature_name.trim(),
+                signed_at: now,
+                signed_ip: ctx.ip.as_deref(),
+                created_at: now,
+            })
+            .returning(tax_profiles::id)
+            .get_result(conn)?;
+        // The summary names the version and the masked TIN only.
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(user_id),
+                action: "tax_profile.signed",
+                subject_type: "tax_profile",
+                subject_id: Some(id.to_string()),
+                summary: json!({"version": version, "tin": tin::mask(w.tin_type, &last4)}),
+            },
+        )?;
+        Ok(tax_profiles::table.find(id).select(TaxProfile::as_select()).first(conn)?)
+    })
+}
+
+/// Working days after a date (Saturdays and Sundays skipped; federal holidays are not).
+pub fn add_business_days(mut date: NaiveDate, days: u32) -> NaiveDate {
+    let mut left = days;
+    while left > 0 {
+        date = date.succ_opt().unwrap_or(date);
+        if !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    date
+}
+
+/// Days the payee has after a first B-notice to certify a corrected TIN before
+/// withholding starts (26 CFR 31.3406(d)-5: 30 business days).
+pub const FIRST_NOTICE_BUSINESS_DAYS: u32 = 30;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WithholdingStatus {
+    pub required: bool,
+    /// `tin_missing`, `payee_certified_subject`, `first_b_notice`, `second_b_notice`.
+    pub reasons: Vec<String>,
+    /// Rate applied when required, e.g. "0.24".
+    #[schema(value_type = String)]
+    pub rate: Decimal,
+}
+
+pub fn withholding_rate(conn: &mut DbConn) -> AppResult<Decimal> {
+    let raw: String = tax_parameters::table
+        .filter(tax_parameters::name.eq("backup_withholding_rate"))
+        .select(tax_parameters::value)
+        .first(conn)?;
+    raw.parse().map_err(|e| AppError::Internal(anyhow::anyhow!("backup_withholding_rate {raw:?}: {e}")))
+}
+
+/// Whether payments to `user_id` on `today` are subject to backup withholding, and why.
+pub fn withholding_status(conn: &mut DbConn, user_id: i64, today: NaiveDate) -> AppResult<WithholdingStatus> {
+    let profile = current_profile(conn, user_id)?;
+    let notices: Vec<BNotice> = b_notices::table
+        .filter(b_notices::user_id.eq(user_id))
+        .filter(b_notices::cleared_at.is_null())
+        .select(BNotice::as_select())
+        .load(conn)?;
+    let mut reasons = Vec::new();
+    match &profile {
+        None => reasons.push("tin_missing".to_string()),
+        Some(p) if p.subject_to_backup_withholding => reasons.push("payee_certified_subject".to_string()),
+        _ => {}
+    }
+    for n in &notices {
+        match n.notice.as_str() {
+            // A W-9 certified after a first notice cures it.
+            "first" => {
+                let cured = profile.as_ref().is_some_and(|p| p.signed_at > n.recorded_at);
+                let started = today >= add_business_days(n.received_on, FIRST_NOTICE_BUSINESS_DAYS);
+                if !cured && started {
+                    reasons.push("first_b_notice".to_string());
+                }
+            }
+            // A second notice stands until the IRS or SSA validates the TIN.
+            _ => reasons.push("second_b_notice".to_string()),
+        }
+    }
+    reasons.dedup();
+    Ok(WithholdingStatus { required: !reasons.is_empty(), reasons, rate: withholding_rate(conn)? })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeKind {
+    First,
+    Second,
+}
+
+/// Records a B-notice from the IRS. A second notice is one received within three
+/// calendar years of a first notice for the same payee.
+pub fn record_b_notice(
+    state: &AppState,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    user_id: i64,
+    kind: NoticeKind,
+    received_on: NaiveDate,
+    note: &str,
+) -> AppResult<BNotice> {
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        find_user(conn, user_id)?;
+        if received_on > now.date() {
+            return Err(AppError::field("received_on", "in_future", "the notice date is in the future"));
+        }
+        if kind == NoticeKind::Second {
+            let window_start = received_on.with_year(received_on.year() - 3).unwrap_or(received_on);
+            let firsts: i64 = b_notices::table
+                .filter(b_notices::user_id.eq(user_id))
+                .filter(b_notices::notice.eq("first"))
+                .filter(b_notices::received_on.ge(window_start))
+                .filter(b_notices::received_on.le(received_on))
+                .count()
+                .get_result(conn)?;
+            if firsts == 0 {
+                return Err(AppError::field(
+                    "notice",
+                    "no_first_notice",
+                    "a second B-notice follows a first one received within three calendar years",
+                ));
+            }
+        }
+        let id: i64 = diesel::insert_into(b_notices::table)
+            .values(NewBNotice {
+                user_id,
+                notice: if kind == NoticeKind::First { "first" } else { "second" },
+                received_on,
+                note,
+                recorded_by: finance_id,
+                recorded_at: now,
+            })
+            .returning(b_notices::id)
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(finance_id),
+                action: "tax.b_notice_recorded",
+                subject_type: "user",
+                subject_id: Some(user_id.to_string()),
+                summary: json!({"notice_id": id, "kind": if kind == NoticeKind::First { "first" } else { "second" }, "received_on": received_on}),
+            },
+        )?;
+        Ok(b_notices::table.find(id).select(BNotice::as_select()).first(conn)?)
+    })
+}
+
+/// Clears a B-notice (e.g. the IRS or SSA validated the TIN after a second notice).
+pub fn clear_b_notice(
+    state: &AppState,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    user_id: i64,
+    notice_id: i64,
+    reason: &str,
+) -> AppResult<BNotice> {
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let n: BNotice = b_notices::table.find(notice_id).select(BNotice::as_select()).first(conn)?;
+        if n.user_id != user_id {
+            return Err(AppError::NotFound);
+        }
+        if n.cleared_at.is_some() {
+            return Err(AppError::conflict("already_cleared", "this notice is already cleared"));
+        }
+        diesel::update(b_notices::table.find(notice_id))
+            .set((
+                b_notices::cleared_at.eq(now),
+                b_notices::cleared_by.eq(finance_id),
+                b_notices::cleared_reason.eq(reason),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(finance_id),
+                action: "tax.b_notice_cleared",
+                subject_type: "user",
+                subject_id: Some(user_id.to_string()),
+                summary: json!({"notice_id": notice_id, "reason": reason}),
+            },
+        )?;
+        Ok(b_notices::table.find(notice_id).select(BNotice::as_select()).first(conn)?)
+    })
+}
+
+pub fn notices_of(conn: &mut DbConn, user_id: i64) -> AppResult<Vec<BNotice>> {
+    Ok(b_notices::table
+        .filter(b_notices::user_id.eq(user_id))
+        .order(b_notices::id.desc())
+        .select(BNotice::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable)]
+pub struct Threshold {
+    pub payment_year: i64,
+    pub threshold_cents: i64,
+    pub source: String,
+}
+
+pub fn thresholds(conn: &mut DbConn) -> AppResult<Vec<Threshold>> {
+    Ok(tax_thresholds::table
+        .order(tax_thresholds::payment_year)
+        .select((tax_thresholds::payment_year, tax_thresholds::threshold_cents, tax_thresholds::source))
+        .load(conn)?)
+}
+
+/// The 1099-NEC threshold for payments made in `year`, from the data table.
+pub fn threshold_for(conn: &mut DbConn, year: i64) -> AppResult<Option<i64>> {
+    Ok(tax_thresholds::table.find(year).select(tax_thresholds::threshold_cents).first(conn).optional()?)
+}
+
+/// Adds or changes the threshold of a payment year (inflation indexing after 2026).
+pub fn set_threshold(
+    state: &AppState,
+    ctx: &RequestCtx,
+    admin_id: i64,
+    year: i64,
+    cents: i64,
+    source: &str,
+) -> AppResult<Threshold> {
+    if !(2000..=2100).contains(&year) {
+        return Err(AppError::field("year", "range", "a payment year between 2000 and 2100"));
+    }
+    if cents <= 0 {
+        return Err(AppError::field("threshold_cents", "positive", "a positive amount in cents"));
+    }
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let before = threshold_for(conn, year)?;
+        if before.is_some() {
+            diesel::update(tax_thresholds::table.find(year))
+                .set((tax_thresholds::threshold_cents.eq(cents), tax_thresholds::source.eq(source)))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(tax_thresholds::table)
+                .values((
+                    tax_thresholds::payment_year.eq(year),
+                    tax_thresholds::threshold_cents.eq(cents),
+                    tax_thresholds::source.eq(source),
+                ))
+                .execute(conn)?;
+        }
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(admin_id),
+                action: "tax.threshold_set",
+                subject_type: "tax_threshold",
+                subject_id: Some(year.to_string()),
+                summary: json!({"before": before, "after": cents, "source": source}),
+            },
+        )?;
+        Ok(Threshold { payment_year: year, threshold_cents: cents, source: source.to_string() })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn business_days_skip_weekends() {
+        let friday = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        assert_eq!(add_business_days(friday, 1), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
+        assert_eq!(add_business_days(friday, 5), NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+        assert_eq!(add_business_days(friday, 30), NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+    }
+}
