@@ -15,6 +15,7 @@ pub mod error;
 pub mod files;
 pub mod health;
 pub mod jobs;
+pub mod ledger;
 pub mod notifications;
 pub mod onboarding;
 pub mod openapi;
@@ -23,6 +24,7 @@ pub mod readiness;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod work;
 
 use std::sync::Arc;
 

@@ -15,11 +15,15 @@ use crate::AppState;
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct JobReport {
     pub reverification: ReverificationReport,
+    pub work: crate::work::service::WorkJobReport,
 }
 
 /// Runs every job that is due now.
 pub fn run_due(state: &AppState) -> AppResult<JobReport> {
-    Ok(JobReport { reverification: crate::onboarding::service::run_reverification(state)? })
+    Ok(JobReport {
+        reverification: crate::onboarding::service::run_reverification(state)?,
+        work: crate::work::service::run_jobs(state)?,
+    })
 }
 
 pub fn spawn(state: Arc<AppState>) {

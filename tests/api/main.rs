@@ -3,8 +3,10 @@
 mod support;
 
 mod accounts;
+mod ledger;
 mod onboarding;
 mod outbox;
 mod platform;
 mod qualifications;
 mod schema;
+mod work;
