@@ -343,6 +343,12 @@ pub fn approve_adjustment(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: 
         if row.created_by == finance_id {
             return Err(AppError::Forbidden("the finance user who made an adjustment cannot approve it".into()));
         }
+        if row.status != "pending_approval" {
+            return Err(AppError::conflict("already_posted", "this adjustment is already posted"));
+        }
+        // Posting first: its unique (kind, reference) refuses a concurrent second approval;
+        // the conditional UPDATE below then rolls back anything that lost the race.
+        let tx = post_adjustment(conn, now, ctx, &row, finance_id)?;
         let won = diesel::update(
             ledger_adjustments::table
                 .filter(ledger_adjustments::id.eq(id))
@@ -352,13 +358,12 @@ pub fn approve_adjustment(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: 
             ledger_adjustments::status.eq("posted"),
             ledger_adjustments::approved_by.eq(finance_id),
             ledger_adjustments::approved_at.eq(now),
+            ledger_adjustments::transaction_id.eq(tx),
         ))
         .execute(conn)?;
         if won != 1 {
             return Err(AppError::conflict("already_posted", "this adjustment is already posted"));
         }
-        let tx = post_adjustment(conn, now, ctx, &row, finance_id)?;
-        diesel::update(ledger_adjustments::table.find(id)).set(ledger_adjustments::transaction_id.eq(tx)).execute(conn)?;
         audit::record(
             conn,
             now,
