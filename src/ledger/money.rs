@@ -8,7 +8,9 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 /// An amount of USD in integer cents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct Cents(pub i64);
 
@@ -18,8 +20,11 @@ impl Cents {
     pub fn checked_add(self, other: Cents) -> Option<Cents> {
         self.0.checked_add(other.0).map(Cents)
     }
+}
 
-    pub fn neg(self) -> Cents {
+impl std::ops::Neg for Cents {
+    type Output = Cents;
+    fn neg(self) -> Cents {
         Cents(-self.0)
     }
 }
@@ -85,7 +90,8 @@ pub fn pay(rate: Decimal, quantity: Decimal, kind: UnitKind) -> Result<Cents, Pa
         return Err(PayError::InvalidQuantity);
     }
     // Multiply everything first, divide once, round once: no intermediate rounding.
-    let cents = rate.checked_mul(quantity).and_then(|x| x.checked_mul(Decimal::ONE_HUNDRED)).ok_or(PayError::Overflow)?;
+    let cents =
+        rate.checked_mul(quantity).and_then(|x| x.checked_mul(Decimal::ONE_HUNDRED)).ok_or(PayError::Overflow)?;
     let cents = match kind {
         UnitKind::Units => cents,
         UnitKind::Minutes => cents.checked_div(Decimal::from(60)).ok_or(PayError::Overflow)?,

@@ -53,7 +53,13 @@ pub async fn contributor_ledger(
     let (balances, entries) = blocking(move || service::contributor_ledger(&state, id, before, limit)).await?;
     let next_cursor =
         (entries.len() as i64 == crate::db::page_limit(limit)).then(|| entries.last().map(|e| e.entry_id)).flatten();
-    Ok(HttpResponse::Ok().json(ContributorLedger { contributor_id: id, currency: "USD", balances, entries, next_cursor }))
+    Ok(HttpResponse::Ok().json(ContributorLedger {
+        contributor_id: id,
+        currency: "USD",
+        balances,
+        entries,
+        next_cursor,
+    }))
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
@@ -156,7 +162,8 @@ pub async fn list_adjustments(
 ) -> AppResult<HttpResponse> {
     let AdjustmentQuery { status, after, limit } = query.into_inner();
     let items = blocking(move || service::list_adjustments(&state, status, after, limit)).await?;
-    let next_cursor = (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(|a| a.id)).flatten();
+    let next_cursor =
+        (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(|a| a.id)).flatten();
     Ok(HttpResponse::Ok().json(AdjustmentPage { items, next_cursor }))
 }
 

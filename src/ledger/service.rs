@@ -34,8 +34,10 @@ pub struct Posting {
 /// Creates the contributor's four accounts if missing (check, then insert; the unique
 /// account code is the backstop).
 pub fn ensure_contributor_accounts(conn: &mut DbConn, now: NaiveDateTime, user_id: i64) -> AppResult<()> {
-    let existing: Vec<String> =
-        ledger_accounts::table.filter(ledger_accounts::owner_id.eq(user_id)).select(ledger_accounts::kind).load(conn)?;
+    let existing: Vec<String> = ledger_accounts::table
+        .filter(ledger_accounts::owner_id.eq(user_id))
+        .select(ledger_accounts::kind)
+        .load(conn)?;
     for kind in AccountKind::CONTRIBUTOR {
         if !existing.iter().any(|k| k == kind.as_str()) {
             diesel::insert_into(ledger_accounts::table)
@@ -63,7 +65,10 @@ fn account_id(conn: &mut DbConn, now: NaiveDateTime, account: AccountRef) -> App
         (Some(id), _) => Ok(id),
         (None, AccountRef::Contributor(user, _)) => {
             ensure_contributor_accounts(conn, now, user)?;
-            Ok(ledger_accounts::table.filter(ledger_accounts::code.eq(&code)).select(ledger_accounts::id).first(conn)?)
+            Ok(ledger_accounts::table
+                .filter(ledger_accounts::code.eq(&code))
+                .select(ledger_accounts::id)
+                .first(conn)?)
         }
         (None, AccountRef::Platform(_)) => Err(AppError::Internal(anyhow::anyhow!("platform account {code} missing"))),
     }
@@ -82,7 +87,10 @@ pub fn post(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, p: Posting)
         .count()
         .get_result(conn)?;
     if exists > 0 {
-        return Err(AppError::conflict("already_posted", format!("{} {} is already posted", p.kind.as_str(), p.reference)));
+        return Err(AppError::conflict(
+            "already_posted",
+            format!("{} {} is already posted", p.kind.as_str(), p.reference),
+        ));
     }
     let tx_id = diesel::insert_into(ledger_transactions::table)
         .values(NewTransactionRow {
@@ -98,7 +106,11 @@ pub fn post(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, p: Posting)
     let mut rows = Vec::with_capacity(p.legs.len());
     let mut legs = Vec::with_capacity(p.legs.len());
     for (account, amount) in &p.legs {
-        rows.push(NewEntryRow { transaction_id: tx_id, account_id: account_id(conn, now, *account)?, amount_cents: amount.0 });
+        rows.push(NewEntryRow {
+            transaction_id: tx_id,
+            account_id: account_id(conn, now, *account)?,
+            amount_cents: amount.0,
+        });
         legs.push(json!({"account": account.code(), "amount_cents": amount.0}));
     }
     for row in rows {
@@ -226,7 +238,12 @@ pub fn contributor_ledger(
             q.order(ledger_entries::id.desc()).limit(crate::db::page_limit(limit)).load(conn)?;
         let lines = rows
             .into_iter()
-            .map(|(e, t, k)| LedgerLine { entry_id: e.id, account: kind_of(&k), amount_cents: e.amount_cents, transaction: t })
+            .map(|(e, t, k)| LedgerLine {
+                entry_id: e.id,
+                account: kind_of(&k),
+                amount_cents: e.amount_cents,
+                transaction: t,
+            })
             .collect();
         Ok((balances, lines))
     })
@@ -237,8 +254,8 @@ fn adjustment_legs(user: i64, kind: AdjustmentKind, amount: Cents) -> Vec<(Accou
     let available = AccountRef::Contributor(user, AccountKind::Available);
     let expense = AccountRef::Platform(AccountKind::Expense);
     match kind {
-        AdjustmentKind::Adjustment | AdjustmentKind::Bonus => vec![(expense, amount.neg()), (available, amount)],
-        AdjustmentKind::Clawback => vec![(available, amount.neg()), (expense, amount)],
+        AdjustmentKind::Adjustment | AdjustmentKind::Bonus => vec![(expense, -amount), (available, amount)],
+        AdjustmentKind::Clawback => vec![(available, -amount), (expense, amount)],
     }
 }
 
@@ -251,7 +268,13 @@ fn adjustment_row(conn: &mut DbConn, id: i64) -> AppResult<AdjustmentRow> {
     Ok(ledger_adjustments::table.find(id).select(AdjustmentRow::as_select()).first(conn)?)
 }
 
-fn post_adjustment(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, row: &AdjustmentRow, by: i64) -> AppResult<i64> {
+fn post_adjustment(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    row: &AdjustmentRow,
+    by: i64,
+) -> AppResult<i64> {
     let kind = match row.kind.as_str() {
         "bonus" => AdjustmentKind::Bonus,
         "clawback" => AdjustmentKind::Clawback,
@@ -442,7 +465,7 @@ pub fn pay_test_stipends(st: &AppState) -> AppResult<usize> {
                     contributor_id: Some(user_id),
                     created_by: None,
                     legs: vec![
-                        (AccountRef::Platform(AccountKind::Expense), amount.neg()),
+                        (AccountRef::Platform(AccountKind::Expense), -amount),
                         (AccountRef::Contributor(user_id, AccountKind::Available), amount),
                     ],
                 },

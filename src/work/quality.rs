@@ -80,7 +80,13 @@ mod tests {
     use super::*;
 
     fn ladder() -> QualityLadder {
-        QualityLadder { window: 50, min_decided: 20, warning_percent: 10, retraining_percent: 20, suspension_percent: 30 }
+        QualityLadder {
+            window: 50,
+            min_decided: 20,
+            warning_percent: 10,
+            retraining_percent: 20,
+            suspension_percent: 30,
+        }
     }
 
     #[test]

@@ -71,7 +71,8 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::invalid("malformed_json", format!("the body could not be read: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| AppError::invalid("malformed_json", format!("the body could not be read: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(AppError::PayloadTooLarge);
         }
@@ -79,7 +80,10 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     }
     serde_json::from_slice(&body).map_err(|e| {
         let err = actix_web::error::JsonPayloadError::Deserialize(e);
-        AppError::invalid("malformed_json", format!("the JSON body is invalid: {}", crate::error::redact_quoted(&err.to_string())))
+        AppError::invalid(
+            "malformed_json",
+            format!("the JSON body is invalid: {}", crate::error::redact_quoted(&err.to_string())),
+        )
     })
 }
 
@@ -214,7 +218,11 @@ pub async fn review_queue(
     security(("bearer" = []))
 )]
 #[post("/review/work-records/{id}/claim")]
-pub async fn claim(state: web::Data<AppState>, reviewer: Staff<Reviewer>, path: web::Path<i64>) -> AppResult<HttpResponse> {
+pub async fn claim(
+    state: web::Data<AppState>,
+    reviewer: Staff<Reviewer>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let st = state.clone();
     let row = blocking(move || service::claim(&st, &reviewer.ctx, reviewer.id, id)).await?;
@@ -435,7 +443,15 @@ pub async fn decide_appeal(
     let id = path.into_inner();
     let st = state.clone();
     let (a, r) = blocking(move || {
-        service::decide_appeal(&st, &reviewer.ctx, reviewer.id, id, body.decision, body.reason_code.trim(), body.note.trim())
+        service::decide_appeal(
+            &st,
+            &reviewer.ctx,
+            reviewer.id,
+            id,
+            body.decision,
+            body.reason_code.trim(),
+            body.note.trim(),
+        )
     })
     .await?;
     Ok(HttpResponse::Ok()
@@ -584,4 +600,3 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(my_work_records)
         .service(my_earnings);
 }
-

@@ -106,8 +106,10 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
         }
         let mut projects: HashMap<i64, Vec<RequiredQualification>> = HashMap::new();
         for chunk in project_ids.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
-            let rows: Vec<ProjectTypeRow> =
-                project_types::table.filter(project_types::id.eq_any(chunk)).select(ProjectTypeRow::as_select()).load(conn)?;
+            let rows: Vec<ProjectTypeRow> = project_types::table
+                .filter(project_types::id.eq_any(chunk))
+                .select(ProjectTypeRow::as_select())
+                .load(conn)?;
             projects.extend(rows.into_iter().map(|p| (p.id, p.required())));
         }
         let mut qualified: HashMap<(i64, i64), bool> = HashMap::new();
@@ -117,7 +119,8 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
         for (index, item) in items.iter().enumerate() {
             let task_ref = item.task_ref.trim();
             if task_ref.is_empty() || task_ref.len() > 200 {
-                results[index] = Some(refuse(index, task_ref, "invalid_task_ref", "task_ref must be 1 to 200 characters"));
+                results[index] =
+                    Some(refuse(index, task_ref, "invalid_task_ref", "task_ref must be 1 to 200 characters"));
                 continue;
             }
             let Some(person) = people.get(&item.contributor_id) else {
@@ -171,8 +174,12 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                 } else {
                     ("invalid_quantity", "quantity")
                 };
-                results[index] =
-                    Some(refuse(index, task_ref, code, format!("{what} must be a non-negative decimal string, six decimals at most")));
+                results[index] = Some(refuse(
+                    index,
+                    task_ref,
+                    code,
+                    format!("{what} must be a non-negative decimal string, six decimals at most"),
+                ));
                 continue;
             };
             let pay = match money::pay(rate, quantity, item.unit_kind) {
@@ -417,7 +424,7 @@ fn book_approval(
             contributor_id: Some(record.contributor_id),
             created_by: by,
             legs: vec![
-                (AccountRef::Platform(AccountKind::Expense), amount.neg()),
+                (AccountRef::Platform(AccountKind::Expense), -amount),
                 (AccountRef::Contributor(record.contributor_id, AccountKind::Held), amount),
             ],
         },
@@ -438,7 +445,13 @@ fn email_person<E: notifications::templates::Email>(
 
 /// The claimant approves or rejects a record. Approval books expense → held; rejection
 /// opens the appeal window. Both are emailed and recorded as decisions.
-pub fn decide(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64, d: ReviewDecision) -> AppResult<WorkRecordRow> {
+pub fn decide(
+    st: &AppState,
+    ctx: &RequestCtx,
+    reviewer_id: i64,
+    id: i64,
+    d: ReviewDecision,
+) -> AppResult<WorkRecordRow> {
     let hold = st.config.work.hold_period;
     let appeal_window = st.config.work.appeal_window;
     st.db.tx_sync(|conn| {
@@ -547,7 +560,13 @@ pub fn decide(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64, d: Rev
 // ---------------------------------------------------------------- appeals
 
 /// The contributor appeals a rejection, once, within the appeal window.
-pub fn create_appeal(st: &AppState, ctx: &RequestCtx, user_id: i64, record_id: i64, message: &str) -> AppResult<AppealRow> {
+pub fn create_appeal(
+    st: &AppState,
+    ctx: &RequestCtx,
+    user_id: i64,
+    record_id: i64,
+    message: &str,
+) -> AppResult<AppealRow> {
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let record = record_row(conn, record_id)?;
@@ -597,7 +616,11 @@ pub fn create_appeal(st: &AppState, ctx: &RequestCtx, user_id: i64, record_id: i
 }
 
 /// Appeals awaiting a decision, oldest first, with their records.
-pub fn appeal_queue(st: &AppState, after: Option<i64>, limit: Option<i64>) -> AppResult<Vec<(AppealRow, WorkRecordRow)>> {
+pub fn appeal_queue(
+    st: &AppState,
+    after: Option<i64>,
+    limit: Option<i64>,
+) -> AppResult<Vec<(AppealRow, WorkRecordRow)>> {
     st.db.read_sync(|conn| {
         Ok(work_appeals::table
             .inner_join(work_records::table)
@@ -615,12 +638,19 @@ fn may_decide_appeal(appeal: &AppealRow, reviewer_id: i64) -> AppResult<()> {
         return Err(AppError::Forbidden("nobody reviews their own work".into()));
     }
     if appeal.rejected_by == Some(reviewer_id) {
-        return Err(AppError::Forbidden("an appeal is decided by a different reviewer than the one who rejected".into()));
+        return Err(AppError::Forbidden(
+            "an appeal is decided by a different reviewer than the one who rejected".into(),
+        ));
     }
     Ok(())
 }
 
-pub fn claim_appeal(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppResult<(AppealRow, WorkRecordRow)> {
+pub fn claim_appeal(
+    st: &AppState,
+    ctx: &RequestCtx,
+    reviewer_id: i64,
+    id: i64,
+) -> AppResult<(AppealRow, WorkRecordRow)> {
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let appeal = appeal_row(conn, id)?;
@@ -630,15 +660,12 @@ pub fn claim_appeal(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) 
         }
         let until = now + claim_ttl(st);
         let won = diesel::update(
-            work_appeals::table
-                .filter(work_appeals::id.eq(id))
-                .filter(work_appeals::status.eq("pending"))
-                .filter(
-                    work_appeals::claimed_by
-                        .is_null()
-                        .or(work_appeals::claim_expires_at.lt(now))
-                        .or(work_appeals::claimed_by.eq(reviewer_id)),
-                ),
+            work_appeals::table.filter(work_appeals::id.eq(id)).filter(work_appeals::status.eq("pending")).filter(
+                work_appeals::claimed_by
+                    .is_null()
+                    .or(work_appeals::claim_expires_at.lt(now))
+                    .or(work_appeals::claimed_by.eq(reviewer_id)),
+            ),
         )
         .set((work_appeals::claimed_by.eq(reviewer_id), work_appeals::claim_expires_at.eq(until)))
         .execute(conn)?;
@@ -908,7 +935,7 @@ pub fn release_holds(st: &AppState) -> AppResult<usize> {
                             contributor_id: Some(record.contributor_id),
                             created_by: None,
                             legs: vec![
-                                (AccountRef::Contributor(record.contributor_id, AccountKind::Held), amount.neg()),
+                                (AccountRef::Contributor(record.contributor_id, AccountKind::Held), -amount),
                                 (AccountRef::Contributor(record.contributor_id, AccountKind::Available), amount),
                             ],
                         },
@@ -982,7 +1009,13 @@ fn compute_standing(conn: &mut DbConn, st: &AppState, user_id: i64) -> AppResult
 /// Recomputes the standing after a decision; a step up the ladder is recorded, emailed
 /// and enforced (suspension through the lifecycle). Steps down are recorded silently;
 /// lifting a suspension is a staff decision.
-fn refresh_standing(conn: &mut DbConn, st: &AppState, now: NaiveDateTime, ctx: &RequestCtx, user_id: i64) -> AppResult<()> {
+fn refresh_standing(
+    conn: &mut DbConn,
+    st: &AppState,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    user_id: i64,
+) -> AppResult<()> {
     let view = compute_standing(conn, st, user_id)?;
     let previous: Option<StandingRow> =
         quality_standings::table.find(user_id).select(StandingRow::as_select()).first(conn).optional()?;
@@ -1003,7 +1036,11 @@ fn refresh_standing(conn: &mut DbConn, st: &AppState, now: NaiveDateTime, ctx: &
     }
     let note = format!(
         "{}% of your last {} decided records were rejected (warning at {}%, retraining at {}%, suspension at {}%).",
-        view.rejection_share_percent, view.decided_count, view.warning_percent, view.retraining_percent, view.suspension_percent
+        view.rejection_share_percent,
+        view.decided_count,
+        view.warning_percent,
+        view.retraining_percent,
+        view.suspension_percent
     );
     decisions::record(
         conn,
@@ -1031,7 +1068,9 @@ fn refresh_standing(conn: &mut DbConn, st: &AppState, now: NaiveDateTime, ctx: &
         },
     )?;
     let user = crate::auth::service::find_user(conn, user_id)?;
-    if view.level == Level::Suspension && matches!(user.status(), UserStatus::Active | UserStatus::AuthorizationVerified) {
+    if view.level == Level::Suspension
+        && matches!(user.status(), UserStatus::Active | UserStatus::AuthorizationVerified)
+    {
         crate::onboarding::service::transition(
             conn,
             now,

@@ -33,9 +33,11 @@ async fn large_adjustments_need_a_second_finance_user(backend: Backend) {
     assert_eq!(pending["items"][0]["id"], id);
     let (status, _) = app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&w.finance.access), json!({})).await;
     assert_eq!(status, 403, "the maker cannot approve");
-    let (status, _) = app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&w.reviewer_a.access), json!({})).await;
+    let (status, _) =
+        app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&w.reviewer_a.access), json!({})).await;
     assert_eq!(status, 403, "reviewers are not finance");
-    let (status, posted) = app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&checker.access), json!({})).await;
+    let (status, posted) =
+        app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&checker.access), json!({})).await;
     assert_eq!(status, 200, "{posted}");
     assert_eq!(posted["status"], "posted");
     assert!(posted["transaction_id"].is_i64());

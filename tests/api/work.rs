@@ -43,8 +43,9 @@ pub async fn world(app: &TestApp, contributors: usize) -> World {
 }
 
 async fn project(app: &TestApp, admin: &Tokens, name: &str, required: Value) -> i64 {
-    let (status, body) =
-        app.post("/admin/projects", Some(&admin.access), json!({"name": name, "required_qualifications": required})).await;
+    let (status, body) = app
+        .post("/admin/projects", Some(&admin.access), json!({"name": name, "required_qualifications": required}))
+        .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_i64().unwrap()
 }
@@ -152,7 +153,8 @@ async fn a_mixed_batch_refuses_invalid_items_one_by_one(backend: Backend) {
         ],
     )
     .await;
-    let codes: Vec<&str> = body["items"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap_or("-")).collect();
+    let codes: Vec<&str> =
+        body["items"].as_array().unwrap().iter().map(|i| i["code"].as_str().unwrap_or("-")).collect();
     assert_eq!(
         codes,
         [
@@ -191,7 +193,10 @@ async fn approve_reject_appeal_and_overturn_by_another_reviewer(backend: Backend
     let body = ingest(
         &app,
         &w.finance,
-        vec![record(ana, w.open_project, "r-1", "units", "10", "1.5"), record(ana, w.open_project, "r-2", "units", "4", "2")],
+        vec![
+            record(ana, w.open_project, "r-1", "units", "10", "1.5"),
+            record(ana, w.open_project, "r-2", "units", "4", "2"),
+        ],
     )
     .await;
     let (r1, r2) = (body["items"][0]["id"].as_i64().unwrap(), body["items"][1]["id"].as_i64().unwrap());
@@ -202,14 +207,19 @@ async fn approve_reject_appeal_and_overturn_by_another_reviewer(backend: Backend
     assert!(queue["items"][0]["age_seconds"].is_i64());
 
     // Deciding without a claim is refused; a claimed record is not for another reviewer.
-    let decision = json!({"decision": "approve", "reason_code": "meets_guidelines", "note": "", "snapshot_ref": "snap-1"});
-    let (status, body) = app.post(&format!("/review/work-records/{r1}/decision"), Some(&w.reviewer_a.access), decision.clone()).await;
+    let decision =
+        json!({"decision": "approve", "reason_code": "meets_guidelines", "note": "", "snapshot_ref": "snap-1"});
+    let (status, body) =
+        app.post(&format!("/review/work-records/{r1}/decision"), Some(&w.reviewer_a.access), decision.clone()).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("claim_required")));
-    let (status, _) = app.post(&format!("/review/work-records/{r1}/claim"), Some(&w.reviewer_a.access), json!({})).await;
+    let (status, _) =
+        app.post(&format!("/review/work-records/{r1}/claim"), Some(&w.reviewer_a.access), json!({})).await;
     assert_eq!(status, 200);
-    let (status, body) = app.post(&format!("/review/work-records/{r1}/claim"), Some(&w.reviewer_b.access), json!({})).await;
+    let (status, body) =
+        app.post(&format!("/review/work-records/{r1}/claim"), Some(&w.reviewer_b.access), json!({})).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("claimed_by_other")));
-    let (status, body) = app.post(&format!("/review/work-records/{r1}/decision"), Some(&w.reviewer_a.access), decision).await;
+    let (status, body) =
+        app.post(&format!("/review/work-records/{r1}/decision"), Some(&w.reviewer_a.access), decision).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "approved");
     assert_eq!(body["snapshot_ref"], "snap-1");
@@ -238,27 +248,36 @@ async fn approve_reject_appeal_and_overturn_by_another_reviewer(backend: Backend
         .await;
     assert_eq!(status, 200, "{body}");
 
-    let (status, appeal) =
-        app.post(&format!("/me/work-records/{r2}/appeal"), Some(&ana_tokens.access), json!({"message": "I followed the rubric"})).await;
+    let (status, appeal) = app
+        .post(
+            &format!("/me/work-records/{r2}/appeal"),
+            Some(&ana_tokens.access),
+            json!({"message": "I followed the rubric"}),
+        )
+        .await;
     assert_eq!(status, 201, "{appeal}");
     let appeal_id = appeal["id"].as_i64().unwrap();
     let (status, body) =
         app.post(&format!("/me/work-records/{r2}/appeal"), Some(&ana_tokens.access), json!({"message": "again"})).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("already_appealed")));
-    let (status, _) = app.post(&format!("/me/work-records/{r1}/appeal"), Some(&ana_tokens.access), json!({"message": "x"})).await;
+    let (status, _) =
+        app.post(&format!("/me/work-records/{r1}/appeal"), Some(&ana_tokens.access), json!({"message": "x"})).await;
     assert_eq!(status, 409);
 
     let (status, queue) = app.get("/review/appeals", Some(&w.reviewer_b.access)).await;
     assert_eq!(status, 200);
     assert_eq!(queue["items"][0]["appeal"]["id"], appeal_id);
     // The rejecting reviewer may neither claim nor decide the appeal.
-    let (status, _) = app.post(&format!("/review/appeals/{appeal_id}/claim"), Some(&w.reviewer_a.access), json!({})).await;
+    let (status, _) =
+        app.post(&format!("/review/appeals/{appeal_id}/claim"), Some(&w.reviewer_a.access), json!({})).await;
     assert_eq!(status, 403);
-    let overturn = json!({"decision": "overturn", "reason_code": "rubric_followed", "note": "the answers match the rubric"});
+    let overturn =
+        json!({"decision": "overturn", "reason_code": "rubric_followed", "note": "the answers match the rubric"});
     let (status, _) =
         app.post(&format!("/review/appeals/{appeal_id}/decision"), Some(&w.reviewer_a.access), overturn.clone()).await;
     assert_eq!(status, 403);
-    let (status, _) = app.post(&format!("/review/appeals/{appeal_id}/claim"), Some(&w.reviewer_b.access), json!({})).await;
+    let (status, _) =
+        app.post(&format!("/review/appeals/{appeal_id}/claim"), Some(&w.reviewer_b.access), json!({})).await;
     assert_eq!(status, 200);
     let (status, body) =
         app.post(&format!("/review/appeals/{appeal_id}/decision"), Some(&w.reviewer_b.access), overturn).await;
