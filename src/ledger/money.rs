@@ -76,7 +76,12 @@ const MAX_SCALE: u32 = 6;
 
 /// Parses a non-negative decimal string (no exponent, at most six decimals).
 pub fn parse_decimal(s: &str) -> Option<Decimal> {
-    let d = Decimal::from_str(s.trim()).ok()?;
+    let s = s.trim();
+    // Plain digits with an optional decimal point: no sign, exponent or separators.
+    if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let d = Decimal::from_str(s).ok()?;
     (d.scale() <= MAX_SCALE && !d.is_sign_negative()).then_some(d.normalize())
 }
 
