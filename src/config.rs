@@ -131,6 +131,52 @@ impl Default for QualificationsConfig {
     }
 }
 
+/// Work records, quality review and the ledger (SPEC §6, §7). Documented in docs/ledger.md.
+#[derive(Clone, Debug)]
+pub struct WorkConfig {
+    /// Records not decided within this window are approved automatically.
+    pub review_window: chrono::Duration,
+    /// A rejection may be appealed once within this window.
+    pub appeal_window: chrono::Duration,
+    /// Approved earnings stay `held` this long before they become `available`.
+    pub hold_period: chrono::Duration,
+    /// Manual ledger postings above this many cents (absolute) need a second finance user.
+    pub adjustment_approval_threshold_cents: i64,
+    /// Largest bulk-ingest body, in bytes.
+    pub ingest_max_bytes: usize,
+    pub quality: QualityLadder,
+}
+
+/// The quality ladder: rejection share (percent) over the last `window` decided records,
+/// applied once `min_decided` records are decided.
+#[derive(Clone, Debug)]
+pub struct QualityLadder {
+    pub window: i64,
+    pub min_decided: i64,
+    pub warning_percent: i32,
+    pub retraining_percent: i32,
+    pub suspension_percent: i32,
+}
+
+impl Default for WorkConfig {
+    fn default() -> Self {
+        Self {
+            review_window: chrono::Duration::days(7),
+            appeal_window: chrono::Duration::days(14),
+            hold_period: chrono::Duration::days(7),
+            adjustment_approval_threshold_cents: 50_000,
+            ingest_max_bytes: 32 * 1024 * 1024,
+            quality: QualityLadder {
+                window: 50,
+                min_decided: 20,
+                warning_percent: 10,
+                retraining_percent: 20,
+                suspension_percent: 30,
+            },
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Keys {
     pub jwt_secret: Vec<u8>,
@@ -160,6 +206,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub operations: OperationsConfig,
     pub qualifications: QualificationsConfig,
+    pub work: WorkConfig,
     pub keys: Keys,
     pub log_format: LogFormat,
     /// Largest JSON body accepted, in bytes.
@@ -243,6 +290,24 @@ impl Config {
             },
             qualifications: QualificationsConfig {
                 answer_grace: Duration::from_secs(parse_num(&get, "GATEHOUSE_TEST_ANSWER_GRACE_SECS", 30)?),
+            },
+            work: WorkConfig {
+                review_window: chrono::Duration::days(parse_num(&get, "GATEHOUSE_REVIEW_WINDOW_DAYS", 7)?),
+                appeal_window: chrono::Duration::days(parse_num(&get, "GATEHOUSE_APPEAL_WINDOW_DAYS", 14)?),
+                hold_period: chrono::Duration::days(parse_num(&get, "GATEHOUSE_HOLD_DAYS", 7)?),
+                adjustment_approval_threshold_cents: parse_num(
+                    &get,
+                    "GATEHOUSE_ADJUSTMENT_APPROVAL_THRESHOLD_CENTS",
+                    50_000,
+                )?,
+                ingest_max_bytes: parse_num(&get, "GATEHOUSE_INGEST_MAX_BYTES", 32 * 1024 * 1024)?,
+                quality: QualityLadder {
+                    window: parse_num(&get, "GATEHOUSE_QUALITY_WINDOW", 50)?,
+                    min_decided: parse_num(&get, "GATEHOUSE_QUALITY_MIN_DECIDED", 20)?,
+                    warning_percent: parse_num(&get, "GATEHOUSE_QUALITY_WARNING_PERCENT", 10)?,
+                    retraining_percent: parse_num(&get, "GATEHOUSE_QUALITY_RETRAINING_PERCENT", 20)?,
+                    suspension_percent: parse_num(&get, "GATEHOUSE_QUALITY_SUSPENSION_PERCENT", 30)?,
+                },
             },
             keys: Keys { jwt_secret, encryption_key },
             log_format,

@@ -240,7 +240,7 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::Htt
 /// serde quotes the offending value in its messages ("invalid type: string \"…\""); that
 /// value may be a date of birth or a tax number, so it is cut before the message is sent
 /// or logged.
-fn redact_quoted(message: &str) -> String {
+pub fn redact_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut inside = false;
     for c in message.chars() {

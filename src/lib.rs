@@ -16,6 +16,7 @@ pub mod error;
 pub mod files;
 pub mod health;
 pub mod jobs;
+pub mod ledger;
 pub mod notifications;
 pub mod onboarding;
 pub mod openapi;
@@ -25,6 +26,7 @@ pub mod startup;
 pub mod storage;
 pub mod tax;
 pub mod telemetry;
+pub mod work;
 
 use std::sync::Arc;
 

@@ -74,6 +74,8 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(crate::audit::routes::configure)
         .configure(crate::notifications::routes::configure)
         .configure(crate::qualifications::routes::configure)
+        .configure(crate::work::routes::configure)
+        .configure(crate::ledger::routes::configure)
         .service(crate::openapi::openapi_json);
 }
 

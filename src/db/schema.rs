@@ -409,3 +409,124 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(tax_profiles, b_notices, users);
+
+diesel::table! {
+    work_records (id) {
+        id -> BigInt,
+        contributor_id -> BigInt,
+        project_type_id -> BigInt,
+        task_ref -> Text,
+        unit_kind -> Text,
+        quantity -> Text,
+        rate -> Text,
+        pay_cents -> BigInt,
+        completed_at -> Timestamp,
+        ingested_at -> Timestamp,
+        ingested_by -> BigInt,
+        status -> Text,
+        review_due_at -> Timestamp,
+        claimed_by -> Nullable<BigInt>,
+        claim_expires_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        decision_source -> Nullable<Text>,
+        reason_code -> Nullable<Text>,
+        note -> Nullable<Text>,
+        snapshot_ref -> Nullable<Text>,
+        appeal_deadline -> Nullable<Timestamp>,
+        approved_at -> Nullable<Timestamp>,
+        hold_until -> Nullable<Timestamp>,
+        released_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    work_appeals (id) {
+        id -> BigInt,
+        work_record_id -> BigInt,
+        contributor_id -> BigInt,
+        rejected_by -> Nullable<BigInt>,
+        message -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        claimed_by -> Nullable<BigInt>,
+        claim_expires_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        reason_code -> Nullable<Text>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    quality_standings (user_id) {
+        user_id -> BigInt,
+        level -> Text,
+        rejection_share_percent -> Integer,
+        decided_count -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_accounts (id) {
+        id -> BigInt,
+        code -> Text,
+        owner_id -> Nullable<BigInt>,
+        kind -> Text,
+        currency -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_transactions (id) {
+        id -> BigInt,
+        kind -> Text,
+        reference -> Text,
+        memo -> Text,
+        contributor_id -> Nullable<BigInt>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> BigInt,
+        transaction_id -> BigInt,
+        account_id -> BigInt,
+        amount_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    ledger_adjustments (id) {
+        id -> BigInt,
+        contributor_id -> BigInt,
+        kind -> Text,
+        amount_cents -> BigInt,
+        reason -> Text,
+        status -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        approved_by -> Nullable<BigInt>,
+        approved_at -> Nullable<Timestamp>,
+        transaction_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(work_appeals -> work_records (work_record_id));
+diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
+diesel::joinable!(ledger_entries -> ledger_accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    work_records,
+    work_appeals,
+    quality_standings,
+    ledger_accounts,
+    ledger_transactions,
+    ledger_entries,
+    ledger_adjustments
+);

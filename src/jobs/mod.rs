@@ -19,6 +19,7 @@ pub struct JobReport {
     pub credential_expiry: CredentialExpiryReport,
     /// Test attempts left open past their deadline, closed and graded.
     pub attempts_closed: usize,
+    pub work: crate::work::service::WorkJobReport,
 }
 
 /// Runs every job that is due now.
@@ -27,6 +28,7 @@ pub fn run_due(state: &AppState) -> AppResult<JobReport> {
         reverification: crate::onboarding::service::run_reverification(state)?,
         credential_expiry: crate::credentials::service::run_expiry(state)?,
         attempts_closed: crate::qualifications::service::close_expired_attempts(state)?,
+        work: crate::work::service::run_jobs(state)?,
     })
 }
 

@@ -4,9 +4,11 @@ mod support;
 
 mod accounts;
 mod credentials;
+mod ledger;
 mod onboarding;
 mod outbox;
 mod platform;
 mod qualifications;
 mod schema;
 mod tax;
+mod work;

@@ -1,0 +1,8 @@
+DROP TABLE ledger_adjustments;
+DROP TABLE ledger_entries;
+DROP TABLE ledger_transactions;
+DROP FUNCTION ledger_append_only();
+DROP TABLE ledger_accounts;
+DROP TABLE quality_standings;
+DROP TABLE work_appeals;
+DROP TABLE work_records;

@@ -1,0 +1,172 @@
+//! HTTP handlers for the ledger: a contributor's ledger for finance, manual postings
+//! with maker-checker.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::model::{AdjustmentKind, AdjustmentRow};
+use super::money::Cents;
+use super::service::{self, Balances, LedgerLine};
+use crate::auth::{Finance, Staff};
+use crate::error::{AppResult, Problem};
+use crate::{blocking, AppState};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct NewestFirstQuery {
+    /// Return entries with an id lower than this (the `next_cursor` of the previous page).
+    pub before: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContributorLedger {
+    pub contributor_id: i64,
+    pub currency: &'static str,
+    pub balances: Balances,
+    /// Entries on the contributor's accounts, newest first, each with its transaction.
+    pub entries: Vec<LedgerLine>,
+    pub next_cursor: Option<i64>,
+}
+
+/// A contributor's ledger: balances and entries with their transactions (finance).
+#[utoipa::path(
+    tag = "ledger",
+    params(("id" = i64, Path, description = "contributor id"), NewestFirstQuery),
+    responses(
+        (status = 200, body = ContributorLedger),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/contributors/{id}/ledger")]
+pub async fn contributor_ledger(
+    state: web::Data<AppState>,
+    _finance: Staff<Finance>,
+    path: web::Path<i64>,
+    query: web::Query<NewestFirstQuery>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let NewestFirstQuery { before, limit } = query.into_inner();
+    let (balances, entries) = blocking(move || service::contributor_ledger(&state, id, before, limit)).await?;
+    let next_cursor =
+        (entries.len() as i64 == crate::db::page_limit(limit)).then(|| entries.last().map(|e| e.entry_id)).flatten();
+    Ok(HttpResponse::Ok().json(ContributorLedger {
+        contributor_id: id,
+        currency: "USD",
+        balances,
+        entries,
+        next_cursor,
+    }))
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentRequest {
+    pub contributor_id: i64,
+    pub kind: AdjustmentKind,
+    /// Cents. Signed for `adjustment`; positive for `bonus` and `clawback`.
+    #[validate(range(min = -100_000_000, max = 100_000_000))]
+    pub amount_cents: i64,
+    #[validate(length(min = 1, max = 2000, message = "give the reason (1 to 2000 characters)"))]
+    pub reason: String,
+}
+
+/// Record an adjustment, bonus or clawback (finance). At or below the threshold it is
+/// posted at once; above it waits for a second finance user's approval.
+#[utoipa::path(
+    tag = "ledger",
+    request_body = AdjustmentRequest,
+    responses(
+        (status = 201, body = AdjustmentRow),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/ledger/adjustments")]
+pub async fn create_adjustment(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    body: web::Json<AdjustmentRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let b = body.into_inner();
+    let row = blocking(move || {
+        service::create_adjustment(
+            &state,
+            &finance.ctx,
+            finance.id,
+            b.contributor_id,
+            b.kind,
+            Cents(b.amount_cents),
+            b.reason.trim(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(row))
+}
+
+/// Approve and post a pending adjustment: a finance user other than its maker.
+#[utoipa::path(
+    tag = "ledger",
+    params(("id" = i64, Path, description = "adjustment id")),
+    responses(
+        (status = 200, body = AdjustmentRow),
+        (status = 401, body = Problem), (status = 403, body = Problem, description = "the maker cannot approve"),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "already_posted")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/ledger/adjustments/{id}/approve")]
+pub async fn approve_adjustment(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let row = blocking(move || service::approve_adjustment(&state, &finance.ctx, finance.id, id)).await?;
+    Ok(HttpResponse::Ok().json(row))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AdjustmentQuery {
+    /// `pending_approval` or `posted`.
+    pub status: Option<String>,
+    /// Return items after this id (the `next_cursor` of the previous page).
+    pub after: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdjustmentPage {
+    pub items: Vec<AdjustmentRow>,
+    pub next_cursor: Option<i64>,
+}
+
+/// Manual postings, oldest first; `status=pending_approval` is the checker's queue.
+#[utoipa::path(
+    tag = "ledger",
+    params(AdjustmentQuery),
+    responses((status = 200, body = AdjustmentPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/ledger/adjustments")]
+pub async fn list_adjustments(
+    state: web::Data<AppState>,
+    _finance: Staff<Finance>,
+    query: web::Query<AdjustmentQuery>,
+) -> AppResult<HttpResponse> {
+    let AdjustmentQuery { status, after, limit } = query.into_inner();
+    let items = blocking(move || service::list_adjustments(&state, status, after, limit)).await?;
+    let next_cursor =
+        (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(|a| a.id)).flatten();
+    Ok(HttpResponse::Ok().json(AdjustmentPage { items, next_cursor }))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(contributor_ledger).service(create_adjustment).service(approve_adjustment).service(list_adjustments);
+}

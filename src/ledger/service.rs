@@ -1,0 +1,500 @@
+//! Posting rules and balances. Every transaction balances (checked here, before any
+//! insert) and is unique per (kind, reference) in the database: earned once.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::model::*;
+use super::money::{self, Cents};
+use crate::audit::{self, AuditEvent};
+use crate::auth::model::UserStatus;
+use crate::auth::RequestCtx;
+use crate::db::schema::{ledger_accounts, ledger_adjustments, ledger_entries, ledger_transactions};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+
+/// A transaction to post: legs on accounts, summing to zero.
+pub struct Posting {
+    pub kind: TxKind,
+    /// What it is about, e.g. `work_record:42`; (kind, reference) is unique.
+    pub reference: String,
+    pub memo: String,
+    pub contributor_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub legs: Vec<(AccountRef, Cents)>,
+}
+
+/// Creates the contributor's four accounts if missing (check, then insert; the unique
+/// account code is the backstop).
+pub fn ensure_contributor_accounts(conn: &mut DbConn, now: NaiveDateTime, user_id: i64) -> AppResult<()> {
+    let existing: Vec<String> = ledger_accounts::table
+        .filter(ledger_accounts::owner_id.eq(user_id))
+        .select(ledger_accounts::kind)
+        .load(conn)?;
+    for kind in AccountKind::CONTRIBUTOR {
+        if !existing.iter().any(|k| k == kind.as_str()) {
+            diesel::insert_into(ledger_accounts::table)
+                .values(NewAccountRow {
+                    code: &AccountRef::Contributor(user_id, kind).code(),
+                    owner_id: Some(user_id),
+                    kind: kind.as_str(),
+                    currency: "USD",
+                    created_at: now,
+                })
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+fn account_id(conn: &mut DbConn, now: NaiveDateTime, account: AccountRef) -> AppResult<i64> {
+    let code = account.code();
+    let found = ledger_accounts::table
+        .filter(ledger_accounts::code.eq(&code))
+        .select(ledger_accounts::id)
+        .first::<i64>(conn)
+        .optional()?;
+    match (found, account) {
+        (Some(id), _) => Ok(id),
+        (None, AccountRef::Contributor(user, _)) => {
+            ensure_contributor_accounts(conn, now, user)?;
+            Ok(ledger_accounts::table
+                .filter(ledger_accounts::code.eq(&code))
+                .select(ledger_accounts::id)
+                .first(conn)?)
+        }
+        (None, AccountRef::Platform(_)) => Err(AppError::Internal(anyhow::anyhow!("platform account {code} missing"))),
+    }
+}
+
+/// Posts a balanced transaction in the caller's database transaction and audits it.
+/// A second posting of the same (kind, reference) is refused with 409 `already_posted`.
+pub fn post(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, p: Posting) -> AppResult<i64> {
+    let amounts: Vec<Cents> = p.legs.iter().map(|(_, a)| *a).collect();
+    if !money::balances(&amounts) {
+        return Err(AppError::Internal(anyhow::anyhow!("unbalanced posting {} {}", p.kind.as_str(), p.reference)));
+    }
+    let exists: i64 = ledger_transactions::table
+        .filter(ledger_transactions::kind.eq(p.kind.as_str()))
+        .filter(ledger_transactions::reference.eq(&p.reference))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Err(AppError::conflict(
+            "already_posted",
+            format!("{} {} is already posted", p.kind.as_str(), p.reference),
+        ));
+    }
+    let tx_id = diesel::insert_into(ledger_transactions::table)
+        .values(NewTransactionRow {
+            kind: p.kind.as_str(),
+            reference: &p.reference,
+            memo: &p.memo,
+            contributor_id: p.contributor_id,
+            created_by: p.created_by,
+            created_at: now,
+        })
+        .returning(ledger_transactions::id)
+        .get_result::<i64>(conn)?;
+    let mut rows = Vec::with_capacity(p.legs.len());
+    let mut legs = Vec::with_capacity(p.legs.len());
+    for (account, amount) in &p.legs {
+        rows.push(NewEntryRow {
+            transaction_id: tx_id,
+            account_id: account_id(conn, now, *account)?,
+            amount_cents: amount.0,
+        });
+        legs.push(json!({"account": account.code(), "amount_cents": amount.0}));
+    }
+    for row in rows {
+        diesel::insert_into(ledger_entries::table).values(row).execute(conn)?;
+    }
+    audit::record(
+        conn,
+        now,
+        ctx,
+        AuditEvent {
+            actor_id: p.created_by,
+            action: "ledger.posted",
+            subject_type: "ledger_transaction",
+            subject_id: Some(tx_id.to_string()),
+            summary: json!({"after": {"kind": p.kind.as_str(), "reference": p.reference, "memo": p.memo,
+                "contributor_id": p.contributor_id, "entries": legs}}),
+        },
+    )?;
+    Ok(tx_id)
+}
+
+/// Whether a transaction of this kind and reference exists.
+pub fn is_posted(conn: &mut DbConn, kind: TxKind, reference: &str) -> AppResult<bool> {
+    let n: i64 = ledger_transactions::table
+        .filter(ledger_transactions::kind.eq(kind.as_str()))
+        .filter(ledger_transactions::reference.eq(reference))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// A contributor's balances per account, in cents.
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct Balances {
+    pub pending: Cents,
+    pub held: Cents,
+    pub available: Cents,
+    pub in_payout: Cents,
+}
+
+fn account_balance(conn: &mut DbConn, account_id: i64) -> AppResult<Cents> {
+    // SUM(BIGINT) is NUMERIC on PostgreSQL: cast back to BIGINT on both backends.
+    let sum: Option<i64> = ledger_entries::table
+        .filter(ledger_entries::account_id.eq(account_id))
+        .select(diesel::dsl::sql::<Nullable<BigInt>>("CAST(SUM(amount_cents) AS BIGINT)"))
+        .first(conn)?;
+    Ok(Cents(sum.unwrap_or(0)))
+}
+
+pub fn balances_of(conn: &mut DbConn, user_id: i64) -> AppResult<Balances> {
+    let accounts: Vec<AccountRow> = ledger_accounts::table
+        .filter(ledger_accounts::owner_id.eq(user_id))
+        .select(AccountRow::as_select())
+        .load(conn)?;
+    let mut b = Balances::default();
+    for a in accounts {
+        let amount = account_balance(conn, a.id)?;
+        match a.kind.as_str() {
+            "pending" => b.pending = amount,
+            "held" => b.held = amount,
+            "available" => b.available = amount,
+            "in_payout" => b.in_payout = amount,
+            _ => {}
+        }
+    }
+    Ok(b)
+}
+
+#[derive(diesel::QueryableByName)]
+struct TxId {
+    #[diesel(sql_type = BigInt)]
+    transaction_id: i64,
+}
+
+/// Transactions whose entries do not sum to zero: always empty. Used by tests and
+/// available to operators as an invariant check.
+pub fn unbalanced_transactions(conn: &mut DbConn) -> AppResult<Vec<i64>> {
+    let rows: Vec<TxId> = diesel::sql_query(
+        "SELECT transaction_id FROM ledger_entries GROUP BY transaction_id HAVING SUM(amount_cents) <> 0 \
+         UNION SELECT t.id AS transaction_id FROM ledger_transactions t \
+         WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id)",
+    )
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.transaction_id).collect())
+}
+
+/// One entry on a contributor's account, with its transaction.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerLine {
+    pub entry_id: i64,
+    pub account: AccountKind,
+    pub amount_cents: i64,
+    pub transaction: TransactionRow,
+}
+
+fn kind_of(s: &str) -> AccountKind {
+    match s {
+        "pending" => AccountKind::Pending,
+        "held" => AccountKind::Held,
+        "in_payout" => AccountKind::InPayout,
+        _ => AccountKind::Available,
+    }
+}
+
+/// The contributor's entries, newest first (keyset on the entry id), and balances.
+pub fn contributor_ledger(
+    st: &AppState,
+    user_id: i64,
+    before: Option<i64>,
+    limit: Option<i64>,
+) -> AppResult<(Balances, Vec<LedgerLine>)> {
+    st.db.read_sync(|conn| {
+        crate::auth::service::find_user(conn, user_id)?;
+        let balances = balances_of(conn, user_id)?;
+        let mut q = ledger_entries::table
+            .inner_join(ledger_transactions::table)
+            .inner_join(ledger_accounts::table)
+            .filter(ledger_accounts::owner_id.eq(user_id))
+            .select((EntryRow::as_select(), TransactionRow::as_select(), ledger_accounts::kind))
+            .into_boxed();
+        if let Some(b) = before {
+            q = q.filter(ledger_entries::id.lt(b));
+        }
+        let rows: Vec<(EntryRow, TransactionRow, String)> =
+            q.order(ledger_entries::id.desc()).limit(crate::db::page_limit(limit)).load(conn)?;
+        let lines = rows
+            .into_iter()
+            .map(|(e, t, k)| LedgerLine {
+                entry_id: e.id,
+                account: kind_of(&k),
+                amount_cents: e.amount_cents,
+                transaction: t,
+            })
+            .collect();
+        Ok((balances, lines))
+    })
+}
+
+/// The legs of a manual posting of `amount` cents.
+fn adjustment_legs(user: i64, kind: AdjustmentKind, amount: Cents) -> Vec<(AccountRef, Cents)> {
+    let available = AccountRef::Contributor(user, AccountKind::Available);
+    let expense = AccountRef::Platform(AccountKind::Expense);
+    match kind {
+        AdjustmentKind::Adjustment | AdjustmentKind::Bonus => vec![(expense, -amount), (available, amount)],
+        AdjustmentKind::Clawback => vec![(available, -amount), (expense, amount)],
+    }
+}
+
+/// Whether a manual posting of `amount` needs a second finance user.
+pub fn needs_second_approver(amount: Cents, threshold_cents: i64) -> bool {
+    amount.0.unsigned_abs() > threshold_cents.unsigned_abs()
+}
+
+fn adjustment_row(conn: &mut DbConn, id: i64) -> AppResult<AdjustmentRow> {
+    Ok(ledger_adjustments::table.find(id).select(AdjustmentRow::as_select()).first(conn)?)
+}
+
+fn post_adjustment(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    row: &AdjustmentRow,
+    by: i64,
+) -> AppResult<i64> {
+    let kind = match row.kind.as_str() {
+        "bonus" => AdjustmentKind::Bonus,
+        "clawback" => AdjustmentKind::Clawback,
+        _ => AdjustmentKind::Adjustment,
+    };
+    post(
+        conn,
+        now,
+        ctx,
+        Posting {
+            kind: kind.tx_kind(),
+            reference: format!("adjustment:{}", row.id),
+            memo: row.reason.clone(),
+            contributor_id: Some(row.contributor_id),
+            created_by: Some(by),
+            legs: adjustment_legs(row.contributor_id, kind, Cents(row.amount_cents)),
+        },
+    )
+}
+
+/// A finance user records an adjustment, bonus or clawback. Above the threshold it waits
+/// for a second finance user; otherwise it is posted at once.
+pub fn create_adjustment(
+    st: &AppState,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    contributor_id: i64,
+    kind: AdjustmentKind,
+    amount: Cents,
+    reason: &str,
+) -> AppResult<AdjustmentRow> {
+    if amount.0 == 0 || (kind != AdjustmentKind::Adjustment && amount.0 < 0) {
+        return Err(AppError::field(
+            "amount_cents",
+            "range",
+            "a non-zero amount; bonuses and clawbacks take a positive amount",
+        ));
+    }
+    let threshold = st.config.work.adjustment_approval_threshold_cents;
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let user = crate::auth::service::find_user(conn, contributor_id)?;
+        if matches!(user.status(), UserStatus::Staff | UserStatus::Disabled) {
+            return Err(AppError::NotFound);
+        }
+        let pending = needs_second_approver(amount, threshold);
+        let id = diesel::insert_into(ledger_adjustments::table)
+            .values(NewAdjustmentRow {
+                contributor_id,
+                kind: kind.as_str(),
+                amount_cents: amount.0,
+                reason,
+                status: "pending_approval",
+                created_by: finance_id,
+                created_at: now,
+            })
+            .returning(ledger_adjustments::id)
+            .get_result::<i64>(conn)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(finance_id),
+                action: "ledger.adjustment_requested",
+                subject_type: "ledger_adjustment",
+                subject_id: Some(id.to_string()),
+                summary: json!({"after": {"contributor_id": contributor_id, "kind": kind.as_str(),
+                    "amount_cents": amount.0, "reason": reason, "needs_second_approver": pending}}),
+            },
+        )?;
+        let row = adjustment_row(conn, id)?;
+        if !pending {
+            let tx = post_adjustment(conn, now, ctx, &row, finance_id)?;
+            diesel::update(ledger_adjustments::table.find(id))
+                .set((ledger_adjustments::status.eq("posted"), ledger_adjustments::transaction_id.eq(tx)))
+                .execute(conn)?;
+        }
+        adjustment_row(conn, id)
+    })
+}
+
+/// A second finance user approves a pending adjustment, which posts it. The maker
+/// cannot approve their own.
+pub fn approve_adjustment(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: i64) -> AppResult<AdjustmentRow> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let row = adjustment_row(conn, id)?;
+        if row.created_by == finance_id {
+            return Err(AppError::Forbidden("the finance user who made an adjustment cannot approve it".into()));
+        }
+        if row.status != "pending_approval" {
+            return Err(AppError::conflict("already_posted", "this adjustment is already posted"));
+        }
+        // Posting first: its unique (kind, reference) refuses a concurrent second approval;
+        // the conditional UPDATE below then rolls back anything that lost the race.
+        let tx = post_adjustment(conn, now, ctx, &row, finance_id)?;
+        let won = diesel::update(
+            ledger_adjustments::table
+                .filter(ledger_adjustments::id.eq(id))
+                .filter(ledger_adjustments::status.eq("pending_approval")),
+        )
+        .set((
+            ledger_adjustments::status.eq("posted"),
+            ledger_adjustments::approved_by.eq(finance_id),
+            ledger_adjustments::approved_at.eq(now),
+            ledger_adjustments::transaction_id.eq(tx),
+        ))
+        .execute(conn)?;
+        if won != 1 {
+            return Err(AppError::conflict("already_posted", "this adjustment is already posted"));
+        }
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(finance_id),
+                action: "ledger.adjustment_approved",
+                subject_type: "ledger_adjustment",
+                subject_id: Some(id.to_string()),
+                summary: json!({"before": {"status": "pending_approval"}, "after": {"status": "posted", "transaction_id": tx}}),
+            },
+        )?;
+        adjustment_row(conn, id)
+    })
+}
+
+/// Adjustments, oldest first, optionally of one status (keyset on the id).
+pub fn list_adjustments(
+    st: &AppState,
+    status: Option<String>,
+    after: Option<i64>,
+    limit: Option<i64>,
+) -> AppResult<Vec<AdjustmentRow>> {
+    st.db.read_sync(|conn| {
+        let mut q = ledger_adjustments::table.select(AdjustmentRow::as_select()).into_boxed();
+        if let Some(s) = status {
+            q = q.filter(ledger_adjustments::status.eq(s));
+        }
+        Ok(q.filter(ledger_adjustments::id.gt(after.unwrap_or(0)))
+            .order(ledger_adjustments::id.asc())
+            .limit(crate::db::page_limit(limit))
+            .load(conn)?)
+    })
+}
+
+/// The job: credits the stipend recorded on finished qualification attempts, once each
+/// (reference `test_attempt:{id}`).
+pub fn pay_test_stipends(st: &AppState) -> AppResult<usize> {
+    use crate::db::schema::test_attempts;
+    let due: Vec<(i64, i64, Option<i64>)> = st.db.read_sync(|conn| {
+        Ok(test_attempts::table
+            .filter(test_attempts::status.eq_any(["passed", "failed"]))
+            .filter(test_attempts::stipend_cents.gt(0))
+            .select((test_attempts::id, test_attempts::user_id, test_attempts::stipend_cents))
+            .load(conn)?)
+    })?;
+    let paid: BTreeMap<String, ()> = st.db.read_sync(|conn| {
+        Ok(ledger_transactions::table
+            .filter(ledger_transactions::kind.eq(TxKind::TestStipend.as_str()))
+            .select(ledger_transactions::reference)
+            .load::<String>(conn)?
+            .into_iter()
+            .map(|r| (r, ()))
+            .collect())
+    })?;
+    let ctx = RequestCtx::system("job:test_stipends");
+    let mut count = 0;
+    for (attempt_id, user_id, stipend) in due {
+        let reference = format!("test_attempt:{attempt_id}");
+        let amount = Cents(stipend.unwrap_or(0));
+        if paid.contains_key(&reference) || amount.0 <= 0 {
+            continue;
+        }
+        st.db.tx_sync(|conn| {
+            if is_posted(conn, TxKind::TestStipend, &reference)? {
+                return Ok(());
+            }
+            post(
+                conn,
+                st.clock.now(),
+                &ctx,
+                Posting {
+                    kind: TxKind::TestStipend,
+                    reference: reference.clone(),
+                    memo: format!("stipend for qualification test attempt {attempt_id}"),
+                    contributor_id: Some(user_id),
+                    created_by: None,
+                    legs: vec![
+                        (AccountRef::Platform(AccountKind::Expense), -amount),
+                        (AccountRef::Contributor(user_id, AccountKind::Available), amount),
+                    ],
+                },
+            )?;
+            Ok(())
+        })?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_is_on_the_absolute_amount() {
+        assert!(!needs_second_approver(Cents(50_000), 50_000));
+        assert!(needs_second_approver(Cents(50_001), 50_000));
+        assert!(needs_second_approver(Cents(-50_001), 50_000));
+    }
+
+    #[test]
+    fn manual_postings_balance() {
+        for kind in [AdjustmentKind::Adjustment, AdjustmentKind::Bonus, AdjustmentKind::Clawback] {
+            let legs = adjustment_legs(7, kind, Cents(1234));
+            assert!(money::balances(&legs.iter().map(|l| l.1).collect::<Vec<_>>()));
+        }
+        let claw = adjustment_legs(7, AdjustmentKind::Clawback, Cents(100));
+        assert_eq!(claw[0], (AccountRef::Contributor(7, AccountKind::Available), Cents(-100)));
+    }
+}

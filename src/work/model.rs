@@ -1,0 +1,131 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::schema::{quality_standings, work_appeals, work_records};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl WorkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "approved" => Self::Approved,
+            "rejected" => Self::Rejected,
+            _ => Self::Pending,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = work_records)]
+pub struct NewWorkRecordRow<'a> {
+    pub contributor_id: i64,
+    pub project_type_id: i64,
+    pub task_ref: &'a str,
+    pub unit_kind: &'a str,
+    pub quantity: String,
+    pub rate: String,
+    pub pay_cents: i64,
+    pub completed_at: NaiveDateTime,
+    pub ingested_at: NaiveDateTime,
+    pub ingested_by: i64,
+    pub status: &'static str,
+    pub review_due_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = work_records)]
+pub struct WorkRecordRow {
+    pub id: i64,
+    pub contributor_id: i64,
+    pub project_type_id: i64,
+    pub task_ref: String,
+    pub unit_kind: String,
+    pub quantity: String,
+    pub rate: String,
+    pub pay_cents: i64,
+    pub completed_at: NaiveDateTime,
+    pub ingested_at: NaiveDateTime,
+    pub ingested_by: i64,
+    pub status: String,
+    pub review_due_at: NaiveDateTime,
+    pub claimed_by: Option<i64>,
+    pub claim_expires_at: Option<NaiveDateTime>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub decision_source: Option<String>,
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+    pub snapshot_ref: Option<String>,
+    pub appeal_deadline: Option<NaiveDateTime>,
+    pub approved_at: Option<NaiveDateTime>,
+    pub hold_until: Option<NaiveDateTime>,
+    pub released_at: Option<NaiveDateTime>,
+}
+
+impl WorkRecordRow {
+    pub fn status(&self) -> WorkStatus {
+        WorkStatus::parse(&self.status)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppealStatus {
+    Pending,
+    Upheld,
+    Overturned,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = work_appeals)]
+pub struct NewAppealRow<'a> {
+    pub work_record_id: i64,
+    pub contributor_id: i64,
+    pub rejected_by: Option<i64>,
+    pub message: &'a str,
+    pub status: &'static str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = work_appeals)]
+pub struct AppealRow {
+    pub id: i64,
+    pub work_record_id: i64,
+    pub contributor_id: i64,
+    pub rejected_by: Option<i64>,
+    pub message: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub claimed_by: Option<i64>,
+    pub claim_expires_at: Option<NaiveDateTime>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = quality_standings)]
+pub struct StandingRow {
+    pub user_id: i64,
+    pub level: String,
+    pub rejection_share_percent: i32,
+    pub decided_count: i32,
+    pub updated_at: NaiveDateTime,
+}

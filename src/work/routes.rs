@@ -1,0 +1,602 @@
+//! HTTP handlers for work records, the quality review queue and appeals.
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::model::*;
+use super::service::{self, AppealVerdict, IngestItem, ItemResult, ItemStatus, QualityView, ReviewDecision, Verdict};
+use crate::auth::{Applicant, Finance, Reviewer, Staff};
+use crate::error::{AppError, AppResult, Problem};
+use crate::ledger::money::UnitKind;
+use crate::ledger::service::Balances;
+use crate::{blocking, AppState};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// Return items after this id (the `next_cursor` of the previous page).
+    pub after: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MyRecordsQuery {
+    pub status: Option<String>,
+    /// Return items with an id lower than this (the `next_cursor` of the previous page).
+    pub before: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+}
+
+fn cursor<T>(items: &[T], limit: Option<i64>, id: impl Fn(&T) -> i64) -> Option<i64> {
+    (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(id)).flatten()
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IngestRequest {
+    pub records: Vec<IngestItem>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IngestResponse {
+    pub created: usize,
+    pub duplicates: usize,
+    pub refused: usize,
+    /// One result per record, in request order.
+    pub items: Vec<ItemResult>,
+}
+
+/// Most records accepted in one request.
+const MAX_RECORDS: usize = 20_000;
+
+/// Reads the body up to the ingest limit (larger than the service-wide JSON limit, so
+/// this route reads its own payload), then parses it with the same problem errors.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> AppResult<T> {
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(AppError::invalid("unsupported_media_type", "expected Content-Type: application/json"));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| AppError::invalid("malformed_json", format!("the body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        let err = actix_web::error::JsonPayloadError::Deserialize(e);
+        AppError::invalid(
+            "malformed_json",
+            format!("the JSON body is invalid: {}", crate::error::redact_quoted(&err.to_string())),
+        )
+    })
+}
+
+/// Bulk ingest of completed work (finance). Idempotent on `task_ref`; invalid items are
+/// refused one by one while the valid ones are stored.
+#[utoipa::path(
+    tag = "work",
+    request_body = IngestRequest,
+    responses(
+        (status = 200, body = IngestResponse),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "a concurrent ingest stored the same task_ref; replay"),
+        (status = 413, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/work-records")]
+pub async fn ingest(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> AppResult<HttpResponse> {
+    let body: IngestRequest = read_json(&req, payload, state.config.work.ingest_max_bytes).await?;
+    if body.records.is_empty() || body.records.len() > MAX_RECORDS {
+        return Err(AppError::field("records", "length", format!("send 1 to {MAX_RECORDS} records")));
+    }
+    let items = blocking(move || service::ingest(&state, &finance.ctx, finance.id, body.records)).await?;
+    let count = |s: ItemStatus| items.iter().filter(|i| i.status == s).count();
+    Ok(HttpResponse::Ok().json(IngestResponse {
+        created: count(ItemStatus::Created),
+        duplicates: count(ItemStatus::Duplicate),
+        refused: count(ItemStatus::Refused),
+        items,
+    }))
+}
+
+/// A work record as reviewers see it.
+#[derive(Serialize, ToSchema)]
+pub struct WorkRecordView {
+    pub id: i64,
+    pub contributor_id: i64,
+    pub project_type_id: i64,
+    pub task_ref: String,
+    pub unit_kind: UnitKind,
+    pub quantity: String,
+    /// The rate applied, locked on the record.
+    pub rate: String,
+    pub pay_cents: i64,
+    pub status: WorkStatus,
+    pub completed_at: NaiveDateTime,
+    pub submitted_at: NaiveDateTime,
+    pub review_due_by: NaiveDateTime,
+    /// Seconds since the record arrived.
+    pub age_seconds: i64,
+    pub claimed_by: Option<i64>,
+    pub claim_expires_at: Option<NaiveDateTime>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<NaiveDateTime>,
+    /// `reviewer`, `auto` or `appeal`.
+    pub decision_source: Option<String>,
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+    pub snapshot_ref: Option<String>,
+}
+
+impl WorkRecordView {
+    fn new(r: WorkRecordRow, now: NaiveDateTime) -> Self {
+        Self {
+            id: r.id,
+            status: r.status(),
+            unit_kind: UnitKind::parse(&r.unit_kind).unwrap_or(UnitKind::Units),
+            contributor_id: r.contributor_id,
+            project_type_id: r.project_type_id,
+            task_ref: r.task_ref,
+            quantity: r.quantity,
+            rate: r.rate,
+            pay_cents: r.pay_cents,
+            completed_at: r.completed_at,
+            submitted_at: r.ingested_at,
+            review_due_by: r.review_due_at,
+            age_seconds: (now - r.ingested_at).num_seconds(),
+            claimed_by: r.claimed_by,
+            claim_expires_at: r.claim_expires_at,
+            decided_by: r.decided_by,
+            decided_at: r.decided_at,
+            decision_source: r.decision_source,
+            reason_code: r.reason_code,
+            note: r.note,
+            snapshot_ref: r.snapshot_ref,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkQueuePage {
+    pub items: Vec<WorkRecordView>,
+    pub next_cursor: Option<i64>,
+}
+
+/// Work records awaiting quality review, oldest first, with their age.
+#[utoipa::path(
+    tag = "review",
+    params(PageQuery),
+    responses((status = 200, body = WorkQueuePage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/review/work-records")]
+pub async fn review_queue(
+    state: web::Data<AppState>,
+    _reviewer: Staff<Reviewer>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let PageQuery { after, limit } = query.into_inner();
+    let st = state.clone();
+    let rows = blocking(move || service::review_queue(&st, after, limit)).await?;
+    let next_cursor = cursor(&rows, limit, |r| r.id);
+    let now = state.clock.now();
+    Ok(HttpResponse::Ok()
+        .json(WorkQueuePage { items: rows.into_iter().map(|r| WorkRecordView::new(r, now)).collect(), next_cursor }))
+}
+
+/// Claim a work record for review.
+#[utoipa::path(
+    tag = "review",
+    params(("id" = i64, Path, description = "work record id")),
+    responses(
+        (status = 200, body = WorkRecordView),
+        (status = 401, body = Problem), (status = 403, body = Problem, description = "own work"),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "claimed_by_other or already_decided")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/review/work-records/{id}/claim")]
+pub async fn claim(
+    state: web::Data<AppState>,
+    reviewer: Staff<Reviewer>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let st = state.clone();
+    let row = blocking(move || service::claim(&st, &reviewer.ctx, reviewer.id, id)).await?;
+    Ok(HttpResponse::Ok().json(WorkRecordView::new(row, state.clock.now())))
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    pub decision: Verdict,
+    #[validate(length(min = 1, max = 100, message = "a reason code such as guidelines_not_followed"))]
+    pub reason_code: String,
+    #[validate(length(max = 2000, message = "at most 2000 characters"))]
+    #[serde(default)]
+    pub note: String,
+    /// Reference of the task snapshot the reviewer looked at.
+    #[validate(length(max = 500))]
+    pub snapshot_ref: Option<String>,
+}
+
+/// Approve or reject a claimed work record, with reason code and note.
+#[utoipa::path(
+    tag = "review",
+    params(("id" = i64, Path, description = "work record id")),
+    request_body = ReviewRequest,
+    responses(
+        (status = 200, body = WorkRecordView),
+        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "own work"), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "claim_required or already_decided"), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/review/work-records/{id}/decision")]
+pub async fn decide(
+    state: web::Data<AppState>,
+    reviewer: Staff<Reviewer>,
+    path: web::Path<i64>,
+    body: web::Json<ReviewRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let id = path.into_inner();
+    let b = body.into_inner();
+    if b.decision == Verdict::Reject && b.note.trim().is_empty() {
+        return Err(AppError::field("note", "required", "explain a rejection in a note the contributor will read"));
+    }
+    let d = ReviewDecision {
+        verdict: b.decision,
+        reason_code: b.reason_code.trim().to_string(),
+        note: b.note.trim().to_string(),
+        snapshot_ref: b.snapshot_ref,
+    };
+    let st = state.clone();
+    let row = blocking(move || service::decide(&st, &reviewer.ctx, reviewer.id, id, d)).await?;
+    Ok(HttpResponse::Ok().json(WorkRecordView::new(row, state.clock.now())))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AppealView {
+    pub id: i64,
+    pub work_record_id: i64,
+    pub message: String,
+    pub status: AppealStatus,
+    pub created_at: NaiveDateTime,
+    pub claimed_by: Option<i64>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub reason_code: Option<String>,
+    /// The second reviewer's note.
+    pub note: Option<String>,
+}
+
+impl AppealView {
+    fn new(a: AppealRow) -> Self {
+        Self {
+            id: a.id,
+            work_record_id: a.work_record_id,
+            status: match a.status.as_str() {
+                "upheld" => AppealStatus::Upheld,
+                "overturned" => AppealStatus::Overturned,
+                _ => AppealStatus::Pending,
+            },
+            message: a.message,
+            created_at: a.created_at,
+            claimed_by: a.claimed_by,
+            decided_at: a.decided_at,
+            reason_code: a.reason_code,
+            note: a.note,
+        }
+    }
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppealRequest {
+    #[validate(length(min = 1, max = 4000, message = "explain the appeal (1 to 4000 characters)"))]
+    pub message: String,
+}
+
+/// Appeal a rejection (once, within the appeal window); a different reviewer decides.
+#[utoipa::path(
+    tag = "me",
+    params(("id" = i64, Path, description = "work record id")),
+    request_body = AppealRequest,
+    responses(
+        (status = 201, body = AppealView),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not_rejected, already_appealed or appeal_window_closed"),
+        (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/work-records/{id}/appeal")]
+pub async fn appeal(
+    state: web::Data<AppState>,
+    user: Applicant,
+    path: web::Path<i64>,
+    body: web::Json<AppealRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let id = path.into_inner();
+    let row = blocking(move || service::create_appeal(&state, &user.ctx, user.id, id, body.message.trim())).await?;
+    Ok(HttpResponse::Created().json(AppealView::new(row)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AppealQueueItem {
+    pub appeal: AppealView,
+    pub work_record: WorkRecordView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AppealQueuePage {
+    pub items: Vec<AppealQueueItem>,
+    pub next_cursor: Option<i64>,
+}
+
+/// Appeals awaiting a decision, oldest first.
+#[utoipa::path(
+    tag = "review",
+    params(PageQuery),
+    responses((status = 200, body = AppealQueuePage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/review/appeals")]
+pub async fn appeal_queue(
+    state: web::Data<AppState>,
+    _reviewer: Staff<Reviewer>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let PageQuery { after, limit } = query.into_inner();
+    let st = state.clone();
+    let rows = blocking(move || service::appeal_queue(&st, after, limit)).await?;
+    let next_cursor = cursor(&rows, limit, |(a, _)| a.id);
+    let now = state.clock.now();
+    let items = rows
+        .into_iter()
+        .map(|(a, r)| AppealQueueItem { appeal: AppealView::new(a), work_record: WorkRecordView::new(r, now) })
+        .collect();
+    Ok(HttpResponse::Ok().json(AppealQueuePage { items, next_cursor }))
+}
+
+/// Claim an appeal. The reviewer who rejected the work cannot.
+#[utoipa::path(
+    tag = "review",
+    params(("id" = i64, Path, description = "appeal id")),
+    responses(
+        (status = 200, body = AppealQueueItem),
+        (status = 401, body = Problem), (status = 403, body = Problem, description = "the rejecting reviewer or own work"),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "claimed_by_other or already_decided")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/review/appeals/{id}/claim")]
+pub async fn claim_appeal(
+    state: web::Data<AppState>,
+    reviewer: Staff<Reviewer>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let st = state.clone();
+    let (a, r) = blocking(move || service::claim_appeal(&st, &reviewer.ctx, reviewer.id, id)).await?;
+    Ok(HttpResponse::Ok()
+        .json(AppealQueueItem { appeal: AppealView::new(a), work_record: WorkRecordView::new(r, state.clock.now()) }))
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppealDecisionRequest {
+    pub decision: AppealVerdict,
+    #[validate(length(min = 1, max = 100))]
+    pub reason_code: String,
+    #[validate(length(min = 1, max = 2000, message = "explain the outcome in a note the contributor will read"))]
+    pub note: String,
+}
+
+/// Uphold or overturn a claimed appeal. Overturning approves and books the work.
+#[utoipa::path(
+    tag = "review",
+    params(("id" = i64, Path, description = "appeal id")),
+    request_body = AppealDecisionRequest,
+    responses(
+        (status = 200, body = AppealQueueItem),
+        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "the rejecting reviewer or own work"), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "claim_required or already_decided"), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/review/appeals/{id}/decision")]
+pub async fn decide_appeal(
+    state: web::Data<AppState>,
+    reviewer: Staff<Reviewer>,
+    path: web::Path<i64>,
+    body: web::Json<AppealDecisionRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let id = path.into_inner();
+    let st = state.clone();
+    let (a, r) = blocking(move || {
+        service::decide_appeal(
+            &st,
+            &reviewer.ctx,
+            reviewer.id,
+            id,
+            body.decision,
+            body.reason_code.trim(),
+            body.note.trim(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .json(AppealQueueItem { appeal: AppealView::new(a), work_record: WorkRecordView::new(r, state.clock.now()) }))
+}
+
+/// A record as its contributor sees it: status, both reviewers' notes.
+#[derive(Serialize, ToSchema)]
+pub struct MyWorkRecord {
+    #[serde(flatten)]
+    pub record: WorkRecordView,
+    pub appeal_deadline: Option<NaiveDateTime>,
+    pub appeal: Option<AppealView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MyWorkRecordsPage {
+    pub items: Vec<MyWorkRecord>,
+    pub next_cursor: Option<i64>,
+}
+
+/// The signed-in contributor's work records with status, reasons and appeals.
+#[utoipa::path(
+    tag = "me",
+    params(MyRecordsQuery),
+    responses((status = 200, body = MyWorkRecordsPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/me/work-records")]
+pub async fn my_work_records(
+    state: web::Data<AppState>,
+    user: Applicant,
+    query: web::Query<MyRecordsQuery>,
+) -> AppResult<HttpResponse> {
+    let MyRecordsQuery { status, before, limit } = query.into_inner();
+    let status = match status.as_deref() {
+        None => None,
+        Some("pending") => Some(WorkStatus::Pending),
+        Some("approved") => Some(WorkStatus::Approved),
+        Some("rejected") => Some(WorkStatus::Rejected),
+        Some(_) => return Err(AppError::invalid("invalid_query", "status is pending, approved or rejected")),
+    };
+    let st = state.clone();
+    let rows = blocking(move || service::my_work_records(&st, user.id, status, before, limit)).await?;
+    let next_cursor = cursor(&rows, limit, |(r, _)| r.id);
+    let now = state.clock.now();
+    let items = rows
+        .into_iter()
+        .map(|(r, a)| MyWorkRecord {
+            appeal_deadline: r.appeal_deadline,
+            record: WorkRecordView::new(r, now),
+            appeal: a.map(AppealView::new),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(MyWorkRecordsPage { items, next_cursor }))
+}
+
+/// One task's way to payment (SPEC §7). Payout stages stay null until payouts exist.
+#[derive(Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub work_record_id: i64,
+    pub task_ref: String,
+    pub pay_cents: i64,
+    pub status: WorkStatus,
+    pub submitted_at: NaiveDateTime,
+    pub review_due_by: NaiveDateTime,
+    pub approved_at: Option<NaiveDateTime>,
+    /// When the hold ends (or ended): the money is payable from then.
+    pub available_on: Option<NaiveDateTime>,
+    pub in_batch_at: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub rail_reference: Option<String>,
+    pub settled_at: Option<NaiveDateTime>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EarningsView {
+    pub currency: &'static str,
+    /// `pending` is the pay of records awaiting review; the others are ledger balances.
+    pub balances: Balances,
+    pub quality: QualityView,
+    pub timeline: Vec<TimelineEntry>,
+    pub next_cursor: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct NewestFirstQuery {
+    /// Return items with an id lower than this (the `next_cursor` of the previous page).
+    pub before: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+}
+
+/// The signed-in contributor's balances, quality standing and per-task timeline.
+#[utoipa::path(
+    tag = "me",
+    params(NewestFirstQuery),
+    responses((status = 200, body = EarningsView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/me/earnings")]
+pub async fn my_earnings(
+    state: web::Data<AppState>,
+    user: Applicant,
+    query: web::Query<NewestFirstQuery>,
+) -> AppResult<HttpResponse> {
+    let NewestFirstQuery { before, limit } = query.into_inner();
+    let e = blocking(move || service::earnings(&state, user.id, before, limit)).await?;
+    let next_cursor = cursor(&e.timeline, limit, |r| r.id);
+    let timeline = e
+        .timeline
+        .into_iter()
+        .map(|r| TimelineEntry {
+            work_record_id: r.id,
+            status: r.status(),
+            task_ref: r.task_ref,
+            pay_cents: r.pay_cents,
+            submitted_at: r.ingested_at,
+            review_due_by: r.review_due_at,
+            approved_at: r.approved_at,
+            available_on: r.hold_until,
+            in_batch_at: None,
+            sent_at: None,
+            rail_reference: None,
+            settled_at: None,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(EarningsView {
+        currency: "USD",
+        balances: e.balances,
+        quality: e.quality,
+        timeline,
+        next_cursor,
+    }))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(ingest)
+        .service(review_queue)
+        .service(claim)
+        .service(decide)
+        .service(appeal)
+        .service(appeal_queue)
+        .service(claim_appeal)
+        .service(decide_appeal)
+        .service(my_work_records)
+        .service(my_earnings);
+}

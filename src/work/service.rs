@@ -1,0 +1,1156 @@
+//! Rules and transactions of work records: bulk ingest, review, appeals, automatic
+//! approval, hold release and the quality ladder. No HTTP here.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::model::*;
+use super::quality::{self, Level};
+use crate::audit::{self, AuditEvent};
+use crate::auth::model::{User, UserStatus};
+use crate::auth::RequestCtx;
+use crate::db::schema::{project_types, quality_standings, users, work_appeals, work_records};
+use crate::db::DbConn;
+use crate::decisions::{self, NewDecision};
+use crate::error::{AppError, AppResult};
+use crate::ledger::model::{AccountKind, AccountRef, TxKind};
+use crate::ledger::money::{self, Cents, UnitKind};
+use crate::ledger::service::{self as ledger, Posting};
+use crate::notifications::{self, templates};
+use crate::onboarding::lifecycle::Transition;
+use crate::qualifications::model::{ProjectTypeRow, RequiredQualification};
+use crate::AppState;
+
+/// Rows per multi-row INSERT / IN list: 13 columns × 500 stays far below SQLite's and
+/// PostgreSQL's bind-parameter limits.
+const CHUNK: usize = 500;
+
+// ---------------------------------------------------------------- ingest
+
+/// One completed task as the task platform reports it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct IngestItem {
+    pub contributor_id: i64,
+    pub project_type_id: i64,
+    /// The task platform's unique reference: ingest is idempotent on it.
+    pub task_ref: String,
+    pub unit_kind: UnitKind,
+    /// Units, or minutes, as a decimal string (at most six decimals).
+    pub quantity: String,
+    /// USD per unit, or per hour for minutes, as a decimal string (at most six decimals).
+    pub rate: String,
+    pub completed_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Created,
+    Duplicate,
+    Refused,
+}
+
+/// The outcome of one item, in request order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ItemResult {
+    pub index: usize,
+    pub task_ref: String,
+    pub status: ItemStatus,
+    /// The work record (new or already existing).
+    pub id: Option<i64>,
+    /// Why an item was refused: `unknown_contributor`, `contributor_inactive`,
+    /// `not_qualified`, `unknown_project_type`, `invalid_rate`, `invalid_quantity`,
+    /// `invalid_task_ref`, `completed_in_future`, `amount_too_large`.
+    pub code: Option<&'static str>,
+    pub reason: Option<String>,
+}
+
+fn refuse(index: usize, task_ref: &str, code: &'static str, reason: impl Into<String>) -> ItemResult {
+    ItemResult {
+        index,
+        task_ref: task_ref.to_string(),
+        status: ItemStatus::Refused,
+        id: None,
+        code: Some(code),
+        reason: Some(reason.into()),
+    }
+}
+
+/// Statuses whose holders may not be credited new work.
+fn refuses_work(status: UserStatus) -> bool {
+    matches!(
+        status,
+        UserStatus::Suspended | UserStatus::Removed | UserStatus::Rejected | UserStatus::Staff | UserStatus::Disabled
+    )
+}
+
+/// Ingests a batch in one transaction: validated item by item, duplicates (already
+/// stored, or repeated in the batch) reported, valid items inserted with multi-row
+/// INSERTs. The task reference's UNIQUE constraint is the backstop for concurrent ingests.
+pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<IngestItem>) -> AppResult<Vec<ItemResult>> {
+    let review_window = st.config.work.review_window;
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let contributor_ids: BTreeSet<i64> = items.iter().map(|i| i.contributor_id).collect();
+        let project_ids: BTreeSet<i64> = items.iter().map(|i| i.project_type_id).collect();
+        let mut people: HashMap<i64, User> = HashMap::new();
+        for chunk in contributor_ids.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
+            let rows: Vec<User> = users::table.filter(users::id.eq_any(chunk)).select(User::as_select()).load(conn)?;
+            people.extend(rows.into_iter().map(|u| (u.id, u)));
+        }
+        let mut projects: HashMap<i64, Vec<RequiredQualification>> = HashMap::new();
+        for chunk in project_ids.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
+            let rows: Vec<ProjectTypeRow> = project_types::table
+                .filter(project_types::id.eq_any(chunk))
+                .select(ProjectTypeRow::as_select())
+                .load(conn)?;
+            projects.extend(rows.into_iter().map(|p| (p.id, p.required())));
+        }
+        let mut qualified: HashMap<(i64, i64), bool> = HashMap::new();
+        let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
+        let mut accepted: Vec<(usize, Cents)> = Vec::new();
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for (index, item) in items.iter().enumerate() {
+            let task_ref = item.task_ref.trim();
+            if task_ref.is_empty() || task_ref.len() > 200 {
+                results[index] =
+                    Some(refuse(index, task_ref, "invalid_task_ref", "task_ref must be 1 to 200 characters"));
+                continue;
+            }
+            let Some(person) = people.get(&item.contributor_id) else {
+                results[index] = Some(refuse(index, task_ref, "unknown_contributor", "no contributor has this id"));
+                continue;
+            };
+            if refuses_work(person.status()) {
+                results[index] = Some(refuse(
+                    index,
+                    task_ref,
+                    "contributor_inactive",
+                    format!("the contributor's account is {} and cannot be credited new work", person.status),
+                ));
+                continue;
+            }
+            let Some(required) = projects.get(&item.project_type_id) else {
+                results[index] = Some(refuse(index, task_ref, "unknown_project_type", "no project type has this id"));
+                continue;
+            };
+            let key = (item.contributor_id, item.project_type_id);
+            let ok = match qualified.get(&key) {
+                Some(ok) => *ok,
+                None => {
+                    let mut ok = true;
+                    for r in required {
+                        ok &= crate::qualifications::service::holds_qualification(
+                            conn,
+                            now,
+                            item.contributor_id,
+                            &r.domain,
+                            r.tier,
+                        )?;
+                    }
+                    qualified.insert(key, ok);
+                    ok
+                }
+            };
+            if !ok {
+                results[index] = Some(refuse(
+                    index,
+                    task_ref,
+                    "not_qualified",
+                    "the contributor does not hold the qualifications this project type requires",
+                ));
+                continue;
+            }
+            let (Some(rate), Some(quantity)) = (money::parse_decimal(&item.rate), money::parse_decimal(&item.quantity))
+            else {
+                let (code, what) = if money::parse_decimal(&item.rate).is_none() {
+                    ("invalid_rate", "rate")
+                } else {
+                    ("invalid_quantity", "quantity")
+                };
+                results[index] = Some(refuse(
+                    index,
+                    task_ref,
+                    code,
+                    format!("{what} must be a non-negative decimal string, six decimals at most"),
+                ));
+                continue;
+            };
+            let pay = match money::pay(rate, quantity, item.unit_kind) {
+                Ok(p) => p,
+                Err(money::PayError::InvalidQuantity) => {
+                    results[index] = Some(refuse(index, task_ref, "invalid_quantity", "quantity must be above zero"));
+                    continue;
+                }
+                Err(_) => {
+                    results[index] = Some(refuse(index, task_ref, "amount_too_large", "rate × quantity is too large"));
+                    continue;
+                }
+            };
+            if item.completed_at > now + Duration::hours(1) {
+                results[index] = Some(refuse(index, task_ref, "completed_in_future", "completed_at is in the future"));
+                continue;
+            }
+            if seen.insert(task_ref, index).is_some() {
+                results[index] = Some(ItemResult {
+                    index,
+                    task_ref: task_ref.to_string(),
+                    status: ItemStatus::Duplicate,
+                    id: None,
+                    code: Some("repeated_in_batch"),
+                    reason: Some("the same task_ref appears earlier in this batch".into()),
+                });
+                continue;
+            }
+            accepted.push((index, pay));
+        }
+
+        // Task references already stored: duplicates, reported with their record id.
+        let mut existing: HashMap<String, i64> = HashMap::new();
+        for chunk in accepted.chunks(CHUNK) {
+            let refs: Vec<&str> = chunk.iter().map(|(i, _)| items[*i].task_ref.trim()).collect();
+            let rows: Vec<(String, i64)> = work_records::table
+                .filter(work_records::task_ref.eq_any(&refs))
+                .select((work_records::task_ref, work_records::id))
+                .load(conn)?;
+            existing.extend(rows);
+        }
+        let mut fresh = Vec::with_capacity(accepted.len());
+        for (index, pay) in accepted {
+            let task_ref = items[index].task_ref.trim();
+            match existing.get(task_ref) {
+                Some(id) => {
+                    results[index] = Some(ItemResult {
+                        index,
+                        task_ref: task_ref.to_string(),
+                        status: ItemStatus::Duplicate,
+                        id: Some(*id),
+                        code: Some("already_ingested"),
+                        reason: Some("a work record with this task_ref exists".into()),
+                    })
+                }
+                None => fresh.push((index, pay)),
+            }
+        }
+
+        let mut credited = BTreeSet::new();
+        for chunk in fresh.chunks(CHUNK) {
+            let rows: Vec<NewWorkRecordRow> = chunk
+                .iter()
+                .map(|(i, pay)| {
+                    let item = &items[*i];
+                    credited.insert(item.contributor_id);
+                    NewWorkRecordRow {
+                        contributor_id: item.contributor_id,
+                        project_type_id: item.project_type_id,
+                        task_ref: item.task_ref.trim(),
+                        unit_kind: item.unit_kind.as_str(),
+                        // The normalised decimals: the rate applied is locked on the record.
+                        quantity: money::parse_decimal(&item.quantity).unwrap_or_default().to_string(),
+                        rate: money::parse_decimal(&item.rate).unwrap_or_default().to_string(),
+                        pay_cents: pay.0,
+                        completed_at: item.completed_at,
+                        ingested_at: now,
+                        ingested_by: finance_id,
+                        status: WorkStatus::Pending.as_str(),
+                        review_due_at: now + review_window,
+                    }
+                })
+                .collect();
+            // Multi-row INSERT is not offered through the MultiConnection; the same
+            // statement runs on the concrete connection of either backend.
+            let insert = diesel::insert_into(work_records::table).values(&rows);
+            match conn {
+                DbConn::Postgresql(c) => insert.execute(c)?,
+                DbConn::Sqlite(c) => insert.execute(c)?,
+            };
+            let refs: Vec<&str> = rows.iter().map(|r| r.task_ref).collect();
+            let ids: HashMap<String, i64> = work_records::table
+                .filter(work_records::task_ref.eq_any(&refs))
+                .select((work_records::task_ref, work_records::id))
+                .load::<(String, i64)>(conn)?
+                .into_iter()
+                .collect();
+            for (i, _) in chunk {
+                let task_ref = items[*i].task_ref.trim();
+                results[*i] = Some(ItemResult {
+                    index: *i,
+                    task_ref: task_ref.to_string(),
+                    status: ItemStatus::Created,
+                    id: ids.get(task_ref).copied(),
+                    code: None,
+                    reason: None,
+                });
+            }
+        }
+        for user in &credited {
+            ledger::ensure_contributor_accounts(conn, now, *user)?;
+        }
+        let results: Vec<ItemResult> = results.into_iter().flatten().collect();
+        let count = |s: ItemStatus| results.iter().filter(|r| r.status == s).count();
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(finance_id),
+                action: "work_records.ingested",
+                subject_type: "work_records",
+                subject_id: None,
+                summary: json!({"after": {"items": results.len(), "created": count(ItemStatus::Created),
+                    "duplicates": count(ItemStatus::Duplicate), "refused": count(ItemStatus::Refused)}}),
+            },
+        )?;
+        Ok(results)
+    })
+}
+
+// ---------------------------------------------------------------- review
+
+pub fn record_row(conn: &mut DbConn, id: i64) -> AppResult<WorkRecordRow> {
+    Ok(work_records::table.find(id).select(WorkRecordRow::as_select()).first(conn)?)
+}
+
+fn appeal_row(conn: &mut DbConn, id: i64) -> AppResult<AppealRow> {
+    Ok(work_appeals::table.find(id).select(AppealRow::as_select()).first(conn)?)
+}
+
+/// Records awaiting review, oldest first (keyset on the id, which grows with ingest time).
+pub fn review_queue(st: &AppState, after: Option<i64>, limit: Option<i64>) -> AppResult<Vec<WorkRecordRow>> {
+    st.db.read_sync(|conn| {
+        Ok(work_records::table
+            .filter(work_records::status.eq(WorkStatus::Pending.as_str()))
+            .filter(work_records::id.gt(after.unwrap_or(0)))
+            .order(work_records::id.asc())
+            .limit(crate::db::page_limit(limit))
+            .select(WorkRecordRow::as_select())
+            .load(conn)?)
+    })
+}
+
+fn claim_ttl(st: &AppState) -> Duration {
+    Duration::from_std(st.config.operations.claim_ttl).unwrap_or(Duration::minutes(30))
+}
+
+/// Claims a record for review: one conditional UPDATE decides between two reviewers.
+pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppResult<WorkRecordRow> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let record = record_row(conn, id)?;
+        if record.contributor_id == reviewer_id {
+            return Err(AppError::Forbidden("nobody reviews their own work".into()));
+        }
+        if record.status() != WorkStatus::Pending {
+            return Err(AppError::conflict("already_decided", "this work record is already decided"));
+        }
+        let until = now + claim_ttl(st);
+        let won = diesel::update(
+            work_records::table
+                .filter(work_records::id.eq(id))
+                .filter(work_records::status.eq(WorkStatus::Pending.as_str()))
+                .filter(
+                    work_records::claimed_by
+                        .is_null()
+                        .or(work_records::claim_expires_at.lt(now))
+                        .or(work_records::claimed_by.eq(reviewer_id)),
+                ),
+        )
+        .set((work_records::claimed_by.eq(reviewer_id), work_records::claim_expires_at.eq(until)))
+        .execute(conn)?;
+        if won != 1 {
+            let current = record_row(conn, id)?;
+            return Err(AppError::conflict_with(
+                "claimed_by_other",
+                "another reviewer holds the claim on this work record",
+                json!({"claim_expires_at": current.claim_expires_at}),
+            ));
+        }
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(reviewer_id),
+                action: "work_record.claimed",
+                subject_type: "work_record",
+                subject_id: Some(id.to_string()),
+                summary: json!({"before": {"claimed_by": record.claimed_by}, "after": {"claimed_by": reviewer_id, "claim_expires_at": until}}),
+            },
+        )?;
+        record_row(conn, id)
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    Reject,
+}
+
+pub struct ReviewDecision {
+    pub verdict: Verdict,
+    pub reason_code: String,
+    pub note: String,
+    pub snapshot_ref: Option<String>,
+}
+
+/// Books approved work: expense → held, once per record (reference `work_record:{id}`).
+fn book_approval(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    record: &WorkRecordRow,
+    by: Option<i64>,
+) -> AppResult<()> {
+    if record.pay_cents == 0 {
+        return Ok(());
+    }
+    let amount = Cents(record.pay_cents);
+    ledger::post(
+        conn,
+        now,
+        ctx,
+        Posting {
+            kind: TxKind::WorkApproved,
+            reference: format!("work_record:{}", record.id),
+            memo: format!("task {} approved", record.task_ref),
+            contributor_id: Some(record.contributor_id),
+            created_by: by,
+            legs: vec![
+                (AccountRef::Platform(AccountKind::Expense), -amount),
+                (AccountRef::Contributor(record.contributor_id, AccountKind::Held), amount),
+            ],
+        },
+    )?;
+    Ok(())
+}
+
+fn email_person<E: notifications::templates::Email>(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    user_id: i64,
+    key: &str,
+    build: impl FnOnce(String) -> E,
+) -> AppResult<()> {
+    let user = crate::auth::service::find_user(conn, user_id)?;
+    notifications::enqueue(conn, now, &user.email, key, &build(user.full_name))
+}
+
+/// The claimant approves or rejects a record. Approval books expense → held; rejection
+/// opens the appeal window. Both are emailed and recorded as decisions.
+pub fn decide(
+    st: &AppState,
+    ctx: &RequestCtx,
+    reviewer_id: i64,
+    id: i64,
+    d: ReviewDecision,
+) -> AppResult<WorkRecordRow> {
+    let hold = st.config.work.hold_period;
+    let appeal_window = st.config.work.appeal_window;
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let record = record_row(conn, id)?;
+        if record.contributor_id == reviewer_id {
+            return Err(AppError::Forbidden("nobody reviews their own work".into()));
+        }
+        if record.status() != WorkStatus::Pending {
+            return Err(AppError::conflict("already_decided", "this work record is already decided"));
+        }
+        let outcome = match d.verdict {
+            Verdict::Approve => WorkStatus::Approved,
+            Verdict::Reject => WorkStatus::Rejected,
+        };
+        let target = work_records::table
+            .filter(work_records::id.eq(id))
+            .filter(work_records::status.eq(WorkStatus::Pending.as_str()))
+            .filter(work_records::claimed_by.eq(reviewer_id))
+            .filter(work_records::claim_expires_at.ge(now));
+        let common = (
+            work_records::status.eq(outcome.as_str()),
+            work_records::decided_by.eq(reviewer_id),
+            work_records::decided_at.eq(now),
+            work_records::decision_source.eq("reviewer"),
+            work_records::reason_code.eq(&d.reason_code),
+            work_records::note.eq(&d.note),
+            work_records::snapshot_ref.eq(&d.snapshot_ref),
+        );
+        let changed = match d.verdict {
+            Verdict::Approve => diesel::update(target)
+                .set((common, work_records::approved_at.eq(now), work_records::hold_until.eq(now + hold)))
+                .execute(conn)?,
+            Verdict::Reject => {
+                diesel::update(target).set((common, work_records::appeal_deadline.eq(now + appeal_window))).execute(conn)?
+            }
+        };
+        if changed != 1 {
+            let current = record_row(conn, id)?;
+            if current.status() != WorkStatus::Pending {
+                return Err(AppError::conflict("already_decided", "this work record is already decided"));
+            }
+            return Err(AppError::conflict("claim_required", "claim this work record first (or your claim has expired)"));
+        }
+        let record = record_row(conn, id)?;
+        if d.verdict == Verdict::Approve {
+            book_approval(conn, now, ctx, &record, Some(reviewer_id))?;
+        }
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(reviewer_id),
+                action: "work_record.decided",
+                subject_type: "work_record",
+                subject_id: Some(id.to_string()),
+                summary: json!({"before": {"status": "pending"}, "after": {"status": outcome.as_str(),
+                    "reason_code": d.reason_code, "note": d.note, "snapshot_ref": d.snapshot_ref, "pay_cents": record.pay_cents}}),
+            },
+        )?;
+        decisions::record(
+            conn,
+            now,
+            NewDecision {
+                user_id: record.contributor_id,
+                subject_type: "work_record",
+                subject_id: id.to_string(),
+                outcome: outcome.as_str(),
+                reason_code: &d.reason_code,
+                note: &d.note,
+                decided_by: Some(reviewer_id),
+            },
+        )?;
+        let (headline, next_steps) = match d.verdict {
+            Verdict::Approve => (
+                format!("Your work on task {} was approved: {} is held until {}.", record.task_ref, Cents(record.pay_cents), (now + hold).date()),
+                "The amount becomes available for payout when the hold ends.".to_string(),
+            ),
+            Verdict::Reject => (
+                format!("Your work on task {} was not approved.", record.task_ref),
+                format!(
+                    "You may appeal once until {} with POST /api/v1/me/work-records/{}/appeal; a different reviewer will decide.",
+                    (now + appeal_window).date(),
+                    id
+                ),
+            ),
+        };
+        email_person(conn, now, record.contributor_id, &format!("work_decision:{id}"), |full_name| {
+            templates::WorkDecision {
+                full_name,
+                subject: format!("Quality review of task {}: {}", record.task_ref, outcome.as_str()),
+                headline,
+                reason: d.reason_code.clone(),
+                note: d.note.clone(),
+                next_steps,
+            }
+        })?;
+        if d.verdict == Verdict::Reject {
+            refresh_standing(conn, st, now, ctx, record.contributor_id)?;
+        }
+        Ok(record)
+    })
+}
+
+// ---------------------------------------------------------------- appeals
+
+/// The contributor appeals a rejection, once, within the appeal window.
+pub fn create_appeal(
+    st: &AppState,
+    ctx: &RequestCtx,
+    user_id: i64,
+    record_id: i64,
+    message: &str,
+) -> AppResult<AppealRow> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let record = record_row(conn, record_id)?;
+        if record.contributor_id != user_id {
+            return Err(AppError::NotFound);
+        }
+        if record.status() != WorkStatus::Rejected {
+            return Err(AppError::conflict("not_rejected", "only a rejected work record can be appealed"));
+        }
+        let taken: i64 =
+            work_appeals::table.filter(work_appeals::work_record_id.eq(record_id)).count().get_result(conn)?;
+        if taken > 0 {
+            return Err(AppError::conflict("already_appealed", "this rejection has already been appealed"));
+        }
+        if record.appeal_deadline.is_none_or(|deadline| now > deadline) {
+            return Err(AppError::conflict_with(
+                "appeal_window_closed",
+                "the appeal window of this rejection has closed",
+                json!({"appeal_deadline": record.appeal_deadline}),
+            ));
+        }
+        let id = diesel::insert_into(work_appeals::table)
+            .values(NewAppealRow {
+                work_record_id: record_id,
+                contributor_id: user_id,
+                rejected_by: record.decided_by,
+                message,
+                status: "pending",
+                created_at: now,
+            })
+            .returning(work_appeals::id)
+            .get_result::<i64>(conn)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(user_id),
+                action: "work_record.appealed",
+                subject_type: "work_record",
+                subject_id: Some(record_id.to_string()),
+                summary: json!({"after": {"appeal_id": id}}),
+            },
+        )?;
+        appeal_row(conn, id)
+    })
+}
+
+/// Appeals awaiting a decision, oldest first, with their records.
+pub fn appeal_queue(
+    st: &AppState,
+    after: Option<i64>,
+    limit: Option<i64>,
+) -> AppResult<Vec<(AppealRow, WorkRecordRow)>> {
+    st.db.read_sync(|conn| {
+        Ok(work_appeals::table
+            .inner_join(work_records::table)
+            .filter(work_appeals::status.eq("pending"))
+            .filter(work_appeals::id.gt(after.unwrap_or(0)))
+            .order(work_appeals::id.asc())
+            .limit(crate::db::page_limit(limit))
+            .select((AppealRow::as_select(), WorkRecordRow::as_select()))
+            .load(conn)?)
+    })
+}
+
+fn may_decide_appeal(appeal: &AppealRow, reviewer_id: i64) -> AppResult<()> {
+    if appeal.contributor_id == reviewer_id {
+        return Err(AppError::Forbidden("nobody reviews their own work".into()));
+    }
+    if appeal.rejected_by == Some(reviewer_id) {
+        return Err(AppError::Forbidden(
+            "an appeal is decided by a different reviewer than the one who rejected".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn claim_appeal(
+    st: &AppState,
+    ctx: &RequestCtx,
+    reviewer_id: i64,
+    id: i64,
+) -> AppResult<(AppealRow, WorkRecordRow)> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let appeal = appeal_row(conn, id)?;
+        may_decide_appeal(&appeal, reviewer_id)?;
+        if appeal.status != "pending" {
+            return Err(AppError::conflict("already_decided", "this appeal is already decided"));
+        }
+        let until = now + claim_ttl(st);
+        let won = diesel::update(
+            work_appeals::table.filter(work_appeals::id.eq(id)).filter(work_appeals::status.eq("pending")).filter(
+                work_appeals::claimed_by
+                    .is_null()
+                    .or(work_appeals::claim_expires_at.lt(now))
+                    .or(work_appeals::claimed_by.eq(reviewer_id)),
+            ),
+        )
+        .set((work_appeals::claimed_by.eq(reviewer_id), work_appeals::claim_expires_at.eq(until)))
+        .execute(conn)?;
+        if won != 1 {
+            return Err(AppError::conflict("claimed_by_other", "another reviewer holds the claim on this appeal"));
+        }
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(reviewer_id),
+                action: "work_appeal.claimed",
+                subject_type: "work_appeal",
+                subject_id: Some(id.to_string()),
+                summary: json!({"after": {"claimed_by": reviewer_id, "claim_expires_at": until}}),
+            },
+        )?;
+        let appeal = appeal_row(conn, id)?;
+        let record = record_row(conn, appeal.work_record_id)?;
+        Ok((appeal, record))
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppealVerdict {
+    /// The rejection stands.
+    Uphold,
+    /// The rejection is reversed: the work is approved and booked.
+    Overturn,
+}
+
+/// The claimant (never the rejecting reviewer) upholds or overturns the rejection.
+pub fn decide_appeal(
+    st: &AppState,
+    ctx: &RequestCtx,
+    reviewer_id: i64,
+    id: i64,
+    verdict: AppealVerdict,
+    reason_code: &str,
+    note: &str,
+) -> AppResult<(AppealRow, WorkRecordRow)> {
+    let hold = st.config.work.hold_period;
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let appeal = appeal_row(conn, id)?;
+        may_decide_appeal(&appeal, reviewer_id)?;
+        if appeal.status != "pending" {
+            return Err(AppError::conflict("already_decided", "this appeal is already decided"));
+        }
+        let outcome = match verdict {
+            AppealVerdict::Uphold => "upheld",
+            AppealVerdict::Overturn => "overturned",
+        };
+        let changed = diesel::update(
+            work_appeals::table
+                .filter(work_appeals::id.eq(id))
+                .filter(work_appeals::status.eq("pending"))
+                .filter(work_appeals::claimed_by.eq(reviewer_id))
+                .filter(work_appeals::claim_expires_at.ge(now)),
+        )
+        .set((
+            work_appeals::status.eq(outcome),
+            work_appeals::decided_by.eq(reviewer_id),
+            work_appeals::decided_at.eq(now),
+            work_appeals::reason_code.eq(reason_code),
+            work_appeals::note.eq(note),
+        ))
+        .execute(conn)?;
+        if changed != 1 {
+            return Err(AppError::conflict("claim_required", "claim this appeal first (or your claim has expired)"));
+        }
+        if verdict == AppealVerdict::Overturn {
+            let flipped = diesel::update(
+                work_records::table
+                    .filter(work_records::id.eq(appeal.work_record_id))
+                    .filter(work_records::status.eq(WorkStatus::Rejected.as_str())),
+            )
+            .set((
+                work_records::status.eq(WorkStatus::Approved.as_str()),
+                work_records::decision_source.eq("appeal"),
+                work_records::approved_at.eq(now),
+                work_records::hold_until.eq(now + hold),
+            ))
+            .execute(conn)?;
+            if flipped != 1 {
+                return Err(AppError::conflict("not_rejected", "the work record is no longer rejected"));
+            }
+            let record = record_row(conn, appeal.work_record_id)?;
+            book_approval(conn, now, ctx, &record, Some(reviewer_id))?;
+        }
+        let record = record_row(conn, appeal.work_record_id)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(reviewer_id),
+                action: "work_appeal.decided",
+                subject_type: "work_appeal",
+                subject_id: Some(id.to_string()),
+                summary: json!({"before": {"status": "pending"}, "after": {"status": outcome, "reason_code": reason_code,
+                    "note": note, "work_record_id": record.id, "work_record_status": record.status}}),
+            },
+        )?;
+        decisions::record(
+            conn,
+            now,
+            NewDecision {
+                user_id: appeal.contributor_id,
+                subject_type: "work_appeal",
+                subject_id: id.to_string(),
+                outcome,
+                reason_code,
+                note,
+                decided_by: Some(reviewer_id),
+            },
+        )?;
+        let headline = match verdict {
+            AppealVerdict::Uphold => format!("Your appeal for task {} was reviewed: the rejection stands.", record.task_ref),
+            AppealVerdict::Overturn => format!(
+                "Your appeal for task {} succeeded: the work is approved and {} is held until {}.",
+                record.task_ref,
+                Cents(record.pay_cents),
+                (now + hold).date()
+            ),
+        };
+        email_person(conn, now, appeal.contributor_id, &format!("appeal_outcome:{id}"), |full_name| {
+            templates::AppealOutcome {
+                full_name,
+                subject: format!("Your appeal for task {}: {outcome}", record.task_ref),
+                headline,
+                reason: reason_code.to_string(),
+                note: note.to_string(),
+                next_steps: "Both reviewers' notes are in GET /api/v1/me/work-records.".into(),
+            }
+        })?;
+        refresh_standing(conn, st, now, ctx, appeal.contributor_id)?;
+        Ok((appeal_row(conn, id)?, record))
+    })
+}
+
+// ---------------------------------------------------------------- jobs
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct WorkJobReport {
+    /// Records approved because the review window passed.
+    pub auto_approved: usize,
+    /// Approved records whose hold ended: held → available.
+    pub holds_released: usize,
+    /// Qualification test stipends credited.
+    pub stipends_paid: usize,
+}
+
+/// Approves records not decided within the review window, each in its own transaction.
+pub fn auto_approve(st: &AppState) -> AppResult<usize> {
+    let ctx = RequestCtx::system("job:auto_approve");
+    let hold = st.config.work.hold_period;
+    let mut done = 0;
+    loop {
+        let now = st.clock.now();
+        let ids: Vec<i64> = st.db.read_sync(|conn| {
+            Ok(work_records::table
+                .filter(work_records::status.eq(WorkStatus::Pending.as_str()))
+                .filter(work_records::review_due_at.le(now))
+                .order(work_records::id.asc())
+                .limit(500)
+                .select(work_records::id)
+                .load(conn)?)
+        })?;
+        if ids.is_empty() {
+            return Ok(done);
+        }
+        for id in ids {
+            done += st.db.tx_sync(|conn| {
+                let changed = diesel::update(
+                    work_records::table
+                        .filter(work_records::id.eq(id))
+                        .filter(work_records::status.eq(WorkStatus::Pending.as_str())),
+                )
+                .set((
+                    work_records::status.eq(WorkStatus::Approved.as_str()),
+                    work_records::decided_at.eq(now),
+                    work_records::decision_source.eq("auto"),
+                    work_records::reason_code.eq("review_window_elapsed"),
+                    work_records::approved_at.eq(now),
+                    work_records::hold_until.eq(now + hold),
+                ))
+                .execute(conn)?;
+                if changed != 1 {
+                    return Ok(0);
+                }
+                let record = record_row(conn, id)?;
+                book_approval(conn, now, &ctx, &record, None)?;
+                audit::record(
+                    conn,
+                    now,
+                    &ctx,
+                    AuditEvent {
+                        actor_id: None,
+                        action: "work_record.auto_approved",
+                        subject_type: "work_record",
+                        subject_id: Some(id.to_string()),
+                        summary: json!({"before": {"status": "pending"}, "after": {"status": "approved", "pay_cents": record.pay_cents}}),
+                    },
+                )?;
+                decisions::record(
+                    conn,
+                    now,
+                    NewDecision {
+                        user_id: record.contributor_id,
+                        subject_type: "work_record",
+                        subject_id: id.to_string(),
+                        outcome: "approved",
+                        reason_code: "review_window_elapsed",
+                        note: "approved automatically: not reviewed within the review window",
+                        decided_by: None,
+                    },
+                )?;
+                Ok(1)
+            })?;
+        }
+    }
+}
+
+/// Moves approved earnings whose hold ended from `held` to `available`.
+pub fn release_holds(st: &AppState) -> AppResult<usize> {
+    let ctx = RequestCtx::system("job:release_holds");
+    let mut done = 0;
+    loop {
+        let now = st.clock.now();
+        let ids: Vec<i64> = st.db.read_sync(|conn| {
+            Ok(work_records::table
+                .filter(work_records::status.eq(WorkStatus::Approved.as_str()))
+                .filter(work_records::released_at.is_null())
+                .filter(work_records::hold_until.le(now))
+                .order(work_records::id.asc())
+                .limit(500)
+                .select(work_records::id)
+                .load(conn)?)
+        })?;
+        if ids.is_empty() {
+            return Ok(done);
+        }
+        for id in ids {
+            done += st.db.tx_sync(|conn| {
+                let changed = diesel::update(
+                    work_records::table.filter(work_records::id.eq(id)).filter(work_records::released_at.is_null()),
+                )
+                .set(work_records::released_at.eq(now))
+                .execute(conn)?;
+                if changed != 1 {
+                    return Ok(0);
+                }
+                let record = record_row(conn, id)?;
+                if record.pay_cents > 0 {
+                    let amount = Cents(record.pay_cents);
+                    ledger::post(
+                        conn,
+                        now,
+                        &ctx,
+                        Posting {
+                            kind: TxKind::HoldReleased,
+                            reference: format!("work_record:{id}"),
+                            memo: format!("hold ended for task {}", record.task_ref),
+                            contributor_id: Some(record.contributor_id),
+                            created_by: None,
+                            legs: vec![
+                                (AccountRef::Contributor(record.contributor_id, AccountKind::Held), -amount),
+                                (AccountRef::Contributor(record.contributor_id, AccountKind::Available), amount),
+                            ],
+                        },
+                    )?;
+                }
+                Ok(1)
+            })?;
+        }
+    }
+}
+
+pub fn run_jobs(st: &AppState) -> AppResult<WorkJobReport> {
+    Ok(WorkJobReport {
+        auto_approved: auto_approve(st)?,
+        holds_released: release_holds(st)?,
+        stipends_paid: ledger::pay_test_stipends(st)?,
+    })
+}
+
+// ---------------------------------------------------------------- quality
+
+/// A contributor's standing as they see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QualityView {
+    pub level: Level,
+    pub explanation: &'static str,
+    /// Rejected share of the last `window` decided records, in percent.
+    pub rejection_share_percent: i32,
+    pub decided_count: i64,
+    /// Agreement of the second reviewer with the first on appealed items, in percent.
+    pub agreement_percent: Option<i32>,
+    pub window: i64,
+    pub min_decided: i64,
+    pub warning_percent: i32,
+    pub retraining_percent: i32,
+    pub suspension_percent: i32,
+}
+
+fn compute_standing(conn: &mut DbConn, st: &AppState, user_id: i64) -> AppResult<QualityView> {
+    let ladder = &st.config.work.quality;
+    let statuses: Vec<String> = work_records::table
+        .filter(work_records::contributor_id.eq(user_id))
+        .filter(work_records::status.ne(WorkStatus::Pending.as_str()))
+        .order((work_records::decided_at.desc(), work_records::id.desc()))
+        .limit(ladder.window)
+        .select(work_records::status)
+        .load(conn)?;
+    let decided = statuses.len() as i64;
+    let rejected = statuses.iter().filter(|s| *s == WorkStatus::Rejected.as_str()).count() as i64;
+    let appeals: Vec<String> = work_appeals::table
+        .filter(work_appeals::contributor_id.eq(user_id))
+        .filter(work_appeals::status.ne("pending"))
+        .select(work_appeals::status)
+        .load(conn)?;
+    let upheld = appeals.iter().filter(|s| *s == "upheld").count() as i64;
+    let level = quality::level(ladder, rejected, decided);
+    Ok(QualityView {
+        level,
+        explanation: level.explain(),
+        rejection_share_percent: quality::rejection_percent(rejected, decided),
+        decided_count: decided,
+        agreement_percent: quality::agreement_percent(upheld, appeals.len() as i64),
+        window: ladder.window,
+        min_decided: ladder.min_decided,
+        warning_percent: ladder.warning_percent,
+        retraining_percent: ladder.retraining_percent,
+        suspension_percent: ladder.suspension_percent,
+    })
+}
+
+/// Recomputes the standing after a decision; a step up the ladder is recorded, emailed
+/// and enforced (suspension through the lifecycle). Steps down are recorded silently;
+/// lifting a suspension is a staff decision.
+fn refresh_standing(
+    conn: &mut DbConn,
+    st: &AppState,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    user_id: i64,
+) -> AppResult<()> {
+    let view = compute_standing(conn, st, user_id)?;
+    let previous: Option<StandingRow> =
+        quality_standings::table.find(user_id).select(StandingRow::as_select()).first(conn).optional()?;
+    let row = StandingRow {
+        user_id,
+        level: view.level.as_str().to_string(),
+        rejection_share_percent: view.rejection_share_percent,
+        decided_count: view.decided_count as i32,
+        updated_at: now,
+    };
+    let before = previous.as_ref().map(|p| Level::parse(&p.level)).unwrap_or(Level::Good);
+    match previous {
+        Some(_) => diesel::update(quality_standings::table.find(user_id)).set(&row).execute(conn)?,
+        None => diesel::insert_into(quality_standings::table).values(&row).execute(conn)?,
+    };
+    if view.level <= before {
+        return Ok(());
+    }
+    let note = format!(
+        "{}% of your last {} decided records were rejected (warning at {}%, retraining at {}%, suspension at {}%).",
+        view.rejection_share_percent,
+        view.decided_count,
+        view.warning_percent,
+        view.retraining_percent,
+        view.suspension_percent
+    );
+    decisions::record(
+        conn,
+        now,
+        NewDecision {
+            user_id,
+            subject_type: "quality_standing",
+            subject_id: user_id.to_string(),
+            outcome: view.level.as_str(),
+            reason_code: "rejection_share",
+            note: &note,
+            decided_by: None,
+        },
+    )?;
+    audit::record(
+        conn,
+        now,
+        ctx,
+        AuditEvent {
+            actor_id: None,
+            action: "quality.level_changed",
+            subject_type: "user",
+            subject_id: Some(user_id.to_string()),
+            summary: json!({"before": before.as_str(), "after": view.level.as_str(), "rejection_share_percent": view.rejection_share_percent}),
+        },
+    )?;
+    let user = crate::auth::service::find_user(conn, user_id)?;
+    if view.level == Level::Suspension
+        && matches!(user.status(), UserStatus::Active | UserStatus::AuthorizationVerified)
+    {
+        crate::onboarding::service::transition(
+            conn,
+            now,
+            ctx,
+            None,
+            &user,
+            Transition::Suspend,
+            Some("quality: rejection share above the suspension threshold"),
+            None,
+        )?;
+    }
+    notifications::enqueue(
+        conn,
+        now,
+        &user.email,
+        &format!("quality_standing:{user_id}:{}:{}", view.level.as_str(), now.and_utc().timestamp()),
+        &templates::QualityStanding {
+            full_name: user.full_name.clone(),
+            subject: format!("Your quality standing: {}", view.level.as_str()),
+            headline: view.explanation.to_string(),
+            reason: "rejection_share".into(),
+            note,
+            next_steps: "Your standing is shown in GET /api/v1/me/earnings.".into(),
+        },
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- contributor views
+
+/// The contributor's records, newest first (keyset on the id), each with its appeal.
+pub fn my_work_records(
+    st: &AppState,
+    user_id: i64,
+    status: Option<WorkStatus>,
+    before: Option<i64>,
+    limit: Option<i64>,
+) -> AppResult<Vec<(WorkRecordRow, Option<AppealRow>)>> {
+    st.db.read_sync(|conn| {
+        let mut q = work_records::table
+            .left_join(work_appeals::table)
+            .filter(work_records::contributor_id.eq(user_id))
+            .select((WorkRecordRow::as_select(), Option::<AppealRow>::as_select()))
+            .into_boxed();
+        if let Some(s) = status {
+            q = q.filter(work_records::status.eq(s.as_str()));
+        }
+        if let Some(b) = before {
+            q = q.filter(work_records::id.lt(b));
+        }
+        Ok(q.order(work_records::id.desc()).limit(crate::db::page_limit(limit)).load(conn)?)
+    })
+}
+
+pub struct Earnings {
+    pub balances: ledger::Balances,
+    pub quality: QualityView,
+    pub timeline: Vec<WorkRecordRow>,
+}
+
+/// Balances, quality standing and the per-task timeline (newest first). `pending` is the
+/// pay of records awaiting review: the ledger books work at approval, not at ingest.
+pub fn earnings(st: &AppState, user_id: i64, before: Option<i64>, limit: Option<i64>) -> AppResult<Earnings> {
+    st.db.read_sync(|conn| {
+        let mut balances = ledger::balances_of(conn, user_id)?;
+        let pending: Option<i64> = work_records::table
+            .filter(work_records::contributor_id.eq(user_id))
+            .filter(work_records::status.eq(WorkStatus::Pending.as_str()))
+            .select(diesel::dsl::sql::<Nullable<BigInt>>("CAST(SUM(pay_cents) AS BIGINT)"))
+            .first(conn)?;
+        balances.pending = Cents(balances.pending.0 + pending.unwrap_or(0));
+        let quality = compute_standing(conn, st, user_id)?;
+        let mut q = work_records::table
+            .filter(work_records::contributor_id.eq(user_id))
+            .select(WorkRecordRow::as_select())
+            .into_boxed();
+        if let Some(b) = before {
+            q = q.filter(work_records::id.lt(b));
+        }
+        let timeline = q.order(work_records::id.desc()).limit(crate::db::page_limit(limit)).load(conn)?;
+        Ok(Earnings { balances, quality, timeline })
+    })
+}

@@ -1,0 +1,114 @@
+//! The ledger through the HTTP API: maker-checker adjustments, bonuses, clawbacks, the
+//! finance view, and the append-only, zero-sum invariants.
+
+use actix_web::web;
+use serde_json::json;
+
+use crate::both_backends;
+use crate::support::{Backend, TestApp};
+use crate::work::{assert_ledger_balanced, world};
+
+both_backends!(large_adjustments_need_a_second_finance_user, ledger_entries_are_append_only);
+
+async fn large_adjustments_need_a_second_finance_user(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (dee, dee_tokens) = (w.contributors[0].0, &w.contributors[0].1);
+    let checker = app.staff(&w.admin, "fin-b@gatehouse.test", &["finance"]).await;
+
+    let (status, adj) = app
+        .post(
+            "/ledger/adjustments",
+            Some(&w.finance.access),
+            json!({"contributor_id": dee, "kind": "adjustment", "amount_cents": 60_000, "reason": "missed payments for March"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{adj}");
+    assert_eq!(adj["status"], "pending_approval");
+    let id = adj["id"].as_i64().unwrap();
+    let (_, earnings) = app.get("/me/earnings", Some(&dee_tokens.access)).await;
+    assert_eq!(earnings["balances"]["available"], 0, "nothing is posted before approval");
+
+    let (_, pending) = app.get("/ledger/adjustments?status=pending_approval", Some(&checker.access)).await;
+    assert_eq!(pending["items"][0]["id"], id);
+    let (status, _) = app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&w.finance.access), json!({})).await;
+    assert_eq!(status, 403, "the maker cannot approve");
+    let (status, _) =
+        app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&w.reviewer_a.access), json!({})).await;
+    assert_eq!(status, 403, "reviewers are not finance");
+    let (status, posted) =
+        app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&checker.access), json!({})).await;
+    assert_eq!(status, 200, "{posted}");
+    assert_eq!(posted["status"], "posted");
+    assert!(posted["transaction_id"].is_i64());
+    let (status, body) = app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&checker.access), json!({})).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("already_posted")));
+
+    // At or below the threshold: posted at once.
+    let (status, bonus) = app
+        .post(
+            "/ledger/adjustments",
+            Some(&w.finance.access),
+            json!({"contributor_id": dee, "kind": "bonus", "amount_cents": 50_000, "reason": "quarterly bonus"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{bonus}");
+    assert_eq!(bonus["status"], "posted");
+    let (status, claw) = app
+        .post(
+            "/ledger/adjustments",
+            Some(&w.finance.access),
+            json!({"contributor_id": dee, "kind": "clawback", "amount_cents": 2_500, "reason": "duplicate task paid twice"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{claw}");
+    let (status, _) = app
+        .post(
+            "/ledger/adjustments",
+            Some(&w.finance.access),
+            json!({"contributor_id": dee, "kind": "bonus", "amount_cents": -5, "reason": "negative bonus"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+
+    let (status, ledger) = app.get(&format!("/contributors/{dee}/ledger"), Some(&checker.access)).await;
+    assert_eq!(status, 200, "{ledger}");
+    assert_eq!(ledger["balances"]["available"], 60_000 + 50_000 - 2_500);
+    let kinds: Vec<&str> =
+        ledger["entries"].as_array().unwrap().iter().map(|e| e["transaction"]["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["clawback", "bonus", "adjustment"]);
+    assert_eq!(ledger["entries"][0]["amount_cents"], -2_500);
+    assert_eq!(ledger["entries"][0]["transaction"]["memo"], "duplicate task paid twice");
+    let (status, _) = app.get(&format!("/contributors/{dee}/ledger"), Some(&dee_tokens.access)).await;
+    assert_eq!(status, 403);
+    let (_, audit) = app.get("/admin/audit?action=ledger.posted", Some(&w.admin.access)).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 3);
+    assert_ledger_balanced(&app).await;
+}
+
+async fn ledger_entries_are_append_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (status, _) = app
+        .post(
+            "/ledger/adjustments",
+            Some(&w.finance.access),
+            json!({"contributor_id": w.contributors[0].0, "kind": "bonus", "amount_cents": 100, "reason": "welcome"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let state = app.state.clone();
+    let (update, delete, delete_tx) = web::block(move || {
+        let mut conn = state.db.get().unwrap();
+        let run = |c: &mut gatehouse::db::DbConn, sql: &str| diesel::RunQueryDsl::execute(diesel::sql_query(sql), c);
+        (
+            run(&mut conn, "UPDATE ledger_entries SET amount_cents = 1"),
+            run(&mut conn, "DELETE FROM ledger_entries"),
+            run(&mut conn, "DELETE FROM ledger_transactions"),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(update.is_err() && delete.is_err() && delete_tx.is_err());
+    assert_ledger_balanced(&app).await;
+}
