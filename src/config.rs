@@ -147,6 +147,61 @@ pub struct WorkConfig {
     pub quality: QualityLadder,
 }
 
+/// Payouts (SPEC §8). Documented in docs/payouts.md.
+#[derive(Clone, Debug)]
+pub struct PayoutsConfig {
+    /// Smallest available balance paid out, in cents.
+    pub minimum_cents: i64,
+    /// How long a new or changed payout method waits before a payout may use it.
+    pub method_change_hold: chrono::Duration,
+    /// Payments are due this long after approval at the latest.
+    pub payment_promise: chrono::Duration,
+    /// Rows per PayPal Payouts CSV file; larger batches export as numbered parts.
+    pub paypal_csv_max_rows: i64,
+    pub nacha: NachaOriginator,
+}
+
+/// The originator of our NACHA files: our bank (ODFI) and our company.
+#[derive(Clone, Debug)]
+pub struct NachaOriginator {
+    /// Routing number of the ODFI (nine digits), the file's immediate destination.
+    pub immediate_destination: String,
+    pub immediate_destination_name: String,
+    /// Ten characters, usually `1` followed by the company's EIN.
+    pub immediate_origin: String,
+    pub immediate_origin_name: String,
+    pub company_name: String,
+    /// Ten characters, usually `1` followed by the company's EIN.
+    pub company_id: String,
+    pub entry_description: String,
+}
+
+impl Default for NachaOriginator {
+    fn default() -> Self {
+        Self {
+            immediate_destination: "021000021".into(),
+            immediate_destination_name: "ODFI BANK".into(),
+            immediate_origin: "1000000000".into(),
+            immediate_origin_name: "GATEHOUSE".into(),
+            company_name: "GATEHOUSE".into(),
+            company_id: "1000000000".into(),
+            entry_description: "PAYOUT".into(),
+        }
+    }
+}
+
+impl Default for PayoutsConfig {
+    fn default() -> Self {
+        Self {
+            minimum_cents: 1_000,
+            method_change_hold: chrono::Duration::hours(72),
+            payment_promise: chrono::Duration::days(14),
+            paypal_csv_max_rows: 5_000,
+            nacha: NachaOriginator::default(),
+        }
+    }
+}
+
 /// The quality ladder: rejection share (percent) over the last `window` decided records,
 /// applied once `min_decided` records are decided.
 #[derive(Clone, Debug)]
@@ -207,6 +262,7 @@ pub struct Config {
     pub operations: OperationsConfig,
     pub qualifications: QualificationsConfig,
     pub work: WorkConfig,
+    pub payouts: PayoutsConfig,
     pub keys: Keys,
     pub log_format: LogFormat,
     /// Largest JSON body accepted, in bytes.
@@ -309,12 +365,54 @@ impl Config {
                     suspension_percent: parse_num(&get, "GATEHOUSE_QUALITY_SUSPENSION_PERCENT", 30)?,
                 },
             },
+            payouts: payouts_config(&get)?,
             keys: Keys { jwt_secret, encryption_key },
             log_format,
             max_json_bytes: parse_num(&get, "GATEHOUSE_MAX_JSON_BYTES", 2 * 1024 * 1024)?,
             db_pool_size: parse_num(&get, "GATEHOUSE_DB_POOL_SIZE", 16)?,
         })
     }
+}
+
+fn payouts_config(get: &impl Fn(&str) -> Option<String>) -> Result<PayoutsConfig, ConfigError> {
+    let d = NachaOriginator::default();
+    let text = |key: &str, default: String, len: usize| -> Result<String, ConfigError> {
+        let v = get(key).unwrap_or(default);
+        if v.is_empty() || v.len() > len || !v.is_ascii() {
+            return Err(bad(format!("{key}: 1 to {len} ASCII characters")));
+        }
+        Ok(v)
+    };
+    let digits = |key: &str, default: String, len: usize| -> Result<String, ConfigError> {
+        let v = get(key).unwrap_or(default);
+        if v.len() != len || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad(format!("{key}: exactly {len} digits")));
+        }
+        Ok(v)
+    };
+    let nacha = NachaOriginator {
+        immediate_destination: digits("GATEHOUSE_NACHA_IMMEDIATE_DESTINATION", d.immediate_destination, 9)?,
+        immediate_destination_name: text("GATEHOUSE_NACHA_DESTINATION_NAME", d.immediate_destination_name, 23)?,
+        immediate_origin: text("GATEHOUSE_NACHA_IMMEDIATE_ORIGIN", d.immediate_origin, 10)?,
+        immediate_origin_name: text("GATEHOUSE_NACHA_ORIGIN_NAME", d.immediate_origin_name, 23)?,
+        company_name: text("GATEHOUSE_NACHA_COMPANY_NAME", d.company_name, 16)?,
+        company_id: text("GATEHOUSE_NACHA_COMPANY_ID", d.company_id, 10)?,
+        entry_description: text("GATEHOUSE_NACHA_ENTRY_DESCRIPTION", d.entry_description, 10)?,
+    };
+    if !crate::payouts::routing::is_valid(&nacha.immediate_destination) {
+        return Err(bad("GATEHOUSE_NACHA_IMMEDIATE_DESTINATION: not a valid ABA routing number"));
+    }
+    let max_rows: i64 = parse_num(get, "GATEHOUSE_PAYPAL_CSV_MAX_ROWS", 5_000)?;
+    if !(1..=5_000).contains(&max_rows) {
+        return Err(bad("GATEHOUSE_PAYPAL_CSV_MAX_ROWS: between 1 and 5000 (PayPal's limit)"));
+    }
+    Ok(PayoutsConfig {
+        minimum_cents: parse_num(get, "GATEHOUSE_PAYOUT_MINIMUM_CENTS", 1_000)?,
+        method_change_hold: chrono::Duration::hours(parse_num(get, "GATEHOUSE_PAYOUT_METHOD_HOLD_HOURS", 72)?),
+        payment_promise: chrono::Duration::days(parse_num(get, "GATEHOUSE_PAYMENT_PROMISE_DAYS", 14)?),
+        paypal_csv_max_rows: max_rows,
+        nacha,
+    })
 }
 
 fn parse_num<T: std::str::FromStr>(

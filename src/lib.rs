@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod notifications;
 pub mod onboarding;
 pub mod openapi;
+pub mod payouts;
 pub mod qualifications;
 pub mod readiness;
 pub mod startup;

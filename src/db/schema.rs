@@ -530,3 +530,79 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     ledger_adjustments
 );
+
+diesel::table! {
+    payout_methods (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        rail -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        details_enc -> Text,
+        masked -> Text,
+        usable_from -> Timestamp,
+        created_at -> Timestamp,
+        replaced_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    payout_batches (id) {
+        id -> BigInt,
+        status -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        note -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        approved_by -> Nullable<BigInt>,
+        approved_at -> Nullable<Timestamp>,
+        exported_at -> Nullable<Timestamp>,
+        settled_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<BigInt>,
+        cancelled_at -> Nullable<Timestamp>,
+        item_count -> BigInt,
+        gross_cents -> BigInt,
+        withheld_cents -> BigInt,
+        net_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    payout_items (id) {
+        id -> BigInt,
+        batch_id -> BigInt,
+        contributor_id -> BigInt,
+        method_id -> BigInt,
+        rail -> Text,
+        gross_cents -> BigInt,
+        withheld_cents -> BigInt,
+        net_cents -> BigInt,
+        status -> Text,
+        rail_reference -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        settled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    payout_exports (id) {
+        id -> BigInt,
+        batch_id -> BigInt,
+        format -> Text,
+        part -> Integer,
+        sha256 -> Text,
+        byte_count -> BigInt,
+        item_count -> BigInt,
+        exported_by -> BigInt,
+        exported_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(payout_items -> payout_batches (batch_id));
+diesel::joinable!(payout_items -> payout_methods (method_id));
+diesel::joinable!(payout_exports -> payout_batches (batch_id));
+diesel::joinable!(payout_items -> users (contributor_id));
+
+diesel::allow_tables_to_appear_in_same_query!(users, payout_methods, payout_batches, payout_items, payout_exports);

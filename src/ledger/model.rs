@@ -62,6 +62,14 @@ pub enum TxKind {
     TestStipend,
     Adjustment,
     Clawback,
+    /// available → in_payout, reference `payout_item:{id}`.
+    PayoutReserved,
+    /// in_payout → payouts_clearing when the rail confirms payment.
+    PayoutSettled,
+    /// The reservation reversed: failed, returned or cancelled.
+    PayoutFailed,
+    /// available → backup_withholding_payable.
+    BackupWithholding,
 }
 
 impl TxKind {
@@ -73,6 +81,10 @@ impl TxKind {
             Self::TestStipend => "test_stipend",
             Self::Adjustment => "adjustment",
             Self::Clawback => "clawback",
+            Self::PayoutReserved => "payout_reserved",
+            Self::PayoutSettled => "payout_settled",
+            Self::PayoutFailed => "payout_failed",
+            Self::BackupWithholding => "backup_withholding",
         }
     }
 }

@@ -89,6 +89,18 @@ email!(ReverificationReminder, "reverification_reminder", "email/reverification_
 email!(AuthorizationExpired, "authorization_expired", "email/authorization_expired.txt", "email/authorization_expired.html",
     |_m| "Your US work authorization has expired: new work is paused".to_string(),
     { full_name: String, expires_on: String });
+email!(PayoutMethodChanged, "payout_method_changed", "email/payout_method_changed.txt", "email/payout_method_changed.html",
+    |_m| "Your Gatehouse payout method was changed".to_string(),
+    { full_name: String, old_destination: String, new_destination: String, usable_from: String });
+
+email!(PayoutSent, "payout_sent", "email/payout_sent.txt", "email/payout_sent.html",
+    |m| format!("Your payout of {} USD is on its way", m.net),
+    { full_name: String, item_id: i64, gross: String, withheld: String, net: String, destination: String });
+
+email!(PayoutFailed, "payout_failed", "email/payout_failed.txt", "email/payout_failed.html",
+    |m| format!("Your payout of {} USD was {}", m.net, m.outcome),
+    { full_name: String, item_id: i64, net: String, destination: String, outcome: String, reason: String });
+
 /// One line of a test result email: a section and its score, never the answers.
 pub struct SectionLine {
     pub title: String,

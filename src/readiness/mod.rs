@@ -70,11 +70,12 @@ pub struct Readiness {
     pub requirements: Vec<Requirement>,
 }
 
-pub fn collect(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppResult<Readiness> {
+pub fn collect(conn: &mut DbConn, now: NaiveDateTime, user: &User, payout_minimum_cents: i64) -> AppResult<Readiness> {
     let mut requirements = Vec::new();
     requirements.extend(crate::onboarding::readiness::requirements(conn, now, user)?);
     requirements.extend(crate::credentials::readiness::requirements(conn, now, user)?);
     requirements.extend(crate::tax::readiness::requirements(conn, now, user)?);
+    requirements.extend(crate::payouts::readiness::requirements(conn, now, user, payout_minimum_cents)?);
     let clear =
         |b: Blocks| requirements.iter().all(|r| r.status == RequirementStatus::Satisfied || !r.blocks.contains(&b));
     let (can_work, can_be_paid) = (clear(Blocks::Work), clear(Blocks::Payouts));

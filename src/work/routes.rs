@@ -509,7 +509,8 @@ pub async fn my_work_records(
     Ok(HttpResponse::Ok().json(MyWorkRecordsPage { items, next_cursor }))
 }
 
-/// One task's way to payment (SPEC §7). Payout stages stay null until payouts exist.
+/// One task's way to payment (SPEC §7). Payouts pay balances, not tasks: the payout
+/// stages are reported in `EarningsView::payouts`, and the per-task ones stay null.
 #[derive(Serialize, ToSchema)]
 pub struct TimelineEntry {
     pub work_record_id: i64,
@@ -533,6 +534,9 @@ pub struct EarningsView {
     /// `pending` is the pay of records awaiting review; the others are ledger balances.
     pub balances: Balances,
     pub quality: QualityView,
+    /// Payout stages at the balance level: payouts pay balances, not tasks, so the
+    /// per-task payout fields of the timeline stay null (docs/payouts.md).
+    pub payouts: crate::payouts::service::PayoutStages,
     pub timeline: Vec<TimelineEntry>,
     pub next_cursor: Option<i64>,
 }
@@ -559,7 +563,9 @@ pub async fn my_earnings(
     query: web::Query<NewestFirstQuery>,
 ) -> AppResult<HttpResponse> {
     let NewestFirstQuery { before, limit } = query.into_inner();
-    let e = blocking(move || service::earnings(&state, user.id, before, limit)).await?;
+    let (st, uid) = (state.clone(), user.id);
+    let e = blocking(move || service::earnings(&st, uid, before, limit)).await?;
+    let payouts = state.db.read(move |conn| crate::payouts::service::payout_stages(conn, uid)).await?;
     let next_cursor = cursor(&e.timeline, limit, |r| r.id);
     let timeline = e
         .timeline
@@ -583,6 +589,7 @@ pub async fn my_earnings(
         currency: "USD",
         balances: e.balances,
         quality: e.quality,
+        payouts,
         timeline,
         next_cursor,
     }))

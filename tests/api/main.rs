@@ -7,6 +7,7 @@ mod credentials;
 mod ledger;
 mod onboarding;
 mod outbox;
+mod payouts;
 mod platform;
 mod qualifications;
 mod schema;

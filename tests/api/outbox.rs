@@ -28,7 +28,7 @@ fn free_port() -> u16 {
 async fn outbox_retries_while_smtp_is_down_and_delivers_once(backend: Backend) {
     // The service points at a port where no SMTP server listens yet.
     let port = free_port();
-    let app = TestApp::spawn_with(backend, Options { smtp_port: Some(port) }).await;
+    let app = TestApp::spawn_with(backend, Options { smtp_port: Some(port), ..Default::default() }).await;
     let (status, _) = app
         .post("/auth/register", None, json!({"email": "down@example.com", "password": PASSWORD, "full_name": "Down"}))
         .await;
@@ -84,7 +84,7 @@ async fn same_event_is_queued_once(backend: Backend) {
 
 async fn outbox_listing_and_dead_letter_retry(backend: Backend) {
     let port = free_port();
-    let app = TestApp::spawn_with(backend, Options { smtp_port: Some(port) }).await;
+    let app = TestApp::spawn_with(backend, Options { smtp_port: Some(port), ..Default::default() }).await;
     let state = app.state.clone();
     // Admin made before any email is attempted, so only the test email is in flight.
     let admin = {

@@ -198,6 +198,8 @@ pub struct Options {
     /// Point the service at this SMTP port instead of the test server's (e.g. a port
     /// where nothing listens yet).
     pub smtp_port: Option<u16>,
+    /// Extra configuration variables, e.g. `("GATEHOUSE_PAYPAL_CSV_MAX_ROWS", "2")`.
+    pub vars: Vec<(&'static str, String)>,
 }
 
 impl TestApp {
@@ -216,13 +218,14 @@ impl TestApp {
             None => format!("sqlite://{}", dir.path().join("gatehouse.db").display()),
         };
         let data_dir = dir.path().join("data");
-        let vars = [
+        let mut vars = vec![
             ("GATEHOUSE_DATA_DIR", data_dir.to_string_lossy().to_string()),
             ("DATABASE_URL", database_url),
             ("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}")),
             ("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.test>".to_string()),
             ("GATEHOUSE_DB_POOL_SIZE", "4".to_string()),
         ];
+        vars.extend(options.vars);
         let mut config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
         config.mail.poll_interval = Duration::from_millis(50);
         config.mail.retry_base = Duration::from_millis(100);

@@ -1,0 +1,311 @@
+//! Diesel rows and states of payout methods, batches, items and exports.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods};
+
+/// How money reaches a contributor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Rail {
+    Paypal,
+    Wise,
+    Ach,
+}
+
+impl Rail {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paypal => "paypal",
+            Self::Wise => "wise",
+            Self::Ach => "ach",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "paypal" => Some(Self::Paypal),
+            "wise" => Some(Self::Wise),
+            "ach" => Some(Self::Ach),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BankAccountType {
+    Checking,
+    Savings,
+}
+
+/// A bank account in the US (ACH, or Wise to a US account). Never serialised to a
+/// client: only inside the encrypted `details_enc`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankAccount {
+    pub holder_name: String,
+    pub routing_number: String,
+    pub account_number: String,
+    pub account_type: BankAccountType,
+}
+
+/// The full destination, stored encrypted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Destination {
+    Email { email: String },
+    Bank(BankAccount),
+}
+
+impl Destination {
+    /// What responses, emails and logs show: never a full account number.
+    pub fn masked(&self, rail: Rail) -> String {
+        match self {
+            Self::Email { email } => {
+                let (local, domain) = email.split_once('@').unwrap_or((email, ""));
+                let first: String = local.chars().take(1).collect();
+                let name = match rail {
+                    Rail::Paypal => "PayPal",
+                    _ => "Wise",
+                };
+                format!("{name} {first}***@{domain}")
+            }
+            Self::Bank(b) => {
+                let last4 = &b.account_number[b.account_number.len().saturating_sub(4)..];
+                let kind = match b.account_type {
+                    BankAccountType::Checking => "checking",
+                    BankAccountType::Savings => "savings",
+                };
+                let name = match rail {
+                    Rail::Ach => "ACH",
+                    _ => "Wise",
+                };
+                format!("{name} {kind} ****{last4}")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodStatus {
+    Active,
+    /// A payment to it failed or was returned: the contributor adds a new method.
+    NeedsUpdate,
+    /// Superseded by a newer method.
+    Replaced,
+}
+
+impl MethodStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::NeedsUpdate => "needs_update",
+            Self::Replaced => "replaced",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "active" => Self::Active,
+            "needs_update" => Self::NeedsUpdate,
+            _ => Self::Replaced,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = payout_methods)]
+pub struct NewMethodRow<'a> {
+    pub user_id: i64,
+    pub rail: &'a str,
+    pub status: &'a str,
+    pub details_enc: &'a str,
+    pub masked: &'a str,
+    pub usable_from: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = payout_methods)]
+pub struct MethodRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub rail: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub details_enc: String,
+    pub masked: String,
+    pub usable_from: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub replaced_at: Option<NaiveDateTime>,
+}
+
+impl MethodRow {
+    pub fn rail(&self) -> Rail {
+        Rail::parse(&self.rail).unwrap_or(Rail::Ach)
+    }
+    pub fn status(&self) -> MethodStatus {
+        MethodStatus::parse(&self.status)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    Draft,
+    Approved,
+    Exported,
+    Settled,
+    Cancelled,
+}
+
+impl BatchStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Approved => "approved",
+            Self::Exported => "exported",
+            Self::Settled => "settled",
+            Self::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "draft" => Self::Draft,
+            "approved" => Self::Approved,
+            "exported" => Self::Exported,
+            "settled" => Self::Settled,
+            _ => Self::Cancelled,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = payout_batches)]
+pub struct NewBatchRow<'a> {
+    pub status: &'a str,
+    pub idempotency_key: &'a str,
+    pub request_hash: &'a str,
+    pub note: &'a str,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = payout_batches)]
+pub struct BatchRow {
+    pub id: i64,
+    /// `draft`, `approved`, `exported`, `settled` or `cancelled`.
+    pub status: String,
+    pub idempotency_key: String,
+    #[serde(skip)]
+    pub request_hash: String,
+    pub note: String,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+    pub approved_by: Option<i64>,
+    pub approved_at: Option<NaiveDateTime>,
+    pub exported_at: Option<NaiveDateTime>,
+    pub settled_at: Option<NaiveDateTime>,
+    pub cancelled_by: Option<i64>,
+    pub cancelled_at: Option<NaiveDateTime>,
+    pub item_count: i64,
+    pub gross_cents: i64,
+    pub withheld_cents: i64,
+    pub net_cents: i64,
+}
+
+impl BatchRow {
+    pub fn status(&self) -> BatchStatus {
+        BatchStatus::parse(&self.status)
+    }
+}
+
+/// An item's state: `pending` until the settlement says `paid`, `failed` or `returned`;
+/// `cancelled` with its draft batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Pending,
+    Paid,
+    Failed,
+    Returned,
+    Cancelled,
+}
+
+impl ItemStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Failed => "failed",
+            Self::Returned => "returned",
+            Self::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "paid" => Self::Paid,
+            "failed" => Self::Failed,
+            "returned" => Self::Returned,
+            "cancelled" => Self::Cancelled,
+            _ => Self::Pending,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = payout_items)]
+pub struct NewItemRow<'a> {
+    pub batch_id: i64,
+    pub contributor_id: i64,
+    pub method_id: i64,
+    pub rail: &'a str,
+    pub gross_cents: i64,
+    pub withheld_cents: i64,
+    pub net_cents: i64,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = payout_items)]
+pub struct ItemRow {
+    pub id: i64,
+    pub batch_id: i64,
+    pub contributor_id: i64,
+    pub method_id: i64,
+    pub rail: String,
+    pub gross_cents: i64,
+    pub withheld_cents: i64,
+    pub net_cents: i64,
+    pub status: String,
+    pub rail_reference: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub settled_at: Option<NaiveDateTime>,
+}
+
+impl ItemRow {
+    pub fn status(&self) -> ItemStatus {
+        ItemStatus::parse(&self.status)
+    }
+    pub fn rail(&self) -> Rail {
+        Rail::parse(&self.rail).unwrap_or(Rail::Ach)
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = payout_exports)]
+pub struct NewExportRow<'a> {
+    pub batch_id: i64,
+    pub format: &'a str,
+    pub part: i32,
+    pub sha256: &'a str,
+    pub byte_count: i64,
+    pub item_count: i64,
+    pub exported_by: i64,
+    pub exported_at: NaiveDateTime,
+}

@@ -1,0 +1,400 @@
+//! HTTP handlers for payouts: the contributor's methods and payouts; finance's batches,
+//! exports, settlement and late payments.
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::exports::{self, Format};
+use super::methods::{self, MethodInput, MethodView};
+use super::model::{BankAccountType, Rail};
+use super::service::{
+    self, BatchView, BuildRequest, Candidate, LatePayout, MyPayout, SettlementLine, SettlementReport,
+};
+use crate::auth::{Applicant, Finance, Staff};
+use crate::error::{AppError, AppResult, Problem};
+use crate::{blocking, AppState};
+
+/// A payout method. PayPal: `email`. Wise: `email`, or the bank fields. ACH: the bank
+/// fields. Bank numbers are encrypted at rest and never shown again in full.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MethodRequest {
+    pub rail: Rail,
+    pub email: Option<String>,
+    pub holder_name: Option<String>,
+    /// Nine-digit ABA routing number (check digit verified).
+    pub routing_number: Option<String>,
+    /// 4 to 17 digits.
+    pub account_number: Option<String>,
+    pub account_type: Option<BankAccountType>,
+}
+
+/// Add a payout method; it replaces the current one. A change waits out the change
+/// hold before payouts use it and is announced to the account's email address.
+#[utoipa::path(
+    tag = "payouts",
+    request_body = MethodRequest,
+    responses(
+        (status = 201, body = MethodView),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem, description = "invalid fields, e.g. `aba_check_digit` on routing_number")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/payout-methods")]
+pub async fn add_method(
+    state: web::Data<AppState>,
+    me: Applicant,
+    body: web::Json<MethodRequest>,
+) -> AppResult<HttpResponse> {
+    let b = body.into_inner();
+    let input = MethodInput {
+        rail: b.rail,
+        email: b.email,
+        holder_name: b.holder_name,
+        routing_number: b.routing_number,
+        account_number: b.account_number,
+        account_type: b.account_type,
+    };
+    let view = blocking(move || methods::add_method(&state, &me.ctx, me.id, input)).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MethodList {
+    /// Newest first; the first is the current method unless it was replaced.
+    pub items: Vec<MethodView>,
+}
+
+/// My payout methods, masked.
+#[utoipa::path(
+    tag = "payouts",
+    responses((status = 200, body = MethodList), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/me/payout-methods")]
+pub async fn list_methods(state: web::Data<AppState>, me: Applicant) -> AppResult<HttpResponse> {
+    let items = blocking(move || methods::list_methods(&state, me.id)).await?;
+    Ok(HttpResponse::Ok().json(MethodList { items }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct NewestFirstQuery {
+    /// Items with an id lower than this (the `next_cursor` of the previous page).
+    pub before: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MyPayouts {
+    pub items: Vec<MyPayout>,
+    pub next_cursor: Option<i64>,
+}
+
+/// My payouts, newest first: status, rail, masked destination, amounts, rail reference.
+#[utoipa::path(
+    tag = "payouts",
+    params(NewestFirstQuery),
+    responses((status = 200, body = MyPayouts), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/me/payouts")]
+pub async fn my_payouts(
+    state: web::Data<AppState>,
+    me: Applicant,
+    query: web::Query<NewestFirstQuery>,
+) -> AppResult<HttpResponse> {
+    let NewestFirstQuery { before, limit } = query.into_inner();
+    let items = blocking(move || service::my_payouts(&state, me.id, before, limit)).await?;
+    let next_cursor =
+        (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(|i| i.item_id)).flatten();
+    Ok(HttpResponse::Ok().json(MyPayouts { items, next_cursor }))
+}
+
+/// Build a draft batch (finance): every eligible contributor's available balance,
+/// reserved in one transaction. `Idempotency-Key` is required: the same key and body
+/// answer with the same batch (200); the same key with another body is 422.
+#[utoipa::path(
+    tag = "payouts",
+    request_body = BuildRequest,
+    params(("Idempotency-Key" = String, Header, description = "unique per intended batch, 1 to 200 characters")),
+    responses(
+        (status = 201, body = BatchView, description = "built"),
+        (status = 200, body = BatchView, description = "the batch this key already built"),
+        (status = 400, body = Problem, description = "`idempotency_key_required`"), (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "`nothing_to_pay`, with `skipped` contributors and reasons"),
+        (status = 422, body = Problem, description = "`idempotency_key_reused` with another body")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/payout-batches")]
+pub async fn build_batch(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            AppError::invalid("idempotency_key_required", "send an Idempotency-Key header (1 to 200 characters)")
+        })?
+        .to_string();
+    let body: BuildRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        BuildRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(malformed_json)?
+    };
+    let (view, created) = blocking(move || service::build_batch(&state, &finance.ctx, finance.id, &key, &body)).await?;
+    Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Preview {
+    pub minimum_cents: i64,
+    /// Would be paid by a batch built now.
+    pub eligible: Vec<Candidate>,
+    /// Have money available but would be left out, with the reasons.
+    pub ineligible: Vec<Candidate>,
+}
+
+/// Who a batch built now would pay, and who not and why (finance).
+#[utoipa::path(
+    tag = "payouts",
+    responses((status = 200, body = Preview), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/payout-batches/preview")]
+pub async fn preview(state: web::Data<AppState>, _finance: Staff<Finance>) -> AppResult<HttpResponse> {
+    let minimum_cents = state.config.payouts.minimum_cents;
+    let all = blocking(move || service::preview(&state)).await?;
+    let (eligible, ineligible) = all.into_iter().partition(|c| c.reasons.is_empty());
+    Ok(HttpResponse::Ok().json(Preview { minimum_cents, eligible, ineligible }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ItemsQuery {
+    /// Items with an id greater than this (the `next_cursor` of the previous page).
+    pub after: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+}
+
+/// A batch with its totals per rail, a page of items and its exports (finance).
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "batch id"), ItemsQuery),
+    responses(
+        (status = 200, body = BatchView),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/payout-batches/{id}")]
+pub async fn get_batch(
+    state: web::Data<AppState>,
+    _finance: Staff<Finance>,
+    path: web::Path<i64>,
+    query: web::Query<ItemsQuery>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let ItemsQuery { after, limit } = query.into_inner();
+    Ok(HttpResponse::Ok().json(blocking(move || service::get_batch(&state, id, after, limit)).await?))
+}
+
+/// Approve a draft: a finance user other than its builder (maker-checker).
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "batch id")),
+    responses(
+        (status = 200, body = BatchView),
+        (status = 401, body = Problem), (status = 403, body = Problem, description = "the builder cannot approve"),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "`batch_not_draft`")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/payout-batches/{id}/approve")]
+pub async fn approve_batch(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Ok(HttpResponse::Ok().json(blocking(move || service::approve_batch(&state, &finance.ctx, finance.id, id)).await?))
+}
+
+/// Cancel a draft: its reservations go back to the contributors' available balances.
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "batch id")),
+    responses(
+        (status = 200, body = BatchView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "`batch_not_draft`")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/payout-batches/{id}/cancel")]
+pub async fn cancel_batch(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    Ok(HttpResponse::Ok().json(blocking(move || service::cancel_batch(&state, &finance.ctx, finance.id, id)).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    pub format: Format,
+    /// PayPal CSV only: the file number, 1 by default (see `X-Export-Parts`).
+    pub part: Option<i64>,
+}
+
+/// Download an export of an approved batch. The first export moves the batch to
+/// `exported` and emails each contributor; every file's SHA-256 is recorded and a
+/// re-export is byte-identical. Headers: `X-Export-Parts`, `X-Content-SHA256`.
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "batch id"), ExportQuery),
+    responses(
+        (status = 200, description = "the file", content_type = "text/plain"),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "no such batch or part"),
+        (status = 409, body = Problem, description = "`batch_not_approved` or `nothing_to_export`")
+    ),
+    security(("bearer" = []))
+)]
+#[get("/payout-batches/{id}/export")]
+pub async fn export(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    path: web::Path<i64>,
+    query: web::Query<ExportQuery>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let ExportQuery { format, part } = query.into_inner();
+    let file =
+        blocking(move || exports::export(&state, &finance.ctx, finance.id, id, format, part.unwrap_or(1))).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, file.format.content_type()))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", file.filename)))
+        .insert_header(("X-Export-Parts", file.parts.to_string()))
+        .insert_header(("X-Export-Part", file.part.to_string()))
+        .insert_header(("X-Content-SHA256", file.sha256))
+        .body(file.body))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettlementRequest {
+    pub items: Vec<SettlementLine>,
+}
+
+fn malformed_json(e: serde_json::Error) -> AppError {
+    AppError::invalid(
+        "malformed_json",
+        format!("the JSON body is invalid: {}", crate::error::redact_quoted(&e.to_string())),
+    )
+}
+
+fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(body);
+    let headers = reader.headers().map_err(|e| AppError::invalid("malformed_csv", format!("the CSV header: {e}")))?;
+    if headers.iter().collect::<Vec<_>>() != ["item_id", "status", "rail_reference", "reason"] {
+        return Err(AppError::invalid("malformed_csv", "the header is item_id,status,rail_reference,reason"));
+    }
+    let mut out = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let r = record.map_err(|e| AppError::invalid("malformed_csv", format!("line {}: {e}", n + 2)))?;
+        let item_id = r
+            .get(0)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| AppError::invalid("malformed_csv", format!("line {}: item_id is a number", n + 2)))?;
+        let text = |i| r.get(i).map(str::to_string).filter(|s: &String| !s.is_empty());
+        out.push(SettlementLine {
+            item_id,
+            status: r.get(1).unwrap_or_default().to_string(),
+            rail_reference: text(2),
+            reason: text(3),
+        });
+    }
+    Ok(out)
+}
+
+/// Import settlement results: JSON `{"items": [...]}` or CSV
+/// (`item_id,status,rail_reference,reason`) by Content-Type. Idempotent per item.
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "batch id")),
+    request_body(content = SettlementRequest, description = "or text/csv with the header item_id,status,rail_reference,reason"),
+    responses(
+        (status = 200, body = SettlementReport),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "`batch_not_exported`"),
+        (status = 413, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/payout-batches/{id}/settlement")]
+pub async fn settlement(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    path: web::Path<i64>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let lines = if content_type.starts_with("text/csv") {
+        parse_csv(&body)?
+    } else if content_type.starts_with("application/json") {
+        serde_json::from_slice::<SettlementRequest>(&body).map_err(malformed_json)?.items
+    } else {
+        return Err(AppError::invalid("unsupported_media_type", "send application/json or text/csv"));
+    };
+    let report = blocking(move || service::settle(&state, &finance.ctx, finance.id, id, lines)).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LateList {
+    pub payment_promise_days: i64,
+    pub items: Vec<LatePayout>,
+}
+
+/// Approved earnings past the payment promise and not paid, per contributor (finance).
+#[utoipa::path(
+    tag = "payouts",
+    responses((status = 200, body = LateList), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/payouts/late")]
+pub async fn late(state: web::Data<AppState>, _finance: Staff<Finance>) -> AppResult<HttpResponse> {
+    let payment_promise_days = state.config.payouts.payment_promise.num_days();
+    let items = blocking(move || service::late_payouts(&state)).await?;
+    Ok(HttpResponse::Ok().json(LateList { payment_promise_days, items }))
+}
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    // `preview` before `{id}` so the literal path wins.
+    cfg.service(add_method)
+        .service(list_methods)
+        .service(my_payouts)
+        .service(build_batch)
+        .service(preview)
+        .service(get_batch)
+        .service(approve_batch)
+        .service(cancel_batch)
+        .service(export)
+        .service(settlement)
+        .service(late);
+}

@@ -1,0 +1,1062 @@
+//! Payout rules and transactions: eligibility, building a batch (reservations and
+//! backup withholding in one database transaction), maker-checker approval,
+//! cancellation, settlement, the contributor's payouts and late payments.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::methods::{self, current_method};
+use super::model::*;
+use crate::audit::{self, AuditEvent};
+use crate::auth::model::UserStatus;
+use crate::auth::service::find_user;
+use crate::auth::RequestCtx;
+use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, work_records};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::ledger::model::{AccountKind, AccountRef, TxKind};
+use crate::ledger::service::{balances_of, post, Posting};
+use crate::ledger::Cents;
+use crate::notifications::{self, templates::PayoutFailed};
+use crate::AppState;
+
+/// Key of the PostgreSQL advisory lock that serialises batch builds across instances.
+const BATCH_BUILD_LOCK_KEY: i64 = 0x7061_796f_7574_7331; // "payouts1"
+
+/// `12.34`: cents as a plain decimal string.
+pub fn amount(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Backup withholding on `gross` cents at `rate`, rounded once to whole cents, half away
+/// from zero (the rounding rule of pay).
+pub fn withheld_amount(gross: i64, rate: Decimal) -> i64 {
+    (Decimal::from(gross) * rate)
+        .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+        .to_i64()
+        .unwrap_or(0)
+}
+
+pub fn item_reference(item_id: i64) -> String {
+    format!("payout_item:{item_id}")
+}
+
+/// The legs that reserve `net` and withhold `withheld` from `available`.
+pub fn reserve_legs(user: i64, net: i64) -> Vec<(AccountRef, Cents)> {
+    vec![
+        (AccountRef::Contributor(user, AccountKind::Available), Cents(-net)),
+        (AccountRef::Contributor(user, AccountKind::InPayout), Cents(net)),
+    ]
+}
+
+pub fn withholding_legs(user: i64, withheld: i64) -> Vec<(AccountRef, Cents)> {
+    vec![
+        (AccountRef::Contributor(user, AccountKind::Available), Cents(-withheld)),
+        (AccountRef::Platform(AccountKind::BackupWithholdingPayable), Cents(withheld)),
+    ]
+}
+
+/// The reversal of an item: the reservation and any withholding go back to `available`.
+pub fn release_legs(user: i64, net: i64, withheld: i64) -> Vec<(AccountRef, Cents)> {
+    let mut legs = vec![
+        (AccountRef::Contributor(user, AccountKind::InPayout), Cents(-net)),
+        (AccountRef::Contributor(user, AccountKind::Available), Cents(net + withheld)),
+    ];
+    if withheld > 0 {
+        legs.push((AccountRef::Platform(AccountKind::BackupWithholdingPayable), Cents(-withheld)));
+    }
+    legs
+}
+
+pub fn settle_legs(user: i64, net: i64) -> Vec<(AccountRef, Cents)> {
+    vec![
+        (AccountRef::Contributor(user, AccountKind::InPayout), Cents(-net)),
+        (AccountRef::Platform(AccountKind::PayoutsClearing), Cents(net)),
+    ]
+}
+
+/// One contributor with money available, and what keeps them from a payout.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Candidate {
+    pub contributor_id: i64,
+    pub available_cents: i64,
+    pub rail: Option<Rail>,
+    /// The current method, masked.
+    pub destination: Option<String>,
+    /// Empty when eligible; otherwise `below_minimum`, `no_payout_method`,
+    /// `payout_method_needs_update`, `payout_method_on_hold`, `w9_missing`, `payment_hold`.
+    pub reasons: Vec<String>,
+    #[serde(skip)]
+    pub method_id: Option<i64>,
+}
+
+/// Why a contributor cannot be paid now (empty: eligible), and their current method.
+pub fn ineligibility(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    user_id: i64,
+    available: i64,
+    minimum: i64,
+) -> AppResult<(Vec<String>, Option<MethodRow>)> {
+    let mut reasons = Vec::new();
+    if available < minimum {
+        reasons.push("below_minimum".to_string());
+    }
+    let method = current_method(conn, user_id)?;
+    match &method {
+        None => reasons.push("no_payout_method".into()),
+        Some(m) if m.status() == MethodStatus::NeedsUpdate => reasons.push("payout_method_needs_update".into()),
+        Some(m) if m.usable_from > now => reasons.push("payout_method_on_hold".into()),
+        Some(_) => {}
+    }
+    if crate::tax::service::current_profile(conn, user_id)?.is_none() {
+        reasons.push("w9_missing".into());
+    }
+    if payment_hold(&find_user(conn, user_id)?.status()) {
+        reasons.push("payment_hold".into());
+    }
+    Ok((reasons, method))
+}
+
+/// Removed and disabled accounts are paid only after finance looks at them; suspended
+/// contributors keep being paid what they earned (SPEC §3).
+pub fn payment_hold(status: &UserStatus) -> bool {
+    matches!(status, UserStatus::Removed | UserStatus::Disabled)
+}
+
+#[derive(QueryableByName)]
+struct OwnerBalance {
+    #[diesel(sql_type = BigInt)]
+    owner_id: i64,
+    #[diesel(sql_type = BigInt)]
+    balance: i64,
+}
+
+/// Every contributor with a positive `available` balance, by id.
+fn available_balances(conn: &mut DbConn) -> AppResult<Vec<OwnerBalance>> {
+    // SUM(BIGINT) is NUMERIC on PostgreSQL: cast back on both backends.
+    Ok(diesel::sql_query(
+        "SELECT a.owner_id AS owner_id, CAST(SUM(e.amount_cents) AS BIGINT) AS balance \
+         FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id \
+         WHERE a.kind = 'available' AND a.owner_id IS NOT NULL \
+         GROUP BY a.owner_id HAVING SUM(e.amount_cents) > 0 ORDER BY a.owner_id",
+    )
+    .load(conn)?)
+}
+
+/// Who would be paid by a batch built now, and who would not and why.
+pub fn candidates(conn: &mut DbConn, now: NaiveDateTime, minimum: i64) -> AppResult<Vec<Candidate>> {
+    let mut out = Vec::new();
+    for b in available_balances(conn)? {
+        let (reasons, method) = ineligibility(conn, now, b.owner_id, b.balance, minimum)?;
+        out.push(Candidate {
+            contributor_id: b.owner_id,
+            available_cents: b.balance,
+            rail: method.as_ref().map(MethodRow::rail),
+            destination: method.as_ref().map(|m| m.masked.clone()),
+            method_id: method.map(|m| m.id),
+            reasons,
+        });
+    }
+    Ok(out)
+}
+
+pub fn preview(st: &AppState) -> AppResult<Vec<Candidate>> {
+    st.db.read_sync(|conn| candidates(conn, st.clock.now(), st.config.payouts.minimum_cents))
+}
+
+/// An item as finance and the contributor see it (destination masked).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemView {
+    pub id: i64,
+    pub batch_id: i64,
+    pub contributor_id: i64,
+    pub rail: Rail,
+    pub destination: String,
+    pub gross_cents: i64,
+    /// Backup withholding kept for the IRS.
+    pub withheld_cents: i64,
+    /// What the rail pays: gross − withheld.
+    pub net_cents: i64,
+    pub status: ItemStatus,
+    pub rail_reference: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub settled_at: Option<NaiveDateTime>,
+}
+
+impl ItemView {
+    fn new(i: ItemRow, masked: String) -> Self {
+        Self {
+            status: i.status(),
+            rail: i.rail(),
+            id: i.id,
+            batch_id: i.batch_id,
+            contributor_id: i.contributor_id,
+            destination: masked,
+            gross_cents: i.gross_cents,
+            withheld_cents: i.withheld_cents,
+            net_cents: i.net_cents,
+            rail_reference: i.rail_reference,
+            reason: i.reason,
+            created_at: i.created_at,
+            settled_at: i.settled_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema, QueryableByName)]
+pub struct RailTotal {
+    #[diesel(sql_type = Text)]
+    pub rail: String,
+    #[diesel(sql_type = BigInt)]
+    pub items: i64,
+    #[diesel(sql_type = BigInt)]
+    pub gross_cents: i64,
+    #[diesel(sql_type = BigInt)]
+    pub withheld_cents: i64,
+    #[diesel(sql_type = BigInt)]
+    pub net_cents: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema, Queryable)]
+pub struct ExportRecord {
+    pub format: String,
+    pub part: i32,
+    pub sha256: String,
+    pub byte_count: i64,
+    pub item_count: i64,
+    pub exported_by: i64,
+    pub exported_at: NaiveDateTime,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchView {
+    #[serde(flatten)]
+    pub batch: BatchRow,
+    pub totals_by_rail: Vec<RailTotal>,
+    /// A page of items (`after`, `limit`), oldest first.
+    pub items: Vec<ItemView>,
+    pub next_cursor: Option<i64>,
+    pub exports: Vec<ExportRecord>,
+    /// On the build response only: who had money available but was left out, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<Vec<Candidate>>,
+}
+
+pub fn batch_row(conn: &mut DbConn, id: i64) -> AppResult<BatchRow> {
+    Ok(payout_batches::table.find(id).select(BatchRow::as_select()).first(conn)?)
+}
+
+pub fn batch_view(conn: &mut DbConn, id: i64, after: Option<i64>, limit: Option<i64>) -> AppResult<BatchView> {
+    let batch = batch_row(conn, id)?;
+    // `id` is an integer, formatted in; the casts keep SUM and COUNT BIGINT on both backends.
+    let totals_by_rail: Vec<RailTotal> = diesel::sql_query(format!(
+        "SELECT rail, CAST(COUNT(*) AS BIGINT) AS items, CAST(SUM(gross_cents) AS BIGINT) AS gross_cents, \
+         CAST(SUM(withheld_cents) AS BIGINT) AS withheld_cents, CAST(SUM(net_cents) AS BIGINT) AS net_cents \
+         FROM payout_items WHERE batch_id = {id} GROUP BY rail ORDER BY rail"
+    ))
+    .load(conn)?;
+    let limit = crate::db::page_limit(limit);
+    let rows: Vec<(ItemRow, String)> = payout_items::table
+        .inner_join(payout_methods::table)
+        .filter(payout_items::batch_id.eq(id))
+        .filter(payout_items::id.gt(after.unwrap_or(0)))
+        .order(payout_items::id.asc())
+        .limit(limit)
+        .select((ItemRow::as_select(), payout_methods::masked))
+        .load(conn)?;
+    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|r| r.0.id)).flatten();
+    let exports = payout_exports::table
+        .filter(payout_exports::batch_id.eq(id))
+        .order((payout_exports::format.asc(), payout_exports::part.asc()))
+        .select((
+            payout_exports::format,
+            payout_exports::part,
+            payout_exports::sha256,
+            payout_exports::byte_count,
+            payout_exports::item_count,
+            payout_exports::exported_by,
+            payout_exports::exported_at,
+        ))
+        .load(conn)?;
+    Ok(BatchView {
+        batch,
+        totals_by_rail,
+        items: rows.into_iter().map(|(i, m)| ItemView::new(i, m)).collect(),
+        next_cursor,
+        exports,
+        skipped: None,
+    })
+}
+
+pub fn get_batch(st: &AppState, id: i64, after: Option<i64>, limit: Option<i64>) -> AppResult<BatchView> {
+    st.db.read_sync(|conn| batch_view(conn, id, after, limit))
+}
+
+/// What a build request may say. The Idempotency-Key header names the request; this
+/// body is hashed so a reused key with another body is refused.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuildRequest {
+    /// Free text kept on the batch.
+    #[serde(default)]
+    pub note: String,
+}
+
+pub fn request_hash(body: &BuildRequest) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(serde_json::to_vec(body).unwrap_or_default()))
+}
+
+fn batch_by_key(conn: &mut DbConn, key: &str) -> AppResult<Option<BatchRow>> {
+    Ok(payout_batches::table
+        .filter(payout_batches::idempotency_key.eq(key))
+        .select(BatchRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn replay(existing: BatchRow, hash: &str) -> AppResult<i64> {
+    if existing.request_hash != hash {
+        return Err(AppError::field(
+            "Idempotency-Key",
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request body",
+        ));
+    }
+    Ok(existing.id)
+}
+
+/// Builds a draft batch in one database transaction: an item for every eligible
+/// contributor, their whole available balance reserved (`payout_reserved`) less any
+/// backup withholding (`backup_withholding`), both under `payout_item:{id}`.
+/// Returns the batch id and whether it was created (false: an idempotent replay).
+pub fn build_batch(
+    st: &AppState,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    key: &str,
+    body: &BuildRequest,
+) -> AppResult<(BatchView, bool)> {
+    let hash = request_hash(body);
+    let minimum = st.config.payouts.minimum_cents;
+    let result = st.db.tx_sync(|conn| {
+        // Builds run one at a time: the second sees the first's reservations, so no money
+        // is batched twice. PostgreSQL: a transaction-level advisory lock across
+        // instances; SQLite: Db::tx already serialises writers in-process.
+        if let DbConn::Postgresql(pg) = conn {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({BATCH_BUILD_LOCK_KEY})")).execute(pg)?;
+        }
+        if let Some(existing) = batch_by_key(conn, key)? {
+            return Ok((replay(existing, &hash)?, false, None));
+        }
+        let now = st.clock.now();
+        let batch_id: i64 = diesel::insert_into(payout_batches::table)
+            .values(NewBatchRow {
+                status: BatchStatus::Draft.as_str(),
+                idempotency_key: key,
+                request_hash: &hash,
+                note: &body.note,
+                created_by: finance_id,
+                created_at: now,
+            })
+            .returning(payout_batches::id)
+            .get_result(conn)?;
+        let all = candidates(conn, now, minimum)?;
+        let (eligible, skipped): (Vec<Candidate>, Vec<Candidate>) = all.into_iter().partition(|c| c.reasons.is_empty());
+        if eligible.is_empty() {
+            return Err(AppError::conflict_with(
+                "nothing_to_pay",
+                "no contributor is eligible for a payout now",
+                json!({"skipped": skipped}),
+            ));
+        }
+        let (mut gross_total, mut withheld_total, mut count) = (0i64, 0i64, 0i64);
+        for c in &eligible {
+            let user = c.contributor_id;
+            let gross = c.available_cents;
+            let status = crate::tax::service::withholding_status(conn, user, now.date())?;
+            let withheld = if status.required { withheld_amount(gross, status.rate) } else { 0 };
+            let net = gross - withheld;
+            let rail = c.rail.unwrap_or(Rail::Ach);
+            let item_id: i64 = diesel::insert_into(payout_items::table)
+                .values(NewItemRow {
+                    batch_id,
+                    contributor_id: user,
+                    method_id: c.method_id.unwrap_or_default(),
+                    rail: rail.as_str(),
+                    gross_cents: gross,
+                    withheld_cents: withheld,
+                    net_cents: net,
+                    status: ItemStatus::Pending.as_str(),
+                    created_at: now,
+                })
+                .returning(payout_items::id)
+                .get_result(conn)?;
+            let reference = item_reference(item_id);
+            post(
+                conn,
+                now,
+                ctx,
+                Posting {
+                    kind: TxKind::PayoutReserved,
+                    reference: reference.clone(),
+                    memo: format!("payout batch {batch_id}"),
+                    contributor_id: Some(user),
+                    created_by: Some(finance_id),
+                    legs: reserve_legs(user, net),
+                },
+            )?;
+            if withheld > 0 {
+                post(
+                    conn,
+                    now,
+                    ctx,
+                    Posting {
+                        kind: TxKind::BackupWithholding,
+                        reference,
+                        memo: format!("backup withholding ({}) on payout batch {batch_id}", status.reasons.join(", ")),
+                        contributor_id: Some(user),
+                        created_by: Some(finance_id),
+                        legs: withholding_legs(user, withheld),
+                    },
+                )?;
+            }
+            gross_total += gross;
+            withheld_total += withheld;
+            count += 1;
+        }
+        diesel::update(payout_batches::table.find(batch_id))
+            .set((
+                payout_batches::item_count.eq(count),
+                payout_batches::gross_cents.eq(gross_total),
+                payout_batches::withheld_cents.eq(withheld_total),
+                payout_batches::net_cents.eq(gross_total - withheld_total),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(finance_id),
+                action: "payout_batch.built",
+                subject_type: "payout_batch",
+                subject_id: Some(batch_id.to_string()),
+                summary: json!({"after": {"status": "draft", "items": count, "gross_cents": gross_total,
+                    "withheld_cents": withheld_total, "skipped": skipped.len()}}),
+            },
+        )?;
+        Ok((batch_id, true, Some(skipped)))
+    });
+    let (id, created, skipped) = match result {
+        // Two requests with one key raced past the lookup (possible only without the
+        // build lock): the UNIQUE key refused the second; answer with the first.
+        Err(AppError::Conflict { code: "already_exists", .. }) => {
+            let existing = st.db.read_sync(|conn| batch_by_key(conn, key))?.ok_or(AppError::NotFound)?;
+            (replay(existing, &hash)?, false, None)
+        }
+        other => other?,
+    };
+    let mut view = get_batch(st, id, None, None)?;
+    view.skipped = skipped;
+    Ok((view, created))
+}
+
+/// A second finance user approves a draft (maker-checker; also a CHECK in the database).
+pub fn approve_batch(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: i64) -> AppResult<BatchView> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let batch = batch_row(conn, id)?;
+        if batch.created_by == finance_id {
+            return Err(AppError::Forbidden("the finance user who built a batch cannot approve it".into()));
+        }
+        let won = diesel::update(
+            payout_batches::table
+                .filter(payout_batches::id.eq(id))
+                .filter(payout_batches::status.eq(BatchStatus::Draft.as_str())),
+        )
+        .set((
+            payout_batches::status.eq(BatchStatus::Approved.as_str()),
+            payout_batches::approved_by.eq(finance_id),
+            payout_batches::approved_at.eq(now),
+        ))
+        .execute(conn)?;
+        if won != 1 {
+            return Err(AppError::conflict("batch_not_draft", format!("the batch is {}, not a draft", batch.status)));
+        }
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(finance_id),
+                action: "payout_batch.approved",
+                subject_type: "payout_batch",
+                subject_id: Some(id.to_string()),
+                summary: json!({"before": {"status": "draft"}, "after": {"status": "approved", "built_by": batch.created_by}}),
+            },
+        )?;
+        batch_view(conn, id, None, None)
+    })
+}
+
+/// Cancels a draft: every reservation (and withholding) goes back to `available`.
+pub fn cancel_batch(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: i64) -> AppResult<BatchView> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let batch = batch_row(conn, id)?;
+        let won = diesel::update(
+            payout_batches::table
+                .filter(payout_batches::id.eq(id))
+                .filter(payout_batches::status.eq(BatchStatus::Draft.as_str())),
+        )
+        .set((
+            payout_batches::status.eq(BatchStatus::Cancelled.as_str()),
+            payout_batches::cancelled_by.eq(finance_id),
+            payout_batches::cancelled_at.eq(now),
+        ))
+        .execute(conn)?;
+        if won != 1 {
+            return Err(AppError::conflict(
+                "batch_not_draft",
+                format!("only a draft can be cancelled; the batch is {}", batch.status),
+            ));
+        }
+        let items: Vec<ItemRow> = payout_items::table
+            .filter(payout_items::batch_id.eq(id))
+            .filter(payout_items::status.eq(ItemStatus::Pending.as_str()))
+            .select(ItemRow::as_select())
+            .load(conn)?;
+        for item in &items {
+            release(conn, now, ctx, finance_id, item, ItemStatus::Cancelled, None, "batch cancelled")?;
+        }
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(finance_id),
+                action: "payout_batch.cancelled",
+                subject_type: "payout_batch",
+                subject_id: Some(id.to_string()),
+                summary: json!({"before": {"status": "draft"}, "after": {"status": "cancelled", "released_items": items.len()}}),
+            },
+        )?;
+        batch_view(conn, id, None, None)
+    })
+}
+
+/// Gives an item's money back to `available` and closes the item with `status`.
+#[allow(clippy::too_many_arguments)]
+fn release(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    by: i64,
+    item: &ItemRow,
+    status: ItemStatus,
+    rail_reference: Option<&str>,
+    reason: &str,
+) -> AppResult<()> {
+    close_item(conn, now, item.id, status, rail_reference, Some(reason))?;
+    post(
+        conn,
+        now,
+        ctx,
+        Posting {
+            kind: TxKind::PayoutFailed,
+            reference: item_reference(item.id),
+            memo: format!("payout {} {}: {reason}", item.id, status.as_str()),
+            contributor_id: Some(item.contributor_id),
+            created_by: Some(by),
+            legs: release_legs(item.contributor_id, item.net_cents, item.withheld_cents),
+        },
+    )?;
+    Ok(())
+}
+
+/// Sets an item's final status once (a conditional UPDATE: a concurrent import loses).
+fn close_item(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    item_id: i64,
+    status: ItemStatus,
+    rail_reference: Option<&str>,
+    reason: Option<&str>,
+) -> AppResult<()> {
+    let won = diesel::update(
+        payout_items::table
+            .filter(payout_items::id.eq(item_id))
+            .filter(payout_items::status.eq(ItemStatus::Pending.as_str())),
+    )
+    .set((
+        payout_items::status.eq(status.as_str()),
+        payout_items::rail_reference.eq(rail_reference),
+        payout_items::reason.eq(reason),
+        payout_items::settled_at.eq(now),
+    ))
+    .execute(conn)?;
+    if won != 1 {
+        return Err(AppError::conflict("item_already_final", format!("payout item {item_id} is already final")));
+    }
+    Ok(())
+}
+
+/// One settlement result line, from the rail's report.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct SettlementLine {
+    pub item_id: i64,
+    /// `paid`, `failed` or `returned`.
+    pub status: String,
+    #[serde(default)]
+    pub rail_reference: Option<String>,
+    /// Required for `failed` and `returned`: shown to the contributor.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettlementOutcome {
+    /// The result was recorded and booked.
+    Applied,
+    /// The item already had this result: nothing changed.
+    Unchanged,
+    /// The item already has another final result: nothing changed.
+    Conflict,
+    /// No such item in this batch.
+    NotFound,
+    /// The line is not a valid result.
+    Invalid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettlementResult {
+    pub item_id: i64,
+    pub outcome: SettlementOutcome,
+    /// The item's status after the import.
+    pub status: Option<ItemStatus>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettlementReport {
+    pub batch_id: i64,
+    pub batch_status: BatchStatus,
+    pub applied: usize,
+    pub unchanged: usize,
+    pub conflicts: usize,
+    pub rejected: usize,
+    pub results: Vec<SettlementResult>,
+}
+
+/// Imports settlement results for an exported batch in one transaction. Idempotent per
+/// item: a final status is set once; the same result again is `unchanged`, another one a
+/// `conflict`. The batch is `settled` once every item is final.
+pub fn settle(
+    st: &AppState,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    batch_id: i64,
+    lines: Vec<SettlementLine>,
+) -> AppResult<SettlementReport> {
+    if lines.is_empty() {
+        return Err(AppError::field("items", "required", "at least one settlement result"));
+    }
+    if lines.len() > 100_000 {
+        return Err(AppError::PayloadTooLarge);
+    }
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let batch = batch_row(conn, batch_id)?;
+        if !matches!(batch.status(), BatchStatus::Exported | BatchStatus::Settled) {
+            return Err(AppError::conflict(
+                "batch_not_exported",
+                format!("results are imported for an exported batch; this one is {}", batch.status),
+            ));
+        }
+        let mut results = Vec::with_capacity(lines.len());
+        for line in lines {
+            results.push(settle_line(conn, now, ctx, finance_id, batch_id, line)?);
+        }
+        let pending: i64 = payout_items::table
+            .filter(payout_items::batch_id.eq(batch_id))
+            .filter(payout_items::status.eq(ItemStatus::Pending.as_str()))
+            .count()
+            .get_result(conn)?;
+        if pending == 0 && batch.status() == BatchStatus::Exported {
+            diesel::update(payout_batches::table.find(batch_id))
+                .set((payout_batches::status.eq(BatchStatus::Settled.as_str()), payout_batches::settled_at.eq(now)))
+                .execute(conn)?;
+            audit::record(
+                conn,
+                now,
+                ctx,
+                AuditEvent {
+                    actor_id: Some(finance_id),
+                    action: "payout_batch.settled",
+                    subject_type: "payout_batch",
+                    subject_id: Some(batch_id.to_string()),
+                    summary: json!({"before": {"status": "exported"}, "after": {"status": "settled"}}),
+                },
+            )?;
+        }
+        let count = |o: SettlementOutcome| results.iter().filter(|r: &&SettlementResult| r.outcome == o).count();
+        Ok(SettlementReport {
+            batch_id,
+            batch_status: batch_row(conn, batch_id)?.status(),
+            applied: count(SettlementOutcome::Applied),
+            unchanged: count(SettlementOutcome::Unchanged),
+            conflicts: count(SettlementOutcome::Conflict),
+            rejected: count(SettlementOutcome::NotFound) + count(SettlementOutcome::Invalid),
+            results,
+        })
+    })
+}
+
+fn settle_line(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    batch_id: i64,
+    line: SettlementLine,
+) -> AppResult<SettlementResult> {
+    let result =
+        |outcome, status, detail: Option<String>| SettlementResult { item_id: line.item_id, outcome, status, detail };
+    let wanted = match line.status.as_str() {
+        "paid" => ItemStatus::Paid,
+        "failed" => ItemStatus::Failed,
+        "returned" => ItemStatus::Returned,
+        _ => return Ok(result(SettlementOutcome::Invalid, None, Some("status is paid, failed or returned".into()))),
+    };
+    let reason = line.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let reference = line.rail_reference.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if wanted != ItemStatus::Paid && reason.is_none() {
+        return Ok(result(
+            SettlementOutcome::Invalid,
+            None,
+            Some("a failed or returned payment needs a reason".into()),
+        ));
+    }
+    let Some(item) = payout_items::table
+        .filter(payout_items::id.eq(line.item_id))
+        .filter(payout_items::batch_id.eq(batch_id))
+        .select(ItemRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(result(SettlementOutcome::NotFound, None, None));
+    };
+    let current = item.status();
+    if current != ItemStatus::Pending {
+        let same = current == wanted && (reference.is_none() || reference == item.rail_reference.as_deref());
+        return Ok(if same {
+            result(SettlementOutcome::Unchanged, Some(current), None)
+        } else {
+            result(
+                SettlementOutcome::Conflict,
+                Some(current),
+                Some(format!("the item is already {}; this result is ignored", current.as_str())),
+            )
+        });
+    }
+    if wanted == ItemStatus::Paid {
+        close_item(conn, now, item.id, wanted, reference, None)?;
+        post(
+            conn,
+            now,
+            ctx,
+            Posting {
+                kind: TxKind::PayoutSettled,
+                reference: item_reference(item.id),
+                memo: format!("payout {} paid{}", item.id, reference.map(|r| format!(" ({r})")).unwrap_or_default()),
+                contributor_id: Some(item.contributor_id),
+                created_by: Some(finance_id),
+                legs: settle_legs(item.contributor_id, item.net_cents),
+            },
+        )?;
+    } else {
+        let reason = reason.unwrap_or_default();
+        release(conn, now, ctx, finance_id, &item, wanted, reference, reason)?;
+        methods::mark_needs_update(conn, item.method_id, reason)?;
+        let user = find_user(conn, item.contributor_id)?;
+        let method = methods::method(conn, item.method_id)?;
+        notifications::enqueue(
+            conn,
+            now,
+            &user.email,
+            &format!("payout_failed:{}", item.id),
+            &PayoutFailed {
+                full_name: user.full_name,
+                item_id: item.id,
+                net: amount(item.net_cents),
+                destination: method.masked,
+                outcome: wanted.as_str().to_string(),
+                reason: reason.to_string(),
+            },
+        )?;
+    }
+    audit::record(
+        conn,
+        now,
+        ctx,
+        AuditEvent {
+            actor_id: Some(finance_id),
+            action: "payout_item.settled",
+            subject_type: "payout_item",
+            subject_id: Some(item.id.to_string()),
+            summary: json!({"before": {"status": "pending"}, "after": {"status": wanted.as_str(),
+                "rail_reference": reference, "reason": reason}}),
+        },
+    )?;
+    Ok(result(SettlementOutcome::Applied, Some(wanted), None))
+}
+
+/// A payout as its contributor sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyPayout {
+    pub item_id: i64,
+    pub batch_id: i64,
+    /// `in_batch` (draft or approved batch), `sent` (exported), `paid`, `failed`,
+    /// `returned` or `cancelled`.
+    pub status: String,
+    pub rail: Rail,
+    pub destination: String,
+    pub gross_cents: i64,
+    pub withheld_cents: i64,
+    pub net_cents: i64,
+    pub rail_reference: Option<String>,
+    pub reason: Option<String>,
+    pub in_batch_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+    pub settled_at: Option<NaiveDateTime>,
+}
+
+/// The stage shown for an item: before settlement it follows its batch.
+pub fn stage(item: ItemStatus, batch: BatchStatus) -> &'static str {
+    match (item, batch) {
+        (ItemStatus::Pending, BatchStatus::Draft | BatchStatus::Approved) => "in_batch",
+        (ItemStatus::Pending, _) => "sent",
+        (s, _) => s.as_str(),
+    }
+}
+
+pub fn my_payouts(st: &AppState, user_id: i64, before: Option<i64>, limit: Option<i64>) -> AppResult<Vec<MyPayout>> {
+    st.db.read_sync(|conn| {
+        let mut q = payout_items::table
+            .inner_join(payout_batches::table)
+            .inner_join(payout_methods::table)
+            .filter(payout_items::contributor_id.eq(user_id))
+            .select((ItemRow::as_select(), payout_batches::status, payout_batches::exported_at, payout_methods::masked))
+            .into_boxed();
+        if let Some(b) = before {
+            q = q.filter(payout_items::id.lt(b));
+        }
+        let rows: Vec<(ItemRow, String, Option<NaiveDateTime>, String)> =
+            q.order(payout_items::id.desc()).limit(crate::db::page_limit(limit)).load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(i, batch_status, exported_at, masked)| MyPayout {
+                status: stage(i.status(), BatchStatus::parse(&batch_status)).to_string(),
+                rail: i.rail(),
+                item_id: i.id,
+                batch_id: i.batch_id,
+                destination: masked,
+                gross_cents: i.gross_cents,
+                withheld_cents: i.withheld_cents,
+                net_cents: i.net_cents,
+                rail_reference: i.rail_reference,
+                reason: i.reason,
+                in_batch_at: i.created_at,
+                sent_at: exported_at.filter(|_| i.status != "cancelled"),
+                settled_at: i.settled_at.filter(|_| i.status == "paid"),
+            })
+            .collect())
+    })
+}
+
+/// Payout totals by stage, for the contributor's statement.
+#[derive(Debug, Default, Clone, Serialize, ToSchema)]
+pub struct PayoutStages {
+    /// Gross reserved in draft or approved batches.
+    pub in_batch_cents: i64,
+    /// Gross in exported batches, not yet settled.
+    pub sent_cents: i64,
+    /// Gross paid.
+    pub settled_cents: i64,
+    pub last_in_batch_at: Option<NaiveDateTime>,
+    pub last_sent_at: Option<NaiveDateTime>,
+    pub last_rail_reference: Option<String>,
+    pub last_settled_at: Option<NaiveDateTime>,
+}
+
+pub fn payout_stages(conn: &mut DbConn, user_id: i64) -> AppResult<PayoutStages> {
+    let rows: Vec<(ItemRow, String, Option<NaiveDateTime>)> = payout_items::table
+        .inner_join(payout_batches::table)
+        .filter(payout_items::contributor_id.eq(user_id))
+        .order(payout_items::id.asc())
+        .select((ItemRow::as_select(), payout_batches::status, payout_batches::exported_at))
+        .load(conn)?;
+    let mut s = PayoutStages::default();
+    for (i, batch_status, exported_at) in rows {
+        match stage(i.status(), BatchStatus::parse(&batch_status)) {
+            "in_batch" => {
+                s.in_batch_cents += i.gross_cents;
+                s.last_in_batch_at = Some(i.created_at);
+            }
+            "sent" => {
+                s.sent_cents += i.gross_cents;
+                s.last_in_batch_at = Some(i.created_at);
+                s.last_sent_at = exported_at;
+            }
+            "paid" => {
+                s.settled_cents += i.gross_cents;
+                s.last_in_batch_at = Some(i.created_at);
+                s.last_sent_at = exported_at;
+                s.last_settled_at = i.settled_at;
+                s.last_rail_reference = i.rail_reference;
+            }
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+/// A contributor whose approved earnings are past the payment promise, unpaid.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LatePayout {
+    pub contributor_id: i64,
+    pub late_records: i64,
+    pub late_cents: i64,
+    pub oldest_approved_at: NaiveDateTime,
+    /// When the oldest late record was due (approval + the promise).
+    pub due_by: NaiveDateTime,
+    pub available_cents: i64,
+    pub in_payout_cents: i64,
+    /// Why no batch paid it (eligibility reasons; empty if it is in flight or eligible).
+    pub reasons: Vec<String>,
+}
+
+/// Approved work not paid within the promise. What is still owed (held + available +
+/// in_payout) is matched to the newest approved records; older ones count as paid
+/// (payments go oldest first). A record is late when it is still owed and was approved
+/// before now − promise.
+pub fn late_payouts(st: &AppState) -> AppResult<Vec<LatePayout>> {
+    let now = st.clock.now();
+    let cutoff = now - st.config.payouts.payment_promise;
+    let minimum = st.config.payouts.minimum_cents;
+    st.db.read_sync(|conn| {
+        let contributors: Vec<i64> = work_records::table
+            .filter(work_records::status.eq("approved"))
+            .filter(work_records::approved_at.lt(cutoff))
+            .select(work_records::contributor_id)
+            .distinct()
+            .order(work_records::contributor_id.asc())
+            .load(conn)?;
+        let mut out = Vec::new();
+        for user in contributors {
+            let b = balances_of(conn, user)?;
+            let mut owed = b.held.0 + b.available.0 + b.in_payout.0;
+            if owed <= 0 {
+                continue;
+            }
+            let records: Vec<(i64, Option<NaiveDateTime>)> = work_records::table
+                .filter(work_records::contributor_id.eq(user))
+                .filter(work_records::status.eq("approved"))
+                .order((work_records::approved_at.desc(), work_records::id.desc()))
+                .select((work_records::pay_cents, work_records::approved_at))
+                .load(conn)?;
+            let (mut late_records, mut late_cents, mut oldest) = (0i64, 0i64, None);
+            for (pay, approved_at) in records {
+                if owed <= 0 {
+                    break;
+                }
+                let unpaid = pay.min(owed);
+                owed -= unpaid;
+                if let Some(at) = approved_at.filter(|at| *at < cutoff) {
+                    late_records += 1;
+                    late_cents += unpaid;
+                    oldest = Some(at);
+                }
+            }
+            if let Some(oldest) = oldest {
+                let (reasons, _) = ineligibility(conn, now, user, b.available.0, minimum)?;
+                out.push(LatePayout {
+                    contributor_id: user,
+                    late_records,
+                    late_cents,
+                    oldest_approved_at: oldest,
+                    due_by: oldest + st.config.payouts.payment_promise,
+                    available_cents: b.available.0,
+                    in_payout_cents: b.in_payout.0,
+                    reasons: if b.available.0 > 0 { reasons } else { Vec::new() },
+                });
+            }
+        }
+        Ok(out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::money;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn withholding_rounds_half_away_from_zero() {
+        assert_eq!(withheld_amount(10_000, dec!(0.24)), 2_400);
+        assert_eq!(withheld_amount(1_001, dec!(0.24)), 240); // 240.24
+        assert_eq!(withheld_amount(1_002, dec!(0.24)), 240); // 240.48
+        assert_eq!(withheld_amount(1_003, dec!(0.24)), 241); // 240.72
+        assert_eq!(withheld_amount(2_000_625, dec!(0.24)), 480_150);
+    }
+
+    #[test]
+    fn every_payout_posting_balances() {
+        for legs in [
+            reserve_legs(1, 700),
+            withholding_legs(1, 300),
+            release_legs(1, 700, 300),
+            release_legs(1, 700, 0),
+            settle_legs(1, 700),
+        ] {
+            assert!(money::balances(&legs.iter().map(|l| l.1).collect::<Vec<_>>()));
+        }
+        // Reserve + withhold, then release: available is whole again.
+        let mut available = 0;
+        for legs in [reserve_legs(1, 700), withholding_legs(1, 300), release_legs(1, 700, 300)] {
+            for (acc, c) in legs {
+                if acc == AccountRef::Contributor(1, AccountKind::Available) {
+                    available += c.0;
+                }
+            }
+        }
+        assert_eq!(available, 0);
+    }
+
+    #[test]
+    fn amounts_have_two_decimals() {
+        assert_eq!(amount(1234), "12.34");
+        assert_eq!(amount(5), "0.05");
+        assert_eq!(amount(100_000), "1000.00");
+    }
+
+    #[test]
+    fn stages_follow_the_batch_until_settled() {
+        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Draft), "in_batch");
+        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Exported), "sent");
+        assert_eq!(stage(ItemStatus::Returned, BatchStatus::Settled), "returned");
+    }
+}
