@@ -24,6 +24,7 @@ use crate::ledger::model::{AccountKind, AccountRef, TxKind};
 use crate::ledger::service::{balances_of, post, Posting};
 use crate::ledger::Cents;
 use crate::notifications::{self, templates::PayoutFailed};
+use crate::readiness::{Blocks, RequirementStatus};
 use crate::AppState;
 
 /// Key of the PostgreSQL advisory lock that serialises batch builds across instances.
@@ -91,39 +92,33 @@ pub struct Candidate {
     pub rail: Option<Rail>,
     /// The current method, masked.
     pub destination: Option<String>,
-    /// Empty when eligible; otherwise `below_minimum`, `no_payout_method`,
-    /// `payout_method_needs_update`, `payout_method_on_hold`, `w9_missing`, `payment_hold`.
+    /// Empty when eligible; otherwise the codes of the readiness requirements that hold
+    /// the payout back (see [`ineligibility`]).
     pub reasons: Vec<String>,
     #[serde(skip)]
     pub method_id: Option<i64>,
 }
 
 /// Why a contributor cannot be paid now (empty: eligible), and their current method.
+/// The reasons are the codes of the readiness requirements that block payouts and are
+/// not satisfied (`payout_minimum_balance`, `payout_method`, `payout_method_needs_update`,
+/// `payout_method_change_hold`, `payment_hold`, `w9_on_file`, `profile_complete`): the
+/// batch preview and `GET /me/readiness` say the same thing by construction.
 pub fn ineligibility(
     conn: &mut DbConn,
     now: NaiveDateTime,
     user_id: i64,
-    available: i64,
     minimum: i64,
 ) -> AppResult<(Vec<String>, Option<MethodRow>)> {
-    let mut reasons = Vec::new();
-    if available < minimum {
-        reasons.push("below_minimum".to_string());
-    }
-    let method = current_method(conn, user_id)?;
-    match &method {
-        None => reasons.push("no_payout_method".into()),
-        Some(m) if m.status() == MethodStatus::NeedsUpdate => reasons.push("payout_method_needs_update".into()),
-        Some(m) if m.usable_from > now => reasons.push("payout_method_on_hold".into()),
-        Some(_) => {}
-    }
-    if crate::tax::service::current_profile(conn, user_id)?.is_none() {
-        reasons.push("w9_missing".into());
-    }
-    if payment_hold(&find_user(conn, user_id)?.status()) {
-        reasons.push("payment_hold".into());
-    }
-    Ok((reasons, method))
+    let user = find_user(conn, user_id)?;
+    let readiness = crate::readiness::collect(conn, now, &user, minimum)?;
+    let reasons = readiness
+        .requirements
+        .into_iter()
+        .filter(|r| r.status != RequirementStatus::Satisfied && r.blocks.contains(&Blocks::Payouts))
+        .map(|r| r.code)
+        .collect();
+    Ok((reasons, current_method(conn, user_id)?))
 }
 
 /// Removed and disabled accounts are paid only after finance looks at them; suspended
@@ -156,7 +151,7 @@ fn available_balances(conn: &mut DbConn) -> AppResult<Vec<OwnerBalance>> {
 pub fn candidates(conn: &mut DbConn, now: NaiveDateTime, minimum: i64) -> AppResult<Vec<Candidate>> {
     let mut out = Vec::new();
     for b in available_balances(conn)? {
-        let (reasons, method) = ineligibility(conn, now, b.owner_id, b.balance, minimum)?;
+        let (reasons, method) = ineligibility(conn, now, b.owner_id, minimum)?;
         out.push(Candidate {
             contributor_id: b.owner_id,
             available_cents: b.balance,
@@ -991,7 +986,7 @@ pub fn late_payouts(st: &AppState) -> AppResult<Vec<LatePayout>> {
                 }
             }
             if let Some(oldest) = oldest {
-                let (reasons, _) = ineligibility(conn, now, user, b.available.0, minimum)?;
+                let (reasons, _) = ineligibility(conn, now, user, minimum)?;
                 out.push(LatePayout {
                     contributor_id: user,
                     late_records,
