@@ -24,11 +24,23 @@ pub struct MethodRequest {
     pub rail: Rail,
     pub email: Option<String>,
     pub holder_name: Option<String>,
-    /// Nine-digit ABA routing number (check digit verified).
-    pub routing_number: Option<String>,
+    /// Nine-digit ABA routing number (check digit verified). Read as any JSON value so
+    /// a number sent by mistake is refused by our validation, never echoed by serde.
+    #[schema(value_type = Option<String>)]
+    pub routing_number: Option<serde_json::Value>,
     /// 4 to 17 digits.
-    pub account_number: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub account_number: Option<serde_json::Value>,
     pub account_type: Option<BankAccountType>,
+}
+
+/// A string as sent, a number as its digits; anything else fails validation later.
+fn digits_text(v: serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
 }
 
 /// Add a payout method; it replaces the current one. A change waits out the change
@@ -54,8 +66,8 @@ pub async fn add_method(
         rail: b.rail,
         email: b.email,
         holder_name: b.holder_name,
-        routing_number: b.routing_number,
-        account_number: b.account_number,
+        routing_number: b.routing_number.map(digits_text),
+        account_number: b.account_number.map(digits_text),
         account_type: b.account_type,
     };
     let view = blocking(move || methods::add_method(&state, &me.ctx, me.id, input)).await?;

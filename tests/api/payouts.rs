@@ -537,6 +537,14 @@ async fn payout_methods_validate_mask_and_hold_changes(backend: Backend) {
     let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["account_number", "account_type"]);
 
+    let mut numeric = ach(ACCOUNT);
+    numeric["account_number"] = json!(987_654_321_123_u64);
+    numeric["routing_number"] = json!(true);
+    let (status, body) = app.post("/me/payout-methods", Some(&t.access), numeric).await;
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (422, Some("aba_check_digit")), "{body}");
+    assert!(!body.to_string().contains("987654321123"));
+    assert!(!logs::captured().contains("987654321123"));
+
     let first = add_method(&app, &t, ach(ACCOUNT)).await;
     assert_eq!(first["destination"], "ACH checking ****4321");
     assert_eq!(first["on_hold"], false, "the first method is usable at once");
