@@ -1,7 +1,11 @@
 //! Export files of an approved batch: PayPal Payouts CSV (web upload, ≤ 5,000 rows per
-//! file) and API JSON, Wise batch CSV, NACHA ACH. The writers are pure; [`export`] pages
-//! through the items (500 rows per query), records the content hash per (batch, format,
-//! part) and checks a re-export against it byte for byte.
+//! file) and API JSON, Wise batch CSV, NACHA ACH. The row writers are pure; [`generate`]
+//! pages through the items (500 rows per query) and writes row by row. An export runs
+//! it twice: [`prepare`] hashes the file without keeping it and records the hash per
+//! (batch, format, part), checking a re-export against it; the route then streams the
+//! second run to the client. Memory stays one page of rows plus a write buffer.
+
+use std::io::Write;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -193,16 +197,6 @@ pub fn nacha_entry(w: &mut NachaWriter<'_>, r: &Row) -> String {
     })
 }
 
-/// One generated file.
-pub struct ExportFile {
-    pub body: Vec<u8>,
-    pub format: Format,
-    pub part: i64,
-    pub parts: i64,
-    pub sha256: String,
-    pub filename: String,
-}
-
 fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail) -> AppResult<i64> {
     Ok(payout_items::table
         .filter(payout_items::batch_id.eq(batch_id))
@@ -230,14 +224,15 @@ fn page(st: &AppState, conn: &mut DbConn, batch_id: i64, rail: Rail, after: i64,
         .collect()
 }
 
-/// Calls `f` for each row of the range, `PAGE` rows per query.
+/// Calls `f` for each row of the range, `PAGE` rows per query: one page of rows in
+/// memory at a time.
 fn for_rows(
     st: &AppState,
     conn: &mut DbConn,
     batch_id: i64,
     rail: Rail,
     (offset, limit): (i64, i64),
-    mut f: impl FnMut(&Row),
+    mut f: impl FnMut(&Row) -> std::io::Result<()>,
 ) -> AppResult<i64> {
     // The first id of the part: skip `offset` items by id (one small query).
     let mut after: i64 = if offset == 0 {
@@ -259,7 +254,7 @@ fn for_rows(
             break;
         }
         for r in &rows {
-            f(r);
+            f(r).map_err(write_error)?;
         }
         left -= rows.len() as i64;
         written += rows.len() as i64;
@@ -268,80 +263,130 @@ fn for_rows(
     Ok(written)
 }
 
-/// Generates a file of an approved (or exported, or settled) batch, records its hash
-/// (checking a re-export against it) and, on the first export, moves the batch to
-/// `exported` and emails every contributor in it.
-pub fn export(
+fn write_error(e: std::io::Error) -> AppError {
+    AppError::Internal(anyhow::anyhow!("writing an export: {e}"))
+}
+
+/// What one export file is: checked once, then generated (twice: hashed, then sent).
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub batch_id: i64,
+    pub format: Format,
+    pub part: i64,
+    pub parts: i64,
+    range: (i64, i64),
+    approved_at: NaiveDateTime,
+}
+
+impl Plan {
+    pub fn filename(&self) -> String {
+        let suffix = if self.parts > 1 { format!("-part-{}", self.part) } else { String::new() };
+        format!("payout-batch-{}-{}{suffix}.{}", self.batch_id, self.format.as_str(), self.format.extension())
+    }
+}
+
+/// Checks that the batch can be exported in this format and part.
+pub fn plan(st: &AppState, conn: &mut DbConn, batch_id: i64, format: Format, part: i64) -> AppResult<Plan> {
+    let batch = batch_row(conn, batch_id)?;
+    let Some(approved_at) = batch
+        .approved_at
+        .filter(|_| matches!(batch.status(), BatchStatus::Approved | BatchStatus::Exported | BatchStatus::Settled))
+    else {
+        return Err(AppError::conflict(
+            "batch_not_approved",
+            format!("only an approved batch is exported; this one is {}", batch.status),
+        ));
+    };
+    let rail = format.rail();
+    let total = count_items(conn, batch_id, rail)?;
+    if total == 0 {
+        return Err(AppError::conflict("nothing_to_export", format!("the batch has no {} items", rail.as_str())));
+    }
+    let max = if format == Format::PaypalCsv { st.config.payouts.paypal_csv_max_rows } else { total };
+    let range = part_range(total, part, max).ok_or(AppError::NotFound)?;
+    Ok(Plan { batch_id, format, part, parts: part_count(total, max), range, approved_at })
+}
+
+/// Writes the file row by row into `out`; returns the number of items written.
+pub fn generate(st: &AppState, conn: &mut DbConn, plan: &Plan, out: &mut dyn Write) -> AppResult<i64> {
+    let (batch_id, rail, range) = (plan.batch_id, plan.format.rail(), plan.range);
+    match plan.format {
+        Format::PaypalCsv => {
+            for_rows(st, conn, batch_id, rail, range, |r| out.write_all(paypal_csv_row(batch_id, r).as_bytes()))
+        }
+        Format::PaypalJson => {
+            out.write_all(paypal_json_head(batch_id).as_bytes()).map_err(write_error)?;
+            let mut first = true;
+            let n = for_rows(st, conn, batch_id, rail, range, |r| {
+                let item = paypal_json_item(first, r);
+                first = false;
+                out.write_all(item.as_bytes())
+            })?;
+            out.write_all(PAYPAL_JSON_TAIL.as_bytes()).map_err(write_error)?;
+            Ok(n)
+        }
+        Format::WiseCsv => {
+            out.write_all(WISE_HEADER.as_bytes()).map_err(write_error)?;
+            for_rows(st, conn, batch_id, rail, range, |r| out.write_all(wise_row(r).as_bytes()))
+        }
+        Format::Nacha => {
+            // The approval time dates the file, so a re-export is byte-identical.
+            let o = &st.config.payouts.nacha;
+            let approved_at = plan.approved_at;
+            let (mut w, head) = NachaWriter::start(o, approved_at, nacha::next_business_day(approved_at.date()), 1);
+            out.write_all(head.as_bytes()).map_err(write_error)?;
+            let n = for_rows(st, conn, batch_id, rail, range, |r| out.write_all(nacha_entry(&mut w, r).as_bytes()))?;
+            out.write_all(w.finish().as_bytes()).map_err(write_error)?;
+            Ok(n)
+        }
+    }
+}
+
+/// A writer that only hashes and counts: the first pass of an export.
+#[derive(Default)]
+pub struct HashingSink {
+    hasher: Sha256,
+    pub bytes: i64,
+}
+
+impl HashingSink {
+    pub fn hex(self) -> String {
+        hex::encode(self.hasher.finalize())
+    }
+}
+
+impl Write for HashingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.hasher.update(buf);
+        self.bytes += buf.len() as i64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The first pass: plans the file, hashes it without keeping it, and records the hash
+/// (checking a re-export against the first); the first export of a batch moves it to
+/// `exported` and emails its contributors. The caller then streams [`generate`].
+pub fn prepare(
     st: &AppState,
     ctx: &RequestCtx,
     finance_id: i64,
     batch_id: i64,
     format: Format,
     part: i64,
-) -> AppResult<ExportFile> {
-    let rail = format.rail();
-    let (body, parts, items) = st.db.read_sync(|conn| {
-        let batch = batch_row(conn, batch_id)?;
-        let Some(approved_at) = batch
-            .approved_at
-            .filter(|_| matches!(batch.status(), BatchStatus::Approved | BatchStatus::Exported | BatchStatus::Settled))
-        else {
-            return Err(AppError::conflict(
-                "batch_not_approved",
-                format!("only an approved batch is exported; this one is {}", batch.status),
-            ));
-        };
-        let total = count_items(conn, batch_id, rail)?;
-        if total == 0 {
-            return Err(AppError::conflict("nothing_to_export", format!("the batch has no {} items", rail.as_str())));
-        }
-        let max = if format == Format::PaypalCsv { st.config.payouts.paypal_csv_max_rows } else { total };
-        let parts = part_count(total, max);
-        let range = part_range(total, part, max).ok_or(AppError::NotFound)?;
-        let mut body: Vec<u8> = Vec::new();
-        let items = match format {
-            Format::PaypalCsv => for_rows(st, conn, batch_id, rail, range, |r| {
-                body.extend_from_slice(paypal_csv_row(batch_id, r).as_bytes())
-            })?,
-            Format::PaypalJson => {
-                body.extend_from_slice(paypal_json_head(batch_id).as_bytes());
-                let mut first = true;
-                let n = for_rows(st, conn, batch_id, rail, range, |r| {
-                    body.extend_from_slice(paypal_json_item(first, r).as_bytes());
-                    first = false;
-                })?;
-                body.extend_from_slice(PAYPAL_JSON_TAIL.as_bytes());
-                n
-            }
-            Format::WiseCsv => {
-                body.extend_from_slice(WISE_HEADER.as_bytes());
-                for_rows(st, conn, batch_id, rail, range, |r| body.extend_from_slice(wise_row(r).as_bytes()))?
-            }
-            Format::Nacha => {
-                // The approval time dates the file, so a re-export is byte-identical.
-                let o = &st.config.payouts.nacha;
-                let (mut w, head) = NachaWriter::start(o, approved_at, nacha::next_business_day(approved_at.date()), 1);
-                body.extend_from_slice(head.as_bytes());
-                let n = for_rows(st, conn, batch_id, rail, range, |r| {
-                    body.extend_from_slice(nacha_entry(&mut w, r).as_bytes())
-                })?;
-                body.extend_from_slice(w.finish().as_bytes());
-                n
-            }
-        };
-        Ok((body, parts, items))
+) -> AppResult<(Plan, String)> {
+    let (plan, sink, items) = st.db.read_sync(|conn| {
+        let plan = plan(st, conn, batch_id, format, part)?;
+        let mut sink = HashingSink::default();
+        let items = generate(st, conn, &plan, &mut sink)?;
+        Ok((plan, sink, items))
     })?;
-    let sha256 = hex::encode(Sha256::digest(&body));
-    record(st, ctx, finance_id, batch_id, format, part, &sha256, body.len() as i64, items)?;
-    let suffix = if parts > 1 { format!("-part-{part}") } else { String::new() };
-    Ok(ExportFile {
-        filename: format!("payout-batch-{batch_id}-{}{suffix}.{}", format.as_str(), format.extension()),
-        body,
-        format,
-        part,
-        parts,
-        sha256,
-    })
+    let bytes = sink.bytes;
+    let sha256 = sink.hex();
+    record(st, ctx, finance_id, batch_id, format, part, &sha256, bytes, items)?;
+    Ok((plan, sha256))
 }
 
 #[allow(clippy::too_many_arguments)]

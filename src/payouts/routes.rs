@@ -1,6 +1,8 @@
 //! HTTP handlers for payouts: the contributor's methods and payouts; finance's batches,
 //! exports, settlement and late payments.
 
+use std::io::Write;
+
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -294,15 +296,58 @@ pub async fn export(
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let ExportQuery { format, part } = query.into_inner();
-    let file =
-        blocking(move || exports::export(&state, &finance.ctx, finance.id, id, format, part.unwrap_or(1))).await?;
+    let st = state.clone();
+    let (plan, sha256) =
+        blocking(move || exports::prepare(&st, &finance.ctx, finance.id, id, format, part.unwrap_or(1))).await?;
+    // The second run goes straight to the client, 64 KiB at a time, through a small
+    // channel: constant memory whatever the batch size.
+    let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(4);
+    let expected = sha256.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut sink = StreamSink { tx, hash: exports::HashingSink::default() };
+        let result = state.db.read_sync(|conn| {
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut sink);
+            exports::generate(&state, conn, &plan, &mut out)?;
+            out.flush().map_err(|e| AppError::Internal(e.into()))
+        });
+        match result {
+            Err(e) => tracing::warn!(batch_id = plan.batch_id, error = %e, "export stream stopped"),
+            Ok(()) if sink.hash.hex() != expected => {
+                tracing::error!(batch_id = plan.batch_id, "streamed export differs from its recorded hash")
+            }
+            Ok(()) => {}
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (Ok::<_, actix_web::Error>(chunk), rx))
+    });
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, file.format.content_type()))
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", file.filename)))
-        .insert_header(("X-Export-Parts", file.parts.to_string()))
-        .insert_header(("X-Export-Part", file.part.to_string()))
-        .insert_header(("X-Content-SHA256", file.sha256))
-        .body(file.body))
+        .insert_header((header::CONTENT_TYPE, plan.format.content_type()))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", plan.filename())))
+        .insert_header(("X-Export-Parts", plan.parts.to_string()))
+        .insert_header(("X-Export-Part", plan.part.to_string()))
+        .insert_header(("X-Content-SHA256", sha256))
+        .streaming(body))
+}
+
+/// Sends written bytes to the response stream (and hashes them, to check the stream
+/// against the recorded hash). A closed channel means the client went away.
+struct StreamSink {
+    tx: tokio::sync::mpsc::Sender<web::Bytes>,
+    hash: exports::HashingSink,
+}
+
+impl std::io::Write for StreamSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.hash.write_all(buf)?;
+        self.tx
+            .blocking_send(web::Bytes::copy_from_slice(buf))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
