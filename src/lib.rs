@@ -22,6 +22,7 @@ pub mod onboarding;
 pub mod openapi;
 pub mod qualifications;
 pub mod readiness;
+pub mod review;
 pub mod startup;
 pub mod storage;
 pub mod tax;

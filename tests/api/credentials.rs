@@ -239,7 +239,7 @@ async fn claims_and_file_access_protect_credentials(backend: Backend) {
     assert_eq!(status, 200);
     let (status, body) = app.post(&format!("/review/credentials/{id}/claim"), Some(&r2.access), json!({})).await;
     assert_eq!(status, 409, "{body}");
-    assert_eq!(body["code"], "claimed_by_another_reviewer");
+    assert_eq!(body["code"], "claimed_by_other");
     let (status, body) = app.post(&format!("/review/credentials/{id}/decision"), Some(&r2.access), verify()).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(app.get(&file, Some(&r1.access)).await.0, 200);
