@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod payouts;
 pub mod qualifications;
 pub mod readiness;
+pub mod review;
 pub mod startup;
 pub mod storage;
 pub mod tax;

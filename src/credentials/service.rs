@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::files::multipart::Form;
 use crate::files::service as file_store;
 use crate::notifications::{self, templates};
+use crate::review;
 use crate::AppState;
 
 pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Credential> {
@@ -262,28 +263,10 @@ pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> A
         if c.status() != CredentialStatus::PendingReview {
             return Err(AppError::conflict("not_pending_review", "this credential is not awaiting review"));
         }
-        let until = now + chrono::Duration::from_std(state.config.operations.claim_ttl).unwrap_or_default();
-        let won = diesel::update(
-            credentials::table
-                .find(id)
-                .filter(credentials::status.eq(CredentialStatus::PendingReview.as_str()))
-                .filter(
-                    credentials::claimed_by
-                        .is_null()
-                        .or(credentials::claim_expires_at.lt(now))
-                        .or(credentials::claimed_by.eq(reviewer_id)),
-                ),
-        )
-        .set((credentials::claimed_by.eq(reviewer_id), credentials::claim_expires_at.eq(until)))
-        .execute(conn)?;
-        if won != 1 {
-            return Err(AppError::conflict(
-                "claimed_by_another_reviewer",
-                format!(
-                    "another reviewer holds this item until {}",
-                    find(conn, id)?.claim_expires_at.map(|t| t.to_string()).unwrap_or_default()
-                ),
-            ));
+        let until = review::claim_until(state, now);
+        let pending = CredentialStatus::PendingReview.as_str();
+        if review::claim_row!(conn, credentials, id, pending, reviewer_id, now, until)? != 1 {
+            return Err(review::claimed_by_other(find(conn, id)?.claim_expires_at));
         }
         audit::record(
             conn,
@@ -329,8 +312,8 @@ pub fn decide(
         if c.status() != CredentialStatus::PendingReview {
             return Err(AppError::conflict("not_pending_review", "this credential is not awaiting review"));
         }
-        if c.claimed_by != Some(reviewer_id) || c.claim_expires_at.is_none_or(|t| t <= now) {
-            return Err(AppError::conflict("claim_required", "claim the item before deciding it"));
+        if !review::holds_claim(c.claimed_by, c.claim_expires_at, reviewer_id, now) {
+            return Err(review::claim_required());
         }
         let status = outcome.status();
         diesel::update(credentials::table.find(id))

@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::files::multipart::Form;
 use crate::files::service as files;
 use crate::notifications::{self, templates};
+use crate::review;
 use crate::AppState;
 
 // ---------------------------------------------------------------- lifecycle
@@ -550,29 +551,10 @@ pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, wa_id: i64) -
         if wa.status() != AuthorizationStatus::PendingReview {
             return Err(AppError::conflict("not_pending_review", "this item is not awaiting review"));
         }
-        let until = now + chrono::Duration::from_std(state.config.operations.claim_ttl).unwrap_or_default();
-        let won = diesel::update(
-            work_authorizations::table
-                .find(wa_id)
-                .filter(work_authorizations::status.eq(AuthorizationStatus::PendingReview.as_str()))
-                .filter(
-                    work_authorizations::claimed_by
-                        .is_null()
-                        .or(work_authorizations::claim_expires_at.lt(now))
-                        .or(work_authorizations::claimed_by.eq(reviewer_id)),
-                ),
-        )
-        .set((work_authorizations::claimed_by.eq(reviewer_id), work_authorizations::claim_expires_at.eq(until)))
-        .execute(conn)?;
-        if won != 1 {
-            let holder = find_authorization(conn, wa_id)?;
-            return Err(AppError::conflict(
-                "claimed_by_another_reviewer",
-                format!(
-                    "another reviewer holds this item until {}",
-                    holder.claim_expires_at.map(|t| t.to_string()).unwrap_or_default()
-                ),
-            ));
+        let until = review::claim_until(state, now);
+        let pending = AuthorizationStatus::PendingReview.as_str();
+        if review::claim_row!(conn, work_authorizations, wa_id, pending, reviewer_id, now, until)? != 1 {
+            return Err(review::claimed_by_other(find_authorization(conn, wa_id)?.claim_expires_at));
         }
         audit::record(
             conn,
@@ -622,8 +604,8 @@ pub fn decide(
         if wa.status() != AuthorizationStatus::PendingReview {
             return Err(AppError::conflict("not_pending_review", "this item is not awaiting review"));
         }
-        if wa.claimed_by != Some(reviewer_id) || wa.claim_expires_at.is_none_or(|t| t <= now) {
-            return Err(AppError::conflict("claim_required", "claim the item before deciding it"));
+        if !review::holds_claim(wa.claimed_by, wa.claim_expires_at, reviewer_id, now) {
+            return Err(review::claim_required());
         }
         let new_status = match d.outcome {
             ReviewOutcome::Verify => AuthorizationStatus::Verified,

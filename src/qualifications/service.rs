@@ -21,6 +21,7 @@ use crate::db::schema::{
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::notifications::{self, templates};
+use crate::review;
 use crate::AppState;
 
 /// What an admin writes to create a test or a new version of one.
@@ -954,28 +955,10 @@ pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppR
         if review.status != ReviewStatus::Pending.as_str() {
             return Err(AppError::conflict("already_graded", "this answer is already graded"));
         }
-        let ttl = Duration::from_std(st.config.operations.claim_ttl).unwrap_or(Duration::minutes(30));
-        let until = now + ttl;
-        let won = diesel::update(
-            test_answer_reviews::table
-                .filter(test_answer_reviews::id.eq(id))
-                .filter(test_answer_reviews::status.eq(ReviewStatus::Pending.as_str()))
-                .filter(
-                    test_answer_reviews::claimed_by
-                        .is_null()
-                        .or(test_answer_reviews::claim_expires_at.lt(now))
-                        .or(test_answer_reviews::claimed_by.eq(reviewer_id)),
-                ),
-        )
-        .set((test_answer_reviews::claimed_by.eq(reviewer_id), test_answer_reviews::claim_expires_at.eq(until)))
-        .execute(conn)?;
-        if won != 1 {
-            let current = review_row(conn, id)?;
-            return Err(AppError::conflict_with(
-                "claimed_by_other",
-                "another reviewer holds the claim on this answer",
-                json!({"claim_expires_at": current.claim_expires_at}),
-            ));
+        let until = review::claim_until(st, now);
+        let pending = ReviewStatus::Pending.as_str();
+        if review::claim_row!(conn, test_answer_reviews, id, pending, reviewer_id, now, until)? != 1 {
+            return Err(review::claimed_by_other(review_row(conn, id)?.claim_expires_at));
         }
         audit::record(
             conn,
@@ -1035,7 +1018,7 @@ pub fn decide(
         ))
         .execute(conn)?;
         if graded != 1 {
-            return Err(AppError::conflict("claim_required", "claim this answer first (or your claim has expired)"));
+            return Err(crate::review::claim_required());
         }
         audit::record(
             conn,

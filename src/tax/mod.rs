@@ -6,3 +6,4 @@ pub mod readiness;
 pub mod routes;
 pub mod service;
 pub mod tin;
+pub mod year_end;

@@ -25,6 +25,7 @@ use crate::ledger::service::{self as ledger, Posting};
 use crate::notifications::{self, templates};
 use crate::onboarding::lifecycle::Transition;
 use crate::qualifications::model::{ProjectTypeRow, RequiredQualification};
+use crate::review;
 use crate::AppState;
 
 /// Rows per multi-row INSERT / IN list: 13 columns × 500 stays far below SQLite's and
@@ -334,10 +335,6 @@ pub fn review_queue(st: &AppState, after: Option<i64>, limit: Option<i64>) -> Ap
     })
 }
 
-fn claim_ttl(st: &AppState) -> Duration {
-    Duration::from_std(st.config.operations.claim_ttl).unwrap_or(Duration::minutes(30))
-}
-
 /// Claims a record for review: one conditional UPDATE decides between two reviewers.
 pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppResult<WorkRecordRow> {
     st.db.tx_sync(|conn| {
@@ -349,27 +346,9 @@ pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppR
         if record.status() != WorkStatus::Pending {
             return Err(AppError::conflict("already_decided", "this work record is already decided"));
         }
-        let until = now + claim_ttl(st);
-        let won = diesel::update(
-            work_records::table
-                .filter(work_records::id.eq(id))
-                .filter(work_records::status.eq(WorkStatus::Pending.as_str()))
-                .filter(
-                    work_records::claimed_by
-                        .is_null()
-                        .or(work_records::claim_expires_at.lt(now))
-                        .or(work_records::claimed_by.eq(reviewer_id)),
-                ),
-        )
-        .set((work_records::claimed_by.eq(reviewer_id), work_records::claim_expires_at.eq(until)))
-        .execute(conn)?;
-        if won != 1 {
-            let current = record_row(conn, id)?;
-            return Err(AppError::conflict_with(
-                "claimed_by_other",
-                "another reviewer holds the claim on this work record",
-                json!({"claim_expires_at": current.claim_expires_at}),
-            ));
+        let until = review::claim_until(st, now);
+        if review::claim_row!(conn, work_records, id, WorkStatus::Pending.as_str(), reviewer_id, now, until)? != 1 {
+            return Err(review::claimed_by_other(record_row(conn, id)?.claim_expires_at));
         }
         audit::record(
             conn,
@@ -494,7 +473,7 @@ pub fn decide(
             if current.status() != WorkStatus::Pending {
                 return Err(AppError::conflict("already_decided", "this work record is already decided"));
             }
-            return Err(AppError::conflict("claim_required", "claim this work record first (or your claim has expired)"));
+            return Err(review::claim_required());
         }
         let record = record_row(conn, id)?;
         if d.verdict == Verdict::Approve {
@@ -658,19 +637,9 @@ pub fn claim_appeal(
         if appeal.status != "pending" {
             return Err(AppError::conflict("already_decided", "this appeal is already decided"));
         }
-        let until = now + claim_ttl(st);
-        let won = diesel::update(
-            work_appeals::table.filter(work_appeals::id.eq(id)).filter(work_appeals::status.eq("pending")).filter(
-                work_appeals::claimed_by
-                    .is_null()
-                    .or(work_appeals::claim_expires_at.lt(now))
-                    .or(work_appeals::claimed_by.eq(reviewer_id)),
-            ),
-        )
-        .set((work_appeals::claimed_by.eq(reviewer_id), work_appeals::claim_expires_at.eq(until)))
-        .execute(conn)?;
-        if won != 1 {
-            return Err(AppError::conflict("claimed_by_other", "another reviewer holds the claim on this appeal"));
+        let until = review::claim_until(st, now);
+        if review::claim_row!(conn, work_appeals, id, "pending", reviewer_id, now, until)? != 1 {
+            return Err(review::claimed_by_other(appeal_row(conn, id)?.claim_expires_at));
         }
         audit::record(
             conn,
@@ -737,7 +706,7 @@ pub fn decide_appeal(
         ))
         .execute(conn)?;
         if changed != 1 {
-            return Err(AppError::conflict("claim_required", "claim this appeal first (or your claim has expired)"));
+            return Err(review::claim_required());
         }
         if verdict == AppealVerdict::Overturn {
             let flipped = diesel::update(

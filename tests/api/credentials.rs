@@ -13,6 +13,7 @@ both_backends!(
     claims_and_file_access_protect_credentials,
     expiring_license_lapses_its_qualification,
     removal_needs_two_people,
+    removal_leaves_approved_earnings_untouched,
 );
 
 const PDF: &[u8] = b"%PDF-1.5\n% diploma\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
@@ -239,7 +240,7 @@ async fn claims_and_file_access_protect_credentials(backend: Backend) {
     assert_eq!(status, 200);
     let (status, body) = app.post(&format!("/review/credentials/{id}/claim"), Some(&r2.access), json!({})).await;
     assert_eq!(status, 409, "{body}");
-    assert_eq!(body["code"], "claimed_by_another_reviewer");
+    assert_eq!(body["code"], "claimed_by_other");
     let (status, body) = app.post(&format!("/review/credentials/{id}/decision"), Some(&r2.access), verify()).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(app.get(&file, Some(&r1.access)).await.0, 200);
@@ -334,4 +335,36 @@ async fn removal_needs_two_people(backend: Backend) {
     assert!(mail.text.contains("stays yours"), "{}", mail.text);
     let (_, audit) = app.get("/admin/audit?subject_type=user&action=removal.confirmed", Some(&admin.access)).await;
     assert_eq!(audit["items"][0]["summary"]["proposed_by"], app.user_id(&r1).await);
+}
+
+async fn removal_leaves_approved_earnings_untouched(backend: Backend) {
+    use crate::work::{ingest, record, run_jobs, world};
+    let app = TestApp::spawn(backend).await;
+    let mut w = world(&app, 1).await;
+    let (uid, tokens) = w.contributors[0].clone();
+    let (_, c) = upload(&app, &tokens, form("degree", Some("doctorate"), "law", PDF, "fake.pdf")).await;
+    ingest(&app, &w.finance, vec![record(uid, w.open_project, "t-1", "units", "4", "2.50")]).await;
+    app.clock.advance(Duration::days(8));
+    run_jobs(&app).await;
+    app.renew(&mut w.finance, "fin@gatehouse.test").await;
+    app.renew(&mut w.reviewer_a, "rev-a@gatehouse.test").await;
+    app.renew(&mut w.reviewer_b, "rev-b@gatehouse.test").await;
+    let ledger = format!("/contributors/{uid}/ledger");
+    let (status, before) = app.get(&ledger, Some(&w.finance.access)).await;
+    assert_eq!(status, 200, "{before}");
+    assert_eq!(before["balances"]["held"], 1000, "{before}");
+
+    let (_, p) = app
+        .post(
+            "/review/removals",
+            Some(&w.reviewer_a.access),
+            json!({"user_id": uid, "credential_id": c["id"], "note": "forged"}),
+        )
+        .await;
+    let (status, _) =
+        app.post(&format!("/review/removals/{}/confirm", p["id"]), Some(&w.reviewer_b.access), json!({})).await;
+    assert_eq!(status, 200);
+    let (_, after) = app.get(&ledger, Some(&w.finance.access)).await;
+    assert_eq!(after["balances"], before["balances"], "removal moves no money");
+    assert_eq!(after["entries"], before["entries"]);
 }

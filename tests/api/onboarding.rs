@@ -315,7 +315,7 @@ async fn claims_decide_between_reviewers(backend: Backend) {
     assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
     let (winner, loser) = if a.0 == 200 { (&r1, &r2) } else { (&r2, &r1) };
     let loser_problem = if a.0 == 200 { &b.1 } else { &a.1 };
-    assert_eq!(loser_problem["code"], "claimed_by_another_reviewer");
+    assert_eq!(loser_problem["code"], "claimed_by_other");
 
     let decision = format!("/review/work-authorizations/{id}/decision");
     let more_info = json!({"outcome": "request_more_info", "reason_code": "document_unreadable", "note": "The card photo is blurred."});

@@ -1,0 +1,68 @@
+//! Shared mechanics of the review queues (work authorizations, credentials, test
+//! answers, work records, appeals): a reviewer claims an item with a lease so no one
+//! else decides it, and only the claim holder decides.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use crate::error::AppError;
+use crate::AppState;
+
+/// Claims row `$id` of the queue table `$t` (a schema module with `id`, `status`,
+/// `claimed_by` and `claim_expires_at`) for `$reviewer` until `$until` when it is still
+/// `$pending` and unclaimed, its claim has expired, or the reviewer already holds it
+/// (which renews the lease). One conditional UPDATE decides between concurrent
+/// reviewers on both backends; evaluates to the number of rows changed (1: claimed).
+macro_rules! claim_row {
+    ($conn:expr, $t:ident, $id:expr, $pending:expr, $reviewer:expr, $now:expr, $until:expr) => {{
+        use $crate::db::schema::$t;
+        diesel::update(
+            $t::table
+                .filter($t::id.eq($id))
+                .filter($t::status.eq($pending))
+                .filter($t::claimed_by.is_null().or($t::claim_expires_at.lt($now)).or($t::claimed_by.eq($reviewer))),
+        )
+        .set(($t::claimed_by.eq($reviewer), $t::claim_expires_at.eq($until)))
+        .execute($conn)
+    }};
+}
+pub(crate) use claim_row;
+
+/// When a claim taken now ends.
+pub fn claim_until(state: &AppState, now: NaiveDateTime) -> NaiveDateTime {
+    now + chrono::Duration::from_std(state.config.operations.claim_ttl).unwrap_or(chrono::Duration::minutes(30))
+}
+
+/// Whether `reviewer` holds a live claim.
+pub fn holds_claim(claimed_by: Option<i64>, expires: Option<NaiveDateTime>, reviewer: i64, now: NaiveDateTime) -> bool {
+    claimed_by == Some(reviewer) && expires.is_some_and(|t| t > now)
+}
+
+/// The answer to a reviewer who lost the race for an item.
+pub fn claimed_by_other(expires: Option<NaiveDateTime>) -> AppError {
+    AppError::conflict_with(
+        "claimed_by_other",
+        "another reviewer holds the claim on this item",
+        json!({"claim_expires_at": expires}),
+    )
+}
+
+/// The answer to a decision from someone without a live claim.
+pub fn claim_required() -> AppError {
+    AppError::conflict("claim_required", "claim this item first (or your claim has expired)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_is_held_until_it_expires() {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(12, 0, 0).unwrap();
+        let later = now + chrono::Duration::minutes(5);
+        assert!(holds_claim(Some(7), Some(later), 7, now));
+        assert!(!holds_claim(Some(7), Some(later), 8, now));
+        assert!(!holds_claim(Some(7), Some(now), 7, now));
+        assert!(!holds_claim(None, None, 7, now));
+    }
+}
