@@ -147,6 +147,23 @@ pub struct WorkConfig {
     pub quality: QualityLadder,
 }
 
+/// Year-end 1099-NEC filing (SPEC §9). Documented in docs/tax.md.
+#[derive(Clone, Debug)]
+pub struct TaxConfig {
+    pub payer_name: String,
+    /// The payer's EIN, printed in filing exports only.
+    pub payer_tin: String,
+    pub payer_address: String,
+    pub payer_city: String,
+    pub payer_state: String,
+    pub payer_zip: String,
+    /// Returns per IRIS CSV file; larger years export as numbered parts.
+    pub iris_returns_per_file: usize,
+    /// Header row and column mapping of the IRIS CSV (a data file finance can align with
+    /// the official template of the year); the built-in copy is used when it is absent.
+    pub iris_template: PathBuf,
+}
+
 /// Payouts (SPEC §8). Documented in docs/payouts.md.
 #[derive(Clone, Debug)]
 pub struct PayoutsConfig {
@@ -263,6 +280,7 @@ pub struct Config {
     pub qualifications: QualificationsConfig,
     pub work: WorkConfig,
     pub payouts: PayoutsConfig,
+    pub tax: TaxConfig,
     pub keys: Keys,
     pub log_format: LogFormat,
     /// Largest JSON body accepted, in bytes.
@@ -366,6 +384,18 @@ impl Config {
                 },
             },
             payouts: payouts_config(&get)?,
+            tax: TaxConfig {
+                payer_name: get("GATEHOUSE_PAYER_NAME").unwrap_or_else(|| "Gatehouse Marketplace".into()),
+                payer_tin: get("GATEHOUSE_PAYER_TIN").unwrap_or_default(),
+                payer_address: get("GATEHOUSE_PAYER_ADDRESS").unwrap_or_default(),
+                payer_city: get("GATEHOUSE_PAYER_CITY").unwrap_or_default(),
+                payer_state: get("GATEHOUSE_PAYER_STATE").unwrap_or_default(),
+                payer_zip: get("GATEHOUSE_PAYER_ZIP").unwrap_or_default(),
+                iris_returns_per_file: parse_num(&get, "GATEHOUSE_IRIS_RETURNS_PER_FILE", 100)?,
+                iris_template: get("GATEHOUSE_IRIS_TEMPLATE")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("templates/tax/iris_1099nec.csv")),
+            },
             keys: Keys { jwt_secret, encryption_key },
             log_format,
             max_json_bytes: parse_num(&get, "GATEHOUSE_MAX_JSON_BYTES", 2 * 1024 * 1024)?,

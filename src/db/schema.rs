@@ -606,3 +606,22 @@ diesel::joinable!(payout_exports -> payout_batches (batch_id));
 diesel::joinable!(payout_items -> users (contributor_id));
 
 diesel::allow_tables_to_appear_in_same_query!(users, payout_methods, payout_batches, payout_items, payout_exports);
+
+diesel::table! {
+    tax_forms (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        tax_year -> BigInt,
+        version -> Integer,
+        corrected -> Bool,
+        reportable_cents -> BigInt,
+        excluded_cents -> BigInt,
+        federal_withheld_cents -> BigInt,
+        state -> Nullable<Text>,
+        tax_profile_id -> Nullable<BigInt>,
+        issued_at -> Timestamp,
+        issued_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(tax_forms, tax_profiles);

@@ -20,6 +20,8 @@ pub struct JobReport {
     /// Test attempts left open past their deadline, closed and graded.
     pub attempts_closed: usize,
     pub work: crate::work::service::WorkJobReport,
+    /// Last year's 1099-NEC forms, issued during January.
+    pub year_end: Option<crate::tax::filing::IssueReport>,
 }
 
 /// Runs every job that is due now.
@@ -29,6 +31,7 @@ pub fn run_due(state: &AppState) -> AppResult<JobReport> {
         credential_expiry: crate::credentials::service::run_expiry(state)?,
         attempts_closed: crate::qualifications::service::close_expired_attempts(state)?,
         work: crate::work::service::run_jobs(state)?,
+        year_end: crate::tax::filing::run_year_end(state)?,
     })
 }
 

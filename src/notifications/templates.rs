@@ -112,6 +112,10 @@ email!(TestResult, "test_result", "email/test_result.txt", "email/test_result.ht
     { full_name: String, test_title: String, passed: bool, score_percent: i32, pass_mark_percent: i32,
       sections: Vec<SectionLine>, qualification: String });
 
+email!(TaxFormAvailable, "tax_form_available", "email/tax_form_available.txt", "email/tax_form_available.html",
+    |m| if m.corrected { format!("Your corrected {} Form 1099-NEC is available", m.year) } else { format!("Your {} Form 1099-NEC is available", m.year) },
+    { full_name: String, year: i64, corrected: bool, amount: String, withheld: String, tin: String });
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,9 +3,10 @@
 use actix_web::{get, post, put, web, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::filing::{self, ExportFormat, IssueReport, TaxDocument, YearEndReport};
 use super::model::*;
 use super::service::{self, NoticeKind, Threshold, W9Input, WithholdingStatus};
 use super::tin::{self, TinType};
@@ -299,6 +300,111 @@ pub async fn set_threshold(
     Ok(HttpResponse::Ok().json(t))
 }
 
+/// Year-end 1099-NEC report: per payee the reportable total, excluded total and why,
+/// federal tax withheld, state, and whether a form is due (finance).
+#[utoipa::path(
+    tag = "tax",
+    params(("year" = i64, Path, description = "Calendar year of payment")),
+    responses(
+        (status = 200, body = YearEndReport),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "threshold_missing"), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/tax/1099-nec/{year}")]
+pub async fn year_end_report(
+    state: web::Data<AppState>,
+    _f: Staff<Finance>,
+    year: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let year = year.into_inner();
+    Ok(HttpResponse::Ok().json(state.db.read(move |c| filing::report(c, year)).await?))
+}
+
+/// Issue the year's forms: new forms, corrected versions where amounts or W-9 changed,
+/// each emailed; idempotent (finance). The January job does the same for last year.
+#[utoipa::path(
+    tag = "tax",
+    params(("year" = i64, Path, description = "Calendar year of payment")),
+    responses(
+        (status = 200, body = IssueReport),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/tax/1099-nec/{year}/issue")]
+pub async fn issue_forms(
+    state: web::Data<AppState>,
+    f: Staff<Finance>,
+    year: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (st, year) = (state.clone(), year.into_inner());
+    let report = blocking(move || filing::issue(&st, &f.ctx, Some(f.id), year)).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ExportQuery {
+    pub format: ExportFormat,
+    /// 1-based part of an IRIS export; see the `X-Export-Parts` response header.
+    pub part: Option<usize>,
+}
+
+/// Filing exports of the issued forms: `csv` for a filing service, `iris_csv` for the
+/// IRS IRIS bulk upload in numbered parts. The only responses with full TINs (finance).
+#[utoipa::path(
+    tag = "tax",
+    params(("year" = i64, Path, description = "Calendar year of payment"), ExportQuery),
+    responses(
+        (status = 200, description = "CSV file; header X-Export-Parts gives the number of parts", content_type = "text/csv"),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/tax/1099-nec/{year}/export")]
+pub async fn export_forms(
+    state: web::Data<AppState>,
+    f: Staff<Finance>,
+    year: web::Path<i64>,
+    q: web::Query<ExportQuery>,
+) -> AppResult<HttpResponse> {
+    let (st, year, format, part) = (state.clone(), year.into_inner(), q.format, q.part.unwrap_or(1));
+    let export = blocking(move || filing::export(&st, &f.ctx, f.id, year, format, part)).await?;
+    let name = match format {
+        ExportFormat::Csv => format!("1099-nec-{year}.csv"),
+        ExportFormat::IrisCsv => format!("1099-nec-{year}-iris-part{part}-of-{}.csv", export.parts),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("X-Export-Parts", export.parts.to_string()))
+        .insert_header(("X-Export-Rows", export.rows.to_string()))
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\"")))
+        .insert_header(("Cache-Control", "private, no-store"))
+        .body(export.body))
+}
+
+/// My 1099-NEC summary for a year (TIN masked); 404 until a form is issued.
+#[utoipa::path(
+    tag = "tax",
+    params(("year" = i64, Path, description = "Calendar year of payment")),
+    responses(
+        (status = 200, body = TaxDocument),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/tax-documents/{year}")]
+pub async fn my_tax_document(
+    state: web::Data<AppState>,
+    me: Applicant,
+    year: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (st, year) = (state.clone(), year.into_inner());
+    Ok(HttpResponse::Ok().json(blocking(move || filing::my_document(&st, me.id, year)).await?))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(put_profile)
         .service(get_profile)
@@ -306,5 +412,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(clear_b_notice)
         .service(tax_status)
         .service(list_thresholds)
-        .service(set_threshold);
+        .service(set_threshold)
+        .service(year_end_report)
+        .service(issue_forms)
+        .service(export_forms)
+        .service(my_tax_document);
 }

@@ -13,3 +13,4 @@ mod qualifications;
 mod schema;
 mod tax;
 mod work;
+mod year_end;

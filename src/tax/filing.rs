@@ -1,0 +1,518 @@
+//! Year-end 1099-NEC: totals from settled payouts (cash basis), the report for finance,
+//! issued forms with corrections as new versions, and the filing exports.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::model::TaxProfile;
+use super::service::{current_profile, threshold_for};
+use super::tin::{self, TinType};
+use super::year_end::{dollars, form_due, part_count, part_range, YearTotals};
+use crate::audit::{self, AuditEvent};
+use crate::auth::service::find_user;
+use crate::auth::RequestCtx;
+use crate::db::schema::{payout_items, payout_rails, tax_forms};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::notifications::{self, templates};
+use crate::AppState;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = tax_forms)]
+pub struct TaxForm {
+    pub id: i64,
+    pub user_id: i64,
+    pub tax_year: i64,
+    pub version: i32,
+    pub corrected: bool,
+    pub reportable_cents: i64,
+    pub excluded_cents: i64,
+    pub federal_withheld_cents: i64,
+    pub state: Option<String>,
+    pub tax_profile_id: Option<i64>,
+    pub issued_at: NaiveDateTime,
+    pub issued_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RailRule {
+    pub rail: String,
+    /// Reported by the rail on Form 1099-K, so excluded from the payer's 1099-NEC.
+    pub reported_by_rail: bool,
+    pub note: String,
+}
+
+fn rails(conn: &mut DbConn) -> AppResult<Vec<RailRule>> {
+    let rows: Vec<(String, bool, String)> = payout_rails::table
+        .order(payout_rails::rail)
+        .select((payout_rails::rail, payout_rails::reported_by_rail, payout_rails::reporting_note))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(rail, reported_by_rail, note)| RailRule { rail, reported_by_rail, note }).collect())
+}
+
+fn year_bounds(year: i64) -> AppResult<(NaiveDateTime, NaiveDateTime)> {
+    let start = |y: i64| {
+        NaiveDate::from_ymd_opt(y as i32, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .ok_or_else(|| AppError::field("year", "range", "a calendar year"))
+    };
+    if !(2000..=2100).contains(&year) {
+        return Err(AppError::field("year", "range", "a calendar year between 2000 and 2100"));
+    }
+    Ok((start(year)?, start(year + 1)?))
+}
+
+/// Cash basis: what was settled (paid) in the calendar year, per payee, split by rail rule.
+pub fn year_totals(conn: &mut DbConn, year: i64) -> AppResult<BTreeMap<i64, YearTotals>> {
+    let (from, to) = year_bounds(year)?;
+    let reported_by_rail: HashMap<String, bool> =
+        rails(conn)?.into_iter().map(|r| (r.rail, r.reported_by_rail)).collect();
+    let rows: Vec<(i64, String, i64, i64)> = payout_items::table
+        .filter(payout_items::status.eq("paid"))
+        .filter(payout_items::settled_at.ge(from))
+        .filter(payout_items::settled_at.lt(to))
+        .select((
+            payout_items::contributor_id,
+            payout_items::rail,
+            payout_items::gross_cents,
+            payout_items::withheld_cents,
+        ))
+        .load(conn)?;
+    let mut totals: BTreeMap<i64, YearTotals> = BTreeMap::new();
+    for (user, rail, gross, withheld) in rows {
+        let t = totals.entry(user).or_default();
+        if reported_by_rail.get(&rail).copied().unwrap_or(false) {
+            t.excluded_cents += gross;
+        } else {
+            t.reportable_cents += gross;
+            t.federal_withheld_cents += withheld;
+        }
+    }
+    Ok(totals)
+}
+
+fn latest_forms(conn: &mut DbConn, year: i64) -> AppResult<HashMap<i64, TaxForm>> {
+    let forms: Vec<TaxForm> = tax_forms::table
+        .filter(tax_forms::tax_year.eq(year))
+        .order((tax_forms::user_id, tax_forms::version))
+        .select(TaxForm::as_select())
+        .load(conn)?;
+    Ok(forms.into_iter().map(|f| (f.user_id, f)).collect())
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PayeeLine {
+    pub user_id: i64,
+    /// Legal name from the W-9 on file, or the account name when there is none.
+    pub name: String,
+    /// Masked TIN, or null when no W-9 is on file.
+    pub tin: Option<String>,
+    pub state: Option<String>,
+    #[serde(flatten)]
+    pub totals: YearTotals,
+    /// Why some money is excluded, when it is.
+    pub excluded_reason: Option<String>,
+    pub form_due: bool,
+    /// Latest issued version, if any.
+    pub issued_version: Option<i32>,
+    pub corrected: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct YearEndReport {
+    pub year: i64,
+    pub threshold_cents: i64,
+    pub rails: Vec<RailRule>,
+    pub totals: YearTotals,
+    pub payees_count: usize,
+    pub forms_due: usize,
+    pub payees: Vec<PayeeLine>,
+}
+
+fn line(
+    conn: &mut DbConn,
+    user_id: i64,
+    totals: YearTotals,
+    threshold: i64,
+    excluded_note: &str,
+    issued: Option<&TaxForm>,
+) -> AppResult<PayeeLine> {
+    let profile = current_profile(conn, user_id)?;
+    let name = match &profile {
+        Some(p) => p.legal_name.clone(),
+        None => find_user(conn, user_id)?.full_name,
+    };
+    Ok(PayeeLine {
+        user_id,
+        name,
+        tin: profile.as_ref().map(masked_tin),
+        state: profile.as_ref().map(|p| p.region.clone()),
+        excluded_reason: (totals.excluded_cents > 0).then(|| excluded_note.to_string()),
+        form_due: form_due(&totals, threshold),
+        issued_version: issued.map(|f| f.version),
+        corrected: issued.is_some_and(|f| f.corrected),
+        totals,
+    })
+}
+
+fn masked_tin(p: &TaxProfile) -> String {
+    tin::mask(TinType::parse(&p.tin_type).unwrap_or(TinType::Ssn), &p.tin_last4)
+}
+
+pub fn threshold(conn: &mut DbConn, year: i64) -> AppResult<i64> {
+    threshold_for(conn, year)?.ok_or_else(|| {
+        AppError::conflict(
+            "threshold_missing",
+            format!(
+                "no 1099-NEC threshold is recorded for {year}; an admin sets it with PUT /admin/tax-thresholds/{year}"
+            ),
+        )
+    })
+}
+
+pub fn report(conn: &mut DbConn, year: i64) -> AppResult<YearEndReport> {
+    let threshold = threshold(conn, year)?;
+    let rails = rails(conn)?;
+    let excluded_note =
+        rails.iter().filter(|r| r.reported_by_rail).map(|r| r.note.clone()).collect::<Vec<_>>().join(" ");
+    let issued = latest_forms(conn, year)?;
+    let mut payees = Vec::new();
+    let mut all = YearTotals::default();
+    for (user, totals) in year_totals(conn, year)? {
+        all.reportable_cents += totals.reportable_cents;
+        all.excluded_cents += totals.excluded_cents;
+        all.federal_withheld_cents += totals.federal_withheld_cents;
+        payees.push(line(conn, user, totals, threshold, &excluded_note, issued.get(&user))?);
+    }
+    let forms_due = payees.iter().filter(|p| p.form_due).count();
+    Ok(YearEndReport {
+        year,
+        threshold_cents: threshold,
+        rails,
+        totals: all,
+        payees_count: payees.len(),
+        forms_due,
+        payees,
+    })
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct IssueReport {
+    pub issued: usize,
+    pub corrected: usize,
+    pub unchanged: usize,
+}
+
+/// Issues the year's forms: version 1 for new payees, a corrected version when the
+/// amounts or the W-9 changed since the last issue, nothing when unchanged. Each issued
+/// version is emailed. Idempotent.
+pub fn issue(state: &AppState, ctx: &RequestCtx, actor: Option<i64>, year: i64) -> AppResult<IssueReport> {
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let threshold = threshold(conn, year)?;
+        let totals = year_totals(conn, year)?;
+        let issued = latest_forms(conn, year)?;
+        let mut report = IssueReport::default();
+        let mut payees: Vec<i64> = totals.keys().copied().collect();
+        payees.extend(issued.keys().filter(|u| !totals.contains_key(u)));
+        for user_id in payees {
+            let t = totals.get(&user_id).cloned().unwrap_or_default();
+            let previous = issued.get(&user_id);
+            if previous.is_none() && !form_due(&t, threshold) {
+                continue;
+            }
+            let profile = current_profile(conn, user_id)?;
+            let unchanged = previous.is_some_and(|f| {
+                f.reportable_cents == t.reportable_cents
+                    && f.excluded_cents == t.excluded_cents
+                    && f.federal_withheld_cents == t.federal_withheld_cents
+                    && f.tax_profile_id == profile.as_ref().map(|p| p.id)
+            });
+            if unchanged {
+                report.unchanged += 1;
+                continue;
+            }
+            let version = previous.map(|f| f.version + 1).unwrap_or(1);
+            let id: i64 = diesel::insert_into(tax_forms::table)
+                .values((
+                    tax_forms::user_id.eq(user_id),
+                    tax_forms::tax_year.eq(year),
+                    tax_forms::version.eq(version),
+                    tax_forms::corrected.eq(version > 1),
+                    tax_forms::reportable_cents.eq(t.reportable_cents),
+                    tax_forms::excluded_cents.eq(t.excluded_cents),
+                    tax_forms::federal_withheld_cents.eq(t.federal_withheld_cents),
+                    tax_forms::state.eq(profile.as_ref().map(|p| p.region.clone())),
+                    tax_forms::tax_profile_id.eq(profile.as_ref().map(|p| p.id)),
+                    tax_forms::issued_at.eq(now),
+                    tax_forms::issued_by.eq(actor),
+                ))
+                .returning(tax_forms::id)
+                .get_result(conn)?;
+            let user = find_user(conn, user_id)?;
+            notifications::enqueue(
+                conn,
+                now,
+                &user.email,
+                &format!("tax_form:{id}"),
+                &templates::TaxFormAvailable {
+                    full_name: user.full_name.clone(),
+                    year,
+                    corrected: version > 1,
+                    amount: dollars(t.reportable_cents),
+                    withheld: dollars(t.federal_withheld_cents),
+                    tin: profile.as_ref().map(masked_tin).unwrap_or_else(|| "none on file".into()),
+                },
+            )?;
+            audit::record(
+                conn,
+                now,
+                ctx,
+                AuditEvent {
+                    actor_id: actor,
+                    action: if version > 1 { "tax.form_corrected" } else { "tax.form_issued" },
+                    subject_type: "tax_form",
+                    subject_id: Some(id.to_string()),
+                    summary: json!({"user_id": user_id, "year": year, "version": version, "reportable_cents": t.reportable_cents}),
+                },
+            )?;
+            if version > 1 {
+                report.corrected += 1;
+            } else {
+                report.issued += 1;
+            }
+        }
+        Ok(report)
+    })
+}
+
+/// The January job: issue last year's forms during January (idempotent).
+pub fn run_year_end(state: &AppState) -> AppResult<Option<IssueReport>> {
+    let today = state.clock.now().date();
+    if today.month() != 1 {
+        return Ok(None);
+    }
+    let year = i64::from(today.year() - 1);
+    if state.db.read_sync(|c| threshold_for(c, year))?.is_none() {
+        return Ok(None);
+    }
+    issue(state, &RequestCtx::system("job:year_end"), None, year).map(Some)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaxDocument {
+    pub year: i64,
+    pub form: &'static str,
+    pub version: i32,
+    pub corrected: bool,
+    /// Box 1.
+    pub nonemployee_compensation_cents: i64,
+    /// Box 4.
+    pub federal_income_tax_withheld_cents: i64,
+    /// Paid through rails that report it on Form 1099-K instead.
+    pub excluded_cents: i64,
+    pub state: Option<String>,
+    pub recipient_name: Option<String>,
+    /// Masked.
+    pub recipient_tin: Option<String>,
+    pub payer_name: String,
+    pub issued_at: NaiveDateTime,
+}
+
+pub fn my_document(state: &AppState, user_id: i64, year: i64) -> AppResult<TaxDocument> {
+    state.db.read_sync(|conn| {
+        let form = latest_forms(conn, year)?.remove(&user_id).ok_or(AppError::NotFound)?;
+        let profile = match form.tax_profile_id {
+            Some(id) => {
+                Some(crate::db::schema::tax_profiles::table.find(id).select(TaxProfile::as_select()).first(conn)?)
+            }
+            None => None,
+        };
+        Ok(TaxDocument {
+            year,
+            form: "1099-NEC",
+            version: form.version,
+            corrected: form.corrected,
+            nonemployee_compensation_cents: form.reportable_cents,
+            federal_income_tax_withheld_cents: form.federal_withheld_cents,
+            excluded_cents: form.excluded_cents,
+            state: form.state,
+            recipient_name: profile.as_ref().map(|p| p.legal_name.clone()),
+            recipient_tin: profile.as_ref().map(masked_tin),
+            payer_name: state.config.tax.payer_name.clone(),
+            issued_at: form.issued_at,
+        })
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// One plain CSV for a filing service.
+    Csv,
+    /// The IRS IRIS portal's 1099-NEC bulk-upload CSV, in numbered parts.
+    IrisCsv,
+}
+
+/// One issued form with everything a filing needs, the full TIN included.
+struct FilingRow {
+    form: TaxForm,
+    profile: Option<TaxProfile>,
+    tin: String,
+}
+
+fn filing_rows(state: &AppState, conn: &mut DbConn, year: i64) -> AppResult<Vec<FilingRow>> {
+    let mut out = Vec::new();
+    for form in latest_forms(conn, year)?.into_values() {
+        let profile: Option<TaxProfile> = match form.tax_profile_id {
+            Some(id) => {
+                Some(crate::db::schema::tax_profiles::table.find(id).select(TaxProfile::as_select()).first(conn)?)
+            }
+            None => None,
+        };
+        let tin = match &profile {
+            Some(p) => {
+                let digits = state
+                    .cipher
+                    .decrypt_str(&p.tin_enc)
+                    .map_err(|e| AppError::Internal(anyhow::anyhow!("TIN of profile {}: {e}", p.id)))?;
+                tin::format_full(TinType::parse(&p.tin_type).unwrap_or(TinType::Ssn), &digits)
+            }
+            None => String::new(),
+        };
+        out.push(FilingRow { form, profile, tin });
+    }
+    out.sort_by_key(|r| r.form.user_id);
+    Ok(out)
+}
+
+fn field(state: &AppState, r: &FilingRow, year: i64, key: &str) -> String {
+    let p = r.profile.as_ref();
+    let s = |f: fn(&TaxProfile) -> String| p.map(f).unwrap_or_default();
+    let t = &state.config.tax;
+    match key {
+        "form_type" => "1099-NEC".into(),
+        "tax_year" => year.to_string(),
+        "corrected" => {
+            if r.form.corrected {
+                "X".into()
+            } else {
+                String::new()
+            }
+        }
+        "payer_tin_type" => "EIN".into(),
+        "payer_tin" => t.payer_tin.clone(),
+        "payer_name" => t.payer_name.clone(),
+        "payer_address" => t.payer_address.clone(),
+        "payer_city" => t.payer_city.clone(),
+        "payer_state" => t.payer_state.clone(),
+        "payer_zip" => t.payer_zip.clone(),
+        "recipient_tin_type" => s(|p| p.tin_type.to_uppercase()),
+        "recipient_tin" => r.tin.clone(),
+        "recipient_name" => s(|p| p.legal_name.clone()),
+        "recipient_business_name" => s(|p| p.business_name.clone().unwrap_or_default()),
+        "recipient_address" => s(|p| {
+            [Some(p.address_line1.clone()), p.address_line2.clone()].into_iter().flatten().collect::<Vec<_>>().join(" ")
+        }),
+        "recipient_city" => s(|p| p.city.clone()),
+        "recipient_state" => s(|p| p.region.clone()),
+        "recipient_zip" => s(|p| p.postal_code.clone()),
+        "account_number" => format!("GH{}-{}", r.form.user_id, year),
+        "box1_nonemployee_compensation" => dollars(r.form.reportable_cents),
+        "box2_direct_sales" => String::new(),
+        "box4_federal_tax_withheld" => dollars(r.form.federal_withheld_cents),
+        "box5_state_tax_withheld" | "box6_state_id" | "box7_state_income" => String::new(),
+        "user_id" => r.form.user_id.to_string(),
+        "version" => r.form.version.to_string(),
+        "excluded_1099k" => dollars(r.form.excluded_cents),
+        _ => String::new(),
+    }
+}
+
+const PLAIN_COLUMNS: &[(&str, &str)] = &[
+    ("tax_year", "tax_year"),
+    ("payee_id", "user_id"),
+    ("version", "version"),
+    ("corrected", "corrected"),
+    ("recipient_name", "recipient_name"),
+    ("business_name", "recipient_business_name"),
+    ("tin_type", "recipient_tin_type"),
+    ("tin", "recipient_tin"),
+    ("address", "recipient_address"),
+    ("city", "recipient_city"),
+    ("state", "recipient_state"),
+    ("zip", "recipient_zip"),
+    ("box1_nonemployee_compensation", "box1_nonemployee_compensation"),
+    ("box4_federal_income_tax_withheld", "box4_federal_tax_withheld"),
+    ("excluded_reported_on_1099k", "excluded_1099k"),
+];
+
+/// The IRIS header row and field mapping: the data file when present, else the copy
+/// built into the binary.
+fn iris_columns(state: &AppState) -> AppResult<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(&state.config.tax.iris_template)
+        .unwrap_or_else(|_| include_str!("../../templates/tax/iris_1099nec.csv").to_string());
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| {
+            let r = r.map_err(|e| AppError::Internal(anyhow::anyhow!("IRIS template: {e}")))?;
+            Ok((r.get(0).unwrap_or_default().to_string(), r.get(1).unwrap_or_default().to_string()))
+        })
+        .collect()
+}
+
+pub struct Export {
+    pub body: Vec<u8>,
+    pub parts: usize,
+    pub rows: usize,
+}
+
+/// Builds an export of the issued forms. The only place a full TIN leaves the service;
+/// every export is audited.
+pub fn export(
+    state: &AppState,
+    ctx: &RequestCtx,
+    actor: i64,
+    year: i64,
+    format: ExportFormat,
+    part: usize,
+) -> AppResult<Export> {
+    let rows = state.db.read_sync(|conn| filing_rows(state, conn, year))?;
+    let (columns, per_part): (Vec<(String, String)>, usize) = match format {
+        ExportFormat::Csv => {
+            (PLAIN_COLUMNS.iter().map(|(h, f)| (h.to_string(), f.to_string())).collect(), rows.len().max(1))
+        }
+        ExportFormat::IrisCsv => (iris_columns(state)?, state.config.tax.iris_returns_per_file),
+    };
+    let parts = part_count(rows.len(), per_part);
+    let (start, end) = part_range(rows.len(), per_part, part)
+        .ok_or_else(|| AppError::field("part", "range", format!("parts run from 1 to {parts}")))?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| AppError::Internal(e.into());
+    writer.write_record(columns.iter().map(|(h, _)| h.as_str())).map_err(csv_err)?;
+    for r in &rows[start..end] {
+        writer.write_record(columns.iter().map(|(_, key)| field(state, r, year, key))).map_err(csv_err)?;
+    }
+    let body = writer.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    state.db.tx_sync(|conn| {
+        audit::record(
+            conn,
+            state.clock.now(),
+            ctx,
+            AuditEvent {
+                actor_id: Some(actor),
+                action: "tax.filing_exported",
+                subject_type: "tax_year",
+                subject_id: Some(year.to_string()),
+                summary: json!({"format": format!("{format:?}"), "part": part, "rows": end - start, "sha256": crate::crypto::sha256_hex(&body)}),
+            },
+        )
+    })?;
+    Ok(Export { body, parts, rows: end - start })
+}
