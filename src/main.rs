@@ -76,7 +76,9 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(config),
         Command::Admin { command: AdminCommand::Create { email, name } } => create_admin(config, &email, &name),
         Command::Jobs { command: JobsCommand::RunDue } => run_jobs(config),
-        Command::Seed { contributors, records, finance_password } => seed(config, contributors, records, finance_password),
+        Command::Seed { contributors, records, finance_password } => {
+            seed(config, contributors, records, finance_password)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -164,7 +164,8 @@ fn project_type(conn: &mut DbConn, created_by: i64, now: NaiveDateTime) -> anyho
 
 /// A valid ABA routing number (check digit computed).
 fn routing_number(n: u64) -> String {
-    let d: Vec<u32> = format!("{:08}", 11_000_000 + n % 1_000_000).chars().map(|c| c.to_digit(10).unwrap_or(0)).collect();
+    let d: Vec<u32> =
+        format!("{:08}", 11_000_000 + n % 1_000_000).chars().map(|c| c.to_digit(10).unwrap_or(0)).collect();
     let sum = 3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + (d[2] + d[5]);
     let check = (10 - sum % 10) % 10;
     format!("{}{check}", d.iter().map(|x| x.to_string()).collect::<String>())
@@ -198,7 +199,10 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
     let t0 = max_id(conn, "tax_profiles")?;
     let m0 = max_id(conn, "payout_methods")?;
     let joined = now - Duration::days(400);
-    let mut users = Inserter::new("users", "id, email, password_hash, full_name, status, email_verified_at, created_at, updated_at");
+    let mut users = Inserter::new(
+        "users",
+        "id, email, password_hash, full_name, status, email_verified_at, created_at, updated_at",
+    );
     let mut roles = Inserter::new("user_roles", "user_id, role");
     let mut profiles = Inserter::new(
         "contributor_profiles",
@@ -226,12 +230,10 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
             }
             let id = u0 + 1 + k as i64;
             let name = format!("Bench Contributor {id}");
-            users.row(
-                format_args!(
-                    "{id}, 'bench-{id}@example.test', NULL, {}, 'active', {joined_s}, {joined_s}, {joined_s}",
-                    q(&name)
-                ),
-            )?;
+            users.row(format_args!(
+                "{id}, 'bench-{id}@example.test', NULL, {}, 'active', {joined_s}, {joined_s}, {joined_s}",
+                q(&name)
+            ))?;
             roles.row(format_args!("{id}, 'applicant'"))?;
             let region = regions[(k % regions.len() as u64) as usize];
             let dob = st.cipher.encrypt_str(&format!("19{:02}-{:02}-{:02}", 60 + k % 40, 1 + k % 12, 1 + k % 28));
@@ -272,22 +274,18 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
                 ),
             };
             let details = st.cipher.encrypt_str(&serde_json::to_string(&dest)?);
-            methods.row(
-                format_args!(
-                    "{}, {id}, '{}', 'active', '{details}', {}, {joined_s}, {joined_s}",
-                    m0 + 1 + k as i64,
-                    rail.as_str(),
-                    q(&dest.masked(rail))
-                ),
-            )?;
+            methods.row(format_args!(
+                "{}, {id}, '{}', 'active', '{details}', {}, {joined_s}, {joined_s}",
+                m0 + 1 + k as i64,
+                rail.as_str(),
+                q(&dest.masked(rail))
+            ))?;
             for (x, kind) in crate::ledger::model::AccountKind::CONTRIBUTOR.iter().enumerate() {
-                accounts.row(
-                    format_args!(
-                        "{}, 'user:{id}:{k}', {id}, '{k}', 'USD', {joined_s}",
-                        a0 + 1 + 4 * k as i64 + x as i64,
-                        k = kind.as_str()
-                    ),
-                )?;
+                accounts.row(format_args!(
+                    "{}, 'user:{id}:{k}', {id}, '{k}', 'USD', {joined_s}",
+                    a0 + 1 + 4 * k as i64 + x as i64,
+                    k = kind.as_str()
+                ))?;
             }
         }
         for ins in [&mut users, &mut roles, &mut profiles, &mut taxes, &mut methods, &mut accounts] {
@@ -389,9 +387,15 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
     }
 
     if let DbConn::Postgresql(_) = conn {
-        for table in
-            ["users", "tax_profiles", "payout_methods", "ledger_accounts", "work_records", "ledger_transactions", "ledger_entries"]
-        {
+        for table in [
+            "users",
+            "tax_profiles",
+            "payout_methods",
+            "ledger_accounts",
+            "work_records",
+            "ledger_transactions",
+            "ledger_entries",
+        ] {
             conn.batch_execute(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
             ))?;
