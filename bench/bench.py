@@ -170,6 +170,19 @@ def stop_server(server):
         server.wait()
 
 
+def parse_wrk(out):
+    """Requests/s, the latency percentiles (ms) and the error count of a wrk --latency run."""
+    def ms(v):
+        m = re.match(r"([0-9.]+)(us|ms|s)", v)
+        x = float(m.group(1))
+        return {"us": x / 1000, "ms": x, "s": x * 1000}[m.group(2)]
+    rps = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    pct = {p: ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(rps.group(1)) if rps else None, "p50_ms": pct.get("50"), "p99_ms": pct.get("99"),
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
 def run_backend(kind, args, binary, workdir):
     res = {"backend": kind, "contributors": args.contributors, "records": args.records,
            "ingest_records": args.ingest_records}
@@ -325,6 +338,29 @@ def run_backend(kind, args, binary, workdir):
                 log(f"{kind}: export {fmt} ({attempt}) {items} items {nbytes} B in {secs:.3f} s, "
                     f"peak RSS {hwm / 1024:.1f} MiB")
         res["server_rss_idle_kib"] = rss_idle
+
+        # d. Reads under load (optional): GET /api/v1/me (an authenticated single-record
+        # read) and /healthz (an empty handler) under wrk at 64 connections, beside
+        # pgbench -S -M prepared on the same PostgreSQL.
+        if args.read_seconds > 0 and shutil.which("wrk"):
+            res["reads"] = {}
+            for name, path, auth in (("me", "/api/v1/me", True), ("healthz", "/healthz", False)):
+                cmd = ["wrk", "-t2", "-c64", f"-d{args.read_seconds}s", "--latency"]
+                if auth:
+                    cmd += ["-H", f"Authorization: Bearer {tokens[0]}"]
+                out = subprocess.run(cmd + [base + path], capture_output=True, text=True, check=True).stdout
+                res["reads"][name] = parse_wrk(out)
+                log(f"{kind}: wrk {path}: {res['reads'][name]}")
+            if kind == "postgres" and shutil.which("pgbench"):
+                subprocess.run(["pgbench", "-i", "-s", "1", "-q", be.url], capture_output=True, check=True)
+                out = subprocess.run(["pgbench", "-S", "-M", "prepared", "-c", "64", "-j", "2", "-T",
+                                      str(args.read_seconds), be.url], capture_output=True, text=True,
+                                     check=True).stdout
+                tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+                lat = re.search(r"latency average = ([0-9.]+) ms", out)
+                res["reads"]["pgbench"] = {"rps": float(tps.group(1)) if tps else None,
+                                           "latency_avg_ms": float(lat.group(1)) if lat else None}
+                log(f"{kind}: pgbench -S: {res['reads']['pgbench']}")
         res["ledger_unbalanced"] = int(be.scalar(
             "SELECT COUNT(*) FROM (SELECT transaction_id FROM ledger_entries GROUP BY transaction_id "
             "HAVING SUM(amount_cents) <> 0) t"))
@@ -382,6 +418,17 @@ def markdown(results, m, command):
             out.append(f"| c. export {e['format']} ({e['attempt']}), {e['items']:,} items, {e['parts']} part(s), "
                        f"{e['bytes'] / 2**20:.1f} MiB | {e['seconds']:.3f} s, server peak RSS "
                        f"{e['peak_rss_kib'] / 1024:.1f} MiB (before {e['rss_before_kib'] / 1024:.1f} MiB) | — | — |")
+        rd = r.get("reads")
+        if rd:
+            pg = rd.get("pgbench")
+            for name, label in (("me", "d. `GET /api/v1/me` (authenticated single-record read)"),
+                                ("healthz", "d′. `GET /healthz` (empty handler)")):
+                w = rd[name]
+                ratio = f"{w['rps'] / pg['rps'] * 100:.0f} % of pgbench -S" if pg and pg.get("rps") else "—"
+                base_txt = (f"pgbench -S -M prepared, 64 clients: {pg['rps']:,.0f} tps, "
+                            f"avg {pg['latency_avg_ms']} ms" if pg and pg.get("rps") else "—")
+                out.append(f"| {label}, wrk 64 connections | {w['rps']:,.0f} req/s, p50 {w['p50_ms']:.2f} ms, "
+                           f"p99 {w['p99_ms']:.2f} ms, non-2xx {w['non_2xx']} | {base_txt} | {ratio} |")
         out.append(f"\nServer RSS after start-up, before the exports: {r['server_rss_idle_kib'] / 1024:.1f} MiB.")
         out.append("")
     return "\n".join(out)
@@ -395,6 +442,8 @@ def main():
     p.add_argument("--ingest-records", type=int, default=100_000)
     p.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "gatehouse"))
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    p.add_argument("--read-seconds", type=int, default=10,
+                   help="duration of each wrk / pgbench read run (0: skip the read benchmark)")
     p.add_argument("--keep", action="store_true", help="keep the SQLite data directory")
     args = p.parse_args()
     workdir = tempfile.mkdtemp(prefix="gatehouse-bench-")
