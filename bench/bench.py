@@ -66,10 +66,15 @@ def http(method, url, token=None, body=None, headers=None, timeout=3600, sink=No
                     if not chunk:
                         break
                     n += len(chunk)
-                return r.status, dict(r.headers), n
-            return r.status, dict(r.headers), r.read()
+                return r.status, lower(r.headers), n
+            return r.status, lower(r.headers), r.read()
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+        return e.code, lower(e.headers), e.read()
+
+
+def lower(headers):
+    """Header names in lower case (actix sends them so; HTTP names are case-insensitive)."""
+    return {k.lower(): v for k, v in headers.items()}
 
 
 def proc_status(pid, field):
@@ -324,7 +329,7 @@ def run_backend(kind, args, binary, workdir):
                                            f"?format={fmt}&part={part}", token=tokens[0], sink=True)
                     if st != 200:
                         raise RuntimeError(f"export {fmt}: {st}")
-                    parts = int(hdrs.get("X-Export-Parts", "1"))
+                    parts = int(hdrs.get("x-export-parts", "1"))
                     nbytes += count
                     part += 1
                 secs = time.perf_counter() - t
