@@ -24,6 +24,7 @@ pub mod payouts;
 pub mod qualifications;
 pub mod readiness;
 pub mod review;
+pub mod seed;
 pub mod startup;
 pub mod storage;
 pub mod tax;

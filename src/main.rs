@@ -24,6 +24,18 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Write a benchmark data set with bulk SQL: N contributors ready to be paid and M
+    /// approved work records (their pay available), plus two finance users.
+    Seed {
+        #[arg(long, default_value_t = 10_000)]
+        contributors: u64,
+        #[arg(long, default_value_t = 100_000)]
+        records: u64,
+        /// Password of the finance users finance1@bench.test and finance2@bench.test
+        /// (default: GATEHOUSE_BENCH_PASSWORD, else "bench-password-1").
+        #[arg(long)]
+        finance_password: Option<String>,
+    },
     /// Scheduled jobs.
     Jobs {
         #[command(subcommand)]
@@ -64,6 +76,9 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(config),
         Command::Admin { command: AdminCommand::Create { email, name } } => create_admin(config, &email, &name),
         Command::Jobs { command: JobsCommand::RunDue } => run_jobs(config),
+        Command::Seed { contributors, records, finance_password } => {
+            seed(config, contributors, records, finance_password)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -111,5 +126,17 @@ fn run_jobs(config: Config) -> anyhow::Result<()> {
     let state = AppState::with_system_clock(config)?;
     let report = gatehouse::jobs::run_due(&state).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn seed(config: Config, contributors: u64, records: u64, finance_password: Option<String>) -> anyhow::Result<()> {
+    // Connecting applies pending migrations.
+    let state = AppState::with_system_clock(config)?;
+    let finance_password = finance_password
+        .or_else(|| std::env::var("GATEHOUSE_BENCH_PASSWORD").ok())
+        .unwrap_or_else(|| "bench-password-1".to_string());
+    let opts = gatehouse::seed::SeedOptions { contributors, records, finance_password };
+    let report = gatehouse::seed::seed(&state, &opts)?;
+    println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }

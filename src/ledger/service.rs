@@ -54,6 +54,45 @@ pub fn ensure_contributor_accounts(conn: &mut DbConn, now: NaiveDateTime, user_i
     Ok(())
 }
 
+/// [`ensure_contributor_accounts`] for many contributors (bulk ingest): one lookup and
+/// one multi-row insert per 500 contributors instead of queries per contributor.
+pub fn ensure_contributor_accounts_many(conn: &mut DbConn, now: NaiveDateTime, user_ids: &[i64]) -> AppResult<()> {
+    for chunk in user_ids.chunks(500) {
+        let existing: std::collections::HashSet<(Option<i64>, String)> = ledger_accounts::table
+            .filter(ledger_accounts::owner_id.eq_any(chunk))
+            .select((ledger_accounts::owner_id, ledger_accounts::kind))
+            .load::<(Option<i64>, String)>(conn)?
+            .into_iter()
+            .collect();
+        let missing: Vec<(i64, AccountKind, String)> = chunk
+            .iter()
+            .flat_map(|&user| AccountKind::CONTRIBUTOR.into_iter().map(move |kind| (user, kind)))
+            .filter(|(user, kind)| !existing.contains(&(Some(*user), kind.as_str().to_string())))
+            .map(|(user, kind)| (user, kind, AccountRef::Contributor(user, kind).code()))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let rows: Vec<NewAccountRow> = missing
+            .iter()
+            .map(|(user, kind, code)| NewAccountRow {
+                code,
+                owner_id: Some(*user),
+                kind: kind.as_str(),
+                currency: "USD",
+                created_at: now,
+            })
+            .collect();
+        // Multi-row INSERT runs on the concrete connection (not offered by MultiConnection).
+        let insert = diesel::insert_into(ledger_accounts::table).values(&rows);
+        match conn {
+            DbConn::Postgresql(c) => insert.execute(c)?,
+            DbConn::Sqlite(c) => insert.execute(c)?,
+        };
+    }
+    Ok(())
+}
+
 fn account_id(conn: &mut DbConn, now: NaiveDateTime, account: AccountRef) -> AppResult<i64> {
     let code = account.code();
     let found = ledger_accounts::table

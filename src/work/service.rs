@@ -290,9 +290,7 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                 });
             }
         }
-        for user in &credited {
-            ledger::ensure_contributor_accounts(conn, now, *user)?;
-        }
+        ledger::ensure_contributor_accounts_many(conn, now, &credited.iter().copied().collect::<Vec<_>>())?;
         let results: Vec<ItemResult> = results.into_iter().flatten().collect();
         let count = |s: ItemStatus| results.iter().filter(|r| r.status == s).count();
         audit::record(
