@@ -123,7 +123,7 @@ fn progress(what: &str, done: u64, total: u64, started: Instant) {
 }
 
 /// Creates the finance users (when missing) and returns their ids.
-fn finance_users(st: &AppState, conn: &mut DbConn, password: &str, now: NaiveDateTime) -> anyhow::Result<Vec<i64>> {
+fn finance_users(conn: &mut DbConn, password: &str, now: NaiveDateTime) -> anyhow::Result<Vec<i64>> {
     let mut ids = Vec::new();
     for (i, email) in FINANCE_EMAILS.iter().enumerate() {
         let found = scalar(conn, &format!("SELECT id AS v FROM users WHERE email = {}", q(email)))?;
@@ -132,7 +132,6 @@ fn finance_users(st: &AppState, conn: &mut DbConn, password: &str, now: NaiveDat
             continue;
         }
         let hash = crate::auth::password::hash(password)?;
-        let _ = st; // the cipher is not needed for staff
         conn.batch_execute(&format!(
             "INSERT INTO users (email, password_hash, full_name, status, email_verified_at, created_at, updated_at) \
              VALUES ({}, {}, {}, 'staff', {n}, {n}, {n})",
@@ -189,7 +188,7 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
         // The seed is a bulk load: the journal still protects each transaction.
         c.batch_execute("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;")?;
     }
-    let finance = finance_users(st, conn, &opts.finance_password, now)?;
+    let finance = finance_users(conn, &opts.finance_password, now)?;
     let project = project_type(conn, finance[0], now)?;
 
     // Contributors.
