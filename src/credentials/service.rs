@@ -555,12 +555,8 @@ pub fn run_expiry(state: &AppState) -> AppResult<CredentialExpiryReport> {
             let user = find_user(conn, c.user_id)?;
             let granted = granted_by(conn, &c)?;
             let key = format!("credential_expiry:{}:{}", c.id, if expired { "expired" } else { "soon" });
-            let before = crate::db::schema::outbox::table
-                .filter(crate::db::schema::outbox::event_key.eq(&key))
-                .count()
-                .get_result::<i64>(conn)?;
             let names: Vec<String> = granted.iter().map(|(_, n)| n.clone()).collect();
-            notifications::enqueue(
+            let queued = notifications::enqueue_once(
                 conn,
                 now,
                 &user.email,
@@ -574,7 +570,7 @@ pub fn run_expiry(state: &AppState) -> AppResult<CredentialExpiryReport> {
                 },
             )?;
             if !expired {
-                report.reminders_queued += usize::from(before == 0);
+                report.reminders_queued += usize::from(queued);
                 return Ok(());
             }
             diesel::update(credentials::table.find(c.id))

@@ -186,3 +186,8 @@ fn names(versions: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> 
 pub fn page_limit(requested: Option<i64>) -> i64 {
     requested.unwrap_or(50).clamp(1, 200)
 }
+
+/// The keyset cursor of the next page: the last item's id when the page is full.
+pub fn next_cursor<T>(items: &[T], limit: Option<i64>, id: impl Fn(&T) -> i64) -> Option<i64> {
+    (items.len() as i64 == page_limit(limit)).then(|| items.last().map(id)).flatten()
+}

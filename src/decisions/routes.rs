@@ -37,8 +37,7 @@ pub async fn my_decisions(
 ) -> AppResult<HttpResponse> {
     let (id, before, limit) = (me.id, page.before, page.limit);
     let items = state.db.read(move |c| service::list_for(c, id, before, limit)).await?;
-    let next_cursor =
-        (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(|d| d.id)).flatten();
+    let next_cursor = crate::db::next_cursor(&items, limit, |d| d.id);
     Ok(HttpResponse::Ok().json(DecisionPage { items, next_cursor }))
 }
 

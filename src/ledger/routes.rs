@@ -51,8 +51,7 @@ pub async fn contributor_ledger(
     let id = path.into_inner();
     let NewestFirstQuery { before, limit } = query.into_inner();
     let (balances, entries) = blocking(move || service::contributor_ledger(&state, id, before, limit)).await?;
-    let next_cursor =
-        (entries.len() as i64 == crate::db::page_limit(limit)).then(|| entries.last().map(|e| e.entry_id)).flatten();
+    let next_cursor = crate::db::next_cursor(&entries, limit, |e| e.entry_id);
     Ok(HttpResponse::Ok().json(ContributorLedger {
         contributor_id: id,
         currency: "USD",
@@ -162,8 +161,7 @@ pub async fn list_adjustments(
 ) -> AppResult<HttpResponse> {
     let AdjustmentQuery { status, after, limit } = query.into_inner();
     let items = blocking(move || service::list_adjustments(&state, status, after, limit)).await?;
-    let next_cursor =
-        (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(|a| a.id)).flatten();
+    let next_cursor = crate::db::next_cursor(&items, limit, |a| a.id);
     Ok(HttpResponse::Ok().json(AdjustmentPage { items, next_cursor }))
 }
 

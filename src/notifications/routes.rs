@@ -64,9 +64,9 @@ pub async fn list_outbox(
     filter: web::Query<OutboxFilter>,
 ) -> AppResult<HttpResponse> {
     let filter = filter.into_inner();
-    let limit = crate::db::page_limit(filter.limit) as usize;
+    let limit = filter.limit;
     let rows = state.db.read(move |c| service::list(c, &filter)).await?;
-    let next_cursor = (rows.len() == limit).then(|| rows.last().map(|r| r.id)).flatten();
+    let next_cursor = crate::db::next_cursor(&rows, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(OutboxPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
 }
 

@@ -12,9 +12,21 @@ use crate::error::{AppError, AppResult};
 /// Queues `email` to `to`, in the caller's transaction. `event_key` names the event
 /// (e.g. `verify_email:token:42`): queuing the same event twice sends one email.
 pub fn enqueue<E: Email>(conn: &mut DbConn, now: NaiveDateTime, to: &str, event_key: &str, email: &E) -> AppResult<()> {
+    enqueue_once(conn, now, to, event_key, email).map(|_| ())
+}
+
+/// [`enqueue`], answering whether this call queued the email (false: the event was
+/// already queued), for jobs that report what they did.
+pub fn enqueue_once<E: Email>(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    to: &str,
+    event_key: &str,
+    email: &E,
+) -> AppResult<bool> {
     let already = outbox::table.filter(outbox::event_key.eq(event_key)).count().get_result::<i64>(conn)?;
     if already > 0 {
-        return Ok(());
+        return Ok(false);
     }
     let render_err = |e: askama::Error| AppError::Internal(anyhow::anyhow!("rendering {}: {e}", E::TEMPLATE));
     let text = email.text().map_err(render_err)?;
@@ -33,7 +45,7 @@ pub fn enqueue<E: Email>(conn: &mut DbConn, now: NaiveDateTime, to: &str, event_
             created_at: now,
         })
         .execute(conn)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Delay before the next attempt after `attempts` failures: base × 2^(attempts−1), capped.

@@ -790,14 +790,9 @@ pub fn run_reverification(state: &AppState) -> AppResult<ReverificationReport> {
         } else if let Some(threshold) = reminder_due(days_left, &state.config.operations.reverify_reminder_days) {
             let key = format!("reverification_reminder:{}:{threshold}", wa.id);
             let queued = state.db.tx_sync(|conn| {
-                let now = state.clock.now();
-                let before = crate::db::schema::outbox::table
-                    .filter(crate::db::schema::outbox::event_key.eq(&key))
-                    .count()
-                    .get_result::<i64>(conn)?;
-                notifications::enqueue(
+                notifications::enqueue_once(
                     conn,
-                    now,
+                    state.clock.now(),
                     &user.email,
                     &key,
                     &templates::ReverificationReminder {
@@ -805,8 +800,7 @@ pub fn run_reverification(state: &AppState) -> AppResult<ReverificationReport> {
                         days_left,
                         expires_on: expires_on.to_string(),
                     },
-                )?;
-                Ok(before == 0)
+                )
             })?;
             report.reminders_queued += usize::from(queued);
         }

@@ -30,10 +30,6 @@ pub struct NewestFirstQuery {
     pub limit: Option<i64>,
 }
 
-fn cursor<T>(items: &[T], limit: Option<i64>, id: impl Fn(&T) -> i64) -> Option<i64> {
-    (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(id)).flatten()
-}
-
 /// A test as its authors see it, answer keys included (admins only).
 #[derive(Serialize, ToSchema)]
 pub struct AdminTestView {
@@ -191,7 +187,7 @@ pub async fn list_tests(
 ) -> AppResult<HttpResponse> {
     let PageQuery { after, limit } = query.into_inner();
     let rows = blocking(move || service::list_for_applicant(&state, user.id, after, limit)).await?;
-    let next_cursor = cursor(&rows, limit, |r| r.test.id);
+    let next_cursor = crate::db::next_cursor(&rows, limit, |r| r.test.id);
     let items = rows
         .into_iter()
         .map(|r| {
@@ -490,7 +486,7 @@ pub async fn review_queue(
     let PageQuery { after, limit } = query.into_inner();
     let st = state.clone();
     let rows = blocking(move || service::review_queue(&st, after, limit)).await?;
-    let next_cursor = cursor(&rows, limit, |r| r.review.id);
+    let next_cursor = crate::db::next_cursor(&rows, limit, |r| r.review.id);
     let now = state.clock.now();
     let items = rows.into_iter().map(|r| ReviewItemView::new(r, now)).collect();
     Ok(HttpResponse::Ok().json(ReviewPage { items, next_cursor }))
@@ -657,7 +653,7 @@ pub async fn my_qualifications(
     let st = state.clone();
     let (held, projects) = blocking(move || service::my_qualifications(&st, user.id, before, limit)).await?;
     let now = state.clock.now();
-    let next_cursor = cursor(&held, limit, |q| q.id);
+    let next_cursor = crate::db::next_cursor(&held, limit, |q| q.id);
     Ok(HttpResponse::Ok().json(MyQualifications {
         items: held.into_iter().map(|q| QualificationView::new(q, now)).collect(),
         next_cursor,

@@ -32,10 +32,6 @@ pub struct MyRecordsQuery {
     pub limit: Option<i64>,
 }
 
-fn cursor<T>(items: &[T], limit: Option<i64>, id: impl Fn(&T) -> i64) -> Option<i64> {
-    (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(id)).flatten()
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestRequest {
@@ -200,7 +196,7 @@ pub async fn review_queue(
     let PageQuery { after, limit } = query.into_inner();
     let st = state.clone();
     let rows = blocking(move || service::review_queue(&st, after, limit)).await?;
-    let next_cursor = cursor(&rows, limit, |r| r.id);
+    let next_cursor = crate::db::next_cursor(&rows, limit, |r| r.id);
     let now = state.clock.now();
     Ok(HttpResponse::Ok()
         .json(WorkQueuePage { items: rows.into_iter().map(|r| WorkRecordView::new(r, now)).collect(), next_cursor }))
@@ -376,7 +372,7 @@ pub async fn appeal_queue(
     let PageQuery { after, limit } = query.into_inner();
     let st = state.clone();
     let rows = blocking(move || service::appeal_queue(&st, after, limit)).await?;
-    let next_cursor = cursor(&rows, limit, |(a, _)| a.id);
+    let next_cursor = crate::db::next_cursor(&rows, limit, |(a, _)| a.id);
     let now = state.clock.now();
     let items = rows
         .into_iter()
@@ -496,7 +492,7 @@ pub async fn my_work_records(
     };
     let st = state.clone();
     let rows = blocking(move || service::my_work_records(&st, user.id, status, before, limit)).await?;
-    let next_cursor = cursor(&rows, limit, |(r, _)| r.id);
+    let next_cursor = crate::db::next_cursor(&rows, limit, |(r, _)| r.id);
     let now = state.clock.now();
     let items = rows
         .into_iter()
@@ -566,7 +562,7 @@ pub async fn my_earnings(
     let (st, uid) = (state.clone(), user.id);
     let e = blocking(move || service::earnings(&st, uid, before, limit)).await?;
     let payouts = state.db.read(move |conn| crate::payouts::service::payout_stages(conn, uid)).await?;
-    let next_cursor = cursor(&e.timeline, limit, |r| r.id);
+    let next_cursor = crate::db::next_cursor(&e.timeline, limit, |r| r.id);
     let timeline = e
         .timeline
         .into_iter()
