@@ -103,7 +103,22 @@ impl AppError {
         }
     }
 
-    fn title(&self) -> &'static str {
+    /// What the client is told. Internal causes are logged here and never sent.
+    pub fn public_detail(&self) -> String {
+        match self {
+            Self::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                "An internal error occurred; it has been logged.".to_string()
+            }
+            Self::Unavailable(cause) => {
+                tracing::warn!(cause = %cause, "dependency unavailable");
+                "A dependency of the service is unavailable; try again shortly.".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    pub fn title(&self) -> &'static str {
         self.status_code().canonical_reason().unwrap_or("Error")
     }
 }
@@ -125,17 +140,7 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let detail = match self {
-            Self::Internal(cause) => {
-                tracing::error!(error = ?cause, "internal error");
-                "An internal error occurred; it has been logged.".to_string()
-            }
-            Self::Unavailable(cause) => {
-                tracing::warn!(cause = %cause, "dependency unavailable");
-                "A dependency of the service is unavailable; try again shortly.".to_string()
-            }
-            other => other.to_string(),
-        };
+        let detail = self.public_detail();
         let code = self.code();
         let problem = Problem {
             type_: format!("/problems/{code}"),

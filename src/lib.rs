@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod credentials;
 pub mod crypto;
 pub mod db;

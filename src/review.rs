@@ -66,3 +66,41 @@ mod tests {
         assert!(!holds_claim(None, None, 7, now));
     }
 }
+
+/// Size of one review queue and when its oldest waiting item arrived.
+#[derive(Debug, Clone)]
+pub struct QueueStat {
+    /// The queue's path segment, as in `GET /review/{queue}`.
+    pub queue: &'static str,
+    pub size: i64,
+    pub oldest: Option<NaiveDateTime>,
+}
+
+/// Items waiting in a queue table `$t` in state `$pending`, and the earliest `$since`.
+macro_rules! waiting {
+    ($conn:expr, $t:ident, $pending:expr, $since:ident) => {{
+        use diesel::dsl::{count_star, min};
+        use $crate::db::schema::$t;
+        $t::table
+            .filter($t::status.eq($pending))
+            .select((count_star(), min($t::$since)))
+            .first::<(i64, Option<NaiveDateTime>)>($conn)
+    }};
+}
+
+/// Size and oldest item of every review queue: the reviewer dashboard.
+pub fn stats(conn: &mut crate::db::DbConn) -> crate::error::AppResult<Vec<QueueStat>> {
+    use crate::credentials::model::CredentialStatus;
+    use crate::onboarding::model::AuthorizationStatus;
+    use crate::qualifications::model::ReviewStatus;
+    use crate::work::model::WorkStatus;
+    use diesel::prelude::*;
+    let stat = |queue, (size, oldest): (i64, Option<NaiveDateTime>)| QueueStat { queue, size, oldest };
+    Ok(vec![
+        stat("work-authorizations", waiting!(conn, work_authorizations, AuthorizationStatus::PendingReview.as_str(), submitted_at)?),
+        stat("credentials", waiting!(conn, credentials, CredentialStatus::PendingReview.as_str(), submitted_at)?),
+        stat("test-answers", waiting!(conn, test_answer_reviews, ReviewStatus::Pending.as_str(), created_at)?),
+        stat("work-records", waiting!(conn, work_records, WorkStatus::Pending.as_str(), ingested_at)?),
+        stat("appeals", waiting!(conn, work_appeals, "pending", created_at)?),
+    ])
+}

@@ -116,7 +116,8 @@ impl Application {
                 .service(crate::health::readyz)
                 .service(scope("/api/v1").configure(api))
                 .split_for_parts();
-            app.app_data(data.clone())
+            app.configure(crate::console::configure)
+                .app_data(data.clone())
                 .app_data(doc.clone())
                 .app_data(web::JsonConfig::default().limit(max_json).error_handler(error::json_error))
                 .app_data(web::PayloadConfig::default().limit(max_json))

@@ -24,7 +24,7 @@ impl RequestCtx {
         Self { request_id: Some(label.to_string()), ip: None }
     }
 
-    fn from_request(req: &HttpRequest) -> Self {
+    pub fn of(req: &HttpRequest) -> Self {
         Self {
             request_id: req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string()),
             // The socket peer, not X-Forwarded-For: a client cannot choose its own
@@ -39,7 +39,7 @@ impl FromRequest for RequestCtx {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(Self::from_request(req)))
+        ready(Ok(Self::of(req)))
     }
 }
 
@@ -71,7 +71,7 @@ impl AuthUser {
             .verify(token.trim(), state.clock.now().and_utc().timestamp())
             .ok_or(AppError::Unauthorized("the access token is invalid or expired"))?;
         let id = claims.sub.parse().map_err(|_| AppError::Unauthorized("the access token is invalid"))?;
-        Ok(Self { id, roles: claims.roles, ctx: RequestCtx::from_request(req) })
+        Ok(Self { id, roles: claims.roles, ctx: RequestCtx::of(req) })
     }
 }
 

@@ -10,7 +10,7 @@ use super::roles::Role;
 use super::RequestCtx;
 use crate::audit::{self, AuditEvent};
 use crate::crypto::{hash_token, random_token};
-use crate::db::schema::{email_tokens, refresh_tokens, user_roles, users};
+use crate::db::schema::{console_sessions, email_tokens, refresh_tokens, user_roles, users};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::notifications::{self, templates};
@@ -274,15 +274,22 @@ fn security_event(
 }
 
 pub fn login(st: &AppState, ctx: &RequestCtx, email: &str, password_attempt: &str) -> AppResult<TokenPair> {
+    let user = authenticate(st, ctx, email, password_attempt)?;
+    st.db.tx_sync(|conn| new_session(conn, st, st.clock.now(), user.id, None))
+}
+
+/// Checks an email and password under the login rate limits and records the attempt
+/// in the audit log. The API login and the console sign-in both start here.
+pub fn authenticate(st: &AppState, ctx: &RequestCtx, email: &str, password_attempt: &str) -> AppResult<User> {
     st.login_limiter.check(email, ctx.ip.as_deref())?;
     let user = st.db.read_sync(|c| find_user_by_email(c, email))?;
     let ok = password::verify(password_attempt, user.as_ref().and_then(|u| u.password_hash.as_deref()));
     let now = st.clock.now();
     match user {
-        Some(user) if ok && !user.status().blocks_login() => st.db.tx_sync(|conn| {
-            security_event(conn, now, ctx, "auth.login", Some(user.id), json!({}))?;
-            new_session(conn, st, now, user.id, None)
-        }),
+        Some(user) if ok && !user.status().blocks_login() => {
+            st.db.tx_sync(|conn| security_event(conn, now, ctx, "auth.login", Some(user.id), json!({})))?;
+            Ok(user)
+        }
         user => {
             let reason = match &user {
                 Some(u) if ok => format!("account {}", u.status),
@@ -362,12 +369,21 @@ fn revoke_family(conn: &mut DbConn, now: NaiveDateTime, family: &str) -> AppResu
 }
 
 /// Revokes every session of a user (password change, removal).
+/// Ends every session of a user: API refresh tokens and console browser sessions.
 pub fn revoke_all_sessions(conn: &mut DbConn, now: NaiveDateTime, user_id: i64) -> AppResult<usize> {
-    Ok(diesel::update(
+    let api = diesel::update(
         refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)).filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
-    .execute(conn)?)
+    .execute(conn)?;
+    let console = diesel::update(
+        console_sessions::table
+            .filter(console_sessions::user_id.eq(user_id))
+            .filter(console_sessions::revoked_at.is_null()),
+    )
+    .set(console_sessions::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(api + console)
 }
 
 /// Ends the session the refresh token belongs to. Unknown tokens are ignored: logging
@@ -635,4 +651,28 @@ pub fn set_staff_roles(
         )?;
         Ok(user)
     })
+}
+
+/// Full names of the given users, for lists that show people.
+pub fn names_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
+    Ok(users::table.filter(users::id.eq_any(ids)).select((users::id, users::full_name)).load(conn)?.into_iter().collect())
+}
+
+/// Every account holding a staff role, with its roles, by name.
+pub fn list_staff(conn: &mut DbConn) -> AppResult<Vec<(User, Vec<Role>)>> {
+    let rows: Vec<(User, String)> = users::table
+        .inner_join(user_roles::table.on(user_roles::user_id.eq(users::id)))
+        .filter(user_roles::role.ne(Role::Applicant.as_str()))
+        .order((users::full_name.asc(), users::id.asc()))
+        .select((User::as_select(), user_roles::role))
+        .load(conn)?;
+    let mut out: Vec<(User, Vec<Role>)> = Vec::new();
+    for (user, role) in rows {
+        let role = Role::parse(&role);
+        match out.last_mut() {
+            Some((last, roles)) if last.id == user.id => roles.extend(role),
+            _ => out.push((user, role.into_iter().collect())),
+        }
+    }
+    Ok(out)
 }

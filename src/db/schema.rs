@@ -625,3 +625,19 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(tax_forms, tax_profiles);
+
+diesel::table! {
+    console_sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(console_sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(console_sessions, users);

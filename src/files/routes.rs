@@ -1,10 +1,8 @@
 use actix_web::{get, web, HttpResponse};
-use serde_json::json;
 
 use super::service;
-use crate::audit::{self, AuditEvent};
 use crate::auth::AuthUser;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppResult, Problem};
 use crate::AppState;
 
 /// Download a file: its owner, an admin, or a reviewer holding the claim on the item it
@@ -22,31 +20,7 @@ use crate::AppState;
 pub async fn download(state: web::Data<AppState>, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let st = state.clone();
-    let (file, bytes) = crate::blocking(move || {
-        let file = st.db.tx_sync(|conn| {
-            let now = st.clock.now();
-            let file = service::find(conn, id)?;
-            service::authorize_read(conn, now, &user, &file)?;
-            if file.owner_id != user.id {
-                audit::record(
-                    conn,
-                    now,
-                    &user.ctx,
-                    AuditEvent {
-                        actor_id: Some(user.id),
-                        action: "file.downloaded",
-                        subject_type: "file",
-                        subject_id: Some(file.id.to_string()),
-                        summary: json!({"owner_id": file.owner_id, "purpose": file.purpose}),
-                    },
-                )?;
-            }
-            Ok(file)
-        })?;
-        let bytes = st.files.get(&file.storage_key).map_err(|e| AppError::Internal(e.into()))?;
-        Ok((file, bytes))
-    })
-    .await?;
+    let (file, bytes) = crate::blocking(move || service::open(&st, &user, id)).await?;
     Ok(HttpResponse::Ok()
         .content_type(file.content_type.as_str())
         .insert_header(("Content-Disposition", format!("inline; filename=\"file-{}\"", file.id)))

@@ -81,3 +81,30 @@ pub fn authorize_read(conn: &mut DbConn, now: NaiveDateTime, user: &AuthUser, fi
     }
     Err(AppError::NotFound)
 }
+
+/// A file and its bytes for `user`: its owner, an admin, or a reviewer holding the claim
+/// on the item it belongs to. Reads by anyone but the owner are audited.
+pub fn open(st: &AppState, user: &AuthUser, id: i64) -> AppResult<(FileRow, Vec<u8>)> {
+    let file = st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let file = find(conn, id)?;
+        authorize_read(conn, now, user, &file)?;
+        if file.owner_id != user.id {
+            crate::audit::record(
+                conn,
+                now,
+                &user.ctx,
+                crate::audit::AuditEvent {
+                    actor_id: Some(user.id),
+                    action: "file.downloaded",
+                    subject_type: "file",
+                    subject_id: Some(file.id.to_string()),
+                    summary: serde_json::json!({"owner_id": file.owner_id, "purpose": file.purpose}),
+                },
+            )?;
+        }
+        Ok(file)
+    })?;
+    let bytes = st.files.get(&file.storage_key).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((file, bytes))
+}

@@ -4,7 +4,6 @@ use utoipa::ToSchema;
 
 use super::model::OutboxRow;
 use super::service::{self, OutboxFilter};
-use crate::audit::{self, AuditEvent};
 use crate::auth::{Admin, Staff};
 use crate::error::{AppResult, Problem};
 use crate::AppState;
@@ -88,27 +87,7 @@ pub async fn retry_outbox(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let st = state.clone();
-    let row = state
-        .db
-        .tx(move |c| {
-            let now = st.clock.now();
-            let row = service::retry(c, id, now)?;
-            audit::record(
-                c,
-                now,
-                &admin.ctx,
-                AuditEvent {
-                    actor_id: Some(admin.id),
-                    action: "outbox.retry",
-                    subject_type: "outbox",
-                    subject_id: Some(id.to_string()),
-                    summary: serde_json::json!({"before": "dead", "after": "pending"}),
-                },
-            )?;
-            Ok(row)
-        })
-        .await?;
+    let row = crate::blocking(move || service::retry_dead(&state, &admin.ctx, admin.id, id)).await?;
     Ok(HttpResponse::Ok().json(OutboxItem::from(row)))
 }
 

@@ -178,3 +178,29 @@ mod tests {
         assert_eq!(retry_delay(i32::MAX, base, max), max);
     }
 }
+
+/// An admin puts a dead-lettered email back in the queue; audited.
+pub fn retry_dead(
+    st: &crate::AppState,
+    ctx: &crate::auth::RequestCtx,
+    admin_id: i64,
+    id: i64,
+) -> AppResult<OutboxRow> {
+    st.db.tx_sync(|c| {
+        let now = st.clock.now();
+        let row = retry(c, id, now)?;
+        crate::audit::record(
+            c,
+            now,
+            ctx,
+            crate::audit::AuditEvent {
+                actor_id: Some(admin_id),
+                action: "outbox.retry",
+                subject_type: "outbox",
+                subject_id: Some(id.to_string()),
+                summary: serde_json::json!({"before": "dead", "after": "pending"}),
+            },
+        )?;
+        Ok(row)
+    })
+}

@@ -299,8 +299,13 @@ pub async fn export(
     let st = state.clone();
     let (plan, sha256) =
         blocking(move || exports::prepare(&st, &finance.ctx, finance.id, id, format, part.unwrap_or(1))).await?;
-    // The second run goes straight to the client, 64 KiB at a time, through a small
-    // channel: constant memory whatever the batch size.
+    Ok(stream_export(state, plan, sha256))
+}
+
+/// Streams an export prepared by [`exports::prepare`]: the file is generated a second
+/// time straight to the client, 64 KiB at a time, through a small channel, so memory
+/// stays constant whatever the batch size. The console's download uses it too.
+pub fn stream_export(state: web::Data<AppState>, plan: exports::Plan, sha256: String) -> HttpResponse {
     let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(4);
     let expected = sha256.clone();
     actix_web::rt::task::spawn_blocking(move || {
@@ -321,13 +326,13 @@ pub async fn export(
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (Ok::<_, actix_web::Error>(chunk), rx))
     });
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, plan.format.content_type()))
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", plan.filename())))
         .insert_header(("X-Export-Parts", plan.parts.to_string()))
         .insert_header(("X-Export-Part", plan.part.to_string()))
         .insert_header(("X-Content-SHA256", sha256))
-        .streaming(body))
+        .streaming(body)
 }
 
 /// Sends written bytes to the response stream (and hashes them, to check the stream
@@ -363,7 +368,8 @@ fn malformed_json(e: serde_json::Error) -> AppError {
     )
 }
 
-fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
+/// Settlement lines from a CSV file with the header `item_id,status,rail_reference,reason`.
+pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(body);
     let headers = reader.headers().map_err(|e| AppError::invalid("malformed_csv", format!("the CSV header: {e}")))?;
     if headers.iter().collect::<Vec<_>>() != ["item_id", "status", "rail_reference", "reason"] {

@@ -1055,3 +1055,8 @@ mod tests {
         assert_eq!(stage(ItemStatus::Returned, BatchStatus::Settled), "returned");
     }
 }
+
+/// The most recent batches, newest first (the console's batch list).
+pub fn recent_batches(conn: &mut DbConn, limit: i64) -> AppResult<Vec<BatchRow>> {
+    Ok(payout_batches::table.order(payout_batches::id.desc()).limit(limit).select(BatchRow::as_select()).load(conn)?)
+}

@@ -933,6 +933,12 @@ pub fn review_queue(st: &AppState, after: Option<i64>, limit: Option<i64>) -> Ap
     })
 }
 
+/// One answer of the grading queue, with its attempt, test and question.
+pub fn review_item(conn: &mut DbConn, id: i64) -> AppResult<QueueItem> {
+    let review = review_row(conn, id)?;
+    queue_item(conn, review)
+}
+
 fn review_row(conn: &mut DbConn, id: i64) -> AppResult<ReviewRow> {
     Ok(test_answer_reviews::table.find(id).select(ReviewRow::as_select()).first(conn)?)
 }
@@ -1164,4 +1170,14 @@ pub fn revoke_qualification(
         )?;
         Ok(qualifications::table.find(id).select(QualificationRow::as_select()).first(conn)?)
     })
+}
+
+/// Every test, newest first (the admin console's list).
+pub fn all_tests(conn: &mut DbConn) -> AppResult<Vec<TestRow>> {
+    Ok(qualification_tests::table.order(qualification_tests::id.desc()).select(TestRow::as_select()).load(conn)?)
+}
+
+/// Every project type, by name (the admin console's list).
+pub fn all_project_types(conn: &mut DbConn) -> AppResult<Vec<ProjectTypeRow>> {
+    Ok(project_types::table.order(project_types::name.asc()).select(ProjectTypeRow::as_select()).load(conn)?)
 }

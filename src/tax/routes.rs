@@ -372,17 +372,22 @@ pub async fn export_forms(
 ) -> AppResult<HttpResponse> {
     let (st, year, format, part) = (state.clone(), year.into_inner(), q.format, q.part.unwrap_or(1));
     let export = blocking(move || filing::export(&st, &f.ctx, f.id, year, format, part)).await?;
+    Ok(export_response(year, format, part, export))
+}
+
+/// The download of a filing export (the API's and the console's).
+pub fn export_response(year: i64, format: ExportFormat, part: usize, export: filing::Export) -> HttpResponse {
     let name = match format {
         ExportFormat::Csv => format!("1099-nec-{year}.csv"),
         ExportFormat::IrisCsv => format!("1099-nec-{year}-iris-part{part}-of-{}.csv", export.parts),
     };
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("X-Export-Parts", export.parts.to_string()))
         .insert_header(("X-Export-Rows", export.rows.to_string()))
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\"")))
         .insert_header(("Cache-Control", "private, no-store"))
-        .body(export.body))
+        .body(export.body)
 }
 
 /// My 1099-NEC summary for a year (TIN masked); 404 until a form is issued.

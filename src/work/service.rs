@@ -316,7 +316,7 @@ pub fn record_row(conn: &mut DbConn, id: i64) -> AppResult<WorkRecordRow> {
     Ok(work_records::table.find(id).select(WorkRecordRow::as_select()).first(conn)?)
 }
 
-fn appeal_row(conn: &mut DbConn, id: i64) -> AppResult<AppealRow> {
+pub fn appeal_row(conn: &mut DbConn, id: i64) -> AppResult<AppealRow> {
     Ok(work_appeals::table.find(id).select(AppealRow::as_select()).first(conn)?)
 }
 

@@ -3,6 +3,7 @@
 mod support;
 
 mod accounts;
+mod console;
 mod credentials;
 mod ledger;
 mod onboarding;

@@ -30,13 +30,13 @@ fn w9(name: &str, subject_to_backup_withholding: bool) -> Value {
     })
 }
 
-fn ach(account: &str) -> Value {
+pub(crate) fn ach(account: &str) -> Value {
     json!({"rail": "ach", "holder_name": "Ana Example", "routing_number": "121000248",
            "account_number": account, "account_type": "checking"})
 }
 
 /// A complete profile and a signed W-9: what payouts need besides a method.
-async fn sign_w9(app: &TestApp, t: &Tokens, withholding: bool) {
+pub(crate) async fn sign_w9(app: &TestApp, t: &Tokens, withholding: bool) {
     let profile = json!({
         "legal_name": "Ana Example", "date_of_birth": "1990-05-17", "phone": "+1 518 555 0100",
         "address": {"line1": "12 Main St", "city": "Albany", "region": "ny", "postal_code": "12207"}
@@ -47,14 +47,14 @@ async fn sign_w9(app: &TestApp, t: &Tokens, withholding: bool) {
     assert_eq!(status, 200, "{body}");
 }
 
-async fn add_method(app: &TestApp, t: &Tokens, method: Value) -> Value {
+pub(crate) async fn add_method(app: &TestApp, t: &Tokens, method: Value) -> Value {
     let (status, body) = app.post("/me/payout-methods", Some(&t.access), method).await;
     assert_eq!(status, 201, "{body}");
     body
 }
 
 /// A bonus (at or below the approval threshold, so posted at once) makes money available.
-async fn fund(app: &TestApp, finance: &Tokens, contributor: i64, cents: i64) {
+pub(crate) async fn fund(app: &TestApp, finance: &Tokens, contributor: i64, cents: i64) {
     let (status, body) = app
         .post(
             "/ledger/adjustments",

@@ -2,6 +2,7 @@
 //! directory, or a PostgreSQL database copied from a migrated template), its own data
 //! directory, a real server on a loopback port and a real SMTP server.
 
+pub mod browser;
 pub mod logs;
 pub mod smtp;
 

@@ -1,0 +1,405 @@
+//! Admin pages: staff and roles, project types, qualification tests, the email outbox
+//! and the audit log, over the auth, qualifications, notifications and audit services.
+
+use actix_web::web;
+use askama::Template;
+use serde::Deserialize;
+use validator::Validate;
+
+use super::guard::{Console, PageResult};
+use super::layout::{render, see_other, when, when_opt, Layout};
+use crate::auth::roles::{Admin, Role};
+use crate::error::{AppError, AppResult};
+use crate::notifications::model::OutboxStatus;
+use crate::qualifications::model::{RequiredQualification, Tier};
+use crate::AppState;
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+/// Staff roles from a form's checkboxes (`reviewer=on` …).
+#[derive(Deserialize)]
+pub struct RoleBoxes {
+    reviewer: Option<String>,
+    finance: Option<String>,
+    admin: Option<String>,
+}
+
+impl RoleBoxes {
+    fn roles(&self) -> Vec<Role> {
+        [(&self.reviewer, Role::Reviewer), (&self.finance, Role::Finance), (&self.admin, Role::Admin)]
+            .into_iter()
+            .filter(|(on, _)| on.is_some())
+            .map(|(_, role)| role)
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------- staff
+
+struct StaffLine {
+    id: i64,
+    name: String,
+    email: String,
+    status: String,
+    reviewer: bool,
+    finance: bool,
+    admin: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/staff.html")]
+struct StaffPage {
+    layout: Layout,
+    staff: Vec<StaffLine>,
+}
+
+pub async fn staff(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<NoticeQuery>) -> PageResult {
+    let state = st.clone();
+    let rows = crate::blocking(move || state.db.read_sync(crate::auth::service::list_staff)).await?;
+    render(&StaffPage {
+        layout: Layout::new(&user, "staff", q.notice.as_deref()),
+        staff: rows
+            .into_iter()
+            .map(|(u, roles)| StaffLine {
+                id: u.id,
+                name: u.full_name,
+                email: u.email,
+                status: u.status.replace('_', " "),
+                reviewer: roles.contains(&Role::Reviewer),
+                finance: roles.contains(&Role::Finance),
+                admin: roles.contains(&Role::Admin),
+            })
+            .collect(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NewStaffForm {
+    email: String,
+    full_name: String,
+    #[serde(flatten)]
+    roles: RoleBoxes,
+}
+
+pub async fn create_staff(st: web::Data<AppState>, user: Console<Admin>, form: web::Form<NewStaffForm>) -> PageResult {
+    let form = form.into_inner();
+    let input = crate::auth::service::NewStaff { email: form.email, full_name: form.full_name, roles: form.roles.roles() };
+    let state = st.clone();
+    crate::blocking(move || crate::auth::service::create_staff(&state, &user.ctx, user.id, input)).await?;
+    see_other("/console/admin/staff", "staff_created")
+}
+
+pub async fn set_roles(
+    st: web::Data<AppState>,
+    user: Console<Admin>,
+    id: web::Path<i64>,
+    form: web::Form<RoleBoxes>,
+) -> PageResult {
+    let (state, id, roles) = (st.clone(), id.into_inner(), form.roles());
+    crate::blocking(move || crate::auth::service::set_staff_roles(&state, &user.ctx, user.id, id, roles)).await?;
+    see_other("/console/admin/staff", "roles_changed")
+}
+
+// ---------------------------------------------------------------- project types
+
+#[derive(Template)]
+#[template(path = "console/projects.html")]
+struct ProjectsPage {
+    layout: Layout,
+    projects: Vec<(i64, String, String, String)>,
+}
+
+pub async fn projects(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<NoticeQuery>) -> PageResult {
+    let state = st.clone();
+    let rows = crate::blocking(move || state.db.read_sync(crate::qualifications::service::all_project_types)).await?;
+    render(&ProjectsPage {
+        layout: Layout::new(&user, "projects", q.notice.as_deref()),
+        projects: rows.into_iter().map(|p| (p.id, p.name, p.required_qualifications, when(&p.created_at))).collect(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ProjectForm {
+    name: String,
+    /// One `domain:tier` per line, e.g. `math:expert`.
+    #[serde(default)]
+    requirements: String,
+}
+
+/// `domain:tier` lines into requirements; a bad line is a field error naming it.
+fn requirements(text: &str) -> AppResult<Vec<RequiredQualification>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let (domain, tier) = line.split_once(':').unwrap_or((line, "generalist"));
+            let tier = Tier::parse(tier.trim()).ok_or_else(|| {
+                AppError::field("requirements", "invalid", format!("{line:?}: the tier is generalist or expert"))
+            })?;
+            Ok(RequiredQualification { domain: domain.trim().to_lowercase(), tier })
+        })
+        .collect()
+}
+
+pub async fn create_project(st: web::Data<AppState>, user: Console<Admin>, form: web::Form<ProjectForm>) -> PageResult {
+    let form = form.into_inner();
+    let required = requirements(&form.requirements)?;
+    let state = st.clone();
+    crate::blocking(move || {
+        crate::qualifications::service::create_project_type(&state, &user.ctx, user.id, form.name.trim(), required)
+    })
+    .await?;
+    see_other("/console/admin/projects", "project_created")
+}
+
+// ---------------------------------------------------------------- qualification tests
+
+struct TestLine {
+    id: i64,
+    title: String,
+    domain: String,
+    tier: String,
+    status: String,
+    version: i32,
+}
+
+#[derive(Template)]
+#[template(path = "console/tests.html")]
+struct TestsPage {
+    layout: Layout,
+    tests: Vec<TestLine>,
+    example: &'static str,
+}
+
+/// Shown in the sections box of the authoring form: one section, two questions.
+const EXAMPLE_SECTIONS: &str = r#"[
+  {"title": "Basics", "questions": [
+    {"id": "q1", "prompt": "2 + 2 = ?", "type": "single_choice",
+     "options": [{"id": "a", "text": "4"}, {"id": "b", "text": "5"}], "correct": "a"},
+    {"id": "q2", "prompt": "Explain why.", "type": "free_text", "points": 2,
+     "rubric": "Mentions addition of natural numbers."}
+  ]}
+]"#;
+
+pub async fn tests(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<NoticeQuery>) -> PageResult {
+    let state = st.clone();
+    let rows = crate::blocking(move || state.db.read_sync(crate::qualifications::service::all_tests)).await?;
+    render(&TestsPage {
+        layout: Layout::new(&user, "tests", q.notice.as_deref()),
+        tests: rows
+            .into_iter()
+            .map(|t| TestLine {
+                id: t.id,
+                title: t.title,
+                domain: t.domain,
+                tier: t.tier,
+                status: t.status,
+                version: t.current_version,
+            })
+            .collect(),
+        example: EXAMPLE_SECTIONS,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct TestForm {
+    domain: String,
+    tier: String,
+    title: String,
+    time_limit_minutes: String,
+    pass_mark_percent: String,
+    attempt_limit: String,
+    cooldown_hours: String,
+    #[serde(default)]
+    stipend_cents: String,
+    #[serde(default)]
+    qualification_valid_days: String,
+    /// The sections and questions, as the API takes them (JSON).
+    sections: String,
+}
+
+fn number<T: std::str::FromStr>(field: &str, value: &str) -> AppResult<T> {
+    value.trim().parse().map_err(|_| AppError::field(field, "invalid", "a whole number"))
+}
+
+fn optional<T: std::str::FromStr>(field: &str, value: &str) -> AppResult<Option<T>> {
+    if value.trim().is_empty() {
+        Ok(None)
+    } else {
+        number(field, value).map(Some)
+    }
+}
+
+impl TestForm {
+    /// The same definition `POST /admin/tests` takes.
+    fn definition(&self) -> AppResult<crate::qualifications::service::TestDefinition> {
+        let sections = serde_json::from_str(&self.sections)
+            .map_err(|e| AppError::field("sections", "invalid", format!("the sections are not valid JSON: {e}")))?;
+        Ok(crate::qualifications::service::TestDefinition {
+            domain: self.domain.trim().to_string(),
+            tier: Tier::parse(self.tier.trim())
+                .ok_or_else(|| AppError::field("tier", "invalid", "generalist or expert"))?,
+            title: self.title.trim().to_string(),
+            time_limit_minutes: number("time_limit_minutes", &self.time_limit_minutes)?,
+            pass_mark_percent: number("pass_mark_percent", &self.pass_mark_percent)?,
+            attempt_limit: number("attempt_limit", &self.attempt_limit)?,
+            cooldown_hours: number("cooldown_hours", &self.cooldown_hours)?,
+            stipend_cents: optional("stipend_cents", &self.stipend_cents)?,
+            qualification_valid_days: optional("qualification_valid_days", &self.qualification_valid_days)?,
+            prerequisites: Vec::new(),
+            sections,
+        })
+    }
+}
+
+pub async fn create_test(st: web::Data<AppState>, user: Console<Admin>, form: web::Form<TestForm>) -> PageResult {
+    let def = form.definition()?;
+    def.validate().map_err(AppError::from)?;
+    let state = st.clone();
+    crate::blocking(move || crate::qualifications::service::create_test(&state, &user.ctx, user.id, def)).await?;
+    see_other("/console/admin/tests", "test_created")
+}
+
+// ---------------------------------------------------------------- outbox
+
+struct OutboxLine {
+    id: i64,
+    recipient: String,
+    subject: String,
+    status: String,
+    attempts: i32,
+    created: String,
+    sent: String,
+    error: String,
+    dead: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/outbox.html")]
+struct OutboxPage {
+    layout: Layout,
+    status: String,
+    rows: Vec<OutboxLine>,
+}
+
+#[derive(Deserialize)]
+pub struct OutboxQuery {
+    status: Option<String>,
+    notice: Option<String>,
+}
+
+pub async fn outbox(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<OutboxQuery>) -> PageResult {
+    let status = q.status.clone().unwrap_or_default();
+    let filter = crate::notifications::service::OutboxFilter {
+        status: [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Dead].into_iter().find(|s| s.as_str() == status),
+        recipient: None,
+        before: None,
+        limit: Some(200),
+    };
+    let state = st.clone();
+    let rows = crate::blocking(move || state.db.read_sync(|c| crate::notifications::service::list(c, &filter))).await?;
+    render(&OutboxPage {
+        layout: Layout::new(&user, "outbox", q.notice.as_deref()),
+        status,
+        rows: rows
+            .into_iter()
+            .map(|r| OutboxLine {
+                id: r.id,
+                dead: r.status == OutboxStatus::Dead.as_str(),
+                recipient: r.recipient,
+                subject: r.subject,
+                status: r.status,
+                attempts: r.attempts,
+                created: when(&r.created_at),
+                sent: when_opt(&r.sent_at),
+                error: r.last_error.unwrap_or_default(),
+            })
+            .collect(),
+    })
+}
+
+pub async fn retry(st: web::Data<AppState>, user: Console<Admin>, id: web::Path<i64>) -> PageResult {
+    let (state, id) = (st.clone(), id.into_inner());
+    crate::blocking(move || crate::notifications::service::retry_dead(&state, &user.ctx, user.id, id)).await?;
+    see_other("/console/admin/outbox?status=dead", "retried")
+}
+
+// ---------------------------------------------------------------- audit log
+
+struct AuditLine {
+    id: i64,
+    at: String,
+    actor: String,
+    action: String,
+    subject: String,
+    summary: String,
+    request_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct AuditPage {
+    layout: Layout,
+    actor_id: String,
+    action: String,
+    subject_type: String,
+    subject_id: String,
+    rows: Vec<AuditLine>,
+    next: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    actor_id: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    subject_type: String,
+    #[serde(default)]
+    subject_id: String,
+    before: Option<i64>,
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+pub async fn audit(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<AuditQuery>) -> PageResult {
+    let q = q.into_inner();
+    const PAGE: i64 = 100;
+    let filter = crate::audit::service::AuditFilter {
+        actor_id: optional("actor_id", &q.actor_id)?,
+        action: non_empty(&q.action),
+        subject_type: non_empty(&q.subject_type),
+        subject_id: non_empty(&q.subject_id),
+        before: q.before,
+        limit: Some(PAGE),
+    };
+    let state = st.clone();
+    let rows = crate::blocking(move || state.db.read_sync(|c| crate::audit::service::list(c, &filter))).await?;
+    let next = crate::db::next_cursor(&rows, Some(PAGE), |r| r.id);
+    render(&AuditPage {
+        layout: Layout::new(&user, "audit", None),
+        rows: rows
+            .into_iter()
+            .map(|r| AuditLine {
+                id: r.id,
+                at: when(&r.at),
+                actor: r.actor_id.map(|a| format!("#{a}")).unwrap_or_else(|| "system".into()),
+                action: r.action,
+                subject: format!("{} {}", r.subject_type, r.subject_id.unwrap_or_default()),
+                summary: r.summary,
+                request_id: r.request_id.unwrap_or_default(),
+            })
+            .collect(),
+        next,
+        actor_id: q.actor_id,
+        action: q.action,
+        subject_type: q.subject_type,
+        subject_id: q.subject_id,
+    })
+}

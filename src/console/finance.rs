@@ -1,0 +1,487 @@
+//! Finance pages: unpaid and late earnings, payout batches (preview, build, approve,
+//! export, settle) and the 1099-NEC year end, over the payouts and tax services.
+
+use actix_multipart::Multipart;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::guard::{Console, ConsoleError, PageResult};
+use super::layout::{dollars, render, see_other, when, when_opt, Layout};
+use crate::auth::roles::Finance;
+use crate::crypto::random_token;
+use crate::error::AppError;
+use crate::payouts::exports::Format;
+use crate::payouts::service::{self as payouts, BuildRequest, Candidate};
+use crate::tax::filing::{self, ExportFormat};
+use crate::AppState;
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+/// Eligible money per rail, as the preview and the batch page show it.
+struct RailLine {
+    rail: String,
+    items: i64,
+    total: String,
+}
+
+struct Excluded {
+    contributor_id: i64,
+    available: String,
+    reasons: String,
+}
+
+/// The preview of a batch built now: per-rail counts and totals, and who is left out.
+struct Preview {
+    minimum: String,
+    eligible_count: usize,
+    eligible_total: String,
+    rails: Vec<RailLine>,
+    excluded: Vec<Excluded>,
+}
+
+fn preview_of(minimum_cents: i64, all: Vec<Candidate>) -> Preview {
+    let (eligible, ineligible): (Vec<_>, Vec<_>) = all.into_iter().partition(|c| c.reasons.is_empty());
+    let mut rails: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+    for c in &eligible {
+        let rail = c.rail.map(|r| r.as_str().to_string()).unwrap_or_else(|| "none".into());
+        let e = rails.entry(rail).or_default();
+        e.0 += 1;
+        e.1 += c.available_cents;
+    }
+    Preview {
+        minimum: dollars(minimum_cents),
+        eligible_count: eligible.len(),
+        eligible_total: dollars(eligible.iter().map(|c| c.available_cents).sum()),
+        rails: rails.into_iter().map(|(rail, (items, cents))| RailLine { rail, items, total: dollars(cents) }).collect(),
+        excluded: ineligible
+            .into_iter()
+            .map(|c| Excluded {
+                contributor_id: c.contributor_id,
+                available: dollars(c.available_cents),
+                reasons: c.reasons.join(", ").replace('_', " "),
+            })
+            .collect(),
+    }
+}
+
+async fn load_preview(st: &web::Data<AppState>) -> Result<Preview, ConsoleError> {
+    let state = st.clone();
+    let all = crate::blocking(move || payouts::preview(&state)).await?;
+    Ok(preview_of(st.config.payouts.minimum_cents, all))
+}
+
+// ---------------------------------------------------------------- earnings
+
+struct LateLine {
+    contributor_id: i64,
+    records: i64,
+    late: String,
+    due_by: String,
+    available: String,
+    in_payout: String,
+    reasons: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/earnings.html")]
+struct EarningsPage {
+    layout: Layout,
+    preview: Preview,
+    promise_days: i64,
+    late: Vec<LateLine>,
+}
+
+pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<NoticeQuery>) -> PageResult {
+    let preview = load_preview(&st).await?;
+    let state = st.clone();
+    let late = crate::blocking(move || payouts::late_payouts(&state)).await?;
+    render(&EarningsPage {
+        layout: Layout::new(&user, "earnings", q.notice.as_deref()),
+        preview,
+        promise_days: st.config.payouts.payment_promise.num_days(),
+        late: late
+            .into_iter()
+            .map(|l| LateLine {
+                contributor_id: l.contributor_id,
+                records: l.late_records,
+                late: dollars(l.late_cents),
+                due_by: when(&l.due_by),
+                available: dollars(l.available_cents),
+                in_payout: dollars(l.in_payout_cents),
+                reasons: l.reasons.join(", ").replace('_', " "),
+            })
+            .collect(),
+    })
+}
+
+// ---------------------------------------------------------------- batches
+
+struct BatchLine {
+    id: i64,
+    status: String,
+    created: String,
+    items: i64,
+    net: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/batches.html")]
+struct BatchesPage {
+    layout: Layout,
+    batches: Vec<BatchLine>,
+    preview: Preview,
+    /// A fresh idempotency key: submitting the form twice builds one batch.
+    key: String,
+}
+
+pub async fn batches(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<NoticeQuery>) -> PageResult {
+    let preview = load_preview(&st).await?;
+    let state = st.clone();
+    let rows = crate::blocking(move || state.db.read_sync(|c| payouts::recent_batches(c, 50))).await?;
+    render(&BatchesPage {
+        layout: Layout::new(&user, "batches", q.notice.as_deref()),
+        batches: rows
+            .into_iter()
+            .map(|b| BatchLine {
+                id: b.id,
+                status: b.status,
+                created: when(&b.created_at),
+                items: b.item_count,
+                net: dollars(b.net_cents),
+                note: b.note,
+            })
+            .collect(),
+        preview,
+        key: random_token(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct BuildForm {
+    idempotency_key: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn build(st: web::Data<AppState>, user: Console<Finance>, form: web::Form<BuildForm>) -> PageResult {
+    let form = form.into_inner();
+    if form.idempotency_key.is_empty() || form.idempotency_key.len() > 200 {
+        return Err(AppError::invalid("idempotency_key_required", "reload the page and build again").into());
+    }
+    let state = st.clone();
+    let (view, _) = crate::blocking(move || {
+        payouts::build_batch(&state, &user.ctx, user.id, &form.idempotency_key, &BuildRequest { note: form.note })
+    })
+    .await?;
+    see_other(&format!("/console/finance/batches/{}", view.batch.id), "built")
+}
+
+struct ItemLine {
+    id: i64,
+    contributor_id: i64,
+    rail: String,
+    destination: String,
+    gross: String,
+    withheld: String,
+    net: String,
+    status: String,
+}
+
+struct ExportLine {
+    format: String,
+    part: i32,
+    items: i64,
+    bytes: i64,
+    sha256: String,
+    at: String,
+    by: i64,
+}
+
+#[derive(Template)]
+#[template(path = "console/batch.html")]
+struct BatchPage {
+    layout: Layout,
+    id: i64,
+    status: String,
+    note: String,
+    created: String,
+    created_by: i64,
+    approved: String,
+    approved_by: String,
+    gross: String,
+    withheld: String,
+    net: String,
+    items_total: i64,
+    rails: Vec<RailLine>,
+    items: Vec<ItemLine>,
+    exports: Vec<ExportLine>,
+    formats: Vec<(&'static str, &'static str)>,
+    settlement: Option<SettlementSummary>,
+}
+
+struct SettlementSummary {
+    applied: usize,
+    unchanged: usize,
+    conflicts: usize,
+    rejected: usize,
+    results: Vec<(i64, String, String)>,
+}
+
+/// A serde enum's wire name, for display.
+fn wire<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|s| s.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+impl From<payouts::SettlementReport> for SettlementSummary {
+    fn from(r: payouts::SettlementReport) -> Self {
+        Self {
+            applied: r.applied,
+            unchanged: r.unchanged,
+            conflicts: r.conflicts,
+            rejected: r.rejected,
+            results: r
+                .results
+                .into_iter()
+                .map(|l| (l.item_id, wire(&l.outcome), l.detail.unwrap_or_default()))
+                .collect(),
+        }
+    }
+}
+
+async fn batch_page(
+    st: &web::Data<AppState>,
+    user: &Console<Finance>,
+    id: i64,
+    notice: Option<&str>,
+    settlement: Option<payouts::SettlementReport>,
+) -> PageResult {
+    let state = st.clone();
+    let v = crate::blocking(move || payouts::get_batch(&state, id, None, Some(200))).await?;
+    let b = &v.batch;
+    render(&BatchPage {
+        layout: Layout::new(user, "batches", notice),
+        id: b.id,
+        status: b.status.clone(),
+        note: b.note.clone(),
+        created: when(&b.created_at),
+        created_by: b.created_by,
+        approved: when_opt(&b.approved_at),
+        approved_by: b.approved_by.map(|u| format!("staff #{u}")).unwrap_or_else(|| "—".into()),
+        gross: dollars(b.gross_cents),
+        withheld: dollars(b.withheld_cents),
+        net: dollars(b.net_cents),
+        items_total: b.item_count,
+        rails: v
+            .totals_by_rail
+            .iter()
+            .map(|r| RailLine { rail: r.rail.clone(), items: r.items, total: dollars(r.net_cents) })
+            .collect(),
+        items: v
+            .items
+            .iter()
+            .map(|i| ItemLine {
+                id: i.id,
+                contributor_id: i.contributor_id,
+                rail: i.rail.as_str().to_string(),
+                destination: i.destination.clone(),
+                gross: dollars(i.gross_cents),
+                withheld: dollars(i.withheld_cents),
+                net: dollars(i.net_cents),
+                status: wire(&i.status),
+            })
+            .collect(),
+        exports: v
+            .exports
+            .iter()
+            .map(|e| ExportLine {
+                format: e.format.clone(),
+                part: e.part,
+                items: e.item_count,
+                bytes: e.byte_count,
+                sha256: e.sha256.clone(),
+                at: when(&e.exported_at),
+                by: e.exported_by,
+            })
+            .collect(),
+        formats: [Format::Nacha, Format::PaypalCsv, Format::PaypalJson, Format::WiseCsv]
+            .into_iter()
+            .map(|f| (f.as_str(), format_label(f)))
+            .collect(),
+        settlement: settlement.map(Into::into),
+    })
+}
+
+fn format_label(f: Format) -> &'static str {
+    match f {
+        Format::Nacha => "NACHA (ACH)",
+        Format::PaypalCsv => "PayPal Payouts CSV",
+        Format::PaypalJson => "PayPal Payouts JSON",
+        Format::WiseCsv => "Wise batch CSV",
+    }
+}
+
+pub async fn batch(
+    st: web::Data<AppState>,
+    user: Console<Finance>,
+    id: web::Path<i64>,
+    q: web::Query<NoticeQuery>,
+) -> PageResult {
+    batch_page(&st, &user, id.into_inner(), q.notice.as_deref(), None).await
+}
+
+pub async fn approve(st: web::Data<AppState>, user: Console<Finance>, id: web::Path<i64>) -> PageResult {
+    let (state, id) = (st.clone(), id.into_inner());
+    crate::blocking(move || payouts::approve_batch(&state, &user.ctx, user.id, id)).await?;
+    see_other(&format!("/console/finance/batches/{id}"), "approved")
+}
+
+pub async fn cancel(st: web::Data<AppState>, user: Console<Finance>, id: web::Path<i64>) -> PageResult {
+    let (state, id) = (st.clone(), id.into_inner());
+    crate::blocking(move || payouts::cancel_batch(&state, &user.ctx, user.id, id)).await?;
+    see_other(&format!("/console/finance/batches/{id}"), "cancelled")
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    format: Format,
+    part: Option<i64>,
+}
+
+/// Downloads an export exactly as the API does (the first one moves the batch to
+/// `exported`); streamed in constant memory.
+pub async fn export(
+    st: web::Data<AppState>,
+    user: Console<Finance>,
+    id: web::Path<i64>,
+    q: web::Query<ExportQuery>,
+) -> Result<HttpResponse, ConsoleError> {
+    let (state, id, format, part) = (st.clone(), id.into_inner(), q.format, q.part.unwrap_or(1));
+    let (plan, sha256) = crate::blocking(move || {
+        crate::payouts::exports::prepare(&state, &user.ctx, user.id, id, format, part)
+    })
+    .await?;
+    Ok(crate::payouts::routes::stream_export(st, plan, sha256))
+}
+
+/// Applies a settlement CSV (`item_id,status,rail_reference,reason`) and shows what it did.
+pub async fn settle(
+    st: web::Data<AppState>,
+    user: Console<Finance>,
+    id: web::Path<i64>,
+    payload: Multipart,
+) -> PageResult {
+    let id = id.into_inner();
+    let form = crate::files::multipart::read_form(payload, st.config.operations.max_upload_bytes).await?;
+    let file = form.files.get("file").ok_or_else(|| AppError::field("file", "required", "choose a settlement CSV"))?;
+    let lines = crate::payouts::routes::parse_csv(&file.bytes)?;
+    let (state, ctx, me) = (st.clone(), user.ctx.clone(), user.id);
+    let report = crate::blocking(move || payouts::settle(&state, &ctx, me, id, lines)).await?;
+    batch_page(&st, &user, id, Some("settled"), Some(report)).await
+}
+
+// ---------------------------------------------------------------- 1099-NEC
+
+struct PayeeRow {
+    user_id: i64,
+    name: String,
+    tin: String,
+    reportable: String,
+    withheld: String,
+    form_due: bool,
+    excluded: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/tax.html")]
+struct TaxPage {
+    layout: Layout,
+    year: i64,
+    problem: Option<String>,
+    threshold: String,
+    payees_count: usize,
+    forms_due: usize,
+    reportable: String,
+    withheld: String,
+    payees: Vec<PayeeRow>,
+}
+
+#[derive(Deserialize)]
+pub struct YearQuery {
+    year: Option<i64>,
+    notice: Option<String>,
+}
+
+pub async fn tax(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<YearQuery>) -> PageResult {
+    use chrono::Datelike;
+    let year = q.year.unwrap_or_else(|| i64::from(st.clock.now().year()) - 1);
+    let state = st.clone();
+    let report = crate::blocking(move || state.db.read_sync(|c| filing::report(c, year))).await;
+    let layout = Layout::new(&user, "tax", q.notice.as_deref());
+    let page = match report {
+        Ok(r) => TaxPage {
+            layout,
+            year,
+            problem: None,
+            threshold: dollars(r.threshold_cents),
+            payees_count: r.payees_count,
+            forms_due: r.forms_due,
+            reportable: dollars(r.totals.reportable_cents),
+            withheld: dollars(r.totals.federal_withheld_cents),
+            payees: r
+                .payees
+                .into_iter()
+                .map(|p| PayeeRow {
+                    user_id: p.user_id,
+                    name: p.name,
+                    tin: p.tin.unwrap_or_else(|| "missing".into()),
+                    reportable: dollars(p.totals.reportable_cents),
+                    withheld: dollars(p.totals.federal_withheld_cents),
+                    form_due: p.form_due,
+                    excluded: p.excluded_reason.unwrap_or_default(),
+                })
+                .collect(),
+        },
+        // No threshold configured for the year, say: show why instead of a bare error.
+        Err(e @ (AppError::Conflict { .. } | AppError::Validation(_) | AppError::Invalid { .. })) => TaxPage {
+            layout,
+            year,
+            problem: Some(e.public_detail()),
+            threshold: "—".into(),
+            payees_count: 0,
+            forms_due: 0,
+            reportable: dollars(0),
+            withheld: dollars(0),
+            payees: Vec::new(),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    render(&page)
+}
+
+pub async fn issue(st: web::Data<AppState>, user: Console<Finance>, year: web::Path<i64>) -> PageResult {
+    let (state, year) = (st.clone(), year.into_inner());
+    crate::blocking(move || filing::issue(&state, &user.ctx, Some(user.id), year)).await?;
+    see_other(&format!("/console/finance/tax?year={year}"), "issued")
+}
+
+#[derive(Deserialize)]
+pub struct TaxExportQuery {
+    format: ExportFormat,
+    part: Option<usize>,
+}
+
+pub async fn tax_export(
+    st: web::Data<AppState>,
+    user: Console<Finance>,
+    year: web::Path<i64>,
+    q: web::Query<TaxExportQuery>,
+) -> PageResult {
+    let (state, year, format, part) = (st.clone(), year.into_inner(), q.format, q.part.unwrap_or(1));
+    let export = crate::blocking(move || filing::export(&state, &user.ctx, user.id, year, format, part)).await?;
+    Ok(crate::tax::routes::export_response(year, format, part, export))
+}

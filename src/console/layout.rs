@@ -1,0 +1,126 @@
+//! What every console page shares: the signed-in user, the navigation, the CSRF token
+//! for its forms, and a one-line notice after an action.
+
+use actix_web::http::header;
+use actix_web::HttpResponse;
+use askama::Template;
+use chrono::NaiveDateTime;
+
+use super::guard::{ConsoleError, PageResult};
+use super::session::ConsoleUser;
+use crate::auth::roles::Role;
+use crate::error::AppError;
+
+pub struct Layout {
+    pub name: String,
+    pub email: String,
+    pub csrf: String,
+    pub reviewer: bool,
+    pub finance: bool,
+    pub admin: bool,
+    /// Which navigation entry is current.
+    pub section: &'static str,
+    pub notice: Option<&'static str>,
+}
+
+impl Layout {
+    pub fn new(user: &ConsoleUser, section: &'static str, notice: Option<&str>) -> Self {
+        Self {
+            name: user.full_name.clone(),
+            email: user.email.clone(),
+            csrf: user.csrf.clone(),
+            reviewer: user.has(Role::Reviewer),
+            finance: user.has(Role::Finance),
+            admin: user.has(Role::Admin),
+            section,
+            notice: notice.and_then(notice_text),
+        }
+    }
+}
+
+/// The fixed messages an action can leave for the next page (`?notice=code`); a code
+/// never carries text of its own, so a crafted link cannot put words on the page.
+fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "claimed" => "Claimed: the item is yours to decide until the claim expires.",
+        "decided" => "Decision recorded; the person has been emailed the outcome and its reason.",
+        "built" => "Batch built: its items are reserved in the ledger.",
+        "approved" => "Batch approved: it can now be exported.",
+        "cancelled" => "Batch cancelled: its reservations were released.",
+        "settled" => "Settlement file applied.",
+        "issued" => "Forms issued: every new or corrected form was emailed to its payee.",
+        "staff_created" => "Staff account created; an invitation email is on its way.",
+        "roles_changed" => "Roles updated.",
+        "project_created" => "Project type created.",
+        "test_created" => "Qualification test created.",
+        "retried" => "Email queued for another attempt.",
+        _ => return None,
+    })
+}
+
+pub fn render(page: &impl Template) -> PageResult {
+    let html = page.render().map_err(|e| ConsoleError::App(AppError::Internal(e.into())))?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html))
+}
+
+/// After a successful form post: back to a page with a notice (303, so a reload does not
+/// post again).
+pub fn see_other(location: &str, notice: &str) -> PageResult {
+    let sep = if location.contains('?') { '&' } else { '?' };
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("{location}{sep}notice={notice}"))).finish())
+}
+
+/// Dates as staff read them: UTC, to the minute.
+pub fn when(at: &NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+pub fn when_opt(at: &Option<NaiveDateTime>) -> String {
+    at.as_ref().map(when).unwrap_or_else(|| "—".into())
+}
+
+/// How long ago, in the largest whole unit: "3 d", "5 h", "12 min".
+pub fn age(now: NaiveDateTime, since: NaiveDateTime) -> String {
+    let d = now - since;
+    if d.num_days() >= 1 {
+        format!("{} d", d.num_days())
+    } else if d.num_hours() >= 1 {
+        format!("{} h", d.num_hours())
+    } else {
+        format!("{} min", d.num_minutes().max(0))
+    }
+}
+
+/// Cents as dollars: 123456 → "$1,234.56".
+pub fn dollars(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    let whole = (abs / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}${grouped}.{:02}", abs % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollars_are_grouped() {
+        assert_eq!(dollars(0), "$0.00");
+        assert_eq!(dollars(5), "$0.05");
+        assert_eq!(dollars(123_456), "$1,234.56");
+        assert_eq!(dollars(-100_000_000), "-$1,000,000.00");
+    }
+
+    #[test]
+    fn unknown_notices_show_nothing() {
+        assert!(notice_text("decided").is_some());
+        assert!(notice_text("<script>").is_none());
+    }
+}

@@ -1,0 +1,65 @@
+//! The operations and finance console: server-rendered pages for staff, served by the
+//! same process under `/console`, calling the same service functions as the REST API
+//! (no business rule lives here). Sessions are cookies (`session`), every form carries
+//! a CSRF token checked in one place (`guard`), roles are in the handler signatures
+//! (`Console<Finance>`), and every action is audited by the service it calls.
+
+pub mod admin;
+pub mod finance;
+pub mod guard;
+pub mod layout;
+pub mod review;
+pub mod session;
+pub mod sign_in;
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+
+const STYLESHEET: &str = include_str!("../../templates/console/console.css");
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(STYLESHEET)
+}
+
+/// Registers the console under `/console`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/console")
+            .wrap(from_fn(guard::guard))
+            .route("/static/console.css", web::get().to(stylesheet))
+            .route("/login", web::get().to(sign_in::form))
+            .route("/login", web::post().to(sign_in::submit))
+            .route("/logout", web::post().to(sign_in::sign_out))
+            .route("", web::get().to(review::dashboard))
+            .route("/", web::get().to(review::dashboard))
+            .route("/files/{id}", web::get().to(review::file))
+            .route("/review/{queue}", web::get().to(review::queue))
+            .route("/review/{queue}/{id}", web::get().to(review::item))
+            .route("/review/{queue}/{id}/claim", web::post().to(review::claim))
+            .route("/review/{queue}/{id}/decision", web::post().to(review::decide))
+            .route("/finance/earnings", web::get().to(finance::earnings))
+            .route("/finance/batches", web::get().to(finance::batches))
+            .route("/finance/batches", web::post().to(finance::build))
+            .route("/finance/batches/{id}", web::get().to(finance::batch))
+            .route("/finance/batches/{id}/approve", web::post().to(finance::approve))
+            .route("/finance/batches/{id}/cancel", web::post().to(finance::cancel))
+            .route("/finance/batches/{id}/export", web::get().to(finance::export))
+            .route("/finance/batches/{id}/settlement", web::post().to(finance::settle))
+            .route("/finance/tax", web::get().to(finance::tax))
+            .route("/finance/tax/{year}/issue", web::post().to(finance::issue))
+            .route("/finance/tax/{year}/export", web::get().to(finance::tax_export))
+            .route("/admin/staff", web::get().to(admin::staff))
+            .route("/admin/staff", web::post().to(admin::create_staff))
+            .route("/admin/staff/{id}/roles", web::post().to(admin::set_roles))
+            .route("/admin/projects", web::get().to(admin::projects))
+            .route("/admin/projects", web::post().to(admin::create_project))
+            .route("/admin/tests", web::get().to(admin::tests))
+            .route("/admin/tests", web::post().to(admin::create_test))
+            .route("/admin/outbox", web::get().to(admin::outbox))
+            .route("/admin/outbox/{id}/retry", web::post().to(admin::retry))
+            .route("/admin/audit", web::get().to(admin::audit)),
+    );
+}

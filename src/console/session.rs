@@ -1,0 +1,205 @@
+//! Console browser sessions: a random token in an HttpOnly, SameSite=Strict cookie,
+//! stored hashed, with an idle timeout and an absolute lifetime, revoked on sign-out
+//! and by everything that revokes a user's API sessions (password change, removal).
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::audit::{self, AuditEvent};
+use crate::auth::extract::{AuthUser, RequestCtx};
+use crate::auth::model::User;
+use crate::auth::roles::Role;
+use crate::auth::service::roles_of;
+use crate::crypto::{hash_token, random_token};
+use crate::db::schema::{console_sessions, users};
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "gatehouse_console";
+/// A session ends after this long without a request.
+pub const IDLE: Duration = Duration::minutes(30);
+/// A session ends this long after sign-in, however active.
+pub const LIFETIME: Duration = Duration::hours(8);
+/// `last_seen_at` is written at most this often, so browsing is not a write per page.
+const TOUCH_EVERY: Duration = Duration::minutes(1);
+
+/// The signed-in staff member behind a console request.
+#[derive(Debug, Clone)]
+pub struct ConsoleUser {
+    pub id: i64,
+    pub email: String,
+    pub full_name: String,
+    pub roles: Vec<Role>,
+    /// The session's CSRF token, put in every form the console renders.
+    pub csrf: String,
+    pub session_id: i64,
+    pub ctx: RequestCtx,
+}
+
+impl ConsoleUser {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// The same identity as an API caller, for services written against [`AuthUser`].
+    pub fn auth_user(&self) -> AuthUser {
+        AuthUser { id: self.id, roles: self.roles.clone(), ctx: self.ctx.clone() }
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = console_sessions)]
+struct SessionRow {
+    id: i64,
+    user_id: i64,
+    csrf_token: String,
+    last_seen_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = console_sessions)]
+struct NewSession<'a> {
+    user_id: i64,
+    token_hash: &'a str,
+    csrf_token: &'a str,
+    created_at: NaiveDateTime,
+    last_seen_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
+
+/// Whether a session last seen at `last_seen` and ending at `expires_at` is still open.
+pub fn is_open(now: NaiveDateTime, last_seen: NaiveDateTime, expires_at: NaiveDateTime) -> bool {
+    now < expires_at && now < last_seen + IDLE
+}
+
+/// Opens a session for an authenticated user; only staff may enter the console.
+/// Returns the cookie value.
+pub fn start(st: &AppState, ctx: &RequestCtx, user: &User) -> AppResult<String> {
+    let token = random_token();
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let roles = roles_of(conn, user.id)?;
+        if !roles.iter().any(|r| r.is_staff()) {
+            audit::record(
+                conn,
+                now,
+                ctx,
+                AuditEvent {
+                    actor_id: Some(user.id),
+                    action: "console.sign_in_refused",
+                    subject_type: "user",
+                    subject_id: Some(user.id.to_string()),
+                    summary: json!({"reason": "not staff"}),
+                },
+            )?;
+            return Err(AppError::Forbidden("the console is for staff; applicants use the Gatehouse API".into()));
+        }
+        diesel::insert_into(console_sessions::table)
+            .values(NewSession {
+                user_id: user.id,
+                token_hash: &hash_token(&token),
+                csrf_token: &random_token(),
+                created_at: now,
+                last_seen_at: now,
+                expires_at: now + LIFETIME,
+            })
+            .execute(conn)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(user.id),
+                action: "console.sign_in",
+                subject_type: "user",
+                subject_id: Some(user.id.to_string()),
+                summary: json!({}),
+            },
+        )
+    })?;
+    Ok(token)
+}
+
+/// The user of an open session, with roles read now (a role removed a minute ago is
+/// gone from the console at once). `None` for unknown, revoked or expired sessions.
+pub fn load(st: &AppState, ctx: &RequestCtx, token: &str) -> AppResult<Option<ConsoleUser>> {
+    let now = st.clock.now();
+    let found = st.db.read_sync(|conn| {
+        let row: Option<(SessionRow, User)> = console_sessions::table
+            .inner_join(users::table)
+            .filter(console_sessions::token_hash.eq(hash_token(token)))
+            .select((SessionRow::as_select(), User::as_select()))
+            .first(conn)
+            .optional()?;
+        let Some((session, user)) = row else { return Ok(None) };
+        let roles = roles_of(conn, session.user_id)?;
+        Ok(Some((session, user, roles)))
+    })?;
+    let Some((session, user, roles)) = found else { return Ok(None) };
+    let open = session.revoked_at.is_none() && is_open(now, session.last_seen_at, session.expires_at);
+    if !open || user.status().blocks_login() || !roles.iter().any(|r| r.is_staff()) {
+        return Ok(None);
+    }
+    if now - session.last_seen_at >= TOUCH_EVERY {
+        st.db.tx_sync(|conn| {
+            diesel::update(console_sessions::table.find(session.id))
+                .set(console_sessions::last_seen_at.eq(now))
+                .execute(conn)?;
+            Ok(())
+        })?;
+    }
+    Ok(Some(ConsoleUser {
+        id: session.user_id,
+        email: user.email,
+        full_name: user.full_name,
+        roles,
+        csrf: session.csrf_token,
+        session_id: session.id,
+        ctx: ctx.clone(),
+    }))
+}
+
+/// Ends a session (sign-out).
+pub fn end(st: &AppState, user: &ConsoleUser) -> AppResult<()> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        diesel::update(console_sessions::table.find(user.session_id))
+            .set(console_sessions::revoked_at.eq(now))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            now,
+            &user.ctx,
+            AuditEvent {
+                actor_id: Some(user.id),
+                action: "console.sign_out",
+                subject_type: "user",
+                subject_id: Some(user.id.to_string()),
+                summary: json!({}),
+            },
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000 + minutes * 60, 0).unwrap().naive_utc()
+    }
+
+    #[test]
+    fn sessions_end_when_idle_or_old() {
+        let start = at(0);
+        let end = start + LIFETIME;
+        assert!(is_open(at(29), start, end));
+        assert!(!is_open(at(30), start, end), "30 idle minutes end it");
+        assert!(is_open(at(8 * 60 - 1), at(8 * 60 - 10), end));
+        assert!(!is_open(at(8 * 60), at(8 * 60 - 1), end), "8 hours end it however active");
+    }
+}

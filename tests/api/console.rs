@@ -1,0 +1,412 @@
+//! The staff console: sessions, CSRF and roles over plain HTTP, then reviewers and
+//! finance staff working through it in headless Chromium.
+
+use std::collections::HashMap;
+
+use reqwest::multipart::{Form, Part};
+use reqwest::redirect::Policy;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::payouts::{ach, add_method, fund, sign_w9};
+use crate::support::browser::Browser;
+use crate::support::{Backend, TestApp, Tokens, PASSWORD};
+
+both_backends!(
+    sessions_are_strict_cookies_with_csrf_and_expiry,
+    applicants_cannot_enter_the_console,
+    reviewer_claims_and_verifies_a_credential_with_the_document_visible,
+    finance_builds_a_batch_another_approves_and_downloads_nacha,
+    forms_without_a_csrf_token_and_applicants_are_refused_in_the_browser,
+    admin_manages_staff_and_projects_and_reads_the_audit_log,
+);
+
+const DIPLOMA_PNG: &[u8] = include_bytes!("../fixtures/diploma.png");
+
+/// A browser-like HTTP client: keeps cookies, does not follow redirects.
+struct Session<'a> {
+    app: &'a TestApp,
+    http: reqwest::Client,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Page {
+    /// The CSRF token the page put in its forms.
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"_csrf\" value=\"").expect("a form with a CSRF token") + 20;
+        self.body[at..].split('"').next().unwrap().to_string()
+    }
+
+    fn cookie(&self, name: &str) -> Option<&String> {
+        self.set_cookies.iter().find(|c| c.starts_with(&format!("{name}=")))
+    }
+}
+
+impl<'a> Session<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self { app, http: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(), cookies: HashMap::new() }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let resp = req.header("Cookie", cookie).send().await.unwrap();
+        let set_cookies: Vec<String> = resp
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &set_cookies {
+            let pair = c.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        let status = resp.status().as_u16();
+        let location = resp.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+        Page { status, location, set_cookies, body: resp.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.app.base));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self.http.post(format!("{}{path}", self.app.base)).form(form);
+        self.send(req).await
+    }
+
+    async fn sign_in(&mut self, email: &str) -> Page {
+        let csrf = self.get("/console/login").await.csrf();
+        self.post("/console/login", &[("_csrf", &csrf), ("email", email), ("password", PASSWORD)]).await
+    }
+}
+
+async fn audit_actions(app: &TestApp, admin: &Tokens, action: &str) -> Vec<Value> {
+    let (status, body) = app.get(&format!("/admin/audit?action={action}"), Some(&admin.access)).await;
+    assert_eq!(status, 200, "{body}");
+    body["items"].as_array().unwrap().clone()
+}
+
+async fn upload_diploma(app: &TestApp, applicant: &Tokens) -> i64 {
+    let form = Form::new()
+        .text("kind", "degree")
+        .text("level", "doctorate")
+        .text("domain", "law")
+        .text("title", "Juris Doctor")
+        .text("issuer", "State University")
+        .text("issued_on", "2015-06-01")
+        .part("file", Part::bytes(DIPLOMA_PNG.to_vec()).file_name("diploma.png").mime_str("image/png").unwrap());
+    let (status, body) = app.upload("/me/credentials", &applicant.access, form).await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+async fn sessions_are_strict_cookies_with_csrf_and_expiry(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
+    let applicant = app.applicant("ana@example.com").await;
+    let credential = upload_diploma(&app, &applicant).await;
+    let mut s = Session::new(&app);
+
+    let page = s.get("/console").await;
+    assert_eq!((page.status, page.location.as_deref()), (303, Some("/console/login")));
+    let form = s.get("/console/login").await;
+    let pre = form.cookie("gatehouse_console_csrf").expect("a pre-session CSRF cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(pre.contains(attribute), "{pre}");
+    }
+    assert!(!pre.contains("Secure"), "plain HTTP here: {pre}");
+
+    // Sign-in without the form's token: refused, no session.
+    let page = s.post("/console/login", &[("email", "rev@gatehouse.test"), ("password", PASSWORD)]).await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("CSRF"), "{}", page.body);
+    assert!(page.cookie("gatehouse_console").is_none());
+    let csrf = s.get("/console/login").await.csrf();
+    let page = s.post("/console/login", &[("_csrf", &csrf), ("email", "rev@gatehouse.test"), ("password", "wrong")]).await;
+    assert_eq!(page.status, 401);
+    assert!(page.body.contains("the email or password is wrong"), "{}", page.body);
+
+    let page = s.sign_in("rev@gatehouse.test").await;
+    assert_eq!((page.status, page.location.as_deref()), (303, Some("/console")), "{}", page.body);
+    let cookie = page.cookie("gatehouse_console").expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let dashboard = s.get("/console").await;
+    assert_eq!(dashboard.status, 200);
+    assert!(dashboard.body.contains("Staff Member"), "the signed-in name is shown");
+    let row = dashboard.body.split("id=\"queue-credentials\"").nth(1).unwrap();
+    assert!(row.split("</tr>").next().unwrap().contains("<td class=\"num size\">1</td>"), "{row}");
+    for header in ["cache-control", "content-security-policy", "x-frame-options"] {
+        let resp = s.http.get(format!("{}/console", app.base)).send().await.unwrap();
+        assert!(resp.headers().contains_key(header), "{header}");
+    }
+
+    // A form post without the session's token changes nothing.
+    let claim = format!("/console/review/credentials/{credential}/claim");
+    let refused = s.post(&claim, &[]).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let wrong = s.post(&claim, &[("_csrf", "not-the-token")]).await;
+    assert_eq!(wrong.status, 403);
+    let (_, queue) = app.get("/review/credentials", Some(&app.login("rev@gatehouse.test", PASSWORD).await.access)).await;
+    assert!(queue["items"][0]["claimed_by"].is_null(), "{queue}");
+    let token = dashboard.csrf();
+    let claimed = s.post(&claim, &[("_csrf", &token)]).await;
+    assert_eq!(claimed.status, 303, "{}", claimed.body);
+    let item = s.get(claimed.location.as_deref().unwrap()).await;
+    assert!(item.body.contains("Claimed: the item is yours"), "{}", item.body);
+    assert!(item.body.contains(&format!("id=\"claim\">you until")), "{}", item.body);
+
+    // Roles are checked page by page.
+    assert_eq!(s.get("/console/finance/batches").await.status, 403);
+    assert_eq!(s.get("/console/admin/audit").await.status, 403);
+
+    // Idle for 30 minutes: signed out.
+    app.clock.advance(chrono::Duration::minutes(31));
+    let page = s.get("/console").await;
+    assert_eq!((page.status, page.location.as_deref()), (303, Some("/console/login")));
+
+    // Sign out ends the session for good.
+    s.sign_in("rev@gatehouse.test").await;
+    let token = s.get("/console").await.csrf();
+    let out = s.post("/console/logout", &[("_csrf", &token)]).await;
+    assert_eq!((out.status, out.location.as_deref()), (303, Some("/console/login")));
+    assert_eq!(s.get("/console").await.status, 303);
+
+    let mut admin = admin;
+    app.renew(&mut admin, "admin@gatehouse.test").await;
+    assert_eq!(audit_actions(&app, &admin, "console.sign_in").await.len(), 2);
+    assert_eq!(audit_actions(&app, &admin, "console.sign_out").await.len(), 1);
+    let claims = audit_actions(&app, &admin, "credential.claimed").await;
+    assert_eq!(claims.len(), 1, "only the claim with the token happened");
+}
+
+async fn applicants_cannot_enter_the_console(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    app.applicant("ana@example.com").await;
+    let mut s = Session::new(&app);
+    let page = s.sign_in("ana@example.com").await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    assert!(page.body.contains("the console is for staff"), "{}", page.body);
+    assert!(page.cookie("gatehouse_console").is_none());
+    assert_eq!(s.get("/console").await.status, 303);
+    let refused = audit_actions(&app, &admin, "console.sign_in_refused").await;
+    assert_eq!(refused.len(), 1);
+}
+
+async fn reviewer_claims_and_verifies_a_credential_with_the_document_visible(backend: Backend) {
+    let Some(browser) = Browser::start().await else { return };
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
+    let applicant = app.applicant("ana@example.com").await;
+    let credential = upload_diploma(&app, &applicant).await;
+
+    browser.sign_in(&app.base, "rev@gatehouse.test", PASSWORD).await;
+    assert_eq!(browser.path().await, "/console");
+    assert_eq!(browser.text("#queue-credentials .size").await, "1");
+    browser.screenshot("dashboard").await;
+
+    browser.click("a[href='/console/review/credentials']").await;
+    assert!(browser.text(&format!("#item-{credential}")).await.contains("Juris Doctor"));
+    browser.screenshot("credentials-queue").await;
+    browser.click(&format!("#item-{credential} button")).await;
+    assert_eq!(browser.path().await, format!("/console/review/credentials/{credential}"));
+    assert!(browser.body().await.contains("Claimed: the item is yours"));
+
+    // The document is on the page, decoded by the browser, next to the form.
+    let shown = browser
+        .client
+        .execute(
+            "const img = document.querySelector('img.doc'); return img && img.complete ? [img.naturalWidth, img.naturalHeight] : null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, json!([240, 160]), "the uploaded diploma is displayed");
+    browser.screenshot("credential-review").await;
+
+    let select = browser.client.find(fantoccini::Locator::Css("#decision")).await.unwrap();
+    select.select_by_value("verify:credential_verified").await.unwrap();
+    browser.fill("#note", "Checked with the registrar.").await;
+    browser.click("#decide-button").await;
+    assert_eq!(browser.path().await, "/console/review/credentials");
+    assert!(browser.body().await.contains("Decision recorded"));
+    assert_eq!(browser.text("#empty").await, "Nothing waiting here.");
+
+    // The same outcome as through the API: status, email, decision history, audit.
+    let (_, mine) = app.get("/me/credentials", Some(&applicant.access)).await;
+    assert_eq!(mine["items"][0]["status"], "verified", "{mine}");
+    let mail = app.smtp.inbox.wait_for_nth("ana@example.com", 2).await;
+    assert!(mail.text.contains("Reason: credential verified"), "{}", mail.text);
+    browser.goto(&format!("{}/console/review/credentials/{credential}", app.base)).await;
+    assert!(browser.text("#history").await.contains("credential verified"));
+    let decided = audit_actions(&app, &admin, "credential.decided").await;
+    assert_eq!(decided.len(), 1, "{decided:?}");
+    assert!(decided[0]["request_id"].is_string(), "{decided:?}");
+    let viewed = audit_actions(&app, &admin, "file.downloaded").await;
+    assert!(!viewed.is_empty(), "the reviewer's view of the document is audited");
+    browser.close().await;
+}
+
+async fn finance_builds_a_batch_another_approves_and_downloads_nacha(backend: Backend) {
+    let Some(browser) = Browser::start().await else { return };
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let maker = app.staff(&admin, "fin-a@gatehouse.test", &["finance"]).await;
+    app.staff(&admin, "fin-b@gatehouse.test", &["finance"]).await;
+    let ana = app.applicant("ana@example.com").await;
+    let ana_id = app.user_id(&ana).await;
+    let bob = app.applicant("bob@example.com").await;
+    let bob_id = app.user_id(&bob).await;
+    fund(&app, &maker, ana_id, 2500).await;
+    fund(&app, &maker, bob_id, 1200).await;
+    sign_w9(&app, &ana, false).await;
+    add_method(&app, &ana, ach("000987654321")).await;
+
+    browser.sign_in(&app.base, "fin-a@gatehouse.test", PASSWORD).await;
+    browser.goto(&format!("{}/console/finance/earnings", app.base)).await;
+    assert_eq!(browser.text("#eligible-total").await, "$25.00");
+    let excluded = browser.text("#preview-excluded").await;
+    assert!(excluded.contains(&format!("#{bob_id}")) && excluded.contains("w9 on file"), "{excluded}");
+    browser.screenshot("earnings").await;
+
+    browser.click("a[href='/console/finance/batches']").await;
+    let rails = browser.text("#preview-rails").await;
+    assert!(rails.contains("ach 1 $25.00"), "{rails}");
+    browser.fill("#note", "weekly run").await;
+    browser.screenshot("batches").await;
+    browser.click("#build-button").await;
+    let path = browser.path().await;
+    let batch_id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    assert_eq!(browser.text("#batch-status").await, "draft");
+    assert_eq!(browser.text("#batch-net").await, "$25.00");
+    // The maker cannot approve their own batch.
+    browser.click("#approve-button").await;
+    assert!(browser.text("#problem").await.contains("cannot approve it"), "maker-checker");
+    browser.goto(&format!("{}/console", app.base)).await;
+    browser.click(".signout button").await;
+    assert_eq!(browser.path().await, "/console/login");
+
+    browser.sign_in(&app.base, "fin-b@gatehouse.test", PASSWORD).await;
+    browser.goto(&format!("{}/console/finance/batches/{batch_id}", app.base)).await;
+    browser.click("#approve-button").await;
+    assert_eq!(browser.text("#batch-status").await, "approved");
+    browser.screenshot("batch").await;
+    browser.click("#export-nacha").await;
+    let (name, file) = browser.downloaded().await;
+    assert_eq!(name, format!("payout-batch-{batch_id}-nacha.ach"));
+    let text = String::from_utf8(file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("101"), "a NACHA file header: {}", lines[0]);
+    let entries: Vec<&&str> = lines.iter().filter(|l| l.starts_with('6')).collect();
+    assert_eq!(entries.len(), 1, "{text}");
+    assert_eq!(&entries[0][29..39], "0000002500", "the amount field of the entry");
+
+    browser.goto(&format!("{}/console/finance/batches/{batch_id}", app.base)).await;
+    assert_eq!(browser.text("#batch-status").await, "exported");
+    assert!(browser.text("#exports").await.contains("nacha"));
+    let mut checker = app.login("fin-b@gatehouse.test", PASSWORD).await;
+    app.renew(&mut checker, "fin-b@gatehouse.test").await;
+    let (status, batch) = app.get(&format!("/payout-batches/{batch_id}"), Some(&checker.access)).await;
+    assert_eq!(status, 200, "{batch}");
+    assert_eq!(batch["status"], "exported");
+    assert_ne!(batch["approved_by"], batch["created_by"]);
+    assert_eq!(audit_actions(&app, &admin, "payout_batch.approved").await.len(), 1);
+
+    browser.goto(&format!("{}/console/finance/tax", app.base)).await;
+    browser.screenshot("tax").await;
+    assert!(browser.body().await.contains("1099-NEC year end"));
+    browser.close().await;
+}
+
+async fn forms_without_a_csrf_token_and_applicants_are_refused_in_the_browser(backend: Backend) {
+    let Some(browser) = Browser::start().await else { return };
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
+    let applicant = app.applicant("ana@example.com").await;
+    let credential = upload_diploma(&app, &applicant).await;
+
+    browser.sign_in(&app.base, "ana@example.com", PASSWORD).await;
+    assert_eq!(browser.path().await, "/console/login");
+    assert!(browser.text("#sign-in-error").await.contains("the console is for staff"));
+    browser.screenshot("sign-in-refused").await;
+
+    browser.sign_in(&app.base, "rev@gatehouse.test", PASSWORD).await;
+    assert_eq!(browser.path().await, "/console");
+    // A page script (standing in for another site's form) posts without the token.
+    browser
+        .client
+        .execute(
+            "const f = document.createElement('form'); f.method = 'post'; f.action = arguments[0]; document.body.appendChild(f); f.submit();",
+            vec![json!(format!("/console/review/credentials/{credential}/claim"))],
+        )
+        .await
+        .unwrap();
+    assert!(browser.text("#problem").await.contains("did not come from your console session"));
+    let (_, mine) = app.get("/me/credentials", Some(&applicant.access)).await;
+    assert_eq!(mine["items"][0]["status"], "pending_review");
+    let claims = audit_actions(&app, &admin, "credential.claimed").await;
+    assert!(claims.is_empty(), "{claims:?}");
+    browser.close().await;
+}
+
+async fn admin_manages_staff_and_projects_and_reads_the_audit_log(backend: Backend) {
+    let Some(browser) = Browser::start().await else { return };
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    browser.sign_in(&app.base, "admin@gatehouse.test", PASSWORD).await;
+
+    browser.goto(&format!("{}/console/admin/staff", app.base)).await;
+    browser.fill("#full_name", "Rita Reviewer").await;
+    browser.fill("#staff-email", "rita@gatehouse.test").await;
+    browser.click("#new-staff input[name=reviewer]").await;
+    browser.click("#new-staff button[type=submit]").await;
+    assert!(browser.body().await.contains("Staff account created"));
+    assert!(browser.text("#staff").await.contains("rita@gatehouse.test"));
+    let invite = app.smtp.inbox.wait_for("rita@gatehouse.test").await;
+    assert!(!invite.link_token().is_empty());
+    browser.screenshot("staff").await;
+
+    browser.goto(&format!("{}/console/admin/projects", app.base)).await;
+    browser.fill("#name", "Contract law review").await;
+    browser.fill("#requirements", "law:expert").await;
+    browser.click("form button[type=submit]:not(.signout button)").await;
+    assert!(browser.text("#projects").await.contains("Contract law review"));
+
+    browser.goto(&format!("{}/console/admin/tests", app.base)).await;
+    browser.fill("#title", "Contract law basics").await;
+    browser.fill("#domain", "law").await;
+    browser.click("#new-test button[type=submit]").await;
+    assert!(browser.body().await.contains("Qualification test created"), "{}", browser.body().await);
+    assert!(browser.text("#tests").await.contains("Contract law basics"));
+    browser.screenshot("tests").await;
+
+    browser.goto(&format!("{}/console/admin/outbox", app.base)).await;
+    assert!(browser.text("#outbox").await.contains("rita@gatehouse.test"));
+    browser.goto(&format!("{}/console/admin/audit?action=staff.created", app.base)).await;
+    let audit = browser.text("#audit").await;
+    assert!(audit.contains("staff.created"), "{audit}");
+    browser.screenshot("audit").await;
+
+    // The same records as the API's.
+    let (_, projects) = app.get("/admin/audit?action=project_type.created", Some(&admin.access)).await;
+    assert_eq!(projects["items"].as_array().unwrap().len(), 1, "{projects}");
+    browser.close().await;
+}

@@ -1,0 +1,172 @@
+//! Headless Chromium driven over WebDriver (chromedriver + fantoccini) for the console's
+//! end-to-end tests. Without a browser the tests are skipped with a message, except
+//! under `CI=true`, where a missing browser fails them (`.ci/run` installs one).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// One browser at a time: Chromium is heavy on a 2-core machine.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn find(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Ok(path) = std::env::var(env) {
+        return Some(PathBuf::from(path));
+    }
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+pub struct Browser {
+    pub client: Client,
+    pub downloads: tempfile::TempDir,
+    driver: Child,
+    _profile: tempfile::TempDir,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Browser {
+    /// A fresh headless browser, or `None` (with a message) when none is installed
+    /// outside CI.
+    pub async fn start() -> Option<Browser> {
+        let chromium = find("CHROME_BIN", &["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]);
+        let driver = find("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+        let (Some(chromium), Some(driver)) = (chromium, driver) else {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("the console tests need chromium and chromedriver under CI=true (.ci/run installs them)");
+            }
+            eprintln!("SKIPPED: console browser test (install Debian's chromium and chromium-driver to run it)");
+            return None;
+        };
+        let turn = ONE_AT_A_TIME.lock().await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::tempdir().unwrap();
+        let downloads = tempfile::tempdir().unwrap();
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-extensions", "--no-first-run",
+                    "--window-size=1400,1000", format!("--user-data-dir={}", profile.path().display()),
+                ],
+                "prefs": {
+                    "download.default_directory": downloads.path(),
+                    "download.prompt_for_download": false,
+                },
+            },
+        });
+        let caps = caps.as_object().unwrap().clone();
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = None;
+        for _ in 0..100 {
+            match ClientBuilder::native().capabilities(caps.clone()).connect(&url).await {
+                Ok(client) => {
+                    return Some(Browser { client, downloads, driver, _profile: profile, _turn: turn });
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start a session: {last:?}");
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap_or_else(|e| panic!("goto {url}: {e}"));
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let el = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no field {css}: {e}"));
+        el.clear().await.unwrap();
+        el.send_keys(value).await.unwrap();
+    }
+
+    pub async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_string()
+    }
+
+    pub async fn body(&self) -> String {
+        self.text("body").await
+    }
+
+    /// Signs in through the form.
+    pub async fn sign_in(&self, base: &str, email: &str, password: &str) {
+        self.goto(&format!("{base}/console/login")).await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("form button[type=submit]").await;
+    }
+
+    /// Saves a screenshot under `$GATEHOUSE_SCREENSHOTS/<name>.png` when that variable is
+    /// set (how the pictures in docs/screenshots are made); otherwise does nothing.
+    pub async fn screenshot(&self, name: &str) {
+        if let Ok(dir) = std::env::var("GATEHOUSE_SCREENSHOTS") {
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
+    /// Waits for a finished download (Chromium writes `*.crdownload` until done).
+    pub async fn downloaded(&self) -> (String, Vec<u8>) {
+        for _ in 0..200 {
+            let files: Vec<_> = std::fs::read_dir(self.downloads.path())
+                .unwrap()
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_none_or(|x| x != "crdownload"))
+                .collect();
+            if let Some(file) = files.first() {
+                let name = file.file_name().unwrap().to_string_lossy().to_string();
+                return (name, std::fs::read(file).unwrap());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no download finished in {}", self.downloads.path().display());
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
