@@ -97,7 +97,10 @@ pub fn stats(conn: &mut crate::db::DbConn) -> crate::error::AppResult<Vec<QueueS
     use diesel::prelude::*;
     let stat = |queue, (size, oldest): (i64, Option<NaiveDateTime>)| QueueStat { queue, size, oldest };
     Ok(vec![
-        stat("work-authorizations", waiting!(conn, work_authorizations, AuthorizationStatus::PendingReview.as_str(), submitted_at)?),
+        stat(
+            "work-authorizations",
+            waiting!(conn, work_authorizations, AuthorizationStatus::PendingReview.as_str(), submitted_at)?,
+        ),
         stat("credentials", waiting!(conn, credentials, CredentialStatus::PendingReview.as_str(), submitted_at)?),
         stat("test-answers", waiting!(conn, test_answer_reviews, ReviewStatus::Pending.as_str(), created_at)?),
         stat("work-records", waiting!(conn, work_records, WorkStatus::Pending.as_str(), ingested_at)?),

@@ -655,7 +655,12 @@ pub fn set_staff_roles(
 
 /// Full names of the given users, for lists that show people.
 pub fn names_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
-    Ok(users::table.filter(users::id.eq_any(ids)).select((users::id, users::full_name)).load(conn)?.into_iter().collect())
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::full_name))
+        .load(conn)?
+        .into_iter()
+        .collect())
 }
 
 /// Every account holding a staff role, with its roles, by name.

@@ -86,7 +86,8 @@ pub struct NewStaffForm {
 
 pub async fn create_staff(st: web::Data<AppState>, user: Console<Admin>, form: web::Form<NewStaffForm>) -> PageResult {
     let form = form.into_inner();
-    let input = crate::auth::service::NewStaff { email: form.email, full_name: form.full_name, roles: form.roles.roles() };
+    let input =
+        crate::auth::service::NewStaff { email: form.email, full_name: form.full_name, roles: form.roles.roles() };
     let state = st.clone();
     crate::blocking(move || crate::auth::service::create_staff(&state, &user.ctx, user.id, input)).await?;
     see_other("/console/admin/staff", "staff_created")
@@ -294,7 +295,9 @@ pub struct OutboxQuery {
 pub async fn outbox(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<OutboxQuery>) -> PageResult {
     let status = q.status.clone().unwrap_or_default();
     let filter = crate::notifications::service::OutboxFilter {
-        status: [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Dead].into_iter().find(|s| s.as_str() == status),
+        status: [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Dead]
+            .into_iter()
+            .find(|s| s.as_str() == status),
         recipient: None,
         before: None,
         limit: Some(200),

@@ -12,6 +12,7 @@ use crate::auth::roles::Finance;
 use crate::crypto::random_token;
 use crate::error::AppError;
 use crate::payouts::exports::Format;
+use crate::payouts::model::Rail;
 use crate::payouts::service::{self as payouts, BuildRequest, Candidate};
 use crate::tax::filing::{self, ExportFormat};
 use crate::AppState;
@@ -56,7 +57,10 @@ fn preview_of(minimum_cents: i64, all: Vec<Candidate>) -> Preview {
         minimum: dollars(minimum_cents),
         eligible_count: eligible.len(),
         eligible_total: dollars(eligible.iter().map(|c| c.available_cents).sum()),
-        rails: rails.into_iter().map(|(rail, (items, cents))| RailLine { rail, items, total: dollars(cents) }).collect(),
+        rails: rails
+            .into_iter()
+            .map(|(rail, (items, cents))| RailLine { rail, items, total: dollars(cents) })
+            .collect(),
         excluded: ineligible
             .into_iter()
             .map(|c| Excluded {
@@ -308,12 +312,22 @@ async fn batch_page(
                 by: e.exported_by,
             })
             .collect(),
+        // Only the formats of rails the batch pays: the others would have nothing to export.
         formats: [Format::Nacha, Format::PaypalCsv, Format::PaypalJson, Format::WiseCsv]
             .into_iter()
+            .filter(|f| v.totals_by_rail.iter().any(|r| r.rail == format_rail(*f)))
             .map(|f| (f.as_str(), format_label(f)))
             .collect(),
         settlement: settlement.map(Into::into),
     })
+}
+
+fn format_rail(f: Format) -> &'static str {
+    match f {
+        Format::Nacha => Rail::Ach.as_str(),
+        Format::PaypalCsv | Format::PaypalJson => Rail::Paypal.as_str(),
+        Format::WiseCsv => Rail::Wise.as_str(),
+    }
 }
 
 fn format_label(f: Format) -> &'static str {
@@ -361,10 +375,8 @@ pub async fn export(
     q: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let (state, id, format, part) = (st.clone(), id.into_inner(), q.format, q.part.unwrap_or(1));
-    let (plan, sha256) = crate::blocking(move || {
-        crate::payouts::exports::prepare(&state, &user.ctx, user.id, id, format, part)
-    })
-    .await?;
+    let (plan, sha256) =
+        crate::blocking(move || crate::payouts::exports::prepare(&state, &user.ctx, user.id, id, format, part)).await?;
     Ok(crate::payouts::routes::stream_export(st, plan, sha256))
 }
 

@@ -132,7 +132,6 @@ struct QueuePage {
     queue: Queue,
     entries: Vec<Entry>,
     show: String,
-    kind: String,
     /// The credential kinds of the filter, and whether each is selected.
     kinds: Vec<(&'static str, bool)>,
     flagged: bool,
@@ -168,7 +167,9 @@ fn load_queue(st: &AppState, queue: Queue, q: &QueueQuery) -> AppResult<Vec<Raw>
     const PAGE: Option<i64> = Some(200);
     let now = st.clock.now();
     Ok(match queue {
-        Queue::WorkAuthorizations => st.db.read_sync(|c| crate::onboarding::service::queue(c, PAGE, None))?
+        Queue::WorkAuthorizations => st
+            .db
+            .read_sync(|c| crate::onboarding::service::queue(c, PAGE, None))?
             .into_iter()
             .map(|r| Raw {
                 id: r.authorization.id,
@@ -211,7 +212,10 @@ fn load_queue(st: &AppState, queue: Queue, q: &QueueQuery) -> AppResult<Vec<Raw>
             .map(|i| Raw {
                 id: i.review.id,
                 person_id: i.attempt.user_id,
-                summary: format!("{} · question {} · up to {} points", i.test.title, i.review.question_id, i.review.max_points),
+                summary: format!(
+                    "{} · question {} · up to {} points",
+                    i.test.title, i.review.question_id, i.review.max_points
+                ),
                 since: i.review.created_at,
                 claimed_by: i.review.claimed_by,
                 claim_expires_at: i.review.claim_expires_at,
@@ -235,7 +239,12 @@ fn load_queue(st: &AppState, queue: Queue, q: &QueueQuery) -> AppResult<Vec<Raw>
             .map(|(a, r)| Raw {
                 id: a.id,
                 person_id: a.contributor_id,
-                summary: format!("task {} · {} · rejected: {}", r.task_ref, dollars(r.pay_cents), r.reason_code.unwrap_or_default()),
+                summary: format!(
+                    "task {} · {} · rejected: {}",
+                    r.task_ref,
+                    dollars(r.pay_cents),
+                    r.reason_code.unwrap_or_default()
+                ),
                 since: a.created_at,
                 claimed_by: a.claimed_by,
                 claim_expires_at: a.claim_expires_at,
@@ -299,7 +308,6 @@ pub async fn queue(
             .into_iter()
             .map(|k| (k, q.kind.as_deref() == Some(k)))
             .collect(),
-        kind: q.kind.unwrap_or_default(),
         flagged: q.flagged.as_deref() == Some("true"),
     })
 }
@@ -423,7 +431,10 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                 heading: format!("Work authorization #{id}"),
                 facts: vec![
                     fact("Category", wa.category.replace('_', " ")),
-                    fact("Authorized until", wa.expires_on.map(|d| d.to_string()).unwrap_or_else(|| "no end date".into())),
+                    fact(
+                        "Authorized until",
+                        wa.expires_on.map(|d| d.to_string()).unwrap_or_else(|| "no end date".into()),
+                    ),
                     fact("Residence", wa.residence_country.clone()),
                     fact("Reverification", if wa.reverification { "yes" } else { "no" }),
                     fact("Attested", when(&wa.attested_at)),
@@ -481,7 +492,10 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                 person_id: i.attempt.user_id,
                 heading: format!("Answer #{id} · {}", i.test.title),
                 facts: vec![
-                    fact("Question", i.question.as_ref().map(|q| q.prompt.clone()).unwrap_or_else(|| i.review.question_id.clone())),
+                    fact(
+                        "Question",
+                        i.question.as_ref().map(|q| q.prompt.clone()).unwrap_or_else(|| i.review.question_id.clone()),
+                    ),
                     fact("Answer", i.review.answer_text.clone()),
                     fact("Points possible", i.review.max_points.to_string()),
                     fact("Attempt", format!("#{} ({})", i.attempt.id, i.attempt.status)),

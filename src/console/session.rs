@@ -80,13 +80,13 @@ pub fn is_open(now: NaiveDateTime, last_seen: NaiveDateTime, expires_at: NaiveDa
 /// Returns the cookie value.
 pub fn start(st: &AppState, ctx: &RequestCtx, user: &User) -> AppResult<String> {
     let token = random_token();
-    st.db.tx_sync(|conn| {
-        let now = st.clock.now();
-        let roles = roles_of(conn, user.id)?;
-        if !roles.iter().any(|r| r.is_staff()) {
+    let roles = st.db.read_sync(|conn| roles_of(conn, user.id))?;
+    if !roles.iter().any(|r| r.is_staff()) {
+        // Recorded in its own transaction: the refusal is the point of the record.
+        st.db.tx_sync(|conn| {
             audit::record(
                 conn,
-                now,
+                st.clock.now(),
                 ctx,
                 AuditEvent {
                     actor_id: Some(user.id),
@@ -95,9 +95,12 @@ pub fn start(st: &AppState, ctx: &RequestCtx, user: &User) -> AppResult<String> 
                     subject_id: Some(user.id.to_string()),
                     summary: json!({"reason": "not staff"}),
                 },
-            )?;
-            return Err(AppError::Forbidden("the console is for staff; applicants use the Gatehouse API".into()));
-        }
+            )
+        })?;
+        return Err(AppError::Forbidden("the console is for staff; applicants use the Gatehouse API".into()));
+    }
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
         diesel::insert_into(console_sessions::table)
             .values(NewSession {
                 user_id: user.id,

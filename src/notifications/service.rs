@@ -163,29 +163,8 @@ pub fn retry(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<Outbox
     Ok(outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let base = Duration::from_secs(30);
-        let max = Duration::from_secs(3600);
-        assert_eq!(retry_delay(1, base, max), Duration::from_secs(30));
-        assert_eq!(retry_delay(2, base, max), Duration::from_secs(60));
-        assert_eq!(retry_delay(4, base, max), Duration::from_secs(240));
-        assert_eq!(retry_delay(20, base, max), max);
-        assert_eq!(retry_delay(i32::MAX, base, max), max);
-    }
-}
-
 /// An admin puts a dead-lettered email back in the queue; audited.
-pub fn retry_dead(
-    st: &crate::AppState,
-    ctx: &crate::auth::RequestCtx,
-    admin_id: i64,
-    id: i64,
-) -> AppResult<OutboxRow> {
+pub fn retry_dead(st: &crate::AppState, ctx: &crate::auth::RequestCtx, admin_id: i64, id: i64) -> AppResult<OutboxRow> {
     st.db.tx_sync(|c| {
         let now = st.clock.now();
         let row = retry(c, id, now)?;
@@ -203,4 +182,20 @@ pub fn retry_dead(
         )?;
         Ok(row)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let base = Duration::from_secs(30);
+        let max = Duration::from_secs(3600);
+        assert_eq!(retry_delay(1, base, max), Duration::from_secs(30));
+        assert_eq!(retry_delay(2, base, max), Duration::from_secs(60));
+        assert_eq!(retry_delay(4, base, max), Duration::from_secs(240));
+        assert_eq!(retry_delay(20, base, max), max);
+        assert_eq!(retry_delay(i32::MAX, base, max), max);
+    }
 }

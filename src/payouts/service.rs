@@ -307,6 +307,11 @@ pub struct BuildRequest {
     pub note: String,
 }
 
+/// The most recent batches, newest first (the console's batch list).
+pub fn recent_batches(conn: &mut DbConn, limit: i64) -> AppResult<Vec<BatchRow>> {
+    Ok(payout_batches::table.order(payout_batches::id.desc()).limit(limit).select(BatchRow::as_select()).load(conn)?)
+}
+
 pub fn request_hash(body: &BuildRequest) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(serde_json::to_vec(body).unwrap_or_default()))
@@ -1054,9 +1059,4 @@ mod tests {
         assert_eq!(stage(ItemStatus::Pending, BatchStatus::Exported), "sent");
         assert_eq!(stage(ItemStatus::Returned, BatchStatus::Settled), "returned");
     }
-}
-
-/// The most recent batches, newest first (the console's batch list).
-pub fn recent_batches(conn: &mut DbConn, limit: i64) -> AppResult<Vec<BatchRow>> {
-    Ok(payout_batches::table.order(payout_batches::id.desc()).limit(limit).select(BatchRow::as_select()).load(conn)?)
 }

@@ -31,7 +31,8 @@ impl Browser {
     /// A fresh headless browser, or `None` (with a message) when none is installed
     /// outside CI.
     pub async fn start() -> Option<Browser> {
-        let chromium = find("CHROME_BIN", &["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]);
+        let chromium =
+            find("CHROME_BIN", &["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]);
         let driver = find("CHROMEDRIVER", &["/usr/bin/chromedriver"]);
         let (Some(chromium), Some(driver)) = (chromium, driver) else {
             if std::env::var("CI").as_deref() == Ok("true") {
@@ -84,18 +85,21 @@ impl Browser {
         self.client.goto(url).await.unwrap_or_else(|e| panic!("goto {url}: {e}"));
     }
 
+    /// The text of the first element matching `css`, waiting for it to appear.
     pub async fn text(&self, css: &str) -> String {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
-            .text()
-            .await
-            .unwrap()
+        for _ in 0..50 {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                // A page being replaced can turn a found element stale: look again.
+                if let Ok(text) = el.text().await {
+                    return text;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("no element {css} on {}", self.client.current_url().await.map(|u| u.to_string()).unwrap_or_default());
     }
 
+    /// Clicks an element that does not leave the page (a download link, a checkbox).
     pub async fn click(&self, css: &str) {
         self.client
             .wait()
@@ -106,6 +110,37 @@ impl Browser {
             .click()
             .await
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Clicks a link or a submit button and waits for the next page to load.
+    pub async fn navigate(&self, css: &str) {
+        self.client.execute("window.__gatehouse_old_page = true;", vec![]).await.unwrap();
+        self.click(css).await;
+        self.wait_for_new_page().await;
+    }
+
+    async fn wait_for_new_page(&self) {
+        for _ in 0..100 {
+            let ready = self
+                .client
+                .execute(
+                    "return window.__gatehouse_old_page === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            if ready.ok().and_then(|v| v.as_bool()) == Some(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page did not change");
+    }
+
+    /// Runs a script that leaves the page (a form submit) and waits for the next one.
+    pub async fn run_and_wait(&self, script: &str, args: Vec<serde_json::Value>) {
+        self.client.execute("window.__gatehouse_old_page = true;", vec![]).await.unwrap();
+        self.client.execute(script, args).await.unwrap();
+        self.wait_for_new_page().await;
     }
 
     pub async fn fill(&self, css: &str, value: &str) {
@@ -127,7 +162,7 @@ impl Browser {
         self.goto(&format!("{base}/console/login")).await;
         self.fill("#email", email).await;
         self.fill("#password", password).await;
-        self.click("form button[type=submit]").await;
+        self.navigate("form button[type=submit]").await;
     }
 
     /// Saves a screenshot under `$GATEHOUSE_SCREENSHOTS/<name>.png` when that variable is
@@ -140,14 +175,16 @@ impl Browser {
         }
     }
 
-    /// Waits for a finished download (Chromium writes `*.crdownload` until done).
+    /// Waits for a finished download.
     pub async fn downloaded(&self) -> (String, Vec<u8>) {
         for _ in 0..200 {
             let files: Vec<_> = std::fs::read_dir(self.downloads.path())
                 .unwrap()
                 .filter_map(Result::ok)
                 .map(|e| e.path())
+                // Chromium writes `.org.chromium.*` and `*.crdownload` until a download is done.
                 .filter(|p| p.extension().is_none_or(|x| x != "crdownload"))
+                .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
                 .collect();
             if let Some(file) = files.first() {
                 let name = file.file_name().unwrap().to_string_lossy().to_string();
