@@ -1,6 +1,8 @@
 //! Finance pages: unpaid and late earnings, payout batches (preview, build, approve,
 //! export, settle) and the 1099-NEC year end, over the payouts and tax services.
 
+use std::collections::HashMap;
+
 use actix_multipart::Multipart;
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -31,6 +33,7 @@ struct RailLine {
 
 struct Excluded {
     contributor_id: i64,
+    person: String,
     available: String,
     reasons: String,
 }
@@ -44,7 +47,17 @@ struct Preview {
     excluded: Vec<Excluded>,
 }
 
-fn preview_of(minimum_cents: i64, all: Vec<Candidate>) -> Preview {
+/// Full names of contributors, for lists that would otherwise show bare ids.
+async fn names(st: &web::Data<AppState>, ids: Vec<i64>) -> Result<HashMap<i64, String>, ConsoleError> {
+    let state = st.clone();
+    Ok(crate::blocking(move || state.db.read_sync(|c| crate::auth::service::names_of(c, &ids))).await?)
+}
+
+fn name_of(names: &HashMap<i64, String>, id: i64) -> String {
+    names.get(&id).cloned().unwrap_or_default()
+}
+
+fn preview_of(minimum_cents: i64, all: Vec<Candidate>, names: &HashMap<i64, String>) -> Preview {
     let (eligible, ineligible): (Vec<_>, Vec<_>) = all.into_iter().partition(|c| c.reasons.is_empty());
     let mut rails: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
     for c in &eligible {
@@ -65,6 +78,7 @@ fn preview_of(minimum_cents: i64, all: Vec<Candidate>) -> Preview {
             .into_iter()
             .map(|c| Excluded {
                 contributor_id: c.contributor_id,
+                person: name_of(names, c.contributor_id),
                 available: dollars(c.available_cents),
                 reasons: c.reasons.join(", ").replace('_', " "),
             })
@@ -75,13 +89,15 @@ fn preview_of(minimum_cents: i64, all: Vec<Candidate>) -> Preview {
 async fn load_preview(st: &web::Data<AppState>) -> Result<Preview, ConsoleError> {
     let state = st.clone();
     let all = crate::blocking(move || payouts::preview(&state)).await?;
-    Ok(preview_of(st.config.payouts.minimum_cents, all))
+    let names = names(st, all.iter().filter(|c| !c.reasons.is_empty()).map(|c| c.contributor_id).collect()).await?;
+    Ok(preview_of(st.config.payouts.minimum_cents, all, &names))
 }
 
 // ---------------------------------------------------------------- earnings
 
 struct LateLine {
     contributor_id: i64,
+    person: String,
     records: i64,
     late: String,
     due_by: String,
@@ -103,6 +119,7 @@ pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Q
     let preview = load_preview(&st).await?;
     let state = st.clone();
     let late = crate::blocking(move || payouts::late_payouts(&state)).await?;
+    let people = names(&st, late.iter().map(|l| l.contributor_id).collect()).await?;
     render(&EarningsPage {
         layout: Layout::new(&user, "earnings", q.notice.as_deref()),
         preview,
@@ -110,6 +127,7 @@ pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Q
         late: late
             .into_iter()
             .map(|l| LateLine {
+                person: name_of(&people, l.contributor_id),
                 contributor_id: l.contributor_id,
                 records: l.late_records,
                 late: dollars(l.late_cents),
