@@ -8,9 +8,11 @@ use reqwest::redirect::Policy;
 use serde_json::{json, Value};
 
 use crate::both_backends;
+use crate::onboarding::submitted;
 use crate::payouts::{ach, add_method, fund, sign_w9};
 use crate::support::browser::Browser;
 use crate::support::{Backend, TestApp, Tokens, PASSWORD};
+use crate::work::{ingest, record, world};
 
 both_backends!(
     sessions_are_strict_cookies_with_csrf_and_expiry,
@@ -19,6 +21,7 @@ both_backends!(
     finance_builds_a_batch_another_approves_and_downloads_nacha,
     forms_without_a_csrf_token_and_applicants_are_refused_in_the_browser,
     admin_manages_staff_and_projects_and_reads_the_audit_log,
+    every_review_queue_is_decided_through_the_console,
 );
 
 const DIPLOMA_PNG: &[u8] = include_bytes!("../fixtures/diploma.png");
@@ -409,4 +412,128 @@ async fn admin_manages_staff_and_projects_and_reads_the_audit_log(backend: Backe
     let (_, projects) = app.get("/admin/audit?action=project_type.created", Some(&admin.access)).await;
     assert_eq!(projects["items"].as_array().unwrap().len(), 1, "{projects}");
     browser.close().await;
+}
+
+/// Claims the item through its queue page's form and decides it through the item
+/// page's form, as a reviewer's browser would.
+async fn claim_and_decide(s: &mut Session<'_>, queue: &str, id: i64, decision: &[(&str, &str)]) -> Page {
+    let list = s.get(&format!("/console/review/{queue}")).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains(&format!("id=\"item-{id}\"")), "{queue} lists {id}: {}", list.body);
+    let claimed = s.post(&format!("/console/review/{queue}/{id}/claim"), &[("_csrf", &list.csrf())]).await;
+    assert_eq!(claimed.status, 303, "{}", claimed.body);
+    let item = s.get(&format!("/console/review/{queue}/{id}")).await;
+    assert!(item.body.contains("id=\"decision-form\""), "{}", item.body);
+    let csrf = item.csrf();
+    let mut form = vec![("_csrf", csrf.as_str())];
+    form.extend_from_slice(decision);
+    s.post(&format!("/console/review/{queue}/{id}/decision"), &form).await
+}
+
+async fn every_review_queue_is_decided_through_the_console(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (ana_id, ana) = w.contributors[0].clone();
+    let mut a = Session::new(&app);
+    a.sign_in("rev-a@gatehouse.test").await;
+    let mut b = Session::new(&app);
+    b.sign_in("rev-b@gatehouse.test").await;
+
+    // Work authorization: both documents shown once claimed, then verified.
+    let (maria, wa) = submitted(&app, "maria@example.com").await;
+    let wa_id = wa["id"].as_i64().unwrap();
+    let item = a.get(&format!("/console/review/work-authorizations/{wa_id}")).await;
+    assert!(item.body.contains("Claim the item to see its documents"), "{}", item.body);
+    let done =
+        claim_and_decide(&mut a, "work-authorizations", wa_id, &[("decision", "verify:documents_verified")]).await;
+    assert_eq!(
+        (done.status, done.location.as_deref()),
+        (303, Some("/console/review/work-authorizations?notice=decided"))
+    );
+    let (_, decisions) = app.get("/me/decisions", Some(&maria.access)).await;
+    assert_eq!(decisions["items"][0]["outcome"], "verified", "{decisions}");
+    let item = a.get(&format!("/console/review/work-authorizations/{wa_id}")).await;
+    assert!(item.body.contains("This item is decided"), "{}", item.body);
+
+    // A reason code from another outcome is refused with the API's field error.
+    let (_, second) = submitted(&app, "omar@example.com").await;
+    let second_id = second["id"].as_i64().unwrap();
+    let refused =
+        claim_and_decide(&mut a, "work-authorizations", second_id, &[("decision", "verify:suspected_fraud")]).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("reason_code"), "{}", refused.body);
+
+    // Work record rejected by A; the appeal is overturned by B (never by A).
+    let body = ingest(&app, &w.finance, vec![record(ana_id, w.open_project, "t-1", "units", "4", "2.5")]).await;
+    let record_id = body["items"][0]["id"].as_i64().unwrap();
+    let rejected = claim_and_decide(
+        &mut a,
+        "work-records",
+        record_id,
+        &[("decision", "reject"), ("reason_code", "low_quality"), ("note", "answers contradict the rubric")],
+    )
+    .await;
+    assert_eq!(rejected.status, 303, "{}", rejected.body);
+    let (status, appeal) = app
+        .post(&format!("/me/work-records/{record_id}/appeal"), Some(&ana.access), json!({"message": "I followed it"}))
+        .await;
+    assert_eq!(status, 201, "{appeal}");
+    let appeal_id = appeal["id"].as_i64().unwrap();
+    let list = a.get("/console/review/appeals").await;
+    let own = a.post(&format!("/console/review/appeals/{appeal_id}/claim"), &[("_csrf", &list.csrf())]).await;
+    assert_eq!(own.status, 403, "the rejecting reviewer cannot take the appeal: {}", own.body);
+    let overturned = claim_and_decide(
+        &mut b,
+        "appeals",
+        appeal_id,
+        &[("decision", "overturn"), ("reason_code", "rubric_followed"), ("note", "the answers match the rubric")],
+    )
+    .await;
+    assert_eq!(overturned.status, 303, "{}", overturned.body);
+    let (_, records) = app.get("/me/work-records", Some(&ana.access)).await;
+    assert_eq!(records["items"][0]["status"], "approved", "{records}");
+
+    // A free-text answer graded with points.
+    let def = json!({
+        "domain": "cs", "tier": "generalist", "title": "Writing", "time_limit_minutes": 30,
+        "pass_mark_percent": 50, "attempt_limit": 1, "cooldown_hours": 0,
+        "sections": [{"title": "Essay", "questions": [
+            {"id": "e1", "type": "free_text", "prompt": "Why retry safely?", "points": 2, "rubric": "idempotency"}
+        ]}]
+    });
+    let (status, test) = app.post("/admin/tests", Some(&w.admin.access), def).await;
+    assert_eq!(status, 201, "{test}");
+    let (status, attempt) = app.post(&format!("/tests/{}/attempts", test["id"]), Some(&ana.access), json!({})).await;
+    assert_eq!(status, 201, "{attempt}");
+    let attempt_id = attempt["id"].as_i64().unwrap();
+    let answers = json!({"answers": {"e1": "Use an idempotency key."}});
+    let resp =
+        app.client.put(app.url(&format!("/attempts/{attempt_id}/answers"))).bearer_auth(&ana.access).json(&answers);
+    assert_eq!(resp.send().await.unwrap().status(), 200);
+    let (status, body) = app.post(&format!("/attempts/{attempt_id}/submit"), Some(&ana.access), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let list = a.get("/console/review/test-answers").await;
+    let answer_id: i64 = list.body.split("id=\"item-").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+    let over = claim_and_decide(&mut a, "test-answers", answer_id, &[("points", "3"), ("note", "too many")]).await;
+    assert_eq!(over.status, 422, "more points than the question has: {}", over.body);
+    let graded = a
+        .post(
+            &format!("/console/review/test-answers/{answer_id}/decision"),
+            &[("_csrf", &list.csrf()), ("points", "2"), ("note", "names idempotency")],
+        )
+        .await;
+    assert_eq!(graded.status, 303, "{}", graded.body);
+    let (_, attempt) = app.get(&format!("/attempts/{attempt_id}"), Some(&ana.access)).await;
+    assert_eq!(attempt["status"], "passed", "{attempt}");
+
+    // The dashboard counts what is left: one authorization still claimed, nothing else.
+    let dashboard = a.get("/console").await;
+    let size = |queue: &str| {
+        let row = dashboard.body.split(&format!("id=\"queue-{queue}\"")).nth(1).unwrap().split("</tr>").next().unwrap();
+        row.split("num size\">").nth(1).unwrap().split('<').next().unwrap().to_string()
+    };
+    assert_eq!(size("work-authorizations"), "1");
+    for queue in ["credentials", "test-answers", "work-records", "appeals"] {
+        assert_eq!(size(queue), "0", "{queue}");
+    }
 }

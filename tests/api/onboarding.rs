@@ -68,7 +68,7 @@ fn b_and_c() -> Form {
         .part("list_c_file", part(PDF, "ssn.pdf"))
 }
 
-async fn submitted(app: &TestApp, email: &str) -> (Tokens, Value) {
+pub(crate) async fn submitted(app: &TestApp, email: &str) -> (Tokens, Value) {
     let t = attested(app, email, "lawful_permanent_resident", None).await;
     let (status, wa) = app.upload("/me/work-authorization/documents", &t.access, b_and_c()).await;
     assert_eq!(status, 201, "{wa}");
