@@ -188,6 +188,23 @@ pub fn end(st: &AppState, user: &ConsoleUser) -> AppResult<()> {
     })
 }
 
+/// Deletes sessions that ended (signed out, idle or past their lifetime) more than a day
+/// ago; sign-ins and sign-outs stay in the audit log.
+pub fn purge_ended(st: &AppState) -> AppResult<usize> {
+    st.db.tx_sync(|conn| {
+        let cutoff = st.clock.now() - Duration::days(1);
+        Ok(diesel::delete(
+            console_sessions::table.filter(
+                console_sessions::expires_at
+                    .lt(cutoff)
+                    .or(console_sessions::revoked_at.lt(cutoff))
+                    .or(console_sessions::last_seen_at.lt(cutoff - IDLE)),
+            ),
+        )
+        .execute(conn)?)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

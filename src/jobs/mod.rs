@@ -22,6 +22,8 @@ pub struct JobReport {
     pub work: crate::work::service::WorkJobReport,
     /// Last year's 1099-NEC forms, issued during January.
     pub year_end: Option<crate::tax::filing::IssueReport>,
+    /// Console sessions that ended more than a day ago, deleted.
+    pub console_sessions_purged: usize,
 }
 
 /// Runs every job that is due now.
@@ -32,6 +34,7 @@ pub fn run_due(state: &AppState) -> AppResult<JobReport> {
         attempts_closed: crate::qualifications::service::close_expired_attempts(state)?,
         work: crate::work::service::run_jobs(state)?,
         year_end: crate::tax::filing::run_year_end(state)?,
+        console_sessions_purged: crate::console::session::purge_ended(state)?,
     })
 }
 

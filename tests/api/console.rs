@@ -192,6 +192,11 @@ async fn sessions_are_strict_cookies_with_csrf_and_expiry(backend: Backend) {
     assert_eq!((out.status, out.location.as_deref()), (303, Some("/console/login")));
     assert_eq!(s.get("/console").await.status, 303);
 
+    // A day later the job deletes both ended sessions; the audit log keeps the story.
+    app.clock.advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
+    let state = app.state.clone();
+    let report = actix_web::web::block(move || gatehouse::jobs::run_due(&state)).await.unwrap().unwrap();
+    assert_eq!(report.console_sessions_purged, 2);
     let mut admin = admin;
     app.renew(&mut admin, "admin@gatehouse.test").await;
     assert_eq!(audit_actions(&app, &admin, "console.sign_in").await.len(), 2);
