@@ -15,6 +15,11 @@ pub mod sign_in;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 
+use crate::error::AppError;
+
+/// Largest url-encoded form the console accepts.
+const FORM_LIMIT: usize = 1024 * 1024;
+
 const STYLESHEET: &str = include_str!("../../templates/console/console.css");
 
 async fn stylesheet() -> HttpResponse {
@@ -24,11 +29,28 @@ async fn stylesheet() -> HttpResponse {
         .body(STYLESHEET)
 }
 
+/// Malformed forms, paths and query strings get the console's HTML error page (400)
+/// instead of the API's problem JSON.
+fn bad_input(detail: String) -> actix_web::Error {
+    guard::ConsoleError::App(AppError::BadRequest(detail)).into()
+}
+
 /// Registers the console under `/console`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/console")
             .wrap(from_fn(guard::guard))
+            // The test authoring form carries its questions as JSON: more than the default 16 KiB.
+            .app_data(
+                web::FormConfig::default()
+                    .limit(FORM_LIMIT)
+                    .error_handler(|e, _| bad_input(format!("the form could not be read: {e}"))),
+            )
+            .app_data(web::PathConfig::default().error_handler(|e, _| bad_input(format!("no such page: {e}"))))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| bad_input(format!("the query string is invalid: {e}"))),
+            )
             .route("/static/console.css", web::get().to(stylesheet))
             .route("/login", web::get().to(sign_in::form))
             .route("/login", web::post().to(sign_in::submit))

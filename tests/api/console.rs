@@ -176,6 +176,14 @@ async fn sessions_are_strict_cookies_with_csrf_and_expiry(backend: Backend) {
     assert!(item.body.contains("Claimed: the item is yours"), "{}", item.body);
     assert!(item.body.contains("id=\"claim\">you until"), "{}", item.body);
 
+    // Bad addresses get the console's error page, not JSON and not a 500.
+    let bad = s.get("/console/review/credentials/abc").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("<h1>Bad Request</h1>"), "{}", bad.body);
+    let unknown = s.get("/console/review/passports").await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.body.contains("<h1>Not Found</h1>"), "{}", unknown.body);
+
     // Roles are checked page by page.
     assert_eq!(s.get("/console/finance/batches").await.status, 403);
     assert_eq!(s.get("/console/admin/audit").await.status, 403);
