@@ -16,6 +16,7 @@ pub mod decisions;
 pub mod error;
 pub mod files;
 pub mod health;
+pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
 pub mod notifications;

@@ -513,6 +513,8 @@ diesel::table! {
         approved_by -> Nullable<BigInt>,
         approved_at -> Nullable<Timestamp>,
         transaction_id -> Nullable<BigInt>,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Text>,
     }
 }
 

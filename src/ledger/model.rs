@@ -188,6 +188,8 @@ pub struct NewAdjustmentRow<'a> {
     pub status: &'a str,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
+    pub idempotency_key: &'a str,
+    pub request_hash: &'a str,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]

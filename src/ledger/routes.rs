@@ -11,6 +11,7 @@ use super::money::Cents;
 use super::service::{self, Balances, LedgerLine};
 use crate::auth::{Finance, Staff};
 use crate::error::{AppResult, Problem};
+use crate::idempotency::IdempotencyKey;
 use crate::{blocking, AppState};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -77,11 +78,15 @@ pub struct AdjustmentRequest {
 /// posted at once; above it waits for a second finance user's approval.
 #[utoipa::path(
     tag = "ledger",
+    params(("Idempotency-Key" = String, Header, description = "1 to 200 characters; a retry with the same key and body returns the first result")),
     request_body = AdjustmentRequest,
     responses(
         (status = 201, body = AdjustmentRow),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 422, body = Problem)
+        (status = 200, body = AdjustmentRow, description = "the adjustment this key already made"),
+        (status = 400, body = Problem, description = "`idempotency_key_required` or a malformed body"),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "invalid fields, or `idempotency_key_reused` with another body")
     ),
     security(("bearer" = []))
 )]
@@ -89,23 +94,22 @@ pub struct AdjustmentRequest {
 pub async fn create_adjustment(
     state: web::Data<AppState>,
     finance: Staff<Finance>,
+    key: IdempotencyKey,
     body: web::Json<AdjustmentRequest>,
 ) -> AppResult<HttpResponse> {
     body.validate()?;
     let b = body.into_inner();
-    let row = blocking(move || {
-        service::create_adjustment(
-            &state,
-            &finance.ctx,
-            finance.id,
-            b.contributor_id,
-            b.kind,
-            Cents(b.amount_cents),
-            b.reason.trim(),
-        )
+    let (row, created) = blocking(move || {
+        let new = service::NewAdjustment {
+            contributor_id: b.contributor_id,
+            kind: b.kind,
+            amount: Cents(b.amount_cents),
+            reason: b.reason.trim(),
+        };
+        service::create_adjustment(&state, &finance.ctx, finance.id, &key.0, new)
     })
     .await?;
-    Ok(HttpResponse::Created().json(row))
+    Ok(if created { HttpResponse::Created().json(row) } else { HttpResponse::Ok().json(row) })
 }
 
 /// Approve and post a pending adjustment: a finance user other than its maker.

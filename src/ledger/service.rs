@@ -334,17 +334,26 @@ fn post_adjustment(
     )
 }
 
+/// What a finance user asks to post.
+pub struct NewAdjustment<'a> {
+    pub contributor_id: i64,
+    pub kind: AdjustmentKind,
+    pub amount: Cents,
+    pub reason: &'a str,
+}
+
 /// A finance user records an adjustment, bonus or clawback. Above the threshold it waits
 /// for a second finance user; otherwise it is posted at once.
+/// Idempotent per finance user and `key`: the same request again returns the first
+/// adjustment (`false`: not created now); another request under the same key is refused.
 pub fn create_adjustment(
     st: &AppState,
     ctx: &RequestCtx,
     finance_id: i64,
-    contributor_id: i64,
-    kind: AdjustmentKind,
-    amount: Cents,
-    reason: &str,
-) -> AppResult<AdjustmentRow> {
+    key: &str,
+    new: NewAdjustment<'_>,
+) -> AppResult<(AdjustmentRow, bool)> {
+    let NewAdjustment { contributor_id, kind, amount, reason } = new;
     if amount.0 == 0 || (kind != AdjustmentKind::Adjustment && amount.0 < 0) {
         return Err(AppError::field(
             "amount_cents",
@@ -353,8 +362,22 @@ pub fn create_adjustment(
         ));
     }
     let threshold = st.config.work.adjustment_approval_threshold_cents;
+    let hash =
+        crate::crypto::sha256_hex(format!("{contributor_id}|{}|{}|{reason}", kind.as_str(), amount.0).as_bytes());
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
+        let earlier: Option<(i64, Option<String>)> = ledger_adjustments::table
+            .filter(ledger_adjustments::created_by.eq(finance_id))
+            .filter(ledger_adjustments::idempotency_key.eq(key))
+            .select((ledger_adjustments::id, ledger_adjustments::request_hash))
+            .first(conn)
+            .optional()?;
+        if let Some((id, earlier_hash)) = earlier {
+            if earlier_hash.as_deref() != Some(hash.as_str()) {
+                return Err(crate::idempotency::reused());
+            }
+            return Ok((adjustment_row(conn, id)?, false));
+        }
         let user = crate::auth::service::find_user(conn, contributor_id)?;
         if matches!(user.status(), UserStatus::Staff | UserStatus::Disabled) {
             return Err(AppError::NotFound);
@@ -369,6 +392,8 @@ pub fn create_adjustment(
                 status: "pending_approval",
                 created_by: finance_id,
                 created_at: now,
+                idempotency_key: key,
+                request_hash: &hash,
             })
             .returning(ledger_adjustments::id)
             .get_result::<i64>(conn)?;
@@ -392,7 +417,7 @@ pub fn create_adjustment(
                 .set((ledger_adjustments::status.eq("posted"), ledger_adjustments::transaction_id.eq(tx)))
                 .execute(conn)?;
         }
-        adjustment_row(conn, id)
+        Ok((adjustment_row(conn, id)?, true))
     })
 }
 

@@ -16,6 +16,7 @@ use super::service::{
 };
 use crate::auth::{Applicant, Finance, Staff};
 use crate::error::{AppError, AppResult, Problem};
+use crate::idempotency::IdempotencyKey;
 use crate::{blocking, AppState};
 
 /// A payout method. PayPal: `email`. Wise: `email`, or the bank fields. ACH: the bank
@@ -149,19 +150,10 @@ pub async fn my_payouts(
 pub async fn build_batch(
     state: web::Data<AppState>,
     finance: Staff<Finance>,
-    req: HttpRequest,
+    key: IdempotencyKey,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let key = req
-        .headers()
-        .get("Idempotency-Key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 200)
-        .ok_or_else(|| {
-            AppError::invalid("idempotency_key_required", "send an Idempotency-Key header (1 to 200 characters)")
-        })?
-        .to_string();
+    let key = key.0;
     let body: BuildRequest = if body.iter().all(u8::is_ascii_whitespace) {
         BuildRequest::default()
     } else {

@@ -8,7 +8,41 @@ use crate::both_backends;
 use crate::support::{Backend, TestApp};
 use crate::work::{assert_ledger_balanced, world};
 
-both_backends!(large_adjustments_need_a_second_finance_user, ledger_entries_are_append_only);
+both_backends!(
+    large_adjustments_need_a_second_finance_user,
+    ledger_entries_are_append_only,
+    a_retried_adjustment_posts_once,
+);
+
+async fn a_retried_adjustment_posts_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (dee, dee_tokens) = (w.contributors[0].0, &w.contributors[0].1);
+    let other = app.staff(&w.admin, "fin-b@gatehouse.test", &["finance"]).await;
+    let bonus = json!({"contributor_id": dee, "kind": "bonus", "amount_cents": 4_000, "reason": "referral"});
+
+    let (status, body) = app.post("/ledger/adjustments", Some(&w.finance.access), bonus.clone()).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("idempotency_key_required")), "{body}");
+    let (status, first) = app.post_with_key("/ledger/adjustments", &w.finance.access, "bonus-7", bonus.clone()).await;
+    assert_eq!(status, 201, "{first}");
+    // The client timed out and sends the same request again: same adjustment, paid once.
+    let (status, again) = app.post_with_key("/ledger/adjustments", &w.finance.access, "bonus-7", bonus.clone()).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["transaction_id"], first["transaction_id"]);
+    let mut changed = bonus.clone();
+    changed["amount_cents"] = json!(40_000);
+    let (status, body) = app.post_with_key("/ledger/adjustments", &w.finance.access, "bonus-7", changed).await;
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (422, Some("idempotency_key_reused")), "{body}");
+    // Keys belong to the finance user who sends them.
+    let (status, theirs) = app.post_with_key("/ledger/adjustments", &other.access, "bonus-7", bonus).await;
+    assert_eq!(status, 201, "{theirs}");
+    assert_ne!(theirs["id"], first["id"]);
+
+    let (_, earnings) = app.get("/me/earnings", Some(&dee_tokens.access)).await;
+    assert_eq!(earnings["balances"]["available"], 8_000, "two bonuses, not three: {earnings}");
+    assert_ledger_balanced(&app).await;
+}
 
 async fn large_adjustments_need_a_second_finance_user(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -17,10 +51,7 @@ async fn large_adjustments_need_a_second_finance_user(backend: Backend) {
     let checker = app.staff(&w.admin, "fin-b@gatehouse.test", &["finance"]).await;
 
     let (status, adj) = app
-        .post(
-            "/ledger/adjustments",
-            Some(&w.finance.access),
-            json!({"contributor_id": dee, "kind": "adjustment", "amount_cents": 60_000, "reason": "missed payments for March"}),
+        .adjust(&w.finance.access, json!({"contributor_id": dee, "kind": "adjustment", "amount_cents": 60_000, "reason": "missed payments for March"}),
         )
         .await;
     assert_eq!(status, 201, "{adj}");
@@ -46,26 +77,21 @@ async fn large_adjustments_need_a_second_finance_user(backend: Backend) {
 
     // At or below the threshold: posted at once.
     let (status, bonus) = app
-        .post(
-            "/ledger/adjustments",
-            Some(&w.finance.access),
+        .adjust(
+            &w.finance.access,
             json!({"contributor_id": dee, "kind": "bonus", "amount_cents": 50_000, "reason": "quarterly bonus"}),
         )
         .await;
     assert_eq!(status, 201, "{bonus}");
     assert_eq!(bonus["status"], "posted");
     let (status, claw) = app
-        .post(
-            "/ledger/adjustments",
-            Some(&w.finance.access),
-            json!({"contributor_id": dee, "kind": "clawback", "amount_cents": 2_500, "reason": "duplicate task paid twice"}),
+        .adjust(&w.finance.access, json!({"contributor_id": dee, "kind": "clawback", "amount_cents": 2_500, "reason": "duplicate task paid twice"}),
         )
         .await;
     assert_eq!(status, 201, "{claw}");
     let (status, _) = app
-        .post(
-            "/ledger/adjustments",
-            Some(&w.finance.access),
+        .adjust(
+            &w.finance.access,
             json!({"contributor_id": dee, "kind": "bonus", "amount_cents": -5, "reason": "negative bonus"}),
         )
         .await;
@@ -90,9 +116,8 @@ async fn ledger_entries_are_append_only(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let w = world(&app, 1).await;
     let (status, _) = app
-        .post(
-            "/ledger/adjustments",
-            Some(&w.finance.access),
+        .adjust(
+            &w.finance.access,
             json!({"contributor_id": w.contributors[0].0, "kind": "bonus", "amount_cents": 100, "reason": "welcome"}),
         )
         .await;

@@ -56,9 +56,8 @@ pub(crate) async fn add_method(app: &TestApp, t: &Tokens, method: Value) -> Valu
 /// A bonus (at or below the approval threshold, so posted at once) makes money available.
 pub(crate) async fn fund(app: &TestApp, finance: &Tokens, contributor: i64, cents: i64) {
     let (status, body) = app
-        .post(
-            "/ledger/adjustments",
-            Some(&finance.access),
+        .adjust(
+            &finance.access,
             json!({"contributor_id": contributor, "kind": "bonus", "amount_cents": cents, "reason": "test funds"}),
         )
         .await;

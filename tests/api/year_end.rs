@@ -47,9 +47,8 @@ async fn pay(app: &TestApp, maker: &Tokens, checker: &Tokens, amounts: &[(i64, i
         while left > 0 {
             let chunk = left.min(50_000);
             let (status, body) = app
-                .post(
-                    "/ledger/adjustments",
-                    Some(&maker.access),
+                .adjust(
+                    &maker.access,
                     json!({"contributor_id": user, "kind": "bonus", "amount_cents": chunk, "reason": "year-end test"}),
                 )
                 .await;

@@ -281,6 +281,17 @@ impl TestApp {
         read(req.send().await.unwrap()).await
     }
 
+    /// `POST /ledger/adjustments` under a fresh Idempotency-Key.
+    pub async fn adjust(&self, token: &str, body: Value) -> (u16, Value) {
+        self.post_with_key("/ledger/adjustments", token, &gatehouse::crypto::random_token(), body).await
+    }
+
+    /// A POST with an `Idempotency-Key` header.
+    pub async fn post_with_key(&self, path: &str, token: &str, key: &str, body: Value) -> (u16, Value) {
+        let req = self.client.post(self.url(path)).bearer_auth(token).header("Idempotency-Key", key).json(&body);
+        read(req.send().await.unwrap()).await
+    }
+
     /// Sends a multipart form.
     pub async fn upload(&self, path: &str, token: &str, form: reqwest::multipart::Form) -> (u16, Value) {
         read(self.client.post(self.url(path)).bearer_auth(token).multipart(form).send().await.unwrap()).await
