@@ -231,14 +231,10 @@ impl<'a> NachaWriter<'a> {
     }
 }
 
-/// The effective entry date: the next weekday after `day` (banks settle the file then).
+/// The effective entry date: the next banking day after `day` (weekends and Federal
+/// Reserve holidays skipped; banks settle the file then).
 pub fn next_business_day(day: NaiveDate) -> NaiveDate {
-    use chrono::Datelike;
-    let mut d = day.succ_opt().unwrap_or(day);
-    while matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun) {
-        d = d.succ_opt().unwrap_or(d);
-    }
-    d
+    crate::calendar::next_business_day(day)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Tax rules and transactions: W-9 versions, B-notices, backup withholding status.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -129,16 +129,9 @@ pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -
     })
 }
 
-/// Working days after a date (Saturdays and Sundays skipped; federal holidays are not).
-pub fn add_business_days(mut date: NaiveDate, days: u32) -> NaiveDate {
-    let mut left = days;
-    while left > 0 {
-        date = date.succ_opt().unwrap_or(date);
-        if !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
-            left -= 1;
-        }
-    }
-    date
+/// Business days after a date: weekends and Federal Reserve holidays skipped.
+pub fn add_business_days(date: NaiveDate, days: u32) -> NaiveDate {
+    crate::calendar::add_business_days(date, days)
 }
 
 /// Days the payee has after a first B-notice to certify a corrected TIN before
@@ -386,7 +379,8 @@ mod tests {
     fn business_days_skip_weekends() {
         let friday = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
         assert_eq!(add_business_days(friday, 1), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
-        assert_eq!(add_business_days(friday, 5), NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
-        assert_eq!(add_business_days(friday, 30), NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+        // Thanksgiving, Christmas and New Year's Day are not business days.
+        assert_eq!(add_business_days(friday, 5), NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+        assert_eq!(add_business_days(friday, 30), NaiveDate::from_ymd_opt(2027, 1, 6).unwrap());
     }
 }
