@@ -1,6 +1,8 @@
 //! Onboarding rules and transactions: profile, lifecycle transitions, attestation,
 //! documents, the work-authorization review queue and reverification.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
@@ -64,6 +66,26 @@ pub fn transition(
 
 pub fn find_profile(conn: &mut DbConn, user_id: i64) -> AppResult<Option<Profile>> {
     Ok(contributor_profiles::table.find(user_id).select(Profile::as_select()).first(conn).optional()?)
+}
+
+/// The user and their profile in one query (`GET /me`).
+pub fn user_with_profile(conn: &mut DbConn, user_id: i64) -> AppResult<(User, Option<Profile>)> {
+    Ok(users::table
+        .left_join(contributor_profiles::table)
+        .filter(users::id.eq(user_id))
+        .select((User::as_select(), Option::<Profile>::as_select()))
+        .first(conn)?)
+}
+
+/// [`find_profile`] for many users at once (readiness in bulk), by user id.
+pub fn profiles_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Profile>> {
+    Ok(contributor_profiles::table
+        .filter(contributor_profiles::user_id.eq_any(user_ids))
+        .select(Profile::as_select())
+        .load::<Profile>(conn)?
+        .into_iter()
+        .map(|p| (p.user_id, p))
+        .collect())
 }
 
 pub struct AddressInput {
@@ -200,6 +222,30 @@ pub fn verified_authorization(conn: &mut DbConn, user_id: i64) -> AppResult<Opti
         .select(WorkAuthorization::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// [`current_authorization`] and [`verified_authorization`] for many users at once
+/// (readiness in bulk), by user id. A verified authorization is never superseded, so
+/// both come from the one list of authorizations that are not.
+pub fn authorizations_of(
+    conn: &mut DbConn,
+    user_ids: &[i64],
+) -> AppResult<HashMap<i64, (Option<WorkAuthorization>, Option<WorkAuthorization>)>> {
+    let rows: Vec<WorkAuthorization> = work_authorizations::table
+        .filter(work_authorizations::user_id.eq_any(user_ids))
+        .filter(work_authorizations::status.ne(AuthorizationStatus::Superseded.as_str()))
+        .order((work_authorizations::user_id.asc(), work_authorizations::id.desc()))
+        .select(WorkAuthorization::as_select())
+        .load(conn)?;
+    let mut out: HashMap<i64, (Option<WorkAuthorization>, Option<WorkAuthorization>)> = HashMap::new();
+    for w in rows {
+        let (current, verified) = out.entry(w.user_id).or_default();
+        if verified.is_none() && w.status() == AuthorizationStatus::Verified {
+            *verified = Some(w.clone());
+        }
+        current.get_or_insert(w);
+    }
+    Ok(out)
 }
 
 pub struct Attestation {
