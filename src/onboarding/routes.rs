@@ -71,12 +71,7 @@ pub struct MeView {
 async fn me_view(state: &web::Data<AppState>, user_id: i64) -> AppResult<MeView> {
     let (user, roles, profile) = state
         .db
-        .read(move |c| {
-            let (user, profile) = service::user_with_profile(c, user_id)?;
-            let roles = crate::auth::service::roles_of(c, user_id)?;
-            Ok((user, roles, profile))
-        })
-        .await?;
+        .read(move |c| service::account_of(c, user_id)).await?;
     let applicant = user.status() != crate::auth::model::UserStatus::Staff;
     let status_reason = user.status_reason.clone();
     let account = UserView::new(user, roles);

@@ -12,9 +12,10 @@ use super::lifecycle::{self, Transition};
 use super::model::*;
 use crate::audit::{self, AuditEvent};
 use crate::auth::model::{User, UserStatus};
+use crate::auth::roles::Role;
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
-use crate::db::schema::{contributor_profiles, users, work_authorization_documents, work_authorizations};
+use crate::db::schema::{contributor_profiles, user_roles, users, work_authorization_documents, work_authorizations};
 use crate::db::DbConn;
 use crate::decisions::{self, NewDecision};
 use crate::error::{AppError, AppResult, FieldError};
@@ -68,13 +69,19 @@ pub fn find_profile(conn: &mut DbConn, user_id: i64) -> AppResult<Option<Profile
     Ok(contributor_profiles::table.find(user_id).select(Profile::as_select()).first(conn).optional()?)
 }
 
-/// The user and their profile in one query (`GET /me`).
-pub fn user_with_profile(conn: &mut DbConn, user_id: i64) -> AppResult<(User, Option<Profile>)> {
-    Ok(users::table
+/// The user, their roles (sorted) and their profile in one query (`GET /me`): a row
+/// per role.
+pub fn account_of(conn: &mut DbConn, user_id: i64) -> AppResult<(User, Vec<Role>, Option<Profile>)> {
+    let rows: Vec<(User, Option<Profile>, Option<String>)> = users::table
         .left_join(contributor_profiles::table)
+        .left_join(user_roles::table)
         .filter(users::id.eq(user_id))
-        .select((User::as_select(), Option::<Profile>::as_select()))
-        .first(conn)?)
+        .select((User::as_select(), Option::<Profile>::as_select(), user_roles::role.nullable()))
+        .load(conn)?;
+    let mut roles: Vec<Role> = rows.iter().filter_map(|(_, _, r)| r.as_deref().and_then(Role::parse)).collect();
+    roles.sort();
+    let (user, profile, _) = rows.into_iter().next().ok_or(AppError::NotFound)?;
+    Ok((user, roles, profile))
 }
 
 /// [`find_profile`] for many users at once (readiness in bulk), by user id.

@@ -124,6 +124,70 @@ pub fn ineligibility(
     Ok((crate::readiness::payout_blockers(readiness), current_method(conn, user_id)?))
 }
 
+/// Posts the `payout_reserved` transaction of each of the batch's `items` items, under
+/// `payout_item:{id}` ([`item_reference`]) with the legs of [`reserve_legs`] (available →
+/// in_payout, the net), set-based: three INSERT … SELECT over the batch's items, the
+/// rows `ledger::post` would write one posting at a time (their audit is the batch's
+/// `payout_batch.built`). Every leg's account must exist: the missing `in_payout`
+/// accounts are created first, and a leg count other than `items` undoes everything.
+fn reserve_items(conn: &mut DbConn, now: NaiveDateTime, finance_id: i64, batch_id: i64, items: i64) -> AppResult<()> {
+    #[derive(QueryableByName)]
+    struct Owner {
+        #[diesel(sql_type = BigInt)]
+        contributor_id: i64,
+    }
+    let lacking: Vec<Owner> = diesel::sql_query(format!(
+        "SELECT i.contributor_id AS contributor_id FROM payout_items i WHERE i.batch_id = {batch_id} \
+         AND NOT EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.owner_id = i.contributor_id AND a.kind = 'in_payout')"
+    ))
+    .load(conn)?;
+    if !lacking.is_empty() {
+        let ids: Vec<i64> = lacking.iter().map(|o| o.contributor_id).collect();
+        crate::ledger::service::ensure_contributor_accounts_many(conn, now, &ids)?;
+    }
+    // Integers and the timestamp (diesel's SQLite text form, a literal PostgreSQL casts)
+    // are formatted in; `||`, SUBSTR and CAST read the same on both backends: the
+    // reference is `payout_item:{id}`, and the entries find their item by the id read
+    // back from it (12 characters of prefix), a primary-key lookup from each new
+    // transaction (a join on the built string found no index: a minute for 10,000 items).
+    let reference = "'payout_item:' || CAST(i.id AS TEXT)";
+    let at = now.format("%Y-%m-%d %H:%M:%S%.6f");
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let before: Vec<Last> =
+        diesel::sql_query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS id FROM ledger_transactions").load(conn)?;
+    let before = before.first().map(|l| l.id).unwrap_or(0);
+    let written = diesel::sql_query(format!(
+        "INSERT INTO ledger_transactions (kind, reference, memo, contributor_id, created_by, created_at) \
+         SELECT 'payout_reserved', {reference}, 'payout batch {batch_id}', i.contributor_id, {finance_id}, '{at}' \
+         FROM payout_items i WHERE i.batch_id = {batch_id}"
+    ))
+    .execute(conn)?;
+    let mut legs = Vec::new();
+    for (kind, sign) in [(AccountKind::Available, "-"), (AccountKind::InPayout, "")] {
+        legs.push(
+            diesel::sql_query(format!(
+                "INSERT INTO ledger_entries (transaction_id, account_id, amount_cents) \
+                 SELECT t.id, a.id, {sign}i.net_cents FROM ledger_transactions t \
+                 JOIN payout_items i ON i.id = CAST(SUBSTR(t.reference, 13) AS BIGINT) AND i.batch_id = {batch_id} \
+                 JOIN ledger_accounts a ON a.owner_id = i.contributor_id AND a.kind = '{}' \
+                 WHERE t.id > {before} AND t.kind = 'payout_reserved' AND t.reference = {reference}",
+                kind.as_str()
+            ))
+            .execute(conn)?,
+        );
+    }
+    if written as i64 != items || legs.iter().any(|n| *n as i64 != items) {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "batch {batch_id}: {written} reservations and {legs:?} legs for {items} items"
+        )));
+    }
+    Ok(())
+}
+
 /// Removed and disabled accounts are paid only after finance looks at them; suspended
 /// contributors keep being paid what they earned (SPEC §3).
 pub fn payment_hold(status: &UserStatus) -> bool {
@@ -400,32 +464,27 @@ pub fn build_batch(
                 DbConn::Sqlite(c) => insert.execute(c)?,
             };
         }
-        let item_ids: HashMap<i64, i64> = payout_items::table
+
+        // The reservations, set-based; the withholdings (few) through `post_many`; all
+        // under `payout_item:{id}`.
+        let count = amounts.len() as i64;
+        reserve_items(conn, now, finance_id, batch_id, count)?;
+        let withheld_items: HashMap<i64, i64> = payout_items::table
             .filter(payout_items::batch_id.eq(batch_id))
+            .filter(payout_items::withheld_cents.gt(0))
             .select((payout_items::contributor_id, payout_items::id))
             .load::<(i64, i64)>(conn)?
             .into_iter()
             .collect();
-
-        // The reservations and withholdings, under `payout_item:{id}`, all at once.
-        let (mut gross_total, mut withheld_total, mut withholdings) = (0i64, 0i64, 0usize);
-        let mut postings = Vec::with_capacity(amounts.len());
+        let (mut gross_total, mut withheld_total) = (0i64, 0i64);
+        let mut postings = Vec::with_capacity(withheld_items.len());
         for (c, gross, withheld) in &amounts {
             let user = c.contributor_id;
-            let item_id = item_ids
-                .get(&user)
-                .copied()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payout item of {user} not inserted")))?;
-            let net = gross - withheld;
-            postings.push(Posting {
-                kind: TxKind::PayoutReserved,
-                reference: item_reference(item_id),
-                memo: format!("payout batch {batch_id}"),
-                contributor_id: Some(user),
-                created_by: Some(finance_id),
-                legs: reserve_legs(user, net),
-            });
             if *withheld > 0 {
+                let item_id = withheld_items
+                    .get(&user)
+                    .copied()
+                    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payout item of {user} not inserted")))?;
                 postings.push(Posting {
                     kind: TxKind::BackupWithholding,
                     reference: item_reference(item_id),
@@ -437,13 +496,12 @@ pub fn build_batch(
                     created_by: Some(finance_id),
                     legs: withholding_legs(user, *withheld),
                 });
-                withholdings += 1;
             }
             gross_total += gross;
             withheld_total += withheld;
         }
-        post_many(conn, now, &postings)?;
-        let count = amounts.len() as i64;
+        let withholdings = post_many(conn, now, &postings)?;
+
         diesel::update(payout_batches::table.find(batch_id))
             .set((
                 payout_batches::item_count.eq(count),
