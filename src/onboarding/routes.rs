@@ -69,9 +69,7 @@ pub struct MeView {
 
 /// Account, roles and profile in one trip to the blocking pool (the hot read of the API).
 async fn me_view(state: &web::Data<AppState>, user_id: i64) -> AppResult<MeView> {
-    let (user, roles, profile) = state
-        .db
-        .read(move |c| service::account_of(c, user_id)).await?;
+    let (user, roles, profile) = state.db.read(move |c| service::account_of(c, user_id)).await?;
     let applicant = user.status() != crate::auth::model::UserStatus::Staff;
     let status_reason = user.status_reason.clone();
     let account = UserView::new(user, roles);

@@ -231,20 +231,20 @@ pub fn verified_authorization(conn: &mut DbConn, user_id: i64) -> AppResult<Opti
         .optional()?)
 }
 
+/// A user's current authorization and their last verified one.
+pub type CurrentAndVerified = (Option<WorkAuthorization>, Option<WorkAuthorization>);
+
 /// [`current_authorization`] and [`verified_authorization`] for many users at once
 /// (readiness in bulk), by user id. A verified authorization is never superseded, so
 /// both come from the one list of authorizations that are not.
-pub fn authorizations_of(
-    conn: &mut DbConn,
-    user_ids: &[i64],
-) -> AppResult<HashMap<i64, (Option<WorkAuthorization>, Option<WorkAuthorization>)>> {
+pub fn authorizations_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, CurrentAndVerified>> {
     let rows: Vec<WorkAuthorization> = work_authorizations::table
         .filter(work_authorizations::user_id.eq_any(user_ids))
         .filter(work_authorizations::status.ne(AuthorizationStatus::Superseded.as_str()))
         .order((work_authorizations::user_id.asc(), work_authorizations::id.desc()))
         .select(WorkAuthorization::as_select())
         .load(conn)?;
-    let mut out: HashMap<i64, (Option<WorkAuthorization>, Option<WorkAuthorization>)> = HashMap::new();
+    let mut out: HashMap<i64, CurrentAndVerified> = HashMap::new();
     for w in rows {
         let (current, verified) = out.entry(w.user_id).or_default();
         if verified.is_none() && w.status() == AuthorizationStatus::Verified {
