@@ -12,7 +12,10 @@ port, and measures each figure beside a raw baseline taken in the same run:
      same available balances (timed by the database client: psql \\timing, sqlite3 .timer);
   c. the NACHA, PayPal CSV and Wise CSV exports of that batch: wall time and the server's
      peak resident memory during the export (VmHWM after resetting it with
-     /proc/<pid>/clear_refs = 5), first export and repeat.
+     /proc/<pid>/clear_refs = 5), first export and repeat;
+  d. GET /api/v1/me and /healthz under wrk -c64, beside pgbench -S -M prepared;
+  e. exports at scale: --export-items contributors on each rail in a database of their
+     own, one batch, each format's export of all the items of its rail.
 
 Only the Python standard library; loopback traffic only; every loop is bounded.
 """
@@ -104,16 +107,16 @@ def record_shape(j):
 
 
 class Backend:
-    def __init__(self, kind, workdir):
+    def __init__(self, kind, workdir, name=""):
         self.kind = kind
         self.workdir = workdir
-        self.data_dir = os.path.join(workdir, f"data-{kind}")
+        self.data_dir = os.path.join(workdir, f"data-{kind}{name}")
         os.makedirs(self.data_dir, exist_ok=True)
         if kind == "sqlite":
             self.db_path = os.path.join(self.data_dir, "gatehouse.db")
             self.url = f"sqlite://{self.db_path}"
         else:
-            self.db_name = f"gatehouse_bench_{os.getpid()}"
+            self.db_name = f"gatehouse_bench_{os.getpid()}{name}"
             self.url = f"postgres://postgres@127.0.0.1:5432/{self.db_name}"
             self.psql_admin(f"DROP DATABASE IF EXISTS {self.db_name}")
             self.psql_admin(f"CREATE DATABASE {self.db_name}")
@@ -188,45 +191,139 @@ def parse_wrk(out):
             "non_2xx": int(non2xx.group(1)) if non2xx else 0}
 
 
+def measure_exports(kind, be, server, base, token, batch_id, formats):
+    """Each format's export of the batch, first and repeat: wall time over all its parts
+    and the server's peak RSS during it (VmHWM, reset before each)."""
+    out = []
+    for fmt in formats:
+        for attempt in ("first", "repeat"):
+            hwm_reset = reset_hwm(server.pid)
+            before = proc_status(server.pid, "VmRSS")
+            t = time.perf_counter()
+            part, parts, nbytes = 1, 1, 0
+            while part <= parts and part <= 1000:
+                st, hdrs, count = http("GET", base + f"/api/v1/payout-batches/{batch_id}/export"
+                                       f"?format={fmt}&part={part}", token=token, sink=True)
+                if st != 200:
+                    raise RuntimeError(f"export {fmt}: {st}")
+                parts = int(hdrs.get("x-export-parts", "1"))
+                nbytes += count
+                part += 1
+            secs = time.perf_counter() - t
+            hwm = proc_status(server.pid, "VmHWM")
+            rail = {"nacha": "ach", "paypal_csv": "paypal", "paypal_json": "paypal", "wise_csv": "wise"}[fmt]
+            items = int(be.scalar(f"SELECT COUNT(*) FROM payout_items WHERE batch_id = {batch_id} "
+                                  f"AND rail = '{rail}'"))
+            out.append({"format": fmt, "attempt": attempt, "items": items, "parts": parts,
+                        "bytes": nbytes, "seconds": secs, "rss_before_kib": before,
+                        "peak_rss_kib": hwm, "hwm_reset": hwm_reset})
+            log(f"{kind}: export {fmt} ({attempt}) {items} items, {parts} part(s), {nbytes} B in {secs:.3f} s, "
+                f"peak RSS {hwm / 1024:.1f} MiB")
+    return out
+
+
+def server_env(be, port):
+    return dict(os.environ,
+                DATABASE_URL=be.url,
+                GATEHOUSE_DATA_DIR=be.data_dir,
+                GATEHOUSE_BIND=f"127.0.0.1:{port}",
+                GATEHOUSE_BENCH_PASSWORD=PASSWORD,
+                # Keep background work out of the measurements: the scheduled jobs and the
+                # outbox worker (the first export queues one email per contributor).
+                GATEHOUSE_JOB_INTERVAL_SECS="86400",
+                GATEHOUSE_MAIL_POLL_MS="3600000",
+                RUST_LOG=os.environ.get("RUST_LOG", "warn"))
+
+
+def seed_db(binary, env, contributors, records, rail="mixed"):
+    out = subprocess.run([binary, "seed", "--contributors", str(contributors), "--records", str(records),
+                          "--rail", rail], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"seed failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def login(base):
+    tokens = []
+    for email in ("finance1@bench.test", "finance2@bench.test"):
+        st, _, body = http("POST", base + "/api/v1/auth/login",
+                           body=json.dumps({"email": email, "password": PASSWORD}).encode())
+        if st != 200:
+            raise RuntimeError(f"login {email}: {st} {body[:300]!r}")
+        tokens.append(json.loads(body)["access_token"])
+    return tokens
+
+
+def build_and_approve(kind, base, tokens, key):
+    t = time.perf_counter()
+    st, _, body = http("POST", base + "/api/v1/payout-batches", token=tokens[0], body=b"{}",
+                       headers={"Idempotency-Key": key})
+    secs = time.perf_counter() - t
+    if st not in (200, 201):
+        raise RuntimeError(f"build: {st} {body[:300]!r}")
+    batch = json.loads(body)
+    st, _, body = http("POST", base + f"/api/v1/payout-batches/{batch['id']}/approve", token=tokens[1])
+    if st != 200:
+        raise RuntimeError(f"approve: {st} {body[:300]!r}")
+    log(f"{kind}: built a batch of {batch['item_count']} items in {secs:.2f} s")
+    return batch, secs
+
+
+def run_export_scale(kind, args, binary, workdir):
+    """e. Exports at the SPEC's scale: a database of its own with `--export-items`
+    contributors on each rail (one seed per rail, one approved record each) and a payout
+    minimum of 1 USD, so that every contributor is paid and each rail's export holds
+    `--export-items` items (PayPal CSV in files of 5,000 rows, PayPal's limit: SPEC §8)."""
+    n = args.export_items
+    be = Backend(kind, workdir, "_exports")
+    port = free_port()
+    env = dict(server_env(be, port), GATEHOUSE_PAYOUT_MINIMUM_CENTS="100")
+    server = None
+    res = {"items_per_rail": n}
+    try:
+        t = time.perf_counter()
+        for rail in ("ach", "paypal", "wise"):
+            log(f"{kind}: export scale: seed {n} contributors on {rail}")
+            seed_db(binary, env, n, n, rail)
+        res["seed_seconds"] = time.perf_counter() - t
+        base = f"http://127.0.0.1:{port}"
+        server = start_server(binary, env, base, os.path.join(workdir, f"server-{kind}-exports.log"))
+        tokens = login(base)
+        batch, res["build_seconds"] = build_and_approve(kind, base, tokens, f"bench-exports-{kind}-{os.getpid()}")
+        res["batch_items"] = batch["item_count"]
+        stop_server(server)
+        server = start_server(binary, env, base, os.path.join(workdir, f"server-{kind}-exports-2.log"))
+        res["server_rss_idle_kib"] = proc_status(server.pid, "VmRSS")
+        res["exports"] = measure_exports(kind, be, server, base, tokens[0], batch["id"],
+                                         ("nacha", "paypal_csv", "paypal_json", "wise_csv"))
+    finally:
+        if server:
+            stop_server(server)
+        be.drop()
+        shutil.rmtree(be.data_dir, ignore_errors=True)
+    return res
+
+
 def run_backend(kind, args, binary, workdir):
     res = {"backend": kind, "contributors": args.contributors, "records": args.records,
            "ingest_records": args.ingest_records}
     be = Backend(kind, workdir)
     port = free_port()
-    env = dict(os.environ,
-               DATABASE_URL=be.url,
-               GATEHOUSE_DATA_DIR=be.data_dir,
-               GATEHOUSE_BIND=f"127.0.0.1:{port}",
-               GATEHOUSE_BENCH_PASSWORD=PASSWORD,
-               # Keep background work out of the measurements: the scheduled jobs and the
-               # outbox worker (the first export queues one email per contributor).
-               GATEHOUSE_JOB_INTERVAL_SECS="86400",
-               GATEHOUSE_MAIL_POLL_MS="3600000",
-               RUST_LOG=os.environ.get("RUST_LOG", "warn"))
+    env = server_env(be, port)
     server = None
     try:
         # Seed.
         log(f"{kind}: seed {args.contributors} contributors, {args.records} records")
         t = time.perf_counter()
-        out = subprocess.run([binary, "seed", "--contributors", str(args.contributors), "--records",
-                              str(args.records)], env=env, capture_output=True, text=True)
-        if out.returncode != 0:
-            raise RuntimeError(f"seed failed: {out.stderr[-2000:]}")
+        seed = seed_db(binary, env, args.contributors, args.records)
         res["seed_seconds"] = time.perf_counter() - t
-        seed = json.loads(out.stdout.strip().splitlines()[-1])
         res["seed"] = seed
         log(f"{kind}: seeded in {res['seed_seconds']:.1f} s")
 
         # Server.
         base = f"http://127.0.0.1:{port}"
         server = start_server(binary, env, base, os.path.join(workdir, f"server-{kind}.log"))
-        tokens = []
-        for email in ("finance1@bench.test", "finance2@bench.test"):
-            st, _, body = http("POST", base + "/api/v1/auth/login",
-                               body=json.dumps({"email": email, "password": PASSWORD}).encode())
-            if st != 200:
-                raise RuntimeError(f"login {email}: {st} {body[:300]!r}")
-            tokens.append(json.loads(body)["access_token"])
+        tokens = login(base)
 
         # a. Ingest: the API vs the raw insert of the same rows.
         n = args.ingest_records
@@ -247,14 +344,18 @@ def run_backend(kind, args, binary, workdir):
                      "completed_at": r[5].strftime("%Y-%m-%dT%H:%M:%S")}
                     for i, r in enumerate(rows[c:c + INGEST_CHUNK])]
             bodies.append(json.dumps({"records": recs}).encode())
-        created = 0
+        answers = []
         t = time.perf_counter()
         for b in bodies:
-            st, _, body = http("POST", base + "/api/v1/work-records", token=tokens[0], body=b)
+            answers.append(http("POST", base + "/api/v1/work-records", token=tokens[0], body=b))
+        api_s = time.perf_counter() - t
+        # The answers are read in full inside the timing, parsed after it (the client's
+        # JSON parsing is not the server's work).
+        created = 0
+        for st, _, body in answers:
             if st != 200:
                 raise RuntimeError(f"ingest: {st} {body[:300]!r}")
             created += json.loads(body)["created"]
-        api_s = time.perf_counter() - t
         if created != n:
             raise RuntimeError(f"ingest created {created} of {n}")
         ts = now.strftime("%Y-%m-%d %H:%M:%S")
@@ -295,53 +396,21 @@ def run_backend(kind, args, binary, workdir):
         preview_s = time.perf_counter() - t
         if st != 200:
             raise RuntimeError(f"preview: {st} {body[:300]!r}")
-        t = time.perf_counter()
-        st, _, body = http("POST", base + "/api/v1/payout-batches", token=tokens[0], body=b"{}",
-                           headers={"Idempotency-Key": f"bench-{kind}-{os.getpid()}"})
-        build_s = time.perf_counter() - t
-        if st not in (200, 201):
-            raise RuntimeError(f"build: {st} {body[:300]!r}")
-        batch = json.loads(body)
+        batch, build_s = build_and_approve(kind, base, tokens, f"bench-{kind}-{os.getpid()}")
         res["build"] = {"seconds": build_s, "items": batch["item_count"],
                         "skipped": len(batch.get("skipped") or []),
                         "withheld_cents": batch["withheld_cents"], "gross_cents": batch["gross_cents"],
                         "raw_seconds": min(agg_runs), "raw_runs": agg_runs,
                         "ratio": build_s / min(agg_runs), "preview_seconds": preview_s}
         log(f"{kind}: build {build_s:.2f} s for {batch['item_count']} items; aggregate {min(agg_runs):.3f} s")
-        st, _, body = http("POST", base + f"/api/v1/payout-batches/{batch['id']}/approve", token=tokens[1])
-        if st != 200:
-            raise RuntimeError(f"approve: {st} {body[:300]!r}")
 
         # c. Exports: time and the server's peak RSS during each, in a fresh server process
         # (the allocator keeps what the ingest and the build used).
         stop_server(server)
         server = start_server(binary, env, base, os.path.join(workdir, f"server-{kind}-2.log"))
-        res["exports"] = []
         rss_idle = proc_status(server.pid, "VmRSS")
-        for fmt in ("nacha", "paypal_csv", "wise_csv"):
-            for attempt in ("first", "repeat"):
-                hwm_reset = reset_hwm(server.pid)
-                before = proc_status(server.pid, "VmRSS")
-                t = time.perf_counter()
-                part, parts, nbytes = 1, 1, 0
-                while part <= parts and part <= 1000:
-                    st, hdrs, count = http("GET", base + f"/api/v1/payout-batches/{batch['id']}/export"
-                                           f"?format={fmt}&part={part}", token=tokens[0], sink=True)
-                    if st != 200:
-                        raise RuntimeError(f"export {fmt}: {st}")
-                    parts = int(hdrs.get("x-export-parts", "1"))
-                    nbytes += count
-                    part += 1
-                secs = time.perf_counter() - t
-                hwm = proc_status(server.pid, "VmHWM")
-                rail = {"nacha": "ach", "paypal_csv": "paypal", "wise_csv": "wise"}[fmt]
-                items = int(be.scalar(f"SELECT COUNT(*) FROM payout_items WHERE batch_id = {batch['id']} "
-                                      f"AND rail = '{rail}'"))
-                res["exports"].append({"format": fmt, "attempt": attempt, "items": items, "parts": parts,
-                                       "bytes": nbytes, "seconds": secs, "rss_before_kib": before,
-                                       "peak_rss_kib": hwm, "hwm_reset": hwm_reset})
-                log(f"{kind}: export {fmt} ({attempt}) {items} items {nbytes} B in {secs:.3f} s, "
-                    f"peak RSS {hwm / 1024:.1f} MiB")
+        res["exports"] = measure_exports(kind, be, server, base, tokens[0], batch["id"],
+                                         ("nacha", "paypal_csv", "wise_csv"))
         res["server_rss_idle_kib"] = rss_idle
 
         # d. Reads under load (optional): GET /api/v1/me (an authenticated single-record
@@ -377,6 +446,8 @@ def run_backend(kind, args, binary, workdir):
         be.drop()
         if not args.keep:
             shutil.rmtree(be.data_dir, ignore_errors=True)
+    if args.export_items > 0:
+        res["export_scale"] = run_export_scale(kind, args, binary, workdir)
     return res
 
 
@@ -436,6 +507,23 @@ def markdown(results, m, command):
                            f"p99 {w['p99_ms']:.2f} ms, non-2xx {w['non_2xx']} | {base_txt} | {ratio} |")
         out.append(f"\nServer RSS after start-up, before the exports: {r['server_rss_idle_kib'] / 1024:.1f} MiB.")
         out.append("")
+        x = r.get("export_scale")
+        if x:
+            out += [f"##### {r['backend']}: exports at scale: {x['items_per_rail']:,} items per rail",
+                    "",
+                    f"A database of its own: {x['items_per_rail']:,} contributors seeded on each rail (ACH, PayPal, "
+                    f"Wise; {x['seed_seconds']:.1f} s), one batch of {x['batch_items']:,} items built in "
+                    f"{x['build_seconds']:.2f} s and approved; the exports in a fresh server process "
+                    f"({x['server_rss_idle_kib'] / 1024:.1f} MiB resident before them). The first export of the "
+                    f"batch also queues every contributor's payout-sent email.",
+                    "",
+                    "| export | items | parts | size | time | server peak RSS |",
+                    "|---|---|---|---|---|---|"]
+            for e in x["exports"]:
+                out.append(f"| {e['format']} ({e['attempt']}) | {e['items']:,} | {e['parts']} | "
+                           f"{e['bytes'] / 2**20:.1f} MiB | {e['seconds']:.3f} s | "
+                           f"{e['peak_rss_kib'] / 1024:.1f} MiB (before {e['rss_before_kib'] / 1024:.1f} MiB) |")
+            out.append("")
     return "\n".join(out)
 
 
@@ -449,6 +537,8 @@ def main():
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     p.add_argument("--read-seconds", type=int, default=10,
                    help="duration of each wrk / pgbench read run (0: skip the read benchmark)")
+    p.add_argument("--export-items", type=int, default=100_000,
+                   help="items per rail of the export-scale step (0: skip it)")
     p.add_argument("--keep", action="store_true", help="keep the SQLite data directory")
     args = p.parse_args()
     workdir = tempfile.mkdtemp(prefix="gatehouse-bench-")

@@ -35,6 +35,10 @@ enum Command {
         /// (default: GATEHOUSE_BENCH_PASSWORD, else "bench-password-1").
         #[arg(long)]
         finance_password: Option<String>,
+        /// Payout rail of every contributor: `mixed` (PayPal, Wise and ACH in turn),
+        /// `ach`, `paypal` or `wise` (a batch whose one export holds every item).
+        #[arg(long, default_value = "mixed", value_parser = ["mixed", "ach", "paypal", "wise"])]
+        rail: String,
     },
     /// Scheduled jobs.
     Jobs {
@@ -76,8 +80,8 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(config),
         Command::Admin { command: AdminCommand::Create { email, name } } => create_admin(config, &email, &name),
         Command::Jobs { command: JobsCommand::RunDue } => run_jobs(config),
-        Command::Seed { contributors, records, finance_password } => {
-            seed(config, contributors, records, finance_password)
+        Command::Seed { contributors, records, finance_password, rail } => {
+            seed(config, contributors, records, finance_password, gatehouse::payouts::model::Rail::parse(&rail))
         }
     };
     match result {
@@ -129,13 +133,19 @@ fn run_jobs(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn seed(config: Config, contributors: u64, records: u64, finance_password: Option<String>) -> anyhow::Result<()> {
+fn seed(
+    config: Config,
+    contributors: u64,
+    records: u64,
+    finance_password: Option<String>,
+    rail: Option<gatehouse::payouts::model::Rail>,
+) -> anyhow::Result<()> {
     // Connecting applies pending migrations.
     let state = AppState::with_system_clock(config)?;
     let finance_password = finance_password
         .or_else(|| std::env::var("GATEHOUSE_BENCH_PASSWORD").ok())
         .unwrap_or_else(|| "bench-password-1".to_string());
-    let opts = gatehouse::seed::SeedOptions { contributors, records, finance_password };
+    let opts = gatehouse::seed::SeedOptions { contributors, records, finance_password, rail };
     let report = gatehouse::seed::seed(&state, &opts)?;
     println!("{}", serde_json::to_string(&report)?);
     Ok(())

@@ -4,7 +4,7 @@
 //! For each contributor: an `active` applicant account with a verified email, a complete
 //! profile (date of birth encrypted), a W-9 tax profile (TIN encrypted; one in fifty
 //! certified subject to backup withholding, so builds also post withholding), a current
-//! payout method past its change hold (rails in turn: PayPal, Wise, ACH; destinations
+//! payout method past its change hold (rails in turn: PayPal, Wise, ACH, or one rail for all; destinations
 //! encrypted and masked as the service does) and the four ledger accounts. Then one
 //! project type and the approved work records, spread over the last year, each with the
 //! two ledger transactions the service posts for it (`work_approved`: expense → held,
@@ -45,6 +45,8 @@ pub struct SeedOptions {
     pub records: u64,
     /// Password of the two finance users (when they are created).
     pub finance_password: String,
+    /// Every contributor's payout rail; `None`: PayPal, Wise and ACH in turn.
+    pub rail: Option<Rail>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -259,10 +261,15 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
                     q(&name)
                 ),
             )?;
-            let (rail, dest) = match k % 3 {
-                0 => (Rail::Paypal, Destination::Email { email: format!("bench-{id}@paypal.example.test") }),
-                1 => (Rail::Wise, Destination::Email { email: format!("bench-{id}@wise.example.test") }),
-                _ => (
+            let rail = opts.rail.unwrap_or(match k % 3 {
+                0 => Rail::Paypal,
+                1 => Rail::Wise,
+                _ => Rail::Ach,
+            });
+            let (rail, dest) = match rail {
+                Rail::Paypal => (Rail::Paypal, Destination::Email { email: format!("bench-{id}@paypal.example.test") }),
+                Rail::Wise => (Rail::Wise, Destination::Email { email: format!("bench-{id}@wise.example.test") }),
+                Rail::Ach => (
                     Rail::Ach,
                     Destination::Bank(BankAccount {
                         holder_name: name.clone(),

@@ -36,6 +36,11 @@ pub fn find_user(conn: &mut DbConn, id: i64) -> AppResult<User> {
     Ok(users::table.find(id).select(User::as_select()).first(conn)?)
 }
 
+/// Many users by id, ordered by id (missing ids are skipped).
+pub fn find_users(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<User>> {
+    Ok(users::table.filter(users::id.eq_any(ids)).order(users::id.asc()).select(User::as_select()).load(conn)?)
+}
+
 pub fn find_user_by_email(conn: &mut DbConn, email: &str) -> AppResult<Option<User>> {
     Ok(users::table.filter(users::email.eq(normalize_email(email))).select(User::as_select()).first(conn).optional()?)
 }

@@ -3,19 +3,15 @@
 use chrono::NaiveDateTime;
 
 use super::model::CredentialStatus;
-use super::service::list_mine;
-use crate::auth::model::User;
-use crate::db::DbConn;
-use crate::error::AppResult;
-use crate::readiness::{Requirement, RequirementStatus as S};
+use crate::readiness::{Facts, Requirement, RequirementStatus as S};
 
 /// One line per credential that needs attention: awaiting review, more information
 /// requested, expiring within 30 days, or lapsed. These are informational: a missing
 /// credential only closes the project types and tests that need it.
-pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppResult<Vec<Requirement>> {
+pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
     let today = now.date();
     let mut out = Vec::new();
-    for c in list_mine(conn, user.id)? {
+    for c in &facts.credentials {
         let code = format!("credential:{}", c.id);
         let what = c.describe();
         let r = match c.status() {
@@ -45,5 +41,5 @@ pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppRe
         };
         out.push(r.blocking_nothing());
     }
-    Ok(out)
+    out
 }

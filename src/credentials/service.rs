@@ -1,5 +1,7 @@
 //! Credential rules and transactions.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
@@ -30,6 +32,23 @@ pub fn list_mine(conn: &mut DbConn, user_id: i64) -> AppResult<Vec<Credential>> 
         .limit(200)
         .select(Credential::as_select())
         .load(conn)?)
+}
+
+/// [`list_mine`] for many users at once (readiness in bulk), by user id.
+pub fn lists_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Vec<Credential>>> {
+    let rows: Vec<Credential> = credentials::table
+        .filter(credentials::user_id.eq_any(user_ids))
+        .order((credentials::user_id.asc(), credentials::id.desc()))
+        .select(Credential::as_select())
+        .load(conn)?;
+    let mut out: HashMap<i64, Vec<Credential>> = HashMap::new();
+    for c in rows {
+        let list = out.entry(c.user_id).or_default();
+        if list.len() < 200 {
+            list.push(c);
+        }
+    }
+    Ok(out)
 }
 
 /// The credential fields of an upload, already parsed.

@@ -86,6 +86,7 @@ diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(users, user_roles, email_tokens, refresh_tokens, audit_log, outbox);
+diesel::allow_tables_to_appear_in_same_query!(user_roles, contributor_profiles);
 
 diesel::table! {
     contributor_profiles (user_id) {

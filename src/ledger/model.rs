@@ -110,7 +110,9 @@ pub struct AccountRow {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = ledger_transactions)]
+// NULL rather than DEFAULT for a `None`, so that a Vec of rows is one multi-row INSERT on
+// SQLite too (SQLite has no DEFAULT in VALUES: diesel would insert row by row).
+#[diesel(table_name = ledger_transactions, treat_none_as_default_value = false)]
 pub struct NewTransactionRow<'a> {
     pub kind: &'a str,
     pub reference: &'a str,

@@ -3,13 +3,11 @@
 use chrono::NaiveDateTime;
 
 use super::model::AuthorizationStatus;
-use super::service::{current_authorization, find_profile, verified_authorization};
-use crate::auth::model::{User, UserStatus};
-use crate::db::DbConn;
-use crate::error::AppResult;
-use crate::readiness::{Blocks, Requirement, RequirementStatus as S};
+use crate::auth::model::UserStatus;
+use crate::readiness::{Blocks, Facts, Requirement, RequirementStatus as S};
 
-pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppResult<Vec<Requirement>> {
+pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
+    let user = &facts.user;
     let mut out = Vec::new();
     let status = user.status();
 
@@ -44,7 +42,7 @@ pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppRe
         )
     });
 
-    let missing = find_profile(conn, user.id)?.map(|p| p.missing()).unwrap_or_else(|| {
+    let missing = facts.profile.as_ref().map(|p| p.missing()).unwrap_or_else(|| {
         vec![
             "legal_name",
             "date_of_birth",
@@ -67,8 +65,7 @@ pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppRe
         r
     });
 
-    let current = current_authorization(conn, user.id)?;
-    let verified = verified_authorization(conn, user.id)?;
+    let (current, verified) = (&facts.current_authorization, &facts.verified_authorization);
     let documents = match current.as_ref().map(|w| w.status()) {
         _ if verified.is_some() && status != UserStatus::Suspended => Requirement::satisfied("work_authorization"),
         None => Requirement::new(
@@ -123,5 +120,5 @@ pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppRe
         };
         out.push(r.due_by(Some(expires_on)));
     }
-    Ok(out)
+    out
 }

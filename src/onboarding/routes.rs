@@ -10,7 +10,6 @@ use validator::Validate;
 use super::model::*;
 use super::service::{self, AddressInput, AttestOutcome, Attestation, ProfilePatch, ReviewDecision};
 use crate::auth::routes::UserView;
-use crate::auth::service::find_user;
 use crate::auth::{Applicant, AuthUser, Reviewer, Staff};
 use crate::db::DbConn;
 use crate::error::{AppResult, Problem};
@@ -70,15 +69,7 @@ pub struct MeView {
 
 /// Account, roles and profile in one trip to the blocking pool (the hot read of the API).
 async fn me_view(state: &web::Data<AppState>, user_id: i64) -> AppResult<MeView> {
-    let (user, roles, profile) = state
-        .db
-        .read(move |c| {
-            let user = find_user(c, user_id)?;
-            let roles = crate::auth::service::roles_of(c, user_id)?;
-            let profile = service::find_profile(c, user_id)?;
-            Ok((user, roles, profile))
-        })
-        .await?;
+    let (user, roles, profile) = state.db.read(move |c| service::account_of(c, user_id)).await?;
     let applicant = user.status() != crate::auth::model::UserStatus::Staff;
     let status_reason = user.status_reason.clone();
     let account = UserView::new(user, roles);

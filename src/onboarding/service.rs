@@ -1,6 +1,8 @@
 //! Onboarding rules and transactions: profile, lifecycle transitions, attestation,
 //! documents, the work-authorization review queue and reverification.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
@@ -10,9 +12,10 @@ use super::lifecycle::{self, Transition};
 use super::model::*;
 use crate::audit::{self, AuditEvent};
 use crate::auth::model::{User, UserStatus};
+use crate::auth::roles::Role;
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
-use crate::db::schema::{contributor_profiles, users, work_authorization_documents, work_authorizations};
+use crate::db::schema::{contributor_profiles, user_roles, users, work_authorization_documents, work_authorizations};
 use crate::db::DbConn;
 use crate::decisions::{self, NewDecision};
 use crate::error::{AppError, AppResult, FieldError};
@@ -64,6 +67,32 @@ pub fn transition(
 
 pub fn find_profile(conn: &mut DbConn, user_id: i64) -> AppResult<Option<Profile>> {
     Ok(contributor_profiles::table.find(user_id).select(Profile::as_select()).first(conn).optional()?)
+}
+
+/// The user, their roles (sorted) and their profile in one query (`GET /me`): a row
+/// per role.
+pub fn account_of(conn: &mut DbConn, user_id: i64) -> AppResult<(User, Vec<Role>, Option<Profile>)> {
+    let rows: Vec<(User, Option<Profile>, Option<String>)> = users::table
+        .left_join(contributor_profiles::table)
+        .left_join(user_roles::table)
+        .filter(users::id.eq(user_id))
+        .select((User::as_select(), Option::<Profile>::as_select(), user_roles::role.nullable()))
+        .load(conn)?;
+    let mut roles: Vec<Role> = rows.iter().filter_map(|(_, _, r)| r.as_deref().and_then(Role::parse)).collect();
+    roles.sort();
+    let (user, profile, _) = rows.into_iter().next().ok_or(AppError::NotFound)?;
+    Ok((user, roles, profile))
+}
+
+/// [`find_profile`] for many users at once (readiness in bulk), by user id.
+pub fn profiles_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Profile>> {
+    Ok(contributor_profiles::table
+        .filter(contributor_profiles::user_id.eq_any(user_ids))
+        .select(Profile::as_select())
+        .load::<Profile>(conn)?
+        .into_iter()
+        .map(|p| (p.user_id, p))
+        .collect())
 }
 
 pub struct AddressInput {
@@ -200,6 +229,30 @@ pub fn verified_authorization(conn: &mut DbConn, user_id: i64) -> AppResult<Opti
         .select(WorkAuthorization::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// A user's current authorization and their last verified one.
+pub type CurrentAndVerified = (Option<WorkAuthorization>, Option<WorkAuthorization>);
+
+/// [`current_authorization`] and [`verified_authorization`] for many users at once
+/// (readiness in bulk), by user id. A verified authorization is never superseded, so
+/// both come from the one list of authorizations that are not.
+pub fn authorizations_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, CurrentAndVerified>> {
+    let rows: Vec<WorkAuthorization> = work_authorizations::table
+        .filter(work_authorizations::user_id.eq_any(user_ids))
+        .filter(work_authorizations::status.ne(AuthorizationStatus::Superseded.as_str()))
+        .order((work_authorizations::user_id.asc(), work_authorizations::id.desc()))
+        .select(WorkAuthorization::as_select())
+        .load(conn)?;
+    let mut out: HashMap<i64, CurrentAndVerified> = HashMap::new();
+    for w in rows {
+        let (current, verified) = out.entry(w.user_id).or_default();
+        if verified.is_none() && w.status() == AuthorizationStatus::Verified {
+            *verified = Some(w.clone());
+        }
+        current.get_or_insert(w);
+    }
+    Ok(out)
 }
 
 pub struct Attestation {

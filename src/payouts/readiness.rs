@@ -4,30 +4,23 @@
 
 use chrono::NaiveDateTime;
 
-use super::methods::current_method;
 use super::model::MethodStatus;
 use super::service::{amount, payment_hold};
-use crate::auth::model::{User, UserStatus};
-use crate::db::DbConn;
-use crate::error::AppResult;
-use crate::readiness::{Blocks, Requirement, RequirementStatus as S};
+use crate::auth::model::UserStatus;
+use crate::readiness::{Blocks, Facts, Requirement, RequirementStatus as S};
 
-pub fn requirements(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
-    user: &User,
-    minimum_cents: i64,
-) -> AppResult<Vec<Requirement>> {
+pub fn requirements(now: NaiveDateTime, facts: &Facts, minimum_cents: i64) -> Vec<Requirement> {
+    let user = &facts.user;
     if user.status() == UserStatus::Staff {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let payouts = |mut r: Requirement| {
         r.blocks = vec![Blocks::Payouts];
         r
     };
     let mut out = Vec::new();
-    let method = current_method(conn, user.id)?;
-    out.push(payouts(match &method {
+    let method = &facts.method;
+    out.push(payouts(match method {
         None => Requirement::new(
             "payout_method",
             S::CurrentlyDue,
@@ -35,7 +28,7 @@ pub fn requirements(
         ),
         Some(_) => Requirement::satisfied("payout_method"),
     }));
-    if let Some(m) = &method {
+    if let Some(m) = method {
         out.push(payouts(if m.status() == MethodStatus::NeedsUpdate {
             Requirement::new(
                 "payout_method_needs_update",
@@ -63,7 +56,7 @@ pub fn requirements(
             Requirement::satisfied("payout_method_change_hold")
         }));
     }
-    let available = crate::ledger::service::balances_of(conn, user.id)?.available.0;
+    let available = facts.available_cents;
     out.push(payouts(if available < minimum_cents {
         Requirement::new(
             "payout_minimum_balance",
@@ -82,5 +75,5 @@ pub fn requirements(
     } else {
         Requirement::satisfied("payment_hold")
     }));
-    Ok(out)
+    out
 }

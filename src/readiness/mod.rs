@@ -5,6 +5,8 @@
 
 pub mod routes;
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -70,14 +72,102 @@ pub struct Readiness {
     pub requirements: Vec<Requirement>,
 }
 
-pub fn collect(conn: &mut DbConn, now: NaiveDateTime, user: &User, payout_minimum_cents: i64) -> AppResult<Readiness> {
+/// What the providers read about one person. [`load_facts`] loads it for many people at
+/// once, so `GET /me/readiness` (one person) and the payout batch (everyone with money
+/// available) evaluate the same rows with the same pure functions.
+pub struct Facts {
+    pub user: User,
+    pub profile: Option<crate::onboarding::model::Profile>,
+    /// The latest authorization that is not superseded.
+    pub current_authorization: Option<crate::onboarding::model::WorkAuthorization>,
+    /// The latest verified authorization (in force while a reverification is reviewed).
+    pub verified_authorization: Option<crate::onboarding::model::WorkAuthorization>,
+    /// Newest first, at most 200.
+    pub credentials: Vec<crate::credentials::model::Credential>,
+    pub tax_profile: Option<crate::tax::model::TaxProfile>,
+    pub withholding: crate::tax::service::WithholdingStatus,
+    pub method: Option<crate::payouts::model::MethodRow>,
+    pub available_cents: i64,
+}
+
+/// Ids per bulk lookup: few round trips, well under both backends' bind-parameter limits.
+pub const LOOKUP_CHUNK: usize = 5_000;
+
+/// The [`Facts`] of `users`, a handful of queries per [`LOOKUP_CHUNK`] people. `available`
+/// gives the available balances when the caller has just summed them (the batch build);
+/// otherwise they are summed here.
+pub fn load_facts(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    users: Vec<User>,
+    available: Option<&HashMap<i64, i64>>,
+) -> AppResult<Vec<Facts>> {
+    let mut out = Vec::with_capacity(users.len());
+    let mut users = users.into_iter().peekable();
+    while users.peek().is_some() {
+        let chunk: Vec<User> = users.by_ref().take(LOOKUP_CHUNK).collect();
+        let ids: Vec<i64> = chunk.iter().map(|u| u.id).collect();
+        let mut profiles = crate::onboarding::service::profiles_of(conn, &ids)?;
+        let mut authorizations = crate::onboarding::service::authorizations_of(conn, &ids)?;
+        let mut credentials = crate::credentials::service::lists_of(conn, &ids)?;
+        let mut tax_profiles = crate::tax::service::current_profiles_of(conn, &ids)?;
+        let mut withholding = crate::tax::service::withholding_statuses(conn, &ids, &tax_profiles, now.date())?;
+        let mut methods = crate::payouts::methods::current_methods_of(conn, &ids)?;
+        let summed;
+        let available = match available {
+            Some(a) => a,
+            None => {
+                summed = crate::ledger::service::available_of(conn, Some(&ids))?.into_iter().collect();
+                &summed
+            }
+        };
+        for user in chunk {
+            let id = user.id;
+            let (current_authorization, verified_authorization) = authorizations.remove(&id).unwrap_or_default();
+            out.push(Facts {
+                profile: profiles.remove(&id),
+                current_authorization,
+                verified_authorization,
+                credentials: credentials.remove(&id).unwrap_or_default(),
+                tax_profile: tax_profiles.remove(&id),
+                withholding: withholding.remove(&id).ok_or_else(|| {
+                    crate::error::AppError::Internal(anyhow::anyhow!("no withholding status for user {id}"))
+                })?,
+                method: methods.remove(&id),
+                available_cents: available.get(&id).copied().unwrap_or(0),
+                user,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every provider's requirements for one person, from their [`Facts`] (no database).
+pub fn evaluate(now: NaiveDateTime, facts: &Facts, payout_minimum_cents: i64) -> Readiness {
     let mut requirements = Vec::new();
-    requirements.extend(crate::onboarding::readiness::requirements(conn, now, user)?);
-    requirements.extend(crate::credentials::readiness::requirements(conn, now, user)?);
-    requirements.extend(crate::tax::readiness::requirements(conn, now, user)?);
-    requirements.extend(crate::payouts::readiness::requirements(conn, now, user, payout_minimum_cents)?);
+    requirements.extend(crate::onboarding::readiness::requirements(now, facts));
+    requirements.extend(crate::credentials::readiness::requirements(now, facts));
+    requirements.extend(crate::tax::readiness::requirements(facts));
+    requirements.extend(crate::payouts::readiness::requirements(now, facts, payout_minimum_cents));
     let clear =
         |b: Blocks| requirements.iter().all(|r| r.status == RequirementStatus::Satisfied || !r.blocks.contains(&b));
     let (can_work, can_be_paid) = (clear(Blocks::Work), clear(Blocks::Payouts));
-    Ok(Readiness { user_id: user.id, status: user.status(), can_work, can_be_paid, requirements })
+    let user = &facts.user;
+    Readiness { user_id: user.id, status: user.status(), can_work, can_be_paid, requirements }
+}
+
+/// The codes of the requirements that hold payouts back and are not satisfied.
+pub fn payout_blockers(readiness: Readiness) -> Vec<String> {
+    readiness
+        .requirements
+        .into_iter()
+        .filter(|r| r.status != RequirementStatus::Satisfied && r.blocks.contains(&Blocks::Payouts))
+        .map(|r| r.code)
+        .collect()
+}
+
+pub fn collect(conn: &mut DbConn, now: NaiveDateTime, user: &User, payout_minimum_cents: i64) -> AppResult<Readiness> {
+    let facts = load_facts(conn, now, vec![user.clone()], None)?;
+    let facts = facts.first().ok_or(crate::error::AppError::NotFound)?;
+    Ok(evaluate(now, facts, payout_minimum_cents))
 }

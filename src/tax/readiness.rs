@@ -1,16 +1,10 @@
 //! Tax requirements for the readiness checker.
 
-use chrono::NaiveDateTime;
+use crate::readiness::{Blocks, Facts, Requirement, RequirementStatus as S};
 
-use super::service::{current_profile, withholding_status};
-use crate::auth::model::User;
-use crate::db::DbConn;
-use crate::error::AppResult;
-use crate::readiness::{Blocks, Requirement, RequirementStatus as S};
-
-pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppResult<Vec<Requirement>> {
+pub fn requirements(facts: &Facts) -> Vec<Requirement> {
     let mut out = Vec::new();
-    let mut w9 = if current_profile(conn, user.id)?.is_some() {
+    let mut w9 = if facts.tax_profile.is_some() {
         Requirement::satisfied("w9_on_file")
     } else {
         Requirement::new(
@@ -21,7 +15,7 @@ pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppRe
     };
     w9.blocks = vec![Blocks::Payouts];
     out.push(w9);
-    let status = withholding_status(conn, user.id, now.date())?;
+    let status = &facts.withholding;
     if status.required {
         let why = status.reasons.join(", ").replace('_', " ");
         out.push(
@@ -36,5 +30,5 @@ pub fn requirements(conn: &mut DbConn, now: NaiveDateTime, user: &User) -> AppRe
             .blocking_nothing(),
         );
     }
-    Ok(out)
+    out
 }

@@ -1,5 +1,7 @@
 //! Tax rules and transactions: W-9 versions, B-notices, backup withholding status.
 
+use std::collections::HashMap;
+
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -24,6 +26,20 @@ pub fn current_profile(conn: &mut DbConn, user_id: i64) -> AppResult<Option<TaxP
         .select(TaxProfile::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// [`current_profile`] for many users at once (readiness in bulk), by user id.
+pub fn current_profiles_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, TaxProfile>> {
+    let rows: Vec<TaxProfile> = tax_profiles::table
+        .filter(tax_profiles::user_id.eq_any(user_ids))
+        .order((tax_profiles::user_id.asc(), tax_profiles::version.desc()))
+        .select(TaxProfile::as_select())
+        .load(conn)?;
+    let mut out = HashMap::new();
+    for p in rows {
+        out.entry(p.user_id).or_insert(p);
+    }
+    Ok(out)
 }
 
 /// The version in force on `at` (the last one signed by then): what a 1099 for a
@@ -158,19 +174,55 @@ pub fn withholding_rate(conn: &mut DbConn) -> AppResult<Decimal> {
 
 /// Whether payments to `user_id` on `today` are subject to backup withholding, and why.
 pub fn withholding_status(conn: &mut DbConn, user_id: i64, today: NaiveDate) -> AppResult<WithholdingStatus> {
-    let profile = current_profile(conn, user_id)?;
-    let notices: Vec<BNotice> = b_notices::table
-        .filter(b_notices::user_id.eq(user_id))
+    let profiles: HashMap<i64, TaxProfile> =
+        current_profile(conn, user_id)?.map(|p| (user_id, p)).into_iter().collect();
+    let mut all = withholding_statuses(conn, &[user_id], &profiles, today)?;
+    all.remove(&user_id).ok_or(AppError::NotFound)
+}
+
+/// [`withholding_status`] for many users at once, given their current W-9s (from
+/// [`current_profiles_of`]): one query for the open B-notices, one for the rate.
+pub fn withholding_statuses(
+    conn: &mut DbConn,
+    user_ids: &[i64],
+    profiles: &HashMap<i64, TaxProfile>,
+    today: NaiveDate,
+) -> AppResult<HashMap<i64, WithholdingStatus>> {
+    let mut notices: HashMap<i64, Vec<BNotice>> = HashMap::new();
+    let open: Vec<BNotice> = b_notices::table
+        .filter(b_notices::user_id.eq_any(user_ids))
         .filter(b_notices::cleared_at.is_null())
+        .order(b_notices::id.asc())
         .select(BNotice::as_select())
         .load(conn)?;
+    for n in open {
+        notices.entry(n.user_id).or_default().push(n);
+    }
+    let rate = withholding_rate(conn)?;
+    Ok(user_ids
+        .iter()
+        .map(|id| {
+            let status =
+                withholding_of(profiles.get(id), notices.get(id).map(Vec::as_slice).unwrap_or_default(), rate, today);
+            (*id, status)
+        })
+        .collect())
+}
+
+/// The backup withholding rule (IRC §3406) on one payee's current W-9 and open B-notices.
+fn withholding_of(
+    profile: Option<&TaxProfile>,
+    notices: &[BNotice],
+    rate: Decimal,
+    today: NaiveDate,
+) -> WithholdingStatus {
     let mut reasons = Vec::new();
     match &profile {
         None => reasons.push("tin_missing".to_string()),
         Some(p) if p.subject_to_backup_withholding => reasons.push("payee_certified_subject".to_string()),
         _ => {}
     }
-    for n in &notices {
+    for n in notices {
         match n.notice.as_str() {
             // A W-9 certified after a first notice cures it.
             "first" => {
@@ -185,7 +237,7 @@ pub fn withholding_status(conn: &mut DbConn, user_id: i64, today: NaiveDate) -> 
         }
     }
     reasons.dedup();
-    Ok(WithholdingStatus { required: !reasons.is_empty(), reasons, rate: withholding_rate(conn)? })
+    WithholdingStatus { required: !reasons.is_empty(), reasons, rate }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ToSchema)]

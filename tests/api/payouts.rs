@@ -17,6 +17,7 @@ both_backends!(
     paypal_csv_splits_into_numbered_parts,
     payout_methods_validate_mask_and_hold_changes,
     late_payments_are_listed_for_finance,
+    batch_reasons_are_the_readiness_codes,
 );
 
 const ACCOUNT: &str = "000987654321";
@@ -623,4 +624,71 @@ async fn late_payments_are_listed_for_finance(backend: Backend) {
     app.renew(&mut worker, "worker0@example.com").await;
     let (status, _) = app.get("/payouts/late", Some(&worker.access)).await;
     assert_eq!(status, 403);
+}
+
+/// The batch's set-based eligibility and `GET /me/readiness` (one person) give the same
+/// codes, for contributors in different states.
+async fn batch_reasons_are_the_readiness_codes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 5).await;
+    let ids: Vec<i64> = w.contributors.iter().map(|(id, _)| *id).collect();
+    // 0: nothing but money; 1: profile and W-9, no method; 2: everything, method in its
+    // change hold; 3: everything, subject to backup withholding, below the minimum;
+    // 4: everything, W-9 and method, past the hold.
+    for i in 1..5 {
+        sign_w9(&app, &w.contributors[i].1, i == 3).await;
+    }
+    for i in 2..5 {
+        add_method(&app, &w.contributors[i].1, ach(ACCOUNT)).await;
+    }
+    app.clock.advance(chrono::Duration::hours(73));
+    let mut w = w;
+    app.renew(&mut w.finance, "fin@gatehouse.test").await;
+    for (i, (_, t)) in w.contributors.iter_mut().enumerate() {
+        app.renew(t, &format!("worker{i}@example.com")).await;
+    }
+    add_method(&app, &w.contributors[2].1, json!({"rail": "paypal", "email": "new@example.com"})).await;
+    for (i, id) in ids.iter().enumerate() {
+        fund(&app, &w.finance, *id, if i == 3 { 500 } else { 2_500 }).await;
+    }
+
+    let (status, preview) = app.get("/payout-batches/preview", Some(&w.finance.access)).await;
+    assert_eq!(status, 200, "{preview}");
+    let mut from_batch: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for c in preview["eligible"].as_array().unwrap().iter().chain(preview["ineligible"].as_array().unwrap()) {
+        let reasons = c["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect();
+        from_batch.insert(c["contributor_id"].as_i64().unwrap(), reasons);
+    }
+    for (i, (id, t)) in w.contributors.iter().enumerate() {
+        let (_, readiness) = app.get("/me/readiness", Some(&t.access)).await;
+        let blocking: Vec<String> = readiness["requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] != "satisfied" && r["blocks"].as_array().unwrap().contains(&json!("payouts")))
+            .map(|r| r["code"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(from_batch.get(id), Some(&blocking), "contributor {i}: {readiness} vs {preview}");
+        assert_eq!(readiness["can_be_paid"], blocking.is_empty(), "{readiness}");
+    }
+    let expected: [&[&str]; 5] = [
+        &["profile_complete", "w9_on_file", "payout_method"],
+        &["payout_method"],
+        &["payout_method_change_hold"],
+        &["payout_minimum_balance"],
+        &[],
+    ];
+    for (i, codes) in expected.iter().enumerate() {
+        assert_eq!(from_batch[&ids[i]], codes.iter().map(|c| c.to_string()).collect::<Vec<_>>(), "contributor {i}");
+    }
+
+    // The build pays exactly the eligible one and withholds nothing from it.
+    let (status, batch) = build(&app, &w.finance, "reasons-1", json!({})).await;
+    assert_eq!(status, 201, "{batch}");
+    assert_eq!(batch["item_count"], 1, "{batch}");
+    assert_eq!(batch["items"][0]["contributor_id"], ids[4]);
+    let skipped: BTreeSet<i64> =
+        batch["skipped"].as_array().unwrap().iter().map(|c| c["contributor_id"].as_i64().unwrap()).collect();
+    assert_eq!(skipped, ids[..4].iter().copied().collect());
+    assert_ledger_balanced(&app).await;
 }
