@@ -269,6 +269,44 @@ def build_and_approve(kind, base, tokens, key):
     return batch, secs
 
 
+def raw_writes(be, batch_id, finance_id):
+    """b″. The rows a build writes, written by plain SQL in the database's own client in
+    one transaction that is rolled back: a batch, a copy of the built batch's items, one
+    `payout_reserved` transaction per item and its two entries (the same INSERT … SELECT
+    shape the service uses), into the same tables with the same indexes, CHECKs and
+    foreign keys. Timed twice: with the foreign keys enforced (as the service runs) and
+    without (PostgreSQL: session_replication_role = replica, which skips the FK
+    triggers; SQLite: PRAGMA foreign_keys = OFF), to show what the checks cost."""
+    before = int(be.scalar("SELECT COALESCE(MAX(id), 0) FROM ledger_transactions"))
+    raw_batch = "(SELECT id FROM payout_batches WHERE idempotency_key = 'bench-raw-writes')"
+    body = [
+        "INSERT INTO payout_batches (status, idempotency_key, request_hash, note, created_by, created_at) "
+        f"VALUES ('draft', 'bench-raw-writes', 'x', 'raw baseline', {finance_id}, '2026-01-01 00:00:00');",
+        "INSERT INTO payout_items (batch_id, contributor_id, method_id, rail, gross_cents, withheld_cents, "
+        f"net_cents, status, created_at) SELECT {raw_batch}, contributor_id, method_id, rail, gross_cents, "
+        f"withheld_cents, net_cents, 'pending', created_at FROM payout_items WHERE batch_id = {batch_id};",
+        "INSERT INTO ledger_transactions (kind, reference, memo, contributor_id, created_by, created_at) "
+        "SELECT 'payout_reserved', 'raw_item:' || CAST(i.id AS TEXT), 'raw baseline', i.contributor_id, "
+        f"{finance_id}, i.created_at FROM payout_items i WHERE i.batch_id = {raw_batch};",
+    ]
+    for account, sign in (("available", "-"), ("in_payout", "")):
+        body.append(
+            "INSERT INTO ledger_entries (transaction_id, account_id, amount_cents) "
+            f"SELECT t.id, a.id, {sign}i.net_cents FROM ledger_transactions t "
+            "JOIN payout_items i ON i.id = CAST(SUBSTR(t.reference, 10) AS BIGINT) "
+            f"JOIN ledger_accounts a ON a.owner_id = i.contributor_id AND a.kind = '{account}' "
+            f"WHERE t.id > {before} AND t.kind = 'payout_reserved';")
+    out = {}
+    for label, fk in (("seconds", True), ("seconds_without_fk", False)):
+        if be.kind == "postgres":
+            pre = ["BEGIN;"] + ([] if fk else ["SET LOCAL session_replication_role = replica;"])
+        else:
+            pre = [f"PRAGMA foreign_keys = {'ON' if fk else 'OFF'};", "BEGIN;"]
+        out[label] = be.client_timed("\n".join(pre + body + ["ROLLBACK;"]))
+    out["rows"] = 4 * int(be.scalar(f"SELECT COUNT(*) FROM payout_items WHERE batch_id = {batch_id}")) + 1
+    return out
+
+
 def run_export_scale(kind, args, binary, workdir):
     """e. Exports at the SPEC's scale: a database of its own with `--export-items`
     contributors on each rail (one seed per rail, one approved record each) and a payout
@@ -403,6 +441,8 @@ def run_backend(kind, args, binary, workdir):
                         "raw_seconds": min(agg_runs), "raw_runs": agg_runs,
                         "ratio": build_s / min(agg_runs), "preview_seconds": preview_s}
         log(f"{kind}: build {build_s:.2f} s for {batch['item_count']} items; aggregate {min(agg_runs):.3f} s")
+        res["build"]["raw_writes"] = raw_writes(be, batch["id"], finance_id)
+        log(f"{kind}: raw writes of the same rows: {res['build']['raw_writes']}")
 
         # c. Exports: time and the server's peak RSS during each, in a fresh server process
         # (the allocator keeps what the ingest and the build used).
@@ -490,6 +530,13 @@ def markdown(results, m, command):
                 f"| b′. of which eligibility: `GET /payout-batches/preview` alone | {b['preview_seconds']:.2f} s | "
                 f"{b['raw_seconds']:.3f} s | {b['preview_seconds'] / b['raw_seconds']:.1f}× raw |",
                 ]
+        rw = b.get("raw_writes")
+        if rw:
+            floor = (b["raw_seconds"] + rw["seconds"]) / b["raw_seconds"]
+            out += [f"| b″. the same rows written by plain SQL ({rw['rows']:,} rows: items, reservations, "
+                    f"entries; one transaction, rolled back) | — | {rw['seconds']:.3f} s with foreign keys, "
+                    f"{rw['seconds_without_fk']:.3f} s without | aggregate + these writes = {floor:.1f}× "
+                    f"the aggregate |"]
         for e in r["exports"]:
             out.append(f"| c. export {e['format']} ({e['attempt']}), {e['items']:,} items, {e['parts']} part(s), "
                        f"{e['bytes'] / 2**20:.1f} MiB | {e['seconds']:.3f} s, server peak RSS "

@@ -28,6 +28,7 @@ pub mod qualifications;
 pub mod readiness;
 pub mod review;
 pub mod seed;
+pub mod spool;
 pub mod startup;
 pub mod storage;
 pub mod tax;

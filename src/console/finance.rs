@@ -393,9 +393,9 @@ pub async fn export(
     q: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
     let (state, id, format, part) = (st.clone(), id.into_inner(), q.format, q.part.unwrap_or(1));
-    let (plan, sha256) =
+    let prepared =
         crate::blocking(move || crate::payouts::exports::prepare(&state, &user.ctx, user.id, id, format, part)).await?;
-    Ok(crate::payouts::routes::stream_export(st, plan, sha256))
+    Ok(crate::payouts::routes::stream_export(st, prepared))
 }
 
 /// Applies a settlement CSV (`item_id,status,rail_reference,reason`) and shows what it did.

@@ -92,6 +92,10 @@ pub struct Db {
     /// SQLite allows one writer; serialising our write transactions in-process avoids
     /// SQLITE_BUSY on lock upgrades. PostgreSQL needs no such lock.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// One permit per pooled connection: [`Db::read`] and [`Db::tx`] wait for a permit
+    /// (first come, first served) before taking a thread from the blocking pool, so under
+    /// load requests queue in order without parking a thread each in the pool's checkout.
+    admission: Arc<tokio::sync::Semaphore>,
 }
 
 impl Db {
@@ -114,7 +118,12 @@ impl Db {
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(Manager { url: url.clone() })?;
-        Ok(Self { pool, backend, sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))) })
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            admission: Arc::new(tokio::sync::Semaphore::new(pool_size as usize)),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -144,7 +153,12 @@ impl Db {
         f: impl FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
         let db = self.clone();
+        let _permit = self.admit().await?;
         actix_web::web::block(move || db.read_sync(f)).await?
+    }
+
+    async fn admit(&self) -> AppResult<tokio::sync::SemaphorePermit<'_>> {
+        self.admission.acquire().await.map_err(|e| AppError::Unavailable(e.to_string()))
     }
 
     /// [`Db::tx_sync`] on the blocking thread pool.
@@ -153,6 +167,7 @@ impl Db {
         f: impl FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
         let db = self.clone();
+        let _permit = self.admit().await?;
         actix_web::web::block(move || db.tx_sync(f)).await?
     }
 

@@ -55,6 +55,66 @@ pub fn enqueue_once<E: Email>(
     Ok(queued == 1)
 }
 
+/// Rendered emails waiting to be queued together by [`enqueue_many`].
+pub struct Rendered {
+    to: String,
+    event_key: String,
+    template: &'static str,
+    subject: String,
+    text: String,
+    html: String,
+}
+
+/// Renders `email` for [`enqueue_many`].
+pub fn render<E: Email>(to: String, event_key: String, email: &E) -> AppResult<Rendered> {
+    let render_err = |e: askama::Error| AppError::Internal(anyhow::anyhow!("rendering {}: {e}", E::TEMPLATE));
+    Ok(Rendered {
+        text: email.text().map_err(render_err)?,
+        html: email.html().map_err(render_err)?,
+        subject: email.subject(),
+        template: E::TEMPLATE,
+        to,
+        event_key,
+    })
+}
+
+/// [`enqueue`] for many emails at once, in the caller's transaction: one multi-row
+/// `INSERT … ON CONFLICT (event_key) DO NOTHING` per 500 emails (a batch's first export
+/// queues one email per item). Answers how many were newly queued.
+pub fn enqueue_many(conn: &mut DbConn, now: NaiveDateTime, emails: &[Rendered]) -> AppResult<usize> {
+    let mut queued = 0;
+    for chunk in emails.chunks(500) {
+        let rows: Vec<NewOutboxRow> = chunk
+            .iter()
+            .map(|e| NewOutboxRow {
+                event_key: &e.event_key,
+                recipient: &e.to,
+                template: e.template,
+                subject: &e.subject,
+                body_text: &e.text,
+                body_html: &e.html,
+                status: OutboxStatus::Pending.as_str(),
+                attempts: 0,
+                next_attempt_at: now,
+                created_at: now,
+            })
+            .collect();
+        // diesel offers ON CONFLICT on a multi-row insert for PostgreSQL only; SQLite's
+        // INSERT OR IGNORE is the same here, where the one constraint a row can break is
+        // the UNIQUE event_key (the status is the constant `pending`, the rest NOT NULL
+        // values always given).
+        queued += match conn {
+            DbConn::Postgresql(c) => diesel::insert_into(outbox::table)
+                .values(&rows)
+                .on_conflict(outbox::event_key)
+                .do_nothing()
+                .execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_or_ignore_into(outbox::table).values(&rows).execute(c)?,
+        };
+    }
+    Ok(queued)
+}
+
 /// Delay before the next attempt after `attempts` failures: base × 2^(attempts−1), capped.
 pub fn retry_delay(attempts: i32, base: Duration, max: Duration) -> Duration {
     let exp = attempts.saturating_sub(1).clamp(0, 30) as u32;

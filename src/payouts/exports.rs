@@ -1,9 +1,13 @@
 //! Export files of an approved batch: PayPal Payouts CSV (web upload, ≤ 5,000 rows per
 //! file) and API JSON, Wise batch CSV, NACHA ACH. The row writers are pure; [`generate`]
-//! pages through the items (500 rows per query) and writes row by row. An export runs
-//! it twice: [`prepare`] hashes the file without keeping it and records the hash per
-//! (batch, format, part), checking a re-export against it; the route then streams the
-//! second run to the client. Memory stays one page of rows plus a write buffer.
+//! pages through the items (500 rows per query) and writes row by row. The hash of a
+//! file goes out in a header ahead of it, so the first export of a (batch, format,
+//! part) is generated once into an encrypted spool ([`crate::spool`]) while it is
+//! hashed, the hash recorded, and the file sent from the spool. A re-export is
+//! generated again as it is sent, with the recorded hash as the header, and checked
+//! against it on the way (a difference aborts the response, so the client never
+//! receives a complete file that differs from the first). Either way the database is
+//! read once per download and memory stays one page of rows plus a buffer.
 
 use std::io::Write;
 
@@ -24,6 +28,7 @@ use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_met
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::notifications::{self, templates::PayoutSent};
+use crate::spool::{SpoolReader, SpoolWriter};
 use crate::AppState;
 
 const PAGE: i64 = 500;
@@ -267,7 +272,7 @@ fn write_error(e: std::io::Error) -> AppError {
     AppError::Internal(anyhow::anyhow!("writing an export: {e}"))
 }
 
-/// What one export file is: checked once, then generated (twice: hashed, then sent).
+/// What one export file is: checked once, then generated.
 #[derive(Debug, Clone, Copy)]
 pub struct Plan {
     pub batch_id: i64,
@@ -366,9 +371,26 @@ impl Write for HashingSink {
     }
 }
 
-/// The first pass: plans the file, hashes it without keeping it, and records the hash
-/// (checking a re-export against the first); the first export of a batch moves it to
-/// `exported` and emails its contributors. The caller then streams [`generate`].
+/// An export ready to send: its plan, the hash that goes out ahead of it, and where its
+/// bytes come from.
+pub struct Prepared {
+    pub plan: Plan,
+    pub sha256: String,
+    pub body: Body,
+}
+
+pub enum Body {
+    /// First export of this file: generated once into an encrypted spool while it was
+    /// hashed; sent from there.
+    Spooled(Box<SpoolReader>),
+    /// Re-export: generated again while it is sent, checked against the recorded hash.
+    Regenerate,
+}
+
+/// Plans the file. At its first export, generates it once into an encrypted spool
+/// ([`crate::spool`]), hashing it on the way, and records the hash; a re-export takes
+/// the recorded hash and is generated again as it is sent. The first export of a batch
+/// moves it to `exported` and emails its contributors.
 pub fn prepare(
     st: &AppState,
     ctx: &RequestCtx,
@@ -376,17 +398,50 @@ pub fn prepare(
     batch_id: i64,
     format: Format,
     part: i64,
-) -> AppResult<(Plan, String)> {
-    let (plan, sink, items) = st.db.read_sync(|conn| {
+) -> AppResult<Prepared> {
+    let (plan, sha256, bytes, items, body) = st.db.read_sync(|conn| {
         let plan = plan(st, conn, batch_id, format, part)?;
-        let mut sink = HashingSink::default();
-        let items = generate(st, conn, &plan, &mut sink)?;
-        Ok((plan, sink, items))
+        if let Some((sha256, bytes, items)) = recorded(conn, batch_id, format, part)? {
+            return Ok((plan, sha256, bytes, items, Body::Regenerate));
+        }
+        let spool = SpoolWriter::create(&st.config.data_dir).map_err(write_error)?;
+        let mut out = Tee { hash: HashingSink::default(), spool: std::io::BufWriter::with_capacity(64 * 1024, spool) };
+        let items = generate(st, conn, &plan, &mut out)?;
+        let Tee { hash, spool } = out;
+        let spool = spool.into_inner().map_err(|e| write_error(e.into_error()))?.finish().map_err(write_error)?;
+        let bytes = hash.bytes;
+        Ok((plan, hash.hex(), bytes, items, Body::Spooled(Box::new(spool))))
     })?;
-    let bytes = sink.bytes;
-    let sha256 = sink.hex();
     record(st, ctx, finance_id, batch_id, format, part, &sha256, bytes, items)?;
-    Ok((plan, sha256))
+    Ok(Prepared { plan, sha256, body })
+}
+
+/// Hashes what is written and spools it.
+struct Tee {
+    hash: HashingSink,
+    spool: std::io::BufWriter<SpoolWriter>,
+}
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.hash.write_all(buf)?;
+        self.spool.write_all(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.spool.flush()
+    }
+}
+
+/// The hash, size and item count recorded at the first export of this file, if any.
+fn recorded(conn: &mut DbConn, batch_id: i64, format: Format, part: i64) -> AppResult<Option<(String, i64, i64)>> {
+    Ok(payout_exports::table
+        .filter(payout_exports::batch_id.eq(batch_id))
+        .filter(payout_exports::format.eq(format.as_str()))
+        .filter(payout_exports::part.eq(part as i32))
+        .select((payout_exports::sha256, payout_exports::byte_count, payout_exports::item_count))
+        .first(conn)
+        .optional()?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -471,7 +526,8 @@ fn record(
     })
 }
 
-/// "Your payout is on its way", once per item, when the batch is first exported.
+/// "Your payout is on its way", once per item, when the batch is first exported:
+/// rendered a page of items at a time and queued with one multi-row insert per page.
 fn email_sent(conn: &mut DbConn, now: NaiveDateTime, batch_id: i64) -> AppResult<()> {
     let mut after = 0;
     loop {
@@ -485,22 +541,22 @@ fn email_sent(conn: &mut DbConn, now: NaiveDateTime, batch_id: i64) -> AppResult
             .select((ItemRow::as_select(), payout_methods::masked, users::email, users::full_name))
             .load(conn)?;
         let Some(last) = rows.last().map(|r| r.0.id) else { return Ok(()) };
-        for (item, masked, email, full_name) in rows {
-            notifications::enqueue(
-                conn,
-                now,
-                &email,
-                &format!("payout_sent:{}", item.id),
-                &PayoutSent {
+        let emails = rows
+            .into_iter()
+            .map(|(item, masked, email, full_name)| {
+                let key = format!("payout_sent:{}", item.id);
+                let body = PayoutSent {
                     full_name,
                     item_id: item.id,
                     gross: amount(item.gross_cents),
                     withheld: amount(item.withheld_cents),
                     net: amount(item.net_cents),
                     destination: masked,
-                },
-            )?;
-        }
+                };
+                notifications::render(email, key, &body)
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        notifications::enqueue_many(conn, now, &emails)?;
         after = last;
     }
 }

@@ -289,34 +289,63 @@ pub async fn export(
     let id = path.into_inner();
     let ExportQuery { format, part } = query.into_inner();
     let st = state.clone();
-    let (plan, sha256) =
+    let prepared =
         blocking(move || exports::prepare(&st, &finance.ctx, finance.id, id, format, part.unwrap_or(1))).await?;
-    Ok(stream_export(state, plan, sha256))
+    Ok(stream_export(state, prepared))
 }
 
-/// Streams an export prepared by [`exports::prepare`]: the file is generated a second
-/// time straight to the client, 64 KiB at a time, through a small channel, so memory
-/// stays constant whatever the batch size. The console's download uses it too.
-pub fn stream_export(state: web::Data<AppState>, plan: exports::Plan, sha256: String) -> HttpResponse {
-    let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(4);
+/// Streams an export prepared by [`exports::prepare`], 64 KiB at a time through a
+/// small channel, so memory stays constant whatever the batch size: from its spool at
+/// the first export, generated again (and hashed as it goes) at a re-export. If the
+/// stream fails, or a re-export differs from the hash sent in `X-Content-SHA256`, the
+/// response is aborted (no final chunk), so a client never takes a truncated or
+/// different file for a complete one. The console's download uses it too.
+pub fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) -> HttpResponse {
+    let exports::Prepared { plan, sha256, body } = prepared;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<web::Bytes>>(4);
     let expected = sha256.clone();
     actix_web::rt::task::spawn_blocking(move || {
-        let mut sink = StreamSink { tx, hash: exports::HashingSink::default() };
-        let result = state.db.read_sync(|conn| {
-            let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut sink);
-            exports::generate(&state, conn, &plan, &mut out)?;
-            out.flush().map_err(|e| AppError::Internal(e.into()))
-        });
-        match result {
-            Err(e) => tracing::warn!(batch_id = plan.batch_id, error = %e, "export stream stopped"),
-            Ok(()) if sink.hash.hex() != expected => {
-                tracing::error!(batch_id = plan.batch_id, "streamed export differs from its recorded hash")
+        let failure = match body {
+            exports::Body::Spooled(mut spool) => loop {
+                match spool.next_chunk() {
+                    Ok(Some(chunk)) if chunk.is_empty() => continue,
+                    Ok(Some(chunk)) => {
+                        if tx.blocking_send(Ok(web::Bytes::from(chunk))).is_err() {
+                            return; // the client went away
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::error!(batch_id = plan.batch_id, error = %e, "export spool unreadable");
+                        break "the export could not be read back";
+                    }
+                }
+            },
+            exports::Body::Regenerate => {
+                let mut sink = StreamSink { tx: tx.clone(), hash: exports::HashingSink::default() };
+                let result = state.db.read_sync(|conn| {
+                    let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut sink);
+                    exports::generate(&state, conn, &plan, &mut out)?;
+                    out.flush().map_err(|e| AppError::Internal(e.into()))
+                });
+                match result {
+                    Err(e) => {
+                        tracing::warn!(batch_id = plan.batch_id, error = %e, "export stream stopped");
+                        "the export stopped before its end"
+                    }
+                    Ok(()) if sink.hash.hex() != expected => {
+                        tracing::error!(batch_id = plan.batch_id, "streamed export differs from its recorded hash");
+                        "the export differs from its recorded hash"
+                    }
+                    Ok(()) => return,
+                }
             }
-            Ok(()) => {}
-        }
+        };
+        // The client may be gone already; then there is nobody to tell.
+        let _ = tx.blocking_send(Err(std::io::Error::other(failure)));
     });
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (Ok::<_, actix_web::Error>(chunk), rx))
+        rx.recv().await.map(|chunk| (chunk.map_err(actix_web::Error::from), rx))
     });
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, plan.format.content_type()))
@@ -330,7 +359,7 @@ pub fn stream_export(state: web::Data<AppState>, plan: exports::Plan, sha256: St
 /// Sends written bytes to the response stream (and hashes them, to check the stream
 /// against the recorded hash). A closed channel means the client went away.
 struct StreamSink {
-    tx: tokio::sync::mpsc::Sender<web::Bytes>,
+    tx: tokio::sync::mpsc::Sender<std::io::Result<web::Bytes>>,
     hash: exports::HashingSink,
 }
 
@@ -338,7 +367,7 @@ impl std::io::Write for StreamSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.hash.write_all(buf)?;
         self.tx
-            .blocking_send(web::Bytes::copy_from_slice(buf))
+            .blocking_send(Ok(web::Bytes::copy_from_slice(buf)))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
         Ok(buf.len())
     }

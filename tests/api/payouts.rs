@@ -92,6 +92,39 @@ async fn download(app: &TestApp, t: &Tokens, path: &str) -> Download {
     Download { status: resp.status().as_u16(), parts, sha, body: resp.text().await.unwrap() }
 }
 
+/// A re-export is streamed once against the recorded hash: if what it generates differs
+/// (here: the record is made to differ), the response is cut off, never completed;
+/// with the record restored, the same download completes again.
+async fn re_export_differing_from_its_record_is_aborted(app: &TestApp, w: &World, batch_id: i64, sha: &str) {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::payout_exports;
+    let set_recorded = |value: String| {
+        app.state
+            .db
+            .tx_sync(move |conn| {
+                diesel::update(payout_exports::table.filter(payout_exports::batch_id.eq(batch_id)))
+                    .set(payout_exports::sha256.eq(value))
+                    .execute(conn)
+                    .map_err(Into::into)
+            })
+            .unwrap()
+    };
+    assert_eq!(set_recorded("0".repeat(64)), 1);
+    let path = format!("/payout-batches/{batch_id}/export?format=nacha");
+    // A small file may be cut off before the client has even read the headers.
+    match app.client.get(app.url(&path)).bearer_auth(&w.finance.access).send().await {
+        Err(e) => assert!(e.is_request() || e.is_body(), "{e}"),
+        Ok(resp) => {
+            assert_eq!(resp.status().as_u16(), 200);
+            assert_eq!(resp.headers()["x-content-sha256"], "0".repeat(64).as_str());
+            assert!(resp.bytes().await.is_err(), "a stream that differs from its record must not complete");
+        }
+    }
+    assert_eq!(set_recorded(sha.to_string()), 1);
+    let again = download(app, &w.finance, &path).await;
+    assert_eq!(again.sha.as_deref(), Some(sha));
+}
+
 async fn mail_with_subject(app: &TestApp, to: &str, needle: &str) -> crate::support::smtp::ReceivedMail {
     for _ in 0..200 {
         if let Some(m) = app.smtp.inbox.to(to).into_iter().find(|m| m.subject.contains(needle)) {
@@ -246,6 +279,7 @@ async fn released_work_is_paid_exported_settled_and_a_return_is_rebatched(backen
     let (_, exported) = app.get(&format!("/payout-batches/{batch_id}"), Some(&w.finance.access)).await;
     assert_eq!(exported["status"], "exported");
     assert_eq!(exported["exports"][0]["sha256"].as_str(), d.sha.as_deref());
+    re_export_differing_from_its_record_is_aborted(&app, &w, batch_id, d.sha.as_deref().unwrap()).await;
 
     let paypal = download(&app, &w.finance, &format!("/payout-batches/{batch_id}/export?format=paypal_csv")).await;
     let paypal_item = items[&paypal_id]["id"].as_i64().unwrap();
