@@ -264,18 +264,20 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                     }
                 })
                 .collect();
-            // Multi-row INSERT … RETURNING is not offered through the MultiConnection;
-            // the same statement runs on the concrete connection of either backend and
-            // gives back each new record's id.
-            let insert = diesel::insert_into(work_records::table)
-                .values(&rows)
-                .returning((work_records::task_ref, work_records::id));
-            let ids: HashMap<String, i64> = match conn {
-                DbConn::Postgresql(c) => insert.get_results::<(String, i64)>(c)?,
-                DbConn::Sqlite(c) => insert.get_results::<(String, i64)>(c)?,
-            }
-            .into_iter()
-            .collect();
+            // Multi-row INSERT is not offered through the MultiConnection; the same
+            // statement runs on the concrete connection of either backend.
+            let insert = diesel::insert_into(work_records::table).values(&rows);
+            match conn {
+                DbConn::Postgresql(c) => insert.execute(c)?,
+                DbConn::Sqlite(c) => insert.execute(c)?,
+            };
+            let refs: Vec<&str> = rows.iter().map(|r| r.task_ref).collect();
+            let ids: HashMap<String, i64> = work_records::table
+                .filter(work_records::task_ref.eq_any(&refs))
+                .select((work_records::task_ref, work_records::id))
+                .load::<(String, i64)>(conn)?
+                .into_iter()
+                .collect();
             for (i, _) in chunk {
                 let task_ref = items[*i].task_ref.trim();
                 results[*i] = Some(ItemResult {
