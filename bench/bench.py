@@ -283,8 +283,9 @@ def raw_writes(be, batch_id, finance_id):
         "INSERT INTO payout_batches (status, idempotency_key, request_hash, note, created_by, created_at) "
         f"VALUES ('draft', 'bench-raw-writes', 'x', 'raw baseline', {finance_id}, '2026-01-01 00:00:00');",
         "INSERT INTO payout_items (batch_id, contributor_id, method_id, rail, gross_cents, withheld_cents, "
-        f"net_cents, status, created_at) SELECT {raw_batch}, contributor_id, method_id, rail, gross_cents, "
-        f"withheld_cents, net_cents, 'pending', created_at FROM payout_items WHERE batch_id = {batch_id};",
+        f"net_cents, status, created_at, rail_position) SELECT {raw_batch}, contributor_id, method_id, rail, "
+        f"gross_cents, withheld_cents, net_cents, 'pending', created_at, rail_position FROM payout_items "
+        f"WHERE batch_id = {batch_id};",
         "INSERT INTO ledger_transactions (kind, reference, memo, contributor_id, created_by, created_at) "
         "SELECT 'payout_reserved', 'raw_item:' || CAST(i.id AS TEXT), 'raw baseline', i.contributor_id, "
         f"{finance_id}, i.created_at FROM payout_items i WHERE i.batch_id = {raw_batch};",

@@ -586,6 +586,7 @@ diesel::table! {
         reason -> Nullable<Text>,
         created_at -> Timestamp,
         settled_at -> Nullable<Timestamp>,
+        rail_position -> BigInt,
     }
 }
 

@@ -202,35 +202,70 @@ pub fn nacha_entry(w: &mut NachaWriter<'_>, r: &Row) -> String {
     })
 }
 
+/// The rail's item count: its largest position (positions are 1..n, by index).
 fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail) -> AppResult<i64> {
-    Ok(payout_items::table
+    let last: Option<i64> = payout_items::table
         .filter(payout_items::batch_id.eq(batch_id))
         .filter(payout_items::rail.eq(rail.as_str()))
-        .count()
-        .get_result(conn)?)
+        .select(diesel::dsl::max(payout_items::rail_position))
+        .first(conn)?;
+    Ok(last.unwrap_or(0))
 }
 
-/// Items of the rail in id order from `after`, with what a file needs, decrypted.
-fn page(st: &AppState, conn: &mut DbConn, batch_id: i64, rail: Rail, after: i64, limit: i64) -> AppResult<Vec<Row>> {
-    let rows: Vec<(i64, i64, MethodRow, String)> = payout_items::table
+/// Items of the rail in position order after position `after`, with what a file needs,
+/// decrypted; and the last position read.
+fn page(
+    st: &AppState,
+    conn: &mut DbConn,
+    batch_id: i64,
+    rail: Rail,
+    after: i64,
+    limit: i64,
+) -> AppResult<(Vec<Row>, Option<i64>)> {
+    let items = payout_items::table
         .inner_join(payout_methods::table)
-        .inner_join(users::table)
         .filter(payout_items::batch_id.eq(batch_id))
         .filter(payout_items::rail.eq(rail.as_str()))
-        .filter(payout_items::id.gt(after))
-        .order(payout_items::id.asc())
-        .limit(limit)
-        .select((payout_items::id, payout_items::net_cents, MethodRow::as_select(), users::full_name))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(item_id, net_cents, m, name)| {
+        .filter(payout_items::rail_position.gt(after))
+        .order(payout_items::rail_position.asc())
+        .limit(limit);
+    let rows: Vec<(i64, i64, i64, MethodRow, String)> = if rail == Rail::Wise {
+        // Only Wise files carry the contributor's name (email recipients have no
+        // account holder): the other rails skip the join to `users`.
+        items
+            .inner_join(users::table.on(users::id.eq(payout_items::contributor_id)))
+            .select((
+                payout_items::rail_position,
+                payout_items::id,
+                payout_items::net_cents,
+                MethodRow::as_select(),
+                users::full_name,
+            ))
+            .load(conn)?
+    } else {
+        items
+            .select((
+                payout_items::rail_position,
+                payout_items::id,
+                payout_items::net_cents,
+                MethodRow::as_select(),
+                diesel::dsl::sql::<diesel::sql_types::Text>("''"),
+            ))
+            .load(conn)?
+    };
+    let last = rows.last().map(|r| r.0);
+    let rows = rows
+        .into_iter()
+        .map(|(_, item_id, net_cents, m, name)| {
             Ok(Row { item_id, net_cents, name, destination: methods::destination(st, &m)? })
         })
-        .collect()
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok((rows, last))
 }
 
-/// Calls `f` for each row of the range, `PAGE` rows per query: one page of rows in
-/// memory at a time.
+/// Calls `f` for each row of the range (`limit` items from position `offset + 1`),
+/// `PAGE` rows per query: one page of rows in memory at a time. A part starts by
+/// index at its first position, whatever the parts before it hold.
 fn for_rows(
     st: &AppState,
     conn: &mut DbConn,
@@ -239,31 +274,18 @@ fn for_rows(
     (offset, limit): (i64, i64),
     mut f: impl FnMut(&Row) -> std::io::Result<()>,
 ) -> AppResult<i64> {
-    // The first id of the part: skip `offset` items by id (one small query).
-    let mut after: i64 = if offset == 0 {
-        0
-    } else {
-        payout_items::table
-            .filter(payout_items::batch_id.eq(batch_id))
-            .filter(payout_items::rail.eq(rail.as_str()))
-            .order(payout_items::id.asc())
-            .offset(offset - 1)
-            .select(payout_items::id)
-            .first(conn)?
-    };
+    let mut after = offset;
     let mut left = limit;
     let mut written = 0;
     while left > 0 {
-        let rows = page(st, conn, batch_id, rail, after, PAGE.min(left))?;
-        if rows.is_empty() {
-            break;
-        }
+        let (rows, last) = page(st, conn, batch_id, rail, after, PAGE.min(left))?;
+        let Some(last) = last else { break };
         for r in &rows {
             f(r).map_err(write_error)?;
         }
         left -= rows.len() as i64;
         written += rows.len() as i64;
-        after = rows.last().map(|r| r.item_id).unwrap_or(after);
+        after = last;
     }
     Ok(written)
 }

@@ -268,6 +268,8 @@ pub struct NewItemRow<'a> {
     pub net_cents: i64,
     pub status: &'a str,
     pub created_at: NaiveDateTime,
+    /// 1, 2, 3… among the batch's items of this rail, in id order (export parts).
+    pub rail_position: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -447,19 +447,27 @@ pub fn build_batch(
                 (c, c.available_cents, withheld)
             })
             .collect();
+        // Items are inserted in contributor order, so ids rise with each rail's positions.
+        let mut positions: std::collections::BTreeMap<Rail, i64> = Default::default();
         for chunk in amounts.chunks(ROWS_PER_INSERT) {
             let rows: Vec<NewItemRow> = chunk
                 .iter()
-                .map(|(c, gross, withheld)| NewItemRow {
-                    batch_id,
-                    contributor_id: c.contributor_id,
-                    method_id: c.method_id.unwrap_or_default(),
-                    rail: c.rail.unwrap_or(Rail::Ach).as_str(),
-                    gross_cents: *gross,
-                    withheld_cents: *withheld,
-                    net_cents: gross - withheld,
-                    status: ItemStatus::Pending.as_str(),
-                    created_at: now,
+                .map(|(c, gross, withheld)| {
+                    let rail = c.rail.unwrap_or(Rail::Ach);
+                    let position = positions.entry(rail).or_insert(0);
+                    *position += 1;
+                    NewItemRow {
+                        batch_id,
+                        contributor_id: c.contributor_id,
+                        method_id: c.method_id.unwrap_or_default(),
+                        rail: rail.as_str(),
+                        gross_cents: *gross,
+                        withheld_cents: *withheld,
+                        net_cents: gross - withheld,
+                        status: ItemStatus::Pending.as_str(),
+                        created_at: now,
+                        rail_position: *position,
+                    }
                 })
                 .collect();
             // Multi-row INSERT runs on the concrete connection (not offered by MultiConnection).
