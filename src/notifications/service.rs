@@ -24,38 +24,11 @@ pub fn enqueue_once<E: Email>(
     event_key: &str,
     email: &E,
 ) -> AppResult<bool> {
-    let render_err = |e: askama::Error| AppError::Internal(anyhow::anyhow!("rendering {}: {e}", E::TEMPLATE));
-    let text = email.text().map_err(render_err)?;
-    let html = email.html().map_err(render_err)?;
-    let subject = email.subject();
-    // Once per event by the UNIQUE event_key itself: INSERT … ON CONFLICT DO NOTHING
-    // (no lookup first: in the benchmark, the first export of a 100,000-item batch, one
-    // transaction queuing an email per item, kept PostgreSQL at full CPU on that lookup
-    // for over seven minutes, apparently a plan that scanned the rows queued so far).
-    // ON CONFLICT runs on the concrete connection (not offered by MultiConnection).
-    let insert = diesel::insert_into(outbox::table)
-        .values(NewOutboxRow {
-            event_key,
-            recipient: to,
-            template: E::TEMPLATE,
-            subject: &subject,
-            body_text: &text,
-            body_html: &html,
-            status: OutboxStatus::Pending.as_str(),
-            attempts: 0,
-            next_attempt_at: now,
-            created_at: now,
-        })
-        .on_conflict(outbox::event_key)
-        .do_nothing();
-    let queued = match conn {
-        DbConn::Postgresql(c) => insert.execute(c)?,
-        DbConn::Sqlite(c) => insert.execute(c)?,
-    };
-    Ok(queued == 1)
+    let rendered = render(to.to_string(), event_key.to_string(), email)?;
+    Ok(enqueue_many(conn, now, std::slice::from_ref(&rendered))? == 1)
 }
 
-/// Rendered emails waiting to be queued together by [`enqueue_many`].
+/// Rendered emails waiting to be queued by [`enqueue_many`].
 pub struct Rendered {
     to: String,
     event_key: String,
@@ -78,9 +51,12 @@ pub fn render<E: Email>(to: String, event_key: String, email: &E) -> AppResult<R
     })
 }
 
-/// [`enqueue`] for many emails at once, in the caller's transaction: one multi-row
-/// `INSERT … ON CONFLICT (event_key) DO NOTHING` per 500 emails (a batch's first export
-/// queues one email per item). Answers how many were newly queued.
+/// Queues rendered emails in the caller's transaction, once per event by the UNIQUE
+/// event_key itself, 500 per multi-row insert (a batch's first export queues one email
+/// per item); answers how many were newly queued. No lookup first: in the benchmark,
+/// the first export of a 100,000-item batch kept PostgreSQL at full CPU for over seven
+/// minutes on such a lookup per email, apparently a plan that scanned the rows queued
+/// so far.
 pub fn enqueue_many(conn: &mut DbConn, now: NaiveDateTime, emails: &[Rendered]) -> AppResult<usize> {
     let mut queued = 0;
     for chunk in emails.chunks(500) {
@@ -99,10 +75,11 @@ pub fn enqueue_many(conn: &mut DbConn, now: NaiveDateTime, emails: &[Rendered]) 
                 created_at: now,
             })
             .collect();
-        // diesel offers ON CONFLICT on a multi-row insert for PostgreSQL only; SQLite's
-        // INSERT OR IGNORE is the same here, where the one constraint a row can break is
-        // the UNIQUE event_key (the status is the constant `pending`, the rest NOT NULL
-        // values always given).
+        // Runs on the concrete connection (not offered by MultiConnection). diesel offers
+        // ON CONFLICT on a multi-row insert for PostgreSQL only; SQLite's INSERT OR IGNORE
+        // is the same here, where the one constraint a row can break is the UNIQUE
+        // event_key (the status is the constant `pending`, the rest NOT NULL values
+        // always given).
         queued += match conn {
             DbConn::Postgresql(c) => diesel::insert_into(outbox::table)
                 .values(&rows)
