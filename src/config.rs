@@ -4,14 +4,9 @@
 //! line by `main` and stops start-up.
 
 use std::fs;
-use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
-
-use base64::Engine;
-use rand::RngCore;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -249,17 +244,7 @@ impl Default for WorkConfig {
     }
 }
 
-#[derive(Clone)]
-pub struct Keys {
-    pub jwt_secret: Vec<u8>,
-    pub encryption_key: [u8; 32],
-}
-
-impl std::fmt::Debug for Keys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Keys { .. }")
-    }
-}
+pub use crate::keys::Keys;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -282,6 +267,8 @@ pub struct Config {
     pub payouts: PayoutsConfig,
     pub tax: TaxConfig,
     pub keys: Keys,
+    /// Where uploaded files are kept.
+    pub file_store: crate::storage::StoreConfig,
     pub log_format: LogFormat,
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
@@ -326,17 +313,8 @@ impl Config {
         if mail.from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(bad("GATEHOUSE_MAIL_FROM: not a valid mailbox like 'Gatehouse <no-reply@example.com>'"));
         }
-        let keys_dir = data_dir.join("keys");
-        let jwt_secret = match get("GATEHOUSE_JWT_SECRET") {
-            Some(v) => decode_key("GATEHOUSE_JWT_SECRET", &v, 32)?,
-            None => load_or_create_key(&keys_dir.join("jwt.key"), 64)?,
-        };
-        let enc = match get("GATEHOUSE_ENCRYPTION_KEY") {
-            Some(v) => decode_key("GATEHOUSE_ENCRYPTION_KEY", &v, 32)?,
-            None => load_or_create_key(&keys_dir.join("encryption.key"), 32)?,
-        };
-        let encryption_key: [u8; 32] =
-            enc.try_into().map_err(|_| bad("GATEHOUSE_ENCRYPTION_KEY: must be exactly 32 bytes (base64)"))?;
+        let keys = Keys::from_lookup(&get, &data_dir.join("keys"), &database)?;
+        let file_store = crate::storage::StoreConfig::from_lookup(&get, &data_dir)?;
         let log_format = match get("GATEHOUSE_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -396,7 +374,8 @@ impl Config {
                     .map(PathBuf::from)
                     .unwrap_or_else(|| PathBuf::from("templates/tax/iris_1099nec.csv")),
             },
-            keys: Keys { jwt_secret, encryption_key },
+            keys,
+            file_store,
             log_format,
             max_json_bytes: parse_num(&get, "GATEHOUSE_MAX_JSON_BYTES", 2 * 1024 * 1024)?,
             db_pool_size: parse_num(&get, "GATEHOUSE_DB_POOL_SIZE", default_pool_size())?,
@@ -465,40 +444,6 @@ fn parse_num<T: std::str::FromStr>(
     }
 }
 
-fn decode_key(name: &str, value: &str, min_len: usize) -> Result<Vec<u8>, ConfigError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(value.trim())
-        .map_err(|_| bad(format!("{name}: not valid base64")))?;
-    if bytes.len() < min_len {
-        return Err(bad(format!("{name}: needs at least {min_len} bytes")));
-    }
-    Ok(bytes)
-}
-
-/// Reads a key file, or creates it with fresh random bytes and mode 0600 so the key
-/// survives restarts (tokens stay valid, encrypted fields stay readable).
-fn load_or_create_key(path: &Path, len: usize) -> Result<Vec<u8>, ConfigError> {
-    let name = path.display().to_string();
-    if path.exists() {
-        let text = fs::read_to_string(path).map_err(|e| bad(format!("{name}: cannot read: {e}")))?;
-        return decode_key(&name, &text, len);
-    }
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|e| bad(format!("{}: cannot create: {e}", dir.display())))?;
-    }
-    let mut bytes = vec![0u8; len];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| bad(format!("{name}: cannot create: {e}")))?;
-    file.write_all(base64::engine::general_purpose::STANDARD.encode(&bytes).as_bytes())
-        .map_err(|e| bad(format!("{name}: cannot write: {e}")))?;
-    Ok(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,17 +455,6 @@ mod tests {
         let err = DatabaseUrl::parse("postgress://u:secret@h/db").unwrap_err();
         assert!(!err.0.contains("secret"), "{}", err.0);
         assert!(DatabaseUrl::parse("data/x.db").is_err());
-    }
-
-    #[test]
-    fn keys_are_created_once_with_private_mode() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("keys/k.key");
-        let first = load_or_create_key(&path, 32).unwrap();
-        let second = load_or_create_key(&path, 32).unwrap();
-        assert_eq!(first, second);
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod files;
 pub mod health;
 pub mod idempotency;
 pub mod jobs;
+pub mod keys;
 pub mod ledger;
 pub mod notifications;
 pub mod onboarding;

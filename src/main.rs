@@ -45,6 +45,34 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Key rotation (docs/deploy.md).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// The encryption key ring and what each key still seals.
+    Status,
+    /// Add a new encryption key. Kept in a file (SQLite default): written as the current
+    /// key, used from the next start. From GATEHOUSE_ENCRYPTION_KEY: prints the two values
+    /// to roll out, one after the other, on every instance.
+    Rotate,
+    /// Re-encrypt every field and file not sealed with the current key; resumable.
+    Reencrypt {
+        #[arg(long, default_value_t = 500)]
+        batch_size: i64,
+    },
+    /// Remove an encryption key from the ring, refused while anything still uses it.
+    Retire {
+        #[arg(long)]
+        version: u32,
+    },
+    /// Replace the JWT signing secret; the previous one verifies tokens it signed for
+    /// the access-token lifetime (plus a minute), then is ignored.
+    RotateJwt,
 }
 
 #[derive(Subcommand)]
@@ -80,6 +108,7 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(config),
         Command::Admin { command: AdminCommand::Create { email, name } } => create_admin(config, &email, &name),
         Command::Jobs { command: JobsCommand::RunDue } => run_jobs(config),
+        Command::Keys { command } => keys(config, command),
         Command::Seed { contributors, records, finance_password, rail } => {
             seed(config, contributors, records, finance_password, gatehouse::payouts::model::Rail::parse(&rail))
         }
@@ -131,6 +160,107 @@ fn run_jobs(config: Config) -> anyhow::Result<()> {
     let report = gatehouse::jobs::run_due(&state).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
+    use gatehouse::keys::{rotation, KeySource};
+    let ring = config.keys.encryption.clone();
+    match command {
+        KeysCommand::Status => {
+            let state = AppState::with_system_clock(config)?;
+            println!("current key: v{}", ring.current());
+            for (version, _) in &ring.entries {
+                let usage = rotation::usage(&state, *version).map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("v{version}: {}", serde_json::to_string(&usage)?);
+            }
+            Ok(())
+        }
+        KeysCommand::Rotate => {
+            let (version, with_new) = ring.with_new_key();
+            let promoted = with_new.promote(version).expect("the new key is in the ring");
+            match &config.keys.encryption_source {
+                KeySource::File(path) => {
+                    gatehouse::keys::write_key_file(path, &promoted.render(), false)?;
+                    println!("key v{version} added to {} and current from the next start;", path.display());
+                    println!("restart, then run `gatehouse keys reencrypt`");
+                }
+                KeySource::Environment => {
+                    println!("key v{version} generated. Roll out in two steps, on every instance:");
+                    println!(
+                        "1. every instance can read v{version}:\n   GATEHOUSE_ENCRYPTION_KEY={}",
+                        with_new.render()
+                    );
+                    println!("2. then new writes use v{version}:\n   GATEHOUSE_ENCRYPTION_KEY={}", promoted.render());
+                    println!(
+                        "3. then `gatehouse keys reencrypt`, and `gatehouse keys retire --version N` for each old key"
+                    );
+                }
+            }
+            Ok(())
+        }
+        KeysCommand::Reencrypt { batch_size } => {
+            anyhow::ensure!(batch_size >= 1, "--batch-size must be at least 1");
+            let state = AppState::with_system_clock(config)?;
+            let report = rotation::reencrypt(&state, batch_size).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            anyhow::ensure!(
+                report.failed.is_empty(),
+                "{} value(s) did not decrypt with any key of the ring",
+                report.failed.len()
+            );
+            Ok(())
+        }
+        KeysCommand::Retire { version } => {
+            let remaining = ring
+                .without(version)
+                .ok_or_else(|| anyhow::anyhow!("v{version} is the current key or not in the ring; rotate first"))?;
+            let state = AppState::with_system_clock(config.clone())?;
+            let usage = rotation::usage(&state, version).map_err(|e| anyhow::anyhow!("{e}"))?;
+            anyhow::ensure!(
+                usage.total() == 0,
+                "v{version} still seals {} value(s): {}; run `gatehouse keys reencrypt` first",
+                usage.total(),
+                serde_json::to_string(&usage)?
+            );
+            match &config.keys.encryption_source {
+                KeySource::File(path) => {
+                    gatehouse::keys::write_key_file(path, &remaining.render(), false)?;
+                    println!("v{version} removed from {}; restart to forget it", path.display());
+                }
+                KeySource::Environment => {
+                    println!(
+                        "nothing uses v{version}. On every instance:\n   GATEHOUSE_ENCRYPTION_KEY={}",
+                        remaining.render()
+                    );
+                }
+            }
+            Ok(())
+        }
+        KeysCommand::RotateJwt => {
+            let ttl = chrono::Duration::from_std(config.auth.access_token_ttl)?;
+            let until = chrono::Utc::now() + ttl + chrono::Duration::minutes(1);
+            let stamp = until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            match &config.keys.jwt_source {
+                KeySource::File(path) => {
+                    let dir = path.parent().expect("a key file has a directory");
+                    gatehouse::keys::rotate_jwt_files(dir, &config.keys.jwt_secret, until)?;
+                    println!(
+                        "new JWT secret in {}; the previous one is accepted until {stamp}; restart",
+                        path.display()
+                    );
+                }
+                KeySource::Environment => {
+                    use base64::Engine;
+                    let previous = base64::engine::general_purpose::STANDARD.encode(&config.keys.jwt_secret);
+                    println!("On every instance, then restart them:");
+                    println!("GATEHOUSE_JWT_SECRET={}", gatehouse::keys::new_jwt_secret());
+                    println!("GATEHOUSE_JWT_PREVIOUS_SECRET={previous}");
+                    println!("GATEHOUSE_JWT_PREVIOUS_UNTIL={stamp}");
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 fn seed(

@@ -19,7 +19,7 @@ use crate::db::Db;
 use crate::error::{self, AppError};
 use crate::notifications::{mailer::Mailer, worker};
 use crate::openapi::{ApiDoc, OpenApiJson};
-use crate::storage::{FileStore, LocalFileStore};
+use crate::storage::FileStore;
 
 /// Everything a handler, job or CLI command needs, built once at start.
 pub struct AppState {
@@ -30,6 +30,8 @@ pub struct AppState {
     pub cipher: FieldCipher,
     pub files: Arc<dyn FileStore>,
     pub login_limiter: LoginLimiter,
+    /// The background loops of this instance, for `/readyz`.
+    pub workers: crate::health::Workers,
 }
 
 impl AppState {
@@ -40,11 +42,15 @@ impl AppState {
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
         }
-        let cipher = FieldCipher::new(&config.keys.encryption_key);
-        let files = Arc::new(LocalFileStore::new(config.data_dir.join("files"), cipher.clone())?);
+        let cipher = config.keys.encryption.cipher();
+        let files = config.file_store.open(cipher.clone())?;
+        let mut jwt = JwtKeys::new(&config.keys.jwt_secret);
+        if let Some(previous) = &config.keys.jwt_previous {
+            jwt = jwt.with_previous(&previous.secret, previous.until.timestamp());
+        }
         Ok(Self {
             db,
-            jwt: JwtKeys::new(&config.keys.jwt_secret),
+            jwt,
             cipher,
             files,
             login_limiter: LoginLimiter::new(
@@ -52,6 +58,7 @@ impl AppState {
                 config.auth.login_per_ip_per_minute,
             ),
             clock,
+            workers: crate::health::Workers::new(&config),
             config: Arc::new(config),
         })
     }

@@ -1,4 +1,8 @@
 //! Short-lived JWT access tokens (HS256). Expiry is checked against the service clock.
+//!
+//! After a rotation of the signing secret the previous one still verifies (never signs)
+//! until the end of its grace period, so the tokens it signed stay valid until they
+//! expire instead of signing everyone out at once.
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -17,11 +21,20 @@ pub struct Claims {
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The secret of before the last rotation and the Unix time its grace ends.
+    previous: Option<(DecodingKey, i64)>,
 }
 
 impl JwtKeys {
     pub fn new(secret: &[u8]) -> Self {
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), previous: None }
+    }
+
+    /// Also accepts tokens signed with `previous` while the clock is before `until`
+    /// (Unix seconds).
+    pub fn with_previous(mut self, previous: &[u8], until: i64) -> Self {
+        self.previous = Some((DecodingKey::from_secret(previous), until));
+        self
     }
 
     pub fn issue(&self, user_id: i64, roles: &[Role], now: i64, ttl_secs: i64) -> anyhow::Result<String> {
@@ -36,7 +49,13 @@ impl JwtKeys {
         // that tests can move time.
         validation.validate_exp = false;
         validation.required_spec_claims = ["exp".to_string(), "sub".to_string()].into();
-        let claims = decode::<Claims>(token, &self.decoding, &validation).ok()?.claims;
+        let claims = match decode::<Claims>(token, &self.decoding, &validation) {
+            Ok(data) => data.claims,
+            Err(_) => match &self.previous {
+                Some((previous, until)) if now < *until => decode::<Claims>(token, previous, &validation).ok()?.claims,
+                _ => return None,
+            },
+        };
         (claims.exp > now).then_some(claims)
     }
 }
@@ -55,5 +74,22 @@ mod tests {
         assert!(keys.verify(&t, 1900).is_none());
         assert!(JwtKeys::new(&[4u8; 64]).verify(&t, 1500).is_none());
         assert!(keys.verify("not.a.token", 1500).is_none());
+    }
+
+    #[test]
+    fn previous_secret_verifies_until_its_grace_ends_and_never_signs() {
+        let old = JwtKeys::new(&[3u8; 64]);
+        let before = old.issue(7, &[Role::Admin], 1000, 900).unwrap();
+        let rotated = JwtKeys::new(&[4u8; 64]).with_previous(&[3u8; 64], 1600);
+        assert_eq!(rotated.verify(&before, 1500).unwrap().sub, "7");
+        // Past the grace, or past the token's own expiry, it is refused.
+        assert!(rotated.verify(&before, 1600).is_none());
+        assert!(JwtKeys::new(&[4u8; 64]).with_previous(&[3u8; 64], 5000).verify(&before, 1900).is_none());
+        // New tokens are signed with the new secret only.
+        let after = rotated.issue(8, &[], 1500, 900).unwrap();
+        assert!(old.verify(&after, 1501).is_none());
+        assert_eq!(JwtKeys::new(&[4u8; 64]).verify(&after, 1501).unwrap().sub, "8");
+        // Without the previous secret, old tokens are refused at once.
+        assert!(JwtKeys::new(&[4u8; 64]).verify(&before, 1500).is_none());
     }
 }

@@ -645,3 +645,17 @@ diesel::table! {
 
 diesel::joinable!(console_sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(console_sessions, users);
+
+diesel::table! {
+    job_runs (name) {
+        name -> Text,
+        next_due_at -> Timestamp,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        last_started_at -> Nullable<Timestamp>,
+        last_finished_at -> Nullable<Timestamp>,
+        last_outcome -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        runs -> BigInt,
+    }
+}

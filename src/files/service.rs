@@ -35,7 +35,7 @@ pub fn store(state: &AppState, field: &str, bytes: &[u8]) -> AppResult<StoredFil
     }
     let content_type =
         sniff(bytes).ok_or_else(|| AppError::field(field, "file_type", "only PDF, PNG and JPEG files are accepted"))?;
-    let storage_key = state.files.put(bytes).map_err(|e| AppError::Internal(e.into()))?;
+    let storage_key = state.files.put(bytes)?;
     Ok(StoredFile { storage_key, sha256: sha256_hex(bytes), content_type, size: bytes.len() as i64 })
 }
 
@@ -105,6 +105,6 @@ pub fn open(st: &AppState, user: &AuthUser, id: i64) -> AppResult<(FileRow, Vec<
         }
         Ok(file)
     })?;
-    let bytes = st.files.get(&file.storage_key).map_err(|e| AppError::Internal(e.into()))?;
+    let bytes = st.files.get(&file.storage_key)?;
     Ok((file, bytes))
 }

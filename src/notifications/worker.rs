@@ -37,6 +37,7 @@ pub fn run_once(state: &AppState, mailer: &Mailer) -> crate::error::AppResult<us
 pub fn spawn(state: Arc<AppState>, mailer: Arc<Mailer>) {
     let interval = state.config.mail.poll_interval;
     actix_web::rt::spawn(async move {
+        let beat = state.workers.outbox.running();
         let mut ticker = actix_web::rt::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -47,6 +48,7 @@ pub fn spawn(state: Arc<AppState>, mailer: Arc<Mailer>) {
                 Ok(Err(e)) => tracing::warn!(error = %e, "outbox worker pass failed"),
                 Err(e) => tracing::error!(error = %e, "outbox worker panicked"),
             }
+            beat.pass(state.clock.now());
         }
     });
 }

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod logs;
+pub mod s3;
 pub mod smtp;
 
 use std::net::TcpListener;
@@ -17,6 +18,7 @@ use gatehouse::clock::OffsetClock;
 use gatehouse::config::{Config, DatabaseUrl};
 pub use gatehouse::db::Backend;
 use gatehouse::{AppState, Application};
+pub use s3::S3Server;
 use serde_json::{json, Value};
 use sha2::Digest;
 pub use smtp::TestSmtp;
@@ -188,6 +190,9 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     handle: ServerHandle,
     config: Config,
+    /// The configuration variables the app started with (see [`TestApp::env`]).
+    vars: Vec<(&'static str, String)>,
+    tweak: Option<fn(&mut Config)>,
     // Dropped last: the database and the data directory outlive the server.
     _pg: Option<PgTestDb>,
     _dir: tempfile::TempDir,
@@ -201,6 +206,20 @@ pub struct Options {
     pub smtp_port: Option<u16>,
     /// Extra configuration variables, e.g. `("GATEHOUSE_PAYPAL_CSV_MAX_ROWS", "2")`.
     pub vars: Vec<(&'static str, String)>,
+    /// Changes the parsed configuration before the app starts (values the variables
+    /// refuse, e.g. a zero job interval that stops the job loop).
+    pub tweak: Option<fn(&mut Config)>,
+}
+
+/// Fresh random keys, as an operator sets them on PostgreSQL (start-up refuses to
+/// generate keys there).
+pub fn key_vars() -> Vec<(&'static str, String)> {
+    use base64::Engine;
+    let key = |n: usize| {
+        let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    vec![("GATEHOUSE_JWT_SECRET", key(64)), ("GATEHOUSE_ENCRYPTION_KEY", key(32))]
 }
 
 impl TestApp {
@@ -226,39 +245,53 @@ impl TestApp {
             ("GATEHOUSE_MAIL_FROM", "Gatehouse <no-reply@gatehouse.test>".to_string()),
             ("GATEHOUSE_DB_POOL_SIZE", "4".to_string()),
         ];
+        if backend == Backend::Postgres {
+            vars.extend(key_vars());
+        }
         vars.extend(options.vars);
-        let mut config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
-        config.mail.poll_interval = Duration::from_millis(50);
-        config.mail.retry_base = Duration::from_millis(100);
-        config.mail.retry_max = Duration::from_millis(400);
+        let config = test_config(&vars, options.tweak);
         let clock = Arc::new(OffsetClock::default());
         let (handle, state, base) = start(config.clone(), clock.clone());
-        TestApp { base, client: reqwest::Client::new(), smtp, clock, state, handle, config, _pg: pg, _dir: dir }
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            smtp,
+            clock,
+            state,
+            handle,
+            config,
+            vars,
+            tweak: options.tweak,
+            _pg: pg,
+            _dir: dir,
+        }
     }
 
-    /// Stops the server and starts a new one on the same database and data directory,
-    /// reading its keys back from there.
+    /// Stops the server and starts a new one on the same database and data directory
+    /// with the same variables (keys generated on SQLite are read back from there).
     pub async fn restart(&mut self) {
+        self.restart_with(Vec::new()).await
+    }
+
+    /// [`TestApp::restart`] with some variables changed or added (e.g. a rotated key).
+    pub async fn restart_with(&mut self, changes: Vec<(&'static str, String)>) {
         self.handle.stop(true).await;
-        let vars_dir = self.config.data_dir.clone();
-        let db_url = match &self.config.database {
-            DatabaseUrl::Postgres(u) => u.clone(),
-            DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
-        };
-        let smtp = self.config.mail.smtp_url.clone().unwrap();
-        let mut config = Config::from_lookup(|k| match k {
-            "GATEHOUSE_DATA_DIR" => Some(vars_dir.to_string_lossy().to_string()),
-            "DATABASE_URL" => Some(db_url.clone()),
-            "SMTP_URL" => Some(smtp.clone()),
-            _ => None,
-        })
-        .unwrap();
-        config.mail.poll_interval = Duration::from_millis(50);
+        for (name, value) in changes {
+            self.vars.retain(|(n, _)| *n != name);
+            self.vars.push((name, value));
+        }
+        let config = test_config(&self.vars, self.tweak);
         let (handle, state, base) = start(config.clone(), self.clock.clone());
         self.handle = handle;
         self.state = state;
         self.base = base;
         self.config = config;
+    }
+
+    /// The variables this app runs with, for another instance (a `gatehouse` process) on
+    /// the same database, SMTP server and file store.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        self.vars.clone()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -271,6 +304,11 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         read(req.send().await.unwrap()).await
+    }
+
+    /// A GET outside `/api/v1` (`/readyz`, `/healthz`).
+    pub async fn get_root(&self, path: &str) -> (u16, Value) {
+        read(self.client.get(format!("{}{path}", self.base)).send().await.unwrap()).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -386,6 +424,18 @@ impl Drop for TestApp {
         let handle = self.handle.clone();
         actix_web::rt::spawn(async move { handle.stop(false).await });
     }
+}
+
+/// The configuration of `vars`, with the outbox polling and retrying at test pace.
+fn test_config(vars: &[(&'static str, String)], tweak: Option<fn(&mut Config)>) -> Config {
+    let mut config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+    config.mail.poll_interval = Duration::from_millis(50);
+    config.mail.retry_base = Duration::from_millis(100);
+    config.mail.retry_max = Duration::from_millis(400);
+    if let Some(tweak) = tweak {
+        tweak(&mut config);
+    }
+    config
 }
 
 fn start(config: Config, clock: Arc<OffsetClock>) -> (ServerHandle, web::Data<AppState>, String) {

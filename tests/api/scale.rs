@@ -1,0 +1,292 @@
+//! Several instances on one PostgreSQL and one S3 bucket (SPEC §13): two `gatehouse`
+//! processes beside the test's own server. The whole flow alternates instances; one is
+//! killed with SIGKILL in the middle of a batch build and the build is retried on the
+//! other with the same Idempotency-Key; every email is sent once and every scheduled job
+//! runs once per period across the instances.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use serde_json::json;
+
+use crate::support::{postgres_available, s3, Backend, Options, S3Server, TestApp, PASSWORD};
+
+/// A `gatehouse` server process on the test's database, SMTP server and bucket.
+struct Instance {
+    name: &'static str,
+    child: Child,
+    base: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Instance {
+    async fn start(app: &TestApp, name: &'static str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = dir.path().join("server.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(app.env())
+            .env("GATEHOUSE_DATA_DIR", dir.path().join("data"))
+            .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))
+            .env("GATEHOUSE_MAIL_POLL_MS", "50")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::options().append(true).open(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let instance = Self { name, child, base: format!("http://127.0.0.1:{port}"), log, _dir: dir };
+        instance.wait_ready(&app.client).await;
+        instance
+    }
+
+    async fn wait_ready(&self, client: &reqwest::Client) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(resp) = client.get(format!("{}/readyz", self.base)).send().await {
+                if resp.status() == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "instance {} not ready: {}", self.name, self.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no shutdown, no cleanup, connections cut.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Mail {
+    #[diesel(sql_type = Text)]
+    recipient: String,
+    #[diesel(sql_type = Text)]
+    subject: String,
+}
+
+fn pg(app: &TestApp) -> PgConnection {
+    let url = app.env().into_iter().find(|(k, _)| *k == "DATABASE_URL").unwrap().1;
+    PgConnection::establish(&url).unwrap()
+}
+
+fn count(conn: &mut PgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+}
+
+/// Waits until a build transaction is open on the database (the batch build's advisory
+/// lock, or its statements on the payout tables), so the kill lands inside it.
+fn wait_for_build_in_progress(mut conn: PgConnection) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let sql = "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+               AND pid <> pg_backend_pid() AND xact_start IS NOT NULL \
+               AND (query ILIKE '%pg_advisory_xact_lock%' OR query ILIKE '%payout_%')";
+    while count(&mut conn, sql) == 0 {
+        assert!(Instant::now() < deadline, "no batch build started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+const JOB_INTERVAL_SECS: u64 = 2;
+
+#[actix_web::test]
+async fn two_instances_share_files_jobs_and_emails_and_a_killed_build_is_retried() {
+    if !postgres_available() {
+        return;
+    }
+    let Some(server) = s3::server() else { return };
+    let started = Instant::now();
+    let bucket = server.bucket().await;
+    let mut vars = S3Server::vars(&server.endpoint, &bucket);
+    vars.push(("GATEHOUSE_PAYOUT_METHOD_HOLD_HOURS", "0".into()));
+    vars.push(("GATEHOUSE_JOB_INTERVAL_SECS", JOB_INTERVAL_SECS.to_string()));
+    let mut app = TestApp::spawn_with(Backend::Postgres, Options { vars, ..Options::default() }).await;
+
+    // Contributors ready to be paid, and two finance users, written by the operator's
+    // seed command (so the build has enough to do to be caught in the middle).
+    let seed = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .envs(app.env())
+        .env("GATEHOUSE_DATA_DIR", tempfile::tempdir().unwrap().path())
+        .args(["seed", "--contributors", "400", "--records", "800", "--rail", "ach", "--finance-password", PASSWORD])
+        .output()
+        .unwrap();
+    assert!(seed.status.success(), "{}", String::from_utf8_lossy(&seed.stderr));
+
+    let mut a = Instance::start(&app, "A").await;
+    let b = Instance::start(&app, "B").await;
+    let admin = app.admin().await;
+    let reviewer = app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
+
+    // Upload on A, review on B: the file is in the bucket, not on A's disk.
+    app.base = a.base.clone();
+    let ana = app.applicant("ana@example.com").await;
+    let (status, credential) = app.upload("/me/credentials", &ana.access, crate::storage::diploma()).await;
+    assert_eq!(status, 201, "{credential}");
+    let (id, file_id) = (credential["id"].as_i64().unwrap(), credential["file_id"].as_i64().unwrap());
+    app.base = b.base.clone();
+    let (status, body) = app.post(&format!("/review/credentials/{id}/claim"), Some(&reviewer.access), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let file =
+        app.client.get(app.url(&format!("/files/{file_id}"))).bearer_auth(&reviewer.access).send().await.unwrap();
+    assert_eq!(file.status(), 200);
+    assert!(file.bytes().await.unwrap().starts_with(b"%PDF-1.5"));
+    let (status, body) = app
+        .post(
+            &format!("/review/credentials/{id}/decision"),
+            Some(&reviewer.access),
+            json!({"outcome": "verify", "reason_code": "credential_verified"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Build on A, killed with SIGKILL while the build transaction is open.
+    app.base = a.base.clone();
+    let maker = app.login("finance1@bench.test", PASSWORD).await;
+    let request = app
+        .client
+        .post(app.url("/payout-batches"))
+        .bearer_auth(&maker.access)
+        .header("Idempotency-Key", "weekly-2026-48")
+        .json(&json!({"note": "weekly"}))
+        .send();
+    let watcher = tokio::task::spawn_blocking({
+        let conn = pg(&app);
+        move || wait_for_build_in_progress(conn)
+    });
+    let (answer, watched) = tokio::join!(request, async {
+        watcher.await.unwrap();
+        a.kill();
+    });
+    let () = watched;
+    assert!(answer.is_err(), "instance A answered before it was killed: {:?}", answer.map(|r| r.status()));
+    let mut conn = pg(&app);
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM payout_batches"), 0, "the killed build left nothing behind");
+
+    // Retried on B with the same key: built once; a second retry replays it.
+    app.base = b.base.clone();
+    let build = |app: &TestApp| {
+        app.client
+            .post(app.url("/payout-batches"))
+            .bearer_auth(&maker.access)
+            .header("Idempotency-Key", "weekly-2026-48")
+            .json(&json!({"note": "weekly"}))
+            .send()
+    };
+    let (status, batch) = crate::support::read(build(&app).await.unwrap()).await;
+    assert_eq!(status, 201, "{batch}");
+    let batch_id = batch["id"].as_i64().unwrap();
+    assert_eq!(batch["item_count"], 400, "{batch}");
+    let (status, replay) = crate::support::read(build(&app).await.unwrap()).await;
+    assert_eq!((status, replay["id"].as_i64()), (200, Some(batch_id)), "{replay}");
+    assert_eq!(count(&mut conn, "SELECT COUNT(*) AS n FROM payout_batches"), 1);
+    assert_eq!(
+        count(&mut conn, "SELECT COUNT(DISTINCT contributor_id) AS n FROM payout_items"),
+        count(&mut conn, "SELECT COUNT(*) AS n FROM payout_items")
+    );
+
+    // Approve and export on B.
+    let checker = app.login("finance2@bench.test", PASSWORD).await;
+    let (status, body) =
+        app.post(&format!("/payout-batches/{batch_id}/approve"), Some(&checker.access), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let export = app
+        .client
+        .get(app.url(&format!("/payout-batches/{batch_id}/export?format=nacha")))
+        .bearer_auth(&maker.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    let nacha = export.text().await.unwrap();
+    assert_eq!(nacha.lines().filter(|l| l.starts_with('6')).count(), 400);
+
+    // Settle on A, started again after the kill.
+    let a2 = Instance::start(&app, "A2").await;
+    app.base = a2.base.clone();
+    let items: Vec<i64> = gatehouse::db::schema::payout_items::table
+        .filter(gatehouse::db::schema::payout_items::batch_id.eq(batch_id))
+        .select(gatehouse::db::schema::payout_items::id)
+        .load(&mut conn)
+        .unwrap();
+    let mut csv = String::from("item_id,status,rail_reference,reason\n");
+    for item in &items {
+        csv.push_str(&format!("{item},paid,TRACE-{item},\n"));
+    }
+    let resp = app
+        .client
+        .post(app.url(&format!("/payout-batches/{batch_id}/settlement")))
+        .bearer_auth(&maker.access)
+        .header("Content-Type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let (status, report) = crate::support::read(resp).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!((report["applied"].as_i64(), report["batch_status"].as_str()), (Some(400), Some("settled")));
+
+    // Every email of the outbox delivered, each exactly once, by whichever instance.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count(&mut conn, "SELECT COUNT(*) AS n FROM outbox WHERE status <> 'sent'") > 0 {
+        assert!(Instant::now() < deadline, "the outbox did not drain");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut expected: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for m in diesel::sql_query("SELECT recipient, subject FROM outbox").load::<Mail>(&mut conn).unwrap() {
+        *expected.entry((m.recipient, m.subject)).or_default() += 1;
+    }
+    let mut delivered: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for m in app.smtp.inbox.all() {
+        for to in m.to {
+            *delivered.entry((to, m.subject.clone())).or_default() += 1;
+        }
+    }
+    assert!(expected.len() > 400, "the flow queued the payout emails: {}", expected.len());
+    assert_eq!(delivered, expected, "each email sent exactly once");
+
+    // Each job ran, and at most once per period across the three instances (without the
+    // lease each instance would run each job every period).
+    let elapsed = started.elapsed().as_secs();
+    let bound = (elapsed / JOB_INTERVAL_SECS + 2) as i64;
+    let (status, ready) = app.get_root("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    let jobs = ready["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 6, "{ready}");
+    for job in jobs {
+        let runs = job["runs"].as_i64().unwrap();
+        assert!((1..=bound).contains(&runs), "{} ran {runs} times in {elapsed} s: {job}", job["name"]);
+        assert_eq!(job["last_outcome"], "succeeded", "{job}");
+    }
+    let total: i64 = jobs.iter().map(|j| j["runs"].as_i64().unwrap()).sum();
+    assert!(total <= 6 * bound, "{ready}");
+    assert!(matches!(ready["workers"]["jobs"]["status"].as_str(), Some("running")), "{ready}");
+    drop(b);
+}
