@@ -64,10 +64,11 @@ pub fn instance_id() -> &'static str {
     ID.get_or_init(|| format!("pid{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]))
 }
 
-/// A lease outlives a normal run by far: at least five minutes, or two periods.
+/// A lease outlives a normal run by far: two periods, at least five minutes (and at most
+/// ten years, whatever the period).
 pub fn lease_length(period: Duration) -> chrono::Duration {
-    let secs = (period.as_secs().saturating_mul(2)).max(300);
-    chrono::Duration::seconds(secs.min(i64::MAX as u64 / 2) as i64)
+    const TEN_YEARS: u64 = 10 * 365 * 24 * 3600;
+    chrono::Duration::seconds(period.as_secs().saturating_mul(2).clamp(300, TEN_YEARS) as i64)
 }
 
 fn period(state: &AppState) -> chrono::Duration {
@@ -228,7 +229,7 @@ mod tests {
     fn leases_outlast_a_period_and_never_fall_under_five_minutes() {
         assert_eq!(lease_length(Duration::from_secs(1)), chrono::Duration::seconds(300));
         assert_eq!(lease_length(Duration::from_secs(900)), chrono::Duration::seconds(1800));
-        assert!(lease_length(Duration::from_secs(u64::MAX)) > chrono::Duration::days(365));
+        assert_eq!(lease_length(Duration::from_secs(u64::MAX)), chrono::Duration::days(3650));
     }
 
     #[test]

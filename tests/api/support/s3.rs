@@ -75,12 +75,6 @@ impl S3Server {
         name
     }
 
-    /// The raw (sealed) bytes of an object, read around Gatehouse.
-    pub async fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
-        let resp = reqwest::Client::new().get(format!("{}/{bucket}/{key}", self.endpoint)).send().await.unwrap();
-        resp.status().is_success().then_some(resp.bytes().await.unwrap().to_vec())
-    }
-
     /// The configuration of a file store in `bucket` at `endpoint` (this server, or a
     /// proxy in front of it).
     pub fn vars(endpoint: &str, bucket: &str) -> Vec<(&'static str, String)> {
