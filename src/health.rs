@@ -28,6 +28,9 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
+/// How long `/readyz` waits for the database.
+const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
 const NOT_STARTED: u8 = 0;
 const RUNNING: u8 = 1;
 const STOPPED: u8 = 2;
@@ -180,12 +183,19 @@ fn outbox_report(conn: &mut crate::db::DbConn) -> AppResult<OutboxReport> {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let st = state.clone();
-    let database = web::block(move || -> AppResult<(bool, Vec<JobStatus>, OutboxReport)> {
-        let migrated = st.db.is_ready()?;
-        st.db
-            .read_sync(|conn| Ok((migrated, crate::jobs::lease::statuses(conn, st.clock.now())?, outbox_report(conn)?)))
-    })
-    .await;
+    // A database that refuses connections would hold the check for the pool's whole
+    // checkout timeout; a load balancer needs its answer sooner.
+    let database = actix_web::rt::time::timeout(
+        DATABASE_CHECK_TIMEOUT,
+        web::block(move || -> AppResult<(bool, Vec<JobStatus>, OutboxReport)> {
+            let migrated = st.db.is_ready()?;
+            st.db.read_sync(|conn| {
+                Ok((migrated, crate::jobs::lease::statuses(conn, st.clock.now())?, outbox_report(conn)?))
+            })
+        }),
+    )
+    .await
+    .unwrap_or_else(|_| Ok(Err(crate::error::AppError::Unavailable("no answer within 2 s".into()))));
     let workers = WorkersReport { outbox: state.workers.outbox.report(), jobs: state.workers.jobs.report() };
     let worker_down = [&workers.outbox, &workers.jobs]
         .iter()

@@ -60,10 +60,14 @@ enum KeysCommand {
     /// key, used from the next start. From GATEHOUSE_ENCRYPTION_KEY: prints the two values
     /// to roll out, one after the other, on every instance.
     Rotate,
-    /// Re-encrypt every field and file not sealed with the current key; resumable.
+    /// Re-encrypt every field and file not sealed with the current key, in batches that
+    /// each commit; stopped anywhere, the next run goes on.
     Reencrypt {
         #[arg(long, default_value_t = 500)]
         batch_size: i64,
+        /// Stop after this many batches (run again to go on).
+        #[arg(long)]
+        max_batches: Option<u64>,
     },
     /// Remove an encryption key from the ring, refused while anything still uses it.
     Retire {
@@ -71,7 +75,8 @@ enum KeysCommand {
         version: u32,
     },
     /// Replace the JWT signing secret; the previous one verifies tokens it signed for
-    /// the access-token lifetime (plus a minute), then is ignored.
+    /// the access-token lifetime (plus a minute, or an hour to roll out variables), then
+    /// is ignored.
     RotateJwt,
 }
 
@@ -198,10 +203,10 @@ fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        KeysCommand::Reencrypt { batch_size } => {
+        KeysCommand::Reencrypt { batch_size, max_batches } => {
             anyhow::ensure!(batch_size >= 1, "--batch-size must be at least 1");
             let state = AppState::with_system_clock(config)?;
-            let report = rotation::reencrypt(&state, batch_size).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let report = rotation::reencrypt(&state, batch_size, max_batches).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             anyhow::ensure!(
                 report.failed.is_empty(),
@@ -238,7 +243,13 @@ fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::RotateJwt => {
             let ttl = chrono::Duration::from_std(config.auth.access_token_ttl)?;
-            let until = chrono::Utc::now() + ttl + chrono::Duration::minutes(1);
+            // Files take effect at the next start; variables when the operator has rolled
+            // them out, so that way the grace leaves an hour for the rollout.
+            let rollout = match config.keys.jwt_source {
+                KeySource::File(_) => chrono::Duration::minutes(1),
+                KeySource::Environment => chrono::Duration::hours(1),
+            };
+            let until = chrono::Utc::now() + ttl + rollout;
             let stamp = until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             match &config.keys.jwt_source {
                 KeySource::File(path) => {

@@ -42,11 +42,13 @@ impl Usage {
     }
 }
 
-/// What one re-encryption pass did.
+/// What one re-encryption run did.
 #[derive(Debug, Default, Serialize)]
 pub struct ReencryptReport {
     pub fields: u64,
     pub files: u64,
+    /// False when the run stopped at its batch limit: run it again to go on.
+    pub done: bool,
     /// Values or objects that did not decrypt with any key of the ring (left as they
     /// are, named here so an operator can look).
     pub failed: Vec<String>,
@@ -98,19 +100,36 @@ pub fn usage(state: &AppState, version: u32) -> AppResult<Usage> {
 }
 
 /// Re-encrypts everything not sealed with the current key, `batch` rows or files at a
-/// time, until nothing is left.
-pub fn reencrypt(state: &AppState, batch: i64) -> AppResult<ReencryptReport> {
+/// time, until nothing is left or `max_batches` batches have run. Each batch commits on
+/// its own, so a run stopped anywhere (limit, crash, kill) is resumed by the next one.
+pub fn reencrypt(state: &AppState, batch: i64, max_batches: Option<u64>) -> AppResult<ReencryptReport> {
     let mut report = ReencryptReport::default();
+    let mut budget = max_batches.unwrap_or(u64::MAX);
     for field in ENCRYPTED_FIELDS {
         let mut after = i64::MIN;
-        while let Some(last) = reencrypt_field_batch(state, *field, after, batch, &mut report)? {
-            after = last;
+        loop {
+            if budget == 0 {
+                return Ok(report);
+            }
+            budget -= 1;
+            match reencrypt_field_batch(state, *field, after, batch, &mut report)? {
+                Some(last) => after = last,
+                None => break,
+            }
         }
     }
     let mut after = i64::MIN;
-    while let Some(last) = reencrypt_file_batch(state, after, batch, &mut report)? {
-        after = last;
+    loop {
+        if budget == 0 {
+            return Ok(report);
+        }
+        budget -= 1;
+        match reencrypt_file_batch(state, after, batch, &mut report)? {
+            Some(last) => after = last,
+            None => break,
+        }
     }
+    report.done = true;
     Ok(report)
 }
 

@@ -5,6 +5,7 @@ mod support;
 mod accounts;
 mod console;
 mod credentials;
+mod keys;
 mod ledger;
 mod onboarding;
 mod outbox;

@@ -292,3 +292,107 @@ async fn two_instances_share_files_jobs_and_emails_and_a_killed_build_is_retried
     assert!(matches!(ready["workers"]["jobs"]["status"].as_str(), Some("running")), "{ready}");
     drop(b);
 }
+
+crate::both_backends!(readiness_reports_jobs_and_workers, readiness_fails_when_a_worker_stops);
+
+async fn readiness_reports_jobs_and_workers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // The job loop's first pass runs at start.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ready = loop {
+        let (status, ready) = app.get_root("/readyz").await;
+        assert_eq!(status, 200, "{ready}");
+        if ready["workers"]["jobs"]["last_pass_at"].is_string() {
+            break ready;
+        }
+        assert!(Instant::now() < deadline, "no job pass reported: {ready}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["workers"]["jobs"]["status"], "running", "{ready}");
+    assert!(ready["workers"]["jobs"]["last_pass_at"].as_str().unwrap().ends_with('Z'), "{ready}");
+    let names: Vec<&str> = ready["jobs"].as_array().unwrap().iter().map(|j| j["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["console_sessions", "credential_expiry", "reverification", "test_attempts", "work", "year_end"]);
+    for job in ready["jobs"].as_array().unwrap() {
+        assert_eq!((job["runs"].as_i64(), job["last_outcome"].as_str()), (Some(1), Some("succeeded")), "{job}");
+        assert!(job["next_due_at"].as_str().unwrap().ends_with('Z'));
+    }
+    assert_eq!(ready["outbox"]["dead"], 0, "{ready}");
+    assert!(ready["workers"]["outbox"]["status"] == "running" || ready["workers"]["outbox"]["status"] == "starting");
+
+    // A manual run is recorded in the same rows.
+    let admin = app.admin().await;
+    let (status, report) = app.post("/admin/jobs/run-due", Some(&admin.access), json!({})).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["skipped"], json!([]), "a manual run runs every job");
+    let (_, ready) = app.get_root("/readyz").await;
+    assert!(ready["jobs"].as_array().unwrap().iter().all(|j| j["runs"] == 2), "{ready}");
+}
+
+/// A zero interval makes a loop's timer panic, as any panic outside a pass would.
+fn stop_the_job_loop(config: &mut gatehouse::config::Config) {
+    config.operations.job_interval = Duration::ZERO;
+}
+
+fn stop_the_outbox_loop(config: &mut gatehouse::config::Config) {
+    config.mail.poll_interval = Duration::ZERO;
+}
+
+async fn readiness_fails_when_a_worker_stops(backend: Backend) {
+    for (tweak, worker) in [(stop_the_job_loop as fn(&mut _), "jobs"), (stop_the_outbox_loop, "outbox")] {
+        let app = TestApp::spawn_with(backend, Options { tweak: Some(tweak), ..Options::default() }).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (status, ready) = loop {
+            let (status, ready) = app.get_root("/readyz").await;
+            if status != 200 || Instant::now() > deadline {
+                break (status, ready);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(status, 503, "{worker}: {ready}");
+        assert_eq!(ready["status"], "worker_stopped", "{ready}");
+        assert_eq!(ready["workers"][worker]["status"], "stopped", "{ready}");
+        // The API itself still answers: only the load balancer is told to move on.
+        assert_eq!(app.get_root("/healthz").await.0, 200);
+    }
+}
+
+/// The database refusing connections makes `/readyz` answer 503 promptly, and ready again
+/// once it is back.
+#[actix_web::test]
+async fn readiness_follows_the_database() {
+    if !postgres_available() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    assert_eq!(app.get_root("/readyz").await.0, 200);
+    let url = app.env().into_iter().find(|(k, _)| *k == "DATABASE_URL").unwrap().1;
+    let name = url.rsplit('/').next().unwrap().to_string();
+    let admin_url = url.replace(&format!("/{name}"), "/postgres");
+    let mut admin = PgConnection::establish(&admin_url).unwrap();
+    let set = |admin: &mut PgConnection, allow: bool| {
+        diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}")).execute(admin).unwrap();
+        if !allow {
+            diesel::sql_query(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .execute(admin)
+            .unwrap();
+        }
+    };
+    set(&mut admin, false);
+    let started = Instant::now();
+    let resp = app.client.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert!(started.elapsed() < Duration::from_secs(5), "answered after {:?}", started.elapsed());
+    assert!(resp.headers().contains_key("retry-after"));
+    let ready: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(ready["status"], "database_unreachable", "{ready}");
+    assert!(ready["jobs"].is_null());
+    set(&mut admin, true);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.get_root("/readyz").await.0 != 200 {
+        assert!(Instant::now() < deadline, "not ready again after the database came back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -428,7 +428,8 @@ impl Drop for TestApp {
 
 /// The configuration of `vars`, with the outbox polling and retrying at test pace.
 fn test_config(vars: &[(&'static str, String)], tweak: Option<fn(&mut Config)>) -> Config {
-    let mut config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
+    // A later entry overrides an earlier one (a test's variables override the defaults).
+    let mut config = Config::from_lookup(|k| vars.iter().rev().find(|(n, _)| *n == k).map(|(_, v)| v.clone())).unwrap();
     config.mail.poll_interval = Duration::from_millis(50);
     config.mail.retry_base = Duration::from_millis(100);
     config.mail.retry_max = Duration::from_millis(400);
