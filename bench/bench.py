@@ -21,6 +21,7 @@ Only the Python standard library; loopback traffic only; every loop is bounded.
 """
 
 import argparse
+import base64
 import datetime as dt
 import json
 import os
@@ -222,8 +223,15 @@ def measure_exports(kind, be, server, base, token, batch_id, formats):
     return out
 
 
+# PostgreSQL needs explicit keys (start-up refuses to generate them there); one pair per
+# run, shared by the seed and every server start of the run.
+BENCH_KEYS = {"GATEHOUSE_JWT_SECRET": base64.b64encode(os.urandom(64)).decode(),
+              "GATEHOUSE_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode()}
+
+
 def server_env(be, port):
     return dict(os.environ,
+                **BENCH_KEYS,
                 DATABASE_URL=be.url,
                 GATEHOUSE_DATA_DIR=be.data_dir,
                 GATEHOUSE_BIND=f"127.0.0.1:{port}",

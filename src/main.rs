@@ -45,11 +45,33 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// The file store's objects: backup, restore, verification (docs/deploy.md).
+    Files {
+        #[command(subcommand)]
+        command: FilesCommand,
+    },
     /// Key rotation (docs/deploy.md).
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum FilesCommand {
+    /// Copy every object the database names, sealed as stored, into a directory
+    /// (incremental). Run right after the database dump.
+    Backup {
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Put every object of a backup directory into the configured store.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
+    /// Read and decrypt every file the database names; fails naming the unreadable ones.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -114,6 +136,7 @@ fn main() -> ExitCode {
         Command::Admin { command: AdminCommand::Create { email, name } } => create_admin(config, &email, &name),
         Command::Jobs { command: JobsCommand::RunDue } => run_jobs(config),
         Command::Keys { command } => keys(config, command),
+        Command::Files { command } => files(config, command),
         Command::Seed { contributors, records, finance_password, rail } => {
             seed(config, contributors, records, finance_password, gatehouse::payouts::model::Rail::parse(&rail))
         }
@@ -164,6 +187,30 @@ fn run_jobs(config: Config) -> anyhow::Result<()> {
     let state = AppState::with_system_clock(config)?;
     let report = gatehouse::jobs::run_due(&state).map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn files(config: Config, command: FilesCommand) -> anyhow::Result<()> {
+    use gatehouse::files::backup;
+    let blobs = config.file_store.blobs()?;
+    let state = AppState::with_system_clock(config)?;
+    let fail = |e: gatehouse::error::AppError| anyhow::anyhow!("{e}");
+    match command {
+        FilesCommand::Backup { to } => {
+            let report = backup::backup(&state, blobs.as_ref(), &to).map_err(fail)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            anyhow::ensure!(report.missing.is_empty(), "{} object(s) missing from the store", report.missing.len());
+        }
+        FilesCommand::Restore { from } => {
+            let report = backup::restore(blobs.as_ref(), &from).map_err(fail)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        FilesCommand::Verify => {
+            let report = backup::verify(&state).map_err(fail)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            anyhow::ensure!(report.unreadable.is_empty(), "{} file(s) unreadable", report.unreadable.len());
+        }
+    }
     Ok(())
 }
 

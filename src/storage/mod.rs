@@ -133,11 +133,15 @@ impl StoreConfig {
 
     /// Opens the store; files are sealed with `cipher`.
     pub fn open(&self, cipher: FieldCipher) -> anyhow::Result<Arc<dyn FileStore>> {
-        let blobs: Box<dyn Blobs> = match self {
+        Ok(Arc::new(EncryptedStore::new(self.blobs()?, cipher)))
+    }
+
+    /// The sealed objects themselves (backups copy them as they are).
+    pub fn blobs(&self) -> anyhow::Result<Box<dyn Blobs>> {
+        Ok(match self {
             Self::Local(root) => Box::new(local::LocalDir::new(root.clone())?),
             Self::S3(config) => Box::new(s3::S3Blobs::new(config)?),
-        };
-        Ok(Arc::new(EncryptedStore::new(blobs, cipher)))
+        })
     }
 }
 

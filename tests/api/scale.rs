@@ -16,16 +16,21 @@ use serde_json::json;
 use crate::support::{postgres_available, s3, Backend, Options, S3Server, TestApp, PASSWORD};
 
 /// A `gatehouse` server process on the test's database, SMTP server and bucket.
-struct Instance {
+pub struct Instance {
     name: &'static str,
     child: Child,
-    base: String,
+    pub base: String,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Instance {
     async fn start(app: &TestApp, name: &'static str) -> Self {
+        Self::start_with(app, name, Vec::new()).await
+    }
+
+    /// An instance with some of the app's variables changed (another database, bucket).
+    pub async fn start_with(app: &TestApp, name: &'static str, changes: Vec<(&'static str, String)>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = dir.path().join("server.log");
@@ -33,6 +38,7 @@ impl Instance {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(app.env())
+            .envs(changes)
             .env("GATEHOUSE_DATA_DIR", dir.path().join("data"))
             .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))
             .env("GATEHOUSE_MAIL_POLL_MS", "50")
