@@ -323,9 +323,9 @@ mod tests {
         let pg = DatabaseUrl::Postgres("postgres://u@h/db".into());
         let jwt = ("GATEHOUSE_JWT_SECRET", STANDARD.encode([1u8; 32]));
         let enc = ("GATEHOUSE_ENCRYPTION_KEY", STANDARD.encode([2u8; 32]));
-        let err = Keys::from_lookup(&lookup(&[enc.clone()]), dir.path(), &pg).unwrap_err();
+        let err = Keys::from_lookup(&lookup(std::slice::from_ref(&enc)), dir.path(), &pg).unwrap_err();
         assert!(err.0.starts_with("GATEHOUSE_JWT_SECRET: required with PostgreSQL"), "{}", err.0);
-        let err = Keys::from_lookup(&lookup(&[jwt.clone()]), dir.path(), &pg).unwrap_err();
+        let err = Keys::from_lookup(&lookup(std::slice::from_ref(&jwt)), dir.path(), &pg).unwrap_err();
         assert!(err.0.starts_with("GATEHOUSE_ENCRYPTION_KEY: required with PostgreSQL"), "{}", err.0);
         assert!(!dir.path().join(JWT_FILE).exists() && !dir.path().join(ENCRYPTION_FILE).exists());
         Keys::from_lookup(&lookup(&[jwt, enc]), dir.path(), &pg).unwrap();
@@ -343,7 +343,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lite = DatabaseUrl::Sqlite(dir.path().join("db"));
         let prev = ("GATEHOUSE_JWT_PREVIOUS_SECRET", STANDARD.encode([3u8; 32]));
-        let err = Keys::from_lookup(&lookup(&[prev.clone()]), dir.path(), &lite).unwrap_err();
+        let err = Keys::from_lookup(&lookup(std::slice::from_ref(&prev)), dir.path(), &lite).unwrap_err();
         assert!(err.0.starts_with("GATEHOUSE_JWT_PREVIOUS_UNTIL"), "{}", err.0);
         let until = ("GATEHOUSE_JWT_PREVIOUS_UNTIL", "2026-12-01T00:00:00Z".to_string());
         let keys = Keys::from_lookup(&lookup(&[prev, until]), dir.path(), &lite).unwrap();
