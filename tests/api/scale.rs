@@ -149,6 +149,7 @@ async fn two_instances_share_files_jobs_and_emails_and_a_killed_build_is_retried
     let b = Instance::start(&app, "B").await;
     let admin = app.admin().await;
     let reviewer = app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
+    let other_reviewer = app.staff(&admin, "rev2@gatehouse.test", &["reviewer"]).await;
 
     // Upload on A, review on B: the file is in the bucket, not on A's disk.
     app.base = a.base.clone();
@@ -163,6 +164,14 @@ async fn two_instances_share_files_jobs_and_emails_and_a_killed_build_is_retried
         app.client.get(app.url(&format!("/files/{file_id}"))).bearer_auth(&reviewer.access).send().await.unwrap();
     assert_eq!(file.status(), 200);
     assert!(file.bytes().await.unwrap().starts_with(b"%PDF-1.5"));
+    // The claim taken on B holds on A: another reviewer can neither claim nor read there.
+    app.base = a.base.clone();
+    let (status, body) =
+        app.post(&format!("/review/credentials/{id}/claim"), Some(&other_reviewer.access), json!({})).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("claimed_by_other")), "{body}");
+    let (status, _) = app.get(&format!("/files/{file_id}"), Some(&other_reviewer.access)).await;
+    assert_eq!(status, 404, "the file is the claimer's to read");
+    app.base = b.base.clone();
     let (status, body) = app
         .post(
             &format!("/review/credentials/{id}/decision"),
