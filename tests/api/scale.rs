@@ -43,6 +43,8 @@ impl Instance {
             .env("GATEHOUSE_BIND", format!("127.0.0.1:{port}"))
             .env("GATEHOUSE_MAIL_POLL_MS", "50")
             .env("RUST_LOG", "warn")
+            // libpq names the instance's connections in pg_stat_activity.
+            .env("PGAPPNAME", format!("gatehouse-{name}"))
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::options().append(true).open(&log).unwrap())
@@ -107,14 +109,17 @@ fn count(conn: &mut PgConnection, sql: &str) -> i64 {
     diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
 }
 
-/// Waits until a build transaction is open on the database (the batch build's advisory
-/// lock, or its statements on the payout tables), so the kill lands inside it.
-fn wait_for_build_in_progress(mut conn: PgConnection) {
+/// Waits until `instance` has a build transaction open on the database (the batch
+/// build's advisory lock, or its statements on the payout tables), so the kill lands
+/// inside it.
+fn wait_for_build_in_progress(mut conn: PgConnection, instance: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let sql = "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
-               AND pid <> pg_backend_pid() AND xact_start IS NOT NULL \
-               AND (query ILIKE '%pg_advisory_xact_lock%' OR query ILIKE '%payout_%')";
-    while count(&mut conn, sql) == 0 {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name = 'gatehouse-{instance}' AND xact_start IS NOT NULL \
+         AND (query ILIKE '%pg_advisory_xact_lock%' OR query ILIKE '%payout_%')"
+    );
+    while count(&mut conn, &sql) == 0 {
         assert!(Instant::now() < deadline, "no batch build started");
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -193,7 +198,7 @@ async fn two_instances_share_files_jobs_and_emails_and_a_killed_build_is_retried
         .send();
     let watcher = tokio::task::spawn_blocking({
         let conn = pg(&app);
-        move || wait_for_build_in_progress(conn)
+        move || wait_for_build_in_progress(conn, "A")
     });
     let (answer, watched) = tokio::join!(request, async {
         watcher.await.unwrap();
