@@ -73,7 +73,16 @@ pub struct W9Input {
 /// Records a new W-9 version. The TIN is checked, encrypted and never stored in clear;
 /// the signature is the typed name with the server's time and the client's address.
 pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -> AppResult<TaxProfile> {
-    let mut errors = Vec::new();
+    let mut errors = crate::text::check_all([
+        ("legal_name", Some(w.legal_name.as_str())),
+        ("business_name", w.business_name.as_deref()),
+        ("address_line1", Some(w.address_line1.as_str())),
+        ("address_line2", w.address_line2.as_deref()),
+        ("city", Some(w.city.as_str())),
+        ("region", Some(w.region.as_str())),
+        ("postal_code", Some(w.postal_code.as_str())),
+        ("signature_name", Some(w.signature_name.as_str())),
+    ]);
     let digits = match tin::normalize(w.tin_type, &w.tin) {
         Ok(d) => Some(d),
         Err(e) => {
