@@ -10,6 +10,7 @@ mod onboarding;
 mod outbox;
 mod payouts;
 mod platform;
+mod provider_files;
 mod qualifications;
 mod schema;
 mod tax;
