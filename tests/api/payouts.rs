@@ -301,7 +301,7 @@ async fn released_work_is_paid_exported_settled_and_a_return_is_rebatched(backen
     let wise_lines: Vec<&str> = wise.body.lines().collect();
     assert!(wise_lines[0].starts_with("name,recipientEmail"));
     assert!(
-        wise_lines[1].contains("wise.person@example.com") && wise_lines[1].contains(",19.00,USD,USD,"),
+        wise_lines[1].contains("wise.person@example.com") && wise_lines[1].ends_with(",PERSON,target,19.00,USD,USD"),
         "{}",
         wise.body
     );
