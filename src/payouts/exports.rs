@@ -32,7 +32,7 @@ use super::nacha::{self, NachaWriter, SecCode};
 use super::service::{amount, batch_row};
 use crate::audit::{self, AuditEvent};
 use crate::auth::RequestCtx;
-use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, tax_profiles, users};
+use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, users};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::notifications::{self, templates::PayoutSent};
@@ -409,21 +409,6 @@ fn start_after(conn: &mut DbConn, batch_id: i64, rail: Rail, slice: &Slice) -> A
     }
 }
 
-/// The W-9 of each user in force at `at` (the last signed by then).
-fn w9s_at(conn: &mut DbConn, user_ids: &[i64], at: NaiveDateTime) -> AppResult<HashMap<i64, TaxProfile>> {
-    let rows: Vec<TaxProfile> = tax_profiles::table
-        .filter(tax_profiles::user_id.eq_any(user_ids))
-        .filter(tax_profiles::signed_at.le(at))
-        .order((tax_profiles::user_id.asc(), tax_profiles::version.desc()))
-        .select(TaxProfile::as_select())
-        .load(conn)?;
-    let mut out = HashMap::new();
-    for p in rows {
-        out.entry(p.user_id).or_insert(p);
-    }
-    Ok(out)
-}
-
 /// Items of the rail in position order after position `after`, with what a file needs,
 /// decrypted; and the last position read.
 fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, after: i64, limit: i64) -> AppResult<(Vec<Row>, Option<i64>)> {
@@ -468,7 +453,7 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, after: i64, limit: i64) -
         HashMap::new()
     } else {
         let ids: Vec<i64> = rows.iter().map(|r| r.2).collect();
-        w9s_at(conn, &ids, plan.approved_at)?
+        crate::tax::service::profiles_in_force_of(conn, &ids, plan.approved_at)?
     };
     let rows = rows
         .into_iter()

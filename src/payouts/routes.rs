@@ -269,7 +269,9 @@ pub struct ExportQuery {
 
 /// Download an export of an approved batch. The first export moves the batch to
 /// `exported` and emails each contributor; every file's SHA-256 is recorded and a
-/// re-export is byte-identical. Headers: `X-Export-Parts`, `X-Content-SHA256`.
+/// re-export is byte-identical. Headers: `X-Export-Parts`, `X-Export-Part`,
+/// `X-Content-SHA256`, and for Wise `X-Export-Template` (`email` or `bank_account`).
+/// PayPal API requests carry the batch's `sender_batch_id` followed by `-{part}`.
 #[utoipa::path(
     tag = "payouts",
     params(("id" = i64, Path, description = "batch id"), ExportQuery),

@@ -35,11 +35,31 @@ pub fn current_profiles_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<Has
         .order((tax_profiles::user_id.asc(), tax_profiles::version.desc()))
         .select(TaxProfile::as_select())
         .load(conn)?;
+    Ok(newest_per_user(rows))
+}
+
+/// [`profile_in_force`] for many users at once (export files), by user id.
+pub fn profiles_in_force_of(
+    conn: &mut DbConn,
+    user_ids: &[i64],
+    at: NaiveDateTime,
+) -> AppResult<HashMap<i64, TaxProfile>> {
+    let rows: Vec<TaxProfile> = tax_profiles::table
+        .filter(tax_profiles::user_id.eq_any(user_ids))
+        .filter(tax_profiles::signed_at.le(at))
+        .order((tax_profiles::user_id.asc(), tax_profiles::version.desc()))
+        .select(TaxProfile::as_select())
+        .load(conn)?;
+    Ok(newest_per_user(rows))
+}
+
+/// The first row of each user in rows ordered by user, newest version first.
+fn newest_per_user(rows: Vec<TaxProfile>) -> HashMap<i64, TaxProfile> {
     let mut out = HashMap::new();
     for p in rows {
         out.entry(p.user_id).or_insert(p);
     }
-    Ok(out)
+    out
 }
 
 /// The version in force on `at` (the last one signed by then): what a 1099 for a
