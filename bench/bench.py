@@ -288,8 +288,10 @@ def raw_writes(be, batch_id, finance_id):
     before = int(be.scalar("SELECT COALESCE(MAX(id), 0) FROM ledger_transactions"))
     raw_batch = "(SELECT id FROM payout_batches WHERE idempotency_key = 'bench-raw-writes')"
     body = [
-        "INSERT INTO payout_batches (status, idempotency_key, request_hash, note, created_by, created_at) "
-        f"VALUES ('draft', 'bench-raw-writes', 'x', 'raw baseline', {finance_id}, '2026-01-01 00:00:00');",
+        "INSERT INTO payout_batches (status, idempotency_key, request_hash, note, created_by, created_at, "
+        "sender_batch_id) "
+        f"VALUES ('draft', 'bench-raw-writes', 'x', 'raw baseline', {finance_id}, '2026-01-01 00:00:00', "
+        "'bench-raw-writes');",
         "INSERT INTO payout_items (batch_id, contributor_id, method_id, rail, gross_cents, withheld_cents, "
         f"net_cents, status, created_at, rail_position) SELECT {raw_batch}, contributor_id, method_id, rail, "
         f"gross_cents, withheld_cents, net_cents, 'pending', created_at, rail_position FROM payout_items "

@@ -152,6 +152,13 @@ pub struct TaxConfig {
     pub payer_city: String,
     pub payer_state: String,
     pub payer_zip: String,
+    pub payer_address_line2: String,
+    /// Two-letter country code of the payer's address (`US`).
+    pub payer_country: String,
+    pub payer_phone: String,
+    /// The payer's identification number with each state (Form 1099-NEC box 6), by
+    /// two-letter state code: boxes 5–7 are filled for a recipient in a state listed here.
+    pub payer_state_ids: std::collections::BTreeMap<String, String>,
     /// Returns per IRIS CSV file; larger years export as numbered parts.
     pub iris_returns_per_file: usize,
     /// Header row and column mapping of the IRIS CSV (a data file finance can align with
@@ -170,6 +177,12 @@ pub struct PayoutsConfig {
     pub payment_promise: chrono::Duration,
     /// Rows per PayPal Payouts CSV file; larger batches export as numbered parts.
     pub paypal_csv_max_rows: i64,
+    /// Items per PayPal Payouts API request (PayPal's limit: 15,000).
+    pub paypal_api_max_items: i64,
+    /// Start of every PayPal `sender_batch_id` (the rest is random, per batch).
+    pub paypal_sender_batch_prefix: String,
+    /// Transfers per Wise batch file (Wise's limit: 1,000).
+    pub wise_csv_max_rows: i64,
     pub nacha: NachaOriginator,
 }
 
@@ -185,7 +198,11 @@ pub struct NachaOriginator {
     pub company_name: String,
     /// Ten characters, usually `1` followed by the company's EIN.
     pub company_id: String,
+    /// Company entry description of the PPD batch (credits to consumers): `PAYROLL`,
+    /// as the NACHA rule in force from 2026-03-20 asks for compensation (docs/payouts.md).
     pub entry_description: String,
+    /// Company entry description of the CCD batch (credits to businesses).
+    pub ccd_entry_description: String,
 }
 
 impl Default for NachaOriginator {
@@ -197,7 +214,8 @@ impl Default for NachaOriginator {
             immediate_origin_name: "GATEHOUSE".into(),
             company_name: "GATEHOUSE".into(),
             company_id: "1000000000".into(),
-            entry_description: "PAYOUT".into(),
+            entry_description: "PAYROLL".into(),
+            ccd_entry_description: "PAYOUT".into(),
         }
     }
 }
@@ -209,6 +227,9 @@ impl Default for PayoutsConfig {
             method_change_hold: chrono::Duration::hours(72),
             payment_promise: chrono::Duration::days(14),
             paypal_csv_max_rows: 5_000,
+            paypal_api_max_items: 15_000,
+            paypal_sender_batch_prefix: "GH".into(),
+            wise_csv_max_rows: 1_000,
             nacha: NachaOriginator::default(),
         }
     }
@@ -369,6 +390,10 @@ impl Config {
                 payer_city: get("GATEHOUSE_PAYER_CITY").unwrap_or_default(),
                 payer_state: get("GATEHOUSE_PAYER_STATE").unwrap_or_default(),
                 payer_zip: get("GATEHOUSE_PAYER_ZIP").unwrap_or_default(),
+                payer_address_line2: get("GATEHOUSE_PAYER_ADDRESS_LINE2").unwrap_or_default(),
+                payer_country: get("GATEHOUSE_PAYER_COUNTRY").unwrap_or_else(|| "US".into()),
+                payer_phone: get("GATEHOUSE_PAYER_PHONE").unwrap_or_default(),
+                payer_state_ids: state_ids(get("GATEHOUSE_PAYER_STATE_IDS").as_deref())?,
                 iris_returns_per_file: parse_num(&get, "GATEHOUSE_IRIS_RETURNS_PER_FILE", 100)?,
                 iris_template: get("GATEHOUSE_IRIS_TEMPLATE")
                     .map(PathBuf::from)
@@ -416,6 +441,7 @@ fn payouts_config(get: &impl Fn(&str) -> Option<String>) -> Result<PayoutsConfig
         company_name: text("GATEHOUSE_NACHA_COMPANY_NAME", d.company_name, 16)?,
         company_id: text("GATEHOUSE_NACHA_COMPANY_ID", d.company_id, 10)?,
         entry_description: text("GATEHOUSE_NACHA_ENTRY_DESCRIPTION", d.entry_description, 10)?,
+        ccd_entry_description: text("GATEHOUSE_NACHA_CCD_ENTRY_DESCRIPTION", d.ccd_entry_description, 10)?,
     };
     if !crate::payouts::routing::is_valid(&nacha.immediate_destination) {
         return Err(bad("GATEHOUSE_NACHA_IMMEDIATE_DESTINATION: not a valid ABA routing number"));
@@ -424,13 +450,40 @@ fn payouts_config(get: &impl Fn(&str) -> Option<String>) -> Result<PayoutsConfig
     if !(1..=5_000).contains(&max_rows) {
         return Err(bad("GATEHOUSE_PAYPAL_CSV_MAX_ROWS: between 1 and 5000 (PayPal's limit)"));
     }
+    let limit = |key: &str, max: i64, what: &str| -> Result<i64, ConfigError> {
+        let v: i64 = parse_num(get, key, max)?;
+        if !(1..=max).contains(&v) {
+            return Err(bad(format!("{key}: between 1 and {max} ({what})")));
+        }
+        Ok(v)
+    };
+    let prefix = get("GATEHOUSE_PAYPAL_SENDER_BATCH_PREFIX").unwrap_or_else(|| "GH".into());
+    if prefix.is_empty() || prefix.len() > 32 || !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(bad("GATEHOUSE_PAYPAL_SENDER_BATCH_PREFIX: 1 to 32 letters, digits or underscores"));
+    }
     Ok(PayoutsConfig {
+        paypal_api_max_items: limit("GATEHOUSE_PAYPAL_API_MAX_ITEMS", 15_000, "PayPal's limit per request")?,
+        paypal_sender_batch_prefix: prefix,
+        wise_csv_max_rows: limit("GATEHOUSE_WISE_CSV_MAX_ROWS", 1_000, "Wise's limit per batch file")?,
         minimum_cents: parse_num(get, "GATEHOUSE_PAYOUT_MINIMUM_CENTS", 1_000)?,
         method_change_hold: chrono::Duration::hours(parse_num(get, "GATEHOUSE_PAYOUT_METHOD_HOLD_HOURS", 72)?),
         payment_promise: chrono::Duration::days(parse_num(get, "GATEHOUSE_PAYMENT_PROMISE_DAYS", 14)?),
         paypal_csv_max_rows: max_rows,
         nacha,
     })
+}
+
+/// `CA=123-4567-8,NY=98765`: the payer's state identification numbers by state.
+fn state_ids(raw: Option<&str>) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    let mut out = std::collections::BTreeMap::new();
+    for pair in raw.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (state, id) = pair.split_once('=').map(|(s, i)| (s.trim(), i.trim())).unwrap_or(("", ""));
+        if state.len() != 2 || !state.bytes().all(|b| b.is_ascii_alphabetic()) || id.is_empty() || id.len() > 20 {
+            return Err(bad("GATEHOUSE_PAYER_STATE_IDS: a comma-separated list like CA=123-4567-8,NY=98765"));
+        }
+        out.insert(state.to_ascii_uppercase(), id.to_string());
+    }
+    Ok(out)
 }
 
 fn parse_num<T: std::str::FromStr>(

@@ -34,6 +34,7 @@ pub mod startup;
 pub mod storage;
 pub mod tax;
 pub mod telemetry;
+pub mod text;
 pub mod work;
 
 use std::sync::Arc;

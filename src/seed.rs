@@ -214,8 +214,10 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
         "id, user_id, version, legal_name, tax_classification, address_line1, city, region, postal_code, tin_type, \
          tin_enc, tin_last4, subject_to_backup_withholding, signature_name, signed_at, created_at",
     );
-    let mut methods =
-        Inserter::new("payout_methods", "id, user_id, rail, status, details_enc, masked, usable_from, created_at");
+    let mut methods = Inserter::new(
+        "payout_methods",
+        "id, user_id, rail, status, details_enc, masked, usable_from, created_at, destination_kind",
+    );
     let mut accounts = Inserter::new("ledger_accounts", "id, code, owner_id, kind, currency, created_at");
     let joined_s = ts(joined);
     let regions = ["CA", "NY", "TX", "WA", "IL", "FL", "MA", "CO"];
@@ -281,10 +283,11 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
             };
             let details = st.cipher.encrypt_str(&serde_json::to_string(&dest)?);
             methods.row(format_args!(
-                "{}, {id}, '{}', 'active', '{details}', {}, {joined_s}, {joined_s}",
+                "{}, {id}, '{}', 'active', '{details}', {}, {joined_s}, {joined_s}, '{}'",
                 m0 + 1 + k as i64,
                 rail.as_str(),
-                q(&dest.masked(rail))
+                q(&dest.masked(rail)),
+                dest.kind().as_str()
             ))?;
             for (x, kind) in crate::ledger::model::AccountKind::CONTRIBUTOR.iter().enumerate() {
                 accounts.row(format_args!(

@@ -133,6 +133,9 @@ pub struct Registration {
 
 /// Self-registration of an applicant; queues the verification email.
 pub fn register(st: &AppState, ctx: &RequestCtx, input: Registration) -> AppResult<User> {
+    if let Some(e) = crate::text::check("full_name", &input.full_name) {
+        return Err(AppError::Validation(vec![e]));
+    }
     let hash = password::hash(&input.password)?;
     let email = normalize_email(&input.email);
     let full_name = input.full_name.trim().to_string();

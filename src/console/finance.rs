@@ -502,6 +502,7 @@ pub async fn issue(st: web::Data<AppState>, user: Console<Finance>, year: web::P
 #[derive(Deserialize)]
 pub struct TaxExportQuery {
     format: ExportFormat,
+    returns: Option<filing::Returns>,
     part: Option<usize>,
 }
 
@@ -512,6 +513,8 @@ pub async fn tax_export(
     q: web::Query<TaxExportQuery>,
 ) -> PageResult {
     let (state, year, format, part) = (st.clone(), year.into_inner(), q.format, q.part.unwrap_or(1));
-    let export = crate::blocking(move || filing::export(&state, &user.ctx, user.id, year, format, part)).await?;
-    Ok(crate::tax::routes::export_response(year, format, part, export))
+    let returns = q.returns.unwrap_or_default();
+    let export =
+        crate::blocking(move || filing::export(&state, &user.ctx, user.id, year, format, returns, part)).await?;
+    Ok(crate::tax::routes::export_response(year, format, returns, part, export))
 }

@@ -546,6 +546,7 @@ diesel::table! {
         usable_from -> Timestamp,
         created_at -> Timestamp,
         replaced_at -> Nullable<Timestamp>,
+        destination_kind -> Text,
     }
 }
 
@@ -568,6 +569,7 @@ diesel::table! {
         gross_cents -> BigInt,
         withheld_cents -> BigInt,
         net_cents -> BigInt,
+        sender_batch_id -> Text,
     }
 }
 

@@ -115,7 +115,16 @@ pub struct ProfilePatch {
 
 /// Checks the profile fields that need more than a length rule.
 pub fn validate_profile(patch: &ProfilePatch, today: NaiveDate) -> Result<(), Vec<FieldError>> {
-    let mut errors = Vec::new();
+    let address = patch.address.as_ref();
+    let mut errors = crate::text::check_all([
+        ("full_name", patch.full_name.as_deref()),
+        ("legal_name", patch.legal_name.as_deref()),
+        ("address.line1", address.map(|a| a.line1.as_str())),
+        ("address.line2", address.and_then(|a| a.line2.as_deref())),
+        ("address.city", address.map(|a| a.city.as_str())),
+        ("address.region", address.map(|a| a.region.as_str())),
+        ("address.postal_code", address.map(|a| a.postal_code.as_str())),
+    ]);
     if let Some(dob) = patch.date_of_birth {
         let adult = today.checked_sub_months(chrono::Months::new(18 * 12)).is_some_and(|limit| dob <= limit);
         if dob >= today || dob < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(dob) {

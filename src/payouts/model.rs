@@ -59,7 +59,32 @@ pub enum Destination {
     Bank(BankAccount),
 }
 
+/// Which kind of destination a method pays, stored in clear beside the encrypted details
+/// (`payout_methods.destination_kind`): Wise has one batch template per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DestinationKind {
+    Email,
+    Bank,
+}
+
+impl DestinationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Bank => "bank",
+        }
+    }
+}
+
 impl Destination {
+    pub fn kind(&self) -> DestinationKind {
+        match self {
+            Self::Email { .. } => DestinationKind::Email,
+            Self::Bank(_) => DestinationKind::Bank,
+        }
+    }
+
     /// What responses, emails and logs show: never a full account number.
     pub fn masked(&self, rail: Rail) -> String {
         match self {
@@ -125,6 +150,7 @@ pub struct NewMethodRow<'a> {
     pub masked: &'a str,
     pub usable_from: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    pub destination_kind: &'a str,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -140,6 +166,7 @@ pub struct MethodRow {
     pub usable_from: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub replaced_at: Option<NaiveDateTime>,
+    pub destination_kind: String,
 }
 
 impl MethodRow {
@@ -191,6 +218,7 @@ pub struct NewBatchRow<'a> {
     pub note: &'a str,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
+    pub sender_batch_id: &'a str,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
@@ -215,6 +243,9 @@ pub struct BatchRow {
     pub gross_cents: i64,
     pub withheld_cents: i64,
     pub net_cents: i64,
+    /// PayPal Payouts API `sender_batch_id` (random, unique across environments and
+    /// restores); a request part adds `-{part}`.
+    pub sender_batch_id: String,
 }
 
 impl BatchRow {

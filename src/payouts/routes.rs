@@ -261,13 +261,17 @@ pub async fn cancel_batch(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ExportQuery {
     pub format: Format,
-    /// PayPal CSV only: the file number, 1 by default (see `X-Export-Parts`).
+    /// The file number, 1 by default (see `X-Export-Parts`): PayPal CSV files of 5,000
+    /// rows, PayPal API requests of 15,000 items, Wise files of 1,000 transfers (email
+    /// recipients' parts first, then bank accounts'; `X-Export-Template` names it).
     pub part: Option<i64>,
 }
 
 /// Download an export of an approved batch. The first export moves the batch to
 /// `exported` and emails each contributor; every file's SHA-256 is recorded and a
-/// re-export is byte-identical. Headers: `X-Export-Parts`, `X-Content-SHA256`.
+/// re-export is byte-identical. Headers: `X-Export-Parts`, `X-Export-Part`,
+/// `X-Content-SHA256`, and for Wise `X-Export-Template` (`email` or `bank_account`).
+/// PayPal API requests carry the batch's `sender_batch_id` followed by `-{part}`.
 #[utoipa::path(
     tag = "payouts",
     params(("id" = i64, Path, description = "batch id"), ExportQuery),
@@ -304,6 +308,7 @@ pub fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) ->
     let exports::Prepared { plan, sha256, body } = prepared;
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<web::Bytes>>(4);
     let expected = sha256.clone();
+    let head = plan.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let failure = match body {
             exports::Body::Spooled(mut spool) => loop {
@@ -347,13 +352,17 @@ pub fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) ->
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk.map_err(actix_web::Error::from), rx))
     });
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, plan.format.content_type()))
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", plan.filename())))
-        .insert_header(("X-Export-Parts", plan.parts.to_string()))
-        .insert_header(("X-Export-Part", plan.part.to_string()))
-        .insert_header(("X-Content-SHA256", sha256))
-        .streaming(body)
+    let mut response = HttpResponse::Ok();
+    response
+        .insert_header((header::CONTENT_TYPE, head.format.content_type()))
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", head.filename())))
+        .insert_header(("X-Export-Parts", head.parts.to_string()))
+        .insert_header(("X-Export-Part", head.part.to_string()))
+        .insert_header(("X-Content-SHA256", sha256));
+    if let Some(template) = head.wise_template {
+        response.insert_header(("X-Export-Template", template.as_str()));
+    }
+    response.streaming(body)
 }
 
 /// Sends written bytes to the response stream (and hashes them, to check the stream

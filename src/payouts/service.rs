@@ -426,6 +426,7 @@ pub fn build_batch(
                 note: &body.note,
                 created_by: finance_id,
                 created_at: now,
+                sender_batch_id: &super::exports::new_sender_batch_id(&st.config.payouts.paypal_sender_batch_prefix),
             })
             .returning(payout_batches::id)
             .get_result(conn)?;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::iris;
 use super::model::TaxProfile;
 use super::service::{current_profile, threshold_for};
 use super::tin::{self, TinType};
@@ -16,7 +17,7 @@ use super::year_end::{dollars, form_due, part_count, part_range, YearTotals};
 use crate::audit::{self, AuditEvent};
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
-use crate::db::schema::{payout_items, payout_rails, tax_forms};
+use crate::db::schema::{b_notices, payout_items, payout_rails, tax_forms, tax_profiles};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::notifications::{self, templates};
@@ -353,118 +354,136 @@ pub fn my_document(state: &AppState, user_id: i64, year: i64) -> AppResult<TaxDo
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExportFormat {
-    /// One plain CSV for a filing service.
+    /// One plain CSV for a filing service (and for people): the latest version of every
+    /// issued form, cells neutralized against formula injection.
     Csv,
     /// The IRS IRIS portal's 1099-NEC bulk-upload CSV, in numbered parts.
     IrisCsv,
 }
 
-/// One issued form with everything a filing needs, the full TIN included.
-struct FilingRow {
-    form: TaxForm,
-    profile: Option<TaxProfile>,
-    tin: String,
+/// Which returns an IRIS file carries. IRIS takes original returns and corrections in
+/// separate submissions, so each file holds one kind and uploading one never files the
+/// other twice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Returns {
+    /// Every payee's original return (version 1, as first issued).
+    #[default]
+    Original,
+    /// Only the corrected returns: each payee's latest version when it is a correction.
+    Corrected,
 }
 
-fn filing_rows(state: &AppState, conn: &mut DbConn, year: i64) -> AppResult<Vec<FilingRow>> {
-    let mut out = Vec::new();
-    for form in latest_forms(conn, year)?.into_values() {
+/// Which issued versions an export reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Selection {
+    Latest,
+    Originals,
+    Corrections,
+}
+
+fn selected_forms(conn: &mut DbConn, year: i64, selection: Selection) -> AppResult<Vec<TaxForm>> {
+    let mut forms: Vec<TaxForm> = match selection {
+        Selection::Originals => tax_forms::table
+            .filter(tax_forms::tax_year.eq(year))
+            .filter(tax_forms::version.eq(1))
+            .select(TaxForm::as_select())
+            .load(conn)?,
+        Selection::Latest | Selection::Corrections => latest_forms(conn, year)?
+            .into_values()
+            .filter(|f| selection == Selection::Latest || f.version > 1)
+            .collect(),
+    };
+    forms.sort_by_key(|f| f.user_id);
+    Ok(forms)
+}
+
+/// The selected returns with everything a filing needs, the full TIN included.
+fn filing_rows(state: &AppState, conn: &mut DbConn, year: i64, selection: Selection) -> AppResult<Vec<iris::Return>> {
+    let forms = selected_forms(conn, year, selection)?;
+    let users: Vec<i64> = forms.iter().map(|f| f.user_id).collect();
+    // The "2nd TIN not." box: a second B-notice within the three calendar years ending
+    // with the tax year (IRS instructions for Form 1099-NEC, Pub 1281).
+    let from = NaiveDate::from_ymd_opt(year as i32 - 2, 1, 1).unwrap_or(NaiveDate::MIN);
+    let to = NaiveDate::from_ymd_opt(year as i32 + 1, 1, 1).unwrap_or(NaiveDate::MAX);
+    let second_notices: std::collections::HashSet<i64> = b_notices::table
+        .filter(b_notices::user_id.eq_any(&users))
+        .filter(b_notices::notice.eq("second"))
+        .filter(b_notices::received_on.ge(from))
+        .filter(b_notices::received_on.lt(to))
+        .select(b_notices::user_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    let mut out = Vec::with_capacity(forms.len());
+    for form in forms {
         let profile: Option<TaxProfile> = match form.tax_profile_id {
-            Some(id) => {
-                Some(crate::db::schema::tax_profiles::table.find(id).select(TaxProfile::as_select()).first(conn)?)
-            }
+            Some(id) => Some(tax_profiles::table.find(id).select(TaxProfile::as_select()).first(conn)?),
             None => None,
         };
-        let tin = match &profile {
-            Some(p) => {
-                let digits = state
-                    .cipher
-                    .decrypt_str(&p.tin_enc)
-                    .map_err(|e| AppError::Internal(anyhow::anyhow!("TIN of profile {}: {e}", p.id)))?;
-                tin::format_full(TinType::parse(&p.tin_type).unwrap_or(TinType::Ssn), &digits)
-            }
+        let tin_digits = match &profile {
+            Some(p) => state
+                .cipher
+                .decrypt_str(&p.tin_enc)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("TIN of profile {}: {e}", p.id)))?,
             None => String::new(),
         };
-        out.push(FilingRow { form, profile, tin });
+        out.push(iris::Return {
+            tax_year: year,
+            user_id: form.user_id,
+            version: form.version,
+            corrected: form.corrected,
+            reportable_cents: form.reportable_cents,
+            excluded_cents: form.excluded_cents,
+            federal_withheld_cents: form.federal_withheld_cents,
+            second_tin_notice: second_notices.contains(&form.user_id),
+            profile,
+            tin_digits,
+        });
     }
-    out.sort_by_key(|r| r.form.user_id);
     Ok(out)
 }
 
-fn field(state: &AppState, r: &FilingRow, year: i64, key: &str) -> String {
-    let p = r.profile.as_ref();
-    let s = |f: fn(&TaxProfile) -> String| p.map(f).unwrap_or_default();
-    let t = &state.config.tax;
-    match key {
-        "form_type" => "1099-NEC".into(),
-        "tax_year" => year.to_string(),
-        "corrected" => {
-            if r.form.corrected {
-                "X".into()
-            } else {
-                String::new()
-            }
-        }
-        "payer_tin_type" => "EIN".into(),
-        "payer_tin" => t.payer_tin.clone(),
-        "payer_name" => t.payer_name.clone(),
-        "payer_address" => t.payer_address.clone(),
-        "payer_city" => t.payer_city.clone(),
-        "payer_state" => t.payer_state.clone(),
-        "payer_zip" => t.payer_zip.clone(),
-        "recipient_tin_type" => s(|p| p.tin_type.to_uppercase()),
-        "recipient_tin" => r.tin.clone(),
-        "recipient_name" => s(|p| p.legal_name.clone()),
-        "recipient_business_name" => s(|p| p.business_name.clone().unwrap_or_default()),
-        "recipient_address" => s(|p| {
-            [Some(p.address_line1.clone()), p.address_line2.clone()].into_iter().flatten().collect::<Vec<_>>().join(" ")
-        }),
-        "recipient_city" => s(|p| p.city.clone()),
-        "recipient_state" => s(|p| p.region.clone()),
-        "recipient_zip" => s(|p| p.postal_code.clone()),
-        "account_number" => format!("GH{}-{}", r.form.user_id, year),
-        "box1_nonemployee_compensation" => dollars(r.form.reportable_cents),
-        "box2_direct_sales" => String::new(),
-        "box4_federal_tax_withheld" => dollars(r.form.federal_withheld_cents),
-        "box5_state_tax_withheld" | "box6_state_id" | "box7_state_income" => String::new(),
-        "user_id" => r.form.user_id.to_string(),
-        "version" => r.form.version.to_string(),
-        "excluded_1099k" => dollars(r.form.excluded_cents),
-        _ => String::new(),
-    }
-}
-
+/// The plain CSV for a filing service and for people.
 const PLAIN_COLUMNS: &[(&str, &str)] = &[
     ("tax_year", "tax_year"),
-    ("payee_id", "user_id"),
+    ("payee_id", "payee_id"),
     ("version", "version"),
     ("corrected", "corrected"),
     ("recipient_name", "recipient_name"),
-    ("business_name", "recipient_business_name"),
+    ("business_name", "recipient_name_line2"),
     ("tin_type", "recipient_tin_type"),
-    ("tin", "recipient_tin"),
+    ("tin", "recipient_tin_formatted"),
     ("address", "recipient_address"),
     ("city", "recipient_city"),
     ("state", "recipient_state"),
     ("zip", "recipient_zip"),
     ("box1_nonemployee_compensation", "box1_nonemployee_compensation"),
-    ("box4_federal_income_tax_withheld", "box4_federal_tax_withheld"),
+    ("box4_federal_income_tax_withheld", "federal_tax_withheld"),
+    ("box6_payer_state_number", "box6_payer_state_number"),
+    ("box7_state_income", "box7_state_income"),
     ("excluded_reported_on_1099k", "excluded_1099k"),
 ];
 
-/// The IRIS header row and field mapping: the data file when present, else the copy
-/// built into the binary.
-fn iris_columns(state: &AppState) -> AppResult<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(&state.config.tax.iris_template)
-        .unwrap_or_else(|_| include_str!("../../templates/tax/iris_1099nec.csv").to_string());
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    reader
-        .records()
-        .map(|r| {
-            let r = r.map_err(|e| AppError::Internal(anyhow::anyhow!("IRIS template: {e}")))?;
-            Ok((r.get(0).unwrap_or_default().to_string(), r.get(1).unwrap_or_default().to_string()))
+fn columns_of(pairs: &[(&str, &str)]) -> AppResult<Vec<iris::Column>> {
+    pairs
+        .iter()
+        .map(|(h, k)| {
+            iris::Field::parse(k)
+                .map(|f| (h.to_string(), f))
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown filing field {k}")))
         })
         .collect()
+}
+
+/// The IRIS header row and field mapping: the data file when present, else the copy
+/// built into the binary. An unknown field key is an error, never a blank column.
+fn iris_columns(state: &AppState) -> AppResult<Vec<iris::Column>> {
+    let text = std::fs::read_to_string(&state.config.tax.iris_template)
+        .unwrap_or_else(|_| include_str!("../../templates/tax/iris_1099nec.csv").to_string());
+    iris::parse_mapping(&text).map_err(|e| {
+        AppError::Internal(anyhow::anyhow!("IRIS template {}: {e}", state.config.tax.iris_template.display()))
+    })
 }
 
 pub struct Export {
@@ -474,20 +493,25 @@ pub struct Export {
 }
 
 /// Builds an export of the issued forms. The only place a full TIN leaves the service;
-/// every export is audited.
+/// every export is audited. Every cell is neutralized against formula injection
+/// ([`crate::text::neutralize`]): values validated at input pass unchanged.
 pub fn export(
     state: &AppState,
     ctx: &RequestCtx,
     actor: i64,
     year: i64,
     format: ExportFormat,
+    returns: Returns,
     part: usize,
 ) -> AppResult<Export> {
-    let rows = state.db.read_sync(|conn| filing_rows(state, conn, year))?;
-    let (columns, per_part): (Vec<(String, String)>, usize) = match format {
-        ExportFormat::Csv => {
-            (PLAIN_COLUMNS.iter().map(|(h, f)| (h.to_string(), f.to_string())).collect(), rows.len().max(1))
-        }
+    let selection = match (format, returns) {
+        (ExportFormat::Csv, _) => Selection::Latest,
+        (ExportFormat::IrisCsv, Returns::Original) => Selection::Originals,
+        (ExportFormat::IrisCsv, Returns::Corrected) => Selection::Corrections,
+    };
+    let rows = state.db.read_sync(|conn| filing_rows(state, conn, year, selection))?;
+    let (columns, per_part) = match format {
+        ExportFormat::Csv => (columns_of(PLAIN_COLUMNS)?, rows.len().max(1)),
         ExportFormat::IrisCsv => (iris_columns(state)?, state.config.tax.iris_returns_per_file),
     };
     let parts = part_count(rows.len(), per_part);
@@ -495,9 +519,10 @@ pub fn export(
         .ok_or_else(|| AppError::field("part", "range", format!("parts run from 1 to {parts}")))?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let csv_err = |e: csv::Error| AppError::Internal(e.into());
-    writer.write_record(columns.iter().map(|(h, _)| h.as_str())).map_err(csv_err)?;
+    writer.write_record(columns.iter().map(|(h, _)| crate::text::neutralize(h).into_owned())).map_err(csv_err)?;
     for r in &rows[start..end] {
-        writer.write_record(columns.iter().map(|(_, key)| field(state, r, year, key))).map_err(csv_err)?;
+        let cells = columns.iter().map(|(_, f)| iris::value(&state.config.tax, r, *f));
+        writer.write_record(cells.map(|c| crate::text::neutralize(&c).into_owned())).map_err(csv_err)?;
     }
     let body = writer.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
     state.db.tx_sync(|conn| {
@@ -510,7 +535,8 @@ pub fn export(
                 action: "tax.filing_exported",
                 subject_type: "tax_year",
                 subject_id: Some(year.to_string()),
-                summary: json!({"format": format!("{format:?}"), "part": part, "rows": end - start, "sha256": crate::crypto::sha256_hex(&body)}),
+                summary: json!({"format": format!("{format:?}"), "returns": format!("{returns:?}"), "part": part,
+                    "rows": end - start, "sha256": crate::crypto::sha256_hex(&body)}),
             },
         )
     })?;

@@ -2,6 +2,7 @@
 //! data (thresholds, rails reported by third parties, rates) kept as rows.
 
 pub mod filing;
+pub mod iris;
 pub mod model;
 pub mod readiness;
 pub mod routes;

@@ -61,6 +61,18 @@ pub struct TaxProfile {
     pub created_at: NaiveDateTime,
 }
 
+impl TaxProfile {
+    /// Whether the W-9 names a business: an EIN, an entity's tax classification
+    /// (anything but individual / sole proprietor / single-member LLC), or a business
+    /// name on line 2. Such a payee is paid as a business: Wise's institution
+    /// receivers, NACHA's CCD entries (docs/payouts.md).
+    pub fn names_a_business(&self) -> bool {
+        self.tin_type == "ein"
+            || self.tax_classification != TaxClassification::Individual.as_str()
+            || self.business_name.as_deref().is_some_and(|b| !b.trim().is_empty())
+    }
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = tax_profiles)]
 pub struct NewTaxProfile<'a> {

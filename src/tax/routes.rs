@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::filing::{self, ExportFormat, IssueReport, TaxDocument, YearEndReport};
+use super::filing::{self, ExportFormat, IssueReport, Returns, TaxDocument, YearEndReport};
 use super::model::*;
 use super::service::{self, NoticeKind, Threshold, W9Input, WithholdingStatus};
 use super::tin::{self, TinType};
@@ -348,6 +348,9 @@ pub async fn issue_forms(
 #[derive(Deserialize, IntoParams)]
 pub struct ExportQuery {
     pub format: ExportFormat,
+    /// IRIS only: `original` (default: every payee's original return) or `corrected`
+    /// (only the corrected returns, for IRIS's corrections submission).
+    pub returns: Option<Returns>,
     /// 1-based part of an IRIS export; see the `X-Export-Parts` response header.
     pub part: Option<usize>,
 }
@@ -371,15 +374,27 @@ pub async fn export_forms(
     q: web::Query<ExportQuery>,
 ) -> AppResult<HttpResponse> {
     let (st, year, format, part) = (state.clone(), year.into_inner(), q.format, q.part.unwrap_or(1));
-    let export = blocking(move || filing::export(&st, &f.ctx, f.id, year, format, part)).await?;
-    Ok(export_response(year, format, part, export))
+    let returns = q.returns.unwrap_or_default();
+    let export = blocking(move || filing::export(&st, &f.ctx, f.id, year, format, returns, part)).await?;
+    Ok(export_response(year, format, returns, part, export))
 }
 
 /// The download of a filing export (the API's and the console's).
-pub fn export_response(year: i64, format: ExportFormat, part: usize, export: filing::Export) -> HttpResponse {
-    let name = match format {
-        ExportFormat::Csv => format!("1099-nec-{year}.csv"),
-        ExportFormat::IrisCsv => format!("1099-nec-{year}-iris-part{part}-of-{}.csv", export.parts),
+pub fn export_response(
+    year: i64,
+    format: ExportFormat,
+    returns: Returns,
+    part: usize,
+    export: filing::Export,
+) -> HttpResponse {
+    let name = match (format, returns) {
+        (ExportFormat::Csv, _) => format!("1099-nec-{year}.csv"),
+        (ExportFormat::IrisCsv, Returns::Original) => {
+            format!("1099-nec-{year}-iris-part{part}-of-{}.csv", export.parts)
+        }
+        (ExportFormat::IrisCsv, Returns::Corrected) => {
+            format!("1099-nec-{year}-iris-corrections-part{part}-of-{}.csv", export.parts)
+        }
     };
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

