@@ -99,7 +99,12 @@ email!(PayoutSent, "payout_sent", "email/payout_sent.txt", "email/payout_sent.ht
 
 email!(PayoutFailed, "payout_failed", "email/payout_failed.txt", "email/payout_failed.html",
     |m| format!("Your payout of {} USD was {}", m.net, m.outcome),
-    { full_name: String, item_id: i64, net: String, destination: String, outcome: String, reason: String });
+    { full_name: String, item_id: i64, net: String, destination: String, outcome: String, reason: String,
+      next_steps: String });
+
+email!(BNoticeSent, "b_notice", "email/b_notice.txt", "email/b_notice.html",
+    |m| if m.first { "Important tax notice: give us a corrected Form W-9".to_string() } else { "Important tax notice: backup withholding".to_string() },
+    { full_name: String, first: bool, tin: String, notice_date: String, deadline: String, rate: String });
 
 /// One line of a test result email: a section and its score, never the answers.
 pub struct SectionLine {

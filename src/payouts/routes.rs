@@ -389,37 +389,58 @@ fn malformed_json(e: serde_json::Error) -> AppError {
     )
 }
 
-/// Settlement lines from a CSV file with the header `item_id,status,rail_reference,reason`.
+/// The columns of a settlement CSV: `item_id` and `status` are required, the others
+/// optional, in any order; an unknown column is refused.
+const SETTLEMENT_COLUMNS: [&str; 5] = ["item_id", "status", "rail_reference", "reason", "return_code"];
+
+/// Settlement lines from a CSV file with the header `item_id,status,rail_reference,reason`
+/// and optionally `return_code` (the NACHA code of an ACH return).
 pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(body);
     let headers = reader.headers().map_err(|e| AppError::invalid("malformed_csv", format!("the CSV header: {e}")))?;
-    if headers.iter().collect::<Vec<_>>() != ["item_id", "status", "rail_reference", "reason"] {
-        return Err(AppError::invalid("malformed_csv", "the header is item_id,status,rail_reference,reason"));
+    let columns: Vec<String> = headers.iter().map(str::to_string).collect();
+    let bad_header = || {
+        AppError::invalid(
+            "malformed_csv",
+            "the header is item_id,status,rail_reference,reason with an optional return_code column",
+        )
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    if columns.iter().any(|c| !SETTLEMENT_COLUMNS.contains(&c.as_str()) || !seen.insert(c.as_str())) {
+        return Err(bad_header());
     }
+    let at = |name: &str| columns.iter().position(|c| c == name);
+    let (Some(id_at), Some(status_at)) = (at("item_id"), at("status")) else {
+        return Err(bad_header());
+    };
+    let (reference_at, reason_at, code_at) = (at("rail_reference"), at("reason"), at("return_code"));
     let mut out = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let r = record.map_err(|e| AppError::invalid("malformed_csv", format!("line {}: {e}", n + 2)))?;
         let item_id = r
-            .get(0)
+            .get(id_at)
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| AppError::invalid("malformed_csv", format!("line {}: item_id is a number", n + 2)))?;
-        let text = |i| r.get(i).map(str::to_string).filter(|s: &String| !s.is_empty());
+        let text = |i: Option<usize>| i.and_then(|i| r.get(i)).map(str::to_string).filter(|s: &String| !s.is_empty());
         out.push(SettlementLine {
             item_id,
-            status: r.get(1).unwrap_or_default().to_string(),
-            rail_reference: text(2),
-            reason: text(3),
+            status: r.get(status_at).unwrap_or_default().to_string(),
+            rail_reference: text(reference_at),
+            reason: text(reason_at),
+            return_code: text(code_at),
         });
     }
     Ok(out)
 }
 
 /// Import settlement results: JSON `{"items": [...]}` or CSV
-/// (`item_id,status,rail_reference,reason`) by Content-Type. Idempotent per item.
+/// (`item_id,status,rail_reference,reason[,return_code]`) by Content-Type. Idempotent
+/// per item. An ACH return carries its NACHA code (R01…), which decides whether the
+/// method needs an update; a return after the item was paid is booked as a reversal.
 #[utoipa::path(
     tag = "payouts",
     params(("id" = i64, Path, description = "batch id")),
-    request_body(content = SettlementRequest, description = "or text/csv with the header item_id,status,rail_reference,reason"),
+    request_body(content = SettlementRequest, description = "or text/csv with the header item_id,status,rail_reference,reason and an optional return_code column"),
     responses(
         (status = 200, body = SettlementReport),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::ach_codes::{ReturnAction, ReturnCode};
 use super::methods::{self, current_method};
 use super::model::*;
 use crate::audit::{self, AuditEvent};
@@ -242,8 +243,12 @@ pub struct ItemView {
     pub status: ItemStatus,
     pub rail_reference: Option<String>,
     pub reason: Option<String>,
+    /// NACHA return reason code (`R02`…) of a failed or returned ACH item.
+    pub return_code: Option<String>,
     pub created_at: NaiveDateTime,
     pub settled_at: Option<NaiveDateTime>,
+    /// A return received after the item was paid.
+    pub returned_at: Option<NaiveDateTime>,
 }
 
 impl ItemView {
@@ -260,8 +265,10 @@ impl ItemView {
             net_cents: i.net_cents,
             rail_reference: i.rail_reference,
             reason: i.reason,
+            return_code: i.return_code,
             created_at: i.created_at,
             settled_at: i.settled_at,
+            returned_at: i.returned_at,
         }
     }
 }
@@ -439,14 +446,22 @@ pub fn build_batch(
             ));
         }
         // Items: multi-row inserts, then their ids (one item per contributor and batch).
+        // Backup withholding only on the rails whose payments the payer reports.
+        let payer_withholds = crate::tax::service::payer_withholds_by_rail(conn)?;
         let amounts: Vec<(&Candidate, i64, i64)> = eligible
             .iter()
             .map(|c| {
                 let w = &c.withholding;
-                let withheld = if w.required { withheld_amount(c.available_cents, w.rate) } else { 0 };
-                (c, c.available_cents, withheld)
+                let rail = c.rail.ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("eligible contributor {} has no rail", c.contributor_id))
+                })?;
+                let withholds = payer_withholds.get(rail.as_str()).copied().ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("rail {} missing from payout_rails", rail.as_str()))
+                })?;
+                let withheld = if w.required && withholds { withheld_amount(c.available_cents, w.rate) } else { 0 };
+                Ok((c, c.available_cents, withheld))
             })
-            .collect();
+            .collect::<AppResult<_>>()?;
         // Items are inserted in contributor order, so ids rise with each rail's positions.
         let mut positions: std::collections::BTreeMap<Rail, i64> = Default::default();
         for chunk in amounts.chunks(ROWS_PER_INSERT) {
@@ -703,9 +718,14 @@ pub struct SettlementLine {
     pub status: String,
     #[serde(default)]
     pub rail_reference: Option<String>,
-    /// Required for `failed` and `returned`: shown to the contributor.
+    /// Shown to the contributor; required for `failed` and `returned` unless a
+    /// `return_code` says why.
     #[serde(default)]
     pub reason: Option<String>,
+    /// ACH items: the NACHA return reason code (`R01`…`R53`), required for `returned`.
+    /// It decides whether the method needs an update or the next batch pays it again.
+    #[serde(default)]
+    pub return_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -730,6 +750,10 @@ pub struct SettlementResult {
     /// The item's status after the import.
     pub status: Option<ItemStatus>,
     pub detail: Option<String>,
+    /// For an applied failure or return: whether the method now needs an update or the
+    /// money is simply paid again by the next batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method_action: Option<ReturnAction>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -815,22 +839,34 @@ fn settle_line(
     batch_id: i64,
     line: SettlementLine,
 ) -> AppResult<SettlementResult> {
-    let result =
-        |outcome, status, detail: Option<String>| SettlementResult { item_id: line.item_id, outcome, status, detail };
+    let result = |outcome, status, detail: Option<String>| SettlementResult {
+        item_id: line.item_id,
+        outcome,
+        status,
+        detail,
+        method_action: None,
+    };
+    let invalid = |detail: &str| Ok(result(SettlementOutcome::Invalid, None, Some(detail.to_string())));
     let wanted = match line.status.as_str() {
         "paid" => ItemStatus::Paid,
         "failed" => ItemStatus::Failed,
         "returned" => ItemStatus::Returned,
-        _ => return Ok(result(SettlementOutcome::Invalid, None, Some("status is paid, failed or returned".into()))),
+        _ => return invalid("status is paid, failed or returned"),
+    };
+    let code = match line.return_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => match ReturnCode::parse(raw) {
+            Some(c) => Some(c),
+            None => return invalid("return_code is a NACHA return reason code, R01 to R53"),
+        },
     };
     let reason = line.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
     let reference = line.rail_reference.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    if wanted != ItemStatus::Paid && reason.is_none() {
-        return Ok(result(
-            SettlementOutcome::Invalid,
-            None,
-            Some("a failed or returned payment needs a reason".into()),
-        ));
+    if wanted == ItemStatus::Paid && code.is_some() {
+        return invalid("a paid item has no return reason code");
+    }
+    if wanted != ItemStatus::Paid && reason.is_none() && code.is_none() {
+        return invalid("a failed or returned payment needs a reason or a return code");
     }
     let Some(item) = payout_items::table
         .filter(payout_items::id.eq(line.item_id))
@@ -841,8 +877,16 @@ fn settle_line(
     else {
         return Ok(result(SettlementOutcome::NotFound, None, None));
     };
+    let ach = Rail::parse(&item.rail) == Some(Rail::Ach);
+    if code.is_some() && !ach {
+        return invalid("return reason codes are NACHA codes, for ACH items only");
+    }
+    if wanted == ItemStatus::Returned && ach && code.is_none() {
+        return invalid("an ACH return carries its NACHA return reason code (R01 to R53)");
+    }
     let current = item.status();
-    if current != ItemStatus::Pending {
+    let return_after_payment = current == ItemStatus::Paid && wanted == ItemStatus::Returned;
+    if current != ItemStatus::Pending && !return_after_payment {
         let same = current == wanted && (reference.is_none() || reference == item.rail_reference.as_deref());
         return Ok(if same {
             result(SettlementOutcome::Unchanged, Some(current), None)
@@ -854,6 +898,7 @@ fn settle_line(
             )
         });
     }
+    let mut action = None;
     if wanted == ItemStatus::Paid {
         close_item(conn, now, item.id, wanted, reference, None)?;
         post(
@@ -870,9 +915,20 @@ fn settle_line(
             },
         )?;
     } else {
-        let reason = reason.unwrap_or_default();
-        release(conn, now, ctx, finance_id, &item, wanted, reference, reason)?;
-        methods::mark_needs_update(conn, item.method_id, reason)?;
+        let why = failure_reason(code, reason);
+        if return_after_payment {
+            reverse_paid(conn, now, ctx, finance_id, &item, reference, &why, code)?;
+        } else {
+            release(conn, now, ctx, finance_id, &item, wanted, reference, &why)?;
+            set_return_code(conn, item.id, code, None)?;
+        }
+        // Without a NACHA code (PayPal, Wise, an ACH file the bank refused) the method
+        // is flagged: only a person can tell a closed account from a passing failure.
+        let next = code.map(ReturnCode::action).unwrap_or(ReturnAction::UpdateMethod);
+        if next == ReturnAction::UpdateMethod {
+            methods::mark_needs_update(conn, item.method_id, &why)?;
+        }
+        action = Some(next);
         let user = find_user(conn, item.contributor_id)?;
         let method = methods::method(conn, item.method_id)?;
         notifications::enqueue(
@@ -886,7 +942,15 @@ fn settle_line(
                 net: amount(item.net_cents),
                 destination: method.masked,
                 outcome: wanted.as_str().to_string(),
-                reason: reason.to_string(),
+                reason: why.clone(),
+                next_steps: match next {
+                    ReturnAction::UpdateMethod => "Please add a new payout method (POST /api/v1/me/payout-methods); \
+                        the next payout batch pays it once the method is ready."
+                        .into(),
+                    ReturnAction::Retry => {
+                        "Nothing to do: the next payout batch pays it again to the same account.".into()
+                    }
+                },
             },
         )?;
     }
@@ -899,11 +963,98 @@ fn settle_line(
             action: "payout_item.settled",
             subject_type: "payout_item",
             subject_id: Some(item.id.to_string()),
-            summary: json!({"before": {"status": "pending"}, "after": {"status": wanted.as_str(),
-                "rail_reference": reference, "reason": reason}}),
+            summary: json!({"before": {"status": current.as_str()}, "after": {"status": wanted.as_str(),
+                "rail_reference": reference, "reason": reason, "return_code": code.map(ReturnCode::as_str),
+                "method_action": action}}),
         },
     )?;
-    Ok(result(SettlementOutcome::Applied, Some(wanted), None))
+    let mut applied = result(SettlementOutcome::Applied, Some(wanted), None);
+    applied.method_action = action;
+    Ok(applied)
+}
+
+/// What the contributor and the method are told: the NACHA code and its title, with
+/// the rail's own words when given.
+fn failure_reason(code: Option<ReturnCode>, reason: Option<&str>) -> String {
+    match (code, reason) {
+        (Some(c), Some(r)) => format!("{} {}: {r}", c.as_str(), c.description()),
+        (Some(c), None) => format!("{} {}", c.as_str(), c.description()),
+        (None, r) => r.unwrap_or_default().to_string(),
+    }
+}
+
+fn set_return_code(
+    conn: &mut DbConn,
+    item_id: i64,
+    code: Option<ReturnCode>,
+    returned_at: Option<NaiveDateTime>,
+) -> AppResult<()> {
+    diesel::update(payout_items::table.find(item_id))
+        .set((payout_items::return_code.eq(code.map(ReturnCode::as_str)), payout_items::returned_at.eq(returned_at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The legs of a return that arrives after the item was paid: the net comes back out of
+/// payouts clearing (the bank gave it back) and any withholding out of the payable
+/// account (nothing was paid, so nothing was withheld from a payment), both to
+/// `available`.
+pub fn return_after_payment_legs(user: i64, net: i64, withheld: i64) -> Vec<(AccountRef, Cents)> {
+    let mut legs = vec![
+        (AccountRef::Platform(AccountKind::PayoutsClearing), Cents(-net)),
+        (AccountRef::Contributor(user, AccountKind::Available), Cents(net + withheld)),
+    ];
+    if withheld > 0 {
+        legs.push((AccountRef::Platform(AccountKind::BackupWithholdingPayable), Cents(-withheld)));
+    }
+    legs
+}
+
+/// Books an ACH return received after the item was marked paid (R02, R03, R04… may come
+/// back days after settlement): the reversing `payout_failed` transaction (the one
+/// transaction kind of a failed or returned payout, under the item's reference, so it
+/// is booked once), the item `returned` with its code, which takes it out of the
+/// year's 1099-NEC box 1 and box 4 (only `paid` items count).
+#[allow(clippy::too_many_arguments)]
+fn reverse_paid(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    by: i64,
+    item: &ItemRow,
+    rail_reference: Option<&str>,
+    reason: &str,
+    code: Option<ReturnCode>,
+) -> AppResult<()> {
+    let won = diesel::update(
+        payout_items::table
+            .filter(payout_items::id.eq(item.id))
+            .filter(payout_items::status.eq(ItemStatus::Paid.as_str())),
+    )
+    .set((
+        payout_items::status.eq(ItemStatus::Returned.as_str()),
+        payout_items::reason.eq(reason),
+        payout_items::rail_reference.eq(rail_reference.or(item.rail_reference.as_deref())),
+    ))
+    .execute(conn)?;
+    if won != 1 {
+        return Err(AppError::conflict("item_already_final", format!("payout item {} is not paid", item.id)));
+    }
+    set_return_code(conn, item.id, code, Some(now))?;
+    post(
+        conn,
+        now,
+        ctx,
+        Posting {
+            kind: TxKind::PayoutFailed,
+            reference: item_reference(item.id),
+            memo: format!("payout {} returned after payment: {reason}", item.id),
+            contributor_id: Some(item.contributor_id),
+            created_by: Some(by),
+            legs: return_after_payment_legs(item.contributor_id, item.net_cents, item.withheld_cents),
+        },
+    )?;
+    Ok(())
 }
 
 /// A payout as its contributor sees it.
@@ -921,6 +1072,8 @@ pub struct MyPayout {
     pub net_cents: i64,
     pub rail_reference: Option<String>,
     pub reason: Option<String>,
+    /// NACHA return reason code of a failed or returned ACH payout.
+    pub return_code: Option<String>,
     pub in_batch_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub settled_at: Option<NaiveDateTime>,
@@ -961,6 +1114,7 @@ pub fn my_payouts(st: &AppState, user_id: i64, before: Option<i64>, limit: Optio
                 net_cents: i.net_cents,
                 rail_reference: i.rail_reference,
                 reason: i.reason,
+                return_code: i.return_code,
                 in_batch_at: i.created_at,
                 sent_at: exported_at.filter(|_| i.status != "cancelled"),
                 settled_at: i.settled_at.filter(|_| i.status == "paid"),
@@ -1114,6 +1268,8 @@ mod tests {
             release_legs(1, 700, 300),
             release_legs(1, 700, 0),
             settle_legs(1, 700),
+            return_after_payment_legs(1, 700, 300),
+            return_after_payment_legs(1, 700, 0),
         ] {
             assert!(money::balances(&legs.iter().map(|l| l.1).collect::<Vec<_>>()));
         }
