@@ -176,6 +176,9 @@ pub struct PayoutsConfig {
     /// Rows per PayPal Payouts CSV file; larger batches export as numbered parts.
     pub paypal_csv_max_rows: i64,
     pub nacha: NachaOriginator,
+    /// Dormancy period of money owed but not delivered, after the owner's last sign of
+    /// interest, before it is reportable as unclaimed property (docs/payouts.md).
+    pub unclaimed_dormancy: chrono::Duration,
 }
 
 /// The originator of our NACHA files: our bank (ODFI) and our company.
@@ -215,6 +218,7 @@ impl Default for PayoutsConfig {
             payment_promise: chrono::Duration::days(14),
             paypal_csv_max_rows: 5_000,
             nacha: NachaOriginator::default(),
+            unclaimed_dormancy: chrono::Duration::days(365),
         }
     }
 }
@@ -445,7 +449,12 @@ fn payouts_config(get: &impl Fn(&str) -> Option<String>) -> Result<PayoutsConfig
     if !(1..=5_000).contains(&max_rows) {
         return Err(bad("GATEHOUSE_PAYPAL_CSV_MAX_ROWS: between 1 and 5000 (PayPal's limit)"));
     }
+    let dormancy_days: i64 = parse_num(get, "GATEHOUSE_UNCLAIMED_DORMANCY_DAYS", 365)?;
+    if !(1..=3_650).contains(&dormancy_days) {
+        return Err(bad("GATEHOUSE_UNCLAIMED_DORMANCY_DAYS: between 1 and 3650 days"));
+    }
     Ok(PayoutsConfig {
+        unclaimed_dormancy: chrono::Duration::days(dormancy_days),
         minimum_cents: parse_num(get, "GATEHOUSE_PAYOUT_MINIMUM_CENTS", 1_000)?,
         method_change_hold: chrono::Duration::hours(parse_num(get, "GATEHOUSE_PAYOUT_METHOD_HOLD_HOURS", 72)?),
         payment_promise: chrono::Duration::days(parse_num(get, "GATEHOUSE_PAYMENT_PROMISE_DAYS", 14)?),

@@ -91,7 +91,8 @@ email!(AuthorizationExpired, "authorization_expired", "email/authorization_expir
     { full_name: String, expires_on: String });
 email!(PayoutMethodChanged, "payout_method_changed", "email/payout_method_changed.txt", "email/payout_method_changed.html",
     |_m| "Your Gatehouse payout method was changed".to_string(),
-    { full_name: String, old_destination: String, new_destination: String, usable_from: String });
+    { full_name: String, old_destination: String, new_destination: String, usable_from: String,
+      bank_notice: String });
 
 email!(PayoutSent, "payout_sent", "email/payout_sent.txt", "email/payout_sent.html",
     |m| format!("Your payout of {} USD is on its way", m.net),

@@ -10,3 +10,4 @@ pub mod readiness;
 pub mod routes;
 pub mod routing;
 pub mod service;
+pub mod unclaimed;

@@ -11,8 +11,10 @@ use utoipa::ToSchema;
 use super::exports::{self, Format};
 use super::methods::{self, MethodInput, MethodView};
 use super::model::{BankAccountType, Rail};
+use super::unclaimed::UnclaimedLine;
 use super::service::{
-    self, BatchView, BuildRequest, Candidate, LatePayout, MyPayout, SettlementLine, SettlementReport,
+    self, BatchView, BuildRequest, Candidate, ChangeNoticeLine, ChangeNoticeReport, LatePayout, MyPayout,
+    SettlementLine, SettlementReport,
 };
 use crate::auth::{Applicant, Finance, Staff};
 use crate::error::{AppError, AppResult, Problem};
@@ -470,6 +472,39 @@ pub async fn settlement(
     Ok(HttpResponse::Ok().json(report))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeNoticeRequest {
+    pub items: Vec<ChangeNoticeLine>,
+}
+
+/// Apply ACH notifications of change (NOC, NACHA Appendix Five) received for a batch's
+/// items: the corrected account replaces the method at once, without a new change hold,
+/// and the contributor is told by email (finance).
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "batch id")),
+    request_body = ChangeNoticeRequest,
+    responses(
+        (status = 200, body = ChangeNoticeReport),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "`batch_not_exported`"),
+        (status = 413, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/payout-batches/{id}/notifications-of-change")]
+pub async fn change_notices(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    path: web::Path<i64>,
+    body: web::Json<ChangeNoticeRequest>,
+) -> AppResult<HttpResponse> {
+    let (id, lines) = (path.into_inner(), body.into_inner().items);
+    let report = blocking(move || service::apply_change_notices(&state, &finance.ctx, finance.id, id, lines)).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct LateList {
     pub payment_promise_days: i64,
@@ -489,6 +524,28 @@ pub async fn late(state: web::Data<AppState>, _finance: Staff<Finance>) -> AppRe
     Ok(HttpResponse::Ok().json(LateList { payment_promise_days, items }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct UnclaimedList {
+    /// The dormancy period applied (`GATEHOUSE_UNCLAIMED_DORMANCY_DAYS`).
+    pub dormancy_days: i64,
+    pub items: Vec<UnclaimedLine>,
+}
+
+/// Unclaimed property: money available to contributors that no payout is delivering
+/// (payments failing, no method, a removed account, below the minimum), with the dates
+/// of the owner notice and of the report to the owner's state (finance).
+#[utoipa::path(
+    tag = "payouts",
+    responses((status = 200, body = UnclaimedList), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/payouts/unclaimed")]
+pub async fn unclaimed(state: web::Data<AppState>, _finance: Staff<Finance>) -> AppResult<HttpResponse> {
+    let dormancy_days = state.config.payouts.unclaimed_dormancy.num_days();
+    let items = blocking(move || super::unclaimed::unclaimed(&state)).await?;
+    Ok(HttpResponse::Ok().json(UnclaimedList { dormancy_days, items }))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // `preview` before `{id}` so the literal path wins.
     cfg.service(add_method)
@@ -501,5 +558,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(cancel_batch)
         .service(export)
         .service(settlement)
+        .service(change_notices)
+        .service(unclaimed)
         .service(late);
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::ach_codes::{ReturnAction, ReturnCode};
+use super::ach_codes::{parse_corrected_data, ChangeCode, ReturnAction, ReturnCode};
 use super::methods::{self, current_method};
 use super::model::*;
 use crate::audit::{self, AuditEvent};
@@ -1055,6 +1055,160 @@ fn reverse_paid(
         },
     )?;
     Ok(())
+}
+
+/// One notification of change from the bank's report: the item it answers (our id is
+/// the entry's individual identification number), the change code and the 29-character
+/// Corrected Data field as the NOC carries it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeNoticeLine {
+    pub item_id: i64,
+    /// `C01`…`C09`, `C13`, `C14` (NACHA Appendix Five).
+    pub change_code: String,
+    /// The NOC's Corrected Data field, positions as NACHA lays them out (e.g. C03: the
+    /// routing number in 1–9, the account number in 13–29). Never echoed back.
+    #[serde(default)]
+    pub corrected_data: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeNoticeResult {
+    pub item_id: i64,
+    /// `applied`, `recorded`, `method_replaced`, `unchanged` (this code was already
+    /// recorded for the item), `not_found` or `invalid`.
+    pub outcome: &'static str,
+    /// The corrected method, masked, when applied.
+    pub destination: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeNoticeReport {
+    pub batch_id: i64,
+    pub applied: usize,
+    pub results: Vec<ChangeNoticeResult>,
+}
+
+/// Applies ACH notifications of change (NOC) received for a batch's items, in one
+/// transaction. NACHA asks the originator to make the change within six banking days
+/// or before the next entry, whichever is later; applied here at once, the next batch
+/// already pays the corrected account. Each (item, code) is recorded once, its
+/// corrected data encrypted.
+pub fn apply_change_notices(
+    st: &AppState,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    batch_id: i64,
+    lines: Vec<ChangeNoticeLine>,
+) -> AppResult<ChangeNoticeReport> {
+    use crate::db::schema::payout_change_notices;
+    if lines.is_empty() {
+        return Err(AppError::field("items", "required", "at least one notification of change"));
+    }
+    if lines.len() > 10_000 {
+        return Err(AppError::PayloadTooLarge);
+    }
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let batch = batch_row(conn, batch_id)?;
+        if matches!(batch.status(), BatchStatus::Draft | BatchStatus::Approved | BatchStatus::Cancelled) {
+            return Err(AppError::conflict(
+                "batch_not_exported",
+                format!("notifications of change answer entries that were sent; this batch is {}", batch.status),
+            ));
+        }
+        let mut results = Vec::with_capacity(lines.len());
+        for line in lines {
+            let result = |outcome, destination: Option<String>, detail: Option<String>| ChangeNoticeResult {
+                item_id: line.item_id,
+                outcome,
+                destination,
+                detail,
+            };
+            let Some(code) = ChangeCode::parse(&line.change_code) else {
+                results.push(result("invalid", None, Some("change_code is a NACHA change code: C01-C09, C13 or C14".into())));
+                continue;
+            };
+            let Some(item) = payout_items::table
+                .filter(payout_items::id.eq(line.item_id))
+                .filter(payout_items::batch_id.eq(batch_id))
+                .select(ItemRow::as_select())
+                .first(conn)
+                .optional()?
+            else {
+                results.push(result("not_found", None, None));
+                continue;
+            };
+            if Rail::parse(&item.rail) != Some(Rail::Ach) {
+                results.push(result("invalid", None, Some("notifications of change are for ACH entries".into())));
+                continue;
+            }
+            let seen: i64 = payout_change_notices::table
+                .filter(payout_change_notices::item_id.eq(item.id))
+                .filter(payout_change_notices::change_code.eq(code.as_str()))
+                .count()
+                .get_result(conn)?;
+            if seen > 0 {
+                results.push(result("unchanged", None, None));
+                continue;
+            }
+            let correction = match parse_corrected_data(code, &line.corrected_data) {
+                Ok(c) => c,
+                Err(why) => {
+                    results.push(result("invalid", None, Some(why.into())));
+                    continue;
+                }
+            };
+            let paid_to = methods::method(conn, item.method_id)?;
+            let notice = format!("{} {}", code.as_str(), code.description());
+            let (outcome, new_method) =
+                match methods::apply_correction(st, conn, now, ctx, finance_id, &paid_to, &correction, &notice)? {
+                    Ok(done) => done,
+                    Err(errors) => {
+                        let why = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
+                        results.push(result("invalid", None, Some(format!("the corrected data is refused: {why}"))));
+                        continue;
+                    }
+                };
+            diesel::insert_into(payout_change_notices::table)
+                .values((
+                    payout_change_notices::item_id.eq(item.id),
+                    payout_change_notices::change_code.eq(code.as_str()),
+                    payout_change_notices::corrected_enc.eq(st.cipher.encrypt_str(&line.corrected_data)),
+                    payout_change_notices::outcome.eq(outcome.as_str()),
+                    payout_change_notices::method_id.eq(paid_to.id),
+                    payout_change_notices::new_method_id.eq(new_method),
+                    payout_change_notices::recorded_by.eq(finance_id),
+                    payout_change_notices::recorded_at.eq(now),
+                ))
+                .execute(conn)?;
+            let destination = match new_method {
+                Some(id) => Some(methods::method(conn, id)?.masked),
+                None => None,
+            };
+            audit::record(
+                conn,
+                now,
+                ctx,
+                AuditEvent {
+                    actor_id: Some(finance_id),
+                    action: "payout_item.change_notice",
+                    subject_type: "payout_item",
+                    subject_id: Some(item.id.to_string()),
+                    summary: json!({"change_code": code.as_str(), "outcome": outcome.as_str(),
+                        "before": {"method_id": paid_to.id, "destination": paid_to.masked},
+                        "after": new_method.map(|id| json!({"method_id": id, "destination": destination}))}),
+                },
+            )?;
+            results.push(result(outcome.as_str(), destination, Some(notice)));
+        }
+        Ok(ChangeNoticeReport {
+            batch_id,
+            applied: results.iter().filter(|r| r.outcome == "applied").count(),
+            results,
+        })
+    })
 }
 
 /// A payout as its contributor sees it.
