@@ -24,6 +24,8 @@ pub struct JobReport {
     pub year_end: Option<crate::tax::filing::IssueReport>,
     /// Console sessions that ended more than a day ago, deleted.
     pub console_sessions_purged: usize,
+    /// Form I-9 documents whose retention ended: files and numbers deleted.
+    pub i9_documents_purged: usize,
 }
 
 /// Runs every job that is due now.
@@ -35,6 +37,7 @@ pub fn run_due(state: &AppState) -> AppResult<JobReport> {
         work: crate::work::service::run_jobs(state)?,
         year_end: crate::tax::filing::run_year_end(state)?,
         console_sessions_purged: crate::console::session::purge_ended(state)?,
+        i9_documents_purged: crate::onboarding::retention::run_retention(state)?,
     })
 }
 

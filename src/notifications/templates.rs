@@ -78,6 +78,10 @@ email!(CredentialExpiry, "credential_expiry", "email/credential_expiry.txt", "em
     |m| if m.expired { format!("Your {} has expired", m.credential) } else { format!("Your {} expires on {}", m.credential, m.expires_on) },
     { full_name: String, credential: String, expires_on: String, expired: bool, lapsed: String });
 
+email!(AdminAlert, "admin_alert", "email/decision.txt", "email/decision.html",
+    |m| m.subject.clone(),
+    { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });
+
 email!(AccountRemoved, "account_removed", "email/decision.txt", "email/decision.html",
     |m| m.subject.clone(),
     { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });

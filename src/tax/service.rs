@@ -493,6 +493,86 @@ pub fn threshold_for(conn: &mut DbConn, year: i64) -> AppResult<Option<i64>> {
     Ok(tax_thresholds::table.find(year).select(tax_thresholds::threshold_cents).first(conn).optional()?)
 }
 
+/// Moves the payments of exempt payees (a corporation, or exempt payee code 1 to 5 on
+/// the current W-9) from box 1 to the excluded total: no Form 1099-NEC reports them.
+/// Payments withheld on before the payee proved the exemption stay reported, so box 4
+/// credits the tax withheld (a form is due whenever tax was withheld).
+pub fn apply_exemptions(
+    conn: &mut DbConn,
+    totals: &mut std::collections::BTreeMap<i64, super::year_end::YearTotals>,
+) -> AppResult<()> {
+    let ids: Vec<i64> = totals.keys().copied().collect();
+    let mut profiles = HashMap::new();
+    for chunk in ids.chunks(crate::readiness::LOOKUP_CHUNK) {
+        profiles.extend(current_profiles_of(conn, chunk)?);
+    }
+    for (user, t) in totals.iter_mut() {
+        let exempt = profiles.get(user).and_then(TaxProfile::reporting_exemption).is_some();
+        if exempt && t.federal_withheld_cents == 0 {
+            t.excluded_cents += t.reportable_cents;
+            t.reportable_cents = 0;
+        }
+    }
+    Ok(())
+}
+
+/// Tells every admin, once per year, that forms of `year` were issued with the
+/// threshold of `from` because the year's inflation-indexed figure is not on file, and
+/// audits it.
+pub fn alert_threshold_assumed(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    year: i64,
+    from: i64,
+    cents: i64,
+) -> AppResult<()> {
+    use crate::db::schema::{user_roles, users};
+    let admins: Vec<(i64, String, String)> = users::table
+        .inner_join(user_roles::table)
+        .filter(user_roles::role.eq(crate::auth::roles::Role::Admin.as_str()))
+        .select((users::id, users::email, users::full_name))
+        .load(conn)?;
+    let mut told = 0;
+    for (id, email, name) in admins {
+        let queued = crate::notifications::enqueue_once(
+            conn,
+            now,
+            &email,
+            &format!("threshold_assumed:{year}:{id}"),
+            &crate::notifications::templates::AdminAlert {
+                full_name: name,
+                subject: format!("No 1099-NEC threshold on file for {year}"),
+                headline: format!(
+                    "The {year} forms are issued with the {from} threshold ({} USD), a floor of the inflation-indexed figure.",
+                    super::year_end::dollars(cents)
+                ),
+                reason: "26 USC 6041(a): from 2027 the threshold is indexed for inflation".into(),
+                note: String::new(),
+                next_steps: format!(
+                    "Record the published figure with PUT /api/v1/admin/tax-thresholds/{year}; forms already issued stay valid."
+                ),
+            },
+        )?;
+        told += usize::from(queued);
+    }
+    if told > 0 {
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: None,
+                action: "tax.threshold_assumed",
+                subject_type: "tax_threshold",
+                subject_id: Some(year.to_string()),
+                summary: json!({"year": year, "from_year": from, "threshold_cents": cents, "admins_told": told}),
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// Adds or changes the threshold of a payment year (inflation indexing after 2026).
 pub fn set_threshold(
     state: &AppState,
