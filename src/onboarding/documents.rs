@@ -253,7 +253,7 @@ mod tests {
 
     #[test]
     fn reverification_follows_the_authorization_and_the_document() {
-        use AuthorizationCategory::*;
+        use AuthorizationCategory::{LawfulPermanentResident, NoncitizenAuthorized, NoncitizenNational, UsCitizen};
         let stamp = [doc(A, "foreign_passport_with_temporary_i551", Some(d(2027, 8, 1)))];
         assert_eq!(reverify_on(LawfulPermanentResident, None, &stamp), Some(d(2027, 8, 1)), "temporary I-551 stamp");
         let card = [doc(A, "permanent_resident_card", Some(d(2030, 1, 1)))];

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::model::*;
-use super::service::{self, AddressInput, AttestOutcome, Attestation, ProfilePatch, ReviewDecision};
+use super::service::{self, AddressInput, AttestOutcome, Attestation, Expiry, ProfilePatch, ReviewDecision};
 use crate::auth::routes::UserView;
 use crate::auth::{Applicant, AuthUser, Reviewer, Staff};
 use crate::db::DbConn;
@@ -172,17 +172,17 @@ pub async fn update_me(
 /// authorization that does not expire (refugees, asylees, some FSM/RMI citizens).
 #[derive(Debug, Clone, Copy, ToSchema)]
 #[schema(value_type = String, example = "2027-05-31")]
-pub struct ExpirationInput(pub Option<NaiveDate>);
+pub struct ExpirationInput(pub Expiry);
 
 impl<'de> Deserialize<'de> for ExpirationInput {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
         let raw = raw.trim();
         if raw.eq_ignore_ascii_case("N/A") || raw.eq_ignore_ascii_case("NA") {
-            return Ok(Self(None));
+            return Ok(Self(Expiry::NotApplicable));
         }
         raw.parse::<NaiveDate>()
-            .map(|date| Self(Some(date)))
+            .map(|date| Self(Expiry::On(date)))
             .map_err(|_| serde::de::Error::custom("expiration_date is a date like 2027-05-31, or N/A"))
     }
 }
@@ -192,8 +192,8 @@ impl<'de> Deserialize<'de> for ExpirationInput {
 pub struct AttestationRequest {
     /// One of the four Form I-9 categories, or `none`.
     pub category: AuthorizationCategory,
-    /// `noncitizen_authorized`: the date the authorization expires, or `N/A` (or no
-    /// value) when it has none. Refused for the other categories.
+    /// Required for `noncitizen_authorized`: the date the authorization expires, or `N/A`
+    /// when it has none (refugees, asylees). A date is refused for the other categories.
     #[serde(default)]
     pub expiration_date: Option<ExpirationInput>,
     /// ISO 3166 two-letter code of the country you live in.
@@ -293,7 +293,7 @@ pub async fn attest(
     let response = blocking(move || {
         let a = Attestation {
             category: b.category,
-            expiration_date: b.expiration_date.and_then(|e| e.0),
+            expiration: b.expiration_date.map(|e| e.0),
             residence_country: b.residence_country.to_uppercase(),
         };
         match service::attest(&st, &me.ctx, me.id, a)? {

@@ -255,10 +255,35 @@ pub fn authorizations_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashM
     Ok(out)
 }
 
+/// The "exp. date, if any" of Form I-9 Section 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    On(NaiveDate),
+    /// "N/A": the authorization has no expiration date (refugees, asylees, some
+    /// citizens of the FSM and RMI).
+    NotApplicable,
+}
+
+impl Expiry {
+    pub fn date(self) -> Option<NaiveDate> {
+        match self {
+            Self::On(d) => Some(d),
+            Self::NotApplicable => None,
+        }
+    }
+}
+
 pub struct Attestation {
     pub category: AuthorizationCategory,
-    pub expiration_date: Option<NaiveDate>,
+    /// `None`: the field was left out.
+    pub expiration: Option<Expiry>,
     pub residence_country: String,
+}
+
+impl Attestation {
+    pub fn expiration_date(&self) -> Option<NaiveDate> {
+        self.expiration.and_then(Expiry::date)
+    }
 }
 
 pub enum AttestOutcome {
@@ -268,14 +293,20 @@ pub enum AttestOutcome {
 
 fn validate_attestation(a: &Attestation, today: NaiveDate) -> Result<(), Vec<FieldError>> {
     let mut errors = Vec::new();
-    // No date for "noncitizen authorized to work" is "N/A": an authorization without an
-    // expiration date (refugees, asylees). Refusing it would be discrimination under the
-    // I-9 rules (8 USC 1324b); reverification then follows the document presented.
-    match (a.category.may_expire(), a.expiration_date) {
-        (true, Some(d)) if d <= today => {
+    // "Noncitizen authorized to work" states a date or N/A (Form I-9: "exp. date, if
+    // any"). N/A is an authorization without an expiration date (refugees, asylees):
+    // refusing it would be discrimination under the I-9 rules (8 USC 1324b), and
+    // reverification then follows the document presented. A left-out field is asked for.
+    match (a.category.may_expire(), a.expiration) {
+        (true, None) => errors.push(FieldError::new(
+            "expiration_date",
+            "required",
+            "give the date your work authorization expires, or N/A if it has none (refugees, asylees)",
+        )),
+        (true, Some(Expiry::On(d))) if d <= today => {
             errors.push(FieldError::new("expiration_date", "in_past", "the expiration date has already passed"))
         }
-        (false, Some(_)) => errors.push(FieldError::new(
+        (false, Some(Expiry::On(_))) => errors.push(FieldError::new(
             "expiration_date",
             "not_allowed",
             "only noncitizens authorized to work have an expiration date",
@@ -349,12 +380,12 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
             .values(NewWorkAuthorization {
                 user_id,
                 category: a.category.as_str(),
-                expires_on: a.expiration_date,
+                expires_on: a.expiration_date(),
                 residence_country: "US",
                 reverification,
                 status: AuthorizationStatus::Attested.as_str(),
                 attested_at: now,
-                reverify_on: a.expiration_date,
+                reverify_on: a.expiration_date(),
             })
             .returning(work_authorizations::id)
             .get_result(conn)?;
@@ -367,7 +398,12 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
                 action: "work_authorization.attested",
                 subject_type: "work_authorization",
                 subject_id: Some(id.to_string()),
-                summary: json!({"category": a.category.as_str(), "reverification": reverification}),
+                summary: json!({"category": a.category.as_str(), "reverification": reverification,
+                    "expiration": match a.expiration {
+                        Some(Expiry::On(d)) => d.to_string(),
+                        Some(Expiry::NotApplicable) => "N/A".to_string(),
+                        None => String::new(),
+                    }}),
             },
         )?;
         Ok(AttestOutcome::Recorded(find_authorization(conn, id)?))
@@ -903,6 +939,23 @@ mod tests {
         assert_eq!(reminder_due(45, &t), Some(90));
         assert_eq!(reminder_due(20, &t), Some(30));
         assert_eq!(reminder_due(0, &t), Some(7));
+    }
+
+    #[test]
+    fn refugees_and_asylees_attest_without_an_expiration_date() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let attest = |category, expiration| Attestation { category, expiration, residence_country: "US".into() };
+        let na = attest(AuthorizationCategory::NoncitizenAuthorized, Some(Expiry::NotApplicable));
+        assert!(validate_attestation(&na, today).is_ok(), "N/A is an answer, not a missing one");
+        let dated = attest(AuthorizationCategory::NoncitizenAuthorized, Some(Expiry::On(today.succ_opt().unwrap())));
+        assert!(validate_attestation(&dated, today).is_ok());
+        let past = attest(AuthorizationCategory::NoncitizenAuthorized, Some(Expiry::On(today)));
+        assert_eq!(validate_attestation(&past, today).unwrap_err()[0].code, "in_past");
+        let left_out = attest(AuthorizationCategory::NoncitizenAuthorized, None);
+        assert_eq!(validate_attestation(&left_out, today).unwrap_err()[0].code, "required");
+        let citizen = attest(AuthorizationCategory::UsCitizen, Some(Expiry::On(today.succ_opt().unwrap())));
+        assert_eq!(validate_attestation(&citizen, today).unwrap_err()[0].code, "not_allowed");
+        assert!(validate_attestation(&attest(AuthorizationCategory::UsCitizen, Some(Expiry::NotApplicable)), today).is_ok());
     }
 
     #[test]

@@ -3,6 +3,8 @@
 mod support;
 
 mod accounts;
+mod compliance_i9;
+mod compliance_money;
 mod console;
 mod credentials;
 mod ledger;
