@@ -71,7 +71,8 @@ pub fn reverified(list: DocList, doc_type: &str) -> bool {
 /// temporary I-551 stamp (or MRIV) show one. Others may or may not (a Form I-94 may say
 /// "D/S", a refugee's I-94 has none).
 pub fn expiry_required(list: DocList, doc_type: &str) -> bool {
-    list == DocList::A && matches!(doc_type, "employment_authorization_document" | "foreign_passport_with_temporary_i551")
+    list == DocList::A
+        && matches!(doc_type, "employment_authorization_document" | "foreign_passport_with_temporary_i551")
 }
 
 /// One document as presented: its list, type and expiration date.
@@ -117,7 +118,11 @@ pub fn check_presented(docs: &[Presented], today: NaiveDate) -> Vec<FieldError> 
 /// When reverification is due: the earliest of the attested expiration date and the
 /// expiry of a reverified List A or List C document presented; never for citizens and
 /// noncitizen nationals (M-274 6.1). `None`: never reverified.
-pub fn reverify_on(category: AuthorizationCategory, attested: Option<NaiveDate>, docs: &[Presented]) -> Option<NaiveDate> {
+pub fn reverify_on(
+    category: AuthorizationCategory,
+    attested: Option<NaiveDate>,
+    docs: &[Presented],
+) -> Option<NaiveDate> {
     if matches!(category, AuthorizationCategory::UsCitizen | AuthorizationCategory::NoncitizenNational) {
         return None;
     }
@@ -232,7 +237,9 @@ mod tests {
         let errors = check_presented(&ead_2020, today);
         assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("list_a_expires_on", "document_expired"));
         assert!(check_presented(&[doc(A, "employment_authorization_document", Some(today))], today).is_empty());
-        assert!(!check_presented(&[doc(A, "employment_authorization_document", Some(d(2026, 11, 29)))], today).is_empty());
+        assert!(
+            !check_presented(&[doc(A, "employment_authorization_document", Some(d(2026, 11, 29)))], today).is_empty()
+        );
         let no_date = check_presented(&[doc(A, "employment_authorization_document", None)], today);
         assert_eq!(no_date[0].code, "required");
         assert!(check_presented(&[doc(C, "social_security_card", None)], today).is_empty());

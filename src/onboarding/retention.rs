@@ -126,12 +126,14 @@ pub fn run_retention(state: &AppState) -> AppResult<usize> {
             let now = state.clock.now();
             let doc_ids: Vec<i64> = docs.iter().map(|d| d.0).collect();
             let file_ids: Vec<i64> = docs.iter().map(|d| d.1).collect();
-            diesel::update(work_authorization_documents::table.filter(work_authorization_documents::id.eq_any(&doc_ids)))
-                .set((
-                    work_authorization_documents::number_enc.eq(None::<String>),
-                    work_authorization_documents::purged_at.eq(now),
-                ))
-                .execute(conn)?;
+            diesel::update(
+                work_authorization_documents::table.filter(work_authorization_documents::id.eq_any(&doc_ids)),
+            )
+            .set((
+                work_authorization_documents::number_enc.eq(None::<String>),
+                work_authorization_documents::purged_at.eq(now),
+            ))
+            .execute(conn)?;
             diesel::update(files::table.filter(files::id.eq_any(&file_ids)))
                 .set(files::deleted_at.eq(now))
                 .execute(conn)?;
@@ -187,13 +189,15 @@ mod tests {
     #[test]
     fn kept_while_the_person_works_or_is_reviewed() {
         assert_eq!(retain_until(&hired(d(2000, 3, 1), None)), None, "never while engaged");
-        let reviewing = RetentionFacts { hired_on: None, ended_on: None, last_activity: d(2020, 1, 1), in_review: true };
+        let reviewing =
+            RetentionFacts { hired_on: None, ended_on: None, last_activity: d(2020, 1, 1), in_review: true };
         assert_eq!(retain_until(&reviewing), None);
     }
 
     #[test]
     fn applicants_never_hired_are_kept_one_year() {
-        let rejected = RetentionFacts { hired_on: None, ended_on: None, last_activity: d(2026, 4, 10), in_review: false };
+        let rejected =
+            RetentionFacts { hired_on: None, ended_on: None, last_activity: d(2026, 4, 10), in_review: false };
         assert_eq!(retain_until(&rejected), Some(d(2027, 4, 10)));
     }
 }

@@ -399,11 +399,11 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
                 subject_type: "work_authorization",
                 subject_id: Some(id.to_string()),
                 summary: json!({"category": a.category.as_str(), "reverification": reverification,
-                    "expiration": match a.expiration {
-                        Some(Expiry::On(d)) => d.to_string(),
-                        Some(Expiry::NotApplicable) => "N/A".to_string(),
-                        None => String::new(),
-                    }}),
+                "expiration": match a.expiration {
+                    Some(Expiry::On(d)) => d.to_string(),
+                    Some(Expiry::NotApplicable) => "N/A".to_string(),
+                    None => String::new(),
+                }}),
             },
         )?;
         Ok(AttestOutcome::Recorded(find_authorization(conn, id)?))
@@ -955,7 +955,9 @@ mod tests {
         assert_eq!(validate_attestation(&left_out, today).unwrap_err()[0].code, "required");
         let citizen = attest(AuthorizationCategory::UsCitizen, Some(Expiry::On(today.succ_opt().unwrap())));
         assert_eq!(validate_attestation(&citizen, today).unwrap_err()[0].code, "not_allowed");
-        assert!(validate_attestation(&attest(AuthorizationCategory::UsCitizen, Some(Expiry::NotApplicable)), today).is_ok());
+        assert!(
+            validate_attestation(&attest(AuthorizationCategory::UsCitizen, Some(Expiry::NotApplicable)), today).is_ok()
+        );
     }
 
     #[test]

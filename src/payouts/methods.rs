@@ -173,7 +173,19 @@ pub fn add_method(st: &AppState, ctx: &RequestCtx, user_id: i64, input: MethodIn
         let user = find_user(conn, user_id)?;
         let previous = current_method(conn, user_id)?;
         let usable_from = if previous.is_some() { now + hold } else { now };
-        let id = replace_current(st, conn, now, ctx, Some(user_id), &user, previous.as_ref(), input.rail, &dest, usable_from, "")?;
+        let id = replace_current(
+            st,
+            conn,
+            now,
+            ctx,
+            Some(user_id),
+            &user,
+            previous.as_ref(),
+            input.rail,
+            &dest,
+            usable_from,
+            "",
+        )?;
         Ok(MethodView::new(method(conn, id)?, now))
     })
 }
@@ -275,25 +287,35 @@ impl CorrectionOutcome {
 /// keeps its status; the account's email address gets the change alert. The corrected
 /// details must pass the checks of any new bank account (ABA check digit, 4 to 17
 /// digits). Returns the outcome and the new method's id when applied.
+/// What [`apply_correction`] did, or why the corrected details are refused.
+pub enum CorrectionResult {
+    Done { outcome: CorrectionOutcome, new_method: Option<i64> },
+    Refused(Vec<FieldError>),
+}
+
 pub fn apply_correction(
     st: &AppState,
     conn: &mut DbConn,
-    now: NaiveDateTime,
     ctx: &RequestCtx,
     finance_id: i64,
     paid_to: &MethodRow,
     correction: &Correction,
     bank_notice: &str,
-) -> AppResult<Result<(CorrectionOutcome, Option<i64>), Vec<FieldError>>> {
+) -> AppResult<CorrectionResult> {
+    let now = st.clock.now();
     if correction.is_empty() {
-        return Ok(Ok((CorrectionOutcome::Recorded, None)));
+        return Ok(CorrectionResult::Done { outcome: CorrectionOutcome::Recorded, new_method: None });
     }
     let current = current_method(conn, paid_to.user_id)?;
     if current.as_ref().map(|m| m.id) != Some(paid_to.id) {
-        return Ok(Ok((CorrectionOutcome::MethodReplaced, None)));
+        return Ok(CorrectionResult::Done { outcome: CorrectionOutcome::MethodReplaced, new_method: None });
     }
     let Destination::Bank(bank) = destination(st, paid_to)? else {
-        return Ok(Err(vec![FieldError::new("item_id", "not_a_bank_account", "the item was not paid to a bank account")]));
+        return Ok(CorrectionResult::Refused(vec![FieldError::new(
+            "item_id",
+            "not_a_bank_account",
+            "the item was not paid to a bank account",
+        )]));
     };
     let corrected = BankAccount {
         holder_name: correction.holder_name.clone().unwrap_or(bank.holder_name.clone()),
@@ -302,7 +324,7 @@ pub fn apply_correction(
         account_type: correction.account_type.unwrap_or(bank.account_type),
     };
     if corrected == bank {
-        return Ok(Ok((CorrectionOutcome::Recorded, None)));
+        return Ok(CorrectionResult::Done { outcome: CorrectionOutcome::Recorded, new_method: None });
     }
     let input = MethodInput {
         rail: paid_to.rail(),
@@ -314,16 +336,27 @@ pub fn apply_correction(
     };
     let dest = match validate(&input) {
         Ok(d) => d,
-        Err(errors) => return Ok(Err(errors)),
+        Err(errors) => return Ok(CorrectionResult::Refused(errors)),
     };
     let user = find_user(conn, paid_to.user_id)?;
     let usable_from = paid_to.usable_from.max(now);
-    let id =
-        replace_current(st, conn, now, ctx, Some(finance_id), &user, Some(paid_to), paid_to.rail(), &dest, usable_from, bank_notice)?;
+    let id = replace_current(
+        st,
+        conn,
+        now,
+        ctx,
+        Some(finance_id),
+        &user,
+        Some(paid_to),
+        paid_to.rail(),
+        &dest,
+        usable_from,
+        bank_notice,
+    )?;
     if paid_to.status() == MethodStatus::NeedsUpdate {
         mark_needs_update(conn, id, paid_to.status_reason.as_deref().unwrap_or(bank_notice))?;
     }
-    Ok(Ok((CorrectionOutcome::Applied, Some(id))))
+    Ok(CorrectionResult::Done { outcome: CorrectionOutcome::Applied, new_method: Some(id) })
 }
 
 /// The contributor's methods, newest first.

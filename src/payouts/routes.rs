@@ -11,11 +11,11 @@ use utoipa::ToSchema;
 use super::exports::{self, Format};
 use super::methods::{self, MethodInput, MethodView};
 use super::model::{BankAccountType, Rail};
-use super::unclaimed::UnclaimedLine;
 use super::service::{
     self, BatchView, BuildRequest, Candidate, ChangeNoticeLine, ChangeNoticeReport, LatePayout, MyPayout,
     SettlementLine, SettlementReport,
 };
+use super::unclaimed::UnclaimedLine;
 use crate::auth::{Applicant, Finance, Staff};
 use crate::error::{AppError, AppResult, Problem};
 use crate::idempotency::IdempotencyKey;

@@ -14,7 +14,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::ach_codes::{parse_corrected_data, ChangeCode, ReturnAction, ReturnCode};
-use super::methods::{self, current_method};
+use super::methods::{self, current_method, CorrectionResult};
 use super::model::*;
 use crate::audit::{self, AuditEvent};
 use crate::auth::model::UserStatus;
@@ -1127,7 +1127,11 @@ pub fn apply_change_notices(
                 detail,
             };
             let Some(code) = ChangeCode::parse(&line.change_code) else {
-                results.push(result("invalid", None, Some("change_code is a NACHA change code: C01-C09, C13 or C14".into())));
+                results.push(result(
+                    "invalid",
+                    None,
+                    Some("change_code is a NACHA change code: C01-C09, C13 or C14".into()),
+                ));
                 continue;
             };
             let Some(item) = payout_items::table
@@ -1163,9 +1167,9 @@ pub fn apply_change_notices(
             let paid_to = methods::method(conn, item.method_id)?;
             let notice = format!("{} {}", code.as_str(), code.description());
             let (outcome, new_method) =
-                match methods::apply_correction(st, conn, now, ctx, finance_id, &paid_to, &correction, &notice)? {
-                    Ok(done) => done,
-                    Err(errors) => {
+                match methods::apply_correction(st, conn, ctx, finance_id, &paid_to, &correction, &notice)? {
+                    CorrectionResult::Done { outcome, new_method } => (outcome, new_method),
+                    CorrectionResult::Refused(errors) => {
                         let why = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
                         results.push(result("invalid", None, Some(format!("the corrected data is refused: {why}"))));
                         continue;
@@ -1203,11 +1207,7 @@ pub fn apply_change_notices(
             )?;
             results.push(result(outcome.as_str(), destination, Some(notice)));
         }
-        Ok(ChangeNoticeReport {
-            batch_id,
-            applied: results.iter().filter(|r| r.outcome == "applied").count(),
-            results,
-        })
+        Ok(ChangeNoticeReport { batch_id, applied: results.iter().filter(|r| r.outcome == "applied").count(), results })
     })
 }
 

@@ -42,7 +42,11 @@ pub enum UnclaimedStatus {
 
 /// The dates of one owner's money: `last_activity` (the last indication of interest)
 /// plus the dormancy period is the report date; the notice window precedes it. Pure.
-pub fn schedule(last_activity: NaiveDate, today: NaiveDate, dormancy: Duration) -> (NaiveDate, NaiveDate, NaiveDate, UnclaimedStatus) {
+pub fn schedule(
+    last_activity: NaiveDate,
+    today: NaiveDate,
+    dormancy: Duration,
+) -> (NaiveDate, NaiveDate, NaiveDate, UnclaimedStatus) {
     let reportable_on = last_activity + dormancy;
     let notice_from = reportable_on - Duration::days(NOTICE_WINDOW_OPENS_DAYS);
     let notice_by = reportable_on - Duration::days(NOTICE_WINDOW_CLOSES_DAYS);
@@ -87,8 +91,10 @@ fn last_activity(conn: &mut DbConn, user_id: i64, created_at: NaiveDateTime) -> 
         .filter(payout_methods::user_id.eq(user_id))
         .select(max(payout_methods::created_at))
         .first(conn)?;
-    let w9: Option<NaiveDateTime> =
-        tax_profiles::table.filter(tax_profiles::user_id.eq(user_id)).select(max(tax_profiles::signed_at)).first(conn)?;
+    let w9: Option<NaiveDateTime> = tax_profiles::table
+        .filter(tax_profiles::user_id.eq(user_id))
+        .select(max(tax_profiles::signed_at))
+        .first(conn)?;
     let paid: Option<NaiveDateTime> = payout_items::table
         .filter(payout_items::contributor_id.eq(user_id))
         .filter(payout_items::status.eq("paid"))

@@ -232,6 +232,9 @@ mod tests {
         assert!(reporting_exemption(Some(CCorporation), None).is_some());
         assert!(reporting_exemption(Some(LlcS), None).is_some());
         assert!(reporting_exemption(Some(Other), code("2")).is_some(), "the United States");
-        assert!(reporting_exemption(Some(Other), code("7")).is_none(), "futures commission merchants: not for services");
+        assert!(
+            reporting_exemption(Some(Other), code("7")).is_none(),
+            "futures commission merchants: not for services"
+        );
     }
 }

@@ -273,8 +273,14 @@ fn withholding_of(
     today: NaiveDate,
 ) -> WithholdingStatus {
     let exempt_payee = profile.and_then(TaxProfile::reporting_exemption);
-    let mut status =
-        WithholdingStatus { required: false, reasons: Vec::new(), rate, w9_due_by: None, tin_validation_due: false, exempt_payee };
+    let mut status = WithholdingStatus {
+        required: false,
+        reasons: Vec::new(),
+        rate,
+        w9_due_by: None,
+        tin_validation_due: false,
+        exempt_payee,
+    };
     // Only reportable payments are withheld on (IRC §3406(b)(3)).
     if status.exempt_payee.is_some() {
         return status;
@@ -390,7 +396,14 @@ pub fn record_b_notice(
         }
         let kind_str = if kind == NoticeKind::First { "first" } else { "second" };
         let id: i64 = diesel::insert_into(b_notices::table)
-            .values(NewBNotice { user_id, notice: kind_str, received_on, note, recorded_by: finance_id, recorded_at: now })
+            .values(NewBNotice {
+                user_id,
+                notice: kind_str,
+                received_on,
+                note,
+                recorded_by: finance_id,
+                recorded_at: now,
+            })
             .returning(b_notices::id)
             .get_result(conn)?;
         let profile = current_profile(conn, user_id)?;

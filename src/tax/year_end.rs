@@ -39,7 +39,10 @@ pub fn threshold_in_force(rows: &[(i64, i64)], year: i64) -> Option<(i64, Option
     if year < FIRST_INDEXED_YEAR {
         return None;
     }
-    rows.iter().filter(|(y, _)| *y < year && *y >= FIRST_INDEXED_YEAR - 1).max_by_key(|(y, _)| *y).map(|(y, c)| (*c, Some(*y)))
+    rows.iter()
+        .filter(|(y, _)| *y < year && *y >= FIRST_INDEXED_YEAR - 1)
+        .max_by_key(|(y, _)| *y)
+        .map(|(y, c)| (*c, Some(*y)))
 }
 
 /// Splits a list of numbered parts of at most `per_part` rows: part `n` (1-based) of

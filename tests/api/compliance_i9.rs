@@ -152,12 +152,19 @@ async fn expired_and_minors_documents_are_refused(backend: Backend) {
     let expired_2020 = NaiveDate::from_ymd_opt(2020, 6, 30).unwrap();
     let (status, body) = upload(&app, &t, list_a("employment_authorization_document", Some(expired_2020))).await;
     assert_eq!(status, 422, "an EAD that expired in 2020 is not acceptable: {body}");
-    assert_eq!((body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()), (Some("list_a_expires_on"), Some("document_expired")));
+    assert_eq!(
+        (body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+        (Some("list_a_expires_on"), Some("document_expired"))
+    );
     let yesterday = today(&app) - Duration::days(1);
     let (status, _) = upload(&app, &t, list_a("employment_authorization_document", Some(yesterday))).await;
     assert_eq!(status, 422, "expired yesterday");
     let (status, body) = upload(&app, &t, list_a("employment_authorization_document", None)).await;
-    assert_eq!((status, body["errors"][0]["code"].as_str()), (422, Some("required")), "an EAD shows its expiry: {body}");
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (422, Some("required")),
+        "an EAD shows its expiry: {body}"
+    );
     let expired_license = Form::new()
         .text("list_b_type", "drivers_license")
         .text("list_b_expires_on", "2024-01-31")
@@ -206,11 +213,16 @@ async fn reverification_follows_the_temporary_i551_stamp(backend: Backend) {
     verify(&app, &reviewer, wa["id"].as_i64().unwrap()).await;
     let r = readiness(&app, &t).await;
     let current = requirement(&r, "work_authorization_current");
-    assert_eq!((current["status"].as_str(), current["due_by"].as_str()), (Some("currently_due"), Some(stamp_until.to_string().as_str())), "{r}");
+    assert_eq!(
+        (current["status"].as_str(), current["due_by"].as_str()),
+        (Some("currently_due"), Some(stamp_until.to_string().as_str())),
+        "{r}"
+    );
 
     // One who presented a Permanent Resident Card is never reverified.
     let card = attested(&app, "card@example.com", lpr.clone()).await;
-    let (status, wa) = upload(&app, &card, list_a("permanent_resident_card", Some(today(&app) + Duration::days(30)))).await;
+    let (status, wa) =
+        upload(&app, &card, list_a("permanent_resident_card", Some(today(&app) + Duration::days(30)))).await;
     assert_eq!(status, 201, "{wa}");
     assert_eq!(wa["reverify_on"], Value::Null);
     verify(&app, &reviewer, wa["id"].as_i64().unwrap()).await;
@@ -226,7 +238,8 @@ async fn reverification_follows_the_temporary_i551_stamp(backend: Backend) {
     // The stamp holder reverifies with the card they received.
     let (status, body) = app.put("/me/work-authorization", Some(&t.access), lpr).await;
     assert_eq!(status, 200, "{body}");
-    let (status, wa) = upload(&app, &t, list_a("permanent_resident_card", Some(today(&app) + Duration::days(3650)))).await;
+    let (status, wa) =
+        upload(&app, &t, list_a("permanent_resident_card", Some(today(&app) + Duration::days(3650)))).await;
     assert_eq!(status, 201, "{wa}");
     let reviewer = app.login("rev@gatehouse.test", crate::support::PASSWORD).await;
     verify(&app, &reviewer, wa["id"].as_i64().unwrap()).await;
@@ -272,7 +285,8 @@ async fn reverification_lifts_only_the_expiry_suspension(backend: Backend) {
     let admin = app.admin().await;
     let reviewer = app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
     let until = today(&app) + Duration::days(20);
-    let dated = json!({"category": "noncitizen_authorized", "residence_country": "US", "expiration_date": until.to_string()});
+    let dated =
+        json!({"category": "noncitizen_authorized", "residence_country": "US", "expiration_date": until.to_string()});
     let mut people = Vec::new();
     for (email, reason) in [
         ("quality@example.com", "quality: rejection share above the suspension threshold"),
@@ -330,7 +344,8 @@ async fn retention_deletes_files_and_numbers_of_rejected_applicants(backend: Bac
     let rejected = attested(&app, "rejected@example.com", lpr.clone()).await;
     let (status, wa) = upload(&app, &rejected, b_and_c()).await;
     assert_eq!(status, 201, "{wa}");
-    let decision = json!({"outcome": "reject", "reason_code": "document_not_acceptable", "note": "The card is not legible."});
+    let decision =
+        json!({"outcome": "reject", "reason_code": "document_not_acceptable", "note": "The card is not legible."});
     let (status, body) = decide(&app, &reviewer, wa["id"].as_i64().unwrap(), decision).await;
     assert_eq!(status, 200, "{body}");
     let working = attested(&app, "working@example.com", lpr).await;

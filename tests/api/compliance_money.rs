@@ -165,7 +165,16 @@ async fn itin_holders_sign_a_w9_and_are_paid(backend: Backend) {
     let (status, v1) = app.put("/me/tax-profile", Some(&t.access), w9("ssn", "912-78-1234", false)).await;
     assert_eq!(status, 200, "the IRS's example 9NN-7N-NNNN: {v1}");
     assert_eq!((v1["tin_type"].as_str(), v1["tin"].as_str()), (Some("itin"), Some("***-**-1234")));
-    for edge in ["900-50-0001", "999-65-0001", "900-70-0001", "900-88-0001", "900-90-0001", "900-92-0001", "900-94-0001", "900-99-0001"] {
+    for edge in [
+        "900-50-0001",
+        "999-65-0001",
+        "900-70-0001",
+        "900-88-0001",
+        "900-90-0001",
+        "900-92-0001",
+        "900-94-0001",
+        "900-99-0001",
+    ] {
         let (status, body) = app.put("/me/tax-profile", Some(&t.access), w9("itin", edge, false)).await;
         assert_eq!(status, 200, "{edge}: {body}");
     }
@@ -188,7 +197,10 @@ async fn entities_give_an_ein_and_exempt_payees_are_neither_withheld_nor_reporte
         body["business_name"] = json!("Ortiz Labeling");
         let (status, body) = app.put("/me/tax-profile", Some(&t.access), body).await;
         assert_eq!(status, 422, "{classification}: {body}");
-        assert_eq!((body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()), (Some("tin_type"), Some("ein_required")));
+        assert_eq!(
+            (body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+            (Some("tin_type"), Some("ein_required"))
+        );
     }
     let mut individual = w9("ssn", "123-45-6789", false);
     individual["exempt_payee_code"] = json!("5");
@@ -225,7 +237,11 @@ async fn entities_give_an_ein_and_exempt_payees_are_neither_withheld_nor_reporte
     s.renew(&app).await;
     let report = year_end(&app, &s, app.state.clock.now().year()).await;
     let corp_line = payee_line(&report, corp_id);
-    assert_eq!((corp_line["reportable_cents"].as_i64(), corp_line["excluded_cents"].as_i64()), (Some(0), Some(300_000)), "{corp_line}");
+    assert_eq!(
+        (corp_line["reportable_cents"].as_i64(), corp_line["excluded_cents"].as_i64()),
+        (Some(0), Some(300_000)),
+        "{corp_line}"
+    );
     assert_eq!(corp_line["form_due"], false);
     assert!(corp_line["excluded_reason"].as_str().unwrap().contains("exempt payee code 5"), "{corp_line}");
     assert_eq!(payee_line(&report, person_id)["federal_withheld_cents"], 2400);
@@ -241,9 +257,17 @@ async fn backup_withholding_only_on_rails_the_payer_reports(backend: Backend) {
     }
     let batch = paid_out(&app, &s, "bw-1").await;
     let pp = item_of(&batch, on_paypal);
-    assert_eq!((pp["gross_cents"].as_i64(), pp["withheld_cents"].as_i64(), pp["net_cents"].as_i64()), (Some(3365), Some(0), Some(3365)), "PayPal reports on Form 1099-K: {pp}");
+    assert_eq!(
+        (pp["gross_cents"].as_i64(), pp["withheld_cents"].as_i64(), pp["net_cents"].as_i64()),
+        (Some(3365), Some(0), Some(3365)),
+        "PayPal reports on Form 1099-K: {pp}"
+    );
     let bank = item_of(&batch, on_ach);
-    assert_eq!((bank["withheld_cents"].as_i64(), bank["net_cents"].as_i64()), (Some(808), Some(2557)), "24% of 33.65: {bank}");
+    assert_eq!(
+        (bank["withheld_cents"].as_i64(), bank["net_cents"].as_i64()),
+        (Some(808), Some(2557)),
+        "24% of 33.65: {bank}"
+    );
     assert_eq!(batch["withheld_cents"], 808);
     let id = batch["id"].as_i64().unwrap();
     let lines: Vec<Value> = [on_paypal, on_ach]
@@ -287,7 +311,11 @@ async fn a_first_b_notice_reaches_the_payee_with_a_w9_request(backend: Backend) 
     // Readiness says so at once, before any withholding.
     let (_, r) = app.get("/me/readiness", Some(&t.access)).await;
     let line = requirement(&r, "b_notice_w9");
-    assert_eq!((line["status"].as_str(), line["due_by"].as_str()), (Some("currently_due"), Some(starts.to_string().as_str())), "{r}");
+    assert_eq!(
+        (line["status"].as_str(), line["due_by"].as_str()),
+        (Some("currently_due"), Some(starts.to_string().as_str())),
+        "{r}"
+    );
     assert_eq!(line["blocks"], json!([]));
     assert!(requirement(&r, "backup_withholding").is_null(), "not withheld yet: {r}");
 
@@ -338,8 +366,11 @@ async fn ach_returns_carry_their_code_and_a_return_after_payment_is_reversed(bac
     }
     let batch = paid_out(&app, &s, "ret-1").await;
     let id = batch["id"].as_i64().unwrap();
-    let (closed_item, brief_item, pp_item) =
-        (item_of(&batch, closed)["id"].clone(), item_of(&batch, brief)["id"].clone(), item_of(&batch, on_paypal)["id"].clone());
+    let (closed_item, brief_item, pp_item) = (
+        item_of(&batch, closed)["id"].clone(),
+        item_of(&batch, brief)["id"].clone(),
+        item_of(&batch, on_paypal)["id"].clone(),
+    );
     assert_eq!(item_of(&batch, closed)["withheld_cents"], 600);
 
     // Return codes are NACHA's, for ACH items, and an ACH return carries one.
@@ -355,7 +386,8 @@ async fn ach_returns_carry_their_code_and_a_return_after_payment_is_reversed(bac
         ]),
     )
     .await;
-    let outcomes: Vec<&str> = report["results"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> =
+        report["results"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["invalid", "invalid", "invalid", "invalid"], "{report}");
 
     // R01 is transient: the money is paid again to the same account.
@@ -380,7 +412,10 @@ async fn ach_returns_carry_their_code_and_a_return_after_payment_is_reversed(bac
     s.renew(&app).await;
     let year = app.state.clock.now().year();
     let before = payee_line(&year_end(&app, &s, year).await, closed);
-    assert_eq!((before["reportable_cents"].as_i64(), before["federal_withheld_cents"].as_i64()), (Some(2500), Some(600)));
+    assert_eq!(
+        (before["reportable_cents"].as_i64(), before["federal_withheld_cents"].as_i64()),
+        (Some(2500), Some(600))
+    );
 
     // R02 days after the item was paid: reversed, not refused.
     let report = settle(
@@ -390,9 +425,14 @@ async fn ach_returns_carry_their_code_and_a_return_after_payment_is_reversed(bac
         json!([{"item_id": closed_item, "status": "returned", "return_code": "R02", "rail_reference": "RET-1"}]),
     )
     .await;
-    assert_eq!((report["results"][0]["outcome"].as_str(), report["results"][0]["status"].as_str()), (Some("applied"), Some("returned")), "{report}");
+    assert_eq!(
+        (report["results"][0]["outcome"].as_str(), report["results"][0]["status"].as_str()),
+        (Some("applied"), Some("returned")),
+        "{report}"
+    );
     assert_eq!(report["results"][0]["method_action"], "update_method");
-    let replay = settle(&app, &s, id, json!([{"item_id": closed_item, "status": "returned", "return_code": "R02"}])).await;
+    let replay =
+        settle(&app, &s, id, json!([{"item_id": closed_item, "status": "returned", "return_code": "R02"}])).await;
     assert_eq!(replay["results"][0]["outcome"], "unchanged", "booked once: {replay}");
     let again = settle(&app, &s, id, json!([{"item_id": closed_item, "status": "paid"}])).await;
     assert_eq!(again["results"][0]["outcome"], "conflict");
@@ -403,7 +443,11 @@ async fn ach_returns_carry_their_code_and_a_return_after_payment_is_reversed(bac
     assert_eq!(methods["items"][0]["status"], "needs_update");
     assert_eq!(methods["items"][0]["status_reason"], "R02 Account closed");
     let (_, mine) = app.get("/me/payouts", Some(&closed_t.access)).await;
-    assert_eq!((mine["items"][0]["status"].as_str(), mine["items"][0]["return_code"].as_str()), (Some("returned"), Some("R02")), "{mine}");
+    assert_eq!(
+        (mine["items"][0]["status"].as_str(), mine["items"][0]["return_code"].as_str()),
+        (Some("returned"), Some("R02")),
+        "{mine}"
+    );
     let after = payee_line(&year_end(&app, &s, year).await, closed);
     assert_eq!(after["reportable_cents"].as_i64().unwrap_or(0), 0, "box 1 no longer counts it: {after}");
     assert_eq!(after["federal_withheld_cents"].as_i64().unwrap_or(0), 0, "nor box 4");
@@ -457,10 +501,17 @@ async fn notifications_of_change_correct_the_method_without_a_new_hold(backend: 
         )
         .await;
     assert_eq!((status, body["code"].as_str()), (409, Some("batch_not_exported")), "nothing was sent yet: {body}");
-    let (status, _) = app.post(&format!("/payout-batches/{draft_id}/approve"), Some(&s.checker.access), json!({})).await;
+    let (status, _) =
+        app.post(&format!("/payout-batches/{draft_id}/approve"), Some(&s.checker.access), json!({})).await;
     assert_eq!(status, 200);
     for format in ["nacha", "paypal_csv"] {
-        let resp = app.client.get(app.url(&format!("/payout-batches/{draft_id}/export?format={format}"))).bearer_auth(&s.maker.access).send().await.unwrap();
+        let resp = app
+            .client
+            .get(app.url(&format!("/payout-batches/{draft_id}/export?format={format}")))
+            .bearer_auth(&s.maker.access)
+            .send()
+            .await
+            .unwrap();
         assert!(resp.status().is_success());
     }
     let item = item_of(&draft, id)["id"].clone();
@@ -471,7 +522,11 @@ async fn notifications_of_change_correct_the_method_without_a_new_hold(backend: 
         let token = s.maker.access.clone();
         async move {
             let (status, body) = app
-                .post(&format!("/payout-batches/{draft_id}/notifications-of-change"), Some(&token), json!({"items": lines}))
+                .post(
+                    &format!("/payout-batches/{draft_id}/notifications-of-change"),
+                    Some(&token),
+                    json!({"items": lines}),
+                )
                 .await;
             assert_eq!(status, 200, "{body}");
             body
@@ -485,7 +540,8 @@ async fn notifications_of_change_correct_the_method_without_a_new_hold(backend: 
         {"item_id": 999999, "change_code": "C01", "corrected_data": "5550001234"},
     ]))
     .await;
-    let outcomes: Vec<&str> = report["results"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> =
+        report["results"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["invalid", "invalid", "invalid", "invalid", "not_found"], "{report}");
     assert!(!report.to_string().contains("5550001234"), "corrected data is never echoed");
 
@@ -498,12 +554,17 @@ async fn notifications_of_change_correct_the_method_without_a_new_hold(backend: 
     assert_eq!(report["applied"], 1, "{report}");
     assert_eq!(report["results"][0]["destination"], "ACH savings ****1234");
     assert_eq!(report["results"][1]["outcome"], "recorded");
-    let replay = noc(json!([{"item_id": item, "change_code": "C07", "corrected_data": "0210000215550001234       32"}])).await;
+    let replay =
+        noc(json!([{"item_id": item, "change_code": "C07", "corrected_data": "0210000215550001234       32"}])).await;
     assert_eq!(replay["results"][0]["outcome"], "unchanged");
 
     let (_, methods) = app.get("/me/payout-methods", Some(&t.access)).await;
     let current = &methods["items"][0];
-    assert_eq!((current["destination"].as_str(), current["on_hold"].as_bool()), (Some("ACH savings ****1234"), Some(false)), "banks correct their own data: no new hold: {methods}");
+    assert_eq!(
+        (current["destination"].as_str(), current["on_hold"].as_bool()),
+        (Some("ACH savings ****1234"), Some(false)),
+        "banks correct their own data: no new hold: {methods}"
+    );
     assert_eq!(methods["items"][1]["status"], "replaced");
     let mail = mail_with_subject(&app, "noc@example.com", "payout method was changed").await;
     assert!(mail.text.contains("C07") && mail.text.contains("ACH savings ****1234"), "{}", mail.text);
@@ -513,7 +574,16 @@ async fn notifications_of_change_correct_the_method_without_a_new_hold(backend: 
     let next = paid_out(&app, &s, "noc-1").await;
     assert_eq!(item_of(&next, id)["destination"], "ACH savings ****1234");
     let next_id = next["id"].as_i64().unwrap();
-    let file = app.client.get(app.url(&format!("/payout-batches/{next_id}/export?format=nacha"))).bearer_auth(&s.maker.access).send().await.unwrap().text().await.unwrap();
+    let file = app
+        .client
+        .get(app.url(&format!("/payout-batches/{next_id}/export?format=nacha")))
+        .bearer_auth(&s.maker.access)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let entry = file.lines().find(|l| l.starts_with('6')).unwrap();
     assert_eq!(&entry[1..3], "32", "savings credit: {entry}");
     assert_eq!(&entry[3..12], "021000021");
@@ -553,7 +623,11 @@ async fn undeliverable_money_is_tracked_as_unclaimed_property(backend: Backend) 
         list["items"].as_array().unwrap().iter().find(|l| l["contributor_id"] == user).cloned().unwrap_or(Value::Null)
     };
     let f = line(&list, failing);
-    assert_eq!((f["reasons"].clone(), f["available_cents"].as_i64(), f["state"].as_str()), (json!(["payment_failed"]), Some(2500), Some("TX")), "{list}");
+    assert_eq!(
+        (f["reasons"].clone(), f["available_cents"].as_i64(), f["state"].as_str()),
+        (json!(["payment_failed"]), Some(2500), Some("TX")),
+        "{list}"
+    );
     assert_eq!(f["status"], "dormant");
     assert_eq!(line(&list, nobody_id)["reasons"], json!(["no_payout_method", "below_minimum"]));
     assert_eq!(line(&list, fine)["reasons"], json!(["below_minimum"]));
@@ -585,7 +659,8 @@ async fn the_january_job_issues_forms_without_an_indexed_threshold(backend: Back
     let paid_year = app.state.clock.now().year();
     fund(&app, &s.maker, id, 210_000).await;
     let batch = paid_out(&app, &s, "jan-1").await;
-    settle(&app, &s, batch["id"].as_i64().unwrap(), json!([{"item_id": item_of(&batch, id)["id"], "status": "paid"}])).await;
+    settle(&app, &s, batch["id"].as_i64().unwrap(), json!([{"item_id": item_of(&batch, id)["id"], "status": "paid"}]))
+        .await;
 
     let january = NaiveDate::from_ymd_opt(paid_year + 1, 1, 5).unwrap();
     app.clock.advance(january - app.state.clock.now().date());
@@ -597,7 +672,15 @@ async fn the_january_job_issues_forms_without_an_indexed_threshold(backend: Back
     assert!(mail.text.contains("PUT /api/v1/admin/tax-thresholds"), "{}", mail.text);
     let (_, again) = app.post("/admin/jobs/run-due", Some(&s.admin.access), json!({})).await;
     assert_eq!(again["year_end"]["unchanged"], 1);
-    assert_eq!(app.smtp.inbox.to("admin@gatehouse.test").iter().filter(|m| m.subject.contains("No 1099-NEC")).count(), 1, "told once");
+    assert_eq!(
+        app.smtp.inbox.to("admin@gatehouse.test").iter().filter(|m| m.subject.contains("No 1099-NEC")).count(),
+        1,
+        "told once"
+    );
     let report = year_end(&app, &s, paid_year).await;
-    assert_eq!((report["threshold_cents"].as_i64(), report["threshold_assumed_from"].as_i64()), (Some(200_000), Some(2026)), "{report}");
+    assert_eq!(
+        (report["threshold_cents"].as_i64(), report["threshold_assumed_from"].as_i64()),
+        (Some(200_000), Some(2026)),
+        "{report}"
+    );
 }
