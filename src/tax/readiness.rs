@@ -52,7 +52,8 @@ pub fn requirements(facts: &Facts) -> Vec<Requirement> {
                 "backup_withholding",
                 S::CurrentlyDue,
                 format!(
-                    "{}% of payouts is withheld for the IRS ({why}). A correct, certified W-9 ends it unless the IRS sent a second notice.",
+                    "{}% of the payouts Gatehouse reports to the IRS (not those a payment service reports on Form 1099-K) \
+                     is withheld for the IRS ({why}). A correct, certified W-9 ends it unless the IRS sent a second notice.",
                     (status.rate * rust_decimal::Decimal::ONE_HUNDRED).normalize()
                 ),
             )

@@ -645,4 +645,90 @@ mod tests {
         assert_eq!(add_business_days(friday, 5), NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
         assert_eq!(add_business_days(friday, 30), NaiveDate::from_ymd_opt(2027, 1, 6).unwrap());
     }
+
+    fn at(y: i32, m: u32, d: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(12, 0, 0).unwrap()
+    }
+
+    fn notice(kind: &str, received: NaiveDate, recorded: NaiveDateTime) -> BNotice {
+        BNotice {
+            id: 1,
+            user_id: 7,
+            notice: kind.into(),
+            received_on: received,
+            note: String::new(),
+            recorded_by: 2,
+            recorded_at: recorded,
+            cleared_at: None,
+            cleared_by: None,
+            cleared_reason: None,
+        }
+    }
+
+    fn w9(signed: NaiveDateTime, classification: &str, code: Option<&str>) -> TaxProfile {
+        TaxProfile {
+            id: 1,
+            user_id: 7,
+            version: 1,
+            legal_name: "Lena Ortiz".into(),
+            business_name: None,
+            tax_classification: classification.into(),
+            address_line1: "1 Elm St".into(),
+            address_line2: None,
+            city: "Austin".into(),
+            region: "TX".into(),
+            postal_code: "78701".into(),
+            tin_type: "ssn".into(),
+            tin_enc: String::new(),
+            tin_last4: "6789".into(),
+            subject_to_backup_withholding: false,
+            signature_name: "Lena Ortiz".into(),
+            signed_at: signed,
+            signed_ip: None,
+            created_at: signed,
+            exempt_payee_code: code.map(str::to_string),
+        }
+    }
+
+    /// Pub 1281: the "B" notice within 15 business days of receipt, withholding after 30
+    /// unless a certified W-9 comes back. A notice received on Friday, November 20, 2026:
+    /// Thanksgiving (Nov 26), Christmas and New Year's Day are not business days.
+    #[test]
+    fn pub_1281_dates_of_a_first_b_notice() {
+        let received = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let view = BNoticeView::from(notice("first", received, at(2026, 11, 23)));
+        assert_eq!(view.send_by, NaiveDate::from_ymd_opt(2026, 12, 14).unwrap());
+        assert_eq!(view.withholding_starts_on, NaiveDate::from_ymd_opt(2027, 1, 6));
+        assert!(!view.payee_notice_late);
+        assert!(
+            !BNoticeView::from(notice("first", received, at(2026, 12, 14))).payee_notice_late,
+            "the 15th day is in time"
+        );
+        assert!(BNoticeView::from(notice("first", received, at(2026, 12, 15))).payee_notice_late);
+        assert_eq!(BNoticeView::from(notice("second", received, at(2026, 11, 23))).withholding_starts_on, None);
+    }
+
+    #[test]
+    fn first_notice_withholding_starts_after_30_business_days_unless_cured() {
+        let rate = Decimal::new(24, 2);
+        let received = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let first = [notice("first", received, at(2026, 11, 23))];
+        let signed_before = w9(at(2026, 1, 5), "individual", None);
+        let waiting = withholding_of(Some(&signed_before), &first, rate, NaiveDate::from_ymd_opt(2027, 1, 5).unwrap());
+        assert!(!waiting.required);
+        assert_eq!(waiting.w9_due_by, NaiveDate::from_ymd_opt(2027, 1, 6));
+        let started = withholding_of(Some(&signed_before), &first, rate, NaiveDate::from_ymd_opt(2027, 1, 6).unwrap());
+        assert_eq!((started.required, started.reasons.as_slice()), (true, ["first_b_notice".to_string()].as_slice()));
+        let cured = w9(at(2026, 12, 1), "individual", None);
+        let after = withholding_of(Some(&cured), &first, rate, NaiveDate::from_ymd_opt(2027, 2, 1).unwrap());
+        assert!(!after.required && after.w9_due_by.is_none());
+        let second = [notice("first", received, at(2026, 11, 23)), notice("second", received, at(2026, 11, 23))];
+        let validated = withholding_of(Some(&cured), &second, rate, NaiveDate::from_ymd_opt(2026, 12, 2).unwrap());
+        assert!(validated.required && validated.tin_validation_due, "a new W-9 does not end a second notice");
+        // An exempt payee is never withheld on.
+        let corporation = w9(at(2026, 1, 5), "c_corporation", None);
+        let exempt = withholding_of(Some(&corporation), &second, rate, NaiveDate::from_ymd_opt(2027, 2, 1).unwrap());
+        assert!(!exempt.required && exempt.exempt_payee.is_some());
+        assert!(withholding_of(None, &[], rate, received).required, "no W-9: tin_missing");
+    }
 }
