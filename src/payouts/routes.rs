@@ -400,7 +400,12 @@ const SETTLEMENT_COLUMNS: [&str; 5] = ["item_id", "status", "rail_reference", "r
 pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(body);
     let headers = reader.headers().map_err(|e| AppError::invalid("malformed_csv", format!("the CSV header: {e}")))?;
-    let columns: Vec<String> = headers.iter().map(str::to_string).collect();
+    // `return_reason_code` and `reason_code` name the same column as `return_code`.
+    let columns: Vec<String> = headers
+        .iter()
+        .map(|c| if matches!(c, "return_reason_code" | "reason_code") { "return_code" } else { c })
+        .map(str::to_string)
+        .collect();
     let bad_header = || {
         AppError::invalid(
             "malformed_csv",
@@ -561,4 +566,26 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(change_notices)
         .service(unclaimed)
         .service(late);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settlement_csv_columns_by_name() {
+        let lines = parse_csv(b"item_id,status,rail_reference,reason\n7,returned,T-1,account closed\n").unwrap();
+        assert_eq!(
+            (lines[0].item_id, lines[0].reason.as_deref(), lines[0].return_code.as_deref()),
+            (7, Some("account closed"), None)
+        );
+        let lines = parse_csv(b"status,item_id,return_code\nreturned,8,R02\n").unwrap();
+        assert_eq!((lines[0].item_id, lines[0].return_code.as_deref()), (8, Some("R02")));
+        let lines = parse_csv(b"item_id,status,reason_code\n9,returned,R03\n").unwrap();
+        assert_eq!(lines[0].return_code.as_deref(), Some("R03"));
+        assert!(parse_csv(b"item_id,status,payment_day\n1,paid,x\n").is_err(), "an unknown column");
+        assert!(parse_csv(b"item_id,status,reason,reason\n1,paid,a,b\n").is_err(), "a repeated column");
+        assert!(parse_csv(b"item_id,rail_reference\n1,x\n").is_err(), "no status");
+        assert!(parse_csv(b"item_id,status\nabc,paid\n").is_err(), "item_id is a number");
+    }
 }

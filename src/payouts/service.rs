@@ -724,7 +724,8 @@ pub struct SettlementLine {
     pub reason: Option<String>,
     /// ACH items: the NACHA return reason code (`R01`…`R53`), required for `returned`.
     /// It decides whether the method needs an update or the next batch pays it again.
-    #[serde(default)]
+    /// Also read as `return_reason_code` or `reason_code`.
+    #[serde(default, alias = "return_reason_code", alias = "reason_code")]
     pub return_code: Option<String>,
 }
 
@@ -881,9 +882,9 @@ fn settle_line(
     if code.is_some() && !ach {
         return invalid("return reason codes are NACHA codes, for ACH items only");
     }
-    if wanted == ItemStatus::Returned && ach && code.is_none() {
-        return invalid("an ACH return carries its NACHA return reason code (R01 to R53)");
-    }
+    // A bank's return report often puts the code in the reason ("R02 Account closed").
+    let code =
+        if ach && wanted != ItemStatus::Paid { code.or_else(|| reason.and_then(leading_return_code)) } else { code };
     let current = item.status();
     let return_after_payment = current == ItemStatus::Paid && wanted == ItemStatus::Returned;
     if current != ItemStatus::Pending && !return_after_payment {
@@ -973,9 +974,16 @@ fn settle_line(
     Ok(applied)
 }
 
+/// The NACHA return code a free-text reason starts with (`R02`, `R02: account closed`).
+pub fn leading_return_code(reason: &str) -> Option<ReturnCode> {
+    let first = reason.split(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | '-' | ';')).next()?;
+    ReturnCode::parse(first)
+}
+
 /// What the contributor and the method are told: the NACHA code and its title, with
-/// the rail's own words when given.
+/// the rail's own words when given (not repeated when they are just the code).
 fn failure_reason(code: Option<ReturnCode>, reason: Option<&str>) -> String {
+    let reason = reason.filter(|r| !code.is_some_and(|c| r.eq_ignore_ascii_case(c.as_str())));
     match (code, reason) {
         (Some(c), Some(r)) => format!("{} {}: {r}", c.as_str(), c.description()),
         (Some(c), None) => format!("{} {}", c.as_str(), c.description()),
@@ -1437,6 +1445,22 @@ mod tests {
             }
         }
         assert_eq!(available, 0);
+    }
+
+    #[test]
+    fn a_return_code_is_read_from_the_start_of_a_reason() {
+        assert_eq!(leading_return_code("R02"), Some(ReturnCode::R02));
+        assert_eq!(leading_return_code("R03: no account"), Some(ReturnCode::R03));
+        assert_eq!(leading_return_code("r04 - invalid account"), Some(ReturnCode::R04));
+        assert_eq!(leading_return_code("account closed"), None);
+        assert_eq!(leading_return_code("R99 unknown"), None);
+        assert_eq!(leading_return_code("XR02"), None);
+        assert_eq!(failure_reason(Some(ReturnCode::R02), Some("R02")), "R02 Account closed");
+        assert_eq!(
+            failure_reason(Some(ReturnCode::R02), Some("closed by owner")),
+            "R02 Account closed: closed by owner"
+        );
+        assert_eq!(failure_reason(None, Some("account closed")), "account closed");
     }
 
     #[test]

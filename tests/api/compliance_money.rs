@@ -373,13 +373,13 @@ async fn ach_returns_carry_their_code_and_a_return_after_payment_is_reversed(bac
     );
     assert_eq!(item_of(&batch, closed)["withheld_cents"], 600);
 
-    // Return codes are NACHA's, for ACH items, and an ACH return carries one.
+    // Return codes are NACHA's, for ACH items; a failure says why.
     let report = settle(
         &app,
         &s,
         id,
         json!([
-            {"item_id": closed_item, "status": "returned", "reason": "account closed"},
+            {"item_id": closed_item, "status": "returned"},
             {"item_id": closed_item, "status": "failed", "return_code": "R99"},
             {"item_id": pp_item, "status": "returned", "return_code": "R02"},
             {"item_id": closed_item, "status": "paid", "return_code": "R02"},
@@ -397,7 +397,7 @@ async fn ach_returns_carry_their_code_and_a_return_after_payment_is_reversed(bac
         id,
         json!([
             {"item_id": closed_item, "status": "paid", "rail_reference": "TRACE-1"},
-            {"item_id": brief_item, "status": "returned", "return_code": "R01", "rail_reference": "TRACE-2"},
+            {"item_id": brief_item, "status": "returned", "reason": "R01", "rail_reference": "TRACE-2"},
             {"item_id": pp_item, "status": "paid", "rail_reference": "PP-1"},
         ]),
     )
@@ -608,7 +608,7 @@ async fn undeliverable_money_is_tracked_as_unclaimed_property(backend: Backend) 
         &s,
         id,
         json!([
-            {"item_id": item_of(&batch, failing)["id"], "status": "returned", "return_code": "R03"},
+            {"item_id": item_of(&batch, failing)["id"], "status": "returned", "reason": "account closed per bank"},
             {"item_id": item_of(&batch, fine)["id"], "status": "paid"},
         ]),
     )
