@@ -22,7 +22,7 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::model::UserStatus;
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
-use crate::db::schema::{decisions, files, work_authorization_documents, work_authorizations};
+use crate::db::schema::{decisions, files, users, work_authorization_documents, work_authorizations};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::AppState;
@@ -99,10 +99,17 @@ fn facts_of(conn: &mut DbConn, user_id: i64) -> AppResult<RetentionFacts> {
 /// number of documents purged.
 pub fn run_retention(state: &AppState) -> AppResult<usize> {
     let today = state.clock.now().date();
+    // People still engaged (verified, active, suspended) keep their documents whatever
+    // the dates: only the others are read, so the job stays small.
+    let engaged =
+        [UserStatus::AuthorizationVerified, UserStatus::Active, UserStatus::Suspended].map(UserStatus::as_str);
     let people: Vec<i64> = state.db.read_sync(|conn| {
         Ok(work_authorization_documents::table
-            .inner_join(work_authorizations::table)
+            .inner_join(
+                work_authorizations::table.inner_join(users::table.on(users::id.eq(work_authorizations::user_id))),
+            )
             .filter(work_authorization_documents::purged_at.is_null())
+            .filter(users::status.ne_all(engaged))
             .select(work_authorizations::user_id)
             .distinct()
             .order(work_authorizations::user_id.asc())
