@@ -8,6 +8,8 @@
 //! U.S. 674 (1965) (the property goes to the state of the owner's last known address).
 //! States enact their own periods: the dormancy period is configuration.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -80,47 +82,65 @@ pub struct UnclaimedLine {
     pub status: UnclaimedStatus,
 }
 
-/// The owner's last indication of interest (see [`UnclaimedLine::last_activity`]).
-fn last_activity(conn: &mut DbConn, user_id: i64, created_at: NaiveDateTime) -> AppResult<NaiveDateTime> {
+/// The latest of each kind of owner activity per contributor of `ids` (see
+/// [`UnclaimedLine::last_activity`]): one grouped query per kind.
+fn last_activities(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, NaiveDateTime>> {
     use diesel::dsl::max;
-    let work: Option<NaiveDateTime> = work_records::table
-        .filter(work_records::contributor_id.eq(user_id))
-        .select(max(work_records::completed_at))
-        .first(conn)?;
-    let method: Option<NaiveDateTime> = payout_methods::table
-        .filter(payout_methods::user_id.eq(user_id))
-        .select(max(payout_methods::created_at))
-        .first(conn)?;
-    let w9: Option<NaiveDateTime> = tax_profiles::table
-        .filter(tax_profiles::user_id.eq(user_id))
-        .select(max(tax_profiles::signed_at))
-        .first(conn)?;
-    let paid: Option<NaiveDateTime> = payout_items::table
-        .filter(payout_items::contributor_id.eq(user_id))
-        .filter(payout_items::status.eq("paid"))
-        .select(max(payout_items::settled_at))
-        .first(conn)?;
-    Ok([work, method, w9, paid].into_iter().flatten().fold(created_at, NaiveDateTime::max))
+    let mut latest: HashMap<i64, NaiveDateTime> = HashMap::new();
+    let mut keep = |rows: Vec<(i64, Option<NaiveDateTime>)>| {
+        for (id, at) in rows {
+            if let Some(at) = at {
+                let e = latest.entry(id).or_insert(at);
+                *e = (*e).max(at);
+            }
+        }
+    };
+    keep(
+        work_records::table
+            .filter(work_records::contributor_id.eq_any(ids))
+            .group_by(work_records::contributor_id)
+            .select((work_records::contributor_id, max(work_records::completed_at)))
+            .load(conn)?,
+    );
+    keep(
+        payout_methods::table
+            .filter(payout_methods::user_id.eq_any(ids))
+            .group_by(payout_methods::user_id)
+            .select((payout_methods::user_id, max(payout_methods::created_at)))
+            .load(conn)?,
+    );
+    keep(
+        tax_profiles::table
+            .filter(tax_profiles::user_id.eq_any(ids))
+            .group_by(tax_profiles::user_id)
+            .select((tax_profiles::user_id, max(tax_profiles::signed_at)))
+            .load(conn)?,
+    );
+    keep(
+        payout_items::table
+            .filter(payout_items::contributor_id.eq_any(ids))
+            .filter(payout_items::status.eq("paid"))
+            .group_by(payout_items::contributor_id)
+            .select((payout_items::contributor_id, max(payout_items::settled_at)))
+            .load(conn)?,
+    );
+    Ok(latest)
 }
 
-/// The owner's state: the profile's US address, else the W-9's.
-fn last_known_state(conn: &mut DbConn, user_id: i64) -> AppResult<Option<String>> {
-    let profile: Option<(Option<String>, Option<String>)> = contributor_profiles::table
-        .find(user_id)
-        .select((contributor_profiles::region, contributor_profiles::country))
-        .first(conn)
-        .optional()?;
-    if let Some((Some(region), country)) = profile {
-        if country.as_deref().unwrap_or("US") == "US" {
-            return Ok(Some(region));
+/// The owners' states: the profile's US address, else the latest W-9's.
+fn last_known_states(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+    let mut states: HashMap<i64, String> =
+        crate::tax::service::current_profiles_of(conn, ids)?.into_iter().map(|(id, p)| (id, p.region)).collect();
+    let profiles: Vec<(i64, Option<String>, Option<String>)> = contributor_profiles::table
+        .filter(contributor_profiles::user_id.eq_any(ids))
+        .select((contributor_profiles::user_id, contributor_profiles::region, contributor_profiles::country))
+        .load(conn)?;
+    for (id, region, country) in profiles {
+        if let Some(region) = region.filter(|_| country.as_deref().unwrap_or("US") == "US") {
+            states.insert(id, region);
         }
     }
-    Ok(tax_profiles::table
-        .filter(tax_profiles::user_id.eq(user_id))
-        .order(tax_profiles::version.desc())
-        .select(tax_profiles::region)
-        .first(conn)
-        .optional()?)
+    Ok(states)
 }
 
 /// Every contributor with money available that no batch is paying, oldest report date
@@ -133,9 +153,9 @@ pub fn unclaimed(st: &AppState) -> AppResult<Vec<UnclaimedLine>> {
         let mut out = Vec::new();
         for chunk in balances.chunks(crate::readiness::LOOKUP_CHUNK) {
             let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-            let people: std::collections::HashMap<i64, _> =
-                find_users(conn, &ids)?.into_iter().map(|u| (u.id, u)).collect();
+            let people: HashMap<i64, _> = find_users(conn, &ids)?.into_iter().map(|u| (u.id, u)).collect();
             let methods = current_methods_of(conn, &ids)?;
+            let mut owed = Vec::new();
             for (id, available) in chunk {
                 let Some(user) = people.get(id) else { continue };
                 let mut reasons = Vec::new();
@@ -150,16 +170,21 @@ pub fn unclaimed(st: &AppState) -> AppResult<Vec<UnclaimedLine>> {
                 if *available < minimum {
                     reasons.push("below_minimum");
                 }
-                if reasons.is_empty() {
-                    continue;
+                if !reasons.is_empty() {
+                    owed.push((user, *available, reasons));
                 }
-                let last = last_activity(conn, *id, user.created_at)?;
+            }
+            let owed_ids: Vec<i64> = owed.iter().map(|(u, _, _)| u.id).collect();
+            let activity = last_activities(conn, &owed_ids)?;
+            let mut states = last_known_states(conn, &owed_ids)?;
+            for (user, available, reasons) in owed {
+                let last = activity.get(&user.id).copied().unwrap_or(user.created_at).max(user.created_at);
                 let (reportable_on, notice_from, notice_by, status) = schedule(last.date(), now.date(), dormancy);
                 out.push(UnclaimedLine {
-                    contributor_id: *id,
-                    available_cents: *available,
+                    contributor_id: user.id,
+                    available_cents: available,
                     reasons,
-                    state: last_known_state(conn, *id)?,
+                    state: states.remove(&user.id),
                     last_activity: last,
                     notice_from,
                     notice_by,
