@@ -1,66 +1,47 @@
--- Compliance corrections (issue 16). SQLite cannot change a CHECK constraint in place,
--- so the two tables whose CHECK changes are rebuilt; their child tables are copied
--- aside and recreated first, so no foreign key ever points at a missing row.
+-- Compliance corrections (issue 16).
+--
+-- SQLite cannot alter a CHECK constraint in place. Two CHECKs are loosened here
+-- (never tightened: every existing row satisfies the new one), with SQLite's documented
+-- procedure for removing or changing a CHECK ("ALTER TABLE", section "Making Other
+-- Kinds Of Table Schema Changes"): the table's CREATE statement is edited in
+-- sqlite_master under writable_schema, and the ALTER TABLE ... ADD COLUMN that follows
+-- on the same table bumps the schema version so every connection reloads it. Unlike a
+-- rebuild of the table, this keeps every column other migrations added to it.
+PRAGMA writable_schema = ON;
 
 -- Work authorizations: "noncitizen authorized to work" may have no expiration date
 -- ("N/A": refugees, asylees, some FSM/RMI citizens; Form I-9 Section 1, "exp. date,
--- if any"). `reverify_on` is when reverification is due: the earliest of the attested
--- date and the expiry of a List A or List C document that is reverified (M-274 6.1).
+-- if any").
+UPDATE sqlite_master
+SET sql = replace(sql, 'CHECK ((category = ''noncitizen_authorized'') = (expires_on IS NOT NULL))',
+    'CHECK (category = ''noncitizen_authorized'' OR expires_on IS NULL)')
+WHERE type = 'table' AND name = 'work_authorizations';
+
+-- W-9: ITINs go in the SSN box of Form W-9 and are recorded as `itin`.
+UPDATE sqlite_master
+SET sql = replace(sql, 'tin_type IN (''ssn'', ''ein'')', 'tin_type IN (''ssn'', ''itin'', ''ein'')')
+WHERE type = 'table' AND name = 'tax_profiles';
+
+PRAGMA writable_schema = OFF;
+
+-- Both edits took (the migration fails here otherwise).
+CREATE TEMP TABLE schema_edits (applied INTEGER NOT NULL CHECK (applied = 2));
+INSERT INTO schema_edits SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND (
+    (name = 'work_authorizations' AND sql LIKE '%CHECK (category = ''noncitizen_authorized'' OR expires_on IS NULL)%')
+    OR (name = 'tax_profiles' AND sql LIKE '%tin_type IN (''ssn'', ''itin'', ''ein'')%'));
+DROP TABLE schema_edits;
+
+-- `reverify_on`: when reverification is due, the earliest of the attested date and the
+-- expiry of a List A or List C document that is reverified (M-274 6.1); citizens and
+-- noncitizen nationals are never reverified.
+ALTER TABLE work_authorizations ADD COLUMN reverify_on DATE
+    CHECK (reverify_on IS NULL OR category NOT IN ('us_citizen', 'noncitizen_national'));
+UPDATE work_authorizations SET reverify_on = expires_on;
+
 -- Documents gain `purged_at`: the retention job deletes the file and the number and
 -- keeps the fact.
-CREATE TABLE wa_documents_copy AS SELECT * FROM work_authorization_documents;
-DROP TABLE work_authorization_documents;
-
-CREATE TABLE work_authorizations_new (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id BIGINT NOT NULL REFERENCES users(id),
-    category TEXT NOT NULL CHECK (category IN ('us_citizen', 'noncitizen_national',
-        'lawful_permanent_resident', 'noncitizen_authorized')),
-    expires_on DATE,
-    residence_country TEXT NOT NULL CHECK (residence_country = 'US'),
-    reverification BOOLEAN NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('attested', 'pending_review', 'more_info_requested',
-        'verified', 'rejected', 'superseded')),
-    attested_at TIMESTAMP NOT NULL,
-    submitted_at TIMESTAMP,
-    claimed_by BIGINT REFERENCES users(id),
-    claim_expires_at TIMESTAMP,
-    decided_by BIGINT REFERENCES users(id),
-    decided_at TIMESTAMP,
-    reverify_on DATE,
-    -- Only "noncitizen authorized to work" may carry an expiration date.
-    CHECK (category = 'noncitizen_authorized' OR expires_on IS NULL),
-    -- Citizens and noncitizen nationals are never reverified.
-    CHECK (category NOT IN ('us_citizen', 'noncitizen_national') OR reverify_on IS NULL)
-);
-INSERT INTO work_authorizations_new (id, user_id, category, expires_on, residence_country, reverification,
-    status, attested_at, submitted_at, claimed_by, claim_expires_at, decided_by, decided_at, reverify_on)
-SELECT id, user_id, category, expires_on, residence_country, reverification, status, attested_at,
-    submitted_at, claimed_by, claim_expires_at, decided_by, decided_at, expires_on
-FROM work_authorizations;
-DROP TABLE work_authorizations;
-ALTER TABLE work_authorizations_new RENAME TO work_authorizations;
-CREATE INDEX work_authorizations_user ON work_authorizations(user_id);
-CREATE INDEX work_authorizations_queue ON work_authorizations(status, submitted_at);
-
-CREATE TABLE work_authorization_documents (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    work_authorization_id BIGINT NOT NULL REFERENCES work_authorizations(id),
-    list TEXT NOT NULL CHECK (list IN ('A', 'B', 'C')),
-    document_type TEXT NOT NULL,
-    number_enc TEXT,
-    expires_on DATE,
-    file_id BIGINT NOT NULL UNIQUE REFERENCES files(id),
-    created_at TIMESTAMP NOT NULL,
-    purged_at TIMESTAMP,
-    CHECK (purged_at IS NULL OR number_enc IS NULL)
-);
-INSERT INTO work_authorization_documents (id, work_authorization_id, list, document_type, number_enc,
-    expires_on, file_id, created_at)
-SELECT id, work_authorization_id, list, document_type, number_enc, expires_on, file_id, created_at
-FROM wa_documents_copy;
-DROP TABLE wa_documents_copy;
-CREATE INDEX work_authorization_documents_wa ON work_authorization_documents(work_authorization_id);
+ALTER TABLE work_authorization_documents ADD COLUMN purged_at TIMESTAMP
+    CHECK (purged_at IS NULL OR number_enc IS NULL);
 
 -- Reverification follows the document too: the earliest expiry of a reverified List A
 -- or List C document presented, for everyone but citizens and noncitizen nationals.
@@ -82,69 +63,9 @@ WHERE category IN ('lawful_permanent_resident', 'noncitizen_authorized')
 -- Files deleted by the I-9 retention job keep their row (hash, size, owner), not their bytes.
 ALTER TABLE files ADD COLUMN deleted_at TIMESTAMP;
 
--- W-9: ITINs go in the SSN box of Form W-9 and are recorded as `itin`; the exempt
--- payee code of line 4 (W-9 instructions, codes 1 to 13).
-CREATE TABLE tax_forms_copy AS SELECT * FROM tax_forms;
-DROP TABLE tax_forms;
-
-CREATE TABLE tax_profiles_new (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id BIGINT NOT NULL REFERENCES users(id),
-    version INTEGER NOT NULL,
-    legal_name TEXT NOT NULL,
-    business_name TEXT,
-    tax_classification TEXT NOT NULL CHECK (tax_classification IN ('individual', 'c_corporation',
-        's_corporation', 'partnership', 'trust_estate', 'llc_c', 'llc_s', 'llc_p', 'other')),
-    address_line1 TEXT NOT NULL,
-    address_line2 TEXT,
-    city TEXT NOT NULL,
-    region TEXT NOT NULL,
-    postal_code TEXT NOT NULL,
-    tin_type TEXT NOT NULL CHECK (tin_type IN ('ssn', 'itin', 'ein')),
-    tin_enc TEXT NOT NULL,
-    tin_last4 TEXT NOT NULL,
-    subject_to_backup_withholding BOOLEAN NOT NULL,
-    signature_name TEXT NOT NULL,
-    signed_at TIMESTAMP NOT NULL,
-    signed_ip TEXT,
-    created_at TIMESTAMP NOT NULL,
-    exempt_payee_code TEXT CHECK (exempt_payee_code IS NULL OR exempt_payee_code IN
-        ('1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13')),
-    UNIQUE (user_id, version)
-);
-INSERT INTO tax_profiles_new (id, user_id, version, legal_name, business_name, tax_classification,
-    address_line1, address_line2, city, region, postal_code, tin_type, tin_enc, tin_last4,
-    subject_to_backup_withholding, signature_name, signed_at, signed_ip, created_at)
-SELECT id, user_id, version, legal_name, business_name, tax_classification, address_line1, address_line2,
-    city, region, postal_code, tin_type, tin_enc, tin_last4, subject_to_backup_withholding, signature_name,
-    signed_at, signed_ip, created_at
-FROM tax_profiles;
-DROP TABLE tax_profiles;
-ALTER TABLE tax_profiles_new RENAME TO tax_profiles;
-
-CREATE TABLE tax_forms (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id BIGINT NOT NULL REFERENCES users(id),
-    tax_year BIGINT NOT NULL,
-    version INTEGER NOT NULL CHECK (version > 0),
-    corrected BOOLEAN NOT NULL,
-    reportable_cents BIGINT NOT NULL CHECK (reportable_cents >= 0),
-    excluded_cents BIGINT NOT NULL CHECK (excluded_cents >= 0),
-    federal_withheld_cents BIGINT NOT NULL CHECK (federal_withheld_cents >= 0),
-    state TEXT,
-    tax_profile_id BIGINT REFERENCES tax_profiles(id),
-    issued_at TIMESTAMP NOT NULL,
-    issued_by BIGINT REFERENCES users(id),
-    UNIQUE (user_id, tax_year, version),
-    CHECK (corrected = (version > 1))
-);
-INSERT INTO tax_forms (id, user_id, tax_year, version, corrected, reportable_cents, excluded_cents,
-    federal_withheld_cents, state, tax_profile_id, issued_at, issued_by)
-SELECT id, user_id, tax_year, version, corrected, reportable_cents, excluded_cents, federal_withheld_cents,
-    state, tax_profile_id, issued_at, issued_by
-FROM tax_forms_copy;
-DROP TABLE tax_forms_copy;
-CREATE INDEX tax_forms_year ON tax_forms(tax_year, user_id);
+-- W-9 line 4: the exempt payee code (W-9 instructions, codes 1 to 13).
+ALTER TABLE tax_profiles ADD COLUMN exempt_payee_code TEXT CHECK (exempt_payee_code IS NULL OR exempt_payee_code IN
+    ('1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13'));
 
 -- ACH return reason codes (NACHA Operating Rules, Appendix Four: the RDFI's return
 -- codes R01 to R53) on failed and returned items; `returned_at` for a return that
