@@ -184,6 +184,9 @@ pub struct PayoutsConfig {
     /// Transfers per Wise batch file (Wise's limit: 1,000).
     pub wise_csv_max_rows: i64,
     pub nacha: NachaOriginator,
+    /// Dormancy period of money owed but not delivered, after the owner's last sign of
+    /// interest, before it is reportable as unclaimed property (docs/payouts.md).
+    pub unclaimed_dormancy: chrono::Duration,
 }
 
 /// The originator of our NACHA files: our bank (ODFI) and our company.
@@ -231,6 +234,7 @@ impl Default for PayoutsConfig {
             paypal_sender_batch_prefix: "GH".into(),
             wise_csv_max_rows: 1_000,
             nacha: NachaOriginator::default(),
+            unclaimed_dormancy: chrono::Duration::days(365),
         }
     }
 }
@@ -450,6 +454,10 @@ fn payouts_config(get: &impl Fn(&str) -> Option<String>) -> Result<PayoutsConfig
     if !(1..=5_000).contains(&max_rows) {
         return Err(bad("GATEHOUSE_PAYPAL_CSV_MAX_ROWS: between 1 and 5000 (PayPal's limit)"));
     }
+    let dormancy_days: i64 = parse_num(get, "GATEHOUSE_UNCLAIMED_DORMANCY_DAYS", 365)?;
+    if !(1..=3_650).contains(&dormancy_days) {
+        return Err(bad("GATEHOUSE_UNCLAIMED_DORMANCY_DAYS: between 1 and 3650 days"));
+    }
     let limit = |key: &str, max: i64, what: &str| -> Result<i64, ConfigError> {
         let v: i64 = parse_num(get, key, max)?;
         if !(1..=max).contains(&v) {
@@ -465,6 +473,7 @@ fn payouts_config(get: &impl Fn(&str) -> Option<String>) -> Result<PayoutsConfig
         paypal_api_max_items: limit("GATEHOUSE_PAYPAL_API_MAX_ITEMS", 15_000, "PayPal's limit per request")?,
         paypal_sender_batch_prefix: prefix,
         wise_csv_max_rows: limit("GATEHOUSE_WISE_CSV_MAX_ROWS", 1_000, "Wise's limit per batch file")?,
+        unclaimed_dormancy: chrono::Duration::days(dormancy_days),
         minimum_cents: parse_num(get, "GATEHOUSE_PAYOUT_MINIMUM_CENTS", 1_000)?,
         method_change_hold: chrono::Duration::hours(parse_num(get, "GATEHOUSE_PAYOUT_METHOD_HOLD_HOURS", 72)?),
         payment_promise: chrono::Duration::days(parse_num(get, "GATEHOUSE_PAYMENT_PROMISE_DAYS", 14)?),

@@ -435,6 +435,10 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                         "Authorized until",
                         wa.expires_on.map(|d| d.to_string()).unwrap_or_else(|| "no end date".into()),
                     ),
+                    fact(
+                        "Reverify on",
+                        wa.reverify_on.map(|d| d.to_string()).unwrap_or_else(|| "never (M-274 6.1)".into()),
+                    ),
                     fact("Residence", wa.residence_country.clone()),
                     fact("Reverification", if wa.reverification { "yes" } else { "no" }),
                     fact("Attested", when(&wa.attested_at)),

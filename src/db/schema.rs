@@ -114,6 +114,7 @@ diesel::table! {
         size_bytes -> BigInt,
         purpose -> Text,
         created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -132,6 +133,7 @@ diesel::table! {
         claim_expires_at -> Nullable<Timestamp>,
         decided_by -> Nullable<BigInt>,
         decided_at -> Nullable<Timestamp>,
+        reverify_on -> Nullable<Date>,
     }
 }
 
@@ -145,6 +147,7 @@ diesel::table! {
         expires_on -> Nullable<Date>,
         file_id -> BigInt,
         created_at -> Timestamp,
+        purged_at -> Nullable<Timestamp>,
     }
 }
 
@@ -368,6 +371,7 @@ diesel::table! {
         signed_at -> Timestamp,
         signed_ip -> Nullable<Text>,
         created_at -> Timestamp,
+        exempt_payee_code -> Nullable<Text>,
     }
 }
 
@@ -589,6 +593,8 @@ diesel::table! {
         created_at -> Timestamp,
         settled_at -> Nullable<Timestamp>,
         rail_position -> BigInt,
+        return_code -> Nullable<Text>,
+        returned_at -> Nullable<Timestamp>,
     }
 }
 
@@ -606,12 +612,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    payout_change_notices (id) {
+        id -> BigInt,
+        item_id -> BigInt,
+        change_code -> Text,
+        corrected_enc -> Text,
+        outcome -> Text,
+        method_id -> BigInt,
+        new_method_id -> Nullable<BigInt>,
+        recorded_by -> BigInt,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(payout_items -> payout_batches (batch_id));
 diesel::joinable!(payout_items -> payout_methods (method_id));
 diesel::joinable!(payout_exports -> payout_batches (batch_id));
+diesel::joinable!(payout_change_notices -> payout_items (item_id));
 diesel::joinable!(payout_items -> users (contributor_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, payout_methods, payout_batches, payout_items, payout_exports);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    payout_methods,
+    payout_batches,
+    payout_items,
+    payout_exports,
+    payout_change_notices
+);
 
 diesel::table! {
     tax_forms (id) {

@@ -28,8 +28,16 @@ pub struct VerifyReport {
     pub unreadable: Vec<String>,
 }
 
+/// The objects the database still names: a file deleted at the end of its retention
+/// (Form I-9 documents) keeps its row as a record, but has no object left.
 fn keys(state: &AppState) -> AppResult<Vec<(i64, String)>> {
-    state.db.read_sync(|c| Ok(files::table.order(files::id).select((files::id, files::storage_key)).load(c)?))
+    state.db.read_sync(|c| {
+        Ok(files::table
+            .filter(files::deleted_at.is_null())
+            .order(files::id)
+            .select((files::id, files::storage_key))
+            .load(c)?)
+    })
 }
 
 fn io(e: std::io::Error) -> AppError {

@@ -14,6 +14,8 @@ pub struct FileRow {
     pub size_bytes: i64,
     pub purpose: String,
     pub created_at: NaiveDateTime,
+    /// Deleted by a retention rule: the row stays, the bytes are gone.
+    pub deleted_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]

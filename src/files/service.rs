@@ -89,6 +89,9 @@ pub fn open(st: &AppState, user: &AuthUser, id: i64) -> AppResult<(FileRow, Vec<
         let now = st.clock.now();
         let file = find(conn, id)?;
         authorize_read(conn, now, user, &file)?;
+        if file.deleted_at.is_some() {
+            return Err(AppError::NotFound);
+        }
         if file.owner_id != user.id {
             crate::audit::record(
                 conn,

@@ -29,6 +29,8 @@ pub struct JobReport {
     pub console_sessions_purged: usize,
     /// Jobs not run by this pass: not due yet, or run by another instance.
     pub skipped: Vec<String>,
+    /// Form I-9 documents whose retention ended: files and numbers deleted.
+    pub i9_documents_purged: usize,
 }
 
 /// One pass over the jobs, each under its lease.
@@ -89,6 +91,9 @@ fn run_pass(state: &AppState, mode: Mode) -> (JobReport, Option<AppError>) {
     }
     if let Some(r) = pass.job("console_sessions", crate::console::session::purge_ended) {
         report.console_sessions_purged = r;
+    }
+    if let Some(r) = pass.job("i9_retention", crate::onboarding::retention::run_retention) {
+        report.i9_documents_purged = r;
     }
     report.skipped = pass.skipped;
     (report, pass.first_error)

@@ -25,6 +25,7 @@ pub const ENCRYPTED_FIELDS: &[(&str, &str, &str)] = &[
     ("work_authorization_documents", "id", "number_enc"),
     ("tax_profiles", "id", "tin_enc"),
     ("payout_methods", "id", "details_enc"),
+    ("payout_change_notices", "id", "corrected_enc"),
 ];
 
 /// What still uses one key version.
@@ -93,7 +94,9 @@ pub fn usage(state: &AppState, version: u32) -> AppResult<Usage> {
             let n = diesel::sql_query(sql).get_result::<Count>(conn)?.n;
             usage.fields.insert(format!("{table}.{column}"), n);
         }
-        let sql = format!("SELECT COUNT(*) AS n FROM files WHERE {}", file_version_filter(version));
+        // A file deleted at the end of its retention has no object left to re-encrypt.
+        let sql =
+            format!("SELECT COUNT(*) AS n FROM files WHERE deleted_at IS NULL AND {}", file_version_filter(version));
         usage.files = diesel::sql_query(sql).get_result::<Count>(conn)?.n;
         Ok(usage)
     })
@@ -184,6 +187,7 @@ fn reencrypt_file_batch(
         Ok(files::table
             .filter(files::id.gt(after))
             .filter(files::storage_key.not_like(&suffix))
+            .filter(files::deleted_at.is_null())
             .order(files::id)
             .limit(batch)
             .select((files::id, files::storage_key))

@@ -78,6 +78,10 @@ email!(CredentialExpiry, "credential_expiry", "email/credential_expiry.txt", "em
     |m| if m.expired { format!("Your {} has expired", m.credential) } else { format!("Your {} expires on {}", m.credential, m.expires_on) },
     { full_name: String, credential: String, expires_on: String, expired: bool, lapsed: String });
 
+email!(AdminAlert, "admin_alert", "email/decision.txt", "email/decision.html",
+    |m| m.subject.clone(),
+    { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });
+
 email!(AccountRemoved, "account_removed", "email/decision.txt", "email/decision.html",
     |m| m.subject.clone(),
     { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });
@@ -91,7 +95,8 @@ email!(AuthorizationExpired, "authorization_expired", "email/authorization_expir
     { full_name: String, expires_on: String });
 email!(PayoutMethodChanged, "payout_method_changed", "email/payout_method_changed.txt", "email/payout_method_changed.html",
     |_m| "Your Gatehouse payout method was changed".to_string(),
-    { full_name: String, old_destination: String, new_destination: String, usable_from: String });
+    { full_name: String, old_destination: String, new_destination: String, usable_from: String,
+      bank_notice: String });
 
 email!(PayoutSent, "payout_sent", "email/payout_sent.txt", "email/payout_sent.html",
     |m| format!("Your payout of {} USD is on its way", m.net),
@@ -99,7 +104,12 @@ email!(PayoutSent, "payout_sent", "email/payout_sent.txt", "email/payout_sent.ht
 
 email!(PayoutFailed, "payout_failed", "email/payout_failed.txt", "email/payout_failed.html",
     |m| format!("Your payout of {} USD was {}", m.net, m.outcome),
-    { full_name: String, item_id: i64, net: String, destination: String, outcome: String, reason: String });
+    { full_name: String, item_id: i64, net: String, destination: String, outcome: String, reason: String,
+      next_steps: String });
+
+email!(BNoticeSent, "b_notice", "email/b_notice.txt", "email/b_notice.html",
+    |m| if m.first { "Important tax notice: give us a corrected Form W-9".to_string() } else { "Important tax notice: backup withholding".to_string() },
+    { full_name: String, first: bool, tin: String, notice_date: String, deadline: String, rate: String });
 
 /// One line of a test result email: a section and its score, never the answers.
 pub struct SectionLine {

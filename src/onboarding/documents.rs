@@ -1,7 +1,20 @@
 //! Form I-9 document lists (edition 01/20/25). The applicant chooses which documents to
 //! present; Gatehouse only checks that the combination is an acceptable one and never
 //! asks for a particular document (8 USC 1324b(a)(6), "document abuse").
+//!
+//! What expires follows the M-274 Handbook for Employers: a document presented must be
+//! unexpired (M-274 4.0, "Acceptable Documents": documents must be unexpired; an
+//! automatic extension, e.g. of an EAD by a Form I-797C, counts as the date it extends
+//! to); reverification (M-274 6.1) follows the expiry of the attested authorization and
+//! of the List A or List C document that shows a temporary employment authorization;
+//! U.S. citizens, noncitizen nationals and lawful permanent residents who presented a
+//! Permanent Resident Card (Form I-551) are never reverified, nor are List B documents.
+//! The List B records of a school, clinic or day-care are for people under 18 who cannot
+//! present another List B document (M-274 4.2): contributors are adults.
 
+use chrono::NaiveDate;
+
+use super::model::AuthorizationCategory;
 use crate::error::FieldError;
 
 pub const LIST_A: &[&str] = &[
@@ -29,6 +42,92 @@ pub const LIST_B: &[&str] = &[
     "medical_record_minor",
     "day_care_record_minor",
 ];
+
+/// List B records that only people under 18 may present (Form I-9, List B, "For
+/// persons under age 18 who are unable to present a document listed above").
+pub const MINORS_ONLY: &[&str] = &["school_record_minor", "medical_record_minor", "day_care_record_minor"];
+
+/// List A and List C documents whose expiry ends the employment authorization they show,
+/// so reverification follows it (M-274 6.1): a foreign passport with a temporary I-551
+/// stamp or MRIV, an Employment Authorization Document (Form I-766), a foreign passport
+/// with Form I-94, and an employment authorization document issued by DHS (List C #7).
+/// A U.S. passport or passport card, a Permanent Resident Card and the other List C
+/// documents are never reverified.
+pub fn reverified(list: DocList, doc_type: &str) -> bool {
+    match list {
+        DocList::A => matches!(
+            doc_type,
+            "foreign_passport_with_temporary_i551"
+                | "employment_authorization_document"
+                | "foreign_passport_with_i94"
+                | "fsm_or_rmi_passport_with_i94"
+        ),
+        DocList::C => doc_type == "dhs_employment_authorization_document",
+        DocList::B => false,
+    }
+}
+
+/// Documents that always carry an expiration date: the Form I-766 card and the
+/// temporary I-551 stamp (or MRIV) show one. Others may or may not (a Form I-94 may say
+/// "D/S", a refugee's I-94 has none).
+pub fn expiry_required(list: DocList, doc_type: &str) -> bool {
+    list == DocList::A
+        && matches!(doc_type, "employment_authorization_document" | "foreign_passport_with_temporary_i551")
+}
+
+/// One document as presented: its list, type and expiration date.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    pub list: DocList,
+    pub doc_type: &'a str,
+    pub expires_on: Option<NaiveDate>,
+}
+
+/// The checks on each document beyond its list: no minors' records, an expiry where the
+/// document always shows one, and no expired document (one valid through `today` is
+/// still acceptable today).
+pub fn check_presented(docs: &[Presented], today: NaiveDate) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    for d in docs {
+        let f = d.list.field();
+        if d.list == DocList::B && MINORS_ONLY.contains(&d.doc_type) {
+            errors.push(FieldError::new(
+                &format!("{f}_type"),
+                "minor_document",
+                "school, medical and day-care records are List B documents for people under 18 only; \
+                 present another List B document (e.g. a driver's license or ID card)",
+            ));
+        }
+        match d.expires_on {
+            None if expiry_required(d.list, d.doc_type) => errors.push(FieldError::new(
+                &format!("{f}_expires_on"),
+                "required",
+                "give the expiration date shown on the document (or the date an automatic extension runs to)",
+            )),
+            Some(date) if date < today => errors.push(FieldError::new(
+                &format!("{f}_expires_on"),
+                "document_expired",
+                "an expired document is not acceptable; present an unexpired one of your choice",
+            )),
+            _ => {}
+        }
+    }
+    errors
+}
+
+/// When reverification is due: the earliest of the attested expiration date and the
+/// expiry of a reverified List A or List C document presented; never for citizens and
+/// noncitizen nationals (M-274 6.1). `None`: never reverified.
+pub fn reverify_on(
+    category: AuthorizationCategory,
+    attested: Option<NaiveDate>,
+    docs: &[Presented],
+) -> Option<NaiveDate> {
+    if matches!(category, AuthorizationCategory::UsCitizen | AuthorizationCategory::NoncitizenNational) {
+        return None;
+    }
+    docs.iter().filter(|d| reverified(d.list, d.doc_type)).filter_map(|d| d.expires_on).chain(attested).min()
+}
 
 /// Documents that establish employment authorization.
 pub const LIST_C: &[&str] = &[
@@ -121,6 +220,62 @@ mod tests {
         assert!(validate(&[(B, "drivers_license"), (C, "social_security_card")], false).is_ok());
         assert!(validate(&[(C, "dhs_employment_authorization_document")], true).is_ok());
         assert!(validate(&[(A, "employment_authorization_document")], true).is_ok());
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn doc(list: DocList, doc_type: &str, expires_on: Option<NaiveDate>) -> Presented<'_> {
+        Presented { list, doc_type, expires_on }
+    }
+
+    #[test]
+    fn expired_documents_are_refused_unexpired_ones_accepted() {
+        let today = d(2026, 11, 30);
+        let ead_2020 = [doc(A, "employment_authorization_document", Some(d(2020, 6, 30)))];
+        let errors = check_presented(&ead_2020, today);
+        assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("list_a_expires_on", "document_expired"));
+        assert!(check_presented(&[doc(A, "employment_authorization_document", Some(today))], today).is_empty());
+        assert!(
+            !check_presented(&[doc(A, "employment_authorization_document", Some(d(2026, 11, 29)))], today).is_empty()
+        );
+        let no_date = check_presented(&[doc(A, "employment_authorization_document", None)], today);
+        assert_eq!(no_date[0].code, "required");
+        assert!(check_presented(&[doc(C, "social_security_card", None)], today).is_empty());
+        assert!(check_presented(&[doc(A, "us_passport", None)], today).is_empty());
+        let license = check_presented(&[doc(B, "drivers_license", Some(d(2025, 1, 1)))], today);
+        assert_eq!(license[0].code, "document_expired", "List B documents must be unexpired too");
+    }
+
+    #[test]
+    fn minors_records_are_refused() {
+        let today = d(2026, 11, 30);
+        for minor in MINORS_ONLY {
+            let errors = check_presented(&[doc(B, minor, None)], today);
+            assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("list_b_type", "minor_document"));
+        }
+        assert!(check_presented(&[doc(B, "school_id_card", None)], today).is_empty());
+    }
+
+    #[test]
+    fn reverification_follows_the_authorization_and_the_document() {
+        use AuthorizationCategory::{LawfulPermanentResident, NoncitizenAuthorized, NoncitizenNational, UsCitizen};
+        let stamp = [doc(A, "foreign_passport_with_temporary_i551", Some(d(2027, 8, 1)))];
+        assert_eq!(reverify_on(LawfulPermanentResident, None, &stamp), Some(d(2027, 8, 1)), "temporary I-551 stamp");
+        let card = [doc(A, "permanent_resident_card", Some(d(2030, 1, 1)))];
+        assert_eq!(reverify_on(LawfulPermanentResident, None, &card), None, "a Form I-551 is never reverified");
+        let ead = [doc(A, "employment_authorization_document", Some(d(2027, 3, 1)))];
+        assert_eq!(reverify_on(NoncitizenAuthorized, Some(d(2028, 1, 1)), &ead), Some(d(2027, 3, 1)));
+        assert_eq!(reverify_on(NoncitizenAuthorized, Some(d(2026, 12, 31)), &ead), Some(d(2026, 12, 31)));
+        // A refugee ("N/A") with a driver's license and an unrestricted Social Security card.
+        let b_c = [doc(B, "drivers_license", Some(d(2029, 1, 1))), doc(C, "social_security_card", None)];
+        assert_eq!(reverify_on(NoncitizenAuthorized, None, &b_c), None);
+        let dhs = [doc(B, "state_id_card", None), doc(C, "dhs_employment_authorization_document", Some(d(2027, 5, 5)))];
+        assert_eq!(reverify_on(NoncitizenAuthorized, None, &dhs), Some(d(2027, 5, 5)));
+        let passport = [doc(A, "us_passport", Some(d(2027, 1, 1)))];
+        assert_eq!(reverify_on(UsCitizen, None, &passport), None);
+        assert_eq!(reverify_on(NoncitizenNational, None, &ead), None);
     }
 
     #[test]

@@ -83,9 +83,20 @@ impl AuthorizationCategory {
         }
     }
 
-    /// Only "noncitizen authorized to work" has an expiration date, and only it is ever
-    /// asked to reverify.
-    pub fn expires(self) -> bool {
+    /// A stored category (`none` is never stored: it rejects at once).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "us_citizen" => Self::UsCitizen,
+            "noncitizen_national" => Self::NoncitizenNational,
+            "lawful_permanent_resident" => Self::LawfulPermanentResident,
+            "noncitizen_authorized" => Self::NoncitizenAuthorized,
+            _ => return None,
+        })
+    }
+
+    /// Only "noncitizen authorized to work" may have an expiration date ("exp. date, if
+    /// any": refugees, asylees and some FSM/RMI citizens have none and write N/A).
+    pub fn may_expire(self) -> bool {
         self == Self::NoncitizenAuthorized
     }
 }
@@ -140,6 +151,9 @@ pub struct WorkAuthorization {
     pub claim_expires_at: Option<NaiveDateTime>,
     pub decided_by: Option<i64>,
     pub decided_at: Option<NaiveDateTime>,
+    /// When reverification is due: the earliest of the attested date and the expiry of a
+    /// reverified List A or List C document (`documents::reverify_on`); null: never.
+    pub reverify_on: Option<NaiveDate>,
 }
 
 impl WorkAuthorization {
@@ -158,6 +172,7 @@ pub struct NewWorkAuthorization<'a> {
     pub reverification: bool,
     pub status: &'a str,
     pub attested_at: NaiveDateTime,
+    pub reverify_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -171,6 +186,8 @@ pub struct AuthorizationDocument {
     pub expires_on: Option<NaiveDate>,
     pub file_id: i64,
     pub created_at: NaiveDateTime,
+    /// Set by the I-9 retention job, which deleted the file and the number.
+    pub purged_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]

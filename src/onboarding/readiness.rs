@@ -96,8 +96,8 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
     };
     out.push(documents);
 
-    // Only authorizations with an expiration date are ever reverified.
-    if let Some(expires_on) = verified.as_ref().and_then(|w| w.expires_on) {
+    // Reverification follows the attested date and the document presented (M-274 6.1).
+    if let Some(expires_on) = verified.as_ref().and_then(|w| w.reverify_on) {
         let days_left = (expires_on - now.date()).num_days();
         let pending =
             current.as_ref().is_some_and(|w| w.reverification && w.status() == AuthorizationStatus::PendingReview);

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::model::*;
-use super::service::{self, AddressInput, AttestOutcome, Attestation, ProfilePatch, ReviewDecision};
+use super::service::{self, AddressInput, AttestOutcome, Attestation, Expiry, ProfilePatch, ReviewDecision};
 use crate::auth::routes::UserView;
 use crate::auth::{Applicant, AuthUser, Reviewer, Staff};
 use crate::db::DbConn;
@@ -168,13 +168,34 @@ pub async fn update_me(
     Ok(HttpResponse::Ok().json(me_view(&state, id).await?))
 }
 
+/// The "exp. date, if any" of Form I-9 Section 1: an ISO date, or `N/A` for an
+/// authorization that does not expire (refugees, asylees, some FSM/RMI citizens).
+#[derive(Debug, Clone, Copy, ToSchema)]
+#[schema(value_type = String, example = "2027-05-31")]
+pub struct ExpirationInput(pub Expiry);
+
+impl<'de> Deserialize<'de> for ExpirationInput {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        let raw = raw.trim();
+        if raw.eq_ignore_ascii_case("N/A") || raw.eq_ignore_ascii_case("NA") {
+            return Ok(Self(Expiry::NotApplicable));
+        }
+        raw.parse::<NaiveDate>()
+            .map(|date| Self(Expiry::On(date)))
+            .map_err(|_| serde::de::Error::custom("expiration_date is a date like 2027-05-31, or N/A"))
+    }
+}
+
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttestationRequest {
     /// One of the four Form I-9 categories, or `none`.
     pub category: AuthorizationCategory,
-    /// Required for `noncitizen_authorized`, refused for the others.
-    pub expiration_date: Option<NaiveDate>,
+    /// Required for `noncitizen_authorized`: the date the authorization expires, or `N/A`
+    /// when it has none (refugees, asylees). A date is refused for the other categories.
+    #[serde(default)]
+    pub expiration_date: Option<ExpirationInput>,
     /// ISO 3166 two-letter code of the country you live in.
     #[validate(length(equal = 2))]
     pub residence_country: String,
@@ -186,11 +207,13 @@ pub struct DocumentView {
     /// `A`, `B` or `C`.
     pub list: String,
     pub document_type: String,
-    /// Masked: last four characters only.
+    /// Masked: last four characters only; null once deleted by the retention job.
     pub number: Option<String>,
     pub expires_on: Option<NaiveDate>,
-    /// Open with `GET /files/{file_id}`.
+    /// Open with `GET /files/{file_id}` (404 once deleted).
     pub file_id: i64,
+    /// When the I-9 retention job deleted the file and the number (the fact stays).
+    pub purged_at: Option<NaiveDateTime>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -198,6 +221,8 @@ pub struct WorkAuthorizationView {
     pub id: i64,
     pub category: String,
     pub expires_on: Option<NaiveDate>,
+    /// When reverification is due (the attested date or a document's expiry); null: never.
+    pub reverify_on: Option<NaiveDate>,
     pub reverification: bool,
     pub status: AuthorizationStatus,
     pub attested_at: NaiveDateTime,
@@ -215,6 +240,7 @@ fn document_views(state: &AppState, docs: Vec<AuthorizationDocument>) -> Vec<Doc
             number: d.number_enc.and_then(|n| state.cipher.decrypt_str(&n).ok()).map(|n| service::last4(&n)),
             expires_on: d.expires_on,
             file_id: d.file_id,
+            purged_at: d.purged_at,
         })
         .collect()
 }
@@ -226,6 +252,7 @@ fn wa_view(conn: &mut DbConn, state: &AppState, wa: WorkAuthorization) -> AppRes
         status: wa.status(),
         category: wa.category,
         expires_on: wa.expires_on,
+        reverify_on: wa.reverify_on,
         reverification: wa.reverification,
         attested_at: wa.attested_at,
         submitted_at: wa.submitted_at,
@@ -266,7 +293,7 @@ pub async fn attest(
     let response = blocking(move || {
         let a = Attestation {
             category: b.category,
-            expiration_date: b.expiration_date,
+            expiration: b.expiration_date.map(|e| e.0),
             residence_country: b.residence_country.to_uppercase(),
         };
         match service::attest(&st, &me.ctx, me.id, a)? {
@@ -375,6 +402,7 @@ pub struct QueueItem {
     pub applicant_name: String,
     pub category: String,
     pub expires_on: Option<NaiveDate>,
+    pub reverify_on: Option<NaiveDate>,
     pub reverification: bool,
     pub submitted_at: Option<NaiveDateTime>,
     /// Seconds since submission: the SLA clock.
@@ -412,6 +440,7 @@ pub async fn review_queue(
                     applicant_name: r.applicant_name,
                     category: wa.category,
                     expires_on: wa.expires_on,
+                    reverify_on: wa.reverify_on,
                     reverification: wa.reverification,
                     age_seconds: wa.submitted_at.map(|s| (now - s).num_seconds()).unwrap_or(0),
                     submitted_at: wa.submitted_at,

@@ -264,10 +264,35 @@ pub fn authorizations_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashM
     Ok(out)
 }
 
+/// The "exp. date, if any" of Form I-9 Section 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    On(NaiveDate),
+    /// "N/A": the authorization has no expiration date (refugees, asylees, some
+    /// citizens of the FSM and RMI).
+    NotApplicable,
+}
+
+impl Expiry {
+    pub fn date(self) -> Option<NaiveDate> {
+        match self {
+            Self::On(d) => Some(d),
+            Self::NotApplicable => None,
+        }
+    }
+}
+
 pub struct Attestation {
     pub category: AuthorizationCategory,
-    pub expiration_date: Option<NaiveDate>,
+    /// `None`: the field was left out.
+    pub expiration: Option<Expiry>,
     pub residence_country: String,
+}
+
+impl Attestation {
+    pub fn expiration_date(&self) -> Option<NaiveDate> {
+        self.expiration.and_then(Expiry::date)
+    }
 }
 
 pub enum AttestOutcome {
@@ -277,16 +302,20 @@ pub enum AttestOutcome {
 
 fn validate_attestation(a: &Attestation, today: NaiveDate) -> Result<(), Vec<FieldError>> {
     let mut errors = Vec::new();
-    match (a.category.expires(), a.expiration_date) {
+    // "Noncitizen authorized to work" states a date or N/A (Form I-9: "exp. date, if
+    // any"). N/A is an authorization without an expiration date (refugees, asylees):
+    // refusing it would be discrimination under the I-9 rules (8 USC 1324b), and
+    // reverification then follows the document presented. A left-out field is asked for.
+    match (a.category.may_expire(), a.expiration) {
         (true, None) => errors.push(FieldError::new(
             "expiration_date",
             "required",
-            "noncitizens authorized to work give the date their authorization expires",
+            "give the date your work authorization expires, or N/A if it has none (refugees, asylees)",
         )),
-        (true, Some(d)) if d <= today => {
+        (true, Some(Expiry::On(d))) if d <= today => {
             errors.push(FieldError::new("expiration_date", "in_past", "the expiration date has already passed"))
         }
-        (false, Some(_)) => errors.push(FieldError::new(
+        (false, Some(Expiry::On(_))) => errors.push(FieldError::new(
             "expiration_date",
             "not_allowed",
             "only noncitizens authorized to work have an expiration date",
@@ -317,7 +346,7 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
             }
             UserStatus::EmailVerified | UserStatus::AuthorizationPending => {}
             _ if reverification => {
-                let expiring = verified_authorization(conn, user_id)?.is_some_and(|wa| wa.expires_on.is_some());
+                let expiring = verified_authorization(conn, user_id)?.is_some_and(|wa| wa.reverify_on.is_some());
                 if !expiring {
                     return Err(AppError::conflict(
                         "reverification_not_needed",
@@ -360,11 +389,12 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
             .values(NewWorkAuthorization {
                 user_id,
                 category: a.category.as_str(),
-                expires_on: a.expiration_date,
+                expires_on: a.expiration_date(),
                 residence_country: "US",
                 reverification,
                 status: AuthorizationStatus::Attested.as_str(),
                 attested_at: now,
+                reverify_on: a.expiration_date(),
             })
             .returning(work_authorizations::id)
             .get_result(conn)?;
@@ -377,7 +407,12 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
                 action: "work_authorization.attested",
                 subject_type: "work_authorization",
                 subject_id: Some(id.to_string()),
-                summary: json!({"category": a.category.as_str(), "reverification": reverification}),
+                summary: json!({"category": a.category.as_str(), "reverification": reverification,
+                "expiration": match a.expiration {
+                    Some(Expiry::On(d)) => d.to_string(),
+                    Some(Expiry::NotApplicable) => "N/A".to_string(),
+                    None => String::new(),
+                }}),
             },
         )?;
         Ok(AttestOutcome::Recorded(find_authorization(conn, id)?))
@@ -510,6 +545,17 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
     let docs = presented(&mut form).map_err(AppError::Validation)?;
     let combination: Vec<(DocList, &str)> = docs.iter().map(|d| (d.list, d.document_type.as_str())).collect();
     documents::validate(&combination, wa.reverification).map_err(AppError::Validation)?;
+    let facts: Vec<documents::Presented> = docs
+        .iter()
+        .map(|d| documents::Presented { list: d.list, doc_type: &d.document_type, expires_on: d.expires_on })
+        .collect();
+    let refused = documents::check_presented(&facts, state.clock.now().date());
+    if !refused.is_empty() {
+        return Err(AppError::Validation(refused));
+    }
+    let category = AuthorizationCategory::parse(&wa.category)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("work authorization {}: category {}", wa.id, wa.category)))?;
+    let reverify_on = documents::reverify_on(category, wa.expires_on, &facts);
 
     // Files are checked and written first; if the transaction then fails they are removed.
     let mut stored = Vec::new();
@@ -545,6 +591,7 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
         diesel::update(work_authorizations::table.find(wa.id))
             .set((
                 work_authorizations::status.eq(AuthorizationStatus::PendingReview.as_str()),
+                work_authorizations::reverify_on.eq(reverify_on),
                 work_authorizations::submitted_at.eq(now),
                 work_authorizations::claimed_by.eq(None::<i64>),
                 work_authorizations::claim_expires_at.eq(None::<NaiveDateTime>),
@@ -669,6 +716,14 @@ pub fn decide(
         if !review::holds_claim(wa.claimed_by, wa.claim_expires_at, reviewer_id, now) {
             return Err(review::claim_required());
         }
+        // Documents may have expired while waiting for review: never verify an expired one.
+        if d.outcome == ReviewOutcome::Verify && wa.reverify_on.is_some_and(|on| on < now.date()) {
+            return Err(AppError::conflict(
+                "document_expired",
+                "the authorization or a document presented has expired since it was uploaded; \
+                 request more information or reject with document_expired",
+            ));
+        }
         let new_status = match d.outcome {
             ReviewOutcome::Verify => AuthorizationStatus::Verified,
             ReviewOutcome::Reject => AuthorizationStatus::Rejected,
@@ -695,7 +750,9 @@ pub fn decide(
             .execute(conn)?;
         let user = find_user(conn, wa.user_id)?;
         let transition_for = match (d.outcome, user.status()) {
-            (ReviewOutcome::Verify, UserStatus::AuthorizationPending | UserStatus::Suspended) => {
+            (ReviewOutcome::Verify, UserStatus::AuthorizationPending) => Some(Transition::VerifyAuthorization),
+            // Reverification lifts only the suspension its expiry caused.
+            (ReviewOutcome::Verify, UserStatus::Suspended) if verification_lifts(user.status_reason.as_deref()) => {
                 Some(Transition::VerifyAuthorization)
             }
             (ReviewOutcome::Reject, UserStatus::EmailVerified | UserStatus::AuthorizationPending) => {
@@ -778,6 +835,15 @@ pub fn reviewer_holds_file(conn: &mut DbConn, now: NaiveDateTime, reviewer_id: i
 
 // ---------------------------------------------------------------- reverification
 
+/// Reason of the suspension at the expiry of a work authorization.
+pub const AUTHORIZATION_EXPIRED: &str = "work_authorization_expired";
+
+/// Whether verifying a reverification lifts a suspension with this reason: only the
+/// expiry suspension it answers; a suspension for quality or anything else stays.
+pub fn verification_lifts(suspension_reason: Option<&str>) -> bool {
+    suspension_reason == Some(AUTHORIZATION_EXPIRED)
+}
+
 #[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct ReverificationReport {
     pub reminders_queued: usize,
@@ -799,14 +865,14 @@ pub fn run_reverification(state: &AppState) -> AppResult<ReverificationReport> {
         Ok(work_authorizations::table
             .inner_join(users::table.on(users::id.eq(work_authorizations::user_id)))
             .filter(work_authorizations::status.eq(AuthorizationStatus::Verified.as_str()))
-            .filter(work_authorizations::expires_on.is_not_null())
+            .filter(work_authorizations::reverify_on.is_not_null())
             .select((WorkAuthorization::as_select(), User::as_select()))
             .load(conn)?)
     })?;
     let mut report = ReverificationReport::default();
     let ctx = RequestCtx::system("job:reverification");
     for (wa, user) in due {
-        let Some(expires_on) = wa.expires_on else { continue };
+        let Some(expires_on) = wa.reverify_on else { continue };
         let days_left = (expires_on - today).num_days();
         if days_left < 0 {
             if matches!(user.status(), UserStatus::AuthorizationVerified | UserStatus::Active) {
@@ -820,7 +886,7 @@ pub fn run_reverification(state: &AppState) -> AppResult<ReverificationReport> {
                         None,
                         &user,
                         Transition::Suspend,
-                        Some("work_authorization_expired"),
+                        Some(AUTHORIZATION_EXPIRED),
                         None,
                     )?;
                     decisions::record(
@@ -831,7 +897,7 @@ pub fn run_reverification(state: &AppState) -> AppResult<ReverificationReport> {
                             subject_type: "account",
                             subject_id: user.id.to_string(),
                             outcome: "suspended",
-                            reason_code: "work_authorization_expired",
+                            reason_code: AUTHORIZATION_EXPIRED,
                             note: "New work is paused until your work authorization is reverified. Earned money is still paid.",
                             decided_by: None,
                         },
@@ -882,6 +948,32 @@ mod tests {
         assert_eq!(reminder_due(45, &t), Some(90));
         assert_eq!(reminder_due(20, &t), Some(30));
         assert_eq!(reminder_due(0, &t), Some(7));
+    }
+
+    #[test]
+    fn refugees_and_asylees_attest_without_an_expiration_date() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let attest = |category, expiration| Attestation { category, expiration, residence_country: "US".into() };
+        let na = attest(AuthorizationCategory::NoncitizenAuthorized, Some(Expiry::NotApplicable));
+        assert!(validate_attestation(&na, today).is_ok(), "N/A is an answer, not a missing one");
+        let dated = attest(AuthorizationCategory::NoncitizenAuthorized, Some(Expiry::On(today.succ_opt().unwrap())));
+        assert!(validate_attestation(&dated, today).is_ok());
+        let past = attest(AuthorizationCategory::NoncitizenAuthorized, Some(Expiry::On(today)));
+        assert_eq!(validate_attestation(&past, today).unwrap_err()[0].code, "in_past");
+        let left_out = attest(AuthorizationCategory::NoncitizenAuthorized, None);
+        assert_eq!(validate_attestation(&left_out, today).unwrap_err()[0].code, "required");
+        let citizen = attest(AuthorizationCategory::UsCitizen, Some(Expiry::On(today.succ_opt().unwrap())));
+        assert_eq!(validate_attestation(&citizen, today).unwrap_err()[0].code, "not_allowed");
+        assert!(
+            validate_attestation(&attest(AuthorizationCategory::UsCitizen, Some(Expiry::NotApplicable)), today).is_ok()
+        );
+    }
+
+    #[test]
+    fn only_the_expiry_suspension_is_lifted_by_reverification() {
+        assert!(verification_lifts(Some("work_authorization_expired")));
+        assert!(!verification_lifts(Some("quality: rejection share above the suspension threshold")));
+        assert!(!verification_lifts(None));
     }
 
     #[test]

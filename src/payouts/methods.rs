@@ -10,6 +10,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 use validator::ValidateEmail;
 
+use super::ach_codes::Correction;
 use super::model::*;
 use super::routing;
 use crate::audit::{self, AuditEvent};
@@ -171,62 +172,197 @@ pub fn destination(st: &AppState, m: &MethodRow) -> AppResult<Destination> {
 /// the change hold and alerts the account's email address.
 pub fn add_method(st: &AppState, ctx: &RequestCtx, user_id: i64, input: MethodInput) -> AppResult<MethodView> {
     let dest = validate(&input).map_err(AppError::Validation)?;
-    let rail = input.rail;
-    let masked = dest.masked(rail);
-    let details_enc = st.cipher.encrypt_str(&serde_json::to_string(&dest).map_err(anyhow::Error::from)?);
     let hold = st.config.payouts.method_change_hold;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let user = find_user(conn, user_id)?;
         let previous = current_method(conn, user_id)?;
-        if let Some(p) = &previous {
-            diesel::update(payout_methods::table.find(p.id))
-                .set((payout_methods::status.eq(MethodStatus::Replaced.as_str()), payout_methods::replaced_at.eq(now)))
-                .execute(conn)?;
-        }
         let usable_from = if previous.is_some() { now + hold } else { now };
-        let id: i64 = diesel::insert_into(payout_methods::table)
-            .values(NewMethodRow {
-                user_id,
-                rail: rail.as_str(),
-                status: MethodStatus::Active.as_str(),
-                details_enc: &details_enc,
-                masked: &masked,
-                usable_from,
-                created_at: now,
-                destination_kind: dest.kind().as_str(),
-            })
-            .returning(payout_methods::id)
-            .get_result(conn)?;
-        audit::record(
+        let id = replace_current(
+            st,
             conn,
             now,
             ctx,
-            AuditEvent {
-                actor_id: Some(user_id),
-                action: "payout_method.added",
-                subject_type: "payout_method",
-                subject_id: Some(id.to_string()),
-                summary: json!({"before": previous.as_ref().map(|p| json!({"id": p.id, "destination": p.masked})),
-                    "after": {"rail": rail.as_str(), "destination": masked, "usable_from": usable_from}}),
-            },
+            Some(user_id),
+            &user,
+            previous.as_ref(),
+            input.rail,
+            &dest,
+            usable_from,
+            "",
         )?;
-        if let Some(p) = &previous {
-            notifications::enqueue(
-                conn,
-                now,
-                &user.email,
-                &format!("payout_method_changed:{id}"),
-                &PayoutMethodChanged {
-                    full_name: user.full_name.clone(),
-                    old_destination: p.masked.clone(),
-                    new_destination: masked.clone(),
-                    usable_from: usable_from.format("%Y-%m-%d %H:%M UTC").to_string(),
-                },
-            )?;
-        }
         Ok(MethodView::new(method(conn, id)?, now))
     })
+}
+
+/// Makes `dest` the user's current method in place of `previous`: the old row is kept
+/// (items and re-exports still read it), marked replaced; the new one is usable from
+/// `usable_from`; a change is emailed to the account's address (`bank_notice` names
+/// the bank's notification of change when the bank made it) and audited.
+#[allow(clippy::too_many_arguments)]
+fn replace_current(
+    st: &AppState,
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    actor_id: Option<i64>,
+    user: &crate::auth::model::User,
+    previous: Option<&MethodRow>,
+    rail: Rail,
+    dest: &Destination,
+    usable_from: NaiveDateTime,
+    bank_notice: &str,
+) -> AppResult<i64> {
+    let masked = dest.masked(rail);
+    let details_enc = st.cipher.encrypt_str(&serde_json::to_string(dest).map_err(anyhow::Error::from)?);
+    if let Some(p) = previous {
+        diesel::update(payout_methods::table.find(p.id))
+            .set((payout_methods::status.eq(MethodStatus::Replaced.as_str()), payout_methods::replaced_at.eq(now)))
+            .execute(conn)?;
+    }
+    let id: i64 = diesel::insert_into(payout_methods::table)
+        .values(NewMethodRow {
+            user_id: user.id,
+            rail: rail.as_str(),
+            status: MethodStatus::Active.as_str(),
+            details_enc: &details_enc,
+            masked: &masked,
+            usable_from,
+            created_at: now,
+            destination_kind: dest.kind().as_str(),
+        })
+        .returning(payout_methods::id)
+        .get_result(conn)?;
+    audit::record(
+        conn,
+        now,
+        ctx,
+        AuditEvent {
+            actor_id,
+            action: if bank_notice.is_empty() { "payout_method.added" } else { "payout_method.corrected" },
+            subject_type: "payout_method",
+            subject_id: Some(id.to_string()),
+            summary: json!({"before": previous.map(|p| json!({"id": p.id, "destination": p.masked})),
+                "after": {"rail": rail.as_str(), "destination": masked, "usable_from": usable_from},
+                "notification_of_change": (!bank_notice.is_empty()).then_some(bank_notice)}),
+        },
+    )?;
+    if let Some(p) = previous {
+        notifications::enqueue(
+            conn,
+            now,
+            &user.email,
+            &format!("payout_method_changed:{id}"),
+            &PayoutMethodChanged {
+                full_name: user.full_name.clone(),
+                old_destination: p.masked.clone(),
+                new_destination: masked.clone(),
+                usable_from: usable_from.format("%Y-%m-%d %H:%M UTC").to_string(),
+                bank_notice: bank_notice.to_string(),
+            },
+        )?;
+    }
+    Ok(id)
+}
+
+/// What applying a notification of change did to the contributor's method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionOutcome {
+    /// A corrected method replaced the one the item was paid to.
+    Applied,
+    /// Nothing in the method to correct (or it already reads so): recorded only.
+    Recorded,
+    /// The contributor replaced that method since: their own choice stands.
+    MethodReplaced,
+}
+
+impl CorrectionOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Recorded => "recorded",
+            Self::MethodReplaced => "method_replaced",
+        }
+    }
+}
+
+/// Applies an ACH notification of change to the method `paid_to` (the method a payout
+/// item was sent to). Banks correct their own data, so the corrected method takes the
+/// old one's place without a new change hold (what is left of the old hold stays) and
+/// keeps its status; the account's email address gets the change alert. The corrected
+/// details must pass the checks of any new bank account (ABA check digit, 4 to 17
+/// digits). Returns the outcome and the new method's id when applied.
+/// What [`apply_correction`] did, or why the corrected details are refused.
+pub enum CorrectionResult {
+    Done { outcome: CorrectionOutcome, new_method: Option<i64> },
+    Refused(Vec<FieldError>),
+}
+
+pub fn apply_correction(
+    st: &AppState,
+    conn: &mut DbConn,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    paid_to: &MethodRow,
+    correction: &Correction,
+    bank_notice: &str,
+) -> AppResult<CorrectionResult> {
+    let now = st.clock.now();
+    if correction.is_empty() {
+        return Ok(CorrectionResult::Done { outcome: CorrectionOutcome::Recorded, new_method: None });
+    }
+    let current = current_method(conn, paid_to.user_id)?;
+    if current.as_ref().map(|m| m.id) != Some(paid_to.id) {
+        return Ok(CorrectionResult::Done { outcome: CorrectionOutcome::MethodReplaced, new_method: None });
+    }
+    let Destination::Bank(bank) = destination(st, paid_to)? else {
+        return Ok(CorrectionResult::Refused(vec![FieldError::new(
+            "item_id",
+            "not_a_bank_account",
+            "the item was not paid to a bank account",
+        )]));
+    };
+    let corrected = BankAccount {
+        holder_name: correction.holder_name.clone().unwrap_or(bank.holder_name.clone()),
+        routing_number: correction.routing_number.clone().unwrap_or(bank.routing_number.clone()),
+        account_number: correction.account_number.clone().unwrap_or(bank.account_number.clone()),
+        account_type: correction.account_type.unwrap_or(bank.account_type),
+    };
+    if corrected == bank {
+        return Ok(CorrectionResult::Done { outcome: CorrectionOutcome::Recorded, new_method: None });
+    }
+    let input = MethodInput {
+        rail: paid_to.rail(),
+        email: None,
+        holder_name: Some(corrected.holder_name.clone()),
+        routing_number: Some(corrected.routing_number.clone()),
+        account_number: Some(corrected.account_number.clone()),
+        account_type: Some(corrected.account_type),
+    };
+    let dest = match validate(&input) {
+        Ok(d) => d,
+        Err(errors) => return Ok(CorrectionResult::Refused(errors)),
+    };
+    let user = find_user(conn, paid_to.user_id)?;
+    let usable_from = paid_to.usable_from.max(now);
+    let id = replace_current(
+        st,
+        conn,
+        now,
+        ctx,
+        Some(finance_id),
+        &user,
+        Some(paid_to),
+        paid_to.rail(),
+        &dest,
+        usable_from,
+        bank_notice,
+    )?;
+    if paid_to.status() == MethodStatus::NeedsUpdate {
+        mark_needs_update(conn, id, paid_to.status_reason.as_deref().unwrap_or(bank_notice))?;
+    }
+    Ok(CorrectionResult::Done { outcome: CorrectionOutcome::Applied, new_method: Some(id) })
 }
 
 /// The contributor's methods, newest first.

@@ -1,6 +1,7 @@
 //! Payouts (SPEC §8): payout methods, batches built by one finance user and approved by
 //! another, exports (PayPal, Wise, NACHA ACH) and settlement. Rules in docs/payouts.md.
 
+pub mod ach_codes;
 pub mod exports;
 pub mod methods;
 pub mod model;
@@ -9,3 +10,4 @@ pub mod readiness;
 pub mod routes;
 pub mod routing;
 pub mod service;
+pub mod unclaimed;

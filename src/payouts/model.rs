@@ -319,6 +319,10 @@ pub struct ItemRow {
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub settled_at: Option<NaiveDateTime>,
+    /// NACHA return reason code of a failed or returned ACH item.
+    pub return_code: Option<String>,
+    /// When a return arrived after the item was paid.
+    pub returned_at: Option<NaiveDateTime>,
 }
 
 impl ItemRow {

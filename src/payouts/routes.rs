@@ -12,8 +12,10 @@ use super::exports::{self, Format};
 use super::methods::{self, MethodInput, MethodView};
 use super::model::{BankAccountType, Rail};
 use super::service::{
-    self, BatchView, BuildRequest, Candidate, LatePayout, MyPayout, SettlementLine, SettlementReport,
+    self, BatchView, BuildRequest, Candidate, ChangeNoticeLine, ChangeNoticeReport, LatePayout, MyPayout,
+    SettlementLine, SettlementReport,
 };
+use super::unclaimed::UnclaimedLine;
 use crate::auth::{Applicant, Finance, Staff};
 use crate::error::{AppError, AppResult, Problem};
 use crate::idempotency::IdempotencyKey;
@@ -398,37 +400,63 @@ fn malformed_json(e: serde_json::Error) -> AppError {
     )
 }
 
-/// Settlement lines from a CSV file with the header `item_id,status,rail_reference,reason`.
+/// The columns of a settlement CSV: `item_id` and `status` are required, the others
+/// optional, in any order; an unknown column is refused.
+const SETTLEMENT_COLUMNS: [&str; 5] = ["item_id", "status", "rail_reference", "reason", "return_code"];
+
+/// Settlement lines from a CSV file with the header `item_id,status,rail_reference,reason`
+/// and optionally `return_code` (the NACHA code of an ACH return).
 pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(body);
     let headers = reader.headers().map_err(|e| AppError::invalid("malformed_csv", format!("the CSV header: {e}")))?;
-    if headers.iter().collect::<Vec<_>>() != ["item_id", "status", "rail_reference", "reason"] {
-        return Err(AppError::invalid("malformed_csv", "the header is item_id,status,rail_reference,reason"));
+    // `return_reason_code` and `reason_code` name the same column as `return_code`.
+    let columns: Vec<String> = headers
+        .iter()
+        .map(|c| if matches!(c, "return_reason_code" | "reason_code") { "return_code" } else { c })
+        .map(str::to_string)
+        .collect();
+    let bad_header = || {
+        AppError::invalid(
+            "malformed_csv",
+            "the header is item_id,status,rail_reference,reason with an optional return_code column",
+        )
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    if columns.iter().any(|c| !SETTLEMENT_COLUMNS.contains(&c.as_str()) || !seen.insert(c.as_str())) {
+        return Err(bad_header());
     }
+    let at = |name: &str| columns.iter().position(|c| c == name);
+    let (Some(id_at), Some(status_at)) = (at("item_id"), at("status")) else {
+        return Err(bad_header());
+    };
+    let (reference_at, reason_at, code_at) = (at("rail_reference"), at("reason"), at("return_code"));
     let mut out = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let r = record.map_err(|e| AppError::invalid("malformed_csv", format!("line {}: {e}", n + 2)))?;
         let item_id = r
-            .get(0)
+            .get(id_at)
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| AppError::invalid("malformed_csv", format!("line {}: item_id is a number", n + 2)))?;
-        let text = |i| r.get(i).map(str::to_string).filter(|s: &String| !s.is_empty());
+        let text = |i: Option<usize>| i.and_then(|i| r.get(i)).map(str::to_string).filter(|s: &String| !s.is_empty());
         out.push(SettlementLine {
             item_id,
-            status: r.get(1).unwrap_or_default().to_string(),
-            rail_reference: text(2),
-            reason: text(3),
+            status: r.get(status_at).unwrap_or_default().to_string(),
+            rail_reference: text(reference_at),
+            reason: text(reason_at),
+            return_code: text(code_at),
         });
     }
     Ok(out)
 }
 
 /// Import settlement results: JSON `{"items": [...]}` or CSV
-/// (`item_id,status,rail_reference,reason`) by Content-Type. Idempotent per item.
+/// (`item_id,status,rail_reference,reason[,return_code]`) by Content-Type. Idempotent
+/// per item. An ACH return carries its NACHA code (R01…), which decides whether the
+/// method needs an update; a return after the item was paid is booked as a reversal.
 #[utoipa::path(
     tag = "payouts",
     params(("id" = i64, Path, description = "batch id")),
-    request_body(content = SettlementRequest, description = "or text/csv with the header item_id,status,rail_reference,reason"),
+    request_body(content = SettlementRequest, description = "or text/csv with the header item_id,status,rail_reference,reason and an optional return_code column"),
     responses(
         (status = 200, body = SettlementReport),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
@@ -458,6 +486,39 @@ pub async fn settlement(
     Ok(HttpResponse::Ok().json(report))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeNoticeRequest {
+    pub items: Vec<ChangeNoticeLine>,
+}
+
+/// Apply ACH notifications of change (NOC, NACHA Appendix Five) received for a batch's
+/// items: the corrected account replaces the method at once, without a new change hold,
+/// and the contributor is told by email (finance).
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "batch id")),
+    request_body = ChangeNoticeRequest,
+    responses(
+        (status = 200, body = ChangeNoticeReport),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "`batch_not_exported`"),
+        (status = 413, body = Problem), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/payout-batches/{id}/notifications-of-change")]
+pub async fn change_notices(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    path: web::Path<i64>,
+    body: web::Json<ChangeNoticeRequest>,
+) -> AppResult<HttpResponse> {
+    let (id, lines) = (path.into_inner(), body.into_inner().items);
+    let report = blocking(move || service::apply_change_notices(&state, &finance.ctx, finance.id, id, lines)).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct LateList {
     pub payment_promise_days: i64,
@@ -477,6 +538,28 @@ pub async fn late(state: web::Data<AppState>, _finance: Staff<Finance>) -> AppRe
     Ok(HttpResponse::Ok().json(LateList { payment_promise_days, items }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct UnclaimedList {
+    /// The dormancy period applied (`GATEHOUSE_UNCLAIMED_DORMANCY_DAYS`).
+    pub dormancy_days: i64,
+    pub items: Vec<UnclaimedLine>,
+}
+
+/// Unclaimed property: money available to contributors that no payout is delivering
+/// (payments failing, no method, a removed account, below the minimum), with the dates
+/// of the owner notice and of the report to the owner's state (finance).
+#[utoipa::path(
+    tag = "payouts",
+    responses((status = 200, body = UnclaimedList), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/payouts/unclaimed")]
+pub async fn unclaimed(state: web::Data<AppState>, _finance: Staff<Finance>) -> AppResult<HttpResponse> {
+    let dormancy_days = state.config.payouts.unclaimed_dormancy.num_days();
+    let items = blocking(move || super::unclaimed::unclaimed(&state)).await?;
+    Ok(HttpResponse::Ok().json(UnclaimedList { dormancy_days, items }))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // `preview` before `{id}` so the literal path wins.
     cfg.service(add_method)
@@ -489,5 +572,29 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(cancel_batch)
         .service(export)
         .service(settlement)
+        .service(change_notices)
+        .service(unclaimed)
         .service(late);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settlement_csv_columns_by_name() {
+        let lines = parse_csv(b"item_id,status,rail_reference,reason\n7,returned,T-1,account closed\n").unwrap();
+        assert_eq!(
+            (lines[0].item_id, lines[0].reason.as_deref(), lines[0].return_code.as_deref()),
+            (7, Some("account closed"), None)
+        );
+        let lines = parse_csv(b"status,item_id,return_code\nreturned,8,R02\n").unwrap();
+        assert_eq!((lines[0].item_id, lines[0].return_code.as_deref()), (8, Some("R02")));
+        let lines = parse_csv(b"item_id,status,reason_code\n9,returned,R03\n").unwrap();
+        assert_eq!(lines[0].return_code.as_deref(), Some("R03"));
+        assert!(parse_csv(b"item_id,status,payment_day\n1,paid,x\n").is_err(), "an unknown column");
+        assert!(parse_csv(b"item_id,status,reason,reason\n1,paid,a,b\n").is_err(), "a repeated column");
+        assert!(parse_csv(b"item_id,rail_reference\n1,x\n").is_err(), "no status");
+        assert!(parse_csv(b"item_id,status\nabc,paid\n").is_err(), "item_id is a number");
+    }
 }

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::methods::{self, current_method};
+use super::ach_codes::{parse_corrected_data, ChangeCode, ReturnAction, ReturnCode};
+use super::methods::{self, current_method, CorrectionResult};
 use super::model::*;
 use crate::audit::{self, AuditEvent};
 use crate::auth::model::UserStatus;
@@ -242,8 +243,12 @@ pub struct ItemView {
     pub status: ItemStatus,
     pub rail_reference: Option<String>,
     pub reason: Option<String>,
+    /// NACHA return reason code (`R02`…) of a failed or returned ACH item.
+    pub return_code: Option<String>,
     pub created_at: NaiveDateTime,
     pub settled_at: Option<NaiveDateTime>,
+    /// A return received after the item was paid.
+    pub returned_at: Option<NaiveDateTime>,
 }
 
 impl ItemView {
@@ -260,8 +265,10 @@ impl ItemView {
             net_cents: i.net_cents,
             rail_reference: i.rail_reference,
             reason: i.reason,
+            return_code: i.return_code,
             created_at: i.created_at,
             settled_at: i.settled_at,
+            returned_at: i.returned_at,
         }
     }
 }
@@ -440,14 +447,22 @@ pub fn build_batch(
             ));
         }
         // Items: multi-row inserts, then their ids (one item per contributor and batch).
+        // Backup withholding only on the rails whose payments the payer reports.
+        let payer_withholds = crate::tax::service::payer_withholds_by_rail(conn)?;
         let amounts: Vec<(&Candidate, i64, i64)> = eligible
             .iter()
             .map(|c| {
                 let w = &c.withholding;
-                let withheld = if w.required { withheld_amount(c.available_cents, w.rate) } else { 0 };
-                (c, c.available_cents, withheld)
+                let rail = c.rail.ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("eligible contributor {} has no rail", c.contributor_id))
+                })?;
+                let withholds = payer_withholds.get(rail.as_str()).copied().ok_or_else(|| {
+                    AppError::Internal(anyhow::anyhow!("rail {} missing from payout_rails", rail.as_str()))
+                })?;
+                let withheld = if w.required && withholds { withheld_amount(c.available_cents, w.rate) } else { 0 };
+                Ok((c, c.available_cents, withheld))
             })
-            .collect();
+            .collect::<AppResult<_>>()?;
         // Items are inserted in contributor order, so ids rise with each rail's positions.
         let mut positions: std::collections::BTreeMap<Rail, i64> = Default::default();
         for chunk in amounts.chunks(ROWS_PER_INSERT) {
@@ -704,9 +719,15 @@ pub struct SettlementLine {
     pub status: String,
     #[serde(default)]
     pub rail_reference: Option<String>,
-    /// Required for `failed` and `returned`: shown to the contributor.
+    /// Shown to the contributor; required for `failed` and `returned` unless a
+    /// `return_code` says why.
     #[serde(default)]
     pub reason: Option<String>,
+    /// ACH items: the NACHA return reason code (`R01`…`R53`), required for `returned`.
+    /// It decides whether the method needs an update or the next batch pays it again.
+    /// Also read as `return_reason_code` or `reason_code`.
+    #[serde(default, alias = "return_reason_code", alias = "reason_code")]
+    pub return_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -731,6 +752,10 @@ pub struct SettlementResult {
     /// The item's status after the import.
     pub status: Option<ItemStatus>,
     pub detail: Option<String>,
+    /// For an applied failure or return: whether the method now needs an update or the
+    /// money is simply paid again by the next batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method_action: Option<ReturnAction>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -816,22 +841,34 @@ fn settle_line(
     batch_id: i64,
     line: SettlementLine,
 ) -> AppResult<SettlementResult> {
-    let result =
-        |outcome, status, detail: Option<String>| SettlementResult { item_id: line.item_id, outcome, status, detail };
+    let result = |outcome, status, detail: Option<String>| SettlementResult {
+        item_id: line.item_id,
+        outcome,
+        status,
+        detail,
+        method_action: None,
+    };
+    let invalid = |detail: &str| Ok(result(SettlementOutcome::Invalid, None, Some(detail.to_string())));
     let wanted = match line.status.as_str() {
         "paid" => ItemStatus::Paid,
         "failed" => ItemStatus::Failed,
         "returned" => ItemStatus::Returned,
-        _ => return Ok(result(SettlementOutcome::Invalid, None, Some("status is paid, failed or returned".into()))),
+        _ => return invalid("status is paid, failed or returned"),
+    };
+    let code = match line.return_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => match ReturnCode::parse(raw) {
+            Some(c) => Some(c),
+            None => return invalid("return_code is a NACHA return reason code, R01 to R53"),
+        },
     };
     let reason = line.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
     let reference = line.rail_reference.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    if wanted != ItemStatus::Paid && reason.is_none() {
-        return Ok(result(
-            SettlementOutcome::Invalid,
-            None,
-            Some("a failed or returned payment needs a reason".into()),
-        ));
+    if wanted == ItemStatus::Paid && code.is_some() {
+        return invalid("a paid item has no return reason code");
+    }
+    if wanted != ItemStatus::Paid && reason.is_none() && code.is_none() {
+        return invalid("a failed or returned payment needs a reason or a return code");
     }
     let Some(item) = payout_items::table
         .filter(payout_items::id.eq(line.item_id))
@@ -842,8 +879,16 @@ fn settle_line(
     else {
         return Ok(result(SettlementOutcome::NotFound, None, None));
     };
+    let ach = Rail::parse(&item.rail) == Some(Rail::Ach);
+    if code.is_some() && !ach {
+        return invalid("return reason codes are NACHA codes, for ACH items only");
+    }
+    // A bank's return report often puts the code in the reason ("R02 Account closed").
+    let code =
+        if ach && wanted != ItemStatus::Paid { code.or_else(|| reason.and_then(leading_return_code)) } else { code };
     let current = item.status();
-    if current != ItemStatus::Pending {
+    let return_after_payment = current == ItemStatus::Paid && wanted == ItemStatus::Returned;
+    if current != ItemStatus::Pending && !return_after_payment {
         let same = current == wanted && (reference.is_none() || reference == item.rail_reference.as_deref());
         return Ok(if same {
             result(SettlementOutcome::Unchanged, Some(current), None)
@@ -855,6 +900,7 @@ fn settle_line(
             )
         });
     }
+    let mut action = None;
     if wanted == ItemStatus::Paid {
         close_item(conn, now, item.id, wanted, reference, None)?;
         post(
@@ -871,9 +917,20 @@ fn settle_line(
             },
         )?;
     } else {
-        let reason = reason.unwrap_or_default();
-        release(conn, now, ctx, finance_id, &item, wanted, reference, reason)?;
-        methods::mark_needs_update(conn, item.method_id, reason)?;
+        let why = failure_reason(code, reason);
+        if return_after_payment {
+            reverse_paid(conn, now, ctx, finance_id, &item, reference, &why, code)?;
+        } else {
+            release(conn, now, ctx, finance_id, &item, wanted, reference, &why)?;
+            set_return_code(conn, item.id, code, None)?;
+        }
+        // Without a NACHA code (PayPal, Wise, an ACH file the bank refused) the method
+        // is flagged: only a person can tell a closed account from a passing failure.
+        let next = code.map(ReturnCode::action).unwrap_or(ReturnAction::UpdateMethod);
+        if next == ReturnAction::UpdateMethod {
+            methods::mark_needs_update(conn, item.method_id, &why)?;
+        }
+        action = Some(next);
         let user = find_user(conn, item.contributor_id)?;
         let method = methods::method(conn, item.method_id)?;
         notifications::enqueue(
@@ -887,7 +944,15 @@ fn settle_line(
                 net: amount(item.net_cents),
                 destination: method.masked,
                 outcome: wanted.as_str().to_string(),
-                reason: reason.to_string(),
+                reason: why.clone(),
+                next_steps: match next {
+                    ReturnAction::UpdateMethod => "Please add a new payout method (POST /api/v1/me/payout-methods); \
+                        the next payout batch pays it once the method is ready."
+                        .into(),
+                    ReturnAction::Retry => {
+                        "Nothing to do: the next payout batch pays it again to the same account.".into()
+                    }
+                },
             },
         )?;
     }
@@ -900,11 +965,259 @@ fn settle_line(
             action: "payout_item.settled",
             subject_type: "payout_item",
             subject_id: Some(item.id.to_string()),
-            summary: json!({"before": {"status": "pending"}, "after": {"status": wanted.as_str(),
-                "rail_reference": reference, "reason": reason}}),
+            summary: json!({"before": {"status": current.as_str()}, "after": {"status": wanted.as_str(),
+                "rail_reference": reference, "reason": reason, "return_code": code.map(ReturnCode::as_str),
+                "method_action": action}}),
         },
     )?;
-    Ok(result(SettlementOutcome::Applied, Some(wanted), None))
+    let mut applied = result(SettlementOutcome::Applied, Some(wanted), None);
+    applied.method_action = action;
+    Ok(applied)
+}
+
+/// The NACHA return code a free-text reason starts with (`R02`, `R02: account closed`).
+pub fn leading_return_code(reason: &str) -> Option<ReturnCode> {
+    let first = reason.split(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | '-' | ';')).next()?;
+    ReturnCode::parse(first)
+}
+
+/// What the contributor and the method are told: the NACHA code and its title, with
+/// the rail's own words when given (not repeated when they are just the code).
+fn failure_reason(code: Option<ReturnCode>, reason: Option<&str>) -> String {
+    let reason = reason.filter(|r| !code.is_some_and(|c| r.eq_ignore_ascii_case(c.as_str())));
+    match (code, reason) {
+        (Some(c), Some(r)) => format!("{} {}: {r}", c.as_str(), c.description()),
+        (Some(c), None) => format!("{} {}", c.as_str(), c.description()),
+        (None, r) => r.unwrap_or_default().to_string(),
+    }
+}
+
+fn set_return_code(
+    conn: &mut DbConn,
+    item_id: i64,
+    code: Option<ReturnCode>,
+    returned_at: Option<NaiveDateTime>,
+) -> AppResult<()> {
+    diesel::update(payout_items::table.find(item_id))
+        .set((payout_items::return_code.eq(code.map(ReturnCode::as_str)), payout_items::returned_at.eq(returned_at)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The legs of a return that arrives after the item was paid: the net comes back out of
+/// payouts clearing (the bank gave it back) and any withholding out of the payable
+/// account (nothing was paid, so nothing was withheld from a payment), both to
+/// `available`.
+pub fn return_after_payment_legs(user: i64, net: i64, withheld: i64) -> Vec<(AccountRef, Cents)> {
+    let mut legs = vec![
+        (AccountRef::Platform(AccountKind::PayoutsClearing), Cents(-net)),
+        (AccountRef::Contributor(user, AccountKind::Available), Cents(net + withheld)),
+    ];
+    if withheld > 0 {
+        legs.push((AccountRef::Platform(AccountKind::BackupWithholdingPayable), Cents(-withheld)));
+    }
+    legs
+}
+
+/// Books an ACH return received after the item was marked paid (R02, R03, R04… may come
+/// back days after settlement): the reversing `payout_failed` transaction (the one
+/// transaction kind of a failed or returned payout, under the item's reference, so it
+/// is booked once), the item `returned` with its code, which takes it out of the
+/// year's 1099-NEC box 1 and box 4 (only `paid` items count).
+#[allow(clippy::too_many_arguments)]
+fn reverse_paid(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    by: i64,
+    item: &ItemRow,
+    rail_reference: Option<&str>,
+    reason: &str,
+    code: Option<ReturnCode>,
+) -> AppResult<()> {
+    let won = diesel::update(
+        payout_items::table
+            .filter(payout_items::id.eq(item.id))
+            .filter(payout_items::status.eq(ItemStatus::Paid.as_str())),
+    )
+    .set((
+        payout_items::status.eq(ItemStatus::Returned.as_str()),
+        payout_items::reason.eq(reason),
+        payout_items::rail_reference.eq(rail_reference.or(item.rail_reference.as_deref())),
+    ))
+    .execute(conn)?;
+    if won != 1 {
+        return Err(AppError::conflict("item_already_final", format!("payout item {} is not paid", item.id)));
+    }
+    set_return_code(conn, item.id, code, Some(now))?;
+    post(
+        conn,
+        now,
+        ctx,
+        Posting {
+            kind: TxKind::PayoutFailed,
+            reference: item_reference(item.id),
+            memo: format!("payout {} returned after payment: {reason}", item.id),
+            contributor_id: Some(item.contributor_id),
+            created_by: Some(by),
+            legs: return_after_payment_legs(item.contributor_id, item.net_cents, item.withheld_cents),
+        },
+    )?;
+    Ok(())
+}
+
+/// One notification of change from the bank's report: the item it answers (our id is
+/// the entry's individual identification number), the change code and the 29-character
+/// Corrected Data field as the NOC carries it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeNoticeLine {
+    pub item_id: i64,
+    /// `C01`…`C09`, `C13`, `C14` (NACHA Appendix Five).
+    pub change_code: String,
+    /// The NOC's Corrected Data field, positions as NACHA lays them out (e.g. C03: the
+    /// routing number in 1–9, the account number in 13–29). Never echoed back.
+    #[serde(default)]
+    pub corrected_data: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeNoticeResult {
+    pub item_id: i64,
+    /// `applied`, `recorded`, `method_replaced`, `unchanged` (this code was already
+    /// recorded for the item), `not_found` or `invalid`.
+    pub outcome: &'static str,
+    /// The corrected method, masked, when applied.
+    pub destination: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeNoticeReport {
+    pub batch_id: i64,
+    pub applied: usize,
+    pub results: Vec<ChangeNoticeResult>,
+}
+
+/// Applies ACH notifications of change (NOC) received for a batch's items, in one
+/// transaction. NACHA asks the originator to make the change within six banking days
+/// or before the next entry, whichever is later; applied here at once, the next batch
+/// already pays the corrected account. Each (item, code) is recorded once, its
+/// corrected data encrypted.
+pub fn apply_change_notices(
+    st: &AppState,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    batch_id: i64,
+    lines: Vec<ChangeNoticeLine>,
+) -> AppResult<ChangeNoticeReport> {
+    use crate::db::schema::payout_change_notices;
+    if lines.is_empty() {
+        return Err(AppError::field("items", "required", "at least one notification of change"));
+    }
+    if lines.len() > 10_000 {
+        return Err(AppError::PayloadTooLarge);
+    }
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let batch = batch_row(conn, batch_id)?;
+        if matches!(batch.status(), BatchStatus::Draft | BatchStatus::Approved | BatchStatus::Cancelled) {
+            return Err(AppError::conflict(
+                "batch_not_exported",
+                format!("notifications of change answer entries that were sent; this batch is {}", batch.status),
+            ));
+        }
+        let mut results = Vec::with_capacity(lines.len());
+        for line in lines {
+            let result = |outcome, destination: Option<String>, detail: Option<String>| ChangeNoticeResult {
+                item_id: line.item_id,
+                outcome,
+                destination,
+                detail,
+            };
+            let Some(code) = ChangeCode::parse(&line.change_code) else {
+                results.push(result(
+                    "invalid",
+                    None,
+                    Some("change_code is a NACHA change code: C01-C09, C13 or C14".into()),
+                ));
+                continue;
+            };
+            let Some(item) = payout_items::table
+                .filter(payout_items::id.eq(line.item_id))
+                .filter(payout_items::batch_id.eq(batch_id))
+                .select(ItemRow::as_select())
+                .first(conn)
+                .optional()?
+            else {
+                results.push(result("not_found", None, None));
+                continue;
+            };
+            if Rail::parse(&item.rail) != Some(Rail::Ach) {
+                results.push(result("invalid", None, Some("notifications of change are for ACH entries".into())));
+                continue;
+            }
+            let seen: i64 = payout_change_notices::table
+                .filter(payout_change_notices::item_id.eq(item.id))
+                .filter(payout_change_notices::change_code.eq(code.as_str()))
+                .count()
+                .get_result(conn)?;
+            if seen > 0 {
+                results.push(result("unchanged", None, None));
+                continue;
+            }
+            let correction = match parse_corrected_data(code, &line.corrected_data) {
+                Ok(c) => c,
+                Err(why) => {
+                    results.push(result("invalid", None, Some(why.into())));
+                    continue;
+                }
+            };
+            let paid_to = methods::method(conn, item.method_id)?;
+            let notice = format!("{} {}", code.as_str(), code.description());
+            let (outcome, new_method) =
+                match methods::apply_correction(st, conn, ctx, finance_id, &paid_to, &correction, &notice)? {
+                    CorrectionResult::Done { outcome, new_method } => (outcome, new_method),
+                    CorrectionResult::Refused(errors) => {
+                        let why = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
+                        results.push(result("invalid", None, Some(format!("the corrected data is refused: {why}"))));
+                        continue;
+                    }
+                };
+            diesel::insert_into(payout_change_notices::table)
+                .values((
+                    payout_change_notices::item_id.eq(item.id),
+                    payout_change_notices::change_code.eq(code.as_str()),
+                    payout_change_notices::corrected_enc.eq(st.cipher.encrypt_str(&line.corrected_data)),
+                    payout_change_notices::outcome.eq(outcome.as_str()),
+                    payout_change_notices::method_id.eq(paid_to.id),
+                    payout_change_notices::new_method_id.eq(new_method),
+                    payout_change_notices::recorded_by.eq(finance_id),
+                    payout_change_notices::recorded_at.eq(now),
+                ))
+                .execute(conn)?;
+            let destination = match new_method {
+                Some(id) => Some(methods::method(conn, id)?.masked),
+                None => None,
+            };
+            audit::record(
+                conn,
+                now,
+                ctx,
+                AuditEvent {
+                    actor_id: Some(finance_id),
+                    action: "payout_item.change_notice",
+                    subject_type: "payout_item",
+                    subject_id: Some(item.id.to_string()),
+                    summary: json!({"change_code": code.as_str(), "outcome": outcome.as_str(),
+                        "before": {"method_id": paid_to.id, "destination": paid_to.masked},
+                        "after": new_method.map(|id| json!({"method_id": id, "destination": destination}))}),
+                },
+            )?;
+            results.push(result(outcome.as_str(), destination, Some(notice)));
+        }
+        Ok(ChangeNoticeReport { batch_id, applied: results.iter().filter(|r| r.outcome == "applied").count(), results })
+    })
 }
 
 /// A payout as its contributor sees it.
@@ -922,6 +1235,8 @@ pub struct MyPayout {
     pub net_cents: i64,
     pub rail_reference: Option<String>,
     pub reason: Option<String>,
+    /// NACHA return reason code of a failed or returned ACH payout.
+    pub return_code: Option<String>,
     pub in_batch_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub settled_at: Option<NaiveDateTime>,
@@ -962,6 +1277,7 @@ pub fn my_payouts(st: &AppState, user_id: i64, before: Option<i64>, limit: Optio
                 net_cents: i.net_cents,
                 rail_reference: i.rail_reference,
                 reason: i.reason,
+                return_code: i.return_code,
                 in_batch_at: i.created_at,
                 sent_at: exported_at.filter(|_| i.status != "cancelled"),
                 settled_at: i.settled_at.filter(|_| i.status == "paid"),
@@ -1115,6 +1431,8 @@ mod tests {
             release_legs(1, 700, 300),
             release_legs(1, 700, 0),
             settle_legs(1, 700),
+            return_after_payment_legs(1, 700, 300),
+            return_after_payment_legs(1, 700, 0),
         ] {
             assert!(money::balances(&legs.iter().map(|l| l.1).collect::<Vec<_>>()));
         }
@@ -1128,6 +1446,22 @@ mod tests {
             }
         }
         assert_eq!(available, 0);
+    }
+
+    #[test]
+    fn a_return_code_is_read_from_the_start_of_a_reason() {
+        assert_eq!(leading_return_code("R02"), Some(ReturnCode::R02));
+        assert_eq!(leading_return_code("R03: no account"), Some(ReturnCode::R03));
+        assert_eq!(leading_return_code("r04 - invalid account"), Some(ReturnCode::R04));
+        assert_eq!(leading_return_code("account closed"), None);
+        assert_eq!(leading_return_code("R99 unknown"), None);
+        assert_eq!(leading_return_code("XR02"), None);
+        assert_eq!(failure_reason(Some(ReturnCode::R02), Some("R02")), "R02 Account closed");
+        assert_eq!(
+            failure_reason(Some(ReturnCode::R02), Some("closed by owner")),
+            "R02 Account closed: closed by owner"
+        );
+        assert_eq!(failure_reason(None, Some("account closed")), "account closed");
     }
 
     #[test]

@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 
 use super::iris;
 use super::model::TaxProfile;
-use super::service::{current_profile, threshold_for};
+use super::service::{current_profile, thresholds};
 use super::tin::{self, TinType};
-use super::year_end::{dollars, form_due, part_count, part_range, YearTotals};
+use super::year_end::{dollars, form_due, part_count, part_range, threshold_in_force, YearTotals};
 use crate::audit::{self, AuditEvent};
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
@@ -94,6 +94,7 @@ pub fn year_totals(conn: &mut DbConn, year: i64) -> AppResult<BTreeMap<i64, Year
             t.federal_withheld_cents += withheld;
         }
     }
+    super::service::apply_exemptions(conn, &mut totals)?;
     Ok(totals)
 }
 
@@ -128,6 +129,9 @@ pub struct PayeeLine {
 pub struct YearEndReport {
     pub year: i64,
     pub threshold_cents: i64,
+    /// Set when the year's (inflation-indexed) threshold is not on file yet: the year
+    /// whose figure is applied instead, a floor of the true one.
+    pub threshold_assumed_from: Option<i64>,
     pub rails: Vec<RailRule>,
     pub totals: YearTotals,
     pub payees_count: usize,
@@ -153,7 +157,9 @@ fn line(
         name,
         tin: profile.as_ref().map(masked_tin),
         state: profile.as_ref().map(|p| p.region.clone()),
-        excluded_reason: (totals.excluded_cents > 0).then(|| excluded_note.to_string()),
+        excluded_reason: (totals.excluded_cents > 0).then(|| {
+            profile.as_ref().and_then(TaxProfile::reporting_exemption).unwrap_or_else(|| excluded_note.to_string())
+        }),
         form_due: form_due(&totals, threshold),
         issued_version: issued.map(|f| f.version),
         corrected: issued.is_some_and(|f| f.corrected),
@@ -166,7 +172,14 @@ fn masked_tin(p: &TaxProfile) -> String {
 }
 
 pub fn threshold(conn: &mut DbConn, year: i64) -> AppResult<i64> {
-    threshold_for(conn, year)?.ok_or_else(|| {
+    applicable_threshold(conn, year).map(|(cents, _)| cents)
+}
+
+/// The year's threshold, or for an indexed year not on file yet the latest earlier one
+/// (`year_end::threshold_in_force`), with the year it was taken from.
+pub fn applicable_threshold(conn: &mut DbConn, year: i64) -> AppResult<(i64, Option<i64>)> {
+    let rows: Vec<(i64, i64)> = thresholds(conn)?.into_iter().map(|t| (t.payment_year, t.threshold_cents)).collect();
+    threshold_in_force(&rows, year).ok_or_else(|| {
         AppError::conflict(
             "threshold_missing",
             format!(
@@ -177,7 +190,7 @@ pub fn threshold(conn: &mut DbConn, year: i64) -> AppResult<i64> {
 }
 
 pub fn report(conn: &mut DbConn, year: i64) -> AppResult<YearEndReport> {
-    let threshold = threshold(conn, year)?;
+    let (threshold, threshold_assumed_from) = applicable_threshold(conn, year)?;
     let rails = rails(conn)?;
     let excluded_note =
         rails.iter().filter(|r| r.reported_by_rail).map(|r| r.note.clone()).collect::<Vec<_>>().join(" ");
@@ -194,6 +207,7 @@ pub fn report(conn: &mut DbConn, year: i64) -> AppResult<YearEndReport> {
     Ok(YearEndReport {
         year,
         threshold_cents: threshold,
+        threshold_assumed_from,
         rails,
         totals: all,
         payees_count: payees.len(),
@@ -215,7 +229,10 @@ pub struct IssueReport {
 pub fn issue(state: &AppState, ctx: &RequestCtx, actor: Option<i64>, year: i64) -> AppResult<IssueReport> {
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
-        let threshold = threshold(conn, year)?;
+        let (threshold, assumed_from) = applicable_threshold(conn, year)?;
+        if let Some(from) = assumed_from {
+            super::service::alert_threshold_assumed(conn, now, ctx, year, from, threshold)?;
+        }
         let totals = year_totals(conn, year)?;
         let issued = latest_forms(conn, year)?;
         let mut report = IssueReport::default();
@@ -292,14 +309,17 @@ pub fn issue(state: &AppState, ctx: &RequestCtx, actor: Option<i64>, year: i64) 
     })
 }
 
-/// The January job: issue last year's forms during January (idempotent).
+/// The January job: issue last year's forms during January (idempotent), by January 31
+/// even when the year's indexed threshold is not on file yet (the latest earlier one
+/// applies and the admins are told, see [`applicable_threshold`]).
 pub fn run_year_end(state: &AppState) -> AppResult<Option<IssueReport>> {
     let today = state.clock.now().date();
     if today.month() != 1 {
         return Ok(None);
     }
     let year = i64::from(today.year() - 1);
-    if state.db.read_sync(|c| threshold_for(c, year))?.is_none() {
+    if state.db.read_sync(|c| applicable_threshold(c, year)).is_err() {
+        tracing::error!(year, "no 1099-NEC threshold applies to {year}: no forms issued");
         return Ok(None);
     }
     issue(state, &RequestCtx::system("job:year_end"), None, year).map(Some)

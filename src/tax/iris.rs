@@ -303,6 +303,7 @@ mod tests {
             signed_at: now,
             signed_ip: None,
             created_at: now,
+            exempt_payee_code: None,
         }
     }
 

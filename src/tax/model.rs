@@ -34,6 +34,76 @@ impl TaxClassification {
             Self::Other => "other",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "individual" => Self::Individual,
+            "c_corporation" => Self::CCorporation,
+            "s_corporation" => Self::SCorporation,
+            "partnership" => Self::Partnership,
+            "trust_estate" => Self::TrustEstate,
+            "llc_c" => Self::LlcC,
+            "llc_s" => Self::LlcS,
+            "llc_p" => Self::LlcP,
+            "other" => Self::Other,
+            _ => return None,
+        })
+    }
+
+    /// Corporations, partnerships and LLCs taxed as either give their EIN (Instructions
+    /// for Form W-9, "What Name and Number To Give the Requester": items 8 to 15); an
+    /// individual, sole proprietor or single-member LLC disregarded as an entity gives
+    /// the owner's SSN or ITIN (or the business's EIN). Trusts, estates and "other"
+    /// entities are left to the payee (a grantor trust gives the grantor's number).
+    pub fn needs_ein(self) -> bool {
+        matches!(
+            self,
+            Self::CCorporation | Self::SCorporation | Self::Partnership | Self::LlcC | Self::LlcS | Self::LlcP
+        )
+    }
+
+    /// A corporation, including an LLC taxed as a C or S corporation: payments to it are
+    /// not reported on Form 1099-NEC (Instructions for Forms 1099-MISC and 1099-NEC,
+    /// "Payments to corporations"), so no backup withholding either (IRC §3406(b)(3):
+    /// only reportable payments are withheld on).
+    pub fn corporation(self) -> bool {
+        matches!(self, Self::CCorporation | Self::SCorporation | Self::LlcC | Self::LlcS)
+    }
+}
+
+/// W-9 line 4, "Exempt payee code (if any)": 1 to 13, as listed in the Instructions for
+/// Form W-9 ("Exempt payee code").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExemptPayeeCode(u8);
+
+impl ExemptPayeeCode {
+    pub fn parse(s: &str) -> Option<Self> {
+        let n: u8 = s.trim().parse().ok()?;
+        (1..=13).contains(&n).then_some(Self(n))
+    }
+
+    pub fn as_string(self) -> String {
+        self.0.to_string()
+    }
+
+    /// The W-9 instructions' exemption chart: for "payments over $600 required to be
+    /// reported" (nonemployee compensation) the exempt payees are generally 1 through 5
+    /// (tax-exempt organizations, the United States, states, foreign governments,
+    /// corporations); codes 6 to 13 exempt other kinds of payment only.
+    pub fn exempts_nonemployee_compensation(self) -> bool {
+        self.0 <= 5
+    }
+}
+
+/// Why a payee's payments are not reported on Form 1099-NEC (and so never withheld
+/// on), from the W-9's classification and exempt payee code; `None`: reportable.
+pub fn reporting_exemption(classification: Option<TaxClassification>, code: Option<ExemptPayeeCode>) -> Option<String> {
+    if let Some(c) = code.filter(|c| c.exempts_nonemployee_compensation()) {
+        return Some(format!("exempt payee code {} (Form W-9, line 4)", c.0));
+    }
+    classification
+        .filter(|c| c.corporation())
+        .map(|_| "payments to a corporation are not reported on Form 1099-NEC".to_string())
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -59,6 +129,25 @@ pub struct TaxProfile {
     pub signed_at: NaiveDateTime,
     pub signed_ip: Option<String>,
     pub created_at: NaiveDateTime,
+    pub exempt_payee_code: Option<String>,
+}
+
+impl TaxProfile {
+    /// The TIN as every response shows it: `***-**-1234` (SSN, ITIN), `**-***1234` (EIN).
+    pub fn masked_tin(&self) -> String {
+        match super::tin::TinType::parse(&self.tin_type) {
+            Some(kind) => super::tin::mask(kind, &self.tin_last4),
+            None => "*********".into(),
+        }
+    }
+
+    /// [`reporting_exemption`] of this W-9.
+    pub fn reporting_exemption(&self) -> Option<String> {
+        reporting_exemption(
+            TaxClassification::parse(&self.tax_classification),
+            self.exempt_payee_code.as_deref().and_then(ExemptPayeeCode::parse),
+        )
+    }
 }
 
 impl TaxProfile {
@@ -94,6 +183,7 @@ pub struct NewTaxProfile<'a> {
     pub signed_at: NaiveDateTime,
     pub signed_ip: Option<&'a str>,
     pub created_at: NaiveDateTime,
+    pub exempt_payee_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
@@ -121,4 +211,42 @@ pub struct NewBNotice<'a> {
     pub note: &'a str,
     pub recorded_by: i64,
     pub recorded_at: NaiveDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TaxClassification::*;
+    use super::*;
+
+    #[test]
+    fn entities_give_an_ein() {
+        for c in [CCorporation, SCorporation, Partnership, LlcC, LlcS, LlcP] {
+            assert!(c.needs_ein(), "{c:?}");
+        }
+        for c in [Individual, TrustEstate, Other] {
+            assert!(!c.needs_ein(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn exempt_payees_follow_the_w9_chart() {
+        let code = |s| ExemptPayeeCode::parse(s);
+        assert_eq!(code("0"), None);
+        assert_eq!(code("14"), None);
+        assert_eq!(code("x"), None);
+        assert!(code("1").unwrap().exempts_nonemployee_compensation());
+        assert!(code("5").unwrap().exempts_nonemployee_compensation());
+        assert!(!code("6").unwrap().exempts_nonemployee_compensation());
+        assert!(!code("13").unwrap().exempts_nonemployee_compensation());
+        assert!(reporting_exemption(Some(Individual), None).is_none());
+        assert!(reporting_exemption(Some(Partnership), None).is_none(), "partnerships get a 1099-NEC");
+        assert!(reporting_exemption(Some(LlcP), None).is_none());
+        assert!(reporting_exemption(Some(CCorporation), None).is_some());
+        assert!(reporting_exemption(Some(LlcS), None).is_some());
+        assert!(reporting_exemption(Some(Other), code("2")).is_some(), "the United States");
+        assert!(
+            reporting_exemption(Some(Other), code("7")).is_none(),
+            "futures commission merchants: not for services"
+        );
+    }
 }

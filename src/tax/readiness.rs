@@ -16,6 +16,35 @@ pub fn requirements(facts: &Facts) -> Vec<Requirement> {
     w9.blocks = vec![Blocks::Payouts];
     out.push(w9);
     let status = &facts.withholding;
+    // A first B-notice (Pub 1281): a corrected, certified W-9 is due before withholding starts.
+    if let Some(due) = status.w9_due_by {
+        out.push(
+            Requirement::new(
+                "b_notice_w9",
+                S::CurrentlyDue,
+                format!(
+                    "The IRS told us the name and TIN on your W-9 do not match its records. Sign a corrected W-9 \
+                     (PUT /me/tax-profile) before {due}, or {}% of payouts will be withheld for the IRS.",
+                    (status.rate * rust_decimal::Decimal::ONE_HUNDRED).normalize()
+                ),
+            )
+            .due_by(Some(due))
+            .blocking_nothing(),
+        );
+    }
+    // A second B-notice: only the SSA or the IRS can end the withholding.
+    if status.tin_validation_due {
+        out.push(
+            Requirement::new(
+                "b_notice_tin_validation",
+                S::PastDue,
+                "The IRS told us twice that your name and TIN do not match its records. Send us the Social Security \
+                 Administration's confirmation (Form SSA-7028 or your card) or an IRS letter (e.g. Letter 147C) \
+                 with your name and TIN; withholding continues until then.",
+            )
+            .blocking_nothing(),
+        );
+    }
     if status.required {
         let why = status.reasons.join(", ").replace('_', " ");
         out.push(
@@ -23,7 +52,8 @@ pub fn requirements(facts: &Facts) -> Vec<Requirement> {
                 "backup_withholding",
                 S::CurrentlyDue,
                 format!(
-                    "{}% of payouts is withheld for the IRS ({why}). A correct, certified W-9 ends it unless the IRS sent a second notice.",
+                    "{}% of the payouts Gatehouse reports to the IRS (not those a payment service reports on Form 1099-K) \
+                     is withheld for the IRS ({why}). A correct, certified W-9 ends it unless the IRS sent a second notice.",
                     (status.rate * rust_decimal::Decimal::ONE_HUNDRED).normalize()
                 ),
             )

@@ -8,8 +8,8 @@ use validator::Validate;
 
 use super::filing::{self, ExportFormat, IssueReport, Returns, TaxDocument, YearEndReport};
 use super::model::*;
-use super::service::{self, NoticeKind, Threshold, W9Input, WithholdingStatus};
-use super::tin::{self, TinType};
+use super::service::{self, BNoticeView, NoticeKind, Threshold, W9Input, WithholdingStatus};
+use super::tin::TinType;
 use crate::auth::{Admin, AnyStaff, Applicant, Finance, Staff};
 use crate::error::{AppError, AppResult, Problem};
 use crate::{blocking, AppState};
@@ -33,10 +33,17 @@ pub struct TaxProfileRequest {
     pub region: String,
     #[validate(length(min = 5, max = 10))]
     pub postal_code: String,
+    /// `ssn` (the W-9's SSN box, where an ITIN goes too: a valid ITIN given as `ssn` is
+    /// recorded as `itin`), `itin` or `ein`.
     pub tin_type: TinType,
     /// Nine digits; dashes and spaces are ignored. Stored encrypted, never shown again.
     #[validate(length(min = 1, max = 20))]
     pub tin: String,
+    /// W-9 line 4, "Exempt payee code (if any)": 1 to 13 (a number or a string).
+    /// Codes 1 to 5 (and any corporation) are not reported on Form 1099-NEC nor withheld on.
+    #[serde(default, deserialize_with = "exempt_code")]
+    #[schema(value_type = Option<String>, example = "5")]
+    pub exempt_payee_code: Option<ExemptPayeeCode>,
     /// W-9 certification item 2 crossed out: the IRS told you that you are subject to
     /// backup withholding.
     #[serde(default)]
@@ -46,6 +53,26 @@ pub struct TaxProfileRequest {
     pub signature_name: String,
     /// Certification under penalties of perjury.
     pub certify: bool,
+}
+
+/// Reads an exempt payee code given as `5` or `"5"`; anything but 1 to 13 is refused.
+fn exempt_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ExemptPayeeCode>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(u64),
+        Text(String),
+    }
+    let raw: Option<Raw> = Option::deserialize(d)?;
+    let text = match raw {
+        None => return Ok(None),
+        Some(Raw::Number(n)) => n.to_string(),
+        Some(Raw::Text(t)) if t.trim().is_empty() => return Ok(None),
+        Some(Raw::Text(t)) => t,
+    };
+    ExemptPayeeCode::parse(&text)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("exempt_payee_code is a W-9 exempt payee code from 1 to 13"))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -59,9 +86,13 @@ pub struct TaxProfileView {
     pub city: String,
     pub region: String,
     pub postal_code: String,
+    /// `ssn`, `itin` or `ein`.
     pub tin_type: String,
-    /// Masked: `***-**-1234` or `**-***1234`.
+    /// Masked: `***-**-1234` (SSN, ITIN) or `**-***1234` (EIN).
     pub tin: String,
+    pub exempt_payee_code: Option<String>,
+    /// Why payments are not reported on Form 1099-NEC (nor withheld on); null when they are.
+    pub reporting_exemption: Option<String>,
     pub subject_to_backup_withholding: bool,
     pub signature_name: String,
     pub signed_at: NaiveDateTime,
@@ -69,10 +100,11 @@ pub struct TaxProfileView {
 
 impl From<TaxProfile> for TaxProfileView {
     fn from(p: TaxProfile) -> Self {
-        let kind = TinType::parse(&p.tin_type).unwrap_or(TinType::Ssn);
         Self {
             version: p.version,
-            tin: tin::mask(kind, &p.tin_last4),
+            tin: p.masked_tin(),
+            reporting_exemption: p.reporting_exemption(),
+            exempt_payee_code: p.exempt_payee_code,
             legal_name: p.legal_name,
             business_name: p.business_name,
             tax_classification: p.tax_classification,
@@ -120,6 +152,7 @@ pub async fn put_profile(
             postal_code: b.postal_code,
             tin_type: b.tin_type,
             tin: b.tin,
+            exempt_payee_code: b.exempt_payee_code,
             subject_to_backup_withholding: b.subject_to_backup_withholding,
             signature_name: b.signature_name,
             certify: b.certify,
@@ -155,13 +188,15 @@ pub struct BNoticeRequest {
     pub note: String,
 }
 
-/// Record an IRS B-notice (wrong name/TIN) for a contributor (finance).
+/// Record an IRS B-notice (wrong name/TIN) for a contributor (finance). The payee's
+/// copy (with a W-9 request for a first notice) is queued at once (Pub 1281: within 15
+/// business days).
 #[utoipa::path(
     tag = "tax",
     params(("id" = i64, Path, description = "Contributor id")),
     request_body = BNoticeRequest,
     responses(
-        (status = 201, body = BNotice),
+        (status = 201, body = BNoticeView),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)
     ),
@@ -197,7 +232,7 @@ pub struct ClearRequest {
     params(("id" = i64, Path, description = "Contributor id"), ("notice_id" = i64, Path, description = "B-notice id")),
     request_body = ClearRequest,
     responses(
-        (status = 200, body = BNotice),
+        (status = 200, body = BNoticeView),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)
     ),
@@ -215,7 +250,7 @@ pub async fn clear_b_notice(
     let st = state.clone();
     let n = blocking(move || service::clear_b_notice(&st, &finance.ctx, finance.id, user_id, notice_id, &body.reason))
         .await?;
-    Ok(HttpResponse::Ok().json(n))
+    Ok(HttpResponse::Ok().json(BNoticeView::from(n)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -223,7 +258,7 @@ pub struct TaxStatus {
     /// The W-9 on file, TIN masked.
     pub profile: Option<TaxProfileView>,
     pub backup_withholding: WithholdingStatus,
-    pub b_notices: Vec<BNotice>,
+    pub b_notices: Vec<BNoticeView>,
 }
 
 /// A contributor's W-9 (masked), backup withholding status and B-notices (finance).
@@ -246,7 +281,7 @@ pub async fn tax_status(state: web::Data<AppState>, _f: Staff<Finance>, id: web:
             Ok(TaxStatus {
                 profile: service::current_profile(c, id)?.map(Into::into),
                 backup_withholding: service::withholding_status(c, id, st.clock.now().date())?,
-                b_notices: service::notices_of(c, id)?,
+                b_notices: service::notices_of(c, id)?.into_iter().map(Into::into).collect(),
             })
         })
         .await?;

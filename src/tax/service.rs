@@ -85,9 +85,41 @@ pub struct W9Input {
     pub postal_code: String,
     pub tin_type: TinType,
     pub tin: String,
+    pub exempt_payee_code: Option<ExemptPayeeCode>,
     pub subject_to_backup_withholding: bool,
     pub signature_name: String,
     pub certify: bool,
+}
+
+/// The W-9 rules between fields (Instructions for Form W-9): entities other than
+/// individuals, sole proprietors and single-member LLCs give an EIN; an ITIN belongs
+/// to an individual; individuals are never exempt payees; a sole proprietor's EIN comes
+/// with the business name. Pure.
+pub fn w9_rules(w: &W9Input, tin_type: TinType) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let c = w.tax_classification;
+    if c.needs_ein() && tin_type != TinType::Ein {
+        errors.push(FieldError::new(
+            "tin_type",
+            "ein_required",
+            "corporations, partnerships and LLCs taxed as one give their EIN, not an SSN or ITIN",
+        ));
+    }
+    if c == TaxClassification::Individual && w.exempt_payee_code.is_some() {
+        errors.push(FieldError::new(
+            "exempt_payee_code",
+            "individual_not_exempt",
+            "individuals and sole proprietors are not exempt payees; leave line 4 empty",
+        ));
+    }
+    if c == TaxClassification::Individual && tin_type == TinType::Ein && w.business_name.is_none() {
+        errors.push(FieldError::new(
+            "business_name",
+            "required",
+            "an EIN for a sole proprietorship needs the business name",
+        ));
+    }
+    errors
 }
 
 /// Records a new W-9 version. The TIN is checked, encrypted and never stored in clear;
@@ -103,11 +135,12 @@ pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -
         ("postal_code", Some(w.postal_code.as_str())),
         ("signature_name", Some(w.signature_name.as_str())),
     ]);
-    let digits = match tin::normalize(w.tin_type, &w.tin) {
-        Ok(d) => Some(d),
+    // A valid ITIN typed in the SSN box is recorded as an ITIN (Form W-9, Part I).
+    let (tin_type, digits) = match tin::classify(w.tin_type, &w.tin) {
+        Ok((kind, d)) => (kind, Some(d)),
         Err(e) => {
             errors.push(FieldError::new("tin", e.code(), e.message()));
-            None
+            (w.tin_type, None)
         }
     };
     if !w.certify {
@@ -116,14 +149,7 @@ pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -
     if !w.signature_name.trim().eq_ignore_ascii_case(w.legal_name.trim()) {
         errors.push(FieldError::new("signature_name", "mismatch", "type your legal name exactly as above to sign"));
     }
-    if w.tax_classification == TaxClassification::Individual && w.tin_type == TinType::Ein && w.business_name.is_none()
-    {
-        errors.push(FieldError::new(
-            "business_name",
-            "required",
-            "an EIN for a sole proprietorship needs the business name",
-        ));
-    }
+    errors.extend(w9_rules(&w, tin_type));
     let digits = match digits {
         Some(d) if errors.is_empty() => d,
         _ => return Err(AppError::Validation(errors)),
@@ -146,7 +172,7 @@ pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -
                 city: w.city.trim(),
                 region: &w.region,
                 postal_code: w.postal_code.trim(),
-                tin_type: w.tin_type.as_str(),
+                tin_type: tin_type.as_str(),
                 tin_enc: &tin_enc,
                 tin_last4: &last4,
                 subject_to_backup_withholding: w.subject_to_backup_withholding,
@@ -154,6 +180,7 @@ pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -
                 signed_at: now,
                 signed_ip: ctx.ip.as_deref(),
                 created_at: now,
+                exempt_payee_code: w.exempt_payee_code.map(ExemptPayeeCode::as_string),
             })
             .returning(tax_profiles::id)
             .get_result(conn)?;
@@ -167,7 +194,7 @@ pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -
                 action: "tax_profile.signed",
                 subject_type: "tax_profile",
                 subject_id: Some(id.to_string()),
-                summary: json!({"version": version, "tin": tin::mask(w.tin_type, &last4)}),
+                summary: json!({"version": version, "tin": tin::mask(tin_type, &last4)}),
             },
         )?;
         Ok(tax_profiles::table.find(id).select(TaxProfile::as_select()).first(conn)?)
@@ -180,8 +207,15 @@ pub fn add_business_days(date: NaiveDate, days: u32) -> NaiveDate {
 }
 
 /// Days the payee has after a first B-notice to certify a corrected TIN before
-/// withholding starts (26 CFR 31.3406(d)-5: 30 business days).
+/// withholding starts (26 CFR 31.3406(d)-5; IRS Pub 1281: "no later than 30 business
+/// days after the date of the CP2100 or CP2100A notice or the date you received it,
+/// whichever is later").
 pub const FIRST_NOTICE_BUSINESS_DAYS: u32 = 30;
+
+/// Days the payer has to send the payee the "B" notice (with a Form W-9 for a first
+/// notice): IRS Pub 1281, "within 15 business days after the date of the CP2100 or
+/// CP2100A notice or the date you received it, whichever is later".
+pub const B_NOTICE_SEND_BUSINESS_DAYS: u32 = 15;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WithholdingStatus {
@@ -191,6 +225,28 @@ pub struct WithholdingStatus {
     /// Rate applied when required, e.g. "0.24".
     #[schema(value_type = String)]
     pub rate: Decimal,
+    /// An open first B-notice not yet answered by a certified W-9: the day withholding
+    /// starts unless one arrives before (30 business days after the notice).
+    pub w9_due_by: Option<NaiveDate>,
+    /// An open second B-notice: the payee must have the SSA (SSN) or the IRS (ITIN, EIN)
+    /// validate the name and TIN; a new W-9 does not end it.
+    pub tin_validation_due: bool,
+    /// Why payments to this payee are not reported on Form 1099-NEC (and so never
+    /// withheld on), from the W-9; null when they are reportable.
+    pub exempt_payee: Option<String>,
+}
+
+/// Backup withholding applies only to payments the payer reports (IRC §3406(b)(3)):
+/// never to a rail whose payments are reported by the rail itself on Form 1099-K (a
+/// third-party settlement organization such as PayPal, IRC §6050W). Which rails those
+/// are is data (`payout_rails.reported_by_rail`), so the rule follows the same row as
+/// the year-end exclusion and the two cannot disagree. Returns, per rail name, whether
+/// the payer withholds on it.
+pub fn payer_withholds_by_rail(conn: &mut DbConn) -> AppResult<HashMap<String, bool>> {
+    use crate::db::schema::payout_rails;
+    let rows: Vec<(String, bool)> =
+        payout_rails::table.select((payout_rails::rail, payout_rails::reported_by_rail)).load(conn)?;
+    Ok(rows.into_iter().map(|(rail, by_rail)| (rail, !by_rail)).collect())
 }
 
 pub fn withholding_rate(conn: &mut DbConn) -> AppResult<Decimal> {
@@ -245,7 +301,20 @@ fn withholding_of(
     rate: Decimal,
     today: NaiveDate,
 ) -> WithholdingStatus {
-    let mut reasons = Vec::new();
+    let exempt_payee = profile.and_then(TaxProfile::reporting_exemption);
+    let mut status = WithholdingStatus {
+        required: false,
+        reasons: Vec::new(),
+        rate,
+        w9_due_by: None,
+        tin_validation_due: false,
+        exempt_payee,
+    };
+    // Only reportable payments are withheld on (IRC §3406(b)(3)).
+    if status.exempt_payee.is_some() {
+        return status;
+    }
+    let reasons = &mut status.reasons;
     match &profile {
         None => reasons.push("tin_missing".to_string()),
         Some(p) if p.subject_to_backup_withholding => reasons.push("payee_certified_subject".to_string()),
@@ -256,17 +325,26 @@ fn withholding_of(
             // A W-9 certified after a first notice cures it.
             "first" => {
                 let cured = profile.as_ref().is_some_and(|p| p.signed_at > n.recorded_at);
-                let started = today >= add_business_days(n.received_on, FIRST_NOTICE_BUSINESS_DAYS);
-                if !cured && started {
+                let starts_on = add_business_days(n.received_on, FIRST_NOTICE_BUSINESS_DAYS);
+                if cured {
+                    continue;
+                }
+                if today >= starts_on {
                     reasons.push("first_b_notice".to_string());
+                } else {
+                    status.w9_due_by = Some(status.w9_due_by.map_or(starts_on, |d| d.min(starts_on)));
                 }
             }
             // A second notice stands until the IRS or SSA validates the TIN.
-            _ => reasons.push("second_b_notice".to_string()),
+            _ => {
+                reasons.push("second_b_notice".to_string());
+                status.tin_validation_due = true;
+            }
         }
     }
     reasons.dedup();
-    WithholdingStatus { required: !reasons.is_empty(), reasons, rate }
+    status.required = !status.reasons.is_empty();
+    status
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ToSchema)]
@@ -276,8 +354,43 @@ pub enum NoticeKind {
     Second,
 }
 
-/// Records a B-notice from the IRS. A second notice is one received within three
-/// calendar years of a first notice for the same payee.
+/// A B-notice with its Pub 1281 dates.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BNoticeView {
+    #[serde(flatten)]
+    pub notice: BNotice,
+    /// The last day to send the payee the "B" notice: 15 business days after it was
+    /// received (Pub 1281).
+    pub send_by: NaiveDate,
+    /// When Gatehouse queued the notice (with the W-9 request of a first notice) to the
+    /// payee: in the transaction that recorded it.
+    pub payee_notice_queued_at: NaiveDateTime,
+    /// Whether that was after `send_by` (the notice was recorded late).
+    pub payee_notice_late: bool,
+    /// First notices: the day backup withholding starts unless a certified W-9 arrives
+    /// (30 business days after the notice).
+    pub withholding_starts_on: Option<NaiveDate>,
+}
+
+impl From<BNotice> for BNoticeView {
+    fn from(n: BNotice) -> Self {
+        let send_by = add_business_days(n.received_on, B_NOTICE_SEND_BUSINESS_DAYS);
+        Self {
+            send_by,
+            payee_notice_queued_at: n.recorded_at,
+            payee_notice_late: n.recorded_at.date() > send_by,
+            withholding_starts_on: (n.notice == "first")
+                .then(|| add_business_days(n.received_on, FIRST_NOTICE_BUSINESS_DAYS)),
+            notice: n,
+        }
+    }
+}
+
+/// Records a B-notice from the IRS and, in the same transaction, queues the payee's
+/// copy: a first notice asks for a corrected, certified W-9 before withholding starts;
+/// a second one says withholding has started until the SSA or IRS validates the TIN
+/// (Pub 1281). A second notice is one received within three calendar years of a first
+/// notice for the same payee.
 pub fn record_b_notice(
     state: &AppState,
     ctx: &RequestCtx,
@@ -286,10 +399,10 @@ pub fn record_b_notice(
     kind: NoticeKind,
     received_on: NaiveDate,
     note: &str,
-) -> AppResult<BNotice> {
+) -> AppResult<BNoticeView> {
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
-        find_user(conn, user_id)?;
+        let user = find_user(conn, user_id)?;
         if received_on > now.date() {
             return Err(AppError::field("received_on", "in_future", "the notice date is in the future"));
         }
@@ -310,10 +423,11 @@ pub fn record_b_notice(
                 ));
             }
         }
+        let kind_str = if kind == NoticeKind::First { "first" } else { "second" };
         let id: i64 = diesel::insert_into(b_notices::table)
             .values(NewBNotice {
                 user_id,
-                notice: if kind == NoticeKind::First { "first" } else { "second" },
+                notice: kind_str,
                 received_on,
                 note,
                 recorded_by: finance_id,
@@ -321,6 +435,22 @@ pub fn record_b_notice(
             })
             .returning(b_notices::id)
             .get_result(conn)?;
+        let profile = current_profile(conn, user_id)?;
+        let rate = withholding_rate(conn)? * Decimal::ONE_HUNDRED;
+        crate::notifications::enqueue(
+            conn,
+            now,
+            &user.email,
+            &format!("b_notice:{id}"),
+            &crate::notifications::templates::BNoticeSent {
+                full_name: profile.as_ref().map(|p| p.legal_name.clone()).unwrap_or_else(|| user.full_name.clone()),
+                first: kind == NoticeKind::First,
+                tin: profile.as_ref().map(TaxProfile::masked_tin).unwrap_or_else(|| "none on file".into()),
+                notice_date: received_on.to_string(),
+                deadline: add_business_days(received_on, FIRST_NOTICE_BUSINESS_DAYS).to_string(),
+                rate: rate.normalize().to_string(),
+            },
+        )?;
         audit::record(
             conn,
             now,
@@ -330,10 +460,10 @@ pub fn record_b_notice(
                 action: "tax.b_notice_recorded",
                 subject_type: "user",
                 subject_id: Some(user_id.to_string()),
-                summary: json!({"notice_id": id, "kind": if kind == NoticeKind::First { "first" } else { "second" }, "received_on": received_on}),
+                summary: json!({"notice_id": id, "kind": kind_str, "received_on": received_on, "payee_notified": true}),
             },
         )?;
-        Ok(b_notices::table.find(id).select(BNotice::as_select()).first(conn)?)
+        Ok(b_notices::table.find(id).select(BNotice::as_select()).first::<BNotice>(conn)?.into())
     })
 }
 
@@ -405,6 +535,86 @@ pub fn threshold_for(conn: &mut DbConn, year: i64) -> AppResult<Option<i64>> {
     Ok(tax_thresholds::table.find(year).select(tax_thresholds::threshold_cents).first(conn).optional()?)
 }
 
+/// Moves the payments of exempt payees (a corporation, or exempt payee code 1 to 5 on
+/// the current W-9) from box 1 to the excluded total: no Form 1099-NEC reports them.
+/// Payments withheld on before the payee proved the exemption stay reported, so box 4
+/// credits the tax withheld (a form is due whenever tax was withheld).
+pub fn apply_exemptions(
+    conn: &mut DbConn,
+    totals: &mut std::collections::BTreeMap<i64, super::year_end::YearTotals>,
+) -> AppResult<()> {
+    let ids: Vec<i64> = totals.keys().copied().collect();
+    let mut profiles = HashMap::new();
+    for chunk in ids.chunks(crate::readiness::LOOKUP_CHUNK) {
+        profiles.extend(current_profiles_of(conn, chunk)?);
+    }
+    for (user, t) in totals.iter_mut() {
+        let exempt = profiles.get(user).and_then(TaxProfile::reporting_exemption).is_some();
+        if exempt && t.federal_withheld_cents == 0 {
+            t.excluded_cents += t.reportable_cents;
+            t.reportable_cents = 0;
+        }
+    }
+    Ok(())
+}
+
+/// Tells every admin, once per year, that forms of `year` were issued with the
+/// threshold of `from` because the year's inflation-indexed figure is not on file, and
+/// audits it.
+pub fn alert_threshold_assumed(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    year: i64,
+    from: i64,
+    cents: i64,
+) -> AppResult<()> {
+    use crate::db::schema::{user_roles, users};
+    let admins: Vec<(i64, String, String)> = users::table
+        .inner_join(user_roles::table)
+        .filter(user_roles::role.eq(crate::auth::roles::Role::Admin.as_str()))
+        .select((users::id, users::email, users::full_name))
+        .load(conn)?;
+    let mut told = 0;
+    for (id, email, name) in admins {
+        let queued = crate::notifications::enqueue_once(
+            conn,
+            now,
+            &email,
+            &format!("threshold_assumed:{year}:{id}"),
+            &crate::notifications::templates::AdminAlert {
+                full_name: name,
+                subject: format!("No 1099-NEC threshold on file for {year}"),
+                headline: format!(
+                    "The {year} forms are issued with the {from} threshold ({} USD), a floor of the inflation-indexed figure.",
+                    super::year_end::dollars(cents)
+                ),
+                reason: "26 USC 6041(a): from 2027 the threshold is indexed for inflation".into(),
+                note: String::new(),
+                next_steps: format!(
+                    "Record the published figure with PUT /api/v1/admin/tax-thresholds/{year}; forms already issued stay valid."
+                ),
+            },
+        )?;
+        told += usize::from(queued);
+    }
+    if told > 0 {
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: None,
+                action: "tax.threshold_assumed",
+                subject_type: "tax_threshold",
+                subject_id: Some(year.to_string()),
+                summary: json!({"year": year, "from_year": from, "threshold_cents": cents, "admins_told": told}),
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// Adds or changes the threshold of a payment year (inflation indexing after 2026).
 pub fn set_threshold(
     state: &AppState,
@@ -463,5 +673,91 @@ mod tests {
         // Thanksgiving, Christmas and New Year's Day are not business days.
         assert_eq!(add_business_days(friday, 5), NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
         assert_eq!(add_business_days(friday, 30), NaiveDate::from_ymd_opt(2027, 1, 6).unwrap());
+    }
+
+    fn at(y: i32, m: u32, d: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(12, 0, 0).unwrap()
+    }
+
+    fn notice(kind: &str, received: NaiveDate, recorded: NaiveDateTime) -> BNotice {
+        BNotice {
+            id: 1,
+            user_id: 7,
+            notice: kind.into(),
+            received_on: received,
+            note: String::new(),
+            recorded_by: 2,
+            recorded_at: recorded,
+            cleared_at: None,
+            cleared_by: None,
+            cleared_reason: None,
+        }
+    }
+
+    fn w9(signed: NaiveDateTime, classification: &str, code: Option<&str>) -> TaxProfile {
+        TaxProfile {
+            id: 1,
+            user_id: 7,
+            version: 1,
+            legal_name: "Lena Ortiz".into(),
+            business_name: None,
+            tax_classification: classification.into(),
+            address_line1: "1 Elm St".into(),
+            address_line2: None,
+            city: "Austin".into(),
+            region: "TX".into(),
+            postal_code: "78701".into(),
+            tin_type: "ssn".into(),
+            tin_enc: String::new(),
+            tin_last4: "6789".into(),
+            subject_to_backup_withholding: false,
+            signature_name: "Lena Ortiz".into(),
+            signed_at: signed,
+            signed_ip: None,
+            created_at: signed,
+            exempt_payee_code: code.map(str::to_string),
+        }
+    }
+
+    /// Pub 1281: the "B" notice within 15 business days of receipt, withholding after 30
+    /// unless a certified W-9 comes back. A notice received on Friday, November 20, 2026:
+    /// Thanksgiving (Nov 26), Christmas and New Year's Day are not business days.
+    #[test]
+    fn pub_1281_dates_of_a_first_b_notice() {
+        let received = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let view = BNoticeView::from(notice("first", received, at(2026, 11, 23)));
+        assert_eq!(view.send_by, NaiveDate::from_ymd_opt(2026, 12, 14).unwrap());
+        assert_eq!(view.withholding_starts_on, NaiveDate::from_ymd_opt(2027, 1, 6));
+        assert!(!view.payee_notice_late);
+        assert!(
+            !BNoticeView::from(notice("first", received, at(2026, 12, 14))).payee_notice_late,
+            "the 15th day is in time"
+        );
+        assert!(BNoticeView::from(notice("first", received, at(2026, 12, 15))).payee_notice_late);
+        assert_eq!(BNoticeView::from(notice("second", received, at(2026, 11, 23))).withholding_starts_on, None);
+    }
+
+    #[test]
+    fn first_notice_withholding_starts_after_30_business_days_unless_cured() {
+        let rate = Decimal::new(24, 2);
+        let received = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let first = [notice("first", received, at(2026, 11, 23))];
+        let signed_before = w9(at(2026, 1, 5), "individual", None);
+        let waiting = withholding_of(Some(&signed_before), &first, rate, NaiveDate::from_ymd_opt(2027, 1, 5).unwrap());
+        assert!(!waiting.required);
+        assert_eq!(waiting.w9_due_by, NaiveDate::from_ymd_opt(2027, 1, 6));
+        let started = withholding_of(Some(&signed_before), &first, rate, NaiveDate::from_ymd_opt(2027, 1, 6).unwrap());
+        assert_eq!((started.required, started.reasons.as_slice()), (true, ["first_b_notice".to_string()].as_slice()));
+        let cured = w9(at(2026, 12, 1), "individual", None);
+        let after = withholding_of(Some(&cured), &first, rate, NaiveDate::from_ymd_opt(2027, 2, 1).unwrap());
+        assert!(!after.required && after.w9_due_by.is_none());
+        let second = [notice("first", received, at(2026, 11, 23)), notice("second", received, at(2026, 11, 23))];
+        let validated = withholding_of(Some(&cured), &second, rate, NaiveDate::from_ymd_opt(2026, 12, 2).unwrap());
+        assert!(validated.required && validated.tin_validation_due, "a new W-9 does not end a second notice");
+        // An exempt payee is never withheld on.
+        let corporation = w9(at(2026, 1, 5), "c_corporation", None);
+        let exempt = withholding_of(Some(&corporation), &second, rate, NaiveDate::from_ymd_opt(2027, 2, 1).unwrap());
+        assert!(!exempt.required && exempt.exempt_payee.is_some());
+        assert!(withholding_of(None, &[], rate, received).required, "no W-9: tin_missing");
     }
 }

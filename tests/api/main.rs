@@ -4,6 +4,8 @@ mod support;
 
 mod accounts;
 mod backup;
+mod compliance_i9;
+mod compliance_money;
 mod console;
 mod credentials;
 mod keys;
