@@ -80,8 +80,8 @@ fn take(conn: &mut DbConn, name: &str, mode: Mode, now: NaiveDateTime, lease: ch
     // The row exists from a job's first run on. Diesel's MultiConnection has no upsert;
     // this statement is the same on both backends (SQLite ≥ 3.24), and job names are
     // code constants (checked, then inlined).
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-        return Err(AppError::Internal(anyhow::anyhow!("job name {name:?}: lower-case letters and _ only")));
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return Err(AppError::Internal(anyhow::anyhow!("job name {name:?}: lower-case letters, digits and _ only")));
     }
     diesel::sql_query(format!(
         "INSERT INTO job_runs (name, next_due_at, runs) VALUES ('{name}', '1970-01-01 00:00:00', 0) \
