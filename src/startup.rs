@@ -10,7 +10,6 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt};
 
-use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::JwtKeys;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -29,31 +28,19 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub cipher: FieldCipher,
     pub files: Arc<dyn FileStore>,
-    pub login_limiter: LoginLimiter,
 }
 
 impl AppState {
     /// Connects to the database and applies pending migrations.
     pub fn init(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database, config.db_pool_size)?;
+        let db = Db::connect_with(&config.database, config.db_pool_size, config.sqlite_busy_timeout_ms)?;
         let applied = db.migrate()?;
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
         }
         let cipher = FieldCipher::new(&config.keys.encryption_key);
         let files = Arc::new(LocalFileStore::new(config.data_dir.join("files"), cipher.clone())?);
-        Ok(Self {
-            db,
-            jwt: JwtKeys::new(&config.keys.jwt_secret),
-            cipher,
-            files,
-            login_limiter: LoginLimiter::new(
-                config.auth.login_per_account_per_minute,
-                config.auth.login_per_ip_per_minute,
-            ),
-            clock,
-            config: Arc::new(config),
-        })
+        Ok(Self { db, jwt: JwtKeys::new(&config.keys.jwt_secret), cipher, files, clock, config: Arc::new(config) })
     }
 
     pub fn with_system_clock(config: Config) -> anyhow::Result<Self> {

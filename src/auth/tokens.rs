@@ -8,6 +8,9 @@ use super::roles::Role;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
+    /// The session (`auth_sessions.id`) the token belongs to: every request checks it is
+    /// still open. Tokens without one are refused.
+    pub sid: i64,
     pub roles: Vec<Role>,
     pub iat: i64,
     pub exp: i64,
@@ -24,8 +27,16 @@ impl JwtKeys {
         Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
     }
 
-    pub fn issue(&self, user_id: i64, roles: &[Role], now: i64, ttl_secs: i64) -> anyhow::Result<String> {
-        let claims = Claims { sub: user_id.to_string(), roles: roles.to_vec(), iat: now, exp: now + ttl_secs };
+    pub fn issue(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        roles: &[Role],
+        now: i64,
+        ttl_secs: i64,
+    ) -> anyhow::Result<String> {
+        let claims =
+            Claims { sub: user_id.to_string(), sid: session_id, roles: roles.to_vec(), iat: now, exp: now + ttl_secs };
         Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
@@ -48,9 +59,10 @@ mod tests {
     #[test]
     fn issue_verify_expire_and_reject_foreign_keys() {
         let keys = JwtKeys::new(&[3u8; 64]);
-        let t = keys.issue(7, &[Role::Finance], 1000, 900).unwrap();
+        let t = keys.issue(7, 3, &[Role::Finance], 1000, 900).unwrap();
         let c = keys.verify(&t, 1500).unwrap();
         assert_eq!(c.sub, "7");
+        assert_eq!(c.sid, 3);
         assert_eq!(c.roles, vec![Role::Finance]);
         assert!(keys.verify(&t, 1900).is_none());
         assert!(JwtKeys::new(&[4u8; 64]).verify(&t, 1500).is_none());

@@ -9,6 +9,7 @@ use validator::Validate;
 
 use super::model::*;
 use super::service::{self, AddressInput, AttestOutcome, Attestation, ProfilePatch, ReviewDecision};
+use crate::auth::extract::BearerClaims;
 use crate::auth::routes::UserView;
 use crate::auth::{Applicant, AuthUser, Reviewer, Staff};
 use crate::db::DbConn;
@@ -67,9 +68,14 @@ pub struct MeView {
     pub profile: Option<ProfileView>,
 }
 
-/// Account, roles and profile in one trip to the blocking pool (the hot read of the API).
+/// Account, roles and profile in one trip to the blocking pool.
 async fn me_view(state: &web::Data<AppState>, user_id: i64) -> AppResult<MeView> {
-    let (user, roles, profile) = state.db.read(move |c| service::account_of(c, user_id)).await?;
+    let account = state.db.read(move |c| service::account_of(c, user_id)).await?;
+    Ok(me_view_of(account))
+}
+
+fn me_view_of((user, roles, profile): (crate::auth::model::User, Vec<crate::auth::Role>, Option<Profile>)) -> MeView {
+    let user_id = user.id;
     let applicant = user.status() != crate::auth::model::UserStatus::Staff;
     let status_reason = user.status_reason.clone();
     let account = UserView::new(user, roles);
@@ -82,7 +88,7 @@ async fn me_view(state: &web::Data<AppState>, user_id: i64) -> AppResult<MeView>
     } else {
         None
     };
-    Ok(MeView { account, status_reason, profile })
+    MeView { account, status_reason, profile }
 }
 
 /// The signed-in user's account and profile (sensitive fields masked).
@@ -92,8 +98,10 @@ async fn me_view(state: &web::Data<AppState>, user_id: i64) -> AppResult<MeView>
     security(("bearer" = []))
 )]
 #[get("/me")]
-pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(me_view(&state, user.id).await?))
+pub async fn get_me(state: web::Data<AppState>, claims: BearerClaims) -> AppResult<HttpResponse> {
+    // The hot read of the API: the session check is part of the account query.
+    let account = state.db.read(move |c| service::account_of_session(c, claims)).await?;
+    Ok(HttpResponse::Ok().json(me_view_of(account)))
 }
 
 #[derive(Deserialize, Validate, ToSchema)]

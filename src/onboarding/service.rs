@@ -40,9 +40,11 @@ pub fn transition(
     until: Option<NaiveDateTime>,
 ) -> AppResult<UserStatus> {
     let to = lifecycle::next(user.status(), t)?;
+    let blocked_since = lifecycle::work_blocked_since(user.status(), to, user.work_blocked_since, now);
     diesel::update(users::table.find(user.id))
         .set((
             users::status.eq(to.as_str()),
+            users::work_blocked_since.eq(blocked_since),
             users::status_reason.eq(reason),
             users::status_until.eq(until),
             users::updated_at.eq(now),
@@ -81,6 +83,36 @@ pub fn account_of(conn: &mut DbConn, user_id: i64) -> AppResult<(User, Vec<Role>
     let mut roles: Vec<Role> = rows.iter().filter_map(|(_, _, r)| r.as_deref().and_then(Role::parse)).collect();
     roles.sort();
     let (user, profile, _) = rows.into_iter().next().ok_or(AppError::NotFound)?;
+    Ok((user, roles, profile))
+}
+
+/// [`account_of`] for `GET /me`, with the per-request session check folded into the
+/// same query (the hot read of the API keeps one round trip): the session row of the
+/// token, joined to the user, profile and roles; refused as `auth::session` would.
+pub fn account_of_session(
+    conn: &mut DbConn,
+    claims: crate::auth::extract::BearerClaims,
+) -> AppResult<(User, Vec<Role>, Option<Profile>)> {
+    use crate::auth::session;
+    use crate::db::schema::auth_sessions;
+    let rows: Vec<(i64, Option<NaiveDateTime>, User, Option<Profile>, Option<String>)> = auth_sessions::table
+        .inner_join(users::table)
+        .left_join(contributor_profiles::table.on(contributor_profiles::user_id.eq(users::id)))
+        .left_join(user_roles::table.on(user_roles::user_id.eq(users::id)))
+        .filter(auth_sessions::id.eq(claims.session_id))
+        .select((
+            auth_sessions::user_id,
+            auth_sessions::revoked_at,
+            User::as_select(),
+            Option::<Profile>::as_select(),
+            user_roles::role.nullable(),
+        ))
+        .load(conn)?;
+    let roles = session::roles_from(rows.iter().map(|r| r.4.as_deref()));
+    let (session_user, revoked_at, user, profile, _) = rows.into_iter().next().ok_or_else(session::ended)?;
+    if !session::admits(claims.user_id, session_user, revoked_at, user.status()) {
+        return Err(session::ended());
+    }
     Ok((user, roles, profile))
 }
 
