@@ -48,7 +48,7 @@ pub fn next(from: UserStatus, t: Transition) -> Result<UserStatus, AppError> {
         (Suspended, T::Reinstate) => AuthorizationVerified,
         (s, T::Remove) if s != Removed && s != Staff && s != Disabled => Removed,
         (
-            Registered | EmailVerified | AuthorizationPending | AuthorizationVerified | Active | Suspended | Rejected,
+            Registered | EmailVerified | AuthorizationPending | AuthorizationVerified | Active | Suspended,
             T::Close,
         ) => Closed,
         (from, t) => {
@@ -93,5 +93,6 @@ mod tests {
         assert!(next(Removed, Transition::Close).is_err());
         assert!(next(Staff, Transition::Close).is_err());
         assert!(next(Closed, Transition::VerifyAuthorization).is_err());
+        assert!(next(Rejected, Transition::Close).is_err(), "rejected accounts are read-only already");
     }
 }

@@ -2,6 +2,7 @@
 //! (Form I-9 categories and documents), its review queue and reverification.
 
 pub mod documents;
+pub mod eligibility;
 pub mod lifecycle;
 pub mod model;
 pub mod readiness;

@@ -140,6 +140,8 @@ pub struct WorkAuthorization {
     pub claim_expires_at: Option<NaiveDateTime>,
     pub decided_by: Option<i64>,
     pub decided_at: Option<NaiveDateTime>,
+    /// When a reviewer verified it (kept after a renewal supersedes it).
+    pub verified_at: Option<NaiveDateTime>,
 }
 
 impl WorkAuthorization {

@@ -178,6 +178,40 @@ pub async fn update_me(
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct CloseAccountRequest {
+    /// The current password, to confirm.
+    #[validate(length(min = 1, max = 256))]
+    pub password: String,
+}
+
+/// Close my account: no new work from now on; what I earned is paid out in full with
+/// the next batches, whatever the amount; I keep read-only access to my records.
+#[utoipa::path(
+    tag = "me",
+    request_body = CloseAccountRequest,
+    responses(
+        (status = 200, body = MeView),
+        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "not an applicant, or account_read_only"),
+        (status = 409, body = Problem, description = "final_payout_blocked (with `requirements`) or invalid_transition"),
+        (status = 422, body = Problem, description = "wrong password")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/close")]
+pub async fn close_account(
+    state: web::Data<AppState>,
+    me: Applicant,
+    body: web::Json<CloseAccountRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let (st, id) = (state.clone(), me.id);
+    blocking(move || service::close_account(&st, &me.ctx, id, &body.password)).await?;
+    Ok(HttpResponse::Ok().json(me_view(&state, id).await?))
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AttestationRequest {
     /// One of the four Form I-9 categories, or `none`.
     pub category: AuthorizationCategory,
@@ -515,6 +549,7 @@ pub async fn decide(
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_me)
+        .service(close_account)
         .service(update_me)
         .service(attest)
         .service(my_authorization)

@@ -65,6 +65,80 @@ pub fn transition(
     Ok(to)
 }
 
+/// Payout requirements that do not stand in the way of a final payout: time settles
+/// them, or they do not apply once the account is closed.
+const SETTLES_ITSELF: [&str; 2] = ["payout_minimum_balance", "payout_method_change_hold"];
+
+/// The contributor closes their own account (issue 16 item 19): no new work from now
+/// on, read-only access to their records, and what they earned is paid out in full with
+/// the next batches, below the payout minimum too. Refused while money is owed and the
+/// final payout would be stuck on something only they can fix (a payout method, a W-9,
+/// their profile): a closed account can no longer fix it.
+pub fn close_account(state: &AppState, ctx: &RequestCtx, user_id: i64, password_attempt: &str) -> AppResult<User> {
+    let user = state.db.read_sync(|c| find_user(c, user_id))?;
+    if !crate::auth::password::verify(password_attempt, user.password_hash.as_deref()) {
+        return Err(AppError::field("password", "mismatch", "the password is wrong"));
+    }
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let user = find_user(conn, user_id)?;
+        lifecycle::next(user.status(), Transition::Close)?;
+        let balances = crate::ledger::service::balances_of(conn, user_id)?;
+        let pending: i64 = crate::db::schema::work_records::table
+            .filter(crate::db::schema::work_records::contributor_id.eq(user_id))
+            .filter(crate::db::schema::work_records::status.eq("pending"))
+            .count()
+            .get_result(conn)?;
+        let owed = balances.held.0 + balances.available.0 + balances.in_payout.0 > 0 || pending > 0;
+        let readiness = crate::readiness::collect(conn, now, &user, state.config.payouts.minimum_cents)?;
+        let stuck: Vec<String> = crate::readiness::payout_blockers(readiness)
+            .into_iter()
+            .filter(|code| !SETTLES_ITSELF.contains(&code.as_str()))
+            .collect();
+        if owed && !stuck.is_empty() {
+            return Err(AppError::conflict_with(
+                "final_payout_blocked",
+                format!(
+                    "you are owed money that could not be paid out after closing: fix {} first (GET /me/readiness)",
+                    stuck.join(", ")
+                ),
+                json!({"requirements": stuck}),
+            ));
+        }
+        transition(conn, now, ctx, Some(user_id), &user, Transition::Close, Some("closed_by_contributor"), None)?;
+        decisions::record(
+            conn,
+            now,
+            NewDecision {
+                user_id,
+                subject_type: "account",
+                subject_id: user_id.to_string(),
+                outcome: "closed",
+                reason_code: "closed_by_contributor",
+                note: "You closed your account.",
+                decided_by: Some(user_id),
+            },
+        )?;
+        notifications::enqueue(
+            conn,
+            now,
+            &user.email,
+            &format!("account_closed:{user_id}"),
+            &templates::AccountDecision {
+                full_name: user.full_name.clone(),
+                subject: "Your Gatehouse account is closed".into(),
+                headline: "You closed your Gatehouse account.".into(),
+                reason: "closed by you".into(),
+                note: "No new work is credited from now on.".into(),
+                next_steps: "Money you earned is paid out in full with the next payout batches, whatever the \
+                             amount. You can still sign in to read your earnings, payouts, decisions and tax forms."
+                    .into(),
+            },
+        )?;
+        find_user(conn, user_id)
+    })
+}
+
 // ---------------------------------------------------------------- profile
 
 pub fn find_profile(conn: &mut DbConn, user_id: i64) -> AppResult<Option<Profile>> {
@@ -712,6 +786,7 @@ pub fn decide(
                 work_authorizations::status.eq(new_status.as_str()),
                 work_authorizations::decided_by.eq(reviewer_id),
                 work_authorizations::decided_at.eq(now),
+                work_authorizations::verified_at.eq((new_status == AuthorizationStatus::Verified).then_some(now)),
                 work_authorizations::claimed_by.eq(None::<i64>),
                 work_authorizations::claim_expires_at.eq(None::<NaiveDateTime>),
             ))

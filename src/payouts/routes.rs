@@ -7,10 +7,12 @@ use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::Validate;
 
 use super::exports::{self, Format};
 use super::methods::{self, MethodInput, MethodView};
 use super::model::{BankAccountType, Rail};
+use super::releases::{self, Release};
 use super::service::{
     self, BatchView, BuildRequest, Candidate, LatePayout, MyPayout, SettlementLine, SettlementReport,
 };
@@ -468,6 +470,84 @@ pub async fn late(state: web::Data<AppState>, _finance: Staff<Finance>) -> AppRe
     Ok(HttpResponse::Ok().json(LateList { payment_promise_days, items }))
 }
 
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    /// Why the earned money is released (kept on the decision the contributor sees).
+    #[validate(length(min = 1, max = 2000))]
+    pub note: String,
+}
+
+/// Request the release of a removed contributor's earned money (finance, first
+/// signature). A different finance user approves it.
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "contributor (user) id")),
+    request_body = ReleaseRequest,
+    responses(
+        (status = 201, body = Release),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not_removed or release_exists"), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/contributors/{id}/payout-release")]
+pub async fn request_release(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    id: web::Path<i64>,
+    body: web::Json<ReleaseRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let id = id.into_inner();
+    let release = blocking(move || releases::request(&state, &finance.ctx, finance.id, id, &body.note)).await?;
+    Ok(HttpResponse::Created().json(release))
+}
+
+/// Approve the release (finance, second signature, not the requester): the removed
+/// contributor's earned money is paid with the next batch, below the minimum too.
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "contributor (user) id")),
+    responses(
+        (status = 200, body = Release),
+        (status = 401, body = Problem), (status = 403, body = Problem, description = "the requester cannot approve"),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "already_approved")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/contributors/{id}/payout-release/approve")]
+pub async fn approve_release(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let release = blocking(move || releases::approve(&state, &finance.ctx, finance.id, id)).await?;
+    Ok(HttpResponse::Ok().json(release))
+}
+
+/// The release of a removed contributor's earned money, if one was requested.
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "contributor (user) id")),
+    responses(
+        (status = 200, body = Release),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/contributors/{id}/payout-release")]
+pub async fn get_release(
+    state: web::Data<AppState>,
+    _finance: Staff<Finance>,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(blocking(move || releases::get(&state, id)).await?))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // `preview` before `{id}` so the literal path wins.
     cfg.service(add_method)
@@ -480,5 +560,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(cancel_batch)
         .service(export)
         .service(settlement)
-        .service(late);
+        .service(late)
+        .service(request_release)
+        .service(approve_release)
+        .service(get_release);
 }
