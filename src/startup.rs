@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::{Server, Service};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{web, App, HttpMessage, HttpServer};
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa::OpenApi;
@@ -116,9 +116,17 @@ impl Application {
                     let fut = srv.call(req);
                     async move {
                         let mut res = fut.await?;
+                        let headers = res.headers_mut();
                         if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-                            res.headers_mut().insert(HeaderName::from_static("x-request-id"), id);
+                            headers.insert(HeaderName::from_static("x-request-id"), id);
                         }
+                        // Every answer may carry personal data: no cache keeps it, and no
+                        // browser guesses a type other than the one sent. (A response
+                        // that chose its own caching, the console stylesheet, keeps it.)
+                        if !headers.contains_key(header::CACHE_CONTROL) {
+                            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                        }
+                        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
                         Ok(res)
                     }
                 })

@@ -642,6 +642,14 @@ pub fn create_staff(st: &AppState, ctx: &RequestCtx, admin_id: i64, input: NewSt
         return Err(AppError::field("roles", "staff_roles", "give one or more of reviewer, finance, admin"));
     }
     let email = normalize_email(&input.email);
+    // Checked here, not only in the API's DTO, so the console's form refuses the same.
+    if !validator::ValidateEmail::validate_email(&email) || email.len() > 254 {
+        return Err(AppError::field("email", "email", "not a valid email address"));
+    }
+    let name_length = input.full_name.trim().chars().count();
+    if !(1..=200).contains(&name_length) {
+        return Err(AppError::field("full_name", "length", "give a name of 1 to 200 characters"));
+    }
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let user = insert_user(

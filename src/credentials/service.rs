@@ -319,9 +319,7 @@ pub fn decide(
             format!("one of: {}", outcome.reason_codes().join(", ")),
         ));
     }
-    if outcome != CredentialOutcome::Verify && note.trim().is_empty() {
-        return Err(AppError::field("note", "required", "explain the decision to the applicant"));
-    }
+    let note = &review::note(note, outcome != CredentialOutcome::Verify)?;
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
         let c = find(conn, id)?;

@@ -508,10 +508,8 @@ pub struct DecisionRequest {
     /// verify: `documents_verified`; reject: `document_not_acceptable`, `document_expired`,
     /// `information_mismatch`, `document_unreadable`, `suspected_fraud`, `other`;
     /// request_more_info: `document_unreadable`, `document_incomplete`, `information_mismatch`, `other`.
-    #[validate(length(min = 1, max = 64))]
     pub reason_code: String,
-    /// Shown and emailed to the applicant; required unless verifying.
-    #[validate(length(max = 2000))]
+    /// Shown and emailed to the applicant; required unless verifying; at most 2000 characters.
     #[serde(default)]
     pub note: String,
 }

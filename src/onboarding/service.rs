@@ -751,9 +751,8 @@ pub fn decide(
             format!("one of: {}", d.outcome.reason_codes().join(", ")),
         ));
     }
-    if d.outcome != ReviewOutcome::Verify && d.note.trim().is_empty() {
-        return Err(AppError::field("note", "required", "explain the decision to the applicant"));
-    }
+    let note = review::note(&d.note, d.outcome != ReviewOutcome::Verify)?;
+    let d = ReviewDecision { note, ..d };
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
         let wa = find_authorization(conn, wa_id)?;

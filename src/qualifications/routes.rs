@@ -523,7 +523,7 @@ pub async fn claim(
 pub struct DecisionRequest {
     /// Points awarded per the rubric, 0 to the question's points (thousandths allowed).
     pub points_awarded: f64,
-    #[validate(length(min = 1, max = 2000, message = "explain the grade in a note (1 to 2000 characters)"))]
+    /// Explains the grade: 1 to 2000 characters.
     pub note: String,
 }
 

@@ -423,6 +423,18 @@ pub fn decide(
     id: i64,
     d: ReviewDecision,
 ) -> AppResult<WorkRecordRow> {
+    let d = ReviewDecision {
+        reason_code: review::free_reason_code(&d.reason_code)?,
+        // A rejection is explained to the contributor, who may appeal it.
+        note: review::note(&d.note, d.verdict == Verdict::Reject)?,
+        snapshot_ref: match d.snapshot_ref.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+            Some(s) if s.chars().count() > 500 => {
+                return Err(AppError::field("snapshot_ref", "length", "at most 500 characters"))
+            }
+            other => other,
+        },
+        ..d
+    };
     let hold = st.config.work.hold_period;
     let appeal_window = st.config.work.appeal_window;
     st.db.tx_sync(|conn| {
@@ -670,6 +682,7 @@ pub fn decide_appeal(
     reason_code: &str,
     note: &str,
 ) -> AppResult<(AppealRow, WorkRecordRow)> {
+    let (reason_code, note) = (&review::free_reason_code(reason_code)?, &review::note(note, true)?);
     let hold = st.config.work.hold_period;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
