@@ -293,7 +293,7 @@ pub async fn export(
     let st = state.clone();
     let prepared =
         blocking(move || exports::prepare(&st, &finance.ctx, finance.id, id, format, part.unwrap_or(1))).await?;
-    Ok(stream_export(state, prepared))
+    stream_export(state, prepared).await
 }
 
 /// Streams an export prepared by [`exports::prepare`], 64 KiB at a time through a
@@ -301,10 +301,13 @@ pub async fn export(
 /// the first export, generated again (and hashed as it goes) at a re-export. If the
 /// stream fails, or a re-export differs from the hash sent in `X-Content-SHA256`, the
 /// response is aborted (no final chunk), so a client never takes a truncated or
-/// different file for a complete one. The console's download uses it too.
-pub fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) -> HttpResponse {
+/// different file for a complete one. Nothing is answered before the first bytes exist:
+/// a failure before them (a lost database, a key that cannot decrypt the bank details)
+/// is a problem response, never a 200 with an empty body. The console's download uses
+/// it too.
+pub async fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) -> AppResult<HttpResponse> {
     let exports::Prepared { plan, sha256, body } = prepared;
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<web::Bytes>>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ExportFailure>>(4);
     let expected = sha256.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let failure = match body {
@@ -319,7 +322,7 @@ pub fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) ->
                     Ok(None) => return,
                     Err(e) => {
                         tracing::error!(batch_id = plan.batch_id, error = %e, "export spool unreadable");
-                        break "the export could not be read back";
+                        break AppError::Internal(anyhow::anyhow!("the export could not be read back: {e}"));
                     }
                 }
             },
@@ -333,40 +336,52 @@ pub fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) ->
                 match result {
                     Err(e) => {
                         tracing::warn!(batch_id = plan.batch_id, error = %e, "export stream stopped");
-                        "the export stopped before its end"
+                        e
                     }
                     Ok(()) if sink.hash.hex() != expected => {
                         tracing::error!(batch_id = plan.batch_id, "streamed export differs from its recorded hash");
-                        "the export differs from its recorded hash"
+                        AppError::Internal(anyhow::anyhow!("the export differs from its recorded hash"))
                     }
                     Ok(()) => return,
                 }
             }
         };
         // The client may be gone already; then there is nobody to tell.
-        let _ = tx.blocking_send(Err(std::io::Error::other(failure)));
+        let _ = tx.blocking_send(Err(ExportFailure(failure)));
     });
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk.map_err(actix_web::Error::from), rx))
+    let first = match rx.recv().await {
+        Some(Ok(chunk)) => chunk,
+        Some(Err(ExportFailure(e))) => return Err(e),
+        None => return Err(AppError::Internal(anyhow::anyhow!("the export produced no bytes"))),
+    };
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk.map_err(|ExportFailure(e)| actix_web::Error::from(std::io::Error::other(e.to_string()))), rx))
     });
-    HttpResponse::Ok()
+    let body = futures_util::StreamExt::chain(futures_util::stream::once(std::future::ready(Ok::<_, actix_web::Error>(first))), rest);
+    Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, plan.format.content_type()))
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", plan.filename())))
         .insert_header(("X-Export-Parts", plan.parts.to_string()))
         .insert_header(("X-Export-Part", plan.part.to_string()))
         .insert_header(("X-Content-SHA256", sha256))
-        .streaming(body)
+        .streaming(body))
 }
+
+/// Why an export stream stopped (carried through the channel to the response).
+struct ExportFailure(AppError);
 
 /// Sends written bytes to the response stream (and hashes them, to check the stream
 /// against the recorded hash). A closed channel means the client went away.
 struct StreamSink {
-    tx: tokio::sync::mpsc::Sender<std::io::Result<web::Bytes>>,
+    tx: tokio::sync::mpsc::Sender<Result<web::Bytes, ExportFailure>>,
     hash: exports::HashingSink,
 }
 
 impl std::io::Write for StreamSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         self.hash.write_all(buf)?;
         self.tx
             .blocking_send(Ok(web::Bytes::copy_from_slice(buf)))
