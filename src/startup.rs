@@ -104,6 +104,7 @@ impl Application {
                 .service(scope("/api/v1").configure(api))
                 .split_for_parts();
             app.configure(crate::console::configure)
+                .configure(crate::console::links::configure)
                 .app_data(data.clone())
                 .app_data(doc.clone())
                 .app_data(web::JsonConfig::default().limit(max_json).error_handler(error::json_error))

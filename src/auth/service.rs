@@ -186,6 +186,24 @@ fn spend_link_budget(
 const RESET_LINKS: (Scope, Scope) = (Scope::PasswordResetAddress, Scope::PasswordResetIp);
 const VERIFY_LINKS: (Scope, Scope) = (Scope::VerifyEmailAddress, Scope::VerifyEmailIp);
 
+/// Whether `token` is a live link of one of `purposes` (unused, unrevoked, unexpired),
+/// without using it: the emailed-link pages show their form only for a live link.
+pub fn link_is_live(st: &AppState, token: &str, purposes: &[TokenPurpose]) -> AppResult<bool> {
+    let now = st.clock.now();
+    let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
+    st.db.read_sync(|conn| {
+        let n: i64 = email_tokens::table
+            .filter(email_tokens::token_hash.eq(hash_token(token.trim())))
+            .filter(email_tokens::purpose.eq_any(purposes))
+            .filter(email_tokens::used_at.is_null())
+            .filter(email_tokens::revoked_at.is_null())
+            .filter(email_tokens::expires_at.gt(now))
+            .count()
+            .get_result(conn)?;
+        Ok(n > 0)
+    })
+}
+
 fn link(st: &AppState, path: &str, token: &str) -> String {
     format!("{}/{path}?token={token}", st.config.public_url)
 }
@@ -559,6 +577,7 @@ pub fn request_password_reset(st: &AppState, ctx: &RequestCtx, email: &str) -> A
 
 /// Sets a new password from a reset or staff-invitation link and signs out everywhere.
 pub fn confirm_password_reset(st: &AppState, ctx: &RequestCtx, token: &str, new_password: &str) -> AppResult<()> {
+    password::check_length(new_password, "password")?;
     let hash = password::hash(new_password)?;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
@@ -591,6 +610,7 @@ pub fn change_password(
     if !password::verify(current, user.password_hash.as_deref()) {
         return Err(AppError::field("current_password", "mismatch", "the current password is wrong"));
     }
+    password::check_length(new_password, "new_password")?;
     let hash = password::hash(new_password)?;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
