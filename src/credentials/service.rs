@@ -777,8 +777,10 @@ pub fn confirm_removal(
                 headline: "Your account has been removed from Gatehouse.".into(),
                 reason: "a credential you submitted was confirmed to be false".into(),
                 note: p.note.clone(),
-                next_steps: "Money you had already earned and that was approved stays yours and is paid as usual. \
-                             If you believe this is a mistake, reply to this email."
+                next_steps: "Money you had already earned and that was approved stays yours: it is paid out once \
+                             finance releases it (a decision by two finance staff), and you are emailed then. You can \
+                             still sign in to read your earnings, payouts and tax forms. If you believe this is a \
+                             mistake, reply to this email."
                     .into(),
             },
         )?;

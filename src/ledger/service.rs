@@ -454,8 +454,8 @@ fn adjustment_legs(user: i64, kind: AdjustmentKind, amount: Cents) -> Vec<(Accou
 /// window (`earlier`, absolute cents): the amounts add up, so a large posting cannot be
 /// split into small ones that each pass alone.
 pub fn needs_second_approver(amount: Cents, earlier: &[i64], threshold_cents: i64) -> bool {
-    let total: u128 = earlier.iter().map(|a| u128::from(a.unsigned_abs())).sum::<u128>()
-        + u128::from(amount.0.unsigned_abs());
+    let total: u128 =
+        earlier.iter().map(|a| u128::from(a.unsigned_abs())).sum::<u128>() + u128::from(amount.0.unsigned_abs());
     total > u128::from(threshold_cents.unsigned_abs())
 }
 
@@ -545,7 +545,8 @@ pub fn create_adjustment(
         if let DbConn::Postgresql(pg) = conn {
             // SQLite: Db::tx already serialises writers in-process.
             let key = (contributor_id % i64::from(i32::MAX)) as i32;
-            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({ADJUSTMENT_LOCK_NAMESPACE}, {key})")).execute(pg)?;
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({ADJUSTMENT_LOCK_NAMESPACE}, {key})"))
+                .execute(pg)?;
         }
         let earlier: Vec<i64> = ledger_adjustments::table
             .filter(ledger_adjustments::created_by.eq(finance_id))

@@ -62,9 +62,7 @@ impl WorkBlock {
                 format!("the contributor's account is {} and cannot be credited new work", status.as_str())
             }
             Self::EmailNotVerified => "the contributor's email address was not verified by then".into(),
-            Self::AuthorizationNotVerified => {
-                "the contributor had no verified US work authorization by then".into()
-            }
+            Self::AuthorizationNotVerified => "the contributor had no verified US work authorization by then".into(),
             Self::AuthorizationExpired => "the contributor's US work authorization had expired by then".into(),
         }
     }
@@ -258,10 +256,7 @@ mod tests {
         let spans = [span(3, None)];
         let suspended = user(UserStatus::Suspended, Some(at(2, 0)), Some(at(15, 0)));
         assert_eq!(may_work_at(&suspended, &spans, at(14, 0)), Ok(()), "done before the suspension");
-        assert_eq!(
-            may_work_at(&suspended, &spans, at(15, 0)),
-            Err(WorkBlock::AccountInactive(UserStatus::Suspended))
-        );
+        assert_eq!(may_work_at(&suspended, &spans, at(15, 0)), Err(WorkBlock::AccountInactive(UserStatus::Suspended)));
         for status in [UserStatus::Removed, UserStatus::Closed, UserStatus::Rejected] {
             let u = user(status, Some(at(2, 0)), Some(at(15, 0)));
             assert_eq!(may_work_at(&u, &spans, at(16, 0)).unwrap_err().code(), "contributor_inactive");

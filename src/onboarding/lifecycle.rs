@@ -47,10 +47,9 @@ pub fn next(from: UserStatus, t: Transition) -> Result<UserStatus, AppError> {
         (AuthorizationVerified | Active, T::Suspend) => Suspended,
         (Suspended, T::Reinstate) => AuthorizationVerified,
         (s, T::Remove) if s != Removed && s != Staff && s != Disabled => Removed,
-        (
-            Registered | EmailVerified | AuthorizationPending | AuthorizationVerified | Active | Suspended,
-            T::Close,
-        ) => Closed,
+        (Registered | EmailVerified | AuthorizationPending | AuthorizationVerified | Active | Suspended, T::Close) => {
+            Closed
+        }
         (from, t) => {
             return Err(AppError::conflict(
                 "invalid_transition",

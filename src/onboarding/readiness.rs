@@ -13,7 +13,8 @@ use crate::readiness::{Blocks, Facts, Requirement, RequirementStatus as S};
 /// Sets what a requirement holds back: `work` and `payouts` from the rule; a requirement
 /// that holds nothing back is satisfied unless `informational` keeps it on the list.
 fn blocking(mut r: Requirement, work: bool, payouts: bool) -> Requirement {
-    r.blocks = [(work, Blocks::Work), (payouts, Blocks::Payouts)].into_iter().filter(|(b, _)| *b).map(|(_, b)| b).collect();
+    r.blocks =
+        [(work, Blocks::Work), (payouts, Blocks::Payouts)].into_iter().filter(|(b, _)| *b).map(|(_, b)| b).collect();
     r
 }
 
@@ -40,11 +41,7 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
                  line says when earned money is paid.",
                 reason()
             ),
-            _ => format!(
-                "Your account was {}: {}. See GET /me/decisions for the full reason.",
-                user.status,
-                reason()
-            ),
+            _ => format!("Your account was {}: {}. See GET /me/decisions for the full reason.", user.status, reason()),
         };
         blocking(Requirement::new("account_in_good_standing", S::PastDue, fix), inactive, rejected)
     });

@@ -124,7 +124,13 @@ pub fn released_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashSet<i64>> {
 }
 
 /// First signature: a finance user asks to release a removed contributor's earned money.
-pub fn request(st: &AppState, ctx: &RequestCtx, finance_id: i64, contributor_id: i64, note: &str) -> AppResult<Release> {
+pub fn request(
+    st: &AppState,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    contributor_id: i64,
+    note: &str,
+) -> AppResult<Release> {
     let note = note.trim();
     if note.is_empty() {
         return Err(AppError::field("note", "required", "say why the earned money is released"));

@@ -355,9 +355,14 @@ pub async fn stream_export(state: web::Data<AppState>, prepared: exports::Prepar
         None => return Err(AppError::Internal(anyhow::anyhow!("the export produced no bytes"))),
     };
     let rest = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk.map_err(|ExportFailure(e)| actix_web::Error::from(std::io::Error::other(e.to_string()))), rx))
+        rx.recv().await.map(|chunk| {
+            (chunk.map_err(|ExportFailure(e)| actix_web::Error::from(std::io::Error::other(e.to_string()))), rx)
+        })
     });
-    let body = futures_util::StreamExt::chain(futures_util::stream::once(std::future::ready(Ok::<_, actix_web::Error>(first))), rest);
+    let body = futures_util::StreamExt::chain(
+        futures_util::stream::once(std::future::ready(Ok::<_, actix_web::Error>(first))),
+        rest,
+    );
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, plan.format.content_type()))
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", plan.filename())))

@@ -336,11 +336,7 @@ impl AttemptView {
     security(("bearer" = []))
 )]
 #[post("/tests/{id}/attempts")]
-pub async fn start_attempt(
-    state: web::Data<AppState>,
-    user: Worker,
-    path: web::Path<i64>,
-) -> AppResult<HttpResponse> {
+pub async fn start_attempt(state: web::Data<AppState>, user: Worker, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let detail = blocking(move || service::start_attempt(&state, user.id, id)).await?;
     Ok(HttpResponse::Created().json(AttemptView::new(detail)))

@@ -262,7 +262,8 @@ pub async fn decide(
     body.validate()?;
     let id = path.into_inner();
     let b = body.into_inner();
-    let d = ReviewDecision { verdict: b.decision, reason_code: b.reason_code, note: b.note, snapshot_ref: b.snapshot_ref };
+    let d =
+        ReviewDecision { verdict: b.decision, reason_code: b.reason_code, note: b.note, snapshot_ref: b.snapshot_ref };
     let st = state.clone();
     let row = blocking(move || service::decide(&st, &reviewer.ctx, reviewer.id, id, d)).await?;
     Ok(HttpResponse::Ok().json(WorkRecordView::new(row, state.clock.now())))
@@ -431,15 +432,7 @@ pub async fn decide_appeal(
     let id = path.into_inner();
     let st = state.clone();
     let (a, r) = blocking(move || {
-        service::decide_appeal(
-            &st,
-            &reviewer.ctx,
-            reviewer.id,
-            id,
-            body.decision,
-            &body.reason_code,
-            &body.note,
-        )
+        service::decide_appeal(&st, &reviewer.ctx, reviewer.id, id, body.decision, &body.reason_code, &body.note)
     })
     .await?;
     Ok(HttpResponse::Ok()

@@ -288,9 +288,12 @@ async fn finance_builds_a_batch_another_approves_and_downloads_nacha(backend: Ba
     let admin = app.admin().await;
     let maker = app.staff(&admin, "fin-a@gatehouse.test", &["finance"]).await;
     app.staff(&admin, "fin-b@gatehouse.test", &["finance"]).await;
+    let reviewer = app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
     let ana = app.applicant("ana@example.com").await;
+    app.authorize(&ana, &reviewer).await;
     let ana_id = app.user_id(&ana).await;
     let bob = app.applicant("bob@example.com").await;
+    app.authorize(&bob, &reviewer).await;
     let bob_id = app.user_id(&bob).await;
     fund(&app, &maker, ana_id, 2500).await;
     fund(&app, &maker, bob_id, 1200).await;

@@ -75,23 +75,28 @@ async fn large_adjustments_need_a_second_finance_user(backend: Backend) {
     let (status, body) = app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&checker.access), json!({})).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("already_posted")));
 
-    // At or below the threshold: posted at once.
+    // At or below the threshold: posted at once (by a maker with nothing else posted
+    // for this contributor in the window).
     let (status, bonus) = app
         .adjust(
-            &w.finance.access,
+            &checker.access,
             json!({"contributor_id": dee, "kind": "bonus", "amount_cents": 50_000, "reason": "quarterly bonus"}),
         )
         .await;
     assert_eq!(status, 201, "{bonus}");
     assert_eq!(bonus["status"], "posted");
+    app.clock.advance(chrono::Duration::hours(25));
+    let mut maker = w.finance.clone();
+    app.renew(&mut maker, "fin@gatehouse.test").await;
     let (status, claw) = app
-        .adjust(&w.finance.access, json!({"contributor_id": dee, "kind": "clawback", "amount_cents": 2_500, "reason": "duplicate task paid twice"}),
+        .adjust(&maker.access, json!({"contributor_id": dee, "kind": "clawback", "amount_cents": 2_500, "reason": "duplicate task paid twice"}),
         )
         .await;
-    assert_eq!(status, 201, "{claw}");
+    assert_eq!((status, claw["status"].as_str()), (201, Some("posted")), "the window has passed: {claw}");
+    let checker = app.login("fin-b@gatehouse.test", crate::support::PASSWORD).await;
     let (status, _) = app
         .adjust(
-            &w.finance.access,
+            &maker.access,
             json!({"contributor_id": dee, "kind": "bonus", "amount_cents": -5, "reason": "negative bonus"}),
         )
         .await;
@@ -105,9 +110,12 @@ async fn large_adjustments_need_a_second_finance_user(backend: Backend) {
     assert_eq!(kinds, ["clawback", "bonus", "adjustment"]);
     assert_eq!(ledger["entries"][0]["amount_cents"], -2_500);
     assert_eq!(ledger["entries"][0]["transaction"]["memo"], "duplicate task paid twice");
+    let mut dee_tokens = dee_tokens.clone();
+    app.renew(&mut dee_tokens, "worker0@example.com").await;
     let (status, _) = app.get(&format!("/contributors/{dee}/ledger"), Some(&dee_tokens.access)).await;
     assert_eq!(status, 403);
-    let (_, audit) = app.get("/admin/audit?action=ledger.posted", Some(&w.admin.access)).await;
+    let admin = app.login("admin@gatehouse.test", crate::support::PASSWORD).await;
+    let (_, audit) = app.get("/admin/audit?action=ledger.posted", Some(&admin.access)).await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 3);
     assert_ledger_balanced(&app).await;
 }

@@ -12,6 +12,7 @@ mod payouts;
 mod platform;
 mod qualifications;
 mod schema;
+mod sessions;
 mod tax;
 mod work;
 mod year_end;
