@@ -5,6 +5,7 @@ mod support;
 mod accounts;
 mod console;
 mod credentials;
+mod eligibility;
 mod ledger;
 mod onboarding;
 mod outbox;
