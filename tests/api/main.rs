@@ -6,6 +6,7 @@ mod accounts;
 mod console;
 mod credentials;
 mod eligibility;
+mod failsafe;
 mod ledger;
 mod onboarding;
 mod outbox;
