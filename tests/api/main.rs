@@ -8,6 +8,7 @@ mod credentials;
 mod eligibility;
 mod failsafe;
 mod ledger;
+mod links;
 mod onboarding;
 mod outbox;
 mod payouts;
