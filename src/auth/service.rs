@@ -859,6 +859,16 @@ pub fn set_staff_enabled(
     })
 }
 
+/// The job: deletes API sessions that ended more than a day ago (with their refresh
+/// tokens) and throttle events that no longer count.
+pub fn purge_ended(st: &AppState) -> AppResult<usize> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let idle = chrono::Duration::from_std(st.config.auth.refresh_token_ttl).unwrap_or(chrono::Duration::days(30));
+        Ok(session::purge_ended(conn, now, idle)? + throttle::purge(conn, &st.config.auth, now)?)
+    })
+}
+
 /// Full names of the given users, for lists that show people.
 pub fn names_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
     Ok(users::table

@@ -24,6 +24,9 @@ pub struct JobReport {
     pub year_end: Option<crate::tax::filing::IssueReport>,
     /// Console sessions that ended more than a day ago, deleted.
     pub console_sessions_purged: usize,
+    /// API sessions that ended more than a day ago and throttle events that no longer
+    /// count, deleted.
+    pub auth_records_purged: usize,
 }
 
 /// Runs every job that is due now.
@@ -35,6 +38,7 @@ pub fn run_due(state: &AppState) -> AppResult<JobReport> {
         work: crate::work::service::run_jobs(state)?,
         year_end: crate::tax::filing::run_year_end(state)?,
         console_sessions_purged: crate::console::session::purge_ended(state)?,
+        auth_records_purged: crate::auth::service::purge_ended(state)?,
     })
 }
 

@@ -330,7 +330,13 @@ pub async fn stream_export(state: web::Data<AppState>, prepared: exports::Prepar
                 let mut sink = StreamSink { tx: tx.clone(), hash: exports::HashingSink::default() };
                 let result = state.db.read_sync(|conn| {
                     let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut sink);
-                    exports::generate(&state, conn, &plan, &mut out)?;
+                    if let Err(e) = exports::generate(&state, conn, &plan, &mut out) {
+                        // Dropping a BufWriter flushes it: what is buffered of a failed
+                        // export is thrown away instead, so a failure this early is a
+                        // problem response, not the start of a file.
+                        drop(out.into_parts());
+                        return Err(e);
+                    }
                     out.flush().map_err(|e| AppError::Internal(e.into()))
                 });
                 match result {

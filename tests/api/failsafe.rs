@@ -9,12 +9,15 @@ use gatehouse::config::DatabaseUrl;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::support::{Backend, Options, TestApp};
+use crate::payouts::{ach, add_method, fund, sign_w9};
+use crate::support::{Backend, Options, TestApp, PASSWORD};
+use crate::work::world;
 
 both_backends!(
     a_lost_database_answers_503_with_retry_after_then_recovers,
     out_of_range_settings_stop_start_up_naming_the_variable,
     every_response_says_no_store_and_nosniff,
+    an_export_that_fails_before_its_first_byte_is_a_problem_not_an_empty_200,
 );
 
 /// Sends `n` requests one after the other; each answer's status and Retry-After.
@@ -172,4 +175,44 @@ async fn every_response_says_no_store_and_nosniff(backend: Backend) {
         assert_eq!(resp.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{url}");
         assert_eq!(resp.headers().get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{url}");
     }
+}
+
+/// Issue 15: an instance that could not decrypt the bank details served a NACHA export
+/// as HTTP 200 with an empty body. Whatever fails before the first byte is a problem.
+async fn an_export_that_fails_before_its_first_byte_is_a_problem_not_an_empty_200(backend: Backend) {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::payout_methods;
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    app.staff(&w.admin, "fin-b@gatehouse.test", &["finance"]).await;
+    let (id, t) = w.contributors[0].clone();
+    sign_w9(&app, &t, false).await;
+    add_method(&app, &t, ach("000987654321")).await;
+    fund(&app, &w.finance, id, 2_000).await;
+    app.clock.advance(chrono::Duration::hours(73));
+    let (maker, checker) =
+        (app.login("fin@gatehouse.test", PASSWORD).await, app.login("fin-b@gatehouse.test", PASSWORD).await);
+    let (status, batch) = app.post_with_key("/payout-batches", &maker.access, "k1", json!({})).await;
+    assert_eq!(status, 201, "{batch}");
+    let batch_id = batch["id"].as_i64().unwrap();
+    let (status, body) =
+        app.post(&format!("/payout-batches/{batch_id}/approve"), Some(&checker.access), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let path = app.url(&format!("/payout-batches/{batch_id}/export?format=nacha"));
+    let first = app.client.get(&path).bearer_auth(&maker.access).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert!(!first.bytes().await.unwrap().is_empty());
+
+    // The bank details can no longer be decrypted (another key, a damaged row).
+    app.state
+        .db
+        .tx_sync(|c| {
+            Ok(diesel::update(payout_methods::table).set(payout_methods::details_enc.eq("v1:AAAA")).execute(c)?)
+        })
+        .unwrap();
+    let again = app.client.get(&path).bearer_auth(&maker.access).send().await.unwrap();
+    assert_eq!(again.status(), 500);
+    assert_eq!(again.headers()["content-type"], "application/problem+json");
+    let problem: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(problem["code"], "internal_error", "{problem}");
 }

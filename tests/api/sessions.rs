@@ -20,6 +20,7 @@ both_backends!(
     failures_from_many_addresses_only_slow_the_account,
     only_the_newest_reset_link_works_and_requests_are_throttled,
     a_new_verification_link_revokes_the_earlier_one,
+    ended_sessions_and_spent_throttle_events_are_purged,
 );
 
 async fn status_of(app: &TestApp, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
@@ -344,4 +345,22 @@ async fn a_new_verification_link_revokes_the_earlier_one(backend: Backend) {
     assert_eq!((status, body["code"].as_str()), (400, Some("invalid_token")), "{body}");
     let (status, body) = app.post("/auth/verify-email", None, json!({"token": newest})).await;
     assert_eq!((status, body["email_verified"].as_bool()), (200, Some(true)), "{body}");
+}
+
+async fn ended_sessions_and_spent_throttle_events_are_purged(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.applicant("purge@example.com").await; // two verification-email events
+    let (status, _) = app.post("/auth/logout", None, json!({"refresh_token": t.refresh})).await;
+    assert_eq!(status, 204);
+    assert_eq!(login_from(&app, 2, "purge@example.com", "wrong password 123").await.0, 401); // three events
+    let run = || {
+        let state = app.state.clone();
+        async move { actix_web::web::block(move || gatehouse::jobs::run_due(&state)).await.unwrap().unwrap() }
+    };
+    assert_eq!(run().await.auth_records_purged, 0, "nothing has ended long enough ago");
+    app.clock.advance(chrono::Duration::days(2));
+    assert_eq!(run().await.auth_records_purged, 1 + 3 + 2, "the ended session, the failure, the link budget");
+    assert_eq!(run().await.auth_records_purged, 0);
+    // The sign-in from the known address still counts as known.
+    assert_eq!(login_from(&app, 1, "purge@example.com", PASSWORD).await.0, 200);
 }
