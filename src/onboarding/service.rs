@@ -169,7 +169,9 @@ pub fn account_of_session(
 ) -> AppResult<(User, Vec<Role>, Option<Profile>)> {
     use crate::auth::session;
     use crate::db::schema::auth_sessions;
-    let rows: Vec<(i64, Option<NaiveDateTime>, User, Option<Profile>, Option<String>)> = auth_sessions::table
+    /// The session's user and revocation, the account, its profile, one role per row.
+    type Row = (i64, Option<NaiveDateTime>, User, Option<Profile>, Option<String>);
+    let rows: Vec<Row> = auth_sessions::table
         .inner_join(users::table)
         .left_join(contributor_profiles::table.on(contributor_profiles::user_id.eq(users::id)))
         .left_join(user_roles::table.on(user_roles::user_id.eq(users::id)))
