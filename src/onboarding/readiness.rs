@@ -118,9 +118,9 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
     };
     out.push(blocking(documents, work_auth, pay_auth));
 
-    // Only authorizations with an expiration date are ever reverified.
-    let verified = &facts.verified_authorization;
-    if let Some(expires_on) = verified.as_ref().and_then(|w| w.expires_on) {
+    // Only authorizations with an expiration date are ever reverified; the latest one
+    // verified decides (the spans are in verification order).
+    if let Some(expires_on) = facts.verified.last().and_then(|span| span.expires_on) {
         let days_left = (expires_on - now.date()).num_days();
         let expired = work.contains(&WorkBlock::AuthorizationExpired);
         let renewal = current.as_ref().filter(|w| w.reverification).map(|w| w.status());
@@ -152,4 +152,102 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
         out.push(blocking(r, expired, false).due_by(Some(expires_on)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    use super::*;
+    use crate::auth::model::User;
+    use crate::onboarding::eligibility::VerifiedSpan;
+    use crate::readiness::Facts;
+
+    fn at(day: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 6, day).unwrap().and_hms_opt(12, 0, 0).unwrap()
+    }
+
+    fn facts(status: UserStatus, email: bool, spans: Vec<VerifiedSpan>, released: bool) -> Facts {
+        Facts {
+            user: User {
+                id: 1,
+                email: "a@example.com".into(),
+                password_hash: None,
+                full_name: "A".into(),
+                status: status.as_str().into(),
+                email_verified_at: email.then(|| at(1)),
+                created_at: at(1),
+                updated_at: at(1),
+                status_reason: None,
+                status_until: None,
+                work_blocked_since: status.blocks_work().then(|| at(5)),
+            },
+            profile: None,
+            current_authorization: None,
+            verified_authorization: None,
+            verified: spans,
+            released,
+            credentials: Vec::new(),
+            tax_profile: None,
+            withholding: crate::tax::service::WithholdingStatus {
+                required: false,
+                reasons: Vec::new(),
+                rate: rust_decimal::Decimal::ZERO,
+            },
+            method: None,
+            available_cents: 0,
+        }
+    }
+
+    /// The readiness requirements that carry the rule's reasons block work and payouts
+    /// exactly when the rule says so, for every status and combination of facts.
+    #[test]
+    fn readiness_blocks_exactly_what_the_eligibility_rule_says() {
+        let now = at(20);
+        let span = |expires: Option<u32>| VerifiedSpan {
+            verified_at: at(2),
+            expires_on: expires.map(|d| NaiveDate::from_ymd_opt(2026, 6, d).unwrap()),
+        };
+        let statuses = [
+            UserStatus::Registered,
+            UserStatus::EmailVerified,
+            UserStatus::AuthorizationPending,
+            UserStatus::AuthorizationVerified,
+            UserStatus::Active,
+            UserStatus::Rejected,
+            UserStatus::Suspended,
+            UserStatus::Removed,
+            UserStatus::Closed,
+        ];
+        let mut checked = 0;
+        for status in statuses {
+            for email in [false, true] {
+                for spans in [vec![], vec![span(None)], vec![span(Some(10))], vec![span(Some(10)), span(Some(30))]] {
+                    for released in [false, true] {
+                        let f = facts(status, email, spans.clone(), released);
+                        let mut reqs: Vec<Requirement> =
+                            requirements(now, &f).into_iter().filter(|r| r.code != "profile_complete").collect();
+                        reqs.extend(
+                            crate::payouts::readiness::requirements(now, &f, 1_000)
+                                .into_iter()
+                                .filter(|r| r.code == "payment_hold"),
+                        );
+                        // As `readiness::evaluate` counts them: unsatisfied requirements only.
+                        let blocks = |b: Blocks| reqs.iter().any(|r| r.status != S::Satisfied && r.blocks.contains(&b));
+                        let work = eligibility::work_blocks_at(&f.user, &f.verified, now);
+                        let pay = eligibility::pay_blocks(&f.user, &f.verified, released);
+                        let case = format!("{status:?} email={email} spans={spans:?} released={released}");
+                        assert_eq!(blocks(Blocks::Work), !work.is_empty(), "work: {case}: {work:?}");
+                        assert_eq!(blocks(Blocks::Payouts), !pay.is_empty(), "payouts: {case}: {pay:?}");
+                        // Only the expiry reminder is shown without holding anything back.
+                        for r in reqs.iter().filter(|r| r.status != S::Satisfied && r.blocks.is_empty()) {
+                            assert_eq!(r.code, "work_authorization_current", "{case}: {r:?}");
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 9 * 2 * 4 * 2);
+    }
 }

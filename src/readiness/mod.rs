@@ -154,8 +154,8 @@ pub fn load_facts(
 /// Every provider's requirements for one person, from their [`Facts`] (no database).
 ///
 /// `can_work` and `can_be_paid` agree with the eligibility rule by construction: the
-/// requirements that carry its reasons block exactly when the rule says so (checked by
-/// the tests below over every status).
+/// requirements that carry its reasons block exactly when the rule says so (checked over
+/// every status in `onboarding::readiness`'s tests).
 pub fn evaluate(now: NaiveDateTime, facts: &Facts, payout_minimum_cents: i64) -> Readiness {
     let mut requirements = Vec::new();
     requirements.extend(crate::onboarding::readiness::requirements(now, facts));
