@@ -393,8 +393,8 @@ impl TestApp {
         id
     }
 
-    /// A GET from another client address (`127.0.0.N`): the server keys sign-in limits
-    /// on the socket peer.
+    /// A client whose requests come from another loopback address (`127.0.0.N`): the
+    /// server keys sign-in limits on the socket peer.
     pub fn client_from(&self, last_octet: u8) -> reqwest::Client {
         reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, last_octet])).build().unwrap()
     }
