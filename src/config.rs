@@ -70,9 +70,23 @@ pub struct AuthConfig {
     pub verify_email_ttl: Duration,
     pub password_reset_ttl: Duration,
     pub staff_invite_ttl: Duration,
-    /// Login attempts allowed per account per minute (burst and refill).
-    pub login_per_account_per_minute: u32,
-    pub login_per_ip_per_minute: u32,
+    /// The sliding window over which failed sign-ins count.
+    pub login_window: chrono::Duration,
+    /// Failed sign-ins per (account, client address) in the window before it waits.
+    pub login_failures_per_account_ip: i64,
+    /// Failed sign-ins per client address (any account) in the window before it waits.
+    pub login_failures_per_ip: i64,
+    /// Failed sign-ins on one account (from any address) after which it is slowed.
+    pub login_account_slowdown_after: i64,
+    /// A slowed account accepts one password check per this delay: the longest anyone
+    /// else can keep its owner out.
+    pub login_account_delay: chrono::Duration,
+    /// The sliding window of the emailed-link throttles (reset, verification).
+    pub email_link_window: chrono::Duration,
+    /// Reset or verification emails per address in the window.
+    pub email_links_per_address: i64,
+    /// Reset or verification emails requested from one client address in the window.
+    pub email_links_per_ip: i64,
 }
 
 impl Default for AuthConfig {
@@ -83,8 +97,14 @@ impl Default for AuthConfig {
             verify_email_ttl: Duration::from_secs(24 * 3600),
             password_reset_ttl: Duration::from_secs(3600),
             staff_invite_ttl: Duration::from_secs(72 * 3600),
-            login_per_account_per_minute: 5,
-            login_per_ip_per_minute: 30,
+            login_window: chrono::Duration::minutes(15),
+            login_failures_per_account_ip: 5,
+            login_failures_per_ip: 50,
+            login_account_slowdown_after: 10,
+            login_account_delay: chrono::Duration::seconds(60),
+            email_link_window: chrono::Duration::minutes(60),
+            email_links_per_address: 3,
+            email_links_per_ip: 20,
         }
     }
 }
@@ -137,6 +157,9 @@ pub struct WorkConfig {
     pub hold_period: chrono::Duration,
     /// Manual ledger postings above this many cents (absolute) need a second finance user.
     pub adjustment_approval_threshold_cents: i64,
+    /// One maker's manual postings for one contributor within this rolling window add up
+    /// against the threshold.
+    pub adjustment_window: chrono::Duration,
     /// Largest bulk-ingest body, in bytes.
     pub ingest_max_bytes: usize,
     pub quality: QualityLadder,
@@ -257,6 +280,7 @@ impl Default for WorkConfig {
             appeal_window: chrono::Duration::days(14),
             hold_period: chrono::Duration::days(7),
             adjustment_approval_threshold_cents: 50_000,
+            adjustment_window: chrono::Duration::hours(24),
             ingest_max_bytes: 32 * 1024 * 1024,
             quality: QualityLadder {
                 window: 50,
@@ -298,6 +322,9 @@ pub struct Config {
     /// Largest JSON body accepted, in bytes.
     pub max_json_bytes: usize,
     pub db_pool_size: u32,
+    /// How long a SQLite write waits for another process's lock before the request is
+    /// answered 503.
+    pub sqlite_busy_timeout_ms: u32,
 }
 
 impl Config {
@@ -330,10 +357,10 @@ impl Config {
         let mail = MailConfig {
             smtp_url,
             from: get("GATEHOUSE_MAIL_FROM").unwrap_or_else(|| "Gatehouse <no-reply@gatehouse.localhost>".into()),
-            retry_base: Duration::from_secs(parse_num(&get, "GATEHOUSE_MAIL_RETRY_BASE_SECS", 30)?),
+            retry_base: Duration::from_secs(parse_num(&get, "GATEHOUSE_MAIL_RETRY_BASE_SECS", 30, 1..=3600)?),
             retry_max: Duration::from_secs(3600),
-            max_attempts: parse_num(&get, "GATEHOUSE_MAIL_MAX_ATTEMPTS", 10)?,
-            poll_interval: Duration::from_millis(parse_num(&get, "GATEHOUSE_MAIL_POLL_MS", 1000)?),
+            max_attempts: parse_num(&get, "GATEHOUSE_MAIL_MAX_ATTEMPTS", 10, 1..=100)?,
+            poll_interval: Duration::from_millis(parse_num(&get, "GATEHOUSE_MAIL_POLL_MS", 1000, 10..=600_000)?),
         };
         if mail.from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(bad("GATEHOUSE_MAIL_FROM: not a valid mailbox like 'Gatehouse <no-reply@example.com>'"));
@@ -351,40 +378,39 @@ impl Config {
             database,
             public_url,
             mail,
-            auth: AuthConfig::default(),
+            auth: auth_config(&get)?,
             operations: OperationsConfig {
-                claim_ttl: Duration::from_secs(60 * parse_num(&get, "GATEHOUSE_CLAIM_TTL_MINUTES", 30)?),
-                max_upload_bytes: parse_num(&get, "GATEHOUSE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
+                claim_ttl: Duration::from_secs(60 * parse_num(&get, "GATEHOUSE_CLAIM_TTL_MINUTES", 30, 1..=1440)?),
+                max_upload_bytes: parse_num(&get, "GATEHOUSE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1024..=1 << 30)?,
                 reverify_reminder_days: match get("GATEHOUSE_REVERIFY_REMINDER_DAYS") {
                     None => vec![90, 30, 7],
-                    Some(v) => {
-                        v.split(',').map(|d| d.trim().parse::<i64>()).collect::<Result<Vec<_>, _>>().map_err(|_| {
-                            bad("GATEHOUSE_REVERIFY_REMINDER_DAYS: a comma-separated list of days like 90,30,7")
-                        })?
-                    }
+                    Some(v) => reminder_days(&v).ok_or_else(|| {
+                        bad("GATEHOUSE_REVERIFY_REMINDER_DAYS: a comma-separated list of days from 1 to 365, like 90,30,7")
+                    })?,
                 },
-                job_interval: Duration::from_secs(parse_num(&get, "GATEHOUSE_JOB_INTERVAL_SECS", 900)?),
+                job_interval: Duration::from_secs(parse_num(&get, "GATEHOUSE_JOB_INTERVAL_SECS", 900, 1..=86_400)?),
             },
             qualifications: QualificationsConfig {
-                answer_grace: Duration::from_secs(parse_num(&get, "GATEHOUSE_TEST_ANSWER_GRACE_SECS", 30)?),
+                answer_grace: Duration::from_secs(parse_num(&get, "GATEHOUSE_TEST_ANSWER_GRACE_SECS", 30, 0..=600)?),
             },
             work: WorkConfig {
-                review_window: chrono::Duration::days(parse_num(&get, "GATEHOUSE_REVIEW_WINDOW_DAYS", 7)?),
-                appeal_window: chrono::Duration::days(parse_num(&get, "GATEHOUSE_APPEAL_WINDOW_DAYS", 14)?),
-                hold_period: chrono::Duration::days(parse_num(&get, "GATEHOUSE_HOLD_DAYS", 7)?),
+                review_window: chrono::Duration::days(parse_num(&get, "GATEHOUSE_REVIEW_WINDOW_DAYS", 7, 1..=90)?),
+                appeal_window: chrono::Duration::days(parse_num(&get, "GATEHOUSE_APPEAL_WINDOW_DAYS", 14, 1..=365)?),
+                hold_period: chrono::Duration::days(parse_num(&get, "GATEHOUSE_HOLD_DAYS", 7, 0..=90)?),
                 adjustment_approval_threshold_cents: parse_num(
                     &get,
                     "GATEHOUSE_ADJUSTMENT_APPROVAL_THRESHOLD_CENTS",
                     50_000,
+                    0..=MAX_CENTS,
                 )?,
-                ingest_max_bytes: parse_num(&get, "GATEHOUSE_INGEST_MAX_BYTES", 32 * 1024 * 1024)?,
-                quality: QualityLadder {
-                    window: parse_num(&get, "GATEHOUSE_QUALITY_WINDOW", 50)?,
-                    min_decided: parse_num(&get, "GATEHOUSE_QUALITY_MIN_DECIDED", 20)?,
-                    warning_percent: parse_num(&get, "GATEHOUSE_QUALITY_WARNING_PERCENT", 10)?,
-                    retraining_percent: parse_num(&get, "GATEHOUSE_QUALITY_RETRAINING_PERCENT", 20)?,
-                    suspension_percent: parse_num(&get, "GATEHOUSE_QUALITY_SUSPENSION_PERCENT", 30)?,
-                },
+                adjustment_window: chrono::Duration::hours(parse_num(
+                    &get,
+                    "GATEHOUSE_ADJUSTMENT_WINDOW_HOURS",
+                    24,
+                    1..=24 * 90,
+                )?),
+                ingest_max_bytes: parse_num(&get, "GATEHOUSE_INGEST_MAX_BYTES", 32 * 1024 * 1024, 1024..=1 << 30)?,
+                quality: quality_ladder(&get)?,
             },
             payouts: payouts_config(&get)?,
             tax: TaxConfig {
@@ -398,7 +424,7 @@ impl Config {
                 payer_country: get("GATEHOUSE_PAYER_COUNTRY").unwrap_or_else(|| "US".into()),
                 payer_phone: get("GATEHOUSE_PAYER_PHONE").unwrap_or_default(),
                 payer_state_ids: state_ids(get("GATEHOUSE_PAYER_STATE_IDS").as_deref())?,
-                iris_returns_per_file: parse_num(&get, "GATEHOUSE_IRIS_RETURNS_PER_FILE", 100)?,
+                iris_returns_per_file: parse_num(&get, "GATEHOUSE_IRIS_RETURNS_PER_FILE", 100, 1..=100_000)?,
                 iris_template: get("GATEHOUSE_IRIS_TEMPLATE")
                     .map(PathBuf::from)
                     .unwrap_or_else(|| PathBuf::from("templates/tax/iris_1099nec.csv")),
@@ -406,8 +432,9 @@ impl Config {
             keys,
             file_store,
             log_format,
-            max_json_bytes: parse_num(&get, "GATEHOUSE_MAX_JSON_BYTES", 2 * 1024 * 1024)?,
-            db_pool_size: parse_num(&get, "GATEHOUSE_DB_POOL_SIZE", default_pool_size())?,
+            max_json_bytes: parse_num(&get, "GATEHOUSE_MAX_JSON_BYTES", 2 * 1024 * 1024, 1024..=256 << 20)?,
+            db_pool_size: parse_num(&get, "GATEHOUSE_DB_POOL_SIZE", default_pool_size(), 1..=256)?,
+            sqlite_busy_timeout_ms: parse_num(&get, "GATEHOUSE_SQLITE_BUSY_TIMEOUT_MS", 10_000, 0..=600_000)?,
         })
     }
 }
@@ -450,33 +477,28 @@ fn payouts_config(get: &impl Fn(&str) -> Option<String>) -> Result<PayoutsConfig
     if !crate::payouts::routing::is_valid(&nacha.immediate_destination) {
         return Err(bad("GATEHOUSE_NACHA_IMMEDIATE_DESTINATION: not a valid ABA routing number"));
     }
-    let max_rows: i64 = parse_num(get, "GATEHOUSE_PAYPAL_CSV_MAX_ROWS", 5_000)?;
-    if !(1..=5_000).contains(&max_rows) {
-        return Err(bad("GATEHOUSE_PAYPAL_CSV_MAX_ROWS: between 1 and 5000 (PayPal's limit)"));
-    }
-    let dormancy_days: i64 = parse_num(get, "GATEHOUSE_UNCLAIMED_DORMANCY_DAYS", 365)?;
-    if !(1..=3_650).contains(&dormancy_days) {
-        return Err(bad("GATEHOUSE_UNCLAIMED_DORMANCY_DAYS: between 1 and 3650 days"));
-    }
-    let limit = |key: &str, max: i64, what: &str| -> Result<i64, ConfigError> {
-        let v: i64 = parse_num(get, key, max)?;
-        if !(1..=max).contains(&v) {
-            return Err(bad(format!("{key}: between 1 and {max} ({what})")));
-        }
-        Ok(v)
-    };
+    // PayPal's limit is 5,000 rows per file.
+    let max_rows: i64 = parse_num(get, "GATEHOUSE_PAYPAL_CSV_MAX_ROWS", 5_000, 1..=5_000)?;
+    let dormancy_days: i64 = parse_num(get, "GATEHOUSE_UNCLAIMED_DORMANCY_DAYS", 365, 1..=3_650)?;
+    // PayPal's limit per API request is 15,000 items; Wise's per batch file 1,000.
+    let limit = |key: &str, max: i64| parse_num(get, key, max, 1..=max);
     let prefix = get("GATEHOUSE_PAYPAL_SENDER_BATCH_PREFIX").unwrap_or_else(|| "GH".into());
     if prefix.is_empty() || prefix.len() > 32 || !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(bad("GATEHOUSE_PAYPAL_SENDER_BATCH_PREFIX: 1 to 32 letters, digits or underscores"));
     }
     Ok(PayoutsConfig {
-        paypal_api_max_items: limit("GATEHOUSE_PAYPAL_API_MAX_ITEMS", 15_000, "PayPal's limit per request")?,
+        paypal_api_max_items: limit("GATEHOUSE_PAYPAL_API_MAX_ITEMS", 15_000)?,
         paypal_sender_batch_prefix: prefix,
-        wise_csv_max_rows: limit("GATEHOUSE_WISE_CSV_MAX_ROWS", 1_000, "Wise's limit per batch file")?,
+        wise_csv_max_rows: limit("GATEHOUSE_WISE_CSV_MAX_ROWS", 1_000)?,
         unclaimed_dormancy: chrono::Duration::days(dormancy_days),
-        minimum_cents: parse_num(get, "GATEHOUSE_PAYOUT_MINIMUM_CENTS", 1_000)?,
-        method_change_hold: chrono::Duration::hours(parse_num(get, "GATEHOUSE_PAYOUT_METHOD_HOLD_HOURS", 72)?),
-        payment_promise: chrono::Duration::days(parse_num(get, "GATEHOUSE_PAYMENT_PROMISE_DAYS", 14)?),
+        minimum_cents: parse_num(get, "GATEHOUSE_PAYOUT_MINIMUM_CENTS", 1_000, 0..=MAX_CENTS)?,
+        method_change_hold: chrono::Duration::hours(parse_num(
+            get,
+            "GATEHOUSE_PAYOUT_METHOD_HOLD_HOURS",
+            72,
+            0..=24 * 30,
+        )?),
+        payment_promise: chrono::Duration::days(parse_num(get, "GATEHOUSE_PAYMENT_PROMISE_DAYS", 14, 1..=365)?),
         paypal_csv_max_rows: max_rows,
         nacha,
     })
@@ -495,15 +517,74 @@ fn state_ids(raw: Option<&str>) -> Result<std::collections::BTreeMap<String, Str
     Ok(out)
 }
 
-fn parse_num<T: std::str::FromStr>(
+/// The largest amount of money a setting may hold: ten million dollars, in cents.
+const MAX_CENTS: i64 = 1_000_000_000;
+
+/// A number from the environment, or `default`; out of `range` is an error naming the
+/// variable, so no setting can reach a worker that would panic on it (a zero interval)
+/// or a rule that would misbehave (negative days, a 500 % share).
+fn parse_num<T>(
     get: &impl Fn(&str) -> Option<String>,
     key: &str,
     default: T,
-) -> Result<T, ConfigError> {
-    match get(key) {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|_| bad(format!("{key}: {v:?} is not a number"))),
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let value = match get(key) {
+        None => default,
+        Some(v) => v.trim().parse().map_err(|_| bad(format!("{key}: {v:?} is not a whole number")))?,
+    };
+    if !range.contains(&value) {
+        return Err(bad(format!("{key}: {value} is out of range ({} to {})", range.start(), range.end())));
     }
+    Ok(value)
+}
+
+/// `90,30,7`: distinct days from 1 to 365.
+fn reminder_days(v: &str) -> Option<Vec<i64>> {
+    let days: Vec<i64> = v.split(',').map(|d| d.trim().parse::<i64>().ok()).collect::<Option<_>>()?;
+    let distinct: std::collections::BTreeSet<i64> = days.iter().copied().collect();
+    (!days.is_empty() && distinct.len() == days.len() && days.iter().all(|d| (1..=365).contains(d))).then_some(days)
+}
+
+fn quality_ladder(get: &impl Fn(&str) -> Option<String>) -> Result<QualityLadder, ConfigError> {
+    let window = parse_num(get, "GATEHOUSE_QUALITY_WINDOW", 50, 1..=10_000)?;
+    let ladder = QualityLadder {
+        window,
+        min_decided: parse_num(get, "GATEHOUSE_QUALITY_MIN_DECIDED", 20.min(window), 1..=window)?,
+        warning_percent: parse_num(get, "GATEHOUSE_QUALITY_WARNING_PERCENT", 10, 1..=100)?,
+        retraining_percent: parse_num(get, "GATEHOUSE_QUALITY_RETRAINING_PERCENT", 20, 1..=100)?,
+        suspension_percent: parse_num(get, "GATEHOUSE_QUALITY_SUSPENSION_PERCENT", 30, 1..=100)?,
+    };
+    if !(ladder.warning_percent < ladder.retraining_percent && ladder.retraining_percent < ladder.suspension_percent) {
+        return Err(bad(format!(
+            "GATEHOUSE_QUALITY_SUSPENSION_PERCENT: the ladder must rise: warning {} < retraining {} < suspension {}",
+            ladder.warning_percent, ladder.retraining_percent, ladder.suspension_percent
+        )));
+    }
+    Ok(ladder)
+}
+
+fn auth_config(get: &impl Fn(&str) -> Option<String>) -> Result<AuthConfig, ConfigError> {
+    let minutes = |key, default, max| parse_num(get, key, default, 1..=max).map(chrono::Duration::minutes);
+    Ok(AuthConfig {
+        login_window: minutes("GATEHOUSE_LOGIN_WINDOW_MINUTES", 15, 24 * 60)?,
+        login_failures_per_account_ip: parse_num(get, "GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT_IP", 5, 1..=1_000)?,
+        login_failures_per_ip: parse_num(get, "GATEHOUSE_LOGIN_FAILURES_PER_IP", 50, 1..=100_000)?,
+        login_account_slowdown_after: parse_num(get, "GATEHOUSE_LOGIN_ACCOUNT_SLOWDOWN_AFTER", 10, 1..=10_000)?,
+        login_account_delay: chrono::Duration::seconds(parse_num(
+            get,
+            "GATEHOUSE_LOGIN_ACCOUNT_DELAY_SECS",
+            60,
+            1..=3_600,
+        )?),
+        email_link_window: minutes("GATEHOUSE_EMAIL_LINK_WINDOW_MINUTES", 60, 24 * 60)?,
+        email_links_per_address: parse_num(get, "GATEHOUSE_EMAIL_LINKS_PER_ADDRESS", 3, 1..=100)?,
+        email_links_per_ip: parse_num(get, "GATEHOUSE_EMAIL_LINKS_PER_IP", 20, 1..=100_000)?,
+        ..AuthConfig::default()
+    })
 }
 
 #[cfg(test)]

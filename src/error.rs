@@ -51,6 +51,9 @@ pub enum AppError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    /// A 403 with its own stable code, e.g. `account_read_only`.
+    #[error("{detail}")]
+    Refused { code: &'static str, detail: String },
     #[error("not found")]
     NotFound,
     #[error("{detail}")]
@@ -81,6 +84,9 @@ impl AppError {
         };
         Self::ConflictWith { code, detail: detail.into(), extensions }
     }
+    pub fn refused(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Refused { code, detail: detail.into() }
+    }
     pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
         Self::Invalid { code, detail: detail.into() }
     }
@@ -91,7 +97,10 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
-            Self::Invalid { code, .. } | Self::Conflict { code, .. } | Self::ConflictWith { code, .. } => code,
+            Self::Invalid { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::ConflictWith { code, .. }
+            | Self::Refused { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
@@ -129,7 +138,7 @@ impl ResponseError for AppError {
             Self::BadRequest(_) | Self::Invalid { .. } => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict { .. } | Self::ConflictWith { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -159,7 +168,7 @@ impl ResponseError for AppError {
             response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
         if matches!(self, Self::Unavailable(_)) {
-            response.insert_header((header::RETRY_AFTER, "5"));
+            response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.to_string()));
         }
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
@@ -190,10 +199,26 @@ impl From<diesel::result::Error> for AppError {
                 tracing::info!(constraint = ?info.constraint_name(), "unique violation");
                 Self::conflict("already_exists", "the resource already exists")
             }
+            // The server closed the connection (PostgreSQL restarted or went away), or
+            // another process held SQLite's write lock past the busy timeout: the
+            // database is unavailable, which a client may retry, not a bug.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => Self::Unavailable(info.message().to_string()),
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+                if SQLITE_LOCKED.iter().any(|m| info.message().contains(m)) =>
+            {
+                Self::Unavailable(info.message().to_string())
+            }
+            Error::BrokenTransactionManager => Self::Unavailable("the connection's transaction state is lost".into()),
             other => Self::Internal(other.into()),
         }
     }
 }
+
+/// SQLite's messages for SQLITE_BUSY and SQLITE_LOCKED (diesel maps both to `Unknown`).
+const SQLITE_LOCKED: [&str; 2] = ["database is locked", "database table is locked"];
 
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
@@ -229,6 +254,10 @@ impl From<actix_web::error::BlockingError> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// `Retry-After` of a 503: a lost database connection is replaced on the next request,
+/// a restarting PostgreSQL is usually back within seconds.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 /// Maps actix's own extractor failures (malformed JSON, oversized body, bad path or
 /// query) to problem responses instead of actix's plain-text errors.

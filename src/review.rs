@@ -28,6 +28,41 @@ macro_rules! claim_row {
 }
 pub(crate) use claim_row;
 
+/// The longest note a decision carries.
+pub const NOTE_MAX_CHARS: usize = 2000;
+
+/// A decision's note, trimmed: at most [`NOTE_MAX_CHARS`], and not empty when
+/// `required` (the person is told why). Every decision service checks its note here, so
+/// the API and the console refuse the same notes.
+pub fn note(note: &str, required: bool) -> Result<String, AppError> {
+    let note = note.trim();
+    if required && note.is_empty() {
+        return Err(AppError::field("note", "required", "explain the decision in a note the person will read"));
+    }
+    if note.chars().count() > NOTE_MAX_CHARS {
+        return Err(AppError::field("note", "length", format!("at most {NOTE_MAX_CHARS} characters")));
+    }
+    Ok(note.to_string())
+}
+
+/// A reason code chosen by the reviewer where no fixed list applies (work records,
+/// appeals): 1 to 100 characters of lower-case letters, digits and underscores, such as
+/// `guidelines_not_followed`.
+pub fn free_reason_code(code: &str) -> Result<String, AppError> {
+    let code = code.trim();
+    let well_formed = !code.is_empty()
+        && code.len() <= 100
+        && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !well_formed {
+        return Err(AppError::field(
+            "reason_code",
+            "format",
+            "a reason code of 1 to 100 lower-case letters, digits and underscores, such as guidelines_not_followed",
+        ));
+    }
+    Ok(code.to_string())
+}
+
 /// When a claim taken now ends.
 pub fn claim_until(state: &AppState, now: NaiveDateTime) -> NaiveDateTime {
     now + chrono::Duration::from_std(state.config.operations.claim_ttl).unwrap_or(chrono::Duration::minutes(30))
@@ -55,6 +90,19 @@ pub fn claim_required() -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notes_and_free_reason_codes() {
+        assert!(note("  ", true).is_err());
+        assert_eq!(note("  ", false).unwrap(), "");
+        assert_eq!(note(" why ", true).unwrap(), "why");
+        assert!(note(&"é".repeat(NOTE_MAX_CHARS), true).is_ok());
+        assert!(note(&"é".repeat(NOTE_MAX_CHARS + 1), false).is_err());
+        assert_eq!(free_reason_code(" low_quality ").unwrap(), "low_quality");
+        for bad in ["", "Low", "two words", "x;drop", &"a".repeat(101)] {
+            assert!(free_reason_code(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_claim_is_held_until_it_expires() {

@@ -1,8 +1,10 @@
 //! `gatehouse seed`: a realistic data set for the benchmarks, written directly with bulk
 //! SQL (multi-row INSERTs with explicit ids, committed in large transactions).
 //!
-//! For each contributor: an `active` applicant account with a verified email, a complete
-//! profile (date of birth encrypted), a W-9 tax profile (TIN encrypted; one in fifty
+//! For each contributor: an `active` applicant account with a verified email and a
+//! verified US work authorization (a citizen's, since the account joined: the
+//! eligibility rule lets them work and be paid), a complete profile (date of birth
+//! encrypted), a W-9 tax profile (TIN encrypted; one in fifty
 //! certified subject to backup withholding, so builds also post withholding), a current
 //! payout method past its change hold (rails in turn: PayPal, Wise, ACH, or one rail for all; destinations
 //! encrypted and masked as the service does) and the four ledger accounts. Then one
@@ -205,6 +207,10 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
         "id, email, password_hash, full_name, status, email_verified_at, created_at, updated_at",
     );
     let mut roles = Inserter::new("user_roles", "user_id, role");
+    let mut authorizations = Inserter::new(
+        "work_authorizations",
+        "user_id, category, residence_country, reverification, status, attested_at, submitted_at, decided_at, verified_at",
+    );
     let mut profiles = Inserter::new(
         "contributor_profiles",
         "user_id, legal_name, date_of_birth_enc, address_line1, city, region, postal_code, country, phone, updated_at",
@@ -227,7 +233,15 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
         conn.batch_execute("BEGIN")?;
         for k in i..end {
             if k > i && k % (ROWS_PER_STATEMENT as u64 / 4) == 0 {
-                for ins in [&mut users, &mut roles, &mut profiles, &mut taxes, &mut methods, &mut accounts] {
+                for ins in [
+                    &mut users,
+                    &mut roles,
+                    &mut authorizations,
+                    &mut profiles,
+                    &mut taxes,
+                    &mut methods,
+                    &mut accounts,
+                ] {
                     ins.flush(conn)?;
                 }
             }
@@ -238,6 +252,9 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
                 q(&name)
             ))?;
             roles.row(format_args!("{id}, 'applicant'"))?;
+            authorizations.row(format_args!(
+                "{id}, 'us_citizen', 'US', FALSE, 'verified', {joined_s}, {joined_s}, {joined_s}, {joined_s}"
+            ))?;
             let region = regions[(k % regions.len() as u64) as usize];
             let dob = st.cipher.encrypt_str(&format!("19{:02}-{:02}-{:02}", 60 + k % 40, 1 + k % 12, 1 + k % 28));
             profiles.row(
@@ -297,7 +314,8 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
                 ))?;
             }
         }
-        for ins in [&mut users, &mut roles, &mut profiles, &mut taxes, &mut methods, &mut accounts] {
+        for ins in [&mut users, &mut roles, &mut authorizations, &mut profiles, &mut taxes, &mut methods, &mut accounts]
+        {
             ins.flush(conn)?;
         }
         conn.batch_execute("COMMIT")?;

@@ -4,13 +4,12 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::{Server, Service};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{web, App, HttpMessage, HttpServer};
 use tracing_actix_web::{RequestId, TracingLogger};
 use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt};
 
-use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::JwtKeys;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -29,7 +28,6 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub cipher: FieldCipher,
     pub files: Arc<dyn FileStore>,
-    pub login_limiter: LoginLimiter,
     /// The background loops of this instance, for `/readyz`.
     pub workers: crate::health::Workers,
 }
@@ -37,7 +35,7 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database and applies pending migrations.
     pub fn init(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database, config.db_pool_size)?;
+        let db = Db::connect_with(&config.database, config.db_pool_size, config.sqlite_busy_timeout_ms)?;
         let applied = db.migrate()?;
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
@@ -53,10 +51,6 @@ impl AppState {
             jwt,
             cipher,
             files,
-            login_limiter: LoginLimiter::new(
-                config.auth.login_per_account_per_minute,
-                config.auth.login_per_ip_per_minute,
-            ),
             clock,
             workers: crate::health::Workers::new(&config),
             config: Arc::new(config),
@@ -124,6 +118,7 @@ impl Application {
                 .service(scope("/api/v1").configure(api))
                 .split_for_parts();
             app.configure(crate::console::configure)
+                .configure(crate::console::links::configure)
                 .app_data(data.clone())
                 .app_data(doc.clone())
                 .app_data(web::JsonConfig::default().limit(max_json).error_handler(error::json_error))
@@ -136,9 +131,17 @@ impl Application {
                     let fut = srv.call(req);
                     async move {
                         let mut res = fut.await?;
+                        let headers = res.headers_mut();
                         if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-                            res.headers_mut().insert(HeaderName::from_static("x-request-id"), id);
+                            headers.insert(HeaderName::from_static("x-request-id"), id);
                         }
+                        // Every answer may carry personal data: no cache keeps it, and no
+                        // browser guesses a type other than the one sent. (A response
+                        // that chose its own caching, the console stylesheet, keeps it.)
+                        if !headers.contains_key(header::CACHE_CONTROL) {
+                            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                        }
+                        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
                         Ok(res)
                     }
                 })

@@ -5,9 +5,13 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 
 use actix_web::dev::Payload;
-use actix_web::{http::header, web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::http::{header, Method};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 
+use super::model::UserStatus;
 use super::roles::{Role, StaffRole};
+use super::session;
 use crate::error::AppError;
 use crate::AppState;
 
@@ -43,23 +47,18 @@ impl FromRequest for RequestCtx {
     }
 }
 
-/// Any signed-in user, from a valid `Authorization: Bearer` access token.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub id: i64,
-    pub roles: Vec<Role>,
-    pub ctx: RequestCtx,
+/// The verified claims of a request's bearer token: who and which session, before the
+/// session is looked up. [`AuthUser`] looks it up; `GET /me` folds the lookup into its
+/// own query (`onboarding::service::account_of_session`).
+#[derive(Debug, Clone, Copy)]
+pub struct BearerClaims {
+    pub user_id: i64,
+    pub session_id: i64,
 }
 
-impl AuthUser {
-    pub fn has(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
-
-    fn extract(req: &HttpRequest) -> Result<Self, AppError> {
-        let state = req
-            .app_data::<web::Data<AppState>>()
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))?;
+impl BearerClaims {
+    pub fn of(req: &HttpRequest) -> Result<Self, AppError> {
+        let state = state_of(req)?;
         let token = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -70,21 +69,82 @@ impl AuthUser {
             .jwt
             .verify(token.trim(), state.clock.now().and_utc().timestamp())
             .ok_or(AppError::Unauthorized("the access token is invalid or expired"))?;
-        let id = claims.sub.parse().map_err(|_| AppError::Unauthorized("the access token is invalid"))?;
-        Ok(Self { id, roles: claims.roles, ctx: RequestCtx::of(req) })
+        let user_id = claims.sub.parse().map_err(|_| AppError::Unauthorized("the access token is invalid"))?;
+        Ok(Self { user_id, session_id: claims.sid })
+    }
+}
+
+impl FromRequest for BearerClaims {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Self::of(req))
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("AppState missing")))
+}
+
+/// Requests that change something (anything but GET, HEAD, OPTIONS).
+fn changes_state(req: &HttpRequest) -> bool {
+    !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Refuses a state-changing request from an account that is read-only now (rejected,
+/// removed, closed): they keep reading their own records, nothing more. Applied to
+/// every signed-in request, so a new endpoint is safe by default.
+pub fn refuse_read_only(status: UserStatus, changes_state: bool) -> Result<(), AppError> {
+    if changes_state && status.read_only() {
+        return Err(AppError::refused(
+            "account_read_only",
+            format!(
+                "your account is {}: you can read your records (GET /me, /me/decisions, /me/earnings, \
+                 /me/payouts, /me/tax-documents) but not change anything",
+                status.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Any signed-in user: a valid `Authorization: Bearer` access token whose session is
+/// still open, with the account's status and roles as the database holds them now.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: i64,
+    pub roles: Vec<Role>,
+    pub status: UserStatus,
+    pub ctx: RequestCtx,
+}
+
+impl AuthUser {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    async fn extract(req: HttpRequest) -> Result<Self, AppError> {
+        let claims = BearerClaims::of(&req)?;
+        let state = state_of(&req)?;
+        let p = state.db.read(move |c| session::principal(c, claims.session_id, claims.user_id)).await?;
+        refuse_read_only(p.status, changes_state(&req))?;
+        Ok(Self { id: p.user_id, roles: p.roles, status: p.status, ctx: RequestCtx::of(&req) })
     }
 }
 
 impl FromRequest for AuthUser {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Self::extract(req))
+        Box::pin(Self::extract(req.clone()))
     }
 }
 
-/// A signed-in staff member holding role `R`; anyone else gets 403.
+/// A signed-in staff member holding role `R` now; anyone else gets 403.
 #[derive(Debug)]
 pub struct Staff<R: StaffRole> {
     pub user: AuthUser,
@@ -100,20 +160,23 @@ impl<R: StaffRole> Deref for Staff<R> {
 
 impl<R: StaffRole> FromRequest for Staff<R> {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(AuthUser::extract(req).and_then(|user| {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = AuthUser::extract(req).await?;
             if R::permits(&user.roles) {
                 Ok(Self { user, role: PhantomData })
             } else {
                 Err(AppError::Forbidden(format!("this action needs {}", R::NAME)))
             }
-        }))
+        })
     }
 }
 
-/// A signed-in applicant (contributor).
+/// A signed-in applicant (contributor), whatever their status; read-only accounts are
+/// refused any change (see [`refuse_read_only`]).
 #[derive(Debug)]
 pub struct Applicant(pub AuthUser);
 
@@ -124,17 +187,55 @@ impl Deref for Applicant {
     }
 }
 
+fn applicant(user: AuthUser) -> Result<Applicant, AppError> {
+    if user.has(Role::Applicant) {
+        Ok(Applicant(user))
+    } else {
+        Err(AppError::Forbidden("this action is for applicants".into()))
+    }
+}
+
 impl FromRequest for Applicant {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(AuthUser::extract(req).and_then(|user| {
-            if user.has(Role::Applicant) {
-                Ok(Self(user))
-            } else {
-                Err(AppError::Forbidden("this action is for applicants".into()))
+        let req = req.clone();
+        Box::pin(async move { applicant(AuthUser::extract(req).await?) })
+    }
+}
+
+/// An applicant whose status allows new work now: the actions that earn (starting a
+/// qualification test, answering, submitting). Suspended contributors keep every other
+/// applicant action, above all what lifts the suspension (reverification, tax profile).
+#[derive(Debug)]
+pub struct Worker(pub AuthUser);
+
+impl Deref for Worker {
+    type Target = AuthUser;
+    fn deref(&self) -> &AuthUser {
+        &self.0
+    }
+}
+
+impl FromRequest for Worker {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let Applicant(user) = applicant(AuthUser::extract(req).await?)?;
+            if user.status.blocks_work() {
+                return Err(AppError::refused(
+                    "account_cannot_work",
+                    format!(
+                        "your account is {}: new work is paused (GET /me/readiness says why and how to fix it)",
+                        user.status.as_str()
+                    ),
+                ));
             }
-        }))
+            Ok(Worker(user))
+        })
     }
 }

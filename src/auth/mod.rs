@@ -5,11 +5,12 @@
 pub mod extract;
 pub mod model;
 pub mod password;
-pub mod rate_limit;
 pub mod roles;
 pub mod routes;
 pub mod service;
+pub mod session;
+pub mod throttle;
 pub mod tokens;
 
-pub use extract::{Applicant, AuthUser, RequestCtx, Staff};
+pub use extract::{Applicant, AuthUser, RequestCtx, Staff, Worker};
 pub use roles::{Admin, AnyStaff, Finance, Reviewer, Role};

@@ -3,8 +3,9 @@ use diesel::prelude::*;
 
 use crate::db::schema::{email_tokens, refresh_tokens, user_roles, users};
 
-/// Where an account stands. Applicants follow the contributor lifecycle of SPEC §2;
-/// staff accounts are `staff` (or `disabled`).
+/// Where an account stands. Applicants follow the contributor lifecycle of SPEC §2
+/// (plus `closed`, their own choice); staff accounts are `staff` (or `disabled`). What
+/// each status may still do is in docs/design.md ("What each status may do").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
@@ -18,6 +19,7 @@ pub enum UserStatus {
     Removed,
     Staff,
     Disabled,
+    Closed,
 }
 
 impl UserStatus {
@@ -33,6 +35,7 @@ impl UserStatus {
             Self::Removed => "removed",
             Self::Staff => "staff",
             Self::Disabled => "disabled",
+            Self::Closed => "closed",
         }
     }
 
@@ -48,13 +51,26 @@ impl UserStatus {
             "removed" => Self::Removed,
             "staff" => Self::Staff,
             "disabled" => Self::Disabled,
+            "closed" => Self::Closed,
             _ => return None,
         })
     }
 
-    /// Accounts that may not sign in at all.
+    /// Accounts that may not sign in at all: only disabled staff. Removed, rejected and
+    /// closed contributors sign in to read their own records ([`Self::read_only`]).
     pub fn blocks_login(self) -> bool {
-        matches!(self, Self::Removed | Self::Disabled)
+        self == Self::Disabled
+    }
+
+    /// Accounts that keep read access to their own records (decisions, earnings, 1099s)
+    /// but change nothing: every state-changing API request is refused.
+    pub fn read_only(self) -> bool {
+        matches!(self, Self::Rejected | Self::Removed | Self::Closed)
+    }
+
+    /// Statuses that bar new work (SPEC §2, §3): the status part of the eligibility rule.
+    pub fn blocks_work(self) -> bool {
+        matches!(self, Self::Rejected | Self::Suspended | Self::Removed | Self::Disabled | Self::Closed)
     }
 }
 
@@ -71,6 +87,9 @@ pub struct User {
     pub updated_at: NaiveDateTime,
     pub status_reason: Option<String>,
     pub status_until: Option<NaiveDateTime>,
+    /// Since when the account has been, without a break, in statuses that bar new work;
+    /// `None` while its status allows work.
+    pub work_blocked_since: Option<NaiveDateTime>,
 }
 
 impl User {
@@ -107,12 +126,25 @@ pub enum TokenPurpose {
 }
 
 impl TokenPurpose {
+    /// The purposes one link replaces: a new or completed link revokes every earlier
+    /// unused link of its family (a reset and a staff invitation both set the password).
+    pub fn family(self) -> &'static [TokenPurpose] {
+        match self {
+            Self::VerifyEmail => &[Self::VerifyEmail],
+            Self::PasswordReset | Self::StaffInvite => &[Self::PasswordReset, Self::StaffInvite],
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::VerifyEmail => "verify_email",
             Self::PasswordReset => "password_reset",
             Self::StaffInvite => "staff_invite",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::VerifyEmail, Self::PasswordReset, Self::StaffInvite].into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -126,6 +158,7 @@ pub struct EmailToken {
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]

@@ -8,6 +8,20 @@ use argon2::Argon2;
 pub const MIN_LENGTH: usize = 12;
 pub const MAX_LENGTH: usize = 256;
 
+/// The length rule of a new password, checked by the services that set one (the API's
+/// DTOs and the emailed-link pages share it).
+pub fn check_length(password: &str, field: &str) -> Result<(), crate::error::AppError> {
+    let n = password.chars().count();
+    if !(MIN_LENGTH..=MAX_LENGTH).contains(&n) {
+        return Err(crate::error::AppError::field(
+            field,
+            "length",
+            format!("the password needs {MIN_LENGTH} to {MAX_LENGTH} characters"),
+        ));
+    }
+    Ok(())
+}
+
 pub fn hash(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()

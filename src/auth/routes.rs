@@ -112,7 +112,7 @@ pub async fn verify_email(
 #[post("/auth/verify-email/resend")]
 pub async fn resend_verification(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
     let st = state.clone();
-    blocking(move || service::resend_verification(&st, user.id)).await?;
+    blocking(move || service::resend_verification(&st, &user.ctx, user.id)).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -311,7 +311,7 @@ pub struct SetRolesRequest {
     pub roles: Vec<Role>,
 }
 
-/// Set the staff roles of an account (admins). Takes effect at the holder's next token refresh.
+/// Set the staff roles of an account (admins). Takes effect at the holder's next request.
 #[utoipa::path(
     tag = "admin",
     params(("id" = i64, Path, description = "User id")),
@@ -337,6 +337,51 @@ pub async fn set_roles(
     Ok(HttpResponse::Ok().json(view(&state, user).await?))
 }
 
+/// Disable a staff account (admins): it is signed out everywhere and refused from its
+/// next request.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "own_account or not_staff")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/staff/{id}/disable")]
+pub async fn disable_staff(
+    state: web::Data<AppState>,
+    admin: Staff<Admin>,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (st, id) = (state.clone(), id.into_inner());
+    let user = blocking(move || service::set_staff_enabled(&st, &admin.ctx, admin.id, id, false)).await?;
+    Ok(HttpResponse::Ok().json(view(&state, user).await?))
+}
+
+/// Enable a disabled staff account again (admins).
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not_staff")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/staff/{id}/enable")]
+pub async fn enable_staff(
+    state: web::Data<AppState>,
+    admin: Staff<Admin>,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (st, id) = (state.clone(), id.into_inner());
+    let user = blocking(move || service::set_staff_enabled(&st, &admin.ctx, admin.id, id, true)).await?;
+    Ok(HttpResponse::Ok().json(view(&state, user).await?))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(register)
         .service(verify_email)
@@ -348,5 +393,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(password_reset_confirm)
         .service(change_password)
         .service(create_staff)
-        .service(set_roles);
+        .service(set_roles)
+        .service(disable_staff)
+        .service(enable_staff);
 }

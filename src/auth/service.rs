@@ -7,7 +7,8 @@ use serde_json::json;
 use super::model::*;
 use super::password;
 use super::roles::Role;
-use super::RequestCtx;
+use super::throttle::{self, LoginCounts, Scope};
+use super::{session, RequestCtx};
 use crate::audit::{self, AuditEvent};
 use crate::crypto::{hash_token, random_token};
 use crate::db::schema::{console_sessions, email_tokens, refresh_tokens, user_roles, users};
@@ -70,7 +71,22 @@ fn insert_user(conn: &mut DbConn, now: NaiveDateTime, new: NewUser<'_>, roles: &
     Ok(user)
 }
 
+/// Revokes the unused links of `user_id` in the family of `purpose`.
+fn revoke_links(conn: &mut DbConn, now: NaiveDateTime, user_id: i64, purpose: TokenPurpose) -> AppResult<usize> {
+    let family: Vec<&str> = purpose.family().iter().map(|p| p.as_str()).collect();
+    Ok(diesel::update(
+        email_tokens::table
+            .filter(email_tokens::user_id.eq(user_id))
+            .filter(email_tokens::purpose.eq_any(family))
+            .filter(email_tokens::used_at.is_null())
+            .filter(email_tokens::revoked_at.is_null()),
+    )
+    .set(email_tokens::revoked_at.eq(now))
+    .execute(conn)?)
+}
+
 /// Creates a single-use link token and returns it in clear (only its hash is stored).
+/// Earlier unused links of the same family stop working: only the newest link does.
 fn issue_email_token(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -78,6 +94,7 @@ fn issue_email_token(
     purpose: TokenPurpose,
     ttl: std::time::Duration,
 ) -> AppResult<(i64, String)> {
+    revoke_links(conn, now, user_id, purpose)?;
     let token = random_token();
     let id = diesel::insert_into(email_tokens::table)
         .values(NewEmailToken {
@@ -112,13 +129,79 @@ fn consume_email_token(
     if row.expires_at <= now {
         return Err(invalid());
     }
-    let changed = diesel::update(email_tokens::table.find(row.id).filter(email_tokens::used_at.is_null()))
-        .set(email_tokens::used_at.eq(now))
-        .execute(conn)?;
+    let changed = diesel::update(
+        email_tokens::table
+            .find(row.id)
+            .filter(email_tokens::used_at.is_null())
+            .filter(email_tokens::revoked_at.is_null()),
+    )
+    .set(email_tokens::used_at.eq(now))
+    .execute(conn)?;
     if changed != 1 {
         return Err(invalid());
     }
+    // A completed link ends every other link of its family.
+    let purpose = TokenPurpose::parse(&row.purpose).ok_or_else(invalid)?;
+    revoke_links(conn, now, row.user_id, purpose)?;
     Ok(row)
+}
+
+/// Counts one emailed link against the per-address and per-client-address budgets of
+/// its kind, or refuses it (429) when either is spent. The address is counted whether
+/// or not it has an account, so the answer reveals nothing.
+fn spend_link_budget(
+    conn: &mut DbConn,
+    st: &AppState,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    email: Option<&str>,
+    (address_scope, ip_scope): (Scope, Scope),
+) -> AppResult<()> {
+    let cfg = &st.config.auth;
+    let address = email.map(throttle::address);
+    let mut pairs: Vec<(Scope, &str)> = Vec::new();
+    if let Some(a) = &address {
+        pairs.push((address_scope, a));
+    }
+    if let Some(ip) = ctx.ip.as_deref() {
+        pairs.push((ip_scope, ip));
+    }
+    let counts = throttle::counts(conn, cfg, now, &pairs)?;
+    let count = |scope| counts.get(&scope).copied().unwrap_or_default();
+    let window = cfg.email_link_window;
+    let wait = [
+        throttle::budget_wait(now, window, cfg.email_links_per_address, &count(address_scope)),
+        throttle::budget_wait(now, window, cfg.email_links_per_ip, &count(ip_scope)),
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    if let Some(secs) = wait {
+        return Err(throttle::limited(secs));
+    }
+    throttle::record(conn, now, &pairs)?;
+    Ok(())
+}
+
+const RESET_LINKS: (Scope, Scope) = (Scope::PasswordResetAddress, Scope::PasswordResetIp);
+const VERIFY_LINKS: (Scope, Scope) = (Scope::VerifyEmailAddress, Scope::VerifyEmailIp);
+
+/// Whether `token` is a live link of one of `purposes` (unused, unrevoked, unexpired),
+/// without using it: the emailed-link pages show their form only for a live link.
+pub fn link_is_live(st: &AppState, token: &str, purposes: &[TokenPurpose]) -> AppResult<bool> {
+    let now = st.clock.now();
+    let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
+    st.db.read_sync(|conn| {
+        let n: i64 = email_tokens::table
+            .filter(email_tokens::token_hash.eq(hash_token(token.trim())))
+            .filter(email_tokens::purpose.eq_any(purposes))
+            .filter(email_tokens::used_at.is_null())
+            .filter(email_tokens::revoked_at.is_null())
+            .filter(email_tokens::expires_at.gt(now))
+            .count()
+            .get_result(conn)?;
+        Ok(n > 0)
+    })
 }
 
 fn link(st: &AppState, path: &str, token: &str) -> String {
@@ -131,7 +214,8 @@ pub struct Registration {
     pub full_name: String,
 }
 
-/// Self-registration of an applicant; queues the verification email.
+/// Self-registration of an applicant; queues the verification email (counted against
+/// the verification-email throttles).
 pub fn register(st: &AppState, ctx: &RequestCtx, input: Registration) -> AppResult<User> {
     if let Some(e) = crate::text::check("full_name", &input.full_name) {
         return Err(AppError::Validation(vec![e]));
@@ -141,6 +225,7 @@ pub fn register(st: &AppState, ctx: &RequestCtx, input: Registration) -> AppResu
     let full_name = input.full_name.trim().to_string();
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
+        spend_link_budget(conn, st, now, ctx, Some(&email), VERIFY_LINKS)?;
         let user = insert_user(
             conn,
             now,
@@ -188,14 +273,17 @@ fn send_verification(conn: &mut DbConn, st: &AppState, now: NaiveDateTime, user:
     )
 }
 
-/// Sends a fresh verification link to an account whose email is not verified yet.
-pub fn resend_verification(st: &AppState, user_id: i64) -> AppResult<()> {
+/// Sends a fresh verification link to an account whose email is not verified yet; the
+/// earlier links stop working.
+pub fn resend_verification(st: &AppState, ctx: &RequestCtx, user_id: i64) -> AppResult<()> {
     st.db.tx_sync(|conn| {
+        let now = st.clock.now();
         let user = find_user(conn, user_id)?;
         if user.email_verified_at.is_some() {
             return Err(AppError::conflict("already_verified", "the email address is already verified"));
         }
-        send_verification(conn, st, st.clock.now(), &user)
+        spend_link_budget(conn, st, now, ctx, Some(&user.email), VERIFY_LINKS)?;
+        send_verification(conn, st, now, &user)
     })
 }
 
@@ -234,6 +322,8 @@ pub fn verify_email(st: &AppState, ctx: &RequestCtx, token: &str) -> AppResult<U
     })
 }
 
+/// Issues a token pair: a new sign-in opens a session (`family` None), a refresh
+/// continues the session of its family.
 fn new_session(
     conn: &mut DbConn,
     st: &AppState,
@@ -243,7 +333,14 @@ fn new_session(
 ) -> AppResult<TokenPair> {
     let roles = roles_of(conn, user_id)?;
     let refresh = random_token();
-    let family = family.map(str::to_string).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let (family, session_id) = match family {
+        Some(f) => (f.to_string(), session::refreshed(conn, now, f)?.ok_or_else(session::ended)?),
+        None => {
+            let f = uuid::Uuid::new_v4().to_string();
+            let id = session::open(conn, now, user_id, &f)?;
+            (f, id)
+        }
+    };
     diesel::insert_into(refresh_tokens::table)
         .values(NewRefreshToken {
             user_id,
@@ -255,7 +352,7 @@ fn new_session(
         })
         .execute(conn)?;
     let ttl = st.config.auth.access_token_ttl.as_secs() as i64;
-    let access = st.jwt.issue(user_id, &roles, now.and_utc().timestamp(), ttl)?;
+    let access = st.jwt.issue(user_id, session_id, &roles, now.and_utc().timestamp(), ttl)?;
     Ok(TokenPair { access_token: access, refresh_token: refresh, expires_in: ttl, token_type: "Bearer" })
 }
 
@@ -286,16 +383,48 @@ pub fn login(st: &AppState, ctx: &RequestCtx, email: &str, password_attempt: &st
     st.db.tx_sync(|conn| new_session(conn, st, st.clock.now(), user.id, None))
 }
 
-/// Checks an email and password under the login rate limits and records the attempt
-/// in the audit log. The API login and the console sign-in both start here.
+/// Checks an email and password under the sign-in limits (auth::throttle) and records
+/// the attempt in the audit log. The API login and the console sign-in both start here.
+///
+/// The attempt is counted as a failure before the password is checked and un-counted
+/// when it succeeds, so parallel guesses see each other: only failures remain counted.
 pub fn authenticate(st: &AppState, ctx: &RequestCtx, email: &str, password_attempt: &str) -> AppResult<User> {
-    st.login_limiter.check(email, ctx.ip.as_deref())?;
-    let user = st.db.read_sync(|c| find_user_by_email(c, email))?;
-    let ok = password::verify(password_attempt, user.as_ref().and_then(|u| u.password_hash.as_deref()));
+    let cfg = &st.config.auth;
     let now = st.clock.now();
+    let ip = ctx.ip.clone().unwrap_or_else(|| "unknown".into());
+    let (account, pair) = (throttle::address(email), throttle::account_ip(email, &ip));
+    let failure_scopes = [
+        (Scope::LoginFailureAccountIp, pair.as_str()),
+        (Scope::LoginFailureIp, ip.as_str()),
+        (Scope::LoginFailureAccount, account.as_str()),
+    ];
+    let (user, counted) = st.db.tx_sync(|conn| {
+        let mut scopes = failure_scopes.to_vec();
+        scopes.push((Scope::LoginSuccessAccountIp, pair.as_str()));
+        let counts = throttle::counts(conn, cfg, now, &scopes)?;
+        let count = |scope| counts.get(&scope).copied().unwrap_or_default();
+        let login = LoginCounts {
+            account_ip: count(Scope::LoginFailureAccountIp),
+            ip: count(Scope::LoginFailureIp),
+            account: count(Scope::LoginFailureAccount),
+            known_address: count(Scope::LoginSuccessAccountIp).events > 0,
+        };
+        if let Some(secs) = throttle::login_wait(cfg, now, &login) {
+            return Err(throttle::limited(secs));
+        }
+        let counted = throttle::record(conn, now, &failure_scopes)?;
+        Ok((find_user_by_email(conn, email)?, counted))
+    })?;
+    let ok = password::verify(password_attempt, user.as_ref().and_then(|u| u.password_hash.as_deref()));
     match user {
         Some(user) if ok && !user.status().blocks_login() => {
-            st.db.tx_sync(|conn| security_event(conn, now, ctx, "auth.login", Some(user.id), json!({})))?;
+            st.db.tx_sync(|conn| {
+                throttle::forget(conn, &counted)?;
+                throttle::clear(conn, Scope::LoginFailureAccountIp, &pair)?;
+                throttle::clear(conn, Scope::LoginSuccessAccountIp, &pair)?;
+                throttle::record(conn, now, &[(Scope::LoginSuccessAccountIp, pair.as_str())])?;
+                security_event(conn, now, ctx, "auth.login", Some(user.id), json!({}))
+            })?;
             Ok(user)
         }
         user => {
@@ -359,7 +488,10 @@ pub fn refresh(st: &AppState, ctx: &RequestCtx, presented: &str) -> AppResult<To
         if row.expires_at <= now || user.status().blocks_login() {
             return Ok(RefreshOutcome::Invalid);
         }
-        Ok(RefreshOutcome::Rotated(new_session(conn, st, now, user.id, Some(&row.family))?))
+        match new_session(conn, st, now, user.id, Some(&row.family)) {
+            Err(AppError::Unauthorized(_)) => Ok(RefreshOutcome::Invalid),
+            other => Ok(RefreshOutcome::Rotated(other?)),
+        }
     })?;
     match outcome {
         RefreshOutcome::Rotated(pair) => Ok(pair),
@@ -369,6 +501,7 @@ pub fn refresh(st: &AppState, ctx: &RequestCtx, presented: &str) -> AppResult<To
 }
 
 fn revoke_family(conn: &mut DbConn, now: NaiveDateTime, family: &str) -> AppResult<usize> {
+    session::end_family(conn, now, family)?;
     Ok(diesel::update(
         refresh_tokens::table.filter(refresh_tokens::family.eq(family)).filter(refresh_tokens::revoked_at.is_null()),
     )
@@ -376,9 +509,11 @@ fn revoke_family(conn: &mut DbConn, now: NaiveDateTime, family: &str) -> AppResu
     .execute(conn)?)
 }
 
-/// Revokes every session of a user (password change, removal).
-/// Ends every session of a user: API refresh tokens and console browser sessions.
+/// Ends every session of a user (password change or reset, removal, a disabled or
+/// closed account): API sessions (their access tokens stop at the next request),
+/// refresh tokens and console browser sessions.
 pub fn revoke_all_sessions(conn: &mut DbConn, now: NaiveDateTime, user_id: i64) -> AppResult<usize> {
+    session::end_all(conn, now, user_id)?;
     let api = diesel::update(
         refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)).filter(refresh_tokens::revoked_at.is_null()),
     )
@@ -413,10 +548,13 @@ pub fn logout(st: &AppState, ctx: &RequestCtx, presented: &str) -> AppResult<()>
 }
 
 /// Emails a reset link when the account exists; answers the same either way so the
-/// endpoint does not reveal which emails have accounts.
+/// endpoint does not reveal which emails have accounts. Requests are throttled per
+/// address and per client address (counted for unknown addresses too); a new link
+/// revokes the earlier ones.
 pub fn request_password_reset(st: &AppState, ctx: &RequestCtx, email: &str) -> AppResult<()> {
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
+        spend_link_budget(conn, st, now, ctx, Some(email), RESET_LINKS)?;
         let Some(user) = find_user_by_email(conn, email)? else {
             return Ok(());
         };
@@ -442,6 +580,7 @@ pub fn request_password_reset(st: &AppState, ctx: &RequestCtx, email: &str) -> A
 
 /// Sets a new password from a reset or staff-invitation link and signs out everywhere.
 pub fn confirm_password_reset(st: &AppState, ctx: &RequestCtx, token: &str, new_password: &str) -> AppResult<()> {
+    password::check_length(new_password, "password")?;
     let hash = password::hash(new_password)?;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
@@ -474,6 +613,7 @@ pub fn change_password(
     if !password::verify(current, user.password_hash.as_deref()) {
         return Err(AppError::field("current_password", "mismatch", "the current password is wrong"));
     }
+    password::check_length(new_password, "new_password")?;
     let hash = password::hash(new_password)?;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
@@ -525,6 +665,14 @@ pub fn create_staff(st: &AppState, ctx: &RequestCtx, admin_id: i64, input: NewSt
         return Err(AppError::field("roles", "staff_roles", "give one or more of reviewer, finance, admin"));
     }
     let email = normalize_email(&input.email);
+    // Checked here, not only in the API's DTO, so the console's form refuses the same.
+    if !validator::ValidateEmail::validate_email(&email) || email.len() > 254 {
+        return Err(AppError::field("email", "email", "not a valid email address"));
+    }
+    let name_length = input.full_name.trim().chars().count();
+    if !(1..=200).contains(&name_length) {
+        return Err(AppError::field("full_name", "length", "give a name of 1 to 200 characters"));
+    }
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let user = insert_user(
@@ -658,6 +806,69 @@ pub fn set_staff_roles(
             },
         )?;
         Ok(user)
+    })
+}
+
+/// An admin disables a staff account (signed out everywhere at once, refused from the
+/// next request) or enables it again. Admins cannot disable themselves.
+pub fn set_staff_enabled(
+    st: &AppState,
+    ctx: &RequestCtx,
+    admin_id: i64,
+    user_id: i64,
+    enabled: bool,
+) -> AppResult<User> {
+    if user_id == admin_id && !enabled {
+        return Err(AppError::conflict("own_account", "you cannot disable your own account"));
+    }
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let user = find_user(conn, user_id)?;
+        let (from, to) = match (user.status(), enabled) {
+            (UserStatus::Staff, false) => (UserStatus::Staff, UserStatus::Disabled),
+            (UserStatus::Disabled, true) => (UserStatus::Disabled, UserStatus::Staff),
+            (UserStatus::Staff, true) | (UserStatus::Disabled, false) => return Ok(user),
+            (other, _) => {
+                return Err(AppError::conflict(
+                    "not_staff",
+                    format!("only staff accounts are disabled or enabled; this account is {}", other.as_str()),
+                ))
+            }
+        };
+        let blocked_since = crate::onboarding::lifecycle::work_blocked_since(from, to, user.work_blocked_since, now);
+        diesel::update(users::table.find(user_id))
+            .set((
+                users::status.eq(to.as_str()),
+                users::work_blocked_since.eq(blocked_since),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if !enabled {
+            revoke_all_sessions(conn, now, user_id)?;
+        }
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(admin_id),
+                action: if enabled { "staff.enabled" } else { "staff.disabled" },
+                subject_type: "user",
+                subject_id: Some(user_id.to_string()),
+                summary: json!({"before": {"status": from.as_str()}, "after": {"status": to.as_str()}}),
+            },
+        )?;
+        find_user(conn, user_id)
+    })
+}
+
+/// The job: deletes API sessions that ended more than a day ago (with their refresh
+/// tokens) and throttle events that no longer count.
+pub fn purge_ended(st: &AppState) -> AppResult<usize> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let idle = chrono::Duration::from_std(st.config.auth.refresh_token_ttl).unwrap_or(chrono::Duration::days(30));
+        Ok(session::purge_ended(conn, now, idle)? + throttle::purge(conn, &st.config.auth, now)?)
     })
 }
 

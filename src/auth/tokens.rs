@@ -12,6 +12,9 @@ use super::roles::Role;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
+    /// The session (`auth_sessions.id`) the token belongs to: every request checks it is
+    /// still open. Tokens without one are refused.
+    pub sid: i64,
     pub roles: Vec<Role>,
     pub iat: i64,
     pub exp: i64,
@@ -37,8 +40,16 @@ impl JwtKeys {
         self
     }
 
-    pub fn issue(&self, user_id: i64, roles: &[Role], now: i64, ttl_secs: i64) -> anyhow::Result<String> {
-        let claims = Claims { sub: user_id.to_string(), roles: roles.to_vec(), iat: now, exp: now + ttl_secs };
+    pub fn issue(
+        &self,
+        user_id: i64,
+        session_id: i64,
+        roles: &[Role],
+        now: i64,
+        ttl_secs: i64,
+    ) -> anyhow::Result<String> {
+        let claims =
+            Claims { sub: user_id.to_string(), sid: session_id, roles: roles.to_vec(), iat: now, exp: now + ttl_secs };
         Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
@@ -67,9 +78,10 @@ mod tests {
     #[test]
     fn issue_verify_expire_and_reject_foreign_keys() {
         let keys = JwtKeys::new(&[3u8; 64]);
-        let t = keys.issue(7, &[Role::Finance], 1000, 900).unwrap();
+        let t = keys.issue(7, 3, &[Role::Finance], 1000, 900).unwrap();
         let c = keys.verify(&t, 1500).unwrap();
         assert_eq!(c.sub, "7");
+        assert_eq!(c.sid, 3);
         assert_eq!(c.roles, vec![Role::Finance]);
         assert!(keys.verify(&t, 1900).is_none());
         assert!(JwtKeys::new(&[4u8; 64]).verify(&t, 1500).is_none());
@@ -79,14 +91,14 @@ mod tests {
     #[test]
     fn previous_secret_verifies_until_its_grace_ends_and_never_signs() {
         let old = JwtKeys::new(&[3u8; 64]);
-        let before = old.issue(7, &[Role::Admin], 1000, 900).unwrap();
+        let before = old.issue(7, 1, &[Role::Admin], 1000, 900).unwrap();
         let rotated = JwtKeys::new(&[4u8; 64]).with_previous(&[3u8; 64], 1600);
         assert_eq!(rotated.verify(&before, 1500).unwrap().sub, "7");
         // Past the grace, or past the token's own expiry, it is refused.
         assert!(rotated.verify(&before, 1600).is_none());
         assert!(JwtKeys::new(&[4u8; 64]).with_previous(&[3u8; 64], 5000).verify(&before, 1900).is_none());
         // New tokens are signed with the new secret only.
-        let after = rotated.issue(8, &[], 1500, 900).unwrap();
+        let after = rotated.issue(8, 2, &[], 1500, 900).unwrap();
         assert!(old.verify(&after, 1501).is_none());
         assert_eq!(JwtKeys::new(&[4u8; 64]).verify(&after, 1501).unwrap().sub, "8");
         // Without the previous secret, old tokens are refused at once.

@@ -395,7 +395,7 @@ pub async fn export(
     let (state, id, format, part) = (st.clone(), id.into_inner(), q.format, q.part.unwrap_or(1));
     let prepared =
         crate::blocking(move || crate::payouts::exports::prepare(&state, &user.ctx, user.id, id, format, part)).await?;
-    Ok(crate::payouts::routes::stream_export(st, prepared))
+    Ok(crate::payouts::routes::stream_export(st, prepared).await?)
 }
 
 /// Applies a settlement CSV (`item_id,status,rail_reference,reason`) and shows what it did.

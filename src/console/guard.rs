@@ -132,15 +132,20 @@ pub fn current_user(req: &HttpRequest) -> Option<ConsoleUser> {
 /// Builds a console cookie: HttpOnly, SameSite=Strict, scoped to `/console`, and
 /// Secure when the service is published over TLS.
 pub fn cookie<'a>(st: &AppState, name: &'a str, value: String) -> Cookie<'a> {
+    cookie_at(st, name, value, "/console")
+}
+
+/// [`cookie`] scoped to `path`.
+pub fn cookie_at<'a>(st: &AppState, name: &'a str, value: String, path: &'a str) -> Cookie<'a> {
     Cookie::build(name, value)
-        .path("/console")
+        .path(path)
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(st.config.public_url.starts_with("https://"))
         .finish()
 }
 
-fn unsafe_method(m: &Method) -> bool {
+pub fn unsafe_method(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
@@ -197,6 +202,39 @@ fn same_token(expected: &str, presented: &str) -> bool {
     !expected.is_empty() && expected.as_bytes().ct_eq(presented.as_bytes()).into()
 }
 
+/// Checks a form post: its `_csrf` field must equal `expected` and its `Origin` (when
+/// sent) must be ours. The body is read (up to `limit`) and put back for the handler.
+pub async fn check_form(req: &mut ServiceRequest, expected: &str, limit: usize) -> Result<(), AppError> {
+    let body = read_body(req, limit).await?;
+    let presented = csrf_of(req, &body).await.unwrap_or_default();
+    req.set_payload(Payload::from(body));
+    if cross_origin(req) || !same_token(expected, &presented) {
+        tracing::warn!(path = %req.path(), "form refused: missing or wrong CSRF token");
+        return Err(AppError::Forbidden(
+            "this form did not come from your console session (missing or expired CSRF token); reload the page and try again"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Headers of every server-rendered page: no caching, no framing by other sites, no
+/// type guessing, a strict content policy.
+pub fn page_headers(headers: &mut header::HeaderMap) {
+    for (name, value) in [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; object-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'",
+        ),
+    ] {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+}
+
 /// The console middleware: session, CSRF, headers.
 pub async fn guard(
     mut req: ServiceRequest,
@@ -216,34 +254,12 @@ pub async fn guard(
             Some(user) => user.csrf.clone(),
             None => req.cookie(PRE_SESSION_COOKIE).map(|c| c.value().to_string()).unwrap_or_default(),
         };
-        let body = match read_body(&mut req, state.config.operations.max_upload_bytes + 64 * 1024).await {
-            Ok(body) => body,
-            Err(e) => return Ok(req.into_response(ConsoleError::App(e).error_response())),
-        };
-        let presented = csrf_of(&req, &body).await.unwrap_or_default();
-        req.set_payload(Payload::from(body));
-        if cross_origin(&req) || !same_token(&expected, &presented) {
-            tracing::warn!(path = %req.path(), "console form refused: missing or wrong CSRF token");
-            let refused = AppError::Forbidden(
-                "this form did not come from your console session (missing or expired CSRF token); reload the page and try again"
-                    .into(),
-            );
-            return Ok(req.into_response(ConsoleError::App(refused).error_response()));
+        let limit = state.config.operations.max_upload_bytes + 64 * 1024;
+        if let Err(e) = check_form(&mut req, &expected, limit).await {
+            return Ok(req.into_response(ConsoleError::App(e).error_response()));
         }
     }
     let mut res = next.call(req).await?.map_into_boxed_body();
-    let headers = res.headers_mut();
-    for (name, value) in [
-        (header::CACHE_CONTROL, "no-store"),
-        (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "same-origin"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' data:; object-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'",
-        ),
-    ] {
-        headers.insert(name, header::HeaderValue::from_static(value));
-    }
+    page_headers(res.headers_mut());
     Ok(res)
 }

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod finance;
 pub mod guard;
 pub mod layout;
+pub mod links;
 pub mod review;
 pub mod session;
 pub mod sign_in;

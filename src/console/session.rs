@@ -8,11 +8,11 @@ use serde_json::json;
 
 use crate::audit::{self, AuditEvent};
 use crate::auth::extract::{AuthUser, RequestCtx};
-use crate::auth::model::User;
+use crate::auth::model::{User, UserStatus};
 use crate::auth::roles::Role;
 use crate::auth::service::roles_of;
 use crate::crypto::{hash_token, random_token};
-use crate::db::schema::{console_sessions, users};
+use crate::db::schema::{console_sessions, user_roles, users};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 
@@ -31,6 +31,7 @@ pub struct ConsoleUser {
     pub id: i64,
     pub email: String,
     pub full_name: String,
+    pub status: UserStatus,
     pub roles: Vec<Role>,
     /// The session's CSRF token, put in every form the console renders.
     pub csrf: String,
@@ -45,7 +46,7 @@ impl ConsoleUser {
 
     /// The same identity as an API caller, for services written against [`AuthUser`].
     pub fn auth_user(&self) -> AuthUser {
-        AuthUser { id: self.id, roles: self.roles.clone(), ctx: self.ctx.clone() }
+        AuthUser { id: self.id, roles: self.roles.clone(), status: self.status, ctx: self.ctx.clone() }
     }
 }
 
@@ -127,24 +128,25 @@ pub fn start(st: &AppState, ctx: &RequestCtx, user: &User) -> AppResult<String> 
     Ok(token)
 }
 
-/// The user of an open session, with roles read now (a role removed a minute ago is
-/// gone from the console at once). `None` for unknown, revoked or expired sessions.
+/// The user of an open session, with status and roles read now in one query (a role
+/// removed a minute ago is gone from the console at once), judged by the same rule as
+/// an API session (`auth::session::admits`). `None` for unknown, revoked or expired
+/// sessions and for accounts that may not sign in or hold no staff role.
 pub fn load(st: &AppState, ctx: &RequestCtx, token: &str) -> AppResult<Option<ConsoleUser>> {
     let now = st.clock.now();
-    let found = st.db.read_sync(|conn| {
-        let row: Option<(SessionRow, User)> = console_sessions::table
+    let rows: Vec<(SessionRow, User, Option<String>)> = st.db.read_sync(|conn| {
+        Ok(console_sessions::table
             .inner_join(users::table)
+            .left_join(user_roles::table.on(user_roles::user_id.eq(users::id)))
             .filter(console_sessions::token_hash.eq(hash_token(token)))
-            .select((SessionRow::as_select(), User::as_select()))
-            .first(conn)
-            .optional()?;
-        let Some((session, user)) = row else { return Ok(None) };
-        let roles = roles_of(conn, session.user_id)?;
-        Ok(Some((session, user, roles)))
+            .select((SessionRow::as_select(), User::as_select(), user_roles::role.nullable()))
+            .load(conn)?)
     })?;
-    let Some((session, user, roles)) = found else { return Ok(None) };
-    let open = session.revoked_at.is_none() && is_open(now, session.last_seen_at, session.expires_at);
-    if !open || user.status().blocks_login() || !roles.iter().any(|r| r.is_staff()) {
+    let roles = crate::auth::session::roles_from(rows.iter().map(|r| r.2.as_deref()));
+    let Some((session, user, _)) = rows.into_iter().next() else { return Ok(None) };
+    let open = is_open(now, session.last_seen_at, session.expires_at)
+        && crate::auth::session::admits(user.id, session.user_id, session.revoked_at, user.status());
+    if !open || !roles.iter().any(|r| r.is_staff()) {
         return Ok(None);
     }
     if now - session.last_seen_at >= TOUCH_EVERY {
@@ -157,6 +159,7 @@ pub fn load(st: &AppState, ctx: &RequestCtx, token: &str) -> AppResult<Option<Co
     }
     Ok(Some(ConsoleUser {
         id: session.user_id,
+        status: user.status(),
         email: user.email,
         full_name: user.full_name,
         roles,

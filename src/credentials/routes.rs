@@ -204,10 +204,8 @@ pub struct CredentialDecisionRequest {
     /// verify: `credential_verified`; reject: `not_verifiable`, `issuer_not_recognized`,
     /// `information_mismatch`, `expired`, `suspected_fraud`, `other`; request_more_info:
     /// `document_unreadable`, `document_incomplete`, `missing_pages`, `other`.
-    #[validate(length(min = 1, max = 64))]
     pub reason_code: String,
-    /// Shown and emailed to the applicant; required unless verifying.
-    #[validate(length(max = 2000))]
+    /// Shown and emailed to the applicant; required unless verifying; at most 2000 characters.
     #[serde(default)]
     pub note: String,
 }

@@ -319,9 +319,7 @@ pub fn decide(
             format!("one of: {}", outcome.reason_codes().join(", ")),
         ));
     }
-    if outcome != CredentialOutcome::Verify && note.trim().is_empty() {
-        return Err(AppError::field("note", "required", "explain the decision to the applicant"));
-    }
+    let note = &review::note(note, outcome != CredentialOutcome::Verify)?;
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
         let c = find(conn, id)?;
@@ -779,8 +777,10 @@ pub fn confirm_removal(
                 headline: "Your account has been removed from Gatehouse.".into(),
                 reason: "a credential you submitted was confirmed to be false".into(),
                 note: p.note.clone(),
-                next_steps: "Money you had already earned and that was approved stays yours and is paid as usual. \
-                             If you believe this is a mistake, reply to this email."
+                next_steps: "Money you had already earned and that was approved stays yours: it is paid out once \
+                             finance releases it (a decision by two finance staff), and you are emailed then. You can \
+                             still sign in to read your earnings, payouts and tax forms. If you believe this is a \
+                             mistake, reply to this email."
                     .into(),
             },
         )?;

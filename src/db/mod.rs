@@ -47,13 +47,49 @@ impl DbConn {
 #[derive(Clone, Debug)]
 pub struct Manager {
     url: DatabaseUrl,
+    sqlite_busy_timeout_ms: u32,
+}
+
+/// A pooled connection and whether it failed in a way that means it is gone (the
+/// server closed it): such a connection is dropped when it returns to the pool instead
+/// of failing every later request that draws it (there is no ping on checkout).
+pub struct Pooled {
+    conn: DbConn,
+    lost: bool,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.conn
+    }
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConn, Self::Error> {
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        self.establish().map(|conn| Pooled { conn, lost: false })
+    }
+
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), Self::Error> {
+        conn.conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.lost || conn.conn.is_broken()
+    }
+}
+
+impl Manager {
+    fn establish(&self) -> Result<DbConn, diesel::r2d2::Error> {
         use diesel::r2d2::Error;
         match &self.url {
             DatabaseUrl::Postgres(url) => {
@@ -63,26 +99,42 @@ impl ManageConnection for Manager {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy()).map_err(Error::ConnectionError)?;
                 // WAL lets readers work beside the writer; busy_timeout waits instead of
                 // failing when another connection holds the write lock.
-                conn.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                conn.batch_execute(&format!(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; \
                      PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                )
+                    self.sqlite_busy_timeout_ms
+                ))
                 .map_err(Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
             }
         }
     }
+}
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+/// Marks the connection lost when `result` says the database went away, so the pool
+/// replaces it.
+fn note_loss<T>(conn: &mut PooledConn, result: AppResult<T>) -> AppResult<T> {
+    if matches!(result, Err(AppError::Unavailable(_))) {
+        conn.0.lost = true;
     }
+    result
+}
 
-    fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
+/// A connection checked out of the pool; derefs to [`DbConn`].
+pub struct PooledConn(PooledConnection<Manager>);
+
+impl std::ops::Deref for PooledConn {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        &self.0.conn
     }
 }
 
-pub type PooledConn = PooledConnection<Manager>;
+impl std::ops::DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.0.conn
+    }
+}
 
 /// The database handle shared by handlers, jobs and the CLI.
 #[derive(Clone)]
@@ -100,6 +152,12 @@ pub struct Db {
 
 impl Db {
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
+        Self::connect_with(url, pool_size, 10_000)
+    }
+
+    /// [`Db::connect`] with SQLite's busy timeout (how long a write waits for another
+    /// process's lock).
+    pub fn connect_with(url: &DatabaseUrl, pool_size: u32, sqlite_busy_timeout_ms: u32) -> anyhow::Result<Self> {
         if let DatabaseUrl::Sqlite(path) = url {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
@@ -117,7 +175,7 @@ impl Db {
             // instead (`has_broken`), and the next checkout gets a fresh one.
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
-            .build(Manager { url: url.clone() })?;
+            .build(Manager { url: url.clone(), sqlite_busy_timeout_ms })?;
         Ok(Self {
             pool,
             backend,
@@ -131,20 +189,22 @@ impl Db {
     }
 
     pub fn get(&self) -> AppResult<PooledConn> {
-        Ok(self.pool.get()?)
+        Ok(PooledConn(self.pool.get()?))
     }
 
     /// Runs `f` on a connection, outside a transaction (reads).
     pub fn read_sync<T>(&self, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
         let mut conn = self.get()?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        note_loss(&mut conn, result)
     }
 
     /// Runs `f` in one database transaction: every state change is all or nothing.
     pub fn tx_sync<T>(&self, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
         let mut conn = self.get()?;
         let _guard = self.sqlite_writer.as_ref().map(|m| m.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        (*conn).transaction(f)
+        let result = (*conn).transaction(f);
+        note_loss(&mut conn, result)
     }
 
     /// [`Db::read_sync`] on the blocking thread pool.
@@ -173,7 +233,7 @@ impl Db {
 
     /// Applies pending migrations; on PostgreSQL under an advisory lock.
     pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.get()?;
         let applied = match &mut *conn {
             DbConn::Postgresql(pg) => {
                 diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")).execute(pg)?;

@@ -13,6 +13,7 @@ diesel::table! {
         updated_at -> Timestamp,
         status_reason -> Nullable<Text>,
         status_until -> Nullable<Timestamp>,
+        work_blocked_since -> Nullable<Timestamp>,
     }
 }
 
@@ -32,6 +33,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -85,8 +87,40 @@ diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(email_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, user_roles, email_tokens, refresh_tokens, audit_log, outbox);
+diesel::table! {
+    auth_sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        family -> Text,
+        created_at -> Timestamp,
+        refreshed_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    auth_throttle (id) {
+        id -> BigInt,
+        scope -> Text,
+        subject -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(auth_sessions -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    user_roles,
+    email_tokens,
+    refresh_tokens,
+    audit_log,
+    outbox,
+    auth_sessions,
+    auth_throttle
+);
 diesel::allow_tables_to_appear_in_same_query!(user_roles, contributor_profiles);
+diesel::allow_tables_to_appear_in_same_query!(auth_sessions, contributor_profiles);
 
 diesel::table! {
     contributor_profiles (user_id) {
@@ -133,6 +167,7 @@ diesel::table! {
         claim_expires_at -> Nullable<Timestamp>,
         decided_by -> Nullable<BigInt>,
         decided_at -> Nullable<Timestamp>,
+        verified_at -> Nullable<Timestamp>,
         reverify_on -> Nullable<Date>,
     }
 }
@@ -632,13 +667,27 @@ diesel::joinable!(payout_exports -> payout_batches (batch_id));
 diesel::joinable!(payout_change_notices -> payout_items (item_id));
 diesel::joinable!(payout_items -> users (contributor_id));
 
+diesel::table! {
+    payout_releases (id) {
+        id -> BigInt,
+        contributor_id -> BigInt,
+        note -> Text,
+        status -> Text,
+        requested_by -> BigInt,
+        requested_at -> Timestamp,
+        approved_by -> Nullable<BigInt>,
+        approved_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     payout_methods,
     payout_batches,
     payout_items,
     payout_exports,
-    payout_change_notices
+    payout_change_notices,
+    payout_releases
 );
 
 diesel::table! {
@@ -689,3 +738,4 @@ diesel::table! {
         runs -> BigInt,
     }
 }
+diesel::allow_tables_to_appear_in_same_query!(console_sessions, user_roles);

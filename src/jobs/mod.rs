@@ -31,6 +31,9 @@ pub struct JobReport {
     pub skipped: Vec<String>,
     /// Form I-9 documents whose retention ended: files and numbers deleted.
     pub i9_documents_purged: usize,
+    /// API sessions that ended more than a day ago and throttle events that no longer
+    /// count, deleted.
+    pub auth_records_purged: usize,
 }
 
 /// One pass over the jobs, each under its lease.
@@ -94,6 +97,9 @@ fn run_pass(state: &AppState, mode: Mode) -> (JobReport, Option<AppError>) {
     }
     if let Some(r) = pass.job("i9_retention", crate::onboarding::retention::run_retention) {
         report.i9_documents_purged = r;
+    }
+    if let Some(r) = pass.job("auth_records", crate::auth::service::purge_ended) {
+        report.auth_records_purged = r;
     }
     report.skipped = pass.skipped;
     (report, pass.first_error)

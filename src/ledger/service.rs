@@ -449,10 +449,19 @@ fn adjustment_legs(user: i64, kind: AdjustmentKind, amount: Cents) -> Vec<(Accou
     }
 }
 
-/// Whether a manual posting of `amount` needs a second finance user.
-pub fn needs_second_approver(amount: Cents, threshold_cents: i64) -> bool {
-    amount.0.unsigned_abs() > threshold_cents.unsigned_abs()
+/// Whether a manual posting of `amount` needs a second finance user, given what the
+/// same maker already posted or requested for the same contributor within the rolling
+/// window (`earlier`, absolute cents): the amounts add up, so a large posting cannot be
+/// split into small ones that each pass alone.
+pub fn needs_second_approver(amount: Cents, earlier: &[i64], threshold_cents: i64) -> bool {
+    let total: u128 =
+        earlier.iter().map(|a| u128::from(a.unsigned_abs())).sum::<u128>() + u128::from(amount.0.unsigned_abs());
+    total > u128::from(threshold_cents.unsigned_abs())
 }
+
+/// Namespace of the PostgreSQL advisory lock that serialises one contributor's manual
+/// postings, so two concurrent requests by one maker cannot both pass the window sum.
+const ADJUSTMENT_LOCK_NAMESPACE: i32 = 0x6164_6a75; // "adju"
 
 fn adjustment_row(conn: &mut DbConn, id: i64) -> AppResult<AdjustmentRow> {
     Ok(ledger_adjustments::table.find(id).select(AdjustmentRow::as_select()).first(conn)?)
@@ -533,7 +542,19 @@ pub fn create_adjustment(
         if matches!(user.status(), UserStatus::Staff | UserStatus::Disabled) {
             return Err(AppError::NotFound);
         }
-        let pending = needs_second_approver(amount, threshold);
+        if let DbConn::Postgresql(pg) = conn {
+            // SQLite: Db::tx already serialises writers in-process.
+            let key = (contributor_id % i64::from(i32::MAX)) as i32;
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({ADJUSTMENT_LOCK_NAMESPACE}, {key})"))
+                .execute(pg)?;
+        }
+        let earlier: Vec<i64> = ledger_adjustments::table
+            .filter(ledger_adjustments::created_by.eq(finance_id))
+            .filter(ledger_adjustments::contributor_id.eq(contributor_id))
+            .filter(ledger_adjustments::created_at.gt(now - st.config.work.adjustment_window))
+            .select(ledger_adjustments::amount_cents)
+            .load(conn)?;
+        let pending = needs_second_approver(amount, &earlier, threshold);
         let id = diesel::insert_into(ledger_adjustments::table)
             .values(NewAdjustmentRow {
                 contributor_id,
@@ -698,9 +719,21 @@ mod tests {
 
     #[test]
     fn threshold_is_on_the_absolute_amount() {
-        assert!(!needs_second_approver(Cents(50_000), 50_000));
-        assert!(needs_second_approver(Cents(50_001), 50_000));
-        assert!(needs_second_approver(Cents(-50_001), 50_000));
+        assert!(!needs_second_approver(Cents(50_000), &[], 50_000));
+        assert!(needs_second_approver(Cents(50_001), &[], 50_000));
+        assert!(needs_second_approver(Cents(-50_001), &[], 50_000));
+    }
+
+    #[test]
+    fn split_postings_add_up_within_the_window() {
+        // Ten $500 bonuses: the first passes alone, the second would make $1,000.
+        assert!(!needs_second_approver(Cents(50_000), &[], 50_000));
+        assert!(needs_second_approver(Cents(50_000), &[50_000], 50_000));
+        assert!(needs_second_approver(Cents(1), &[50_000], 50_000));
+        // A clawback does not offset a bonus: both are money moved by one maker.
+        assert!(needs_second_approver(Cents(-30_000), &[30_000], 50_000));
+        assert!(!needs_second_approver(Cents(20_000), &[10_000, -20_000], 50_000));
+        assert!(needs_second_approver(Cents(i64::MAX), &[i64::MIN], i64::MAX));
     }
 
     #[test]

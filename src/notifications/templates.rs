@@ -86,6 +86,10 @@ email!(AccountRemoved, "account_removed", "email/decision.txt", "email/decision.
     |m| m.subject.clone(),
     { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });
 
+email!(AccountDecision, "account_decision", "email/decision.txt", "email/decision.html",
+    |m| m.subject.clone(),
+    { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });
+
 email!(ReverificationReminder, "reverification_reminder", "email/reverification_reminder.txt", "email/reverification_reminder.html",
     |m| format!("Your US work authorization expires in {} days", m.days_left),
     { full_name: String, days_left: i64, expires_on: String });

@@ -3,6 +3,7 @@
 //! retention of I-9 documents.
 
 pub mod documents;
+pub mod eligibility;
 pub mod lifecycle;
 pub mod model;
 pub mod readiness;

@@ -151,6 +151,8 @@ pub struct WorkAuthorization {
     pub claim_expires_at: Option<NaiveDateTime>,
     pub decided_by: Option<i64>,
     pub decided_at: Option<NaiveDateTime>,
+    /// When a reviewer verified it (kept after a renewal supersedes it).
+    pub verified_at: Option<NaiveDateTime>,
     /// When reverification is due: the earliest of the attested date and the expiry of a
     /// reverified List A or List C document (`documents::reverify_on`); null: never.
     pub reverify_on: Option<NaiveDate>,

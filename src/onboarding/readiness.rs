@@ -1,44 +1,64 @@
-//! Onboarding's requirements for the readiness checker.
+//! Onboarding's requirements for the readiness checker. The account, email and work
+//! authorization requirements carry the reasons of the eligibility rule
+//! (`super::eligibility`): each blocks work exactly when the rule names its reason for
+//! now, and payouts exactly when the rule's standing part does.
 
 use chrono::NaiveDateTime;
 
+use super::eligibility::{self, PayBlock, WorkBlock};
 use super::model::AuthorizationStatus;
 use crate::auth::model::UserStatus;
 use crate::readiness::{Blocks, Facts, Requirement, RequirementStatus as S};
+
+/// Sets what a requirement holds back: `work` and `payouts` from the rule; a requirement
+/// that holds nothing back is satisfied unless `informational` keeps it on the list.
+fn blocking(mut r: Requirement, work: bool, payouts: bool) -> Requirement {
+    r.blocks =
+        [(work, Blocks::Work), (payouts, Blocks::Payouts)].into_iter().filter(|(b, _)| *b).map(|(_, b)| b).collect();
+    r
+}
 
 pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
     let user = &facts.user;
     let mut out = Vec::new();
     let status = user.status();
+    let work = eligibility::work_blocks_at(user, &facts.verified, now);
+    let pay = eligibility::pay_blocks(user, &facts.verified, facts.released);
+    let reason = || user.status_reason.as_deref().unwrap_or("no reason recorded").replace('_', " ");
 
-    out.push(match status {
-        UserStatus::Rejected | UserStatus::Removed => Requirement::new(
-            "account_in_good_standing",
-            S::PastDue,
-            format!(
-                "Your account was {}: {}. See GET /me/decisions for the full reason.",
-                user.status,
-                user.status_reason.as_deref().unwrap_or("no reason recorded").replace('_', " ")
+    let inactive = work.iter().any(|b| matches!(b, WorkBlock::AccountInactive(_) | WorkBlock::NotAContributor));
+    let rejected = pay.contains(&PayBlock::Rejected);
+    out.push(if !inactive && !rejected {
+        Requirement::satisfied("account_in_good_standing")
+    } else {
+        let fix = match status {
+            UserStatus::Suspended => format!("New work is paused: {}. Earned money is still paid.", reason()),
+            UserStatus::Closed => "You closed your account: no new work. Money you earned is paid out in full, \
+                                   whatever the amount; nothing to do."
+                .to_string(),
+            UserStatus::Removed => format!(
+                "Your account was removed: {}. See GET /me/decisions for the full reason; the payment_hold \
+                 line says when earned money is paid.",
+                reason()
             ),
-        ),
-        UserStatus::Suspended => Requirement::new(
-            "account_in_good_standing",
-            S::PastDue,
-            format!(
-                "New work is paused: {}. Earned money is still paid.",
-                user.status_reason.as_deref().unwrap_or("suspended").replace('_', " ")
-            ),
-        ),
-        _ => Requirement::satisfied("account_in_good_standing"),
+            _ => format!("Your account was {}: {}. See GET /me/decisions for the full reason.", user.status, reason()),
+        };
+        blocking(Requirement::new("account_in_good_standing", S::PastDue, fix), inactive, rejected)
     });
 
-    out.push(if user.email_verified_at.is_some() {
+    let (work_email, pay_email) =
+        (work.contains(&WorkBlock::EmailNotVerified), pay.contains(&PayBlock::EmailNotVerified));
+    out.push(if !work_email && !pay_email {
         Requirement::satisfied("email_verified")
     } else {
-        Requirement::new(
-            "email_verified",
-            S::CurrentlyDue,
-            "Open the link we emailed you. Ask for a new one with POST /auth/verify-email/resend.",
+        blocking(
+            Requirement::new(
+                "email_verified",
+                S::CurrentlyDue,
+                "Open the link we emailed you. Ask for a new one with POST /auth/verify-email/resend.",
+            ),
+            work_email,
+            pay_email,
         )
     });
 
@@ -65,13 +85,16 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
         r
     });
 
-    let (current, verified) = (&facts.current_authorization, &facts.verified_authorization);
+    let current = &facts.current_authorization;
+    let (work_auth, pay_auth) =
+        (work.contains(&WorkBlock::AuthorizationNotVerified), pay.contains(&PayBlock::NeverAuthorized));
     let documents = match current.as_ref().map(|w| w.status()) {
-        _ if verified.is_some() && status != UserStatus::Suspended => Requirement::satisfied("work_authorization"),
-        None => Requirement::new(
+        _ if !work_auth && !pay_auth => Requirement::satisfied("work_authorization"),
+        None | Some(AuthorizationStatus::Verified) => Requirement::new(
             "work_authorization",
             S::CurrentlyDue,
-            "Attest your US work authorization with PUT /me/work-authorization.",
+            "Attest your US work authorization with PUT /me/work-authorization. Work done and money earned \
+             count only once it is verified.",
         ),
         Some(AuthorizationStatus::Attested) => Requirement::new(
             "work_authorization",
@@ -87,38 +110,147 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
             S::CurrentlyDue,
             "A reviewer asked for more information (see GET /me/decisions); upload your documents again.",
         ),
-        Some(AuthorizationStatus::Verified) => Requirement::satisfied("work_authorization"),
         Some(AuthorizationStatus::Rejected | AuthorizationStatus::Superseded) => Requirement::new(
             "work_authorization",
             S::PastDue,
             "Your work authorization could not be verified; see GET /me/decisions.",
         ),
     };
-    out.push(documents);
+    out.push(blocking(documents, work_auth, pay_auth));
 
-    // Reverification follows the attested date and the document presented (M-274 6.1).
-    if let Some(expires_on) = verified.as_ref().and_then(|w| w.reverify_on) {
+    // Reverification follows the attested date and the document presented (M-274 6.1):
+    // the spans end on `reverify_on`; the latest one verified decides.
+    if let Some(expires_on) = facts.verified.last().and_then(|span| span.expires_on) {
         let days_left = (expires_on - now.date()).num_days();
-        let pending =
-            current.as_ref().is_some_and(|w| w.reverification && w.status() == AuthorizationStatus::PendingReview);
-        let (st, fix) = if days_left < 0 {
-            (
+        let expired = work.contains(&WorkBlock::AuthorizationExpired);
+        let renewal = current.as_ref().filter(|w| w.reverification).map(|w| w.status());
+        let r = match (expired, renewal) {
+            (_, Some(AuthorizationStatus::PendingReview)) => Requirement::new(
+                "work_authorization_current",
+                S::PendingReview,
+                "A reviewer is checking your reverification documents.",
+            ),
+            (true, Some(AuthorizationStatus::Attested | AuthorizationStatus::MoreInfoRequested)) => Requirement::new(
+                "work_authorization_current",
+                S::CurrentlyDue,
+                "Upload one List A or List C document for your renewed authorization \
+                 (POST /me/work-authorization/documents).",
+            ),
+            (true, _) => Requirement::new(
+                "work_authorization_current",
                 S::PastDue,
-                "Your work authorization expired: attest the renewed one and upload one List A or List C document.",
-            )
-        } else if pending {
-            (S::PendingReview, "A reviewer is checking your reverification documents.")
-        } else if days_left <= 90 {
-            (S::CurrentlyDue, "Your work authorization expires soon: attest the renewed one and upload one List A or List C document.")
-        } else {
-            (S::Satisfied, "")
+                "Your work authorization expired: attest the renewed one and upload one List A or List C document. \
+                 Money you already earned is still paid.",
+            ),
+            (false, _) if days_left <= 90 => Requirement::new(
+                "work_authorization_current",
+                S::CurrentlyDue,
+                "Your work authorization expires soon: attest the renewed one and upload one List A or List C document.",
+            ),
+            (false, _) => Requirement::satisfied("work_authorization_current"),
         };
-        let r = if st == S::Satisfied {
-            Requirement::satisfied("work_authorization_current")
-        } else {
-            Requirement::new("work_authorization_current", st, fix)
-        };
-        out.push(r.due_by(Some(expires_on)));
+        out.push(blocking(r, expired, false).due_by(Some(expires_on)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    use super::*;
+    use crate::auth::model::User;
+    use crate::onboarding::eligibility::VerifiedSpan;
+    use crate::readiness::Facts;
+
+    fn at(day: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 6, day).unwrap().and_hms_opt(12, 0, 0).unwrap()
+    }
+
+    fn facts(status: UserStatus, email: bool, spans: Vec<VerifiedSpan>, released: bool) -> Facts {
+        Facts {
+            user: User {
+                id: 1,
+                email: "a@example.com".into(),
+                password_hash: None,
+                full_name: "A".into(),
+                status: status.as_str().into(),
+                email_verified_at: email.then(|| at(1)),
+                created_at: at(1),
+                updated_at: at(1),
+                status_reason: None,
+                status_until: None,
+                work_blocked_since: status.blocks_work().then(|| at(5)),
+            },
+            profile: None,
+            current_authorization: None,
+            verified_authorization: None,
+            verified: spans,
+            released,
+            credentials: Vec::new(),
+            tax_profile: None,
+            withholding: crate::tax::service::WithholdingStatus {
+                required: false,
+                reasons: Vec::new(),
+                rate: rust_decimal::Decimal::ZERO,
+                w9_due_by: None,
+                tin_validation_due: false,
+                exempt_payee: None,
+            },
+            method: None,
+            available_cents: 0,
+        }
+    }
+
+    /// The readiness requirements that carry the rule's reasons block work and payouts
+    /// exactly when the rule says so, for every status and combination of facts.
+    #[test]
+    fn readiness_blocks_exactly_what_the_eligibility_rule_says() {
+        let now = at(20);
+        let span = |expires: Option<u32>| VerifiedSpan {
+            verified_at: at(2),
+            expires_on: expires.map(|d| NaiveDate::from_ymd_opt(2026, 6, d).unwrap()),
+        };
+        let statuses = [
+            UserStatus::Registered,
+            UserStatus::EmailVerified,
+            UserStatus::AuthorizationPending,
+            UserStatus::AuthorizationVerified,
+            UserStatus::Active,
+            UserStatus::Rejected,
+            UserStatus::Suspended,
+            UserStatus::Removed,
+            UserStatus::Closed,
+        ];
+        let mut checked = 0;
+        for status in statuses {
+            for email in [false, true] {
+                for spans in [vec![], vec![span(None)], vec![span(Some(10))], vec![span(Some(10)), span(Some(30))]] {
+                    for released in [false, true] {
+                        let f = facts(status, email, spans.clone(), released);
+                        let mut reqs: Vec<Requirement> =
+                            requirements(now, &f).into_iter().filter(|r| r.code != "profile_complete").collect();
+                        reqs.extend(
+                            crate::payouts::readiness::requirements(now, &f, 1_000)
+                                .into_iter()
+                                .filter(|r| r.code == "payment_hold"),
+                        );
+                        // As `readiness::evaluate` counts them: unsatisfied requirements only.
+                        let blocks = |b: Blocks| reqs.iter().any(|r| r.status != S::Satisfied && r.blocks.contains(&b));
+                        let work = eligibility::work_blocks_at(&f.user, &f.verified, now);
+                        let pay = eligibility::pay_blocks(&f.user, &f.verified, released);
+                        let case = format!("{status:?} email={email} spans={spans:?} released={released}");
+                        assert_eq!(blocks(Blocks::Work), !work.is_empty(), "work: {case}: {work:?}");
+                        assert_eq!(blocks(Blocks::Payouts), !pay.is_empty(), "payouts: {case}: {pay:?}");
+                        // Only the expiry reminder is shown without holding anything back.
+                        for r in reqs.iter().filter(|r| r.status != S::Satisfied && r.blocks.is_empty()) {
+                            assert_eq!(r.code, "work_authorization_current", "{case}: {r:?}");
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 9 * 2 * 4 * 2);
+    }
 }

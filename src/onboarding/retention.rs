@@ -63,16 +63,23 @@ fn facts_of(conn: &mut DbConn, user_id: i64) -> AppResult<RetentionFacts> {
         .filter(decisions::outcome.eq("verified"))
         .select(min(decisions::decided_at))
         .first(conn)?;
-    let ended = if user.status() == UserStatus::Removed {
-        let removed: Option<NaiveDateTime> = decisions::table
-            .filter(decisions::user_id.eq(user_id))
-            .filter(decisions::subject_type.eq("account"))
-            .filter(decisions::outcome.eq("removed"))
-            .select(max(decisions::decided_at))
-            .first(conn)?;
-        Some(removed.unwrap_or(user.updated_at))
-    } else {
-        None
+    // The engagement ended when the account was removed or its owner closed it.
+    let ended_by = match user.status() {
+        UserStatus::Removed => Some("removed"),
+        UserStatus::Closed => Some("closed"),
+        _ => None,
+    };
+    let ended = match ended_by {
+        Some(outcome) => {
+            let at: Option<NaiveDateTime> = decisions::table
+                .filter(decisions::user_id.eq(user_id))
+                .filter(decisions::subject_type.eq("account"))
+                .filter(decisions::outcome.eq(outcome))
+                .select(max(decisions::decided_at))
+                .first(conn)?;
+            Some(at.unwrap_or(user.updated_at))
+        }
+        None => None,
     };
     let rows: Vec<(String, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>)> = work_authorizations::table
         .filter(work_authorizations::user_id.eq(user_id))

@@ -9,6 +9,7 @@ use validator::Validate;
 
 use super::model::*;
 use super::service::{self, AddressInput, AttestOutcome, Attestation, Expiry, ProfilePatch, ReviewDecision};
+use crate::auth::extract::BearerClaims;
 use crate::auth::routes::UserView;
 use crate::auth::{Applicant, AuthUser, Reviewer, Staff};
 use crate::db::DbConn;
@@ -67,9 +68,14 @@ pub struct MeView {
     pub profile: Option<ProfileView>,
 }
 
-/// Account, roles and profile in one trip to the blocking pool (the hot read of the API).
+/// Account, roles and profile in one trip to the blocking pool.
 async fn me_view(state: &web::Data<AppState>, user_id: i64) -> AppResult<MeView> {
-    let (user, roles, profile) = state.db.read(move |c| service::account_of(c, user_id)).await?;
+    let account = state.db.read(move |c| service::account_of(c, user_id)).await?;
+    Ok(me_view_of(account))
+}
+
+fn me_view_of((user, roles, profile): (crate::auth::model::User, Vec<crate::auth::Role>, Option<Profile>)) -> MeView {
+    let user_id = user.id;
     let applicant = user.status() != crate::auth::model::UserStatus::Staff;
     let status_reason = user.status_reason.clone();
     let account = UserView::new(user, roles);
@@ -82,7 +88,7 @@ async fn me_view(state: &web::Data<AppState>, user_id: i64) -> AppResult<MeView>
     } else {
         None
     };
-    Ok(MeView { account, status_reason, profile })
+    MeView { account, status_reason, profile }
 }
 
 /// The signed-in user's account and profile (sensitive fields masked).
@@ -92,8 +98,10 @@ async fn me_view(state: &web::Data<AppState>, user_id: i64) -> AppResult<MeView>
     security(("bearer" = []))
 )]
 #[get("/me")]
-pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(me_view(&state, user.id).await?))
+pub async fn get_me(state: web::Data<AppState>, claims: BearerClaims) -> AppResult<HttpResponse> {
+    // The hot read of the API: the session check is part of the account query.
+    let account = state.db.read(move |c| service::account_of_session(c, claims)).await?;
+    Ok(HttpResponse::Ok().json(me_view_of(account)))
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
@@ -185,6 +193,40 @@ impl<'de> Deserialize<'de> for ExpirationInput {
             .map(|date| Self(Expiry::On(date)))
             .map_err(|_| serde::de::Error::custom("expiration_date is a date like 2027-05-31, or N/A"))
     }
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseAccountRequest {
+    /// The current password, to confirm.
+    #[validate(length(min = 1, max = 256))]
+    pub password: String,
+}
+
+/// Close my account: no new work from now on; what I earned is paid out in full with
+/// the next batches, whatever the amount; I keep read-only access to my records.
+#[utoipa::path(
+    tag = "me",
+    request_body = CloseAccountRequest,
+    responses(
+        (status = 200, body = MeView),
+        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "not an applicant, or account_read_only"),
+        (status = 409, body = Problem, description = "final_payout_blocked (with `requirements`) or invalid_transition"),
+        (status = 422, body = Problem, description = "wrong password")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/close")]
+pub async fn close_account(
+    state: web::Data<AppState>,
+    me: Applicant,
+    body: web::Json<CloseAccountRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let (st, id) = (state.clone(), me.id);
+    blocking(move || service::close_account(&st, &me.ctx, id, &body.password)).await?;
+    Ok(HttpResponse::Ok().json(me_view(&state, id).await?))
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
@@ -495,10 +537,8 @@ pub struct DecisionRequest {
     /// verify: `documents_verified`; reject: `document_not_acceptable`, `document_expired`,
     /// `information_mismatch`, `document_unreadable`, `suspected_fraud`, `other`;
     /// request_more_info: `document_unreadable`, `document_incomplete`, `information_mismatch`, `other`.
-    #[validate(length(min = 1, max = 64))]
     pub reason_code: String,
-    /// Shown and emailed to the applicant; required unless verifying.
-    #[validate(length(max = 2000))]
+    /// Shown and emailed to the applicant; required unless verifying; at most 2000 characters.
     #[serde(default)]
     pub note: String,
 }
@@ -536,6 +576,7 @@ pub async fn decide(
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(get_me)
+        .service(close_account)
         .service(update_me)
         .service(attest)
         .service(my_authorization)

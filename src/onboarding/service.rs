@@ -40,9 +40,11 @@ pub fn transition(
     until: Option<NaiveDateTime>,
 ) -> AppResult<UserStatus> {
     let to = lifecycle::next(user.status(), t)?;
+    let blocked_since = lifecycle::work_blocked_since(user.status(), to, user.work_blocked_since, now);
     diesel::update(users::table.find(user.id))
         .set((
             users::status.eq(to.as_str()),
+            users::work_blocked_since.eq(blocked_since),
             users::status_reason.eq(reason),
             users::status_until.eq(until),
             users::updated_at.eq(now),
@@ -63,6 +65,80 @@ pub fn transition(
     Ok(to)
 }
 
+/// Payout requirements that do not stand in the way of a final payout: time settles
+/// them, or they do not apply once the account is closed.
+const SETTLES_ITSELF: [&str; 2] = ["payout_minimum_balance", "payout_method_change_hold"];
+
+/// The contributor closes their own account (issue 16 item 19): no new work from now
+/// on, read-only access to their records, and what they earned is paid out in full with
+/// the next batches, below the payout minimum too. Refused while money is owed and the
+/// final payout would be stuck on something only they can fix (a payout method, a W-9,
+/// their profile): a closed account can no longer fix it.
+pub fn close_account(state: &AppState, ctx: &RequestCtx, user_id: i64, password_attempt: &str) -> AppResult<User> {
+    let user = state.db.read_sync(|c| find_user(c, user_id))?;
+    if !crate::auth::password::verify(password_attempt, user.password_hash.as_deref()) {
+        return Err(AppError::field("password", "mismatch", "the password is wrong"));
+    }
+    state.db.tx_sync(|conn| {
+        let now = state.clock.now();
+        let user = find_user(conn, user_id)?;
+        lifecycle::next(user.status(), Transition::Close)?;
+        let balances = crate::ledger::service::balances_of(conn, user_id)?;
+        let pending: i64 = crate::db::schema::work_records::table
+            .filter(crate::db::schema::work_records::contributor_id.eq(user_id))
+            .filter(crate::db::schema::work_records::status.eq("pending"))
+            .count()
+            .get_result(conn)?;
+        let owed = balances.held.0 + balances.available.0 + balances.in_payout.0 > 0 || pending > 0;
+        let readiness = crate::readiness::collect(conn, now, &user, state.config.payouts.minimum_cents)?;
+        let stuck: Vec<String> = crate::readiness::payout_blockers(readiness)
+            .into_iter()
+            .filter(|code| !SETTLES_ITSELF.contains(&code.as_str()))
+            .collect();
+        if owed && !stuck.is_empty() {
+            return Err(AppError::conflict_with(
+                "final_payout_blocked",
+                format!(
+                    "you are owed money that could not be paid out after closing: fix {} first (GET /me/readiness)",
+                    stuck.join(", ")
+                ),
+                json!({"requirements": stuck}),
+            ));
+        }
+        transition(conn, now, ctx, Some(user_id), &user, Transition::Close, Some("closed_by_contributor"), None)?;
+        decisions::record(
+            conn,
+            now,
+            NewDecision {
+                user_id,
+                subject_type: "account",
+                subject_id: user_id.to_string(),
+                outcome: "closed",
+                reason_code: "closed_by_contributor",
+                note: "You closed your account.",
+                decided_by: Some(user_id),
+            },
+        )?;
+        notifications::enqueue(
+            conn,
+            now,
+            &user.email,
+            &format!("account_closed:{user_id}"),
+            &templates::AccountDecision {
+                full_name: user.full_name.clone(),
+                subject: "Your Gatehouse account is closed".into(),
+                headline: "You closed your Gatehouse account.".into(),
+                reason: "closed by you".into(),
+                note: "No new work is credited from now on.".into(),
+                next_steps: "Money you earned is paid out in full with the next payout batches, whatever the \
+                             amount. You can still sign in to read your earnings, payouts, decisions and tax forms."
+                    .into(),
+            },
+        )?;
+        find_user(conn, user_id)
+    })
+}
+
 // ---------------------------------------------------------------- profile
 
 pub fn find_profile(conn: &mut DbConn, user_id: i64) -> AppResult<Option<Profile>> {
@@ -81,6 +157,38 @@ pub fn account_of(conn: &mut DbConn, user_id: i64) -> AppResult<(User, Vec<Role>
     let mut roles: Vec<Role> = rows.iter().filter_map(|(_, _, r)| r.as_deref().and_then(Role::parse)).collect();
     roles.sort();
     let (user, profile, _) = rows.into_iter().next().ok_or(AppError::NotFound)?;
+    Ok((user, roles, profile))
+}
+
+/// [`account_of`] for `GET /me`, with the per-request session check folded into the
+/// same query (the hot read of the API keeps one round trip): the session row of the
+/// token, joined to the user, profile and roles; refused as `auth::session` would.
+pub fn account_of_session(
+    conn: &mut DbConn,
+    claims: crate::auth::extract::BearerClaims,
+) -> AppResult<(User, Vec<Role>, Option<Profile>)> {
+    use crate::auth::session;
+    use crate::db::schema::auth_sessions;
+    /// The session's user and revocation, the account, its profile, one role per row.
+    type Row = (i64, Option<NaiveDateTime>, User, Option<Profile>, Option<String>);
+    let rows: Vec<Row> = auth_sessions::table
+        .inner_join(users::table)
+        .left_join(contributor_profiles::table.on(contributor_profiles::user_id.eq(users::id)))
+        .left_join(user_roles::table.on(user_roles::user_id.eq(users::id)))
+        .filter(auth_sessions::id.eq(claims.session_id))
+        .select((
+            auth_sessions::user_id,
+            auth_sessions::revoked_at,
+            User::as_select(),
+            Option::<Profile>::as_select(),
+            user_roles::role.nullable(),
+        ))
+        .load(conn)?;
+    let roles = session::roles_from(rows.iter().map(|r| r.4.as_deref()));
+    let (session_user, revoked_at, user, profile, _) = rows.into_iter().next().ok_or_else(session::ended)?;
+    if !session::admits(claims.user_id, session_user, revoked_at, user.status()) {
+        return Err(session::ended());
+    }
     Ok((user, roles, profile))
 }
 
@@ -701,9 +809,8 @@ pub fn decide(
             format!("one of: {}", d.outcome.reason_codes().join(", ")),
         ));
     }
-    if d.outcome != ReviewOutcome::Verify && d.note.trim().is_empty() {
-        return Err(AppError::field("note", "required", "explain the decision to the applicant"));
-    }
+    let note = review::note(&d.note, d.outcome != ReviewOutcome::Verify)?;
+    let d = ReviewDecision { note, ..d };
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
         let wa = find_authorization(conn, wa_id)?;
@@ -744,6 +851,7 @@ pub fn decide(
                 work_authorizations::status.eq(new_status.as_str()),
                 work_authorizations::decided_by.eq(reviewer_id),
                 work_authorizations::decided_at.eq(now),
+                work_authorizations::verified_at.eq((new_status == AuthorizationStatus::Verified).then_some(now)),
                 work_authorizations::claimed_by.eq(None::<i64>),
                 work_authorizations::claim_expires_at.eq(None::<NaiveDateTime>),
             ))

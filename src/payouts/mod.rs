@@ -7,6 +7,7 @@ pub mod methods;
 pub mod model;
 pub mod nacha;
 pub mod readiness;
+pub mod releases;
 pub mod routes;
 pub mod routing;
 pub mod service;

@@ -1,12 +1,16 @@
 //! Payout requirements for the readiness checker: the method, its change hold, a method
 //! that needs an update, the minimum balance and a payment hold. (The W-9 is the tax
-//! provider's `w9_on_file`.)
+//! provider's `w9_on_file`; email, authorization and standing are onboarding's, from the
+//! eligibility rule.) The payment hold is the rule's: a removed account until finance
+//! releases its earned money. The minimum is waived for the final payout of someone who
+//! left (a closed account, a released removed one).
 
 use chrono::NaiveDateTime;
 
 use super::model::MethodStatus;
-use super::service::{amount, payment_hold};
+use super::service::amount;
 use crate::auth::model::UserStatus;
+use crate::onboarding::eligibility::{self, PayBlock};
 use crate::readiness::{Blocks, Facts, Requirement, RequirementStatus as S};
 
 pub fn requirements(now: NaiveDateTime, facts: &Facts, minimum_cents: i64) -> Vec<Requirement> {
@@ -19,6 +23,12 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts, minimum_cents: i64) -> Ve
         r
     };
     let mut out = Vec::new();
+    // Read-only accounts cannot change their method themselves.
+    let fix_method = if user.status().read_only() {
+        "Your account is read-only: contact support to change your payout method."
+    } else {
+        "Add a new payout method"
+    };
     let method = &facts.method;
     out.push(payouts(match method {
         None => Requirement::new(
@@ -34,7 +44,7 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts, minimum_cents: i64) -> Ve
                 "payout_method_needs_update",
                 S::PastDue,
                 format!(
-                    "A payment to {} did not go through ({}). Add a new payout method; the money is back in your available balance.",
+                    "A payment to {} did not go through ({}). {fix_method}; the money is back in your available balance.",
                     m.masked,
                     m.status_reason.as_deref().unwrap_or("no reason given")
                 ),
@@ -57,6 +67,7 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts, minimum_cents: i64) -> Ve
         }));
     }
     let available = facts.available_cents;
+    let minimum_cents = if eligibility::final_payout(user, facts.released) { 1 } else { minimum_cents };
     out.push(payouts(if available < minimum_cents {
         Requirement::new(
             "payout_minimum_balance",
@@ -70,10 +81,18 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts, minimum_cents: i64) -> Ve
     } else {
         Requirement::satisfied("payout_minimum_balance")
     }));
-    out.push(payouts(if payment_hold(&user.status()) {
-        Requirement::new("payment_hold", S::CurrentlyDue, "Payouts are on hold for your account; contact support.")
-    } else {
-        Requirement::satisfied("payment_hold")
+    let held = eligibility::pay_blocks(user, &facts.verified, facts.released).contains(&PayBlock::PaymentHold);
+    out.push(payouts(match (held, user.status()) {
+        (false, _) => Requirement::satisfied("payment_hold"),
+        (true, UserStatus::Removed) => Requirement::new(
+            "payment_hold",
+            S::PendingReview,
+            "Your account was removed: the money you earned is paid once finance releases it (a decision \
+             by two finance staff). Nothing to do; you are emailed when it is released.",
+        ),
+        (true, _) => {
+            Requirement::new("payment_hold", S::CurrentlyDue, "Payouts are on hold for your account; contact support.")
+        }
     }));
     out
 }

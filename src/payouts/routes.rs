@@ -7,10 +7,12 @@ use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::Validate;
 
 use super::exports::{self, Format};
 use super::methods::{self, MethodInput, MethodView};
 use super::model::{BankAccountType, Rail};
+use super::releases::{self, Release};
 use super::service::{
     self, BatchView, BuildRequest, Candidate, ChangeNoticeLine, ChangeNoticeReport, LatePayout, MyPayout,
     SettlementLine, SettlementReport,
@@ -297,7 +299,7 @@ pub async fn export(
     let st = state.clone();
     let prepared =
         blocking(move || exports::prepare(&st, &finance.ctx, finance.id, id, format, part.unwrap_or(1))).await?;
-    Ok(stream_export(state, prepared))
+    stream_export(state, prepared).await
 }
 
 /// Streams an export prepared by [`exports::prepare`], 64 KiB at a time through a
@@ -305,10 +307,13 @@ pub async fn export(
 /// the first export, generated again (and hashed as it goes) at a re-export. If the
 /// stream fails, or a re-export differs from the hash sent in `X-Content-SHA256`, the
 /// response is aborted (no final chunk), so a client never takes a truncated or
-/// different file for a complete one. The console's download uses it too.
-pub fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) -> HttpResponse {
+/// different file for a complete one. Nothing is answered before the first bytes exist:
+/// a failure before them (a lost database, a key that cannot decrypt the bank details)
+/// is a problem response, never a 200 with an empty body. The console's download uses
+/// it too.
+pub async fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) -> AppResult<HttpResponse> {
     let exports::Prepared { plan, sha256, body } = prepared;
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<web::Bytes>>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ExportFailure>>(4);
     let expected = sha256.clone();
     let head = plan.clone();
     actix_web::rt::task::spawn_blocking(move || {
@@ -324,7 +329,7 @@ pub fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) ->
                     Ok(None) => return,
                     Err(e) => {
                         tracing::error!(batch_id = plan.batch_id, error = %e, "export spool unreadable");
-                        break "the export could not be read back";
+                        break AppError::Internal(anyhow::anyhow!("the export could not be read back: {e}"));
                     }
                 }
             },
@@ -332,27 +337,40 @@ pub fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) ->
                 let mut sink = StreamSink { tx: tx.clone(), hash: exports::HashingSink::default() };
                 let result = state.db.read_sync(|conn| {
                     let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut sink);
-                    exports::generate(&state, conn, &plan, &mut out)?;
+                    if let Err(e) = exports::generate(&state, conn, &plan, &mut out) {
+                        // Dropping a BufWriter flushes it: what is buffered of a failed
+                        // export is thrown away instead, so a failure this early is a
+                        // problem response, not the start of a file.
+                        drop(out.into_parts());
+                        return Err(e);
+                    }
                     out.flush().map_err(|e| AppError::Internal(e.into()))
                 });
                 match result {
                     Err(e) => {
                         tracing::warn!(batch_id = plan.batch_id, error = %e, "export stream stopped");
-                        "the export stopped before its end"
+                        e
                     }
                     Ok(()) if sink.hash.hex() != expected => {
                         tracing::error!(batch_id = plan.batch_id, "streamed export differs from its recorded hash");
-                        "the export differs from its recorded hash"
+                        AppError::Internal(anyhow::anyhow!("the export differs from its recorded hash"))
                     }
                     Ok(()) => return,
                 }
             }
         };
         // The client may be gone already; then there is nobody to tell.
-        let _ = tx.blocking_send(Err(std::io::Error::other(failure)));
+        let _ = tx.blocking_send(Err(ExportFailure(failure)));
     });
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk.map_err(actix_web::Error::from), rx))
+    let first = match rx.recv().await {
+        Some(Ok(chunk)) => chunk,
+        Some(Err(ExportFailure(e))) => return Err(e),
+        None => return Err(AppError::Internal(anyhow::anyhow!("the export produced no bytes"))),
+    };
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| {
+            (chunk.map_err(|ExportFailure(e)| actix_web::Error::from(std::io::Error::other(e.to_string()))), rx)
+        })
     });
     let mut response = HttpResponse::Ok();
     response
@@ -364,18 +382,28 @@ pub fn stream_export(state: web::Data<AppState>, prepared: exports::Prepared) ->
     if let Some(template) = head.wise_template {
         response.insert_header(("X-Export-Template", template.as_str()));
     }
-    response.streaming(body)
+    let body = futures_util::StreamExt::chain(
+        futures_util::stream::once(std::future::ready(Ok::<_, actix_web::Error>(first))),
+        rest,
+    );
+    Ok(response.streaming(body))
 }
+
+/// Why an export stream stopped (carried through the channel to the response).
+struct ExportFailure(AppError);
 
 /// Sends written bytes to the response stream (and hashes them, to check the stream
 /// against the recorded hash). A closed channel means the client went away.
 struct StreamSink {
-    tx: tokio::sync::mpsc::Sender<std::io::Result<web::Bytes>>,
+    tx: tokio::sync::mpsc::Sender<Result<web::Bytes, ExportFailure>>,
     hash: exports::HashingSink,
 }
 
 impl std::io::Write for StreamSink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         self.hash.write_all(buf)?;
         self.tx
             .blocking_send(Ok(web::Bytes::copy_from_slice(buf)))
@@ -560,6 +588,84 @@ pub async fn unclaimed(state: web::Data<AppState>, _finance: Staff<Finance>) -> 
     Ok(HttpResponse::Ok().json(UnclaimedList { dormancy_days, items }))
 }
 
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    /// Why the earned money is released (kept on the decision the contributor sees).
+    #[validate(length(min = 1, max = 2000))]
+    pub note: String,
+}
+
+/// Request the release of a removed contributor's earned money (finance, first
+/// signature). A different finance user approves it.
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "contributor (user) id")),
+    request_body = ReleaseRequest,
+    responses(
+        (status = 201, body = Release),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not_removed or release_exists"), (status = 422, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/contributors/{id}/payout-release")]
+pub async fn request_release(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    id: web::Path<i64>,
+    body: web::Json<ReleaseRequest>,
+) -> AppResult<HttpResponse> {
+    body.validate()?;
+    let id = id.into_inner();
+    let release = blocking(move || releases::request(&state, &finance.ctx, finance.id, id, &body.note)).await?;
+    Ok(HttpResponse::Created().json(release))
+}
+
+/// Approve the release (finance, second signature, not the requester): the removed
+/// contributor's earned money is paid with the next batch, below the minimum too.
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "contributor (user) id")),
+    responses(
+        (status = 200, body = Release),
+        (status = 401, body = Problem), (status = 403, body = Problem, description = "the requester cannot approve"),
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "already_approved")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/contributors/{id}/payout-release/approve")]
+pub async fn approve_release(
+    state: web::Data<AppState>,
+    finance: Staff<Finance>,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let release = blocking(move || releases::approve(&state, &finance.ctx, finance.id, id)).await?;
+    Ok(HttpResponse::Ok().json(release))
+}
+
+/// The release of a removed contributor's earned money, if one was requested.
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "contributor (user) id")),
+    responses(
+        (status = 200, body = Release),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/contributors/{id}/payout-release")]
+pub async fn get_release(
+    state: web::Data<AppState>,
+    _finance: Staff<Finance>,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(blocking(move || releases::get(&state, id)).await?))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // `preview` before `{id}` so the literal path wins.
     cfg.service(add_method)
@@ -574,7 +680,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(settlement)
         .service(change_notices)
         .service(unclaimed)
-        .service(late);
+        .service(late)
+        .service(request_release)
+        .service(approve_release)
+        .service(get_release);
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@ use super::ach_codes::{parse_corrected_data, ChangeCode, ReturnAction, ReturnCod
 use super::methods::{self, current_method, CorrectionResult};
 use super::model::*;
 use crate::audit::{self, AuditEvent};
-use crate::auth::model::UserStatus;
 use crate::auth::service::{find_user, find_users};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, work_records};
@@ -112,7 +111,8 @@ pub struct Candidate {
 /// Why a contributor cannot be paid now (empty: eligible), and their current method.
 /// The reasons are the codes of the readiness requirements that block payouts and are
 /// not satisfied (`payout_minimum_balance`, `payout_method`, `payout_method_needs_update`,
-/// `payout_method_change_hold`, `payment_hold`, `w9_on_file`, `profile_complete`): the
+/// `payout_method_change_hold`, `payment_hold`, `w9_on_file`, `profile_complete`, and the
+/// eligibility rule's `email_verified`, `work_authorization`, `account_in_good_standing`): the
 /// batch preview and `GET /me/readiness` say the same thing by construction.
 pub fn ineligibility(
     conn: &mut DbConn,
@@ -187,12 +187,6 @@ fn reserve_items(conn: &mut DbConn, now: NaiveDateTime, finance_id: i64, batch_i
         )));
     }
     Ok(())
-}
-
-/// Removed and disabled accounts are paid only after finance looks at them; suspended
-/// contributors keep being paid what they earned (SPEC §3).
-pub fn payment_hold(status: &UserStatus) -> bool {
-    matches!(status, UserStatus::Removed | UserStatus::Disabled)
 }
 
 /// Who would be paid by a batch built now, and who would not and why: every contributor

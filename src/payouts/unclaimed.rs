@@ -68,7 +68,8 @@ pub struct UnclaimedLine {
     pub contributor_id: i64,
     pub available_cents: i64,
     /// `payment_failed` (the method needs an update after a failed or returned payment),
-    /// `no_payout_method`, `account_removed` (removed or disabled), `below_minimum`.
+    /// `no_payout_method`, `account_removed` (removed or disabled), `account_closed`,
+    /// `below_minimum`.
     pub reasons: Vec<&'static str>,
     /// Two-letter state of the owner's last known US address (profile, else W-9): the
     /// state the property is reported to; null when unknown (then the holder's state).
@@ -164,8 +165,10 @@ pub fn unclaimed(st: &AppState) -> AppResult<Vec<UnclaimedLine>> {
                     Some(m) if m.status() == MethodStatus::NeedsUpdate => reasons.push("payment_failed"),
                     Some(_) => {}
                 }
-                if matches!(user.status(), UserStatus::Removed | UserStatus::Disabled) {
-                    reasons.push("account_removed");
+                match user.status() {
+                    UserStatus::Removed | UserStatus::Disabled => reasons.push("account_removed"),
+                    UserStatus::Closed => reasons.push("account_closed"),
+                    _ => {}
                 }
                 if *available < minimum {
                     reasons.push("below_minimum");

@@ -10,7 +10,7 @@ use validator::Validate;
 
 use super::model::*;
 use super::service::{self, AttemptDetail, Blocker, QueueItem, TestDefinition};
-use crate::auth::{Admin, Applicant, Reviewer, Staff};
+use crate::auth::{Admin, Applicant, Reviewer, Staff, Worker};
 use crate::error::{AppResult, Problem};
 use crate::{blocking, AppState};
 
@@ -326,7 +326,9 @@ impl AttemptView {
     params(("id" = i64, Path, description = "test id")),
     responses(
         (status = 201, body = AttemptView),
-        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "not an applicant, or account_cannot_work (suspended or read-only)"),
+        (status = 404, body = Problem),
         (status = 409, body = Problem, description = "attempt_in_progress, cooldown, attempts_exhausted, \
             prerequisite_missing, already_qualified, result_pending or test_retired; `next_attempt_at` \
             gives the date of the next allowed attempt when a date decides it")
@@ -334,11 +336,7 @@ impl AttemptView {
     security(("bearer" = []))
 )]
 #[post("/tests/{id}/attempts")]
-pub async fn start_attempt(
-    state: web::Data<AppState>,
-    user: Applicant,
-    path: web::Path<i64>,
-) -> AppResult<HttpResponse> {
+pub async fn start_attempt(state: web::Data<AppState>, user: Worker, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let detail = blocking(move || service::start_attempt(&state, user.id, id)).await?;
     Ok(HttpResponse::Created().json(AttemptView::new(detail)))
@@ -369,7 +367,7 @@ pub struct SaveAnswers {
 #[put("/attempts/{id}/answers")]
 pub async fn save_answers(
     state: web::Data<AppState>,
-    user: Applicant,
+    user: Worker,
     path: web::Path<i64>,
     body: web::Json<SaveAnswers>,
 ) -> AppResult<HttpResponse> {
@@ -390,7 +388,7 @@ pub async fn save_answers(
     security(("bearer" = []))
 )]
 #[post("/attempts/{id}/submit")]
-pub async fn submit(state: web::Data<AppState>, user: Applicant, path: web::Path<i64>) -> AppResult<HttpResponse> {
+pub async fn submit(state: web::Data<AppState>, user: Worker, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let detail = blocking(move || service::submit(&state, user.id, id)).await?;
     Ok(HttpResponse::Ok().json(AttemptView::new(detail)))
@@ -521,7 +519,7 @@ pub async fn claim(
 pub struct DecisionRequest {
     /// Points awarded per the rubric, 0 to the question's points (thousandths allowed).
     pub points_awarded: f64,
-    #[validate(length(min = 1, max = 2000, message = "explain the grade in a note (1 to 2000 characters)"))]
+    /// Explains the grade: 1 to 2000 characters.
     pub note: String,
 }
 

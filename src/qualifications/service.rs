@@ -992,6 +992,7 @@ pub fn decide(
     points: f64,
     note: &str,
 ) -> AppResult<(ReviewRow, AttemptRow)> {
+    let note = &review::note(note, true)?;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let review = review_row(conn, id)?;

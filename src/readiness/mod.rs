@@ -82,6 +82,11 @@ pub struct Facts {
     pub current_authorization: Option<crate::onboarding::model::WorkAuthorization>,
     /// The latest verified authorization (in force while a reverification is reviewed).
     pub verified_authorization: Option<crate::onboarding::model::WorkAuthorization>,
+    /// Every authorization ever verified, renewals included: what the eligibility rule
+    /// (`onboarding::eligibility`) reads.
+    pub verified: Vec<crate::onboarding::eligibility::VerifiedSpan>,
+    /// Finance released a removed contributor's earned money (`payouts::releases`).
+    pub released: bool,
     /// Newest first, at most 200.
     pub credentials: Vec<crate::credentials::model::Credential>,
     pub tax_profile: Option<crate::tax::model::TaxProfile>,
@@ -109,6 +114,8 @@ pub fn load_facts(
         let ids: Vec<i64> = chunk.iter().map(|u| u.id).collect();
         let mut profiles = crate::onboarding::service::profiles_of(conn, &ids)?;
         let mut authorizations = crate::onboarding::service::authorizations_of(conn, &ids)?;
+        let mut spans = crate::onboarding::eligibility::verified_spans_of(conn, &ids)?;
+        let released = crate::payouts::releases::released_of(conn, &ids)?;
         let mut credentials = crate::credentials::service::lists_of(conn, &ids)?;
         let mut tax_profiles = crate::tax::service::current_profiles_of(conn, &ids)?;
         let mut withholding = crate::tax::service::withholding_statuses(conn, &ids, &tax_profiles, now.date())?;
@@ -128,6 +135,8 @@ pub fn load_facts(
                 profile: profiles.remove(&id),
                 current_authorization,
                 verified_authorization,
+                verified: spans.remove(&id).unwrap_or_default(),
+                released: released.contains(&id),
                 credentials: credentials.remove(&id).unwrap_or_default(),
                 tax_profile: tax_profiles.remove(&id),
                 withholding: withholding.remove(&id).ok_or_else(|| {
@@ -143,6 +152,10 @@ pub fn load_facts(
 }
 
 /// Every provider's requirements for one person, from their [`Facts`] (no database).
+///
+/// `can_work` and `can_be_paid` agree with the eligibility rule by construction: the
+/// requirements that carry its reasons block exactly when the rule says so (checked over
+/// every status in `onboarding::readiness`'s tests).
 pub fn evaluate(now: NaiveDateTime, facts: &Facts, payout_minimum_cents: i64) -> Readiness {
     let mut requirements = Vec::new();
     requirements.extend(crate::onboarding::readiness::requirements(now, facts));

@@ -229,13 +229,13 @@ pub async fn claim(
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     pub decision: Verdict,
-    #[validate(length(min = 1, max = 100, message = "a reason code such as guidelines_not_followed"))]
+    /// Lower-case letters, digits and underscores, such as `guidelines_not_followed`.
     pub reason_code: String,
-    #[validate(length(max = 2000, message = "at most 2000 characters"))]
+    /// Required for a rejection (the contributor reads it and may appeal); at most 2000
+    /// characters.
     #[serde(default)]
     pub note: String,
-    /// Reference of the task snapshot the reviewer looked at.
-    #[validate(length(max = 500))]
+    /// Reference of the task snapshot the reviewer looked at (at most 500 characters).
     pub snapshot_ref: Option<String>,
 }
 
@@ -262,15 +262,8 @@ pub async fn decide(
     body.validate()?;
     let id = path.into_inner();
     let b = body.into_inner();
-    if b.decision == Verdict::Reject && b.note.trim().is_empty() {
-        return Err(AppError::field("note", "required", "explain a rejection in a note the contributor will read"));
-    }
-    let d = ReviewDecision {
-        verdict: b.decision,
-        reason_code: b.reason_code.trim().to_string(),
-        note: b.note.trim().to_string(),
-        snapshot_ref: b.snapshot_ref,
-    };
+    let d =
+        ReviewDecision { verdict: b.decision, reason_code: b.reason_code, note: b.note, snapshot_ref: b.snapshot_ref };
     let st = state.clone();
     let row = blocking(move || service::decide(&st, &reviewer.ctx, reviewer.id, id, d)).await?;
     Ok(HttpResponse::Ok().json(WorkRecordView::new(row, state.clock.now())))
@@ -409,9 +402,9 @@ pub async fn claim_appeal(
 #[serde(deny_unknown_fields)]
 pub struct AppealDecisionRequest {
     pub decision: AppealVerdict,
-    #[validate(length(min = 1, max = 100))]
+    /// Lower-case letters, digits and underscores, such as `rubric_followed`.
     pub reason_code: String,
-    #[validate(length(min = 1, max = 2000, message = "explain the outcome in a note the contributor will read"))]
+    /// Explains the outcome to the contributor: 1 to 2000 characters.
     pub note: String,
 }
 
@@ -439,15 +432,7 @@ pub async fn decide_appeal(
     let id = path.into_inner();
     let st = state.clone();
     let (a, r) = blocking(move || {
-        service::decide_appeal(
-            &st,
-            &reviewer.ctx,
-            reviewer.id,
-            id,
-            body.decision,
-            body.reason_code.trim(),
-            body.note.trim(),
-        )
+        service::decide_appeal(&st, &reviewer.ctx, reviewer.id, id, body.decision, &body.reason_code, &body.note)
     })
     .await?;
     Ok(HttpResponse::Ok()

@@ -23,6 +23,7 @@ use crate::ledger::model::{AccountKind, AccountRef, TxKind};
 use crate::ledger::money::{self, Cents, UnitKind};
 use crate::ledger::service::{self as ledger, Posting};
 use crate::notifications::{self, templates};
+use crate::onboarding::eligibility::{self, VerifiedSpan};
 use crate::onboarding::lifecycle::Transition;
 use crate::qualifications::model::{ProjectTypeRow, RequiredQualification};
 use crate::review;
@@ -65,9 +66,11 @@ pub struct ItemResult {
     pub status: ItemStatus,
     /// The work record (new or already existing).
     pub id: Option<i64>,
-    /// Why an item was refused: `unknown_contributor`, `contributor_inactive`,
-    /// `not_qualified`, `unknown_project_type`, `invalid_rate`, `invalid_quantity`,
-    /// `invalid_task_ref`, `completed_in_future`, `amount_too_large`.
+    /// Why an item was refused: `unknown_contributor`; the eligibility rule's reasons at
+    /// `completed_at` (`contributor_inactive`, `email_not_verified`,
+    /// `work_authorization_not_verified`, `work_authorization_expired`); `not_qualified`,
+    /// `unknown_project_type`, `invalid_rate`, `invalid_quantity`, `invalid_task_ref`,
+    /// `completed_in_future`, `amount_too_large`.
     pub code: Option<&'static str>,
     pub reason: Option<String>,
 }
@@ -83,14 +86,6 @@ fn refuse(index: usize, task_ref: &str, code: &'static str, reason: impl Into<St
     }
 }
 
-/// Statuses whose holders may not be credited new work.
-fn refuses_work(status: UserStatus) -> bool {
-    matches!(
-        status,
-        UserStatus::Suspended | UserStatus::Removed | UserStatus::Rejected | UserStatus::Staff | UserStatus::Disabled
-    )
-}
-
 /// Ingests a batch in one transaction: validated item by item, duplicates (already
 /// stored, or repeated in the batch) reported, valid items inserted with multi-row
 /// INSERTs. The task reference's UNIQUE constraint is the backstop for concurrent ingests.
@@ -101,9 +96,11 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
         let contributor_ids: BTreeSet<i64> = items.iter().map(|i| i.contributor_id).collect();
         let project_ids: BTreeSet<i64> = items.iter().map(|i| i.project_type_id).collect();
         let mut people: HashMap<i64, User> = HashMap::new();
+        let mut spans: HashMap<i64, Vec<VerifiedSpan>> = HashMap::new();
         for chunk in contributor_ids.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
             let rows: Vec<User> = users::table.filter(users::id.eq_any(chunk)).select(User::as_select()).load(conn)?;
             people.extend(rows.into_iter().map(|u| (u.id, u)));
+            spans.extend(eligibility::verified_spans_of(conn, chunk)?);
         }
         let mut projects: HashMap<i64, Vec<RequiredQualification>> = HashMap::new();
         for chunk in project_ids.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
@@ -128,13 +125,10 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                 results[index] = Some(refuse(index, task_ref, "unknown_contributor", "no contributor has this id"));
                 continue;
             };
-            if refuses_work(person.status()) {
-                results[index] = Some(refuse(
-                    index,
-                    task_ref,
-                    "contributor_inactive",
-                    format!("the contributor's account is {} and cannot be credited new work", person.status),
-                ));
+            // The eligibility rule, at the time the work was done.
+            let verified = spans.get(&item.contributor_id).map(Vec::as_slice).unwrap_or_default();
+            if let Err(block) = eligibility::may_work_at(person, verified, item.completed_at) {
+                results[index] = Some(refuse(index, task_ref, block.code(), block.explain()));
                 continue;
             }
             let Some(required) = projects.get(&item.project_type_id) else {
@@ -429,6 +423,18 @@ pub fn decide(
     id: i64,
     d: ReviewDecision,
 ) -> AppResult<WorkRecordRow> {
+    let d = ReviewDecision {
+        reason_code: review::free_reason_code(&d.reason_code)?,
+        // A rejection is explained to the contributor, who may appeal it.
+        note: review::note(&d.note, d.verdict == Verdict::Reject)?,
+        snapshot_ref: match d.snapshot_ref.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
+            Some(s) if s.chars().count() > 500 => {
+                return Err(AppError::field("snapshot_ref", "length", "at most 500 characters"))
+            }
+            other => other,
+        },
+        ..d
+    };
     let hold = st.config.work.hold_period;
     let appeal_window = st.config.work.appeal_window;
     st.db.tx_sync(|conn| {
@@ -676,6 +682,7 @@ pub fn decide_appeal(
     reason_code: &str,
     note: &str,
 ) -> AppResult<(AppealRow, WorkRecordRow)> {
+    let (reason_code, note) = (&review::free_reason_code(reason_code)?, &review::note(note, true)?);
     let hold = st.config.work.hold_period;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();

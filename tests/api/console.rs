@@ -22,6 +22,8 @@ both_backends!(
     forms_without_a_csrf_token_and_applicants_are_refused_in_the_browser,
     admin_manages_staff_and_projects_and_reads_the_audit_log,
     every_review_queue_is_decided_through_the_console,
+    decision_forms_refuse_what_the_api_refuses,
+    disabled_and_de_roled_staff_lose_the_console_at_once,
 );
 
 const DIPLOMA_PNG: &[u8] = include_bytes!("../fixtures/diploma.png");
@@ -288,9 +290,12 @@ async fn finance_builds_a_batch_another_approves_and_downloads_nacha(backend: Ba
     let admin = app.admin().await;
     let maker = app.staff(&admin, "fin-a@gatehouse.test", &["finance"]).await;
     app.staff(&admin, "fin-b@gatehouse.test", &["finance"]).await;
+    let reviewer = app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
     let ana = app.applicant("ana@example.com").await;
+    app.authorize(&ana, &reviewer).await;
     let ana_id = app.user_id(&ana).await;
     let bob = app.applicant("bob@example.com").await;
+    app.authorize(&bob, &reviewer).await;
     let bob_id = app.user_id(&bob).await;
     fund(&app, &maker, ana_id, 2500).await;
     fund(&app, &maker, bob_id, 1200).await;
@@ -549,4 +554,154 @@ async fn every_review_queue_is_decided_through_the_console(backend: Backend) {
     for queue in ["credentials", "test-answers", "work-records", "appeals"] {
         assert_eq!(size(queue), "0", "{queue}");
     }
+}
+
+/// Issue 15: a work-record rejection with an empty note was accepted through the console
+/// while the API refused it (the rule lived in the API handler). Every decision form now
+/// gets the refusal the API gives for the same input, from the service both call.
+async fn decision_forms_refuse_what_the_api_refuses(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (ana_id, ana) = w.contributors[0].clone();
+    let mut a = Session::new(&app);
+    a.sign_in("rev-a@gatehouse.test").await;
+    let mut b = Session::new(&app);
+    b.sign_in("rev-b@gatehouse.test").await;
+
+    // What the API says to `token` for `body` on the item's decision endpoint.
+    let api = |queue: &'static str, id: i64, token: String, body: Value| {
+        let app = &app;
+        async move { app.post(&format!("/review/{queue}/{id}/decision"), Some(&token), body).await }
+    };
+    let long_note = "n".repeat(2001);
+
+    // Work records: an empty note on a rejection, a malformed reason code, a long note.
+    let body = ingest(&app, &w.finance, vec![record(ana_id, w.open_project, "t-1", "units", "4", "2.5")]).await;
+    let record_id = body["items"][0]["id"].as_i64().unwrap();
+    let page = claim_and_decide(
+        &mut a,
+        "work-records",
+        record_id,
+        &[("decision", "reject"), ("reason_code", "low_quality"), ("note", "")],
+    )
+    .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("note"), "{}", page.body);
+    let (status, problem) = api(
+        "work-records",
+        record_id,
+        w.reviewer_a.access.clone(),
+        json!({"decision": "reject", "reason_code": "low_quality", "note": ""}),
+    )
+    .await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("note")), "{problem}");
+    for (field, form, json_body) in [
+        (
+            "reason_code",
+            [("decision", "approve"), ("reason_code", "Looks Fine!"), ("note", "")],
+            json!({"decision": "approve", "reason_code": "Looks Fine!"}),
+        ),
+        (
+            "note",
+            [("decision", "approve"), ("reason_code", "meets_guidelines"), ("note", long_note.as_str())],
+            json!({"decision": "approve", "reason_code": "meets_guidelines", "note": long_note}),
+        ),
+    ] {
+        let item = a.get(&format!("/console/review/work-records/{record_id}")).await;
+        let mut fields = vec![("_csrf", item.csrf())];
+        fields.extend(form.iter().map(|(k, v)| (*k, v.to_string())));
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = a.post(&format!("/console/review/work-records/{record_id}/decision"), &fields).await;
+        assert_eq!(page.status, 422, "{field}: {}", page.body);
+        assert!(page.body.contains(field), "{}", page.body);
+        let (status, problem) = api("work-records", record_id, w.reviewer_a.access.clone(), json_body).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some(field)), "{problem}");
+    }
+    let (_, queue) = app.get("/review/work-records", Some(&w.reviewer_a.access)).await;
+    assert_eq!(queue["items"][0]["id"], record_id, "still undecided: {queue}");
+
+    // Appeals: the outcome must be explained.
+    let rejected = claim_and_decide(
+        &mut a,
+        "work-records",
+        record_id,
+        &[("decision", "reject"), ("reason_code", "low_quality"), ("note", "answers contradict the rubric")],
+    )
+    .await;
+    assert_eq!(rejected.status, 303, "{}", rejected.body);
+    let (_, appeal) = app
+        .post(&format!("/me/work-records/{record_id}/appeal"), Some(&ana.access), json!({"message": "I followed it"}))
+        .await;
+    let appeal_id = appeal["id"].as_i64().unwrap();
+    let page = claim_and_decide(
+        &mut b,
+        "appeals",
+        appeal_id,
+        &[("decision", "uphold"), ("reason_code", "rubric_not_followed"), ("note", " ")],
+    )
+    .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    let (status, problem) = api(
+        "appeals",
+        appeal_id,
+        w.reviewer_b.access.clone(),
+        json!({"decision": "uphold", "reason_code": "rubric_not_followed", "note": " "}),
+    )
+    .await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("note")), "{problem}");
+
+    // Work authorizations and credentials: a rejection needs a note.
+    let (_, wa) = submitted(&app, "maria@example.com").await;
+    let wa_id = wa["id"].as_i64().unwrap();
+    let page = claim_and_decide(
+        &mut a,
+        "work-authorizations",
+        wa_id,
+        &[("decision", "reject:document_unreadable"), ("note", "")],
+    )
+    .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    let (status, problem) = api(
+        "work-authorizations",
+        wa_id,
+        w.reviewer_a.access.clone(),
+        json!({"outcome": "reject", "reason_code": "document_unreadable"}),
+    )
+    .await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("note")), "{problem}");
+    let credential = upload_diploma(&app, &ana).await;
+    let page =
+        claim_and_decide(&mut a, "credentials", credential, &[("decision", "reject:not_verifiable"), ("note", "")])
+            .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    let (status, problem) = api(
+        "credentials",
+        credential,
+        w.reviewer_a.access.clone(),
+        json!({"outcome": "reject", "reason_code": "not_verifiable"}),
+    )
+    .await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("note")), "{problem}");
+}
+
+/// The console checks the account's status and roles on every page, as the API does.
+async fn disabled_and_de_roled_staff_lose_the_console_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let fin = app.staff(&admin, "fin@gatehouse.test", &["finance", "reviewer"]).await;
+    let fin_id = app.user_id(&fin).await;
+    let mut s = Session::new(&app);
+    s.sign_in("fin@gatehouse.test").await;
+    assert_eq!(s.get("/console/finance/batches").await.status, 200);
+    let (status, _) =
+        app.put(&format!("/admin/users/{fin_id}/roles"), Some(&admin.access), json!({"roles": ["reviewer"]})).await;
+    assert_eq!(status, 200);
+    assert_eq!(s.get("/console/finance/batches").await.status, 403, "de-roled at once");
+    assert_eq!(s.get("/console/review/work-records").await.status, 200);
+    let (status, _) = app.post(&format!("/admin/staff/{fin_id}/disable"), Some(&admin.access), json!({})).await;
+    assert_eq!(status, 200);
+    let page = s.get("/console/review/work-records").await;
+    assert_eq!((page.status, page.location.as_deref()), (303, Some("/console/login")), "disabled: signed out");
+    let again = s.sign_in("fin@gatehouse.test").await;
+    assert_eq!(again.status, 401, "{}", again.body);
 }

@@ -325,14 +325,21 @@ async fn removal_needs_two_people(backend: Backend) {
     let (status, _) = app.post(&format!("/review/removals/{id}/confirm"), Some(&r2.access), json!({})).await;
     assert_eq!(status, 409);
 
-    // Removed: signed out, cannot sign in, told why by email.
+    // Removed: signed out at once (the old access token too), told why by email; they
+    // may sign in again to read their records, and change nothing.
     let (status, _) = app.post("/auth/refresh", None, json!({"refresh_token": t.refresh})).await;
     assert_eq!(status, 401);
-    let (status, _) = app.post("/auth/login", None, json!({"email": "fake@example.com", "password": PASSWORD})).await;
-    assert_eq!(status, 401);
+    let (status, _) = app.get("/me", Some(&t.access)).await;
+    assert_eq!(status, 401, "the session ended with the removal");
+    let again = app.login("fake@example.com", PASSWORD).await;
+    let (status, me) = app.get("/me", Some(&again.access)).await;
+    assert_eq!((status, me["status"].as_str()), (200, Some("removed")), "{me}");
+    let (status, problem) = app.patch("/me", Some(&again.access), json!({"full_name": "Someone Else"})).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("account_read_only")), "{problem}");
     let mail = app.smtp.inbox.wait_for_nth("fake@example.com", 2).await;
     assert!(mail.text.contains("never issued this degree"), "{}", mail.text);
     assert!(mail.text.contains("stays yours"), "{}", mail.text);
+    assert!(mail.text.contains("finance"), "the release by finance is announced: {}", mail.text);
     let (_, audit) = app.get("/admin/audit?subject_type=user&action=removal.confirmed", Some(&admin.access)).await;
     assert_eq!(audit["items"][0]["summary"]["proposed_by"], app.user_id(&r1).await);
 }

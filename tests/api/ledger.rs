@@ -12,7 +12,57 @@ both_backends!(
     large_adjustments_need_a_second_finance_user,
     ledger_entries_are_append_only,
     a_retried_adjustment_posts_once,
+    split_bonuses_past_the_threshold_wait_for_a_second_finance_user,
 );
+
+/// Issue 15: one finance user posted ten $500 bonuses to one contributor, each posted
+/// with no second approver. Now one maker's postings for one contributor add up over
+/// the rolling window (24 h): past the $500 threshold each further one waits.
+async fn split_bonuses_past_the_threshold_wait_for_a_second_finance_user(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 2).await;
+    let (dee, dee_tokens) = (w.contributors[0].0, &w.contributors[0].1);
+    let checker = app.staff(&w.admin, "fin-b@gatehouse.test", &["finance"]).await;
+    let bonus =
+        |to: i64| json!({"contributor_id": to, "kind": "bonus", "amount_cents": 50_000, "reason": "weekly bonus"});
+    let mut statuses = Vec::new();
+    let mut pending = Vec::new();
+    for _ in 0..10 {
+        let (status, adj) = app.adjust(&w.finance.access, bonus(dee)).await;
+        assert_eq!(status, 201, "{adj}");
+        statuses.push(adj["status"].as_str().unwrap().to_string());
+        if adj["status"] == "pending_approval" {
+            pending.push(adj["id"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(statuses[0], "posted");
+    assert!(statuses[1..].iter().all(|s| s == "pending_approval"), "{statuses:?}");
+    let (_, earnings) = app.get("/me/earnings", Some(&dee_tokens.access)).await;
+    assert_eq!(earnings["balances"]["available"], 50_000, "only the first is posted: {earnings}");
+    // Small amounts do not slip through either once the window holds $500.
+    let (_, small) = app
+        .adjust(
+            &w.finance.access,
+            json!({"contributor_id": dee, "kind": "adjustment", "amount_cents": -1, "reason": "rounding"}),
+        )
+        .await;
+    assert_eq!(small["status"], "pending_approval", "{small}");
+    // Another contributor, or another maker, starts from zero.
+    let other = w.contributors[1].0;
+    assert_eq!(app.adjust(&w.finance.access, bonus(other)).await.1["status"], "posted");
+    assert_eq!(app.adjust(&checker.access, bonus(dee)).await.1["status"], "posted");
+    // A second finance user approves a waiting one; the maker cannot.
+    let id = pending[0];
+    let (status, _) = app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&w.finance.access), json!({})).await;
+    assert_eq!(status, 403);
+    let (status, body) = app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&checker.access), json!({})).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("posted")), "{body}");
+    // After the window, the maker's next posting stands alone again.
+    app.clock.advance(chrono::Duration::hours(25));
+    let finance = app.login("fin@gatehouse.test", crate::support::PASSWORD).await;
+    assert_eq!(app.adjust(&finance.access, bonus(dee)).await.1["status"], "posted");
+    assert_ledger_balanced(&app).await;
+}
 
 async fn a_retried_adjustment_posts_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -75,23 +125,28 @@ async fn large_adjustments_need_a_second_finance_user(backend: Backend) {
     let (status, body) = app.post(&format!("/ledger/adjustments/{id}/approve"), Some(&checker.access), json!({})).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("already_posted")));
 
-    // At or below the threshold: posted at once.
+    // At or below the threshold: posted at once (by a maker with nothing else posted
+    // for this contributor in the window).
     let (status, bonus) = app
         .adjust(
-            &w.finance.access,
+            &checker.access,
             json!({"contributor_id": dee, "kind": "bonus", "amount_cents": 50_000, "reason": "quarterly bonus"}),
         )
         .await;
     assert_eq!(status, 201, "{bonus}");
     assert_eq!(bonus["status"], "posted");
+    app.clock.advance(chrono::Duration::hours(25));
+    let mut maker = w.finance.clone();
+    app.renew(&mut maker, "fin@gatehouse.test").await;
     let (status, claw) = app
-        .adjust(&w.finance.access, json!({"contributor_id": dee, "kind": "clawback", "amount_cents": 2_500, "reason": "duplicate task paid twice"}),
+        .adjust(&maker.access, json!({"contributor_id": dee, "kind": "clawback", "amount_cents": 2_500, "reason": "duplicate task paid twice"}),
         )
         .await;
-    assert_eq!(status, 201, "{claw}");
+    assert_eq!((status, claw["status"].as_str()), (201, Some("posted")), "the window has passed: {claw}");
+    let checker = app.login("fin-b@gatehouse.test", crate::support::PASSWORD).await;
     let (status, _) = app
         .adjust(
-            &w.finance.access,
+            &maker.access,
             json!({"contributor_id": dee, "kind": "bonus", "amount_cents": -5, "reason": "negative bonus"}),
         )
         .await;
@@ -105,9 +160,12 @@ async fn large_adjustments_need_a_second_finance_user(backend: Backend) {
     assert_eq!(kinds, ["clawback", "bonus", "adjustment"]);
     assert_eq!(ledger["entries"][0]["amount_cents"], -2_500);
     assert_eq!(ledger["entries"][0]["transaction"]["memo"], "duplicate task paid twice");
+    let mut dee_tokens = dee_tokens.clone();
+    app.renew(&mut dee_tokens, "worker0@example.com").await;
     let (status, _) = app.get(&format!("/contributors/{dee}/ledger"), Some(&dee_tokens.access)).await;
     assert_eq!(status, 403);
-    let (_, audit) = app.get("/admin/audit?action=ledger.posted", Some(&w.admin.access)).await;
+    let admin = app.login("admin@gatehouse.test", crate::support::PASSWORD).await;
+    let (_, audit) = app.get("/admin/audit?action=ledger.posted", Some(&admin.access)).await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 3);
     assert_ledger_balanced(&app).await;
 }

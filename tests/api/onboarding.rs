@@ -206,7 +206,8 @@ async fn no_authorization_or_residence_abroad_is_rejected_at_once(backend: Backe
     let (status, body) = app
         .put("/me/work-authorization", Some(&none.access), json!({"category": "us_citizen", "residence_country": "US"}))
         .await;
-    assert_eq!(status, 409, "a rejected application stays rejected: {body}");
+    assert_eq!(status, 403, "a rejected application stays rejected: {body}");
+    assert_eq!(body["code"], "account_read_only");
 
     let abroad = app.applicant("abroad@example.com").await;
     let (status, body) = app

@@ -332,7 +332,19 @@ async fn readiness_reports_jobs_and_workers(backend: Backend) {
     assert_eq!(ready["workers"]["jobs"]["status"], "running", "{ready}");
     assert!(ready["workers"]["jobs"]["last_pass_at"].as_str().unwrap().ends_with('Z'), "{ready}");
     let names: Vec<&str> = ready["jobs"].as_array().unwrap().iter().map(|j| j["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["console_sessions", "credential_expiry", "i9_retention", "reverification", "test_attempts", "work", "year_end"]);
+    assert_eq!(
+        names,
+        [
+            "auth_records",
+            "console_sessions",
+            "credential_expiry",
+            "i9_retention",
+            "reverification",
+            "test_attempts",
+            "work",
+            "year_end"
+        ]
+    );
     for job in ready["jobs"].as_array().unwrap() {
         assert_eq!((job["runs"].as_i64(), job["last_outcome"].as_str()), (Some(1), Some("succeeded")), "{job}");
         assert!(job["next_due_at"].as_str().unwrap().ends_with('Z'));

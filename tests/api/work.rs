@@ -37,6 +37,7 @@ pub async fn world(app: &TestApp, contributors: usize) -> World {
     let mut people = Vec::new();
     for i in 0..contributors {
         let tokens = app.applicant(&format!("worker{i}@example.com")).await;
+        app.authorize(&tokens, &reviewer_b).await;
         people.push((app.user_id(&tokens).await, tokens));
     }
     World { admin, finance, reviewer_a, reviewer_b, open_project, law_project, contributors: people }
@@ -50,9 +51,12 @@ async fn project(app: &TestApp, admin: &Tokens, name: &str, required: Value) -> 
     body["id"].as_i64().unwrap()
 }
 
+/// A completed task, done just now (after the contributor's authorization was verified:
+/// work before it does not count).
 pub fn record(contributor: i64, project: i64, task_ref: &str, kind: &str, quantity: &str, rate: &str) -> Value {
+    let completed_at = chrono::Utc::now().naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
     json!({"contributor_id": contributor, "project_type_id": project, "task_ref": task_ref, "unit_kind": kind,
-           "quantity": quantity, "rate": rate, "completed_at": "2026-01-05T10:00:00"})
+           "quantity": quantity, "rate": rate, "completed_at": completed_at})
 }
 
 pub async fn ingest(app: &TestApp, finance: &Tokens, records: Vec<Value>) -> Value {

@@ -19,8 +19,17 @@ fn w9(name: &str, tin: &str, withholding: bool) -> Value {
 }
 
 /// A payee ready to be paid: complete profile, W-9, payout method.
-async fn payee(app: &TestApp, email: &str, name: &str, tin: &str, withholding: bool, method: Value) -> (i64, Tokens) {
+async fn payee(
+    app: &TestApp,
+    reviewer: &Tokens,
+    email: &str,
+    name: &str,
+    tin: &str,
+    withholding: bool,
+    method: Value,
+) -> (i64, Tokens) {
     let t = app.applicant(email).await;
+    app.authorize(&t, reviewer).await;
     let profile = json!({
         "legal_name": name, "date_of_birth": "1988-02-03", "phone": "+1 512 555 0100",
         "address": {"line1": "1 Elm St", "city": "Austin", "region": "tx", "postal_code": "78701"}
@@ -38,7 +47,8 @@ fn ach() -> Value {
            "account_type": "checking"})
 }
 
-/// Credits `cents` as bonuses of at most $500 (posted at once), then pays everyone
+/// Credits `cents` as bonuses of at most $500 (the first posted at once, the rest, past
+/// the maker's rolling threshold, approved by the checker), then pays everyone
 /// eligible through one batch: built, approved by a second finance user, exported,
 /// settled as paid — all at the clock's current date.
 async fn pay(app: &TestApp, maker: &Tokens, checker: &Tokens, amounts: &[(i64, i64)], key: &str) {
@@ -53,6 +63,11 @@ async fn pay(app: &TestApp, maker: &Tokens, checker: &Tokens, amounts: &[(i64, i
                 )
                 .await;
             assert_eq!(status, 201, "{body}");
+            if body["status"] == "pending_approval" {
+                let path = format!("/ledger/adjustments/{}/approve", body["id"]);
+                let (status, body) = app.post(&path, Some(&checker.access), json!({})).await;
+                assert_eq!(status, 200, "{body}");
+            }
             left -= chunk;
         }
     }
@@ -120,22 +135,25 @@ async fn year_end_reports_issues_corrects_and_exports(backend: Backend) {
     let admin = app.admin().await;
     let mut maker = app.staff(&admin, "maker@gatehouse.test", &["finance"]).await;
     let mut checker = app.staff(&admin, "checker@gatehouse.test", &["finance"]).await;
+    let mut reviewer = app.staff(&admin, "reviewer@gatehouse.test", &["reviewer"]).await;
 
     // 2025: one payee paid exactly $600 by ACH.
     let now = app.state.clock.now().date();
     let to_2025 = chrono::NaiveDate::from_ymd_opt(2025, 6, 15).unwrap() - now;
     app.clock.advance(to_2025);
-    let (a, _) = payee(&app, "a@example.com", "Avery Able", "123-45-6701", false, ach()).await;
+    let (a, _) = payee(&app, &reviewer, "a@example.com", "Avery Able", "123-45-6701", false, ach()).await;
     pay(&app, &maker, &checker, &[(a, 60_000)], "y2025").await;
 
     // 2026: $1,999.99 and $2,000.00 by ACH, $2,500 by PayPal, $100 under backup withholding.
     app.clock.advance(chrono::NaiveDate::from_ymd_opt(2026, 6, 15).unwrap() - app.state.clock.now().date());
     maker = app.login("maker@gatehouse.test", PASSWORD).await;
     checker = app.login("checker@gatehouse.test", PASSWORD).await;
-    let (b, _) = payee(&app, "b@example.com", "Blair Below", "123-45-6702", false, ach()).await;
-    let (c, mut c_tokens) = payee(&app, "c@example.com", "Casey Cross", "123-45-6703", false, ach()).await;
+    reviewer = app.login("reviewer@gatehouse.test", PASSWORD).await;
+    let (b, _) = payee(&app, &reviewer, "b@example.com", "Blair Below", "123-45-6702", false, ach()).await;
+    let (c, mut c_tokens) = payee(&app, &reviewer, "c@example.com", "Casey Cross", "123-45-6703", false, ach()).await;
     let (d, _) = payee(
         &app,
+        &reviewer,
         "d@example.com",
         "Drew Paypal",
         "123-45-6704",
@@ -143,7 +161,7 @@ async fn year_end_reports_issues_corrects_and_exports(backend: Backend) {
         json!({"rail": "paypal", "email": "drew@pp.example"}),
     )
     .await;
-    let (e, _) = payee(&app, "e@example.com", "Emery Withheld", "123-45-6705", true, ach()).await;
+    let (e, _) = payee(&app, &reviewer, "e@example.com", "Emery Withheld", "123-45-6705", true, ach()).await;
     pay(&app, &maker, &checker, &[(b, 199_999), (c, 200_000), (d, 250_000), (e, 10_000)], "y2026").await;
 
     let (status, r2025) = app.get("/tax/1099-nec/2025", Some(&maker.access)).await;
@@ -183,14 +201,7 @@ async fn year_end_reports_issues_corrects_and_exports(backend: Backend) {
     assert_eq!(issued, json!({"issued": 2, "corrected": 0, "unchanged": 0}));
     let (_, again) = app.post("/tax/1099-nec/2026/issue", Some(&maker.access), json!({})).await;
     assert_eq!(again, json!({"issued": 0, "corrected": 0, "unchanged": 2}), "idempotent");
-    let mail = app.smtp.inbox.to("c@example.com").into_iter().find(|m| m.subject.contains("1099-NEC"));
-    let mail = match mail {
-        Some(m) => m,
-        None => {
-            app.smtp.inbox.wait_for_nth("c@example.com", 3).await;
-            app.smtp.inbox.to("c@example.com").into_iter().find(|m| m.subject.contains("1099-NEC")).expect("1099 email")
-        }
-    };
+    let mail = app.smtp.inbox.wait_for_subject("c@example.com", "1099-NEC").await;
     assert!(mail.text.contains("2000.00") && mail.text.contains("***-**-6703"), "{}", mail.text);
 
     app.renew(&mut c_tokens, "c@example.com").await;

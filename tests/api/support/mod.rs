@@ -25,6 +25,9 @@ pub use smtp::TestSmtp;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+pub const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\x90wS\xde";
+
 /// Runs each listed test on SQLite and on PostgreSQL. On PostgreSQL the test fails
 /// when the server is unreachable under `CI=true`, and is skipped with a message
 /// otherwise.
@@ -384,6 +387,54 @@ impl TestApp {
         let (status, body) = self.post("/auth/login", None, json!({"email": email, "password": password})).await;
         assert_eq!(status, 200, "login {email}: {body}");
         Tokens::from(&body)
+    }
+
+    /// Has `applicant` attest US citizenship and upload a List B and a List C document,
+    /// and `reviewer` verify them: after this the applicant may work (the eligibility
+    /// rule). Returns the authorization id.
+    pub async fn authorize(&self, applicant: &Tokens, reviewer: &Tokens) -> i64 {
+        let (status, body) = self
+            .put(
+                "/me/work-authorization",
+                Some(&applicant.access),
+                json!({"category": "us_citizen", "residence_country": "US"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let part = |bytes: &[u8], name: &str| {
+            reqwest::multipart::Part::bytes(bytes.to_vec())
+                .file_name(name.to_string())
+                .mime_str("application/pdf")
+                .unwrap()
+        };
+        let form = reqwest::multipart::Form::new()
+            .text("list_b_type", "drivers_license")
+            .text("list_b_number", "D7654321")
+            .text("list_b_expires_on", "2034-01-31")
+            .part("list_b_file", part(PNG, "license.png"))
+            .text("list_c_type", "social_security_card")
+            .part("list_c_file", part(PDF, "ssn.pdf"));
+        let (status, wa) = self.upload("/me/work-authorization/documents", &applicant.access, form).await;
+        assert_eq!(status, 201, "{wa}");
+        let id = wa["id"].as_i64().unwrap();
+        let (status, body) =
+            self.post(&format!("/review/work-authorizations/{id}/claim"), Some(&reviewer.access), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = self
+            .post(
+                &format!("/review/work-authorizations/{id}/decision"),
+                Some(&reviewer.access),
+                json!({"outcome": "verify", "reason_code": "documents_verified"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        id
+    }
+
+    /// A client whose requests come from another loopback address (`127.0.0.N`): the
+    /// server keys sign-in limits on the socket peer.
+    pub fn client_from(&self, last_octet: u8) -> reqwest::Client {
+        reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, last_octet])).build().unwrap()
     }
 
     /// The first admin, made as an operator would (the CLI's service call).

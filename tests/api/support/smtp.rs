@@ -51,6 +51,20 @@ impl Inbox {
         );
     }
 
+    /// Waits for an email to `address` whose subject contains `needle`.
+    pub async fn wait_for_subject(&self, address: &str, needle: &str) -> ReceivedMail {
+        for _ in 0..200 {
+            if let Some(m) = self.to(address).into_iter().find(|m| m.subject.contains(needle)) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "no email {needle:?} for {address}: {:?}",
+            self.to(address).iter().map(|m| &m.subject).collect::<Vec<_>>()
+        );
+    }
+
     pub async fn wait_for(&self, address: &str) -> ReceivedMail {
         self.wait_for_nth(address, 1).await
     }
