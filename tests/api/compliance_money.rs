@@ -25,13 +25,15 @@ struct Staff {
     admin: Tokens,
     maker: Tokens,
     checker: Tokens,
+    reviewer: Tokens,
 }
 
 async fn staff(app: &TestApp) -> Staff {
     let admin = app.admin().await;
     let maker = app.staff(&admin, "fin-a@gatehouse.test", &["finance"]).await;
     let checker = app.staff(&admin, "fin-b@gatehouse.test", &["finance"]).await;
-    Staff { admin, maker, checker }
+    let reviewer = app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
+    Staff { admin, maker, checker, reviewer }
 }
 
 impl Staff {
@@ -40,6 +42,7 @@ impl Staff {
         app.renew(&mut self.admin, "admin@gatehouse.test").await;
         app.renew(&mut self.maker, "fin-a@gatehouse.test").await;
         app.renew(&mut self.checker, "fin-b@gatehouse.test").await;
+        app.renew(&mut self.reviewer, "rev@gatehouse.test").await;
     }
 }
 
@@ -63,9 +66,11 @@ fn paypal(email: &str) -> Value {
     json!({"rail": "paypal", "email": email})
 }
 
-/// A payee ready to be paid: complete profile, the W-9 `w9`, the payout method `method`.
-async fn payee(app: &TestApp, email: &str, w9: Value, method: Value) -> (i64, Tokens) {
+/// A payee ready to be paid: work authorization verified (nobody else is ever paid),
+/// complete profile, the W-9 `w9`, the payout method `method`.
+async fn payee(app: &TestApp, s: &Staff, email: &str, w9: Value, method: Value) -> (i64, Tokens) {
     let t = app.applicant(email).await;
+    app.authorize(&t, &s.reviewer).await;
     let profile = json!({
         "legal_name": "Lena Ortiz", "date_of_birth": "1988-02-03", "phone": "+1 512 555 0100",
         "address": {"line1": "1 Elm St", "city": "Austin", "region": "tx", "postal_code": "78701"}
@@ -78,14 +83,23 @@ async fn payee(app: &TestApp, email: &str, w9: Value, method: Value) -> (i64, To
     (app.user_id(&t).await, t)
 }
 
-/// Bonuses of at most $500 each (posted at once, below the second-approver threshold).
-async fn fund(app: &TestApp, finance: &Tokens, user: i64, cents: i64) {
+/// Bonuses of at most $500 each by the maker; those past the maker-checker threshold
+/// (one maker's postings for one contributor add up over the window) are approved by the
+/// checker.
+async fn fund(app: &TestApp, s: &Staff, user: i64, cents: i64) {
     let mut left = cents;
     while left > 0 {
         let chunk = left.min(50_000);
         let body = json!({"contributor_id": user, "kind": "bonus", "amount_cents": chunk, "reason": "compliance test"});
-        let (status, body) = app.adjust(&finance.access, body).await;
-        assert_eq!((status, body["status"].as_str()), (201, Some("posted")), "{body}");
+        let (status, body) = app.adjust(&s.maker.access, body).await;
+        assert_eq!(status, 201, "{body}");
+        if body["status"] == "pending_approval" {
+            let path = format!("/ledger/adjustments/{}/approve", body["id"]);
+            let (status, body) = app.post(&path, Some(&s.checker.access), json!({})).await;
+            assert_eq!((status, body["status"].as_str()), (200, Some("posted")), "{body}");
+        } else {
+            assert_eq!(body["status"], "posted", "{body}");
+        }
         left -= chunk;
     }
 }
@@ -180,8 +194,8 @@ async fn itin_holders_sign_a_w9_and_are_paid(backend: Backend) {
     }
 
     // And, the W-9 being on file, they are paid.
-    let (id, _) = payee(&app, "itin-payee@example.com", w9("itin", "912-78-1234", false), ach()).await;
-    fund(&app, &s.maker, id, 2500).await;
+    let (id, _) = payee(&app, &s, "itin-payee@example.com", w9("itin", "912-78-1234", false), ach()).await;
+    fund(&app, &s, id, 2500).await;
     let (status, batch) = app.post_with_key("/payout-batches", &s.maker.access, "itin-1", json!({})).await;
     assert_eq!(status, 201, "{batch}");
     assert_eq!(item_of(&batch, id)["gross_cents"], 2500);
@@ -216,13 +230,13 @@ async fn entities_give_an_ein_and_exempt_payees_are_neither_withheld_nor_reporte
     corp["tax_classification"] = json!("c_corporation");
     corp["business_name"] = json!("Ortiz Labeling Inc.");
     corp["exempt_payee_code"] = json!(5);
-    let (corp_id, corp_t) = payee(&app, "inc@example.com", corp, ach()).await;
+    let (corp_id, corp_t) = payee(&app, &s, "inc@example.com", corp, ach()).await;
     let (_, profile) = app.get("/me/tax-profile", Some(&corp_t.access)).await;
     assert_eq!(profile["exempt_payee_code"], "5");
     assert!(profile["reporting_exemption"].is_string(), "{profile}");
-    let (person_id, _) = payee(&app, "person@example.com", w9("ssn", "123-45-6789", true), ach()).await;
-    fund(&app, &s.maker, corp_id, 300_000).await;
-    fund(&app, &s.maker, person_id, 10_000).await;
+    let (person_id, _) = payee(&app, &s, "person@example.com", w9("ssn", "123-45-6789", true), ach()).await;
+    fund(&app, &s, corp_id, 300_000).await;
+    fund(&app, &s, person_id, 10_000).await;
     let (_, status_view) = app.get(&format!("/contributors/{corp_id}/tax-status"), Some(&s.maker.access)).await;
     assert_eq!(status_view["backup_withholding"]["required"], false, "{status_view}");
     let batch = paid_out(&app, &s, "corp-1").await;
@@ -250,10 +264,11 @@ async fn entities_give_an_ein_and_exempt_payees_are_neither_withheld_nor_reporte
 async fn backup_withholding_only_on_rails_the_payer_reports(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut s = staff(&app).await;
-    let (on_paypal, _) = payee(&app, "pp@example.com", w9("ssn", "123-45-6789", true), paypal("pp@example.com")).await;
-    let (on_ach, _) = payee(&app, "bank@example.com", w9("ssn", "123-45-6781", true), ach()).await;
+    let (on_paypal, _) =
+        payee(&app, &s, "pp@example.com", w9("ssn", "123-45-6789", true), paypal("pp@example.com")).await;
+    let (on_ach, _) = payee(&app, &s, "bank@example.com", w9("ssn", "123-45-6781", true), ach()).await;
     for user in [on_paypal, on_ach] {
-        fund(&app, &s.maker, user, 3365).await;
+        fund(&app, &s, user, 3365).await;
     }
     let batch = paid_out(&app, &s, "bw-1").await;
     let pp = item_of(&batch, on_paypal);
@@ -287,7 +302,7 @@ async fn backup_withholding_only_on_rails_the_payer_reports(backend: Backend) {
 async fn a_first_b_notice_reaches_the_payee_with_a_w9_request(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let s = staff(&app).await;
-    let (id, t) = payee(&app, "notice@example.com", w9("ssn", "123-45-6789", false), ach()).await;
+    let (id, t) = payee(&app, &s, "notice@example.com", w9("ssn", "123-45-6789", false), ach()).await;
     let received = app.state.clock.now().date();
     let (status, notice) = app
         .post(
@@ -326,7 +341,7 @@ async fn a_first_b_notice_reaches_the_payee_with_a_w9_request(backend: Backend) 
     assert!(requirement(&r, "b_notice_w9").is_null(), "{r}");
 
     // A notice recorded after its 15 business days says it was late.
-    let (other, _) = payee(&app, "late@example.com", w9("ssn", "123-45-6782", false), ach()).await;
+    let (other, _) = payee(&app, &s, "late@example.com", w9("ssn", "123-45-6782", false), ach()).await;
     let old = received - Duration::days(40);
     let (status, late) = app
         .post(
@@ -358,11 +373,12 @@ async fn a_first_b_notice_reaches_the_payee_with_a_w9_request(backend: Backend) 
 async fn ach_returns_carry_their_code_and_a_return_after_payment_is_reversed(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut s = staff(&app).await;
-    let (closed, closed_t) = payee(&app, "closed@example.com", w9("ssn", "123-45-6789", true), ach()).await;
-    let (brief, brief_t) = payee(&app, "brief@example.com", w9("ssn", "123-45-6781", false), ach()).await;
-    let (on_paypal, _) = payee(&app, "pp@example.com", w9("ssn", "123-45-6782", false), paypal("pp@example.com")).await;
+    let (closed, closed_t) = payee(&app, &s, "closed@example.com", w9("ssn", "123-45-6789", true), ach()).await;
+    let (brief, brief_t) = payee(&app, &s, "brief@example.com", w9("ssn", "123-45-6781", false), ach()).await;
+    let (on_paypal, _) =
+        payee(&app, &s, "pp@example.com", w9("ssn", "123-45-6782", false), paypal("pp@example.com")).await;
     for user in [closed, brief, on_paypal] {
-        fund(&app, &s.maker, user, 2500).await;
+        fund(&app, &s, user, 2500).await;
     }
     let batch = paid_out(&app, &s, "ret-1").await;
     let id = batch["id"].as_i64().unwrap();
@@ -486,10 +502,10 @@ async fn ledger_balance(app: &TestApp, code: &'static str) -> i64 {
 async fn notifications_of_change_correct_the_method_without_a_new_hold(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let s = staff(&app).await;
-    let (id, t) = payee(&app, "noc@example.com", w9("ssn", "123-45-6789", false), ach()).await;
-    let (pp, _) = payee(&app, "pp@example.com", w9("ssn", "123-45-6781", false), paypal("pp@example.com")).await;
-    fund(&app, &s.maker, id, 2500).await;
-    fund(&app, &s.maker, pp, 2500).await;
+    let (id, t) = payee(&app, &s, "noc@example.com", w9("ssn", "123-45-6789", false), ach()).await;
+    let (pp, _) = payee(&app, &s, "pp@example.com", w9("ssn", "123-45-6781", false), paypal("pp@example.com")).await;
+    fund(&app, &s, id, 2500).await;
+    fund(&app, &s, pp, 2500).await;
     let (status, draft) = app.post_with_key("/payout-batches", &s.maker.access, "noc-0", json!({})).await;
     assert_eq!(status, 201, "{draft}");
     let draft_id = draft["id"].as_i64().unwrap();
@@ -570,7 +586,7 @@ async fn notifications_of_change_correct_the_method_without_a_new_hold(backend: 
     assert!(mail.text.contains("C07") && mail.text.contains("ACH savings ****1234"), "{}", mail.text);
 
     // The next batch pays the corrected account at once.
-    fund(&app, &s.maker, id, 1500).await;
+    fund(&app, &s, id, 1500).await;
     let next = paid_out(&app, &s, "noc-1").await;
     assert_eq!(item_of(&next, id)["destination"], "ACH savings ****1234");
     let next_id = next["id"].as_i64().unwrap();
@@ -595,12 +611,12 @@ async fn notifications_of_change_correct_the_method_without_a_new_hold(backend: 
 async fn undeliverable_money_is_tracked_as_unclaimed_property(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut s = staff(&app).await;
-    let (failing, _) = payee(&app, "failing@example.com", w9("ssn", "123-45-6789", false), ach()).await;
-    let (fine, _) = payee(&app, "fine@example.com", w9("ssn", "123-45-6781", false), ach()).await;
+    let (failing, _) = payee(&app, &s, "failing@example.com", w9("ssn", "123-45-6789", false), ach()).await;
+    let (fine, _) = payee(&app, &s, "fine@example.com", w9("ssn", "123-45-6781", false), ach()).await;
     let nobody = app.applicant("nomethod@example.com").await;
     let nobody_id = app.user_id(&nobody).await;
-    fund(&app, &s.maker, failing, 2500).await;
-    fund(&app, &s.maker, fine, 2500).await;
+    fund(&app, &s, failing, 2500).await;
+    fund(&app, &s, fine, 2500).await;
     let batch = paid_out(&app, &s, "uc-1").await;
     let id = batch["id"].as_i64().unwrap();
     settle(
@@ -613,8 +629,8 @@ async fn undeliverable_money_is_tracked_as_unclaimed_property(backend: Backend) 
         ]),
     )
     .await;
-    fund(&app, &s.maker, nobody_id, 400).await;
-    fund(&app, &s.maker, fine, 500).await;
+    fund(&app, &s, nobody_id, 400).await;
+    fund(&app, &s, fine, 500).await;
 
     let (status, list) = app.get("/payouts/unclaimed", Some(&s.maker.access)).await;
     assert_eq!(status, 200, "{list}");
@@ -649,7 +665,7 @@ async fn undeliverable_money_is_tracked_as_unclaimed_property(backend: Backend) 
 async fn the_january_job_issues_forms_without_an_indexed_threshold(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut s = staff(&app).await;
-    let (id, _) = payee(&app, "jan@example.com", w9("ssn", "123-45-6789", false), ach()).await;
+    let (id, _) = payee(&app, &s, "jan@example.com", w9("ssn", "123-45-6789", false), ach()).await;
     let today = app.state.clock.now().date();
     let in_2027 = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
     if today < in_2027 {
@@ -657,7 +673,7 @@ async fn the_january_job_issues_forms_without_an_indexed_threshold(backend: Back
     }
     s.renew(&app).await;
     let paid_year = app.state.clock.now().year();
-    fund(&app, &s.maker, id, 210_000).await;
+    fund(&app, &s, id, 210_000).await;
     let batch = paid_out(&app, &s, "jan-1").await;
     settle(&app, &s, batch["id"].as_i64().unwrap(), json!([{"item_id": item_of(&batch, id)["id"], "status": "paid"}]))
         .await;

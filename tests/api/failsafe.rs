@@ -136,6 +136,12 @@ async fn out_of_range_settings_stop_start_up_naming_the_variable(backend: Backen
             .env_clear()
             .env("GATEHOUSE_DATA_DIR", dir.path().join("data"))
             .env("DATABASE_URL", &database_url);
+        // PostgreSQL refuses to start without explicit keys (SQLite generates its own).
+        if matches!(backend, Backend::Postgres) {
+            for (k, v) in crate::support::key_vars() {
+                cmd.env(k, v);
+            }
+        }
         for (k, v) in vars {
             cmd.env(k, v);
         }
