@@ -103,3 +103,40 @@ mod tests {
         assert_eq!(add_business_days(d(2026, 11, 20), 5), d(2026, 11, 30));
     }
 }
+
+/// The calendar date of a UTC instant in time zone `tz` (a payment's date for the
+/// payer: docs/tax.md).
+pub fn local_date(at_utc: chrono::NaiveDateTime, tz: chrono_tz::Tz) -> NaiveDate {
+    use chrono::TimeZone;
+    tz.from_utc_datetime(&at_utc).date_naive()
+}
+
+/// The UTC instant at which `day` starts in time zone `tz` (the first valid local time
+/// of the day, for a day that starts inside a daylight-saving gap).
+pub fn local_midnight_utc(day: NaiveDate, tz: chrono_tz::Tz) -> chrono::NaiveDateTime {
+    use chrono::TimeZone;
+    let mut t = day.and_time(chrono::NaiveTime::MIN);
+    for _ in 0..4 {
+        if let Some(local) = tz.from_local_datetime(&t).earliest() {
+            return local.naive_utc();
+        }
+        t += chrono::Duration::minutes(30);
+    }
+    day.and_time(chrono::NaiveTime::MIN)
+}
+
+#[cfg(test)]
+mod zone_tests {
+    use super::*;
+
+    #[test]
+    fn a_payment_late_on_december_31_in_new_york_is_in_that_year() {
+        let ny = chrono_tz::America::New_York;
+        // 23:30 on 2026-12-31 in New York is 04:30 UTC on 2027-01-01.
+        let at = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap().and_hms_opt(4, 30, 0).unwrap();
+        assert_eq!(local_date(at, ny), NaiveDate::from_ymd_opt(2026, 12, 31).unwrap());
+        assert_eq!(local_date(at, chrono_tz::UTC), NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+        let start = local_midnight_utc(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), ny);
+        assert_eq!(start, NaiveDate::from_ymd_opt(2027, 1, 1).unwrap().and_hms_opt(5, 0, 0).unwrap());
+    }
+}

@@ -70,6 +70,8 @@ pub struct AuthConfig {
     pub verify_email_ttl: Duration,
     pub password_reset_ttl: Duration,
     pub staff_invite_ttl: Duration,
+    // The throttle fields below are runtime settings: the rules read them through
+    // `Settings::throttles` at each use; the defaults here are only its base.
     /// The sliding window over which failed sign-ins count.
     pub login_window: chrono::Duration,
     /// Failed sign-ins per (account, client address) in the window before it waits.
@@ -148,21 +150,11 @@ impl Default for QualificationsConfig {
 
 /// Work records, quality review and the ledger (SPEC §6, §7). Documented in docs/ledger.md.
 #[derive(Clone, Debug)]
+/// The business rules (windows, holds, thresholds, the quality ladder) are runtime
+/// settings (`crate::settings`), not here.
 pub struct WorkConfig {
-    /// Records not decided within this window are approved automatically.
-    pub review_window: chrono::Duration,
-    /// A rejection may be appealed once within this window.
-    pub appeal_window: chrono::Duration,
-    /// Approved earnings stay `held` this long before they become `available`.
-    pub hold_period: chrono::Duration,
-    /// Manual ledger postings above this many cents (absolute) need a second finance user.
-    pub adjustment_approval_threshold_cents: i64,
-    /// One maker's manual postings for one contributor within this rolling window add up
-    /// against the threshold.
-    pub adjustment_window: chrono::Duration,
     /// Largest bulk-ingest body, in bytes.
     pub ingest_max_bytes: usize,
-    pub quality: QualityLadder,
 }
 
 /// Year-end 1099-NEC filing (SPEC §9). Documented in docs/tax.md.
@@ -191,13 +183,9 @@ pub struct TaxConfig {
 
 /// Payouts (SPEC §8). Documented in docs/payouts.md.
 #[derive(Clone, Debug)]
+/// The payout minimum, method change hold and payment promise are runtime settings
+/// (`crate::settings`).
 pub struct PayoutsConfig {
-    /// Smallest available balance paid out, in cents.
-    pub minimum_cents: i64,
-    /// How long a new or changed payout method waits before a payout may use it.
-    pub method_change_hold: chrono::Duration,
-    /// Payments are due this long after approval at the latest.
-    pub payment_promise: chrono::Duration,
     /// Rows per PayPal Payouts CSV file; larger batches export as numbered parts.
     pub paypal_csv_max_rows: i64,
     /// Items per PayPal Payouts API request (PayPal's limit: 15,000).
@@ -249,9 +237,6 @@ impl Default for NachaOriginator {
 impl Default for PayoutsConfig {
     fn default() -> Self {
         Self {
-            minimum_cents: 1_000,
-            method_change_hold: chrono::Duration::hours(72),
-            payment_promise: chrono::Duration::days(14),
             paypal_csv_max_rows: 5_000,
             paypal_api_max_items: 15_000,
             paypal_sender_batch_prefix: "GH".into(),
@@ -275,21 +260,7 @@ pub struct QualityLadder {
 
 impl Default for WorkConfig {
     fn default() -> Self {
-        Self {
-            review_window: chrono::Duration::days(7),
-            appeal_window: chrono::Duration::days(14),
-            hold_period: chrono::Duration::days(7),
-            adjustment_approval_threshold_cents: 50_000,
-            adjustment_window: chrono::Duration::hours(24),
-            ingest_max_bytes: 32 * 1024 * 1024,
-            quality: QualityLadder {
-                window: 50,
-                min_decided: 20,
-                warning_percent: 10,
-                retraining_percent: 20,
-                suspension_percent: 30,
-            },
-        }
+        Self { ingest_max_bytes: 32 * 1024 * 1024 }
     }
 }
 
@@ -314,6 +285,9 @@ pub struct Config {
     pub qualifications: QualificationsConfig,
     pub work: WorkConfig,
     pub payouts: PayoutsConfig,
+    /// The environment's values of the runtime business settings: the seed of a new
+    /// database, never read by the rules (they read `crate::settings::current`).
+    pub settings: crate::settings::Settings,
     pub tax: TaxConfig,
     pub keys: Keys,
     /// Where uploaded files are kept.
@@ -367,6 +341,9 @@ impl Config {
         }
         let keys = Keys::from_lookup(&get, &data_dir.join("keys"), &database)?;
         let file_store = crate::storage::StoreConfig::from_lookup(&get, &data_dir)?;
+        // The business settings: validated here with the same definitions and ranges as
+        // `PUT /admin/settings`; they seed the database at the first start.
+        let settings = crate::settings::Settings::from_lookup(&get).map_err(bad)?;
         let log_format = match get("GATEHOUSE_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -378,7 +355,8 @@ impl Config {
             database,
             public_url,
             mail,
-            auth: auth_config(&get)?,
+            auth: AuthConfig::default(),
+            settings,
             operations: OperationsConfig {
                 claim_ttl: Duration::from_secs(60 * parse_num(&get, "GATEHOUSE_CLAIM_TTL_MINUTES", 30, 1..=1440)?),
                 max_upload_bytes: parse_num(&get, "GATEHOUSE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, 1024..=1 << 30)?,
@@ -394,23 +372,7 @@ impl Config {
                 answer_grace: Duration::from_secs(parse_num(&get, "GATEHOUSE_TEST_ANSWER_GRACE_SECS", 30, 0..=600)?),
             },
             work: WorkConfig {
-                review_window: chrono::Duration::days(parse_num(&get, "GATEHOUSE_REVIEW_WINDOW_DAYS", 7, 1..=90)?),
-                appeal_window: chrono::Duration::days(parse_num(&get, "GATEHOUSE_APPEAL_WINDOW_DAYS", 14, 1..=365)?),
-                hold_period: chrono::Duration::days(parse_num(&get, "GATEHOUSE_HOLD_DAYS", 7, 0..=90)?),
-                adjustment_approval_threshold_cents: parse_num(
-                    &get,
-                    "GATEHOUSE_ADJUSTMENT_APPROVAL_THRESHOLD_CENTS",
-                    50_000,
-                    0..=MAX_CENTS,
-                )?,
-                adjustment_window: chrono::Duration::hours(parse_num(
-                    &get,
-                    "GATEHOUSE_ADJUSTMENT_WINDOW_HOURS",
-                    24,
-                    1..=24 * 90,
-                )?),
                 ingest_max_bytes: parse_num(&get, "GATEHOUSE_INGEST_MAX_BYTES", 32 * 1024 * 1024, 1024..=1 << 30)?,
-                quality: quality_ladder(&get)?,
             },
             payouts: payouts_config(&get)?,
             tax: TaxConfig {
@@ -491,14 +453,6 @@ fn payouts_config(get: &impl Fn(&str) -> Option<String>) -> Result<PayoutsConfig
         paypal_sender_batch_prefix: prefix,
         wise_csv_max_rows: limit("GATEHOUSE_WISE_CSV_MAX_ROWS", 1_000)?,
         unclaimed_dormancy: chrono::Duration::days(dormancy_days),
-        minimum_cents: parse_num(get, "GATEHOUSE_PAYOUT_MINIMUM_CENTS", 1_000, 0..=MAX_CENTS)?,
-        method_change_hold: chrono::Duration::hours(parse_num(
-            get,
-            "GATEHOUSE_PAYOUT_METHOD_HOLD_HOURS",
-            72,
-            0..=24 * 30,
-        )?),
-        payment_promise: chrono::Duration::days(parse_num(get, "GATEHOUSE_PAYMENT_PROMISE_DAYS", 14, 1..=365)?),
         paypal_csv_max_rows: max_rows,
         nacha,
     })
@@ -516,9 +470,6 @@ fn state_ids(raw: Option<&str>) -> Result<std::collections::BTreeMap<String, Str
     }
     Ok(out)
 }
-
-/// The largest amount of money a setting may hold: ten million dollars, in cents.
-const MAX_CENTS: i64 = 1_000_000_000;
 
 /// A number from the environment, or `default`; out of `range` is an error naming the
 /// variable, so no setting can reach a worker that would panic on it (a zero interval)
@@ -547,44 +498,6 @@ fn reminder_days(v: &str) -> Option<Vec<i64>> {
     let days: Vec<i64> = v.split(',').map(|d| d.trim().parse::<i64>().ok()).collect::<Option<_>>()?;
     let distinct: std::collections::BTreeSet<i64> = days.iter().copied().collect();
     (!days.is_empty() && distinct.len() == days.len() && days.iter().all(|d| (1..=365).contains(d))).then_some(days)
-}
-
-fn quality_ladder(get: &impl Fn(&str) -> Option<String>) -> Result<QualityLadder, ConfigError> {
-    let window = parse_num(get, "GATEHOUSE_QUALITY_WINDOW", 50, 1..=10_000)?;
-    let ladder = QualityLadder {
-        window,
-        min_decided: parse_num(get, "GATEHOUSE_QUALITY_MIN_DECIDED", 20.min(window), 1..=window)?,
-        warning_percent: parse_num(get, "GATEHOUSE_QUALITY_WARNING_PERCENT", 10, 1..=100)?,
-        retraining_percent: parse_num(get, "GATEHOUSE_QUALITY_RETRAINING_PERCENT", 20, 1..=100)?,
-        suspension_percent: parse_num(get, "GATEHOUSE_QUALITY_SUSPENSION_PERCENT", 30, 1..=100)?,
-    };
-    if !(ladder.warning_percent < ladder.retraining_percent && ladder.retraining_percent < ladder.suspension_percent) {
-        return Err(bad(format!(
-            "GATEHOUSE_QUALITY_SUSPENSION_PERCENT: the ladder must rise: warning {} < retraining {} < suspension {}",
-            ladder.warning_percent, ladder.retraining_percent, ladder.suspension_percent
-        )));
-    }
-    Ok(ladder)
-}
-
-fn auth_config(get: &impl Fn(&str) -> Option<String>) -> Result<AuthConfig, ConfigError> {
-    let minutes = |key, default, max| parse_num(get, key, default, 1..=max).map(chrono::Duration::minutes);
-    Ok(AuthConfig {
-        login_window: minutes("GATEHOUSE_LOGIN_WINDOW_MINUTES", 15, 24 * 60)?,
-        login_failures_per_account_ip: parse_num(get, "GATEHOUSE_LOGIN_FAILURES_PER_ACCOUNT_IP", 5, 1..=1_000)?,
-        login_failures_per_ip: parse_num(get, "GATEHOUSE_LOGIN_FAILURES_PER_IP", 50, 1..=100_000)?,
-        login_account_slowdown_after: parse_num(get, "GATEHOUSE_LOGIN_ACCOUNT_SLOWDOWN_AFTER", 10, 1..=10_000)?,
-        login_account_delay: chrono::Duration::seconds(parse_num(
-            get,
-            "GATEHOUSE_LOGIN_ACCOUNT_DELAY_SECS",
-            60,
-            1..=3_600,
-        )?),
-        email_link_window: minutes("GATEHOUSE_EMAIL_LINK_WINDOW_MINUTES", 60, 24 * 60)?,
-        email_links_per_address: parse_num(get, "GATEHOUSE_EMAIL_LINKS_PER_ADDRESS", 3, 1..=100)?,
-        email_links_per_ip: parse_num(get, "GATEHOUSE_EMAIL_LINKS_PER_IP", 20, 1..=100_000)?,
-        ..AuthConfig::default()
-    })
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod qualifications;
 pub mod readiness;
 pub mod review;
 pub mod seed;
+pub mod settings;
 pub mod spool;
 pub mod startup;
 pub mod storage;

@@ -46,6 +46,11 @@ impl AppState {
         if let Some(previous) = &config.keys.jwt_previous {
             jwt = jwt.with_previous(&previous.secret, previous.until.timestamp());
         }
+        // The business settings' first values come from the environment (docs/settings.md).
+        let seeded = db.tx_sync(|conn| crate::settings::service::seed(conn, clock.now(), &config.settings))?;
+        if seeded > 0 {
+            tracing::info!(seeded, "settings seeded from the environment");
+        }
         Ok(Self {
             db,
             jwt,
@@ -55,6 +60,12 @@ impl AppState {
             workers: crate::health::Workers::new(&config),
             config: Arc::new(config),
         })
+    }
+
+    /// The business settings in force (one small read; inside a transaction use
+    /// `crate::settings::current` with its connection).
+    pub fn settings(&self) -> crate::error::AppResult<crate::settings::Settings> {
+        self.db.read_sync(|conn| crate::settings::current(conn, self))
     }
 
     pub fn with_system_clock(config: Config) -> anyhow::Result<Self> {
@@ -78,6 +89,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(crate::work::routes::configure)
         .configure(crate::ledger::routes::configure)
         .configure(crate::payouts::routes::configure)
+        .configure(crate::settings::routes::configure)
         .service(crate::openapi::openapi_json);
 }
 

@@ -157,7 +157,7 @@ fn spend_link_budget(
     email: Option<&str>,
     (address_scope, ip_scope): (Scope, Scope),
 ) -> AppResult<()> {
-    let cfg = &st.config.auth;
+    let cfg = &crate::settings::current(conn, st)?.throttles(&st.config.auth);
     let address = email.map(throttle::address);
     let mut pairs: Vec<(Scope, &str)> = Vec::new();
     if let Some(a) = &address {
@@ -389,7 +389,6 @@ pub fn login(st: &AppState, ctx: &RequestCtx, email: &str, password_attempt: &st
 /// The attempt is counted as a failure before the password is checked and un-counted
 /// when it succeeds, so parallel guesses see each other: only failures remain counted.
 pub fn authenticate(st: &AppState, ctx: &RequestCtx, email: &str, password_attempt: &str) -> AppResult<User> {
-    let cfg = &st.config.auth;
     let now = st.clock.now();
     let ip = ctx.ip.clone().unwrap_or_else(|| "unknown".into());
     let (account, pair) = (throttle::address(email), throttle::account_ip(email, &ip));
@@ -399,6 +398,7 @@ pub fn authenticate(st: &AppState, ctx: &RequestCtx, email: &str, password_attem
         (Scope::LoginFailureAccount, account.as_str()),
     ];
     let (user, counted) = st.db.tx_sync(|conn| {
+        let cfg = &crate::settings::current(conn, st)?.throttles(&st.config.auth);
         let mut scopes = failure_scopes.to_vec();
         scopes.push((Scope::LoginSuccessAccountIp, pair.as_str()));
         let counts = throttle::counts(conn, cfg, now, &scopes)?;
@@ -868,7 +868,8 @@ pub fn purge_ended(st: &AppState) -> AppResult<usize> {
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let idle = chrono::Duration::from_std(st.config.auth.refresh_token_ttl).unwrap_or(chrono::Duration::days(30));
-        Ok(session::purge_ended(conn, now, idle)? + throttle::purge(conn, &st.config.auth, now)?)
+        let throttles = crate::settings::current(conn, st)?.throttles(&st.config.auth);
+        Ok(session::purge_ended(conn, now, idle)? + throttle::purge(conn, &throttles, now)?)
     })
 }
 

@@ -88,9 +88,9 @@ fn preview_of(minimum_cents: i64, all: Vec<Candidate>, names: &HashMap<i64, Stri
 
 async fn load_preview(st: &web::Data<AppState>) -> Result<Preview, ConsoleError> {
     let state = st.clone();
-    let all = crate::blocking(move || payouts::preview(&state)).await?;
+    let (minimum, all) = crate::blocking(move || payouts::preview(&state)).await?;
     let names = names(st, all.iter().filter(|c| !c.reasons.is_empty()).map(|c| c.contributor_id).collect()).await?;
-    Ok(preview_of(st.config.payouts.minimum_cents, all, &names))
+    Ok(preview_of(minimum, all, &names))
 }
 
 // ---------------------------------------------------------------- earnings
@@ -118,12 +118,16 @@ struct EarningsPage {
 pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<NoticeQuery>) -> PageResult {
     let preview = load_preview(&st).await?;
     let state = st.clone();
-    let late = crate::blocking(move || payouts::late_payouts(&state)).await?;
+    let (promise_days, late) = crate::blocking(move || {
+        let late = payouts::late_payouts(&state)?;
+        Ok((state.settings()?.payment_promise().num_days(), late))
+    })
+    .await?;
     let people = names(&st, late.iter().map(|l| l.contributor_id).collect()).await?;
     render(&EarningsPage {
         layout: Layout::new(&user, "earnings", q.notice.as_deref()),
         preview,
-        promise_days: st.config.payouts.payment_promise.num_days(),
+        promise_days,
         late: late
             .into_iter()
             .map(|l| LateLine {
@@ -450,7 +454,10 @@ pub async fn tax(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<
     use chrono::Datelike;
     let year = q.year.unwrap_or_else(|| i64::from(st.clock.now().year()) - 1);
     let state = st.clone();
-    let report = crate::blocking(move || state.db.read_sync(|c| filing::report(c, year))).await;
+    let report = crate::blocking(move || state.db.read_sync(|c| {
+        let tz = crate::settings::current(c, &state)?.payer_time_zone();
+        filing::report(c, year, tz)
+    })).await;
     let layout = Layout::new(&user, "tax", q.notice.as_deref());
     let page = match report {
         Ok(r) => TaxPage {

@@ -630,6 +630,18 @@ diesel::table! {
         rail_position -> BigInt,
         return_code -> Nullable<Text>,
         returned_at -> Nullable<Timestamp>,
+        covers_from_cents -> Nullable<BigInt>,
+        covers_to_cents -> Nullable<BigInt>,
+        paid_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_by -> Nullable<BigInt>,
+        updated_at -> Timestamp,
     }
 }
 

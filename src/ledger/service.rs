@@ -350,6 +350,31 @@ struct OwnerSum {
     balance: i64,
 }
 
+#[derive(diesel::QueryableByName)]
+struct OwnerSumCredits {
+    #[diesel(sql_type = BigInt)]
+    owner_id: i64,
+    #[diesel(sql_type = BigInt)]
+    balance: i64,
+    #[diesel(sql_type = BigInt)]
+    credits: i64,
+}
+
+/// `(owner, available balance, credits)` of everyone with an `available` account, by
+/// owner id, in the one aggregate of [`available_of`]: `credits` is the sum of the
+/// positive entries, the watermark a payout item covers up to (docs/ledger.md, "Which
+/// tasks a payout paid").
+pub fn available_and_credits(conn: &mut DbConn) -> AppResult<Vec<(i64, i64, i64)>> {
+    let rows: Vec<OwnerSumCredits> = diesel::sql_query(
+        "SELECT a.owner_id AS owner_id, CAST(SUM(e.amount_cents) AS BIGINT) AS balance, \
+         CAST(SUM(CASE WHEN e.amount_cents > 0 THEN e.amount_cents ELSE 0 END) AS BIGINT) AS credits \
+         FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id \
+         WHERE a.kind = 'available' AND a.owner_id IS NOT NULL GROUP BY a.owner_id ORDER BY a.owner_id",
+    )
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.owner_id, r.balance, r.credits)).collect())
+}
+
 /// `(owner, available balance)` by owner id, of the contributors in `owners` or of
 /// everyone; one aggregate over the entries.
 pub fn available_of(conn: &mut DbConn, owners: Option<&[i64]>) -> AppResult<Vec<(i64, i64)>> {
@@ -521,11 +546,12 @@ pub fn create_adjustment(
             "a non-zero amount; bonuses and clawbacks take a positive amount",
         ));
     }
-    let threshold = st.config.work.adjustment_approval_threshold_cents;
     let hash =
         crate::crypto::sha256_hex(format!("{contributor_id}|{}|{}|{reason}", kind.as_str(), amount.0).as_bytes());
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
+        let settings = crate::settings::current(conn, st)?;
+        let threshold = settings.adjustment_approval_threshold_cents();
         let earlier: Option<(i64, Option<String>)> = ledger_adjustments::table
             .filter(ledger_adjustments::created_by.eq(finance_id))
             .filter(ledger_adjustments::idempotency_key.eq(key))
@@ -551,7 +577,7 @@ pub fn create_adjustment(
         let earlier: Vec<i64> = ledger_adjustments::table
             .filter(ledger_adjustments::created_by.eq(finance_id))
             .filter(ledger_adjustments::contributor_id.eq(contributor_id))
-            .filter(ledger_adjustments::created_at.gt(now - st.config.work.adjustment_window))
+            .filter(ledger_adjustments::created_at.gt(now - settings.adjustment_window()))
             .select(ledger_adjustments::amount_cents)
             .load(conn)?;
         let pending = needs_second_approver(amount, &earlier, threshold);

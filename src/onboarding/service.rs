@@ -90,7 +90,8 @@ pub fn close_account(state: &AppState, ctx: &RequestCtx, user_id: i64, password_
             .count()
             .get_result(conn)?;
         let owed = balances.held.0 + balances.available.0 + balances.in_payout.0 > 0 || pending > 0;
-        let readiness = crate::readiness::collect(conn, now, &user, state.config.payouts.minimum_cents)?;
+        let minimum = crate::settings::current(conn, state)?.payout_minimum_cents();
+        let readiness = crate::readiness::collect(conn, now, &user, minimum)?;
         let stuck: Vec<String> = crate::readiness::payout_blockers(readiness)
             .into_iter()
             .filter(|code| !SETTLES_ITSELF.contains(&code.as_str()))

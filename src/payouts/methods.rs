@@ -172,9 +172,9 @@ pub fn destination(st: &AppState, m: &MethodRow) -> AppResult<Destination> {
 /// the change hold and alerts the account's email address.
 pub fn add_method(st: &AppState, ctx: &RequestCtx, user_id: i64, input: MethodInput) -> AppResult<MethodView> {
     let dest = validate(&input).map_err(AppError::Validation)?;
-    let hold = st.config.payouts.method_change_hold;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
+        let hold = crate::settings::current(conn, st)?.method_change_hold();
         let user = find_user(conn, user_id)?;
         let previous = current_method(conn, user_id)?;
         let usable_from = if previous.is_some() { now + hold } else { now };

@@ -301,6 +301,8 @@ pub struct NewItemRow<'a> {
     pub created_at: NaiveDateTime,
     /// 1, 2, 3… among the batch's items of this rail, in id order (export parts).
     pub rail_position: i64,
+    pub covers_from_cents: Option<i64>,
+    pub covers_to_cents: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -323,6 +325,12 @@ pub struct ItemRow {
     pub return_code: Option<String>,
     /// When a return arrived after the item was paid.
     pub returned_at: Option<NaiveDateTime>,
+    /// The contributor's credits to `available` this item covers, as cumulative cents
+    /// from..to (docs/ledger.md, "Which tasks a payout paid"); None before issue 19.
+    pub covers_from_cents: Option<i64>,
+    pub covers_to_cents: Option<i64>,
+    /// The date the rail paid, in the payer's time zone.
+    pub paid_on: Option<chrono::NaiveDate>,
 }
 
 impl ItemRow {

@@ -184,8 +184,7 @@ pub struct Preview {
 )]
 #[get("/payout-batches/preview")]
 pub async fn preview(state: web::Data<AppState>, _finance: Staff<Finance>) -> AppResult<HttpResponse> {
-    let minimum_cents = state.config.payouts.minimum_cents;
-    let all = blocking(move || service::preview(&state)).await?;
+    let (minimum_cents, all) = blocking(move || service::preview(&state)).await?;
     let (eligible, ineligible) = all.into_iter().partition(|c| c.reasons.is_empty());
     Ok(HttpResponse::Ok().json(Preview { minimum_cents, eligible, ineligible }))
 }
@@ -430,7 +429,7 @@ fn malformed_json(e: serde_json::Error) -> AppError {
 
 /// The columns of a settlement CSV: `item_id` and `status` are required, the others
 /// optional, in any order; an unknown column is refused.
-const SETTLEMENT_COLUMNS: [&str; 5] = ["item_id", "status", "rail_reference", "reason", "return_code"];
+const SETTLEMENT_COLUMNS: [&str; 6] = ["item_id", "status", "rail_reference", "reason", "return_code", "paid_on"];
 
 /// Settlement lines from a CSV file with the header `item_id,status,rail_reference,reason`
 /// and optionally `return_code` (the NACHA code of an ACH return).
@@ -440,13 +439,17 @@ pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
     // `return_reason_code` and `reason_code` name the same column as `return_code`.
     let columns: Vec<String> = headers
         .iter()
-        .map(|c| if matches!(c, "return_reason_code" | "reason_code") { "return_code" } else { c })
+        .map(|c| match c {
+            "return_reason_code" | "reason_code" => "return_code",
+            "payment_date" => "paid_on",
+            c => c,
+        })
         .map(str::to_string)
         .collect();
     let bad_header = || {
         AppError::invalid(
             "malformed_csv",
-            "the header is item_id,status,rail_reference,reason with an optional return_code column",
+            "the header is item_id,status,rail_reference,reason with optional return_code and paid_on columns",
         )
     };
     let mut seen = std::collections::BTreeSet::new();
@@ -457,7 +460,8 @@ pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
     let (Some(id_at), Some(status_at)) = (at("item_id"), at("status")) else {
         return Err(bad_header());
     };
-    let (reference_at, reason_at, code_at) = (at("rail_reference"), at("reason"), at("return_code"));
+    let (reference_at, reason_at, code_at, paid_at) =
+        (at("rail_reference"), at("reason"), at("return_code"), at("paid_on"));
     let mut out = Vec::new();
     for (n, record) in reader.records().enumerate() {
         let r = record.map_err(|e| AppError::invalid("malformed_csv", format!("line {}: {e}", n + 2)))?;
@@ -472,6 +476,7 @@ pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
             rail_reference: text(reference_at),
             reason: text(reason_at),
             return_code: text(code_at),
+            paid_on: text(paid_at),
         });
     }
     Ok(out)
@@ -484,7 +489,7 @@ pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
 #[utoipa::path(
     tag = "payouts",
     params(("id" = i64, Path, description = "batch id")),
-    request_body(content = SettlementRequest, description = "or text/csv with the header item_id,status,rail_reference,reason and an optional return_code column"),
+    request_body(content = SettlementRequest, description = "or text/csv with the header item_id,status,rail_reference,reason and optional return_code and paid_on columns"),
     responses(
         (status = 200, body = SettlementReport),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
@@ -561,8 +566,11 @@ pub struct LateList {
 )]
 #[get("/payouts/late")]
 pub async fn late(state: web::Data<AppState>, _finance: Staff<Finance>) -> AppResult<HttpResponse> {
-    let payment_promise_days = state.config.payouts.payment_promise.num_days();
-    let items = blocking(move || service::late_payouts(&state)).await?;
+    let (payment_promise_days, items) = blocking(move || {
+        let items = service::late_payouts(&state)?;
+        Ok((state.settings()?.payment_promise().num_days(), items))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(LateList { payment_promise_days, items }))
 }
 

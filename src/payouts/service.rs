@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use rust_decimal::prelude::ToPrimitive;
@@ -21,9 +21,9 @@ use crate::auth::service::{find_user, find_users};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, work_records};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::ledger::model::{AccountKind, AccountRef, TxKind};
-use crate::ledger::service::{available_of, balances_of, post, post_many, Posting};
+use crate::ledger::service::{balances_of, post, post_many, Posting};
 use crate::ledger::Cents;
 use crate::notifications::{self, templates::PayoutFailed};
 use crate::readiness::{self, LOOKUP_CHUNK};
@@ -95,6 +95,10 @@ pub fn settle_legs(user: i64, net: i64) -> Vec<(AccountRef, Cents)> {
 pub struct Candidate {
     pub contributor_id: i64,
     pub available_cents: i64,
+    /// Everything ever credited to `available`: the watermark an item built now covers
+    /// up to.
+    #[serde(skip)]
+    pub credits_cents: i64,
     pub rail: Option<Rail>,
     /// The current method, masked.
     pub destination: Option<String>,
@@ -194,7 +198,10 @@ fn reserve_items(conn: &mut DbConn, now: NaiveDateTime, finance_id: i64, batch_i
 /// then the readiness facts of [`LOOKUP_CHUNK`] contributors at a time
 /// ([`readiness::load_facts`]), evaluated by the readiness providers themselves.
 pub fn candidates(conn: &mut DbConn, now: NaiveDateTime, minimum: i64) -> AppResult<Vec<Candidate>> {
-    let balances: Vec<(i64, i64)> = available_of(conn, None)?.into_iter().filter(|(_, b)| *b > 0).collect();
+    let sums: Vec<(i64, i64, i64)> =
+        crate::ledger::service::available_and_credits(conn)?.into_iter().filter(|(_, b, _)| *b > 0).collect();
+    let credits: HashMap<i64, i64> = sums.iter().map(|(id, _, c)| (*id, *c)).collect();
+    let balances: Vec<(i64, i64)> = sums.iter().map(|(id, b, _)| (*id, *b)).collect();
     let available: HashMap<i64, i64> = balances.iter().copied().collect();
     let mut out = Vec::with_capacity(balances.len());
     for chunk in balances.chunks(LOOKUP_CHUNK) {
@@ -206,6 +213,7 @@ pub fn candidates(conn: &mut DbConn, now: NaiveDateTime, minimum: i64) -> AppRes
             out.push(Candidate {
                 contributor_id: facts.user.id,
                 available_cents: facts.available_cents,
+                credits_cents: credits.get(&facts.user.id).copied().unwrap_or_default(),
                 rail: method.as_ref().map(MethodRow::rail),
                 destination: method.as_ref().map(|m| m.masked.clone()),
                 method_id: method.map(|m| m.id),
@@ -217,8 +225,12 @@ pub fn candidates(conn: &mut DbConn, now: NaiveDateTime, minimum: i64) -> AppRes
     Ok(out)
 }
 
-pub fn preview(st: &AppState) -> AppResult<Vec<Candidate>> {
-    st.db.read_sync(|conn| candidates(conn, st.clock.now(), st.config.payouts.minimum_cents))
+/// The payout minimum in force and the candidates it gives.
+pub fn preview(st: &AppState) -> AppResult<(i64, Vec<Candidate>)> {
+    st.db.read_sync(|conn| {
+        let minimum = crate::settings::current(conn, st)?.payout_minimum_cents();
+        Ok((minimum, candidates(conn, st.clock.now(), minimum)?))
+    })
 }
 
 /// An item as finance and the contributor see it (destination masked).
@@ -241,6 +253,8 @@ pub struct ItemView {
     pub return_code: Option<String>,
     pub created_at: NaiveDateTime,
     pub settled_at: Option<NaiveDateTime>,
+    /// The date the rail paid, in the payer's time zone: the 1099-NEC year.
+    pub paid_on: Option<NaiveDate>,
     /// A return received after the item was paid.
     pub returned_at: Option<NaiveDateTime>,
 }
@@ -262,6 +276,7 @@ impl ItemView {
             return_code: i.return_code,
             created_at: i.created_at,
             settled_at: i.settled_at,
+            paid_on: i.paid_on,
             returned_at: i.returned_at,
         }
     }
@@ -407,7 +422,6 @@ pub fn build_batch(
     body: &BuildRequest,
 ) -> AppResult<(BatchView, bool)> {
     let hash = request_hash(body);
-    let minimum = st.config.payouts.minimum_cents;
     let result = st.db.tx_sync(|conn| {
         // Builds run one at a time: the second sees the first's reservations, so no money
         // is batched twice. PostgreSQL: a transaction-level advisory lock across
@@ -419,6 +433,7 @@ pub fn build_batch(
             return Ok((replay(existing, &hash)?, false, None));
         }
         let now = st.clock.now();
+        let minimum = crate::settings::current(conn, st)?.payout_minimum_cents();
         let batch_id: i64 = diesel::insert_into(payout_batches::table)
             .values(NewBatchRow {
                 status: BatchStatus::Draft.as_str(),
@@ -477,6 +492,10 @@ pub fn build_batch(
                         status: ItemStatus::Pending.as_str(),
                         created_at: now,
                         rail_position: *position,
+                        // FIFO: the item pays the oldest credits not yet paid or offset,
+                        // up to everything credited so far (docs/ledger.md).
+                        covers_from_cents: Some(c.credits_cents - gross),
+                        covers_to_cents: Some(c.credits_cents),
                     }
                 })
                 .collect();
@@ -722,6 +741,55 @@ pub struct SettlementLine {
     /// Also read as `return_reason_code` or `reason_code`.
     #[serde(default, alias = "return_reason_code", alias = "reason_code")]
     pub return_code: Option<String>,
+    /// For `paid`: when the rail paid, from its report: a date (`2026-12-30`, a date in
+    /// the payer's time zone) or an RFC 3339 time. Not before the export, not in the
+    /// future. Without it: an ACH file's effective entry date (capped at today), else
+    /// today in the payer's time zone. Its year is the 1099-NEC year (docs/tax.md).
+    /// Also read as `payment_date`.
+    #[serde(default, alias = "payment_date")]
+    pub paid_on: Option<String>,
+}
+
+/// A payment time as a rail reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaidWhen {
+    /// A calendar date, already the payer's.
+    Date(NaiveDate),
+    /// An instant, in UTC.
+    Instant(NaiveDateTime),
+}
+
+impl PaidWhen {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            return Some(Self::Date(d));
+        }
+        chrono::DateTime::parse_from_rfc3339(raw).ok().map(|t| Self::Instant(t.naive_utc()))
+    }
+}
+
+/// The payer's calendar date of a payment (pure): `paid` as reported, or `default`,
+/// refused before the export (`exported_at`, UTC) or after `now` (UTC); dates are read in
+/// `tz`, the payer's time zone.
+pub fn payment_date(
+    paid: Option<PaidWhen>,
+    default: NaiveDate,
+    exported_at: NaiveDateTime,
+    now: NaiveDateTime,
+    tz: chrono_tz::Tz,
+) -> Result<NaiveDate, &'static str> {
+    use crate::calendar::local_date;
+    let (export_day, today) = (local_date(exported_at, tz), local_date(now, tz));
+    match paid {
+        None => Ok(default.min(today).max(export_day)),
+        Some(PaidWhen::Instant(t)) if t < exported_at => Err("before the batch was exported"),
+        Some(PaidWhen::Instant(t)) if t > now => Err("in the future"),
+        Some(PaidWhen::Instant(t)) => Ok(local_date(t, tz)),
+        Some(PaidWhen::Date(d)) if d < export_day => Err("before the batch was exported"),
+        Some(PaidWhen::Date(d)) if d > today => Err("in the future"),
+        Some(PaidWhen::Date(d)) => Ok(d),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -788,9 +856,10 @@ pub fn settle(
                 format!("results are imported for an exported batch; this one is {}", batch.status),
             ));
         }
+        let dates = payment_dates(st, conn, &batch, now, &lines)?;
         let mut results = Vec::with_capacity(lines.len());
-        for line in lines {
-            results.push(settle_line(conn, now, ctx, finance_id, batch_id, line)?);
+        for (line, paid_on) in lines.into_iter().zip(dates) {
+            results.push(settle_line(conn, now, ctx, finance_id, batch_id, line, paid_on)?);
         }
         let pending: i64 = payout_items::table
             .filter(payout_items::batch_id.eq(batch_id))
@@ -827,6 +896,76 @@ pub fn settle(
     })
 }
 
+/// The payment date of each `paid` line (None for the others), or 422 with one error per
+/// line whose date is unreadable, before the export or in the future.
+fn payment_dates(
+    st: &AppState,
+    conn: &mut DbConn,
+    batch: &BatchRow,
+    now: NaiveDateTime,
+    lines: &[SettlementLine],
+) -> AppResult<Vec<Option<NaiveDate>>> {
+    let tz = crate::settings::current(conn, st)?.payer_time_zone();
+    let exported_at = batch.exported_at.unwrap_or(batch.created_at);
+    // ACH: the file's effective entry date, from its first export (docs/payouts.md).
+    let nacha_at: Option<NaiveDateTime> = payout_exports::table
+        .filter(payout_exports::batch_id.eq(batch.id))
+        .filter(payout_exports::format.eq(super::exports::Format::Nacha.as_str()))
+        .select(diesel::dsl::min(payout_exports::exported_at))
+        .first(conn)?;
+    let ach_default = super::nacha::effective_entry_date(nacha_at.unwrap_or(exported_at).date());
+    let rails: HashMap<i64, String> = {
+        let ids: Vec<i64> = lines.iter().map(|l| l.item_id).collect();
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
+            out.extend(
+                payout_items::table
+                    .filter(payout_items::batch_id.eq(batch.id))
+                    .filter(payout_items::id.eq_any(chunk))
+                    .select((payout_items::id, payout_items::rail))
+                    .load::<(i64, String)>(conn)?,
+            );
+        }
+        out
+    };
+    let today = crate::calendar::local_date(now, tz);
+    let mut errors = Vec::new();
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.status != "paid" {
+            out.push(None);
+            continue;
+        }
+        let field = format!("items[{i}].paid_on");
+        let raw = line.paid_on.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let paid = match raw.map(PaidWhen::parse) {
+            Some(None) => {
+                errors.push(FieldError::new(&field, "format", "a date (YYYY-MM-DD) or an RFC 3339 time"));
+                out.push(None);
+                continue;
+            }
+            Some(p) => p,
+            None => None,
+        };
+        let default = match rails.get(&line.item_id).and_then(|r| Rail::parse(r)) {
+            Some(Rail::Ach) => ach_default,
+            _ => today,
+        };
+        match payment_date(paid, default, exported_at, now, tz) {
+            Ok(d) => out.push(Some(d)),
+            Err(why) => {
+                errors.push(FieldError::new(&field, "range", format!("the payment date is {why}")));
+                out.push(None);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
 fn settle_line(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -834,6 +973,7 @@ fn settle_line(
     finance_id: i64,
     batch_id: i64,
     line: SettlementLine,
+    paid_on: Option<NaiveDate>,
 ) -> AppResult<SettlementResult> {
     let result = |outcome, status, detail: Option<String>| SettlementResult {
         item_id: line.item_id,
@@ -897,6 +1037,7 @@ fn settle_line(
     let mut action = None;
     if wanted == ItemStatus::Paid {
         close_item(conn, now, item.id, wanted, reference, None)?;
+        diesel::update(payout_items::table.find(item.id)).set(payout_items::paid_on.eq(paid_on)).execute(conn)?;
         post(
             conn,
             now,
@@ -1233,7 +1374,10 @@ pub struct MyPayout {
     pub return_code: Option<String>,
     pub in_batch_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// When finance recorded the settlement.
     pub settled_at: Option<NaiveDateTime>,
+    /// The date the rail paid (payer's time zone): the year of the payment for tax.
+    pub paid_on: Option<NaiveDate>,
 }
 
 /// The stage shown for an item: before settlement it follows its batch.
@@ -1275,6 +1419,7 @@ pub fn my_payouts(st: &AppState, user_id: i64, before: Option<i64>, limit: Optio
                 in_batch_at: i.created_at,
                 sent_at: exported_at.filter(|_| i.status != "cancelled"),
                 settled_at: i.settled_at.filter(|_| i.status == "paid"),
+                paid_on: i.paid_on.filter(|_| i.status == "paid"),
             })
             .collect())
     })
@@ -1348,9 +1493,10 @@ pub struct LatePayout {
 /// before now − promise.
 pub fn late_payouts(st: &AppState) -> AppResult<Vec<LatePayout>> {
     let now = st.clock.now();
-    let cutoff = now - st.config.payouts.payment_promise;
-    let minimum = st.config.payouts.minimum_cents;
     st.db.read_sync(|conn| {
+        let settings = crate::settings::current(conn, st)?;
+        let (promise, minimum) = (settings.payment_promise(), settings.payout_minimum_cents());
+        let cutoff = now - promise;
         let contributors: Vec<i64> = work_records::table
             .filter(work_records::status.eq("approved"))
             .filter(work_records::approved_at.lt(cutoff))
@@ -1391,7 +1537,7 @@ pub fn late_payouts(st: &AppState) -> AppResult<Vec<LatePayout>> {
                     late_records,
                     late_cents,
                     oldest_approved_at: oldest,
-                    due_by: oldest + st.config.payouts.payment_promise,
+                    due_by: oldest + promise,
                     available_cents: b.available.0,
                     in_payout_cents: b.in_payout.0,
                     reasons: if b.available.0 > 0 { reasons } else { Vec::new() },

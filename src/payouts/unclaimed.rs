@@ -148,8 +148,9 @@ fn last_known_states(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, S
 /// first.
 pub fn unclaimed(st: &AppState) -> AppResult<Vec<UnclaimedLine>> {
     let now = st.clock.now();
-    let (minimum, dormancy) = (st.config.payouts.minimum_cents, st.config.payouts.unclaimed_dormancy);
+    let dormancy = st.config.payouts.unclaimed_dormancy;
     st.db.read_sync(|conn| {
+        let minimum = crate::settings::current(conn, st)?.payout_minimum_cents();
         let balances: Vec<(i64, i64)> = available_of(conn, None)?.into_iter().filter(|(_, b)| *b > 0).collect();
         let mut out = Vec::new();
         for chunk in balances.chunks(crate::readiness::LOOKUP_CHUNK) {

@@ -12,7 +12,8 @@ async fn readiness_of(state: &web::Data<AppState>, user_id: i64) -> AppResult<Re
         .db
         .read(move |conn| {
             let user = find_user(conn, user_id)?;
-            collect(conn, st.clock.now(), &user, st.config.payouts.minimum_cents)
+            let minimum = crate::settings::current(conn, &st)?.payout_minimum_cents();
+            collect(conn, st.clock.now(), &user, minimum)
         })
         .await
 }

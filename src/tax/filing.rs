@@ -56,27 +56,33 @@ fn rails(conn: &mut DbConn) -> AppResult<Vec<RailRule>> {
     Ok(rows.into_iter().map(|(rail, reported_by_rail, note)| RailRule { rail, reported_by_rail, note }).collect())
 }
 
-fn year_bounds(year: i64) -> AppResult<(NaiveDateTime, NaiveDateTime)> {
-    let start = |y: i64| {
-        NaiveDate::from_ymd_opt(y as i32, 1, 1)
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .ok_or_else(|| AppError::field("year", "range", "a calendar year"))
-    };
+/// January 1 of `year` and of the next year.
+fn year_bounds(year: i64) -> AppResult<(NaiveDate, NaiveDate)> {
+    let start =
+        |y: i64| NaiveDate::from_ymd_opt(y as i32, 1, 1).ok_or_else(|| AppError::field("year", "range", "a calendar year"));
     if !(2000..=2100).contains(&year) {
         return Err(AppError::field("year", "range", "a calendar year between 2000 and 2100"));
     }
     Ok((start(year)?, start(year + 1)?))
 }
 
-/// Cash basis: what was settled (paid) in the calendar year, per payee, split by rail rule.
+/// The UTC instants at which `year` starts and ends in the payer's time zone.
+fn year_instants(year: i64, tz: chrono_tz::Tz) -> AppResult<(NaiveDateTime, NaiveDateTime)> {
+    let (from, to) = year_bounds(year)?;
+    Ok((crate::calendar::local_midnight_utc(from, tz), crate::calendar::local_midnight_utc(to, tz)))
+}
+
+/// Cash basis: what was paid in the calendar year, per payee, split by rail rule. The
+/// year is that of the rail's payment date (`paid_on`, a date in the payer's time zone:
+/// docs/tax.md), never of the import of the settlement.
 pub fn year_totals(conn: &mut DbConn, year: i64) -> AppResult<BTreeMap<i64, YearTotals>> {
     let (from, to) = year_bounds(year)?;
     let reported_by_rail: HashMap<String, bool> =
         rails(conn)?.into_iter().map(|r| (r.rail, r.reported_by_rail)).collect();
     let rows: Vec<(i64, String, i64, i64)> = payout_items::table
         .filter(payout_items::status.eq("paid"))
-        .filter(payout_items::settled_at.ge(from))
-        .filter(payout_items::settled_at.lt(to))
+        .filter(payout_items::paid_on.ge(from))
+        .filter(payout_items::paid_on.lt(to))
         .select((
             payout_items::contributor_id,
             payout_items::rail,
@@ -137,6 +143,49 @@ pub struct YearEndReport {
     pub payees_count: usize,
     pub forms_due: usize,
     pub payees: Vec<PayeeLine>,
+    /// Items sent (their batch first exported) in the year, in the payer's time zone,
+    /// with no settlement yet: money that may belong to this year's forms once the rail
+    /// reports its payment date.
+    pub sent_not_settled: Vec<UnsettledItem>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UnsettledItem {
+    pub item_id: i64,
+    pub batch_id: i64,
+    pub contributor_id: i64,
+    pub rail: String,
+    pub gross_cents: i64,
+    pub withheld_cents: i64,
+    pub sent_at: NaiveDateTime,
+}
+
+/// Items of batches first exported within the year (payer's time zone) still pending.
+fn sent_not_settled(conn: &mut DbConn, year: i64, tz: chrono_tz::Tz) -> AppResult<Vec<UnsettledItem>> {
+    use crate::db::schema::payout_batches;
+    let (from, to) = year_instants(year, tz)?;
+    let rows: Vec<(i64, i64, i64, String, i64, i64, Option<NaiveDateTime>)> = payout_items::table
+        .inner_join(payout_batches::table)
+        .filter(payout_items::status.eq("pending"))
+        .filter(payout_batches::exported_at.ge(from))
+        .filter(payout_batches::exported_at.lt(to))
+        .order(payout_items::id)
+        .select((
+            payout_items::id,
+            payout_items::batch_id,
+            payout_items::contributor_id,
+            payout_items::rail,
+            payout_items::gross_cents,
+            payout_items::withheld_cents,
+            payout_batches::exported_at,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(item_id, batch_id, contributor_id, rail, gross_cents, withheld_cents, sent)| {
+            Some(UnsettledItem { item_id, batch_id, contributor_id, rail, gross_cents, withheld_cents, sent_at: sent? })
+        })
+        .collect())
 }
 
 fn line(
@@ -189,7 +238,7 @@ pub fn applicable_threshold(conn: &mut DbConn, year: i64) -> AppResult<(i64, Opt
     })
 }
 
-pub fn report(conn: &mut DbConn, year: i64) -> AppResult<YearEndReport> {
+pub fn report(conn: &mut DbConn, year: i64, tz: chrono_tz::Tz) -> AppResult<YearEndReport> {
     let (threshold, threshold_assumed_from) = applicable_threshold(conn, year)?;
     let rails = rails(conn)?;
     let excluded_note =
@@ -213,6 +262,7 @@ pub fn report(conn: &mut DbConn, year: i64) -> AppResult<YearEndReport> {
         payees_count: payees.len(),
         forms_due,
         payees,
+        sent_not_settled: sent_not_settled(conn, year, tz)?,
     })
 }
 

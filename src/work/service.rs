@@ -90,9 +90,9 @@ fn refuse(index: usize, task_ref: &str, code: &'static str, reason: impl Into<St
 /// stored, or repeated in the batch) reported, valid items inserted with multi-row
 /// INSERTs. The task reference's UNIQUE constraint is the backstop for concurrent ingests.
 pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<IngestItem>) -> AppResult<Vec<ItemResult>> {
-    let review_window = st.config.work.review_window;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
+        let review_window = crate::settings::current(conn, st)?.review_window();
         let contributor_ids: BTreeSet<i64> = items.iter().map(|i| i.contributor_id).collect();
         let project_ids: BTreeSet<i64> = items.iter().map(|i| i.project_type_id).collect();
         let mut people: HashMap<i64, User> = HashMap::new();
@@ -435,10 +435,10 @@ pub fn decide(
         },
         ..d
     };
-    let hold = st.config.work.hold_period;
-    let appeal_window = st.config.work.appeal_window;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
+        let settings = crate::settings::current(conn, st)?;
+        let (hold, appeal_window) = (settings.hold_period(), settings.appeal_window());
         let record = record_row(conn, id)?;
         if record.contributor_id == reviewer_id {
             return Err(AppError::Forbidden("nobody reviews their own work".into()));
@@ -683,9 +683,9 @@ pub fn decide_appeal(
     note: &str,
 ) -> AppResult<(AppealRow, WorkRecordRow)> {
     let (reason_code, note) = (&review::free_reason_code(reason_code)?, &review::note(note, true)?);
-    let hold = st.config.work.hold_period;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
+        let hold = crate::settings::current(conn, st)?.hold_period();
         let appeal = appeal_row(conn, id)?;
         may_decide_appeal(&appeal, reviewer_id)?;
         if appeal.status != "pending" {
@@ -798,7 +798,7 @@ pub struct WorkJobReport {
 /// Approves records not decided within the review window, each in its own transaction.
 pub fn auto_approve(st: &AppState) -> AppResult<usize> {
     let ctx = RequestCtx::system("job:auto_approve");
-    let hold = st.config.work.hold_period;
+    let hold = st.settings()?.hold_period();
     let mut done = 0;
     loop {
         let now = st.clock.now();
@@ -949,7 +949,7 @@ pub struct QualityView {
 }
 
 fn compute_standing(conn: &mut DbConn, st: &AppState, user_id: i64) -> AppResult<QualityView> {
-    let ladder = &st.config.work.quality;
+    let ladder = &crate::settings::current(conn, st)?.quality_ladder();
     let statuses: Vec<String> = work_records::table
         .filter(work_records::contributor_id.eq(user_id))
         .filter(work_records::status.ne(WorkStatus::Pending.as_str()))
