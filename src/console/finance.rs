@@ -454,10 +454,13 @@ pub async fn tax(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<
     use chrono::Datelike;
     let year = q.year.unwrap_or_else(|| i64::from(st.clock.now().year()) - 1);
     let state = st.clone();
-    let report = crate::blocking(move || state.db.read_sync(|c| {
-        let tz = crate::settings::current(c, &state)?.payer_time_zone();
-        filing::report(c, year, tz)
-    })).await;
+    let report = crate::blocking(move || {
+        state.db.read_sync(|c| {
+            let tz = crate::settings::current(c, &state)?.payer_time_zone();
+            filing::report(c, year, tz)
+        })
+    })
+    .await;
     let layout = Layout::new(&user, "tax", q.notice.as_deref());
     let page = match report {
         Ok(r) => TaxPage {

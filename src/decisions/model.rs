@@ -32,3 +32,92 @@ pub struct NewDecisionRow<'a> {
     pub decided_by: Option<i64>,
     pub decided_at: NaiveDateTime,
 }
+
+/// Every kind of decision the service takes about a person: what was decided on, the
+/// outcome, and whether a person (staff, or the contributor) or the service decided.
+/// `decisions::record` refuses a decision of any other kind, and the decision-kind test
+/// (tests/api/decisions.rs) produces each of these through the API and checks that it
+/// was recorded and emailed: a new kind must be listed here, and then covered there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DecisionKind {
+    WorkAuthorizationVerified,
+    WorkAuthorizationRejected,
+    WorkAuthorizationMoreInfoRequested,
+    /// Attested no US work authorization or residence outside the US.
+    WorkAuthorizationRejectedAutomatically,
+    CredentialVerified,
+    CredentialRejected,
+    CredentialMoreInfoRequested,
+    /// An expiring license or certification lapsed (job).
+    CredentialLapsed,
+    AccountRemoved,
+    AccountClosed,
+    /// Work authorization expired (job).
+    AccountSuspended,
+    AccountEarningsReleased,
+    WorkRecordApproved,
+    WorkRecordRejected,
+    /// Not reviewed within the review window (job; one digest email per person per run).
+    WorkRecordAutoApproved,
+    AppealUpheld,
+    AppealOverturned,
+    QualityWarning,
+    QualityRetraining,
+    QualitySuspension,
+}
+
+impl DecisionKind {
+    pub const ALL: [Self; 20] = [
+        Self::WorkAuthorizationVerified,
+        Self::WorkAuthorizationRejected,
+        Self::WorkAuthorizationMoreInfoRequested,
+        Self::WorkAuthorizationRejectedAutomatically,
+        Self::CredentialVerified,
+        Self::CredentialRejected,
+        Self::CredentialMoreInfoRequested,
+        Self::CredentialLapsed,
+        Self::AccountRemoved,
+        Self::AccountClosed,
+        Self::AccountSuspended,
+        Self::AccountEarningsReleased,
+        Self::WorkRecordApproved,
+        Self::WorkRecordRejected,
+        Self::WorkRecordAutoApproved,
+        Self::AppealUpheld,
+        Self::AppealOverturned,
+        Self::QualityWarning,
+        Self::QualityRetraining,
+        Self::QualitySuspension,
+    ];
+
+    /// `(subject_type, outcome, decided by the service)`.
+    pub fn parts(self) -> (&'static str, &'static str, bool) {
+        match self {
+            Self::WorkAuthorizationVerified => ("work_authorization", "verified", false),
+            Self::WorkAuthorizationRejected => ("work_authorization", "rejected", false),
+            Self::WorkAuthorizationMoreInfoRequested => ("work_authorization", "more_info_requested", false),
+            Self::WorkAuthorizationRejectedAutomatically => ("work_authorization", "rejected", true),
+            Self::CredentialVerified => ("credential", "verified", false),
+            Self::CredentialRejected => ("credential", "rejected", false),
+            Self::CredentialMoreInfoRequested => ("credential", "more_info_requested", false),
+            Self::CredentialLapsed => ("credential", "lapsed", true),
+            Self::AccountRemoved => ("account", "removed", false),
+            Self::AccountClosed => ("account", "closed", false),
+            Self::AccountSuspended => ("account", "suspended", true),
+            Self::AccountEarningsReleased => ("account", "earnings_released", false),
+            Self::WorkRecordApproved => ("work_record", "approved", false),
+            Self::WorkRecordRejected => ("work_record", "rejected", false),
+            Self::WorkRecordAutoApproved => ("work_record", "approved", true),
+            Self::AppealUpheld => ("work_appeal", "upheld", false),
+            Self::AppealOverturned => ("work_appeal", "overturned", false),
+            Self::QualityWarning => ("quality_standing", "warning", true),
+            Self::QualityRetraining => ("quality_standing", "retraining", true),
+            Self::QualitySuspension => ("quality_standing", "suspension", true),
+        }
+    }
+
+    /// The kind of a recorded decision (`automatic`: no person decided).
+    pub fn of(subject_type: &str, outcome: &str, automatic: bool) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.parts() == (subject_type, outcome, automatic))
+    }
+}

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{Decision, NewDecisionRow};
+use super::model::{Decision, DecisionKind, NewDecisionRow};
 use crate::db::schema::decisions;
 use crate::db::DbConn;
 use crate::error::AppResult;
@@ -16,8 +16,18 @@ pub struct NewDecision<'a> {
     pub decided_by: Option<i64>,
 }
 
-/// Records a decision in the caller's transaction.
+/// Records a decision in the caller's transaction. Its kind must be one of
+/// [`DecisionKind::ALL`] (each covered by the decision-kind test, which checks the
+/// decision is recorded and emailed); the caller queues the email in the same
+/// transaction.
 pub fn record(conn: &mut DbConn, now: NaiveDateTime, d: NewDecision<'_>) -> AppResult<()> {
+    if DecisionKind::of(d.subject_type, d.outcome, d.decided_by.is_none()).is_none() {
+        return Err(crate::error::AppError::Internal(anyhow::anyhow!(
+            "decision {}/{} is not a DecisionKind: add it there and to the decision-kind test",
+            d.subject_type,
+            d.outcome
+        )));
+    }
     diesel::insert_into(decisions::table)
         .values(NewDecisionRow {
             user_id: d.user_id,

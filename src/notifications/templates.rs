@@ -115,6 +115,16 @@ email!(BNoticeSent, "b_notice", "email/b_notice.txt", "email/b_notice.html",
     |m| if m.first { "Important tax notice: give us a corrected Form W-9".to_string() } else { "Important tax notice: backup withholding".to_string() },
     { full_name: String, first: bool, tin: String, notice_date: String, deadline: String, rate: String });
 
+/// One auto-approved record of a digest.
+pub struct DigestLine {
+    pub task_ref: String,
+    pub pay: String,
+}
+
+email!(WorkAutoApproved, "work_auto_approved", "email/work_auto_approved.txt", "email/work_auto_approved.html",
+    |m| format!("{} work records approved automatically", m.count),
+    { full_name: String, count: usize, total: String, available_on: String, lines: Vec<DigestLine> });
+
 /// One line of a test result email: a section and its score, never the answers.
 pub struct SectionLine {
     pub title: String,

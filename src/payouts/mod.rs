@@ -11,4 +11,5 @@ pub mod releases;
 pub mod routes;
 pub mod routing;
 pub mod service;
+pub mod trace;
 pub mod unclaimed;

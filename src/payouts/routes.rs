@@ -674,6 +674,68 @@ pub async fn get_release(
     Ok(HttpResponse::Ok().json(blocking(move || releases::get(&state, id)).await?))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TraceQuery {
+    /// The task reference of a work record.
+    pub task_ref: String,
+}
+
+/// Follow a task to the payout item, batch, export file and settlement that paid it
+/// (finance). A task paid in part by two items has two portions; items that failed or
+/// were returned before are listed in `reopened_by`.
+#[utoipa::path(
+    tag = "payouts",
+    params(TraceQuery),
+    responses(
+        (status = 200, body = super::trace::TaskTrace),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/payouts/trace")]
+pub async fn trace_task(
+    state: web::Data<AppState>,
+    _finance: Staff<Finance>,
+    query: web::Query<TraceQuery>,
+) -> AppResult<HttpResponse> {
+    let task_ref = query.into_inner().task_ref;
+    let trace = blocking(move || super::trace::trace_task(&state, &task_ref)).await?;
+    Ok(HttpResponse::Ok().json(trace))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CursorQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    pub limit: Option<i64>,
+}
+
+/// The tasks (and stipends, bonuses, adjustments) a payout item pays, oldest first,
+/// through the refunds of earlier items that failed (finance).
+#[utoipa::path(
+    tag = "payouts",
+    params(("id" = i64, Path, description = "payout item id"), CursorQuery),
+    responses(
+        (status = 200, body = super::trace::ItemTasks),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
+    ),
+    security(("bearer" = []))
+)]
+#[get("/payout-items/{id}/tasks")]
+pub async fn item_tasks(
+    state: web::Data<AppState>,
+    _finance: Staff<Finance>,
+    path: web::Path<i64>,
+    query: web::Query<CursorQuery>,
+) -> AppResult<HttpResponse> {
+    let (id, CursorQuery { cursor, limit }) = (path.into_inner(), query.into_inner());
+    let page = blocking(move || super::trace::item_tasks(&state, id, cursor, limit)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     // `preview` before `{id}` so the literal path wins.
     cfg.service(add_method)
@@ -686,6 +748,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(cancel_batch)
         .service(export)
         .service(settlement)
+        .service(trace_task)
+        .service(item_tasks)
         .service(change_notices)
         .service(unclaimed)
         .service(late)

@@ -62,8 +62,7 @@ pub async fn put_settings(
     body: web::Json<SettingsChange>,
 ) -> AppResult<HttpResponse> {
     let changes = body.into_inner().settings;
-    let (settings, redated) =
-        crate::blocking(move || service::update(&state, &admin.ctx, admin.id, changes)).await?;
+    let (settings, redated) = crate::blocking(move || service::update(&state, &admin.ctx, admin.id, changes)).await?;
     Ok(HttpResponse::Ok().json(SettingsUpdated { settings, redated }))
 }
 

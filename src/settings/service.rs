@@ -270,11 +270,10 @@ fn redate(
         for (id, decided) in rows {
             let Some(decided) = decided else { continue };
             let deadline = decided + next.appeal_window();
-            out.appeal_deadlines += diesel::update(
-                work_records::table.find(id).filter(work_records::appeal_deadline.lt(deadline)),
-            )
-            .set(work_records::appeal_deadline.eq(deadline))
-            .execute(conn)?;
+            out.appeal_deadlines +=
+                diesel::update(work_records::table.find(id).filter(work_records::appeal_deadline.lt(deadline)))
+                    .set(work_records::appeal_deadline.eq(deadline))
+                    .execute(conn)?;
         }
     } else if def.key == registry::HOLD_DAYS.key && shorter {
         // Holds not released yet: until = approval + hold.

@@ -58,8 +58,9 @@ fn rails(conn: &mut DbConn) -> AppResult<Vec<RailRule>> {
 
 /// January 1 of `year` and of the next year.
 fn year_bounds(year: i64) -> AppResult<(NaiveDate, NaiveDate)> {
-    let start =
-        |y: i64| NaiveDate::from_ymd_opt(y as i32, 1, 1).ok_or_else(|| AppError::field("year", "range", "a calendar year"));
+    let start = |y: i64| {
+        NaiveDate::from_ymd_opt(y as i32, 1, 1).ok_or_else(|| AppError::field("year", "range", "a calendar year"))
+    };
     if !(2000..=2100).contains(&year) {
         return Err(AppError::field("year", "range", "a calendar year between 2000 and 2100"));
     }

@@ -355,10 +355,15 @@ pub async fn year_end_report(
 ) -> AppResult<HttpResponse> {
     let year = year.into_inner();
     let st = state.clone();
-    Ok(HttpResponse::Ok().json(state.db.read(move |c| {
-        let tz = crate::settings::current(c, &st)?.payer_time_zone();
-        filing::report(c, year, tz)
-    }).await?))
+    Ok(HttpResponse::Ok().json(
+        state
+            .db
+            .read(move |c| {
+                let tz = crate::settings::current(c, &st)?.payer_time_zone();
+                filing::report(c, year, tz)
+            })
+            .await?,
+    ))
 }
 
 /// Issue the year's forms: new forms, corrected versions where amounts or W-9 changed,

@@ -490,8 +490,9 @@ pub async fn my_work_records(
     Ok(HttpResponse::Ok().json(MyWorkRecordsPage { items, next_cursor }))
 }
 
-/// One task's way to payment (SPEC §7). Payouts pay balances, not tasks: the payout
-/// stages are reported in `EarningsView::payouts`, and the per-task ones stay null.
+/// One task's way to payment (SPEC §7), to the bank line that paid it. Payout items
+/// cover the oldest credits first (docs/ledger.md, "Which tasks a payout paid"): a task
+/// can be paid in part by one item and in part by the next (`partially_paid`).
 #[derive(Serialize, ToSchema)]
 pub struct TimelineEntry {
     pub work_record_id: i64,
@@ -503,10 +504,24 @@ pub struct TimelineEntry {
     pub approved_at: Option<NaiveDateTime>,
     /// When the hold ends (or ended): the money is payable from then.
     pub available_on: Option<NaiveDateTime>,
+    /// When the payout item paying it was built (its batch).
     pub in_batch_at: Option<NaiveDateTime>,
+    /// When the batch was first exported (the money sent).
     pub sent_at: Option<NaiveDateTime>,
+    /// The rail's reference of the payment.
     pub rail_reference: Option<String>,
+    /// When the settlement was recorded.
     pub settled_at: Option<NaiveDateTime>,
+    /// The date the rail paid (payer's time zone).
+    pub paid_on: Option<chrono::NaiveDate>,
+    pub payout_item_id: Option<i64>,
+    pub batch_id: Option<i64>,
+    /// `not_paid`, `in_batch`, `sent`, `partially_paid` or `paid`.
+    pub payment_status: String,
+    pub paid_cents: i64,
+    /// Payout items that carried this task and failed, were returned or cancelled: the
+    /// task was re-opened and is paid by the next batch.
+    pub reopened_by: Vec<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -515,8 +530,7 @@ pub struct EarningsView {
     /// `pending` is the pay of records awaiting review; the others are ledger balances.
     pub balances: Balances,
     pub quality: QualityView,
-    /// Payout stages at the balance level: payouts pay balances, not tasks, so the
-    /// per-task payout fields of the timeline stay null (docs/payouts.md).
+    /// Payout stages at the balance level.
     pub payouts: crate::payouts::service::PayoutStages,
     pub timeline: Vec<TimelineEntry>,
     pub next_cursor: Option<i64>,
@@ -548,10 +562,12 @@ pub async fn my_earnings(
     let e = blocking(move || service::earnings(&st, uid, before, limit)).await?;
     let payouts = state.db.read(move |conn| crate::payouts::service::payout_stages(conn, uid)).await?;
     let next_cursor = crate::db::next_cursor(&e.timeline, limit, |r| r.id);
+    let mut payments = e.payments;
     let timeline = e
         .timeline
         .into_iter()
-        .map(|r| TimelineEntry {
+        .map(|r| (payments.remove(&r.id).unwrap_or_default(), r))
+        .map(|(p, r)| TimelineEntry {
             work_record_id: r.id,
             status: r.status(),
             task_ref: r.task_ref,
@@ -560,10 +576,16 @@ pub async fn my_earnings(
             review_due_by: r.review_due_at,
             approved_at: r.approved_at,
             available_on: r.hold_until,
-            in_batch_at: None,
-            sent_at: None,
-            rail_reference: None,
-            settled_at: None,
+            in_batch_at: p.in_batch_at,
+            sent_at: p.sent_at,
+            rail_reference: p.rail_reference,
+            settled_at: p.settled_at,
+            paid_on: p.paid_on,
+            payout_item_id: p.payout_item_id,
+            batch_id: p.batch_id,
+            payment_status: if p.payment_status.is_empty() { "not_paid".into() } else { p.payment_status },
+            paid_cents: p.paid_cents,
+            reopened_by: p.reopened_by,
         })
         .collect();
     Ok(HttpResponse::Ok().json(EarningsView {

@@ -1,7 +1,7 @@
 //! Rules and transactions of work records: bulk ingest, review, appeals, automatic
 //! approval, hold release and the quality ladder. No HTTP here.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -795,75 +795,114 @@ pub struct WorkJobReport {
     pub stipends_paid: usize,
 }
 
-/// Approves records not decided within the review window, each in its own transaction.
+/// Approves records not decided within the review window: per contributor, one
+/// transaction approves their due records (each recorded as a decision) and queues ONE
+/// digest email listing them (SPEC: no decision without a message).
 pub fn auto_approve(st: &AppState) -> AppResult<usize> {
     let ctx = RequestCtx::system("job:auto_approve");
     let hold = st.settings()?.hold_period();
     let mut done = 0;
     loop {
         let now = st.clock.now();
-        let ids: Vec<i64> = st.db.read_sync(|conn| {
+        let due: Vec<(i64, i64)> = st.db.read_sync(|conn| {
             Ok(work_records::table
                 .filter(work_records::status.eq(WorkStatus::Pending.as_str()))
                 .filter(work_records::review_due_at.le(now))
                 .order(work_records::id.asc())
                 .limit(500)
-                .select(work_records::id)
+                .select((work_records::contributor_id, work_records::id))
                 .load(conn)?)
         })?;
-        if ids.is_empty() {
+        if due.is_empty() {
             return Ok(done);
         }
-        for id in ids {
-            done += st.db.tx_sync(|conn| {
-                let changed = diesel::update(
-                    work_records::table
-                        .filter(work_records::id.eq(id))
-                        .filter(work_records::status.eq(WorkStatus::Pending.as_str())),
-                )
-                .set((
-                    work_records::status.eq(WorkStatus::Approved.as_str()),
-                    work_records::decided_at.eq(now),
-                    work_records::decision_source.eq("auto"),
-                    work_records::reason_code.eq("review_window_elapsed"),
-                    work_records::approved_at.eq(now),
-                    work_records::hold_until.eq(now + hold),
-                ))
-                .execute(conn)?;
-                if changed != 1 {
-                    return Ok(0);
-                }
-                let record = record_row(conn, id)?;
-                book_approval(conn, now, &ctx, &record, None)?;
-                audit::record(
-                    conn,
-                    now,
-                    &ctx,
-                    AuditEvent {
-                        actor_id: None,
-                        action: "work_record.auto_approved",
-                        subject_type: "work_record",
-                        subject_id: Some(id.to_string()),
-                        summary: json!({"before": {"status": "pending"}, "after": {"status": "approved", "pay_cents": record.pay_cents}}),
-                    },
-                )?;
-                decisions::record(
-                    conn,
-                    now,
-                    NewDecision {
-                        user_id: record.contributor_id,
-                        subject_type: "work_record",
-                        subject_id: id.to_string(),
-                        outcome: "approved",
-                        reason_code: "review_window_elapsed",
-                        note: "approved automatically: not reviewed within the review window",
-                        decided_by: None,
-                    },
-                )?;
-                Ok(1)
-            })?;
+        let mut by_person: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for (user, id) in due {
+            by_person.entry(user).or_default().push(id);
+        }
+        for (user, ids) in by_person {
+            done += st.db.tx_sync(|conn| auto_approve_person(conn, now, &ctx, hold, user, &ids))?;
         }
     }
+}
+
+fn auto_approve_person(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    hold: chrono::Duration,
+    user: i64,
+    ids: &[i64],
+) -> AppResult<usize> {
+    let mut approved = Vec::new();
+    for &id in ids {
+        let changed = diesel::update(
+            work_records::table
+                .filter(work_records::id.eq(id))
+                .filter(work_records::status.eq(WorkStatus::Pending.as_str())),
+        )
+        .set((
+            work_records::status.eq(WorkStatus::Approved.as_str()),
+            work_records::decided_at.eq(now),
+            work_records::decision_source.eq("auto"),
+            work_records::reason_code.eq("review_window_elapsed"),
+            work_records::approved_at.eq(now),
+            work_records::hold_until.eq(now + hold),
+        ))
+        .execute(conn)?;
+        if changed != 1 {
+            continue;
+        }
+        let record = record_row(conn, id)?;
+        book_approval(conn, now, ctx, &record, None)?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: None,
+                action: "work_record.auto_approved",
+                subject_type: "work_record",
+                subject_id: Some(id.to_string()),
+                summary: json!({"before": {"status": "pending"}, "after": {"status": "approved", "pay_cents": record.pay_cents}}),
+            },
+        )?;
+        decisions::record(
+            conn,
+            now,
+            NewDecision {
+                user_id: record.contributor_id,
+                subject_type: "work_record",
+                subject_id: id.to_string(),
+                outcome: "approved",
+                reason_code: "review_window_elapsed",
+                note: "approved automatically: not reviewed within the review window",
+                decided_by: None,
+            },
+        )?;
+        approved.push(record);
+    }
+    let Some(first) = approved.first() else { return Ok(0) };
+    // The lowest record id approved in this transaction names the digest: each record is
+    // approved once, so a retried job never emails the same digest twice.
+    let key = format!("work_auto_approved:{user}:{}", first.id);
+    let total: i64 = approved.iter().map(|r| r.pay_cents).sum();
+    let lines = approved
+        .iter()
+        .map(|r| notifications::templates::DigestLine {
+            task_ref: r.task_ref.clone(),
+            pay: crate::payouts::service::amount(r.pay_cents),
+        })
+        .collect();
+    let count = approved.len();
+    email_person(conn, now, user, &key, |full_name| notifications::templates::WorkAutoApproved {
+        full_name,
+        count,
+        total: crate::payouts::service::amount(total),
+        available_on: (now + hold).date().to_string(),
+        lines,
+    })?;
+    Ok(count)
 }
 
 /// Moves approved earnings whose hold ended from `held` to `available`.
@@ -1103,6 +1142,8 @@ pub struct Earnings {
     pub balances: ledger::Balances,
     pub quality: QualityView,
     pub timeline: Vec<WorkRecordRow>,
+    /// The payout stages of the timeline's tasks, by work record id.
+    pub payments: HashMap<i64, crate::payouts::trace::TaskPayment>,
 }
 
 /// Balances, quality standing and the per-task timeline (newest first). `pending` is the
@@ -1124,7 +1165,11 @@ pub fn earnings(st: &AppState, user_id: i64, before: Option<i64>, limit: Option<
         if let Some(b) = before {
             q = q.filter(work_records::id.lt(b));
         }
-        let timeline = q.order(work_records::id.desc()).limit(crate::db::page_limit(limit)).load(conn)?;
-        Ok(Earnings { balances, quality, timeline })
+        let timeline: Vec<WorkRecordRow> =
+            q.order(work_records::id.desc()).limit(crate::db::page_limit(limit)).load(conn)?;
+        let released: Vec<(i64, i64)> =
+            timeline.iter().filter(|r| r.released_at.is_some()).map(|r| (r.id, r.pay_cents)).collect();
+        let payments = crate::payouts::trace::task_payments(st, conn, user_id, &released)?;
+        Ok(Earnings { balances, quality, timeline, payments })
     })
 }
