@@ -406,3 +406,73 @@ pub async fn audit(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<
         subject_id: q.subject_id,
     })
 }
+
+// ---------------------------------------------------------------- settings
+
+struct SettingLine {
+    key: &'static str,
+    description: &'static str,
+    value: String,
+    seed: String,
+    range: String,
+    pending: String,
+    changed: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    rows: Vec<SettingLine>,
+}
+
+fn plain(v: &serde_json::Value) -> String {
+    v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
+}
+
+pub async fn settings(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<NoticeQuery>) -> PageResult {
+    let state = st.clone();
+    let views = st.db.read(move |c| crate::settings::service::view(c, &state)).await?;
+    render(&SettingsPage {
+        layout: Layout::new(&user, "settings", q.notice.as_deref()),
+        rows: views
+            .into_iter()
+            .map(|v| SettingLine {
+                key: v.key,
+                description: v.description,
+                value: plain(&v.value),
+                seed: plain(&v.seed),
+                range: match (v.min, v.max) {
+                    (Some(min), Some(max)) => format!("{min} to {max} {}", v.unit),
+                    _ => v.unit.replace('_', " "),
+                },
+                pending: serde_json::to_value(v.applies_to_pending)
+                    .map(|p| plain(&p).replace('_', " "))
+                    .unwrap_or_default(),
+                changed: v.updated_by.map(|by| format!("{} by #{by}", when_opt(&v.updated_at))).unwrap_or_default(),
+            })
+            .collect(),
+    })
+}
+
+/// Saves the settings form through the API's service call: whole numbers are sent as
+/// numbers, the rest as text, and the registry validates both the same way.
+pub async fn save_settings(
+    st: web::Data<AppState>,
+    user: Console<Admin>,
+    form: web::Form<std::collections::HashMap<String, String>>,
+) -> PageResult {
+    let changes: serde_json::Map<String, serde_json::Value> = form
+        .into_inner()
+        .into_iter()
+        .filter(|(k, _)| k != "_csrf")
+        .map(|(k, v)| {
+            let v = v.trim().to_string();
+            let value = v.parse::<i64>().map(serde_json::Value::from).unwrap_or(serde_json::Value::String(v));
+            (k, value)
+        })
+        .collect();
+    let state = st.clone();
+    crate::blocking(move || crate::settings::service::update(&state, &user.ctx, user.id, changes)).await?;
+    see_other("/console/admin/settings", "settings_saved")
+}

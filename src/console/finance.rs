@@ -528,3 +528,145 @@ pub async fn tax_export(
         crate::blocking(move || filing::export(&state, &user.ctx, user.id, year, format, returns, part)).await?;
     Ok(crate::tax::routes::export_response(year, format, returns, part, export))
 }
+
+// ---------------------------------------------------------------- trace
+
+#[derive(Deserialize)]
+pub struct TraceQuery {
+    task_ref: Option<String>,
+    item: Option<String>,
+    cursor: Option<i64>,
+    notice: Option<String>,
+}
+
+struct PortionLine {
+    amount: String,
+    item_id: Option<i64>,
+    batch_id: Option<i64>,
+    sent: String,
+    files: String,
+    status: String,
+    rail_reference: String,
+    paid_on: String,
+    reopened_by: String,
+}
+
+struct TaskView {
+    task_ref: String,
+    contributor_id: i64,
+    status: String,
+    pay: String,
+    approved: String,
+    available_on: String,
+    portions: Vec<PortionLine>,
+}
+
+struct CoveredView {
+    kind: String,
+    reference: String,
+    task_ref: String,
+    cents: String,
+    credit: String,
+    partial: bool,
+}
+
+struct ItemView {
+    id: i64,
+    batch_id: i64,
+    status: String,
+    gross: String,
+    rail_reference: String,
+    paid_on: String,
+    files: String,
+    lines: Vec<CoveredView>,
+    next_cursor: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "console/trace.html")]
+struct TracePage {
+    layout: Layout,
+    task_ref: String,
+    item_query: String,
+    task: Option<TaskView>,
+    item: Option<ItemView>,
+}
+
+fn files_of(link: &crate::payouts::trace::ItemLink) -> String {
+    link.files
+        .iter()
+        .map(|f| format!("{} part {} ({})", f.format.as_str(), f.part, f.sha256))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Follows a task to the bank line that paid it, or lists an item's tasks, through the
+/// same service calls as `GET /payouts/trace` and `GET /payout-items/{id}/tasks`.
+pub async fn trace(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<TraceQuery>) -> PageResult {
+    let q = q.into_inner();
+    let task_ref = q.task_ref.unwrap_or_default().trim().to_string();
+    let item_query = q.item.unwrap_or_default().trim().to_string();
+    let mut task = None;
+    if !task_ref.is_empty() {
+        let (state, r) = (st.clone(), task_ref.clone());
+        let t = crate::blocking(move || crate::payouts::trace::trace_task(&state, &r)).await?;
+        task = Some(TaskView {
+            task_ref: t.task_ref,
+            contributor_id: t.contributor_id,
+            status: t.status,
+            pay: dollars(t.pay_cents),
+            approved: when_opt(&t.approved_at),
+            available_on: when_opt(&t.available_on),
+            portions: t
+                .portions
+                .into_iter()
+                .map(|p| PortionLine {
+                    amount: dollars(p.cents),
+                    item_id: p.item.as_ref().map(|i| i.item_id),
+                    batch_id: p.item.as_ref().map(|i| i.batch_id),
+                    sent: p.item.as_ref().map(|i| when_opt(&i.sent_at)).unwrap_or_else(|| "—".into()),
+                    files: p.item.as_ref().map(files_of).unwrap_or_default(),
+                    status: p
+                        .item
+                        .as_ref()
+                        .map(|i| i.status.as_str().to_string())
+                        .unwrap_or_else(|| "not in a payout".into()),
+                    rail_reference: p.item.as_ref().and_then(|i| i.rail_reference.clone()).unwrap_or_default(),
+                    paid_on: p.item.as_ref().and_then(|i| i.paid_on).map(|d| d.to_string()).unwrap_or_default(),
+                    reopened_by: p.reopened_by.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
+                })
+                .collect(),
+        });
+    }
+    let mut item = None;
+    if !item_query.is_empty() {
+        let id: i64 = item_query
+            .parse()
+            .map_err(|_| ConsoleError::App(AppError::field("item", "format", "a payout item number")))?;
+        let (state, cursor) = (st.clone(), q.cursor);
+        let page = crate::blocking(move || crate::payouts::trace::item_tasks(&state, id, cursor, Some(100))).await?;
+        item = Some(ItemView {
+            id: page.item.item_id,
+            batch_id: page.item.batch_id,
+            status: page.item.status.as_str().to_string(),
+            gross: dollars(page.item.gross_cents),
+            rail_reference: page.item.rail_reference.clone().unwrap_or_default(),
+            paid_on: page.item.paid_on.map(|d| d.to_string()).unwrap_or_default(),
+            files: files_of(&page.item),
+            lines: page
+                .lines
+                .into_iter()
+                .map(|l| CoveredView {
+                    kind: l.kind,
+                    reference: l.reference,
+                    task_ref: l.task_ref.unwrap_or_default(),
+                    cents: dollars(l.cents),
+                    credit: dollars(l.credit_cents),
+                    partial: l.partial,
+                })
+                .collect(),
+            next_cursor: page.next_cursor,
+        });
+    }
+    render(&TracePage { layout: Layout::new(&user, "trace", q.notice.as_deref()), task_ref, item_query, task, item })
+}

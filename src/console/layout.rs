@@ -52,6 +52,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "staff_created" => "Staff account created; an invitation email is on its way.",
         "roles_changed" => "Roles updated.",
         "project_created" => "Project type created.",
+        "settings_saved" => "Settings saved: in force on every instance now.",
         "test_created" => "Qualification test created.",
         "retried" => "Email queued for another attempt.",
         _ => return None,

@@ -83,6 +83,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/admin/tests", web::post().to(admin::create_test))
             .route("/admin/outbox", web::get().to(admin::outbox))
             .route("/admin/outbox/{id}/retry", web::post().to(admin::retry))
-            .route("/admin/audit", web::get().to(admin::audit)),
+            .route("/admin/audit", web::get().to(admin::audit))
+            .route("/admin/settings", web::get().to(admin::settings))
+            .route("/admin/settings", web::post().to(admin::save_settings))
+            .route("/finance/trace", web::get().to(finance::trace)),
     );
 }

@@ -24,6 +24,7 @@ both_backends!(
     every_review_queue_is_decided_through_the_console,
     decision_forms_refuse_what_the_api_refuses,
     disabled_and_de_roled_staff_lose_the_console_at_once,
+    settings_and_trace_pages,
 );
 
 const DIPLOMA_PNG: &[u8] = include_bytes!("../fixtures/diploma.png");
@@ -704,4 +705,34 @@ async fn disabled_and_de_roled_staff_lose_the_console_at_once(backend: Backend) 
     assert_eq!((page.status, page.location.as_deref()), (303, Some("/console/login")), "disabled: signed out");
     let again = s.sign_in("fin@gatehouse.test").await;
     assert_eq!(again.status, 401, "{}", again.body);
+}
+
+/// The Settings page (admins) saves through the API's service, and the Trace page
+/// (finance) follows a task to its payout item and back (issue 19).
+async fn settings_and_trace_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    app.staff(&admin, "fin@gatehouse.test", &["finance"]).await;
+    let mut s = Session::new(&app);
+    s.sign_in("admin@gatehouse.test").await;
+    let page = s.get("/console/admin/settings").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("payout_method_hold_hours") && page.body.contains("America/New_York"), "{}", page.body);
+    let csrf = page.csrf();
+    let saved = s.post("/console/admin/settings", &[("_csrf", &csrf), ("hold_days", "3")]).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let (_, all) = app.get("/admin/settings", Some(&admin.access)).await;
+    let hold = all["settings"].as_array().unwrap().iter().find(|x| x["key"] == "hold_days").unwrap();
+    assert_eq!(hold["value"], 3, "{hold}");
+    let refused = s.post("/console/admin/settings", &[("_csrf", &csrf), ("hold_days", "365")]).await;
+    assert_eq!(refused.status, 422, "the API's range: {}", refused.body);
+
+    let mut f = Session::new(&app);
+    f.sign_in("fin@gatehouse.test").await;
+    let page = f.get("/console/finance/trace").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let page = f.get("/console/finance/trace?task_ref=no-such-task").await;
+    assert_eq!(page.status, 404, "{}", page.body);
+    let denied = s.get("/console/finance/trace").await;
+    assert_eq!(denied.status, 403, "admins without finance");
 }

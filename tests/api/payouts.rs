@@ -125,7 +125,7 @@ async fn re_export_differing_from_its_record_is_aborted(app: &TestApp, w: &World
     assert_eq!(again.sha.as_deref(), Some(sha));
 }
 
-async fn mail_with_subject(app: &TestApp, to: &str, needle: &str) -> crate::support::smtp::ReceivedMail {
+pub(crate) async fn mail_with_subject(app: &TestApp, to: &str, needle: &str) -> crate::support::smtp::ReceivedMail {
     for _ in 0..200 {
         if let Some(m) = app.smtp.inbox.to(to).into_iter().find(|m| m.subject.contains(needle)) {
             return m;
@@ -136,7 +136,7 @@ async fn mail_with_subject(app: &TestApp, to: &str, needle: &str) -> crate::supp
 }
 
 /// A contributor with work approved by a reviewer and released after the hold.
-async fn released_work(app: &TestApp, w: &World, i: usize, task: &str) -> i64 {
+pub(crate) async fn released_work(app: &TestApp, w: &World, i: usize, task: &str) -> i64 {
     let (id, _) = &w.contributors[i];
     let body = ingest(app, &w.finance, vec![record(*id, w.open_project, task, "units", "10", "2.5")]).await;
     let record_id = body["items"][0]["id"].as_i64().unwrap();

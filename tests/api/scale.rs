@@ -428,3 +428,47 @@ async fn readiness_follows_the_database() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A setting changed through the API of one instance is in force at once on another
+/// instance on the same PostgreSQL, with no restart (issue 19).
+#[actix_web::test]
+async fn a_setting_changed_on_one_instance_is_in_force_at_once_on_another() {
+    if !postgres_available() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let admin = app.admin().await;
+    let finance = app.staff(&admin, "fin@gatehouse.test", &["finance"]).await;
+    app.applicant("someone@example.com").await;
+    let other = Instance::start(&app, "b").await;
+
+    // Before: the environment's seed, on both instances.
+    let (_, preview) = app.get("/payout-batches/preview", Some(&finance.access)).await;
+    assert_eq!(preview["minimum_cents"], 1_000, "{preview}");
+    let wrong = json!({"email": "someone@example.com", "password": "not the password"});
+    let (status, _) = app.post("/auth/login", None, wrong.clone()).await;
+    assert_eq!(status, 401, "one failure is within the default budget of five");
+
+    // Changed through the other instance's API.
+    let resp = app
+        .client
+        .put(format!("{}/api/v1/admin/settings", other.base))
+        .bearer_auth(&admin.access)
+        .json(&json!({"settings": {"payout_minimum_cents": 25_000, "login_failures_per_account_ip": 1}}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = crate::support::read(resp).await;
+    assert_eq!(status, 200, "{body}");
+
+    // In force here at the next request: the preview's minimum and the sign-in budget.
+    let (_, preview) = app.get("/payout-batches/preview", Some(&finance.access)).await;
+    assert_eq!(preview["minimum_cents"], 25_000, "{preview}");
+    let (status, body) =
+        app.post("/auth/login", None, json!({"email": "someone@example.com", "password": PASSWORD})).await;
+    assert_eq!(status, 429, "the one failure already used the new budget of one: {body}");
+    let (_, settings) = app.get("/admin/settings", Some(&admin.access)).await;
+    let minimum = settings["settings"].as_array().unwrap().iter().find(|s| s["key"] == "payout_minimum_cents").unwrap();
+    assert_eq!((minimum["value"].as_i64(), minimum["seed"].as_i64()), (Some(25_000), Some(1_000)), "{minimum}");
+    drop(other);
+}
