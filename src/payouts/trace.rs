@@ -503,10 +503,10 @@ pub fn task_payments(
                 }
             }
             let Some(item_id) = p.item else { continue };
-            if !links.contains_key(&item_id) {
-                links.insert(item_id, item_link(st, conn, item_id)?);
-            }
-            let link = &links[&item_id];
+            let link = match links.entry(item_id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(item_link(st, conn, item_id)?),
+            };
             if link.status == ItemStatus::Paid {
                 t.paid_cents += p.cents;
             } else {

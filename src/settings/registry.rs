@@ -50,6 +50,7 @@ pub struct SettingDef {
     pub pending: Pending,
 }
 
+#[allow(clippy::too_many_arguments)] // one line per definition reads as a table
 const fn int(
     key: &'static str,
     env: &'static str,

@@ -165,7 +165,8 @@ pub struct UnsettledItem {
 fn sent_not_settled(conn: &mut DbConn, year: i64, tz: chrono_tz::Tz) -> AppResult<Vec<UnsettledItem>> {
     use crate::db::schema::payout_batches;
     let (from, to) = year_instants(year, tz)?;
-    let rows: Vec<(i64, i64, i64, String, i64, i64, Option<NaiveDateTime>)> = payout_items::table
+    type Row = (i64, i64, i64, String, i64, i64, Option<NaiveDateTime>);
+    let rows: Vec<Row> = payout_items::table
         .inner_join(payout_batches::table)
         .filter(payout_items::status.eq("pending"))
         .filter(payout_batches::exported_at.ge(from))

@@ -180,7 +180,6 @@ async fn a_payment_is_taxed_in_the_year_the_rail_paid_it(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut w = world(&app, 3).await;
     app.staff(&w.admin, "fin-b@gatehouse.test", &["finance"]).await;
-    let checker;
     let ids: Vec<i64> = w.contributors.iter().map(|(id, _)| *id).collect();
     // Funded by bonuses above the default maker-checker threshold: raised first.
     let (status, body) = app
@@ -201,7 +200,7 @@ async fn a_payment_is_taxed_in_the_year_the_rail_paid_it(backend: Backend) {
     // Built, approved and exported on Wednesday December 30, 2026.
     set_clock(&app, utc("2026-12-30T15:00:00Z"));
     w.finance = app.login("fin@gatehouse.test", PASSWORD).await;
-    checker = app.login("fin-b@gatehouse.test", PASSWORD).await;
+    let checker = app.login("fin-b@gatehouse.test", PASSWORD).await;
     w.admin = app.login("admin@gatehouse.test", PASSWORD).await;
     let (batch_id, batch, _) = approve_and_export(&app, &w.finance, &checker, "y-1").await;
     let item_of = |id: i64| {
