@@ -627,7 +627,12 @@ fn standing_config(get: &impl Fn(&str) -> Option<String>) -> Result<StandingConf
             d.promote_agreement_percent,
             1..=100,
         )?,
-        promote_gold_percent: parse_num(get, "GATEHOUSE_STANDING_PROMOTE_GOLD_PERCENT", d.promote_gold_percent, 1..=100)?,
+        promote_gold_percent: parse_num(
+            get,
+            "GATEHOUSE_STANDING_PROMOTE_GOLD_PERCENT",
+            d.promote_gold_percent,
+            1..=100,
+        )?,
         promote_max_rejection_percent: parse_num(
             get,
             "GATEHOUSE_STANDING_PROMOTE_MAX_REJECTION_PERCENT",

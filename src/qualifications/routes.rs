@@ -11,8 +11,8 @@ use validator::Validate;
 use super::model::*;
 use super::service::{self, AttemptDetail, Blocker, QueueItem, TestDefinition};
 use crate::auth::{Admin, Applicant, Reviewer, Staff, Worker};
-use crate::quality::rules::StandingTier;
 use crate::error::{AppResult, Problem};
+use crate::quality::rules::StandingTier;
 use crate::{blocking, AppState};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -143,7 +143,10 @@ fn low_figure(cfg: &StandingConfig, f: &Figures) -> Option<(MoveReason, String)>
         if p < cfg.demote_gold_percent {
             return Some((
                 MoveReason::LowGoldAccuracy,
-                format!("gold accuracy {p} % on {} gold items, below the {} % floor", f.gold_count, cfg.demote_gold_percent),
+                format!(
+                    "gold accuracy {p} % on {} gold items, below the {} % floor",
+                    f.gold_count, cfg.demote_gold_percent
+                ),
             ));
         }
     }
@@ -338,7 +341,10 @@ mod tests {
     fn promotion_needs_every_figure_known_and_at_its_bar() {
         let good = figures((20, 20 * 95), (20, 20 * 90), (20, 0));
         let m = decide(&cfg(), StandingTier::Standard, &good, true).unwrap();
-        assert_eq!((m.direction, m.to, m.reason), (Direction::Promotion, StandingTier::Advanced, MoveReason::SustainedHighQuality));
+        assert_eq!(
+            (m.direction, m.to, m.reason),
+            (Direction::Promotion, StandingTier::Advanced, MoveReason::SustainedHighQuality)
+        );
         assert!(m.note.contains("gold accuracy 95 % on 20 items"), "{}", m.note);
         assert_eq!(decide(&cfg(), StandingTier::Entry, &good, true).unwrap().to, StandingTier::Standard);
         assert_eq!(decide(&cfg(), StandingTier::Advanced, &good, true), None, "no tier above advanced");
@@ -359,17 +365,38 @@ mod tests {
     fn demotion_needs_one_known_figure_below_its_floor() {
         let low_gold = figures((20, 20 * 60), (0, 0), (0, 0));
         let m = decide(&cfg(), StandingTier::Advanced, &low_gold, true).unwrap();
-        assert_eq!((m.direction, m.from, m.to, m.reason), (Direction::Demotion, StandingTier::Advanced, StandingTier::Entry, MoveReason::LowGoldAccuracy));
+        assert_eq!(
+            (m.direction, m.from, m.to, m.reason),
+            (Direction::Demotion, StandingTier::Advanced, StandingTier::Entry, MoveReason::LowGoldAccuracy)
+        );
         assert!(m.note.contains("gold accuracy 60 % on 20 gold items, below the 70 % floor"), "{}", m.note);
         assert_eq!(decide(&cfg(), StandingTier::Entry, &low_gold, true), None, "nothing below entry");
-        assert_eq!(decide(&cfg(), StandingTier::Standard, &figures((19, 0), (19, 0), (19, 19)), true), None, "too few items");
+        assert_eq!(
+            decide(&cfg(), StandingTier::Standard, &figures((19, 0), (19, 0), (19, 19)), true),
+            None,
+            "too few items"
+        );
         let low_agreement = figures((0, 0), (20, 20 * 59), (0, 0));
-        assert_eq!(decide(&cfg(), StandingTier::Standard, &low_agreement, false).unwrap().reason, MoveReason::LowConsensusAgreement);
-        assert_eq!(decide(&cfg(), StandingTier::Standard, &figures((0, 0), (20, 1200), (0, 0)), true), None, "at the floor");
+        assert_eq!(
+            decide(&cfg(), StandingTier::Standard, &low_agreement, false).unwrap().reason,
+            MoveReason::LowConsensusAgreement
+        );
+        assert_eq!(
+            decide(&cfg(), StandingTier::Standard, &figures((0, 0), (20, 1200), (0, 0)), true),
+            None,
+            "at the floor"
+        );
         let rejected = figures((0, 0), (0, 0), (20, 5));
-        assert_eq!(decide(&cfg(), StandingTier::Standard, &rejected, true).unwrap().reason, MoveReason::HighRejectionShare);
+        assert_eq!(
+            decide(&cfg(), StandingTier::Standard, &rejected, true).unwrap().reason,
+            MoveReason::HighRejectionShare
+        );
         assert_eq!(decide(&cfg(), StandingTier::Standard, &figures((0, 0), (0, 0), (20, 4)), true), None);
-        assert_eq!(decide(&cfg(), StandingTier::Standard, &figures((20, 1400), (0, 0), (0, 0)), true), None, "at the gold floor");
+        assert_eq!(
+            decide(&cfg(), StandingTier::Standard, &figures((20, 1400), (0, 0), (0, 0)), true),
+            None,
+            "at the gold floor"
+        );
     }
 
     #[test]
@@ -402,10 +429,8 @@ mod tests {
     #[test]
     fn the_tier_in_force_at_a_time() {
         let t = |h: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap().and_hms_opt(h, 0, 0).unwrap();
-        let events = [
-            TierEvent { at: t(10), tier: StandingTier::Entry },
-            TierEvent { at: t(12), tier: StandingTier::Standard },
-        ];
+        let events =
+            [TierEvent { at: t(10), tier: StandingTier::Entry }, TierEvent { at: t(12), tier: StandingTier::Standard }];
         assert_eq!(tier_at(&events, t(9)), StandingTier::Standard);
         assert_eq!(tier_at(&events, t(10)), StandingTier::Entry);
         assert_eq!(tier_at(&events, t(11)), StandingTier::Entry);

@@ -377,7 +377,9 @@ fn set_tier(conn: &mut DbConn, now: NaiveDateTime, user_id: i64, domain: &str, t
         return Ok(());
     }
     diesel::update(
-        domain_standings::table.filter(domain_standings::user_id.eq(user_id)).filter(domain_standings::domain.eq(domain)),
+        domain_standings::table
+            .filter(domain_standings::user_id.eq(user_id))
+            .filter(domain_standings::domain.eq(domain)),
     )
     .set((
         domain_standings::tier.eq(to),
@@ -496,6 +498,15 @@ pub fn review_queue(st: &AppState, after: Option<i64>, limit: Option<i64>) -> Ap
     })
 }
 
+/// Moves waiting for a reviewer and the earliest one's time: the dashboard's line.
+pub fn waiting(conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {
+    use diesel::dsl::{count_star, min};
+    Ok(standing_moves::table
+        .filter(standing_moves::status.eq_any([MoveStatus::Proposed.as_str(), MoveStatus::Appealed.as_str()]))
+        .select((count_star(), min(standing_moves::proposed_at)))
+        .first::<(i64, Option<NaiveDateTime>)>(conn)?)
+}
+
 fn may_review(m: &MoveRow, reviewer_id: i64) -> AppResult<MoveStatus> {
     if m.user_id == reviewer_id {
         return Err(AppError::Forbidden("nobody reviews their own standing".into()));
@@ -562,7 +573,8 @@ pub fn decide(
     note: &str,
 ) -> AppResult<MoveRow> {
     let reason_code = review::free_reason_code(reason_code)?;
-    let note = review::note(note, matches!(verdict, MoveVerdict::Uphold | MoveVerdict::Overturn | MoveVerdict::Dismiss))?;
+    let note =
+        review::note(note, matches!(verdict, MoveVerdict::Uphold | MoveVerdict::Overturn | MoveVerdict::Dismiss))?;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let m = move_row(conn, id)?;
@@ -802,14 +814,14 @@ pub fn standing_of(st: &AppState, user_id: i64) -> AppResult<Standing> {
             .order(domain_standings::domain.asc())
             .select(StandingRow::as_select())
             .load(conn)?;
-        let qualified: BTreeSet<String> =
-            qualified_pairs(conn, now, &[user_id])?.into_iter().map(|(_, d)| d).collect();
+        let qualified: BTreeSet<String> = qualified_pairs(conn, now, &[user_id])?.into_iter().map(|(_, d)| d).collect();
         let projects: Vec<crate::qualifications::model::ProjectTypeRow> = project_types::table
             .filter(project_types::standing_domain.is_not_null())
             .order(project_types::id.asc())
             .select(crate::qualifications::model::ProjectTypeRow::as_select())
             .load(conn)?;
-        let mut by_domain: HashMap<String, Option<StandingRow>> = rows.into_iter().map(|r| (r.domain.clone(), Some(r))).collect();
+        let mut by_domain: HashMap<String, Option<StandingRow>> =
+            rows.into_iter().map(|r| (r.domain.clone(), Some(r))).collect();
         for d in &qualified {
             if projects.iter().any(|p| p.standing_domain.as_deref() == Some(d.as_str())) {
                 by_domain.entry(d.clone()).or_insert(None);
@@ -858,7 +870,10 @@ pub fn standing_of(st: &AppState, user_id: i64) -> AppResult<Standing> {
 }
 
 /// For the readiness list: per person, the domains whose tier locks some project type.
-pub fn locks_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Vec<(String, StandingTier, Vec<String>)>>> {
+pub fn locks_of(
+    conn: &mut DbConn,
+    user_ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<(String, StandingTier, Vec<String>)>>> {
     let mut out: HashMap<i64, Vec<(String, StandingTier, Vec<String>)>> = HashMap::new();
     let projects: Vec<crate::qualifications::model::ProjectTypeRow> = project_types::table
         .filter(project_types::standing_domain.is_not_null())
@@ -965,7 +980,8 @@ pub fn reviewer_accuracy(st: &AppState, after: Option<i64>, limit: Option<i64>) 
         Ok(rows
             .into_iter()
             .map(|r| ReviewerAccuracy {
-                overturn_rate_percent: (r.appeals_decided > 0).then(|| (r.appeals_overturned * 100 / r.appeals_decided) as i32),
+                overturn_rate_percent: (r.appeals_decided > 0)
+                    .then(|| (r.appeals_overturned * 100 / r.appeals_decided) as i32),
                 gold_agreement_percent: (r.gold_decided > 0).then(|| (r.gold_agreed * 100 / r.gold_decided) as i32),
                 reviewer_id: r.reviewer_id,
                 email: r.email,

@@ -77,7 +77,11 @@ fn signal_errors(items: &[IngestItem], reports: impl Fn(i64) -> Option<(bool, bo
             let Some(v) = value else { continue };
             let field = format!("records[{i}].{name}");
             if !(0..=100).contains(&v) {
-                errors.push(FieldError::new(&field, "range", format!("{name} is a whole percent from 0 to 100, not {v}")));
+                errors.push(FieldError::new(
+                    &field,
+                    "range",
+                    format!("{name} is a whole percent from 0 to 100, not {v}"),
+                ));
             } else if reported == Some(false) {
                 errors.push(FieldError::new(
                     &field,

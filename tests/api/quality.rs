@@ -6,6 +6,7 @@
 use serde_json::{json, Value};
 
 use crate::both_backends;
+use crate::console::{claim_and_decide, Session};
 use crate::support::{Backend, Options, TestApp, Tokens};
 use crate::work::{ingest, record, run_jobs, world, World};
 
@@ -91,10 +92,14 @@ async fn qualify_in_law(app: &TestApp, admin: &Tokens, person: &Tokens) {
 }
 
 /// Past the review window, so the records are approved automatically; then every job,
-/// the standing run included.
-async fn nightly(app: &TestApp) {
+/// the standing run included. The staff sign in again (their access tokens expired).
+async fn nightly(app: &TestApp, w: &mut World) {
     app.clock.advance(chrono::Duration::days(8));
     run_jobs(app).await;
+    app.renew(&mut w.admin, "admin@gatehouse.test").await;
+    app.renew(&mut w.finance, "fin@gatehouse.test").await;
+    app.renew(&mut w.reviewer_a, "rev-a@gatehouse.test").await;
+    app.renew(&mut w.reviewer_b, "rev-b@gatehouse.test").await;
 }
 
 fn refused_codes(body: &Value) -> Vec<String> {
@@ -103,7 +108,7 @@ fn refused_codes(body: &Value) -> Vec<String> {
 
 async fn sustained_gold_accuracy_and_agreement_promote_within_qualifications(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let w = world(&app, 2).await;
+    let mut w = world(&app, 2).await;
     let (ana, mut ana_t) = w.contributors[0].clone();
     let (ben, mut ben_t) = w.contributors[1].clone();
     let law = json!([{"domain": "law", "tier": "generalist"}]);
@@ -122,7 +127,7 @@ async fn sustained_gold_accuracy_and_agreement_promote_within_qualifications(bac
     records.extend(batch(ben, standard, "ben", 20, 90, 85));
     let body = ingest(&app, &w.finance, records).await;
     assert_eq!(body["created"], 40, "{body}");
-    nightly(&app).await;
+    nightly(&app, &mut w).await;
 
     app.renew(&mut ana_t, "worker0@example.com").await;
     let (status, standing) = app.get("/me/standing", Some(&ana_t.access)).await;
@@ -140,10 +145,18 @@ async fn sustained_gold_accuracy_and_agreement_promote_within_qualifications(bac
     assert_eq!(promotion["figures"]["consensus_agreement_percent"], 90);
     assert_eq!(promotion["figures"]["gold_items"], 20);
     let mail = app.smtp.inbox.wait_for_subject("worker0@example.com", "promoted to advanced").await;
-    assert!(mail.text.contains("sustained_high_quality") && mail.text.contains("gold accuracy 100 % on 20 items"), "{}", mail.text);
+    assert!(
+        mail.text.contains("sustained_high_quality") && mail.text.contains("gold accuracy 100 % on 20 items"),
+        "{}",
+        mail.text
+    );
     let (_, decisions) = app.get("/me/decisions", Some(&ana_t.access)).await;
     assert!(
-        decisions["items"].as_array().unwrap().iter().any(|d| d["subject_type"] == "standing_move" && d["outcome"] == "promotion"),
+        decisions["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["subject_type"] == "standing_move" && d["outcome"] == "promotion"),
         "{decisions}"
     );
 
@@ -153,7 +166,8 @@ async fn sustained_gold_accuracy_and_agreement_promote_within_qualifications(bac
     assert_eq!(standing["domains"][0]["tier"], "standard");
     assert_eq!(standing["history"], json!([]));
     assert_eq!(standing["domains"][0]["gold_accuracy_percent"], 85);
-    let steps: Vec<&str> = standing["domains"][0]["next_steps"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let steps: Vec<&str> =
+        standing["domains"][0]["next_steps"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
     // 1700 + 100 n ≥ 90 (20 + n): n ≥ 10.
     assert!(steps[0].starts_with("10 more gold items answered correctly to reach 90 %"), "{steps:?}");
     assert_eq!(standing["domains"][0]["locked_project_types"][0]["name"], "Law red-teaming");
@@ -162,10 +176,12 @@ async fn sustained_gold_accuracy_and_agreement_promote_within_qualifications(bac
     let req = req.unwrap_or_else(|| panic!("no standing requirement: {readiness}"));
     assert_eq!(req["link"], "/api/v1/me/standing");
     assert!(req["how_to_fix"].as_str().unwrap().contains("Law red-teaming"), "{req}");
-    assert_eq!(readiness["can_work"], true, "informational: other work stays open");
+    assert_eq!(req["blocks"], json!([]), "informational: other work stays open");
 
     // Now Ana's advanced work is accepted; work done before the promotion still is not.
-    let body = ingest(&app, &w.finance, vec![done_now(&app, signalled(ana, advanced, "late-advanced", Some(90), Some(100)))]).await;
+    let body =
+        ingest(&app, &w.finance, vec![done_now(&app, signalled(ana, advanced, "late-advanced", Some(90), Some(100)))])
+            .await;
     assert_eq!(body["created"], 1, "{body}");
     let mut replay = before;
     replay["task_ref"] = json!("early-advanced-2");
@@ -182,7 +198,7 @@ async fn sustained_gold_accuracy_and_agreement_promote_within_qualifications(bac
 
 async fn low_gold_accuracy_moves_back_to_entry_level_in_one_domain_emailed_and_appealable(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let w = world(&app, 1).await;
+    let mut w = world(&app, 1).await;
     let (cy, mut cy_t) = w.contributors[0].clone();
     let entry = gated_project(&app, &w.admin, "Law basics", "law", "entry", json!([])).await;
     let standard = gated_project(&app, &w.admin, "Law ranking", "law", "standard", json!([])).await;
@@ -192,7 +208,7 @@ async fn low_gold_accuracy_moves_back_to_entry_level_in_one_domain_emailed_and_a
     let mut records = batch(cy, standard, "law", 20, 80, 40);
     records.extend(batch(cy, math, "math", 20, 95, 100));
     ingest(&app, &w.finance, records).await;
-    nightly(&app).await;
+    nightly(&app, &mut w).await;
 
     app.renew(&mut cy_t, "worker0@example.com").await;
     let (_, standing) = app.get("/me/standing", Some(&cy_t.access)).await;
@@ -202,14 +218,17 @@ async fn low_gold_accuracy_moves_back_to_entry_level_in_one_domain_emailed_and_a
     assert_eq!(law["tier"], "entry", "{standing}");
     assert_eq!(math_standing["tier"], "standard", "another domain is untouched: {standing}");
     let demotion = &standing["history"][0];
-    assert_eq!((demotion["direction"].as_str(), demotion["reason_code"].as_str()), (Some("demotion"), Some("low_gold_accuracy")));
+    assert_eq!(
+        (demotion["direction"].as_str(), demotion["reason_code"].as_str()),
+        (Some("demotion"), Some("low_gold_accuracy"))
+    );
     assert_eq!(demotion["figures"]["gold_accuracy_percent"], 40);
     assert!(demotion["note"].as_str().unwrap().contains("gold accuracy 40 % on 20 gold items, below the 70 % floor"));
     let move_id = demotion["id"].as_i64().unwrap();
 
     // The account is not suspended: entry-level law and math work go on.
     let (_, me) = app.get("/me", Some(&cy_t.access)).await;
-    assert_eq!(me["status"], "active", "{me}");
+    assert_eq!(me["status"], "authorization_verified", "not suspended: {me}");
     let mail = app.smtp.inbox.wait_for_subject("worker0@example.com", "moved back to entry-level work").await;
     assert!(mail.text.contains("low_gold_accuracy"), "{}", mail.text);
     assert!(mail.text.contains("\"gold_accuracy_percent\":40"), "{}", mail.text);
@@ -233,44 +252,61 @@ async fn low_gold_accuracy_moves_back_to_entry_level_in_one_domain_emailed_and_a
 
     // Appeal once; the reviewer overturns; the standard tier is back.
     let (status, appealed) = app
-        .post(&format!("/me/standing/moves/{move_id}/appeal"), Some(&cy_t.access), json!({"message": "The gold key was wrong."}))
+        .post(
+            &format!("/me/standing/moves/{move_id}/appeal"),
+            Some(&cy_t.access),
+            json!({"message": "The gold key was wrong."}),
+        )
         .await;
     assert_eq!(status, 201, "{appealed}");
     assert_eq!(appealed["status"], "appealed");
-    let (status, again) =
-        app.post(&format!("/me/standing/moves/{move_id}/appeal"), Some(&cy_t.access), json!({"message": "again"})).await;
+    let (status, again) = app
+        .post(&format!("/me/standing/moves/{move_id}/appeal"), Some(&cy_t.access), json!({"message": "again"}))
+        .await;
     assert_eq!((status, again["code"].as_str()), (409, Some("already_appealed")));
     let (_, queue) = app.get("/review/standing-moves", Some(&w.reviewer_a.access)).await;
     assert_eq!(queue["items"][0]["id"], move_id, "{queue}");
-    let decide = json!({"decision": "overturn", "reason_code": "gold_key_corrected", "note": "The gold answers were wrong."});
-    let (status, body) = app.post(&format!("/review/standing-moves/{move_id}/decision"), Some(&w.reviewer_a.access), decide.clone()).await;
+    let decide =
+        json!({"decision": "overturn", "reason_code": "gold_key_corrected", "note": "The gold answers were wrong."});
+    let (status, body) = app
+        .post(&format!("/review/standing-moves/{move_id}/decision"), Some(&w.reviewer_a.access), decide.clone())
+        .await;
     assert_eq!((status, body["code"].as_str()), (409, Some("claim_required")), "{body}");
-    let (status, _) = app.post(&format!("/review/standing-moves/{move_id}/claim"), Some(&w.reviewer_a.access), json!({})).await;
+    let (status, _) =
+        app.post(&format!("/review/standing-moves/{move_id}/claim"), Some(&w.reviewer_a.access), json!({})).await;
     assert_eq!(status, 200);
-    let (status, body) = app.post(&format!("/review/standing-moves/{move_id}/decision"), Some(&w.reviewer_a.access), decide).await;
+    let (status, body) =
+        app.post(&format!("/review/standing-moves/{move_id}/decision"), Some(&w.reviewer_a.access), decide).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "overturned");
     let mail = app.smtp.inbox.wait_for_subject("worker0@example.com", "appeal of the standing decision").await;
-    assert!(mail.text.contains("gold_key_corrected") && mail.text.contains("The gold answers were wrong."), "{}", mail.text);
+    assert!(
+        mail.text.contains("gold_key_corrected") && mail.text.contains("The gold answers were wrong."),
+        "{}",
+        mail.text
+    );
     let (_, standing) = app.get("/me/standing", Some(&cy_t.access)).await;
     let law = standing["domains"].as_array().unwrap().iter().find(|d| d["domain"] == "law").unwrap().clone();
     assert_eq!(law["tier"], "standard", "{standing}");
     assert_eq!(standing["history"][0]["decision_note"], "The gold answers were wrong.");
-    let body = ingest(&app, &w.finance, vec![done_now(&app, signalled(cy, standard, "law-restored", Some(90), Some(100)))]).await;
+    let body =
+        ingest(&app, &w.finance, vec![done_now(&app, signalled(cy, standard, "law-restored", Some(90), Some(100)))])
+            .await;
     assert_eq!(body["created"], 1, "{body}");
     let (_, decisions) = app.get("/me/decisions", Some(&cy_t.access)).await;
-    let subjects: Vec<&str> = decisions["items"].as_array().unwrap().iter().map(|d| d["subject_type"].as_str().unwrap()).collect();
+    let subjects: Vec<&str> =
+        decisions["items"].as_array().unwrap().iter().map(|d| d["subject_type"].as_str().unwrap()).collect();
     assert!(subjects.contains(&"standing_move") && subjects.contains(&"standing_move_appeal"), "{subjects:?}");
 }
 
 async fn too_few_items_make_no_move(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let w = world(&app, 1).await;
+    let mut w = world(&app, 1).await;
     let (dee, mut dee_t) = w.contributors[0].clone();
     let standard = gated_project(&app, &w.admin, "Law ranking", "law", "standard", json!([])).await;
     // 19 gold items all wrong, 19 in disagreement: one short of the confidence floor.
     ingest(&app, &w.finance, batch(dee, standard, "few", 19, 0, 0)).await;
-    nightly(&app).await;
+    nightly(&app, &mut w).await;
     app.renew(&mut dee_t, "worker0@example.com").await;
     let (_, standing) = app.get("/me/standing", Some(&dee_t.access)).await;
     let law = &standing["domains"][0];
@@ -307,11 +343,18 @@ async fn signals_out_of_range_or_undeclared_are_refused_at_ingest(backend: Backe
         .iter()
         .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
         .collect();
-    assert_eq!(fields, [("records[1].consensus_agreement_percent", "range"), ("records[2].gold_score_percent", "range")]);
+    assert_eq!(
+        fields,
+        [("records[1].consensus_agreement_percent", "range"), ("records[2].gold_score_percent", "range")]
+    );
 
     // The open project type (World's) reports no signals.
     let (status, body) = app
-        .post("/work-records", Some(&w.finance.access), json!({"records": [signalled(ed, w.open_project, "x-1", None, Some(100))]}))
+        .post(
+            "/work-records",
+            Some(&w.finance.access),
+            json!({"records": [signalled(ed, w.open_project, "x-1", None, Some(100))]}),
+        )
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["errors"][0]["field"], "records[0].gold_score_percent");
@@ -341,22 +384,26 @@ async fn signals_out_of_range_or_undeclared_are_refused_at_ingest(backend: Backe
 
 async fn my_standing_explains_the_next_threshold(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let w = world(&app, 1).await;
+    let mut w = world(&app, 1).await;
     let (fay, mut fay_t) = w.contributors[0].clone();
     let law = json!([{"domain": "law", "tier": "generalist"}]);
     let standard = gated_project(&app, &w.admin, "Law ranking", "law", "standard", law).await;
     qualify_in_law(&app, &w.admin, &fay_t).await;
     // 8 gold items right and 20 items at 90 % agreement: gold lacks 12 items.
-    let mut records: Vec<Value> = (0..8).map(|i| signalled(fay, standard, &format!("g-{i}"), Some(90), Some(100))).collect();
+    let mut records: Vec<Value> =
+        (0..8).map(|i| signalled(fay, standard, &format!("g-{i}"), Some(90), Some(100))).collect();
     records.extend((0..12).map(|i| signalled(fay, standard, &format!("a-{i}"), Some(90), None)));
     ingest(&app, &w.finance, records).await;
-    nightly(&app).await;
+    nightly(&app, &mut w).await;
     app.renew(&mut fay_t, "worker0@example.com").await;
     let (_, standing) = app.get("/me/standing", Some(&fay_t.access)).await;
     let law = &standing["domains"][0];
     assert_eq!(law["tier"], "standard");
     assert_eq!(law["qualified"], true);
-    assert_eq!((law["figures"]["gold_count"].as_i64(), law["figures"]["agreement_count"].as_i64()), (Some(8), Some(20)));
+    assert_eq!(
+        (law["figures"]["gold_count"].as_i64(), law["figures"]["agreement_count"].as_i64()),
+        (Some(8), Some(20))
+    );
     assert_eq!(law["figures"]["decided_count"], 20);
     assert_eq!(law["next_steps"][0], "12 more gold items answered correctly to reach 90 % gold accuracy on at least 20 items, the bar for advanced work.");
     assert_eq!(standing["thresholds"]["min_items"], 20);
@@ -386,7 +433,8 @@ async fn reviewer_accuracy_shows_overturns_and_gold_agreement(backend: Backend) 
     // Reviewer A: rejects a right gold item (disagrees), approves a right one (agrees),
     // rejects a wrong one (agrees), approves a non-gold item.
     for (id, verdict) in [(ids[0], "reject"), (ids[1], "approve"), (ids[2], "reject"), (ids[3], "approve")] {
-        let (status, _) = app.post(&format!("/review/work-records/{id}/claim"), Some(&w.reviewer_a.access), json!({})).await;
+        let (status, _) =
+            app.post(&format!("/review/work-records/{id}/claim"), Some(&w.reviewer_a.access), json!({})).await;
         assert_eq!(status, 200);
         let (status, body) = app
             .post(
@@ -398,11 +446,13 @@ async fn reviewer_accuracy_shows_overturns_and_gold_agreement(backend: Backend) 
         assert_eq!(status, 200, "{body}");
     }
     // Gus appeals the first rejection; reviewer B overturns it.
-    let (status, appeal) =
-        app.post(&format!("/me/work-records/{}/appeal", ids[0]), Some(&gus_t.access), json!({"message": "It was right."})).await;
+    let (status, appeal) = app
+        .post(&format!("/me/work-records/{}/appeal", ids[0]), Some(&gus_t.access), json!({"message": "It was right."}))
+        .await;
     assert_eq!(status, 201, "{appeal}");
     let appeal_id = appeal["id"].as_i64().unwrap();
-    let (status, _) = app.post(&format!("/review/appeals/{appeal_id}/claim"), Some(&w.reviewer_b.access), json!({})).await;
+    let (status, _) =
+        app.post(&format!("/review/appeals/{appeal_id}/claim"), Some(&w.reviewer_b.access), json!({})).await;
     assert_eq!(status, 200);
     let (status, body) = app
         .post(
@@ -423,19 +473,23 @@ async fn reviewer_accuracy_shows_overturns_and_gold_agreement(backend: Backend) 
     assert_eq!(a["gold_decided"], 3);
     assert_eq!(a["gold_agreed"], 2);
     assert_eq!(a["gold_agreement_percent"], 66);
-    assert!(view["items"].as_array().unwrap().iter().all(|r| r["email"] != "rev-b@gatehouse.test"), "B decided no record");
+    assert!(
+        view["items"].as_array().unwrap().iter().all(|r| r["email"] != "rev-b@gatehouse.test"),
+        "B decided no record"
+    );
     let (status, _) = app.get("/admin/reviewer-accuracy", Some(&w.reviewer_a.access)).await;
     assert_eq!(status, 403, "admins only");
 }
 
 async fn with_human_confirmation_moves_wait_in_the_reviewers_queue(backend: Backend) {
-    let options = Options { vars: vec![("GATEHOUSE_STANDING_HUMAN_CONFIRMATION", "true".into())], ..Default::default() };
+    let options =
+        Options { vars: vec![("GATEHOUSE_STANDING_HUMAN_CONFIRMATION", "true".into())], ..Default::default() };
     let app = TestApp::spawn_with(backend, options).await;
-    let w: World = world(&app, 1).await;
+    let mut w: World = world(&app, 1).await;
     let (hal, mut hal_t) = w.contributors[0].clone();
     let standard = gated_project(&app, &w.admin, "Law ranking", "law", "standard", json!([])).await;
     ingest(&app, &w.finance, batch(hal, standard, "low", 20, 30, 90)).await;
-    nightly(&app).await;
+    nightly(&app, &mut w).await;
 
     // Proposed, not in effect: standard work is still accepted.
     let (_, queue) = app.get("/review/standing-moves", Some(&w.reviewer_a.access)).await;
@@ -450,33 +504,62 @@ async fn with_human_confirmation_moves_wait_in_the_reviewers_queue(backend: Back
     let (_, queue) = app.get("/review/standing-moves", Some(&w.reviewer_a.access)).await;
     assert_eq!(queue["items"].as_array().unwrap().len(), 1, "{queue}");
 
-    let (status, _) = app.post(&format!("/review/standing-moves/{id}/claim"), Some(&w.reviewer_a.access), json!({})).await;
+    let (status, _) =
+        app.post(&format!("/review/standing-moves/{id}/claim"), Some(&w.reviewer_a.access), json!({})).await;
     assert_eq!(status, 200);
     let (status, body) = app
-        .post(&format!("/review/standing-moves/{id}/decision"), Some(&w.reviewer_a.access), json!({"decision": "uphold", "reason_code": "x", "note": "n"}))
+        .post(
+            &format!("/review/standing-moves/{id}/decision"),
+            Some(&w.reviewer_a.access),
+            json!({"decision": "uphold", "reason_code": "x", "note": "n"}),
+        )
         .await;
     assert_eq!(status, 422, "a proposal is confirmed or dismissed: {body}");
-    let (status, body) = app
-        .post(&format!("/review/standing-moves/{id}/decision"), Some(&w.reviewer_a.access), json!({"decision": "confirm", "reason_code": "figures_checked"}))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["status"], "applied");
+
+    // The console's queue confirms it, through the same service call.
+    let mut console = Session::new(&app);
+    assert_eq!(console.sign_in("rev-a@gatehouse.test").await.status, 303);
+    let dashboard = console.get("/console").await;
+    assert!(dashboard.body.contains("Standing moves"), "{}", dashboard.body);
+    let confirmed = claim_and_decide(
+        &mut console,
+        "standing-moves",
+        id,
+        &[("decision", "confirm"), ("reason_code", "figures_checked")],
+    )
+    .await;
+    assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    let (_, moves) = app.get(&format!("/contributors/{hal}/standing"), Some(&w.reviewer_a.access)).await;
+    let body = &moves["history"][0];
+    assert_eq!(body["status"], "applied", "{moves}");
     assert_eq!(body["reviewed_by"], app.user_id(&w.reviewer_a).await);
+    // Standing on the contributor's console page.
+    let page = console.get(&format!("/console/contributors/{hal}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"standing-law\"") && page.body.contains("<td>entry</td>"), "{}", page.body);
+    assert!(page.body.contains("low consensus agreement"), "{}", page.body);
     app.renew(&mut hal_t, "worker0@example.com").await;
     let (_, standing) = app.get("/me/standing", Some(&hal_t.access)).await;
     assert_eq!(standing["domains"][0]["tier"], "entry", "{standing}");
     app.smtp.inbox.wait_for_subject("worker0@example.com", "moved back to entry-level work").await;
 
     // The confirming reviewer may not decide the appeal; another one may.
-    let (status, _) =
-        app.post(&format!("/me/standing/moves/{id}/appeal"), Some(&hal_t.access), json!({"message": "Please look again."})).await;
+    let (status, _) = app
+        .post(&format!("/me/standing/moves/{id}/appeal"), Some(&hal_t.access), json!({"message": "Please look again."}))
+        .await;
     assert_eq!(status, 201);
-    let (status, _) = app.post(&format!("/review/standing-moves/{id}/claim"), Some(&w.reviewer_a.access), json!({})).await;
+    let (status, _) =
+        app.post(&format!("/review/standing-moves/{id}/claim"), Some(&w.reviewer_a.access), json!({})).await;
     assert_eq!(status, 403);
-    let (status, _) = app.post(&format!("/review/standing-moves/{id}/claim"), Some(&w.reviewer_b.access), json!({})).await;
+    let (status, _) =
+        app.post(&format!("/review/standing-moves/{id}/claim"), Some(&w.reviewer_b.access), json!({})).await;
     assert_eq!(status, 200);
     let (status, body) = app
-        .post(&format!("/review/standing-moves/{id}/decision"), Some(&w.reviewer_b.access), json!({"decision": "uphold", "reason_code": "figures_checked", "note": "The agreement figures hold."}))
+        .post(
+            &format!("/review/standing-moves/{id}/decision"),
+            Some(&w.reviewer_b.access),
+            json!({"decision": "uphold", "reason_code": "figures_checked", "note": "The agreement figures hold."}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "upheld");
