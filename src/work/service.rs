@@ -1062,9 +1062,22 @@ fn compute_standing(conn: &mut DbConn, st: &AppState, user_id: i64) -> AppResult
     })
 }
 
-/// The account-wide ladder's view of a person (`GET /me/standing`, `GET /me/earnings`).
+/// The account-wide ladder's view of a person (`GET /me/standing`). At the suspension
+/// rung it shows the rung the ladder enforced: while domain standings were moved back to
+/// entry level instead (docs/quality.md), that is retraining, not a suspension.
 pub fn quality_of(st: &AppState, user_id: i64) -> AppResult<QualityView> {
-    st.db.read_sync(|conn| compute_standing(conn, st, user_id))
+    st.db.read_sync(|conn| {
+        let mut view = compute_standing(conn, st, user_id)?;
+        if view.level == Level::Suspension {
+            let stored: Option<String> =
+                quality_standings::table.find(user_id).select(quality_standings::level).first(conn).optional()?;
+            if let Some(stored) = stored.map(|l| Level::parse(&l)).filter(|l| *l < Level::Suspension) {
+                view.level = stored;
+                view.explanation = stored.explain();
+            }
+        }
+        Ok(view)
+    })
 }
 
 /// Recomputes the standing after a decision; a step up the ladder is recorded, emailed

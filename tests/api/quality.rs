@@ -18,6 +18,7 @@ both_backends!(
     my_standing_explains_the_next_threshold,
     reviewer_accuracy_shows_overturns_and_gold_agreement,
     with_human_confirmation_moves_wait_in_the_reviewers_queue,
+    the_account_ladder_moves_domains_back_before_suspending,
 );
 
 /// A project type gated by standing in `domain`, reporting both signals.
@@ -565,4 +566,54 @@ async fn with_human_confirmation_moves_wait_in_the_reviewers_queue(backend: Back
     assert_eq!(body["status"], "upheld");
     let (_, standing) = app.get("/me/standing", Some(&hal_t.access)).await;
     assert_eq!(standing["domains"][0]["tier"], "entry");
+}
+
+async fn the_account_ladder_moves_domains_back_before_suspending(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let mut w = world(&app, 1).await;
+    let (ivy, mut ivy_t) = w.contributors[0].clone();
+    let standard = gated_project(&app, &w.admin, "Law ranking", "law", "standard", json!([])).await;
+    // 20 records approved automatically: a law standing at `standard`, no move.
+    ingest(&app, &w.finance, batch(ivy, standard, "ok", 20, 75, 80)).await;
+    nightly(&app, &mut w).await;
+    let body = ingest(
+        &app,
+        &w.finance,
+        (0..10).map(|i| done_now(&app, signalled(ivy, standard, &format!("bad-{i}"), None, None))).collect(),
+    )
+    .await;
+    let ids: Vec<i64> = body["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    let reject = |id: i64| {
+        let (app, token) = (&app, w.reviewer_a.access.clone());
+        async move {
+            let (status, _) = app.post(&format!("/review/work-records/{id}/claim"), Some(&token), json!({})).await;
+            assert_eq!(status, 200);
+            let (status, body) = app
+                .post(
+                    &format!("/review/work-records/{id}/decision"),
+                    Some(&token),
+                    json!({"decision": "reject", "reason_code": "guidelines_not_followed", "note": "see the rubric"}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    // 9 of 29 decided rejected (31 %): the suspension rung, but the law standing moves
+    // back to entry level first and the account stays open.
+    for id in &ids[..9] {
+        reject(*id).await;
+    }
+    app.renew(&mut ivy_t, "worker0@example.com").await;
+    let (_, me) = app.get("/me", Some(&ivy_t.access)).await;
+    assert_eq!(me["status"], "authorization_verified", "{me}");
+    let (_, standing) = app.get("/me/standing", Some(&ivy_t.access)).await;
+    assert_eq!(standing["domains"][0]["tier"], "entry", "{standing}");
+    assert_eq!(standing["history"][0]["reason_code"], "high_rejection_share");
+    assert_eq!(standing["account"]["level"], "retraining", "{standing}");
+    app.smtp.inbox.wait_for_subject("worker0@example.com", "moved back to entry-level work").await;
+    // The next rejection (10 of 30): nothing is left above entry level, so the account
+    // is suspended.
+    reject(ids[9]).await;
+    let (_, me) = app.get("/me", Some(&ivy_t.access)).await;
+    assert_eq!(me["status"], "suspended", "{me}");
 }
