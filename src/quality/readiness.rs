@@ -8,14 +8,15 @@ pub fn requirements(facts: &Facts) -> Vec<Requirement> {
     facts
         .standing_locks
         .iter()
-        .map(|(domain, tier, names)| {
+        .map(|lock| {
             Requirement::new(
                 "quality_standing",
                 RequirementStatus::CurrentlyDue,
                 format!(
-                    "Your standing in {domain} ({}) does not open {}: see {} for your figures and what would change them.",
-                    tier.as_str(),
-                    names.join(", "),
+                    "Your standing in {} ({}) does not open {}: see {} for your figures and what would change them.",
+                    lock.domain,
+                    lock.tier.as_str(),
+                    lock.project_types.join(", "),
                     super::service::STANDING_LINK
                 ),
             )

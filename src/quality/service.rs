@@ -61,9 +61,12 @@ pub fn tier_events_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<
     Ok(out)
 }
 
-/// The tier a project type needs, and the domain whose standing it reads (none: not
-/// gated by standing).
-pub fn gate_of(p: &crate::qualifications::model::ProjectTypeRow) -> AppResult<Option<(String, StandingTier)>> {
+/// The domain whose standing gates a project type and the tier it needs; none: not
+/// gated by standing.
+pub type StandingGate = Option<(String, StandingTier)>;
+
+/// The tier a project type needs, and the domain whose standing it reads.
+pub fn gate_of(p: &crate::qualifications::model::ProjectTypeRow) -> AppResult<StandingGate> {
     match &p.standing_domain {
         None => Ok(None),
         Some(d) => Ok(Some((d.clone(), tier(&p.required_standing)?))),
@@ -869,12 +872,17 @@ pub fn standing_of(st: &AppState, user_id: i64) -> AppResult<Standing> {
     })
 }
 
+/// A domain whose standing tier keeps project types locked (the readiness list's line).
+#[derive(Debug, Clone)]
+pub struct StandingLock {
+    pub domain: String,
+    pub tier: StandingTier,
+    pub project_types: Vec<String>,
+}
+
 /// For the readiness list: per person, the domains whose tier locks some project type.
-pub fn locks_of(
-    conn: &mut DbConn,
-    user_ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<(String, StandingTier, Vec<String>)>>> {
-    let mut out: HashMap<i64, Vec<(String, StandingTier, Vec<String>)>> = HashMap::new();
+pub fn locks_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Vec<StandingLock>>> {
+    let mut out: HashMap<i64, Vec<StandingLock>> = HashMap::new();
     let projects: Vec<crate::qualifications::model::ProjectTypeRow> = project_types::table
         .filter(project_types::standing_domain.is_not_null())
         .select(crate::qualifications::model::ProjectTypeRow::as_select())
@@ -899,7 +907,7 @@ pub fn locks_of(
                 }
             }
             if !names.is_empty() {
-                out.entry(user).or_default().push((domain, t, names));
+                out.entry(user).or_default().push(StandingLock { domain, tier: t, project_types: names });
             }
         }
     }

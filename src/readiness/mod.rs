@@ -107,8 +107,8 @@ pub struct Facts {
     pub withholding: crate::tax::service::WithholdingStatus,
     pub method: Option<crate::payouts::model::MethodRow>,
     pub available_cents: i64,
-    /// Domains whose standing tier locks project types: (domain, tier, locked names).
-    pub standing_locks: Vec<(String, crate::quality::rules::StandingTier, Vec<String>)>,
+    /// Domains whose standing tier keeps project types locked.
+    pub standing_locks: Vec<crate::quality::service::StandingLock>,
 }
 
 /// Ids per bulk lookup: few round trips, well under both backends' bind-parameter limits.

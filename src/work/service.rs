@@ -26,7 +26,8 @@ use crate::notifications::{self, templates};
 use crate::onboarding::eligibility::{self, VerifiedSpan};
 use crate::onboarding::lifecycle::Transition;
 use crate::qualifications::model::{ProjectTypeRow, RequiredQualification};
-use crate::quality::rules::{self as quality_rules, StandingTier};
+use crate::quality::rules as quality_rules;
+use crate::quality::service::StandingGate;
 use crate::review;
 use crate::AppState;
 
@@ -151,7 +152,7 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
             people.extend(rows.into_iter().map(|u| (u.id, u)));
             spans.extend(eligibility::verified_spans_of(conn, chunk)?);
         }
-        let mut projects: HashMap<i64, (Vec<RequiredQualification>, Option<(String, StandingTier)>)> = HashMap::new();
+        let mut projects: HashMap<i64, (Vec<RequiredQualification>, StandingGate)> = HashMap::new();
         let mut reports: HashMap<i64, (bool, bool)> = HashMap::new();
         for chunk in project_ids.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
             let rows: Vec<ProjectTypeRow> = project_types::table
