@@ -155,6 +155,47 @@ impl Default for QualificationsConfig {
 pub struct WorkConfig {
     /// Largest bulk-ingest body, in bytes.
     pub ingest_max_bytes: usize,
+    /// Standing per domain from quality signals (issue 24, docs/quality.md).
+    pub standing: StandingConfig,
+}
+
+/// Standing per contributor and domain (docs/quality.md): figures over a rolling window,
+/// each used only once it rests on `min_items` items (the confidence floor); promotion
+/// needs every figure at or above its bar, demotion any figure below its floor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StandingConfig {
+    /// The rolling window, by the time the work was completed.
+    pub window: chrono::Duration,
+    /// No figure decides anything on fewer items than this.
+    pub min_items: i64,
+    pub promote_agreement_percent: i32,
+    pub promote_gold_percent: i32,
+    /// Promotion also needs a rejection share at most this.
+    pub promote_max_rejection_percent: i32,
+    /// Agreement below this moves back to entry-level work in the domain.
+    pub demote_agreement_percent: i32,
+    /// Gold accuracy below this moves back to entry-level work in the domain.
+    pub demote_gold_percent: i32,
+    /// A rejection share at or above this moves back to entry-level work in the domain.
+    pub demote_rejection_percent: i32,
+    /// Moves wait in a queue for a reviewer to confirm them instead of applying at once.
+    pub human_confirmation: bool,
+}
+
+impl Default for StandingConfig {
+    fn default() -> Self {
+        Self {
+            window: chrono::Duration::days(30),
+            min_items: 20,
+            promote_agreement_percent: 85,
+            promote_gold_percent: 90,
+            promote_max_rejection_percent: 5,
+            demote_agreement_percent: 60,
+            demote_gold_percent: 70,
+            demote_rejection_percent: 25,
+            human_confirmation: false,
+        }
+    }
 }
 
 /// Year-end 1099-NEC filing (SPEC §9). Documented in docs/tax.md.
@@ -260,7 +301,7 @@ pub struct QualityLadder {
 
 impl Default for WorkConfig {
     fn default() -> Self {
-        Self { ingest_max_bytes: 32 * 1024 * 1024 }
+        Self { ingest_max_bytes: 32 * 1024 * 1024, standing: StandingConfig::default() }
     }
 }
 
@@ -373,6 +414,7 @@ impl Config {
             },
             work: WorkConfig {
                 ingest_max_bytes: parse_num(&get, "GATEHOUSE_INGEST_MAX_BYTES", 32 * 1024 * 1024, 1024..=1 << 30)?,
+                standing: standing_config(&get)?,
             },
             payouts: payouts_config(&get)?,
             tax: TaxConfig {
@@ -498,6 +540,73 @@ fn reminder_days(v: &str) -> Option<Vec<i64>> {
     let days: Vec<i64> = v.split(',').map(|d| d.trim().parse::<i64>().ok()).collect::<Option<_>>()?;
     let distinct: std::collections::BTreeSet<i64> = days.iter().copied().collect();
     (!days.is_empty() && distinct.len() == days.len() && days.iter().all(|d| (1..=365).contains(d))).then_some(days)
+}
+
+fn standing_config(get: &impl Fn(&str) -> Option<String>) -> Result<StandingConfig, ConfigError> {
+    let d = StandingConfig::default();
+    let human_confirmation = match get("GATEHOUSE_STANDING_HUMAN_CONFIRMATION").as_deref().map(str::trim) {
+        None => d.human_confirmation,
+        Some("true" | "1") => true,
+        Some("false" | "0") => false,
+        Some(v) => return Err(bad(format!("GATEHOUSE_STANDING_HUMAN_CONFIRMATION: {v:?} is not true or false"))),
+    };
+    let c = StandingConfig {
+        window: chrono::Duration::days(parse_num(get, "GATEHOUSE_STANDING_WINDOW_DAYS", 30, 1..=365)?),
+        min_items: parse_num(get, "GATEHOUSE_STANDING_MIN_ITEMS", d.min_items, 1..=10_000)?,
+        promote_agreement_percent: parse_num(
+            get,
+            "GATEHOUSE_STANDING_PROMOTE_AGREEMENT_PERCENT",
+            d.promote_agreement_percent,
+            1..=100,
+        )?,
+        promote_gold_percent: parse_num(
+            get,
+            "GATEHOUSE_STANDING_PROMOTE_GOLD_PERCENT",
+            d.promote_gold_percent,
+            1..=100,
+        )?,
+        promote_max_rejection_percent: parse_num(
+            get,
+            "GATEHOUSE_STANDING_PROMOTE_MAX_REJECTION_PERCENT",
+            d.promote_max_rejection_percent,
+            0..=99,
+        )?,
+        demote_agreement_percent: parse_num(
+            get,
+            "GATEHOUSE_STANDING_DEMOTE_AGREEMENT_PERCENT",
+            d.demote_agreement_percent,
+            0..=99,
+        )?,
+        demote_gold_percent: parse_num(get, "GATEHOUSE_STANDING_DEMOTE_GOLD_PERCENT", d.demote_gold_percent, 0..=99)?,
+        demote_rejection_percent: parse_num(
+            get,
+            "GATEHOUSE_STANDING_DEMOTE_REJECTION_PERCENT",
+            d.demote_rejection_percent,
+            1..=100,
+        )?,
+        human_confirmation,
+    };
+    // A band between the floors and the bars keeps a contributor from moving back and
+    // forth on the same figures.
+    if c.demote_agreement_percent >= c.promote_agreement_percent {
+        return Err(bad(format!(
+            "GATEHOUSE_STANDING_DEMOTE_AGREEMENT_PERCENT: {} must be below the promotion bar {}",
+            c.demote_agreement_percent, c.promote_agreement_percent
+        )));
+    }
+    if c.demote_gold_percent >= c.promote_gold_percent {
+        return Err(bad(format!(
+            "GATEHOUSE_STANDING_DEMOTE_GOLD_PERCENT: {} must be below the promotion bar {}",
+            c.demote_gold_percent, c.promote_gold_percent
+        )));
+    }
+    if c.promote_max_rejection_percent >= c.demote_rejection_percent {
+        return Err(bad(format!(
+            "GATEHOUSE_STANDING_DEMOTE_REJECTION_PERCENT: {} must be above the promotion limit {}",
+            c.demote_rejection_percent, c.promote_max_rejection_percent
+        )));
+    }
+    Ok(c)
 }
 
 #[cfg(test)]

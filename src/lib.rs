@@ -26,6 +26,7 @@ pub mod onboarding;
 pub mod openapi;
 pub mod payouts;
 pub mod qualifications;
+pub mod quality;
 pub mod readiness;
 pub mod review;
 pub mod seed;

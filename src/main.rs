@@ -106,6 +106,8 @@ enum KeysCommand {
 enum JobsCommand {
     /// Run every job that is due now (idempotent) and print the report.
     RunDue,
+    /// Run the standing job now, under its lease, and print its report (with its time).
+    Standing,
 }
 
 #[derive(Subcommand)]
@@ -135,6 +137,7 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(config),
         Command::Admin { command: AdminCommand::Create { email, name } } => create_admin(config, &email, &name),
         Command::Jobs { command: JobsCommand::RunDue } => run_jobs(config),
+        Command::Jobs { command: JobsCommand::Standing } => run_standing(config),
         Command::Keys { command } => keys(config, command),
         Command::Files { command } => files(config, command),
         Command::Seed { contributors, records, finance_password, rail } => {
@@ -186,6 +189,15 @@ fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Result<()> {
 fn run_jobs(config: Config) -> anyhow::Result<()> {
     let state = AppState::with_system_clock(config)?;
     let report = gatehouse::jobs::run_due(&state).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn run_standing(config: Config) -> anyhow::Result<()> {
+    use gatehouse::jobs::lease::{self, Mode};
+    let state = AppState::with_system_clock(config)?;
+    let report = lease::run(&state, "standing", Mode::Now, gatehouse::quality::service::run_standing)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

@@ -153,5 +153,6 @@ pub fn stats(conn: &mut crate::db::DbConn) -> crate::error::AppResult<Vec<QueueS
         stat("test-answers", waiting!(conn, test_answer_reviews, ReviewStatus::Pending.as_str(), created_at)?),
         stat("work-records", waiting!(conn, work_records, WorkStatus::Pending.as_str(), ingested_at)?),
         stat("appeals", waiting!(conn, work_appeals, "pending", created_at)?),
+        stat("standing-moves", crate::quality::service::waiting(conn)?),
     ])
 }

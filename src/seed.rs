@@ -15,6 +15,9 @@
 //! (`finance1@bench.test`, `finance2@bench.test`) are created when missing, so a batch
 //! can be built by one and approved by the other.
 //!
+//! The project type is gated by standing in the domain `bench` and reports both quality
+//! signals, which the records carry (for the standing run, docs/quality.md).
+//!
 //! Not written: the `ledger.posted` audit records of the seeded postings (the ledger
 //! invariants do not depend on them).
 
@@ -158,7 +161,8 @@ fn project_type(conn: &mut DbConn, created_by: i64, now: NaiveDateTime) -> anyho
         return Ok(found);
     }
     conn.batch_execute(&format!(
-        "INSERT INTO project_types (name, required_qualifications, created_by, created_at) VALUES ({}, '[]', {created_by}, {})",
+        "INSERT INTO project_types (name, required_qualifications, created_by, created_at, standing_domain, \
+         required_standing, reports_consensus, reports_gold) VALUES ({}, '[]', {created_by}, {}, 'bench', 'standard', TRUE, TRUE)",
         q(name),
         ts(now)
     ))?;
@@ -335,7 +339,8 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
     let mut records = Inserter::new(
         "work_records",
         "id, contributor_id, project_type_id, task_ref, unit_kind, quantity, rate, pay_cents, completed_at, ingested_at, \
-         ingested_by, status, review_due_at, decided_at, decision_source, approved_at, hold_until, released_at",
+         ingested_by, status, review_due_at, decided_at, decision_source, approved_at, hold_until, released_at, \
+         consensus_agreement_percent, gold_score_percent",
     );
     let mut txs =
         Inserter::new("ledger_transactions", "id, kind, reference, memo, contributor_id, created_by, created_at");
@@ -371,10 +376,18 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
             let approved = completed + Duration::days(1);
             let hold_until = approved + Duration::days(7);
             let task_ref = format!("bench-{id}");
+            // Quality signals for the standing run: agreement 50–100 %, one record in
+            // four a gold item, one gold item in five answered wrong.
+            let agreement = 50 + (r * 37) % 51;
+            let gold = match (r % 4, r % 5) {
+                (0, 0) => "0",
+                (0, _) => "100",
+                _ => "NULL",
+            };
             records.row(
                 format_args!(
                     "{id}, {contributor}, {project}, '{task_ref}', '{}', '{quantity}', '{rate}', {cents}, {}, {}, {ingested_by}, \
-                     'approved', {}, {ap}, 'auto', {ap}, {hu}, {hu}",
+                     'approved', {}, {ap}, 'auto', {ap}, {hu}, {hu}, {agreement}, {gold}",
                     kind.as_str(),
                     ts(completed),
                     ts(ingested),

@@ -87,6 +87,7 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(crate::notifications::routes::configure)
         .configure(crate::qualifications::routes::configure)
         .configure(crate::work::routes::configure)
+        .configure(crate::quality::routes::configure)
         .configure(crate::ledger::routes::configure)
         .configure(crate::payouts::routes::configure)
         .configure(crate::settings::routes::configure)

@@ -150,7 +150,14 @@ pub async fn create_project(st: web::Data<AppState>, user: Console<Admin>, form:
     let required = requirements(&form.requirements)?;
     let state = st.clone();
     crate::blocking(move || {
-        crate::qualifications::service::create_project_type(&state, &user.ctx, user.id, form.name.trim(), required)
+        crate::qualifications::service::create_project_type(
+            &state,
+            &user.ctx,
+            user.id,
+            form.name.trim(),
+            required,
+            Default::default(),
+        )
     })
     .await?;
     see_other("/console/admin/projects", "project_created")

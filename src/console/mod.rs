@@ -5,6 +5,7 @@
 //! (`Console<Finance>`), and every action is audited by the service it calls.
 
 pub mod admin;
+pub mod contributors;
 pub mod finance;
 pub mod guard;
 pub mod layout;
@@ -59,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(review::dashboard))
             .route("/", web::get().to(review::dashboard))
             .route("/files/{id}", web::get().to(review::file))
+            .route("/contributors/{id}", web::get().to(contributors::page))
             .route("/review/{queue}", web::get().to(review::queue))
             .route("/review/{queue}/{id}", web::get().to(review::item))
             .route("/review/{queue}/{id}/claim", web::post().to(review::claim))

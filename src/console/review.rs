@@ -19,7 +19,7 @@ use crate::onboarding::model::ReviewOutcome;
 use crate::work::service::{AppealVerdict, Verdict};
 use crate::AppState;
 
-/// The five review queues, by the path segment the API uses too.
+/// The review queues, by the path segment the API uses too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Queue {
     WorkAuthorizations,
@@ -27,11 +27,19 @@ pub enum Queue {
     TestAnswers,
     WorkRecords,
     Appeals,
+    /// Standing moves to confirm (human confirmation on) and appeals of moves.
+    StandingMoves,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 5] =
-        [Self::WorkAuthorizations, Self::Credentials, Self::TestAnswers, Self::WorkRecords, Self::Appeals];
+    pub const ALL: [Queue; 6] = [
+        Self::WorkAuthorizations,
+        Self::Credentials,
+        Self::TestAnswers,
+        Self::WorkRecords,
+        Self::Appeals,
+        Self::StandingMoves,
+    ];
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|q| q.slug() == s)
@@ -44,6 +52,7 @@ impl Queue {
             Self::TestAnswers => "test-answers",
             Self::WorkRecords => "work-records",
             Self::Appeals => "appeals",
+            Self::StandingMoves => "standing-moves",
         }
     }
 
@@ -54,6 +63,7 @@ impl Queue {
             Self::TestAnswers => "Test answers",
             Self::WorkRecords => "Work records",
             Self::Appeals => "Appeals",
+            Self::StandingMoves => "Standing moves",
         }
     }
 }
@@ -251,6 +261,25 @@ fn load_queue(st: &AppState, queue: Queue, q: &QueueQuery) -> AppResult<Vec<Raw>
                 flagged: false,
             })
             .collect(),
+        Queue::StandingMoves => crate::quality::service::review_queue(st, None, PAGE)?
+            .into_iter()
+            .map(|m| Raw {
+                id: m.id,
+                person_id: m.user_id,
+                summary: format!(
+                    "{} · {}: {} → {} · {}",
+                    m.status,
+                    m.domain,
+                    m.from_tier,
+                    m.to_tier,
+                    m.reason_code.replace('_', " ")
+                ),
+                since: m.appealed_at.unwrap_or(m.proposed_at),
+                claimed_by: m.claimed_by,
+                claim_expires_at: m.claim_expires_at,
+                flagged: false,
+            })
+            .collect(),
     })
 }
 
@@ -414,6 +443,10 @@ fn decision_form(queue: Queue, loaded: &Loaded) -> DecisionForm {
         ),
         Queue::WorkRecords => verdicts(&[("approve", "Approve"), ("reject", "Reject")]),
         Queue::Appeals => verdicts(&[("uphold", "Uphold the rejection"), ("overturn", "Overturn: approve and pay")]),
+        Queue::StandingMoves if loaded.facts.iter().any(|(k, v)| k == "Status" && v == "appealed") => {
+            verdicts(&[("uphold", "Uphold the move"), ("overturn", "Overturn: restore the previous tier")])
+        }
+        Queue::StandingMoves => verdicts(&[("confirm", "Confirm: the move takes effect"), ("dismiss", "Dismiss")]),
     }
 }
 
@@ -537,6 +570,34 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                 claim_expires_at: a.claim_expires_at,
             }
         }
+        Queue::StandingMoves => {
+            let m = crate::quality::service::move_row(conn, id)?;
+            let mut facts = vec![
+                fact("Status", m.status.clone()),
+                fact("Domain", m.domain.clone()),
+                fact("Move", format!("{}: {} → {}", m.direction, m.from_tier, m.to_tier)),
+                fact("Reason", m.reason_code.replace('_', " ")),
+                fact("Why", m.note.clone()),
+                fact("Figures", m.figures.clone()),
+                fact("Proposed", when(&m.proposed_at)),
+            ];
+            if let Some(message) = &m.appeal_message {
+                facts.push(fact("Appeal", message.clone()));
+                facts.push(fact(
+                    "Confirmed by",
+                    m.reviewed_by.map(|r| format!("staff #{r}")).unwrap_or("automatic".into()),
+                ));
+            }
+            Loaded {
+                person_id: m.user_id,
+                heading: format!("Standing move #{id} · {}", m.domain),
+                facts,
+                file_ids: vec![],
+                pending: m.status == "proposed" || m.status == "appealed",
+                claimed_by: m.claimed_by,
+                claim_expires_at: m.claim_expires_at,
+            }
+        }
     })
 }
 
@@ -618,6 +679,7 @@ pub async fn claim(st: web::Data<AppState>, user: Console<Reviewer>, path: web::
             Queue::TestAnswers => crate::qualifications::service::claim(st, &ctx, me, id).map(drop),
             Queue::WorkRecords => crate::work::service::claim(st, &ctx, me, id).map(drop),
             Queue::Appeals => crate::work::service::claim_appeal(st, &ctx, me, id).map(drop),
+            Queue::StandingMoves => crate::quality::service::claim(st, &ctx, me, id).map(drop),
         }
     })
     .await?;
@@ -677,6 +739,10 @@ fn decide_now(st: &AppState, user: &ConsoleUser, queue: Queue, id: i64, input: D
         Queue::Appeals => {
             let verdict: AppealVerdict = parse_enum("decision", outcome)?;
             crate::work::service::decide_appeal(st, ctx, me, id, verdict, reason_code.trim(), &input.note).map(drop)
+        }
+        Queue::StandingMoves => {
+            let verdict: crate::quality::service::MoveVerdict = parse_enum("decision", outcome)?;
+            crate::quality::service::decide(st, ctx, me, id, verdict, reason_code.trim(), &input.note).map(drop)
         }
     }
 }

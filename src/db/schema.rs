@@ -367,6 +367,10 @@ diesel::table! {
         required_qualifications -> Text,
         created_by -> BigInt,
         created_at -> Timestamp,
+        standing_domain -> Nullable<Text>,
+        required_standing -> Text,
+        reports_consensus -> Bool,
+        reports_gold -> Bool,
     }
 }
 
@@ -477,6 +481,8 @@ diesel::table! {
         approved_at -> Nullable<Timestamp>,
         hold_until -> Nullable<Timestamp>,
         released_at -> Nullable<Timestamp>,
+        consensus_agreement_percent -> Nullable<Integer>,
+        gold_score_percent -> Nullable<Integer>,
     }
 }
 
@@ -505,6 +511,51 @@ diesel::table! {
         rejection_share_percent -> Integer,
         decided_count -> Integer,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    domain_standings (user_id, domain) {
+        user_id -> BigInt,
+        domain -> Text,
+        tier -> Text,
+        tier_since -> Nullable<Timestamp>,
+        agreement_count -> Integer,
+        agreement_points -> BigInt,
+        gold_count -> Integer,
+        gold_points -> BigInt,
+        decided_count -> Integer,
+        rejected_count -> Integer,
+        computed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    standing_moves (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        domain -> Text,
+        direction -> Text,
+        from_tier -> Text,
+        to_tier -> Text,
+        reason_code -> Text,
+        figures -> Text,
+        note -> Text,
+        status -> Text,
+        proposed_at -> Timestamp,
+        reviewed_by -> Nullable<BigInt>,
+        reviewed_at -> Nullable<Timestamp>,
+        review_note -> Nullable<Text>,
+        effective_at -> Nullable<Timestamp>,
+        appeal_deadline -> Nullable<Timestamp>,
+        appeal_message -> Nullable<Text>,
+        appealed_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<BigInt>,
+        claim_expires_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        decision_reason_code -> Nullable<Text>,
+        decision_note -> Nullable<Text>,
     }
 }
 
@@ -570,8 +621,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_accounts,
     ledger_transactions,
     ledger_entries,
-    ledger_adjustments
+    ledger_adjustments,
+    domain_standings,
+    standing_moves
 );
+diesel::allow_tables_to_appear_in_same_query!(work_records, project_types);
+diesel::allow_tables_to_appear_in_same_query!(domain_standings, project_types);
+diesel::allow_tables_to_appear_in_same_query!(standing_moves, project_types);
 
 diesel::table! {
     payout_methods (id) {

@@ -34,6 +34,8 @@ pub struct JobReport {
     /// API sessions that ended more than a day ago and throttle events that no longer
     /// count, deleted.
     pub auth_records_purged: usize,
+    /// The standing run: figures per contributor and domain, and the moves they call for.
+    pub standing: crate::quality::service::StandingRunReport,
 }
 
 /// One pass over the jobs, each under its lease.
@@ -88,6 +90,10 @@ fn run_pass(state: &AppState, mode: Mode) -> (JobReport, Option<AppError>) {
     }
     if let Some(r) = pass.job("work", crate::work::service::run_jobs) {
         report.work = r;
+    }
+    // After the work job, so records approved automatically count in the figures.
+    if let Some(r) = pass.job("standing", crate::quality::service::run_standing) {
+        report.standing = r;
     }
     if let Some(r) = pass.job("year_end", crate::tax::filing::run_year_end) {
         report.year_end = r;

@@ -74,6 +74,10 @@ email!(QualityStanding, "quality_standing", "email/decision.txt", "email/decisio
     |m| m.subject.clone(),
     { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });
 
+email!(StandingMove, "standing_move", "email/decision.txt", "email/decision.html",
+    |m| m.subject.clone(),
+    { full_name: String, subject: String, headline: String, reason: String, note: String, next_steps: String });
+
 email!(CredentialExpiry, "credential_expiry", "email/credential_expiry.txt", "email/credential_expiry.html",
     |m| if m.expired { format!("Your {} has expired", m.credential) } else { format!("Your {} expires on {}", m.credential, m.expires_on) },
     { full_name: String, credential: String, expires_on: String, expired: bool, lapsed: String });

@@ -199,6 +199,7 @@ mod tests {
             },
             method: None,
             available_cents: 0,
+            standing_locks: Vec::new(),
         }
     }
 

@@ -399,6 +399,15 @@ pub struct ProjectTypeRow {
     pub required_qualifications: String,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
+    /// The domain whose standing gates this project type (docs/quality.md); none: not
+    /// gated by standing.
+    pub standing_domain: Option<String>,
+    /// `entry`, `standard` or `advanced`: the standing tier needed in that domain.
+    pub required_standing: String,
+    /// The task platform reports agreement with the consensus for this project type.
+    pub reports_consensus: bool,
+    /// The task platform reports gold-item scores for this project type.
+    pub reports_gold: bool,
 }
 
 impl ProjectTypeRow {
@@ -414,4 +423,19 @@ pub struct NewProjectTypeRow<'a> {
     pub required_qualifications: &'a str,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
+    pub standing_domain: Option<&'a str>,
+    pub required_standing: &'static str,
+    pub reports_consensus: bool,
+    pub reports_gold: bool,
+}
+
+/// What a project type declares about quality (docs/quality.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectQuality {
+    /// Defaults to the domain of the first required qualification.
+    pub standing_domain: Option<String>,
+    /// Defaults to `standard`.
+    pub required_standing: Option<crate::quality::rules::StandingTier>,
+    pub reports_consensus: bool,
+    pub reports_gold: bool,
 }

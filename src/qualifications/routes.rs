@@ -12,6 +12,7 @@ use super::model::*;
 use super::service::{self, AttemptDetail, Blocker, QueueItem, TestDefinition};
 use crate::auth::{Admin, Applicant, Reviewer, Staff, Worker};
 use crate::error::{AppResult, Problem};
+use crate::quality::rules::StandingTier;
 use crate::{blocking, AppState};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -608,11 +609,28 @@ pub struct ProjectTypeView {
     pub name: String,
     pub required_qualifications: Vec<RequiredQualification>,
     pub created_at: NaiveDateTime,
+    /// The domain whose standing gates this project type; null: not gated.
+    pub standing_domain: Option<String>,
+    /// The standing tier needed in that domain (docs/quality.md).
+    pub required_standing: StandingTier,
+    /// Work records may carry `consensus_agreement_percent`.
+    pub reports_consensus: bool,
+    /// Work records may carry `gold_score_percent`.
+    pub reports_gold: bool,
 }
 
 impl ProjectTypeView {
-    fn new(p: ProjectTypeRow) -> Self {
-        Self { id: p.id, required_qualifications: p.required(), name: p.name, created_at: p.created_at }
+    fn new(p: ProjectTypeRow) -> AppResult<Self> {
+        Ok(Self {
+            id: p.id,
+            required_qualifications: p.required(),
+            required_standing: crate::quality::model::tier(&p.required_standing)?,
+            name: p.name,
+            created_at: p.created_at,
+            standing_domain: p.standing_domain,
+            reports_consensus: p.reports_consensus,
+            reports_gold: p.reports_gold,
+        })
     }
 }
 
@@ -657,12 +675,14 @@ pub async fn my_qualifications(
         next_cursor,
         project_types: projects
             .into_iter()
-            .map(|p| ProjectAccessView {
-                eligible: p.missing.is_empty(),
-                missing: p.missing,
-                project: ProjectTypeView::new(p.project),
+            .map(|p| {
+                Ok(ProjectAccessView {
+                    eligible: p.missing.is_empty(),
+                    missing: p.missing,
+                    project: ProjectTypeView::new(p.project)?,
+                })
             })
-            .collect(),
+            .collect::<AppResult<_>>()?,
     }))
 }
 
@@ -674,6 +694,21 @@ pub struct CreateProjectType {
     /// Every listed qualification is needed (an expert one satisfies generalist).
     #[validate(length(max = 20))]
     pub required_qualifications: Vec<RequiredQualification>,
+    /// The domain whose standing gates this project type (docs/quality.md). Defaults to
+    /// the domain of the first required qualification; without either, standing does not
+    /// gate the project type.
+    #[serde(default)]
+    pub standing_domain: Option<String>,
+    /// `entry` (open at any standing), `standard` (the default) or `advanced`.
+    #[serde(default)]
+    pub required_standing: Option<StandingTier>,
+    /// The task platform reports agreement with the consensus on this project type's
+    /// items; otherwise ingest refuses the signal.
+    #[serde(default)]
+    pub reports_consensus: bool,
+    /// The task platform reports gold-item scores on this project type's items.
+    #[serde(default)]
+    pub reports_gold: bool,
 }
 
 /// Define a project type and the qualifications it requires (admins).
@@ -696,10 +731,16 @@ pub async fn create_project_type(
     body.validate()?;
     let b = body.into_inner();
     let row = blocking(move || {
-        service::create_project_type(&state, &admin.ctx, admin.id, &b.name, b.required_qualifications)
+        let quality = ProjectQuality {
+            standing_domain: b.standing_domain,
+            required_standing: b.required_standing,
+            reports_consensus: b.reports_consensus,
+            reports_gold: b.reports_gold,
+        };
+        service::create_project_type(&state, &admin.ctx, admin.id, &b.name, b.required_qualifications, quality)
     })
     .await?;
-    Ok(HttpResponse::Created().json(ProjectTypeView::new(row)))
+    Ok(HttpResponse::Created().json(ProjectTypeView::new(row)?))
 }
 
 #[derive(Deserialize, Validate, ToSchema)]

@@ -1103,9 +1103,26 @@ pub fn create_project_type(
     admin_id: i64,
     name: &str,
     required: Vec<RequiredQualification>,
+    quality: ProjectQuality,
 ) -> AppResult<ProjectTypeRow> {
     if required.iter().any(|r| r.domain.trim().is_empty()) {
         return Err(AppError::field("required_qualifications", "required", "every requirement names a domain"));
+    }
+    let standing_domain = match quality.standing_domain.as_deref().map(str::trim) {
+        Some("") => return Err(AppError::field("standing_domain", "required", "name a domain, or leave it out")),
+        Some(d) if d.chars().count() > 100 => {
+            return Err(AppError::field("standing_domain", "length", "at most 100 characters"))
+        }
+        Some(d) => Some(d.to_string()),
+        None => required.first().map(|r| r.domain.trim().to_string()),
+    };
+    let required_standing = quality.required_standing.unwrap_or(crate::quality::rules::StandingTier::Standard);
+    if standing_domain.is_none() && required_standing != crate::quality::rules::StandingTier::Standard {
+        return Err(AppError::field(
+            "standing_domain",
+            "required",
+            "a project type that needs a standing tier names the domain of that standing",
+        ));
     }
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
@@ -1120,6 +1137,10 @@ pub fn create_project_type(
                 required_qualifications: &to_json(&required)?,
                 created_by: admin_id,
                 created_at: now,
+                standing_domain: standing_domain.as_deref(),
+                required_standing: required_standing.as_str(),
+                reports_consensus: quality.reports_consensus,
+                reports_gold: quality.reports_gold,
             })
             .returning(project_types::id)
             .get_result::<i64>(conn)?;
@@ -1132,7 +1153,9 @@ pub fn create_project_type(
                 action: "project_type.created",
                 subject_type: "project_type",
                 subject_id: Some(id.to_string()),
-                summary: json!({"after": {"name": name, "required_qualifications": required}}),
+                summary: json!({"after": {"name": name, "required_qualifications": required,
+                    "standing_domain": standing_domain, "required_standing": required_standing.as_str(),
+                    "reports_consensus": quality.reports_consensus, "reports_gold": quality.reports_gold}}),
             },
         )?;
         Ok(project_types::table.find(id).select(ProjectTypeRow::as_select()).first(conn)?)

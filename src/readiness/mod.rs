@@ -41,11 +41,21 @@ pub struct Requirement {
     /// What the person can do about it, in plain words.
     pub how_to_fix: String,
     pub blocks: Vec<Blocks>,
+    /// Where the person reads more (e.g. `/api/v1/me/standing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl Requirement {
     pub fn new(code: impl Into<String>, status: RequirementStatus, how_to_fix: impl Into<String>) -> Self {
-        Self { code: code.into(), status, due_by: None, how_to_fix: how_to_fix.into(), blocks: vec![Blocks::Work] }
+        Self {
+            code: code.into(),
+            status,
+            due_by: None,
+            how_to_fix: how_to_fix.into(),
+            blocks: vec![Blocks::Work],
+            link: None,
+        }
     }
     pub fn satisfied(code: impl Into<String>) -> Self {
         Self::new(code, RequirementStatus::Satisfied, "")
@@ -57,6 +67,10 @@ impl Requirement {
     }
     pub fn due_by(mut self, date: Option<NaiveDate>) -> Self {
         self.due_by = date;
+        self
+    }
+    pub fn link(mut self, link: &str) -> Self {
+        self.link = Some(link.to_string());
         self
     }
 }
@@ -93,6 +107,8 @@ pub struct Facts {
     pub withholding: crate::tax::service::WithholdingStatus,
     pub method: Option<crate::payouts::model::MethodRow>,
     pub available_cents: i64,
+    /// Domains whose standing tier keeps project types locked.
+    pub standing_locks: Vec<crate::quality::service::StandingLock>,
 }
 
 /// Ids per bulk lookup: few round trips, well under both backends' bind-parameter limits.
@@ -120,6 +136,7 @@ pub fn load_facts(
         let mut tax_profiles = crate::tax::service::current_profiles_of(conn, &ids)?;
         let mut withholding = crate::tax::service::withholding_statuses(conn, &ids, &tax_profiles, now.date())?;
         let mut methods = crate::payouts::methods::current_methods_of(conn, &ids)?;
+        let mut locks = crate::quality::service::locks_of(conn, &ids)?;
         let summed;
         let available = match available {
             Some(a) => a,
@@ -144,6 +161,7 @@ pub fn load_facts(
                 })?,
                 method: methods.remove(&id),
                 available_cents: available.get(&id).copied().unwrap_or(0),
+                standing_locks: locks.remove(&id).unwrap_or_default(),
                 user,
             });
         }
@@ -162,6 +180,7 @@ pub fn evaluate(now: NaiveDateTime, facts: &Facts, payout_minimum_cents: i64) ->
     requirements.extend(crate::credentials::readiness::requirements(now, facts));
     requirements.extend(crate::tax::readiness::requirements(facts));
     requirements.extend(crate::payouts::readiness::requirements(now, facts, payout_minimum_cents));
+    requirements.extend(crate::quality::readiness::requirements(facts));
     let clear =
         |b: Blocks| requirements.iter().all(|r| r.status == RequirementStatus::Satisfied || !r.blocks.contains(&b));
     let (can_work, can_be_paid) = (clear(Blocks::Work), clear(Blocks::Payouts));

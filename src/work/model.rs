@@ -45,6 +45,8 @@ pub struct NewWorkRecordRow<'a> {
     pub ingested_by: i64,
     pub status: &'static str,
     pub review_due_at: NaiveDateTime,
+    pub consensus_agreement_percent: Option<i32>,
+    pub gold_score_percent: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -75,6 +77,8 @@ pub struct WorkRecordRow {
     pub approved_at: Option<NaiveDateTime>,
     pub hold_until: Option<NaiveDateTime>,
     pub released_at: Option<NaiveDateTime>,
+    pub consensus_agreement_percent: Option<i32>,
+    pub gold_score_percent: Option<i32>,
 }
 
 impl WorkRecordRow {

@@ -144,6 +144,11 @@ pub struct WorkRecordView {
     pub reason_code: Option<String>,
     pub note: Option<String>,
     pub snapshot_ref: Option<String>,
+    /// Agreement with the other annotators' consensus, in percent, as the task platform
+    /// reported it.
+    pub consensus_agreement_percent: Option<i32>,
+    /// Score on a gold (known-answer) item, in percent, as the task platform reported it.
+    pub gold_score_percent: Option<i32>,
 }
 
 impl WorkRecordView {
@@ -170,6 +175,8 @@ impl WorkRecordView {
             reason_code: r.reason_code,
             note: r.note,
             snapshot_ref: r.snapshot_ref,
+            consensus_agreement_percent: r.consensus_agreement_percent,
+            gold_score_percent: r.gold_score_percent,
         }
     }
 }

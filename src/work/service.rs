@@ -26,6 +26,8 @@ use crate::notifications::{self, templates};
 use crate::onboarding::eligibility::{self, VerifiedSpan};
 use crate::onboarding::lifecycle::Transition;
 use crate::qualifications::model::{ProjectTypeRow, RequiredQualification};
+use crate::quality::rules as quality_rules;
+use crate::quality::service::StandingGate;
 use crate::review;
 use crate::AppState;
 
@@ -48,6 +50,49 @@ pub struct IngestItem {
     /// USD per unit, or per hour for minutes, as a decimal string (at most six decimals).
     pub rate: String,
     pub completed_at: NaiveDateTime,
+    /// Agreement with the consensus of the other annotators of the same item, in whole
+    /// percent (0 to 100). Only for project types that declare `reports_consensus`.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 100)]
+    pub consensus_agreement_percent: Option<i32>,
+    /// Score on a gold (known-answer) item, in whole percent (0 to 100; 100 when a
+    /// right/wrong item was answered right). Only for project types that declare
+    /// `reports_gold`.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 100)]
+    pub gold_score_percent: Option<i32>,
+}
+
+/// Quality signals are checked before anything is stored: a value out of range, or a
+/// signal the project type does not report, refuses the whole request (422) with one
+/// field error per offending value, since it means the sender misreads the contract.
+fn signal_errors(items: &[IngestItem], reports: impl Fn(i64) -> Option<(bool, bool)>) -> Vec<crate::error::FieldError> {
+    use crate::error::FieldError;
+    let mut errors = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let declared = reports(item.project_type_id);
+        for (name, value, reported) in [
+            ("consensus_agreement_percent", item.consensus_agreement_percent, declared.map(|d| d.0)),
+            ("gold_score_percent", item.gold_score_percent, declared.map(|d| d.1)),
+        ] {
+            let Some(v) = value else { continue };
+            let field = format!("records[{i}].{name}");
+            if !(0..=100).contains(&v) {
+                errors.push(FieldError::new(
+                    &field,
+                    "range",
+                    format!("{name} is a whole percent from 0 to 100, not {v}"),
+                ));
+            } else if reported == Some(false) {
+                errors.push(FieldError::new(
+                    &field,
+                    "not_reported",
+                    format!("project type {} does not declare that it reports {name}", item.project_type_id),
+                ));
+            }
+        }
+    }
+    errors
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -69,8 +114,9 @@ pub struct ItemResult {
     /// Why an item was refused: `unknown_contributor`; the eligibility rule's reasons at
     /// `completed_at` (`contributor_inactive`, `email_not_verified`,
     /// `work_authorization_not_verified`, `work_authorization_expired`); `not_qualified`,
-    /// `unknown_project_type`, `invalid_rate`, `invalid_quantity`, `invalid_task_ref`,
-    /// `completed_in_future`, `amount_too_large`.
+    /// `unknown_project_type`, `standing_too_low` (the contributor's standing in the
+    /// project type's domain when the work was done), `invalid_rate`, `invalid_quantity`,
+    /// `invalid_task_ref`, `completed_in_future`, `amount_too_large`.
     pub code: Option<&'static str>,
     pub reason: Option<String>,
 }
@@ -90,6 +136,10 @@ fn refuse(index: usize, task_ref: &str, code: &'static str, reason: impl Into<St
 /// stored, or repeated in the batch) reported, valid items inserted with multi-row
 /// INSERTs. The task reference's UNIQUE constraint is the backstop for concurrent ingests.
 pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<IngestItem>) -> AppResult<Vec<ItemResult>> {
+    let ranges = signal_errors(&items, |_| None);
+    if !ranges.is_empty() {
+        return Err(AppError::Validation(ranges));
+    }
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let review_window = crate::settings::current(conn, st)?.review_window();
@@ -102,14 +152,28 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
             people.extend(rows.into_iter().map(|u| (u.id, u)));
             spans.extend(eligibility::verified_spans_of(conn, chunk)?);
         }
-        let mut projects: HashMap<i64, Vec<RequiredQualification>> = HashMap::new();
+        let mut projects: HashMap<i64, (Vec<RequiredQualification>, StandingGate)> = HashMap::new();
+        let mut reports: HashMap<i64, (bool, bool)> = HashMap::new();
         for chunk in project_ids.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
             let rows: Vec<ProjectTypeRow> = project_types::table
                 .filter(project_types::id.eq_any(chunk))
                 .select(ProjectTypeRow::as_select())
                 .load(conn)?;
-            projects.extend(rows.into_iter().map(|p| (p.id, p.required())));
+            for p in rows {
+                reports.insert(p.id, (p.reports_consensus, p.reports_gold));
+                projects.insert(p.id, (p.required(), crate::quality::service::gate_of(&p)?));
+            }
         }
+        let undeclared = signal_errors(&items, |id| reports.get(&id).copied());
+        if !undeclared.is_empty() {
+            return Err(AppError::Validation(undeclared));
+        }
+        // Standing gates some project types: the tier in force when the work was done.
+        let tiers = if projects.values().any(|(_, gate)| gate.is_some()) {
+            crate::quality::service::tier_events_of(conn, &contributor_ids.iter().copied().collect::<Vec<_>>())?
+        } else {
+            HashMap::new()
+        };
         let mut qualified: HashMap<(i64, i64), bool> = HashMap::new();
         let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
         let mut accepted: Vec<(usize, Cents)> = Vec::new();
@@ -131,7 +195,7 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                 results[index] = Some(refuse(index, task_ref, block.code(), block.explain()));
                 continue;
             }
-            let Some(required) = projects.get(&item.project_type_id) else {
+            let Some((required, gate)) = projects.get(&item.project_type_id) else {
                 results[index] = Some(refuse(index, task_ref, "unknown_project_type", "no project type has this id"));
                 continue;
             };
@@ -161,6 +225,23 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                     "the contributor does not hold the qualifications this project type requires",
                 ));
                 continue;
+            }
+            if let Some((domain, needed)) = gate {
+                let events = tiers.get(&(item.contributor_id, domain.clone())).map(Vec::as_slice).unwrap_or_default();
+                let held = quality_rules::tier_at(events, item.completed_at);
+                if held < *needed {
+                    results[index] = Some(refuse(
+                        index,
+                        task_ref,
+                        "standing_too_low",
+                        format!(
+                            "the contributor's standing in {domain} was {} when the work was done; this project type needs {}",
+                            held.as_str(),
+                            needed.as_str()
+                        ),
+                    ));
+                    continue;
+                }
             }
             let (Some(rate), Some(quantity)) = (money::parse_decimal(&item.rate), money::parse_decimal(&item.quantity))
             else {
@@ -255,6 +336,8 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                         ingested_by: finance_id,
                         status: WorkStatus::Pending.as_str(),
                         review_due_at: now + review_window,
+                        consensus_agreement_percent: item.consensus_agreement_percent,
+                        gold_score_percent: item.gold_score_percent,
                     }
                 })
                 .collect();
@@ -1019,6 +1102,24 @@ fn compute_standing(conn: &mut DbConn, st: &AppState, user_id: i64) -> AppResult
     })
 }
 
+/// The account-wide ladder's view of a person (`GET /me/standing`). At the suspension
+/// rung it shows the rung the ladder enforced: while domain standings were moved back to
+/// entry level instead (docs/quality.md), that is retraining, not a suspension.
+pub fn quality_of(st: &AppState, user_id: i64) -> AppResult<QualityView> {
+    st.db.read_sync(|conn| {
+        let mut view = compute_standing(conn, st, user_id)?;
+        if view.level == Level::Suspension {
+            let stored: Option<String> =
+                quality_standings::table.find(user_id).select(quality_standings::level).first(conn).optional()?;
+            if let Some(stored) = stored.map(|l| Level::parse(&l)).filter(|l| *l < Level::Suspension) {
+                view.level = stored;
+                view.explanation = stored.explain();
+            }
+        }
+        Ok(view)
+    })
+}
+
 /// Recomputes the standing after a decision; a step up the ladder is recorded, emailed
 /// and enforced (suspension through the lifecycle). Steps down are recorded silently;
 /// lifting a suspension is a staff decision.
@@ -1029,7 +1130,20 @@ fn refresh_standing(
     ctx: &RequestCtx,
     user_id: i64,
 ) -> AppResult<()> {
-    let view = compute_standing(conn, st, user_id)?;
+    let mut view = compute_standing(conn, st, user_id)?;
+    if view.level == Level::Suspension {
+        // Low standing moves a contributor back to entry-level work in their domains
+        // before any account-wide step (docs/quality.md): the suspension waits while a
+        // domain standing above entry level remains.
+        let why = format!(
+            "{}% of your last {} decided records were rejected (suspension of the whole account at {}%).",
+            view.rejection_share_percent, view.decided_count, view.suspension_percent
+        );
+        if crate::quality::service::demote_before_account_step(conn, st, now, ctx, user_id, &why)? {
+            view.level = Level::Retraining;
+            view.explanation = Level::Retraining.explain();
+        }
+    }
     let previous: Option<StandingRow> =
         quality_standings::table.find(user_id).select(StandingRow::as_select()).first(conn).optional()?;
     let row = StandingRow {

@@ -30,22 +30,22 @@ both_backends!(
 const DIPLOMA_PNG: &[u8] = include_bytes!("../fixtures/diploma.png");
 
 /// A browser-like HTTP client: keeps cookies, does not follow redirects.
-struct Session<'a> {
+pub(crate) struct Session<'a> {
     app: &'a TestApp,
     http: reqwest::Client,
     cookies: HashMap<String, String>,
 }
 
-struct Page {
-    status: u16,
+pub(crate) struct Page {
+    pub(crate) status: u16,
     location: Option<String>,
     set_cookies: Vec<String>,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Page {
     /// The CSRF token the page put in its forms.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let at = self.body.find("name=\"_csrf\" value=\"").expect("a form with a CSRF token") + 20;
         self.body[at..].split('"').next().unwrap().to_string()
     }
@@ -56,7 +56,7 @@ impl Page {
 }
 
 impl<'a> Session<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub(crate) fn new(app: &'a TestApp) -> Self {
         Self {
             app,
             http: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(),
@@ -83,17 +83,17 @@ impl<'a> Session<'a> {
         Page { status, location, set_cookies, body: resp.text().await.unwrap() }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let req = self.http.get(format!("{}{path}", self.app.base));
         self.send(req).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let req = self.http.post(format!("{}{path}", self.app.base)).form(form);
         self.send(req).await
     }
 
-    async fn sign_in(&mut self, email: &str) -> Page {
+    pub(crate) async fn sign_in(&mut self, email: &str) -> Page {
         let csrf = self.get("/console/login").await.csrf();
         self.post("/console/login", &[("_csrf", &csrf), ("email", email), ("password", PASSWORD)]).await
     }
@@ -435,7 +435,7 @@ async fn admin_manages_staff_and_projects_and_reads_the_audit_log(backend: Backe
 
 /// Claims the item through its queue page's form and decides it through the item
 /// page's form, as a reviewer's browser would.
-async fn claim_and_decide(s: &mut Session<'_>, queue: &str, id: i64, decision: &[(&str, &str)]) -> Page {
+pub(crate) async fn claim_and_decide(s: &mut Session<'_>, queue: &str, id: i64, decision: &[(&str, &str)]) -> Page {
     let list = s.get(&format!("/console/review/{queue}")).await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert!(list.body.contains(&format!("id=\"item-{id}\"")), "{queue} lists {id}: {}", list.body);

@@ -20,6 +20,7 @@ mod payouts;
 mod platform;
 mod provider_files;
 mod qualifications;
+mod quality;
 mod scale;
 mod schema;
 mod sessions;

@@ -340,6 +340,7 @@ async fn readiness_reports_jobs_and_workers(backend: Backend) {
             "credential_expiry",
             "i9_retention",
             "reverification",
+            "standing",
             "test_attempts",
             "work",
             "year_end"

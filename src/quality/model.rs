@@ -1,0 +1,136 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::rules::{Figures, StandingTier};
+use crate::db::schema::{domain_standings, standing_moves};
+use crate::error::{AppError, AppResult};
+
+/// Where a standing move is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveStatus {
+    /// Waits for a reviewer to confirm it (the human-confirmation setting).
+    Proposed,
+    /// A reviewer declined it: it never took effect.
+    Dismissed,
+    /// In effect; the contributor may appeal it until the appeal deadline.
+    Applied,
+    /// Appealed: a reviewer decides.
+    Appealed,
+    /// The appeal was decided and the move stands.
+    Upheld,
+    /// The appeal was decided for the contributor: the previous tier is back.
+    Overturned,
+}
+
+impl MoveStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Proposed => "proposed",
+            Self::Dismissed => "dismissed",
+            Self::Applied => "applied",
+            Self::Appealed => "appealed",
+            Self::Upheld => "upheld",
+            Self::Overturned => "overturned",
+        }
+    }
+    pub fn parse(s: &str) -> AppResult<Self> {
+        Ok(match s {
+            "proposed" => Self::Proposed,
+            "dismissed" => Self::Dismissed,
+            "applied" => Self::Applied,
+            "appealed" => Self::Appealed,
+            "upheld" => Self::Upheld,
+            "overturned" => Self::Overturned,
+            other => return Err(AppError::Internal(anyhow::anyhow!("unknown standing move status {other:?}"))),
+        })
+    }
+}
+
+/// Parses a tier read from the database: an unknown value is an error, never a default.
+pub fn tier(s: &str) -> AppResult<StandingTier> {
+    StandingTier::parse(s).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown standing tier {s:?}")))
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = domain_standings)]
+pub struct StandingRow {
+    pub user_id: i64,
+    pub domain: String,
+    pub tier: String,
+    pub tier_since: Option<NaiveDateTime>,
+    pub agreement_count: i32,
+    pub agreement_points: i64,
+    pub gold_count: i32,
+    pub gold_points: i64,
+    pub decided_count: i32,
+    pub rejected_count: i32,
+    pub computed_at: NaiveDateTime,
+}
+
+impl StandingRow {
+    pub fn figures(&self) -> Figures {
+        Figures {
+            agreement_count: self.agreement_count as i64,
+            agreement_points: self.agreement_points,
+            gold_count: self.gold_count as i64,
+            gold_points: self.gold_points,
+            decided_count: self.decided_count as i64,
+            rejected_count: self.rejected_count as i64,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = standing_moves)]
+pub struct NewMoveRow<'a> {
+    pub user_id: i64,
+    pub domain: &'a str,
+    pub direction: &'static str,
+    pub from_tier: &'static str,
+    pub to_tier: &'static str,
+    pub reason_code: &'static str,
+    pub figures: String,
+    pub note: &'a str,
+    pub status: &'static str,
+    pub proposed_at: NaiveDateTime,
+    pub effective_at: Option<NaiveDateTime>,
+    pub appeal_deadline: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = standing_moves)]
+pub struct MoveRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub domain: String,
+    pub direction: String,
+    pub from_tier: String,
+    pub to_tier: String,
+    pub reason_code: String,
+    pub figures: String,
+    pub note: String,
+    pub status: String,
+    pub proposed_at: NaiveDateTime,
+    pub reviewed_by: Option<i64>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub review_note: Option<String>,
+    pub effective_at: Option<NaiveDateTime>,
+    pub appeal_deadline: Option<NaiveDateTime>,
+    pub appeal_message: Option<String>,
+    pub appealed_at: Option<NaiveDateTime>,
+    pub claimed_by: Option<i64>,
+    pub claim_expires_at: Option<NaiveDateTime>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub decision_reason_code: Option<String>,
+    pub decision_note: Option<String>,
+}
+
+impl MoveRow {
+    pub fn status(&self) -> AppResult<MoveStatus> {
+        MoveStatus::parse(&self.status)
+    }
+}
