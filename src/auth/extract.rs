@@ -12,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use super::model::UserStatus;
 use super::roles::{Role, StaffRole};
 use super::session;
-use crate::error::AppError;
+use crate::error::{AppError, ProblemCode};
 use crate::AppState;
 
 /// Request id and client address, carried into audit records.
@@ -100,7 +100,7 @@ fn changes_state(req: &HttpRequest) -> bool {
 pub fn refuse_read_only(status: UserStatus, changes_state: bool) -> Result<(), AppError> {
     if changes_state && status.read_only() {
         return Err(AppError::refused(
-            "account_read_only",
+            ProblemCode::AccountReadOnly,
             format!(
                 "your account is {}: you can read your records (GET /me, /me/decisions, /me/earnings, \
                  /me/payouts, /me/tax-documents) but not change anything",
@@ -228,7 +228,7 @@ impl FromRequest for Worker {
             let Applicant(user) = applicant(AuthUser::extract(req).await?)?;
             if user.status.blocks_work() {
                 return Err(AppError::refused(
-                    "account_cannot_work",
+                    ProblemCode::AccountCannotWork,
                     format!(
                         "your account is {}: new work is paused (GET /me/readiness says why and how to fix it)",
                         user.status.as_str()

@@ -174,6 +174,7 @@ pub struct CredentialClaim {
 
 /// Claim a credential for review; the claim expires after a while.
 #[utoipa::path(
+    operation_id = "claim_credential",
     tag = "review",
     params(("id" = i64, Path, description = "Credential id")),
     responses(
@@ -212,6 +213,7 @@ pub struct CredentialDecisionRequest {
 
 /// Decide a claimed credential (reviewers). Verifying applies the credential rules.
 #[utoipa::path(
+    operation_id = "decide_credential",
     tag = "review",
     params(("id" = i64, Path, description = "Credential id")),
     request_body = CredentialDecisionRequest,

@@ -14,7 +14,7 @@ use crate::auth::RequestCtx;
 use crate::db::schema::{credential_rules, credentials, files, qualifications, removal_proposals, users};
 use crate::db::DbConn;
 use crate::decisions::{self, NewDecision};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, ProblemCode};
 use crate::files::multipart::Form;
 use crate::files::service as file_store;
 use crate::notifications::{self, templates};
@@ -159,10 +159,10 @@ pub fn upload(state: &AppState, ctx: &RequestCtx, user_id: i64, mut form: Form) 
     let upload = form.files.remove("file").ok_or_else(|| AppError::field("file", "required", "attach the document"))?;
     let user = state.db.read_sync(|c| find_user(c, user_id))?;
     if user.email_verified_at.is_none() {
-        return Err(AppError::conflict("email_not_verified", "verify your email address first"));
+        return Err(AppError::conflict(ProblemCode::EmailNotVerified, "verify your email address first"));
     }
     if matches!(user.status(), UserStatus::Rejected | UserStatus::Removed) {
-        return Err(AppError::conflict("invalid_state", format!("your account is {}", user.status)));
+        return Err(AppError::conflict(ProblemCode::InvalidState, format!("your account is {}", user.status)));
     }
     let stored = file_store::store(state, "file", &upload.bytes)?;
     let result = state.db.tx_sync(|conn| {
@@ -174,7 +174,7 @@ pub fn upload(state: &AppState, ctx: &RequestCtx, user_id: i64, mut form: Form) 
             }
             if old.status() != CredentialStatus::MoreInfoRequested {
                 return Err(AppError::conflict(
-                    "not_replaceable",
+                    ProblemCode::NotReplaceable,
                     "only a credential for which more information was requested can be replaced",
                 ));
             }
@@ -280,7 +280,7 @@ pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> A
             return Err(AppError::Forbidden("nobody reviews their own credentials".into()));
         }
         if c.status() != CredentialStatus::PendingReview {
-            return Err(AppError::conflict("not_pending_review", "this credential is not awaiting review"));
+            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this credential is not awaiting review"));
         }
         let until = review::claim_until(state, now);
         let pending = CredentialStatus::PendingReview.as_str();
@@ -327,7 +327,7 @@ pub fn decide(
             return Err(AppError::Forbidden("nobody reviews their own credentials".into()));
         }
         if c.status() != CredentialStatus::PendingReview {
-            return Err(AppError::conflict("not_pending_review", "this credential is not awaiting review"));
+            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this credential is not awaiting review"));
         }
         if !review::holds_claim(c.claimed_by, c.claim_expires_at, reviewer_id, now) {
             return Err(review::claim_required());
@@ -656,7 +656,7 @@ pub fn propose_removal(
             return Err(AppError::Forbidden("nobody decides about their own account".into()));
         }
         if user.status() == UserStatus::Removed {
-            return Err(AppError::conflict("already_removed", "this contributor is already removed"));
+            return Err(AppError::conflict(ProblemCode::AlreadyRemoved, "this contributor is already removed"));
         }
         if let Some(cid) = credential_id {
             if find(conn, cid)?.user_id != user_id {
@@ -669,7 +669,10 @@ pub fn propose_removal(
             .count()
             .get_result(conn)?;
         if open > 0 {
-            return Err(AppError::conflict("proposal_open", "a removal is already proposed for this contributor"));
+            return Err(AppError::conflict(
+                ProblemCode::ProposalOpen,
+                "a removal is already proposed for this contributor",
+            ));
         }
         let id: i64 = diesel::insert_into(removal_proposals::table)
             .values(NewRemovalProposal {
@@ -713,7 +716,7 @@ pub fn confirm_removal(
         let p: RemovalProposal =
             removal_proposals::table.find(proposal_id).select(RemovalProposal::as_select()).first(conn)?;
         if p.status != "proposed" {
-            return Err(AppError::conflict("not_open", "this proposal is already decided"));
+            return Err(AppError::conflict(ProblemCode::NotOpen, "this proposal is already decided"));
         }
         if p.proposed_by == staff_id {
             return Err(AppError::Forbidden("the second sign-off must come from another staff member".into()));

@@ -7,7 +7,7 @@ use super::model::{NewOutboxRow, OutboxRow, OutboxStatus};
 use super::templates::Email;
 use crate::db::schema::outbox;
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 
 /// Queues `email` to `to`, in the caller's transaction. `event_key` names the event
 /// (e.g. `verify_email:token:42`): queuing the same event twice sends one email.
@@ -195,7 +195,7 @@ pub fn list(conn: &mut DbConn, filter: &OutboxFilter) -> AppResult<Vec<OutboxRow
 pub fn retry(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<OutboxRow> {
     let row: OutboxRow = outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?;
     if row.status != OutboxStatus::Dead.as_str() {
-        return Err(AppError::conflict("not_dead_lettered", "only dead-lettered emails can be retried"));
+        return Err(AppError::conflict(ProblemCode::NotDeadLettered, "only dead-lettered emails can be retried"));
     }
     diesel::update(outbox::table.find(id))
         .set((

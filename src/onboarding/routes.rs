@@ -456,6 +456,7 @@ pub struct QueueItem {
 
 /// Work authorizations awaiting review, oldest first (reviewers).
 #[utoipa::path(
+    operation_id = "work_authorization_queue",
     tag = "review",
     params(QueueQuery),
     responses((status = 200, body = Vec<QueueItem>), (status = 401, body = Problem), (status = 403, body = Problem)),
@@ -506,6 +507,7 @@ pub struct ClaimView {
 
 /// Claim an item so no other reviewer decides it; the claim expires after a while.
 #[utoipa::path(
+    operation_id = "claim_work_authorization",
     tag = "review",
     params(("id" = i64, Path, description = "Work authorization id")),
     responses(
@@ -545,6 +547,7 @@ pub struct DecisionRequest {
 
 /// Decide a claimed item: verify, reject or request more information (reviewers).
 #[utoipa::path(
+    operation_id = "decide_work_authorization",
     tag = "review",
     params(("id" = i64, Path, description = "Work authorization id")),
     request_body = DecisionRequest,

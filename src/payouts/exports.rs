@@ -34,7 +34,7 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, users};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 use crate::notifications::{self, templates::PayoutSent};
 use crate::spool::{SpoolReader, SpoolWriter};
 use crate::tax::model::TaxProfile;
@@ -533,14 +533,17 @@ pub fn plan(st: &AppState, conn: &mut DbConn, batch_id: i64, format: Format, par
         .filter(|_| matches!(batch.status(), BatchStatus::Approved | BatchStatus::Exported | BatchStatus::Settled))
     else {
         return Err(AppError::conflict(
-            "batch_not_approved",
+            ProblemCode::BatchNotApproved,
             format!("only an approved batch is exported; this one is {}", batch.status),
         ));
     };
     let rail = format.rail();
     let total = count_items(conn, batch_id, rail)?;
     if total == 0 {
-        return Err(AppError::conflict("nothing_to_export", format!("the batch has no {} items", rail.as_str())));
+        return Err(AppError::conflict(
+            ProblemCode::NothingToExport,
+            format!("the batch has no {} items", rail.as_str()),
+        ));
     }
     let cfg = &st.config.payouts;
     let whole = |max: i64| -> AppResult<(Slice, i64)> {

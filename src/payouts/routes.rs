@@ -19,7 +19,7 @@ use super::service::{
 };
 use super::unclaimed::UnclaimedLine;
 use crate::auth::{Applicant, Finance, Staff};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem, ProblemCode};
 use crate::idempotency::IdempotencyKey;
 use crate::{blocking, AppState};
 
@@ -423,7 +423,7 @@ pub struct SettlementRequest {
 
 fn malformed_json(e: serde_json::Error) -> AppError {
     AppError::invalid(
-        "malformed_json",
+        ProblemCode::MalformedJson,
         format!("the JSON body is invalid: {}", crate::error::redact_quoted(&e.to_string())),
     )
 }
@@ -436,7 +436,8 @@ const SETTLEMENT_COLUMNS: [&str; 5] = ["item_id", "status", "rail_reference", "r
 /// and optionally `return_code` (the NACHA code of an ACH return).
 pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(body);
-    let headers = reader.headers().map_err(|e| AppError::invalid("malformed_csv", format!("the CSV header: {e}")))?;
+    let headers =
+        reader.headers().map_err(|e| AppError::invalid(ProblemCode::MalformedCsv, format!("the CSV header: {e}")))?;
     // `return_reason_code` and `reason_code` name the same column as `return_code`.
     let columns: Vec<String> = headers
         .iter()
@@ -445,7 +446,7 @@ pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
         .collect();
     let bad_header = || {
         AppError::invalid(
-            "malformed_csv",
+            ProblemCode::MalformedCsv,
             "the header is item_id,status,rail_reference,reason with an optional return_code column",
         )
     };
@@ -460,11 +461,10 @@ pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
     let (reference_at, reason_at, code_at) = (at("rail_reference"), at("reason"), at("return_code"));
     let mut out = Vec::new();
     for (n, record) in reader.records().enumerate() {
-        let r = record.map_err(|e| AppError::invalid("malformed_csv", format!("line {}: {e}", n + 2)))?;
-        let item_id = r
-            .get(id_at)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| AppError::invalid("malformed_csv", format!("line {}: item_id is a number", n + 2)))?;
+        let r = record.map_err(|e| AppError::invalid(ProblemCode::MalformedCsv, format!("line {}: {e}", n + 2)))?;
+        let item_id = r.get(id_at).and_then(|v| v.parse().ok()).ok_or_else(|| {
+            AppError::invalid(ProblemCode::MalformedCsv, format!("line {}: item_id is a number", n + 2))
+        })?;
         let text = |i: Option<usize>| i.and_then(|i| r.get(i)).map(str::to_string).filter(|s: &String| !s.is_empty());
         out.push(SettlementLine {
             item_id,
@@ -508,7 +508,7 @@ pub async fn settlement(
     } else if content_type.starts_with("application/json") {
         serde_json::from_slice::<SettlementRequest>(&body).map_err(malformed_json)?.items
     } else {
-        return Err(AppError::invalid("unsupported_media_type", "send application/json or text/csv"));
+        return Err(AppError::invalid(ProblemCode::UnsupportedMediaType, "send application/json or text/csv"));
     };
     let report = blocking(move || service::settle(&state, &finance.ctx, finance.id, id, lines)).await?;
     Ok(HttpResponse::Ok().json(report))

@@ -21,7 +21,7 @@ use crate::auth::service::{find_user, find_users};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, work_records};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 use crate::ledger::model::{AccountKind, AccountRef, TxKind};
 use crate::ledger::service::{available_of, balances_of, post, post_many, Posting};
 use crate::ledger::Cents;
@@ -435,7 +435,7 @@ pub fn build_batch(
         let (eligible, skipped): (Vec<Candidate>, Vec<Candidate>) = all.into_iter().partition(|c| c.reasons.is_empty());
         if eligible.is_empty() {
             return Err(AppError::conflict_with(
-                "nothing_to_pay",
+                ProblemCode::NothingToPay,
                 "no contributor is eligible for a payout now",
                 json!({"skipped": skipped}),
             ));
@@ -554,7 +554,7 @@ pub fn build_batch(
     let (id, created, skipped) = match result {
         // Two requests with one key raced past the lookup (possible only without the
         // build lock): the UNIQUE key refused the second; answer with the first.
-        Err(AppError::Conflict { code: "already_exists", .. }) => {
+        Err(AppError::Conflict { code: ProblemCode::IdempotencyKeyReused, .. }) => {
             let existing = st.db.read_sync(|conn| batch_by_key(conn, key))?.ok_or(AppError::NotFound)?;
             (replay(existing, &hash)?, false, None)
         }
@@ -585,7 +585,7 @@ pub fn approve_batch(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: i64) 
         ))
         .execute(conn)?;
         if won != 1 {
-            return Err(AppError::conflict("batch_not_draft", format!("the batch is {}, not a draft", batch.status)));
+            return Err(AppError::conflict(ProblemCode::BatchNotDraft, format!("the batch is {}, not a draft", batch.status)));
         }
         audit::record(
             conn,
@@ -621,7 +621,7 @@ pub fn cancel_batch(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: i64) -
         .execute(conn)?;
         if won != 1 {
             return Err(AppError::conflict(
-                "batch_not_draft",
+                ProblemCode::BatchNotDraft,
                 format!("only a draft can be cancelled; the batch is {}", batch.status),
             ));
         }
@@ -700,7 +700,10 @@ fn close_item(
     ))
     .execute(conn)?;
     if won != 1 {
-        return Err(AppError::conflict("item_already_final", format!("payout item {item_id} is already final")));
+        return Err(AppError::conflict(
+            ProblemCode::ItemAlreadyFinal,
+            format!("payout item {item_id} is already final"),
+        ));
     }
     Ok(())
 }
@@ -784,7 +787,7 @@ pub fn settle(
         let batch = batch_row(conn, batch_id)?;
         if !matches!(batch.status(), BatchStatus::Exported | BatchStatus::Settled) {
             return Err(AppError::conflict(
-                "batch_not_exported",
+                ProblemCode::BatchNotExported,
                 format!("results are imported for an exported batch; this one is {}", batch.status),
             ));
         }
@@ -1041,7 +1044,7 @@ fn reverse_paid(
     ))
     .execute(conn)?;
     if won != 1 {
-        return Err(AppError::conflict("item_already_final", format!("payout item {} is not paid", item.id)));
+        return Err(AppError::conflict(ProblemCode::ItemAlreadyFinal, format!("payout item {} is not paid", item.id)));
     }
     set_return_code(conn, item.id, code, Some(now))?;
     post(
@@ -1117,7 +1120,7 @@ pub fn apply_change_notices(
         let batch = batch_row(conn, batch_id)?;
         if matches!(batch.status(), BatchStatus::Draft | BatchStatus::Approved | BatchStatus::Cancelled) {
             return Err(AppError::conflict(
-                "batch_not_exported",
+                ProblemCode::BatchNotExported,
                 format!("notifications of change answer entries that were sent; this batch is {}", batch.status),
             ));
         }

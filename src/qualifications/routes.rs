@@ -470,6 +470,7 @@ pub struct ReviewPage {
 
 /// Free-text answers waiting for a grade, oldest first.
 #[utoipa::path(
+    operation_id = "test_answer_queue",
     tag = "review",
     params(PageQuery),
     responses((status = 200, body = ReviewPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
@@ -492,6 +493,7 @@ pub async fn review_queue(
 
 /// Claim an answer for grading; the claim expires after a configured time.
 #[utoipa::path(
+    operation_id = "claim_test_answer",
     tag = "review",
     params(("id" = i64, Path, description = "answer id")),
     responses(
@@ -536,6 +538,7 @@ pub struct DecisionView {
 
 /// Grade a claimed answer. Only the claimant may; nobody grades their own attempt.
 #[utoipa::path(
+    operation_id = "grade_test_answer",
     tag = "review",
     params(("id" = i64, Path, description = "answer id")),
     request_body = DecisionRequest,

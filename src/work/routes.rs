@@ -10,7 +10,7 @@ use validator::Validate;
 use super::model::*;
 use super::service::{self, AppealVerdict, IngestItem, ItemResult, ItemStatus, QualityView, ReviewDecision, Verdict};
 use crate::auth::{Applicant, Finance, Reviewer, Staff};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem, ProblemCode};
 use crate::ledger::money::UnitKind;
 use crate::ledger::service::Balances;
 use crate::{blocking, AppState};
@@ -63,12 +63,12 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !json {
-        return Err(AppError::invalid("unsupported_media_type", "expected Content-Type: application/json"));
+        return Err(AppError::invalid(ProblemCode::UnsupportedMediaType, "expected Content-Type: application/json"));
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| AppError::invalid("malformed_json", format!("the body could not be read: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| AppError::invalid(ProblemCode::MalformedJson, format!("the body could not be read: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(AppError::PayloadTooLarge);
         }
@@ -77,7 +77,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&body).map_err(|e| {
         let err = actix_web::error::JsonPayloadError::Deserialize(e);
         AppError::invalid(
-            "malformed_json",
+            ProblemCode::MalformedJson,
             format!("the JSON body is invalid: {}", crate::error::redact_quoted(&err.to_string())),
         )
     })
@@ -182,6 +182,7 @@ pub struct WorkQueuePage {
 
 /// Work records awaiting quality review, oldest first, with their age.
 #[utoipa::path(
+    operation_id = "work_record_queue",
     tag = "review",
     params(PageQuery),
     responses((status = 200, body = WorkQueuePage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
@@ -204,6 +205,7 @@ pub async fn review_queue(
 
 /// Claim a work record for review.
 #[utoipa::path(
+    operation_id = "claim_work_record",
     tag = "review",
     params(("id" = i64, Path, description = "work record id")),
     responses(
@@ -241,6 +243,7 @@ pub struct ReviewRequest {
 
 /// Approve or reject a claimed work record, with reason code and note.
 #[utoipa::path(
+    operation_id = "decide_work_record",
     tag = "review",
     params(("id" = i64, Path, description = "work record id")),
     request_body = ReviewRequest,
@@ -473,7 +476,7 @@ pub async fn my_work_records(
         Some("pending") => Some(WorkStatus::Pending),
         Some("approved") => Some(WorkStatus::Approved),
         Some("rejected") => Some(WorkStatus::Rejected),
-        Some(_) => return Err(AppError::invalid("invalid_query", "status is pending, approved or rejected")),
+        Some(_) => return Err(AppError::invalid(ProblemCode::InvalidQuery, "status is pending, approved or rejected")),
     };
     let st = state.clone();
     let rows = blocking(move || service::my_work_records(&st, user.id, status, before, limit)).await?;
