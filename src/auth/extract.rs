@@ -30,7 +30,7 @@ impl RequestCtx {
 
     pub fn of(req: &HttpRequest) -> Self {
         Self {
-            request_id: req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string()),
+            request_id: req.extensions().get::<crate::telemetry::RequestId>().map(|id| id.0.clone()),
             // The socket peer, not X-Forwarded-For: a client cannot choose its own
             // address to dodge the per-IP login limit.
             ip: req.peer_addr().map(|a| a.ip().to_string()),
@@ -70,6 +70,7 @@ impl BearerClaims {
             .verify(token.trim(), state.clock.now().and_utc().timestamp())
             .ok_or(AppError::Unauthorized("the access token is invalid or expired"))?;
         let user_id = claims.sub.parse().map_err(|_| AppError::Unauthorized("the access token is invalid"))?;
+        req.extensions_mut().insert(crate::telemetry::Actor(user_id));
         Ok(Self { user_id, session_id: claims.sid })
     }
 }

@@ -13,6 +13,7 @@ use crate::error::{AppResult, Problem};
 use crate::{blocking, AppState};
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     #[validate(email(message = "not a valid email address"), length(max = 254))]
     pub email: String,
@@ -79,6 +80,7 @@ pub async fn register(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The token from the emailed link.
     #[validate(length(min = 1, max = 200))]
@@ -117,6 +119,7 @@ pub async fn resend_verification(state: web::Data<AppState>, user: AuthUser) -> 
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[validate(length(min = 1, max = 254))]
     pub email: String,
@@ -147,6 +150,7 @@ pub async fn login(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[validate(length(min = 1, max = 200))]
     pub refresh_token: String,
@@ -190,6 +194,7 @@ pub async fn logout(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
     #[validate(length(min = 1, max = 254))]
     pub email: String,
@@ -214,6 +219,7 @@ pub async fn password_reset(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordResetConfirm {
     #[validate(length(min = 1, max = 200))]
     pub token: String,
@@ -240,6 +246,7 @@ pub async fn password_reset_confirm(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     #[validate(length(min = 1, max = 256))]
     pub current_password: String,
@@ -268,6 +275,7 @@ pub async fn change_password(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateStaffRequest {
     #[validate(email(message = "not a valid email address"), length(max = 254))]
     pub email: String,
@@ -304,6 +312,7 @@ pub async fn create_staff(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetRolesRequest {
     /// The staff roles the account should hold: any of `reviewer`, `finance`, `admin`
     /// (empty removes them all). An applicant keeps the applicant role.

@@ -130,7 +130,7 @@ pub struct CredentialQueueItem {
 #[utoipa::path(
     tag = "review",
     params(QueueFilter),
-    responses((status = 200, body = Vec<CredentialQueueItem>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, body = CredentialQueuePage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/review/credentials")]
@@ -141,6 +141,7 @@ pub async fn queue(
 ) -> AppResult<HttpResponse> {
     let st = state.clone();
     let filter = filter.into_inner();
+    let limit = filter.limit;
     let items = blocking(move || {
         let now = st.clock.now();
         let rows = st.db.read_sync(|c| service::queue(c, now, &filter))?;
@@ -162,7 +163,19 @@ pub async fn queue(
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(items))
+    let next_cursor = crate::db::next_cursor(&items, limit, |i| i.credential.id);
+    Ok(HttpResponse::Ok().json(CredentialQueuePage { items, has_more: next_cursor.is_some(), next_cursor }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CredentialQueuePage {
+    pub items: Vec<CredentialQueueItem>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]

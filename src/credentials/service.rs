@@ -240,11 +240,17 @@ pub struct QueueFilter {
     pub kind: Option<CredentialKind>,
     pub domain: Option<String>,
     /// Only items waiting at least this many hours.
+    #[param(minimum = 0, maximum = 87600)]
     pub min_age_hours: Option<i64>,
     pub flagged: Option<bool>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    pub offset: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<i64>,
 }
 
 /// Credentials awaiting review, oldest first, with the applicant's name.
@@ -266,9 +272,17 @@ pub fn queue(conn: &mut DbConn, now: NaiveDateTime, f: &QueueFilter) -> AppResul
     if let Some(flagged) = f.flagged {
         q = q.filter(credentials::flagged.eq(flagged));
     }
+    // Keyset on (submitted_at, id): the page after the cursor's item, oldest first.
+    if let Some(after) = f.cursor {
+        let at: Option<NaiveDateTime> =
+            credentials::table.find(after).select(credentials::submitted_at).first(conn).optional()?;
+        let at = at.unwrap_or(NaiveDateTime::MIN);
+        q = q.filter(
+            credentials::submitted_at.gt(at).or(credentials::submitted_at.eq(at).and(credentials::id.gt(after))),
+        );
+    }
     Ok(q.order((credentials::submitted_at.asc(), credentials::id.asc()))
         .limit(crate::db::page_limit(f.limit))
-        .offset(f.offset.unwrap_or(0).max(0))
         .load(conn)?)
 }
 

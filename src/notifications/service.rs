@@ -171,9 +171,13 @@ fn truncate(s: &str, max: usize) -> String {
 pub struct OutboxFilter {
     pub status: Option<OutboxStatus>,
     pub recipient: Option<String>,
-    /// Return rows with an id lower than this (the `next_cursor` of the previous page).
-    pub before: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -185,7 +189,7 @@ pub fn list(conn: &mut DbConn, filter: &OutboxFilter) -> AppResult<Vec<OutboxRow
     if let Some(r) = &filter.recipient {
         query = query.filter(outbox::recipient.eq(r.to_lowercase()));
     }
-    if let Some(before) = filter.before {
+    if let Some(before) = filter.cursor {
         query = query.filter(outbox::id.lt(before));
     }
     Ok(query.order(outbox::id.desc()).limit(crate::db::page_limit(filter.limit)).load(conn)?)

@@ -433,8 +433,24 @@ pub async fn upload_documents(
 #[derive(Deserialize, IntoParams)]
 pub struct QueueQuery {
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    pub offset: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -459,7 +475,7 @@ pub struct QueueItem {
     operation_id = "work_authorization_queue",
     tag = "review",
     params(QueueQuery),
-    responses((status = 200, body = Vec<QueueItem>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, body = QueuePage), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/review/work-authorizations")]
@@ -469,10 +485,10 @@ pub async fn review_queue(
     q: web::Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
     let st = state.clone();
-    let (limit, offset) = (q.limit, q.offset);
+    let (limit, cursor) = (q.limit, q.cursor);
     let items = blocking(move || {
         let now = st.clock.now();
-        let rows = st.db.read_sync(|c| service::queue(c, limit, offset))?;
+        let rows = st.db.read_sync(|c| service::queue(c, limit, cursor))?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -495,7 +511,8 @@ pub async fn review_queue(
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(items))
+    let next_cursor = crate::db::next_cursor(&items, limit, |i| i.id);
+    Ok(HttpResponse::Ok().json(QueuePage { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 #[derive(Serialize, ToSchema)]

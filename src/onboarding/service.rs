@@ -745,13 +745,26 @@ pub struct QueueRow {
 }
 
 /// Items awaiting review, oldest submission first.
-pub fn queue(conn: &mut DbConn, limit: Option<i64>, offset: Option<i64>) -> AppResult<Vec<QueueRow>> {
-    let rows: Vec<(WorkAuthorization, String)> = work_authorizations::table
+/// Work authorizations awaiting review, oldest first, after the `cursor` item (keyset on
+/// submission time and id).
+pub fn queue(conn: &mut DbConn, limit: Option<i64>, cursor: Option<i64>) -> AppResult<Vec<QueueRow>> {
+    let mut q = work_authorizations::table
         .inner_join(users::table.on(users::id.eq(work_authorizations::user_id)))
         .filter(work_authorizations::status.eq(AuthorizationStatus::PendingReview.as_str()))
+        .into_boxed();
+    if let Some(after) = cursor {
+        let at: Option<Option<NaiveDateTime>> =
+            work_authorizations::table.find(after).select(work_authorizations::submitted_at).first(conn).optional()?;
+        let at = at.flatten().unwrap_or(NaiveDateTime::MIN);
+        q = q.filter(
+            work_authorizations::submitted_at
+                .gt(at)
+                .or(work_authorizations::submitted_at.eq(at).and(work_authorizations::id.gt(after))),
+        );
+    }
+    let rows: Vec<(WorkAuthorization, String)> = q
         .order((work_authorizations::submitted_at.asc(), work_authorizations::id.asc()))
         .limit(crate::db::page_limit(limit))
-        .offset(offset.unwrap_or(0).max(0))
         .select((WorkAuthorization::as_select(), users::full_name))
         .load(conn)?;
     let mut out = Vec::with_capacity(rows.len());

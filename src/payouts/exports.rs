@@ -693,6 +693,7 @@ pub fn prepare(
     format: Format,
     part: i64,
 ) -> AppResult<Prepared> {
+    let started = std::time::Instant::now();
     let (plan, sha256, bytes, items, body) = st.db.read_sync(|conn| {
         let plan = plan(st, conn, batch_id, format, part)?;
         if let Some((sha256, bytes, items)) = recorded(conn, batch_id, format, part)? {
@@ -707,6 +708,10 @@ pub fn prepare(
         Ok((plan, hash.hex(), bytes, items, Body::Spooled(Box::new(spool))))
     })?;
     record(st, ctx, finance_id, &plan, &sha256, bytes, items)?;
+    // A re-export streams as it regenerates: only a first export's spooling is timed.
+    if matches!(body, Body::Spooled(_)) {
+        st.metrics.export.with_label_values(&[format.as_str()]).observe(started.elapsed().as_secs_f64());
+    }
     Ok(Prepared { plan, sha256, body })
 }
 

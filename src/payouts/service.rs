@@ -299,6 +299,11 @@ pub struct BatchView {
     pub totals_by_rail: Vec<RailTotal>,
     /// A page of items (`after`, `limit`), oldest first.
     pub items: Vec<ItemView>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
     pub exports: Vec<ExportRecord>,
     /// On the build response only: who had money available but was left out, and why.
@@ -346,6 +351,7 @@ pub fn batch_view(conn: &mut DbConn, id: i64, after: Option<i64>, limit: Option<
         batch,
         totals_by_rail,
         items: rows.into_iter().map(|(i, m)| ItemView::new(i, m)).collect(),
+        has_more: next_cursor.is_some(),
         next_cursor,
         exports,
         skipped: None,
@@ -367,6 +373,37 @@ pub struct BuildRequest {
 }
 
 /// The most recent batches, newest first (the console's batch list).
+/// Which batches `GET /payout-batches` lists.
+#[derive(Debug, Default)]
+pub struct BatchFilter {
+    pub status: Option<BatchStatus>,
+    /// Created on or after this instant.
+    pub from: Option<NaiveDateTime>,
+    /// Created before this instant.
+    pub to: Option<NaiveDateTime>,
+    /// Batches with a lower id (newest first).
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Payout batches, newest first, filtered by status and creation time.
+pub fn list_batches(conn: &mut DbConn, f: &BatchFilter) -> AppResult<Vec<BatchRow>> {
+    let mut q = payout_batches::table.select(BatchRow::as_select()).into_boxed();
+    if let Some(status) = f.status {
+        q = q.filter(payout_batches::status.eq(status.as_str()));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(payout_batches::created_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(payout_batches::created_at.lt(to));
+    }
+    if let Some(before) = f.before {
+        q = q.filter(payout_batches::id.lt(before));
+    }
+    Ok(q.order(payout_batches::id.desc()).limit(crate::db::page_limit(f.limit)).load(conn)?)
+}
+
 pub fn recent_batches(conn: &mut DbConn, limit: i64) -> AppResult<Vec<BatchRow>> {
     Ok(payout_batches::table.order(payout_batches::id.desc()).limit(limit).select(BatchRow::as_select()).load(conn)?)
 }
@@ -408,6 +445,7 @@ pub fn build_batch(
 ) -> AppResult<(BatchView, bool)> {
     let hash = request_hash(body);
     let minimum = st.config.payouts.minimum_cents;
+    let started = std::time::Instant::now();
     let result = st.db.tx_sync(|conn| {
         // Builds run one at a time: the second sees the first's reservations, so no money
         // is batched twice. PostgreSQL: a transaction-level advisory lock across
@@ -551,6 +589,12 @@ pub fn build_batch(
         )?;
         Ok((batch_id, true, Some(skipped)))
     });
+    let outcome = match &result {
+        Ok((_, true, _)) => "built",
+        Ok(_) => "replayed",
+        Err(_) => "failed",
+    };
+    st.metrics.batch_build.with_label_values(&[outcome]).observe(started.elapsed().as_secs_f64());
     let (id, created, skipped) = match result {
         // Two requests with one key raced past the lookup (possible only without the
         // build lock): the UNIQUE key refused the second; answer with the first.

@@ -17,18 +17,26 @@ use crate::{blocking, AppState};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
-    /// Return items after this id (the `next_cursor` of the previous page).
-    pub after: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct MyRecordsQuery {
     pub status: Option<String>,
-    /// Return items with an id lower than this (the `next_cursor` of the previous page).
-    pub before: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -177,6 +185,11 @@ impl WorkRecordView {
 #[derive(Serialize, ToSchema)]
 pub struct WorkQueuePage {
     pub items: Vec<WorkRecordView>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -194,13 +207,16 @@ pub async fn review_queue(
     _reviewer: Staff<Reviewer>,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let PageQuery { after, limit } = query.into_inner();
+    let PageQuery { cursor: after, limit } = query.into_inner();
     let st = state.clone();
     let rows = blocking(move || service::review_queue(&st, after, limit)).await?;
     let next_cursor = crate::db::next_cursor(&rows, limit, |r| r.id);
     let now = state.clock.now();
-    Ok(HttpResponse::Ok()
-        .json(WorkQueuePage { items: rows.into_iter().map(|r| WorkRecordView::new(r, now)).collect(), next_cursor }))
+    Ok(HttpResponse::Ok().json(WorkQueuePage {
+        items: rows.into_iter().map(|r| WorkRecordView::new(r, now)).collect(),
+        has_more: next_cursor.is_some(),
+        next_cursor,
+    }))
 }
 
 /// Claim a work record for review.
@@ -349,6 +365,11 @@ pub struct AppealQueueItem {
 #[derive(Serialize, ToSchema)]
 pub struct AppealQueuePage {
     pub items: Vec<AppealQueueItem>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -365,7 +386,7 @@ pub async fn appeal_queue(
     _reviewer: Staff<Reviewer>,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let PageQuery { after, limit } = query.into_inner();
+    let PageQuery { cursor: after, limit } = query.into_inner();
     let st = state.clone();
     let rows = blocking(move || service::appeal_queue(&st, after, limit)).await?;
     let next_cursor = crate::db::next_cursor(&rows, limit, |(a, _)| a.id);
@@ -374,7 +395,7 @@ pub async fn appeal_queue(
         .into_iter()
         .map(|(a, r)| AppealQueueItem { appeal: AppealView::new(a), work_record: WorkRecordView::new(r, now) })
         .collect();
-    Ok(HttpResponse::Ok().json(AppealQueuePage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(AppealQueuePage { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 /// Claim an appeal. The reviewer who rejected the work cannot.
@@ -454,6 +475,11 @@ pub struct MyWorkRecord {
 #[derive(Serialize, ToSchema)]
 pub struct MyWorkRecordsPage {
     pub items: Vec<MyWorkRecord>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -470,7 +496,7 @@ pub async fn my_work_records(
     user: Applicant,
     query: web::Query<MyRecordsQuery>,
 ) -> AppResult<HttpResponse> {
-    let MyRecordsQuery { status, before, limit } = query.into_inner();
+    let MyRecordsQuery { status, cursor: before, limit } = query.into_inner();
     let status = match status.as_deref() {
         None => None,
         Some("pending") => Some(WorkStatus::Pending),
@@ -490,7 +516,7 @@ pub async fn my_work_records(
             appeal: a.map(AppealView::new),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(MyWorkRecordsPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(MyWorkRecordsPage { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 /// One task's way to payment (SPEC §7). Payouts pay balances, not tasks: the payout
@@ -522,14 +548,23 @@ pub struct EarningsView {
     /// per-task payout fields of the timeline stay null (docs/payouts.md).
     pub payouts: crate::payouts::service::PayoutStages,
     pub timeline: Vec<TimelineEntry>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct NewestFirstQuery {
-    /// Return items with an id lower than this (the `next_cursor` of the previous page).
-    pub before: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -546,7 +581,7 @@ pub async fn my_earnings(
     user: Applicant,
     query: web::Query<NewestFirstQuery>,
 ) -> AppResult<HttpResponse> {
-    let NewestFirstQuery { before, limit } = query.into_inner();
+    let NewestFirstQuery { cursor: before, limit } = query.into_inner();
     let (st, uid) = (state.clone(), user.id);
     let e = blocking(move || service::earnings(&st, uid, before, limit)).await?;
     let payouts = state.db.read(move |conn| crate::payouts::service::payout_stages(conn, uid)).await?;
@@ -575,6 +610,7 @@ pub async fn my_earnings(
         quality: e.quality,
         payouts,
         timeline,
+        has_more: next_cursor.is_some(),
         next_cursor,
     }))
 }

@@ -37,6 +37,7 @@ const CHUNK: usize = 500;
 
 /// One completed task as the task platform reports it.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct IngestItem {
     pub contributor_id: i64,
     pub project_type_id: i64,
