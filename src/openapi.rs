@@ -101,6 +101,15 @@ fn complete_operation(path: &str, op: &mut Value) {
     let params = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
     let has_query = params.iter().any(|p| p["in"] == "query");
     let has_path = params.iter().any(|p| p["in"] == "path");
+    // What `IdempotencyKey::parse` accepts: 1 to 200 visible ASCII characters, no space
+    // at either end.
+    for param in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+        if param["in"] == "header" && param["name"] == "Idempotency-Key" {
+            param["required"] = Value::Bool(true);
+            param["schema"] =
+                json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]([ -~]*[!-~])?$"});
+        }
+    }
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { return };
     let mut wanted: Vec<u16> = vec![503];
     if secured {

@@ -44,7 +44,7 @@ pub struct AuditFilter {
     pub subject_id: Option<String>,
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
     #[serde(default, deserialize_with = "crate::db::page::limit")]

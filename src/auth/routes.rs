@@ -16,11 +16,14 @@ use crate::{blocking, AppState};
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     #[validate(email(message = "not a valid email address"), length(max = 254))]
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
     /// At least 12 characters.
     #[validate(length(min = 12, max = 256, message = "the password needs 12 to 256 characters"))]
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
     #[validate(length(min = 1, max = 200, message = "give your full name (at most 200 characters)"))]
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: String,
 }
 
@@ -84,6 +87,7 @@ pub async fn register(
 pub struct TokenRequest {
     /// The token from the emailed link.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub token: String,
 }
 
@@ -122,8 +126,10 @@ pub async fn resend_verification(state: web::Data<AppState>, user: AuthUser) -> 
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[validate(length(min = 1, max = 254))]
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
@@ -153,6 +159,7 @@ pub async fn login(
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub refresh_token: String,
 }
 
@@ -197,6 +204,7 @@ pub async fn logout(
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
     #[validate(length(min = 1, max = 254))]
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
 }
 
@@ -222,8 +230,10 @@ pub async fn password_reset(
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetConfirm {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub token: String,
     #[validate(length(min = 12, max = 256, message = "the password needs 12 to 256 characters"))]
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
 }
 
@@ -249,8 +259,10 @@ pub async fn password_reset_confirm(
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub current_password: String,
     #[validate(length(min = 12, max = 256, message = "the password needs 12 to 256 characters"))]
+    #[schema(min_length = 12, max_length = 256)]
     pub new_password: String,
 }
 
@@ -278,11 +290,14 @@ pub async fn change_password(
 #[serde(deny_unknown_fields)]
 pub struct CreateStaffRequest {
     #[validate(email(message = "not a valid email address"), length(max = 254))]
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: String,
     /// One or more of `reviewer`, `finance`, `admin`.
     #[validate(length(min = 1, max = 3))]
+    #[schema(min_items = 1, max_items = 3)]
     pub roles: Vec<Role>,
 }
 
@@ -317,6 +332,7 @@ pub struct SetRolesRequest {
     /// The staff roles the account should hold: any of `reviewer`, `finance`, `admin`
     /// (empty removes them all). An applicant keeps the applicant role.
     #[validate(length(max = 3))]
+    #[schema(max_items = 3)]
     pub roles: Vec<Role>,
 }
 

@@ -260,9 +260,11 @@ pub struct CredentialRuleRequest {
     /// Degrees only; omit to match any level.
     pub level: Option<DegreeLevel>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub domain: String,
     /// The qualification granted: domain and tier (`generalist` or `expert`).
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub grants_domain: String,
     pub grants_tier: String,
 }
@@ -320,6 +322,7 @@ pub struct RemovalRequest {
     pub credential_id: Option<i64>,
     /// What was found; shown to the contributor when the removal is confirmed.
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub note: String,
 }
 

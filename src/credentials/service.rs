@@ -249,7 +249,7 @@ pub struct QueueFilter {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
 }
 
@@ -276,7 +276,8 @@ pub fn queue(conn: &mut DbConn, now: NaiveDateTime, f: &QueueFilter) -> AppResul
     if let Some(after) = f.cursor {
         let at: Option<NaiveDateTime> =
             credentials::table.find(after).select(credentials::submitted_at).first(conn).optional()?;
-        let at = at.unwrap_or(NaiveDateTime::MIN);
+        // Not a cursor this list wrote: nothing follows it.
+        let Some(at) = at else { return Ok(Vec::new()) };
         q = q.filter(
             credentials::submitted_at.gt(at).or(credentials::submitted_at.eq(at).and(credentials::id.gt(after))),
         );

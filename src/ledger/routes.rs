@@ -18,7 +18,7 @@ use crate::{blocking, AppState};
 pub struct NewestFirstQuery {
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
     #[serde(default, deserialize_with = "crate::db::page::limit")]
@@ -79,8 +79,10 @@ pub struct AdjustmentRequest {
     pub kind: AdjustmentKind,
     /// Cents. Signed for `adjustment`; positive for `bonus` and `clawback`.
     #[validate(range(min = -100_000_000, max = 100_000_000))]
+    #[schema(minimum = -100_000_000, maximum = 100_000_000)]
     pub amount_cents: i64,
     #[validate(length(min = 1, max = 2000, message = "give the reason (1 to 2000 characters)"))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 
@@ -150,7 +152,7 @@ pub struct AdjustmentQuery {
     pub status: Option<String>,
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
     #[serde(default, deserialize_with = "crate::db::page::limit")]

@@ -108,18 +108,24 @@ pub async fn get_me(state: web::Data<AppState>, claims: BearerClaims) -> AppResu
 #[serde(deny_unknown_fields)]
 pub struct AddressInputDto {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub line1: String,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub line2: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub city: String,
     /// State code for US addresses, e.g. `NY`.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub region: String,
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_length = 1, max_length = 20)]
     pub postal_code: String,
     /// ISO 3166 two-letter code; `US` by default.
     #[validate(length(equal = 2))]
+    #[schema(min_length = 2, max_length = 2)]
     pub country: Option<String>,
 }
 
@@ -127,15 +133,18 @@ pub struct AddressInputDto {
 #[serde(deny_unknown_fields)]
 pub struct UpdateMe {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: Option<String>,
     /// Legal name as on your identity documents.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub legal_name: Option<String>,
     /// ISO date; stored encrypted, never shown back.
     pub date_of_birth: Option<NaiveDate>,
     #[validate(nested)]
     pub address: Option<AddressInputDto>,
     #[validate(length(min = 7, max = 32))]
+    #[schema(min_length = 7, max_length = 32)]
     pub phone: Option<String>,
 }
 
@@ -200,6 +209,7 @@ impl<'de> Deserialize<'de> for ExpirationInput {
 pub struct CloseAccountRequest {
     /// The current password, to confirm.
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
@@ -240,6 +250,7 @@ pub struct AttestationRequest {
     pub expiration_date: Option<ExpirationInput>,
     /// ISO 3166 two-letter code of the country you live in.
     #[validate(length(equal = 2))]
+    #[schema(min_length = 2, max_length = 2)]
     pub residence_country: String,
 }
 
@@ -438,7 +449,7 @@ pub struct QueueQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
 }
 

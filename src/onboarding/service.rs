@@ -755,7 +755,8 @@ pub fn queue(conn: &mut DbConn, limit: Option<i64>, cursor: Option<i64>) -> AppR
     if let Some(after) = cursor {
         let at: Option<Option<NaiveDateTime>> =
             work_authorizations::table.find(after).select(work_authorizations::submitted_at).first(conn).optional()?;
-        let at = at.flatten().unwrap_or(NaiveDateTime::MIN);
+        // Not a cursor this list wrote: nothing follows it.
+        let Some(at) = at.flatten() else { return Ok(Vec::new()) };
         q = q.filter(
             work_authorizations::submitted_at
                 .gt(at)

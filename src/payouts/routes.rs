@@ -103,7 +103,7 @@ pub async fn list_methods(state: web::Data<AppState>, me: Applicant) -> AppResul
 pub struct NewestFirstQuery {
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
     #[serde(default, deserialize_with = "crate::db::page::limit")]
@@ -209,7 +209,7 @@ pub struct BatchListQuery {
     pub created_to: Option<chrono::DateTime<chrono::Utc>>,
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
     #[serde(default, deserialize_with = "crate::db::page::limit")]
@@ -258,7 +258,7 @@ pub async fn list_batches(
 pub struct ItemsQuery {
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
     #[serde(default, deserialize_with = "crate::db::page::limit")]
@@ -661,6 +661,7 @@ pub async fn unclaimed(state: web::Data<AppState>, _finance: Staff<Finance>) -> 
 pub struct ReleaseRequest {
     /// Why the earned money is released (kept on the decision the contributor sees).
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub note: String,
 }
 

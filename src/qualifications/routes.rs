@@ -18,7 +18,7 @@ use crate::{blocking, AppState};
 pub struct PageQuery {
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
     #[serde(default, deserialize_with = "crate::db::page::limit")]
@@ -30,7 +30,7 @@ pub struct PageQuery {
 pub struct NewestFirstQuery {
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
     #[serde(default, deserialize_with = "crate::db::page::limit")]
@@ -696,9 +696,11 @@ pub async fn my_qualifications(
 #[serde(deny_unknown_fields)]
 pub struct CreateProjectType {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Every listed qualification is needed (an expert one satisfies generalist).
     #[validate(length(max = 20))]
+    #[schema(max_items = 20)]
     pub required_qualifications: Vec<RequiredQualification>,
 }
 
@@ -732,6 +734,7 @@ pub async fn create_project_type(
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     #[validate(length(min = 1, max = 2000, message = "give the reason the person will read"))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 

@@ -19,7 +19,7 @@ use crate::{blocking, AppState};
 pub struct PageQuery {
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
     #[serde(default, deserialize_with = "crate::db::page::limit")]
@@ -29,10 +29,11 @@ pub struct PageQuery {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct MyRecordsQuery {
+    #[param(value_type = Option<crate::work::model::WorkStatus>)]
     pub status: Option<String>,
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
     #[serde(default, deserialize_with = "crate::db::page::limit")]
@@ -326,6 +327,7 @@ impl AppealView {
 #[serde(deny_unknown_fields)]
 pub struct AppealRequest {
     #[validate(length(min = 1, max = 4000, message = "explain the appeal (1 to 4000 characters)"))]
+    #[schema(min_length = 1, max_length = 4000)]
     pub message: String,
 }
 
@@ -560,7 +562,7 @@ pub struct EarningsView {
 pub struct NewestFirstQuery {
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
     pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
     #[serde(default, deserialize_with = "crate::db::page::limit")]
