@@ -239,7 +239,7 @@ def server_env(be, port):
                 # Keep background work out of the measurements: the scheduled jobs and the
                 # outbox worker (the first export queues one email per contributor).
                 GATEHOUSE_JOB_INTERVAL_SECS="86400",
-                GATEHOUSE_MAIL_POLL_MS="3600000",
+                GATEHOUSE_MAIL_POLL_MS="600000",
                 RUST_LOG=os.environ.get("RUST_LOG", "warn"))
 
 
