@@ -135,7 +135,7 @@ fn outbox_counts(conn: &mut crate::db::DbConn) -> AppResult<Vec<(String, i64)>> 
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let st = state.clone();
-    let counts = st.db.read(move |conn| outbox_counts(conn)).await?;
+    let counts = st.db.read(outbox_counts).await?;
     let m = &state.metrics;
     for status in ["pending", "sent", "dead"] {
         let n = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
