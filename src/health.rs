@@ -152,6 +152,7 @@ pub struct OutboxReport {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = ServiceReadiness)]
 pub struct Readiness {
     /// `ready`, or the first reason not to route traffic here: `database_unreachable`,
     /// `migrations_pending`, `worker_stopped`.

@@ -7,7 +7,7 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 
-use crate::error::AppError;
+use crate::error::{AppError, ProblemCode};
 
 /// A client's idempotency key, 1 to 200 characters.
 #[derive(Debug, Clone)]
@@ -22,7 +22,10 @@ impl IdempotencyKey {
             .filter(|k| !k.is_empty() && k.len() <= 200)
             .map(|k| Self(k.to_string()))
             .ok_or_else(|| {
-                AppError::invalid("idempotency_key_required", "send an Idempotency-Key header (1 to 200 characters)")
+                AppError::invalid(
+                    ProblemCode::IdempotencyKeyRequired,
+                    "send an Idempotency-Key header (1 to 200 characters)",
+                )
             })
     }
 }

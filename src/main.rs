@@ -5,9 +5,38 @@ use clap::{Parser, Subcommand};
 use gatehouse::config::Config;
 use gatehouse::{AppState, Application};
 
+/// What every subcommand reads from the environment.
+const ENV_COMMON: &str = "Environment:
+  DATABASE_URL              postgres://… or sqlite://… (default: sqlite in GATEHOUSE_DATA_DIR)
+  GATEHOUSE_DATA_DIR        data directory: SQLite file, files, .eml spool, generated keys (./data)
+  GATEHOUSE_ENCRYPTION_KEY  field and file encryption keys, `N:base64` list (generated on SQLite)
+  GATEHOUSE_JWT_SECRET      access-token signing secret (generated on SQLite)
+  GATEHOUSE_FILE_STORE      `local` or `s3` (then GATEHOUSE_S3_BUCKET, _REGION, _ENDPOINT, …)
+  GATEHOUSE_DB_POOL_SIZE    database connections (4 per core, 4–32)
+  GATEHOUSE_LOG_FORMAT      `text` or `json`; RUST_LOG filters (info)";
+
+const ENV_SERVE: &str = "Environment (besides those of every subcommand: DATABASE_URL, GATEHOUSE_DATA_DIR,
+GATEHOUSE_ENCRYPTION_KEY, GATEHOUSE_JWT_SECRET, GATEHOUSE_FILE_STORE, GATEHOUSE_DB_POOL_SIZE,
+GATEHOUSE_LOG_FORMAT, RUST_LOG):
+  GATEHOUSE_BIND            address to listen on (127.0.0.1:8080)
+  GATEHOUSE_PUBLIC_URL      base of the links in emails
+  SMTP_URL                  smtp://…, smtps://…; unset: emails are .eml files in GATEHOUSE_DATA_DIR/mail
+  GATEHOUSE_MAIL_FROM       sender of every email
+  GATEHOUSE_JOB_INTERVAL_SECS  how often the scheduled jobs run
+  GATEHOUSE_JWT_PREVIOUS_SECRET, GATEHOUSE_JWT_PREVIOUS_UNTIL  JWT rotation grace
+  and the business settings (hold days, review window, payout minimum, login limits,
+  NACHA and payer identity, …) listed in docs/deploy.md";
+
+const ENV_ADMIN: &str = "Environment: GATEHOUSE_ADMIN_PASSWORD (the new admin's password; else generated and
+printed once), and those of every subcommand: DATABASE_URL, GATEHOUSE_DATA_DIR,
+GATEHOUSE_ENCRYPTION_KEY, GATEHOUSE_JWT_SECRET, GATEHOUSE_DB_POOL_SIZE, RUST_LOG";
+
+const ENV_SEED: &str = "Environment: GATEHOUSE_BENCH_PASSWORD (the finance users' password), and those of every
+subcommand: DATABASE_URL, GATEHOUSE_DATA_DIR, GATEHOUSE_ENCRYPTION_KEY, GATEHOUSE_JWT_SECRET";
+
 /// Gatehouse back office. With no subcommand it serves the API.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = ENV_COMMON)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -16,16 +45,20 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API (the default).
+    #[command(after_help = ENV_SERVE)]
     Serve,
     /// Apply pending database migrations and exit.
+    #[command(after_help = ENV_COMMON)]
     Migrate,
     /// Administrator accounts.
+    #[command(after_help = ENV_ADMIN)]
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
     /// Write a benchmark data set with bulk SQL: N contributors ready to be paid and M
     /// approved work records (their pay available), plus two finance users.
+    #[command(after_help = ENV_SEED)]
     Seed {
         #[arg(long, default_value_t = 10_000)]
         contributors: u64,
@@ -41,16 +74,19 @@ enum Command {
         rail: String,
     },
     /// Scheduled jobs.
+    #[command(after_help = ENV_COMMON)]
     Jobs {
         #[command(subcommand)]
         command: JobsCommand,
     },
     /// The file store's objects: backup, restore, verification (docs/deploy.md).
+    #[command(after_help = ENV_COMMON)]
     Files {
         #[command(subcommand)]
         command: FilesCommand,
     },
     /// Key rotation (docs/deploy.md).
+    #[command(after_help = ENV_COMMON)]
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -114,6 +150,7 @@ enum JobsCommand {
 enum AdminCommand {
     /// Create an admin account (the bootstrap step). The password comes from
     /// GATEHOUSE_ADMIN_PASSWORD, or is generated and printed once.
+    #[command(after_help = ENV_ADMIN)]
     Create {
         #[arg(long)]
         email: String,

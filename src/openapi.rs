@@ -6,16 +6,30 @@ use actix_web::{get, web, HttpResponse};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{FieldError, Problem};
+use serde_json::{json, Value};
+
+use crate::error::{FieldError, Problem, ProblemCode};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Gatehouse API",
-        description = "Onboarding, review, earnings, payouts and tax for US independent contractors. \
-                       Errors are RFC 9457 problem details (application/problem+json)."
+        description = "Onboarding, review, earnings, payouts and tax for US independent contractors.\n\n\
+                       Errors are RFC 9457 problem details (`application/problem+json`); each `type` \
+                       (`/problems/{code}`) is a page that explains its code, all listed at \
+                       [/problems](/problems). Lists are paginated one way: `limit` (at most 200) and \
+                       `cursor`, answered with `items`, `has_more` and `next_cursor` (opaque; send it \
+                       back as `cursor`)."
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(
+        Problem,
+        FieldError,
+        ProblemCode,
+        crate::payouts::exports::Format,
+        crate::tax::filing::ExportFormat,
+        crate::tax::filing::Returns,
+        crate::notifications::model::OutboxStatus
+    )),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -40,4 +54,150 @@ pub struct OpenApiJson(pub String);
 #[get("/openapi.json")]
 pub async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(doc.0.clone())
+}
+
+/// Makes the generated document say what the service really does, for every operation
+/// under `/api/v1` at once (one rule here instead of ninety annotations that drift):
+/// - every error response is `application/problem+json` with the `Problem` schema;
+/// - a secured operation documents 401 and 403 (a role, or a status that may not act);
+/// - an operation with a body or a query documents 400 (malformed JSON, unknown member,
+///   bad query) and, with a body, 413; one with path parameters documents 404;
+/// - every operation but this document documents 503 (the database unavailable);
+/// - the sign-in and emailed-link operations document 429;
+/// - the `ProblemCode` schema lists what each code means.
+pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
+    let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serializes");
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, item) in paths.iter_mut() {
+            if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+                continue;
+            }
+            for (_, op) in item.as_object_mut().into_iter().flatten() {
+                complete_operation(path, op);
+            }
+        }
+    }
+    let codes: Vec<String> =
+        ProblemCode::ALL.iter().map(|c| format!("- `{}`: {}", c.as_str(), c.explanation().trim())).collect();
+    if let Some(schema) = doc.pointer_mut("/components/schemas/ProblemCode").and_then(Value::as_object_mut) {
+        schema.insert(
+            "description".into(),
+            Value::String(format!(
+                "A stable problem code; `/problems/{{code}}` explains each.\n\n{}",
+                codes.join("\n")
+            )),
+        );
+    }
+    doc
+}
+
+/// Paths whose operations are throttled (429 with `Retry-After`).
+const THROTTLED: [&str; 4] =
+    ["/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/password-reset", "/api/v1/auth/verify-email/resend"];
+
+fn complete_operation(path: &str, op: &mut Value) {
+    let secured = op.get("security").is_some();
+    let has_body = op.get("requestBody").is_some();
+    let params = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+    let has_query = params.iter().any(|p| p["in"] == "query");
+    let has_path = params.iter().any(|p| p["in"] == "path");
+    // What `IdempotencyKey::parse` accepts: 1 to 200 visible ASCII characters, no space
+    // at either end.
+    for param in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+        if param["in"] == "header" && param["name"] == "Idempotency-Key" {
+            param["required"] = Value::Bool(true);
+            param["schema"] =
+                json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]([ -~]*[!-~])?$"});
+        }
+    }
+    let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { return };
+    let mut wanted: Vec<u16> = vec![503];
+    if secured {
+        wanted.extend([401, 403]);
+    }
+    if has_body || has_query {
+        wanted.push(400);
+    }
+    if has_body {
+        wanted.push(413);
+    }
+    if has_path {
+        wanted.push(404);
+    }
+    if THROTTLED.contains(&path) {
+        wanted.push(429);
+    }
+    for status in wanted {
+        responses.entry(status.to_string()).or_insert_with(|| json!({"description": ""}));
+    }
+    for (status, response) in responses.iter_mut() {
+        let Ok(code) = status.parse::<u16>() else { continue };
+        if code < 400 {
+            continue;
+        }
+        let description = response["description"].as_str().unwrap_or_default();
+        let reason = actix_web::http::StatusCode::from_u16(code).ok().and_then(|s| s.canonical_reason());
+        let description = match (description.is_empty(), reason) {
+            (true, Some(reason)) => reason.to_string(),
+            (_, Some(reason)) => format!("{reason}: {description}"),
+            _ => description.to_string(),
+        };
+        *response = json!({
+            "description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        });
+    }
+}
+
+/// The methods each documented path answers, for the `Allow` header of a 405.
+pub struct Routes(Vec<(Vec<String>, Vec<String>)>);
+
+impl Routes {
+    pub fn of(doc: &Value) -> Self {
+        let mut routes = Vec::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            let segments = path.split('/').map(str::to_string).collect();
+            let mut methods: Vec<String> =
+                item.as_object().into_iter().flatten().map(|(m, _)| m.to_ascii_uppercase()).collect();
+            methods.sort();
+            routes.push((segments, methods));
+        }
+        Self(routes)
+    }
+
+    /// The methods a request path answers when it matches a documented template
+    /// (`{id}` matches any one segment); `None` for an unknown path.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        let asked: Vec<&str> = path.split('/').collect();
+        let mut methods: Vec<&str> = Vec::new();
+        for (template, allowed) in &self.0 {
+            let matches = template.len() == asked.len()
+                && template.iter().zip(&asked).all(|(t, a)| (t.starts_with('{') && !a.is_empty()) || t == a);
+            if matches {
+                methods.extend(allowed.iter().map(String::as_str));
+            }
+        }
+        methods.sort_unstable();
+        methods.dedup();
+        (!methods.is_empty()).then(|| methods.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn allow_lists_the_methods_of_a_matching_template() {
+        let doc = json!({"paths": {
+            "/api/v1/me": {"get": {}, "patch": {}},
+            "/api/v1/payout-batches/{id}": {"get": {}},
+            "/api/v1/payout-batches/preview": {"get": {}}
+        }});
+        let routes = super::Routes::of(&doc);
+        assert_eq!(routes.allowed("/api/v1/me").as_deref(), Some("GET, PATCH"));
+        assert_eq!(routes.allowed("/api/v1/payout-batches/7").as_deref(), Some("GET"));
+        assert_eq!(routes.allowed("/api/v1/payout-batches/"), None);
+        assert_eq!(routes.allowed("/api/v1/nothing"), None);
+    }
 }

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use crate::error::AppError;
+use crate::error::{AppError, ProblemCode};
 use crate::AppState;
 
 /// Claims row `$id` of the queue table `$t` (a schema module with `id`, `status`,
@@ -76,7 +76,7 @@ pub fn holds_claim(claimed_by: Option<i64>, expires: Option<NaiveDateTime>, revi
 /// The answer to a reviewer who lost the race for an item.
 pub fn claimed_by_other(expires: Option<NaiveDateTime>) -> AppError {
     AppError::conflict_with(
-        "claimed_by_other",
+        ProblemCode::ClaimedByOther,
         "another reviewer holds the claim on this item",
         json!({"claim_expires_at": expires}),
     )
@@ -84,7 +84,7 @@ pub fn claimed_by_other(expires: Option<NaiveDateTime>) -> AppError {
 
 /// The answer to a decision from someone without a live claim.
 pub fn claim_required() -> AppError {
-    AppError::conflict("claim_required", "claim this item first (or your claim has expired)")
+    AppError::conflict(ProblemCode::ClaimRequired, "claim this item first (or your claim has expired)")
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use actix_web::dev::{Server, Service};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::{web, App, HttpMessage, HttpServer};
-use tracing_actix_web::{RequestId, TracingLogger};
+use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
+use tracing::Instrument;
 use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt};
 
@@ -17,8 +17,9 @@ use crate::crypto::FieldCipher;
 use crate::db::Db;
 use crate::error::{self, AppError};
 use crate::notifications::{mailer::Mailer, worker};
-use crate::openapi::{ApiDoc, OpenApiJson};
+use crate::openapi::{ApiDoc, OpenApiJson, Routes};
 use crate::storage::FileStore;
+use crate::telemetry::{Access, Actor, RequestId};
 
 /// Everything a handler, job or CLI command needs, built once at start.
 pub struct AppState {
@@ -30,6 +31,7 @@ pub struct AppState {
     pub files: Arc<dyn FileStore>,
     /// The background loops of this instance, for `/readyz`.
     pub workers: crate::health::Workers,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             files,
             clock,
             workers: crate::health::Workers::new(&config),
+            metrics: crate::metrics::Metrics::new(),
             config: Arc::new(config),
         })
     }
@@ -91,7 +94,27 @@ fn api(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .configure(crate::ledger::routes::configure)
         .configure(crate::payouts::routes::configure)
         .configure(crate::settings::routes::configure)
-        .service(crate::openapi::openapi_json);
+        .service(crate::openapi::openapi_json)
+        .service(crate::docs::reference);
+}
+
+/// The OpenAPI document as served: [`openapi_document`] completed by
+/// [`crate::openapi::finish`].
+pub fn served_openapi_document() -> serde_json::Value {
+    crate::openapi::finish(openapi_document())
+}
+
+/// Anything no route answered: a known path asked with another method is 405 with
+/// `Allow`; `/api/v1` itself leads to the reference; the rest is 404.
+async fn fallback(req: HttpRequest, routes: web::Data<Routes>) -> Result<HttpResponse, AppError> {
+    let path = req.path();
+    if path == "/api/v1" || path == "/api/v1/" {
+        return Ok(HttpResponse::Found().insert_header((header::LOCATION, "/api/v1/docs")).finish());
+    }
+    match routes.allowed(path) {
+        Some(allow) => Err(AppError::MethodNotAllowed(allow)),
+        None => Err(AppError::NotFound),
+    }
 }
 
 /// The OpenAPI document of exactly the routes [`api`] serves.
@@ -120,7 +143,9 @@ impl Application {
         let mailer = Arc::new(Mailer::from_config(&state.config.mail, &state.config.data_dir)?);
         worker::spawn(state.clone().into_inner(), mailer);
         crate::jobs::spawn(state.clone().into_inner());
-        let doc = web::Data::new(OpenApiJson(openapi_document().to_json()?));
+        let served = served_openapi_document();
+        let routes = web::Data::new(Routes::of(&served));
+        let doc = web::Data::new(OpenApiJson(serde_json::to_string(&served)?));
         let data = state.clone();
         let max_json = state.config.max_json_bytes;
         let server = HttpServer::new(move || {
@@ -132,20 +157,43 @@ impl Application {
                 .split_for_parts();
             app.configure(crate::console::configure)
                 .configure(crate::console::links::configure)
+                .configure(crate::docs::configure)
                 .app_data(data.clone())
+                .app_data(routes.clone())
                 .app_data(doc.clone())
                 .app_data(web::JsonConfig::default().limit(max_json).error_handler(error::json_error))
                 .app_data(web::PayloadConfig::default().limit(max_json))
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
-                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }))
+                .default_service(web::to(fallback))
                 .wrap_fn(|req, srv| {
-                    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
-                    let fut = srv.call(req);
+                    let started = std::time::Instant::now();
+                    let request_id =
+                        RequestId::from_header(req.headers().get("x-request-id").and_then(|v| v.to_str().ok()));
+                    req.extensions_mut().insert(request_id.clone());
+                    let method = req.method().to_string();
+                    let span = tracing::info_span!("request", request_id = %request_id.0);
+                    let fut = srv.call(req).instrument(span);
                     async move {
                         let mut res = fut.await?;
+                        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+                        let actor_id = res.request().extensions().get::<Actor>().map(|a| a.0);
+                        let status = res.status().as_u16();
+                        let duration = started.elapsed();
+                        if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+                            state.metrics.observe_request(&method, &route, status, duration);
+                        }
+                        Access {
+                            method: &method,
+                            route: &route,
+                            status,
+                            duration,
+                            request_id: &request_id.0,
+                            actor_id,
+                        }
+                        .log();
                         let headers = res.headers_mut();
-                        if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                        if let Ok(id) = HeaderValue::from_str(&request_id.0) {
                             headers.insert(HeaderName::from_static("x-request-id"), id);
                         }
                         // Every answer may carry personal data: no cache keeps it, and no
@@ -158,7 +206,6 @@ impl Application {
                         Ok(res)
                     }
                 })
-                .wrap(TracingLogger::default())
         })
         .listen(listener)?
         .run();

@@ -42,7 +42,11 @@ impl From<AuditRow> for AuditRecord {
 #[derive(Serialize, ToSchema)]
 pub struct AuditPage {
     pub items: Vec<AuditRecord>,
-    /// Pass as `before` to get the next (older) page; absent on the last page.
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -66,7 +70,11 @@ pub async fn list_audit(
     let limit = filter.limit;
     let rows = state.db.read(move |c| service::list(c, &filter)).await?;
     let next_cursor = crate::db::next_cursor(&rows, limit, |r| r.id);
-    Ok(HttpResponse::Ok().json(AuditPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+    Ok(HttpResponse::Ok().json(AuditPage {
+        items: rows.into_iter().map(Into::into).collect(),
+        has_more: next_cursor.is_some(),
+        next_cursor,
+    }))
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

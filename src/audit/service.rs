@@ -42,9 +42,13 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub subject_type: Option<String>,
     pub subject_id: Option<String>,
-    /// Return records with an id lower than this (the `next_cursor` of the previous page).
-    pub before: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -63,7 +67,7 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> AppResult<Vec<AuditRow>>
     if let Some(s) = &filter.subject_id {
         query = query.filter(audit_log::subject_id.eq(s.clone()));
     }
-    if let Some(before) = filter.before {
+    if let Some(before) = filter.cursor {
         query = query.filter(audit_log::id.lt(before));
     }
     Ok(query.order(audit_log::id.desc()).limit(crate::db::page_limit(filter.limit)).load(conn)?)

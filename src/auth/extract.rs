@@ -12,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use super::model::UserStatus;
 use super::roles::{Role, StaffRole};
 use super::session;
-use crate::error::AppError;
+use crate::error::{AppError, ProblemCode};
 use crate::AppState;
 
 /// Request id and client address, carried into audit records.
@@ -30,7 +30,7 @@ impl RequestCtx {
 
     pub fn of(req: &HttpRequest) -> Self {
         Self {
-            request_id: req.extensions().get::<tracing_actix_web::RequestId>().map(|id| id.to_string()),
+            request_id: req.extensions().get::<crate::telemetry::RequestId>().map(|id| id.0.clone()),
             // The socket peer, not X-Forwarded-For: a client cannot choose its own
             // address to dodge the per-IP login limit.
             ip: req.peer_addr().map(|a| a.ip().to_string()),
@@ -70,6 +70,7 @@ impl BearerClaims {
             .verify(token.trim(), state.clock.now().and_utc().timestamp())
             .ok_or(AppError::Unauthorized("the access token is invalid or expired"))?;
         let user_id = claims.sub.parse().map_err(|_| AppError::Unauthorized("the access token is invalid"))?;
+        req.extensions_mut().insert(crate::telemetry::Actor(user_id));
         Ok(Self { user_id, session_id: claims.sid })
     }
 }
@@ -100,7 +101,7 @@ fn changes_state(req: &HttpRequest) -> bool {
 pub fn refuse_read_only(status: UserStatus, changes_state: bool) -> Result<(), AppError> {
     if changes_state && status.read_only() {
         return Err(AppError::refused(
-            "account_read_only",
+            ProblemCode::AccountReadOnly,
             format!(
                 "your account is {}: you can read your records (GET /me, /me/decisions, /me/earnings, \
                  /me/payouts, /me/tax-documents) but not change anything",
@@ -228,7 +229,7 @@ impl FromRequest for Worker {
             let Applicant(user) = applicant(AuthUser::extract(req).await?)?;
             if user.status.blocks_work() {
                 return Err(AppError::refused(
-                    "account_cannot_work",
+                    ProblemCode::AccountCannotWork,
                     format!(
                         "your account is {}: new work is paused (GET /me/readiness says why and how to fix it)",
                         user.status.as_str()

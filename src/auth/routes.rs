@@ -13,13 +13,17 @@ use crate::error::{AppResult, Problem};
 use crate::{blocking, AppState};
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     #[validate(email(message = "not a valid email address"), length(max = 254))]
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
     /// At least 12 characters.
     #[validate(length(min = 12, max = 256, message = "the password needs 12 to 256 characters"))]
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
     #[validate(length(min = 1, max = 200, message = "give your full name (at most 200 characters)"))]
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: String,
 }
 
@@ -79,9 +83,11 @@ pub async fn register(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The token from the emailed link.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub token: String,
 }
 
@@ -117,10 +123,13 @@ pub async fn resend_verification(state: web::Data<AppState>, user: AuthUser) -> 
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     #[validate(length(min = 1, max = 254))]
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
@@ -147,8 +156,10 @@ pub async fn login(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub refresh_token: String,
 }
 
@@ -190,8 +201,10 @@ pub async fn logout(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordResetRequest {
     #[validate(length(min = 1, max = 254))]
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
 }
 
@@ -214,10 +227,13 @@ pub async fn password_reset(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordResetConfirm {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub token: String,
     #[validate(length(min = 12, max = 256, message = "the password needs 12 to 256 characters"))]
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
 }
 
@@ -240,10 +256,13 @@ pub async fn password_reset_confirm(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub current_password: String,
     #[validate(length(min = 12, max = 256, message = "the password needs 12 to 256 characters"))]
+    #[schema(min_length = 12, max_length = 256)]
     pub new_password: String,
 }
 
@@ -268,13 +287,17 @@ pub async fn change_password(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateStaffRequest {
     #[validate(email(message = "not a valid email address"), length(max = 254))]
+    #[schema(max_length = 254, format = Email)]
     pub email: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: String,
     /// One or more of `reviewer`, `finance`, `admin`.
     #[validate(length(min = 1, max = 3))]
+    #[schema(min_items = 1, max_items = 3)]
     pub roles: Vec<Role>,
 }
 
@@ -304,10 +327,12 @@ pub async fn create_staff(
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SetRolesRequest {
     /// The staff roles the account should hold: any of `reviewer`, `finance`, `admin`
     /// (empty removes them all). An applicant keeps the applicant role.
     #[validate(length(max = 3))]
+    #[schema(max_items = 3)]
     pub roles: Vec<Role>,
 }
 

@@ -13,7 +13,7 @@ use crate::audit::{self, AuditEvent};
 use crate::crypto::{hash_token, random_token};
 use crate::db::schema::{console_sessions, email_tokens, refresh_tokens, user_roles, users};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 use crate::notifications::{self, templates};
 use crate::AppState;
 
@@ -56,7 +56,7 @@ pub fn roles_of(conn: &mut DbConn, user_id: i64) -> AppResult<Vec<Role>> {
 
 fn insert_user(conn: &mut DbConn, now: NaiveDateTime, new: NewUser<'_>, roles: &[Role]) -> AppResult<User> {
     if find_user_by_email(conn, new.email)?.is_some() {
-        return Err(AppError::conflict("email_taken", "an account with this email already exists"));
+        return Err(AppError::conflict(ProblemCode::EmailTaken, "an account with this email already exists"));
     }
     let id: i64 = diesel::insert_into(users::table)
         .values(NewUser { created_at: now, updated_at: now, ..new })
@@ -117,7 +117,7 @@ fn consume_email_token(
     token: &str,
     purposes: &[TokenPurpose],
 ) -> AppResult<EmailToken> {
-    let invalid = || AppError::invalid("invalid_token", "the link is invalid, expired or already used");
+    let invalid = || AppError::invalid(ProblemCode::InvalidToken, "the link is invalid, expired or already used");
     let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
     let row: EmailToken = email_tokens::table
         .filter(email_tokens::token_hash.eq(hash_token(token.trim())))
@@ -280,7 +280,7 @@ pub fn resend_verification(st: &AppState, ctx: &RequestCtx, user_id: i64) -> App
         let now = st.clock.now();
         let user = find_user(conn, user_id)?;
         if user.email_verified_at.is_some() {
-            return Err(AppError::conflict("already_verified", "the email address is already verified"));
+            return Err(AppError::conflict(ProblemCode::AlreadyVerified, "the email address is already verified"));
         }
         spend_link_budget(conn, st, now, ctx, Some(&user.email), VERIFY_LINKS)?;
         send_verification(conn, st, now, &user)
@@ -587,7 +587,7 @@ pub fn confirm_password_reset(st: &AppState, ctx: &RequestCtx, token: &str, new_
         let row = consume_email_token(conn, now, token, &[TokenPurpose::PasswordReset, TokenPurpose::StaffInvite])?;
         let user = find_user(conn, row.user_id)?;
         if user.status().blocks_login() {
-            return Err(AppError::invalid("invalid_token", "the link is invalid, expired or already used"));
+            return Err(AppError::invalid(ProblemCode::InvalidToken, "the link is invalid, expired or already used"));
         }
         // Following an emailed link proves control of the address.
         diesel::update(users::table.find(user.id))
@@ -772,7 +772,7 @@ pub fn set_staff_roles(
         return Err(AppError::field("roles", "staff_roles", "give reviewer, finance and/or admin"));
     }
     if user_id == admin_id && !roles.contains(&Role::Admin) {
-        return Err(AppError::conflict("own_admin_role", "you cannot remove your own admin role"));
+        return Err(AppError::conflict(ProblemCode::OwnAdminRole, "you cannot remove your own admin role"));
     }
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
@@ -819,7 +819,7 @@ pub fn set_staff_enabled(
     enabled: bool,
 ) -> AppResult<User> {
     if user_id == admin_id && !enabled {
-        return Err(AppError::conflict("own_account", "you cannot disable your own account"));
+        return Err(AppError::conflict(ProblemCode::OwnAccount, "you cannot disable your own account"));
     }
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
@@ -830,7 +830,7 @@ pub fn set_staff_enabled(
             (UserStatus::Staff, true) | (UserStatus::Disabled, false) => return Ok(user),
             (other, _) => {
                 return Err(AppError::conflict(
-                    "not_staff",
+                    ProblemCode::NotStaff,
                     format!("only staff accounts are disabled or enabled; this account is {}", other.as_str()),
                 ))
             }

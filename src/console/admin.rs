@@ -306,7 +306,7 @@ pub async fn outbox(st: web::Data<AppState>, user: Console<Admin>, q: web::Query
             .into_iter()
             .find(|s| s.as_str() == status),
         recipient: None,
-        before: None,
+        cursor: None,
         limit: Some(200),
     };
     let state = st.clone();
@@ -386,7 +386,7 @@ pub async fn audit(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<
         action: non_empty(&q.action),
         subject_type: non_empty(&q.subject_type),
         subject_id: non_empty(&q.subject_id),
-        before: q.before,
+        cursor: q.before,
         limit: Some(PAGE),
     };
     let state = st.clone();

@@ -12,7 +12,7 @@ use super::guard::{Console, ConsoleError, PageResult};
 use super::layout::{dollars, render, see_other, when, when_opt, Layout};
 use crate::auth::roles::Finance;
 use crate::crypto::random_token;
-use crate::error::AppError;
+use crate::error::{AppError, ProblemCode};
 use crate::payouts::exports::Format;
 use crate::payouts::model::Rail;
 use crate::payouts::service::{self as payouts, BuildRequest, Candidate};
@@ -197,7 +197,7 @@ pub struct BuildForm {
 pub async fn build(st: web::Data<AppState>, user: Console<Finance>, form: web::Form<BuildForm>) -> PageResult {
     let form = form.into_inner();
     if form.idempotency_key.is_empty() || form.idempotency_key.len() > 200 {
-        return Err(AppError::invalid("idempotency_key_required", "reload the page and build again").into());
+        return Err(AppError::invalid(ProblemCode::IdempotencyKeyRequired, "reload the page and build again").into());
     }
     let state = st.clone();
     let (view, _) = crate::blocking(move || {

@@ -130,7 +130,7 @@ pub struct CredentialQueueItem {
 #[utoipa::path(
     tag = "review",
     params(QueueFilter),
-    responses((status = 200, body = Vec<CredentialQueueItem>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, body = CredentialQueuePage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/review/credentials")]
@@ -141,6 +141,7 @@ pub async fn queue(
 ) -> AppResult<HttpResponse> {
     let st = state.clone();
     let filter = filter.into_inner();
+    let limit = filter.limit;
     let items = blocking(move || {
         let now = st.clock.now();
         let rows = st.db.read_sync(|c| service::queue(c, now, &filter))?;
@@ -162,7 +163,19 @@ pub async fn queue(
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(items))
+    let next_cursor = crate::db::next_cursor(&items, limit, |i| i.credential.id);
+    Ok(HttpResponse::Ok().json(CredentialQueuePage { items, has_more: next_cursor.is_some(), next_cursor }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CredentialQueuePage {
+    pub items: Vec<CredentialQueueItem>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -174,6 +187,7 @@ pub struct CredentialClaim {
 
 /// Claim a credential for review; the claim expires after a while.
 #[utoipa::path(
+    operation_id = "claim_credential",
     tag = "review",
     params(("id" = i64, Path, description = "Credential id")),
     responses(
@@ -212,6 +226,7 @@ pub struct CredentialDecisionRequest {
 
 /// Decide a claimed credential (reviewers). Verifying applies the credential rules.
 #[utoipa::path(
+    operation_id = "decide_credential",
     tag = "review",
     params(("id" = i64, Path, description = "Credential id")),
     request_body = CredentialDecisionRequest,
@@ -245,9 +260,11 @@ pub struct CredentialRuleRequest {
     /// Degrees only; omit to match any level.
     pub level: Option<DegreeLevel>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub domain: String,
     /// The qualification granted: domain and tier (`generalist` or `expert`).
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub grants_domain: String,
     pub grants_tier: String,
 }
@@ -305,6 +322,7 @@ pub struct RemovalRequest {
     pub credential_id: Option<i64>,
     /// What was found; shown to the contributor when the removal is confirmed.
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub note: String,
 }
 

@@ -14,7 +14,7 @@ use crate::auth::RequestCtx;
 use crate::db::schema::{credential_rules, credentials, files, qualifications, removal_proposals, users};
 use crate::db::DbConn;
 use crate::decisions::{self, NewDecision};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, ProblemCode};
 use crate::files::multipart::Form;
 use crate::files::service as file_store;
 use crate::notifications::{self, templates};
@@ -159,10 +159,10 @@ pub fn upload(state: &AppState, ctx: &RequestCtx, user_id: i64, mut form: Form) 
     let upload = form.files.remove("file").ok_or_else(|| AppError::field("file", "required", "attach the document"))?;
     let user = state.db.read_sync(|c| find_user(c, user_id))?;
     if user.email_verified_at.is_none() {
-        return Err(AppError::conflict("email_not_verified", "verify your email address first"));
+        return Err(AppError::conflict(ProblemCode::EmailNotVerified, "verify your email address first"));
     }
     if matches!(user.status(), UserStatus::Rejected | UserStatus::Removed) {
-        return Err(AppError::conflict("invalid_state", format!("your account is {}", user.status)));
+        return Err(AppError::conflict(ProblemCode::InvalidState, format!("your account is {}", user.status)));
     }
     let stored = file_store::store(state, "file", &upload.bytes)?;
     let result = state.db.tx_sync(|conn| {
@@ -174,7 +174,7 @@ pub fn upload(state: &AppState, ctx: &RequestCtx, user_id: i64, mut form: Form) 
             }
             if old.status() != CredentialStatus::MoreInfoRequested {
                 return Err(AppError::conflict(
-                    "not_replaceable",
+                    ProblemCode::NotReplaceable,
                     "only a credential for which more information was requested can be replaced",
                 ));
             }
@@ -240,11 +240,17 @@ pub struct QueueFilter {
     pub kind: Option<CredentialKind>,
     pub domain: Option<String>,
     /// Only items waiting at least this many hours.
+    #[param(minimum = 0, maximum = 87600)]
     pub min_age_hours: Option<i64>,
     pub flagged: Option<bool>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    pub offset: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
 }
 
 /// Credentials awaiting review, oldest first, with the applicant's name.
@@ -266,9 +272,18 @@ pub fn queue(conn: &mut DbConn, now: NaiveDateTime, f: &QueueFilter) -> AppResul
     if let Some(flagged) = f.flagged {
         q = q.filter(credentials::flagged.eq(flagged));
     }
+    // Keyset on (submitted_at, id): the page after the cursor's item, oldest first.
+    if let Some(after) = f.cursor {
+        let at: Option<NaiveDateTime> =
+            credentials::table.find(after).select(credentials::submitted_at).first(conn).optional()?;
+        // Not a cursor this list wrote: nothing follows it.
+        let Some(at) = at else { return Ok(Vec::new()) };
+        q = q.filter(
+            credentials::submitted_at.gt(at).or(credentials::submitted_at.eq(at).and(credentials::id.gt(after))),
+        );
+    }
     Ok(q.order((credentials::submitted_at.asc(), credentials::id.asc()))
         .limit(crate::db::page_limit(f.limit))
-        .offset(f.offset.unwrap_or(0).max(0))
         .load(conn)?)
 }
 
@@ -280,7 +295,7 @@ pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> A
             return Err(AppError::Forbidden("nobody reviews their own credentials".into()));
         }
         if c.status() != CredentialStatus::PendingReview {
-            return Err(AppError::conflict("not_pending_review", "this credential is not awaiting review"));
+            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this credential is not awaiting review"));
         }
         let until = review::claim_until(state, now);
         let pending = CredentialStatus::PendingReview.as_str();
@@ -327,7 +342,7 @@ pub fn decide(
             return Err(AppError::Forbidden("nobody reviews their own credentials".into()));
         }
         if c.status() != CredentialStatus::PendingReview {
-            return Err(AppError::conflict("not_pending_review", "this credential is not awaiting review"));
+            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this credential is not awaiting review"));
         }
         if !review::holds_claim(c.claimed_by, c.claim_expires_at, reviewer_id, now) {
             return Err(review::claim_required());
@@ -656,7 +671,7 @@ pub fn propose_removal(
             return Err(AppError::Forbidden("nobody decides about their own account".into()));
         }
         if user.status() == UserStatus::Removed {
-            return Err(AppError::conflict("already_removed", "this contributor is already removed"));
+            return Err(AppError::conflict(ProblemCode::AlreadyRemoved, "this contributor is already removed"));
         }
         if let Some(cid) = credential_id {
             if find(conn, cid)?.user_id != user_id {
@@ -669,7 +684,10 @@ pub fn propose_removal(
             .count()
             .get_result(conn)?;
         if open > 0 {
-            return Err(AppError::conflict("proposal_open", "a removal is already proposed for this contributor"));
+            return Err(AppError::conflict(
+                ProblemCode::ProposalOpen,
+                "a removal is already proposed for this contributor",
+            ));
         }
         let id: i64 = diesel::insert_into(removal_proposals::table)
             .values(NewRemovalProposal {
@@ -713,7 +731,7 @@ pub fn confirm_removal(
         let p: RemovalProposal =
             removal_proposals::table.find(proposal_id).select(RemovalProposal::as_select()).first(conn)?;
         if p.status != "proposed" {
-            return Err(AppError::conflict("not_open", "this proposal is already decided"));
+            return Err(AppError::conflict(ProblemCode::NotOpen, "this proposal is already decided"));
         }
         if p.proposed_by == staff_id {
             return Err(AppError::Forbidden("the second sign-off must come from another staff member".into()));

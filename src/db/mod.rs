@@ -50,6 +50,14 @@ pub struct Manager {
     sqlite_busy_timeout_ms: u32,
 }
 
+/// What `/metrics` reports of the pool.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle_connections: u32,
+    pub waiting: i64,
+}
+
 /// A pooled connection and whether it failed in a way that means it is gone (the
 /// server closed it): such a connection is dropped when it returns to the pool instead
 /// of failing every later request that draws it (there is no ping on checkout).
@@ -148,6 +156,8 @@ pub struct Db {
     /// (first come, first served) before taking a thread from the blocking pool, so under
     /// load requests queue in order without parking a thread each in the pool's checkout.
     admission: Arc<tokio::sync::Semaphore>,
+    /// Requests waiting for an admission permit now (the `/metrics` pool gauge).
+    waiting: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Db {
@@ -181,6 +191,7 @@ impl Db {
             backend,
             sqlite_writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             admission: Arc::new(tokio::sync::Semaphore::new(pool_size as usize)),
+            waiting: Arc::default(),
         })
     }
 
@@ -218,7 +229,20 @@ impl Db {
     }
 
     async fn admit(&self) -> AppResult<tokio::sync::SemaphorePermit<'_>> {
-        self.admission.acquire().await.map_err(|e| AppError::Unavailable(e.to_string()))
+        self.waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let permit = self.admission.acquire().await;
+        self.waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        permit.map_err(|e| AppError::Unavailable(e.to_string()))
+    }
+
+    /// The pool's connections (total and idle) and the requests waiting for a permit.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle_connections: state.idle_connections,
+            waiting: self.waiting.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// [`Db::tx_sync`] on the blocking thread pool.
@@ -261,9 +285,12 @@ fn names(versions: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> 
     versions.into_iter().map(|v| v.to_string()).collect()
 }
 
-/// `LIMIT` for list endpoints: a default and a hard maximum.
+pub mod page;
+
+/// `LIMIT` for list endpoints: a default and a hard maximum ([`page::MAX_LIMIT`]; a
+/// request asking for more is refused by [`page::limit`] before it gets here).
 pub fn page_limit(requested: Option<i64>) -> i64 {
-    requested.unwrap_or(50).clamp(1, 200)
+    requested.unwrap_or(page::DEFAULT_LIMIT).clamp(1, page::MAX_LIMIT)
 }
 
 /// The keyset cursor of the next page: the last item's id when the page is full.

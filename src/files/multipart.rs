@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use actix_multipart::Multipart;
 use futures_util::TryStreamExt;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 
 pub struct Upload {
     pub bytes: Vec<u8>,
@@ -31,18 +31,18 @@ pub async fn read_form(mut payload: Multipart, max_file_bytes: usize) -> AppResu
     let mut form = Form::default();
     let mut parts = 0;
     while let Some(mut field) =
-        payload.try_next().await.map_err(|e| AppError::invalid("malformed_multipart", format!("{e}")))?
+        payload.try_next().await.map_err(|e| AppError::invalid(ProblemCode::MalformedMultipart, format!("{e}")))?
     {
         parts += 1;
         if parts > MAX_PARTS {
-            return Err(AppError::invalid("malformed_multipart", "too many parts"));
+            return Err(AppError::invalid(ProblemCode::MalformedMultipart, "too many parts"));
         }
         let name = field.name().unwrap_or_default().to_string();
         let is_file = field.content_disposition().and_then(|cd| cd.get_filename()).is_some();
         let limit = if is_file { max_file_bytes } else { MAX_TEXT_FIELD };
         let mut bytes = Vec::new();
         while let Some(chunk) =
-            field.try_next().await.map_err(|e| AppError::invalid("malformed_multipart", format!("{e}")))?
+            field.try_next().await.map_err(|e| AppError::invalid(ProblemCode::MalformedMultipart, format!("{e}")))?
         {
             if bytes.len() + chunk.len() > limit {
                 return Err(if is_file {

@@ -155,6 +155,7 @@ pub fn run<T>(
     let result = job(state);
     let error = result.as_ref().err().map(|e: &AppError| format!("{e}: {e:?}").chars().take(2000).collect::<String>());
     let now = state.clock.now();
+    state.metrics.job_finished(name, error.is_none(), now.and_utc().timestamp() as f64);
     if let Err(e) = state.db.tx_sync(|c| release(c, name, started, now, period, error.as_deref())) {
         // The lease then expires on its own.
         tracing::warn!(job = name, error = %e, "could not record the end of a job run");

@@ -16,9 +16,13 @@ use crate::{blocking, AppState};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct NewestFirstQuery {
-    /// Return entries with an id lower than this (the `next_cursor` of the previous page).
-    pub before: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -29,6 +33,11 @@ pub struct ContributorLedger {
     pub balances: Balances,
     /// Entries on the contributor's accounts, newest first, each with its transaction.
     pub entries: Vec<LedgerLine>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -50,7 +59,7 @@ pub async fn contributor_ledger(
     query: web::Query<NewestFirstQuery>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let NewestFirstQuery { before, limit } = query.into_inner();
+    let NewestFirstQuery { cursor: before, limit } = query.into_inner();
     let (balances, entries) = blocking(move || service::contributor_ledger(&state, id, before, limit)).await?;
     let next_cursor = crate::db::next_cursor(&entries, limit, |e| e.entry_id);
     Ok(HttpResponse::Ok().json(ContributorLedger {
@@ -58,6 +67,7 @@ pub async fn contributor_ledger(
         currency: "USD",
         balances,
         entries,
+        has_more: next_cursor.is_some(),
         next_cursor,
     }))
 }
@@ -69,8 +79,10 @@ pub struct AdjustmentRequest {
     pub kind: AdjustmentKind,
     /// Cents. Signed for `adjustment`; positive for `bonus` and `clawback`.
     #[validate(range(min = -100_000_000, max = 100_000_000))]
+    #[schema(minimum = -100_000_000, maximum = 100_000_000)]
     pub amount_cents: i64,
     #[validate(length(min = 1, max = 2000, message = "give the reason (1 to 2000 characters)"))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 
@@ -138,15 +150,24 @@ pub async fn approve_adjustment(
 pub struct AdjustmentQuery {
     /// `pending_approval` or `posted`.
     pub status: Option<String>,
-    /// Return items after this id (the `next_cursor` of the previous page).
-    pub after: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct AdjustmentPage {
     pub items: Vec<AdjustmentRow>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -163,10 +184,10 @@ pub async fn list_adjustments(
     _finance: Staff<Finance>,
     query: web::Query<AdjustmentQuery>,
 ) -> AppResult<HttpResponse> {
-    let AdjustmentQuery { status, after, limit } = query.into_inner();
+    let AdjustmentQuery { status, cursor: after, limit } = query.into_inner();
     let items = blocking(move || service::list_adjustments(&state, status, after, limit)).await?;
     let next_cursor = crate::db::next_cursor(&items, limit, |a| a.id);
-    Ok(HttpResponse::Ok().json(AdjustmentPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(AdjustmentPage { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -17,7 +17,7 @@ use crate::auth::model::UserStatus;
 use crate::auth::RequestCtx;
 use crate::db::schema::{ledger_accounts, ledger_adjustments, ledger_entries, ledger_transactions};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 use crate::AppState;
 
 /// A transaction to post: legs on accounts, summing to zero.
@@ -140,7 +140,7 @@ pub fn post(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, p: Posting)
         .get_result(conn)?;
     if exists > 0 {
         return Err(AppError::conflict(
-            "already_posted",
+            ProblemCode::AlreadyPosted,
             format!("{} {} is already posted", p.kind.as_str(), p.reference),
         ));
     }
@@ -207,7 +207,10 @@ pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) ->
                 .first(conn)
                 .optional()?;
             if let Some(reference) = taken {
-                return Err(AppError::conflict("already_posted", format!("{kind} {reference} is already posted")));
+                return Err(AppError::conflict(
+                    ProblemCode::AlreadyPosted,
+                    format!("{kind} {reference} is already posted"),
+                ));
             }
         }
     }
@@ -629,7 +632,7 @@ pub fn approve_adjustment(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: 
             return Err(AppError::Forbidden("the finance user who made an adjustment cannot approve it".into()));
         }
         if row.status != "pending_approval" {
-            return Err(AppError::conflict("already_posted", "this adjustment is already posted"));
+            return Err(AppError::conflict(ProblemCode::AlreadyPosted, "this adjustment is already posted"));
         }
         // Posting first: its unique (kind, reference) refuses a concurrent second approval;
         // the conditional UPDATE below then rolls back anything that lost the race.
@@ -647,7 +650,7 @@ pub fn approve_adjustment(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: 
         ))
         .execute(conn)?;
         if won != 1 {
-            return Err(AppError::conflict("already_posted", "this adjustment is already posted"));
+            return Err(AppError::conflict(ProblemCode::AlreadyPosted, "this adjustment is already posted"));
         }
         audit::record(
             conn,

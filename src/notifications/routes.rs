@@ -46,6 +46,11 @@ impl From<OutboxRow> for OutboxItem {
 #[derive(Serialize, ToSchema)]
 pub struct OutboxPage {
     pub items: Vec<OutboxItem>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -66,7 +71,11 @@ pub async fn list_outbox(
     let limit = filter.limit;
     let rows = state.db.read(move |c| service::list(c, &filter)).await?;
     let next_cursor = crate::db::next_cursor(&rows, limit, |r| r.id);
-    Ok(HttpResponse::Ok().json(OutboxPage { items: rows.into_iter().map(Into::into).collect(), next_cursor }))
+    Ok(HttpResponse::Ok().json(OutboxPage {
+        items: rows.into_iter().map(Into::into).collect(),
+        has_more: next_cursor.is_some(),
+        next_cursor,
+    }))
 }
 
 /// Put a dead-lettered email back in the queue (admins).

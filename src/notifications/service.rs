@@ -7,7 +7,7 @@ use super::model::{NewOutboxRow, OutboxRow, OutboxStatus};
 use super::templates::Email;
 use crate::db::schema::outbox;
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 
 /// Queues `email` to `to`, in the caller's transaction. `event_key` names the event
 /// (e.g. `verify_email:token:42`): queuing the same event twice sends one email.
@@ -171,9 +171,13 @@ fn truncate(s: &str, max: usize) -> String {
 pub struct OutboxFilter {
     pub status: Option<OutboxStatus>,
     pub recipient: Option<String>,
-    /// Return rows with an id lower than this (the `next_cursor` of the previous page).
-    pub before: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -185,7 +189,7 @@ pub fn list(conn: &mut DbConn, filter: &OutboxFilter) -> AppResult<Vec<OutboxRow
     if let Some(r) = &filter.recipient {
         query = query.filter(outbox::recipient.eq(r.to_lowercase()));
     }
-    if let Some(before) = filter.before {
+    if let Some(before) = filter.cursor {
         query = query.filter(outbox::id.lt(before));
     }
     Ok(query.order(outbox::id.desc()).limit(crate::db::page_limit(filter.limit)).load(conn)?)
@@ -195,7 +199,7 @@ pub fn list(conn: &mut DbConn, filter: &OutboxFilter) -> AppResult<Vec<OutboxRow
 pub fn retry(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<OutboxRow> {
     let row: OutboxRow = outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?;
     if row.status != OutboxStatus::Dead.as_str() {
-        return Err(AppError::conflict("not_dead_lettered", "only dead-lettered emails can be retried"));
+        return Err(AppError::conflict(ProblemCode::NotDeadLettered, "only dead-lettered emails can be retried"));
     }
     diesel::update(outbox::table.find(id))
         .set((

@@ -2,7 +2,7 @@
 //! so an impossible transition is an error in one place.
 
 use crate::auth::model::UserStatus::{self, *};
-use crate::error::AppError;
+use crate::error::{AppError, ProblemCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
@@ -52,7 +52,7 @@ pub fn next(from: UserStatus, t: Transition) -> Result<UserStatus, AppError> {
         }
         (from, t) => {
             return Err(AppError::conflict(
-                "invalid_transition",
+                ProblemCode::InvalidTransition,
                 format!("an account in status {} cannot {t:?}", from.as_str()),
             ))
         }

@@ -108,18 +108,24 @@ pub async fn get_me(state: web::Data<AppState>, claims: BearerClaims) -> AppResu
 #[serde(deny_unknown_fields)]
 pub struct AddressInputDto {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub line1: String,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub line2: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub city: String,
     /// State code for US addresses, e.g. `NY`.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub region: String,
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_length = 1, max_length = 20)]
     pub postal_code: String,
     /// ISO 3166 two-letter code; `US` by default.
     #[validate(length(equal = 2))]
+    #[schema(min_length = 2, max_length = 2)]
     pub country: Option<String>,
 }
 
@@ -127,15 +133,18 @@ pub struct AddressInputDto {
 #[serde(deny_unknown_fields)]
 pub struct UpdateMe {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: Option<String>,
     /// Legal name as on your identity documents.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub legal_name: Option<String>,
     /// ISO date; stored encrypted, never shown back.
     pub date_of_birth: Option<NaiveDate>,
     #[validate(nested)]
     pub address: Option<AddressInputDto>,
     #[validate(length(min = 7, max = 32))]
+    #[schema(min_length = 7, max_length = 32)]
     pub phone: Option<String>,
 }
 
@@ -200,6 +209,7 @@ impl<'de> Deserialize<'de> for ExpirationInput {
 pub struct CloseAccountRequest {
     /// The current password, to confirm.
     #[validate(length(min = 1, max = 256))]
+    #[schema(min_length = 1, max_length = 256)]
     pub password: String,
 }
 
@@ -240,6 +250,7 @@ pub struct AttestationRequest {
     pub expiration_date: Option<ExpirationInput>,
     /// ISO 3166 two-letter code of the country you live in.
     #[validate(length(equal = 2))]
+    #[schema(min_length = 2, max_length = 2)]
     pub residence_country: String,
 }
 
@@ -433,8 +444,24 @@ pub async fn upload_documents(
 #[derive(Deserialize, IntoParams)]
 pub struct QueueQuery {
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    pub offset: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -456,9 +483,10 @@ pub struct QueueItem {
 
 /// Work authorizations awaiting review, oldest first (reviewers).
 #[utoipa::path(
+    operation_id = "work_authorization_queue",
     tag = "review",
     params(QueueQuery),
-    responses((status = 200, body = Vec<QueueItem>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, body = QueuePage), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/review/work-authorizations")]
@@ -468,10 +496,10 @@ pub async fn review_queue(
     q: web::Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
     let st = state.clone();
-    let (limit, offset) = (q.limit, q.offset);
+    let (limit, cursor) = (q.limit, q.cursor);
     let items = blocking(move || {
         let now = st.clock.now();
-        let rows = st.db.read_sync(|c| service::queue(c, limit, offset))?;
+        let rows = st.db.read_sync(|c| service::queue(c, limit, cursor))?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -494,7 +522,8 @@ pub async fn review_queue(
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(items))
+    let next_cursor = crate::db::next_cursor(&items, limit, |i| i.id);
+    Ok(HttpResponse::Ok().json(QueuePage { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -506,6 +535,7 @@ pub struct ClaimView {
 
 /// Claim an item so no other reviewer decides it; the claim expires after a while.
 #[utoipa::path(
+    operation_id = "claim_work_authorization",
     tag = "review",
     params(("id" = i64, Path, description = "Work authorization id")),
     responses(
@@ -545,6 +575,7 @@ pub struct DecisionRequest {
 
 /// Decide a claimed item: verify, reject or request more information (reviewers).
 #[utoipa::path(
+    operation_id = "decide_work_authorization",
     tag = "review",
     params(("id" = i64, Path, description = "Work authorization id")),
     request_body = DecisionRequest,

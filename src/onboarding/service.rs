@@ -18,7 +18,7 @@ use crate::auth::RequestCtx;
 use crate::db::schema::{contributor_profiles, user_roles, users, work_authorization_documents, work_authorizations};
 use crate::db::DbConn;
 use crate::decisions::{self, NewDecision};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, ProblemCode};
 use crate::files::multipart::Form;
 use crate::files::service as files;
 use crate::notifications::{self, templates};
@@ -98,7 +98,7 @@ pub fn close_account(state: &AppState, ctx: &RequestCtx, user_id: i64, password_
             .collect();
         if owed && !stuck.is_empty() {
             return Err(AppError::conflict_with(
-                "final_payout_blocked",
+                ProblemCode::FinalPayoutBlocked,
                 format!(
                     "you are owed money that could not be paid out after closing: fix {} first (GET /me/readiness)",
                     stuck.join(", ")
@@ -451,21 +451,21 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
             matches!(status, UserStatus::AuthorizationVerified | UserStatus::Active | UserStatus::Suspended);
         match status {
             UserStatus::Registered => {
-                return Err(AppError::conflict("email_not_verified", "verify your email address first"))
+                return Err(AppError::conflict(ProblemCode::EmailNotVerified, "verify your email address first"))
             }
             UserStatus::EmailVerified | UserStatus::AuthorizationPending => {}
             _ if reverification => {
                 let expiring = verified_authorization(conn, user_id)?.is_some_and(|wa| wa.reverify_on.is_some());
                 if !expiring {
                     return Err(AppError::conflict(
-                        "reverification_not_needed",
+                        ProblemCode::ReverificationNotNeeded,
                         "your work authorization does not expire and is never reverified",
                     ));
                 }
             }
             other => {
                 return Err(AppError::conflict(
-                    "invalid_state",
+                    ProblemCode::InvalidState,
                     format!("work authorization cannot be attested in status {}", other.as_str()),
                 ))
             }
@@ -643,11 +643,14 @@ pub fn last4(number: &str) -> String {
 
 pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut form: Form) -> AppResult<i64> {
     let wa = state.db.read_sync(|c| current_authorization(c, user_id))?.ok_or_else(|| {
-        AppError::conflict("attestation_required", "attest your work authorization first (PUT /me/work-authorization)")
+        AppError::conflict(
+            ProblemCode::AttestationRequired,
+            "attest your work authorization first (PUT /me/work-authorization)",
+        )
     })?;
     if !matches!(wa.status(), AuthorizationStatus::Attested | AuthorizationStatus::MoreInfoRequested) {
         return Err(AppError::conflict(
-            "documents_not_expected",
+            ProblemCode::DocumentsNotExpected,
             format!("your work authorization is {}; no documents are expected now", wa.status),
         ));
     }
@@ -681,7 +684,10 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
         let now = state.clock.now();
         let wa = find_authorization(conn, wa.id)?;
         if !matches!(wa.status(), AuthorizationStatus::Attested | AuthorizationStatus::MoreInfoRequested) {
-            return Err(AppError::conflict("documents_not_expected", "the work authorization changed meanwhile"));
+            return Err(AppError::conflict(
+                ProblemCode::DocumentsNotExpected,
+                "the work authorization changed meanwhile",
+            ));
         }
         for (d, s) in docs.iter().zip(&stored) {
             let file_id = files::record(conn, now, user_id, "work_authorization", s)?;
@@ -740,13 +746,27 @@ pub struct QueueRow {
 }
 
 /// Items awaiting review, oldest submission first.
-pub fn queue(conn: &mut DbConn, limit: Option<i64>, offset: Option<i64>) -> AppResult<Vec<QueueRow>> {
-    let rows: Vec<(WorkAuthorization, String)> = work_authorizations::table
+/// Work authorizations awaiting review, oldest first, after the `cursor` item (keyset on
+/// submission time and id).
+pub fn queue(conn: &mut DbConn, limit: Option<i64>, cursor: Option<i64>) -> AppResult<Vec<QueueRow>> {
+    let mut q = work_authorizations::table
         .inner_join(users::table.on(users::id.eq(work_authorizations::user_id)))
         .filter(work_authorizations::status.eq(AuthorizationStatus::PendingReview.as_str()))
+        .into_boxed();
+    if let Some(after) = cursor {
+        let at: Option<Option<NaiveDateTime>> =
+            work_authorizations::table.find(after).select(work_authorizations::submitted_at).first(conn).optional()?;
+        // Not a cursor this list wrote: nothing follows it.
+        let Some(at) = at.flatten() else { return Ok(Vec::new()) };
+        q = q.filter(
+            work_authorizations::submitted_at
+                .gt(at)
+                .or(work_authorizations::submitted_at.eq(at).and(work_authorizations::id.gt(after))),
+        );
+    }
+    let rows: Vec<(WorkAuthorization, String)> = q
         .order((work_authorizations::submitted_at.asc(), work_authorizations::id.asc()))
         .limit(crate::db::page_limit(limit))
-        .offset(offset.unwrap_or(0).max(0))
         .select((WorkAuthorization::as_select(), users::full_name))
         .load(conn)?;
     let mut out = Vec::with_capacity(rows.len());
@@ -767,7 +787,7 @@ pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, wa_id: i64) -
             return Err(AppError::Forbidden("nobody reviews their own application".into()));
         }
         if wa.status() != AuthorizationStatus::PendingReview {
-            return Err(AppError::conflict("not_pending_review", "this item is not awaiting review"));
+            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this item is not awaiting review"));
         }
         let until = review::claim_until(state, now);
         let pending = AuthorizationStatus::PendingReview.as_str();
@@ -819,7 +839,7 @@ pub fn decide(
             return Err(AppError::Forbidden("nobody reviews their own application".into()));
         }
         if wa.status() != AuthorizationStatus::PendingReview {
-            return Err(AppError::conflict("not_pending_review", "this item is not awaiting review"));
+            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this item is not awaiting review"));
         }
         if !review::holds_claim(wa.claimed_by, wa.claim_expires_at, reviewer_id, now) {
             return Err(review::claim_required());
@@ -827,7 +847,7 @@ pub fn decide(
         // Documents may have expired while waiting for review: never verify an expired one.
         if d.outcome == ReviewOutcome::Verify && wa.reverify_on.is_some_and(|on| on < now.date()) {
             return Err(AppError::conflict(
-                "document_expired",
+                ProblemCode::DocumentExpired,
                 "the authorization or a document presented has expired since it was uploaded; \
                  request more information or reject with document_expired",
             ));

@@ -34,7 +34,7 @@ use crate::audit::{self, AuditEvent};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, users};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 use crate::notifications::{self, templates::PayoutSent};
 use crate::spool::{SpoolReader, SpoolWriter};
 use crate::tax::model::TaxProfile;
@@ -533,14 +533,17 @@ pub fn plan(st: &AppState, conn: &mut DbConn, batch_id: i64, format: Format, par
         .filter(|_| matches!(batch.status(), BatchStatus::Approved | BatchStatus::Exported | BatchStatus::Settled))
     else {
         return Err(AppError::conflict(
-            "batch_not_approved",
+            ProblemCode::BatchNotApproved,
             format!("only an approved batch is exported; this one is {}", batch.status),
         ));
     };
     let rail = format.rail();
     let total = count_items(conn, batch_id, rail)?;
     if total == 0 {
-        return Err(AppError::conflict("nothing_to_export", format!("the batch has no {} items", rail.as_str())));
+        return Err(AppError::conflict(
+            ProblemCode::NothingToExport,
+            format!("the batch has no {} items", rail.as_str()),
+        ));
     }
     let cfg = &st.config.payouts;
     let whole = |max: i64| -> AppResult<(Slice, i64)> {
@@ -690,6 +693,7 @@ pub fn prepare(
     format: Format,
     part: i64,
 ) -> AppResult<Prepared> {
+    let started = std::time::Instant::now();
     let (plan, sha256, bytes, items, body) = st.db.read_sync(|conn| {
         let plan = plan(st, conn, batch_id, format, part)?;
         if let Some((sha256, bytes, items)) = recorded(conn, batch_id, format, part)? {
@@ -704,6 +708,10 @@ pub fn prepare(
         Ok((plan, hash.hex(), bytes, items, Body::Spooled(Box::new(spool))))
     })?;
     record(st, ctx, finance_id, &plan, &sha256, bytes, items)?;
+    // A re-export streams as it regenerates: only a first export's spooling is timed.
+    if matches!(body, Body::Spooled(_)) {
+        st.metrics.export.with_label_values(&[format.as_str()]).observe(started.elapsed().as_secs_f64());
+    }
     Ok(Prepared { plan, sha256, body })
 }
 

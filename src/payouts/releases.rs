@@ -21,7 +21,7 @@ use crate::auth::RequestCtx;
 use crate::db::schema::payout_releases;
 use crate::db::DbConn;
 use crate::decisions::{self, NewDecision};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 use crate::notifications::{self, templates};
 use crate::AppState;
 
@@ -143,13 +143,13 @@ pub fn request(
         }
         if user.status() != UserStatus::Removed {
             return Err(AppError::conflict(
-                "not_removed",
+                ProblemCode::NotRemoved,
                 format!("only a removed contributor's money waits for a release; this account is {}", user.status),
             ));
         }
         if let Some(existing) = release_of(conn, contributor_id)? {
             return Err(AppError::conflict_with(
-                "release_exists",
+                ProblemCode::ReleaseExists,
                 "a release was already requested for this contributor",
                 json!({"release_id": existing.id, "status": existing.status}),
             ));
@@ -193,7 +193,7 @@ pub fn approve(st: &AppState, ctx: &RequestCtx, finance_id: i64, contributor_id:
             return Err(AppError::Forbidden("nobody decides about their own account".into()));
         }
         if release.status != ReleaseStatus::PendingApproval {
-            return Err(AppError::conflict("already_approved", "this release is already approved"));
+            return Err(AppError::conflict(ProblemCode::AlreadyApproved, "this release is already approved"));
         }
         let won = diesel::update(
             payout_releases::table
@@ -207,7 +207,7 @@ pub fn approve(st: &AppState, ctx: &RequestCtx, finance_id: i64, contributor_id:
         ))
         .execute(conn)?;
         if won != 1 {
-            return Err(AppError::conflict("already_approved", "this release is already approved"));
+            return Err(AppError::conflict(ProblemCode::AlreadyApproved, "this release is already approved"));
         }
         let user = find_user(conn, contributor_id)?;
         decisions::record(

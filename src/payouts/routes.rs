@@ -11,7 +11,7 @@ use validator::Validate;
 
 use super::exports::{self, Format};
 use super::methods::{self, MethodInput, MethodView};
-use super::model::{BankAccountType, Rail};
+use super::model::{BankAccountType, BatchRow, BatchStatus, Rail};
 use super::releases::{self, Release};
 use super::service::{
     self, BatchView, BuildRequest, Candidate, ChangeNoticeLine, ChangeNoticeReport, LatePayout, MyPayout,
@@ -19,7 +19,7 @@ use super::service::{
 };
 use super::unclaimed::UnclaimedLine;
 use crate::auth::{Applicant, Finance, Staff};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem, ProblemCode};
 use crate::idempotency::IdempotencyKey;
 use crate::{blocking, AppState};
 
@@ -101,15 +101,24 @@ pub async fn list_methods(state: web::Data<AppState>, me: Applicant) -> AppResul
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct NewestFirstQuery {
-    /// Items with an id lower than this (the `next_cursor` of the previous page).
-    pub before: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct MyPayouts {
     pub items: Vec<MyPayout>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -126,11 +135,11 @@ pub async fn my_payouts(
     me: Applicant,
     query: web::Query<NewestFirstQuery>,
 ) -> AppResult<HttpResponse> {
-    let NewestFirstQuery { before, limit } = query.into_inner();
+    let NewestFirstQuery { cursor: before, limit } = query.into_inner();
     let items = blocking(move || service::my_payouts(&state, me.id, before, limit)).await?;
     let next_cursor =
         (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(|i| i.item_id)).flatten();
-    Ok(HttpResponse::Ok().json(MyPayouts { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(MyPayouts { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 /// Build a draft batch (finance): every eligible contributor's available balance,
@@ -190,10 +199,69 @@ pub async fn preview(state: web::Data<AppState>, _finance: Staff<Finance>) -> Ap
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct ItemsQuery {
-    /// Items with an id greater than this (the `next_cursor` of the previous page).
-    pub after: Option<i64>,
+#[into_params(parameter_in = Query)]
+pub struct BatchListQuery {
+    pub status: Option<BatchStatus>,
+    /// Batches created at or after this instant (RFC 3339).
+    pub created_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Batches created before this instant (RFC 3339).
+    pub created_to: Option<chrono::DateTime<chrono::Utc>>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchPage {
+    pub items: Vec<BatchRow>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<i64>,
+}
+
+/// Payout batches, newest first, by status and creation time (finance).
+#[utoipa::path(
+    tag = "payouts",
+    params(BatchListQuery),
+    responses((status = 200, body = BatchPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+#[get("/payout-batches")]
+pub async fn list_batches(
+    state: web::Data<AppState>,
+    _finance: Staff<Finance>,
+    query: web::Query<BatchListQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let filter = service::BatchFilter {
+        status: q.status,
+        from: q.created_from.map(|t| t.naive_utc()),
+        to: q.created_to.map(|t| t.naive_utc()),
+        before: q.cursor,
+        limit: q.limit,
+    };
+    let items = state.db.read(move |conn| service::list_batches(conn, &filter)).await?;
+    let next_cursor = crate::db::next_cursor(&items, q.limit, |b| b.id);
+    Ok(HttpResponse::Ok().json(BatchPage { items, has_more: next_cursor.is_some(), next_cursor }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ItemsQuery {
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -215,7 +283,7 @@ pub async fn get_batch(
     query: web::Query<ItemsQuery>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let ItemsQuery { after, limit } = query.into_inner();
+    let ItemsQuery { cursor: after, limit } = query.into_inner();
     Ok(HttpResponse::Ok().json(blocking(move || service::get_batch(&state, id, after, limit)).await?))
 }
 
@@ -422,7 +490,7 @@ pub struct SettlementRequest {
 
 fn malformed_json(e: serde_json::Error) -> AppError {
     AppError::invalid(
-        "malformed_json",
+        ProblemCode::MalformedJson,
         format!("the JSON body is invalid: {}", crate::error::redact_quoted(&e.to_string())),
     )
 }
@@ -435,7 +503,8 @@ const SETTLEMENT_COLUMNS: [&str; 6] = ["item_id", "status", "rail_reference", "r
 /// and optionally `return_code` (the NACHA code of an ACH return).
 pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(body);
-    let headers = reader.headers().map_err(|e| AppError::invalid("malformed_csv", format!("the CSV header: {e}")))?;
+    let headers =
+        reader.headers().map_err(|e| AppError::invalid(ProblemCode::MalformedCsv, format!("the CSV header: {e}")))?;
     // `return_reason_code` and `reason_code` name the same column as `return_code`.
     let columns: Vec<String> = headers
         .iter()
@@ -448,7 +517,7 @@ pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
         .collect();
     let bad_header = || {
         AppError::invalid(
-            "malformed_csv",
+            ProblemCode::MalformedCsv,
             "the header is item_id,status,rail_reference,reason with optional return_code and paid_on columns",
         )
     };
@@ -464,11 +533,10 @@ pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
         (at("rail_reference"), at("reason"), at("return_code"), at("paid_on"));
     let mut out = Vec::new();
     for (n, record) in reader.records().enumerate() {
-        let r = record.map_err(|e| AppError::invalid("malformed_csv", format!("line {}: {e}", n + 2)))?;
-        let item_id = r
-            .get(id_at)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| AppError::invalid("malformed_csv", format!("line {}: item_id is a number", n + 2)))?;
+        let r = record.map_err(|e| AppError::invalid(ProblemCode::MalformedCsv, format!("line {}: {e}", n + 2)))?;
+        let item_id = r.get(id_at).and_then(|v| v.parse().ok()).ok_or_else(|| {
+            AppError::invalid(ProblemCode::MalformedCsv, format!("line {}: item_id is a number", n + 2))
+        })?;
         let text = |i: Option<usize>| i.and_then(|i| r.get(i)).map(str::to_string).filter(|s: &String| !s.is_empty());
         out.push(SettlementLine {
             item_id,
@@ -513,7 +581,7 @@ pub async fn settlement(
     } else if content_type.starts_with("application/json") {
         serde_json::from_slice::<SettlementRequest>(&body).map_err(malformed_json)?.items
     } else {
-        return Err(AppError::invalid("unsupported_media_type", "send application/json or text/csv"));
+        return Err(AppError::invalid(ProblemCode::UnsupportedMediaType, "send application/json or text/csv"));
     };
     let report = blocking(move || service::settle(&state, &finance.ctx, finance.id, id, lines)).await?;
     Ok(HttpResponse::Ok().json(report))
@@ -601,6 +669,7 @@ pub async fn unclaimed(state: web::Data<AppState>, _finance: Staff<Finance>) -> 
 pub struct ReleaseRequest {
     /// Why the earned money is released (kept on the decision the contributor sees).
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub note: String,
 }
 
@@ -742,6 +811,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_methods)
         .service(my_payouts)
         .service(build_batch)
+        .service(list_batches)
         .service(preview)
         .service(get_batch)
         .service(approve_batch)

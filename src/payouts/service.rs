@@ -21,7 +21,7 @@ use crate::auth::service::{find_user, find_users};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, work_records};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, ProblemCode};
 use crate::ledger::model::{AccountKind, AccountRef, TxKind};
 use crate::ledger::service::{balances_of, post, post_many, Posting};
 use crate::ledger::Cents;
@@ -314,6 +314,11 @@ pub struct BatchView {
     pub totals_by_rail: Vec<RailTotal>,
     /// A page of items (`after`, `limit`), oldest first.
     pub items: Vec<ItemView>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
     pub exports: Vec<ExportRecord>,
     /// On the build response only: who had money available but was left out, and why.
@@ -361,6 +366,7 @@ pub fn batch_view(conn: &mut DbConn, id: i64, after: Option<i64>, limit: Option<
         batch,
         totals_by_rail,
         items: rows.into_iter().map(|(i, m)| ItemView::new(i, m)).collect(),
+        has_more: next_cursor.is_some(),
         next_cursor,
         exports,
         skipped: None,
@@ -382,6 +388,37 @@ pub struct BuildRequest {
 }
 
 /// The most recent batches, newest first (the console's batch list).
+/// Which batches `GET /payout-batches` lists.
+#[derive(Debug, Default)]
+pub struct BatchFilter {
+    pub status: Option<BatchStatus>,
+    /// Created on or after this instant.
+    pub from: Option<NaiveDateTime>,
+    /// Created before this instant.
+    pub to: Option<NaiveDateTime>,
+    /// Batches with a lower id (newest first).
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Payout batches, newest first, filtered by status and creation time.
+pub fn list_batches(conn: &mut DbConn, f: &BatchFilter) -> AppResult<Vec<BatchRow>> {
+    let mut q = payout_batches::table.select(BatchRow::as_select()).into_boxed();
+    if let Some(status) = f.status {
+        q = q.filter(payout_batches::status.eq(status.as_str()));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(payout_batches::created_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(payout_batches::created_at.lt(to));
+    }
+    if let Some(before) = f.before {
+        q = q.filter(payout_batches::id.lt(before));
+    }
+    Ok(q.order(payout_batches::id.desc()).limit(crate::db::page_limit(f.limit)).load(conn)?)
+}
+
 pub fn recent_batches(conn: &mut DbConn, limit: i64) -> AppResult<Vec<BatchRow>> {
     Ok(payout_batches::table.order(payout_batches::id.desc()).limit(limit).select(BatchRow::as_select()).load(conn)?)
 }
@@ -422,6 +459,7 @@ pub fn build_batch(
     body: &BuildRequest,
 ) -> AppResult<(BatchView, bool)> {
     let hash = request_hash(body);
+    let started = std::time::Instant::now();
     let result = st.db.tx_sync(|conn| {
         // Builds run one at a time: the second sees the first's reservations, so no money
         // is batched twice. PostgreSQL: a transaction-level advisory lock across
@@ -450,7 +488,7 @@ pub fn build_batch(
         let (eligible, skipped): (Vec<Candidate>, Vec<Candidate>) = all.into_iter().partition(|c| c.reasons.is_empty());
         if eligible.is_empty() {
             return Err(AppError::conflict_with(
-                "nothing_to_pay",
+                ProblemCode::NothingToPay,
                 "no contributor is eligible for a payout now",
                 json!({"skipped": skipped}),
             ));
@@ -570,10 +608,16 @@ pub fn build_batch(
         )?;
         Ok((batch_id, true, Some(skipped)))
     });
+    let outcome = match &result {
+        Ok((_, true, _)) => "built",
+        Ok(_) => "replayed",
+        Err(_) => "failed",
+    };
+    st.metrics.batch_build.with_label_values(&[outcome]).observe(started.elapsed().as_secs_f64());
     let (id, created, skipped) = match result {
         // Two requests with one key raced past the lookup (possible only without the
         // build lock): the UNIQUE key refused the second; answer with the first.
-        Err(AppError::Conflict { code: "already_exists", .. }) => {
+        Err(AppError::Conflict { code: ProblemCode::IdempotencyKeyReused, .. }) => {
             let existing = st.db.read_sync(|conn| batch_by_key(conn, key))?.ok_or(AppError::NotFound)?;
             (replay(existing, &hash)?, false, None)
         }
@@ -604,7 +648,7 @@ pub fn approve_batch(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: i64) 
         ))
         .execute(conn)?;
         if won != 1 {
-            return Err(AppError::conflict("batch_not_draft", format!("the batch is {}, not a draft", batch.status)));
+            return Err(AppError::conflict(ProblemCode::BatchNotDraft, format!("the batch is {}, not a draft", batch.status)));
         }
         audit::record(
             conn,
@@ -640,7 +684,7 @@ pub fn cancel_batch(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: i64) -
         .execute(conn)?;
         if won != 1 {
             return Err(AppError::conflict(
-                "batch_not_draft",
+                ProblemCode::BatchNotDraft,
                 format!("only a draft can be cancelled; the batch is {}", batch.status),
             ));
         }
@@ -719,7 +763,10 @@ fn close_item(
     ))
     .execute(conn)?;
     if won != 1 {
-        return Err(AppError::conflict("item_already_final", format!("payout item {item_id} is already final")));
+        return Err(AppError::conflict(
+            ProblemCode::ItemAlreadyFinal,
+            format!("payout item {item_id} is already final"),
+        ));
     }
     Ok(())
 }
@@ -852,7 +899,7 @@ pub fn settle(
         let batch = batch_row(conn, batch_id)?;
         if !matches!(batch.status(), BatchStatus::Exported | BatchStatus::Settled) {
             return Err(AppError::conflict(
-                "batch_not_exported",
+                ProblemCode::BatchNotExported,
                 format!("results are imported for an exported batch; this one is {}", batch.status),
             ));
         }
@@ -1182,7 +1229,7 @@ fn reverse_paid(
     ))
     .execute(conn)?;
     if won != 1 {
-        return Err(AppError::conflict("item_already_final", format!("payout item {} is not paid", item.id)));
+        return Err(AppError::conflict(ProblemCode::ItemAlreadyFinal, format!("payout item {} is not paid", item.id)));
     }
     set_return_code(conn, item.id, code, Some(now))?;
     post(
@@ -1258,7 +1305,7 @@ pub fn apply_change_notices(
         let batch = batch_row(conn, batch_id)?;
         if matches!(batch.status(), BatchStatus::Draft | BatchStatus::Approved | BatchStatus::Cancelled) {
             return Err(AppError::conflict(
-                "batch_not_exported",
+                ProblemCode::BatchNotExported,
                 format!("notifications of change answer entries that were sent; this batch is {}", batch.status),
             ));
         }

@@ -104,6 +104,7 @@ pub enum Prerequisite {
 
 /// One option of a choice question.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Choice {
     pub id: String,
     pub text: String,
@@ -149,6 +150,7 @@ fn one() -> i64 {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Section {
     pub title: String,
     /// Draw this many questions at random from the section's pool for each attempt;
@@ -386,6 +388,7 @@ pub struct NewQualificationRow<'a> {
 
 /// A qualification a project type requires.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RequiredQualification {
     pub domain: String,
     pub tier: Tier,

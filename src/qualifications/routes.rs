@@ -17,17 +17,25 @@ use crate::{blocking, AppState};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
-    /// Return items after this id (the `next_cursor` of the previous page).
-    pub after: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct NewestFirstQuery {
-    /// Return items with an id lower than this (the `next_cursor` of the previous page).
-    pub before: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -170,6 +178,11 @@ pub struct TestListItem {
 #[derive(Serialize, ToSchema)]
 pub struct TestPage {
     pub items: Vec<TestListItem>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -186,7 +199,7 @@ pub async fn list_tests(
     user: Applicant,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let PageQuery { after, limit } = query.into_inner();
+    let PageQuery { cursor: after, limit } = query.into_inner();
     let rows = blocking(move || service::list_for_applicant(&state, user.id, after, limit)).await?;
     let next_cursor = crate::db::next_cursor(&rows, limit, |r| r.test.id);
     let items = rows
@@ -212,7 +225,7 @@ pub async fn list_tests(
             }
         })
         .collect();
-    Ok(HttpResponse::Ok().json(TestPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(TestPage { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 /// A question as shown to the person taking the test.
@@ -466,11 +479,17 @@ impl ReviewItemView {
 #[derive(Serialize, ToSchema)]
 pub struct ReviewPage {
     pub items: Vec<ReviewItemView>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
 /// Free-text answers waiting for a grade, oldest first.
 #[utoipa::path(
+    operation_id = "test_answer_queue",
     tag = "review",
     params(PageQuery),
     responses((status = 200, body = ReviewPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
@@ -482,17 +501,18 @@ pub async fn review_queue(
     _reviewer: Staff<Reviewer>,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let PageQuery { after, limit } = query.into_inner();
+    let PageQuery { cursor: after, limit } = query.into_inner();
     let st = state.clone();
     let rows = blocking(move || service::review_queue(&st, after, limit)).await?;
     let next_cursor = crate::db::next_cursor(&rows, limit, |r| r.review.id);
     let now = state.clock.now();
     let items = rows.into_iter().map(|r| ReviewItemView::new(r, now)).collect();
-    Ok(HttpResponse::Ok().json(ReviewPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(ReviewPage { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 /// Claim an answer for grading; the claim expires after a configured time.
 #[utoipa::path(
+    operation_id = "claim_test_answer",
     tag = "review",
     params(("id" = i64, Path, description = "answer id")),
     responses(
@@ -537,6 +557,7 @@ pub struct DecisionView {
 
 /// Grade a claimed answer. Only the claimant may; nobody grades their own attempt.
 #[utoipa::path(
+    operation_id = "grade_test_answer",
     tag = "review",
     params(("id" = i64, Path, description = "answer id")),
     request_body = DecisionRequest,
@@ -646,7 +667,11 @@ pub struct ProjectAccessView {
 #[derive(Serialize, ToSchema)]
 pub struct MyQualifications {
     pub items: Vec<QualificationView>,
-    /// Pass as `before` for the next (older) page of qualifications.
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
     /// Project types and whether the signed-in person may work on each.
     pub project_types: Vec<ProjectAccessView>,
@@ -665,13 +690,14 @@ pub async fn my_qualifications(
     user: Applicant,
     query: web::Query<NewestFirstQuery>,
 ) -> AppResult<HttpResponse> {
-    let NewestFirstQuery { before, limit } = query.into_inner();
+    let NewestFirstQuery { cursor: before, limit } = query.into_inner();
     let st = state.clone();
     let (held, projects) = blocking(move || service::my_qualifications(&st, user.id, before, limit)).await?;
     let now = state.clock.now();
     let next_cursor = crate::db::next_cursor(&held, limit, |q| q.id);
     Ok(HttpResponse::Ok().json(MyQualifications {
         items: held.into_iter().map(|q| QualificationView::new(q, now)).collect(),
+        has_more: next_cursor.is_some(),
         next_cursor,
         project_types: projects
             .into_iter()
@@ -690,9 +716,11 @@ pub async fn my_qualifications(
 #[serde(deny_unknown_fields)]
 pub struct CreateProjectType {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Every listed qualification is needed (an expert one satisfies generalist).
     #[validate(length(max = 20))]
+    #[schema(max_items = 20)]
     pub required_qualifications: Vec<RequiredQualification>,
     /// The domain whose standing gates this project type (docs/quality.md). Defaults to
     /// the domain of the first required qualification; without either, standing does not
@@ -747,6 +775,7 @@ pub async fn create_project_type(
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     #[validate(length(min = 1, max = 2000, message = "give the reason the person will read"))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 

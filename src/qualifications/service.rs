@@ -19,7 +19,7 @@ use crate::db::schema::{
     project_types, qualification_tests, qualifications, test_answer_reviews, test_attempts, test_versions,
 };
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, ProblemCode};
 use crate::notifications::{self, templates};
 use crate::review;
 use crate::AppState;
@@ -29,29 +29,38 @@ use crate::AppState;
 #[serde(deny_unknown_fields)]
 pub struct TestDefinition {
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub domain: String,
     pub tier: Tier,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     #[validate(range(min = 1, max = 1440))]
+    #[schema(minimum = 1, maximum = 1440)]
     pub time_limit_minutes: i32,
     /// Percent of the points needed to pass, 1 to 100.
     #[validate(range(min = 1, max = 100))]
+    #[schema(minimum = 1, maximum = 100)]
     pub pass_mark_percent: i32,
     #[validate(range(min = 1, max = 100))]
+    #[schema(minimum = 1, maximum = 100)]
     pub attempt_limit: i32,
     /// Hours to wait after a finished attempt before the next one.
     #[validate(range(min = 0, max = 8760))]
+    #[schema(minimum = 0, maximum = 8760)]
     pub cooldown_hours: i32,
     /// Paid on completion by the ledger; recorded on each attempt.
     #[validate(range(min = 0, max = 10_000_000))]
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub stipend_cents: Option<i64>,
     /// Validity of the qualification a pass grants; forever when absent.
     #[validate(range(min = 1, max = 3650))]
+    #[schema(minimum = 1, maximum = 3650)]
     pub qualification_valid_days: Option<i32>,
     #[serde(default)]
     pub prerequisites: Vec<Prerequisite>,
     #[validate(length(min = 1, max = 50))]
+    #[schema(min_items = 1, max_items = 50)]
     pub sections: Vec<Section>,
 }
 
@@ -250,7 +259,7 @@ pub fn update_test(
         let now = st.clock.now();
         let before = test_row(conn, test_id)?;
         if before.status == TestStatus::Retired.as_str() {
-            return Err(AppError::conflict("test_retired", "a retired test cannot be edited"));
+            return Err(AppError::conflict(ProblemCode::TestRetired, "a retired test cannot be edited"));
         }
         if before.domain != def.domain.trim() || before.tier != def.tier.as_str() {
             return Err(AppError::field("domain", "immutable", "domain and tier cannot change; create a new test"));
@@ -288,7 +297,7 @@ pub fn retire_test(st: &AppState, ctx: &RequestCtx, admin_id: i64, test_id: i64)
         let now = st.clock.now();
         let test = test_row(conn, test_id)?;
         if test.status == TestStatus::Retired.as_str() {
-            return Err(AppError::conflict("test_retired", "the test is already retired"));
+            return Err(AppError::conflict(ProblemCode::TestRetired, "the test is already retired"));
         }
         diesel::update(qualification_tests::table.find(test_id))
             .set((
@@ -319,14 +328,14 @@ pub fn retire_test(st: &AppState, ctx: &RequestCtx, admin_id: i64, test_id: i64)
 pub struct Blocker {
     /// `attempt_in_progress`, `result_pending`, `already_qualified`, `attempts_exhausted`,
     /// `cooldown` or `prerequisite_missing`.
-    pub code: &'static str,
+    pub code: ProblemCode,
     pub detail: String,
     /// When the next attempt becomes possible, if a date decides it.
     pub next_attempt_at: Option<NaiveDateTime>,
 }
 
 impl Blocker {
-    fn new(code: &'static str, detail: impl Into<String>, next_attempt_at: Option<NaiveDateTime>) -> Self {
+    fn new(code: ProblemCode, detail: impl Into<String>, next_attempt_at: Option<NaiveDateTime>) -> Self {
         Self { code, detail: detail.into(), next_attempt_at }
     }
 
@@ -468,7 +477,7 @@ fn blockers(
     let mut out = Vec::new();
     if let Some(open) = open {
         out.push(Blocker::new(
-            "attempt_in_progress",
+            ProblemCode::AttemptInProgress,
             format!("attempt {} is in progress; finish it first", open.id),
             Some(open.deadline_at),
         ));
@@ -483,12 +492,16 @@ fn blockers(
     let used = past.len() as i64;
     let tier = Tier::parse(&test.tier).unwrap_or(Tier::Generalist);
     if past.iter().any(|a| a.status() == AttemptStatus::Grading) {
-        out.push(Blocker::new("result_pending", "your last attempt is being graded", None));
+        out.push(Blocker::new(ProblemCode::ResultPending, "your last attempt is being graded", None));
     } else if holds_qualification(conn, now, user_id, &test.domain, tier)? {
-        out.push(Blocker::new("already_qualified", "you already hold the qualification this test grants", None));
+        out.push(Blocker::new(
+            ProblemCode::AlreadyQualified,
+            "you already hold the qualification this test grants",
+            None,
+        ));
     } else if used >= i64::from(version.attempt_limit) {
         out.push(Blocker::new(
-            "attempts_exhausted",
+            ProblemCode::AttemptsExhausted,
             format!("all {} allowed attempts are used; no further attempt is possible", version.attempt_limit),
             None,
         ));
@@ -496,7 +509,7 @@ fn blockers(
         let next = finished + Duration::hours(i64::from(version.cooldown_hours));
         if next > now {
             out.push(Blocker::new(
-                "cooldown",
+                ProblemCode::Cooldown,
                 format!("the next attempt is allowed from {} UTC", next.format("%Y-%m-%d %H:%M:%S")),
                 Some(next),
             ));
@@ -504,7 +517,7 @@ fn blockers(
     }
     for prereq in version.prerequisites() {
         if !prerequisite_met(conn, now, user_id, &prereq)? {
-            out.push(Blocker::new("prerequisite_missing", describe(&prereq), None));
+            out.push(Blocker::new(ProblemCode::PrerequisiteMissing, describe(&prereq), None));
         }
     }
     Ok((used, out))
@@ -580,15 +593,17 @@ pub fn start_attempt(st: &AppState, user_id: i64, test_id: i64) -> AppResult<Att
         close_expired_in(conn, st, now, Some(user_id))?;
         let test = test_row(conn, test_id)?;
         if test.status != TestStatus::Active.as_str() {
-            return Err(AppError::conflict("test_retired", "this test no longer accepts attempts"));
+            return Err(AppError::conflict(ProblemCode::TestRetired, "this test no longer accepts attempts"));
         }
         let version = current_version(conn, &test)?;
         let open = open_attempt(conn, user_id)?;
         let (used, blockers) = blockers(conn, now, user_id, &test, &version, open.as_ref())?;
         if let Some(first) = blockers.into_iter().next() {
             let extra = match first.code {
-                "attempt_in_progress" => json!({"attempt_id": open.map(|a| a.id)}),
-                "attempts_exhausted" => json!({"attempts_used": used, "attempt_limit": version.attempt_limit}),
+                ProblemCode::AttemptInProgress => json!({"attempt_id": open.map(|a| a.id)}),
+                ProblemCode::AttemptsExhausted => {
+                    json!({"attempts_used": used, "attempt_limit": version.attempt_limit})
+                }
                 _ => json!({}),
             };
             return Err(first.into_error(extra));
@@ -613,7 +628,7 @@ pub fn start_attempt(st: &AppState, user_id: i64, test_id: i64) -> AppResult<Att
             // The partial unique index is the backstop for two concurrent starts.
             Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
                 return Err(AppError::conflict_with(
-                    "attempt_in_progress",
+                    ProblemCode::AttemptInProgress,
                     "another attempt is in progress; finish it first",
                     json!({"reason": "attempt_in_progress", "next_attempt_at": null}),
                 ))
@@ -650,12 +665,12 @@ pub fn get_attempt(st: &AppState, user_id: i64, id: i64) -> AppResult<AttemptDet
 
 fn writable(st: &AppState, attempt: &AttemptRow, now: NaiveDateTime) -> AppResult<()> {
     if attempt.status() != AttemptStatus::InProgress {
-        return Err(AppError::conflict("attempt_closed", "this attempt is closed"));
+        return Err(AppError::conflict(ProblemCode::AttemptClosed, "this attempt is closed"));
     }
     let until = attempt.deadline_at + grace(st);
     if now > until {
         return Err(AppError::conflict_with(
-            "deadline_passed",
+            ProblemCode::DeadlinePassed,
             format!("the deadline of this attempt passed at {} UTC", attempt.deadline_at.format("%Y-%m-%d %H:%M:%S")),
             json!({"deadline_at": attempt.deadline_at, "accepted_until": until}),
         ));
@@ -959,7 +974,7 @@ pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppR
         let review = review_row(conn, id)?;
         not_own(&attempt_row(conn, review.attempt_id)?, reviewer_id)?;
         if review.status != ReviewStatus::Pending.as_str() {
-            return Err(AppError::conflict("already_graded", "this answer is already graded"));
+            return Err(AppError::conflict(ProblemCode::AlreadyGraded, "this answer is already graded"));
         }
         let until = review::claim_until(st, now);
         let pending = ReviewStatus::Pending.as_str();
@@ -999,7 +1014,7 @@ pub fn decide(
         let attempt = attempt_row(conn, review.attempt_id)?;
         not_own(&attempt, reviewer_id)?;
         if review.status != ReviewStatus::Pending.as_str() {
-            return Err(AppError::conflict("already_graded", "this answer is already graded"));
+            return Err(AppError::conflict(ProblemCode::AlreadyGraded, "this answer is already graded"));
         }
         let milli = (points * MILLI as f64).round() as i64;
         if !points.is_finite() || milli < 0 || milli > review.max_points {
@@ -1129,7 +1144,7 @@ pub fn create_project_type(
         let name = name.trim();
         let taken: i64 = project_types::table.filter(project_types::name.eq(name)).count().get_result(conn)?;
         if taken > 0 {
-            return Err(AppError::conflict("name_taken", "a project type with this name exists"));
+            return Err(AppError::conflict(ProblemCode::NameTaken, "a project type with this name exists"));
         }
         let id = diesel::insert_into(project_types::table)
             .values(NewProjectTypeRow {
@@ -1174,7 +1189,7 @@ pub fn revoke_qualification(
         let now = st.clock.now();
         let q: QualificationRow = qualifications::table.find(id).select(QualificationRow::as_select()).first(conn)?;
         if q.revoked_at.is_some() {
-            return Err(AppError::conflict("already_revoked", "this qualification is already revoked"));
+            return Err(AppError::conflict(ProblemCode::AlreadyRevoked, "this qualification is already revoked"));
         }
         diesel::update(qualifications::table.find(id))
             .set((qualifications::revoked_at.eq(now), qualifications::revoke_reason.eq(reason.trim())))

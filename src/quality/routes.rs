@@ -183,6 +183,11 @@ pub async fn appeal(
 #[derive(Serialize, ToSchema)]
 pub struct MovePage {
     pub items: Vec<MoveView>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -200,10 +205,10 @@ pub async fn review_queue(
     _reviewer: Staff<Reviewer>,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let PageQuery { after, limit } = query.into_inner();
+    let PageQuery { cursor: after, limit } = query.into_inner();
     let rows = blocking(move || service::review_queue(&state, after, limit)).await?;
     let next_cursor = crate::db::next_cursor(&rows, limit, |m| m.id);
-    Ok(HttpResponse::Ok().json(MovePage { items: views(rows)?, next_cursor }))
+    Ok(HttpResponse::Ok().json(MovePage { items: views(rows)?, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 /// Claim a standing move to decide it.
@@ -273,6 +278,11 @@ pub async fn decide(
 #[derive(Serialize, ToSchema)]
 pub struct ReviewerAccuracyPage {
     pub items: Vec<ReviewerAccuracy>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
     /// A gold item counts as answered correctly from this score on.
     pub gold_correct_percent: i32,
@@ -291,11 +301,12 @@ pub async fn reviewer_accuracy(
     _admin: Staff<Admin>,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let PageQuery { after, limit } = query.into_inner();
+    let PageQuery { cursor: after, limit } = query.into_inner();
     let items = blocking(move || service::reviewer_accuracy(&state, after, limit)).await?;
     let next_cursor = crate::db::next_cursor(&items, limit, |r| r.reviewer_id);
     Ok(HttpResponse::Ok().json(ReviewerAccuracyPage {
         items,
+        has_more: next_cursor.is_some(),
         next_cursor,
         gold_correct_percent: service::GOLD_CORRECT_PERCENT,
     }))

@@ -18,7 +18,7 @@ use crate::config::StandingConfig;
 use crate::db::schema::{domain_standings, project_types, qualifications, standing_moves};
 use crate::db::DbConn;
 use crate::decisions::{self, NewDecision};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 use crate::notifications::{self, templates};
 use crate::review;
 use crate::AppState;
@@ -277,7 +277,10 @@ fn apply_move(
     let m = move_row(conn, id)?;
     let current = current_tier(conn, m.user_id, &m.domain)?;
     if current != tier(&m.from_tier)? {
-        return Err(AppError::conflict("stale_move", "the contributor's tier changed since this move was proposed"));
+        return Err(AppError::conflict(
+            ProblemCode::StaleMove,
+            "the contributor's tier changed since this move was proposed",
+        ));
     }
     let deadline = now + crate::settings::current(conn, st)?.appeal_window();
     let changed = diesel::update(
@@ -292,7 +295,7 @@ fn apply_move(
     ))
     .execute(conn)?;
     if changed != 1 {
-        return Err(AppError::conflict("already_decided", "this move is already decided"));
+        return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this move is already decided"));
     }
     set_tier(conn, now, m.user_id, &m.domain, &m.to_tier)?;
     let direction = Direction::parse(&m.direction)
@@ -521,7 +524,7 @@ fn may_review(m: &MoveRow, reviewer_id: i64) -> AppResult<MoveStatus> {
         ));
     }
     if !matches!(status, MoveStatus::Proposed | MoveStatus::Appealed) {
-        return Err(AppError::conflict("already_decided", "this move is already decided"));
+        return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this move is already decided"));
     }
     Ok(status)
 }
@@ -698,15 +701,18 @@ pub fn appeal(st: &AppState, ctx: &RequestCtx, user_id: i64, id: i64, message: &
         match m.status()? {
             MoveStatus::Applied => {}
             MoveStatus::Appealed | MoveStatus::Upheld | MoveStatus::Overturned => {
-                return Err(AppError::conflict("already_appealed", "this decision has already been appealed"))
+                return Err(AppError::conflict(ProblemCode::AlreadyAppealed, "this decision has already been appealed"))
             }
             MoveStatus::Proposed | MoveStatus::Dismissed => {
-                return Err(AppError::conflict("not_in_effect", "only a move that took effect can be appealed"))
+                return Err(AppError::conflict(
+                    ProblemCode::NotInEffect,
+                    "only a move that took effect can be appealed",
+                ))
             }
         }
         if m.appeal_deadline.is_none_or(|d| now > d) {
             return Err(AppError::conflict_with(
-                "appeal_window_closed",
+                ProblemCode::AppealWindowClosed,
                 "the appeal window of this decision has closed",
                 json!({"appeal_deadline": m.appeal_deadline}),
             ));

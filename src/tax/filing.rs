@@ -19,7 +19,7 @@ use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
 use crate::db::schema::{b_notices, payout_items, payout_rails, tax_forms, tax_profiles};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 use crate::notifications::{self, templates};
 use crate::AppState;
 
@@ -232,7 +232,7 @@ pub fn applicable_threshold(conn: &mut DbConn, year: i64) -> AppResult<(i64, Opt
     let rows: Vec<(i64, i64)> = thresholds(conn)?.into_iter().map(|t| (t.payment_year, t.threshold_cents)).collect();
     threshold_in_force(&rows, year).ok_or_else(|| {
         AppError::conflict(
-            "threshold_missing",
+            ProblemCode::ThresholdMissing,
             format!(
                 "no 1099-NEC threshold is recorded for {year}; an admin sets it with PUT /admin/tax-thresholds/{year}"
             ),

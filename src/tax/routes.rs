@@ -18,26 +18,34 @@ use crate::{blocking, AppState};
 #[serde(deny_unknown_fields)]
 pub struct TaxProfileRequest {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub legal_name: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub business_name: Option<String>,
     pub tax_classification: TaxClassification,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub address_line1: String,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub address_line2: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub city: String,
     /// Two-letter state code.
     #[validate(length(equal = 2))]
+    #[schema(min_length = 2, max_length = 2)]
     pub region: String,
     #[validate(length(min = 5, max = 10))]
+    #[schema(min_length = 5, max_length = 10)]
     pub postal_code: String,
     /// `ssn` (the W-9's SSN box, where an ITIN goes too: a valid ITIN given as `ssn` is
     /// recorded as `itin`), `itin` or `ein`.
     pub tin_type: TinType,
     /// Nine digits; dashes and spaces are ignored. Stored encrypted, never shown again.
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_length = 1, max_length = 20)]
     pub tin: String,
     /// W-9 line 4, "Exempt payee code (if any)": 1 to 13 (a number or a string).
     /// Codes 1 to 5 (and any corporation) are not reported on Form 1099-NEC nor withheld on.
@@ -50,6 +58,7 @@ pub struct TaxProfileRequest {
     pub subject_to_backup_withholding: bool,
     /// Your legal name, typed, as signature.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub signature_name: String,
     /// Certification under penalties of perjury.
     pub certify: bool,
@@ -185,6 +194,7 @@ pub struct BNoticeRequest {
     pub notice: NoticeKind,
     pub received_on: NaiveDate,
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub note: String,
 }
 
@@ -223,6 +233,7 @@ pub async fn record_b_notice(
 pub struct ClearRequest {
     /// e.g. "IRS Letter 147C validated the TIN".
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 
@@ -305,6 +316,7 @@ pub struct ThresholdRequest {
     pub threshold_cents: i64,
     /// Where the figure comes from, e.g. "Rev. Proc. 2026-xx".
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     pub source: String,
 }
 
@@ -312,7 +324,7 @@ pub struct ThresholdRequest {
 /// years after 2026 (admins).
 #[utoipa::path(
     tag = "admin",
-    params(("year" = i64, Path, description = "Payment year")),
+    params(("year" = i64, Path, description = "Payment year", minimum = 2000, maximum = 2100)),
     request_body = ThresholdRequest,
     responses(
         (status = 200, body = Threshold),
@@ -328,7 +340,7 @@ pub async fn set_threshold(
     body: web::Json<ThresholdRequest>,
 ) -> AppResult<HttpResponse> {
     body.validate()?;
-    let (st, year) = (state.clone(), year.into_inner());
+    let (st, year) = (state.clone(), tax_year(year.into_inner())?);
     let t =
         blocking(move || service::set_threshold(&st, &admin.ctx, admin.id, year, body.threshold_cents, &body.source))
             .await?;
@@ -339,7 +351,7 @@ pub async fn set_threshold(
 /// federal tax withheld, state, and whether a form is due (finance).
 #[utoipa::path(
     tag = "tax",
-    params(("year" = i64, Path, description = "Calendar year of payment")),
+    params(("year" = i64, Path, description = "Calendar year of payment", minimum = 2000, maximum = 2100)),
     responses(
         (status = 200, body = YearEndReport),
         (status = 401, body = Problem), (status = 403, body = Problem),
@@ -353,7 +365,7 @@ pub async fn year_end_report(
     _f: Staff<Finance>,
     year: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let year = year.into_inner();
+    let year = tax_year(year.into_inner())?;
     let st = state.clone();
     Ok(HttpResponse::Ok().json(
         state
@@ -370,7 +382,7 @@ pub async fn year_end_report(
 /// each emailed; idempotent (finance). The January job does the same for last year.
 #[utoipa::path(
     tag = "tax",
-    params(("year" = i64, Path, description = "Calendar year of payment")),
+    params(("year" = i64, Path, description = "Calendar year of payment", minimum = 2000, maximum = 2100)),
     responses(
         (status = 200, body = IssueReport),
         (status = 401, body = Problem), (status = 403, body = Problem),
@@ -384,7 +396,7 @@ pub async fn issue_forms(
     f: Staff<Finance>,
     year: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let (st, year) = (state.clone(), year.into_inner());
+    let (st, year) = (state.clone(), tax_year(year.into_inner())?);
     let report = blocking(move || filing::issue(&st, &f.ctx, Some(f.id), year)).await?;
     Ok(HttpResponse::Ok().json(report))
 }
@@ -403,7 +415,7 @@ pub struct ExportQuery {
 /// IRS IRIS bulk upload in numbered parts. The only responses with full TINs (finance).
 #[utoipa::path(
     tag = "tax",
-    params(("year" = i64, Path, description = "Calendar year of payment"), ExportQuery),
+    params(("year" = i64, Path, description = "Calendar year of payment", minimum = 2000, maximum = 2100), ExportQuery),
     responses(
         (status = 200, description = "CSV file; header X-Export-Parts gives the number of parts", content_type = "text/csv"),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)
@@ -417,7 +429,7 @@ pub async fn export_forms(
     year: web::Path<i64>,
     q: web::Query<ExportQuery>,
 ) -> AppResult<HttpResponse> {
-    let (st, year, format, part) = (state.clone(), year.into_inner(), q.format, q.part.unwrap_or(1));
+    let (st, year, format, part) = (state.clone(), tax_year(year.into_inner())?, q.format, q.part.unwrap_or(1));
     let returns = q.returns.unwrap_or_default();
     let export = blocking(move || filing::export(&st, &f.ctx, f.id, year, format, returns, part)).await?;
     Ok(export_response(year, format, returns, part, export))
@@ -452,7 +464,7 @@ pub fn export_response(
 /// My 1099-NEC summary for a year (TIN masked); 404 until a form is issued.
 #[utoipa::path(
     tag = "tax",
-    params(("year" = i64, Path, description = "Calendar year of payment")),
+    params(("year" = i64, Path, description = "Calendar year of payment", minimum = 2000, maximum = 2100)),
     responses(
         (status = 200, body = TaxDocument),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
@@ -465,7 +477,7 @@ pub async fn my_tax_document(
     me: Applicant,
     year: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    let (st, year) = (state.clone(), year.into_inner());
+    let (st, year) = (state.clone(), tax_year(year.into_inner())?);
     Ok(HttpResponse::Ok().json(blocking(move || filing::my_document(&st, me.id, year)).await?))
 }
 
@@ -481,4 +493,14 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(issue_forms)
         .service(export_forms)
         .service(my_tax_document);
+}
+
+/// A year the tax rules speak of (2000 to 2100, as the services check): any other is 404 (and outside the documented
+/// range), never a date arithmetic overflow.
+fn tax_year(year: i64) -> AppResult<i64> {
+    if (2000..=2100).contains(&year) {
+        Ok(year)
+    } else {
+        Err(AppError::NotFound)
+    }
 }

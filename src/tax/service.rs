@@ -16,7 +16,7 @@ use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
 use crate::db::schema::{b_notices, tax_parameters, tax_profiles, tax_thresholds};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, ProblemCode};
 use crate::AppState;
 
 pub fn current_profile(conn: &mut DbConn, user_id: i64) -> AppResult<Option<TaxProfile>> {
@@ -483,7 +483,7 @@ pub fn clear_b_notice(
             return Err(AppError::NotFound);
         }
         if n.cleared_at.is_some() {
-            return Err(AppError::conflict("already_cleared", "this notice is already cleared"));
+            return Err(AppError::conflict(ProblemCode::AlreadyCleared, "this notice is already cleared"));
         }
         diesel::update(b_notices::table.find(notice_id))
             .set((

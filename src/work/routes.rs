@@ -10,25 +10,34 @@ use validator::Validate;
 use super::model::*;
 use super::service::{self, AppealVerdict, IngestItem, ItemResult, ItemStatus, QualityView, ReviewDecision, Verdict};
 use crate::auth::{Applicant, Finance, Reviewer, Staff};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem, ProblemCode};
 use crate::ledger::money::UnitKind;
 use crate::ledger::service::Balances;
 use crate::{blocking, AppState};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageQuery {
-    /// Return items after this id (the `next_cursor` of the previous page).
-    pub after: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct MyRecordsQuery {
+    #[param(value_type = Option<crate::work::model::WorkStatus>)]
     pub status: Option<String>,
-    /// Return items with an id lower than this (the `next_cursor` of the previous page).
-    pub before: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -63,12 +72,12 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !json {
-        return Err(AppError::invalid("unsupported_media_type", "expected Content-Type: application/json"));
+        return Err(AppError::invalid(ProblemCode::UnsupportedMediaType, "expected Content-Type: application/json"));
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| AppError::invalid("malformed_json", format!("the body could not be read: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| AppError::invalid(ProblemCode::MalformedJson, format!("the body could not be read: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(AppError::PayloadTooLarge);
         }
@@ -77,7 +86,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&body).map_err(|e| {
         let err = actix_web::error::JsonPayloadError::Deserialize(e);
         AppError::invalid(
-            "malformed_json",
+            ProblemCode::MalformedJson,
             format!("the JSON body is invalid: {}", crate::error::redact_quoted(&err.to_string())),
         )
     })
@@ -184,11 +193,17 @@ impl WorkRecordView {
 #[derive(Serialize, ToSchema)]
 pub struct WorkQueuePage {
     pub items: Vec<WorkRecordView>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
 /// Work records awaiting quality review, oldest first, with their age.
 #[utoipa::path(
+    operation_id = "work_record_queue",
     tag = "review",
     params(PageQuery),
     responses((status = 200, body = WorkQueuePage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
@@ -200,17 +215,21 @@ pub async fn review_queue(
     _reviewer: Staff<Reviewer>,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let PageQuery { after, limit } = query.into_inner();
+    let PageQuery { cursor: after, limit } = query.into_inner();
     let st = state.clone();
     let rows = blocking(move || service::review_queue(&st, after, limit)).await?;
     let next_cursor = crate::db::next_cursor(&rows, limit, |r| r.id);
     let now = state.clock.now();
-    Ok(HttpResponse::Ok()
-        .json(WorkQueuePage { items: rows.into_iter().map(|r| WorkRecordView::new(r, now)).collect(), next_cursor }))
+    Ok(HttpResponse::Ok().json(WorkQueuePage {
+        items: rows.into_iter().map(|r| WorkRecordView::new(r, now)).collect(),
+        has_more: next_cursor.is_some(),
+        next_cursor,
+    }))
 }
 
 /// Claim a work record for review.
 #[utoipa::path(
+    operation_id = "claim_work_record",
     tag = "review",
     params(("id" = i64, Path, description = "work record id")),
     responses(
@@ -248,6 +267,7 @@ pub struct ReviewRequest {
 
 /// Approve or reject a claimed work record, with reason code and note.
 #[utoipa::path(
+    operation_id = "decide_work_record",
     tag = "review",
     params(("id" = i64, Path, description = "work record id")),
     request_body = ReviewRequest,
@@ -314,6 +334,7 @@ impl AppealView {
 #[serde(deny_unknown_fields)]
 pub struct AppealRequest {
     #[validate(length(min = 1, max = 4000, message = "explain the appeal (1 to 4000 characters)"))]
+    #[schema(min_length = 1, max_length = 4000)]
     pub message: String,
 }
 
@@ -353,6 +374,11 @@ pub struct AppealQueueItem {
 #[derive(Serialize, ToSchema)]
 pub struct AppealQueuePage {
     pub items: Vec<AppealQueueItem>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -369,7 +395,7 @@ pub async fn appeal_queue(
     _reviewer: Staff<Reviewer>,
     query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let PageQuery { after, limit } = query.into_inner();
+    let PageQuery { cursor: after, limit } = query.into_inner();
     let st = state.clone();
     let rows = blocking(move || service::appeal_queue(&st, after, limit)).await?;
     let next_cursor = crate::db::next_cursor(&rows, limit, |(a, _)| a.id);
@@ -378,7 +404,7 @@ pub async fn appeal_queue(
         .into_iter()
         .map(|(a, r)| AppealQueueItem { appeal: AppealView::new(a), work_record: WorkRecordView::new(r, now) })
         .collect();
-    Ok(HttpResponse::Ok().json(AppealQueuePage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(AppealQueuePage { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 /// Claim an appeal. The reviewer who rejected the work cannot.
@@ -458,6 +484,11 @@ pub struct MyWorkRecord {
 #[derive(Serialize, ToSchema)]
 pub struct MyWorkRecordsPage {
     pub items: Vec<MyWorkRecord>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
@@ -474,13 +505,13 @@ pub async fn my_work_records(
     user: Applicant,
     query: web::Query<MyRecordsQuery>,
 ) -> AppResult<HttpResponse> {
-    let MyRecordsQuery { status, before, limit } = query.into_inner();
+    let MyRecordsQuery { status, cursor: before, limit } = query.into_inner();
     let status = match status.as_deref() {
         None => None,
         Some("pending") => Some(WorkStatus::Pending),
         Some("approved") => Some(WorkStatus::Approved),
         Some("rejected") => Some(WorkStatus::Rejected),
-        Some(_) => return Err(AppError::invalid("invalid_query", "status is pending, approved or rejected")),
+        Some(_) => return Err(AppError::invalid(ProblemCode::InvalidQuery, "status is pending, approved or rejected")),
     };
     let st = state.clone();
     let rows = blocking(move || service::my_work_records(&st, user.id, status, before, limit)).await?;
@@ -494,7 +525,7 @@ pub async fn my_work_records(
             appeal: a.map(AppealView::new),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(MyWorkRecordsPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(MyWorkRecordsPage { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 /// One task's way to payment (SPEC §7), to the bank line that paid it. Payout items
@@ -540,14 +571,23 @@ pub struct EarningsView {
     /// Payout stages at the balance level.
     pub payouts: crate::payouts::service::PayoutStages,
     pub timeline: Vec<TimelineEntry>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
     pub next_cursor: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct NewestFirstQuery {
-    /// Return items with an id lower than this (the `next_cursor` of the previous page).
-    pub before: Option<i64>,
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
     /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -564,7 +604,7 @@ pub async fn my_earnings(
     user: Applicant,
     query: web::Query<NewestFirstQuery>,
 ) -> AppResult<HttpResponse> {
-    let NewestFirstQuery { before, limit } = query.into_inner();
+    let NewestFirstQuery { cursor: before, limit } = query.into_inner();
     let (st, uid) = (state.clone(), user.id);
     let e = blocking(move || service::earnings(&st, uid, before, limit)).await?;
     let payouts = state.db.read(move |conn| crate::payouts::service::payout_stages(conn, uid)).await?;
@@ -601,6 +641,7 @@ pub async fn my_earnings(
         quality: e.quality,
         payouts,
         timeline,
+        has_more: next_cursor.is_some(),
         next_cursor,
     }))
 }

@@ -18,7 +18,7 @@ use crate::auth::RequestCtx;
 use crate::db::schema::{project_types, quality_standings, users, work_appeals, work_records};
 use crate::db::DbConn;
 use crate::decisions::{self, NewDecision};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ProblemCode};
 use crate::ledger::model::{AccountKind, AccountRef, TxKind};
 use crate::ledger::money::{self, Cents, UnitKind};
 use crate::ledger::service::{self as ledger, Posting};
@@ -39,6 +39,7 @@ const CHUNK: usize = 500;
 
 /// One completed task as the task platform reports it.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct IngestItem {
     pub contributor_id: i64,
     pub project_type_id: i64,
@@ -419,7 +420,7 @@ pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppR
             return Err(AppError::Forbidden("nobody reviews their own work".into()));
         }
         if record.status() != WorkStatus::Pending {
-            return Err(AppError::conflict("already_decided", "this work record is already decided"));
+            return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
         }
         let until = review::claim_until(st, now);
         if review::claim_row!(conn, work_records, id, WorkStatus::Pending.as_str(), reviewer_id, now, until)? != 1 {
@@ -527,7 +528,7 @@ pub fn decide(
             return Err(AppError::Forbidden("nobody reviews their own work".into()));
         }
         if record.status() != WorkStatus::Pending {
-            return Err(AppError::conflict("already_decided", "this work record is already decided"));
+            return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
         }
         let outcome = match d.verdict {
             Verdict::Approve => WorkStatus::Approved,
@@ -558,7 +559,7 @@ pub fn decide(
         if changed != 1 {
             let current = record_row(conn, id)?;
             if current.status() != WorkStatus::Pending {
-                return Err(AppError::conflict("already_decided", "this work record is already decided"));
+                return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
             }
             return Err(review::claim_required());
         }
@@ -640,16 +641,16 @@ pub fn create_appeal(
             return Err(AppError::NotFound);
         }
         if record.status() != WorkStatus::Rejected {
-            return Err(AppError::conflict("not_rejected", "only a rejected work record can be appealed"));
+            return Err(AppError::conflict(ProblemCode::NotRejected, "only a rejected work record can be appealed"));
         }
         let taken: i64 =
             work_appeals::table.filter(work_appeals::work_record_id.eq(record_id)).count().get_result(conn)?;
         if taken > 0 {
-            return Err(AppError::conflict("already_appealed", "this rejection has already been appealed"));
+            return Err(AppError::conflict(ProblemCode::AlreadyAppealed, "this rejection has already been appealed"));
         }
         if record.appeal_deadline.is_none_or(|deadline| now > deadline) {
             return Err(AppError::conflict_with(
-                "appeal_window_closed",
+                ProblemCode::AppealWindowClosed,
                 "the appeal window of this rejection has closed",
                 json!({"appeal_deadline": record.appeal_deadline}),
             ));
@@ -722,7 +723,7 @@ pub fn claim_appeal(
         let appeal = appeal_row(conn, id)?;
         may_decide_appeal(&appeal, reviewer_id)?;
         if appeal.status != "pending" {
-            return Err(AppError::conflict("already_decided", "this appeal is already decided"));
+            return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this appeal is already decided"));
         }
         let until = review::claim_until(st, now);
         if review::claim_row!(conn, work_appeals, id, "pending", reviewer_id, now, until)? != 1 {
@@ -772,7 +773,7 @@ pub fn decide_appeal(
         let appeal = appeal_row(conn, id)?;
         may_decide_appeal(&appeal, reviewer_id)?;
         if appeal.status != "pending" {
-            return Err(AppError::conflict("already_decided", "this appeal is already decided"));
+            return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this appeal is already decided"));
         }
         let outcome = match verdict {
             AppealVerdict::Uphold => "upheld",
@@ -810,7 +811,7 @@ pub fn decide_appeal(
             ))
             .execute(conn)?;
             if flipped != 1 {
-                return Err(AppError::conflict("not_rejected", "the work record is no longer rejected"));
+                return Err(AppError::conflict(ProblemCode::NotRejected, "the work record is no longer rejected"));
             }
             let record = record_row(conn, appeal.work_record_id)?;
             book_approval(conn, now, ctx, &record, Some(reviewer_id))?;

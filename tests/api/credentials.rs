@@ -100,13 +100,13 @@ async fn verified_degree_grants_a_qualification_and_unlocks_a_test(backend: Back
 
     let (status, queue) = app.get("/review/credentials?kind=degree&domain=law", Some(&reviewer.access)).await;
     assert_eq!(status, 200, "{queue}");
-    assert_eq!(queue.as_array().unwrap().len(), 1);
-    assert_eq!(queue[0]["flagged"], false);
-    assert!(queue[0]["age_seconds"].as_i64().unwrap() >= 0);
+    assert_eq!(queue["items"].as_array().unwrap().len(), 1);
+    assert_eq!(queue["items"][0]["flagged"], false);
+    assert!(queue["items"][0]["age_seconds"].as_i64().unwrap() >= 0);
     let (_, other_kind) = app.get("/review/credentials?kind=transcript", Some(&reviewer.access)).await;
-    assert_eq!(other_kind.as_array().unwrap().len(), 0);
+    assert_eq!(other_kind["items"].as_array().unwrap().len(), 0);
     let (_, too_young) = app.get("/review/credentials?min_age_hours=2", Some(&reviewer.access)).await;
-    assert_eq!(too_young.as_array().unwrap().len(), 0);
+    assert_eq!(too_young["items"].as_array().unwrap().len(), 0);
 
     let id = c["id"].as_i64().unwrap();
     let decided = claim_and_decide(&app, &reviewer, id, verify()).await;
@@ -170,7 +170,7 @@ async fn rejection_and_more_info_reach_the_applicant(backend: Backend) {
     let statuses: Vec<&str> = mine.as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["pending_review", "superseded", "rejected"]);
     let (_, queue) = app.get("/review/credentials", Some(&reviewer.access)).await;
-    assert_eq!(queue.as_array().unwrap().len(), 1);
+    assert_eq!(queue["items"].as_array().unwrap().len(), 1);
 }
 
 async fn bad_uploads_are_refused_and_leave_nothing(backend: Backend) {
@@ -209,14 +209,15 @@ async fn same_file_from_two_applicants_is_flagged(backend: Backend) {
     upload(&app, &a, form("degree", Some("bachelor"), "physics", PDF, "a.pdf")).await;
     upload(&app, &c, form("degree", Some("bachelor"), "physics", JPEG, "c.jpg")).await;
     let (_, queue) = app.get("/review/credentials?flagged=true", Some(&reviewer.access)).await;
-    assert_eq!(queue.as_array().unwrap().len(), 0);
+    assert_eq!(queue["items"].as_array().unwrap().len(), 0);
     upload(&app, &b, form("degree", Some("bachelor"), "physics", PDF, "copy.pdf")).await;
     let (_, queue) = app.get("/review/credentials?flagged=true", Some(&reviewer.access)).await;
-    let names: Vec<&str> = queue.as_array().unwrap().iter().map(|i| i["applicant_name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        queue["items"].as_array().unwrap().iter().map(|i| i["applicant_name"].as_str().unwrap()).collect();
     assert_eq!(names.len(), 2, "{queue}");
-    assert!(queue[0]["flag_reason"].as_str().unwrap().contains("another applicant"));
+    assert!(queue["items"][0]["flag_reason"].as_str().unwrap().contains("another applicant"));
     let (_, clean) = app.get("/review/credentials?flagged=false", Some(&reviewer.access)).await;
-    assert_eq!(clean.as_array().unwrap().len(), 1);
+    assert_eq!(clean["items"].as_array().unwrap().len(), 1);
 }
 
 async fn claims_and_file_access_protect_credentials(backend: Backend) {

@@ -129,7 +129,7 @@ async fn applicant_goes_from_registration_to_verified_authorization(backend: Bac
     let reviewer = app.staff(&admin, "rita@gatehouse.test", &["reviewer"]).await;
     let (status, queue) = app.get("/review/work-authorizations", Some(&reviewer.access)).await;
     assert_eq!(status, 200, "{queue}");
-    let item = &queue[0];
+    let item = &queue["items"][0];
     assert_eq!(item["applicant_name"], "Test Applicant");
     assert!(item["age_seconds"].as_i64().unwrap() >= 0);
     let id = item["id"].as_i64().unwrap();
@@ -180,7 +180,7 @@ async fn applicant_goes_from_registration_to_verified_authorization(backend: Bac
 
     // Nothing left in the queue.
     let (_, queue) = app.get("/review/work-authorizations", Some(&reviewer.access)).await;
-    assert_eq!(queue.as_array().unwrap().len(), 0);
+    assert_eq!(queue["items"].as_array().unwrap().len(), 0);
 }
 
 async fn no_authorization_or_residence_abroad_is_rejected_at_once(backend: Backend) {

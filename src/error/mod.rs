@@ -8,6 +8,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+mod codes;
+pub use codes::{unique_violation, ProblemCode};
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
 pub struct FieldError {
@@ -34,7 +37,7 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable machine-readable code (the last segment of `type`).
-    pub code: String,
+    pub code: ProblemCode,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
 }
@@ -44,7 +47,10 @@ pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{detail}")]
-    Invalid { code: &'static str, detail: String },
+    Invalid { code: ProblemCode, detail: String },
+    /// A JSON member the operation does not know (serde `deny_unknown_fields`).
+    #[error("unknown field `{0}`")]
+    UnknownField(String),
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
     #[error("{0}")]
@@ -53,15 +59,18 @@ pub enum AppError {
     Forbidden(String),
     /// A 403 with its own stable code, e.g. `account_read_only`.
     #[error("{detail}")]
-    Refused { code: &'static str, detail: String },
+    Refused { code: ProblemCode, detail: String },
     #[error("not found")]
     NotFound,
+    /// A known path asked with a method it does not answer; carries the `Allow` value.
+    #[error("this path does not answer that method")]
+    MethodNotAllowed(String),
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: ProblemCode, detail: String },
     /// A conflict whose problem document carries extension members (RFC 9457 §3.2),
     /// e.g. the date of the next allowed attempt.
     #[error("{detail}")]
-    ConflictWith { code: &'static str, detail: String, extensions: serde_json::Map<String, serde_json::Value> },
+    ConflictWith { code: ProblemCode, detail: String, extensions: serde_json::Map<String, serde_json::Value> },
     #[error("the request body is too large")]
     PayloadTooLarge,
     #[error("too many attempts; try again in {retry_after_secs} s")]
@@ -73,42 +82,44 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ProblemCode, detail: impl Into<String>) -> Self {
         Self::Conflict { code, detail: detail.into() }
     }
     /// A 409 with extension members; `extensions` should be a JSON object.
-    pub fn conflict_with(code: &'static str, detail: impl Into<String>, extensions: serde_json::Value) -> Self {
+    pub fn conflict_with(code: ProblemCode, detail: impl Into<String>, extensions: serde_json::Value) -> Self {
         let extensions = match extensions {
             serde_json::Value::Object(map) => map,
             _ => serde_json::Map::new(),
         };
         Self::ConflictWith { code, detail: detail.into(), extensions }
     }
-    pub fn refused(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn refused(code: ProblemCode, detail: impl Into<String>) -> Self {
         Self::Refused { code, detail: detail.into() }
     }
-    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn invalid(code: ProblemCode, detail: impl Into<String>) -> Self {
         Self::Invalid { code, detail: detail.into() }
     }
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, code, message)])
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ProblemCode {
         match self {
-            Self::BadRequest(_) => "bad_request",
+            Self::BadRequest(_) => ProblemCode::BadRequest,
             Self::Invalid { code, .. }
             | Self::Conflict { code, .. }
             | Self::ConflictWith { code, .. }
-            | Self::Refused { code, .. } => code,
-            Self::Validation(_) => "validation_failed",
-            Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
-            Self::NotFound => "not_found",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable(_) => "unavailable",
-            Self::Internal(_) => "internal_error",
+            | Self::Refused { code, .. } => *code,
+            Self::UnknownField(_) => ProblemCode::UnknownField,
+            Self::Validation(_) => ProblemCode::ValidationFailed,
+            Self::Unauthorized(_) => ProblemCode::Unauthorized,
+            Self::Forbidden(_) => ProblemCode::Forbidden,
+            Self::NotFound => ProblemCode::NotFound,
+            Self::MethodNotAllowed(_) => ProblemCode::MethodNotAllowed,
+            Self::PayloadTooLarge => ProblemCode::PayloadTooLarge,
+            Self::RateLimited { .. } => ProblemCode::RateLimited,
+            Self::Unavailable(_) => ProblemCode::Unavailable,
+            Self::Internal(_) => ProblemCode::InternalError,
         }
     }
 
@@ -135,11 +146,12 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Invalid { .. } | Self::UnknownField(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } | Self::ConflictWith { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -152,13 +164,16 @@ impl ResponseError for AppError {
         let detail = self.public_detail();
         let code = self.code();
         let problem = Problem {
-            type_: format!("/problems/{code}"),
+            type_: code.type_uri(),
             title: self.title().to_string(),
             status: self.status_code().as_u16(),
             detail,
-            code: code.to_string(),
+            code,
             errors: match self {
                 Self::Validation(errors) => errors.clone(),
+                Self::UnknownField(field) => {
+                    vec![FieldError::new(field, "unknown_field", format!("`{field}` is not a member of this request"))]
+                }
                 _ => Vec::new(),
             },
         };
@@ -169,6 +184,9 @@ impl ResponseError for AppError {
         }
         if matches!(self, Self::Unavailable(_)) {
             response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER_SECS.to_string()));
+        }
+        if let Self::MethodNotAllowed(allow) = self {
+            response.insert_header((header::ALLOW, allow.as_str()));
         }
         if matches!(self, Self::Unauthorized(_)) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
@@ -196,8 +214,9 @@ impl From<diesel::result::Error> for AppError {
             // A unique constraint is the database's word that the thing already exists
             // (earned once, paid once, one email per event): a conflict, not a crash.
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                tracing::info!(constraint = ?info.constraint_name(), "unique violation");
-                Self::conflict("already_exists", "the resource already exists")
+                let (code, detail) = unique_violation(info.constraint_name(), info.message());
+                tracing::info!(constraint = ?info.constraint_name(), %code, "unique violation");
+                Self::conflict(code, detail)
             }
             // The server closed the connection (PostgreSQL restarted or went away), or
             // another process held SQLite's write lock past the busy timeout: the
@@ -265,13 +284,29 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::Htt
     use actix_web::error::JsonPayloadError as J;
     match err {
         J::Overflow { .. } | J::OverflowKnownLength { .. } => AppError::PayloadTooLarge.into(),
-        J::ContentType => AppError::invalid("unsupported_media_type", "expected Content-Type: application/json").into(),
-        J::Deserialize(e) => {
-            AppError::invalid("malformed_json", format!("the JSON body is invalid: {}", redact_quoted(&e.to_string())))
-                .into()
+        J::ContentType => {
+            AppError::invalid(ProblemCode::UnsupportedMediaType, "expected Content-Type: application/json").into()
         }
-        other => AppError::invalid("malformed_json", format!("the JSON body could not be read: {other}")).into(),
+        J::Deserialize(e) => match unknown_field(&e.to_string()) {
+            Some(field) => AppError::UnknownField(field).into(),
+            None => AppError::invalid(
+                ProblemCode::MalformedJson,
+                format!("the JSON body is invalid: {}", redact_quoted(&e.to_string())),
+            )
+            .into(),
+        },
+        other => {
+            AppError::invalid(ProblemCode::MalformedJson, format!("the JSON body could not be read: {other}")).into()
+        }
     }
+}
+
+/// The member named by serde's `deny_unknown_fields` error ("unknown field `x`,
+/// expected one of …"), which is the client's own key, not a value, so it is safe to echo.
+pub fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let end = rest.find('`')?;
+    Some(rest[..end].to_string())
 }
 
 /// serde quotes the offending value in its messages ("invalid type: string \"…\""); that
@@ -297,7 +332,7 @@ pub fn redact_quoted(message: &str) -> String {
 }
 
 pub fn query_error(err: actix_web::error::QueryPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
-    AppError::invalid("invalid_query", format!("invalid query string: {err}")).into()
+    AppError::invalid(ProblemCode::InvalidQuery, format!("invalid query string: {err}")).into()
 }
 
 pub fn path_error(err: actix_web::error::PathError, _req: &actix_web::HttpRequest) -> actix_web::Error {
@@ -314,5 +349,14 @@ mod tests {
             "invalid value: string \"…\", expected a date at line 1"
         );
         assert_eq!(super::redact_quoted("unknown field `email`"), "unknown field `email`");
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        assert_eq!(
+            super::unknown_field("unknown field `emial`, expected one of `email`, `password` at line 1 column 9"),
+            Some("emial".to_string())
+        );
+        assert_eq!(super::unknown_field("missing field `email` at line 1 column 2"), None);
     }
 }
