@@ -64,10 +64,19 @@ pub enum DecisionKind {
     QualityWarning,
     QualityRetraining,
     QualitySuspension,
+    /// Standing moves (issue 24): applied by the nightly run, or confirmed by a reviewer
+    /// when the settings ask for it. Produced and checked (record and email) by
+    /// tests/api/quality.rs, see [`DecisionKind::COVERED_BY_QUALITY_TESTS`].
+    StandingPromotion,
+    StandingPromotionConfirmed,
+    StandingDemotion,
+    StandingDemotionConfirmed,
+    StandingAppealUpheld,
+    StandingAppealOverturned,
 }
 
 impl DecisionKind {
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 26] = [
         Self::WorkAuthorizationVerified,
         Self::WorkAuthorizationRejected,
         Self::WorkAuthorizationMoreInfoRequested,
@@ -88,6 +97,24 @@ impl DecisionKind {
         Self::QualityWarning,
         Self::QualityRetraining,
         Self::QualitySuspension,
+        Self::StandingPromotion,
+        Self::StandingPromotionConfirmed,
+        Self::StandingDemotion,
+        Self::StandingDemotionConfirmed,
+        Self::StandingAppealUpheld,
+        Self::StandingAppealOverturned,
+    ];
+
+    /// Kinds whose scenarios (a standing built from quality signals over a window, then
+    /// the nightly run) live in tests/api/quality.rs, which asserts their decision and
+    /// email; the decision-kind test in tests/api/decisions.rs covers every other kind.
+    pub const COVERED_BY_QUALITY_TESTS: [Self; 6] = [
+        Self::StandingPromotion,
+        Self::StandingPromotionConfirmed,
+        Self::StandingDemotion,
+        Self::StandingDemotionConfirmed,
+        Self::StandingAppealUpheld,
+        Self::StandingAppealOverturned,
     ];
 
     /// `(subject_type, outcome, decided by the service)`.
@@ -113,6 +140,12 @@ impl DecisionKind {
             Self::QualityWarning => ("quality_standing", "warning", true),
             Self::QualityRetraining => ("quality_standing", "retraining", true),
             Self::QualitySuspension => ("quality_standing", "suspension", true),
+            Self::StandingPromotion => ("standing_move", "promotion", true),
+            Self::StandingPromotionConfirmed => ("standing_move", "promotion", false),
+            Self::StandingDemotion => ("standing_move", "demotion", true),
+            Self::StandingDemotionConfirmed => ("standing_move", "demotion", false),
+            Self::StandingAppealUpheld => ("standing_move_appeal", "upheld", false),
+            Self::StandingAppealOverturned => ("standing_move_appeal", "overturned", false),
         }
     }
 

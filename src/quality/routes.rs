@@ -155,6 +155,7 @@ pub struct StandingAppealRequest {
 
 /// Appeal a standing move once, within the appeal window; a reviewer decides.
 #[utoipa::path(
+    operation_id = "appeal_standing_move",
     tag = "me",
     params(("id" = i64, Path, description = "standing move id")),
     request_body = StandingAppealRequest,
