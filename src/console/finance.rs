@@ -119,7 +119,7 @@ pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Q
     let preview = load_preview(&st).await?;
     let state = st.clone();
     let (promise_days, late) = crate::blocking(move || {
-        let late = payouts::late_payouts(&state)?;
+        let late = payouts::late_payouts(&state, None, crate::db::page::MAX_LIMIT)?;
         Ok((state.settings()?.payment_promise().num_days(), late))
     })
     .await?;

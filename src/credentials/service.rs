@@ -25,11 +25,18 @@ pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Credential> {
     Ok(credentials::table.find(id).select(Credential::as_select()).first(conn)?)
 }
 
-pub fn list_mine(conn: &mut DbConn, user_id: i64) -> AppResult<Vec<Credential>> {
+/// One page of a user's credentials, newest first, before the cursor.
+pub fn list_mine(
+    conn: &mut DbConn,
+    user_id: i64,
+    before: Option<i64>,
+    limit: Option<i64>,
+) -> AppResult<Vec<Credential>> {
     Ok(credentials::table
         .filter(credentials::user_id.eq(user_id))
+        .filter(credentials::id.lt(before.unwrap_or(i64::MAX)))
         .order(credentials::id.desc())
-        .limit(200)
+        .limit(crate::db::page_limit(limit))
         .select(Credential::as_select())
         .load(conn)?)
 }
@@ -541,8 +548,14 @@ pub fn create_rule(state: &AppState, ctx: &RequestCtx, admin_id: i64, r: RuleInp
     })
 }
 
-pub fn list_rules(conn: &mut DbConn) -> AppResult<Vec<CredentialRule>> {
-    Ok(credential_rules::table.order(credential_rules::id).select(CredentialRule::as_select()).load(conn)?)
+/// One page of the credential rules, oldest first, after the cursor.
+pub fn list_rules(conn: &mut DbConn, after: Option<i64>, limit: Option<i64>) -> AppResult<Vec<CredentialRule>> {
+    Ok(credential_rules::table
+        .filter(credential_rules::id.gt(after.unwrap_or(0)))
+        .order(credential_rules::id)
+        .limit(crate::db::page_limit(limit))
+        .select(CredentialRule::as_select())
+        .load(conn)?)
 }
 
 // ---------------------------------------------------------------- expiry
@@ -646,10 +659,12 @@ pub fn run_expiry(state: &AppState) -> AppResult<CredentialExpiryReport> {
 
 // ---------------------------------------------------------------- removal
 
-pub fn list_removals(conn: &mut DbConn) -> AppResult<Vec<RemovalProposal>> {
+/// One page of removal proposals, newest first, before the cursor.
+pub fn list_removals(conn: &mut DbConn, before: Option<i64>, limit: Option<i64>) -> AppResult<Vec<RemovalProposal>> {
     Ok(removal_proposals::table
+        .filter(removal_proposals::id.lt(before.unwrap_or(i64::MAX)))
         .order(removal_proposals::id.desc())
-        .limit(200)
+        .limit(crate::db::page_limit(limit))
         .select(RemovalProposal::as_select())
         .load(conn)?)
 }

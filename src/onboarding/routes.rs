@@ -453,16 +453,7 @@ pub struct QueueQuery {
     pub cursor: Option<i64>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct QueuePage {
-    pub items: Vec<QueueItem>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(QueuePage, QueueItem);
 
 #[derive(Serialize, ToSchema)]
 pub struct QueueItem {

@@ -1538,7 +1538,8 @@ pub struct LatePayout {
 /// in_payout) is matched to the newest approved records; older ones count as paid
 /// (payments go oldest first). A record is late when it is still owed and was approved
 /// before now − promise.
-pub fn late_payouts(st: &AppState) -> AppResult<Vec<LatePayout>> {
+/// Up to `limit` contributors with late payments, by id, after the cursor `after`.
+pub fn late_payouts(st: &AppState, after: Option<i64>, limit: i64) -> AppResult<Vec<LatePayout>> {
     let now = st.clock.now();
     st.db.read_sync(|conn| {
         let settings = crate::settings::current(conn, st)?;
@@ -1547,12 +1548,16 @@ pub fn late_payouts(st: &AppState) -> AppResult<Vec<LatePayout>> {
         let contributors: Vec<i64> = work_records::table
             .filter(work_records::status.eq("approved"))
             .filter(work_records::approved_at.lt(cutoff))
+            .filter(work_records::contributor_id.gt(after.unwrap_or(0)))
             .select(work_records::contributor_id)
             .distinct()
             .order(work_records::contributor_id.asc())
             .load(conn)?;
         let mut out = Vec::new();
         for user in contributors {
+            if out.len() as i64 >= limit {
+                break;
+            }
             let b = balances_of(conn, user)?;
             let mut owed = b.held.0 + b.available.0 + b.in_payout.0;
             if owed <= 0 {

@@ -2,6 +2,7 @@
 //! question text and option labels only: answer keys, tolerances and rubrics have no
 //! field to travel in.
 
+use crate::db::page::PageQuery;
 use actix_web::{get, post, put, web, HttpResponse};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -14,30 +15,6 @@ use crate::auth::{Admin, Applicant, Reviewer, Staff, Worker};
 use crate::error::{AppResult, Problem};
 use crate::quality::rules::StandingTier;
 use crate::{blocking, AppState};
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct PageQuery {
-    /// The `next_cursor` of the previous page (opaque).
-    #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
-    pub cursor: Option<i64>,
-    /// Page size, 50 by default, at most 200.
-    #[serde(default, deserialize_with = "crate::db::page::limit")]
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct NewestFirstQuery {
-    /// The `next_cursor` of the previous page (opaque).
-    #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
-    pub cursor: Option<i64>,
-    /// Page size, 50 by default, at most 200.
-    #[serde(default, deserialize_with = "crate::db::page::limit")]
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-}
 
 /// A test as its authors see it, answer keys included (admins only).
 #[derive(Serialize, ToSchema)]
@@ -175,16 +152,7 @@ pub struct TestListItem {
     pub blocked_by: Vec<Blocker>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct TestPage {
-    pub items: Vec<TestListItem>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(TestPage, TestListItem);
 
 /// The tests there are, and for each whether the signed-in applicant may start it now.
 #[utoipa::path(
@@ -476,16 +444,7 @@ impl ReviewItemView {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ReviewPage {
-    pub items: Vec<ReviewItemView>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(ReviewPage, ReviewItemView);
 
 /// Free-text answers waiting for a grade, oldest first.
 #[utoipa::path(
@@ -680,7 +639,7 @@ pub struct MyQualifications {
 /// The signed-in person's qualifications and the project types they give access to.
 #[utoipa::path(
     tag = "me",
-    params(NewestFirstQuery),
+    params(PageQuery),
     responses((status = 200, body = MyQualifications), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
@@ -688,9 +647,9 @@ pub struct MyQualifications {
 pub async fn my_qualifications(
     state: web::Data<AppState>,
     user: Applicant,
-    query: web::Query<NewestFirstQuery>,
+    query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let NewestFirstQuery { cursor: before, limit } = query.into_inner();
+    let PageQuery { cursor: before, limit } = query.into_inner();
     let st = state.clone();
     let (held, projects) = blocking(move || service::my_qualifications(&st, user.id, before, limit)).await?;
     let now = state.clock.now();

@@ -1,5 +1,6 @@
 //! HTTP handlers for W-9 tax profiles, B-notices and tax data.
 
+use crate::db::page::PageQuery;
 use actix_web::{get, post, put, web, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -302,13 +303,26 @@ pub async fn tax_status(state: web::Data<AppState>, _f: Staff<Finance>, id: web:
 /// 1099-NEC thresholds by payment year (staff).
 #[utoipa::path(
     tag = "tax",
-    responses((status = 200, body = Vec<Threshold>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    params(PageQuery),
+    responses((status = 200, body = ThresholdPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/tax/thresholds")]
-pub async fn list_thresholds(state: web::Data<AppState>, _s: Staff<AnyStaff>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.db.read(service::thresholds).await?))
+pub async fn list_thresholds(
+    state: web::Data<AppState>,
+    _s: Staff<AnyStaff>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let PageQuery { cursor: after, limit } = query.into_inner();
+    let rows = state.db.read(move |c| service::threshold_page(c, after, limit)).await?;
+    Ok(HttpResponse::Ok().json(ThresholdPage::of(rows, limit, |t| t.payment_year, |t| t)))
 }
+
+crate::db::page::page_of!(
+    /// 1099-NEC thresholds by payment year, oldest first (the cursor is a year).
+    ThresholdPage,
+    Threshold
+);
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
