@@ -217,10 +217,30 @@ pub struct CredentialDecisionRequest {
     /// verify: `credential_verified`; reject: `not_verifiable`, `issuer_not_recognized`,
     /// `information_mismatch`, `expired`, `suspected_fraud`, `other`; request_more_info:
     /// `document_unreadable`, `document_incomplete`, `missing_pages`, `other`.
+    #[schema(value_type = CredentialReasonCode)]
     pub reason_code: String,
     /// Shown and emailed to the applicant; required unless verifying; at most 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
+}
+
+/// Every reason code of a credential decision; which ones an outcome takes is listed on
+/// `reason_code` (a pairing the service checks, 422 `reason_code`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // the document's enum; the service reads the code as text
+pub enum CredentialReasonCode {
+    CredentialVerified,
+    NotVerifiable,
+    IssuerNotRecognized,
+    InformationMismatch,
+    Expired,
+    SuspectedFraud,
+    DocumentUnreadable,
+    DocumentIncomplete,
+    MissingPages,
+    Other,
 }
 
 /// Decide a claimed credential (reviewers). Verifying applies the credential rules.
@@ -265,6 +285,7 @@ pub struct CredentialRuleRequest {
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub grants_domain: String,
+    #[schema(value_type = crate::qualifications::model::Tier)]
     pub grants_tier: String,
 }
 
@@ -329,8 +350,10 @@ crate::db::page::page_of!(
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemovalRequest {
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub user_id: i64,
     /// The credential confirmed to be false.
+    #[serde(default, deserialize_with = "crate::wire::whole_opt")]
     pub credential_id: Option<i64>,
     /// What was found; shown to the contributor when the removal is confirmed.
     #[validate(length(min = 1, max = 2000))]

@@ -248,6 +248,7 @@ pub struct QueueFilter {
     pub domain: Option<String>,
     /// Only items waiting at least this many hours.
     #[param(minimum = 0, maximum = 87600)]
+    #[serde(default, deserialize_with = "crate::wire::bounded::<_, 0, 87600>")]
     pub min_age_hours: Option<i64>,
     pub flagged: Option<bool>,
     /// Page size, 50 by default, at most 200.

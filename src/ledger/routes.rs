@@ -64,11 +64,13 @@ pub async fn contributor_ledger(
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentRequest {
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub contributor_id: i64,
     pub kind: AdjustmentKind,
     /// Cents. Signed for `adjustment`; positive for `bonus` and `clawback`.
     #[validate(range(min = -100_000_000, max = 100_000_000))]
     #[schema(minimum = -100_000_000, maximum = 100_000_000)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub amount_cents: i64,
     #[validate(length(min = 1, max = 2000, message = "give the reason (1 to 2000 characters)"))]
     #[schema(min_length = 1, max_length = 2000)]

@@ -463,6 +463,7 @@ impl std::io::Write for StreamSink {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettlementRequest {
+    #[schema(min_items = 1)]
     pub items: Vec<SettlementLine>,
 }
 
@@ -568,6 +569,7 @@ pub async fn settlement(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeNoticeRequest {
+    #[schema(min_items = 1)]
     pub items: Vec<ChangeNoticeLine>,
 }
 

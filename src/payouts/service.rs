@@ -774,6 +774,7 @@ fn close_item(
 /// One settlement result line, from the rail's report.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct SettlementLine {
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub item_id: i64,
     /// `paid`, `failed` or `returned`.
     pub status: String,
@@ -1254,6 +1255,7 @@ fn reverse_paid(
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeNoticeLine {
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub item_id: i64,
     /// `C01`…`C09`, `C13`, `C14` (NACHA Appendix Five).
     pub change_code: String,

@@ -246,7 +246,7 @@ pub struct AttemptView {
     pub graded_at: Option<NaiveDateTime>,
     pub questions: Vec<ApplicantQuestion>,
     /// The answers saved so far.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, crate::qualifications::model::Answer>)]
     pub answers: Answers,
     /// Free-text answers still waiting for a reviewer.
     pub answers_awaiting_review: i64,
@@ -329,8 +329,21 @@ pub async fn start_attempt(state: web::Data<AppState>, user: Worker, path: web::
 pub struct SaveAnswers {
     /// Question id → answer: an option id (single choice) or text (free text), a list
     /// of option ids (multiple choice), or a number (numeric). Merged into what is saved.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = answers_schema)]
     pub answers: Answers,
+}
+
+/// `answers`: question id → [`Answer`](crate::qualifications::model::Answer).
+fn answers_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder};
+    use utoipa::openapi::{Ref, RefOr};
+    ObjectBuilder::new()
+        .description(Some(
+            "Question id → answer: an option id (single choice) or text (free text), a list of option ids \
+             (multiple choice), or a number (numeric). Merged into what is saved.",
+        ))
+        .additional_properties(Some(AdditionalProperties::RefOr(RefOr::Ref(Ref::from_schema_name("Answer")))))
+        .build()
 }
 
 /// Save answers (autosave). Refused once the deadline plus grace has passed.
@@ -496,10 +509,12 @@ pub async fn claim(
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DecisionRequest {
+pub struct GradeRequest {
     /// Points awarded per the rubric, 0 to the question's points (thousandths allowed).
+    #[schema(minimum = 0, maximum = 100)]
     pub points_awarded: f64,
     /// Explains the grade: 1 to 2000 characters.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub note: String,
 }
 
@@ -519,7 +534,7 @@ pub struct DecisionView {
     operation_id = "grade_test_answer",
     tag = "review",
     params(("id" = i64, Path, description = "answer id")),
-    request_body = DecisionRequest,
+    request_body = GradeRequest,
     responses(
         (status = 200, body = DecisionView),
         (status = 400, body = Problem), (status = 401, body = Problem),
@@ -534,7 +549,7 @@ pub async fn decide(
     state: web::Data<AppState>,
     reviewer: Staff<Reviewer>,
     path: web::Path<i64>,
-    body: web::Json<DecisionRequest>,
+    body: web::Json<GradeRequest>,
 ) -> AppResult<HttpResponse> {
     body.validate()?;
     let id = path.into_inner();
@@ -685,6 +700,7 @@ pub struct CreateProjectType {
     /// the domain of the first required qualification; without either, standing does not
     /// gate the project type.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub standing_domain: Option<String>,
     /// `entry` (open at any standing), `standard` (the default) or `advanced`.
     #[serde(default)]

@@ -37,25 +37,31 @@ pub struct TestDefinition {
     pub title: String,
     #[validate(range(min = 1, max = 1440))]
     #[schema(minimum = 1, maximum = 1440)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub time_limit_minutes: i32,
     /// Percent of the points needed to pass, 1 to 100.
     #[validate(range(min = 1, max = 100))]
     #[schema(minimum = 1, maximum = 100)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub pass_mark_percent: i32,
     #[validate(range(min = 1, max = 100))]
     #[schema(minimum = 1, maximum = 100)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub attempt_limit: i32,
     /// Hours to wait after a finished attempt before the next one.
     #[validate(range(min = 0, max = 8760))]
     #[schema(minimum = 0, maximum = 8760)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub cooldown_hours: i32,
     /// Paid on completion by the ledger; recorded on each attempt.
     #[validate(range(min = 0, max = 10_000_000))]
     #[schema(minimum = 0, maximum = 10_000_000)]
+    #[serde(default, deserialize_with = "crate::wire::whole_opt")]
     pub stipend_cents: Option<i64>,
     /// Validity of the qualification a pass grants; forever when absent.
     #[validate(range(min = 1, max = 3650))]
     #[schema(minimum = 1, maximum = 3650)]
+    #[serde(default, deserialize_with = "crate::wire::whole_opt")]
     pub qualification_valid_days: Option<i32>,
     #[serde(default)]
     pub prerequisites: Vec<Prerequisite>,

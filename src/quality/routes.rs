@@ -231,6 +231,7 @@ pub struct MoveDecisionRequest {
     /// `confirm` or `dismiss` a proposal; `uphold` or `overturn` an appeal.
     pub decision: MoveVerdict,
     /// Lower-case letters, digits and underscores, such as `figures_confirmed`.
+    #[schema(pattern = r"^[a-z0-9_]{1,100}$")]
     pub reason_code: String,
     /// Explains the outcome to the contributor (required except to confirm).
     #[serde(default)]

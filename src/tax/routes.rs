@@ -46,7 +46,7 @@ pub struct TaxProfileRequest {
     pub tin_type: TinType,
     /// Nine digits; dashes and spaces are ignored. Stored encrypted, never shown again.
     #[validate(length(min = 1, max = 20))]
-    #[schema(min_length = 1, max_length = 20)]
+    #[schema(min_length = 9, max_length = 20, pattern = r"^[ -]*(?:[0-9][ -]*){9}$")]
     pub tin: String,
     /// W-9 line 4, "Exempt payee code (if any)": 1 to 13 (a number or a string).
     /// Codes 1 to 5 (and any corporation) are not reported on Form 1099-NEC nor withheld on.
@@ -327,6 +327,8 @@ crate::db::page::page_of!(
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdRequest {
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub threshold_cents: i64,
     /// Where the figure comes from, e.g. "Rev. Proc. 2026-xx".
     #[validate(length(min = 1, max = 500))]
@@ -422,6 +424,7 @@ pub struct ExportQuery {
     /// (only the corrected returns, for IRIS's corrections submission).
     pub returns: Option<Returns>,
     /// 1-based part of an IRIS export; see the `X-Export-Parts` response header.
+    #[param(minimum = 1)]
     pub part: Option<usize>,
 }
 

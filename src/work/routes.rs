@@ -33,6 +33,7 @@ pub struct MyRecordsQuery {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestRequest {
+    #[schema(min_items = 1, max_items = 20000)]
     pub records: Vec<IngestItem>,
 }
 
@@ -236,6 +237,7 @@ pub async fn claim(
 pub struct ReviewRequest {
     pub decision: Verdict,
     /// Lower-case letters, digits and underscores, such as `guidelines_not_followed`.
+    #[schema(pattern = r"^[a-z0-9_]{1,100}$")]
     pub reason_code: String,
     /// Required for a rejection (the contributor reads it and may appeal); at most 2000
     /// characters.
@@ -407,8 +409,10 @@ pub async fn claim_appeal(
 pub struct AppealDecisionRequest {
     pub decision: AppealVerdict,
     /// Lower-case letters, digits and underscores, such as `rubric_followed`.
+    #[schema(pattern = r"^[a-z0-9_]{1,100}$")]
     pub reason_code: String,
     /// Explains the outcome to the contributor: 1 to 2000 characters.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub note: String,
 }
 

@@ -41,7 +41,9 @@ const CHUNK: usize = 500;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestItem {
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub contributor_id: i64,
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub project_type_id: i64,
     /// The task platform's unique reference: ingest is idempotent on it.
     pub task_ref: String,
@@ -53,13 +55,13 @@ pub struct IngestItem {
     pub completed_at: NaiveDateTime,
     /// Agreement with the consensus of the other annotators of the same item, in whole
     /// percent (0 to 100). Only for project types that declare `reports_consensus`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::wire::whole_opt")]
     #[schema(minimum = 0, maximum = 100)]
     pub consensus_agreement_percent: Option<i32>,
     /// Score on a gold (known-answer) item, in whole percent (0 to 100; 100 when a
     /// right/wrong item was answered right). Only for project types that declare
     /// `reports_gold`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::wire::whole_opt")]
     #[schema(minimum = 0, maximum = 100)]
     pub gold_score_percent: Option<i32>,
 }
@@ -98,6 +100,7 @@ fn signal_errors(items: &[IngestItem], reports: impl Fn(i64) -> Option<(bool, bo
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = IngestItemStatus)]
 pub enum ItemStatus {
     Created,
     Duplicate,

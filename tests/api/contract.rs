@@ -22,6 +22,7 @@ both_backends!(
     unique_violations_map_to_their_code,
     every_list_pages_the_same_way,
     a_list_pages_with_its_cursor,
+    what_the_document_calls_valid_is_accepted,
 );
 
 /// `openapi-spec-validator` (PyPI; `.ci/run` installs it) accepts the served document;
@@ -367,4 +368,59 @@ async fn a_list_pages_with_its_cursor(backend: Backend) {
         let (status, body) = app.get(&format!("/admin/credential-rules?{bad}"), Some(&admin.access)).await;
         assert_eq!(status, 400, "{bad}: {body}");
     }
+}
+
+/// Requests the served document calls valid are read as it says (the class of findings
+/// the API fuzzer reported): a whole number written `205000.0` is the integer 205000 (a
+/// fraction is refused), a query integer outside its stated range is refused, two
+/// operations never share a request schema they do not both accept, and the settings
+/// schema lists each setting with its range.
+async fn what_the_document_calls_valid_is_accepted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let reviewer = app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
+
+    let (status, body) = app
+        .put("/admin/tax-thresholds/2031", Some(&admin.access), json!({"threshold_cents": 205000.0, "source": "test"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, list) = app.get("/tax/thresholds", Some(&admin.access)).await;
+    let stored = list["items"].as_array().unwrap().iter().find(|t| t["payment_year"] == 2031).cloned();
+    assert_eq!(stored.map(|t| t["threshold_cents"].clone()), Some(json!(205000)));
+    for bad in [json!(205000.5), json!(1e300), json!("205000")] {
+        let (status, body) = app
+            .put("/admin/tax-thresholds/2032", Some(&admin.access), json!({"threshold_cents": bad, "source": "t"}))
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, body) = app.put("/admin/settings", Some(&admin.access), json!({"settings": {"hold_days": 3.0}})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, all) = app.get("/admin/settings", Some(&admin.access)).await;
+    let hold = all["settings"].as_array().unwrap().iter().find(|s| s["key"] == "hold_days").cloned().unwrap();
+    assert_eq!(hold["value"], 3);
+
+    for query in ["min_age_hours=-1", "min_age_hours=87601", "min_age_hours=x"] {
+        let (status, body) = app.get(&format!("/review/credentials?{query}"), Some(&reviewer.access)).await;
+        assert_eq!(status, 400, "{query}: {body}");
+    }
+    let (status, _) = app.get("/review/credentials?min_age_hours=0", Some(&reviewer.access)).await;
+    assert_eq!(status, 200);
+
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let body_of = |path: &str| {
+        let schema = &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        let props = resolve(&doc, schema)["properties"].as_object().cloned().unwrap_or_default();
+        let mut keys: Vec<String> = props.keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(body_of("/api/v1/review/work-authorizations/{id}/decision"), ["note", "outcome", "reason_code"]);
+    assert_eq!(body_of("/api/v1/review/test-answers/{id}/decision"), ["note", "points_awarded"]);
+    let settings = &doc["components"]["schemas"]["SettingsChange"]["properties"]["settings"];
+    assert_eq!(settings["additionalProperties"], false, "{settings}");
+    assert_eq!(settings["minProperties"], 1);
+    assert_eq!(settings["properties"]["hold_days"]["type"], "integer");
+    assert!(settings["properties"]["hold_days"]["maximum"].is_number(), "{settings}");
+    let answers = &doc["components"]["schemas"]["SaveAnswers"]["properties"]["answers"];
+    assert_eq!(answers["additionalProperties"]["$ref"], "#/components/schemas/Answer");
 }
