@@ -26,7 +26,8 @@ use crate::ledger::model::{AccountKind, AccountRef, TxKind};
 use crate::ledger::service::{balances_of, post, post_many, Posting};
 use crate::ledger::Cents;
 use crate::notifications::{self, templates::PayoutFailed};
-use crate::readiness::{self, LOOKUP_CHUNK};
+use crate::db::LOOKUP_CHUNK;
+use crate::readiness;
 use crate::tax::service::WithholdingStatus;
 use crate::AppState;
 
@@ -133,8 +134,10 @@ pub fn ineligibility(
 /// `payout_item:{id}` ([`item_reference`]) with the legs of [`reserve_legs`] (available →
 /// in_payout, the net), set-based: three INSERT … SELECT over the batch's items, the
 /// rows `ledger::post` would write one posting at a time (their audit is the batch's
-/// `payout_batch.built`). Every leg's account must exist: the missing `in_payout`
-/// accounts are created first, and a leg count other than `items` undoes everything.
+/// `payout_batch.built`), then one UPDATE that seals them (`ledger::service::seal_open_after`:
+/// the database checks each balances). Every leg's account must exist: the missing
+/// `in_payout` accounts are created first, and a leg count other than `items` undoes
+/// everything.
 fn reserve_items(conn: &mut DbConn, now: NaiveDateTime, finance_id: i64, batch_id: i64, items: i64) -> AppResult<()> {
     #[derive(QueryableByName)]
     struct Owner {
@@ -189,6 +192,12 @@ fn reserve_items(conn: &mut DbConn, now: NaiveDateTime, finance_id: i64, batch_i
         return Err(AppError::Internal(anyhow::anyhow!(
             "batch {batch_id}: {written} reservations and {legs:?} legs for {items} items"
         )));
+    }
+    // Sealed like every posting: the database checks each one balances (two legs, zero
+    // sum) and refuses further entries.
+    let sealed = crate::ledger::service::seal_open_after(conn, before)?;
+    if sealed as i64 != items {
+        return Err(AppError::Internal(anyhow::anyhow!("batch {batch_id}: {sealed} reservations sealed for {items} items")));
     }
     Ok(())
 }
@@ -1608,6 +1617,21 @@ mod tests {
         assert_eq!(withheld_amount(1_002, dec!(0.24)), 240); // 240.48
         assert_eq!(withheld_amount(1_003, dec!(0.24)), 241); // 240.72
         assert_eq!(withheld_amount(2_000_625, dec!(0.24)), 480_150);
+        // At 24 % a half cent never occurs (24 × gross is a multiple of 4, never 50 mod
+        // 100): the rounding rule meets real half cents at other rates, which the
+        // parameter (`backup_withholding_rate`) may take.
+        for gross in 1..=1_000 {
+            assert_ne!((gross * 24) % 100, 50);
+        }
+        assert_eq!(withheld_amount(1, dec!(0.5)), 1); // 0.5 up
+        assert_eq!(withheld_amount(3, dec!(0.5)), 2); // 1.5 up, not to even
+        assert_eq!(withheld_amount(5, dec!(0.5)), 3); // 2.5 up, not to even (banker's gives 2)
+        assert_eq!(withheld_amount(2, dec!(0.25)), 1); // 0.50
+        assert_eq!(withheld_amount(10, dec!(0.245)), 2); // 2.45: rounded once, not 2.5 then 3
+        assert_eq!(withheld_amount(50, dec!(0.25)), 13); // 12.5
+        assert_eq!(withheld_amount(150, dec!(0.281)), 42); // 42.15
+        assert_eq!(withheld_amount(1_250, dec!(0.2804)), 351); // 350.5
+        assert_eq!(withheld_amount(1_249, dec!(0.2804)), 350); // 350.2196
     }
 
     #[test]

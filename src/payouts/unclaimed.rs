@@ -153,7 +153,7 @@ pub fn unclaimed(st: &AppState) -> AppResult<Vec<UnclaimedLine>> {
         let minimum = crate::settings::current(conn, st)?.payout_minimum_cents();
         let balances: Vec<(i64, i64)> = available_of(conn, None)?.into_iter().filter(|(_, b)| *b > 0).collect();
         let mut out = Vec::new();
-        for chunk in balances.chunks(crate::readiness::LOOKUP_CHUNK) {
+        for chunk in balances.chunks(crate::db::LOOKUP_CHUNK) {
             let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
             let people: HashMap<i64, _> = find_users(conn, &ids)?.into_iter().map(|u| (u.id, u)).collect();
             let methods = current_methods_of(conn, &ids)?;

@@ -111,10 +111,7 @@ pub struct Facts {
     pub standing_locks: Vec<crate::quality::service::StandingLock>,
 }
 
-/// Ids per bulk lookup: few round trips, well under both backends' bind-parameter limits.
-pub const LOOKUP_CHUNK: usize = 5_000;
-
-/// The [`Facts`] of `users`, a handful of queries per [`LOOKUP_CHUNK`] people. `available`
+/// The [`Facts`] of `users`, a handful of queries per [`crate::db::LOOKUP_CHUNK`] people. `available`
 /// gives the available balances when the caller has just summed them (the batch build);
 /// otherwise they are summed here.
 pub fn load_facts(
@@ -126,7 +123,7 @@ pub fn load_facts(
     let mut out = Vec::with_capacity(users.len());
     let mut users = users.into_iter().peekable();
     while users.peek().is_some() {
-        let chunk: Vec<User> = users.by_ref().take(LOOKUP_CHUNK).collect();
+        let chunk: Vec<User> = users.by_ref().take(crate::db::LOOKUP_CHUNK).collect();
         let ids: Vec<i64> = chunk.iter().map(|u| u.id).collect();
         let mut profiles = crate::onboarding::service::profiles_of(conn, &ids)?;
         let mut authorizations = crate::onboarding::service::authorizations_of(conn, &ids)?;
