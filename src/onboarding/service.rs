@@ -777,37 +777,10 @@ pub fn queue(conn: &mut DbConn, limit: Option<i64>, cursor: Option<i64>) -> AppR
     Ok(out)
 }
 
-/// Claims an item for `reviewer_id` until `now + ttl`. One conditional UPDATE decides
-/// between concurrent reviewers; the loser is told who holds it until when.
+/// Claims an item for review ([`review::claim`] on [`super::queue::WorkAuthorizations`]).
 pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, wa_id: i64) -> AppResult<WorkAuthorization> {
-    state.db.tx_sync(|conn| {
-        let now = state.clock.now();
-        let wa = find_authorization(conn, wa_id)?;
-        if wa.user_id == reviewer_id {
-            return Err(AppError::Forbidden("nobody reviews their own application".into()));
-        }
-        if wa.status() != AuthorizationStatus::PendingReview {
-            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this item is not awaiting review"));
-        }
-        let until = review::claim_until(state, now);
-        let pending = AuthorizationStatus::PendingReview.as_str();
-        if review::claim_row!(conn, work_authorizations, wa_id, pending, reviewer_id, now, until)? != 1 {
-            return Err(review::claimed_by_other(find_authorization(conn, wa_id)?.claim_expires_at));
-        }
-        audit::record(
-            conn,
-            now,
-            ctx,
-            AuditEvent {
-                actor_id: Some(reviewer_id),
-                action: "work_authorization.claimed",
-                subject_type: "work_authorization",
-                subject_id: Some(wa_id.to_string()),
-                summary: json!({"until": until}),
-            },
-        )?;
-        find_authorization(conn, wa_id)
-    })
+    review::claim(state, ctx, &super::queue::WorkAuthorizations, reviewer_id, wa_id)?;
+    state.db.read_sync(|conn| find_authorization(conn, wa_id))
 }
 
 pub struct ReviewDecision {

@@ -96,3 +96,74 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts, minimum_cents: i64) -> Ve
     }));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readiness::testing::{at, complete, now, user};
+
+    const MINIMUM: i64 = 1_000;
+
+    fn unsatisfied(reqs: &[Requirement]) -> Vec<(&str, S)> {
+        reqs.iter().filter(|r| r.status != S::Satisfied).map(|r| (r.code.as_str(), r.status)).collect()
+    }
+
+    #[test]
+    fn a_ready_contributor_has_every_line_satisfied_and_payout_only() {
+        let reqs = requirements(now(), &complete(), MINIMUM);
+        let codes: Vec<&str> = reqs.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "payout_method",
+                "payout_method_needs_update",
+                "payout_method_change_hold",
+                "payout_minimum_balance",
+                "payment_hold"
+            ]
+        );
+        assert_eq!(unsatisfied(&reqs), []);
+        assert!(reqs.iter().all(|r| r.blocks == [Blocks::Payouts]));
+        assert!(requirements(now(), &crate::readiness::Facts { user: user(UserStatus::Staff), ..complete() }, MINIMUM)
+            .is_empty());
+    }
+
+    #[test]
+    fn method_hold_and_minimum() {
+        let mut f = complete();
+        f.method = None;
+        f.available_cents = MINIMUM - 1;
+        assert_eq!(
+            unsatisfied(&requirements(now(), &f, MINIMUM)),
+            [("payout_method", S::CurrentlyDue), ("payout_minimum_balance", S::CurrentlyDue)]
+        );
+        let mut f = complete();
+        if let Some(m) = f.method.as_mut() {
+            m.status = "needs_update".into();
+            m.status_reason = Some("R03 no account".into());
+            m.usable_from = at(22);
+        }
+        let reqs = requirements(now(), &f, MINIMUM);
+        assert_eq!(
+            unsatisfied(&reqs),
+            [("payout_method_needs_update", S::PastDue), ("payout_method_change_hold", S::PendingReview)]
+        );
+        assert!(reqs[1].how_to_fix.contains("R03 no account"), "{}", reqs[1].how_to_fix);
+        assert_eq!(reqs[2].due_by, Some(at(22).date()));
+    }
+
+    #[test]
+    fn the_minimum_is_waived_for_a_final_payout_and_removal_holds_until_released() {
+        let mut f = complete();
+        f.user = user(UserStatus::Closed);
+        f.available_cents = 1;
+        assert_eq!(unsatisfied(&requirements(now(), &f, MINIMUM)), []);
+        f.user = user(UserStatus::Removed);
+        assert_eq!(
+            unsatisfied(&requirements(now(), &f, MINIMUM)),
+            [("payout_minimum_balance", S::CurrentlyDue), ("payment_hold", S::PendingReview)]
+        );
+        f.released = true;
+        assert_eq!(unsatisfied(&requirements(now(), &f, MINIMUM)), []);
+    }
+}

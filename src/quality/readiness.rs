@@ -25,3 +25,33 @@ pub fn requirements(facts: &Facts) -> Vec<Requirement> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quality::rules::StandingTier;
+    use crate::quality::service::StandingLock;
+    use crate::readiness::testing::complete;
+
+    #[test]
+    fn each_locking_domain_is_one_informational_line() {
+        let mut f = complete();
+        assert!(requirements(&f).is_empty());
+        f.standing_locks = vec![
+            StandingLock { domain: "law".into(), tier: StandingTier::Entry, project_types: vec!["Contracts".into()] },
+            StandingLock {
+                domain: "medicine".into(),
+                tier: StandingTier::Standard,
+                project_types: vec!["Radiology".into(), "Oncology".into()],
+            },
+        ];
+        let reqs = requirements(&f);
+        assert_eq!(reqs.len(), 2);
+        for r in &reqs {
+            assert_eq!((r.code.as_str(), r.status), ("quality_standing", RequirementStatus::CurrentlyDue));
+            assert!(r.blocks.is_empty());
+            assert_eq!(r.link.as_deref(), Some(crate::quality::service::STANDING_LINK));
+        }
+        assert!(reqs[1].how_to_fix.contains("medicine (standard) does not open Radiology, Oncology"), "{}", reqs[1].how_to_fix);
+    }
+}

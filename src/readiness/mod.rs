@@ -200,3 +200,169 @@ pub fn collect(conn: &mut DbConn, now: NaiveDateTime, user: &User, payout_minimu
     let facts = facts.first().ok_or(crate::error::AppError::NotFound)?;
     Ok(evaluate(now, facts, payout_minimum_cents))
 }
+
+/// A person with nothing missing, for the providers' unit tests: an active contributor
+/// with a verified email and authorization, a complete profile, a W-9, a usable method
+/// and $50 available, on 2026-06-20 at noon.
+#[cfg(test)]
+pub(crate) mod testing {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    use super::Facts;
+    use crate::auth::model::{User, UserStatus};
+
+    pub fn at(day: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 6, day).unwrap().and_hms_opt(12, 0, 0).unwrap()
+    }
+
+    pub fn now() -> NaiveDateTime {
+        at(20)
+    }
+
+    pub fn user(status: UserStatus) -> User {
+        User {
+            id: 1,
+            email: "a@example.com".into(),
+            password_hash: None,
+            full_name: "A".into(),
+            status: status.as_str().into(),
+            email_verified_at: Some(at(1)),
+            created_at: at(1),
+            updated_at: at(1),
+            status_reason: None,
+            status_until: None,
+            work_blocked_since: status.blocks_work().then(|| at(5)),
+        }
+    }
+
+    pub fn complete() -> Facts {
+        let some = |s: &str| Some(s.to_string());
+        Facts {
+            user: user(UserStatus::Active),
+            profile: Some(crate::onboarding::model::Profile {
+                legal_name: some("Ana Example"),
+                date_of_birth_enc: some("v1:sealed"),
+                address_line1: some("12 Main St"),
+                city: some("Albany"),
+                region: some("NY"),
+                postal_code: some("12207"),
+                country: some("US"),
+                phone: some("+15185550100"),
+                ..crate::onboarding::model::Profile::empty(1, at(1))
+            }),
+            current_authorization: None,
+            verified_authorization: None,
+            verified: vec![crate::onboarding::eligibility::VerifiedSpan { verified_at: at(2), expires_on: None }],
+            released: false,
+            credentials: Vec::new(),
+            tax_profile: Some(crate::tax::model::TaxProfile {
+                id: 1,
+                user_id: 1,
+                version: 1,
+                legal_name: "Ana Example".into(),
+                business_name: None,
+                tax_classification: "individual".into(),
+                address_line1: "12 Main St".into(),
+                address_line2: None,
+                city: "Albany".into(),
+                region: "NY".into(),
+                postal_code: "12207".into(),
+                tin_type: "ssn".into(),
+                tin_enc: "v1:sealed".into(),
+                tin_last4: "6789".into(),
+                subject_to_backup_withholding: false,
+                signature_name: "Ana Example".into(),
+                signed_at: at(3),
+                signed_ip: None,
+                created_at: at(3),
+                exempt_payee_code: None,
+            }),
+            withholding: crate::tax::service::WithholdingStatus {
+                required: false,
+                reasons: Vec::new(),
+                rate: rust_decimal::Decimal::new(24, 2),
+                w9_due_by: None,
+                tin_validation_due: false,
+                exempt_payee: None,
+            },
+            method: Some(crate::payouts::model::MethodRow {
+                id: 1,
+                user_id: 1,
+                rail: "paypal".into(),
+                status: "active".into(),
+                status_reason: None,
+                details_enc: "v1:sealed".into(),
+                masked: "a***@example.com".into(),
+                usable_from: at(4),
+                created_at: at(4),
+                replaced_at: None,
+                destination_kind: "email".into(),
+            }),
+            available_cents: 5_000,
+            standing_locks: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{complete, now, user};
+    use super::*;
+    use crate::auth::model::UserStatus;
+
+    const MINIMUM: i64 = 1_000;
+
+    fn unsatisfied(r: &Readiness) -> Vec<&str> {
+        r.requirements.iter().filter(|r| r.status != RequirementStatus::Satisfied).map(|r| r.code.as_str()).collect()
+    }
+
+    #[test]
+    fn nothing_missing_means_work_and_pay() {
+        let r = evaluate(now(), &complete(), MINIMUM);
+        assert!(r.can_work && r.can_be_paid, "{:?}", r.requirements);
+        assert_eq!(unsatisfied(&r), Vec::<&str>::new());
+        // Every provider spoke: one requirement of each is on the list.
+        for code in ["account_in_good_standing", "profile_complete", "w9_on_file", "payout_method"] {
+            assert!(r.requirements.iter().any(|q| q.code == code), "{code}");
+        }
+        assert_eq!(payout_blockers(r), Vec::<String>::new());
+    }
+
+    #[test]
+    fn what_blocks_payouts_only_leaves_work_open() {
+        let mut f = complete();
+        f.tax_profile = None;
+        f.available_cents = MINIMUM - 1;
+        let r = evaluate(now(), &f, MINIMUM);
+        assert!(r.can_work && !r.can_be_paid);
+        assert_eq!(payout_blockers(r), ["w9_on_file", "payout_minimum_balance"]);
+    }
+
+    #[test]
+    fn what_blocks_work_blocks_work() {
+        let mut f = complete();
+        f.profile = None;
+        let r = evaluate(now(), &f, MINIMUM);
+        assert!(!r.can_work && !r.can_be_paid, "the profile blocks both");
+        assert_eq!(unsatisfied(&r), ["profile_complete"]);
+        // A suspension pauses work; earned money is still paid (SPEC §3).
+        let mut f = complete();
+        f.user = user(UserStatus::Suspended);
+        let r = evaluate(now(), &f, MINIMUM);
+        assert!(!r.can_work && r.can_be_paid, "{:?}", unsatisfied(&r));
+    }
+
+    #[test]
+    fn informational_requirements_hold_nothing_back() {
+        let mut f = complete();
+        f.standing_locks = vec![crate::quality::service::StandingLock {
+            domain: "law".into(),
+            tier: crate::quality::rules::StandingTier::Entry,
+            project_types: vec!["Contracts".into()],
+        }];
+        f.withholding.w9_due_by = chrono::NaiveDate::from_ymd_opt(2026, 7, 1);
+        let r = evaluate(now(), &f, MINIMUM);
+        assert!(r.can_work && r.can_be_paid);
+        assert_eq!(unsatisfied(&r), ["b_notice_w9", "quality_standing"]);
+    }
+}

@@ -62,3 +62,38 @@ pub fn requirements(facts: &Facts) -> Vec<Requirement> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readiness::testing::complete;
+
+    #[test]
+    fn the_w9_blocks_payouts_and_notices_inform() {
+        let f = complete();
+        let reqs = requirements(&f);
+        assert_eq!(reqs.len(), 1);
+        assert_eq!((reqs[0].code.as_str(), reqs[0].status), ("w9_on_file", S::Satisfied));
+
+        let mut f = complete();
+        f.tax_profile = None;
+        f.withholding.w9_due_by = chrono::NaiveDate::from_ymd_opt(2026, 7, 1);
+        f.withholding.tin_validation_due = true;
+        f.withholding.required = true;
+        f.withholding.reasons = vec!["second_b_notice".into()];
+        let reqs = requirements(&f);
+        let seen: Vec<(&str, S, Vec<Blocks>)> = reqs.iter().map(|r| (r.code.as_str(), r.status, r.blocks.clone())).collect();
+        assert_eq!(
+            seen,
+            [
+                ("w9_on_file", S::CurrentlyDue, vec![Blocks::Payouts]),
+                ("b_notice_w9", S::CurrentlyDue, vec![]),
+                ("b_notice_tin_validation", S::PastDue, vec![]),
+                ("backup_withholding", S::CurrentlyDue, vec![]),
+            ]
+        );
+        assert!(reqs[1].how_to_fix.contains("24%"), "{}", reqs[1].how_to_fix);
+        assert_eq!(reqs[1].due_by, chrono::NaiveDate::from_ymd_opt(2026, 7, 1));
+        assert!(reqs[3].how_to_fix.contains("(second b notice)"), "{}", reqs[3].how_to_fix);
+    }
+}

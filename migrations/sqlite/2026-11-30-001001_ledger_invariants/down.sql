@@ -1,3 +1,5 @@
+DROP TRIGGER payout_items_covers_range_update;
+DROP TRIGGER payout_items_covers_range;
 DROP TRIGGER payout_items_no_delete;
 DROP TRIGGER payout_items_amounts_fixed;
 DROP TRIGGER payout_items_join_before_totals;

@@ -57,3 +57,14 @@ BEGIN SELECT RAISE(ABORT, 'payout_items_amounts_fixed: a payout item''s amounts 
 
 CREATE TRIGGER payout_items_no_delete BEFORE DELETE ON payout_items
 BEGIN SELECT RAISE(ABORT, 'payout_items_no_delete: payout items are never deleted'); END;
+
+-- PostgreSQL's CHECK payout_items_covers_range (added by ALTER TABLE, which SQLite
+-- cannot), as triggers of the same name: tests/api/schema.rs pairs them.
+CREATE TRIGGER payout_items_covers_range BEFORE INSERT ON payout_items
+WHEN NOT ((NEW.covers_from_cents IS NULL) = (NEW.covers_to_cents IS NULL)
+    AND (NEW.covers_from_cents IS NULL OR NEW.covers_from_cents <= NEW.covers_to_cents))
+BEGIN SELECT RAISE(ABORT, 'payout_items_covers_range: covers_from_cents <= covers_to_cents, both or neither'); END;
+CREATE TRIGGER payout_items_covers_range_update BEFORE UPDATE OF covers_from_cents, covers_to_cents ON payout_items
+WHEN NOT ((NEW.covers_from_cents IS NULL) = (NEW.covers_to_cents IS NULL)
+    AND (NEW.covers_from_cents IS NULL OR NEW.covers_from_cents <= NEW.covers_to_cents))
+BEGIN SELECT RAISE(ABORT, 'payout_items_covers_range: covers_from_cents <= covers_to_cents, both or neither'); END;
