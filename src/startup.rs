@@ -78,8 +78,14 @@ impl AppState {
 }
 
 /// What capabilities provide to the modules below them, registered here so those
-/// modules depend on none of them (no import circles): who may read a review item's file.
+/// modules depend on none of them (no import circles): the readiness providers (in the
+/// order their requirements are listed) and who may read a review item's file.
 fn register_capabilities() {
+    crate::readiness::register_provider(&crate::onboarding::readiness::Onboarding);
+    crate::readiness::register_provider(&crate::credentials::readiness::Credentials);
+    crate::readiness::register_provider(&crate::tax::readiness::Tax);
+    crate::readiness::register_provider(&crate::payouts::readiness::Payouts);
+    crate::readiness::register_provider(&crate::quality::readiness::Quality);
     crate::files::service::register_claimed_file_check(
         "work_authorization_documents",
         crate::onboarding::service::reviewer_holds_file,

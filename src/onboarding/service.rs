@@ -1,7 +1,6 @@
 //! Onboarding rules and transactions: profile, lifecycle transitions, attestation,
 //! documents, the work-authorization review queue and reverification.
 
-use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -193,17 +192,6 @@ pub fn account_of_session(
     Ok((user, roles, profile))
 }
 
-/// [`find_profile`] for many users at once (readiness in bulk), by user id.
-pub fn profiles_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Profile>> {
-    Ok(contributor_profiles::table
-        .filter(contributor_profiles::user_id.eq_any(user_ids))
-        .select(Profile::as_select())
-        .load::<Profile>(conn)?
-        .into_iter()
-        .map(|p| (p.user_id, p))
-        .collect())
-}
-
 pub struct AddressInput {
     pub line1: String,
     pub line2: Option<String>,
@@ -347,30 +335,6 @@ pub fn verified_authorization(conn: &mut DbConn, user_id: i64) -> AppResult<Opti
         .select(WorkAuthorization::as_select())
         .first(conn)
         .optional()?)
-}
-
-/// A user's current authorization and their last verified one.
-pub type CurrentAndVerified = (Option<WorkAuthorization>, Option<WorkAuthorization>);
-
-/// [`current_authorization`] and [`verified_authorization`] for many users at once
-/// (readiness in bulk), by user id. A verified authorization is never superseded, so
-/// both come from the one list of authorizations that are not.
-pub fn authorizations_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, CurrentAndVerified>> {
-    let rows: Vec<WorkAuthorization> = work_authorizations::table
-        .filter(work_authorizations::user_id.eq_any(user_ids))
-        .filter(work_authorizations::status.ne(AuthorizationStatus::Superseded.as_str()))
-        .order((work_authorizations::user_id.asc(), work_authorizations::id.desc()))
-        .select(WorkAuthorization::as_select())
-        .load(conn)?;
-    let mut out: HashMap<i64, CurrentAndVerified> = HashMap::new();
-    for w in rows {
-        let (current, verified) = out.entry(w.user_id).or_default();
-        if verified.is_none() && w.status() == AuthorizationStatus::Verified {
-            *verified = Some(w.clone());
-        }
-        current.get_or_insert(w);
-    }
-    Ok(out)
 }
 
 /// The "exp. date, if any" of Form I-9 Section 1.

@@ -37,12 +37,7 @@ const ROWS_PER_INSERT: usize = 500;
 /// Key of the PostgreSQL advisory lock that serialises batch builds across instances.
 const BATCH_BUILD_LOCK_KEY: i64 = 0x7061_796f_7574_7331; // "payouts1"
 
-/// `12.34`: cents as a plain decimal string.
-pub fn amount(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
+pub use crate::ledger::money::amount;
 
 /// Backup withholding on `gross` cents at `rate`, rounded once to whole cents, half away
 /// from zero (the rounding rule of pay).
@@ -218,16 +213,21 @@ pub fn candidates(conn: &mut DbConn, now: NaiveDateTime, minimum: i64) -> AppRes
         let users = find_users(conn, &ids)?;
         for facts in readiness::load_facts(conn, now, users, Some(&available))? {
             let reasons = readiness::payout_blockers(readiness::evaluate(now, &facts, minimum));
-            let method = facts.method;
+            // The method and the withholding, as the providers read them.
+            let id = facts.person.user.id;
+            let missing = |what: &str| AppError::Internal(anyhow::anyhow!("no {what} readiness facts for user {id}"));
+            let method = facts.part::<super::readiness::PayoutFacts>().ok_or_else(|| missing("payout"))?.method.clone();
+            let withholding =
+                facts.part::<crate::tax::readiness::TaxFacts>().ok_or_else(|| missing("tax"))?.withholding.clone();
             out.push(Candidate {
-                contributor_id: facts.user.id,
-                available_cents: facts.available_cents,
-                credits_cents: credits.get(&facts.user.id).copied().unwrap_or_default(),
+                contributor_id: id,
+                available_cents: facts.person.available_cents,
+                credits_cents: credits.get(&id).copied().unwrap_or_default(),
                 rail: method.as_ref().map(MethodRow::rail),
                 destination: method.as_ref().map(|m| m.masked.clone()),
                 method_id: method.map(|m| m.id),
                 reasons,
-                withholding: facts.withholding,
+                withholding,
             });
         }
     }
