@@ -326,8 +326,7 @@ pub async fn claim(st: web::Data<AppState>, user: Console<Reviewer>, path: web::
     let queue = queue_of(&slug)?;
     let state = st.clone();
     let (me, ctx) = (user.id, user.ctx.clone());
-    crate::blocking(move || review::claim(&state, &ctx, queue, me, id))
-    .await?;
+    crate::blocking(move || review::claim(&state, &ctx, queue, me, id)).await?;
     see_other(&format!("/console/review/{}/{id}", queue.slug()), "claimed")
 }
 

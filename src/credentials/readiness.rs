@@ -20,7 +20,12 @@ impl Provider for Credentials {
         "credentials"
     }
 
-    fn load(&self, conn: &mut DbConn, _now: NaiveDateTime, people: &[Person]) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
+    fn load(
+        &self,
+        conn: &mut DbConn,
+        _now: NaiveDateTime,
+        people: &[Person],
+    ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
         let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
         let mut lists = super::service::lists_of(conn, &ids)?;
         Ok(people
@@ -120,13 +125,13 @@ mod tests {
         let day = |d: u32| NaiveDate::from_ymd_opt(2026, 7, d);
         let f = CredentialFacts {
             credentials: vec![
-            credential(1, CredentialStatus::PendingReview, None),
-            credential(2, CredentialStatus::MoreInfoRequested, None),
-            credential(3, CredentialStatus::Lapsed, NaiveDate::from_ymd_opt(2026, 6, 1)),
-            // 30 days ahead: reminded; 31: not yet.
-            credential(4, CredentialStatus::Verified, day(20)),
-            credential(5, CredentialStatus::Verified, day(21)),
-            credential(6, CredentialStatus::Verified, None),
+                credential(1, CredentialStatus::PendingReview, None),
+                credential(2, CredentialStatus::MoreInfoRequested, None),
+                credential(3, CredentialStatus::Lapsed, NaiveDate::from_ymd_opt(2026, 6, 1)),
+                // 30 days ahead: reminded; 31: not yet.
+                credential(4, CredentialStatus::Verified, day(20)),
+                credential(5, CredentialStatus::Verified, day(21)),
+                credential(6, CredentialStatus::Verified, None),
             ],
         };
         let reqs = requirements(now(), &f);

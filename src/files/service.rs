@@ -70,7 +70,8 @@ pub fn find(conn: &mut DbConn, id: i64) -> AppResult<FileRow> {
 /// Whether reviewer `reviewer_id` holds, at `now`, a live claim on a review item that
 /// file `file_id` belongs to. Each capability whose review items carry files provides
 /// one ([`register_claimed_file_check`]), so `files` depends on none of them.
-pub type ClaimedFileCheck = fn(conn: &mut DbConn, now: NaiveDateTime, reviewer_id: i64, file_id: i64) -> AppResult<bool>;
+pub type ClaimedFileCheck =
+    fn(conn: &mut DbConn, now: NaiveDateTime, reviewer_id: i64, file_id: i64) -> AppResult<bool>;
 
 static CLAIMED_FILE_CHECKS: std::sync::RwLock<Vec<(&'static str, ClaimedFileCheck)>> =
     std::sync::RwLock::new(Vec::new());

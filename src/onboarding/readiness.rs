@@ -38,7 +38,12 @@ impl Provider for Onboarding {
         "onboarding"
     }
 
-    fn load(&self, conn: &mut DbConn, _now: NaiveDateTime, people: &[Person]) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
+    fn load(
+        &self,
+        conn: &mut DbConn,
+        _now: NaiveDateTime,
+        people: &[Person],
+    ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
         let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
         let mut profiles = profiles_of(conn, &ids)?;
         let mut authorizations = authorizations_of(conn, &ids)?;
@@ -105,7 +110,6 @@ pub fn authorizations_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashM
     }
     Ok(out)
 }
-
 
 /// Sets what a requirement holds back: `work` and `payouts` from the rule; a requirement
 /// that holds nothing back is satisfied unless `informational` keeps it on the list.
@@ -261,10 +265,7 @@ mod tests {
     }
 
     fn user(status: UserStatus, email: bool) -> User {
-        User {
-            email_verified_at: email.then(|| at(1)),
-            ..crate::readiness::testing::user(status)
-        }
+        User { email_verified_at: email.then(|| at(1)), ..crate::readiness::testing::user(status) }
     }
 
     fn facts(spans: Vec<VerifiedSpan>, released: bool) -> OnboardingFacts {

@@ -1,7 +1,6 @@
 //! Onboarding rules and transactions: profile, lifecycle transitions, attestation,
 //! documents, the work-authorization review queue and reverification.
 
-
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;

@@ -33,7 +33,12 @@ impl Provider for Payouts {
         "payouts"
     }
 
-    fn load(&self, conn: &mut DbConn, _now: NaiveDateTime, people: &[Person]) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
+    fn load(
+        &self,
+        conn: &mut DbConn,
+        _now: NaiveDateTime,
+        people: &[Person],
+    ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
         let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
         let mut methods = super::methods::current_methods_of(conn, &ids)?;
         let mut spans = eligibility::verified_spans_of(conn, &ids)?;

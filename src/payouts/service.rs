@@ -21,12 +21,12 @@ use crate::auth::service::{find_user, find_users};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, work_records};
 use crate::db::DbConn;
+use crate::db::LOOKUP_CHUNK;
 use crate::error::{AppError, AppResult, FieldError, ProblemCode};
 use crate::ledger::model::{AccountKind, AccountRef, TxKind};
 use crate::ledger::service::{balances_of, post, post_many, Posting};
 use crate::ledger::Cents;
 use crate::notifications::{self, templates::PayoutFailed};
-use crate::db::LOOKUP_CHUNK;
 use crate::readiness;
 use crate::tax::service::WithholdingStatus;
 use crate::AppState;
@@ -192,7 +192,9 @@ fn reserve_items(conn: &mut DbConn, now: NaiveDateTime, finance_id: i64, batch_i
     // sum) and refuses further entries.
     let sealed = crate::ledger::service::seal_open_after(conn, before)?;
     if sealed as i64 != items {
-        return Err(AppError::Internal(anyhow::anyhow!("batch {batch_id}: {sealed} reservations sealed for {items} items")));
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "batch {batch_id}: {sealed} reservations sealed for {items} items"
+        )));
     }
     Ok(())
 }

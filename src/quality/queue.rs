@@ -76,10 +76,8 @@ impl ReviewQueue for StandingMoves {
         ];
         if let Some(message) = &m.appeal_message {
             facts.push(fact("Appeal", message.clone()));
-            facts.push(fact(
-                "Confirmed by",
-                m.reviewed_by.map(|r| format!("staff #{r}")).unwrap_or("automatic".into()),
-            ));
+            facts
+                .push(fact("Confirmed by", m.reviewed_by.map(|r| format!("staff #{r}")).unwrap_or("automatic".into())));
         }
         Ok(Item {
             person_id: m.user_id,

@@ -22,7 +22,12 @@ impl Provider for Quality {
         "quality"
     }
 
-    fn load(&self, conn: &mut DbConn, _now: NaiveDateTime, people: &[Person]) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
+    fn load(
+        &self,
+        conn: &mut DbConn,
+        _now: NaiveDateTime,
+        people: &[Person],
+    ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
         let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
         let mut locks = super::service::locks_of(conn, &ids)?;
         Ok(people
@@ -91,6 +96,10 @@ mod tests {
             assert!(r.blocks.is_empty());
             assert_eq!(r.link.as_deref(), Some(crate::quality::service::STANDING_LINK));
         }
-        assert!(reqs[1].how_to_fix.contains("medicine (standard) does not open Radiology, Oncology"), "{}", reqs[1].how_to_fix);
+        assert!(
+            reqs[1].how_to_fix.contains("medicine (standard) does not open Radiology, Oncology"),
+            "{}",
+            reqs[1].how_to_fix
+        );
     }
 }

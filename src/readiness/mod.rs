@@ -110,12 +110,7 @@ pub trait Provider: Sync {
     fn name(&self) -> &'static str;
     /// This provider's facts about `people` (at most [`crate::db::LOOKUP_CHUNK`]), a
     /// handful of queries for all of them: one per person, in the same order.
-    fn load(
-        &self,
-        conn: &mut DbConn,
-        now: NaiveDateTime,
-        people: &[Person],
-    ) -> AppResult<Vec<Box<dyn ProviderFacts>>>;
+    fn load(&self, conn: &mut DbConn, now: NaiveDateTime, people: &[Person]) -> AppResult<Vec<Box<dyn ProviderFacts>>>;
 }
 
 static PROVIDERS: std::sync::RwLock<Vec<&'static dyn Provider>> = std::sync::RwLock::new(Vec::new());
@@ -207,11 +202,8 @@ pub fn load_facts(
 /// requirements that carry its reasons block exactly when the rule says so (checked over
 /// every status in `onboarding::readiness`'s tests).
 pub fn evaluate(now: NaiveDateTime, facts: &Facts, payout_minimum_cents: i64) -> Readiness {
-    let requirements: Vec<Requirement> = facts
-        .parts
-        .iter()
-        .flat_map(|part| part.requirements(now, &facts.person, payout_minimum_cents))
-        .collect();
+    let requirements: Vec<Requirement> =
+        facts.parts.iter().flat_map(|part| part.requirements(now, &facts.person, payout_minimum_cents)).collect();
     let clear =
         |b: Blocks| requirements.iter().all(|r| r.status == RequirementStatus::Satisfied || !r.blocks.contains(&b));
     let (can_work, can_be_paid) = (clear(Blocks::Work), clear(Blocks::Payouts));

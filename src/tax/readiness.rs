@@ -129,7 +129,8 @@ mod tests {
         f.withholding.required = true;
         f.withholding.reasons = vec!["second_b_notice".into()];
         let reqs = requirements(&f);
-        let seen: Vec<(&str, S, Vec<Blocks>)> = reqs.iter().map(|r| (r.code.as_str(), r.status, r.blocks.clone())).collect();
+        let seen: Vec<(&str, S, Vec<Blocks>)> =
+            reqs.iter().map(|r| (r.code.as_str(), r.status, r.blocks.clone())).collect();
         assert_eq!(
             seen,
             [

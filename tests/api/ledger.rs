@@ -79,8 +79,11 @@ async fn the_database_refuses_an_unbalanced_transaction(backend: Backend) {
         let account = |c: &mut gatehouse::db::DbConn, code: &str| {
             scalar(c, &format!("SELECT id AS v FROM ledger_accounts WHERE code = '{code}'"))
         };
-        let (expense, cash, available) =
-            (account(&mut conn, "platform:expense"), account(&mut conn, "platform:cash"), account(&mut conn, &format!("user:{dee}:available")));
+        let (expense, cash, available) = (
+            account(&mut conn, "platform:expense"),
+            account(&mut conn, "platform:cash"),
+            account(&mut conn, &format!("user:{dee}:available")),
+        );
         let open = |reference: &str| {
             format!(
                 "INSERT INTO ledger_transactions (kind, reference, memo, contributor_id, created_at) \
@@ -94,12 +97,16 @@ async fn the_database_refuses_an_unbalanced_transaction(backend: Backend) {
                 tx(reference)
             )
         };
-        let seal = |reference: &str| format!("UPDATE ledger_transactions SET sealed = TRUE WHERE reference = '{reference}'");
+        let seal =
+            |reference: &str| format!("UPDATE ledger_transactions SET sealed = TRUE WHERE reference = '{reference}'");
         let refusals = vec![
             // Entries summing to one cent.
             (
                 "two or more",
-                attempt(&mut conn, &[open("raw:1"), entry("raw:1", available, 100), entry("raw:1", expense, -99), seal("raw:1")]),
+                attempt(
+                    &mut conn,
+                    &[open("raw:1"), entry("raw:1", available, 100), entry("raw:1", expense, -99), seal("raw:1")],
+                ),
             ),
             // One entry.
             ("two or more", attempt(&mut conn, &[open("raw:2"), entry("raw:2", available, 100), seal("raw:2")])),
@@ -121,7 +128,13 @@ async fn the_database_refuses_an_unbalanced_transaction(backend: Backend) {
                 "no new entries",
                 attempt(
                     &mut conn,
-                    &[open("raw:5"), entry("raw:5", cash, 100), entry("raw:5", expense, -100), seal("raw:5"), entry("raw:5", available, 1)],
+                    &[
+                        open("raw:5"),
+                        entry("raw:5", cash, 100),
+                        entry("raw:5", expense, -100),
+                        seal("raw:5"),
+                        entry("raw:5", available, 1),
+                    ],
                 ),
             ),
             // Unsealed to take one.
@@ -129,13 +142,21 @@ async fn the_database_refuses_an_unbalanced_transaction(backend: Backend) {
                 "append-only",
                 attempt(
                     &mut conn,
-                    &[open("raw:6"), entry("raw:6", cash, 100), entry("raw:6", expense, -100), seal("raw:6"),
-                      "UPDATE ledger_transactions SET sealed = FALSE WHERE reference = 'raw:6'".to_string()],
+                    &[
+                        open("raw:6"),
+                        entry("raw:6", cash, 100),
+                        entry("raw:6", expense, -100),
+                        seal("raw:6"),
+                        "UPDATE ledger_transactions SET sealed = FALSE WHERE reference = 'raw:6'".to_string(),
+                    ],
                 ),
             ),
         ];
         // The same statements, balanced, are accepted: what is refused above is the imbalance.
-        let accepted = attempt(&mut conn, &[open("raw:7"), entry("raw:7", cash, 100), entry("raw:7", expense, -100), seal("raw:7")]);
+        let accepted = attempt(
+            &mut conn,
+            &[open("raw:7"), entry("raw:7", cash, 100), entry("raw:7", expense, -100), seal("raw:7")],
+        );
         // Never sealed: PostgreSQL's deferred trigger refuses the commit. SQLite has no
         // deferred triggers: the open transaction commits, and the invariant check lists it.
         let left_open = commit(&mut conn, &[open("raw:8"), entry("raw:8", available, 100)]);

@@ -380,7 +380,11 @@ fn constraints(conn: &mut DbConn) -> Constraints {
             .split(',')
             .map(|c| {
                 let c = c.trim().trim_matches('"');
-                if c.chars().all(|ch| ch.is_alphanumeric() || ch == '_') { c.to_string() } else { "<expr>".to_string() }
+                if c.chars().all(|ch| ch.is_alphanumeric() || ch == '_') {
+                    c.to_string()
+                } else {
+                    "<expr>".to_string()
+                }
             })
             .collect();
         match i.origin.as_str() {
@@ -433,7 +437,9 @@ async fn both_folders_declare_the_same_checks_uniques_and_indexes() {
             if let Some(at) = sqlite_only.iter().position(|(c, l)| c == cols && l == literals) {
                 sqlite_only.remove(at);
             } else if !lite.triggers.contains(name) {
-                problems.push(format!("{table}: PostgreSQL CHECK {name} ({cols:?}, {literals:?}) has no SQLite CHECK or trigger"));
+                problems.push(format!(
+                    "{table}: PostgreSQL CHECK {name} ({cols:?}, {literals:?}) has no SQLite CHECK or trigger"
+                ));
             }
         }
         for (cols, literals) in sqlite_only {
@@ -454,4 +460,60 @@ fn check_terms_read_both_renderings() {
         sqlite_checks("CREATE TABLE t (x TEXT CHECK (x IN ('(', ')')), checked_at TEXT, CHECK (length(x) > 1))"),
         ["x IN ('(', ')')", "length(x) > 1"]
     );
+}
+
+/// Issue 17: every unique constraint `error::codes` maps to a specific problem code
+/// exists under the name it is mapped by: PostgreSQL's constraint or index name, SQLite's
+/// `table.column, …` of a UNIQUE index (a renamed constraint would otherwise answer the
+/// generic `already_exists`).
+#[actix_web::test]
+async fn every_mapped_unique_constraint_exists_on_both_backends() {
+    let mut backends = vec![Backend::Sqlite];
+    if crate::support::postgres_available() {
+        backends.push(Backend::Postgres);
+    }
+    for backend in backends {
+        let app = TestApp::spawn(backend).await;
+        let state = app.state.clone();
+        let missing = actix_web::web::block(move || {
+            let mut conn = state.db.get().unwrap();
+            let c = constraints(&mut conn);
+            let mut missing = Vec::new();
+            for (postgres, sqlite, code) in gatehouse::error::unique_rules() {
+                let found = match &mut *conn {
+                    DbConn::Postgresql(pg) => {
+                        #[derive(QueryableByName)]
+                        struct N {
+                            #[diesel(sql_type = BigInt)]
+                            n: i64,
+                        }
+                        let rows: Vec<N> = diesel::sql_query(format!(
+                            "SELECT COUNT(*) AS n FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid \
+                             WHERE x.indisunique AND i.relname = '{postgres}'"
+                        ))
+                        .load(pg)
+                        .unwrap();
+                        rows[0].n == 1
+                    }
+                    DbConn::Sqlite(_) => {
+                        let (table, columns): (Vec<&str>, Vec<&str>) =
+                            sqlite.split(", ").map(|tc| tc.split_once('.').unwrap()).unzip();
+                        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+                        table.iter().all(|t| *t == table[0])
+                            && (c.uniques.get(table[0]).is_some_and(|u| u.contains(&columns))
+                                || c.indexes
+                                    .values()
+                                    .any(|(t, cols, unique, _)| *unique && t == table[0] && *cols == columns))
+                    }
+                };
+                if !found {
+                    missing.push(format!("{code}: {postgres} / {sqlite}"));
+                }
+            }
+            missing
+        })
+        .await
+        .unwrap();
+        assert!(missing.is_empty(), "{backend:?}: mapped unique constraints missing: {missing:?}");
+    }
 }
