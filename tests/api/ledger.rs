@@ -117,10 +117,9 @@ async fn the_database_refuses_an_unbalanced_transaction(backend: Backend) {
                 "written open",
                 attempt(
                     &mut conn,
-                    &[format!(
-                        "INSERT INTO ledger_transactions (kind, reference, memo, created_at, sealed) \
-                         VALUES ('bonus', 'raw:4', 'raw SQL', '2026-11-30 12:00:00', TRUE)"
-                    )],
+                    &["INSERT INTO ledger_transactions (kind, reference, memo, created_at, sealed) \
+                       VALUES ('bonus', 'raw:4', 'raw SQL', '2026-11-30 12:00:00', TRUE)"
+                        .to_string()],
                 ),
             ),
             // A third leg added after the seal.

@@ -159,12 +159,15 @@ async fn migrated_database_matches_schema_rs(backend: Backend) {
     }
 }
 
+/// A CHECK: (columns referenced, literals), sorted; and its name on PostgreSQL.
+type Check = (Vec<String>, Vec<String>, String);
+
 /// What one migrated database declares beyond columns, in a form both backends share.
 #[derive(Debug, Default)]
 struct Constraints {
     /// CHECKs per table: (columns referenced, string and number literals), sorted; and
     /// PostgreSQL's constraint name (SQLite's are mostly unnamed).
-    checks: BTreeMap<String, Vec<(Vec<String>, Vec<String>, String)>>,
+    checks: BTreeMap<String, Vec<Check>>,
     /// UNIQUE constraints per table: their columns (names differ: PostgreSQL names them
     /// `<table>_<cols>_key`, SQLite `sqlite_autoindex_…`).
     uniques: BTreeMap<String, Vec<Vec<String>>>,
