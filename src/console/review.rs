@@ -8,68 +8,31 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::guard::{Console, ConsoleError, PageResult};
-use super::layout::{age, dollars, render, see_other, when, when_opt, Layout};
+use super::layout::{age, render, see_other, when, Layout};
 use super::session::ConsoleUser;
 use crate::auth::roles::{AnyStaff, Reviewer};
-use crate::credentials::model::{CredentialKind, CredentialOutcome};
-use crate::db::DbConn;
 use crate::decisions::model::Decision;
 use crate::error::{AppError, AppResult};
-use crate::onboarding::model::ReviewOutcome;
-use crate::work::service::{AppealVerdict, Verdict};
+use crate::review::{self, Form, ListFilter, ReviewQueue};
 use crate::AppState;
 
-/// The review queues, by the path segment the API uses too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Queue {
-    WorkAuthorizations,
-    Credentials,
-    TestAnswers,
-    WorkRecords,
-    Appeals,
-    /// Standing moves to confirm (human confirmation on) and appeals of moves.
-    StandingMoves,
-}
+/// A review queue, as the pages name it (its templates call `slug()` and `title()`).
+type Queue = &'static dyn ReviewQueue;
 
-impl Queue {
-    pub const ALL: [Queue; 6] = [
-        Self::WorkAuthorizations,
-        Self::Credentials,
-        Self::TestAnswers,
-        Self::WorkRecords,
-        Self::Appeals,
-        Self::StandingMoves,
-    ];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|q| q.slug() == s)
-    }
-
-    pub fn slug(self) -> &'static str {
-        match self {
-            Self::WorkAuthorizations => "work-authorizations",
-            Self::Credentials => "credentials",
-            Self::TestAnswers => "test-answers",
-            Self::WorkRecords => "work-records",
-            Self::Appeals => "appeals",
-            Self::StandingMoves => "standing-moves",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::WorkAuthorizations => "Work authorizations",
-            Self::Credentials => "Credentials",
-            Self::TestAnswers => "Test answers",
-            Self::WorkRecords => "Work records",
-            Self::Appeals => "Appeals",
-            Self::StandingMoves => "Standing moves",
-        }
-    }
-}
+/// Every review queue, in the dashboard's order. Each is its capability's
+/// implementation of [`ReviewQueue`]: the pages below list, show, claim and decide
+/// through it alone.
+pub const QUEUES: [Queue; 6] = [
+    &crate::onboarding::queue::WorkAuthorizations,
+    &crate::credentials::queue::Credentials,
+    &crate::qualifications::queue::TestAnswers,
+    &crate::work::queue::WorkRecords,
+    &crate::work::queue::Appeals,
+    &crate::quality::queue::StandingMoves,
+];
 
 fn queue_of(s: &str) -> Result<Queue, ConsoleError> {
-    Queue::parse(s).ok_or(ConsoleError::App(AppError::NotFound))
+    QUEUES.into_iter().find(|q| q.slug() == s).ok_or(ConsoleError::App(AppError::NotFound))
 }
 
 #[derive(Deserialize)]
@@ -95,13 +58,13 @@ struct DashboardPage {
 
 pub async fn dashboard(st: web::Data<AppState>, user: Console<AnyStaff>, q: web::Query<NoticeQuery>) -> PageResult {
     let state = st.clone();
-    let stats = crate::blocking(move || state.db.read_sync(crate::review::stats)).await?;
+    let stats = crate::blocking(move || state.db.read_sync(|c| review::stats(c, &QUEUES))).await?;
     let now = st.clock.now();
     let queues = stats
         .into_iter()
         .map(|s| QueueLine {
             slug: s.queue,
-            title: Queue::parse(s.queue).map(Queue::title).unwrap_or(s.queue),
+            title: queue_of(s.queue).map(|q| q.title()).unwrap_or(s.queue),
             size: s.size,
             oldest: s.oldest.map(|t| age(now, t)).unwrap_or_else(|| "—".into()),
         })
@@ -163,126 +126,6 @@ fn claim_text(
     }
 }
 
-struct Raw {
-    id: i64,
-    person_id: i64,
-    summary: String,
-    since: chrono::NaiveDateTime,
-    claimed_by: Option<i64>,
-    claim_expires_at: Option<chrono::NaiveDateTime>,
-    flagged: bool,
-}
-
-fn load_queue(st: &AppState, queue: Queue, q: &QueueQuery) -> AppResult<Vec<Raw>> {
-    const PAGE: Option<i64> = Some(200);
-    let now = st.clock.now();
-    Ok(match queue {
-        Queue::WorkAuthorizations => st
-            .db
-            .read_sync(|c| crate::onboarding::service::queue(c, PAGE, None))?
-            .into_iter()
-            .map(|r| Raw {
-                id: r.authorization.id,
-                person_id: r.authorization.user_id,
-                summary: format!(
-                    "{} · {} document(s){}",
-                    r.authorization.category.replace('_', " "),
-                    r.documents.len(),
-                    if r.authorization.reverification { " · reverification" } else { "" }
-                ),
-                since: r.authorization.submitted_at.unwrap_or(r.authorization.attested_at),
-                claimed_by: r.authorization.claimed_by,
-                claim_expires_at: r.authorization.claim_expires_at,
-                flagged: false,
-            })
-            .collect(),
-        Queue::Credentials => {
-            let filter = crate::credentials::service::QueueFilter {
-                kind: q.kind.as_deref().and_then(CredentialKind::parse),
-                flagged: q.flagged.as_deref().map(|f| f == "true"),
-                limit: PAGE,
-                ..Default::default()
-            };
-            st.db
-                .read_sync(|c| crate::credentials::service::queue(c, now, &filter))?
-                .into_iter()
-                .map(|(c, _)| Raw {
-                    id: c.id,
-                    person_id: c.user_id,
-                    summary: format!("{} · {} · {}", c.kind, c.title, c.issuer),
-                    since: c.submitted_at,
-                    claimed_by: c.claimed_by,
-                    claim_expires_at: c.claim_expires_at,
-                    flagged: c.flagged,
-                })
-                .collect()
-        }
-        Queue::TestAnswers => crate::qualifications::service::review_queue(st, None, PAGE)?
-            .into_iter()
-            .map(|i| Raw {
-                id: i.review.id,
-                person_id: i.attempt.user_id,
-                summary: format!(
-                    "{} · question {} · up to {} points",
-                    i.test.title, i.review.question_id, i.review.max_points
-                ),
-                since: i.review.created_at,
-                claimed_by: i.review.claimed_by,
-                claim_expires_at: i.review.claim_expires_at,
-                flagged: false,
-            })
-            .collect(),
-        Queue::WorkRecords => crate::work::service::review_queue(st, None, PAGE)?
-            .into_iter()
-            .map(|r| Raw {
-                id: r.id,
-                person_id: r.contributor_id,
-                summary: format!("task {} · {} {} · {}", r.task_ref, r.quantity, r.unit_kind, dollars(r.pay_cents)),
-                since: r.ingested_at,
-                claimed_by: r.claimed_by,
-                claim_expires_at: r.claim_expires_at,
-                flagged: false,
-            })
-            .collect(),
-        Queue::Appeals => crate::work::service::appeal_queue(st, None, PAGE)?
-            .into_iter()
-            .map(|(a, r)| Raw {
-                id: a.id,
-                person_id: a.contributor_id,
-                summary: format!(
-                    "task {} · {} · rejected: {}",
-                    r.task_ref,
-                    dollars(r.pay_cents),
-                    r.reason_code.unwrap_or_default()
-                ),
-                since: a.created_at,
-                claimed_by: a.claimed_by,
-                claim_expires_at: a.claim_expires_at,
-                flagged: false,
-            })
-            .collect(),
-        Queue::StandingMoves => crate::quality::service::review_queue(st, None, PAGE)?
-            .into_iter()
-            .map(|m| Raw {
-                id: m.id,
-                person_id: m.user_id,
-                summary: format!(
-                    "{} · {}: {} → {} · {}",
-                    m.status,
-                    m.domain,
-                    m.from_tier,
-                    m.to_tier,
-                    m.reason_code.replace('_', " ")
-                ),
-                since: m.appealed_at.unwrap_or(m.proposed_at),
-                claimed_by: m.claimed_by,
-                claim_expires_at: m.claim_expires_at,
-                flagged: false,
-            })
-            .collect(),
-    })
-}
-
 fn names(st: &AppState, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
     st.db.read_sync(|c| crate::auth::service::names_of(c, &ids))
 }
@@ -300,7 +143,12 @@ pub async fn queue(
     let (raw, names, now) = {
         let q = QueueQuery { show: None, kind: q.kind.clone(), flagged: q.flagged.clone(), notice: None };
         crate::blocking(move || {
-            let raw = load_queue(&state, queue, &q)?;
+            let filter = ListFilter {
+                kind: q.kind.clone(),
+                flagged: q.flagged.as_deref().map(|f| f == "true"),
+                limit: Some(200),
+            };
+            let raw = queue.list(&state, &filter)?;
             let names = names(&state, raw.iter().map(|r| r.person_id).collect())?;
             Ok((raw, names, state.clock.now()))
         })
@@ -397,220 +245,27 @@ struct ItemPage {
     history: Vec<HistoryLine>,
 }
 
-struct Loaded {
-    person_id: i64,
-    heading: String,
-    facts: Vec<(String, String)>,
-    file_ids: Vec<(i64, String)>,
-    pending: bool,
-    claimed_by: Option<i64>,
-    claim_expires_at: Option<chrono::NaiveDateTime>,
-}
-
-fn reason_groups(groups: &[(&'static str, &'static str, &'static [&'static str])]) -> DecisionForm {
-    DecisionForm::Reasons(
-        groups
-            .iter()
-            .map(|(outcome, label, codes)| ChoiceGroup {
-                label,
-                choices: codes
-                    .iter()
-                    .map(|code| Choice { value: format!("{outcome}:{code}"), label: code.replace('_', " ") })
-                    .collect(),
-            })
-            .collect(),
-    )
-}
-
-fn verdicts(pairs: &[(&str, &str)]) -> DecisionForm {
-    DecisionForm::Verdicts(pairs.iter().map(|(v, l)| Choice { value: v.to_string(), label: l.to_string() }).collect())
-}
-
-fn decision_form(queue: Queue, loaded: &Loaded) -> DecisionForm {
-    match queue {
-        Queue::WorkAuthorizations => reason_groups(&[
-            ("verify", "Verify", ReviewOutcome::Verify.reason_codes()),
-            ("reject", "Reject", ReviewOutcome::Reject.reason_codes()),
-            ("request_more_info", "Ask for more information", ReviewOutcome::RequestMoreInfo.reason_codes()),
-        ]),
-        Queue::Credentials => reason_groups(&[
-            ("verify", "Verify", CredentialOutcome::Verify.reason_codes()),
-            ("reject", "Reject", CredentialOutcome::Reject.reason_codes()),
-            ("request_more_info", "Ask for more information", CredentialOutcome::RequestMoreInfo.reason_codes()),
-        ]),
-        Queue::TestAnswers => DecisionForm::Points(
-            loaded.facts.iter().find(|(k, _)| k == "Points possible").and_then(|(_, v)| v.parse().ok()).unwrap_or(1),
+/// The decision form of a queue's item.
+fn decision_form(form: &Form) -> DecisionForm {
+    match form {
+        Form::Reasons(groups) => DecisionForm::Reasons(
+            groups
+                .iter()
+                .map(|g| ChoiceGroup {
+                    label: g.label,
+                    choices: g
+                        .codes
+                        .iter()
+                        .map(|code| Choice { value: format!("{}:{code}", g.outcome), label: code.replace('_', " ") })
+                        .collect(),
+                })
+                .collect(),
         ),
-        Queue::WorkRecords => verdicts(&[("approve", "Approve"), ("reject", "Reject")]),
-        Queue::Appeals => verdicts(&[("uphold", "Uphold the rejection"), ("overturn", "Overturn: approve and pay")]),
-        Queue::StandingMoves if loaded.facts.iter().any(|(k, v)| k == "Status" && v == "appealed") => {
-            verdicts(&[("uphold", "Uphold the move"), ("overturn", "Overturn: restore the previous tier")])
-        }
-        Queue::StandingMoves => verdicts(&[("confirm", "Confirm: the move takes effect"), ("dismiss", "Dismiss")]),
+        Form::Verdicts(pairs) => DecisionForm::Verdicts(
+            pairs.iter().map(|(v, l)| Choice { value: v.to_string(), label: l.to_string() }).collect(),
+        ),
+        Form::Points(max) => DecisionForm::Points(*max),
     }
-}
-
-fn fact(label: &str, value: impl Into<String>) -> (String, String) {
-    (label.to_string(), value.into())
-}
-
-fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
-    Ok(match queue {
-        Queue::WorkAuthorizations => {
-            let wa = crate::onboarding::service::find_authorization(conn, id)?;
-            let docs = crate::onboarding::service::documents_of(conn, id)?;
-            Loaded {
-                person_id: wa.user_id,
-                heading: format!("Work authorization #{id}"),
-                facts: vec![
-                    fact("Category", wa.category.replace('_', " ")),
-                    fact(
-                        "Authorized until",
-                        wa.expires_on.map(|d| d.to_string()).unwrap_or_else(|| "no end date".into()),
-                    ),
-                    fact(
-                        "Reverify on",
-                        wa.reverify_on.map(|d| d.to_string()).unwrap_or_else(|| "never (M-274 6.1)".into()),
-                    ),
-                    fact("Residence", wa.residence_country.clone()),
-                    fact("Reverification", if wa.reverification { "yes" } else { "no" }),
-                    fact("Attested", when(&wa.attested_at)),
-                    fact("Submitted", when_opt(&wa.submitted_at)),
-                    fact("Status", wa.status.replace('_', " ")),
-                ],
-                file_ids: docs
-                    .iter()
-                    .map(|d| {
-                        (
-                            d.file_id,
-                            format!(
-                                "List {} · {}{}",
-                                d.list.to_uppercase(),
-                                d.document_type.replace('_', " "),
-                                d.expires_on.map(|e| format!(" · expires {e}")).unwrap_or_default()
-                            ),
-                        )
-                    })
-                    .collect(),
-                pending: wa.status == "pending_review",
-                claimed_by: wa.claimed_by,
-                claim_expires_at: wa.claim_expires_at,
-            }
-        }
-        Queue::Credentials => {
-            let c = crate::credentials::service::find(conn, id)?;
-            let mut facts = vec![
-                fact("Kind", c.kind.clone()),
-                fact("Title", c.title.clone()),
-                fact("Issuer", c.issuer.clone()),
-                fact("Domain", c.domain.clone()),
-                fact("Level", c.level.clone().unwrap_or_else(|| "—".into())),
-                fact("Issued", c.issued_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into())),
-                fact("Expires", c.expires_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into())),
-                fact("Submitted", when(&c.submitted_at)),
-                fact("Status", c.status.replace('_', " ")),
-            ];
-            if c.flagged {
-                facts.push(fact("Flagged", c.flag_reason.clone().unwrap_or_else(|| "yes".into())));
-            }
-            Loaded {
-                person_id: c.user_id,
-                heading: format!("Credential #{id}: {}", c.title),
-                facts,
-                file_ids: vec![(c.file_id, "Uploaded credential".into())],
-                pending: c.status == "pending_review",
-                claimed_by: c.claimed_by,
-                claim_expires_at: c.claim_expires_at,
-            }
-        }
-        Queue::TestAnswers => {
-            let i = crate::qualifications::service::review_item(conn, id)?;
-            Loaded {
-                person_id: i.attempt.user_id,
-                heading: format!("Answer #{id} · {}", i.test.title),
-                facts: vec![
-                    fact(
-                        "Question",
-                        i.question.as_ref().map(|q| q.prompt.clone()).unwrap_or_else(|| i.review.question_id.clone()),
-                    ),
-                    fact("Answer", i.review.answer_text.clone()),
-                    fact("Points possible", i.review.max_points.to_string()),
-                    fact("Attempt", format!("#{} ({})", i.attempt.id, i.attempt.status)),
-                ],
-                file_ids: vec![],
-                pending: i.review.status == "pending",
-                claimed_by: i.review.claimed_by,
-                claim_expires_at: i.review.claim_expires_at,
-            }
-        }
-        Queue::WorkRecords => {
-            let r = crate::work::service::record_row(conn, id)?;
-            Loaded {
-                person_id: r.contributor_id,
-                heading: format!("Work record #{id} · task {}", r.task_ref),
-                facts: work_facts(&r),
-                file_ids: vec![],
-                pending: r.status == "pending",
-                claimed_by: r.claimed_by,
-                claim_expires_at: r.claim_expires_at,
-            }
-        }
-        Queue::Appeals => {
-            let a = crate::work::service::appeal_row(conn, id)?;
-            let r = crate::work::service::record_row(conn, a.work_record_id)?;
-            let mut facts = vec![fact("Appeal", a.message.clone()), fact("Appealed", when(&a.created_at))];
-            facts.extend(work_facts(&r));
-            Loaded {
-                person_id: a.contributor_id,
-                heading: format!("Appeal #{id} · task {}", r.task_ref),
-                facts,
-                file_ids: vec![],
-                pending: a.status == "pending",
-                claimed_by: a.claimed_by,
-                claim_expires_at: a.claim_expires_at,
-            }
-        }
-        Queue::StandingMoves => {
-            let m = crate::quality::service::move_row(conn, id)?;
-            let mut facts = vec![
-                fact("Status", m.status.clone()),
-                fact("Domain", m.domain.clone()),
-                fact("Move", format!("{}: {} → {}", m.direction, m.from_tier, m.to_tier)),
-                fact("Reason", m.reason_code.replace('_', " ")),
-                fact("Why", m.note.clone()),
-                fact("Figures", m.figures.clone()),
-                fact("Proposed", when(&m.proposed_at)),
-            ];
-            if let Some(message) = &m.appeal_message {
-                facts.push(fact("Appeal", message.clone()));
-                facts.push(fact(
-                    "Confirmed by",
-                    m.reviewed_by.map(|r| format!("staff #{r}")).unwrap_or("automatic".into()),
-                ));
-            }
-            Loaded {
-                person_id: m.user_id,
-                heading: format!("Standing move #{id} · {}", m.domain),
-                facts,
-                file_ids: vec![],
-                pending: m.status == "proposed" || m.status == "appealed",
-                claimed_by: m.claimed_by,
-                claim_expires_at: m.claim_expires_at,
-            }
-        }
-    })
-}
-
-fn work_facts(r: &crate::work::model::WorkRecordRow) -> Vec<(String, String)> {
-    vec![
-        fact("Task", r.task_ref.clone()),
-        fact("Quantity", format!("{} {} at {}", r.quantity, r.unit_kind, r.rate)),
-        fact("Pay", dollars(r.pay_cents)),
-        fact("Completed", when(&r.completed_at)),
-        fact("Status", r.status.clone()),
-        fact("Reason", r.reason_code.clone().unwrap_or_else(|| "—".into())),
-        fact("Note", r.note.clone().unwrap_or_else(|| "—".into())),
-    ]
 }
 
 fn history_line(d: Decision) -> HistoryLine {
@@ -635,7 +290,7 @@ pub async fn item(
     let state = st.clone();
     let (loaded, person, history, files, now) = crate::blocking(move || {
         state.db.read_sync(|conn| {
-            let loaded = load_item(conn, queue, id)?;
+            let loaded = queue.load(conn, id)?;
             let person = crate::auth::service::find_user(conn, loaded.person_id)?.full_name;
             let history = crate::decisions::service::list_for(conn, loaded.person_id, None, Some(50))?;
             let mut files = Vec::new();
@@ -655,7 +310,7 @@ pub async fn item(
         person,
         person_id: loaded.person_id,
         heading: loaded.heading.clone(),
-        form: decision_form(queue, &loaded),
+        form: decision_form(&loaded.form),
         facts: loaded.facts,
         // The document is shown only to the claim holder, as the API serves it.
         files: if mine { files } else { Vec::new() },
@@ -671,18 +326,7 @@ pub async fn claim(st: web::Data<AppState>, user: Console<Reviewer>, path: web::
     let queue = queue_of(&slug)?;
     let state = st.clone();
     let (me, ctx) = (user.id, user.ctx.clone());
-    crate::blocking(move || {
-        let st = &state;
-        match queue {
-            Queue::WorkAuthorizations => crate::onboarding::service::claim(st, &ctx, me, id).map(drop),
-            Queue::Credentials => crate::credentials::service::claim(st, &ctx, me, id).map(drop),
-            Queue::TestAnswers => crate::qualifications::service::claim(st, &ctx, me, id).map(drop),
-            Queue::WorkRecords => crate::work::service::claim(st, &ctx, me, id).map(drop),
-            Queue::Appeals => crate::work::service::claim_appeal(st, &ctx, me, id).map(drop),
-            Queue::StandingMoves => crate::quality::service::claim(st, &ctx, me, id).map(drop),
-        }
-    })
-    .await?;
+    crate::blocking(move || review::claim(&state, &ctx, queue, me, id)).await?;
     see_other(&format!("/console/review/{}/{id}", queue.slug()), "claimed")
 }
 
@@ -696,55 +340,14 @@ pub struct DecisionInput {
     note: String,
 }
 
-fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> AppResult<T> {
-    serde_json::from_value(serde_json::Value::String(value.to_string()))
-        .map_err(|_| AppError::field(field, "invalid", format!("{value:?} is not a choice of this form")))
-}
-
 fn decide_now(st: &AppState, user: &ConsoleUser, queue: Queue, id: i64, input: DecisionInput) -> AppResult<()> {
-    let (me, ctx) = (user.id, &user.ctx);
-    let choice = input.decision.unwrap_or_default();
-    let (outcome, reason) = choice.split_once(':').unwrap_or((choice.as_str(), ""));
-    let reason_code = input.reason_code.unwrap_or_default();
-    match queue {
-        Queue::WorkAuthorizations => {
-            let d = crate::onboarding::service::ReviewDecision {
-                outcome: parse_enum("decision", outcome)?,
-                reason_code: reason.to_string(),
-                note: input.note,
-            };
-            crate::onboarding::service::decide(st, ctx, me, id, d).map(drop)
-        }
-        Queue::Credentials => {
-            let outcome: CredentialOutcome = parse_enum("decision", outcome)?;
-            crate::credentials::service::decide(st, ctx, me, id, outcome, reason, &input.note).map(drop)
-        }
-        Queue::TestAnswers => {
-            let points: i64 = input
-                .points
-                .as_deref()
-                .and_then(|p| p.trim().parse().ok())
-                .ok_or_else(|| AppError::field("points", "invalid", "whole points, from 0 to the maximum"))?;
-            crate::qualifications::service::decide(st, ctx, me, id, points as f64, &input.note).map(drop)
-        }
-        Queue::WorkRecords => {
-            let d = crate::work::service::ReviewDecision {
-                verdict: parse_enum::<Verdict>("decision", outcome)?,
-                reason_code: reason_code.trim().to_string(),
-                note: input.note,
-                snapshot_ref: None,
-            };
-            crate::work::service::decide(st, ctx, me, id, d).map(drop)
-        }
-        Queue::Appeals => {
-            let verdict: AppealVerdict = parse_enum("decision", outcome)?;
-            crate::work::service::decide_appeal(st, ctx, me, id, verdict, reason_code.trim(), &input.note).map(drop)
-        }
-        Queue::StandingMoves => {
-            let verdict: crate::quality::service::MoveVerdict = parse_enum("decision", outcome)?;
-            crate::quality::service::decide(st, ctx, me, id, verdict, reason_code.trim(), &input.note).map(drop)
-        }
-    }
+    let decision = review::Decision {
+        decision: input.decision.unwrap_or_default(),
+        reason_code: input.reason_code.unwrap_or_default(),
+        points: input.points,
+        note: input.note,
+    };
+    queue.decide(st, &user.ctx, user.id, id, decision)
 }
 
 pub async fn decide(

@@ -295,35 +295,10 @@ pub fn queue(conn: &mut DbConn, now: NaiveDateTime, f: &QueueFilter) -> AppResul
         .load(conn)?)
 }
 
+/// Claims a credential for review ([`review::claim`] on [`super::queue::Credentials`]).
 pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppResult<Credential> {
-    state.db.tx_sync(|conn| {
-        let now = state.clock.now();
-        let c = find(conn, id)?;
-        if c.user_id == reviewer_id {
-            return Err(AppError::Forbidden("nobody reviews their own credentials".into()));
-        }
-        if c.status() != CredentialStatus::PendingReview {
-            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this credential is not awaiting review"));
-        }
-        let until = review::claim_until(state, now);
-        let pending = CredentialStatus::PendingReview.as_str();
-        if review::claim_row!(conn, credentials, id, pending, reviewer_id, now, until)? != 1 {
-            return Err(review::claimed_by_other(find(conn, id)?.claim_expires_at));
-        }
-        audit::record(
-            conn,
-            now,
-            ctx,
-            AuditEvent {
-                actor_id: Some(reviewer_id),
-                action: "credential.claimed",
-                subject_type: "credential",
-                subject_id: Some(id.to_string()),
-                summary: json!({"until": until}),
-            },
-        )?;
-        find(conn, id)
-    })
+    review::claim(state, ctx, &super::queue::Credentials, reviewer_id, id)?;
+    state.db.read_sync(|conn| find(conn, id))
 }
 
 pub fn decide(

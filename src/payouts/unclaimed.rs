@@ -155,7 +155,7 @@ pub fn unclaimed(st: &AppState, after: Option<i64>, limit: i64) -> AppResult<Vec
         let balances: Vec<(i64, i64)> =
             available_of(conn, None)?.into_iter().filter(|(id, b)| *b > 0 && *id > after.unwrap_or(0)).collect();
         let mut out = Vec::new();
-        for chunk in balances.chunks(crate::readiness::LOOKUP_CHUNK) {
+        for chunk in balances.chunks(crate::db::LOOKUP_CHUNK) {
             if out.len() as i64 >= limit {
                 break;
             }

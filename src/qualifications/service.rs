@@ -971,37 +971,10 @@ fn not_own(attempt: &AttemptRow, reviewer_id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Claims an answer for grading. One conditional UPDATE decides: of two reviewers, only
-/// one sees a row change. A claim lapses after the configured time; renewing one's own
-/// claim extends it.
+/// Claims an answer for grading ([`review::claim`] on [`super::queue::TestAnswers`]).
 pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppResult<QueueItem> {
-    st.db.tx_sync(|conn| {
-        let now = st.clock.now();
-        let review = review_row(conn, id)?;
-        not_own(&attempt_row(conn, review.attempt_id)?, reviewer_id)?;
-        if review.status != ReviewStatus::Pending.as_str() {
-            return Err(AppError::conflict(ProblemCode::AlreadyGraded, "this answer is already graded"));
-        }
-        let until = review::claim_until(st, now);
-        let pending = ReviewStatus::Pending.as_str();
-        if review::claim_row!(conn, test_answer_reviews, id, pending, reviewer_id, now, until)? != 1 {
-            return Err(review::claimed_by_other(review_row(conn, id)?.claim_expires_at));
-        }
-        audit::record(
-            conn,
-            now,
-            ctx,
-            AuditEvent {
-                actor_id: Some(reviewer_id),
-                action: "test_answer.claimed",
-                subject_type: "test_answer",
-                subject_id: Some(id.to_string()),
-                summary: json!({"before": {"claimed_by": review.claimed_by}, "after": {"claimed_by": reviewer_id, "claim_expires_at": until}}),
-            },
-        )?;
-        let review = review_row(conn, id)?;
-        queue_item(conn, review)
-    })
+    review::claim(st, ctx, &super::queue::TestAnswers, reviewer_id, id)?;
+    st.db.read_sync(|conn| review_item(conn, id))
 }
 
 /// The claimant grades an answer; the last grade of an attempt finalises its result.

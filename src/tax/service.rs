@@ -556,7 +556,7 @@ pub fn apply_exemptions(
 ) -> AppResult<()> {
     let ids: Vec<i64> = totals.keys().copied().collect();
     let mut profiles = HashMap::new();
-    for chunk in ids.chunks(crate::readiness::LOOKUP_CHUNK) {
+    for chunk in ids.chunks(crate::db::LOOKUP_CHUNK) {
         profiles.extend(current_profiles_of(conn, chunk)?);
     }
     for (user, t) in totals.iter_mut() {
