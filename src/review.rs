@@ -78,7 +78,7 @@ pub fn claimed_by_other(expires: Option<NaiveDateTime>) -> AppError {
     AppError::conflict_with(
         ProblemCode::ClaimedByOther,
         "another reviewer holds the claim on this item",
-        json!({"claim_expires_at": expires}),
+        json!({"claim_expires_at": expires.map(crate::clock::rfc3339)}),
     )
 }
 

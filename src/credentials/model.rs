@@ -177,6 +177,7 @@ pub struct CredentialRule {
     pub grants_domain: String,
     pub grants_tier: String,
     pub created_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -203,8 +204,10 @@ pub struct RemovalProposal {
     /// `proposed`, `confirmed` or `withdrawn`.
     pub status: String,
     pub proposed_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub proposed_at: NaiveDateTime,
     pub confirmed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub confirmed_at: Option<NaiveDateTime>,
 }
 

@@ -29,7 +29,9 @@ pub struct CredentialView {
     pub reason_code: Option<String>,
     /// The reviewer's note, when decided.
     pub note: Option<String>,
+    #[serde(with = "crate::clock::utc")]
     pub submitted_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub decided_at: Option<NaiveDateTime>,
     pub file_id: i64,
     pub replaces_id: Option<i64>,
@@ -123,6 +125,7 @@ pub struct CredentialQueueItem {
     pub flagged: bool,
     pub flag_reason: Option<String>,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
 }
 
@@ -182,6 +185,7 @@ pub struct CredentialQueuePage {
 pub struct CredentialClaim {
     pub id: i64,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
 }
 

@@ -311,7 +311,7 @@ pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> A
                 action: "credential.claimed",
                 subject_type: "credential",
                 subject_id: Some(id.to_string()),
-                summary: json!({"until": until}),
+                summary: json!({"until": crate::clock::rfc3339(until)}),
             },
         )?;
         find(conn, id)

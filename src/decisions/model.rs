@@ -17,6 +17,7 @@ pub struct Decision {
     pub note: String,
     /// The staff member, or null for an automatic decision.
     pub decided_by: Option<i64>,
+    #[serde(with = "crate::clock::utc")]
     pub decided_at: NaiveDateTime,
 }
 

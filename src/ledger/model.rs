@@ -131,6 +131,7 @@ pub struct TransactionRow {
     pub memo: String,
     pub contributor_id: Option<i64>,
     pub created_by: Option<i64>,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -206,8 +207,10 @@ pub struct AdjustmentRow {
     /// `pending_approval` or `posted`.
     pub status: String,
     pub created_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
     pub approved_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub approved_at: Option<NaiveDateTime>,
     pub transaction_id: Option<i64>,
 }

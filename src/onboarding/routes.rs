@@ -266,6 +266,7 @@ pub struct DocumentView {
     /// Open with `GET /files/{file_id}` (404 once deleted).
     pub file_id: i64,
     /// When the I-9 retention job deleted the file and the number (the fact stays).
+    #[serde(with = "crate::clock::utc_opt")]
     pub purged_at: Option<NaiveDateTime>,
 }
 
@@ -278,8 +279,11 @@ pub struct WorkAuthorizationView {
     pub reverify_on: Option<NaiveDate>,
     pub reverification: bool,
     pub status: AuthorizationStatus,
+    #[serde(with = "crate::clock::utc")]
     pub attested_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub submitted_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub decided_at: Option<NaiveDateTime>,
     pub documents: Vec<DocumentView>,
 }
@@ -473,10 +477,12 @@ pub struct QueueItem {
     pub expires_on: Option<NaiveDate>,
     pub reverify_on: Option<NaiveDate>,
     pub reverification: bool,
+    #[serde(with = "crate::clock::utc_opt")]
     pub submitted_at: Option<NaiveDateTime>,
     /// Seconds since submission: the SLA clock.
     pub age_seconds: i64,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
     pub documents: Vec<DocumentView>,
 }
@@ -530,6 +536,7 @@ pub async fn review_queue(
 pub struct ClaimView {
     pub id: i64,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
 }
 

@@ -803,7 +803,7 @@ pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, wa_id: i64) -
                 action: "work_authorization.claimed",
                 subject_type: "work_authorization",
                 subject_id: Some(wa_id.to_string()),
-                summary: json!({"until": until}),
+                summary: json!({"until": crate::clock::rfc3339(until)}),
             },
         )?;
         find_authorization(conn, wa_id)

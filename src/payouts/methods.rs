@@ -110,10 +110,12 @@ pub struct MethodView {
     /// E.g. `ACH checking ****6789` or `PayPal a***@example.com`.
     pub destination: String,
     /// The change hold: payouts use the method from then on.
+    #[serde(with = "crate::clock::utc")]
     pub usable_from: NaiveDateTime,
     pub on_hold: bool,
     /// True for the method payouts use (the newest, not replaced).
     pub current: bool,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
 }
 

@@ -81,8 +81,10 @@ pub struct Release {
     pub note: String,
     pub status: ReleaseStatus,
     pub requested_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub requested_at: NaiveDateTime,
     pub approved_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub approved_at: Option<NaiveDateTime>,
 }
 

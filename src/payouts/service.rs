@@ -251,11 +251,14 @@ pub struct ItemView {
     pub reason: Option<String>,
     /// NACHA return reason code (`R02`…) of a failed or returned ACH item.
     pub return_code: Option<String>,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub settled_at: Option<NaiveDateTime>,
     /// The date the rail paid, in the payer's time zone: the 1099-NEC year.
     pub paid_on: Option<NaiveDate>,
     /// A return received after the item was paid.
+    #[serde(with = "crate::clock::utc_opt")]
     pub returned_at: Option<NaiveDateTime>,
 }
 
@@ -304,6 +307,7 @@ pub struct ExportRecord {
     pub byte_count: i64,
     pub item_count: i64,
     pub exported_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub exported_at: NaiveDateTime,
 }
 
@@ -496,18 +500,23 @@ pub fn build_batch(
         // Items: multi-row inserts, then their ids (one item per contributor and batch).
         // Backup withholding only on the rails whose payments the payer reports.
         let payer_withholds = crate::tax::service::payer_withholds_by_rail(conn)?;
-        let amounts: Vec<(&Candidate, i64, i64)> = eligible
+        // An eligible contributor has a method and its rail; neither is ever defaulted
+        // (ids and rails that move money are read, or the build fails).
+        let amounts: Vec<(&Candidate, Rail, i64, i64, i64)> = eligible
             .iter()
             .map(|c| {
                 let w = &c.withholding;
-                let rail = c.rail.ok_or_else(|| {
-                    AppError::Internal(anyhow::anyhow!("eligible contributor {} has no rail", c.contributor_id))
-                })?;
+                let (Some(rail), Some(method_id)) = (c.rail, c.method_id) else {
+                    return Err(AppError::Internal(anyhow::anyhow!(
+                        "eligible contributor {} has no payout method or rail",
+                        c.contributor_id
+                    )));
+                };
                 let withholds = payer_withholds.get(rail.as_str()).copied().ok_or_else(|| {
                     AppError::Internal(anyhow::anyhow!("rail {} missing from payout_rails", rail.as_str()))
                 })?;
                 let withheld = if w.required && withholds { withheld_amount(c.available_cents, w.rate) } else { 0 };
-                Ok((c, c.available_cents, withheld))
+                Ok((c, rail, method_id, c.available_cents, withheld))
             })
             .collect::<AppResult<_>>()?;
         // Items are inserted in contributor order, so ids rise with each rail's positions.
@@ -515,14 +524,13 @@ pub fn build_batch(
         for chunk in amounts.chunks(ROWS_PER_INSERT) {
             let rows: Vec<NewItemRow> = chunk
                 .iter()
-                .map(|(c, gross, withheld)| {
-                    let rail = c.rail.unwrap_or(Rail::Ach);
-                    let position = positions.entry(rail).or_insert(0);
+                .map(|(c, rail, method_id, gross, withheld)| {
+                    let position = positions.entry(*rail).or_insert(0);
                     *position += 1;
                     NewItemRow {
                         batch_id,
                         contributor_id: c.contributor_id,
-                        method_id: c.method_id.unwrap_or_default(),
+                        method_id: *method_id,
                         rail: rail.as_str(),
                         gross_cents: *gross,
                         withheld_cents: *withheld,
@@ -558,7 +566,7 @@ pub fn build_batch(
             .collect();
         let (mut gross_total, mut withheld_total) = (0i64, 0i64);
         let mut postings = Vec::with_capacity(withheld_items.len());
-        for (c, gross, withheld) in &amounts {
+        for (c, _, _, gross, withheld) in &amounts {
             let user = c.contributor_id;
             if *withheld > 0 {
                 let item_id = withheld_items
@@ -1419,9 +1427,12 @@ pub struct MyPayout {
     pub reason: Option<String>,
     /// NACHA return reason code of a failed or returned ACH payout.
     pub return_code: Option<String>,
+    #[serde(with = "crate::clock::utc")]
     pub in_batch_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub sent_at: Option<NaiveDateTime>,
     /// When finance recorded the settlement.
+    #[serde(with = "crate::clock::utc_opt")]
     pub settled_at: Option<NaiveDateTime>,
     /// The date the rail paid (payer's time zone): the year of the payment for tax.
     pub paid_on: Option<NaiveDate>,
@@ -1481,9 +1492,12 @@ pub struct PayoutStages {
     pub sent_cents: i64,
     /// Gross paid.
     pub settled_cents: i64,
+    #[serde(with = "crate::clock::utc_opt")]
     pub last_in_batch_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub last_sent_at: Option<NaiveDateTime>,
     pub last_rail_reference: Option<String>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub last_settled_at: Option<NaiveDateTime>,
 }
 
@@ -1525,8 +1539,10 @@ pub struct LatePayout {
     pub contributor_id: i64,
     pub late_records: i64,
     pub late_cents: i64,
+    #[serde(with = "crate::clock::utc")]
     pub oldest_approved_at: NaiveDateTime,
     /// When the oldest late record was due (approval + the promise).
+    #[serde(with = "crate::clock::utc")]
     pub due_by: NaiveDateTime,
     pub available_cents: i64,
     pub in_payout_cents: i64,

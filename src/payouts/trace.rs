@@ -200,6 +200,7 @@ pub struct ExportFile {
     pub part: i32,
     pub sha256: String,
     pub byte_count: i64,
+    #[serde(with = "crate::clock::utc")]
     pub exported_at: NaiveDateTime,
 }
 
@@ -216,16 +217,21 @@ pub struct ItemLink {
     pub reason: Option<String>,
     pub return_code: Option<String>,
     /// When finance recorded the result.
+    #[serde(with = "crate::clock::utc_opt")]
     pub settled_at: Option<NaiveDateTime>,
     /// The date the rail paid (payer's time zone).
     pub paid_on: Option<NaiveDate>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub returned_at: Option<NaiveDateTime>,
     pub batch_id: i64,
     pub batch_status: super::model::BatchStatus,
     /// When the batch was built (the item reserved).
+    #[serde(with = "crate::clock::utc")]
     pub in_batch_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub approved_at: Option<NaiveDateTime>,
     /// The batch's first export: the money sent.
+    #[serde(with = "crate::clock::utc_opt")]
     pub sent_at: Option<NaiveDateTime>,
     pub files: Vec<ExportFile>,
 }
@@ -345,9 +351,12 @@ pub struct TaskTrace {
     pub contributor_id: i64,
     pub status: String,
     pub pay_cents: i64,
+    #[serde(with = "crate::clock::utc")]
     pub completed_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub approved_at: Option<NaiveDateTime>,
     /// When the hold ended (or ends).
+    #[serde(with = "crate::clock::utc_opt")]
     pub available_on: Option<NaiveDateTime>,
     /// Empty while the pay is held or the record not approved.
     pub portions: Vec<TaskPortion>,
@@ -468,9 +477,12 @@ pub struct TaskPayment {
     /// The item paying (the last, when the pay is split over several).
     pub payout_item_id: Option<i64>,
     pub batch_id: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub in_batch_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub sent_at: Option<NaiveDateTime>,
     pub rail_reference: Option<String>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub settled_at: Option<NaiveDateTime>,
     pub paid_on: Option<NaiveDate>,
     /// Cents of the task in an item settled as paid.

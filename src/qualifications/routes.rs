@@ -270,11 +270,16 @@ pub struct AttemptView {
     pub test_title: String,
     pub test_version: i32,
     pub status: AttemptStatus,
+    #[serde(with = "crate::clock::utc")]
     pub started_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc")]
     pub deadline_at: NaiveDateTime,
     /// Answers are accepted until this time (the deadline plus a short grace).
+    #[serde(with = "crate::clock::utc")]
     pub answers_accepted_until: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub submitted_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub graded_at: Option<NaiveDateTime>,
     pub questions: Vec<ApplicantQuestion>,
     /// The answers saved so far.
@@ -439,10 +444,12 @@ pub struct ReviewItemView {
     pub rubric: Option<String>,
     pub answer_text: String,
     pub max_points: f64,
+    #[serde(with = "crate::clock::utc")]
     pub queued_at: NaiveDateTime,
     /// Seconds since the answer entered the queue.
     pub age_seconds: i64,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
 }
 
@@ -550,6 +557,7 @@ pub struct DecisionView {
     pub attempt_id: i64,
     pub points_awarded: f64,
     pub note: Option<String>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub graded_at: Option<NaiveDateTime>,
     /// The attempt's status after this grade (`passed`/`failed` once every answer is graded).
     pub attempt_status: AttemptStatus,
@@ -600,8 +608,11 @@ pub struct QualificationView {
     pub tier: Tier,
     /// Where it came from, e.g. `test:3:attempt:17`.
     pub source: String,
+    #[serde(with = "crate::clock::utc")]
     pub granted_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub expires_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub revoked_at: Option<NaiveDateTime>,
     pub revoke_reason: Option<String>,
     /// Neither expired nor revoked.
@@ -629,6 +640,7 @@ pub struct ProjectTypeView {
     pub id: i64,
     pub name: String,
     pub required_qualifications: Vec<RequiredQualification>,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
     /// The domain whose standing gates this project type; null: not gated.
     pub standing_domain: Option<String>,

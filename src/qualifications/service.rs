@@ -331,6 +331,7 @@ pub struct Blocker {
     pub code: ProblemCode,
     pub detail: String,
     /// When the next attempt becomes possible, if a date decides it.
+    #[serde(with = "crate::clock::utc_opt")]
     pub next_attempt_at: Option<NaiveDateTime>,
 }
 
@@ -340,7 +341,7 @@ impl Blocker {
     }
 
     fn into_error(self, extra: serde_json::Value) -> AppError {
-        let mut ext = json!({"reason": self.code, "next_attempt_at": self.next_attempt_at});
+        let mut ext = json!({"reason": self.code, "next_attempt_at": self.next_attempt_at.map(crate::clock::rfc3339)});
         if let (Some(map), serde_json::Value::Object(more)) = (ext.as_object_mut(), extra) {
             map.extend(more);
         }
@@ -672,7 +673,7 @@ fn writable(st: &AppState, attempt: &AttemptRow, now: NaiveDateTime) -> AppResul
         return Err(AppError::conflict_with(
             ProblemCode::DeadlinePassed,
             format!("the deadline of this attempt passed at {} UTC", attempt.deadline_at.format("%Y-%m-%d %H:%M:%S")),
-            json!({"deadline_at": attempt.deadline_at, "accepted_until": until}),
+            json!({"deadline_at": crate::clock::rfc3339(attempt.deadline_at), "accepted_until": crate::clock::rfc3339(until)}),
         ));
     }
     Ok(())
@@ -990,7 +991,7 @@ pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppR
                 action: "test_answer.claimed",
                 subject_type: "test_answer",
                 subject_id: Some(id.to_string()),
-                summary: json!({"before": {"claimed_by": review.claimed_by}, "after": {"claimed_by": reviewer_id, "claim_expires_at": until}}),
+                summary: json!({"before": {"claimed_by": review.claimed_by}, "after": {"claimed_by": reviewer_id, "claim_expires_at": crate::clock::rfc3339(until)}}),
             },
         )?;
         let review = review_row(conn, id)?;

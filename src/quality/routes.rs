@@ -33,16 +33,22 @@ pub struct MoveView {
     pub figures: serde_json::Value,
     pub note: String,
     pub status: MoveStatus,
+    #[serde(with = "crate::clock::utc")]
     pub proposed_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub effective_at: Option<NaiveDateTime>,
     pub reviewed_by: Option<i64>,
     pub review_note: Option<String>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub appeal_deadline: Option<NaiveDateTime>,
     pub appeal_message: Option<String>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub appealed_at: Option<NaiveDateTime>,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
     pub decided_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub decided_at: Option<NaiveDateTime>,
     pub decision_reason_code: Option<String>,
     pub decision_note: Option<String>,

@@ -547,7 +547,7 @@ pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppR
                 action: "standing_move.claimed",
                 subject_type: "standing_move",
                 subject_id: Some(id.to_string()),
-                summary: json!({"after": {"claimed_by": reviewer_id, "claim_expires_at": until}}),
+                summary: json!({"after": {"claimed_by": reviewer_id, "claim_expires_at": crate::clock::rfc3339(until)}}),
             },
         )?;
         move_row(conn, id)
@@ -752,7 +752,9 @@ pub struct DomainStanding {
     pub domain: String,
     pub tier: StandingTier,
     /// When the current tier took effect (figures count from then); null: never moved.
+    #[serde(with = "crate::clock::utc_opt")]
     pub tier_since: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub computed_at: Option<NaiveDateTime>,
     pub figures: Figures,
     pub gold_accuracy_percent: Option<i32>,

@@ -36,6 +36,7 @@ pub struct TaxForm {
     pub federal_withheld_cents: i64,
     pub state: Option<String>,
     pub tax_profile_id: Option<i64>,
+    #[serde(with = "crate::clock::utc")]
     pub issued_at: NaiveDateTime,
     pub issued_by: Option<i64>,
 }
@@ -158,6 +159,7 @@ pub struct UnsettledItem {
     pub rail: String,
     pub gross_cents: i64,
     pub withheld_cents: i64,
+    #[serde(with = "crate::clock::utc")]
     pub sent_at: NaiveDateTime,
 }
 
@@ -394,6 +396,7 @@ pub struct TaxDocument {
     /// Masked.
     pub recipient_tin: Option<String>,
     pub payer_name: String,
+    #[serde(with = "crate::clock::utc")]
     pub issued_at: NaiveDateTime,
 }
 

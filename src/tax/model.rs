@@ -196,7 +196,9 @@ pub struct BNotice {
     pub received_on: NaiveDate,
     pub note: String,
     pub recorded_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub recorded_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub cleared_at: Option<NaiveDateTime>,
     pub cleared_by: Option<i64>,
     pub cleared_reason: Option<String>,

@@ -104,6 +104,7 @@ pub struct TaxProfileView {
     pub reporting_exemption: Option<String>,
     pub subject_to_backup_withholding: bool,
     pub signature_name: String,
+    #[serde(with = "crate::clock::utc")]
     pub signed_at: NaiveDateTime,
 }
 

@@ -364,6 +364,7 @@ pub struct BNoticeView {
     pub send_by: NaiveDate,
     /// When Gatehouse queued the notice (with the W-9 request of a first notice) to the
     /// payee: in the transaction that recorded it.
+    #[serde(with = "crate::clock::utc")]
     pub payee_notice_queued_at: NaiveDateTime,
     /// Whether that was after `send_by` (the notice was recorded late).
     pub payee_notice_late: bool,

@@ -5,30 +5,14 @@ use utoipa::ToSchema;
 
 use crate::db::schema::{quality_standings, work_appeals, work_records};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum WorkStatus {
-    Pending,
-    Approved,
-    Rejected,
+crate::text_enum! {
+    pub enum WorkStatus {
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+    }
 }
 
-impl WorkStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "approved" => Self::Approved,
-            "rejected" => Self::Rejected,
-            _ => Self::Pending,
-        }
-    }
-}
 
 #[derive(Insertable)]
 #[diesel(table_name = work_records)]
