@@ -182,7 +182,7 @@ pub fn upload(state: &AppState, ctx: &RequestCtx, user_id: i64, mut form: Form) 
                 .set(credentials::status.eq(CredentialStatus::Superseded.as_str()))
                 .execute(conn)?;
         }
-        let file_id = file_store::record(conn, now, user_id, "credential", &stored)?;
+        let file_id = file_store::record(conn, now, user_id, crate::files::model::FilePurpose::Credential, &stored)?;
         // Fraud signal: the same bytes uploaded by someone else flags both review items.
         let same_file_elsewhere: Vec<i64> = files::table
             .filter(files::sha256.eq(&stored.sha256))

@@ -690,7 +690,7 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
             ));
         }
         for (d, s) in docs.iter().zip(&stored) {
-            let file_id = files::record(conn, now, user_id, "work_authorization", s)?;
+            let file_id = files::record(conn, now, user_id, crate::files::model::FilePurpose::WorkAuthorization, s)?;
             diesel::insert_into(work_authorization_documents::table)
                 .values(NewAuthorizationDocument {
                     work_authorization_id: wa.id,

@@ -267,27 +267,18 @@ fn replace_current(
     Ok(id)
 }
 
-/// What applying a notification of change did to the contributor's method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CorrectionOutcome {
-    /// A corrected method replaced the one the item was paid to.
-    Applied,
-    /// Nothing in the method to correct (or it already reads so): recorded only.
-    Recorded,
-    /// The contributor replaced that method since: their own choice stands.
-    MethodReplaced,
-}
-
-impl CorrectionOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Applied => "applied",
-            Self::Recorded => "recorded",
-            Self::MethodReplaced => "method_replaced",
-        }
+crate::text_enum! {
+    /// What applying a notification of change did to the contributor's method.
+    pub enum CorrectionOutcome {
+        /// A corrected method replaced the one the item was paid to.
+        Applied = "applied",
+        /// Nothing in the method to correct (or it already reads so): recorded only.
+        Recorded = "recorded",
+        /// The contributor replaced that method since: their own choice stands.
+        MethodReplaced = "method_replaced",
     }
 }
+
 
 /// Applies an ACH notification of change to the method `paid_to` (the method a payout
 /// item was sent to). Banks correct their own data, so the corrected method takes the

@@ -5,50 +5,22 @@ use utoipa::ToSchema;
 
 use crate::db::schema::{b_notices, tax_profiles};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TaxClassification {
-    /// Individual / sole proprietor / single-member LLC.
-    Individual,
-    CCorporation,
-    SCorporation,
-    Partnership,
-    TrustEstate,
-    LlcC,
-    LlcS,
-    LlcP,
-    Other,
+crate::text_enum! {
+    pub enum TaxClassification {
+        /// Individual / sole proprietor / single-member LLC.
+        Individual = "individual",
+        CCorporation = "c_corporation",
+        SCorporation = "s_corporation",
+        Partnership = "partnership",
+        TrustEstate = "trust_estate",
+        LlcC = "llc_c",
+        LlcS = "llc_s",
+        LlcP = "llc_p",
+        Other = "other",
+    }
 }
 
 impl TaxClassification {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Individual => "individual",
-            Self::CCorporation => "c_corporation",
-            Self::SCorporation => "s_corporation",
-            Self::Partnership => "partnership",
-            Self::TrustEstate => "trust_estate",
-            Self::LlcC => "llc_c",
-            Self::LlcS => "llc_s",
-            Self::LlcP => "llc_p",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "individual" => Self::Individual,
-            "c_corporation" => Self::CCorporation,
-            "s_corporation" => Self::SCorporation,
-            "partnership" => Self::Partnership,
-            "trust_estate" => Self::TrustEstate,
-            "llc_c" => Self::LlcC,
-            "llc_s" => Self::LlcS,
-            "llc_p" => Self::LlcP,
-            "other" => Self::Other,
-            _ => return None,
-        })
-    }
 
     /// Corporations, partnerships and LLCs taxed as either give their EIN (Instructions
     /// for Form W-9, "What Name and Number To Give the Requester": items 8 to 15); an
@@ -114,13 +86,13 @@ pub struct TaxProfile {
     pub version: i32,
     pub legal_name: String,
     pub business_name: Option<String>,
-    pub tax_classification: String,
+    pub tax_classification: TaxClassification,
     pub address_line1: String,
     pub address_line2: Option<String>,
     pub city: String,
     pub region: String,
     pub postal_code: String,
-    pub tin_type: String,
+    pub tin_type: super::tin::TinType,
     /// AES-256-GCM ciphertext of the nine digits.
     pub tin_enc: String,
     pub tin_last4: String,

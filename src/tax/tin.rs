@@ -9,32 +9,15 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TinType {
-    Ssn,
-    /// Individual taxpayer identification number (IRS, for people without an SSN).
-    Itin,
-    Ein,
+crate::text_enum! {
+    pub enum TinType {
+        Ssn = "ssn",
+        /// Individual taxpayer identification number (IRS, for people without an SSN).
+        Itin = "itin",
+        Ein = "ein",
+    }
 }
 
-impl TinType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ssn => "ssn",
-            Self::Itin => "itin",
-            Self::Ein => "ein",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ssn" => Some(Self::Ssn),
-            "itin" => Some(Self::Itin),
-            "ein" => Some(Self::Ein),
-            _ => None,
-        }
-    }
-}
 
 /// Why a TIN is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
