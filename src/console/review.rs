@@ -16,6 +16,7 @@ use crate::db::DbConn;
 use crate::decisions::model::Decision;
 use crate::error::{AppError, AppResult};
 use crate::onboarding::model::ReviewOutcome;
+use crate::quality::model::MoveStatus;
 use crate::work::service::{AppealVerdict, Verdict};
 use crate::AppState;
 
@@ -186,7 +187,7 @@ fn load_queue(st: &AppState, queue: Queue, q: &QueueQuery) -> AppResult<Vec<Raw>
                 person_id: r.authorization.user_id,
                 summary: format!(
                     "{} · {} document(s){}",
-                    r.authorization.category.replace('_', " "),
+                    r.authorization.category.as_str().replace('_', " "),
                     r.documents.len(),
                     if r.authorization.reverification { " · reverification" } else { "" }
                 ),
@@ -272,7 +273,7 @@ fn load_queue(st: &AppState, queue: Queue, q: &QueueQuery) -> AppResult<Vec<Raw>
                     m.domain,
                     m.from_tier,
                     m.to_tier,
-                    m.reason_code.replace('_', " ")
+                    m.reason_code.as_str().replace('_', " ")
                 ),
                 since: m.appealed_at.unwrap_or(m.proposed_at),
                 claimed_by: m.claimed_by,
@@ -463,7 +464,7 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                 person_id: wa.user_id,
                 heading: format!("Work authorization #{id}"),
                 facts: vec![
-                    fact("Category", wa.category.replace('_', " ")),
+                    fact("Category", wa.category.as_str().replace('_', " ")),
                     fact(
                         "Authorized until",
                         wa.expires_on.map(|d| d.to_string()).unwrap_or_else(|| "no end date".into()),
@@ -476,7 +477,7 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                     fact("Reverification", if wa.reverification { "yes" } else { "no" }),
                     fact("Attested", when(&wa.attested_at)),
                     fact("Submitted", when_opt(&wa.submitted_at)),
-                    fact("Status", wa.status.replace('_', " ")),
+                    fact("Status", wa.status.as_str().replace('_', " ")),
                 ],
                 file_ids: docs
                     .iter()
@@ -485,14 +486,14 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                             d.file_id,
                             format!(
                                 "List {} · {}{}",
-                                d.list.to_uppercase(),
+                                d.list.as_str().to_uppercase(),
                                 d.document_type.replace('_', " "),
                                 d.expires_on.map(|e| format!(" · expires {e}")).unwrap_or_default()
                             ),
                         )
                     })
                     .collect(),
-                pending: wa.status == "pending_review",
+                pending: wa.status == crate::onboarding::model::AuthorizationStatus::PendingReview,
                 claimed_by: wa.claimed_by,
                 claim_expires_at: wa.claim_expires_at,
             }
@@ -500,15 +501,15 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
         Queue::Credentials => {
             let c = crate::credentials::service::find(conn, id)?;
             let mut facts = vec![
-                fact("Kind", c.kind.clone()),
+                fact("Kind", c.kind.to_string()),
                 fact("Title", c.title.clone()),
                 fact("Issuer", c.issuer.clone()),
                 fact("Domain", c.domain.clone()),
-                fact("Level", c.level.clone().unwrap_or_else(|| "—".into())),
+                fact("Level", c.level.map(|l| l.to_string()).unwrap_or_else(|| "—".into())),
                 fact("Issued", c.issued_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into())),
                 fact("Expires", c.expires_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into())),
                 fact("Submitted", when(&c.submitted_at)),
-                fact("Status", c.status.replace('_', " ")),
+                fact("Status", c.status.as_str().replace('_', " ")),
             ];
             if c.flagged {
                 facts.push(fact("Flagged", c.flag_reason.clone().unwrap_or_else(|| "yes".into())));
@@ -518,7 +519,7 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                 heading: format!("Credential #{id}: {}", c.title),
                 facts,
                 file_ids: vec![(c.file_id, "Uploaded credential".into())],
-                pending: c.status == "pending_review",
+                pending: c.status == crate::credentials::model::CredentialStatus::PendingReview,
                 claimed_by: c.claimed_by,
                 claim_expires_at: c.claim_expires_at,
             }
@@ -538,7 +539,7 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                     fact("Attempt", format!("#{} ({})", i.attempt.id, i.attempt.status)),
                 ],
                 file_ids: vec![],
-                pending: i.review.status == "pending",
+                pending: i.review.status == crate::qualifications::model::ReviewStatus::Pending,
                 claimed_by: i.review.claimed_by,
                 claim_expires_at: i.review.claim_expires_at,
             }
@@ -550,7 +551,7 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                 heading: format!("Work record #{id} · task {}", r.task_ref),
                 facts: work_facts(&r),
                 file_ids: vec![],
-                pending: r.status == "pending",
+                pending: r.status == crate::work::model::WorkStatus::Pending,
                 claimed_by: r.claimed_by,
                 claim_expires_at: r.claim_expires_at,
             }
@@ -565,7 +566,7 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                 heading: format!("Appeal #{id} · task {}", r.task_ref),
                 facts,
                 file_ids: vec![],
-                pending: a.status == "pending",
+                pending: a.status == crate::work::model::AppealStatus::Pending,
                 claimed_by: a.claimed_by,
                 claim_expires_at: a.claim_expires_at,
             }
@@ -573,10 +574,10 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
         Queue::StandingMoves => {
             let m = crate::quality::service::move_row(conn, id)?;
             let mut facts = vec![
-                fact("Status", m.status.clone()),
+                fact("Status", m.status.to_string()),
                 fact("Domain", m.domain.clone()),
                 fact("Move", format!("{}: {} → {}", m.direction, m.from_tier, m.to_tier)),
-                fact("Reason", m.reason_code.replace('_', " ")),
+                fact("Reason", m.reason_code.as_str().replace('_', " ")),
                 fact("Why", m.note.clone()),
                 fact("Figures", m.figures.clone()),
                 fact("Proposed", when(&m.proposed_at)),
@@ -593,7 +594,7 @@ fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
                 heading: format!("Standing move #{id} · {}", m.domain),
                 facts,
                 file_ids: vec![],
-                pending: m.status == "proposed" || m.status == "appealed",
+                pending: matches!(m.status, MoveStatus::Proposed | MoveStatus::Appealed),
                 claimed_by: m.claimed_by,
                 claim_expires_at: m.claim_expires_at,
             }
@@ -607,7 +608,7 @@ fn work_facts(r: &crate::work::model::WorkRecordRow) -> Vec<(String, String)> {
         fact("Quantity", format!("{} {} at {}", r.quantity, r.unit_kind, r.rate)),
         fact("Pay", dollars(r.pay_cents)),
         fact("Completed", when(&r.completed_at)),
-        fact("Status", r.status.clone()),
+        fact("Status", r.status.to_string()),
         fact("Reason", r.reason_code.clone().unwrap_or_else(|| "—".into())),
         fact("Note", r.note.clone().unwrap_or_else(|| "—".into())),
     ]
@@ -616,8 +617,8 @@ fn work_facts(r: &crate::work::model::WorkRecordRow) -> Vec<(String, String)> {
 fn history_line(d: Decision) -> HistoryLine {
     HistoryLine {
         at: when(&d.decided_at),
-        subject: format!("{} #{}", d.subject_type.replace('_', " "), d.subject_id),
-        outcome: d.outcome.replace('_', " "),
+        subject: format!("{} #{}", d.subject_type.as_str().replace('_', " "), d.subject_id),
+        outcome: d.outcome.as_str().replace('_', " "),
         reason: d.reason_code.replace('_', " "),
         note: d.note,
         by: d.decided_by.map(|id| format!("staff #{id}")).unwrap_or_else(|| "automatic".into()),

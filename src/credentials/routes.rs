@@ -18,8 +18,8 @@ use crate::{blocking, AppState};
 #[derive(Serialize, ToSchema)]
 pub struct CredentialView {
     pub id: i64,
-    pub kind: String,
-    pub level: Option<String>,
+    pub kind: CredentialKind,
+    pub level: Option<DegreeLevel>,
     pub domain: String,
     pub title: String,
     pub issuer: String,

@@ -190,3 +190,19 @@ impl DecisionKind {
         Self::ALL.into_iter().find(|k| k.parts() == (subject_type, outcome, automatic))
     }
 }
+
+#[cfg(test)]
+mod closed_sets {
+    use super::*;
+
+    /// Every decision kind is stored with a subject and an outcome the enums (and the
+    /// CHECK constraints that mirror them) know.
+    #[test]
+    fn every_kind_has_a_known_subject_and_outcome() {
+        for kind in DecisionKind::ALL {
+            let (subject, outcome, _) = kind.parts();
+            assert!(DecisionSubject::parse(subject).is_some(), "{kind:?}: {subject}");
+            assert!(DecisionOutcome::parse(outcome).is_some(), "{kind:?}: {outcome}");
+        }
+    }
+}

@@ -16,8 +16,7 @@ pub struct OutboxItem {
     pub recipient: String,
     pub template: String,
     pub subject: String,
-    /// `pending`, `sent` or `dead`.
-    pub status: String,
+    pub status: super::model::OutboxStatus,
     pub attempts: i32,
     #[serde(with = "crate::clock::utc")]
     pub next_attempt_at: chrono::NaiveDateTime,

@@ -257,8 +257,7 @@ pub struct AttestationRequest {
 #[derive(Serialize, ToSchema)]
 pub struct DocumentView {
     pub id: i64,
-    /// `A`, `B` or `C`.
-    pub list: String,
+    pub list: crate::onboarding::documents::DocList,
     pub document_type: String,
     /// Masked: last four characters only; null once deleted by the retention job.
     pub number: Option<String>,
@@ -273,7 +272,7 @@ pub struct DocumentView {
 #[derive(Serialize, ToSchema)]
 pub struct WorkAuthorizationView {
     pub id: i64,
-    pub category: String,
+    pub category: AuthorizationCategory,
     pub expires_on: Option<NaiveDate>,
     /// When reverification is due (the attested date or a document's expiry); null: never.
     pub reverify_on: Option<NaiveDate>,
@@ -473,7 +472,7 @@ pub struct QueueItem {
     pub id: i64,
     pub user_id: i64,
     pub applicant_name: String,
-    pub category: String,
+    pub category: AuthorizationCategory,
     pub expires_on: Option<NaiveDate>,
     pub reverify_on: Option<NaiveDate>,
     pub reverification: bool,

@@ -969,7 +969,7 @@ fn payment_dates(
         .select(diesel::dsl::min(payout_exports::exported_at))
         .first(conn)?;
     let ach_default = super::nacha::effective_entry_date(nacha_at.unwrap_or(exported_at).date());
-    let rails: HashMap<i64, String> = {
+    let rails: HashMap<i64, Rail> = {
         let ids: Vec<i64> = lines.iter().map(|l| l.item_id).collect();
         let mut out = HashMap::new();
         for chunk in ids.chunks(LOOKUP_CHUNK) {
@@ -978,7 +978,7 @@ fn payment_dates(
                     .filter(payout_items::batch_id.eq(batch.id))
                     .filter(payout_items::id.eq_any(chunk))
                     .select((payout_items::id, payout_items::rail))
-                    .load::<(i64, String)>(conn)?,
+                    .load::<(i64, Rail)>(conn)?,
             );
         }
         out
@@ -1002,7 +1002,7 @@ fn payment_dates(
             Some(p) => p,
             None => None,
         };
-        let default = match rails.get(&line.item_id).and_then(|r| Rail::parse(r)) {
+        let default = match rails.get(&line.item_id) {
             Some(Rail::Ach) => ach_default,
             _ => today,
         };
@@ -1068,7 +1068,7 @@ fn settle_line(
     else {
         return Ok(result(SettlementOutcome::NotFound, None, None));
     };
-    let ach = Rail::parse(&item.rail) == Some(Rail::Ach);
+    let ach = item.rail == Rail::Ach;
     if code.is_some() && !ach {
         return invalid("return reason codes are NACHA codes, for ACH items only");
     }
@@ -1343,7 +1343,7 @@ pub fn apply_change_notices(
                 results.push(result("not_found", None, None));
                 continue;
             };
-            if Rail::parse(&item.rail) != Some(Rail::Ach) {
+            if item.rail != Rail::Ach {
                 results.push(result("invalid", None, Some("notifications of change are for ACH entries".into())));
                 continue;
             }
@@ -1458,12 +1458,12 @@ pub fn my_payouts(st: &AppState, user_id: i64, before: Option<i64>, limit: Optio
         if let Some(b) = before {
             q = q.filter(payout_items::id.lt(b));
         }
-        let rows: Vec<(ItemRow, String, Option<NaiveDateTime>, String)> =
+        let rows: Vec<(ItemRow, BatchStatus, Option<NaiveDateTime>, String)> =
             q.order(payout_items::id.desc()).limit(crate::db::page_limit(limit)).load(conn)?;
         Ok(rows
             .into_iter()
             .map(|(i, batch_status, exported_at, masked)| MyPayout {
-                status: stage(i.status(), BatchStatus::parse(&batch_status)).to_string(),
+                status: stage(i.status, batch_status).to_string(),
                 rail: i.rail(),
                 item_id: i.id,
                 batch_id: i.batch_id,
@@ -1475,9 +1475,9 @@ pub fn my_payouts(st: &AppState, user_id: i64, before: Option<i64>, limit: Optio
                 reason: i.reason,
                 return_code: i.return_code,
                 in_batch_at: i.created_at,
-                sent_at: exported_at.filter(|_| i.status != "cancelled"),
-                settled_at: i.settled_at.filter(|_| i.status == "paid"),
-                paid_on: i.paid_on.filter(|_| i.status == "paid"),
+                sent_at: exported_at.filter(|_| i.status != ItemStatus::Cancelled),
+                settled_at: i.settled_at.filter(|_| i.status == ItemStatus::Paid),
+                paid_on: i.paid_on.filter(|_| i.status == ItemStatus::Paid),
             })
             .collect())
     })
@@ -1502,7 +1502,7 @@ pub struct PayoutStages {
 }
 
 pub fn payout_stages(conn: &mut DbConn, user_id: i64) -> AppResult<PayoutStages> {
-    let rows: Vec<(ItemRow, String, Option<NaiveDateTime>)> = payout_items::table
+    let rows: Vec<(ItemRow, BatchStatus, Option<NaiveDateTime>)> = payout_items::table
         .inner_join(payout_batches::table)
         .filter(payout_items::contributor_id.eq(user_id))
         .order(payout_items::id.asc())
@@ -1510,7 +1510,7 @@ pub fn payout_stages(conn: &mut DbConn, user_id: i64) -> AppResult<PayoutStages>
         .load(conn)?;
     let mut s = PayoutStages::default();
     for (i, batch_status, exported_at) in rows {
-        match stage(i.status(), BatchStatus::parse(&batch_status)) {
+        match stage(i.status, batch_status) {
             "in_batch" => {
                 s.in_batch_cents += i.gross_cents;
                 s.last_in_batch_at = Some(i.created_at);

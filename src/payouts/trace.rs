@@ -169,7 +169,7 @@ pub fn load_stream(conn: &mut DbConn, user_id: i64) -> AppResult<Stream> {
         .order(ledger_entries::id.asc())
         .select((ledger_transactions::kind, ledger_transactions::reference, ledger_entries::amount_cents))
         .load(conn)?;
-    let covers: Vec<(i64, String, Option<i64>, Option<i64>)> = payout_items::table
+    let covers: Vec<(i64, ItemStatus, Option<i64>, Option<i64>)> = payout_items::table
         .filter(payout_items::contributor_id.eq(user_id))
         .select((
             payout_items::id,
@@ -183,10 +183,7 @@ pub fn load_stream(conn: &mut DbConn, user_id: i64) -> AppResult<Stream> {
         covers
             .into_iter()
             .filter_map(|(item_id, status, from, to)| {
-                let reopened = matches!(
-                    ItemStatus::parse(&status),
-                    ItemStatus::Failed | ItemStatus::Returned | ItemStatus::Cancelled
-                );
+                let reopened = matches!(status, ItemStatus::Failed | ItemStatus::Returned | ItemStatus::Cancelled);
                 Some(Cover { item_id, from: from?, to: to?, reopened })
             })
             .collect(),
@@ -349,7 +346,7 @@ pub struct TaskTrace {
     pub work_record_id: i64,
     pub task_ref: String,
     pub contributor_id: i64,
-    pub status: String,
+    pub status: crate::work::model::WorkStatus,
     pub pay_cents: i64,
     #[serde(with = "crate::clock::utc")]
     pub completed_at: NaiveDateTime,

@@ -58,16 +58,12 @@ pub struct AdminTestView {
     pub sections: Vec<Section>,
 }
 
-fn tier_of(s: &str) -> Tier {
-    Tier::parse(s).unwrap_or(Tier::Generalist)
-}
-
 impl AdminTestView {
     fn new((test, v): (TestRow, VersionRow)) -> Self {
         Self {
             id: test.id,
-            tier: tier_of(&test.tier),
-            status: if test.status == "retired" { TestStatus::Retired } else { TestStatus::Active },
+            tier: test.tier,
+            status: test.status,
             domain: test.domain,
             title: test.title,
             version: v.version,
@@ -209,7 +205,7 @@ pub async fn list_tests(
             TestListItem {
                 id: r.test.id,
                 version: r.version.version,
-                tier: tier_of(&r.test.tier),
+                tier: r.test.tier,
                 title: r.test.title,
                 domain: r.test.domain,
                 time_limit_minutes: r.version.time_limit_minutes,
@@ -468,7 +464,7 @@ impl ReviewItemView {
             attempt_id: r.attempt_id,
             test_id: item.test.id,
             test_title: item.test.title,
-            tier: tier_of(&item.test.tier),
+            tier: item.test.tier,
             domain: item.test.domain,
             question_id: r.question_id,
             prompt,
@@ -624,7 +620,7 @@ impl QualificationView {
         Self {
             id: q.id,
             active: q.is_active(now),
-            tier: tier_of(&q.tier),
+            tier: q.tier,
             domain: q.domain,
             source: q.source,
             granted_at: q.granted_at,

@@ -258,10 +258,10 @@ pub fn update_test(
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let before = test_row(conn, test_id)?;
-        if before.status == TestStatus::Retired.as_str() {
+        if before.status == TestStatus::Retired {
             return Err(AppError::conflict(ProblemCode::TestRetired, "a retired test cannot be edited"));
         }
-        if before.domain != def.domain.trim() || before.tier != def.tier.as_str() {
+        if before.domain != def.domain.trim() || before.tier != def.tier {
             return Err(AppError::field("domain", "immutable", "domain and tier cannot change; create a new test"));
         }
         let old = current_version(conn, &before)?;
@@ -296,7 +296,7 @@ pub fn retire_test(st: &AppState, ctx: &RequestCtx, admin_id: i64, test_id: i64)
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let test = test_row(conn, test_id)?;
-        if test.status == TestStatus::Retired.as_str() {
+        if test.status == TestStatus::Retired {
             return Err(AppError::conflict(ProblemCode::TestRetired, "the test is already retired"));
         }
         diesel::update(qualification_tests::table.find(test_id))
@@ -363,7 +363,7 @@ pub fn holds_qualification(
         .filter(qualifications::revoked_at.is_null())
         .select(QualificationRow::as_select())
         .load(conn)?;
-    Ok(rows.iter().any(|q| q.is_active(now) && Tier::parse(&q.tier).is_some_and(|t| t.satisfies(tier))))
+    Ok(rows.iter().any(|q| q.is_active(now) && q.tier.satisfies(tier)))
 }
 
 /// The hook the credentials issue fills: whether `user_id` holds a verified credential
@@ -491,7 +491,7 @@ fn blockers(
         .select(AttemptRow::as_select())
         .load(conn)?;
     let used = past.len() as i64;
-    let tier = Tier::parse(&test.tier).unwrap_or(Tier::Generalist);
+    let tier = test.tier;
     if past.iter().any(|a| a.status() == AttemptStatus::Grading) {
         out.push(Blocker::new(ProblemCode::ResultPending, "your last attempt is being graded", None));
     } else if holds_qualification(conn, now, user_id, &test.domain, tier)? {
@@ -593,7 +593,7 @@ pub fn start_attempt(st: &AppState, user_id: i64, test_id: i64) -> AppResult<Att
         let now = st.clock.now();
         close_expired_in(conn, st, now, Some(user_id))?;
         let test = test_row(conn, test_id)?;
-        if test.status != TestStatus::Active.as_str() {
+        if test.status != TestStatus::Active {
             return Err(AppError::conflict(ProblemCode::TestRetired, "this test no longer accepts attempts"));
         }
         let version = current_version(conn, &test)?;
@@ -845,7 +845,7 @@ fn finalize(
             Grant {
                 user_id: attempt.user_id,
                 domain: &test.domain,
-                tier: &test.tier,
+                tier: test.tier.as_str(),
                 source: &source,
                 expires_at: version.qualification_valid_days.map(|d| now + Duration::days(i64::from(d))),
             },
@@ -974,7 +974,7 @@ pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppR
         let now = st.clock.now();
         let review = review_row(conn, id)?;
         not_own(&attempt_row(conn, review.attempt_id)?, reviewer_id)?;
-        if review.status != ReviewStatus::Pending.as_str() {
+        if review.status != ReviewStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyGraded, "this answer is already graded"));
         }
         let until = review::claim_until(st, now);
@@ -1014,7 +1014,7 @@ pub fn decide(
         let review = review_row(conn, id)?;
         let attempt = attempt_row(conn, review.attempt_id)?;
         not_own(&attempt, reviewer_id)?;
-        if review.status != ReviewStatus::Pending.as_str() {
+        if review.status != ReviewStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyGraded, "this answer is already graded"));
         }
         let milli = (points * MILLI as f64).round() as i64;

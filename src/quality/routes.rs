@@ -25,9 +25,7 @@ pub struct MoveView {
     pub direction: Direction,
     pub from_tier: StandingTier,
     pub to_tier: StandingTier,
-    /// `sustained_high_quality`, `low_gold_accuracy`, `low_consensus_agreement` or
-    /// `high_rejection_share`.
-    pub reason_code: String,
+    pub reason_code: super::rules::MoveReason,
     /// The figures the move was decided on.
     #[schema(value_type = Object)]
     pub figures: serde_json::Value,
@@ -57,11 +55,10 @@ pub struct MoveView {
 impl MoveView {
     pub fn new(m: MoveRow) -> AppResult<Self> {
         Ok(Self {
-            direction: Direction::parse(&m.direction)
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown direction {:?}", m.direction)))?,
-            from_tier: tier(&m.from_tier)?,
-            to_tier: tier(&m.to_tier)?,
-            status: m.status()?,
+            direction: m.direction,
+            from_tier: m.from_tier,
+            to_tier: m.to_tier,
+            status: m.status,
             figures: serde_json::from_str(&m.figures).map_err(|e| AppError::Internal(e.into()))?,
             id: m.id,
             user_id: m.user_id,

@@ -221,7 +221,7 @@ fn line(
 }
 
 fn masked_tin(p: &TaxProfile) -> String {
-    tin::mask(TinType::parse(&p.tin_type).unwrap_or(TinType::Ssn), &p.tin_last4)
+    tin::mask(p.tin_type, &p.tin_last4)
 }
 
 pub fn threshold(conn: &mut DbConn, year: i64) -> AppResult<i64> {

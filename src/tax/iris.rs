@@ -209,11 +209,11 @@ fn digits(s: &str) -> String {
 pub fn value(cfg: &TaxConfig, r: &Return, field: Field) -> String {
     let p = r.profile.as_ref();
     let s = |f: fn(&TaxProfile) -> String| p.map(f).unwrap_or_default();
-    let individual = p.is_some_and(|p| p.tax_classification == "individual");
+    let individual = p.is_some_and(|p| p.tax_classification == super::model::TaxClassification::Individual);
     let person =
         || if individual { p.map(|p| split_name(&p.legal_name)).unwrap_or_default() } else { PersonName::default() };
     let state_id = p.and_then(|p| cfg.payer_state_ids.get(&p.region.to_ascii_uppercase()));
-    let kind = p.and_then(|p| TinType::parse(&p.tin_type));
+    let kind = p.map(|p| p.tin_type);
     match field {
         Field::TaxYear => r.tax_year.to_string(),
         Field::Corrected => if r.corrected { "X" } else { "" }.into(),

@@ -107,16 +107,13 @@ pub struct TaxProfile {
 impl TaxProfile {
     /// The TIN as every response shows it: `***-**-1234` (SSN, ITIN), `**-***1234` (EIN).
     pub fn masked_tin(&self) -> String {
-        match super::tin::TinType::parse(&self.tin_type) {
-            Some(kind) => super::tin::mask(kind, &self.tin_last4),
-            None => "*********".into(),
-        }
+        super::tin::mask(self.tin_type, &self.tin_last4)
     }
 
     /// [`reporting_exemption`] of this W-9.
     pub fn reporting_exemption(&self) -> Option<String> {
         reporting_exemption(
-            TaxClassification::parse(&self.tax_classification),
+            Some(self.tax_classification),
             self.exempt_payee_code.as_deref().and_then(ExemptPayeeCode::parse),
         )
     }
@@ -128,8 +125,8 @@ impl TaxProfile {
     /// name on line 2. Such a payee is paid as a business: Wise's institution
     /// receivers, NACHA's CCD entries (docs/payouts.md).
     pub fn names_a_business(&self) -> bool {
-        self.tin_type == "ein"
-            || self.tax_classification != TaxClassification::Individual.as_str()
+        self.tin_type == super::tin::TinType::Ein
+            || self.tax_classification != TaxClassification::Individual
             || self.business_name.as_deref().is_some_and(|b| !b.trim().is_empty())
     }
 }

@@ -153,8 +153,7 @@ pub struct WorkRecordView {
     pub decided_by: Option<i64>,
     #[serde(with = "crate::clock::utc_opt")]
     pub decided_at: Option<NaiveDateTime>,
-    /// `reviewer`, `auto` or `appeal`.
-    pub decision_source: Option<String>,
+    pub decision_source: Option<DecisionSource>,
     pub reason_code: Option<String>,
     pub note: Option<String>,
     pub snapshot_ref: Option<String>,
@@ -170,7 +169,7 @@ impl WorkRecordView {
         Self {
             id: r.id,
             status: r.status(),
-            unit_kind: UnitKind::parse(&r.unit_kind).unwrap_or(UnitKind::Units),
+            unit_kind: r.unit_kind,
             contributor_id: r.contributor_id,
             project_type_id: r.project_type_id,
             task_ref: r.task_ref,
@@ -322,11 +321,7 @@ impl AppealView {
         Self {
             id: a.id,
             work_record_id: a.work_record_id,
-            status: match a.status.as_str() {
-                "upheld" => AppealStatus::Upheld,
-                "overturned" => AppealStatus::Overturned,
-                _ => AppealStatus::Pending,
-            },
+            status: a.status,
             message: a.message,
             created_at: a.created_at,
             claimed_by: a.claimed_by,

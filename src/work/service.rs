@@ -757,7 +757,7 @@ pub fn claim_appeal(
         let now = st.clock.now();
         let appeal = appeal_row(conn, id)?;
         may_decide_appeal(&appeal, reviewer_id)?;
-        if appeal.status != "pending" {
+        if appeal.status != AppealStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this appeal is already decided"));
         }
         let until = review::claim_until(st, now);
@@ -807,7 +807,7 @@ pub fn decide_appeal(
         let hold = crate::settings::current(conn, st)?.hold_period();
         let appeal = appeal_row(conn, id)?;
         may_decide_appeal(&appeal, reviewer_id)?;
-        if appeal.status != "pending" {
+        if appeal.status != AppealStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this appeal is already decided"));
         }
         let outcome = match verdict {
@@ -1108,21 +1108,21 @@ pub struct QualityView {
 
 fn compute_standing(conn: &mut DbConn, st: &AppState, user_id: i64) -> AppResult<QualityView> {
     let ladder = &crate::settings::current(conn, st)?.quality_ladder();
-    let statuses: Vec<String> = work_records::table
+    let statuses: Vec<WorkStatus> = work_records::table
         .filter(work_records::contributor_id.eq(user_id))
-        .filter(work_records::status.ne(WorkStatus::Pending.as_str()))
+        .filter(work_records::status.ne(WorkStatus::Pending))
         .order((work_records::decided_at.desc(), work_records::id.desc()))
         .limit(ladder.window)
         .select(work_records::status)
         .load(conn)?;
     let decided = statuses.len() as i64;
-    let rejected = statuses.iter().filter(|s| *s == WorkStatus::Rejected.as_str()).count() as i64;
-    let appeals: Vec<String> = work_appeals::table
+    let rejected = statuses.iter().filter(|s| **s == WorkStatus::Rejected).count() as i64;
+    let appeals: Vec<AppealStatus> = work_appeals::table
         .filter(work_appeals::contributor_id.eq(user_id))
-        .filter(work_appeals::status.ne("pending"))
+        .filter(work_appeals::status.ne(AppealStatus::Pending))
         .select(work_appeals::status)
         .load(conn)?;
-    let upheld = appeals.iter().filter(|s| *s == "upheld").count() as i64;
+    let upheld = appeals.iter().filter(|s| **s == AppealStatus::Upheld).count() as i64;
     let level = quality::level(ladder, rejected, decided);
     Ok(QualityView {
         level,
@@ -1145,9 +1145,9 @@ pub fn quality_of(st: &AppState, user_id: i64) -> AppResult<QualityView> {
     st.db.read_sync(|conn| {
         let mut view = compute_standing(conn, st, user_id)?;
         if view.level == Level::Suspension {
-            let stored: Option<String> =
+            let stored: Option<Level> =
                 quality_standings::table.find(user_id).select(quality_standings::level).first(conn).optional()?;
-            if let Some(stored) = stored.map(|l| Level::parse(&l)).filter(|l| *l < Level::Suspension) {
+            if let Some(stored) = stored.filter(|l| *l < Level::Suspension) {
                 view.level = stored;
                 view.explanation = stored.explain();
             }
@@ -1184,12 +1184,13 @@ fn refresh_standing(
         quality_standings::table.find(user_id).select(StandingRow::as_select()).first(conn).optional()?;
     let row = StandingRow {
         user_id,
-        level: view.level.as_str().to_string(),
+        level: view.level,
         rejection_share_percent: view.rejection_share_percent,
         decided_count: view.decided_count as i32,
         updated_at: now,
     };
-    let before = previous.as_ref().map(|p| Level::parse(&p.level)).unwrap_or(Level::Good);
+    // No standing row yet: the contributor starts at `good`.
+    let before = previous.as_ref().map_or(Level::Good, |p| p.level);
     match previous {
         Some(_) => diesel::update(quality_standings::table.find(user_id)).set(&row).execute(conn)?,
         None => diesel::insert_into(quality_standings::table).values(&row).execute(conn)?,
