@@ -1,5 +1,3 @@
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 crate::text_enum! {
     #[derive(PartialOrd, Ord)]

@@ -174,7 +174,7 @@ mod tests {
                 email: "a@example.com".into(),
                 password_hash: None,
                 full_name: "A".into(),
-                status: status.as_str().into(),
+                status,
                 email_verified_at: email.then(|| at(1)),
                 created_at: at(1),
                 updated_at: at(1),

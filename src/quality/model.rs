@@ -1,7 +1,5 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::rules::{Figures, StandingTier};
 use crate::db::schema::{domain_standings, standing_moves};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::model::{tier, MoveRow, MoveStatus};
+use super::model::{MoveRow, MoveStatus};
 use super::rules::{Direction, StandingTier};
 use super::service::{self, DomainStanding, MoveVerdict, ReviewerAccuracy, Thresholds};
 use crate::auth::{Admin, AnyStaff, Applicant, Reviewer, Staff};

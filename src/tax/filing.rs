@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::iris;
 use super::model::TaxProfile;
 use super::service::{current_profile, thresholds};
-use super::tin::{self, TinType};
+use super::tin::{self};
 use super::year_end::{dollars, form_due, part_count, part_range, threshold_in_force, YearTotals};
 use crate::audit::{self, AuditEvent};
 use crate::auth::service::find_user;

@@ -6,8 +6,6 @@
 //! in 50–65, 70–88, 90–92 or 94–99; 93 is an ATIN, 01–10, 17–19, 28–29 and 37–39 are
 //! IRS-internal IRSNs); Form W-9 Part I (an ITIN is entered in the SSN box).
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 crate::text_enum! {
     pub enum TinType {

@@ -1,7 +1,5 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::db::schema::{quality_standings, work_appeals, work_records};
 

@@ -1,8 +1,6 @@
 //! The quality ladder: pure rules, unit-tested. Standing is the rejection share over the
 //! last decided records; double-reviewed items (appeals) give the reviewer agreement.
 
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::config::QualityLadder;
 

@@ -1353,7 +1353,7 @@ mod tests {
             email: "a@example.com".into(),
             password_hash: None,
             full_name: "A".into(),
-            status: UserStatus::Active.as_str().into(),
+            status: UserStatus::Active,
             email_verified_at: Some(at("2026-01-01T00:00:00")),
             created_at: at("2026-01-01T00:00:00"),
             updated_at: at("2026-01-01T00:00:00"),
