@@ -789,7 +789,8 @@ async fn an_unknown_stored_status_is_an_error_never_a_default(backend: Backend) 
         ],
         Backend::Postgres => vec![
             "ALTER TABLE payout_items DROP CONSTRAINT payout_items_status_check".to_string(),
-            format!("UPDATE payout_items SET status = 'lost' WHERE id = {item_id}"),
+            // Settled, so the row's other CHECKs still hold.
+            format!("UPDATE payout_items SET status = 'lost', settled_at = created_at WHERE id = {item_id}"),
         ],
     };
     raw_sql(&app, bypass).await.unwrap();
