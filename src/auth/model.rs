@@ -23,7 +23,6 @@ crate::text_enum! {
 }
 
 impl UserStatus {
-
     /// Accounts that may not sign in at all: only disabled staff. Removed, rejected and
     /// closed contributors sign in to read their own records ([`Self::read_only`]).
     pub fn blocks_login(self) -> bool {
@@ -102,8 +101,6 @@ impl TokenPurpose {
             Self::PasswordReset | Self::StaffInvite => &[Self::PasswordReset, Self::StaffInvite],
         }
     }
-
-
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -1,4 +1,3 @@
-
 crate::text_enum! {
     #[derive(PartialOrd, Ord)]
     pub enum Role {
@@ -10,7 +9,6 @@ crate::text_enum! {
 }
 
 impl Role {
-
     pub fn is_staff(self) -> bool {
         self != Self::Applicant
     }

@@ -34,8 +34,6 @@ crate::text_enum! {
     }
 }
 
-
-
 crate::text_enum! {
     pub enum CredentialStatus {
         PendingReview = "pending_review",
@@ -48,7 +46,6 @@ crate::text_enum! {
         Lapsed = "lapsed",
     }
 }
-
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = credentials)]

@@ -22,7 +22,6 @@ crate::text_enum! {
 
 impl AccountKind {
     pub const CONTRIBUTOR: [AccountKind; 4] = [Self::Pending, Self::Held, Self::Available, Self::InPayout];
-
 }
 
 /// Which account a leg of a transaction moves.
@@ -59,7 +58,6 @@ crate::text_enum! {
         BackupWithholding = "backup_withholding",
     }
 }
-
 
 #[derive(Insertable)]
 #[diesel(table_name = ledger_accounts)]

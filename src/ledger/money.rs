@@ -47,7 +47,6 @@ crate::text_enum! {
     }
 }
 
-
 /// Why an amount cannot be computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PayError {

@@ -12,7 +12,6 @@ crate::text_enum! {
     }
 }
 
-
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {

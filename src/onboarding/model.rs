@@ -73,7 +73,6 @@ crate::text_enum! {
 }
 
 impl AuthorizationCategory {
-
     /// Only "noncitizen authorized to work" may have an expiration date ("exp. date, if
     /// any": refugees, asylees and some FSM/RMI citizens have none and write N/A).
     pub fn may_expire(self) -> bool {
@@ -91,7 +90,6 @@ crate::text_enum! {
         Superseded = "superseded",
     }
 }
-
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = work_authorizations)]

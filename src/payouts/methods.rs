@@ -245,7 +245,7 @@ fn replace_current(
             subject_type: "payout_method",
             subject_id: Some(id.to_string()),
             summary: json!({"before": previous.map(|p| json!({"id": p.id, "destination": p.masked})),
-                "after": {"rail": rail.as_str(), "destination": masked, "usable_from": usable_from},
+                "after": {"rail": rail.as_str(), "destination": masked, "usable_from": crate::clock::rfc3339(usable_from)},
                 "notification_of_change": (!bank_notice.is_empty()).then_some(bank_notice)}),
         },
     )?;
@@ -278,7 +278,6 @@ crate::text_enum! {
         MethodReplaced = "method_replaced",
     }
 }
-
 
 /// Applies an ACH notification of change to the method `paid_to` (the method a payout
 /// item was sent to). Banks correct their own data, so the corrected method takes the

@@ -33,7 +33,6 @@ crate::text_enum! {
     }
 }
 
-
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = payout_releases)]
 struct ReleaseRow {

@@ -38,7 +38,6 @@ crate::text_enum! {
     }
 }
 
-
 crate::text_enum! {
     pub enum AttemptStatus {
         InProgress = "in_progress",
@@ -48,7 +47,6 @@ crate::text_enum! {
         Failed = "failed",
     }
 }
-
 
 /// What must be true before someone may start a test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -274,7 +272,6 @@ crate::text_enum! {
         Graded = "graded",
     }
 }
-
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = test_answer_reviews)]

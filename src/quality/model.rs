@@ -23,8 +23,6 @@ crate::text_enum! {
     }
 }
 
-
-
 /// Parses a tier read from the database: an unknown value is an error, never a default.
 pub fn tier(s: &str) -> AppResult<StandingTier> {
     StandingTier::parse(s).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown standing tier {s:?}")))

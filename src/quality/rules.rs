@@ -42,7 +42,6 @@ crate::text_enum! {
     }
 }
 
-
 crate::text_enum! {
     /// Why a move was made: the reason code the contributor reads.
     pub enum MoveReason {
@@ -53,7 +52,6 @@ crate::text_enum! {
         HighRejectionShare = "high_rejection_share",
     }
 }
-
 
 /// The counts behind a standing, over the window since the last move.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]

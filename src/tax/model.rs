@@ -21,7 +21,6 @@ crate::text_enum! {
 }
 
 impl TaxClassification {
-
     /// Corporations, partnerships and LLCs taxed as either give their EIN (Instructions
     /// for Form W-9, "What Name and Number To Give the Requester": items 8 to 15); an
     /// individual, sole proprietor or single-member LLC disregarded as an entity gives

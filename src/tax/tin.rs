@@ -6,7 +6,6 @@
 //! in 50–65, 70–88, 90–92 or 94–99; 93 is an ATIN, 01–10, 17–19, 28–29 and 37–39 are
 //! IRS-internal IRSNs); Form W-9 Part I (an ITIN is entered in the SSN box).
 
-
 crate::text_enum! {
     pub enum TinType {
         Ssn = "ssn",
@@ -15,7 +14,6 @@ crate::text_enum! {
         Ein = "ein",
     }
 }
-
 
 /// Why a TIN is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

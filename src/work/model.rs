@@ -11,7 +11,6 @@ crate::text_enum! {
     }
 }
 
-
 #[derive(Insertable)]
 #[diesel(table_name = work_records)]
 pub struct NewWorkRecordRow<'a> {

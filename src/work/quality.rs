@@ -1,7 +1,6 @@
 //! The quality ladder: pure rules, unit-tested. Standing is the rejection share over the
 //! last decided records; double-reviewed items (appeals) give the reviewer agreement.
 
-
 use crate::config::QualityLadder;
 
 crate::text_enum! {

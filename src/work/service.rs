@@ -220,13 +220,18 @@ fn check_item(
 /// not in the future (an hour of clock skew allowed).
 fn check_pay(item: &IngestItem, completed_at: NaiveDateTime, now: NaiveDateTime) -> Result<Cents, Refusal> {
     let (Some(rate), Some(quantity)) = (money::parse_decimal(&item.rate), money::parse_decimal(&item.quantity)) else {
-        let (code, what) =
-            if money::parse_decimal(&item.rate).is_none() { ("invalid_rate", "rate") } else { ("invalid_quantity", "quantity") };
+        let (code, what) = if money::parse_decimal(&item.rate).is_none() {
+            ("invalid_rate", "rate")
+        } else {
+            ("invalid_quantity", "quantity")
+        };
         return Err((code, format!("{what} must be a non-negative decimal string, six decimals at most")));
     };
     let pay = match money::pay(rate, quantity, item.unit_kind) {
         Ok(p) => p,
-        Err(money::PayError::InvalidQuantity) => return Err(("invalid_quantity", "quantity must be above zero".into())),
+        Err(money::PayError::InvalidQuantity) => {
+            return Err(("invalid_quantity", "quantity must be above zero".into()))
+        }
         Err(_) => return Err(("amount_too_large", "rate × quantity is too large".into())),
     };
     if completed_at > now + Duration::hours(1) {
@@ -292,7 +297,13 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
             }
             let mut ok = true;
             for r in required {
-                ok &= crate::qualifications::service::holds_qualification(conn, now, item.contributor_id, &r.domain, r.tier)?;
+                ok &= crate::qualifications::service::holds_qualification(
+                    conn,
+                    now,
+                    item.contributor_id,
+                    &r.domain,
+                    r.tier,
+                )?;
             }
             qualified.insert(key, ok);
             Ok(ok)
@@ -1364,13 +1375,21 @@ mod tests {
         IngestFacts {
             now: at("2026-11-30T12:00:00"),
             people: HashMap::from([(1, person)]),
-            spans: HashMap::from([(1, vec![VerifiedSpan { verified_at: at("2026-02-01T00:00:00"), expires_on: None }])]),
+            spans: HashMap::from([(
+                1,
+                vec![VerifiedSpan { verified_at: at("2026-02-01T00:00:00"), expires_on: None }],
+            )]),
             projects: HashMap::from([(7, (Vec::new(), None))]),
             tiers: HashMap::new(),
         }
     }
 
-    fn check(item: &IngestItem, completed_at: &str, facts: &IngestFacts, qualified: bool) -> Result<Cents, &'static str> {
+    fn check(
+        item: &IngestItem,
+        completed_at: &str,
+        facts: &IngestFacts,
+        qualified: bool,
+    ) -> Result<Cents, &'static str> {
         check_item(item, at(completed_at), facts, &mut |_, _| Ok(qualified)).unwrap().map_err(|(code, _)| code)
     }
 
