@@ -392,7 +392,7 @@ def run_backend(kind, args, binary, workdir):
         for c in range(0, n, INGEST_CHUNK):
             recs = [{"contributor_id": r[0], "project_type_id": project, "task_ref": f"api-{c + i}",
                      "unit_kind": r[1], "quantity": r[2], "rate": r[3],
-                     "completed_at": r[5].strftime("%Y-%m-%dT%H:%M:%S")}
+                     "completed_at": r[5].strftime("%Y-%m-%dT%H:%M:%SZ")}
                     for i, r in enumerate(rows[c:c + INGEST_CHUNK])]
             bodies.append(json.dumps({"records": recs}).encode())
         answers = []

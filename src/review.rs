@@ -168,7 +168,7 @@ pub fn claim(st: &AppState, ctx: &RequestCtx, queue: &dyn ReviewQueue, reviewer:
                 subject_type: queue.subject_type(),
                 subject_id: Some(id.to_string()),
                 summary: json!({"before": {"claimed_by": before.claimed_by},
-                    "after": {"claimed_by": reviewer, "claim_expires_at": until}}),
+                    "after": {"claimed_by": reviewer, "claim_expires_at": crate::clock::rfc3339(until)}}),
             },
         )?;
         Ok(())
@@ -256,7 +256,7 @@ pub fn claimed_by_other(expires: Option<NaiveDateTime>) -> AppError {
     AppError::conflict_with(
         ProblemCode::ClaimedByOther,
         "another reviewer holds the claim on this item",
-        json!({"claim_expires_at": expires}),
+        json!({"claim_expires_at": expires.map(crate::clock::rfc3339)}),
     )
 }
 

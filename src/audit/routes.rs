@@ -11,6 +11,7 @@ use crate::AppState;
 #[derive(Serialize, ToSchema)]
 pub struct AuditRecord {
     pub id: i64,
+    #[serde(with = "crate::clock::utc")]
     pub at: chrono::NaiveDateTime,
     pub actor_id: Option<i64>,
     pub action: String,

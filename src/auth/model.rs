@@ -3,59 +3,26 @@ use diesel::prelude::*;
 
 use crate::db::schema::{email_tokens, refresh_tokens, user_roles, users};
 
-/// Where an account stands. Applicants follow the contributor lifecycle of SPEC §2
-/// (plus `closed`, their own choice); staff accounts are `staff` (or `disabled`). What
-/// each status may still do is in docs/design.md ("What each status may do").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UserStatus {
-    Registered,
-    EmailVerified,
-    AuthorizationPending,
-    AuthorizationVerified,
-    Active,
-    Rejected,
-    Suspended,
-    Removed,
-    Staff,
-    Disabled,
-    Closed,
+crate::text_enum! {
+    /// Where an account stands. Applicants follow the contributor lifecycle of SPEC §2
+    /// (plus `closed`, their own choice); staff accounts are `staff` (or `disabled`). What
+    /// each status may still do is in docs/design.md ("What each status may do").
+    pub enum UserStatus {
+        Registered = "registered",
+        EmailVerified = "email_verified",
+        AuthorizationPending = "authorization_pending",
+        AuthorizationVerified = "authorization_verified",
+        Active = "active",
+        Rejected = "rejected",
+        Suspended = "suspended",
+        Removed = "removed",
+        Staff = "staff",
+        Disabled = "disabled",
+        Closed = "closed",
+    }
 }
 
 impl UserStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Registered => "registered",
-            Self::EmailVerified => "email_verified",
-            Self::AuthorizationPending => "authorization_pending",
-            Self::AuthorizationVerified => "authorization_verified",
-            Self::Active => "active",
-            Self::Rejected => "rejected",
-            Self::Suspended => "suspended",
-            Self::Removed => "removed",
-            Self::Staff => "staff",
-            Self::Disabled => "disabled",
-            Self::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "registered" => Self::Registered,
-            "email_verified" => Self::EmailVerified,
-            "authorization_pending" => Self::AuthorizationPending,
-            "authorization_verified" => Self::AuthorizationVerified,
-            "active" => Self::Active,
-            "rejected" => Self::Rejected,
-            "suspended" => Self::Suspended,
-            "removed" => Self::Removed,
-            "staff" => Self::Staff,
-            "disabled" => Self::Disabled,
-            "closed" => Self::Closed,
-            _ => return None,
-        })
-    }
-
     /// Accounts that may not sign in at all: only disabled staff. Removed, rejected and
     /// closed contributors sign in to read their own records ([`Self::read_only`]).
     pub fn blocks_login(self) -> bool {
@@ -81,7 +48,7 @@ pub struct User {
     pub email: String,
     pub password_hash: Option<String>,
     pub full_name: String,
-    pub status: String,
+    pub status: UserStatus,
     pub email_verified_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -94,8 +61,7 @@ pub struct User {
 
 impl User {
     pub fn status(&self) -> UserStatus {
-        // The CHECK constraint keeps the column to known values.
-        UserStatus::parse(&self.status).unwrap_or(UserStatus::Disabled)
+        self.status
     }
 }
 
@@ -118,11 +84,12 @@ pub struct NewUserRole<'a> {
     pub role: &'a str,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenPurpose {
-    VerifyEmail,
-    PasswordReset,
-    StaffInvite,
+crate::text_enum! {
+    pub enum TokenPurpose {
+        VerifyEmail = "verify_email",
+        PasswordReset = "password_reset",
+        StaffInvite = "staff_invite",
+    }
 }
 
 impl TokenPurpose {
@@ -134,18 +101,6 @@ impl TokenPurpose {
             Self::PasswordReset | Self::StaffInvite => &[Self::PasswordReset, Self::StaffInvite],
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::VerifyEmail => "verify_email",
-            Self::PasswordReset => "password_reset",
-            Self::StaffInvite => "staff_invite",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::VerifyEmail, Self::PasswordReset, Self::StaffInvite].into_iter().find(|p| p.as_str() == s)
-    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -153,7 +108,7 @@ impl TokenPurpose {
 pub struct EmailToken {
     pub id: i64,
     pub user_id: i64,
-    pub purpose: String,
+    pub purpose: TokenPurpose,
     pub token_hash: String,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,

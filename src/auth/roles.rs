@@ -1,35 +1,14 @@
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Applicant,
-    Reviewer,
-    Finance,
-    Admin,
+crate::text_enum! {
+    #[derive(PartialOrd, Ord)]
+    pub enum Role {
+        Applicant = "applicant",
+        Reviewer = "reviewer",
+        Finance = "finance",
+        Admin = "admin",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Applicant => "applicant",
-            Self::Reviewer => "reviewer",
-            Self::Finance => "finance",
-            Self::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "applicant" => Self::Applicant,
-            "reviewer" => Self::Reviewer,
-            "finance" => Self::Finance,
-            "admin" => Self::Admin,
-            _ => return None,
-        })
-    }
-
     pub fn is_staff(self) -> bool {
         self != Self::Applicant
     }
@@ -38,7 +17,7 @@ impl Role {
 /// A role an admin grants: `applicant` comes with registering and is never granted.
 /// The document's item type of `roles` in staff requests (the service reads [`Role`] and
 /// refuses `applicant` with 422 `staff_roles`, so the console gets the same answer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantableRole {
     Reviewer,

@@ -35,6 +35,7 @@ pub struct UserView {
     pub roles: Vec<Role>,
     pub status: UserStatus,
     pub email_verified: bool,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: chrono::NaiveDateTime,
 }
 

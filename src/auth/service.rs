@@ -141,8 +141,7 @@ fn consume_email_token(
         return Err(invalid());
     }
     // A completed link ends every other link of its family.
-    let purpose = TokenPurpose::parse(&row.purpose).ok_or_else(invalid)?;
-    revoke_links(conn, now, row.user_id, purpose)?;
+    revoke_links(conn, now, row.user_id, row.purpose)?;
     Ok(row)
 }
 

@@ -67,7 +67,7 @@ pub async fn staff(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<
                 id: u.id,
                 name: u.full_name,
                 email: u.email,
-                status: u.status.replace('_', " "),
+                status: u.status.as_str().replace('_', " "),
                 reviewer: roles.contains(&Role::Reviewer),
                 finance: roles.contains(&Role::Finance),
                 admin: roles.contains(&Role::Admin),
@@ -203,8 +203,8 @@ pub async fn tests(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<
                 id: t.id,
                 title: t.title,
                 domain: t.domain,
-                tier: t.tier,
-                status: t.status,
+                tier: t.tier.to_string(),
+                status: t.status.to_string(),
                 version: t.current_version,
             })
             .collect(),
@@ -318,10 +318,10 @@ pub async fn outbox(st: web::Data<AppState>, user: Console<Admin>, q: web::Query
             .into_iter()
             .map(|r| OutboxLine {
                 id: r.id,
-                dead: r.status == OutboxStatus::Dead.as_str(),
+                dead: r.status == OutboxStatus::Dead,
                 recipient: r.recipient,
                 subject: r.subject,
-                status: r.status,
+                status: r.status.to_string(),
                 attempts: r.attempts,
                 created: when(&r.created_at),
                 sent: when_opt(&r.sent_at),

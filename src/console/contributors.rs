@@ -80,13 +80,13 @@ pub async fn page(st: web::Data<AppState>, user: Console<AnyStaff>, id: web::Pat
         .into_iter()
         .map(|m| MoveLine {
             proposed: when(&m.proposed_at),
-            reason: m.reason_code.replace('_', " "),
+            reason: m.reason_code.as_str().replace('_', " "),
             id: m.id,
             domain: m.domain,
-            direction: m.direction,
-            from_tier: m.from_tier,
-            to_tier: m.to_tier,
-            status: m.status,
+            direction: m.direction.to_string(),
+            from_tier: m.from_tier.to_string(),
+            to_tier: m.to_tier.to_string(),
+            status: m.status.to_string(),
             note: m.note,
         })
         .collect();
@@ -94,7 +94,7 @@ pub async fn page(st: web::Data<AppState>, user: Console<AnyStaff>, id: web::Pat
         layout: Layout::new(&user, "contributors", None),
         person: person.full_name,
         person_id: id,
-        status: person.status,
+        status: person.status.to_string(),
         ladder: ladder.level.as_str(),
         domains,
         thresholds: Thresholds::of(&st.config.work.standing),

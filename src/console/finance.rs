@@ -175,7 +175,7 @@ pub async fn batches(st: web::Data<AppState>, user: Console<Finance>, q: web::Qu
             .into_iter()
             .map(|b| BatchLine {
                 id: b.id,
-                status: b.status,
+                status: b.status.to_string(),
                 created: when(&b.created_at),
                 items: b.item_count,
                 net: dollars(b.net_cents),
@@ -292,7 +292,7 @@ async fn batch_page(
     render(&BatchPage {
         layout: Layout::new(user, "batches", notice),
         id: b.id,
-        status: b.status.clone(),
+        status: b.status.to_string(),
         note: b.note.clone(),
         created: when(&b.created_at),
         created_by: b.created_by,
@@ -613,7 +613,7 @@ pub async fn trace(st: web::Data<AppState>, user: Console<Finance>, q: web::Quer
         task = Some(TaskView {
             task_ref: t.task_ref,
             contributor_id: t.contributor_id,
-            status: t.status,
+            status: t.status.to_string(),
             pay: dollars(t.pay_cents),
             approved: when_opt(&t.approved_at),
             available_on: when_opt(&t.available_on),

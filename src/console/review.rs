@@ -271,8 +271,8 @@ fn decision_form(form: &Form) -> DecisionForm {
 fn history_line(d: Decision) -> HistoryLine {
     HistoryLine {
         at: when(&d.decided_at),
-        subject: format!("{} #{}", d.subject_type.replace('_', " "), d.subject_id),
-        outcome: d.outcome.replace('_', " "),
+        subject: format!("{} #{}", d.subject_type.as_str().replace('_', " "), d.subject_id),
+        outcome: d.outcome.as_str().replace('_', " "),
         reason: d.reason_code.replace('_', " "),
         note: d.note,
         by: d.decided_by.map(|id| format!("staff #{id}")).unwrap_or_else(|| "automatic".into()),

@@ -5,33 +5,16 @@ use utoipa::ToSchema;
 
 use crate::db::schema::{credential_rules, credentials, removal_proposals};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CredentialKind {
-    Degree,
-    Transcript,
-    Certification,
-    ProfessionalLicense,
+crate::text_enum! {
+    pub enum CredentialKind {
+        Degree = "degree",
+        Transcript = "transcript",
+        Certification = "certification",
+        ProfessionalLicense = "professional_license",
+    }
 }
 
 impl CredentialKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Degree => "degree",
-            Self::Transcript => "transcript",
-            Self::Certification => "certification",
-            Self::ProfessionalLicense => "professional_license",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "degree" => Self::Degree,
-            "transcript" => Self::Transcript,
-            "certification" => Self::Certification,
-            "professional_license" => Self::ProfessionalLicense,
-            _ => return None,
-        })
-    }
     pub fn label(self) -> &'static str {
         match self {
             Self::Degree => "degree",
@@ -42,68 +25,25 @@ impl CredentialKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DegreeLevel {
-    Bachelor,
-    Master,
-    Doctorate,
-    Professional,
-}
-
-impl DegreeLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Bachelor => "bachelor",
-            Self::Master => "master",
-            Self::Doctorate => "doctorate",
-            Self::Professional => "professional",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "bachelor" => Self::Bachelor,
-            "master" => Self::Master,
-            "doctorate" => Self::Doctorate,
-            "professional" => Self::Professional,
-            _ => return None,
-        })
+crate::text_enum! {
+    pub enum DegreeLevel {
+        Bachelor = "bachelor",
+        Master = "master",
+        Doctorate = "doctorate",
+        Professional = "professional",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CredentialStatus {
-    PendingReview,
-    Verified,
-    Rejected,
-    MoreInfoRequested,
-    /// Replaced by a re-upload after a request for more information.
-    Superseded,
-    /// Expired after verification; what it granted has lapsed.
-    Lapsed,
-}
-
-impl CredentialStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PendingReview => "pending_review",
-            Self::Verified => "verified",
-            Self::Rejected => "rejected",
-            Self::MoreInfoRequested => "more_info_requested",
-            Self::Superseded => "superseded",
-            Self::Lapsed => "lapsed",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "pending_review" => Self::PendingReview,
-            "verified" => Self::Verified,
-            "rejected" => Self::Rejected,
-            "more_info_requested" => Self::MoreInfoRequested,
-            "lapsed" => Self::Lapsed,
-            _ => Self::Superseded,
-        }
+crate::text_enum! {
+    pub enum CredentialStatus {
+        PendingReview = "pending_review",
+        Verified = "verified",
+        Rejected = "rejected",
+        MoreInfoRequested = "more_info_requested",
+        /// Replaced by a re-upload after a request for more information.
+        Superseded = "superseded",
+        /// Expired after verification; what it granted has lapsed.
+        Lapsed = "lapsed",
     }
 }
 
@@ -112,15 +52,15 @@ impl CredentialStatus {
 pub struct Credential {
     pub id: i64,
     pub user_id: i64,
-    pub kind: String,
-    pub level: Option<String>,
+    pub kind: CredentialKind,
+    pub level: Option<DegreeLevel>,
     pub domain: String,
     pub title: String,
     pub issuer: String,
     pub issued_on: Option<NaiveDate>,
     pub expires_on: Option<NaiveDate>,
     pub file_id: i64,
-    pub status: String,
+    pub status: CredentialStatus,
     pub flagged: bool,
     pub flag_reason: Option<String>,
     pub replaces_id: Option<i64>,
@@ -135,11 +75,11 @@ pub struct Credential {
 
 impl Credential {
     pub fn status(&self) -> CredentialStatus {
-        CredentialStatus::parse(&self.status)
+        self.status
     }
     /// e.g. "master degree in law".
     pub fn describe(&self) -> String {
-        let kind = CredentialKind::parse(&self.kind).map(|k| k.label()).unwrap_or("credential");
+        let kind = self.kind.label();
         match &self.level {
             Some(level) => format!("{level} {kind} in {}", self.domain),
             None => format!("{kind} in {}", self.domain),
@@ -170,13 +110,14 @@ pub struct NewCredential<'a> {
 #[diesel(table_name = credential_rules)]
 pub struct CredentialRule {
     pub id: i64,
-    pub kind: String,
+    pub kind: CredentialKind,
     /// Degree level, or null for any.
-    pub level: Option<String>,
+    pub level: Option<DegreeLevel>,
     pub domain: String,
     pub grants_domain: String,
-    pub grants_tier: String,
+    pub grants_tier: crate::qualifications::model::Tier,
     pub created_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -192,6 +133,15 @@ pub struct NewCredentialRule<'a> {
     pub created_at: NaiveDateTime,
 }
 
+crate::text_enum! {
+    /// Where a proposal to remove a contributor is.
+    pub enum RemovalStatus {
+        Proposed = "proposed",
+        Confirmed = "confirmed",
+        Withdrawn = "withdrawn",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = removal_proposals)]
 pub struct RemovalProposal {
@@ -200,11 +150,12 @@ pub struct RemovalProposal {
     pub credential_id: Option<i64>,
     pub reason_code: String,
     pub note: String,
-    /// `proposed`, `confirmed` or `withdrawn`.
-    pub status: String,
+    pub status: RemovalStatus,
     pub proposed_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub proposed_at: NaiveDateTime,
     pub confirmed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub confirmed_at: Option<NaiveDateTime>,
 }
 

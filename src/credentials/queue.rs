@@ -67,15 +67,15 @@ impl ReviewQueue for Credentials {
     fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item> {
         let c = service::find(conn, id)?;
         let mut facts = vec![
-            fact("Kind", c.kind.clone()),
+            fact("Kind", c.kind.as_str()),
             fact("Title", c.title.clone()),
             fact("Issuer", c.issuer.clone()),
             fact("Domain", c.domain.clone()),
-            fact("Level", c.level.clone().unwrap_or_else(|| "—".into())),
+            fact("Level", c.level.map_or("—", |l| l.as_str())),
             fact("Issued", c.issued_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into())),
             fact("Expires", c.expires_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into())),
             fact("Submitted", when(&c.submitted_at)),
-            fact("Status", c.status.replace('_', " ")),
+            fact("Status", c.status.as_str().replace('_', " ")),
         ];
         if c.flagged {
             facts.push(fact("Flagged", c.flag_reason.clone().unwrap_or_else(|| "yes".into())));

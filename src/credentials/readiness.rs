@@ -98,7 +98,7 @@ mod tests {
         Credential {
             id,
             user_id: 1,
-            kind: "license".into(),
+            kind: crate::credentials::model::CredentialKind::ProfessionalLicense,
             level: None,
             domain: "law".into(),
             title: "Bar admission".into(),
@@ -106,7 +106,7 @@ mod tests {
             issued_on: None,
             expires_on,
             file_id: 1,
-            status: status.as_str().into(),
+            status,
             flagged: false,
             flag_reason: None,
             replaces_id: None,

@@ -19,8 +19,8 @@ use crate::{blocking, AppState};
 #[derive(Serialize, ToSchema)]
 pub struct CredentialView {
     pub id: i64,
-    pub kind: String,
-    pub level: Option<String>,
+    pub kind: CredentialKind,
+    pub level: Option<DegreeLevel>,
     pub domain: String,
     pub title: String,
     pub issuer: String,
@@ -30,7 +30,9 @@ pub struct CredentialView {
     pub reason_code: Option<String>,
     /// The reviewer's note, when decided.
     pub note: Option<String>,
+    #[serde(with = "crate::clock::utc")]
     pub submitted_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub decided_at: Option<NaiveDateTime>,
     pub file_id: i64,
     pub replaces_id: Option<i64>,
@@ -131,6 +133,7 @@ pub struct CredentialQueueItem {
     pub flagged: bool,
     pub flag_reason: Option<String>,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
 }
 
@@ -181,6 +184,7 @@ crate::db::page::page_of!(CredentialQueuePage, CredentialQueueItem);
 pub struct CredentialClaim {
     pub id: i64,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
 }
 

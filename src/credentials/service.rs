@@ -189,7 +189,7 @@ pub fn upload(state: &AppState, ctx: &RequestCtx, user_id: i64, mut form: Form) 
                 .set(credentials::status.eq(CredentialStatus::Superseded.as_str()))
                 .execute(conn)?;
         }
-        let file_id = file_store::record(conn, now, user_id, "credential", &stored)?;
+        let file_id = file_store::record(conn, now, user_id, crate::files::model::FilePurpose::Credential, &stored)?;
         // Fraud signal: the same bytes uploaded by someone else flags both review items.
         let same_file_elsewhere: Vec<i64> = files::table
             .filter(files::sha256.eq(&stored.sha256))
@@ -438,7 +438,7 @@ fn apply_rules(
             crate::qualifications::service::Grant {
                 user_id: c.user_id,
                 domain: &rule.grants_domain,
-                tier: &rule.grants_tier,
+                tier: rule.grants_tier.as_str(),
                 source: &source,
                 expires_at: c.expires_on.and_then(|d| d.succ_opt()).and_then(|d| d.and_hms_opt(0, 0, 0)),
             },
@@ -721,7 +721,7 @@ pub fn confirm_removal(
         let now = state.clock.now();
         let p: RemovalProposal =
             removal_proposals::table.find(proposal_id).select(RemovalProposal::as_select()).first(conn)?;
-        if p.status != "proposed" {
+        if p.status != crate::credentials::model::RemovalStatus::Proposed {
             return Err(AppError::conflict(ProblemCode::NotOpen, "this proposal is already decided"));
         }
         if p.proposed_by == staff_id {

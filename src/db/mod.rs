@@ -1,6 +1,7 @@
 //! Persistence: one connection type over SQLite and PostgreSQL, a pool, migrations.
 
 pub mod schema;
+mod text_enum;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -8,16 +8,52 @@ use crate::db::schema::decisions;
 pub struct Decision {
     pub id: i64,
     pub user_id: i64,
-    /// What was decided on, e.g. `work_authorization`, `account`.
-    pub subject_type: String,
+    /// What was decided on.
+    pub subject_type: DecisionSubject,
     pub subject_id: String,
-    /// e.g. `verified`, `rejected`, `more_info_requested`, `suspended`.
-    pub outcome: String,
+    pub outcome: DecisionOutcome,
     pub reason_code: String,
     pub note: String,
     /// The staff member, or null for an automatic decision.
     pub decided_by: Option<i64>,
+    #[serde(with = "crate::clock::utc")]
     pub decided_at: NaiveDateTime,
+}
+
+crate::text_enum! {
+    /// What a decision is about.
+    pub enum DecisionSubject {
+        WorkAuthorization = "work_authorization",
+        Credential = "credential",
+        Account = "account",
+        WorkRecord = "work_record",
+        WorkAppeal = "work_appeal",
+        QualityStanding = "quality_standing",
+        StandingMove = "standing_move",
+        StandingMoveAppeal = "standing_move_appeal",
+    }
+}
+
+crate::text_enum! {
+    /// What was decided.
+    pub enum DecisionOutcome {
+        Verified = "verified",
+        Rejected = "rejected",
+        MoreInfoRequested = "more_info_requested",
+        Lapsed = "lapsed",
+        Removed = "removed",
+        Closed = "closed",
+        Suspended = "suspended",
+        EarningsReleased = "earnings_released",
+        Approved = "approved",
+        Upheld = "upheld",
+        Overturned = "overturned",
+        Warning = "warning",
+        Retraining = "retraining",
+        Suspension = "suspension",
+        Promotion = "promotion",
+        Demotion = "demotion",
+    }
 }
 
 #[derive(Insertable)]
@@ -152,5 +188,21 @@ impl DecisionKind {
     /// The kind of a recorded decision (`automatic`: no person decided).
     pub fn of(subject_type: &str, outcome: &str, automatic: bool) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.parts() == (subject_type, outcome, automatic))
+    }
+}
+
+#[cfg(test)]
+mod closed_sets {
+    use super::*;
+
+    /// Every decision kind is stored with a subject and an outcome the enums (and the
+    /// CHECK constraints that mirror them) know.
+    #[test]
+    fn every_kind_has_a_known_subject_and_outcome() {
+        for kind in DecisionKind::ALL {
+            let (subject, outcome, _) = kind.parts();
+            assert!(DecisionSubject::parse(subject).is_some(), "{kind:?}: {subject}");
+            assert!(DecisionOutcome::parse(outcome).is_some(), "{kind:?}: {outcome}");
+        }
     }
 }

@@ -3,6 +3,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::files;
 
+crate::text_enum! {
+    /// What an uploaded file is for: who may read it follows from this.
+    pub enum FilePurpose {
+        WorkAuthorization = "work_authorization",
+        Credential = "credential",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = files)]
 pub struct FileRow {
@@ -12,7 +20,7 @@ pub struct FileRow {
     pub sha256: String,
     pub content_type: String,
     pub size_bytes: i64,
-    pub purpose: String,
+    pub purpose: FilePurpose,
     pub created_at: NaiveDateTime,
     /// Deleted by a retention rule: the row stays, the bytes are gone.
     pub deleted_at: Option<NaiveDateTime>,
@@ -26,6 +34,6 @@ pub struct NewFileRow<'a> {
     pub sha256: &'a str,
     pub content_type: &'a str,
     pub size_bytes: i64,
-    pub purpose: &'a str,
+    pub purpose: FilePurpose,
     pub created_at: NaiveDateTime,
 }

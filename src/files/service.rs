@@ -48,7 +48,13 @@ pub fn discard(state: &AppState, stored: &[StoredFile]) {
     }
 }
 
-pub fn record(conn: &mut DbConn, now: NaiveDateTime, owner_id: i64, purpose: &str, f: &StoredFile) -> AppResult<i64> {
+pub fn record(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    owner_id: i64,
+    purpose: super::model::FilePurpose,
+    f: &StoredFile,
+) -> AppResult<i64> {
     Ok(diesel::insert_into(files::table)
         .values(NewFileRow {
             owner_id,

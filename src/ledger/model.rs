@@ -1,40 +1,27 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::{ledger_accounts, ledger_adjustments, ledger_entries, ledger_transactions};
 
-/// What an account holds. Contributor accounts: `pending`, `held`, `available`,
-/// `in_payout`; platform accounts: the rest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountKind {
-    Pending,
-    Held,
-    Available,
-    InPayout,
-    Expense,
-    PayoutsClearing,
-    Cash,
-    BackupWithholdingPayable,
+crate::text_enum! {
+    /// What an account holds. Contributor accounts: `pending`, `held`, `available`,
+    /// `in_payout`; platform accounts: the rest.
+    pub enum AccountKind {
+        Pending = "pending",
+        Held = "held",
+        Available = "available",
+        InPayout = "in_payout",
+        Expense = "expense",
+        PayoutsClearing = "payouts_clearing",
+        Cash = "cash",
+        BackupWithholdingPayable = "backup_withholding_payable",
+    }
 }
 
 impl AccountKind {
     pub const CONTRIBUTOR: [AccountKind; 4] = [Self::Pending, Self::Held, Self::Available, Self::InPayout];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Held => "held",
-            Self::Available => "available",
-            Self::InPayout => "in_payout",
-            Self::Expense => "expense",
-            Self::PayoutsClearing => "payouts_clearing",
-            Self::Cash => "cash",
-            Self::BackupWithholdingPayable => "backup_withholding_payable",
-        }
-    }
 }
 
 /// Which account a leg of a transaction moves.
@@ -53,39 +40,22 @@ impl AccountRef {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TxKind {
-    WorkApproved,
-    HoldReleased,
-    Bonus,
-    TestStipend,
-    Adjustment,
-    Clawback,
-    /// available → in_payout, reference `payout_item:{id}`.
-    PayoutReserved,
-    /// in_payout → payouts_clearing when the rail confirms payment.
-    PayoutSettled,
-    /// The reservation reversed: failed, returned or cancelled.
-    PayoutFailed,
-    /// available → backup_withholding_payable.
-    BackupWithholding,
-}
-
-impl TxKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::WorkApproved => "work_approved",
-            Self::HoldReleased => "hold_released",
-            Self::Bonus => "bonus",
-            Self::TestStipend => "test_stipend",
-            Self::Adjustment => "adjustment",
-            Self::Clawback => "clawback",
-            Self::PayoutReserved => "payout_reserved",
-            Self::PayoutSettled => "payout_settled",
-            Self::PayoutFailed => "payout_failed",
-            Self::BackupWithholding => "backup_withholding",
-        }
+crate::text_enum! {
+    pub enum TxKind {
+        WorkApproved = "work_approved",
+        HoldReleased = "hold_released",
+        Bonus = "bonus",
+        TestStipend = "test_stipend",
+        Adjustment = "adjustment",
+        Clawback = "clawback",
+        /// available → in_payout, reference `payout_item:{id}`.
+        PayoutReserved = "payout_reserved",
+        /// in_payout → payouts_clearing when the rail confirms payment.
+        PayoutSettled = "payout_settled",
+        /// The reservation reversed: failed, returned or cancelled.
+        PayoutFailed = "payout_failed",
+        /// available → backup_withholding_payable.
+        BackupWithholding = "backup_withholding",
     }
 }
 
@@ -105,7 +75,7 @@ pub struct AccountRow {
     pub id: i64,
     pub code: String,
     pub owner_id: Option<i64>,
-    pub kind: String,
+    pub kind: AccountKind,
     pub currency: String,
 }
 
@@ -126,11 +96,12 @@ pub struct NewTransactionRow<'a> {
 #[diesel(table_name = ledger_transactions)]
 pub struct TransactionRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: TxKind,
     pub reference: String,
     pub memo: String,
     pub contributor_id: Option<i64>,
     pub created_by: Option<i64>,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -151,32 +122,33 @@ pub struct EntryRow {
     pub amount_cents: i64,
 }
 
-/// A manual posting: a signed adjustment, a bonus, or a clawback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AdjustmentKind {
-    /// Signed: positive credits `available`, negative debits it.
-    Adjustment,
-    /// Positive: credits `available`.
-    Bonus,
-    /// Positive: the amount taken back from `available`.
-    Clawback,
+crate::text_enum! {
+    /// A manual posting: a signed adjustment, a bonus, or a clawback.
+    pub enum AdjustmentKind {
+        /// Signed: positive credits `available`, negative debits it.
+        Adjustment = "adjustment",
+        /// Positive: credits `available`.
+        Bonus = "bonus",
+        /// Positive: the amount taken back from `available`.
+        Clawback = "clawback",
+    }
 }
 
 impl AdjustmentKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Adjustment => "adjustment",
-            Self::Bonus => "bonus",
-            Self::Clawback => "clawback",
-        }
-    }
     pub fn tx_kind(self) -> TxKind {
         match self {
             Self::Adjustment => TxKind::Adjustment,
             Self::Bonus => TxKind::Bonus,
             Self::Clawback => TxKind::Clawback,
         }
+    }
+}
+
+crate::text_enum! {
+    /// An adjustment waits for a second finance user's approval, then is posted.
+    pub enum AdjustmentStatus {
+        PendingApproval = "pending_approval",
+        Posted = "posted",
     }
 }
 
@@ -199,15 +171,15 @@ pub struct NewAdjustmentRow<'a> {
 pub struct AdjustmentRow {
     pub id: i64,
     pub contributor_id: i64,
-    /// `adjustment`, `bonus` or `clawback`.
-    pub kind: String,
+    pub kind: AdjustmentKind,
     pub amount_cents: i64,
     pub reason: String,
-    /// `pending_approval` or `posted`.
-    pub status: String,
+    pub status: AdjustmentStatus,
     pub created_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
     pub approved_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub approved_at: Option<NaiveDateTime>,
     pub transaction_id: Option<i64>,
 }

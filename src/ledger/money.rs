@@ -37,29 +37,13 @@ impl fmt::Display for Cents {
     }
 }
 
-/// How a work record's quantity is counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UnitKind {
-    /// `quantity` units at `rate` per unit.
-    Units,
-    /// `quantity` minutes at `rate` per hour.
-    Minutes,
-}
-
-impl UnitKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Units => "units",
-            Self::Minutes => "minutes",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "units" => Some(Self::Units),
-            "minutes" => Some(Self::Minutes),
-            _ => None,
-        }
+crate::text_enum! {
+    /// How a work record's quantity is counted.
+    pub enum UnitKind {
+        /// `quantity` units at `rate` per unit.
+        Units = "units",
+        /// `quantity` minutes at `rate` per hour.
+        Minutes = "minutes",
     }
 }
 

@@ -676,7 +676,7 @@ pub fn approve_adjustment(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: 
         if row.created_by == finance_id {
             return Err(AppError::Forbidden("the finance user who made an adjustment cannot approve it".into()));
         }
-        if row.status != "pending_approval" {
+        if row.status != AdjustmentStatus::PendingApproval {
             return Err(AppError::conflict(ProblemCode::AlreadyPosted, "this adjustment is already posted"));
         }
         // Posting first: its unique (kind, reference) refuses a concurrent second approval;

@@ -3,22 +3,12 @@ use diesel::prelude::*;
 
 use crate::db::schema::outbox;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OutboxStatus {
-    Pending,
-    Sent,
-    /// Gave up after the configured number of attempts; an admin can retry it.
-    Dead,
-}
-
-impl OutboxStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Dead => "dead",
-        }
+crate::text_enum! {
+    pub enum OutboxStatus {
+        Pending = "pending",
+        Sent = "sent",
+        /// Gave up after the configured number of attempts; an admin can retry it.
+        Dead = "dead",
     }
 }
 
@@ -32,7 +22,7 @@ pub struct OutboxRow {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,

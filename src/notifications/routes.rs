@@ -16,12 +16,14 @@ pub struct OutboxItem {
     pub recipient: String,
     pub template: String,
     pub subject: String,
-    /// `pending`, `sent` or `dead`.
-    pub status: String,
+    pub status: super::model::OutboxStatus,
     pub attempts: i32,
+    #[serde(with = "crate::clock::utc")]
     pub next_attempt_at: chrono::NaiveDateTime,
     pub last_error: Option<String>,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: chrono::NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub sent_at: Option<chrono::NaiveDateTime>,
 }
 

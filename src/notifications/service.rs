@@ -198,7 +198,7 @@ pub fn list(conn: &mut DbConn, filter: &OutboxFilter) -> AppResult<Vec<OutboxRow
 /// Puts a dead-lettered email back in the queue, due now, with a fresh attempt count.
 pub fn retry(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<OutboxRow> {
     let row: OutboxRow = outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?;
-    if row.status != OutboxStatus::Dead.as_str() {
+    if row.status != OutboxStatus::Dead {
         return Err(AppError::conflict(ProblemCode::NotDeadLettered, "only dead-lettered emails can be retried"));
     }
     diesel::update(outbox::table.find(id))

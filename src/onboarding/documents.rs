@@ -140,22 +140,16 @@ pub const LIST_C: &[&str] = &[
     "dhs_employment_authorization_document",
 ];
 
-/// One presented document: the list it is presented under and its type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocList {
-    A,
-    B,
-    C,
+crate::text_enum! {
+    /// One presented document: the list it is presented under and its type.
+    pub enum DocList {
+        A = "A",
+        B = "B",
+        C = "C",
+    }
 }
 
 impl DocList {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::A => "A",
-            Self::B => "B",
-            Self::C => "C",
-        }
-    }
     fn allowed(self) -> &'static [&'static str] {
         match self {
             Self::A => LIST_A,

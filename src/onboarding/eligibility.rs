@@ -208,7 +208,7 @@ mod tests {
             email: "a@example.com".into(),
             password_hash: None,
             full_name: "A".into(),
-            status: status.as_str().into(),
+            status,
             email_verified_at: verified_email,
             created_at: at(1, 0),
             updated_at: at(1, 0),

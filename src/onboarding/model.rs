@@ -60,40 +60,19 @@ impl Profile {
     }
 }
 
-/// The four Form I-9 attestation categories, plus `none` (not authorized), which is
-/// accepted as an answer and rejects the application at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthorizationCategory {
-    UsCitizen,
-    NoncitizenNational,
-    LawfulPermanentResident,
-    NoncitizenAuthorized,
-    None,
+crate::text_enum! {
+    /// The four Form I-9 attestation categories, plus `none` (not authorized), which is
+    /// accepted as an answer and rejects the application at once.
+    pub enum AuthorizationCategory {
+        UsCitizen = "us_citizen",
+        NoncitizenNational = "noncitizen_national",
+        LawfulPermanentResident = "lawful_permanent_resident",
+        NoncitizenAuthorized = "noncitizen_authorized",
+        None = "none",
+    }
 }
 
 impl AuthorizationCategory {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UsCitizen => "us_citizen",
-            Self::NoncitizenNational => "noncitizen_national",
-            Self::LawfulPermanentResident => "lawful_permanent_resident",
-            Self::NoncitizenAuthorized => "noncitizen_authorized",
-            Self::None => "none",
-        }
-    }
-
-    /// A stored category (`none` is never stored: it rejects at once).
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "us_citizen" => Self::UsCitizen,
-            "noncitizen_national" => Self::NoncitizenNational,
-            "lawful_permanent_resident" => Self::LawfulPermanentResident,
-            "noncitizen_authorized" => Self::NoncitizenAuthorized,
-            _ => return None,
-        })
-    }
-
     /// Only "noncitizen authorized to work" may have an expiration date ("exp. date, if
     /// any": refugees, asylees and some FSM/RMI citizens have none and write N/A).
     pub fn may_expire(self) -> bool {
@@ -101,37 +80,14 @@ impl AuthorizationCategory {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthorizationStatus {
-    Attested,
-    PendingReview,
-    MoreInfoRequested,
-    Verified,
-    Rejected,
-    Superseded,
-}
-
-impl AuthorizationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Attested => "attested",
-            Self::PendingReview => "pending_review",
-            Self::MoreInfoRequested => "more_info_requested",
-            Self::Verified => "verified",
-            Self::Rejected => "rejected",
-            Self::Superseded => "superseded",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "attested" => Self::Attested,
-            "pending_review" => Self::PendingReview,
-            "more_info_requested" => Self::MoreInfoRequested,
-            "verified" => Self::Verified,
-            "rejected" => Self::Rejected,
-            _ => Self::Superseded,
-        }
+crate::text_enum! {
+    pub enum AuthorizationStatus {
+        Attested = "attested",
+        PendingReview = "pending_review",
+        MoreInfoRequested = "more_info_requested",
+        Verified = "verified",
+        Rejected = "rejected",
+        Superseded = "superseded",
     }
 }
 
@@ -140,11 +96,11 @@ impl AuthorizationStatus {
 pub struct WorkAuthorization {
     pub id: i64,
     pub user_id: i64,
-    pub category: String,
+    pub category: AuthorizationCategory,
     pub expires_on: Option<NaiveDate>,
     pub residence_country: String,
     pub reverification: bool,
-    pub status: String,
+    pub status: AuthorizationStatus,
     pub attested_at: NaiveDateTime,
     pub submitted_at: Option<NaiveDateTime>,
     pub claimed_by: Option<i64>,
@@ -160,7 +116,7 @@ pub struct WorkAuthorization {
 
 impl WorkAuthorization {
     pub fn status(&self) -> AuthorizationStatus {
-        AuthorizationStatus::parse(&self.status)
+        self.status
     }
 }
 
@@ -182,7 +138,7 @@ pub struct NewWorkAuthorization<'a> {
 pub struct AuthorizationDocument {
     pub id: i64,
     pub work_authorization_id: i64,
-    pub list: String,
+    pub list: super::documents::DocList,
     pub document_type: String,
     pub number_enc: Option<String>,
     pub expires_on: Option<NaiveDate>,

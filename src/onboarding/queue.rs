@@ -50,7 +50,7 @@ impl ReviewQueue for WorkAuthorizations {
                 person_id: r.authorization.user_id,
                 summary: format!(
                     "{} · {} document(s){}",
-                    r.authorization.category.replace('_', " "),
+                    r.authorization.category.as_str().replace('_', " "),
                     r.documents.len(),
                     if r.authorization.reverification { " · reverification" } else { "" }
                 ),
@@ -69,7 +69,7 @@ impl ReviewQueue for WorkAuthorizations {
             person_id: wa.user_id,
             heading: format!("Work authorization #{id}"),
             facts: vec![
-                fact("Category", wa.category.replace('_', " ")),
+                fact("Category", wa.category.as_str().replace('_', " ")),
                 fact("Authorized until", wa.expires_on.map(|d| d.to_string()).unwrap_or_else(|| "no end date".into())),
                 fact(
                     "Reverify on",
@@ -79,7 +79,7 @@ impl ReviewQueue for WorkAuthorizations {
                 fact("Reverification", if wa.reverification { "yes" } else { "no" }),
                 fact("Attested", when(&wa.attested_at)),
                 fact("Submitted", when_opt(&wa.submitted_at)),
-                fact("Status", wa.status.replace('_', " ")),
+                fact("Status", wa.status.as_str().replace('_', " ")),
             ],
             file_ids: docs
                 .iter()
@@ -88,7 +88,7 @@ impl ReviewQueue for WorkAuthorizations {
                         d.file_id,
                         format!(
                             "List {} · {}{}",
-                            d.list.to_uppercase(),
+                            d.list.as_str().to_uppercase(),
                             d.document_type.replace('_', " "),
                             d.expires_on.map(|e| format!(" · expires {e}")).unwrap_or_default()
                         ),

@@ -263,8 +263,7 @@ pub struct AttestationRequest {
 #[derive(Serialize, ToSchema)]
 pub struct DocumentView {
     pub id: i64,
-    /// `A`, `B` or `C`.
-    pub list: String,
+    pub list: crate::onboarding::documents::DocList,
     pub document_type: String,
     /// Masked: last four characters only; null once deleted by the retention job.
     pub number: Option<String>,
@@ -272,20 +271,24 @@ pub struct DocumentView {
     /// Open with `GET /files/{file_id}` (404 once deleted).
     pub file_id: i64,
     /// When the I-9 retention job deleted the file and the number (the fact stays).
+    #[serde(with = "crate::clock::utc_opt")]
     pub purged_at: Option<NaiveDateTime>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct WorkAuthorizationView {
     pub id: i64,
-    pub category: String,
+    pub category: AuthorizationCategory,
     pub expires_on: Option<NaiveDate>,
     /// When reverification is due (the attested date or a document's expiry); null: never.
     pub reverify_on: Option<NaiveDate>,
     pub reverification: bool,
     pub status: AuthorizationStatus,
+    #[serde(with = "crate::clock::utc")]
     pub attested_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub submitted_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub decided_at: Option<NaiveDateTime>,
     pub documents: Vec<DocumentView>,
 }
@@ -466,14 +469,16 @@ pub struct QueueItem {
     pub id: i64,
     pub user_id: i64,
     pub applicant_name: String,
-    pub category: String,
+    pub category: AuthorizationCategory,
     pub expires_on: Option<NaiveDate>,
     pub reverify_on: Option<NaiveDate>,
     pub reverification: bool,
+    #[serde(with = "crate::clock::utc_opt")]
     pub submitted_at: Option<NaiveDateTime>,
     /// Seconds since submission: the SLA clock.
     pub age_seconds: i64,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
     pub documents: Vec<DocumentView>,
 }
@@ -527,6 +532,7 @@ pub async fn review_queue(
 pub struct ClaimView {
     pub id: i64,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
 }
 

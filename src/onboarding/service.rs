@@ -628,8 +628,7 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
     if !refused.is_empty() {
         return Err(AppError::Validation(refused));
     }
-    let category = AuthorizationCategory::parse(&wa.category)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("work authorization {}: category {}", wa.id, wa.category)))?;
+    let category = wa.category;
     let reverify_on = documents::reverify_on(category, wa.expires_on, &facts);
 
     // Files are checked and written first; if the transaction then fails they are removed.
@@ -653,7 +652,7 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
             ));
         }
         for (d, s) in docs.iter().zip(&stored) {
-            let file_id = files::record(conn, now, user_id, "work_authorization", s)?;
+            let file_id = files::record(conn, now, user_id, crate::files::model::FilePurpose::WorkAuthorization, s)?;
             diesel::insert_into(work_authorization_documents::table)
                 .values(NewAuthorizationDocument {
                     work_authorization_id: wa.id,

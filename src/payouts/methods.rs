@@ -110,10 +110,12 @@ pub struct MethodView {
     /// E.g. `ACH checking ****6789` or `PayPal a***@example.com`.
     pub destination: String,
     /// The change hold: payouts use the method from then on.
+    #[serde(with = "crate::clock::utc")]
     pub usable_from: NaiveDateTime,
     pub on_hold: bool,
     /// True for the method payouts use (the newest, not replaced).
     pub current: bool,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
 }
 
@@ -243,7 +245,7 @@ fn replace_current(
             subject_type: "payout_method",
             subject_id: Some(id.to_string()),
             summary: json!({"before": previous.map(|p| json!({"id": p.id, "destination": p.masked})),
-                "after": {"rail": rail.as_str(), "destination": masked, "usable_from": usable_from},
+                "after": {"rail": rail.as_str(), "destination": masked, "usable_from": crate::clock::rfc3339(usable_from)},
                 "notification_of_change": (!bank_notice.is_empty()).then_some(bank_notice)}),
         },
     )?;
@@ -265,25 +267,15 @@ fn replace_current(
     Ok(id)
 }
 
-/// What applying a notification of change did to the contributor's method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CorrectionOutcome {
-    /// A corrected method replaced the one the item was paid to.
-    Applied,
-    /// Nothing in the method to correct (or it already reads so): recorded only.
-    Recorded,
-    /// The contributor replaced that method since: their own choice stands.
-    MethodReplaced,
-}
-
-impl CorrectionOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Applied => "applied",
-            Self::Recorded => "recorded",
-            Self::MethodReplaced => "method_replaced",
-        }
+crate::text_enum! {
+    /// What applying a notification of change did to the contributor's method.
+    pub enum CorrectionOutcome {
+        /// A corrected method replaced the one the item was paid to.
+        Applied = "applied",
+        /// Nothing in the method to correct (or it already reads so): recorded only.
+        Recorded = "recorded",
+        /// The contributor replaced that method since: their own choice stands.
+        MethodReplaced = "method_replaced",
     }
 }
 

@@ -7,30 +7,13 @@ use utoipa::ToSchema;
 
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods};
 
-/// How money reaches a contributor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Rail {
-    Paypal,
-    Wise,
-    Ach,
-}
-
-impl Rail {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Paypal => "paypal",
-            Self::Wise => "wise",
-            Self::Ach => "ach",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "paypal" => Some(Self::Paypal),
-            "wise" => Some(Self::Wise),
-            "ach" => Some(Self::Ach),
-            _ => None,
-        }
+crate::text_enum! {
+    /// How money reaches a contributor.
+    #[derive(PartialOrd, Ord)]
+    pub enum Rail {
+        Paypal = "paypal",
+        Wise = "wise",
+        Ach = "ach",
     }
 }
 
@@ -59,21 +42,13 @@ pub enum Destination {
     Bank(BankAccount),
 }
 
-/// Which kind of destination a method pays, stored in clear beside the encrypted details
-/// (`payout_methods.destination_kind`): Wise has one batch template per kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DestinationKind {
-    Email,
-    Bank,
-}
-
-impl DestinationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::Bank => "bank",
-        }
+crate::text_enum! {
+    /// Which kind of destination a method pays, stored in clear beside the encrypted
+    /// details (`payout_methods.destination_kind`): Wise has one batch template per kind.
+    #[derive(PartialOrd, Ord)]
+    pub enum DestinationKind {
+        Email = "email",
+        Bank = "bank",
     }
 }
 
@@ -113,30 +88,13 @@ impl Destination {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MethodStatus {
-    Active,
-    /// A payment to it failed or was returned: the contributor adds a new method.
-    NeedsUpdate,
-    /// Superseded by a newer method.
-    Replaced,
-}
-
-impl MethodStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::NeedsUpdate => "needs_update",
-            Self::Replaced => "replaced",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "active" => Self::Active,
-            "needs_update" => Self::NeedsUpdate,
-            _ => Self::Replaced,
-        }
+crate::text_enum! {
+    pub enum MethodStatus {
+        Active = "active",
+        /// A payment to it failed or was returned: the contributor adds a new method.
+        NeedsUpdate = "needs_update",
+        /// Superseded by a newer method.
+        Replaced = "replaced",
     }
 }
 
@@ -158,54 +116,33 @@ pub struct NewMethodRow<'a> {
 pub struct MethodRow {
     pub id: i64,
     pub user_id: i64,
-    pub rail: String,
-    pub status: String,
+    pub rail: Rail,
+    pub status: MethodStatus,
     pub status_reason: Option<String>,
     pub details_enc: String,
     pub masked: String,
     pub usable_from: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub replaced_at: Option<NaiveDateTime>,
-    pub destination_kind: String,
+    pub destination_kind: DestinationKind,
 }
 
 impl MethodRow {
     pub fn rail(&self) -> Rail {
-        Rail::parse(&self.rail).unwrap_or(Rail::Ach)
+        self.rail
     }
     pub fn status(&self) -> MethodStatus {
-        MethodStatus::parse(&self.status)
+        self.status
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BatchStatus {
-    Draft,
-    Approved,
-    Exported,
-    Settled,
-    Cancelled,
-}
-
-impl BatchStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Approved => "approved",
-            Self::Exported => "exported",
-            Self::Settled => "settled",
-            Self::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "draft" => Self::Draft,
-            "approved" => Self::Approved,
-            "exported" => Self::Exported,
-            "settled" => Self::Settled,
-            _ => Self::Cancelled,
-        }
+crate::text_enum! {
+    pub enum BatchStatus {
+        Draft = "draft",
+        Approved = "approved",
+        Exported = "exported",
+        Settled = "settled",
+        Cancelled = "cancelled",
     }
 }
 
@@ -225,19 +162,23 @@ pub struct NewBatchRow<'a> {
 #[diesel(table_name = payout_batches)]
 pub struct BatchRow {
     pub id: i64,
-    /// `draft`, `approved`, `exported`, `settled` or `cancelled`.
-    pub status: String,
+    pub status: BatchStatus,
     pub idempotency_key: String,
     #[serde(skip)]
     pub request_hash: String,
     pub note: String,
     pub created_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
     pub approved_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub approved_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub exported_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub settled_at: Option<NaiveDateTime>,
     pub cancelled_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub cancelled_at: Option<NaiveDateTime>,
     pub item_count: i64,
     pub gross_cents: i64,
@@ -250,40 +191,19 @@ pub struct BatchRow {
 
 impl BatchRow {
     pub fn status(&self) -> BatchStatus {
-        BatchStatus::parse(&self.status)
+        self.status
     }
 }
 
-/// An item's state: `pending` until the settlement says `paid`, `failed` or `returned`;
-/// `cancelled` with its draft batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemStatus {
-    Pending,
-    Paid,
-    Failed,
-    Returned,
-    Cancelled,
-}
-
-impl ItemStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Paid => "paid",
-            Self::Failed => "failed",
-            Self::Returned => "returned",
-            Self::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "paid" => Self::Paid,
-            "failed" => Self::Failed,
-            "returned" => Self::Returned,
-            "cancelled" => Self::Cancelled,
-            _ => Self::Pending,
-        }
+crate::text_enum! {
+    /// An item's state: `pending` until the settlement says `paid`, `failed` or
+    /// `returned`; `cancelled` with its draft batch.
+    pub enum ItemStatus {
+        Pending = "pending",
+        Paid = "paid",
+        Failed = "failed",
+        Returned = "returned",
+        Cancelled = "cancelled",
     }
 }
 
@@ -312,11 +232,11 @@ pub struct ItemRow {
     pub batch_id: i64,
     pub contributor_id: i64,
     pub method_id: i64,
-    pub rail: String,
+    pub rail: Rail,
     pub gross_cents: i64,
     pub withheld_cents: i64,
     pub net_cents: i64,
-    pub status: String,
+    pub status: ItemStatus,
     pub rail_reference: Option<String>,
     pub reason: Option<String>,
     pub created_at: NaiveDateTime,
@@ -335,10 +255,10 @@ pub struct ItemRow {
 
 impl ItemRow {
     pub fn status(&self) -> ItemStatus {
-        ItemStatus::parse(&self.status)
+        self.status
     }
     pub fn rail(&self) -> Rail {
-        Rail::parse(&self.rail).unwrap_or(Rail::Ach)
+        self.rail
     }
 }
 

@@ -199,7 +199,7 @@ mod tests {
         );
         let mut f = ready_payouts();
         if let Some(m) = f.method.as_mut() {
-            m.status = "needs_update".into();
+            m.status = crate::payouts::model::MethodStatus::NeedsUpdate;
             m.status_reason = Some("R03 no account".into());
             m.usable_from = at(22);
         }

@@ -25,28 +25,11 @@ use crate::error::{AppError, AppResult, ProblemCode};
 use crate::notifications::{self, templates};
 use crate::AppState;
 
-/// Where a release stands. Stored as text under a CHECK constraint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReleaseStatus {
-    PendingApproval,
-    Approved,
-}
-
-impl ReleaseStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PendingApproval => "pending_approval",
-            Self::Approved => "approved",
-        }
-    }
-
-    pub fn parse(s: &str) -> AppResult<Self> {
-        match s {
-            "pending_approval" => Ok(Self::PendingApproval),
-            "approved" => Ok(Self::Approved),
-            other => Err(AppError::Internal(anyhow::anyhow!("unknown payout release status {other:?}"))),
-        }
+crate::text_enum! {
+    /// Where a release stands. Stored as text under a CHECK constraint.
+    pub enum ReleaseStatus {
+        PendingApproval = "pending_approval",
+        Approved = "approved",
     }
 }
 
@@ -56,7 +39,7 @@ struct ReleaseRow {
     id: i64,
     contributor_id: i64,
     note: String,
-    status: String,
+    status: ReleaseStatus,
     requested_by: i64,
     requested_at: NaiveDateTime,
     approved_by: Option<i64>,
@@ -81,8 +64,10 @@ pub struct Release {
     pub note: String,
     pub status: ReleaseStatus,
     pub requested_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub requested_at: NaiveDateTime,
     pub approved_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub approved_at: Option<NaiveDateTime>,
 }
 
@@ -90,7 +75,7 @@ impl TryFrom<ReleaseRow> for Release {
     type Error = AppError;
     fn try_from(r: ReleaseRow) -> AppResult<Self> {
         Ok(Self {
-            status: ReleaseStatus::parse(&r.status)?,
+            status: r.status,
             id: r.id,
             contributor_id: r.contributor_id,
             note: r.note,

@@ -262,11 +262,14 @@ pub struct ItemView {
     pub reason: Option<String>,
     /// NACHA return reason code (`R02`…) of a failed or returned ACH item.
     pub return_code: Option<String>,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub settled_at: Option<NaiveDateTime>,
     /// The date the rail paid, in the payer's time zone: the 1099-NEC year.
     pub paid_on: Option<NaiveDate>,
     /// A return received after the item was paid.
+    #[serde(with = "crate::clock::utc_opt")]
     pub returned_at: Option<NaiveDateTime>,
 }
 
@@ -315,6 +318,7 @@ pub struct ExportRecord {
     pub byte_count: i64,
     pub item_count: i64,
     pub exported_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub exported_at: NaiveDateTime,
 }
 
@@ -507,18 +511,23 @@ pub fn build_batch(
         // Items: multi-row inserts, then their ids (one item per contributor and batch).
         // Backup withholding only on the rails whose payments the payer reports.
         let payer_withholds = crate::tax::service::payer_withholds_by_rail(conn)?;
-        let amounts: Vec<(&Candidate, i64, i64)> = eligible
+        // An eligible contributor has a method and its rail; neither is ever defaulted
+        // (ids and rails that move money are read, or the build fails).
+        let amounts: Vec<(&Candidate, Rail, i64, i64, i64)> = eligible
             .iter()
             .map(|c| {
                 let w = &c.withholding;
-                let rail = c.rail.ok_or_else(|| {
-                    AppError::Internal(anyhow::anyhow!("eligible contributor {} has no rail", c.contributor_id))
-                })?;
+                let (Some(rail), Some(method_id)) = (c.rail, c.method_id) else {
+                    return Err(AppError::Internal(anyhow::anyhow!(
+                        "eligible contributor {} has no payout method or rail",
+                        c.contributor_id
+                    )));
+                };
                 let withholds = payer_withholds.get(rail.as_str()).copied().ok_or_else(|| {
                     AppError::Internal(anyhow::anyhow!("rail {} missing from payout_rails", rail.as_str()))
                 })?;
                 let withheld = if w.required && withholds { withheld_amount(c.available_cents, w.rate) } else { 0 };
-                Ok((c, c.available_cents, withheld))
+                Ok((c, rail, method_id, c.available_cents, withheld))
             })
             .collect::<AppResult<_>>()?;
         // Items are inserted in contributor order, so ids rise with each rail's positions.
@@ -526,14 +535,13 @@ pub fn build_batch(
         for chunk in amounts.chunks(ROWS_PER_INSERT) {
             let rows: Vec<NewItemRow> = chunk
                 .iter()
-                .map(|(c, gross, withheld)| {
-                    let rail = c.rail.unwrap_or(Rail::Ach);
-                    let position = positions.entry(rail).or_insert(0);
+                .map(|(c, rail, method_id, gross, withheld)| {
+                    let position = positions.entry(*rail).or_insert(0);
                     *position += 1;
                     NewItemRow {
                         batch_id,
                         contributor_id: c.contributor_id,
-                        method_id: c.method_id.unwrap_or_default(),
+                        method_id: *method_id,
                         rail: rail.as_str(),
                         gross_cents: *gross,
                         withheld_cents: *withheld,
@@ -569,7 +577,7 @@ pub fn build_batch(
             .collect();
         let (mut gross_total, mut withheld_total) = (0i64, 0i64);
         let mut postings = Vec::with_capacity(withheld_items.len());
-        for (c, gross, withheld) in &amounts {
+        for (c, _, _, gross, withheld) in &amounts {
             let user = c.contributor_id;
             if *withheld > 0 {
                 let item_id = withheld_items
@@ -973,7 +981,7 @@ fn payment_dates(
         .select(diesel::dsl::min(payout_exports::exported_at))
         .first(conn)?;
     let ach_default = super::nacha::effective_entry_date(nacha_at.unwrap_or(exported_at).date());
-    let rails: HashMap<i64, String> = {
+    let rails: HashMap<i64, Rail> = {
         let ids: Vec<i64> = lines.iter().map(|l| l.item_id).collect();
         let mut out = HashMap::new();
         for chunk in ids.chunks(LOOKUP_CHUNK) {
@@ -982,7 +990,7 @@ fn payment_dates(
                     .filter(payout_items::batch_id.eq(batch.id))
                     .filter(payout_items::id.eq_any(chunk))
                     .select((payout_items::id, payout_items::rail))
-                    .load::<(i64, String)>(conn)?,
+                    .load::<(i64, Rail)>(conn)?,
             );
         }
         out
@@ -1006,7 +1014,7 @@ fn payment_dates(
             Some(p) => p,
             None => None,
         };
-        let default = match rails.get(&line.item_id).and_then(|r| Rail::parse(r)) {
+        let default = match rails.get(&line.item_id) {
             Some(Rail::Ach) => ach_default,
             _ => today,
         };
@@ -1072,7 +1080,7 @@ fn settle_line(
     else {
         return Ok(result(SettlementOutcome::NotFound, None, None));
     };
-    let ach = Rail::parse(&item.rail) == Some(Rail::Ach);
+    let ach = item.rail == Rail::Ach;
     if code.is_some() && !ach {
         return invalid("return reason codes are NACHA codes, for ACH items only");
     }
@@ -1348,7 +1356,7 @@ pub fn apply_change_notices(
                 results.push(result("not_found", None, None));
                 continue;
             };
-            if Rail::parse(&item.rail) != Some(Rail::Ach) {
+            if item.rail != Rail::Ach {
                 results.push(result("invalid", None, Some("notifications of change are for ACH entries".into())));
                 continue;
             }
@@ -1432,9 +1440,12 @@ pub struct MyPayout {
     pub reason: Option<String>,
     /// NACHA return reason code of a failed or returned ACH payout.
     pub return_code: Option<String>,
+    #[serde(with = "crate::clock::utc")]
     pub in_batch_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub sent_at: Option<NaiveDateTime>,
     /// When finance recorded the settlement.
+    #[serde(with = "crate::clock::utc_opt")]
     pub settled_at: Option<NaiveDateTime>,
     /// The date the rail paid (payer's time zone): the year of the payment for tax.
     pub paid_on: Option<NaiveDate>,
@@ -1460,12 +1471,12 @@ pub fn my_payouts(st: &AppState, user_id: i64, before: Option<i64>, limit: Optio
         if let Some(b) = before {
             q = q.filter(payout_items::id.lt(b));
         }
-        let rows: Vec<(ItemRow, String, Option<NaiveDateTime>, String)> =
+        let rows: Vec<(ItemRow, BatchStatus, Option<NaiveDateTime>, String)> =
             q.order(payout_items::id.desc()).limit(crate::db::page_limit(limit)).load(conn)?;
         Ok(rows
             .into_iter()
             .map(|(i, batch_status, exported_at, masked)| MyPayout {
-                status: stage(i.status(), BatchStatus::parse(&batch_status)).to_string(),
+                status: stage(i.status, batch_status).to_string(),
                 rail: i.rail(),
                 item_id: i.id,
                 batch_id: i.batch_id,
@@ -1477,9 +1488,9 @@ pub fn my_payouts(st: &AppState, user_id: i64, before: Option<i64>, limit: Optio
                 reason: i.reason,
                 return_code: i.return_code,
                 in_batch_at: i.created_at,
-                sent_at: exported_at.filter(|_| i.status != "cancelled"),
-                settled_at: i.settled_at.filter(|_| i.status == "paid"),
-                paid_on: i.paid_on.filter(|_| i.status == "paid"),
+                sent_at: exported_at.filter(|_| i.status != ItemStatus::Cancelled),
+                settled_at: i.settled_at.filter(|_| i.status == ItemStatus::Paid),
+                paid_on: i.paid_on.filter(|_| i.status == ItemStatus::Paid),
             })
             .collect())
     })
@@ -1494,14 +1505,17 @@ pub struct PayoutStages {
     pub sent_cents: i64,
     /// Gross paid.
     pub settled_cents: i64,
+    #[serde(with = "crate::clock::utc_opt")]
     pub last_in_batch_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub last_sent_at: Option<NaiveDateTime>,
     pub last_rail_reference: Option<String>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub last_settled_at: Option<NaiveDateTime>,
 }
 
 pub fn payout_stages(conn: &mut DbConn, user_id: i64) -> AppResult<PayoutStages> {
-    let rows: Vec<(ItemRow, String, Option<NaiveDateTime>)> = payout_items::table
+    let rows: Vec<(ItemRow, BatchStatus, Option<NaiveDateTime>)> = payout_items::table
         .inner_join(payout_batches::table)
         .filter(payout_items::contributor_id.eq(user_id))
         .order(payout_items::id.asc())
@@ -1509,7 +1523,7 @@ pub fn payout_stages(conn: &mut DbConn, user_id: i64) -> AppResult<PayoutStages>
         .load(conn)?;
     let mut s = PayoutStages::default();
     for (i, batch_status, exported_at) in rows {
-        match stage(i.status(), BatchStatus::parse(&batch_status)) {
+        match stage(i.status, batch_status) {
             "in_batch" => {
                 s.in_batch_cents += i.gross_cents;
                 s.last_in_batch_at = Some(i.created_at);
@@ -1538,8 +1552,10 @@ pub struct LatePayout {
     pub contributor_id: i64,
     pub late_records: i64,
     pub late_cents: i64,
+    #[serde(with = "crate::clock::utc")]
     pub oldest_approved_at: NaiveDateTime,
     /// When the oldest late record was due (approval + the promise).
+    #[serde(with = "crate::clock::utc")]
     pub due_by: NaiveDateTime,
     pub available_cents: i64,
     pub in_payout_cents: i64,

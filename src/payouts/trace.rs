@@ -169,7 +169,7 @@ pub fn load_stream(conn: &mut DbConn, user_id: i64) -> AppResult<Stream> {
         .order(ledger_entries::id.asc())
         .select((ledger_transactions::kind, ledger_transactions::reference, ledger_entries::amount_cents))
         .load(conn)?;
-    let covers: Vec<(i64, String, Option<i64>, Option<i64>)> = payout_items::table
+    let covers: Vec<(i64, ItemStatus, Option<i64>, Option<i64>)> = payout_items::table
         .filter(payout_items::contributor_id.eq(user_id))
         .select((
             payout_items::id,
@@ -183,10 +183,7 @@ pub fn load_stream(conn: &mut DbConn, user_id: i64) -> AppResult<Stream> {
         covers
             .into_iter()
             .filter_map(|(item_id, status, from, to)| {
-                let reopened = matches!(
-                    ItemStatus::parse(&status),
-                    ItemStatus::Failed | ItemStatus::Returned | ItemStatus::Cancelled
-                );
+                let reopened = matches!(status, ItemStatus::Failed | ItemStatus::Returned | ItemStatus::Cancelled);
                 Some(Cover { item_id, from: from?, to: to?, reopened })
             })
             .collect(),
@@ -200,6 +197,7 @@ pub struct ExportFile {
     pub part: i32,
     pub sha256: String,
     pub byte_count: i64,
+    #[serde(with = "crate::clock::utc")]
     pub exported_at: NaiveDateTime,
 }
 
@@ -216,16 +214,21 @@ pub struct ItemLink {
     pub reason: Option<String>,
     pub return_code: Option<String>,
     /// When finance recorded the result.
+    #[serde(with = "crate::clock::utc_opt")]
     pub settled_at: Option<NaiveDateTime>,
     /// The date the rail paid (payer's time zone).
     pub paid_on: Option<NaiveDate>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub returned_at: Option<NaiveDateTime>,
     pub batch_id: i64,
     pub batch_status: super::model::BatchStatus,
     /// When the batch was built (the item reserved).
+    #[serde(with = "crate::clock::utc")]
     pub in_batch_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub approved_at: Option<NaiveDateTime>,
     /// The batch's first export: the money sent.
+    #[serde(with = "crate::clock::utc_opt")]
     pub sent_at: Option<NaiveDateTime>,
     pub files: Vec<ExportFile>,
 }
@@ -343,11 +346,14 @@ pub struct TaskTrace {
     pub work_record_id: i64,
     pub task_ref: String,
     pub contributor_id: i64,
-    pub status: String,
+    pub status: crate::work::model::WorkStatus,
     pub pay_cents: i64,
+    #[serde(with = "crate::clock::utc")]
     pub completed_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub approved_at: Option<NaiveDateTime>,
     /// When the hold ended (or ends).
+    #[serde(with = "crate::clock::utc_opt")]
     pub available_on: Option<NaiveDateTime>,
     /// Empty while the pay is held or the record not approved.
     pub portions: Vec<TaskPortion>,
@@ -468,9 +474,12 @@ pub struct TaskPayment {
     /// The item paying (the last, when the pay is split over several).
     pub payout_item_id: Option<i64>,
     pub batch_id: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub in_batch_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub sent_at: Option<NaiveDateTime>,
     pub rail_reference: Option<String>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub settled_at: Option<NaiveDateTime>,
     pub paid_on: Option<NaiveDate>,
     /// Cents of the task in an item settled as paid.

@@ -76,6 +76,7 @@ pub struct UnclaimedLine {
     pub state: Option<String>,
     /// The owner's last indication of interest: the latest of sign-up, completed work,
     /// a payout method added, a W-9 signed and a payout paid.
+    #[serde(with = "crate::clock::utc")]
     pub last_activity: NaiveDateTime,
     pub notice_from: NaiveDate,
     pub notice_by: NaiveDate,

@@ -16,79 +16,35 @@ use crate::db::schema::{
 /// Points are stored in thousandths so partial credit stays an integer.
 pub const MILLI: i64 = 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Tier {
-    Generalist,
-    Expert,
+crate::text_enum! {
+    #[derive(PartialOrd, Ord)]
+    pub enum Tier {
+        Generalist = "generalist",
+        Expert = "expert",
+    }
 }
 
 impl Tier {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Generalist => "generalist",
-            Self::Expert => "expert",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "generalist" => Some(Self::Generalist),
-            "expert" => Some(Self::Expert),
-            _ => None,
-        }
-    }
-
     /// An expert qualification also satisfies a generalist requirement in its domain.
     pub fn satisfies(self, required: Tier) -> bool {
         self >= required
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TestStatus {
-    Active,
-    Retired,
-}
-
-impl TestStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Retired => "retired",
-        }
+crate::text_enum! {
+    pub enum TestStatus {
+        Active = "active",
+        Retired = "retired",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AttemptStatus {
-    InProgress,
-    /// Submitted (or closed at the deadline); free-text answers await a reviewer.
-    Grading,
-    Passed,
-    Failed,
-}
-
-impl AttemptStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InProgress => "in_progress",
-            Self::Grading => "grading",
-            Self::Passed => "passed",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "in_progress" => Self::InProgress,
-            "grading" => Self::Grading,
-            "passed" => Self::Passed,
-            // The CHECK constraint keeps the column to known values.
-            _ => Self::Failed,
-        }
+crate::text_enum! {
+    pub enum AttemptStatus {
+        InProgress = "in_progress",
+        /// Submitted (or closed at the deadline); free-text answers await a reviewer.
+        Grading = "grading",
+        Passed = "passed",
+        Failed = "failed",
     }
 }
 
@@ -191,9 +147,9 @@ pub struct SectionFeedback {
 pub struct TestRow {
     pub id: i64,
     pub domain: String,
-    pub tier: String,
+    pub tier: Tier,
     pub title: String,
-    pub status: String,
+    pub status: TestStatus,
     pub current_version: i32,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
@@ -265,7 +221,7 @@ pub struct AttemptRow {
     pub test_id: i64,
     pub test_version_id: i64,
     pub user_id: i64,
-    pub status: String,
+    pub status: AttemptStatus,
     pub question_ids: String,
     pub answers: String,
     pub objective_scores: Option<String>,
@@ -283,7 +239,7 @@ pub struct AttemptRow {
 
 impl AttemptRow {
     pub fn status(&self) -> AttemptStatus {
-        AttemptStatus::parse(&self.status)
+        self.status
     }
 
     pub fn question_ids(&self) -> Vec<String> {
@@ -317,18 +273,10 @@ pub struct NewAttemptRow<'a> {
     pub stipend_cents: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReviewStatus {
-    Pending,
-    Graded,
-}
-
-impl ReviewStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Graded => "graded",
-        }
+crate::text_enum! {
+    pub enum ReviewStatus {
+        Pending = "pending",
+        Graded = "graded",
     }
 }
 
@@ -341,7 +289,7 @@ pub struct ReviewRow {
     pub answer_text: String,
     /// In thousandths of a point.
     pub max_points: i64,
-    pub status: String,
+    pub status: ReviewStatus,
     pub claimed_by: Option<i64>,
     pub claim_expires_at: Option<NaiveDateTime>,
     pub points_awarded: Option<i64>,
@@ -368,7 +316,7 @@ pub struct QualificationRow {
     pub id: i64,
     pub user_id: i64,
     pub domain: String,
-    pub tier: String,
+    pub tier: Tier,
     pub source: String,
     pub granted_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,

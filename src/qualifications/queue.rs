@@ -72,7 +72,7 @@ impl ReviewQueue for TestAnswers {
                 fact("Attempt", format!("#{} ({})", i.attempt.id, i.attempt.status)),
             ],
             file_ids: vec![],
-            pending: i.review.status == ReviewStatus::Pending.as_str(),
+            pending: i.review.status == ReviewStatus::Pending,
             claimed_by: i.review.claimed_by,
             claim_expires_at: i.review.claim_expires_at,
             form: Form::Points(i.review.max_points),
@@ -84,7 +84,7 @@ impl ReviewQueue for TestAnswers {
         if i.attempt.user_id == reviewer {
             return Err(AppError::Forbidden("nobody grades their own test answers".into()));
         }
-        if i.review.status != ReviewStatus::Pending.as_str() {
+        if i.review.status != ReviewStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyGraded, "this answer is already graded"));
         }
         Ok(Claimable { status: ReviewStatus::Pending.as_str(), claimed_by: i.review.claimed_by })

@@ -35,16 +35,12 @@ pub struct AdminTestView {
     pub sections: Vec<Section>,
 }
 
-fn tier_of(s: &str) -> Tier {
-    Tier::parse(s).unwrap_or(Tier::Generalist)
-}
-
 impl AdminTestView {
     fn new((test, v): (TestRow, VersionRow)) -> Self {
         Self {
             id: test.id,
-            tier: tier_of(&test.tier),
-            status: if test.status == "retired" { TestStatus::Retired } else { TestStatus::Active },
+            tier: test.tier,
+            status: test.status,
             domain: test.domain,
             title: test.title,
             version: v.version,
@@ -177,7 +173,7 @@ pub async fn list_tests(
             TestListItem {
                 id: r.test.id,
                 version: r.version.version,
-                tier: tier_of(&r.test.tier),
+                tier: r.test.tier,
                 title: r.test.title,
                 domain: r.test.domain,
                 time_limit_minutes: r.version.time_limit_minutes,
@@ -238,11 +234,16 @@ pub struct AttemptView {
     pub test_title: String,
     pub test_version: i32,
     pub status: AttemptStatus,
+    #[serde(with = "crate::clock::utc")]
     pub started_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc")]
     pub deadline_at: NaiveDateTime,
     /// Answers are accepted until this time (the deadline plus a short grace).
+    #[serde(with = "crate::clock::utc")]
     pub answers_accepted_until: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub submitted_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub graded_at: Option<NaiveDateTime>,
     pub questions: Vec<ApplicantQuestion>,
     /// The answers saved so far.
@@ -420,10 +421,12 @@ pub struct ReviewItemView {
     pub rubric: Option<String>,
     pub answer_text: String,
     pub max_points: f64,
+    #[serde(with = "crate::clock::utc")]
     pub queued_at: NaiveDateTime,
     /// Seconds since the answer entered the queue.
     pub age_seconds: i64,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
 }
 
@@ -442,7 +445,7 @@ impl ReviewItemView {
             attempt_id: r.attempt_id,
             test_id: item.test.id,
             test_title: item.test.title,
-            tier: tier_of(&item.test.tier),
+            tier: item.test.tier,
             domain: item.test.domain,
             question_id: r.question_id,
             prompt,
@@ -524,6 +527,7 @@ pub struct DecisionView {
     pub attempt_id: i64,
     pub points_awarded: f64,
     pub note: Option<String>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub graded_at: Option<NaiveDateTime>,
     /// The attempt's status after this grade (`passed`/`failed` once every answer is graded).
     pub attempt_status: AttemptStatus,
@@ -574,8 +578,11 @@ pub struct QualificationView {
     pub tier: Tier,
     /// Where it came from, e.g. `test:3:attempt:17`.
     pub source: String,
+    #[serde(with = "crate::clock::utc")]
     pub granted_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub expires_at: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub revoked_at: Option<NaiveDateTime>,
     pub revoke_reason: Option<String>,
     /// Neither expired nor revoked.
@@ -587,7 +594,7 @@ impl QualificationView {
         Self {
             id: q.id,
             active: q.is_active(now),
-            tier: tier_of(&q.tier),
+            tier: q.tier,
             domain: q.domain,
             source: q.source,
             granted_at: q.granted_at,
@@ -603,6 +610,7 @@ pub struct ProjectTypeView {
     pub id: i64,
     pub name: String,
     pub required_qualifications: Vec<RequiredQualification>,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
     /// The domain whose standing gates this project type; null: not gated.
     pub standing_domain: Option<String>,

@@ -264,10 +264,10 @@ pub fn update_test(
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let before = test_row(conn, test_id)?;
-        if before.status == TestStatus::Retired.as_str() {
+        if before.status == TestStatus::Retired {
             return Err(AppError::conflict(ProblemCode::TestRetired, "a retired test cannot be edited"));
         }
-        if before.domain != def.domain.trim() || before.tier != def.tier.as_str() {
+        if before.domain != def.domain.trim() || before.tier != def.tier {
             return Err(AppError::field("domain", "immutable", "domain and tier cannot change; create a new test"));
         }
         let old = current_version(conn, &before)?;
@@ -302,7 +302,7 @@ pub fn retire_test(st: &AppState, ctx: &RequestCtx, admin_id: i64, test_id: i64)
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let test = test_row(conn, test_id)?;
-        if test.status == TestStatus::Retired.as_str() {
+        if test.status == TestStatus::Retired {
             return Err(AppError::conflict(ProblemCode::TestRetired, "the test is already retired"));
         }
         diesel::update(qualification_tests::table.find(test_id))
@@ -337,6 +337,7 @@ pub struct Blocker {
     pub code: ProblemCode,
     pub detail: String,
     /// When the next attempt becomes possible, if a date decides it.
+    #[serde(with = "crate::clock::utc_opt")]
     pub next_attempt_at: Option<NaiveDateTime>,
 }
 
@@ -346,7 +347,7 @@ impl Blocker {
     }
 
     fn into_error(self, extra: serde_json::Value) -> AppError {
-        let mut ext = json!({"reason": self.code, "next_attempt_at": self.next_attempt_at});
+        let mut ext = json!({"reason": self.code, "next_attempt_at": self.next_attempt_at.map(crate::clock::rfc3339)});
         if let (Some(map), serde_json::Value::Object(more)) = (ext.as_object_mut(), extra) {
             map.extend(more);
         }
@@ -368,7 +369,7 @@ pub fn holds_qualification(
         .filter(qualifications::revoked_at.is_null())
         .select(QualificationRow::as_select())
         .load(conn)?;
-    Ok(rows.iter().any(|q| q.is_active(now) && Tier::parse(&q.tier).is_some_and(|t| t.satisfies(tier))))
+    Ok(rows.iter().any(|q| q.is_active(now) && q.tier.satisfies(tier)))
 }
 
 /// The hook the credentials issue fills: whether `user_id` holds a verified credential
@@ -496,7 +497,7 @@ fn blockers(
         .select(AttemptRow::as_select())
         .load(conn)?;
     let used = past.len() as i64;
-    let tier = Tier::parse(&test.tier).unwrap_or(Tier::Generalist);
+    let tier = test.tier;
     if past.iter().any(|a| a.status() == AttemptStatus::Grading) {
         out.push(Blocker::new(ProblemCode::ResultPending, "your last attempt is being graded", None));
     } else if holds_qualification(conn, now, user_id, &test.domain, tier)? {
@@ -598,7 +599,7 @@ pub fn start_attempt(st: &AppState, user_id: i64, test_id: i64) -> AppResult<Att
         let now = st.clock.now();
         close_expired_in(conn, st, now, Some(user_id))?;
         let test = test_row(conn, test_id)?;
-        if test.status != TestStatus::Active.as_str() {
+        if test.status != TestStatus::Active {
             return Err(AppError::conflict(ProblemCode::TestRetired, "this test no longer accepts attempts"));
         }
         let version = current_version(conn, &test)?;
@@ -678,7 +679,7 @@ fn writable(st: &AppState, attempt: &AttemptRow, now: NaiveDateTime) -> AppResul
         return Err(AppError::conflict_with(
             ProblemCode::DeadlinePassed,
             format!("the deadline of this attempt passed at {} UTC", attempt.deadline_at.format("%Y-%m-%d %H:%M:%S")),
-            json!({"deadline_at": attempt.deadline_at, "accepted_until": until}),
+            json!({"deadline_at": crate::clock::rfc3339(attempt.deadline_at), "accepted_until": crate::clock::rfc3339(until)}),
         ));
     }
     Ok(())
@@ -850,7 +851,7 @@ fn finalize(
             Grant {
                 user_id: attempt.user_id,
                 domain: &test.domain,
-                tier: &test.tier,
+                tier: test.tier.as_str(),
                 source: &source,
                 expires_at: version.qualification_valid_days.map(|d| now + Duration::days(i64::from(d))),
             },
@@ -992,7 +993,7 @@ pub fn decide(
         let review = review_row(conn, id)?;
         let attempt = attempt_row(conn, review.attempt_id)?;
         not_own(&attempt, reviewer_id)?;
-        if review.status != ReviewStatus::Pending.as_str() {
+        if review.status != ReviewStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyGraded, "this answer is already graded"));
         }
         let milli = (points * MILLI as f64).round() as i64;

@@ -1,51 +1,25 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::rules::{Figures, StandingTier};
 use crate::db::schema::{domain_standings, standing_moves};
 use crate::error::{AppError, AppResult};
 
-/// Where a standing move is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MoveStatus {
-    /// Waits for a reviewer to confirm it (the human-confirmation setting).
-    Proposed,
-    /// A reviewer declined it: it never took effect.
-    Dismissed,
-    /// In effect; the contributor may appeal it until the appeal deadline.
-    Applied,
-    /// Appealed: a reviewer decides.
-    Appealed,
-    /// The appeal was decided and the move stands.
-    Upheld,
-    /// The appeal was decided for the contributor: the previous tier is back.
-    Overturned,
-}
-
-impl MoveStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Proposed => "proposed",
-            Self::Dismissed => "dismissed",
-            Self::Applied => "applied",
-            Self::Appealed => "appealed",
-            Self::Upheld => "upheld",
-            Self::Overturned => "overturned",
-        }
-    }
-    pub fn parse(s: &str) -> AppResult<Self> {
-        Ok(match s {
-            "proposed" => Self::Proposed,
-            "dismissed" => Self::Dismissed,
-            "applied" => Self::Applied,
-            "appealed" => Self::Appealed,
-            "upheld" => Self::Upheld,
-            "overturned" => Self::Overturned,
-            other => return Err(AppError::Internal(anyhow::anyhow!("unknown standing move status {other:?}"))),
-        })
+crate::text_enum! {
+    /// Where a standing move is.
+    pub enum MoveStatus {
+        /// Waits for a reviewer to confirm it (the human-confirmation setting).
+        Proposed = "proposed",
+        /// A reviewer declined it: it never took effect.
+        Dismissed = "dismissed",
+        /// In effect; the contributor may appeal it until the appeal deadline.
+        Applied = "applied",
+        /// Appealed: a reviewer decides.
+        Appealed = "appealed",
+        /// The appeal was decided and the move stands.
+        Upheld = "upheld",
+        /// The appeal was decided for the contributor: the previous tier is back.
+        Overturned = "overturned",
     }
 }
 
@@ -59,7 +33,7 @@ pub fn tier(s: &str) -> AppResult<StandingTier> {
 pub struct StandingRow {
     pub user_id: i64,
     pub domain: String,
-    pub tier: String,
+    pub tier: StandingTier,
     pub tier_since: Option<NaiveDateTime>,
     pub agreement_count: i32,
     pub agreement_points: i64,
@@ -106,13 +80,13 @@ pub struct MoveRow {
     pub id: i64,
     pub user_id: i64,
     pub domain: String,
-    pub direction: String,
-    pub from_tier: String,
-    pub to_tier: String,
-    pub reason_code: String,
+    pub direction: super::rules::Direction,
+    pub from_tier: StandingTier,
+    pub to_tier: StandingTier,
+    pub reason_code: super::rules::MoveReason,
     pub figures: String,
     pub note: String,
-    pub status: String,
+    pub status: MoveStatus,
     pub proposed_at: NaiveDateTime,
     pub reviewed_by: Option<i64>,
     pub reviewed_at: Option<NaiveDateTime>,
@@ -130,7 +104,7 @@ pub struct MoveRow {
 }
 
 impl MoveRow {
-    pub fn status(&self) -> AppResult<MoveStatus> {
-        MoveStatus::parse(&self.status)
+    pub fn status(&self) -> MoveStatus {
+        self.status
     }
 }

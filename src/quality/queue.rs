@@ -52,7 +52,7 @@ impl ReviewQueue for StandingMoves {
                     m.domain,
                     m.from_tier,
                     m.to_tier,
-                    m.reason_code.replace('_', " ")
+                    m.reason_code.as_str().replace('_', " ")
                 ),
                 since: m.appealed_at.unwrap_or(m.proposed_at),
                 claimed_by: m.claimed_by,
@@ -64,12 +64,12 @@ impl ReviewQueue for StandingMoves {
 
     fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item> {
         let m = service::move_row(conn, id)?;
-        let status = m.status()?;
+        let status = m.status();
         let mut facts = vec![
-            fact("Status", m.status.clone()),
+            fact("Status", m.status.as_str()),
             fact("Domain", m.domain.clone()),
             fact("Move", format!("{}: {} → {}", m.direction, m.from_tier, m.to_tier)),
-            fact("Reason", m.reason_code.replace('_', " ")),
+            fact("Reason", m.reason_code.as_str().replace('_', " ")),
             fact("Why", m.note.clone()),
             fact("Figures", m.figures.clone()),
             fact("Proposed", when(&m.proposed_at)),

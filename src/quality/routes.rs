@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::model::{tier, MoveRow, MoveStatus};
+use super::model::{MoveRow, MoveStatus};
 use super::rules::{Direction, StandingTier};
 use super::service::{self, DomainStanding, MoveVerdict, ReviewerAccuracy, Thresholds};
 use crate::auth::{Admin, AnyStaff, Applicant, Reviewer, Staff};
@@ -25,24 +25,28 @@ pub struct MoveView {
     pub direction: Direction,
     pub from_tier: StandingTier,
     pub to_tier: StandingTier,
-    /// `sustained_high_quality`, `low_gold_accuracy`, `low_consensus_agreement` or
-    /// `high_rejection_share`.
-    pub reason_code: String,
+    pub reason_code: super::rules::MoveReason,
     /// The figures the move was decided on.
     #[schema(value_type = Object)]
     pub figures: serde_json::Value,
     pub note: String,
     pub status: MoveStatus,
+    #[serde(with = "crate::clock::utc")]
     pub proposed_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub effective_at: Option<NaiveDateTime>,
     pub reviewed_by: Option<i64>,
     pub review_note: Option<String>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub appeal_deadline: Option<NaiveDateTime>,
     pub appeal_message: Option<String>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub appealed_at: Option<NaiveDateTime>,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
     pub decided_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub decided_at: Option<NaiveDateTime>,
     pub decision_reason_code: Option<String>,
     pub decision_note: Option<String>,
@@ -51,11 +55,10 @@ pub struct MoveView {
 impl MoveView {
     pub fn new(m: MoveRow) -> AppResult<Self> {
         Ok(Self {
-            direction: Direction::parse(&m.direction)
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown direction {:?}", m.direction)))?,
-            from_tier: tier(&m.from_tier)?,
-            to_tier: tier(&m.to_tier)?,
-            status: m.status()?,
+            direction: m.direction,
+            from_tier: m.from_tier,
+            to_tier: m.to_tier,
+            status: m.status,
             figures: serde_json::from_str(&m.figures).map_err(|e| AppError::Internal(e.into()))?,
             id: m.id,
             user_id: m.user_id,

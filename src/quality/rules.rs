@@ -11,35 +11,21 @@ use utoipa::ToSchema;
 
 use crate::config::StandingConfig;
 
-/// Which project types of a domain a contributor may work on. Project types declare the
-/// tier they need; a contributor's tier in a domain is `standard` until a move changes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StandingTier {
-    /// Entry-level project types only.
-    Entry,
-    /// Entry-level and standard project types (everyone starts here).
-    Standard,
-    /// Every project type of the domain, advanced ones included.
-    Advanced,
+crate::text_enum! {
+    /// Which project types of a domain a contributor may work on. Project types declare the
+    /// tier they need; a contributor's tier in a domain is `standard` until a move changes it.
+    #[derive(PartialOrd, Ord)]
+    pub enum StandingTier {
+        /// Entry-level project types only.
+        Entry = "entry",
+        /// Entry-level and standard project types (everyone starts here).
+        Standard = "standard",
+        /// Every project type of the domain, advanced ones included.
+        Advanced = "advanced",
+    }
 }
 
 impl StandingTier {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Entry => "entry",
-            Self::Standard => "standard",
-            Self::Advanced => "advanced",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "entry" => Some(Self::Entry),
-            "standard" => Some(Self::Standard),
-            "advanced" => Some(Self::Advanced),
-            _ => None,
-        }
-    }
     pub fn up(self) -> Option<Self> {
         match self {
             Self::Entry => Some(Self::Standard),
@@ -49,48 +35,21 @@ impl StandingTier {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    Promotion,
-    Demotion,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Promotion => "promotion",
-            Self::Demotion => "demotion",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "promotion" => Some(Self::Promotion),
-            "demotion" => Some(Self::Demotion),
-            _ => None,
-        }
+crate::text_enum! {
+    pub enum Direction {
+        Promotion = "promotion",
+        Demotion = "demotion",
     }
 }
 
-/// Why a move was made: the reason code the contributor reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MoveReason {
-    /// Every figure at its bar over the window.
-    SustainedHighQuality,
-    LowGoldAccuracy,
-    LowConsensusAgreement,
-    HighRejectionShare,
-}
-
-impl MoveReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SustainedHighQuality => "sustained_high_quality",
-            Self::LowGoldAccuracy => "low_gold_accuracy",
-            Self::LowConsensusAgreement => "low_consensus_agreement",
-            Self::HighRejectionShare => "high_rejection_share",
-        }
+crate::text_enum! {
+    /// Why a move was made: the reason code the contributor reads.
+    pub enum MoveReason {
+        /// Every figure at its bar over the window.
+        SustainedHighQuality = "sustained_high_quality",
+        LowGoldAccuracy = "low_gold_accuracy",
+        LowConsensusAgreement = "low_consensus_agreement",
+        HighRejectionShare = "high_rejection_share",
     }
 }
 

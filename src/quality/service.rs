@@ -49,11 +49,11 @@ pub fn tier_events_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<
         for m in moves {
             let events = out.entry((m.user_id, m.domain.clone())).or_default();
             if let Some(at) = m.effective_at {
-                events.push(TierEvent { at, tier: tier(&m.to_tier)? });
+                events.push(TierEvent { at, tier: m.to_tier });
             }
-            if m.status()? == MoveStatus::Overturned {
+            if m.status == MoveStatus::Overturned {
                 if let Some(at) = m.decided_at {
-                    events.push(TierEvent { at, tier: tier(&m.from_tier)? });
+                    events.push(TierEvent { at, tier: m.from_tier });
                 }
             }
         }
@@ -171,7 +171,7 @@ pub fn run_standing(st: &AppState) -> AppResult<StandingRunReport> {
             if busy.contains(&(row.user_id, row.domain.clone())) {
                 continue;
             }
-            let t = tier(&row.tier)?;
+            let t = row.tier;
             let f = row.figures();
             match rules::decide(&cfg, t, &f, true) {
                 Some(m) if m.direction == Direction::Demotion => moves.push((row, m)),
@@ -183,7 +183,7 @@ pub fn run_standing(st: &AppState) -> AppResult<StandingRunReport> {
         let qualified = qualified_pairs(conn, now, &users)?;
         for row in maybe_up {
             let ok = qualified.contains(&(row.user_id, row.domain.clone()));
-            if let Some(m) = rules::decide(&cfg, tier(&row.tier)?, &row.figures(), ok) {
+            if let Some(m) = rules::decide(&cfg, row.tier, &row.figures(), ok) {
                 moves.push((row, m));
             }
         }
@@ -276,7 +276,7 @@ fn apply_move(
 ) -> AppResult<MoveRow> {
     let m = move_row(conn, id)?;
     let current = current_tier(conn, m.user_id, &m.domain)?;
-    if current != tier(&m.from_tier)? {
+    if current != m.from_tier {
         return Err(AppError::conflict(
             ProblemCode::StaleMove,
             "the contributor's tier changed since this move was proposed",
@@ -297,9 +297,8 @@ fn apply_move(
     if changed != 1 {
         return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this move is already decided"));
     }
-    set_tier(conn, now, m.user_id, &m.domain, &m.to_tier)?;
-    let direction = Direction::parse(&m.direction)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown direction {:?}", m.direction)))?;
+    set_tier(conn, now, m.user_id, &m.domain, m.to_tier.as_str())?;
+    let direction = m.direction;
     decisions::record(
         conn,
         now,
@@ -308,7 +307,7 @@ fn apply_move(
             subject_type: "standing_move",
             subject_id: id.to_string(),
             outcome: direction.as_str(),
-            reason_code: &m.reason_code,
+            reason_code: m.reason_code.as_str(),
             note: &m.note,
             decided_by: confirmed_by,
         },
@@ -350,7 +349,7 @@ fn apply_move(
             full_name: user.full_name,
             subject,
             headline,
-            reason: m.reason_code.clone(),
+            reason: m.reason_code.to_string(),
             note: format!("{} Figures: {}", m.note, m.figures),
             next_steps: format!(
                 "Your figures and what would change them are in GET {STANDING_LINK}. You may appeal this decision once \
@@ -406,13 +405,13 @@ pub fn move_row(conn: &mut DbConn, id: i64) -> AppResult<MoveRow> {
 }
 
 fn current_tier(conn: &mut DbConn, user_id: i64, domain: &str) -> AppResult<StandingTier> {
-    let t: Option<String> = domain_standings::table
+    let t: Option<StandingTier> = domain_standings::table
         .filter(domain_standings::user_id.eq(user_id))
         .filter(domain_standings::domain.eq(domain))
         .select(domain_standings::tier)
         .first(conn)
         .optional()?;
-    t.map_or(Ok(StandingTier::Standard), |t| tier(&t))
+    Ok(t.unwrap_or(StandingTier::Standard))
 }
 
 // ---------------------------------------------------------------- before an account-wide step
@@ -459,7 +458,7 @@ pub fn demote_before_account_step(
         }
         let m = Move {
             direction: Direction::Demotion,
-            from: tier(&row.tier)?,
+            from: row.tier,
             to: StandingTier::Entry,
             reason: MoveReason::HighRejectionShare,
             note: format!("Moved back to entry-level work before any step on your whole account: {why}"),
@@ -517,7 +516,7 @@ pub(super) fn may_review(m: &MoveRow, reviewer_id: i64) -> AppResult<MoveStatus>
     if m.user_id == reviewer_id {
         return Err(AppError::Forbidden("nobody reviews their own standing".into()));
     }
-    let status = m.status()?;
+    let status = m.status;
     if status == MoveStatus::Appealed && m.reviewed_by == Some(reviewer_id) {
         return Err(AppError::Forbidden(
             "an appeal is decided by a different reviewer than the one who confirmed the move".into(),
@@ -604,7 +603,7 @@ pub fn decide(
                     ))
                     .execute(conn)?;
                 if outcome == MoveStatus::Overturned {
-                    set_tier(conn, now, m.user_id, &m.domain, &m.from_tier)?;
+                    set_tier(conn, now, m.user_id, &m.domain, m.from_tier.as_str())?;
                 }
                 decisions::record(
                     conn,
@@ -679,7 +678,7 @@ pub fn appeal(st: &AppState, ctx: &RequestCtx, user_id: i64, id: i64, message: &
         if m.user_id != user_id {
             return Err(AppError::NotFound);
         }
-        match m.status()? {
+        match m.status {
             MoveStatus::Applied => {}
             MoveStatus::Appealed | MoveStatus::Upheld | MoveStatus::Overturned => {
                 return Err(AppError::conflict(ProblemCode::AlreadyAppealed, "this decision has already been appealed"))
@@ -733,7 +732,9 @@ pub struct DomainStanding {
     pub domain: String,
     pub tier: StandingTier,
     /// When the current tier took effect (figures count from then); null: never moved.
+    #[serde(with = "crate::clock::utc_opt")]
     pub tier_since: Option<NaiveDateTime>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub computed_at: Option<NaiveDateTime>,
     pub figures: Figures,
     pub gold_accuracy_percent: Option<i32>,
@@ -822,7 +823,7 @@ pub fn standing_of(st: &AppState, user_id: i64) -> AppResult<Standing> {
         names.sort();
         for domain in names {
             let row = by_domain.remove(&domain).flatten();
-            let t = row.as_ref().map_or(Ok(StandingTier::Standard), |r| tier(&r.tier))?;
+            let t = row.as_ref().map_or(StandingTier::Standard, |r| r.tier);
             let f = row.as_ref().map(StandingRow::figures).unwrap_or_default();
             let is_qualified = qualified.contains(&domain);
             let mut locked = Vec::new();
@@ -878,13 +879,12 @@ pub fn locks_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, V
         return Ok(out);
     }
     for chunk in user_ids.chunks(CHUNK) {
-        let rows: Vec<(i64, String, String)> = domain_standings::table
+        let rows: Vec<(i64, String, StandingTier)> = domain_standings::table
             .filter(domain_standings::user_id.eq_any(chunk))
             .filter(domain_standings::tier.ne(StandingTier::Advanced.as_str()))
             .select((domain_standings::user_id, domain_standings::domain, domain_standings::tier))
             .load(conn)?;
         for (user, domain, t) in rows {
-            let t = tier(&t)?;
             let mut names = Vec::new();
             for p in &projects {
                 if let Some((d, needed)) = gate_of(p)? {

@@ -97,6 +97,7 @@ pub struct SettingView {
     /// What a change does to what is already pending.
     pub applies_to_pending: Pending,
     pub updated_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub updated_at: Option<NaiveDateTime>,
 }
 

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::iris;
 use super::model::TaxProfile;
 use super::service::{current_profile, thresholds};
-use super::tin::{self, TinType};
+use super::tin::{self};
 use super::year_end::{dollars, form_due, part_count, part_range, threshold_in_force, YearTotals};
 use crate::audit::{self, AuditEvent};
 use crate::auth::service::find_user;
@@ -36,6 +36,7 @@ pub struct TaxForm {
     pub federal_withheld_cents: i64,
     pub state: Option<String>,
     pub tax_profile_id: Option<i64>,
+    #[serde(with = "crate::clock::utc")]
     pub issued_at: NaiveDateTime,
     pub issued_by: Option<i64>,
 }
@@ -158,6 +159,7 @@ pub struct UnsettledItem {
     pub rail: String,
     pub gross_cents: i64,
     pub withheld_cents: i64,
+    #[serde(with = "crate::clock::utc")]
     pub sent_at: NaiveDateTime,
 }
 
@@ -219,7 +221,7 @@ fn line(
 }
 
 fn masked_tin(p: &TaxProfile) -> String {
-    tin::mask(TinType::parse(&p.tin_type).unwrap_or(TinType::Ssn), &p.tin_last4)
+    tin::mask(p.tin_type, &p.tin_last4)
 }
 
 pub fn threshold(conn: &mut DbConn, year: i64) -> AppResult<i64> {
@@ -394,6 +396,7 @@ pub struct TaxDocument {
     /// Masked.
     pub recipient_tin: Option<String>,
     pub payer_name: String,
+    #[serde(with = "crate::clock::utc")]
     pub issued_at: NaiveDateTime,
 }
 

@@ -5,7 +5,7 @@
 
 use crate::config::TaxConfig;
 use crate::tax::model::TaxProfile;
-use crate::tax::tin::{self, TinType};
+use crate::tax::tin;
 use crate::tax::year_end::dollars;
 
 /// One return to write: an issued form version and the W-9 it was issued with.
@@ -209,11 +209,11 @@ fn digits(s: &str) -> String {
 pub fn value(cfg: &TaxConfig, r: &Return, field: Field) -> String {
     let p = r.profile.as_ref();
     let s = |f: fn(&TaxProfile) -> String| p.map(f).unwrap_or_default();
-    let individual = p.is_some_and(|p| p.tax_classification == "individual");
+    let individual = p.is_some_and(|p| p.tax_classification == super::model::TaxClassification::Individual);
     let person =
         || if individual { p.map(|p| split_name(&p.legal_name)).unwrap_or_default() } else { PersonName::default() };
     let state_id = p.and_then(|p| cfg.payer_state_ids.get(&p.region.to_ascii_uppercase()));
-    let kind = p.and_then(|p| TinType::parse(&p.tin_type));
+    let kind = p.map(|p| p.tin_type);
     match field {
         Field::TaxYear => r.tax_year.to_string(),
         Field::Corrected => if r.corrected { "X" } else { "" }.into(),
@@ -289,13 +289,13 @@ mod tests {
             version: 1,
             legal_name: legal_name.into(),
             business_name: business.map(Into::into),
-            tax_classification: classification.into(),
+            tax_classification: crate::tax::model::TaxClassification::parse(classification).unwrap(),
             address_line1: "1 Elm St".into(),
             address_line2: Some("Apt 2".into()),
             city: "Austin".into(),
             region: "TX".into(),
             postal_code: "78701-1234".into(),
-            tin_type: tin_type.into(),
+            tin_type: tin::TinType::parse(tin_type).unwrap(),
             tin_enc: String::new(),
             tin_last4: "6789".into(),
             subject_to_backup_withholding: false,

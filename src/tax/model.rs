@@ -1,55 +1,26 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::{b_notices, tax_profiles};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TaxClassification {
-    /// Individual / sole proprietor / single-member LLC.
-    Individual,
-    CCorporation,
-    SCorporation,
-    Partnership,
-    TrustEstate,
-    LlcC,
-    LlcS,
-    LlcP,
-    Other,
+crate::text_enum! {
+    pub enum TaxClassification {
+        /// Individual / sole proprietor / single-member LLC.
+        Individual = "individual",
+        CCorporation = "c_corporation",
+        SCorporation = "s_corporation",
+        Partnership = "partnership",
+        TrustEstate = "trust_estate",
+        LlcC = "llc_c",
+        LlcS = "llc_s",
+        LlcP = "llc_p",
+        Other = "other",
+    }
 }
 
 impl TaxClassification {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Individual => "individual",
-            Self::CCorporation => "c_corporation",
-            Self::SCorporation => "s_corporation",
-            Self::Partnership => "partnership",
-            Self::TrustEstate => "trust_estate",
-            Self::LlcC => "llc_c",
-            Self::LlcS => "llc_s",
-            Self::LlcP => "llc_p",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "individual" => Self::Individual,
-            "c_corporation" => Self::CCorporation,
-            "s_corporation" => Self::SCorporation,
-            "partnership" => Self::Partnership,
-            "trust_estate" => Self::TrustEstate,
-            "llc_c" => Self::LlcC,
-            "llc_s" => Self::LlcS,
-            "llc_p" => Self::LlcP,
-            "other" => Self::Other,
-            _ => return None,
-        })
-    }
-
     /// Corporations, partnerships and LLCs taxed as either give their EIN (Instructions
     /// for Form W-9, "What Name and Number To Give the Requester": items 8 to 15); an
     /// individual, sole proprietor or single-member LLC disregarded as an entity gives
@@ -114,13 +85,13 @@ pub struct TaxProfile {
     pub version: i32,
     pub legal_name: String,
     pub business_name: Option<String>,
-    pub tax_classification: String,
+    pub tax_classification: TaxClassification,
     pub address_line1: String,
     pub address_line2: Option<String>,
     pub city: String,
     pub region: String,
     pub postal_code: String,
-    pub tin_type: String,
+    pub tin_type: super::tin::TinType,
     /// AES-256-GCM ciphertext of the nine digits.
     pub tin_enc: String,
     pub tin_last4: String,
@@ -135,16 +106,13 @@ pub struct TaxProfile {
 impl TaxProfile {
     /// The TIN as every response shows it: `***-**-1234` (SSN, ITIN), `**-***1234` (EIN).
     pub fn masked_tin(&self) -> String {
-        match super::tin::TinType::parse(&self.tin_type) {
-            Some(kind) => super::tin::mask(kind, &self.tin_last4),
-            None => "*********".into(),
-        }
+        super::tin::mask(self.tin_type, &self.tin_last4)
     }
 
     /// [`reporting_exemption`] of this W-9.
     pub fn reporting_exemption(&self) -> Option<String> {
         reporting_exemption(
-            TaxClassification::parse(&self.tax_classification),
+            Some(self.tax_classification),
             self.exempt_payee_code.as_deref().and_then(ExemptPayeeCode::parse),
         )
     }
@@ -156,8 +124,8 @@ impl TaxProfile {
     /// name on line 2. Such a payee is paid as a business: Wise's institution
     /// receivers, NACHA's CCD entries (docs/payouts.md).
     pub fn names_a_business(&self) -> bool {
-        self.tin_type == "ein"
-            || self.tax_classification != TaxClassification::Individual.as_str()
+        self.tin_type == super::tin::TinType::Ein
+            || self.tax_classification != TaxClassification::Individual
             || self.business_name.as_deref().is_some_and(|b| !b.trim().is_empty())
     }
 }
@@ -196,7 +164,9 @@ pub struct BNotice {
     pub received_on: NaiveDate,
     pub note: String,
     pub recorded_by: i64,
+    #[serde(with = "crate::clock::utc")]
     pub recorded_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub cleared_at: Option<NaiveDateTime>,
     pub cleared_by: Option<i64>,
     pub cleared_reason: Option<String>,

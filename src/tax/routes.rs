@@ -90,14 +90,13 @@ pub struct TaxProfileView {
     pub version: i32,
     pub legal_name: String,
     pub business_name: Option<String>,
-    pub tax_classification: String,
+    pub tax_classification: super::model::TaxClassification,
     pub address_line1: String,
     pub address_line2: Option<String>,
     pub city: String,
     pub region: String,
     pub postal_code: String,
-    /// `ssn`, `itin` or `ein`.
-    pub tin_type: String,
+    pub tin_type: super::tin::TinType,
     /// Masked: `***-**-1234` (SSN, ITIN) or `**-***1234` (EIN).
     pub tin: String,
     pub exempt_payee_code: Option<String>,
@@ -105,6 +104,7 @@ pub struct TaxProfileView {
     pub reporting_exemption: Option<String>,
     pub subject_to_backup_withholding: bool,
     pub signature_name: String,
+    #[serde(with = "crate::clock::utc")]
     pub signed_at: NaiveDateTime,
 }
 

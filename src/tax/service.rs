@@ -364,6 +364,7 @@ pub struct BNoticeView {
     pub send_by: NaiveDate,
     /// When Gatehouse queued the notice (with the W-9 request of a first notice) to the
     /// payee: in the transaction that recorded it.
+    #[serde(with = "crate::clock::utc")]
     pub payee_notice_queued_at: NaiveDateTime,
     /// Whether that was after `send_by` (the notice was recorded late).
     pub payee_notice_late: bool,
@@ -712,13 +713,13 @@ mod tests {
             version: 1,
             legal_name: "Lena Ortiz".into(),
             business_name: None,
-            tax_classification: classification.into(),
+            tax_classification: crate::tax::model::TaxClassification::parse(classification).unwrap(),
             address_line1: "1 Elm St".into(),
             address_line2: None,
             city: "Austin".into(),
             region: "TX".into(),
             postal_code: "78701".into(),
-            tin_type: "ssn".into(),
+            tin_type: super::tin::TinType::Ssn,
             tin_enc: String::new(),
             tin_last4: "6789".into(),
             subject_to_backup_withholding: false,

@@ -6,33 +6,12 @@
 //! in 50–65, 70–88, 90–92 or 94–99; 93 is an ATIN, 01–10, 17–19, 28–29 and 37–39 are
 //! IRS-internal IRSNs); Form W-9 Part I (an ITIN is entered in the SSN box).
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TinType {
-    Ssn,
-    /// Individual taxpayer identification number (IRS, for people without an SSN).
-    Itin,
-    Ein,
-}
-
-impl TinType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ssn => "ssn",
-            Self::Itin => "itin",
-            Self::Ein => "ein",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ssn" => Some(Self::Ssn),
-            "itin" => Some(Self::Itin),
-            "ein" => Some(Self::Ein),
-            _ => None,
-        }
+crate::text_enum! {
+    pub enum TinType {
+        Ssn = "ssn",
+        /// Individual taxpayer identification number (IRS, for people without an SSN).
+        Itin = "itin",
+        Ein = "ein",
     }
 }
 

@@ -1,32 +1,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::db::schema::{quality_standings, work_appeals, work_records};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum WorkStatus {
-    Pending,
-    Approved,
-    Rejected,
-}
-
-impl WorkStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "approved" => Self::Approved,
-            "rejected" => Self::Rejected,
-            _ => Self::Pending,
-        }
+crate::text_enum! {
+    pub enum WorkStatus {
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
     }
 }
 
@@ -56,20 +37,20 @@ pub struct WorkRecordRow {
     pub contributor_id: i64,
     pub project_type_id: i64,
     pub task_ref: String,
-    pub unit_kind: String,
+    pub unit_kind: crate::ledger::money::UnitKind,
     pub quantity: String,
     pub rate: String,
     pub pay_cents: i64,
     pub completed_at: NaiveDateTime,
     pub ingested_at: NaiveDateTime,
     pub ingested_by: i64,
-    pub status: String,
+    pub status: WorkStatus,
     pub review_due_at: NaiveDateTime,
     pub claimed_by: Option<i64>,
     pub claim_expires_at: Option<NaiveDateTime>,
     pub decided_by: Option<i64>,
     pub decided_at: Option<NaiveDateTime>,
-    pub decision_source: Option<String>,
+    pub decision_source: Option<DecisionSource>,
     pub reason_code: Option<String>,
     pub note: Option<String>,
     pub snapshot_ref: Option<String>,
@@ -83,16 +64,27 @@ pub struct WorkRecordRow {
 
 impl WorkRecordRow {
     pub fn status(&self) -> WorkStatus {
-        WorkStatus::parse(&self.status)
+        self.status
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AppealStatus {
-    Pending,
-    Upheld,
-    Overturned,
+crate::text_enum! {
+    /// Who decided a work record.
+    pub enum DecisionSource {
+        Reviewer = "reviewer",
+        /// Approved automatically when the review window closed.
+        Auto = "auto",
+        /// Overturned on appeal.
+        Appeal = "appeal",
+    }
+}
+
+crate::text_enum! {
+    pub enum AppealStatus {
+        Pending = "pending",
+        Upheld = "upheld",
+        Overturned = "overturned",
+    }
 }
 
 #[derive(Insertable)]
@@ -114,7 +106,7 @@ pub struct AppealRow {
     pub contributor_id: i64,
     pub rejected_by: Option<i64>,
     pub message: String,
-    pub status: String,
+    pub status: AppealStatus,
     pub created_at: NaiveDateTime,
     pub claimed_by: Option<i64>,
     pub claim_expires_at: Option<NaiveDateTime>,
@@ -128,7 +120,7 @@ pub struct AppealRow {
 #[diesel(table_name = quality_standings)]
 pub struct StandingRow {
     pub user_id: i64,
-    pub level: String,
+    pub level: super::quality::Level,
     pub rejection_share_percent: i32,
     pub decided_count: i32,
     pub updated_at: NaiveDateTime,

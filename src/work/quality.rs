@@ -1,37 +1,19 @@
 //! The quality ladder: pure rules, unit-tested. Standing is the rejection share over the
 //! last decided records; double-reviewed items (appeals) give the reviewer agreement.
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
 use crate::config::QualityLadder;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Good,
-    Warning,
-    Retraining,
-    Suspension,
+crate::text_enum! {
+    #[derive(PartialOrd, Ord)]
+    pub enum Level {
+        Good = "good",
+        Warning = "warning",
+        Retraining = "retraining",
+        Suspension = "suspension",
+    }
 }
 
 impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Good => "good",
-            Self::Warning => "warning",
-            Self::Retraining => "retraining",
-            Self::Suspension => "suspension",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "warning" => Self::Warning,
-            "retraining" => Self::Retraining,
-            "suspension" => Self::Suspension,
-            _ => Self::Good,
-        }
-    }
     /// What the contributor reads about this rung.
     pub fn explain(self) -> &'static str {
         match self {

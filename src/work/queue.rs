@@ -30,7 +30,7 @@ fn work_facts(r: &WorkRecordRow) -> Vec<(String, String)> {
         fact("Quantity", format!("{} {} at {}", r.quantity, r.unit_kind, r.rate)),
         fact("Pay", dollars(r.pay_cents)),
         fact("Completed", when(&r.completed_at)),
-        fact("Status", r.status.clone()),
+        fact("Status", r.status.as_str()),
         fact("Reason", r.reason_code.clone().unwrap_or_else(|| "—".into())),
         fact("Note", r.note.clone().unwrap_or_else(|| "—".into())),
     ]
@@ -172,7 +172,7 @@ impl ReviewQueue for Appeals {
             heading: format!("Appeal #{id} · task {}", r.task_ref),
             facts,
             file_ids: vec![],
-            pending: a.status == "pending",
+            pending: a.status == super::model::AppealStatus::Pending,
             claimed_by: a.claimed_by,
             claim_expires_at: a.claim_expires_at,
             form: Form::Verdicts(vec![("uphold", "Uphold the rejection"), ("overturn", "Overturn: approve and pay")]),
@@ -182,7 +182,7 @@ impl ReviewQueue for Appeals {
     fn claimable(&self, conn: &mut DbConn, id: i64, reviewer: i64) -> AppResult<Claimable> {
         let appeal = service::appeal_row(conn, id)?;
         service::may_decide_appeal(&appeal, reviewer)?;
-        if appeal.status != "pending" {
+        if appeal.status != super::model::AppealStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this appeal is already decided"));
         }
         Ok(Claimable { status: "pending", claimed_by: appeal.claimed_by })

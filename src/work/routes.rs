@@ -129,17 +129,21 @@ pub struct WorkRecordView {
     pub rate: String,
     pub pay_cents: i64,
     pub status: WorkStatus,
+    #[serde(with = "crate::clock::utc")]
     pub completed_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc")]
     pub submitted_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc")]
     pub review_due_by: NaiveDateTime,
     /// Seconds since the record arrived.
     pub age_seconds: i64,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
     pub decided_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub decided_at: Option<NaiveDateTime>,
-    /// `reviewer`, `auto` or `appeal`.
-    pub decision_source: Option<String>,
+    pub decision_source: Option<DecisionSource>,
     pub reason_code: Option<String>,
     pub note: Option<String>,
     pub snapshot_ref: Option<String>,
@@ -155,7 +159,7 @@ impl WorkRecordView {
         Self {
             id: r.id,
             status: r.status(),
-            unit_kind: UnitKind::parse(&r.unit_kind).unwrap_or(UnitKind::Units),
+            unit_kind: r.unit_kind,
             contributor_id: r.contributor_id,
             project_type_id: r.project_type_id,
             task_ref: r.task_ref,
@@ -284,8 +288,10 @@ pub struct AppealView {
     pub work_record_id: i64,
     pub message: String,
     pub status: AppealStatus,
+    #[serde(with = "crate::clock::utc")]
     pub created_at: NaiveDateTime,
     pub claimed_by: Option<i64>,
+    #[serde(with = "crate::clock::utc_opt")]
     pub decided_at: Option<NaiveDateTime>,
     pub reason_code: Option<String>,
     /// The second reviewer's note.
@@ -297,11 +303,7 @@ impl AppealView {
         Self {
             id: a.id,
             work_record_id: a.work_record_id,
-            status: match a.status.as_str() {
-                "upheld" => AppealStatus::Upheld,
-                "overturned" => AppealStatus::Overturned,
-                _ => AppealStatus::Pending,
-            },
+            status: a.status,
             message: a.message,
             created_at: a.created_at,
             claimed_by: a.claimed_by,
@@ -452,6 +454,7 @@ pub async fn decide_appeal(
 pub struct MyWorkRecord {
     #[serde(flatten)]
     pub record: WorkRecordView,
+    #[serde(with = "crate::clock::utc_opt")]
     pub appeal_deadline: Option<NaiveDateTime>,
     pub appeal: Option<AppealView>,
 }
@@ -503,18 +506,25 @@ pub struct TimelineEntry {
     pub task_ref: String,
     pub pay_cents: i64,
     pub status: WorkStatus,
+    #[serde(with = "crate::clock::utc")]
     pub submitted_at: NaiveDateTime,
+    #[serde(with = "crate::clock::utc")]
     pub review_due_by: NaiveDateTime,
+    #[serde(with = "crate::clock::utc_opt")]
     pub approved_at: Option<NaiveDateTime>,
     /// When the hold ends (or ended): the money is payable from then.
+    #[serde(with = "crate::clock::utc_opt")]
     pub available_on: Option<NaiveDateTime>,
     /// When the payout item paying it was built (its batch).
+    #[serde(with = "crate::clock::utc_opt")]
     pub in_batch_at: Option<NaiveDateTime>,
     /// When the batch was first exported (the money sent).
+    #[serde(with = "crate::clock::utc_opt")]
     pub sent_at: Option<NaiveDateTime>,
     /// The rail's reference of the payment.
     pub rail_reference: Option<String>,
     /// When the settlement was recorded.
+    #[serde(with = "crate::clock::utc_opt")]
     pub settled_at: Option<NaiveDateTime>,
     /// The date the rail paid (payer's time zone).
     pub paid_on: Option<chrono::NaiveDate>,

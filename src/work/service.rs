@@ -52,7 +52,10 @@ pub struct IngestItem {
     pub quantity: String,
     /// USD per unit, or per hour for minutes, as a decimal string (at most six decimals).
     pub rate: String,
-    pub completed_at: NaiveDateTime,
+    /// When the work was done: RFC 3339 with an offset (`Z`, `+02:00`); a time without
+    /// one is refused with a field error.
+    #[schema(value_type = String, format = DateTime, example = "2026-11-30T04:05:55Z")]
+    pub completed_at: String,
     /// Agreement with the consensus of the other annotators of the same item, in whole
     /// percent (0 to 100). Only for project types that declare `reports_consensus`.
     #[serde(default, deserialize_with = "crate::wire::whole_opt")]
@@ -136,27 +139,139 @@ fn refuse(index: usize, task_ref: &str, code: &'static str, reason: impl Into<St
     }
 }
 
+/// Every `completed_at`, read as the UTC instant it names. The whole request is refused
+/// (422) with one field error per offending record when any is not RFC 3339 with an
+/// offset: a time without a zone would be guessed, and eligibility turns on it.
+pub fn completion_times(items: &[IngestItem]) -> Result<Vec<NaiveDateTime>, Vec<crate::error::FieldError>> {
+    let mut times = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match crate::clock::parse_rfc3339(&item.completed_at) {
+            Ok(t) => times.push(t),
+            Err(e) => {
+                let field = format!("records[{i}].completed_at");
+                errors.push(crate::error::FieldError::new(&field, e.code(), e.message("completed_at")));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(times)
+    } else {
+        Err(errors)
+    }
+}
+
+/// What ingest reads once about the batch's contributors and project types, so each
+/// item is checked without a query (but its qualifications, see [`check_item`]).
+struct IngestFacts {
+    now: NaiveDateTime,
+    people: HashMap<i64, User>,
+    spans: HashMap<i64, Vec<VerifiedSpan>>,
+    projects: HashMap<i64, (Vec<RequiredQualification>, StandingGate)>,
+    tiers: HashMap<(i64, String), Vec<quality_rules::TierEvent>>,
+}
+
+/// Why one item is refused: its stable code and a sentence.
+type Refusal = (&'static str, String);
+
+/// The rules one item must pass, in the order they are reported: its pay when it
+/// passes. `qualified` answers whether the contributor holds a project type's required
+/// qualifications (a query, cached by the caller).
+fn check_item(
+    item: &IngestItem,
+    completed_at: NaiveDateTime,
+    facts: &IngestFacts,
+    qualified: &mut dyn FnMut(&IngestItem, &[RequiredQualification]) -> AppResult<bool>,
+) -> AppResult<Result<Cents, Refusal>> {
+    let refuse = |code: &'static str, reason: &str| Ok(Err((code, reason.to_string())));
+    let task_ref = item.task_ref.trim();
+    if task_ref.is_empty() || task_ref.len() > 200 {
+        return refuse("invalid_task_ref", "task_ref must be 1 to 200 characters");
+    }
+    let Some(person) = facts.people.get(&item.contributor_id) else {
+        return refuse("unknown_contributor", "no contributor has this id");
+    };
+    // The eligibility rule, at the time the work was done.
+    let verified = facts.spans.get(&item.contributor_id).map(Vec::as_slice).unwrap_or_default();
+    if let Err(block) = eligibility::may_work_at(person, verified, completed_at) {
+        return refuse(block.code(), &block.explain());
+    }
+    let Some((required, gate)) = facts.projects.get(&item.project_type_id) else {
+        return refuse("unknown_project_type", "no project type has this id");
+    };
+    if !qualified(item, required)? {
+        return refuse("not_qualified", "the contributor does not hold the qualifications this project type requires");
+    }
+    if let Some((domain, needed)) = gate {
+        let events = facts.tiers.get(&(item.contributor_id, domain.clone())).map(Vec::as_slice).unwrap_or_default();
+        let held = quality_rules::tier_at(events, completed_at);
+        if held < *needed {
+            return Ok(Err((
+                "standing_too_low",
+                format!(
+                    "the contributor's standing in {domain} was {} when the work was done; this project type needs {}",
+                    held.as_str(),
+                    needed.as_str()
+                ),
+            )));
+        }
+    }
+    Ok(check_pay(item, completed_at, facts.now))
+}
+
+/// The item's own figures: rate and quantity, their product, and a completion time
+/// not in the future (an hour of clock skew allowed).
+fn check_pay(item: &IngestItem, completed_at: NaiveDateTime, now: NaiveDateTime) -> Result<Cents, Refusal> {
+    let (Some(rate), Some(quantity)) = (money::parse_decimal(&item.rate), money::parse_decimal(&item.quantity)) else {
+        let (code, what) = if money::parse_decimal(&item.rate).is_none() {
+            ("invalid_rate", "rate")
+        } else {
+            ("invalid_quantity", "quantity")
+        };
+        return Err((code, format!("{what} must be a non-negative decimal string, six decimals at most")));
+    };
+    let pay = match money::pay(rate, quantity, item.unit_kind) {
+        Ok(p) => p,
+        Err(money::PayError::InvalidQuantity) => {
+            return Err(("invalid_quantity", "quantity must be above zero".into()))
+        }
+        Err(_) => return Err(("amount_too_large", "rate × quantity is too large".into())),
+    };
+    if completed_at > now + Duration::hours(1) {
+        return Err(("completed_in_future", "completed_at is in the future".into()));
+    }
+    Ok(pay)
+}
+
 /// Ingests a batch in one transaction: validated item by item, duplicates (already
 /// stored, or repeated in the batch) reported, valid items inserted with multi-row
 /// INSERTs. The task reference's UNIQUE constraint is the backstop for concurrent ingests.
 pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<IngestItem>) -> AppResult<Vec<ItemResult>> {
-    let ranges = signal_errors(&items, |_| None);
-    if !ranges.is_empty() {
-        return Err(AppError::Validation(ranges));
+    let mut errors = signal_errors(&items, |_| None);
+    let times = completion_times(&items).unwrap_or_else(|e| {
+        errors.extend(e);
+        Vec::new()
+    });
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
     }
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let review_window = crate::settings::current(conn, st)?.review_window();
         let contributor_ids: BTreeSet<i64> = items.iter().map(|i| i.contributor_id).collect();
         let project_ids: BTreeSet<i64> = items.iter().map(|i| i.project_type_id).collect();
-        let mut people: HashMap<i64, User> = HashMap::new();
-        let mut spans: HashMap<i64, Vec<VerifiedSpan>> = HashMap::new();
+        let mut facts = IngestFacts {
+            now,
+            people: HashMap::new(),
+            spans: HashMap::new(),
+            projects: HashMap::new(),
+            tiers: HashMap::new(),
+        };
         for chunk in contributor_ids.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
             let rows: Vec<User> = users::table.filter(users::id.eq_any(chunk)).select(User::as_select()).load(conn)?;
-            people.extend(rows.into_iter().map(|u| (u.id, u)));
-            spans.extend(eligibility::verified_spans_of(conn, chunk)?);
+            facts.people.extend(rows.into_iter().map(|u| (u.id, u)));
+            facts.spans.extend(eligibility::verified_spans_of(conn, chunk)?);
         }
-        let mut projects: HashMap<i64, (Vec<RequiredQualification>, StandingGate)> = HashMap::new();
         let mut reports: HashMap<i64, (bool, bool)> = HashMap::new();
         for chunk in project_ids.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
             let rows: Vec<ProjectTypeRow> = project_types::table
@@ -165,7 +280,7 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                 .load(conn)?;
             for p in rows {
                 reports.insert(p.id, (p.reports_consensus, p.reports_gold));
-                projects.insert(p.id, (p.required(), crate::quality::service::gate_of(&p)?));
+                facts.projects.insert(p.id, (p.required(), crate::quality::service::gate_of(&p)?));
             }
         }
         let undeclared = signal_errors(&items, |id| reports.get(&id).copied());
@@ -173,110 +288,41 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
             return Err(AppError::Validation(undeclared));
         }
         // Standing gates some project types: the tier in force when the work was done.
-        let tiers = if projects.values().any(|(_, gate)| gate.is_some()) {
-            crate::quality::service::tier_events_of(conn, &contributor_ids.iter().copied().collect::<Vec<_>>())?
-        } else {
-            HashMap::new()
-        };
+        if facts.projects.values().any(|(_, gate)| gate.is_some()) {
+            facts.tiers =
+                crate::quality::service::tier_events_of(conn, &contributor_ids.iter().copied().collect::<Vec<_>>())?;
+        }
         let mut qualified: HashMap<(i64, i64), bool> = HashMap::new();
+        let mut holds = |item: &IngestItem, required: &[RequiredQualification]| -> AppResult<bool> {
+            let key = (item.contributor_id, item.project_type_id);
+            if let Some(ok) = qualified.get(&key) {
+                return Ok(*ok);
+            }
+            let mut ok = true;
+            for r in required {
+                ok &= crate::qualifications::service::holds_qualification(
+                    conn,
+                    now,
+                    item.contributor_id,
+                    &r.domain,
+                    r.tier,
+                )?;
+            }
+            qualified.insert(key, ok);
+            Ok(ok)
+        };
         let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
         let mut accepted: Vec<(usize, Cents)> = Vec::new();
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (index, item) in items.iter().enumerate() {
             let task_ref = item.task_ref.trim();
-            if task_ref.is_empty() || task_ref.len() > 200 {
-                results[index] =
-                    Some(refuse(index, task_ref, "invalid_task_ref", "task_ref must be 1 to 200 characters"));
-                continue;
-            }
-            let Some(person) = people.get(&item.contributor_id) else {
-                results[index] = Some(refuse(index, task_ref, "unknown_contributor", "no contributor has this id"));
-                continue;
-            };
-            // The eligibility rule, at the time the work was done.
-            let verified = spans.get(&item.contributor_id).map(Vec::as_slice).unwrap_or_default();
-            if let Err(block) = eligibility::may_work_at(person, verified, item.completed_at) {
-                results[index] = Some(refuse(index, task_ref, block.code(), block.explain()));
-                continue;
-            }
-            let Some((required, gate)) = projects.get(&item.project_type_id) else {
-                results[index] = Some(refuse(index, task_ref, "unknown_project_type", "no project type has this id"));
-                continue;
-            };
-            let key = (item.contributor_id, item.project_type_id);
-            let ok = match qualified.get(&key) {
-                Some(ok) => *ok,
-                None => {
-                    let mut ok = true;
-                    for r in required {
-                        ok &= crate::qualifications::service::holds_qualification(
-                            conn,
-                            now,
-                            item.contributor_id,
-                            &r.domain,
-                            r.tier,
-                        )?;
-                    }
-                    qualified.insert(key, ok);
-                    ok
-                }
-            };
-            if !ok {
-                results[index] = Some(refuse(
-                    index,
-                    task_ref,
-                    "not_qualified",
-                    "the contributor does not hold the qualifications this project type requires",
-                ));
-                continue;
-            }
-            if let Some((domain, needed)) = gate {
-                let events = tiers.get(&(item.contributor_id, domain.clone())).map(Vec::as_slice).unwrap_or_default();
-                let held = quality_rules::tier_at(events, item.completed_at);
-                if held < *needed {
-                    results[index] = Some(refuse(
-                        index,
-                        task_ref,
-                        "standing_too_low",
-                        format!(
-                            "the contributor's standing in {domain} was {} when the work was done; this project type needs {}",
-                            held.as_str(),
-                            needed.as_str()
-                        ),
-                    ));
-                    continue;
-                }
-            }
-            let (Some(rate), Some(quantity)) = (money::parse_decimal(&item.rate), money::parse_decimal(&item.quantity))
-            else {
-                let (code, what) = if money::parse_decimal(&item.rate).is_none() {
-                    ("invalid_rate", "rate")
-                } else {
-                    ("invalid_quantity", "quantity")
-                };
-                results[index] = Some(refuse(
-                    index,
-                    task_ref,
-                    code,
-                    format!("{what} must be a non-negative decimal string, six decimals at most"),
-                ));
-                continue;
-            };
-            let pay = match money::pay(rate, quantity, item.unit_kind) {
-                Ok(p) => p,
-                Err(money::PayError::InvalidQuantity) => {
-                    results[index] = Some(refuse(index, task_ref, "invalid_quantity", "quantity must be above zero"));
-                    continue;
-                }
-                Err(_) => {
-                    results[index] = Some(refuse(index, task_ref, "amount_too_large", "rate × quantity is too large"));
+            let pay = match check_item(item, times[index], &facts, &mut holds)? {
+                Ok(pay) => pay,
+                Err((code, reason)) => {
+                    results[index] = Some(refuse(index, task_ref, code, reason));
                     continue;
                 }
             };
-            if item.completed_at > now + Duration::hours(1) {
-                results[index] = Some(refuse(index, task_ref, "completed_in_future", "completed_at is in the future"));
-                continue;
-            }
             if seen.insert(task_ref, index).is_some() {
                 results[index] = Some(ItemResult {
                     index,
@@ -335,7 +381,7 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                         quantity: money::parse_decimal(&item.quantity).unwrap_or_default().to_string(),
                         rate: money::parse_decimal(&item.rate).unwrap_or_default().to_string(),
                         pay_cents: pay.0,
-                        completed_at: item.completed_at,
+                        completed_at: times[*i],
                         ingested_at: now,
                         ingested_by: finance_id,
                         status: WorkStatus::Pending.as_str(),
@@ -730,7 +776,7 @@ pub fn decide_appeal(
         let hold = crate::settings::current(conn, st)?.hold_period();
         let appeal = appeal_row(conn, id)?;
         may_decide_appeal(&appeal, reviewer_id)?;
-        if appeal.status != "pending" {
+        if appeal.status != AppealStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this appeal is already decided"));
         }
         let outcome = match verdict {
@@ -1031,21 +1077,21 @@ pub struct QualityView {
 
 fn compute_standing(conn: &mut DbConn, st: &AppState, user_id: i64) -> AppResult<QualityView> {
     let ladder = &crate::settings::current(conn, st)?.quality_ladder();
-    let statuses: Vec<String> = work_records::table
+    let statuses: Vec<WorkStatus> = work_records::table
         .filter(work_records::contributor_id.eq(user_id))
-        .filter(work_records::status.ne(WorkStatus::Pending.as_str()))
+        .filter(work_records::status.ne(WorkStatus::Pending))
         .order((work_records::decided_at.desc(), work_records::id.desc()))
         .limit(ladder.window)
         .select(work_records::status)
         .load(conn)?;
     let decided = statuses.len() as i64;
-    let rejected = statuses.iter().filter(|s| *s == WorkStatus::Rejected.as_str()).count() as i64;
-    let appeals: Vec<String> = work_appeals::table
+    let rejected = statuses.iter().filter(|s| **s == WorkStatus::Rejected).count() as i64;
+    let appeals: Vec<AppealStatus> = work_appeals::table
         .filter(work_appeals::contributor_id.eq(user_id))
-        .filter(work_appeals::status.ne("pending"))
+        .filter(work_appeals::status.ne(AppealStatus::Pending))
         .select(work_appeals::status)
         .load(conn)?;
-    let upheld = appeals.iter().filter(|s| *s == "upheld").count() as i64;
+    let upheld = appeals.iter().filter(|s| **s == AppealStatus::Upheld).count() as i64;
     let level = quality::level(ladder, rejected, decided);
     Ok(QualityView {
         level,
@@ -1068,9 +1114,9 @@ pub fn quality_of(st: &AppState, user_id: i64) -> AppResult<QualityView> {
     st.db.read_sync(|conn| {
         let mut view = compute_standing(conn, st, user_id)?;
         if view.level == Level::Suspension {
-            let stored: Option<String> =
+            let stored: Option<Level> =
                 quality_standings::table.find(user_id).select(quality_standings::level).first(conn).optional()?;
-            if let Some(stored) = stored.map(|l| Level::parse(&l)).filter(|l| *l < Level::Suspension) {
+            if let Some(stored) = stored.filter(|l| *l < Level::Suspension) {
                 view.level = stored;
                 view.explanation = stored.explain();
             }
@@ -1107,12 +1153,13 @@ fn refresh_standing(
         quality_standings::table.find(user_id).select(StandingRow::as_select()).first(conn).optional()?;
     let row = StandingRow {
         user_id,
-        level: view.level.as_str().to_string(),
+        level: view.level,
         rejection_share_percent: view.rejection_share_percent,
         decided_count: view.decided_count as i32,
         updated_at: now,
     };
-    let before = previous.as_ref().map(|p| Level::parse(&p.level)).unwrap_or(Level::Good);
+    // No standing row yet: the contributor starts at `good`.
+    let before = previous.as_ref().map_or(Level::Good, |p| p.level);
     match previous {
         Some(_) => diesel::update(quality_standings::table.find(user_id)).set(&row).execute(conn)?,
         None => diesel::insert_into(quality_standings::table).values(&row).execute(conn)?,
@@ -1245,4 +1292,116 @@ pub fn earnings(st: &AppState, user_id: i64, before: Option<i64>, limit: Option<
         let payments = crate::payouts::trace::task_payments(st, conn, user_id, &released)?;
         Ok(Earnings { balances, quality, timeline, payments })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        s.parse().unwrap()
+    }
+
+    fn item(completed_at: &str) -> IngestItem {
+        IngestItem {
+            contributor_id: 1,
+            project_type_id: 7,
+            task_ref: "t-1".into(),
+            unit_kind: UnitKind::Units,
+            quantity: "3".into(),
+            rate: "0.50".into(),
+            completed_at: completed_at.into(),
+            consensus_agreement_percent: None,
+            gold_score_percent: None,
+        }
+    }
+
+    fn facts() -> IngestFacts {
+        let person = User {
+            id: 1,
+            email: "a@example.com".into(),
+            password_hash: None,
+            full_name: "A".into(),
+            status: UserStatus::Active,
+            email_verified_at: Some(at("2026-01-01T00:00:00")),
+            created_at: at("2026-01-01T00:00:00"),
+            updated_at: at("2026-01-01T00:00:00"),
+            status_reason: None,
+            status_until: None,
+            work_blocked_since: None,
+        };
+        IngestFacts {
+            now: at("2026-11-30T12:00:00"),
+            people: HashMap::from([(1, person)]),
+            spans: HashMap::from([(
+                1,
+                vec![VerifiedSpan { verified_at: at("2026-02-01T00:00:00"), expires_on: None }],
+            )]),
+            projects: HashMap::from([(7, (Vec::new(), None))]),
+            tiers: HashMap::new(),
+        }
+    }
+
+    fn check(
+        item: &IngestItem,
+        completed_at: &str,
+        facts: &IngestFacts,
+        qualified: bool,
+    ) -> Result<Cents, &'static str> {
+        check_item(item, at(completed_at), facts, &mut |_, _| Ok(qualified)).unwrap().map_err(|(code, _)| code)
+    }
+
+    #[test]
+    fn completion_times_read_any_offset_as_utc() {
+        let items = [item("2026-11-30T04:05:55Z"), item("2026-11-30T06:05:55+02:00")];
+        assert_eq!(completion_times(&items), Ok(vec![at("2026-11-30T04:05:55"), at("2026-11-30T04:05:55")]));
+    }
+
+    #[test]
+    fn completion_times_name_each_record_without_an_offset() {
+        let items = [item("2026-11-30T04:05:55Z"), item("2026-11-30T04:05:55"), item("soon")];
+        let errors = completion_times(&items).unwrap_err();
+        let named: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(named, [("records[1].completed_at", "offset_required"), ("records[2].completed_at", "date_time")]);
+    }
+
+    #[test]
+    fn an_eligible_qualified_item_is_paid_rate_times_quantity() {
+        assert_eq!(check(&item(""), "2026-11-30T04:00:00", &facts(), true), Ok(Cents(150)));
+    }
+
+    #[test]
+    fn each_rule_refuses_with_its_code() {
+        let f = facts();
+        let with = |change: fn(&mut IngestItem)| {
+            let mut i = item("");
+            change(&mut i);
+            i
+        };
+        let t = "2026-11-30T04:00:00";
+        assert_eq!(check(&with(|i| i.task_ref = " ".into()), t, &f, true), Err("invalid_task_ref"));
+        assert_eq!(check(&with(|i| i.contributor_id = 2), t, &f, true), Err("unknown_contributor"));
+        // Before the work authorization was verified.
+        assert_eq!(check(&item(""), "2026-01-15T00:00:00", &f, true), Err("work_authorization_not_verified"));
+        assert_eq!(check(&with(|i| i.project_type_id = 8), t, &f, true), Err("unknown_project_type"));
+        assert_eq!(check(&item(""), t, &f, false), Err("not_qualified"));
+        assert_eq!(check(&with(|i| i.rate = "-1".into()), t, &f, true), Err("invalid_rate"));
+        assert_eq!(check(&with(|i| i.quantity = "1.1234567".into()), t, &f, true), Err("invalid_quantity"));
+        assert_eq!(check(&with(|i| i.quantity = "0".into()), t, &f, true), Err("invalid_quantity"));
+        assert_eq!(check(&item(""), "2026-11-30T13:00:01", &f, true), Err("completed_in_future"));
+        assert_eq!(check(&item(""), "2026-11-30T13:00:00", &f, true), Ok(Cents(150)));
+    }
+
+    #[test]
+    fn a_standing_gate_reads_the_tier_held_when_the_work_was_done() {
+        use crate::quality::rules::{StandingTier, TierEvent};
+        let mut f = facts();
+        f.projects.insert(7, (Vec::new(), Some(("audio".into(), StandingTier::Advanced))));
+        f.tiers.insert(
+            (1, "audio".into()),
+            vec![TierEvent { at: at("2026-11-01T00:00:00"), tier: StandingTier::Advanced }],
+        );
+        assert_eq!(check(&item(""), "2026-10-31T00:00:00", &f, true), Err("standing_too_low"));
+        assert_eq!(check(&item(""), "2026-11-02T00:00:00", &f, true), Ok(Cents(150)));
+    }
 }

@@ -137,7 +137,7 @@ async fn wrong_method_is_405_with_allow(backend: Backend) {
     assert_eq!(resp.status(), 405);
     assert_eq!(resp.headers()["allow"], "GET, PATCH");
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = crate::support::json(resp).await;
     assert_eq!(body["code"], "method_not_allowed");
     let resp = app.client.put(app.url("/payout-batches/12/approve")).send().await.unwrap();
     assert_eq!(resp.status(), 405);

@@ -21,7 +21,7 @@ both_backends!(
 );
 
 fn at(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 fn record_at(contributor: i64, project: i64, task: &str, completed_at: chrono::NaiveDateTime) -> Value {

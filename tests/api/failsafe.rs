@@ -30,7 +30,7 @@ async fn answers(app: &TestApp, token: &str, n: usize) -> Vec<(u16, Option<Strin
         let (retry, content_type) = (header("retry-after"), header("content-type"));
         let status = resp.status().as_u16();
         if status == 503 {
-            let body: serde_json::Value = resp.json().await.unwrap();
+            let body: serde_json::Value = crate::support::json(resp).await;
             assert_eq!(body["code"], "unavailable", "{body}");
         }
         out.push((status, retry, content_type));
@@ -219,6 +219,6 @@ async fn an_export_that_fails_before_its_first_byte_is_a_problem_not_an_empty_20
     let again = app.client.get(&path).bearer_auth(&maker.access).send().await.unwrap();
     assert_eq!(again.status(), 500);
     assert_eq!(again.headers()["content-type"], "application/problem+json");
-    let problem: serde_json::Value = again.json().await.unwrap();
+    let problem: serde_json::Value = crate::support::json(again).await;
     assert_eq!(problem["code"], "internal_error", "{problem}");
 }

@@ -45,7 +45,7 @@ async fn outbox_retries_while_smtp_is_down_and_delivers_once(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let row = row.expect("the worker retried");
-    assert_eq!(row.status, "pending");
+    assert_eq!(row.status.as_str(), "pending");
     assert!(row.last_error.is_some());
 
     // SMTP comes back: the email is delivered, once.
@@ -56,7 +56,7 @@ async fn outbox_retries_while_smtp_is_down_and_delivers_once(backend: Backend) {
     assert_eq!(smtp.inbox.to("down@example.com").len(), 1);
     let rows = outbox_rows(&app).await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].status, "sent");
+    assert_eq!(rows[0].status.as_str(), "sent");
     assert!(rows[0].sent_at.is_some());
 }
 

@@ -18,6 +18,7 @@ both_backends!(
     payout_methods_validate_mask_and_hold_changes,
     late_payments_are_listed_for_finance,
     batch_reasons_are_the_readiness_codes,
+    an_unknown_stored_status_is_an_error_never_a_default,
 );
 
 const ACCOUNT: &str = "000987654321";
@@ -728,4 +729,73 @@ async fn batch_reasons_are_the_readiness_codes(backend: Backend) {
         batch["skipped"].as_array().unwrap().iter().map(|c| c["contributor_id"].as_i64().unwrap()).collect();
     assert_eq!(skipped, ids[..4].iter().copied().collect());
     assert_ledger_balanced(&app).await;
+}
+
+/// Runs raw SQL on one connection, in a transaction.
+async fn raw_sql(app: &TestApp, statements: Vec<String>) -> Result<(), String> {
+    let state = app.state.clone();
+    actix_web::web::block(move || {
+        use diesel::RunQueryDsl;
+        state.db.tx_sync(|c| {
+            for sql in &statements {
+                diesel::sql_query(sql.as_str()).execute(c)?;
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap()
+    .map_err(|e| format!("{e:?}"))
+}
+
+/// A closed set is an enum down to the database: a value it does not know is refused by
+/// the column's CHECK (or, for a rail, its foreign key) when written by hand, and where
+/// the constraint is bypassed, reading the row is an error (a logged 500), never a
+/// default status or rail.
+async fn an_unknown_stored_status_is_an_error_never_a_default(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (id, t) = &w.contributors[0];
+    sign_w9(&app, t, false).await;
+    add_method(&app, t, ach("555010")).await;
+    fund(&app, &w.finance, *id, 4_000).await;
+    let (status, batch) = build(&app, &w.finance, "k-unknown", json!({})).await;
+    assert_eq!(status, 201, "{batch}");
+    let (batch_id, item_id) = (batch["id"].as_i64().unwrap(), batch["items"][0]["id"].as_i64().unwrap());
+    let path = format!("/payout-batches/{batch_id}");
+    let (status, body) = app.get(&path, Some(&w.finance.access)).await;
+    assert_eq!((status, body["items"][0]["status"].as_str()), (200, Some("pending")), "{body}");
+
+    for sql in [
+        format!("UPDATE payout_items SET status = 'lost' WHERE id = {item_id}"),
+        format!("UPDATE payout_items SET rail = 'pigeon' WHERE id = {item_id}"),
+        format!("UPDATE payout_batches SET status = 'paused' WHERE id = {batch_id}"),
+        format!("UPDATE users SET status = 'dormant' WHERE id = {id}"),
+        format!("UPDATE decisions SET outcome = 'maybe' WHERE user_id = {id}"),
+        "UPDATE files SET purpose = 'selfie'".to_string(),
+    ] {
+        let refused = raw_sql(&app, vec![sql.clone()]).await;
+        assert!(refused.is_err(), "the database accepted {sql}");
+    }
+    let (status, body) = app.get(&path, Some(&w.finance.access)).await;
+    assert_eq!(status, 200, "nothing was written: {body}");
+
+    // Past the constraint (dropped, or ignored on SQLite's connection): the read fails.
+    let bypass = match backend {
+        Backend::Sqlite => vec![
+            "PRAGMA ignore_check_constraints = ON".to_string(),
+            format!("UPDATE payout_items SET status = 'lost' WHERE id = {item_id}"),
+            "PRAGMA ignore_check_constraints = OFF".to_string(),
+        ],
+        Backend::Postgres => vec![
+            "ALTER TABLE payout_items DROP CONSTRAINT payout_items_status_check".to_string(),
+            // Settled, so the row's other CHECKs still hold.
+            format!("UPDATE payout_items SET status = 'lost', settled_at = created_at WHERE id = {item_id}"),
+        ],
+    };
+    raw_sql(&app, bypass).await.unwrap();
+    let (status, body) = app.get(&path, Some(&w.finance.access)).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(!body.to_string().contains("pending"), "{body}");
+    assert!(logs::captured().contains("unknown ItemStatus \"lost\""), "the cause is logged");
 }

@@ -299,13 +299,15 @@ async fn cooldown_and_attempt_limit_give_the_next_allowed_date(backend: Backend)
     let mut fay = Person::new(&app, "fay@example.com", &seen).await;
     let done = fay.take(test_id, wrong_answers()).await;
     assert_eq!(done["status"], "failed");
-    let submitted: chrono::NaiveDateTime = serde_json::from_value(done["submitted_at"].clone()).unwrap();
+    let submitted =
+        serde_json::from_value::<chrono::DateTime<chrono::Utc>>(done["submitted_at"].clone()).unwrap().naive_utc();
     let next = submitted + chrono::Duration::hours(24);
 
     let (status, body) = fay.start(test_id).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["code"], "cooldown");
-    let next_at: chrono::NaiveDateTime = serde_json::from_value(body["next_attempt_at"].clone()).unwrap();
+    let next_at =
+        serde_json::from_value::<chrono::DateTime<chrono::Utc>>(body["next_attempt_at"].clone()).unwrap().naive_utc();
     assert_eq!(next_at, next);
     assert!(body["detail"].as_str().unwrap().contains(&next.format("%Y-%m-%d %H:%M:%S").to_string()), "{body}");
     let entry = fay.test_entry(test_id).await;

@@ -52,7 +52,7 @@ fn signalled(contributor: i64, project: i64, task_ref: &str, agreement: Option<i
 /// The same record, done at the service's time (the test clock moved past real time).
 fn done_now(app: &TestApp, mut r: Value) -> Value {
     use gatehouse::clock::Clock;
-    r["completed_at"] = json!(app.clock.now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string());
+    r["completed_at"] = json!(app.clock.now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
     r
 }
 

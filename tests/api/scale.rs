@@ -419,7 +419,7 @@ async fn readiness_follows_the_database() {
     assert_eq!(resp.status(), 503);
     assert!(started.elapsed() < Duration::from_secs(5), "answered after {:?}", started.elapsed());
     assert!(resp.headers().contains_key("retry-after"));
-    let ready: serde_json::Value = resp.json().await.unwrap();
+    let ready: serde_json::Value = crate::support::json(resp).await;
     assert_eq!(ready["status"], "database_unreachable", "{ready}");
     assert!(ready["jobs"].is_null());
     set(&mut admin, true);

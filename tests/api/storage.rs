@@ -177,7 +177,7 @@ async fn an_outage_or_a_slow_store_is_a_503_problem(backend: Backend) {
         assert_eq!(resp.headers()["content-type"], "application/problem+json", "{what}");
         assert!(resp.headers().contains_key("retry-after"), "{what}");
         assert!(elapsed < Duration::from_secs(10), "{what}: answered after {elapsed:?}, past the 2 s deadline");
-        let body: Value = resp.json().await.unwrap();
+        let body: Value = crate::support::json(resp).await;
         assert_eq!(body["status"], 503, "{what}: {body}");
 
         // An upload while the store is down is refused as a whole and records nothing.

@@ -2,6 +2,7 @@
 //! approval, hold release, and "earned once" under concurrent approvals.
 
 use actix_web::web;
+use chrono::Timelike;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -14,6 +15,7 @@ both_backends!(
     approve_reject_appeal_and_overturn_by_another_reviewer,
     unreviewed_work_is_approved_automatically_then_released_after_the_hold,
     concurrent_approvals_earn_once,
+    completed_at_takes_any_offset_and_refuses_a_time_without_one,
 );
 
 /// Staff, a project type anyone may work on, one needing a law expert, contributors.
@@ -54,7 +56,7 @@ async fn project(app: &TestApp, admin: &Tokens, name: &str, required: Value) -> 
 /// A completed task, done just now (after the contributor's authorization was verified:
 /// work before it does not count).
 pub fn record(contributor: i64, project: i64, task_ref: &str, kind: &str, quantity: &str, rate: &str) -> Value {
-    let completed_at = chrono::Utc::now().naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+    let completed_at = chrono::Utc::now().naive_utc().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
     json!({"contributor_id": contributor, "project_type_id": project, "task_ref": task_ref, "unit_kind": kind,
            "quantity": quantity, "rate": rate, "completed_at": completed_at})
 }
@@ -383,4 +385,49 @@ async fn concurrent_approvals_earn_once(backend: Backend) {
     assert_eq!(ledger["entries"].as_array().unwrap().len(), 3);
     assert_ledger_balanced(&app).await;
     let _ = &w.admin;
+}
+
+/// RFC 3339 in, UTC with `Z` out: `Z` and `+02:00` name the same instant and are stored
+/// as it; a time without an offset refuses the whole request with a field error naming
+/// the record, and nothing is stored.
+async fn completed_at_takes_any_offset_and_refuses_a_time_without_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (id, tokens) = &w.contributors[0];
+    let instant = chrono::Utc::now().naive_utc();
+    let instant = instant.with_nanosecond(instant.nanosecond() / 1000 * 1000).unwrap();
+    let with_offset = |r: &mut Value, t: String| r["completed_at"] = json!(t);
+    let mut zulu = record(*id, w.open_project, "zulu", "units", "1", "1");
+    with_offset(&mut zulu, instant.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
+    let mut paris = record(*id, w.open_project, "plus-two", "units", "1", "1");
+    with_offset(&mut paris, (instant + chrono::Duration::hours(2)).format("%Y-%m-%dT%H:%M:%S%.6f+02:00").to_string());
+    let mut local = record(*id, w.open_project, "no-offset", "units", "1", "1");
+    with_offset(&mut local, instant.format("%Y-%m-%dT%H:%M:%S%.6f").to_string());
+
+    let (status, body) =
+        app.post("/work-records", Some(&w.finance.access), json!({"records": [zulu.clone(), local]})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["code"], "validation_failed", "{body}");
+    assert_eq!(body["errors"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["errors"][0]["field"], "records[1].completed_at", "{body}");
+    assert_eq!(body["errors"][0]["code"], "offset_required", "{body}");
+    let (_, mine) = app.get("/me/work-records", Some(&tokens.access)).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 0, "nothing stored: {mine}");
+
+    let body = ingest(&app, &w.finance, vec![zulu, paris]).await;
+    assert_eq!(body["created"], 2, "{body}");
+    use gatehouse::db::schema::work_records as r;
+    let state = app.state.clone();
+    let stored: Vec<chrono::NaiveDateTime> = web::block(move || {
+        state.db.read_sync(|c| Ok(r::table.order(r::task_ref.desc()).select(r::completed_at).load(c)?))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(stored, [instant, instant], "zulu and plus-two are the same UTC instant");
+    let (_, mine) = app.get("/me/work-records", Some(&tokens.access)).await;
+    let written = instant.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string();
+    for item in mine["items"].as_array().unwrap() {
+        assert_eq!(item["completed_at"], written.as_str(), "{item}");
+    }
 }

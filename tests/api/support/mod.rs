@@ -503,9 +503,86 @@ fn start(config: Config, clock: Arc<OffsetClock>) -> (ServerHandle, web::Data<Ap
 
 pub async fn read(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();
+    let json = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
     let text = resp.text().await.unwrap();
     let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    if json {
+        assert_utc_timestamps(&body);
+    }
     (status, body)
+}
+
+/// A JSON response body, checked like every body [`read`] returns.
+pub async fn json(resp: reqwest::Response) -> Value {
+    let body: Value = resp.json().await.unwrap();
+    assert_utc_timestamps(&body);
+    body
+}
+
+/// Every string of `body` that reads as a date and time (`YYYY-MM-DDTHH:MM…`) is an
+/// instant in UTC ending in `Z` (docs/design.md, time): a timestamp without an offset
+/// is read as local time by JavaScript. Run on every JSON response the tests read.
+pub fn assert_utc_timestamps(body: &Value) {
+    fn walk(v: &Value, path: &mut String, body: &Value) {
+        match v {
+            Value::String(s) if looks_like_timestamp(s) => {
+                assert!(
+                    s.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(s).is_ok(),
+                    "{path} = {s:?} is not an RFC 3339 UTC timestamp ending in Z, in {body}"
+                );
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(item, path, body);
+                    path.truncate(len);
+                }
+            }
+            Value::Object(members) => {
+                for (k, item) in members {
+                    let len = path.len();
+                    path.push('.');
+                    path.push_str(k);
+                    walk(item, path, body);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(body, &mut String::from("$"), body);
+}
+
+/// `YYYY-MM-DDTHH:MM` at the start of the string.
+fn looks_like_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| r.into_iter().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && matches!(b.get(10), Some(b'T' | b't'))
+        && digits(11..13)
+        && b.get(13) == Some(&b':')
+        && digits(14..16)
+}
+
+#[test]
+fn timestamps_without_z_are_caught() {
+    assert!(looks_like_timestamp("2026-11-30T05:04:56.660286"));
+    assert!(!looks_like_timestamp("2026-11-30"));
+    assert!(!looks_like_timestamp("the 2026-11-30T05:04 run"));
+    assert_utc_timestamps(&json!({"a": [{"at": "2026-11-30T05:04:56.660286Z"}], "on": "2026-11-30"}));
+    let caught = std::panic::catch_unwind(|| assert_utc_timestamps(&json!({"a": [{"at": "2026-11-30T05:04:56"}]})));
+    assert!(caught.is_err());
+    let offset = std::panic::catch_unwind(|| assert_utc_timestamps(&json!({"at": "2026-11-30T05:04:56+02:00"})));
+    assert!(offset.is_err());
 }
 
 #[derive(Debug, Clone)]
