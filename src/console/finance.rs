@@ -210,6 +210,8 @@ pub async fn build(st: web::Data<AppState>, user: Console<Finance>, form: web::F
 struct ItemLine {
     id: i64,
     contributor_id: i64,
+    person: String,
+    email: String,
     rail: String,
     destination: String,
     gross: String,
@@ -225,7 +227,7 @@ struct ExportLine {
     bytes: i64,
     sha256: String,
     at: String,
-    by: i64,
+    by: String,
 }
 
 #[derive(Template)]
@@ -236,9 +238,11 @@ struct BatchPage {
     status: String,
     note: String,
     created: String,
-    created_by: i64,
+    created_by: String,
     approved: String,
     approved_by: String,
+    next: Option<String>,
+    first: Option<String>,
     gross: String,
     withheld: String,
     net: String,
@@ -279,15 +283,43 @@ impl From<payouts::SettlementReport> for SettlementSummary {
     }
 }
 
+/// Items per page of a batch.
+const ITEMS_PAGE: i64 = 100;
+
+/// Name and email of each person, by id.
+fn people_of(st: &AppState, ids: Vec<i64>) -> crate::error::AppResult<HashMap<i64, (String, String)>> {
+    st.db.read_sync(|c| {
+        Ok(crate::auth::service::find_users(c, &ids)?.into_iter().map(|u| (u.id, (u.full_name, u.email))).collect())
+    })
+}
+
+fn staff_name(people: &HashMap<i64, (String, String)>, id: i64) -> String {
+    people.get(&id).map(|(n, e)| format!("{n} ({e})")).unwrap_or_else(|| format!("staff #{id}"))
+}
+
 async fn batch_page(
     st: &web::Data<AppState>,
     user: &Console<Finance>,
     id: i64,
     notice: Option<&str>,
     settlement: Option<payouts::SettlementReport>,
+    cursor: Option<i64>,
 ) -> PageResult {
     let state = st.clone();
-    let v = crate::blocking(move || payouts::get_batch(&state, id, None, Some(200))).await?;
+    let (v, people) = crate::blocking(move || {
+        let v = payouts::get_batch(&state, id, cursor, Some(ITEMS_PAGE))?;
+        let mut ids: Vec<i64> = v.items.iter().map(|i| i.contributor_id).collect();
+        ids.push(v.batch.created_by);
+        ids.extend(v.batch.approved_by);
+        ids.extend(v.exports.iter().map(|e| e.exported_by));
+        ids.sort_unstable();
+        ids.dedup();
+        let people = people_of(&state, ids)?;
+        Ok((v, people))
+    })
+    .await?;
+    let next = crate::db::next_cursor(&v.items, Some(ITEMS_PAGE), |i| i.id)
+        .map(|c| format!("/console/finance/batches/{id}?cursor={}", crate::db::page::encode(c)));
     let b = &v.batch;
     render(&BatchPage {
         layout: Layout::new(user, "batches", notice),
@@ -295,9 +327,11 @@ async fn batch_page(
         status: b.status.clone(),
         note: b.note.clone(),
         created: when(&b.created_at),
-        created_by: b.created_by,
+        created_by: staff_name(&people, b.created_by),
         approved: when_opt(&b.approved_at),
-        approved_by: b.approved_by.map(|u| format!("staff #{u}")).unwrap_or_else(|| "—".into()),
+        approved_by: b.approved_by.map(|u| staff_name(&people, u)).unwrap_or_else(|| "—".into()),
+        next,
+        first: cursor.map(|_| format!("/console/finance/batches/{id}")),
         gross: dollars(b.gross_cents),
         withheld: dollars(b.withheld_cents),
         net: dollars(b.net_cents),
@@ -313,6 +347,8 @@ async fn batch_page(
             .map(|i| ItemLine {
                 id: i.id,
                 contributor_id: i.contributor_id,
+                person: people.get(&i.contributor_id).map(|p| p.0.clone()).unwrap_or_default(),
+                email: people.get(&i.contributor_id).map(|p| p.1.clone()).unwrap_or_default(),
                 rail: i.rail.as_str().to_string(),
                 destination: i.destination.clone(),
                 gross: dollars(i.gross_cents),
@@ -331,7 +367,7 @@ async fn batch_page(
                 bytes: e.byte_count,
                 sha256: e.sha256.clone(),
                 at: when(&e.exported_at),
-                by: e.exported_by,
+                by: staff_name(&people, e.exported_by),
             })
             .collect(),
         // Only the formats of rails the batch pays: the others would have nothing to export.
@@ -361,13 +397,20 @@ fn format_label(f: Format) -> &'static str {
     }
 }
 
+#[derive(Deserialize)]
+pub struct BatchQuery {
+    notice: Option<String>,
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    cursor: Option<i64>,
+}
+
 pub async fn batch(
     st: web::Data<AppState>,
     user: Console<Finance>,
     id: web::Path<i64>,
-    q: web::Query<NoticeQuery>,
+    q: web::Query<BatchQuery>,
 ) -> PageResult {
-    batch_page(&st, &user, id.into_inner(), q.notice.as_deref(), None).await
+    batch_page(&st, &user, id.into_inner(), q.notice.as_deref(), None, q.cursor).await
 }
 
 pub async fn approve(st: web::Data<AppState>, user: Console<Finance>, id: web::Path<i64>) -> PageResult {
@@ -415,7 +458,7 @@ pub async fn settle(
     let lines = crate::payouts::routes::parse_csv(&file.bytes)?;
     let (state, ctx, me) = (st.clone(), user.ctx.clone(), user.id);
     let report = crate::blocking(move || payouts::settle(&state, &ctx, me, id, lines)).await?;
-    batch_page(&st, &user, id, Some("settled"), Some(report)).await
+    batch_page(&st, &user, id, Some("settled"), Some(report), None).await
 }
 
 // ---------------------------------------------------------------- 1099-NEC
