@@ -489,7 +489,10 @@ fn changes(summary: &str) -> Vec<Change> {
     let side = |k: &str| top.get(k).and_then(|v| v.as_object()).cloned();
     let (before, after) = (side("before"), side("after"));
     if before.is_none() && after.is_none() {
-        return top.iter().map(|(k, v)| Change { field: k.clone(), before: String::new(), after: plain_value(v) }).collect();
+        return top
+            .iter()
+            .map(|(k, v)| Change { field: k.clone(), before: String::new(), after: plain_value(v) })
+            .collect();
     }
     let (before, after) = (before.unwrap_or_default(), after.unwrap_or_default());
     let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
@@ -537,7 +540,18 @@ pub async fn audit(
     };
     if q.format == "csv" {
         let state = st.clone();
-        let header = ["id", "at", "actor_id", "actor_name", "actor_email", "action", "subject_type", "subject_id", "summary", "request_id"];
+        let header = [
+            "id",
+            "at",
+            "actor_id",
+            "actor_name",
+            "actor_email",
+            "action",
+            "subject_type",
+            "subject_id",
+            "summary",
+            "request_id",
+        ];
         return Ok(super::list::stream_csv("audit.csv", &header, move |after, limit| {
             let f = crate::audit::service::AuditFilter {
                 actor_id: filter.actor_id,

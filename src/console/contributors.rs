@@ -162,11 +162,13 @@ impl Filter {
 /// Contributors (accounts holding the applicant role) matching `f`, one page after
 /// `after` in the chosen order.
 fn contributors(conn: &mut DbConn, f: &Filter, after: Option<i64>, limit: i64) -> AppResult<Vec<User>> {
-    let applicants = user_roles::table.filter(user_roles::role.eq(Role::Applicant.as_str())).select(user_roles::user_id);
+    let applicants =
+        user_roles::table.filter(user_roles::role.eq(Role::Applicant.as_str())).select(user_roles::user_id);
     let mut query = users::table.filter(users::id.eq_any(applicants)).select(User::as_select()).into_boxed();
     if let Some(text) = &f.search {
         let pattern = contains_pattern(text);
-        let by_text = lower(users::full_name).like(pattern.clone()).escape('\\').or(users::email.like(pattern).escape('\\'));
+        let by_text =
+            lower(users::full_name).like(pattern.clone()).escape('\\').or(users::email.like(pattern).escape('\\'));
         query = match f.id {
             Some(id) => query.filter(by_text.or(users::id.eq(id))),
             None => query.filter(by_text),
@@ -192,8 +194,9 @@ fn contributors(conn: &mut DbConn, f: &Filter, after: Option<i64>, limit: i64) -
             crate::keyset_order!(query, users::email, users::id, at.transpose()?, desc);
         }
         "joined" => {
-            let at = after
-                .map(|a| users::table.find(a).select(users::created_at).first::<chrono::NaiveDateTime>(conn).map(|v| (v, a)));
+            let at = after.map(|a| {
+                users::table.find(a).select(users::created_at).first::<chrono::NaiveDateTime>(conn).map(|v| (v, a))
+            });
             crate::keyset_order!(query, users::created_at, users::id, at.transpose()?, desc);
         }
         _ => {
@@ -238,15 +241,19 @@ pub async fn list(
     let filter = Filter::of(&q)?;
     if q.csv() {
         let state = st.clone();
-        return Ok(stream_csv("contributors.csv", &["id", "name", "email", "status", "joined"], move |after, limit| {
-            let rows = state.db.read_sync(|c| contributors(c, &filter, after, limit))?;
-            let next = crate::db::next_cursor(&rows, Some(limit), |u| u.id);
-            let cells = rows
-                .into_iter()
-                .map(|u| vec![u.id.to_string(), u.full_name, u.email, u.status, u.created_at.to_string()])
-                .collect();
-            Ok((cells, next))
-        })
+        return Ok(stream_csv(
+            "contributors.csv",
+            &["id", "name", "email", "status", "joined"],
+            move |after, limit| {
+                let rows = state.db.read_sync(|c| contributors(c, &filter, after, limit))?;
+                let next = crate::db::next_cursor(&rows, Some(limit), |u| u.id);
+                let cells = rows
+                    .into_iter()
+                    .map(|u| vec![u.id.to_string(), u.full_name, u.email, u.status, u.created_at.to_string()])
+                    .collect();
+                Ok((cells, next))
+            },
+        )
         .await?);
     }
     let cursor = q.cursor()?;
@@ -257,7 +264,10 @@ pub async fn list(
     render(&ListPage {
         layout: Layout::new(&user, "contributors", q.notice.as_deref()),
         headers: q.headers(BASE, &SORTS, filter.order),
-        statuses: STATUSES.iter().map(|s| (s.as_str(), s.as_str().replace('_', " "), filter.status == Some(*s))).collect(),
+        statuses: STATUSES
+            .iter()
+            .map(|s| (s.as_str(), s.as_str().replace('_', " "), filter.status == Some(*s)))
+            .collect(),
         rows: rows
             .into_iter()
             .map(|u| PersonLine {

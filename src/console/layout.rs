@@ -108,8 +108,7 @@ impl FormErrors {
 
     /// The messages for `field`, joined; `None` when it has none.
     pub fn of(&self, field: &str) -> Option<String> {
-        let messages: Vec<&str> =
-            self.items.iter().filter(|e| e.field == field).map(|e| e.message.as_str()).collect();
+        let messages: Vec<&str> = self.items.iter().filter(|e| e.field == field).map(|e| e.message.as_str()).collect();
         (!messages.is_empty()).then(|| messages.join("; "))
     }
 
@@ -117,7 +116,13 @@ impl FormErrors {
     pub fn all(&self) -> Vec<String> {
         self.items
             .iter()
-            .map(|e| if e.field.is_empty() { e.message.clone() } else { format!("{}: {}", e.field.replace('_', " "), e.message) })
+            .map(|e| {
+                if e.field.is_empty() {
+                    e.message.clone()
+                } else {
+                    format!("{}: {}", e.field.replace('_', " "), e.message)
+                }
+            })
             .collect()
     }
 }

@@ -115,9 +115,9 @@ pub async fn dashboard(st: web::Data<AppState>, user: Console<AnyStaff>, q: web:
     let finance = user.has(crate::auth::roles::Role::Finance);
     let (stats, trends, money) = crate::blocking(move || {
         let now = state.clock.now();
-        let (stats, trends) = state.db.read_sync(|c| {
-            Ok((crate::review::stats(c)?, super::charts::waiting_trends(c, now, TREND_DAYS)?))
-        })?;
+        let (stats, trends) = state
+            .db
+            .read_sync(|c| Ok((crate::review::stats(c)?, super::charts::waiting_trends(c, now, TREND_DAYS)?)))?;
         let money = if finance {
             let totals = state.db.read_sync(super::charts::owed_by_kind)?;
             let late = crate::payouts::service::late_payouts(&state)?;
@@ -553,7 +553,7 @@ pub async fn claim_next(st: web::Data<AppState>, user: Console<Reviewer>, path: 
             // Another reviewer may take it first: try the next one.
             match claim_one(&state, &ctx, me, queue, e.id) {
                 Ok(()) => return Ok(Some(e.id)),
-                Err(AppError::Conflict(..)) | Err(AppError::Forbidden(_)) => continue,
+                Err(AppError::Conflict { .. }) | Err(AppError::Forbidden(_)) => continue,
                 Err(other) => return Err(other),
             }
         }
@@ -615,7 +615,8 @@ pub async fn bulk_approve(
     }
     if !errors.is_empty() {
         let mut res =
-            queue_page(st, user, Queue::WorkRecords, ListQuery::default(), None, errors, Some((reason_code, note))).await?;
+            queue_page(st, user, Queue::WorkRecords, ListQuery::default(), None, errors, Some((reason_code, note)))
+                .await?;
         *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);
     }
@@ -647,7 +648,16 @@ pub async fn bulk_approve(
         Ok(result)
     })
     .await?;
-    queue_page(st, user, Queue::WorkRecords, ListQuery::default(), Some(result), FormErrors::default(), Some((reason_code, String::new()))).await
+    queue_page(
+        st,
+        user,
+        Queue::WorkRecords,
+        ListQuery::default(),
+        Some(result),
+        FormErrors::default(),
+        Some((reason_code, String::new())),
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- one item
@@ -756,7 +766,9 @@ fn twins(conn: &mut DbConn, id: i64) -> AppResult<Option<Comparison>> {
     ];
     let columns = this
         .iter()
-        .map(|(c, _, _)| (c.id, if c.id == id { format!("This credential (#{})", c.id) } else { format!("Credential #{}", c.id) }))
+        .map(|(c, _, _)| {
+            (c.id, if c.id == id { format!("This credential (#{})", c.id) } else { format!("Credential #{}", c.id) })
+        })
         .collect();
     Ok(Some(Comparison { columns, rows }))
 }

@@ -5,6 +5,7 @@
 
 use diesel::RunQueryDsl;
 use fantoccini::Locator;
+use gatehouse::clock::Clock;
 use serde_json::{json, Value};
 
 use crate::both_backends;
@@ -34,11 +35,11 @@ fn seed_contributors(app: &TestApp) {
             )
         })
         .collect();
-    values.push("('formula@bulk.example', '=1+1 Formula', 'active', '2026-10-01 09:00:00', '2026-10-01 09:00:00')".into());
-    let insert = format!(
-        "INSERT INTO users (email, full_name, status, created_at, updated_at) VALUES {}",
-        values.join(", ")
+    values.push(
+        "('formula@bulk.example', '=1+1 Formula', 'active', '2026-10-01 09:00:00', '2026-10-01 09:00:00')".into(),
     );
+    let insert =
+        format!("INSERT INTO users (email, full_name, status, created_at, updated_at) VALUES {}", values.join(", "));
     app.state
         .db
         .tx_sync(|conn| {
@@ -145,7 +146,10 @@ fn user_id_by_email(app: &TestApp, email: &str) -> i64 {
     use diesel::prelude::*;
     use gatehouse::db::schema::users;
     let email = email.to_string();
-    app.state.db.read_sync(|c| Ok(users::table.filter(users::email.eq(email)).select(users::id).first::<i64>(c)?)).unwrap()
+    app.state
+        .db
+        .read_sync(|c| Ok(users::table.filter(users::email.eq(email)).select(users::id).first::<i64>(c)?))
+        .unwrap()
 }
 
 async fn audit_count(app: &TestApp, admin: &Tokens, action: &str, actor: i64) -> usize {
@@ -166,7 +170,8 @@ async fn fifty_work_records_are_approved_in_bulk_and_two_refusals_reported(backe
     assert_eq!(ids.len(), 55);
     // Reviewer B holds two of the oldest fifty: A's bulk approval may not take them.
     for id in [ids[3], ids[40]] {
-        let (status, body) = app.post(&format!("/review/work-records/{id}/claim"), Some(&w.reviewer_b.access), json!({})).await;
+        let (status, body) =
+            app.post(&format!("/review/work-records/{id}/claim"), Some(&w.reviewer_b.access), json!({})).await;
         assert_eq!(status, 200, "{body}");
     }
     let reviewer_a = app.user_id(&w.reviewer_a).await;
@@ -197,7 +202,10 @@ async fn fifty_work_records_are_approved_in_bulk_and_two_refusals_reported(backe
 
     // Tick the oldest fifty and approve them.
     b.goto(&format!("{}/console/review/work-records", app.base)).await;
-    b.client.execute("document.querySelectorAll('input[name=ids]').forEach(c => { c.checked = true; });", vec![]).await.unwrap();
+    b.client
+        .execute("document.querySelectorAll('input[name=ids]').forEach(c => { c.checked = true; });", vec![])
+        .await
+        .unwrap();
     b.screenshot("bulk-approval").await;
     b.navigate("#bulk-approve").await;
     let result = b.text("#bulk-result").await;
@@ -304,8 +312,9 @@ async fn staff_are_deactivated_and_invited_again(backend: Backend) {
     assert!(b.text(".notice").await.contains("invitation"));
     let second = app.smtp.inbox.wait_for_nth("invited@gatehouse.test", 2).await;
     assert_ne!(first.link_token(), second.link_token());
-    let (status, body) =
-        app.post("/auth/password-reset/confirm", None, json!({"token": first.link_token(), "password": PASSWORD})).await;
+    let (status, body) = app
+        .post("/auth/password-reset/confirm", None, json!({"token": first.link_token(), "password": PASSWORD}))
+        .await;
     assert_eq!(status, 400, "the earlier link is void: {body}");
 
     // Deactivate: the same service call as `POST /admin/staff/{id}/disable`.
@@ -320,7 +329,8 @@ async fn staff_are_deactivated_and_invited_again(backend: Backend) {
     let other = app.staff(&admin, "fin@gatehouse.test", &["finance"]).await;
     let (status, _) = app.post(&format!("/admin/staff/{invited_id}/invitation"), Some(&other.access), json!({})).await;
     assert_eq!(status, 403);
-    let (status, body) = app.post(&format!("/admin/staff/{invited_id}/invitation"), Some(&admin.access), json!({})).await;
+    let (status, body) =
+        app.post(&format!("/admin/staff/{invited_id}/invitation"), Some(&admin.access), json!({})).await;
     assert_eq!(status, 200, "{body}");
     let fin_id = app.user_id(&other).await;
     let (status, body) = app.post(&format!("/admin/staff/{fin_id}/invitation"), Some(&admin.access), json!({})).await;

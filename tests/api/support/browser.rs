@@ -215,9 +215,14 @@ impl Browser {
                   nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary) }))))
               .catch(e => done([{ id: 'axe-error', help: String(e) }]));
         "#;
-        let violations = self.client.execute_async(script, vec![]).await.unwrap_or_else(|e| panic!("axe on {page}: {e}"));
+        let violations =
+            self.client.execute_async(script, vec![]).await.unwrap_or_else(|e| panic!("axe on {page}: {e}"));
         let list = violations.as_array().cloned().unwrap_or_default();
-        assert!(list.is_empty(), "WCAG 2.1 A/AA violations on {page}: {}", serde_json::to_string_pretty(&violations).unwrap());
+        assert!(
+            list.is_empty(),
+            "WCAG 2.1 A/AA violations on {page}: {}",
+            serde_json::to_string_pretty(&violations).unwrap()
+        );
     }
 
     pub async fn close(mut self) {
