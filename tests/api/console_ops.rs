@@ -213,7 +213,7 @@ async fn fifty_work_records_are_approved_in_bulk_and_two_refusals_reported(backe
     assert!(result.contains("2 refused"), "{result}");
     for id in [ids[3], ids[40]] {
         let why = b.text(&format!("#refused-{id}")).await;
-        assert!(why.contains("claimed"), "refused with the reason: {why}");
+        assert!(why.contains("another reviewer holds the claim"), "refused with the reason: {why}");
     }
     b.screenshot("bulk-result").await;
     b.assert_accessible("bulk approval result").await;
