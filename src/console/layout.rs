@@ -116,13 +116,7 @@ impl FormErrors {
     pub fn all(&self) -> Vec<String> {
         self.items
             .iter()
-            .map(|e| {
-                if e.field.is_empty() {
-                    e.message.clone()
-                } else {
-                    format!("{}: {}", e.field.replace('_', " "), e.message)
-                }
-            })
+            .map(|e| if e.field.is_empty() { e.message.clone() } else { format!("{}: {}", e.field, e.message) })
             .collect()
     }
 }
