@@ -357,30 +357,68 @@ struct OutboxLine {
 struct OutboxPage {
     layout: Layout,
     status: String,
+    q: super::list::ListQuery,
     rows: Vec<OutboxLine>,
+    next: Option<String>,
+    first: Option<String>,
+    csv: String,
 }
 
-#[derive(Deserialize)]
-pub struct OutboxQuery {
-    status: Option<String>,
-    notice: Option<String>,
-}
+const OUTBOX_BASE: &str = "/console/admin/outbox";
 
-pub async fn outbox(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<OutboxQuery>) -> PageResult {
-    let status = q.status.clone().unwrap_or_default();
-    let filter = crate::notifications::service::OutboxFilter {
-        status: [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Dead]
-            .into_iter()
-            .find(|s| s.as_str() == status),
-        recipient: None,
-        cursor: None,
-        limit: Some(200),
+/// The outbox, newest first, 50 a page: by status, and by recipient (the search is an
+/// email address, matched exactly as the API's `recipient` filter); `format=csv`
+/// downloads every email the filters select.
+pub async fn outbox(
+    st: web::Data<AppState>,
+    user: Console<Admin>,
+    q: web::Query<super::list::ListQuery>,
+) -> Result<actix_web::HttpResponse, super::guard::ConsoleError> {
+    let q = q.into_inner();
+    let status =
+        [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Dead].into_iter().find(|s| s.as_str() == q.status);
+    let recipient = non_empty(&q.q);
+    let filter = move |cursor: Option<i64>, limit: i64| crate::notifications::service::OutboxFilter {
+        status,
+        recipient: recipient.clone(),
+        cursor,
+        limit: Some(limit),
     };
+    if q.csv() {
+        let state = st.clone();
+        let f = filter.clone();
+        let header = ["id", "recipient", "subject", "status", "attempts", "queued", "sent", "last_error"];
+        return Ok(super::list::stream_csv("outbox.csv", &header, move |after, limit| {
+            let rows = state.db.read_sync(|c| crate::notifications::service::list(c, &f(after, limit)))?;
+            let next = crate::db::next_cursor(&rows, Some(limit), |r| r.id);
+            let cells = rows
+                .into_iter()
+                .map(|r| {
+                    vec![
+                        r.id.to_string(),
+                        r.recipient,
+                        r.subject,
+                        r.status,
+                        r.attempts.to_string(),
+                        r.created_at.to_string(),
+                        r.sent_at.map(|t| t.to_string()).unwrap_or_default(),
+                        r.last_error.unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            Ok((cells, next))
+        })
+        .await?);
+    }
+    let cursor = q.cursor()?;
+    let page = super::list::PAGE;
+    let f = filter(cursor, page);
     let state = st.clone();
-    let rows = crate::blocking(move || state.db.read_sync(|c| crate::notifications::service::list(c, &filter))).await?;
+    let rows = crate::blocking(move || state.db.read_sync(|c| crate::notifications::service::list(c, &f))).await?;
+    let next = q.next_href(OUTBOX_BASE, crate::db::next_cursor(&rows, Some(page), |r| r.id));
     render(&OutboxPage {
         layout: Layout::new(&user, "outbox", q.notice.as_deref()),
-        status,
+        status: q.status.clone(),
         rows: rows
             .into_iter()
             .map(|r| OutboxLine {
@@ -395,6 +433,10 @@ pub async fn outbox(st: web::Data<AppState>, user: Console<Admin>, q: web::Query
                 error: r.last_error.unwrap_or_default(),
             })
             .collect(),
+        next,
+        first: cursor.map(|_| q.href(OUTBOX_BASE, &[])),
+        csv: q.csv_href(OUTBOX_BASE),
+        q,
     })
 }
 

@@ -98,6 +98,7 @@ async fn load_preview(st: &web::Data<AppState>) -> Result<Preview, ConsoleError>
 struct LateLine {
     contributor_id: i64,
     person: String,
+    email: String,
     records: i64,
     late: String,
     due_by: String,
@@ -113,34 +114,96 @@ struct EarningsPage {
     preview: Preview,
     promise_days: i64,
     late: Vec<LateLine>,
+    q: super::list::ListQuery,
+    csv: String,
 }
 
-pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<NoticeQuery>) -> PageResult {
-    let preview = load_preview(&st).await?;
+/// Approved-but-unpaid money: the preview of a batch built now and the late payments.
+/// The search (name, email or id) narrows both tables; `format=csv` downloads the late
+/// payments it selects.
+pub async fn earnings(
+    st: web::Data<AppState>,
+    user: Console<Finance>,
+    q: web::Query<super::list::ListQuery>,
+) -> PageResult {
+    let q = q.into_inner();
+    let mut preview = load_preview(&st).await?;
     let state = st.clone();
-    let (promise_days, late) = crate::blocking(move || {
+    let excluded: Vec<i64> = preview.excluded.iter().map(|x| x.contributor_id).collect();
+    let (promise_days, late, people) = crate::blocking(move || {
         let late = payouts::late_payouts(&state)?;
-        Ok((state.settings()?.payment_promise().num_days(), late))
+        let mut ids: Vec<i64> = late.iter().map(|l| l.contributor_id).collect();
+        ids.extend(excluded);
+        ids.sort_unstable();
+        ids.dedup();
+        let people = people_of(&state, ids)?;
+        Ok((state.settings()?.payment_promise().num_days(), late, people))
     })
     .await?;
-    let people = names(&st, late.iter().map(|l| l.contributor_id).collect()).await?;
+    let needle = q.search().map(|s| s.to_lowercase());
+    let id = q.search_id();
+    let matches = |who: i64| match &needle {
+        None => true,
+        Some(n) => {
+            id == Some(who)
+                || people
+                    .get(&who)
+                    .is_some_and(|(name, email)| name.to_lowercase().contains(n) || email.to_lowercase().contains(n))
+        }
+    };
+    preview.excluded.retain(|x| matches(x.contributor_id));
+    let late: Vec<LateLine> = late
+        .into_iter()
+        .filter(|l| matches(l.contributor_id))
+        .map(|l| LateLine {
+            person: people.get(&l.contributor_id).map(|p| p.0.clone()).unwrap_or_default(),
+            email: people.get(&l.contributor_id).map(|p| p.1.clone()).unwrap_or_default(),
+            contributor_id: l.contributor_id,
+            records: l.late_records,
+            late: dollars(l.late_cents),
+            due_by: when(&l.due_by),
+            available: dollars(l.available_cents),
+            in_payout: dollars(l.in_payout_cents),
+            reasons: l.reasons.join(", ").replace('_', " "),
+        })
+        .collect();
+    if q.csv() {
+        let rows: Vec<Vec<String>> = late
+            .iter()
+            .map(|l| {
+                vec![
+                    l.contributor_id.to_string(),
+                    l.person.clone(),
+                    l.email.clone(),
+                    l.records.to_string(),
+                    l.late.clone(),
+                    l.due_by.clone(),
+                    l.available.clone(),
+                    l.in_payout.clone(),
+                    l.reasons.clone(),
+                ]
+            })
+            .collect();
+        let header = [
+            "contributor_id",
+            "name",
+            "email",
+            "late_records",
+            "late",
+            "due_by",
+            "available",
+            "in_payout",
+            "why_not_paid",
+        ];
+        return Ok(super::list::stream_rows("late-payments.csv", &header, rows).await?);
+    }
     render(&EarningsPage {
         layout: Layout::new(&user, "earnings", q.notice.as_deref()),
         preview,
         promise_days,
-        late: late
-            .into_iter()
-            .map(|l| LateLine {
-                person: name_of(&people, l.contributor_id),
-                contributor_id: l.contributor_id,
-                records: l.late_records,
-                late: dollars(l.late_cents),
-                due_by: when(&l.due_by),
-                available: dollars(l.available_cents),
-                in_payout: dollars(l.in_payout_cents),
-                reasons: l.reasons.join(", ").replace('_', " "),
-            })
-            .collect(),
+        late,
+        csv: q.csv_href("/console/finance/earnings"),
+        q,
     })
 }
 

@@ -290,6 +290,18 @@ where
         .streaming(body))
 }
 
+/// Streams rows already in memory as a CSV download (lists computed by a service, such
+/// as the review queues and late payments), in chunks as [`stream_csv`] does.
+pub async fn stream_rows(filename: &str, header_row: &[&str], rows: Vec<Vec<String>>) -> AppResult<HttpResponse> {
+    let rows = std::sync::Arc::new(rows);
+    stream_csv(filename, header_row, move |after, limit| {
+        let start = after.map(|a| a as usize).unwrap_or(0).min(rows.len());
+        let end = (start + limit as usize).min(rows.len());
+        Ok((rows[start..end].to_vec(), (end < rows.len()).then_some(end as i64)))
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::guard::{Console, ConsoleError, PageResult};
 use super::layout::{age, dollars, render, render_invalid, see_other, when, when_opt, FormErrors, Layout};
-use super::list::{stream_csv, Header, ListQuery, Order, SortKey, PAGE};
+use super::list::{Header, ListQuery, Order, SortKey, PAGE};
 use super::session::ConsoleUser;
 use crate::auth::roles::{AnyStaff, Reviewer};
 use crate::credentials::model::{CredentialKind, CredentialOutcome};
@@ -494,15 +494,9 @@ async fn queue_page(
                 ]
             })
             .collect();
-        let rows = std::sync::Arc::new(rows);
         let name = format!("{}.csv", queue.slug());
         let header = ["id", "person_id", "person", "email", "item", "waiting_since", "claim", "flagged"];
-        return Ok(stream_csv(&name, &header, move |after, limit| {
-            let start = after.map(|a| a as usize).unwrap_or(0);
-            let end = (start + limit as usize).min(rows.len());
-            Ok((rows[start..end].to_vec(), (end < rows.len()).then_some(end as i64)))
-        })
-        .await?);
+        return Ok(super::list::stream_rows(&name, &header, rows).await?);
     }
     let total = selected.len();
     // Keyset: the page starts after the cursor's item in this order.

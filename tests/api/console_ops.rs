@@ -367,6 +367,25 @@ async fn the_audit_log_names_people_shows_changes_and_downloads_a_date_range(bac
     assert_eq!((status, body["items"].as_array().map(Vec::len)), (200, Some(0)), "the API takes the range too");
     let page = s.get("/console/admin/audit?from=yesterday").await;
     assert_eq!(page.status, 422, "{}", page.body);
+
+    // The outbox: by recipient, and its CSV the same emails as the API's list.
+    let page = s.get("/console/admin/outbox?q=WORKER0@example.com").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("worker0@example.com") && !page.body.contains("rev-a@gatehouse.test"), "{}", page.body);
+    let page = s.get("/console/admin/outbox?q=worker0@example.com&format=csv").await;
+    let csv_ids: Vec<String> =
+        csv::Reader::from_reader(page.body.as_bytes()).records().map(|r| r.unwrap()[0].to_string()).collect();
+    let (_, api) = app.get("/admin/outbox?recipient=worker0@example.com", Some(&w.admin.access)).await;
+    let api_ids: Vec<String> = api["items"].as_array().unwrap().iter().map(|i| i["id"].to_string()).collect();
+    assert!(!csv_ids.is_empty());
+    assert_eq!(csv_ids, api_ids);
+
+    // Late payments download (none late yet: a header only).
+    let mut f = Session::new(&app);
+    f.sign_in("fin@gatehouse.test").await;
+    let page = f.get("/console/finance/earnings?q=worker0&format=csv").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.starts_with("contributor_id,name,email,late_records"), "{}", page.body);
 }
 
 async fn every_console_page_passes_axe(backend: Backend) {
