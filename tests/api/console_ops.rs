@@ -228,6 +228,15 @@ async fn fifty_work_records_are_approved_in_bulk_and_two_refusals_reported(backe
     assert_eq!(waiting, expected, "the refused two and the five unticked wait");
     crate::work::assert_ledger_balanced(&app).await;
 
+    // The dashboard: 48 × $3.00 held, and the queue's 30-day trend.
+    let mut f = Session::new(&app);
+    f.sign_in("fin@gatehouse.test").await;
+    let dashboard = f.get("/console").await;
+    let held = dashboard.body.split("id=\"money-held\"").nth(1).unwrap_or_default();
+    assert!(held.split("</div>").next().unwrap().contains("$144.00"), "{}", dashboard.body);
+    assert!(dashboard.body.contains("id=\"trend-work-records\""), "{}", dashboard.body);
+    assert!(dashboard.body.contains("0 then, 7 now"), "seven wait now, none 30 days ago: {}", dashboard.body);
+
     // Claim next: the oldest unclaimed item the reviewer may take.
     b.navigate("#claim-next").await;
     assert_eq!(b.path().await, format!("/console/review/work-records/{}", ids[50]));
@@ -424,6 +433,18 @@ async fn every_console_page_passes_axe(backend: Backend) {
         b.goto(&format!("{}{page}", app.base)).await;
         b.assert_accessible(page).await;
     }
+    // Two applicants upload the same file: the credential shows both side by side.
+    let other = app.applicant("copy@example.com").await;
+    app.authorize(&other, &w.reviewer_b).await;
+    let first = crate::console::upload_diploma(&app, &w.contributors[0].1).await;
+    let second = crate::console::upload_diploma(&app, &other).await;
+    b.goto(&format!("{}/console/review/credentials/{second}", app.base)).await;
+    let twins = b.text("#twins").await;
+    assert!(twins.contains(&format!("Credential #{first}")) && twins.contains("worker0@example.com"), "{twins}");
+    assert!(twins.contains("copy@example.com"), "{twins}");
+    b.assert_accessible("credential with a duplicate file").await;
+    b.screenshot("duplicate-file").await;
+
     // An item page and the error page.
     b.goto(&format!("{}/console/review/work-records", app.base)).await;
     b.navigate("#claim-next").await;
