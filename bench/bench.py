@@ -281,7 +281,7 @@ def raw_writes(be, batch_id, finance_id):
     """b″. The rows a build writes, written by plain SQL in the database's own client in
     one transaction that is rolled back: a batch, a copy of the built batch's items, one
     `payout_reserved` transaction per item and its two entries (the same INSERT … SELECT
-    shape the service uses), into the same tables with the same indexes, CHECKs and
+    shape the service uses) and the UPDATE that seals them (the zero-sum check), into the same tables with the same indexes, CHECKs and
     foreign keys. Timed twice: with the foreign keys enforced (as the service runs) and
     without (PostgreSQL: session_replication_role = replica, which skips the FK
     triggers; SQLite: PRAGMA foreign_keys = OFF), to show what the checks cost."""
@@ -307,6 +307,8 @@ def raw_writes(be, batch_id, finance_id):
             "JOIN payout_items i ON i.id = CAST(SUBSTR(t.reference, 10) AS BIGINT) "
             f"JOIN ledger_accounts a ON a.owner_id = i.contributor_id AND a.kind = '{account}' "
             f"WHERE t.id > {before} AND t.kind = 'payout_reserved';")
+    # Sealed as the service seals them: the database checks each balances (issue 17).
+    body.append(f"UPDATE ledger_transactions SET sealed = TRUE WHERE sealed = FALSE AND id > {before};")
     out = {}
     for label, fk in (("seconds", True), ("seconds_without_fk", False)):
         if be.kind == "postgres":

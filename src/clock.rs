@@ -40,3 +40,12 @@ fn truncate(t: NaiveDateTime) -> NaiveDateTime {
     use chrono::Timelike;
     t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }
+
+/// Dates as staff read them: UTC, to the minute.
+pub fn when(at: &NaiveDateTime) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+pub fn when_opt(at: &Option<NaiveDateTime>) -> String {
+    at.as_ref().map(when).unwrap_or_else(|| "—".into())
+}

@@ -39,6 +39,7 @@ pub mod storage;
 pub mod tax;
 pub mod telemetry;
 pub mod text;
+pub mod wire;
 pub mod work;
 
 use std::sync::Arc;

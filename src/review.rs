@@ -1,12 +1,196 @@
-//! Shared mechanics of the review queues (work authorizations, credentials, test
-//! answers, work records, appeals): a reviewer claims an item with a lease so no one
-//! else decides it, and only the claim holder decides.
+//! The review queues (work authorizations, credentials, test answers, work records,
+//! appeals, standing moves): one abstraction, [`ReviewQueue`], implemented by each
+//! capability for its own queue (list, load, claim, decide), and the mechanics they
+//! share: a reviewer claims an item with a lease so no one else decides it ([`claim`],
+//! written once), and only the claim holder decides.
+//!
+//! This module depends on no capability: each implements the trait in its own
+//! `queue.rs`, and the callers (the API's claim routes, the console) name the queue.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use crate::error::{AppError, ProblemCode};
+use crate::audit::{self, AuditEvent};
+use crate::auth::RequestCtx;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult, ProblemCode};
 use crate::AppState;
+
+/// A waiting item as its queue lists it.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub id: i64,
+    /// Whom the item is about.
+    pub person_id: i64,
+    /// One line for the list.
+    pub summary: String,
+    /// When it started waiting.
+    pub since: NaiveDateTime,
+    pub claimed_by: Option<i64>,
+    pub claim_expires_at: Option<NaiveDateTime>,
+    pub flagged: bool,
+    /// Money at stake, in cents (work records and appeals: the pay; 0 elsewhere), for
+    /// sorting a queue by amount.
+    pub cents: i64,
+}
+
+/// The filters a queue may honour (credentials: kind and possible fraud); the others
+/// ignore them. Every queue honours `limit` and the cursor `after` (the last id of the
+/// previous page, in the queue's order), so the console can read a whole queue page by
+/// page.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub kind: Option<String>,
+    pub flagged: Option<bool>,
+    pub limit: Option<i64>,
+    pub after: Option<i64>,
+}
+
+/// What a decision asks for.
+#[derive(Debug, Clone)]
+pub enum Form {
+    /// An outcome and one of its reason codes (authorizations, credentials): the form
+    /// posts `outcome:reason_code`.
+    Reasons(Vec<ReasonGroup>),
+    /// A verdict (`value`, label) and a free reason code (work records, appeals,
+    /// standing moves).
+    Verdicts(Vec<(&'static str, &'static str)>),
+    /// Whole points up to a maximum (test answers).
+    Points(i64),
+}
+
+#[derive(Debug, Clone)]
+pub struct ReasonGroup {
+    pub outcome: &'static str,
+    pub label: &'static str,
+    pub codes: &'static [&'static str],
+}
+
+/// One item as a reviewer sees it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub person_id: i64,
+    pub heading: String,
+    /// Labelled facts, in order.
+    pub facts: Vec<(String, String)>,
+    /// Documents to show beside it: (file id, label).
+    pub file_ids: Vec<(i64, String)>,
+    /// Whether it still waits for a decision.
+    pub pending: bool,
+    pub claimed_by: Option<i64>,
+    pub claim_expires_at: Option<NaiveDateTime>,
+    pub form: Form,
+}
+
+/// A decision as a form posts it; each queue reads the fields it asks for ([`Form`]).
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    /// `outcome:reason_code` ([`Form::Reasons`]) or a verdict ([`Form::Verdicts`]).
+    pub decision: String,
+    pub reason_code: String,
+    pub points: Option<String>,
+    pub note: String,
+}
+
+impl Decision {
+    /// The outcome or verdict, and the reason code (from `outcome:reason_code`, or the
+    /// free reason code field).
+    pub fn parts(&self) -> (&str, &str) {
+        match self.decision.split_once(':') {
+            Some((outcome, reason)) => (outcome, reason),
+            None => (self.decision.as_str(), self.reason_code.trim()),
+        }
+    }
+}
+
+/// Reads a form's choice as one of a closed set (a serde enum), or a field error.
+pub fn choice<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> AppResult<T> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| AppError::field(field, "invalid", format!("{value:?} is not a choice of this form")))
+}
+
+/// What a claim needs from the queue once the queue's own rules allow it.
+pub struct Claimable {
+    /// The status the item waits in (the claim's UPDATE requires it still).
+    pub status: &'static str,
+    /// Who held it before (for the audit record).
+    pub claimed_by: Option<i64>,
+}
+
+/// A review queue. Implemented by each capability for its own queue; the API's claim
+/// routes call [`claim`] with it, and the console lists, shows, claims and decides
+/// through it alone.
+pub trait ReviewQueue: Sync {
+    /// The path segment, as in `GET /review/{queue}` and `/console/review/{queue}`.
+    fn slug(&self) -> &'static str;
+    fn title(&self) -> &'static str;
+    /// The audit subject type of an item (`work_record`, …).
+    fn subject_type(&self) -> &'static str;
+    /// The audit action of a claim (`work_record.claimed`, …).
+    fn claimed_action(&self) -> &'static str;
+    /// How many items wait and since when the oldest (the reviewers' dashboard).
+    fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)>;
+    /// Waiting items, oldest first.
+    fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>>;
+    /// One item.
+    fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item>;
+    /// Whether `reviewer` may claim item `id` now (not their own, still waiting, and
+    /// the queue's own rules), and the status it waits in.
+    fn claimable(&self, conn: &mut DbConn, id: i64, reviewer: i64) -> AppResult<Claimable>;
+    /// The claim's conditional UPDATE on the queue's table (`claim_row!`): rows changed.
+    fn take_claim(
+        &self,
+        conn: &mut DbConn,
+        id: i64,
+        status: &'static str,
+        reviewer: i64,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> AppResult<usize>;
+    /// The claim holder decides, through the same service function as the API.
+    fn decide(&self, st: &AppState, ctx: &RequestCtx, reviewer: i64, id: i64, decision: Decision) -> AppResult<()>;
+}
+
+/// Claims item `id` of `queue` for `reviewer` until the lease ends
+/// (`GATEHOUSE_CLAIM_TTL_MINUTES`): the queue's rules first ([`ReviewQueue::claimable`]),
+/// then one conditional UPDATE decides between concurrent reviewers on both backends
+/// (the loser is told until when the item is held), and the claim is audited. Renewing
+/// one's own claim extends it.
+pub fn claim(st: &AppState, ctx: &RequestCtx, queue: &dyn ReviewQueue, reviewer: i64, id: i64) -> AppResult<()> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let before = queue.claimable(conn, id, reviewer)?;
+        let until = claim_until(st, now);
+        if queue.take_claim(conn, id, before.status, reviewer, now, until)? != 1 {
+            return Err(claimed_by_other(queue.load(conn, id)?.claim_expires_at));
+        }
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(reviewer),
+                action: queue.claimed_action(),
+                subject_type: queue.subject_type(),
+                subject_id: Some(id.to_string()),
+                summary: json!({"before": {"claimed_by": before.claimed_by},
+                    "after": {"claimed_by": reviewer, "claim_expires_at": until}}),
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// Size and oldest item of every queue in `queues`: the reviewers' dashboard.
+pub fn stats(conn: &mut DbConn, queues: &[&dyn ReviewQueue]) -> AppResult<Vec<QueueStat>> {
+    queues
+        .iter()
+        .map(|q| {
+            let (size, oldest) = q.waiting(conn)?;
+            Ok(QueueStat { queue: q.slug(), size, oldest })
+        })
+        .collect()
+}
 
 /// Claims row `$id` of the queue table `$t` (a schema module with `id`, `status`,
 /// `claimed_by` and `claim_expires_at`) for `$reviewer` until `$until` when it is still
@@ -124,35 +308,16 @@ pub struct QueueStat {
     pub oldest: Option<NaiveDateTime>,
 }
 
-/// Items waiting in a queue table `$t` in state `$pending`, and the earliest `$since`.
+/// Items waiting in a queue table `$t` in state `$pending`, and the earliest `$since`:
+/// [`ReviewQueue::waiting`] of most queues.
 macro_rules! waiting {
     ($conn:expr, $t:ident, $pending:expr, $since:ident) => {{
         use diesel::dsl::{count_star, min};
         use $crate::db::schema::$t;
-        $t::table
+        Ok($t::table
             .filter($t::status.eq($pending))
             .select((count_star(), min($t::$since)))
-            .first::<(i64, Option<NaiveDateTime>)>($conn)
+            .first::<(i64, Option<chrono::NaiveDateTime>)>($conn)?)
     }};
 }
-
-/// Size and oldest item of every review queue: the reviewer dashboard.
-pub fn stats(conn: &mut crate::db::DbConn) -> crate::error::AppResult<Vec<QueueStat>> {
-    use crate::credentials::model::CredentialStatus;
-    use crate::onboarding::model::AuthorizationStatus;
-    use crate::qualifications::model::ReviewStatus;
-    use crate::work::model::WorkStatus;
-    use diesel::prelude::*;
-    let stat = |queue, (size, oldest): (i64, Option<NaiveDateTime>)| QueueStat { queue, size, oldest };
-    Ok(vec![
-        stat(
-            "work-authorizations",
-            waiting!(conn, work_authorizations, AuthorizationStatus::PendingReview.as_str(), submitted_at)?,
-        ),
-        stat("credentials", waiting!(conn, credentials, CredentialStatus::PendingReview.as_str(), submitted_at)?),
-        stat("test-answers", waiting!(conn, test_answer_reviews, ReviewStatus::Pending.as_str(), created_at)?),
-        stat("work-records", waiting!(conn, work_records, WorkStatus::Pending.as_str(), ingested_at)?),
-        stat("appeals", waiting!(conn, work_appeals, "pending", created_at)?),
-        stat("standing-moves", crate::quality::service::waiting(conn)?),
-    ])
-}
+pub(crate) use waiting;

@@ -11,7 +11,10 @@
 //! project type and the approved work records, spread over the last year, each with the
 //! two ledger transactions the service posts for it (`work_approved`: expense → held,
 //! `hold_released`: held → available, reference `work_record:{id}`), so every record's
-//! pay is `available` and every transaction sums to zero. Two finance users
+//! pay is `available` and every transaction sums to zero. The transactions are written
+//! open and sealed before each commit (`ledger::service::seal_open_after`), so the
+//! database checks every one balances exactly as it does for the service's postings
+//! (docs/ledger.md, "What the database guarantees"). Two finance users
 //! (`finance1@bench.test`, `finance2@bench.test`) are created when missing, so a batch
 //! can be built by one and approved by the other.
 //!
@@ -398,19 +401,20 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
             )?;
             let tx_approved = x0 + 1 + 2 * r as i64;
             let tx_released = tx_approved + 1;
-            txs.row(
-                format_args!(
-                    "{tx_approved}, 'work_approved', 'work_record:{id}', 'task {task_ref} approved', {contributor}, NULL, {}",
-                    ts(approved)
-                ),
-            )?;
-            txs.row(
-                format_args!(
-                    "{tx_released}, 'hold_released', 'work_record:{id}', 'hold ended for task {task_ref}', {contributor}, NULL, {}",
-                    ts(hold_until)
-                ),
-            )?;
+            // Like the service, a record that pays nothing is not booked.
             if cents != 0 {
+                txs.row(
+                    format_args!(
+                        "{tx_approved}, 'work_approved', 'work_record:{id}', 'task {task_ref} approved', {contributor}, NULL, {}",
+                        ts(approved)
+                    ),
+                )?;
+                txs.row(
+                    format_args!(
+                        "{tx_released}, 'hold_released', 'work_record:{id}', 'hold ended for task {task_ref}', {contributor}, NULL, {}",
+                        ts(hold_until)
+                    ),
+                )?;
                 let e = e0 + 1 + 4 * r as i64;
                 entries.row(format_args!("{e}, {tx_approved}, {expense}, {}", -cents))?;
                 entries.row(format_args!("{}, {tx_approved}, {held}, {cents}", e + 1))?;
@@ -421,6 +425,7 @@ pub fn seed(st: &AppState, opts: &SeedOptions) -> anyhow::Result<SeedReport> {
         for ins in [&mut records, &mut txs, &mut entries] {
             ins.flush(conn)?;
         }
+        crate::ledger::service::seal_open_after(conn, x0).map_err(|e| anyhow::anyhow!("{e}"))?;
         conn.batch_execute("COMMIT")?;
         j = end;
         progress("work records", j, m, rec_started);

@@ -37,6 +37,7 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database and applies pending migrations.
     pub fn init(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        register_capabilities();
         let db = Db::connect_with(&config.database, config.db_pool_size, config.sqlite_busy_timeout_ms)?;
         let applied = db.migrate()?;
         if !applied.is_empty() {
@@ -74,6 +75,22 @@ impl AppState {
     pub fn with_system_clock(config: Config) -> anyhow::Result<Self> {
         Self::init(config, Arc::new(SystemClock))
     }
+}
+
+/// What capabilities provide to the modules below them, registered here so those
+/// modules depend on none of them (no import circles): the readiness providers (in the
+/// order their requirements are listed) and who may read a review item's file.
+fn register_capabilities() {
+    crate::readiness::register_provider(&crate::onboarding::readiness::Onboarding);
+    crate::readiness::register_provider(&crate::credentials::readiness::Credentials);
+    crate::readiness::register_provider(&crate::tax::readiness::Tax);
+    crate::readiness::register_provider(&crate::payouts::readiness::Payouts);
+    crate::readiness::register_provider(&crate::quality::readiness::Quality);
+    crate::files::service::register_claimed_file_check(
+        "work_authorization_documents",
+        crate::onboarding::service::reviewer_holds_file,
+    );
+    crate::files::service::register_claimed_file_check("credentials", crate::credentials::service::reviewer_holds_file);
 }
 
 /// Registers every API route under `/api/v1`.

@@ -39,16 +39,7 @@ impl From<AuditRow> for AuditRecord {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditRecord>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(AuditPage, AuditRecord);
 
 /// Search the audit log (admins).
 #[utoipa::path(

@@ -35,6 +35,17 @@ impl Role {
     }
 }
 
+/// A role an admin grants: `applicant` comes with registering and is never granted.
+/// The document's item type of `roles` in staff requests (the service reads [`Role`] and
+/// refuses `applicant` with 422 `staff_roles`, so the console gets the same answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantableRole {
+    Reviewer,
+    Finance,
+    Admin,
+}
+
 /// A staff role known at compile time, so `Staff<Finance>` in a handler signature says
 /// who may call it.
 pub trait StaffRole {

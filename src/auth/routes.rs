@@ -297,7 +297,7 @@ pub struct CreateStaffRequest {
     pub full_name: String,
     /// One or more of `reviewer`, `finance`, `admin`.
     #[validate(length(min = 1, max = 3))]
-    #[schema(min_items = 1, max_items = 3)]
+    #[schema(min_items = 1, max_items = 3, value_type = Vec<super::roles::GrantableRole>)]
     pub roles: Vec<Role>,
 }
 
@@ -332,7 +332,7 @@ pub struct SetRolesRequest {
     /// The staff roles the account should hold: any of `reviewer`, `finance`, `admin`
     /// (empty removes them all). An applicant keeps the applicant role.
     #[validate(length(max = 3))]
-    #[schema(max_items = 3)]
+    #[schema(max_items = 3, value_type = Vec<super::roles::GrantableRole>)]
     pub roles: Vec<Role>,
 }
 

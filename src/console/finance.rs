@@ -131,7 +131,7 @@ pub async fn earnings(
     let state = st.clone();
     let excluded: Vec<i64> = preview.excluded.iter().map(|x| x.contributor_id).collect();
     let (promise_days, late, people) = crate::blocking(move || {
-        let late = payouts::late_payouts(&state)?;
+        let late = payouts::late_payouts(&state, None, i64::MAX)?;
         let mut ids: Vec<i64> = late.iter().map(|l| l.contributor_id).collect();
         ids.extend(excluded);
         ids.sort_unstable();

@@ -140,14 +140,8 @@ pub fn see_other(location: &str, notice: &str) -> PageResult {
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("{location}{sep}notice={notice}"))).finish())
 }
 
-/// Dates as staff read them: UTC, to the minute.
-pub fn when(at: &NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
-pub fn when_opt(at: &Option<NaiveDateTime>) -> String {
-    at.as_ref().map(when).unwrap_or_else(|| "—".into())
-}
+/// Dates as staff read them (also in the review queues' items).
+pub use crate::clock::{when, when_opt};
 
 /// How long ago, in the largest whole unit: "3 d", "5 h", "12 min".
 pub fn age(now: NaiveDateTime, since: NaiveDateTime) -> String {
@@ -161,20 +155,7 @@ pub fn age(now: NaiveDateTime, since: NaiveDateTime) -> String {
     }
 }
 
-/// Cents as dollars: 123456 → "$1,234.56".
-pub fn dollars(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    let whole = (abs / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}${grouped}.{:02}", abs % 100)
-}
+pub use crate::ledger::money::dollars;
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Reviewer pages: the dashboard of queues, each queue, and an item beside its document
-//! and decision form. Every action calls the same service function as the REST API.
+//! and decision form. Every action calls the same service function as the REST API,
+//! through the queue's [`ReviewQueue`].
 
 use std::collections::HashMap;
 
@@ -8,69 +9,33 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::guard::{Console, ConsoleError, PageResult};
-use super::layout::{age, dollars, render, render_invalid, see_other, when, when_opt, FormErrors, Layout};
+use super::layout::{age, dollars, render, render_invalid, see_other, when, FormErrors, Layout};
 use super::list::{Header, ListQuery, Order, SortKey, PAGE};
 use super::session::ConsoleUser;
 use crate::auth::roles::{AnyStaff, Reviewer};
-use crate::credentials::model::{CredentialKind, CredentialOutcome};
 use crate::db::DbConn;
 use crate::decisions::model::Decision;
 use crate::error::{AppError, AppResult};
-use crate::onboarding::model::ReviewOutcome;
-use crate::work::service::{AppealVerdict, Verdict};
+use crate::review::{self, Form, ListFilter, ReviewQueue, Waiting};
 use crate::AppState;
 
-/// The review queues, by the path segment the API uses too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Queue {
-    WorkAuthorizations,
-    Credentials,
-    TestAnswers,
-    WorkRecords,
-    Appeals,
-    /// Standing moves to confirm (human confirmation on) and appeals of moves.
-    StandingMoves,
-}
+/// A review queue, as the pages name it (its templates call `slug()` and `title()`).
+type Queue = &'static dyn ReviewQueue;
 
-impl Queue {
-    pub const ALL: [Queue; 6] = [
-        Self::WorkAuthorizations,
-        Self::Credentials,
-        Self::TestAnswers,
-        Self::WorkRecords,
-        Self::Appeals,
-        Self::StandingMoves,
-    ];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|q| q.slug() == s)
-    }
-
-    pub fn slug(self) -> &'static str {
-        match self {
-            Self::WorkAuthorizations => "work-authorizations",
-            Self::Credentials => "credentials",
-            Self::TestAnswers => "test-answers",
-            Self::WorkRecords => "work-records",
-            Self::Appeals => "appeals",
-            Self::StandingMoves => "standing-moves",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::WorkAuthorizations => "Work authorizations",
-            Self::Credentials => "Credentials",
-            Self::TestAnswers => "Test answers",
-            Self::WorkRecords => "Work records",
-            Self::Appeals => "Appeals",
-            Self::StandingMoves => "Standing moves",
-        }
-    }
-}
+/// Every review queue, in the dashboard's order. Each is its capability's
+/// implementation of [`ReviewQueue`]: the pages below list, show, claim and decide
+/// through it alone.
+pub const QUEUES: [Queue; 6] = [
+    &crate::onboarding::queue::WorkAuthorizations,
+    &crate::credentials::queue::Credentials,
+    &crate::qualifications::queue::TestAnswers,
+    &crate::work::queue::WorkRecords,
+    &crate::work::queue::Appeals,
+    &crate::quality::queue::StandingMoves,
+];
 
 fn queue_of(s: &str) -> Result<Queue, ConsoleError> {
-    Queue::parse(s).ok_or(ConsoleError::App(AppError::NotFound))
+    QUEUES.into_iter().find(|q| q.slug() == s).ok_or(ConsoleError::App(AppError::NotFound))
 }
 
 #[derive(Deserialize)]
@@ -117,10 +82,10 @@ pub async fn dashboard(st: web::Data<AppState>, user: Console<AnyStaff>, q: web:
         let now = state.clock.now();
         let (stats, trends) = state
             .db
-            .read_sync(|c| Ok((crate::review::stats(c)?, super::charts::waiting_trends(c, now, TREND_DAYS)?)))?;
+            .read_sync(|c| Ok((review::stats(c, &QUEUES)?, super::charts::waiting_trends(c, now, TREND_DAYS)?)))?;
         let money = if finance {
             let totals = state.db.read_sync(super::charts::owed_by_kind)?;
-            let late = crate::payouts::service::late_payouts(&state)?;
+            let late = crate::payouts::service::late_payouts(&state, None, i64::MAX)?;
             let promise_days = state.settings()?.payment_promise().num_days();
             Some((totals, late.iter().map(|l| l.late_cents).sum::<i64>(), late.len(), promise_days))
         } else {
@@ -134,7 +99,7 @@ pub async fn dashboard(st: web::Data<AppState>, user: Console<AnyStaff>, q: web:
         .into_iter()
         .map(|s| QueueLine {
             slug: s.queue,
-            title: Queue::parse(s.queue).map(Queue::title).unwrap_or(s.queue),
+            title: queue_of(s.queue).map(|q| q.title()).unwrap_or(s.queue),
             size: s.size,
             oldest: s.oldest.map(|t| age(now, t)).unwrap_or_else(|| "—".into()),
             trend: trends.iter().find(|(q, _)| *q == s.queue).map(|(q, points)| super::charts::Spark::of(q, points)),
@@ -229,134 +194,16 @@ fn claim_text(
     }
 }
 
-struct Raw {
-    id: i64,
-    person_id: i64,
-    summary: String,
-    since: chrono::NaiveDateTime,
-    claimed_by: Option<i64>,
-    claim_expires_at: Option<chrono::NaiveDateTime>,
-    flagged: bool,
-    /// Money at stake (work records, appeals), for sorting.
-    cents: i64,
-}
-
-/// One read of a queue: up to 200 waiting items after `after`, in the service's order.
-fn load_queue(st: &AppState, queue: Queue, q: &ListQuery, after: Option<i64>) -> AppResult<Vec<Raw>> {
-    const PAGE: Option<i64> = Some(crate::db::page::MAX_LIMIT);
-    let now = st.clock.now();
-    Ok(match queue {
-        Queue::WorkAuthorizations => st
-            .db
-            .read_sync(|c| crate::onboarding::service::queue(c, PAGE, after))?
-            .into_iter()
-            .map(|r| Raw {
-                id: r.authorization.id,
-                person_id: r.authorization.user_id,
-                summary: format!(
-                    "{} · {} document(s){}",
-                    r.authorization.category.replace('_', " "),
-                    r.documents.len(),
-                    if r.authorization.reverification { " · reverification" } else { "" }
-                ),
-                since: r.authorization.submitted_at.unwrap_or(r.authorization.attested_at),
-                claimed_by: r.authorization.claimed_by,
-                claim_expires_at: r.authorization.claim_expires_at,
-                flagged: false,
-                cents: 0,
-            })
-            .collect(),
-        Queue::Credentials => {
-            let filter = crate::credentials::service::QueueFilter {
-                kind: CredentialKind::parse(&q.kind),
-                flagged: (q.flagged == "true").then_some(true),
-                limit: PAGE,
-                cursor: after,
-                ..Default::default()
-            };
-            st.db
-                .read_sync(|c| crate::credentials::service::queue(c, now, &filter))?
-                .into_iter()
-                .map(|(c, _)| Raw {
-                    id: c.id,
-                    person_id: c.user_id,
-                    summary: format!("{} · {} · {}", c.kind, c.title, c.issuer),
-                    since: c.submitted_at,
-                    claimed_by: c.claimed_by,
-                    claim_expires_at: c.claim_expires_at,
-                    flagged: c.flagged,
-                    cents: 0,
-                })
-                .collect()
-        }
-        Queue::TestAnswers => crate::qualifications::service::review_queue(st, after, PAGE)?
-            .into_iter()
-            .map(|i| Raw {
-                id: i.review.id,
-                person_id: i.attempt.user_id,
-                summary: format!(
-                    "{} · question {} · up to {} points",
-                    i.test.title, i.review.question_id, i.review.max_points
-                ),
-                since: i.review.created_at,
-                claimed_by: i.review.claimed_by,
-                claim_expires_at: i.review.claim_expires_at,
-                flagged: false,
-                cents: 0,
-            })
-            .collect(),
-        Queue::WorkRecords => crate::work::service::review_queue(st, after, PAGE)?
-            .into_iter()
-            .map(|r| Raw {
-                id: r.id,
-                person_id: r.contributor_id,
-                summary: format!("task {} · {} {} · {}", r.task_ref, r.quantity, r.unit_kind, dollars(r.pay_cents)),
-                since: r.ingested_at,
-                claimed_by: r.claimed_by,
-                claim_expires_at: r.claim_expires_at,
-                flagged: false,
-                cents: r.pay_cents,
-            })
-            .collect(),
-        Queue::Appeals => crate::work::service::appeal_queue(st, after, PAGE)?
-            .into_iter()
-            .map(|(a, r)| Raw {
-                id: a.id,
-                person_id: a.contributor_id,
-                summary: format!(
-                    "task {} · {} · rejected: {}",
-                    r.task_ref,
-                    dollars(r.pay_cents),
-                    r.reason_code.unwrap_or_default()
-                ),
-                since: a.created_at,
-                claimed_by: a.claimed_by,
-                claim_expires_at: a.claim_expires_at,
-                flagged: false,
-                cents: r.pay_cents,
-            })
-            .collect(),
-        Queue::StandingMoves => crate::quality::service::review_queue(st, after, PAGE)?
-            .into_iter()
-            .map(|m| Raw {
-                id: m.id,
-                person_id: m.user_id,
-                summary: format!(
-                    "{} · {}: {} → {} · {}",
-                    m.status,
-                    m.domain,
-                    m.from_tier,
-                    m.to_tier,
-                    m.reason_code.replace('_', " ")
-                ),
-                since: m.appealed_at.unwrap_or(m.proposed_at),
-                claimed_by: m.claimed_by,
-                claim_expires_at: m.claim_expires_at,
-                flagged: false,
-                cents: 0,
-            })
-            .collect(),
-    })
+/// One read of a queue through its [`ReviewQueue::list`]: up to 200 waiting items after
+/// `after`, in the queue's order.
+fn load_queue(st: &AppState, queue: Queue, q: &ListQuery, after: Option<i64>) -> AppResult<Vec<Waiting>> {
+    let filter = ListFilter {
+        kind: (!q.kind.is_empty()).then(|| q.kind.clone()),
+        flagged: (q.flagged == "true").then_some(true),
+        limit: Some(crate::db::page::MAX_LIMIT),
+        after,
+    };
+    queue.list(st, &filter)
 }
 
 fn people(st: &AppState, ids: Vec<i64>) -> AppResult<HashMap<i64, (String, String)>> {
@@ -368,7 +215,7 @@ fn people(st: &AppState, ids: Vec<i64>) -> AppResult<HashMap<i64, (String, Strin
 /// Every waiting item of a queue (up to [`QUEUE_CAP`]), oldest first, with names and
 /// emails of the people and the claim holders.
 fn load_entries(st: &AppState, queue: Queue, q: &ListQuery, me: i64) -> AppResult<(Vec<Entry>, bool)> {
-    let mut raw: Vec<Raw> = Vec::new();
+    let mut raw: Vec<Waiting> = Vec::new();
     let mut after = None;
     loop {
         let page = load_queue(st, queue, q, after)?;
@@ -547,7 +394,7 @@ pub async fn claim_next(st: web::Data<AppState>, user: Console<Reviewer>, path: 
             // Another reviewer may take it first: try the next one.
             match claim_one(&state, &ctx, me, queue, e.id) {
                 Ok(()) => return Ok(Some(e.id)),
-                Err(AppError::Conflict { .. }) | Err(AppError::Forbidden(_)) => continue,
+                Err(AppError::Conflict { .. } | AppError::ConflictWith { .. } | AppError::Forbidden(_)) => continue,
                 Err(other) => return Err(other),
             }
         }
@@ -561,14 +408,7 @@ pub async fn claim_next(st: web::Data<AppState>, user: Console<Reviewer>, path: 
 }
 
 fn claim_one(st: &AppState, ctx: &crate::auth::RequestCtx, me: i64, queue: Queue, id: i64) -> AppResult<()> {
-    match queue {
-        Queue::WorkAuthorizations => crate::onboarding::service::claim(st, ctx, me, id).map(drop),
-        Queue::Credentials => crate::credentials::service::claim(st, ctx, me, id).map(drop),
-        Queue::TestAnswers => crate::qualifications::service::claim(st, ctx, me, id).map(drop),
-        Queue::WorkRecords => crate::work::service::claim(st, ctx, me, id).map(drop),
-        Queue::Appeals => crate::work::service::claim_appeal(st, ctx, me, id).map(drop),
-        Queue::StandingMoves => crate::quality::service::claim(st, ctx, me, id).map(drop),
-    }
+    review::claim(st, ctx, queue, me, id)
 }
 
 /// What a bulk approval did: how many were approved, and each refusal with its reason.
@@ -576,6 +416,9 @@ pub struct BulkResult {
     approved: usize,
     refused: Vec<(i64, String)>,
 }
+
+/// The queue of bulk approvals.
+const WORK_RECORDS: Queue = &crate::work::queue::WorkRecords;
 
 /// The largest bulk approval in one post.
 const BULK_MAX: usize = 200;
@@ -601,16 +444,15 @@ pub async fn bulk_approve(
     if ids.len() > BULK_MAX {
         errors.add("ids", &format!("at most {BULK_MAX} records at a time"));
     }
-    if let Err(e) = crate::review::free_reason_code(&reason_code) {
+    if let Err(e) = review::free_reason_code(&reason_code) {
         errors.absorb(&e);
     }
-    if let Err(e) = crate::review::note(&note, false) {
+    if let Err(e) = review::note(&note, false) {
         errors.absorb(&e);
     }
     if !errors.is_empty() {
         let mut res =
-            queue_page(st, user, Queue::WorkRecords, ListQuery::default(), None, errors, Some((reason_code, note)))
-                .await?;
+            queue_page(st, user, WORK_RECORDS, ListQuery::default(), None, errors, Some((reason_code, note))).await?;
         *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);
     }
@@ -622,17 +464,17 @@ pub async fn bulk_approve(
         let mut result = BulkResult { approved: 0, refused: Vec::new() };
         for id in ids {
             let outcome = (|| {
-                let row = state.db.read_sync(|c| crate::work::service::record_row(c, id))?;
-                if !crate::review::holds_claim(row.claimed_by, row.claim_expires_at, me, now) {
-                    crate::work::service::claim(&state, &ctx, me, id)?;
+                let held = state.db.read_sync(|c| WORK_RECORDS.load(c, id))?;
+                if !review::holds_claim(held.claimed_by, held.claim_expires_at, me, now) {
+                    review::claim(&state, &ctx, WORK_RECORDS, me, id)?;
                 }
-                let d = crate::work::service::ReviewDecision {
-                    verdict: Verdict::Approve,
+                let d = review::Decision {
+                    decision: "approve".into(),
                     reason_code: code.clone(),
+                    points: None,
                     note: note.clone(),
-                    snapshot_ref: None,
                 };
-                crate::work::service::decide(&state, &ctx, me, id, d).map(drop)
+                WORK_RECORDS.decide(&state, &ctx, me, id, d)
             })();
             match outcome {
                 Ok(()) => result.approved += 1,
@@ -645,7 +487,7 @@ pub async fn bulk_approve(
     queue_page(
         st,
         user,
-        Queue::WorkRecords,
+        WORK_RECORDS,
         ListQuery::default(),
         Some(result),
         FormErrors::default(),
@@ -715,6 +557,9 @@ struct ItemPage {
     twins: Option<Comparison>,
 }
 
+/// The queue whose flagged items are compared with their twins.
+const CREDENTIALS: Queue = &crate::credentials::queue::Credentials;
+
 /// Credentials compared column by column: headers, then rows of a label and values.
 struct Comparison {
     columns: Vec<(i64, String)>,
@@ -767,231 +612,27 @@ fn twins(conn: &mut DbConn, id: i64) -> AppResult<Option<Comparison>> {
     Ok(Some(Comparison { columns, rows }))
 }
 
-struct Loaded {
-    person_id: i64,
-    heading: String,
-    facts: Vec<(String, String)>,
-    file_ids: Vec<(i64, String)>,
-    pending: bool,
-    claimed_by: Option<i64>,
-    claim_expires_at: Option<chrono::NaiveDateTime>,
-}
-
-fn reason_groups(groups: &[(&'static str, &'static str, &'static [&'static str])]) -> DecisionForm {
-    DecisionForm::Reasons(
-        groups
-            .iter()
-            .map(|(outcome, label, codes)| ChoiceGroup {
-                label,
-                choices: codes
-                    .iter()
-                    .map(|code| Choice { value: format!("{outcome}:{code}"), label: code.replace('_', " ") })
-                    .collect(),
-            })
-            .collect(),
-    )
-}
-
-fn verdicts(pairs: &[(&str, &str)]) -> DecisionForm {
-    DecisionForm::Verdicts(pairs.iter().map(|(v, l)| Choice { value: v.to_string(), label: l.to_string() }).collect())
-}
-
-fn decision_form(queue: Queue, loaded: &Loaded) -> DecisionForm {
-    match queue {
-        Queue::WorkAuthorizations => reason_groups(&[
-            ("verify", "Verify", ReviewOutcome::Verify.reason_codes()),
-            ("reject", "Reject", ReviewOutcome::Reject.reason_codes()),
-            ("request_more_info", "Ask for more information", ReviewOutcome::RequestMoreInfo.reason_codes()),
-        ]),
-        Queue::Credentials => reason_groups(&[
-            ("verify", "Verify", CredentialOutcome::Verify.reason_codes()),
-            ("reject", "Reject", CredentialOutcome::Reject.reason_codes()),
-            ("request_more_info", "Ask for more information", CredentialOutcome::RequestMoreInfo.reason_codes()),
-        ]),
-        Queue::TestAnswers => DecisionForm::Points(
-            loaded.facts.iter().find(|(k, _)| k == "Points possible").and_then(|(_, v)| v.parse().ok()).unwrap_or(1),
+/// The decision form of a queue's item.
+fn decision_form(form: &Form) -> DecisionForm {
+    match form {
+        Form::Reasons(groups) => DecisionForm::Reasons(
+            groups
+                .iter()
+                .map(|g| ChoiceGroup {
+                    label: g.label,
+                    choices: g
+                        .codes
+                        .iter()
+                        .map(|code| Choice { value: format!("{}:{code}", g.outcome), label: code.replace('_', " ") })
+                        .collect(),
+                })
+                .collect(),
         ),
-        Queue::WorkRecords => verdicts(&[("approve", "Approve"), ("reject", "Reject")]),
-        Queue::Appeals => verdicts(&[("uphold", "Uphold the rejection"), ("overturn", "Overturn: approve and pay")]),
-        Queue::StandingMoves if loaded.facts.iter().any(|(k, v)| k == "Status" && v == "appealed") => {
-            verdicts(&[("uphold", "Uphold the move"), ("overturn", "Overturn: restore the previous tier")])
-        }
-        Queue::StandingMoves => verdicts(&[("confirm", "Confirm: the move takes effect"), ("dismiss", "Dismiss")]),
+        Form::Verdicts(pairs) => DecisionForm::Verdicts(
+            pairs.iter().map(|(v, l)| Choice { value: v.to_string(), label: l.to_string() }).collect(),
+        ),
+        Form::Points(max) => DecisionForm::Points(*max),
     }
-}
-
-fn fact(label: &str, value: impl Into<String>) -> (String, String) {
-    (label.to_string(), value.into())
-}
-
-fn load_item(conn: &mut DbConn, queue: Queue, id: i64) -> AppResult<Loaded> {
-    Ok(match queue {
-        Queue::WorkAuthorizations => {
-            let wa = crate::onboarding::service::find_authorization(conn, id)?;
-            let docs = crate::onboarding::service::documents_of(conn, id)?;
-            Loaded {
-                person_id: wa.user_id,
-                heading: format!("Work authorization #{id}"),
-                facts: vec![
-                    fact("Category", wa.category.replace('_', " ")),
-                    fact(
-                        "Authorized until",
-                        wa.expires_on.map(|d| d.to_string()).unwrap_or_else(|| "no end date".into()),
-                    ),
-                    fact(
-                        "Reverify on",
-                        wa.reverify_on.map(|d| d.to_string()).unwrap_or_else(|| "never (M-274 6.1)".into()),
-                    ),
-                    fact("Residence", wa.residence_country.clone()),
-                    fact("Reverification", if wa.reverification { "yes" } else { "no" }),
-                    fact("Attested", when(&wa.attested_at)),
-                    fact("Submitted", when_opt(&wa.submitted_at)),
-                    fact("Status", wa.status.replace('_', " ")),
-                ],
-                file_ids: docs
-                    .iter()
-                    .map(|d| {
-                        (
-                            d.file_id,
-                            format!(
-                                "List {} · {}{}",
-                                d.list.to_uppercase(),
-                                d.document_type.replace('_', " "),
-                                d.expires_on.map(|e| format!(" · expires {e}")).unwrap_or_default()
-                            ),
-                        )
-                    })
-                    .collect(),
-                pending: wa.status == "pending_review",
-                claimed_by: wa.claimed_by,
-                claim_expires_at: wa.claim_expires_at,
-            }
-        }
-        Queue::Credentials => {
-            let c = crate::credentials::service::find(conn, id)?;
-            let mut facts = vec![
-                fact("Kind", c.kind.clone()),
-                fact("Title", c.title.clone()),
-                fact("Issuer", c.issuer.clone()),
-                fact("Domain", c.domain.clone()),
-                fact("Level", c.level.clone().unwrap_or_else(|| "—".into())),
-                fact("Issued", c.issued_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into())),
-                fact("Expires", c.expires_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into())),
-                fact("Submitted", when(&c.submitted_at)),
-                fact("Status", c.status.replace('_', " ")),
-            ];
-            if c.flagged {
-                facts.push(fact("Flagged", c.flag_reason.clone().unwrap_or_else(|| "yes".into())));
-            }
-            Loaded {
-                person_id: c.user_id,
-                heading: format!("Credential #{id}: {}", c.title),
-                facts,
-                file_ids: vec![(c.file_id, "Uploaded credential".into())],
-                pending: c.status == "pending_review",
-                claimed_by: c.claimed_by,
-                claim_expires_at: c.claim_expires_at,
-            }
-        }
-        Queue::TestAnswers => {
-            let i = crate::qualifications::service::review_item(conn, id)?;
-            Loaded {
-                person_id: i.attempt.user_id,
-                heading: format!("Answer #{id} · {}", i.test.title),
-                facts: vec![
-                    fact(
-                        "Question",
-                        i.question.as_ref().map(|q| q.prompt.clone()).unwrap_or_else(|| i.review.question_id.clone()),
-                    ),
-                    fact("Answer", i.review.answer_text.clone()),
-                    // Graded against the rubric: shown beside the answer.
-                    fact(
-                        "Rubric",
-                        match &i.question {
-                            Some(crate::qualifications::model::Question {
-                                kind: crate::qualifications::model::QuestionKind::FreeText { rubric },
-                                ..
-                            }) => rubric.clone(),
-                            _ => "—".into(),
-                        },
-                    ),
-                    fact("Points possible", i.review.max_points.to_string()),
-                    fact("Attempt", format!("#{} ({})", i.attempt.id, i.attempt.status)),
-                ],
-                file_ids: vec![],
-                pending: i.review.status == "pending",
-                claimed_by: i.review.claimed_by,
-                claim_expires_at: i.review.claim_expires_at,
-            }
-        }
-        Queue::WorkRecords => {
-            let r = crate::work::service::record_row(conn, id)?;
-            Loaded {
-                person_id: r.contributor_id,
-                heading: format!("Work record #{id} · task {}", r.task_ref),
-                facts: work_facts(&r),
-                file_ids: vec![],
-                pending: r.status == "pending",
-                claimed_by: r.claimed_by,
-                claim_expires_at: r.claim_expires_at,
-            }
-        }
-        Queue::Appeals => {
-            let a = crate::work::service::appeal_row(conn, id)?;
-            let r = crate::work::service::record_row(conn, a.work_record_id)?;
-            let mut facts = vec![fact("Appeal", a.message.clone()), fact("Appealed", when(&a.created_at))];
-            facts.extend(work_facts(&r));
-            Loaded {
-                person_id: a.contributor_id,
-                heading: format!("Appeal #{id} · task {}", r.task_ref),
-                facts,
-                file_ids: vec![],
-                pending: a.status == "pending",
-                claimed_by: a.claimed_by,
-                claim_expires_at: a.claim_expires_at,
-            }
-        }
-        Queue::StandingMoves => {
-            let m = crate::quality::service::move_row(conn, id)?;
-            let mut facts = vec![
-                fact("Status", m.status.clone()),
-                fact("Domain", m.domain.clone()),
-                fact("Move", format!("{}: {} → {}", m.direction, m.from_tier, m.to_tier)),
-                fact("Reason", m.reason_code.replace('_', " ")),
-                fact("Why", m.note.clone()),
-                fact("Figures", m.figures.clone()),
-                fact("Proposed", when(&m.proposed_at)),
-            ];
-            if let Some(message) = &m.appeal_message {
-                facts.push(fact("Appeal", message.clone()));
-                facts.push(fact(
-                    "Confirmed by",
-                    m.reviewed_by.map(|r| format!("staff #{r}")).unwrap_or("automatic".into()),
-                ));
-            }
-            Loaded {
-                person_id: m.user_id,
-                heading: format!("Standing move #{id} · {}", m.domain),
-                facts,
-                file_ids: vec![],
-                pending: m.status == "proposed" || m.status == "appealed",
-                claimed_by: m.claimed_by,
-                claim_expires_at: m.claim_expires_at,
-            }
-        }
-    })
-}
-
-fn work_facts(r: &crate::work::model::WorkRecordRow) -> Vec<(String, String)> {
-    vec![
-        fact("Task", r.task_ref.clone()),
-        fact("Quantity", format!("{} {} at {}", r.quantity, r.unit_kind, r.rate)),
-        fact("Pay", dollars(r.pay_cents)),
-        fact("Completed", when(&r.completed_at)),
-        fact("Status", r.status.clone()),
-        fact("Reason", r.reason_code.clone().unwrap_or_else(|| "—".into())),
-        fact("Note", r.note.clone().unwrap_or_else(|| "—".into())),
-    ]
 }
 
 fn history_line(d: Decision) -> HistoryLine {
@@ -1037,8 +678,8 @@ async fn item_page(
     let state = st.clone();
     let (loaded, person, history, files, now, twins) = crate::blocking(move || {
         state.db.read_sync(|conn| {
-            let loaded = load_item(conn, queue, id)?;
-            let twins = if queue == Queue::Credentials { twins(conn, id)? } else { None };
+            let loaded = queue.load(conn, id)?;
+            let twins = if queue.slug() == CREDENTIALS.slug() { twins(conn, id)? } else { None };
             let person = crate::auth::service::find_user(conn, loaded.person_id)?.full_name;
             let history = crate::decisions::service::list_for(conn, loaded.person_id, None, Some(50))?;
             let mut files = Vec::new();
@@ -1058,7 +699,7 @@ async fn item_page(
         person,
         person_id: loaded.person_id,
         heading: loaded.heading.clone(),
-        form: decision_form(queue, &loaded),
+        form: decision_form(&loaded.form),
         facts: loaded.facts,
         // The document is shown only to the claim holder, as the API serves it.
         files: if mine { files } else { Vec::new() },
@@ -1082,18 +723,7 @@ pub async fn claim(st: web::Data<AppState>, user: Console<Reviewer>, path: web::
     let queue = queue_of(&slug)?;
     let state = st.clone();
     let (me, ctx) = (user.id, user.ctx.clone());
-    crate::blocking(move || {
-        let st = &state;
-        match queue {
-            Queue::WorkAuthorizations => crate::onboarding::service::claim(st, &ctx, me, id).map(drop),
-            Queue::Credentials => crate::credentials::service::claim(st, &ctx, me, id).map(drop),
-            Queue::TestAnswers => crate::qualifications::service::claim(st, &ctx, me, id).map(drop),
-            Queue::WorkRecords => crate::work::service::claim(st, &ctx, me, id).map(drop),
-            Queue::Appeals => crate::work::service::claim_appeal(st, &ctx, me, id).map(drop),
-            Queue::StandingMoves => crate::quality::service::claim(st, &ctx, me, id).map(drop),
-        }
-    })
-    .await?;
+    crate::blocking(move || review::claim(&state, &ctx, queue, me, id)).await?;
     see_other(&format!("/console/review/{}/{id}", queue.slug()), "claimed")
 }
 
@@ -1107,55 +737,14 @@ pub struct DecisionInput {
     note: String,
 }
 
-fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> AppResult<T> {
-    serde_json::from_value(serde_json::Value::String(value.to_string()))
-        .map_err(|_| AppError::field(field, "invalid", format!("{value:?} is not a choice of this form")))
-}
-
 fn decide_now(st: &AppState, user: &ConsoleUser, queue: Queue, id: i64, input: DecisionInput) -> AppResult<()> {
-    let (me, ctx) = (user.id, &user.ctx);
-    let choice = input.decision.unwrap_or_default();
-    let (outcome, reason) = choice.split_once(':').unwrap_or((choice.as_str(), ""));
-    let reason_code = input.reason_code.unwrap_or_default();
-    match queue {
-        Queue::WorkAuthorizations => {
-            let d = crate::onboarding::service::ReviewDecision {
-                outcome: parse_enum("decision", outcome)?,
-                reason_code: reason.to_string(),
-                note: input.note,
-            };
-            crate::onboarding::service::decide(st, ctx, me, id, d).map(drop)
-        }
-        Queue::Credentials => {
-            let outcome: CredentialOutcome = parse_enum("decision", outcome)?;
-            crate::credentials::service::decide(st, ctx, me, id, outcome, reason, &input.note).map(drop)
-        }
-        Queue::TestAnswers => {
-            let points: i64 = input
-                .points
-                .as_deref()
-                .and_then(|p| p.trim().parse().ok())
-                .ok_or_else(|| AppError::field("points", "invalid", "whole points, from 0 to the maximum"))?;
-            crate::qualifications::service::decide(st, ctx, me, id, points as f64, &input.note).map(drop)
-        }
-        Queue::WorkRecords => {
-            let d = crate::work::service::ReviewDecision {
-                verdict: parse_enum::<Verdict>("decision", outcome)?,
-                reason_code: reason_code.trim().to_string(),
-                note: input.note,
-                snapshot_ref: None,
-            };
-            crate::work::service::decide(st, ctx, me, id, d).map(drop)
-        }
-        Queue::Appeals => {
-            let verdict: AppealVerdict = parse_enum("decision", outcome)?;
-            crate::work::service::decide_appeal(st, ctx, me, id, verdict, reason_code.trim(), &input.note).map(drop)
-        }
-        Queue::StandingMoves => {
-            let verdict: crate::quality::service::MoveVerdict = parse_enum("decision", outcome)?;
-            crate::quality::service::decide(st, ctx, me, id, verdict, reason_code.trim(), &input.note).map(drop)
-        }
-    }
+    let decision = review::Decision {
+        decision: input.decision.unwrap_or_default(),
+        reason_code: input.reason_code.unwrap_or_default(),
+        points: input.points,
+        note: input.note,
+    };
+    queue.decide(st, &user.ctx, user.id, id, decision)
 }
 
 /// Records a decision; a refusal (a missing note, a malformed reason code, points out

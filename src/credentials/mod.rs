@@ -3,6 +3,7 @@
 //! license expiry, and two-person removal for confirmed false credentials.
 
 pub mod model;
+pub mod queue;
 pub mod readiness;
 pub mod routes;
 pub mod service;

@@ -2,13 +2,56 @@
 
 use chrono::NaiveDateTime;
 
-use super::model::CredentialStatus;
-use crate::readiness::{Facts, Requirement, RequirementStatus as S};
+use super::model::{Credential, CredentialStatus};
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::readiness::{Person, Provider, ProviderFacts, Requirement, RequirementStatus as S};
+
+/// Credentials' readiness provider.
+pub struct Credentials;
+
+/// A person's credentials, newest first, at most 200.
+pub struct CredentialFacts {
+    pub credentials: Vec<Credential>,
+}
+
+impl Provider for Credentials {
+    fn name(&self) -> &'static str {
+        "credentials"
+    }
+
+    fn load(
+        &self,
+        conn: &mut DbConn,
+        _now: NaiveDateTime,
+        people: &[Person],
+    ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
+        let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
+        let mut lists = super::service::lists_of(conn, &ids)?;
+        Ok(people
+            .iter()
+            .map(|p| {
+                Box::new(CredentialFacts { credentials: lists.remove(&p.user.id).unwrap_or_default() })
+                    as Box<dyn ProviderFacts>
+            })
+            .collect())
+    }
+}
+
+impl ProviderFacts for CredentialFacts {
+    fn requirements(&self, now: NaiveDateTime, _person: &Person, _payout_minimum_cents: i64) -> Vec<Requirement> {
+        requirements(now, self)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
 
 /// One line per credential that needs attention: awaiting review, more information
 /// requested, expiring within 30 days, or lapsed. These are informational: a missing
 /// credential only closes the project types and tests that need it.
-pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
+pub fn requirements(now: NaiveDateTime, facts: &CredentialFacts) -> Vec<Requirement> {
     let today = now.date();
     let mut out = Vec::new();
     for c in &facts.credentials {
@@ -42,4 +85,68 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
         out.push(r.blocking_nothing());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::readiness::testing::{at, now};
+
+    fn credential(id: i64, status: CredentialStatus, expires_on: Option<NaiveDate>) -> Credential {
+        Credential {
+            id,
+            user_id: 1,
+            kind: "license".into(),
+            level: None,
+            domain: "law".into(),
+            title: "Bar admission".into(),
+            issuer: "NY".into(),
+            issued_on: None,
+            expires_on,
+            file_id: 1,
+            status: status.as_str().into(),
+            flagged: false,
+            flag_reason: None,
+            replaces_id: None,
+            submitted_at: at(2),
+            claimed_by: None,
+            claim_expires_at: None,
+            decided_by: None,
+            decided_at: None,
+            reason_code: None,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn credentials_needing_attention_are_listed_and_block_nothing() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 7, d);
+        let f = CredentialFacts {
+            credentials: vec![
+                credential(1, CredentialStatus::PendingReview, None),
+                credential(2, CredentialStatus::MoreInfoRequested, None),
+                credential(3, CredentialStatus::Lapsed, NaiveDate::from_ymd_opt(2026, 6, 1)),
+                // 30 days ahead: reminded; 31: not yet.
+                credential(4, CredentialStatus::Verified, day(20)),
+                credential(5, CredentialStatus::Verified, day(21)),
+                credential(6, CredentialStatus::Verified, None),
+            ],
+        };
+        let reqs = requirements(now(), &f);
+        let seen: Vec<(&str, S)> = reqs.iter().map(|r| (r.code.as_str(), r.status)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("credential:1", S::PendingReview),
+                ("credential:2", S::CurrentlyDue),
+                ("credential:3", S::PastDue),
+                ("credential:4", S::CurrentlyDue),
+            ]
+        );
+        assert!(reqs.iter().all(|r| r.blocks.is_empty()));
+        assert_eq!(reqs[3].due_by, day(20));
+        assert!(reqs[1].how_to_fix.contains("replaces=2"), "{}", reqs[1].how_to_fix);
+    }
 }

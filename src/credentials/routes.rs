@@ -1,5 +1,6 @@
 //! HTTP handlers for credentials, their review queue, rules and removals.
 
+use crate::db::page::PageQuery;
 use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -101,15 +102,22 @@ pub async fn upload(state: web::Data<AppState>, me: Applicant, payload: Multipar
 /// My credentials with their status and decision reasons.
 #[utoipa::path(
     tag = "credentials",
-    responses((status = 200, body = Vec<CredentialView>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    params(PageQuery),
+    responses((status = 200, body = MyCredentialPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/me/credentials")]
-pub async fn mine(state: web::Data<AppState>, me: Applicant) -> AppResult<HttpResponse> {
-    let id = me.id;
-    let list = state.db.read(move |c| service::list_mine(c, id)).await?;
-    Ok(HttpResponse::Ok().json(list.into_iter().map(CredentialView::from).collect::<Vec<_>>()))
+pub async fn mine(state: web::Data<AppState>, me: Applicant, query: web::Query<PageQuery>) -> AppResult<HttpResponse> {
+    let (id, PageQuery { cursor: before, limit }) = (me.id, query.into_inner());
+    let rows = state.db.read(move |c| service::list_mine(c, id, before, limit)).await?;
+    Ok(HttpResponse::Ok().json(MyCredentialPage::of(rows, limit, |c| c.id, CredentialView::from)))
 }
+
+crate::db::page::page_of!(
+    /// My credentials, newest first.
+    MyCredentialPage,
+    CredentialView
+);
 
 #[derive(Serialize, ToSchema)]
 pub struct CredentialQueueItem {
@@ -167,16 +175,7 @@ pub async fn queue(
     Ok(HttpResponse::Ok().json(CredentialQueuePage { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct CredentialQueuePage {
-    pub items: Vec<CredentialQueueItem>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(CredentialQueuePage, CredentialQueueItem);
 
 #[derive(Serialize, ToSchema)]
 pub struct CredentialClaim {
@@ -218,10 +217,30 @@ pub struct CredentialDecisionRequest {
     /// verify: `credential_verified`; reject: `not_verifiable`, `issuer_not_recognized`,
     /// `information_mismatch`, `expired`, `suspected_fraud`, `other`; request_more_info:
     /// `document_unreadable`, `document_incomplete`, `missing_pages`, `other`.
+    #[schema(value_type = CredentialReasonCode)]
     pub reason_code: String,
     /// Shown and emailed to the applicant; required unless verifying; at most 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: String,
+}
+
+/// Every reason code of a credential decision; which ones an outcome takes is listed on
+/// `reason_code` (a pairing the service checks, 422 `reason_code`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // the document's enum; the service reads the code as text
+pub enum CredentialReasonCode {
+    CredentialVerified,
+    NotVerifiable,
+    IssuerNotRecognized,
+    InformationMismatch,
+    Expired,
+    SuspectedFraud,
+    DocumentUnreadable,
+    DocumentIncomplete,
+    MissingPages,
+    Other,
 }
 
 /// Decide a claimed credential (reviewers). Verifying applies the credential rules.
@@ -266,6 +285,7 @@ pub struct CredentialRuleRequest {
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub grants_domain: String,
+    #[schema(value_type = crate::qualifications::model::Tier)]
     pub grants_tier: String,
 }
 
@@ -306,19 +326,34 @@ pub async fn create_rule(
 /// The credential rules (admins).
 #[utoipa::path(
     tag = "admin",
-    responses((status = 200, body = Vec<CredentialRule>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    params(PageQuery),
+    responses((status = 200, body = CredentialRulePage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/admin/credential-rules")]
-pub async fn list_rules(state: web::Data<AppState>, _admin: Staff<Admin>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.db.read(service::list_rules).await?))
+pub async fn list_rules(
+    state: web::Data<AppState>,
+    _admin: Staff<Admin>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let PageQuery { cursor: after, limit } = query.into_inner();
+    let rows = state.db.read(move |c| service::list_rules(c, after, limit)).await?;
+    Ok(HttpResponse::Ok().json(CredentialRulePage::of(rows, limit, |r| r.id, |r| r)))
 }
+
+crate::db::page::page_of!(
+    /// Credential rules, oldest first.
+    CredentialRulePage,
+    CredentialRule
+);
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemovalRequest {
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub user_id: i64,
     /// The credential confirmed to be false.
+    #[serde(default, deserialize_with = "crate::wire::whole_opt")]
     pub credential_id: Option<i64>,
     /// What was found; shown to the contributor when the removal is confirmed.
     #[validate(length(min = 1, max = 2000))]
@@ -356,13 +391,26 @@ pub async fn propose_removal(
 /// Removal proposals, newest first (reviewers).
 #[utoipa::path(
     tag = "review",
-    responses((status = 200, body = Vec<RemovalProposal>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    params(PageQuery),
+    responses((status = 200, body = RemovalPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/review/removals")]
-pub async fn list_removals(state: web::Data<AppState>, _staff: Staff<Reviewer>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.db.read(service::list_removals).await?))
+pub async fn list_removals(
+    state: web::Data<AppState>,
+    _staff: Staff<Reviewer>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let PageQuery { cursor: before, limit } = query.into_inner();
+    let rows = state.db.read(move |c| service::list_removals(c, before, limit)).await?;
+    Ok(HttpResponse::Ok().json(RemovalPage::of(rows, limit, |p| p.id, |p| p)))
 }
+
+crate::db::page::page_of!(
+    /// Removal proposals, newest first.
+    RemovalPage,
+    RemovalProposal
+);
 
 /// Confirm a proposed removal: the second sign-off, by a different reviewer.
 #[utoipa::path(

@@ -25,11 +25,18 @@ pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Credential> {
     Ok(credentials::table.find(id).select(Credential::as_select()).first(conn)?)
 }
 
-pub fn list_mine(conn: &mut DbConn, user_id: i64) -> AppResult<Vec<Credential>> {
+/// One page of a user's credentials, newest first, before the cursor.
+pub fn list_mine(
+    conn: &mut DbConn,
+    user_id: i64,
+    before: Option<i64>,
+    limit: Option<i64>,
+) -> AppResult<Vec<Credential>> {
     Ok(credentials::table
         .filter(credentials::user_id.eq(user_id))
+        .filter(credentials::id.lt(before.unwrap_or(i64::MAX)))
         .order(credentials::id.desc())
-        .limit(200)
+        .limit(crate::db::page_limit(limit))
         .select(Credential::as_select())
         .load(conn)?)
 }
@@ -241,6 +248,7 @@ pub struct QueueFilter {
     pub domain: Option<String>,
     /// Only items waiting at least this many hours.
     #[param(minimum = 0, maximum = 87600)]
+    #[serde(default, deserialize_with = "crate::wire::bounded::<_, 0, 87600>")]
     pub min_age_hours: Option<i64>,
     pub flagged: Option<bool>,
     /// Page size, 50 by default, at most 200.
@@ -287,35 +295,10 @@ pub fn queue(conn: &mut DbConn, now: NaiveDateTime, f: &QueueFilter) -> AppResul
         .load(conn)?)
 }
 
+/// Claims a credential for review ([`review::claim`] on [`super::queue::Credentials`]).
 pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppResult<Credential> {
-    state.db.tx_sync(|conn| {
-        let now = state.clock.now();
-        let c = find(conn, id)?;
-        if c.user_id == reviewer_id {
-            return Err(AppError::Forbidden("nobody reviews their own credentials".into()));
-        }
-        if c.status() != CredentialStatus::PendingReview {
-            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this credential is not awaiting review"));
-        }
-        let until = review::claim_until(state, now);
-        let pending = CredentialStatus::PendingReview.as_str();
-        if review::claim_row!(conn, credentials, id, pending, reviewer_id, now, until)? != 1 {
-            return Err(review::claimed_by_other(find(conn, id)?.claim_expires_at));
-        }
-        audit::record(
-            conn,
-            now,
-            ctx,
-            AuditEvent {
-                actor_id: Some(reviewer_id),
-                action: "credential.claimed",
-                subject_type: "credential",
-                subject_id: Some(id.to_string()),
-                summary: json!({"until": until}),
-            },
-        )?;
-        find(conn, id)
-    })
+    review::claim(state, ctx, &super::queue::Credentials, reviewer_id, id)?;
+    state.db.read_sync(|conn| find(conn, id))
 }
 
 pub fn decide(
@@ -541,8 +524,14 @@ pub fn create_rule(state: &AppState, ctx: &RequestCtx, admin_id: i64, r: RuleInp
     })
 }
 
-pub fn list_rules(conn: &mut DbConn) -> AppResult<Vec<CredentialRule>> {
-    Ok(credential_rules::table.order(credential_rules::id).select(CredentialRule::as_select()).load(conn)?)
+/// One page of the credential rules, oldest first, after the cursor.
+pub fn list_rules(conn: &mut DbConn, after: Option<i64>, limit: Option<i64>) -> AppResult<Vec<CredentialRule>> {
+    Ok(credential_rules::table
+        .filter(credential_rules::id.gt(after.unwrap_or(0)))
+        .order(credential_rules::id)
+        .limit(crate::db::page_limit(limit))
+        .select(CredentialRule::as_select())
+        .load(conn)?)
 }
 
 // ---------------------------------------------------------------- expiry
@@ -646,10 +635,12 @@ pub fn run_expiry(state: &AppState) -> AppResult<CredentialExpiryReport> {
 
 // ---------------------------------------------------------------- removal
 
-pub fn list_removals(conn: &mut DbConn) -> AppResult<Vec<RemovalProposal>> {
+/// One page of removal proposals, newest first, before the cursor.
+pub fn list_removals(conn: &mut DbConn, before: Option<i64>, limit: Option<i64>) -> AppResult<Vec<RemovalProposal>> {
     Ok(removal_proposals::table
+        .filter(removal_proposals::id.lt(before.unwrap_or(i64::MAX)))
         .order(removal_proposals::id.desc())
-        .limit(200)
+        .limit(crate::db::page_limit(limit))
         .select(RemovalProposal::as_select())
         .load(conn)?)
 }

@@ -287,6 +287,9 @@ fn names(versions: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> 
 
 pub mod page;
 
+/// Ids per bulk lookup: few round trips, well under both backends' bind-parameter limits.
+pub const LOOKUP_CHUNK: usize = 5_000;
+
 /// `LIMIT` for list endpoints: a default and a hard maximum ([`page::MAX_LIMIT`]; a
 /// request asking for more is refused by [`page::limit`] before it gets here).
 pub fn page_limit(requested: Option<i64>) -> i64 {

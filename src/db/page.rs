@@ -49,6 +49,54 @@ pub fn next<S: Serializer>(id: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
     }
 }
 
+/// `?cursor=&limit=` of every list, as query parameters.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page (opaque).
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
+    pub cursor: Option<i64>,
+    /// Page size, 50 by default, at most 200.
+    #[serde(default, deserialize_with = "crate::db::page::limit")]
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+/// Declares the page type of a list: `items`, `has_more` and `next_cursor`, with the
+/// constructor every list handler uses. A named type per list (not a generic `Page<T>`)
+/// keeps one named schema per list in the OpenAPI document.
+macro_rules! page_of {
+    ($(#[$meta:meta])* $name:ident, $item:ty) => {
+        $(#[$meta])*
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// Whether another page follows.
+            pub has_more: bool,
+            /// Send it back as `cursor` for the next page; null on the last one.
+            #[serde(serialize_with = "crate::db::page::next")]
+            #[schema(value_type = Option<String>)]
+            pub next_cursor: Option<i64>,
+        }
+
+        impl $name {
+            /// The page of `rows` (fetched with `LIMIT limit`), keyed by `id`, each
+            /// shown through `view`.
+            #[allow(dead_code)]
+            pub fn of<R>(
+                rows: Vec<R>,
+                limit: Option<i64>,
+                id: impl Fn(&R) -> i64,
+                view: impl FnMut(R) -> $item,
+            ) -> Self {
+                let next_cursor = crate::db::next_cursor(&rows, limit, id);
+                Self { items: rows.into_iter().map(view).collect(), has_more: next_cursor.is_some(), next_cursor }
+            }
+        }
+    };
+}
+pub(crate) use page_of;
+
 #[cfg(test)]
 mod tests {
     #[test]

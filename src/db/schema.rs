@@ -579,6 +579,7 @@ diesel::table! {
         contributor_id -> Nullable<BigInt>,
         created_by -> Nullable<BigInt>,
         created_at -> Timestamp,
+        sealed -> Bool,
     }
 }
 

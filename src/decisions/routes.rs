@@ -1,6 +1,5 @@
+use crate::db::page::PageQuery;
 use actix_web::{get, web, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use super::model::Decision;
 use super::service;
@@ -8,28 +7,7 @@ use crate::auth::Applicant;
 use crate::error::{AppResult, Problem};
 use crate::AppState;
 
-#[derive(Deserialize, IntoParams)]
-pub struct PageQuery {
-    /// The `next_cursor` of the previous page (opaque).
-    #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
-    pub cursor: Option<i64>,
-    /// Page size, 50 by default, at most 200.
-    #[serde(default, deserialize_with = "crate::db::page::limit")]
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DecisionPage {
-    pub items: Vec<Decision>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(DecisionPage, Decision);
 
 /// Every decision taken about me, newest first, each with its reason.
 #[utoipa::path(

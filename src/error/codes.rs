@@ -292,6 +292,13 @@ const UNIQUE_RULES: &[UniqueRule] = &[
     },
 ];
 
+/// Every mapped unique constraint: (PostgreSQL's constraint or index name, the columns
+/// SQLite names, its code). `tests/api/schema.rs` checks each exists on its backend, so a
+/// renamed constraint cannot fall back to `already_exists` unnoticed.
+pub fn unique_rules() -> impl Iterator<Item = (&'static str, &'static str, ProblemCode)> {
+    UNIQUE_RULES.iter().map(|r| (r.postgres, r.sqlite, r.code))
+}
+
 /// The code and detail of a unique violation: by PostgreSQL's constraint name, or by the
 /// columns SQLite names; anything unlisted is `already_exists`.
 pub fn unique_violation(constraint: Option<&str>, sqlite_message: &str) -> (ProblemCode, &'static str) {

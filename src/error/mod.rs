@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 mod codes;
-pub use codes::{unique_violation, ProblemCode};
+pub use codes::{unique_rules, unique_violation, ProblemCode};
 
 /// One invalid field of a request.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]

@@ -67,17 +67,43 @@ pub fn find(conn: &mut DbConn, id: i64) -> AppResult<FileRow> {
     Ok(files::table.find(id).select(FileRow::as_select()).first(conn)?)
 }
 
+/// Whether reviewer `reviewer_id` holds, at `now`, a live claim on a review item that
+/// file `file_id` belongs to. Each capability whose review items carry files provides
+/// one ([`register_claimed_file_check`]), so `files` depends on none of them.
+pub type ClaimedFileCheck =
+    fn(conn: &mut DbConn, now: NaiveDateTime, reviewer_id: i64, file_id: i64) -> AppResult<bool>;
+
+static CLAIMED_FILE_CHECKS: std::sync::RwLock<Vec<(&'static str, ClaimedFileCheck)>> =
+    std::sync::RwLock::new(Vec::new());
+
+/// Registers the claim check of the review items named `name` (once per name; a second
+/// registration of the name replaces the first). Done at start-up (`AppState::init`):
+/// without one, no reviewer reads those items' files.
+pub fn register_claimed_file_check(name: &'static str, check: ClaimedFileCheck) {
+    let mut checks = CLAIMED_FILE_CHECKS.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match checks.iter_mut().find(|(n, _)| *n == name) {
+        Some(entry) => entry.1 = check,
+        None => checks.push((name, check)),
+    }
+}
+
+fn claimed_file_checks() -> Vec<ClaimedFileCheck> {
+    CLAIMED_FILE_CHECKS.read().unwrap_or_else(|poisoned| poisoned.into_inner()).iter().map(|(_, c)| *c).collect()
+}
+
 /// Who may read a file: its owner, an admin, or a reviewer whose work needs it right
-/// now (a claim on the review item it belongs to). Anyone else is told it does not exist.
+/// now (a claim on the review item it belongs to, by the registered checks). Anyone else
+/// is told it does not exist.
 pub fn authorize_read(conn: &mut DbConn, now: NaiveDateTime, user: &AuthUser, file: &FileRow) -> AppResult<()> {
     if file.owner_id == user.id || user.has(Role::Admin) {
         return Ok(());
     }
-    if user.has(Role::Reviewer)
-        && (crate::onboarding::service::reviewer_holds_file(conn, now, user.id, file.id)?
-            || crate::credentials::service::reviewer_holds_file(conn, now, user.id, file.id)?)
-    {
-        return Ok(());
+    if user.has(Role::Reviewer) {
+        for check in claimed_file_checks() {
+            if check(conn, now, user.id, file.id)? {
+                return Ok(());
+            }
+        }
     }
     Err(AppError::NotFound)
 }

@@ -118,6 +118,28 @@ pub fn balances(amounts: &[Cents]) -> bool {
     sum == Cents::ZERO && !amounts.is_empty() && amounts.iter().all(|a| a.0 != 0)
 }
 
+/// `12.34`: cents as a plain decimal string.
+pub fn amount(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Cents as dollars: 123456 → "$1,234.56".
+pub fn dollars(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    let whole = (abs / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}${grouped}.{:02}", abs % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use rust_decimal_macros::dec;

@@ -1,6 +1,7 @@
 //! HTTP handlers for the ledger: a contributor's ledger for finance, manual postings
 //! with maker-checker.
 
+use crate::db::page::PageQuery;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,18 +14,6 @@ use crate::auth::{Finance, Staff};
 use crate::error::{AppResult, Problem};
 use crate::idempotency::IdempotencyKey;
 use crate::{blocking, AppState};
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct NewestFirstQuery {
-    /// The `next_cursor` of the previous page (opaque).
-    #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
-    pub cursor: Option<i64>,
-    /// Page size, 50 by default, at most 200.
-    #[serde(default, deserialize_with = "crate::db::page::limit")]
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct ContributorLedger {
@@ -44,7 +33,7 @@ pub struct ContributorLedger {
 /// A contributor's ledger: balances and entries with their transactions (finance).
 #[utoipa::path(
     tag = "ledger",
-    params(("id" = i64, Path, description = "contributor id"), NewestFirstQuery),
+    params(("id" = i64, Path, description = "contributor id"), PageQuery),
     responses(
         (status = 200, body = ContributorLedger),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)
@@ -56,10 +45,10 @@ pub async fn contributor_ledger(
     state: web::Data<AppState>,
     _finance: Staff<Finance>,
     path: web::Path<i64>,
-    query: web::Query<NewestFirstQuery>,
+    query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let NewestFirstQuery { cursor: before, limit } = query.into_inner();
+    let PageQuery { cursor: before, limit } = query.into_inner();
     let (balances, entries) = blocking(move || service::contributor_ledger(&state, id, before, limit)).await?;
     let next_cursor = crate::db::next_cursor(&entries, limit, |e| e.entry_id);
     Ok(HttpResponse::Ok().json(ContributorLedger {
@@ -75,11 +64,13 @@ pub async fn contributor_ledger(
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentRequest {
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub contributor_id: i64,
     pub kind: AdjustmentKind,
     /// Cents. Signed for `adjustment`; positive for `bonus` and `clawback`.
     #[validate(range(min = -100_000_000, max = 100_000_000))]
     #[schema(minimum = -100_000_000, maximum = 100_000_000)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub amount_cents: i64,
     #[validate(length(min = 1, max = 2000, message = "give the reason (1 to 2000 characters)"))]
     #[schema(min_length = 1, max_length = 2000)]
@@ -160,16 +151,7 @@ pub struct AdjustmentQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct AdjustmentPage {
-    pub items: Vec<AdjustmentRow>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(AdjustmentPage, AdjustmentRow);
 
 /// Manual postings, oldest first; `status=pending_approval` is the checker's queue.
 #[utoipa::path(

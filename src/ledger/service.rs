@@ -1,5 +1,6 @@
 //! Posting rules and balances. Every transaction balances (checked here, before any
-//! insert) and is unique per (kind, reference) in the database: earned once.
+//! insert, and by the database when it is sealed: [`seal`]) and is unique per (kind,
+//! reference) in the database: earned once.
 
 use std::collections::BTreeMap;
 
@@ -161,6 +162,7 @@ pub fn post(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, p: Posting)
     for row in rows {
         diesel::insert_into(ledger_entries::table).values(row).execute(conn)?;
     }
+    seal(conn, &[tx_id])?;
     audit::record(
         conn,
         now,
@@ -199,7 +201,7 @@ pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) ->
         by_kind.entry(p.kind.as_str()).or_default().push(&p.reference);
     }
     for (kind, references) in &by_kind {
-        for chunk in references.chunks(crate::readiness::LOOKUP_CHUNK) {
+        for chunk in references.chunks(crate::db::LOOKUP_CHUNK) {
             let taken: Option<String> = ledger_transactions::table
                 .filter(ledger_transactions::kind.eq(kind))
                 .filter(ledger_transactions::reference.eq_any(chunk))
@@ -227,7 +229,7 @@ pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) ->
         .into_iter()
         .collect();
     fn load(conn: &mut DbConn, owners: &[i64], accounts: &mut HashMap<String, i64>) -> AppResult<()> {
-        for chunk in owners.chunks(crate::readiness::LOOKUP_CHUNK) {
+        for chunk in owners.chunks(crate::db::LOOKUP_CHUNK) {
             let rows: Vec<(String, i64)> = ledger_accounts::table
                 .filter(ledger_accounts::owner_id.eq_any(chunk))
                 .select((ledger_accounts::code, ledger_accounts::id))
@@ -295,7 +297,48 @@ pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) ->
             DbConn::Sqlite(c) => insert.execute(c)?,
         };
     }
+    let ids: Vec<i64> = tx_ids.into_values().collect();
+    seal(conn, &ids)?;
     Ok(postings.len())
+}
+
+/// Seals the open transactions `ids`, written in the caller's database transaction with
+/// all their entries: from now on they take no new entries. The database refuses the
+/// seal of a transaction with fewer than two entries or entries that do not sum to zero
+/// (trigger `ledger_transactions_balanced`, both backends), and on PostgreSQL refuses to
+/// commit a transaction still open (`ledger_transactions_sealed_at_commit`).
+/// docs/ledger.md, "What the database guarantees".
+pub fn seal(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
+    for chunk in ids.chunks(crate::db::LOOKUP_CHUNK) {
+        let sealed = diesel::update(
+            ledger_transactions::table
+                .filter(ledger_transactions::id.eq_any(chunk))
+                .filter(ledger_transactions::sealed.eq(false)),
+        )
+        .set(ledger_transactions::sealed.eq(true))
+        .execute(conn)?;
+        if sealed != chunk.len() {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "sealed {sealed} of {} ledger transactions: some were not open",
+                chunk.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Seals every open transaction with an id above `after`: for the writers that post by
+/// raw SQL (the batch reservation's `INSERT … SELECT`, `gatehouse seed`), which read the
+/// highest id before writing. The same database checks as [`seal`] apply, row by row.
+/// Returns how many were sealed.
+pub fn seal_open_after(conn: &mut DbConn, after: i64) -> AppResult<usize> {
+    Ok(diesel::update(
+        ledger_transactions::table
+            .filter(ledger_transactions::sealed.eq(false))
+            .filter(ledger_transactions::id.gt(after)),
+    )
+    .set(ledger_transactions::sealed.eq(true))
+    .execute(conn)?)
 }
 
 /// Whether a transaction of this kind and reference exists.
@@ -403,13 +446,15 @@ struct TxId {
     transaction_id: i64,
 }
 
-/// Transactions whose entries do not sum to zero: always empty. Used by tests and
-/// available to operators as an invariant check.
+/// Transactions whose entries do not sum to zero, that have no entries, or that are still
+/// open (not sealed): always empty. Used by tests and available to operators as an
+/// invariant check.
 pub fn unbalanced_transactions(conn: &mut DbConn) -> AppResult<Vec<i64>> {
     let rows: Vec<TxId> = diesel::sql_query(
         "SELECT transaction_id FROM ledger_entries GROUP BY transaction_id HAVING SUM(amount_cents) <> 0 \
          UNION SELECT t.id AS transaction_id FROM ledger_transactions t \
-         WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id)",
+         WHERE NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id) \
+         UNION SELECT id AS transaction_id FROM ledger_transactions WHERE sealed = FALSE",
     )
     .load(conn)?;
     Ok(rows.into_iter().map(|r| r.transaction_id).collect())

@@ -43,16 +43,7 @@ impl From<OutboxRow> for OutboxItem {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct OutboxPage {
-    pub items: Vec<OutboxItem>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(OutboxPage, OutboxItem);
 
 /// List queued, sent and dead-lettered emails (admins).
 #[utoipa::path(

@@ -6,6 +6,7 @@ pub mod documents;
 pub mod eligibility;
 pub mod lifecycle;
 pub mod model;
+pub mod queue;
 pub mod readiness;
 pub mod retention;
 pub mod routes;

@@ -3,12 +3,113 @@
 //! (`super::eligibility`): each blocks work exactly when the rule names its reason for
 //! now, and payouts exactly when the rule's standing part does.
 
-use chrono::NaiveDateTime;
+use std::collections::HashMap;
 
-use super::eligibility::{self, PayBlock, WorkBlock};
-use super::model::AuthorizationStatus;
-use crate::auth::model::UserStatus;
-use crate::readiness::{Blocks, Facts, Requirement, RequirementStatus as S};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::eligibility::{self, PayBlock, VerifiedSpan, WorkBlock};
+use super::model::{AuthorizationStatus, Profile, WorkAuthorization};
+use crate::auth::model::{User, UserStatus};
+use crate::db::schema::{contributor_profiles, work_authorizations};
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::readiness::{Blocks, Person, Provider, ProviderFacts, Requirement, RequirementStatus as S};
+
+/// Onboarding's readiness provider: the account, email, profile and work authorization.
+pub struct Onboarding;
+
+/// What onboarding reads about one person.
+pub struct OnboardingFacts {
+    pub profile: Option<Profile>,
+    /// The latest authorization that is not superseded.
+    pub current_authorization: Option<WorkAuthorization>,
+    /// The latest verified authorization (in force while a reverification is reviewed).
+    pub verified_authorization: Option<WorkAuthorization>,
+    /// Every authorization ever verified, renewals included: what the eligibility rule
+    /// reads.
+    pub verified: Vec<VerifiedSpan>,
+    /// Finance released a removed contributor's earned money (`payouts::releases`).
+    pub released: bool,
+}
+
+impl Provider for Onboarding {
+    fn name(&self) -> &'static str {
+        "onboarding"
+    }
+
+    fn load(
+        &self,
+        conn: &mut DbConn,
+        _now: NaiveDateTime,
+        people: &[Person],
+    ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
+        let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
+        let mut profiles = profiles_of(conn, &ids)?;
+        let mut authorizations = authorizations_of(conn, &ids)?;
+        let mut spans = eligibility::verified_spans_of(conn, &ids)?;
+        let released = crate::payouts::releases::released_of(conn, &ids)?;
+        Ok(people
+            .iter()
+            .map(|p| {
+                let id = p.user.id;
+                let (current_authorization, verified_authorization) = authorizations.remove(&id).unwrap_or_default();
+                Box::new(OnboardingFacts {
+                    profile: profiles.remove(&id),
+                    current_authorization,
+                    verified_authorization,
+                    verified: spans.remove(&id).unwrap_or_default(),
+                    released: released.contains(&id),
+                }) as Box<dyn ProviderFacts>
+            })
+            .collect())
+    }
+}
+
+impl ProviderFacts for OnboardingFacts {
+    fn requirements(&self, now: NaiveDateTime, person: &Person, _payout_minimum_cents: i64) -> Vec<Requirement> {
+        requirements(now, &person.user, self)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// [`super::service::find_profile`] for many users at once (readiness in bulk), by user id.
+pub fn profiles_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Profile>> {
+    Ok(contributor_profiles::table
+        .filter(contributor_profiles::user_id.eq_any(user_ids))
+        .select(Profile::as_select())
+        .load::<Profile>(conn)?
+        .into_iter()
+        .map(|p| (p.user_id, p))
+        .collect())
+}
+
+/// A user's current authorization and their last verified one.
+pub type CurrentAndVerified = (Option<WorkAuthorization>, Option<WorkAuthorization>);
+
+/// [`super::service::current_authorization`] and [`super::service::verified_authorization`] for many users at once
+/// (readiness in bulk), by user id. A verified authorization is never superseded, so
+/// both come from the one list of authorizations that are not.
+pub fn authorizations_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, CurrentAndVerified>> {
+    let rows: Vec<WorkAuthorization> = work_authorizations::table
+        .filter(work_authorizations::user_id.eq_any(user_ids))
+        .filter(work_authorizations::status.ne(AuthorizationStatus::Superseded.as_str()))
+        .order((work_authorizations::user_id.asc(), work_authorizations::id.desc()))
+        .select(WorkAuthorization::as_select())
+        .load(conn)?;
+    let mut out: HashMap<i64, CurrentAndVerified> = HashMap::new();
+    for w in rows {
+        let (current, verified) = out.entry(w.user_id).or_default();
+        if verified.is_none() && w.status() == AuthorizationStatus::Verified {
+            *verified = Some(w.clone());
+        }
+        current.get_or_insert(w);
+    }
+    Ok(out)
+}
 
 /// Sets what a requirement holds back: `work` and `payouts` from the rule; a requirement
 /// that holds nothing back is satisfied unless `informational` keeps it on the list.
@@ -18,8 +119,7 @@ fn blocking(mut r: Requirement, work: bool, payouts: bool) -> Requirement {
     r
 }
 
-pub fn requirements(now: NaiveDateTime, facts: &Facts) -> Vec<Requirement> {
-    let user = &facts.user;
+pub fn requirements(now: NaiveDateTime, user: &User, facts: &OnboardingFacts) -> Vec<Requirement> {
     let mut out = Vec::new();
     let status = user.status();
     let work = eligibility::work_blocks_at(user, &facts.verified, now);
@@ -159,47 +259,22 @@ mod tests {
     use chrono::{NaiveDate, NaiveDateTime};
 
     use super::*;
-    use crate::auth::model::User;
-    use crate::onboarding::eligibility::VerifiedSpan;
-    use crate::readiness::Facts;
 
     fn at(day: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2026, 6, day).unwrap().and_hms_opt(12, 0, 0).unwrap()
     }
 
-    fn facts(status: UserStatus, email: bool, spans: Vec<VerifiedSpan>, released: bool) -> Facts {
-        Facts {
-            user: User {
-                id: 1,
-                email: "a@example.com".into(),
-                password_hash: None,
-                full_name: "A".into(),
-                status: status.as_str().into(),
-                email_verified_at: email.then(|| at(1)),
-                created_at: at(1),
-                updated_at: at(1),
-                status_reason: None,
-                status_until: None,
-                work_blocked_since: status.blocks_work().then(|| at(5)),
-            },
+    fn user(status: UserStatus, email: bool) -> User {
+        User { email_verified_at: email.then(|| at(1)), ..crate::readiness::testing::user(status) }
+    }
+
+    fn facts(spans: Vec<VerifiedSpan>, released: bool) -> OnboardingFacts {
+        OnboardingFacts {
             profile: None,
             current_authorization: None,
             verified_authorization: None,
             verified: spans,
             released,
-            credentials: Vec::new(),
-            tax_profile: None,
-            withholding: crate::tax::service::WithholdingStatus {
-                required: false,
-                reasons: Vec::new(),
-                rate: rust_decimal::Decimal::ZERO,
-                w9_due_by: None,
-                tin_validation_due: false,
-                exempt_payee: None,
-            },
-            method: None,
-            available_cents: 0,
-            standing_locks: Vec::new(),
         }
     }
 
@@ -228,18 +303,20 @@ mod tests {
             for email in [false, true] {
                 for spans in [vec![], vec![span(None)], vec![span(Some(10))], vec![span(Some(10)), span(Some(30))]] {
                     for released in [false, true] {
-                        let f = facts(status, email, spans.clone(), released);
+                        let (u, f) = (user(status, email), facts(spans.clone(), released));
                         let mut reqs: Vec<Requirement> =
-                            requirements(now, &f).into_iter().filter(|r| r.code != "profile_complete").collect();
+                            requirements(now, &u, &f).into_iter().filter(|r| r.code != "profile_complete").collect();
+                        let payout_facts =
+                            crate::payouts::readiness::PayoutFacts { method: None, verified: spans.clone(), released };
                         reqs.extend(
-                            crate::payouts::readiness::requirements(now, &f, 1_000)
+                            crate::payouts::readiness::requirements(now, &u, 0, &payout_facts, 1_000)
                                 .into_iter()
                                 .filter(|r| r.code == "payment_hold"),
                         );
                         // As `readiness::evaluate` counts them: unsatisfied requirements only.
                         let blocks = |b: Blocks| reqs.iter().any(|r| r.status != S::Satisfied && r.blocks.contains(&b));
-                        let work = eligibility::work_blocks_at(&f.user, &f.verified, now);
-                        let pay = eligibility::pay_blocks(&f.user, &f.verified, released);
+                        let work = eligibility::work_blocks_at(&u, &f.verified, now);
+                        let pay = eligibility::pay_blocks(&u, &f.verified, released);
                         let case = format!("{status:?} email={email} spans={spans:?} released={released}");
                         assert_eq!(blocks(Blocks::Work), !work.is_empty(), "work: {case}: {work:?}");
                         assert_eq!(blocks(Blocks::Payouts), !pay.is_empty(), "payouts: {case}: {pay:?}");

@@ -125,7 +125,7 @@ pub struct AddressInputDto {
     pub postal_code: String,
     /// ISO 3166 two-letter code; `US` by default.
     #[validate(length(equal = 2))]
-    #[schema(min_length = 2, max_length = 2)]
+    #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$")]
     pub country: Option<String>,
 }
 
@@ -144,7 +144,8 @@ pub struct UpdateMe {
     #[validate(nested)]
     pub address: Option<AddressInputDto>,
     #[validate(length(min = 7, max = 32))]
-    #[schema(min_length = 7, max_length = 32)]
+    /// 10 to 15 digits; spaces, `+`, `-`, `(`, `)` and `.` may separate them.
+    #[schema(min_length = 10, max_length = 32, pattern = r"^[ +\-().]*(?:[0-9][ +\-().]*){10,15}$")]
     pub phone: Option<String>,
 }
 
@@ -247,10 +248,15 @@ pub struct AttestationRequest {
     /// Required for `noncitizen_authorized`: the date the authorization expires, or `N/A`
     /// when it has none (refugees, asylees). A date is refused for the other categories.
     #[serde(default)]
+    #[schema(
+        value_type = Option<String>,
+        pattern = r"^(?:[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|[0-9]{4}-(?:0[13-9]|1[0-2])-(?:29|30)|[0-9]{4}-(?:0[13578]|1[02])-31|N/A)$",
+        example = "2027-05-31"
+    )]
     pub expiration_date: Option<ExpirationInput>,
     /// ISO 3166 two-letter code of the country you live in.
     #[validate(length(equal = 2))]
-    #[schema(min_length = 2, max_length = 2)]
+    #[schema(min_length = 2, max_length = 2, pattern = "^[A-Za-z]{2}$")]
     pub residence_country: String,
 }
 
@@ -453,16 +459,7 @@ pub struct QueueQuery {
     pub cursor: Option<i64>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct QueuePage {
-    pub items: Vec<QueueItem>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(QueuePage, QueueItem);
 
 #[derive(Serialize, ToSchema)]
 pub struct QueueItem {
@@ -562,11 +559,12 @@ pub async fn claim(
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DecisionRequest {
+pub struct AuthorizationDecisionRequest {
     pub outcome: ReviewOutcome,
     /// verify: `documents_verified`; reject: `document_not_acceptable`, `document_expired`,
     /// `information_mismatch`, `document_unreadable`, `suspected_fraud`, `other`;
     /// request_more_info: `document_unreadable`, `document_incomplete`, `information_mismatch`, `other`.
+    #[schema(pattern = r"^[a-z0-9_]{1,100}$")]
     pub reason_code: String,
     /// Shown and emailed to the applicant; required unless verifying; at most 2000 characters.
     #[serde(default)]
@@ -578,7 +576,7 @@ pub struct DecisionRequest {
     operation_id = "decide_work_authorization",
     tag = "review",
     params(("id" = i64, Path, description = "Work authorization id")),
-    request_body = DecisionRequest,
+    request_body = AuthorizationDecisionRequest,
     responses(
         (status = 200, body = WorkAuthorizationView),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
@@ -591,7 +589,7 @@ pub async fn decide(
     state: web::Data<AppState>,
     reviewer: Staff<Reviewer>,
     id: web::Path<i64>,
-    body: web::Json<DecisionRequest>,
+    body: web::Json<AuthorizationDecisionRequest>,
 ) -> AppResult<HttpResponse> {
     body.validate()?;
     let b = body.into_inner();

@@ -1,8 +1,6 @@
 //! Onboarding rules and transactions: profile, lifecycle transitions, attestation,
 //! documents, the work-authorization review queue and reverification.
 
-use std::collections::HashMap;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
@@ -193,17 +191,6 @@ pub fn account_of_session(
     Ok((user, roles, profile))
 }
 
-/// [`find_profile`] for many users at once (readiness in bulk), by user id.
-pub fn profiles_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Profile>> {
-    Ok(contributor_profiles::table
-        .filter(contributor_profiles::user_id.eq_any(user_ids))
-        .select(Profile::as_select())
-        .load::<Profile>(conn)?
-        .into_iter()
-        .map(|p| (p.user_id, p))
-        .collect())
-}
-
 pub struct AddressInput {
     pub line1: String,
     pub line2: Option<String>,
@@ -347,30 +334,6 @@ pub fn verified_authorization(conn: &mut DbConn, user_id: i64) -> AppResult<Opti
         .select(WorkAuthorization::as_select())
         .first(conn)
         .optional()?)
-}
-
-/// A user's current authorization and their last verified one.
-pub type CurrentAndVerified = (Option<WorkAuthorization>, Option<WorkAuthorization>);
-
-/// [`current_authorization`] and [`verified_authorization`] for many users at once
-/// (readiness in bulk), by user id. A verified authorization is never superseded, so
-/// both come from the one list of authorizations that are not.
-pub fn authorizations_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, CurrentAndVerified>> {
-    let rows: Vec<WorkAuthorization> = work_authorizations::table
-        .filter(work_authorizations::user_id.eq_any(user_ids))
-        .filter(work_authorizations::status.ne(AuthorizationStatus::Superseded.as_str()))
-        .order((work_authorizations::user_id.asc(), work_authorizations::id.desc()))
-        .select(WorkAuthorization::as_select())
-        .load(conn)?;
-    let mut out: HashMap<i64, CurrentAndVerified> = HashMap::new();
-    for w in rows {
-        let (current, verified) = out.entry(w.user_id).or_default();
-        if verified.is_none() && w.status() == AuthorizationStatus::Verified {
-            *verified = Some(w.clone());
-        }
-        current.get_or_insert(w);
-    }
-    Ok(out)
 }
 
 /// The "exp. date, if any" of Form I-9 Section 1.
@@ -777,37 +740,10 @@ pub fn queue(conn: &mut DbConn, limit: Option<i64>, cursor: Option<i64>) -> AppR
     Ok(out)
 }
 
-/// Claims an item for `reviewer_id` until `now + ttl`. One conditional UPDATE decides
-/// between concurrent reviewers; the loser is told who holds it until when.
+/// Claims an item for review ([`review::claim`] on [`super::queue::WorkAuthorizations`]).
 pub fn claim(state: &AppState, ctx: &RequestCtx, reviewer_id: i64, wa_id: i64) -> AppResult<WorkAuthorization> {
-    state.db.tx_sync(|conn| {
-        let now = state.clock.now();
-        let wa = find_authorization(conn, wa_id)?;
-        if wa.user_id == reviewer_id {
-            return Err(AppError::Forbidden("nobody reviews their own application".into()));
-        }
-        if wa.status() != AuthorizationStatus::PendingReview {
-            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this item is not awaiting review"));
-        }
-        let until = review::claim_until(state, now);
-        let pending = AuthorizationStatus::PendingReview.as_str();
-        if review::claim_row!(conn, work_authorizations, wa_id, pending, reviewer_id, now, until)? != 1 {
-            return Err(review::claimed_by_other(find_authorization(conn, wa_id)?.claim_expires_at));
-        }
-        audit::record(
-            conn,
-            now,
-            ctx,
-            AuditEvent {
-                actor_id: Some(reviewer_id),
-                action: "work_authorization.claimed",
-                subject_type: "work_authorization",
-                subject_id: Some(wa_id.to_string()),
-                summary: json!({"until": until}),
-            },
-        )?;
-        find_authorization(conn, wa_id)
-    })
+    review::claim(state, ctx, &super::queue::WorkAuthorizations, reviewer_id, wa_id)?;
+    state.db.read_sync(|conn| find_authorization(conn, wa_id))
 }
 
 pub struct ReviewDecision {

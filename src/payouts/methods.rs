@@ -366,13 +366,19 @@ pub fn apply_correction(
 }
 
 /// The contributor's methods, newest first.
-pub fn list_methods(st: &AppState, user_id: i64) -> AppResult<Vec<MethodView>> {
+pub fn list_methods(
+    st: &AppState,
+    user_id: i64,
+    before: Option<i64>,
+    limit: Option<i64>,
+) -> AppResult<Vec<MethodView>> {
     let now = st.clock.now();
     st.db.read_sync(|conn| {
         let rows: Vec<MethodRow> = payout_methods::table
             .filter(payout_methods::user_id.eq(user_id))
+            .filter(payout_methods::id.lt(before.unwrap_or(i64::MAX)))
             .order(payout_methods::id.desc())
-            .limit(50)
+            .limit(crate::db::page_limit(limit))
             .select(MethodRow::as_select())
             .load(conn)?;
         Ok(rows.into_iter().map(|m| MethodView::new(m, now)).collect())

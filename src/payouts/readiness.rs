@@ -7,14 +7,73 @@
 
 use chrono::NaiveDateTime;
 
-use super::model::MethodStatus;
-use super::service::amount;
-use crate::auth::model::UserStatus;
-use crate::onboarding::eligibility::{self, PayBlock};
-use crate::readiness::{Blocks, Facts, Requirement, RequirementStatus as S};
+use super::model::{MethodRow, MethodStatus};
+use crate::auth::model::{User, UserStatus};
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::ledger::money::amount;
+use crate::onboarding::eligibility::{self, PayBlock, VerifiedSpan};
+use crate::readiness::{Blocks, Person, Provider, ProviderFacts, Requirement, RequirementStatus as S};
 
-pub fn requirements(now: NaiveDateTime, facts: &Facts, minimum_cents: i64) -> Vec<Requirement> {
-    let user = &facts.user;
+/// Payouts' readiness provider.
+pub struct Payouts;
+
+/// What payouts read about one person (the batch build reads the method back).
+pub struct PayoutFacts {
+    /// The current method.
+    pub method: Option<MethodRow>,
+    /// Every authorization ever verified: the eligibility rule's payment hold reads them.
+    pub verified: Vec<VerifiedSpan>,
+    /// Finance released a removed contributor's earned money.
+    pub released: bool,
+}
+
+impl Provider for Payouts {
+    fn name(&self) -> &'static str {
+        "payouts"
+    }
+
+    fn load(
+        &self,
+        conn: &mut DbConn,
+        _now: NaiveDateTime,
+        people: &[Person],
+    ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
+        let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
+        let mut methods = super::methods::current_methods_of(conn, &ids)?;
+        let mut spans = eligibility::verified_spans_of(conn, &ids)?;
+        let released = super::releases::released_of(conn, &ids)?;
+        Ok(people
+            .iter()
+            .map(|p| {
+                let id = p.user.id;
+                Box::new(PayoutFacts {
+                    method: methods.remove(&id),
+                    verified: spans.remove(&id).unwrap_or_default(),
+                    released: released.contains(&id),
+                }) as Box<dyn ProviderFacts>
+            })
+            .collect())
+    }
+}
+
+impl ProviderFacts for PayoutFacts {
+    fn requirements(&self, now: NaiveDateTime, person: &Person, payout_minimum_cents: i64) -> Vec<Requirement> {
+        requirements(now, &person.user, person.available_cents, self, payout_minimum_cents)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+pub fn requirements(
+    now: NaiveDateTime,
+    user: &User,
+    available: i64,
+    facts: &PayoutFacts,
+    minimum_cents: i64,
+) -> Vec<Requirement> {
     if user.status() == UserStatus::Staff {
         return Vec::new();
     }
@@ -66,7 +125,6 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts, minimum_cents: i64) -> Ve
             Requirement::satisfied("payout_method_change_hold")
         }));
     }
-    let available = facts.available_cents;
     let minimum_cents = if eligibility::final_payout(user, facts.released) { 1 } else { minimum_cents };
     out.push(payouts(if available < minimum_cents {
         Requirement::new(
@@ -95,4 +153,74 @@ pub fn requirements(now: NaiveDateTime, facts: &Facts, minimum_cents: i64) -> Ve
         }
     }));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readiness::testing::{at, now, ready_payouts, user};
+
+    const MINIMUM: i64 = 1_000;
+
+    fn unsatisfied(reqs: &[Requirement]) -> Vec<(&str, S)> {
+        reqs.iter().filter(|r| r.status != S::Satisfied).map(|r| (r.code.as_str(), r.status)).collect()
+    }
+
+    fn active() -> User {
+        user(UserStatus::Active)
+    }
+
+    #[test]
+    fn a_ready_contributor_has_every_line_satisfied_and_payout_only() {
+        let reqs = requirements(now(), &active(), 5_000, &ready_payouts(), MINIMUM);
+        let codes: Vec<&str> = reqs.iter().map(|r| r.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "payout_method",
+                "payout_method_needs_update",
+                "payout_method_change_hold",
+                "payout_minimum_balance",
+                "payment_hold"
+            ]
+        );
+        assert_eq!(unsatisfied(&reqs), []);
+        assert!(reqs.iter().all(|r| r.blocks == [Blocks::Payouts]));
+        assert!(requirements(now(), &user(UserStatus::Staff), 5_000, &ready_payouts(), MINIMUM).is_empty());
+    }
+
+    #[test]
+    fn method_hold_and_minimum() {
+        let mut f = ready_payouts();
+        f.method = None;
+        assert_eq!(
+            unsatisfied(&requirements(now(), &active(), MINIMUM - 1, &f, MINIMUM)),
+            [("payout_method", S::CurrentlyDue), ("payout_minimum_balance", S::CurrentlyDue)]
+        );
+        let mut f = ready_payouts();
+        if let Some(m) = f.method.as_mut() {
+            m.status = "needs_update".into();
+            m.status_reason = Some("R03 no account".into());
+            m.usable_from = at(22);
+        }
+        let reqs = requirements(now(), &active(), 5_000, &f, MINIMUM);
+        assert_eq!(
+            unsatisfied(&reqs),
+            [("payout_method_needs_update", S::PastDue), ("payout_method_change_hold", S::PendingReview)]
+        );
+        assert!(reqs[1].how_to_fix.contains("R03 no account"), "{}", reqs[1].how_to_fix);
+        assert_eq!(reqs[2].due_by, Some(at(22).date()));
+    }
+
+    #[test]
+    fn the_minimum_is_waived_for_a_final_payout_and_removal_holds_until_released() {
+        let mut f = ready_payouts();
+        assert_eq!(unsatisfied(&requirements(now(), &user(UserStatus::Closed), 1, &f, MINIMUM)), []);
+        assert_eq!(
+            unsatisfied(&requirements(now(), &user(UserStatus::Removed), 1, &f, MINIMUM)),
+            [("payout_minimum_balance", S::CurrentlyDue), ("payment_hold", S::PendingReview)]
+        );
+        f.released = true;
+        assert_eq!(unsatisfied(&requirements(now(), &user(UserStatus::Removed), 1, &f, MINIMUM)), []);
+    }
 }

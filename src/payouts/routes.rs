@@ -1,6 +1,7 @@
 //! HTTP handlers for payouts: the contributor's methods and payouts; finance's batches,
 //! exports, settlement and late payments.
 
+use crate::db::page::PageQuery;
 use std::io::Write;
 
 use actix_web::http::header;
@@ -81,51 +82,37 @@ pub async fn add_method(
     Ok(HttpResponse::Created().json(view))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct MethodList {
-    /// Newest first; the first is the current method unless it was replaced.
-    pub items: Vec<MethodView>,
-}
+crate::db::page::page_of!(
+    /// My payout methods, newest first; the first is the current method unless it was
+    /// replaced.
+    MethodList,
+    MethodView
+);
 
 /// My payout methods, masked.
 #[utoipa::path(
     tag = "payouts",
-    responses((status = 200, body = MethodList), (status = 401, body = Problem), (status = 403, body = Problem)),
+    params(PageQuery),
+    responses((status = 200, body = MethodList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/me/payout-methods")]
-pub async fn list_methods(state: web::Data<AppState>, me: Applicant) -> AppResult<HttpResponse> {
-    let items = blocking(move || methods::list_methods(&state, me.id)).await?;
-    Ok(HttpResponse::Ok().json(MethodList { items }))
+pub async fn list_methods(
+    state: web::Data<AppState>,
+    me: Applicant,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let PageQuery { cursor: before, limit } = query.into_inner();
+    let rows = blocking(move || methods::list_methods(&state, me.id, before, limit)).await?;
+    Ok(HttpResponse::Ok().json(MethodList::of(rows, limit, |m| m.id, |m| m)))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct NewestFirstQuery {
-    /// The `next_cursor` of the previous page (opaque).
-    #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
-    pub cursor: Option<i64>,
-    /// Page size, 50 by default, at most 200.
-    #[serde(default, deserialize_with = "crate::db::page::limit")]
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MyPayouts {
-    pub items: Vec<MyPayout>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(MyPayouts, MyPayout);
 
 /// My payouts, newest first: status, rail, masked destination, amounts, rail reference.
 #[utoipa::path(
     tag = "payouts",
-    params(NewestFirstQuery),
+    params(PageQuery),
     responses((status = 200, body = MyPayouts), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
@@ -133,9 +120,9 @@ pub struct MyPayouts {
 pub async fn my_payouts(
     state: web::Data<AppState>,
     me: Applicant,
-    query: web::Query<NewestFirstQuery>,
+    query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let NewestFirstQuery { cursor: before, limit } = query.into_inner();
+    let PageQuery { cursor: before, limit } = query.into_inner();
     let items = blocking(move || service::my_payouts(&state, me.id, before, limit)).await?;
     let next_cursor =
         (items.len() as i64 == crate::db::page_limit(limit)).then(|| items.last().map(|i| i.item_id)).flatten();
@@ -216,16 +203,7 @@ pub struct BatchListQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct BatchPage {
-    pub items: Vec<BatchRow>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(BatchPage, BatchRow);
 
 /// Payout batches, newest first, by status and creation time (finance).
 #[utoipa::path(
@@ -485,6 +463,7 @@ impl std::io::Write for StreamSink {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettlementRequest {
+    #[schema(min_items = 1)]
     pub items: Vec<SettlementLine>,
 }
 
@@ -590,6 +569,7 @@ pub async fn settlement(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeNoticeRequest {
+    #[schema(min_items = 1)]
     pub items: Vec<ChangeNoticeLine>,
 }
 
@@ -623,30 +603,51 @@ pub async fn change_notices(
 #[derive(Serialize, ToSchema)]
 pub struct LateList {
     pub payment_promise_days: i64,
+    /// By contributor id.
     pub items: Vec<LatePayout>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<i64>,
 }
 
 /// Approved earnings past the payment promise and not paid, per contributor (finance).
 #[utoipa::path(
     tag = "payouts",
-    responses((status = 200, body = LateList), (status = 401, body = Problem), (status = 403, body = Problem)),
+    params(PageQuery),
+    responses((status = 200, body = LateList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/payouts/late")]
-pub async fn late(state: web::Data<AppState>, _finance: Staff<Finance>) -> AppResult<HttpResponse> {
+pub async fn late(
+    state: web::Data<AppState>,
+    _finance: Staff<Finance>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let PageQuery { cursor: after, limit } = query.into_inner();
     let (payment_promise_days, items) = blocking(move || {
-        let items = service::late_payouts(&state)?;
+        let items = service::late_payouts(&state, after, crate::db::page_limit(limit))?;
         Ok((state.settings()?.payment_promise().num_days(), items))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(LateList { payment_promise_days, items }))
+    let next_cursor = crate::db::next_cursor(&items, limit, |l| l.contributor_id);
+    Ok(HttpResponse::Ok().json(LateList { payment_promise_days, items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct UnclaimedList {
     /// The dormancy period applied (`GATEHOUSE_UNCLAIMED_DORMANCY_DAYS`).
     pub dormancy_days: i64,
+    /// By contributor id; each line says when it becomes reportable.
     pub items: Vec<UnclaimedLine>,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Send it back as `cursor` for the next page; null on the last one.
+    #[serde(serialize_with = "crate::db::page::next")]
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<i64>,
 }
 
 /// Unclaimed property: money available to contributors that no payout is delivering
@@ -654,14 +655,21 @@ pub struct UnclaimedList {
 /// of the owner notice and of the report to the owner's state (finance).
 #[utoipa::path(
     tag = "payouts",
-    responses((status = 200, body = UnclaimedList), (status = 401, body = Problem), (status = 403, body = Problem)),
+    params(PageQuery),
+    responses((status = 200, body = UnclaimedList), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/payouts/unclaimed")]
-pub async fn unclaimed(state: web::Data<AppState>, _finance: Staff<Finance>) -> AppResult<HttpResponse> {
+pub async fn unclaimed(
+    state: web::Data<AppState>,
+    _finance: Staff<Finance>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let PageQuery { cursor: after, limit } = query.into_inner();
     let dormancy_days = state.config.payouts.unclaimed_dormancy.num_days();
-    let items = blocking(move || super::unclaimed::unclaimed(&state)).await?;
-    Ok(HttpResponse::Ok().json(UnclaimedList { dormancy_days, items }))
+    let items = blocking(move || super::unclaimed::unclaimed(&state, after, crate::db::page_limit(limit))).await?;
+    let next_cursor = crate::db::next_cursor(&items, limit, |l| l.contributor_id);
+    Ok(HttpResponse::Ok().json(UnclaimedList { dormancy_days, items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
 #[derive(Deserialize, Validate, ToSchema)]

@@ -21,12 +21,13 @@ use crate::auth::service::{find_user, find_users};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, work_records};
 use crate::db::DbConn;
+use crate::db::LOOKUP_CHUNK;
 use crate::error::{AppError, AppResult, FieldError, ProblemCode};
 use crate::ledger::model::{AccountKind, AccountRef, TxKind};
 use crate::ledger::service::{balances_of, post, post_many, Posting};
 use crate::ledger::Cents;
 use crate::notifications::{self, templates::PayoutFailed};
-use crate::readiness::{self, LOOKUP_CHUNK};
+use crate::readiness;
 use crate::tax::service::WithholdingStatus;
 use crate::AppState;
 
@@ -36,12 +37,7 @@ const ROWS_PER_INSERT: usize = 500;
 /// Key of the PostgreSQL advisory lock that serialises batch builds across instances.
 const BATCH_BUILD_LOCK_KEY: i64 = 0x7061_796f_7574_7331; // "payouts1"
 
-/// `12.34`: cents as a plain decimal string.
-pub fn amount(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
+pub use crate::ledger::money::amount;
 
 /// Backup withholding on `gross` cents at `rate`, rounded once to whole cents, half away
 /// from zero (the rounding rule of pay).
@@ -133,8 +129,10 @@ pub fn ineligibility(
 /// `payout_item:{id}` ([`item_reference`]) with the legs of [`reserve_legs`] (available →
 /// in_payout, the net), set-based: three INSERT … SELECT over the batch's items, the
 /// rows `ledger::post` would write one posting at a time (their audit is the batch's
-/// `payout_batch.built`). Every leg's account must exist: the missing `in_payout`
-/// accounts are created first, and a leg count other than `items` undoes everything.
+/// `payout_batch.built`), then one UPDATE that seals them (`ledger::service::seal_open_after`:
+/// the database checks each balances). Every leg's account must exist: the missing
+/// `in_payout` accounts are created first, and a leg count other than `items` undoes
+/// everything.
 fn reserve_items(conn: &mut DbConn, now: NaiveDateTime, finance_id: i64, batch_id: i64, items: i64) -> AppResult<()> {
     #[derive(QueryableByName)]
     struct Owner {
@@ -190,6 +188,14 @@ fn reserve_items(conn: &mut DbConn, now: NaiveDateTime, finance_id: i64, batch_i
             "batch {batch_id}: {written} reservations and {legs:?} legs for {items} items"
         )));
     }
+    // Sealed like every posting: the database checks each one balances (two legs, zero
+    // sum) and refuses further entries.
+    let sealed = crate::ledger::service::seal_open_after(conn, before)?;
+    if sealed as i64 != items {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "batch {batch_id}: {sealed} reservations sealed for {items} items"
+        )));
+    }
     Ok(())
 }
 
@@ -209,16 +215,21 @@ pub fn candidates(conn: &mut DbConn, now: NaiveDateTime, minimum: i64) -> AppRes
         let users = find_users(conn, &ids)?;
         for facts in readiness::load_facts(conn, now, users, Some(&available))? {
             let reasons = readiness::payout_blockers(readiness::evaluate(now, &facts, minimum));
-            let method = facts.method;
+            // The method and the withholding, as the providers read them.
+            let id = facts.person.user.id;
+            let missing = |what: &str| AppError::Internal(anyhow::anyhow!("no {what} readiness facts for user {id}"));
+            let method = facts.part::<super::readiness::PayoutFacts>().ok_or_else(|| missing("payout"))?.method.clone();
+            let withholding =
+                facts.part::<crate::tax::readiness::TaxFacts>().ok_or_else(|| missing("tax"))?.withholding.clone();
             out.push(Candidate {
-                contributor_id: facts.user.id,
-                available_cents: facts.available_cents,
-                credits_cents: credits.get(&facts.user.id).copied().unwrap_or_default(),
+                contributor_id: id,
+                available_cents: facts.person.available_cents,
+                credits_cents: credits.get(&id).copied().unwrap_or_default(),
                 rail: method.as_ref().map(MethodRow::rail),
                 destination: method.as_ref().map(|m| m.masked.clone()),
                 method_id: method.map(|m| m.id),
                 reasons,
-                withholding: facts.withholding,
+                withholding,
             });
         }
     }
@@ -774,6 +785,7 @@ fn close_item(
 /// One settlement result line, from the rail's report.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct SettlementLine {
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub item_id: i64,
     /// `paid`, `failed` or `returned`.
     pub status: String,
@@ -1254,6 +1266,7 @@ fn reverse_paid(
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeNoticeLine {
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub item_id: i64,
     /// `C01`…`C09`, `C13`, `C14` (NACHA Appendix Five).
     pub change_code: String,
@@ -1538,7 +1551,8 @@ pub struct LatePayout {
 /// in_payout) is matched to the newest approved records; older ones count as paid
 /// (payments go oldest first). A record is late when it is still owed and was approved
 /// before now − promise.
-pub fn late_payouts(st: &AppState) -> AppResult<Vec<LatePayout>> {
+/// Up to `limit` contributors with late payments, by id, after the cursor `after`.
+pub fn late_payouts(st: &AppState, after: Option<i64>, limit: i64) -> AppResult<Vec<LatePayout>> {
     let now = st.clock.now();
     st.db.read_sync(|conn| {
         let settings = crate::settings::current(conn, st)?;
@@ -1547,12 +1561,16 @@ pub fn late_payouts(st: &AppState) -> AppResult<Vec<LatePayout>> {
         let contributors: Vec<i64> = work_records::table
             .filter(work_records::status.eq("approved"))
             .filter(work_records::approved_at.lt(cutoff))
+            .filter(work_records::contributor_id.gt(after.unwrap_or(0)))
             .select(work_records::contributor_id)
             .distinct()
             .order(work_records::contributor_id.asc())
             .load(conn)?;
         let mut out = Vec::new();
         for user in contributors {
+            if out.len() as i64 >= limit {
+                break;
+            }
             let b = balances_of(conn, user)?;
             let mut owed = b.held.0 + b.available.0 + b.in_payout.0;
             if owed <= 0 {
@@ -1608,6 +1626,21 @@ mod tests {
         assert_eq!(withheld_amount(1_002, dec!(0.24)), 240); // 240.48
         assert_eq!(withheld_amount(1_003, dec!(0.24)), 241); // 240.72
         assert_eq!(withheld_amount(2_000_625, dec!(0.24)), 480_150);
+        // At 24 % a half cent never occurs (24 × gross is a multiple of 4, never 50 mod
+        // 100): the rounding rule meets real half cents at other rates, which the
+        // parameter (`backup_withholding_rate`) may take.
+        for gross in 1..=1_000 {
+            assert_ne!((gross * 24) % 100, 50);
+        }
+        assert_eq!(withheld_amount(1, dec!(0.5)), 1); // 0.5 up
+        assert_eq!(withheld_amount(3, dec!(0.5)), 2); // 1.5 up, not to even
+        assert_eq!(withheld_amount(5, dec!(0.5)), 3); // 2.5 up, not to even (banker's gives 2)
+        assert_eq!(withheld_amount(2, dec!(0.25)), 1); // 0.50
+        assert_eq!(withheld_amount(10, dec!(0.245)), 2); // 2.45: rounded once, not 2.5 then 3
+        assert_eq!(withheld_amount(50, dec!(0.25)), 13); // 12.5
+        assert_eq!(withheld_amount(150, dec!(0.281)), 42); // 42.15
+        assert_eq!(withheld_amount(1_250, dec!(0.2804)), 351); // 350.5
+        assert_eq!(withheld_amount(1_249, dec!(0.2804)), 350); // 350.2196
     }
 
     #[test]

@@ -146,14 +146,19 @@ fn last_known_states(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, S
 
 /// Every contributor with money available that no batch is paying, oldest report date
 /// first.
-pub fn unclaimed(st: &AppState) -> AppResult<Vec<UnclaimedLine>> {
+/// Up to `limit` lines, by contributor id, after the cursor `after`.
+pub fn unclaimed(st: &AppState, after: Option<i64>, limit: i64) -> AppResult<Vec<UnclaimedLine>> {
     let now = st.clock.now();
     let dormancy = st.config.payouts.unclaimed_dormancy;
     st.db.read_sync(|conn| {
         let minimum = crate::settings::current(conn, st)?.payout_minimum_cents();
-        let balances: Vec<(i64, i64)> = available_of(conn, None)?.into_iter().filter(|(_, b)| *b > 0).collect();
+        let balances: Vec<(i64, i64)> =
+            available_of(conn, None)?.into_iter().filter(|(id, b)| *b > 0 && *id > after.unwrap_or(0)).collect();
         let mut out = Vec::new();
-        for chunk in balances.chunks(crate::readiness::LOOKUP_CHUNK) {
+        for chunk in balances.chunks(crate::db::LOOKUP_CHUNK) {
+            if out.len() as i64 >= limit {
+                break;
+            }
             let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
             let people: HashMap<i64, _> = find_users(conn, &ids)?.into_iter().map(|u| (u.id, u)).collect();
             let methods = current_methods_of(conn, &ids)?;
@@ -197,7 +202,8 @@ pub fn unclaimed(st: &AppState) -> AppResult<Vec<UnclaimedLine>> {
                 });
             }
         }
-        out.sort_by_key(|l| (l.reportable_on, l.contributor_id));
+        out.sort_by_key(|l| l.contributor_id);
+        out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(out)
     })
 }

@@ -5,6 +5,7 @@
 
 pub mod grading;
 pub mod model;
+pub mod queue;
 pub mod routes;
 pub mod service;
 

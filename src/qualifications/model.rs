@@ -136,10 +136,13 @@ pub enum QuestionKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Question {
     /// Unique within the test, e.g. `q1`.
+    #[schema(min_length = 1, max_length = 64, pattern = r"\S")]
     pub id: String,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub prompt: String,
     /// Whole points, 1 by default.
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "crate::wire::whole")]
+    #[schema(minimum = 1, maximum = 100)]
     pub points: i64,
     #[serde(flatten)]
     pub kind: QuestionKind,
@@ -152,10 +155,14 @@ fn one() -> i64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Section {
+    #[schema(min_length = 1, pattern = r"\S")]
     pub title: String,
     /// Draw this many questions at random from the section's pool for each attempt;
     /// all questions when absent.
+    #[serde(default, deserialize_with = "crate::wire::whole_opt")]
+    #[schema(minimum = 1)]
     pub draw: Option<usize>,
+    #[schema(min_items = 1)]
     pub questions: Vec<Question>,
 }
 
@@ -390,6 +397,7 @@ pub struct NewQualificationRow<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequiredQualification {
+    #[schema(min_length = 1, pattern = r"\S")]
     pub domain: String,
     pub tier: Tier,
 }

@@ -2,6 +2,7 @@
 //! question text and option labels only: answer keys, tolerances and rubrics have no
 //! field to travel in.
 
+use crate::db::page::PageQuery;
 use actix_web::{get, post, put, web, HttpResponse};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -14,30 +15,6 @@ use crate::auth::{Admin, Applicant, Reviewer, Staff, Worker};
 use crate::error::{AppResult, Problem};
 use crate::quality::rules::StandingTier;
 use crate::{blocking, AppState};
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct PageQuery {
-    /// The `next_cursor` of the previous page (opaque).
-    #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
-    pub cursor: Option<i64>,
-    /// Page size, 50 by default, at most 200.
-    #[serde(default, deserialize_with = "crate::db::page::limit")]
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct NewestFirstQuery {
-    /// The `next_cursor` of the previous page (opaque).
-    #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
-    pub cursor: Option<i64>,
-    /// Page size, 50 by default, at most 200.
-    #[serde(default, deserialize_with = "crate::db::page::limit")]
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-}
 
 /// A test as its authors see it, answer keys included (admins only).
 #[derive(Serialize, ToSchema)]
@@ -175,16 +152,7 @@ pub struct TestListItem {
     pub blocked_by: Vec<Blocker>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct TestPage {
-    pub items: Vec<TestListItem>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(TestPage, TestListItem);
 
 /// The tests there are, and for each whether the signed-in applicant may start it now.
 #[utoipa::path(
@@ -278,7 +246,7 @@ pub struct AttemptView {
     pub graded_at: Option<NaiveDateTime>,
     pub questions: Vec<ApplicantQuestion>,
     /// The answers saved so far.
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, crate::qualifications::model::Answer>)]
     pub answers: Answers,
     /// Free-text answers still waiting for a reviewer.
     pub answers_awaiting_review: i64,
@@ -361,8 +329,21 @@ pub async fn start_attempt(state: web::Data<AppState>, user: Worker, path: web::
 pub struct SaveAnswers {
     /// Question id → answer: an option id (single choice) or text (free text), a list
     /// of option ids (multiple choice), or a number (numeric). Merged into what is saved.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = answers_schema)]
     pub answers: Answers,
+}
+
+/// `answers`: question id → [`Answer`](crate::qualifications::model::Answer).
+fn answers_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder};
+    use utoipa::openapi::{Ref, RefOr};
+    ObjectBuilder::new()
+        .description(Some(
+            "Question id → answer: an option id (single choice) or text (free text), a list of option ids \
+             (multiple choice), or a number (numeric). Merged into what is saved.",
+        ))
+        .additional_properties(Some(AdditionalProperties::RefOr(RefOr::Ref(Ref::from_schema_name("Answer")))))
+        .build()
 }
 
 /// Save answers (autosave). Refused once the deadline plus grace has passed.
@@ -476,16 +457,7 @@ impl ReviewItemView {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ReviewPage {
-    pub items: Vec<ReviewItemView>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(ReviewPage, ReviewItemView);
 
 /// Free-text answers waiting for a grade, oldest first.
 #[utoipa::path(
@@ -537,10 +509,12 @@ pub async fn claim(
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DecisionRequest {
+pub struct GradeRequest {
     /// Points awarded per the rubric, 0 to the question's points (thousandths allowed).
+    #[schema(minimum = 0, maximum = 100)]
     pub points_awarded: f64,
     /// Explains the grade: 1 to 2000 characters.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub note: String,
 }
 
@@ -560,7 +534,7 @@ pub struct DecisionView {
     operation_id = "grade_test_answer",
     tag = "review",
     params(("id" = i64, Path, description = "answer id")),
-    request_body = DecisionRequest,
+    request_body = GradeRequest,
     responses(
         (status = 200, body = DecisionView),
         (status = 400, body = Problem), (status = 401, body = Problem),
@@ -575,7 +549,7 @@ pub async fn decide(
     state: web::Data<AppState>,
     reviewer: Staff<Reviewer>,
     path: web::Path<i64>,
-    body: web::Json<DecisionRequest>,
+    body: web::Json<GradeRequest>,
 ) -> AppResult<HttpResponse> {
     body.validate()?;
     let id = path.into_inner();
@@ -680,7 +654,7 @@ pub struct MyQualifications {
 /// The signed-in person's qualifications and the project types they give access to.
 #[utoipa::path(
     tag = "me",
-    params(NewestFirstQuery),
+    params(PageQuery),
     responses((status = 200, body = MyQualifications), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
@@ -688,9 +662,9 @@ pub struct MyQualifications {
 pub async fn my_qualifications(
     state: web::Data<AppState>,
     user: Applicant,
-    query: web::Query<NewestFirstQuery>,
+    query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let NewestFirstQuery { cursor: before, limit } = query.into_inner();
+    let PageQuery { cursor: before, limit } = query.into_inner();
     let st = state.clone();
     let (held, projects) = blocking(move || service::my_qualifications(&st, user.id, before, limit)).await?;
     let now = state.clock.now();
@@ -726,6 +700,7 @@ pub struct CreateProjectType {
     /// the domain of the first required qualification; without either, standing does not
     /// gate the project type.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub standing_domain: Option<String>,
     /// `entry` (open at any standing), `standard` (the default) or `advanced`.
     #[serde(default)]

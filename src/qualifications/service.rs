@@ -37,25 +37,31 @@ pub struct TestDefinition {
     pub title: String,
     #[validate(range(min = 1, max = 1440))]
     #[schema(minimum = 1, maximum = 1440)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub time_limit_minutes: i32,
     /// Percent of the points needed to pass, 1 to 100.
     #[validate(range(min = 1, max = 100))]
     #[schema(minimum = 1, maximum = 100)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub pass_mark_percent: i32,
     #[validate(range(min = 1, max = 100))]
     #[schema(minimum = 1, maximum = 100)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub attempt_limit: i32,
     /// Hours to wait after a finished attempt before the next one.
     #[validate(range(min = 0, max = 8760))]
     #[schema(minimum = 0, maximum = 8760)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub cooldown_hours: i32,
     /// Paid on completion by the ledger; recorded on each attempt.
     #[validate(range(min = 0, max = 10_000_000))]
     #[schema(minimum = 0, maximum = 10_000_000)]
+    #[serde(default, deserialize_with = "crate::wire::whole_opt")]
     pub stipend_cents: Option<i64>,
     /// Validity of the qualification a pass grants; forever when absent.
     #[validate(range(min = 1, max = 3650))]
     #[schema(minimum = 1, maximum = 3650)]
+    #[serde(default, deserialize_with = "crate::wire::whole_opt")]
     pub qualification_valid_days: Option<i32>,
     #[serde(default)]
     pub prerequisites: Vec<Prerequisite>,
@@ -965,37 +971,10 @@ fn not_own(attempt: &AttemptRow, reviewer_id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Claims an answer for grading. One conditional UPDATE decides: of two reviewers, only
-/// one sees a row change. A claim lapses after the configured time; renewing one's own
-/// claim extends it.
+/// Claims an answer for grading ([`review::claim`] on [`super::queue::TestAnswers`]).
 pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppResult<QueueItem> {
-    st.db.tx_sync(|conn| {
-        let now = st.clock.now();
-        let review = review_row(conn, id)?;
-        not_own(&attempt_row(conn, review.attempt_id)?, reviewer_id)?;
-        if review.status != ReviewStatus::Pending.as_str() {
-            return Err(AppError::conflict(ProblemCode::AlreadyGraded, "this answer is already graded"));
-        }
-        let until = review::claim_until(st, now);
-        let pending = ReviewStatus::Pending.as_str();
-        if review::claim_row!(conn, test_answer_reviews, id, pending, reviewer_id, now, until)? != 1 {
-            return Err(review::claimed_by_other(review_row(conn, id)?.claim_expires_at));
-        }
-        audit::record(
-            conn,
-            now,
-            ctx,
-            AuditEvent {
-                actor_id: Some(reviewer_id),
-                action: "test_answer.claimed",
-                subject_type: "test_answer",
-                subject_id: Some(id.to_string()),
-                summary: json!({"before": {"claimed_by": review.claimed_by}, "after": {"claimed_by": reviewer_id, "claim_expires_at": until}}),
-            },
-        )?;
-        let review = review_row(conn, id)?;
-        queue_item(conn, review)
-    })
+    review::claim(st, ctx, &super::queue::TestAnswers, reviewer_id, id)?;
+    st.db.read_sync(|conn| review_item(conn, id))
 }
 
 /// The claimant grades an answer; the last grade of an attempt finalises its result.

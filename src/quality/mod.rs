@@ -6,6 +6,7 @@
 //! [`service::demote_before_account_step`] before it suspends. See docs/quality.md.
 
 pub mod model;
+pub mod queue;
 pub mod readiness;
 pub mod routes;
 pub mod rules;

@@ -11,8 +11,8 @@ use super::model::{tier, MoveRow, MoveStatus};
 use super::rules::{Direction, StandingTier};
 use super::service::{self, DomainStanding, MoveVerdict, ReviewerAccuracy, Thresholds};
 use crate::auth::{Admin, AnyStaff, Applicant, Reviewer, Staff};
+use crate::db::page::PageQuery;
 use crate::error::{AppError, AppResult, Problem};
-use crate::work::routes::PageQuery;
 use crate::work::service::QualityView;
 use crate::{blocking, AppState};
 
@@ -181,16 +181,7 @@ pub async fn appeal(
     Ok(HttpResponse::Created().json(MoveView::new(row)?))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct MovePage {
-    pub items: Vec<MoveView>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(MovePage, MoveView);
 
 /// Standing moves waiting for a reviewer, oldest first: proposals to confirm or dismiss
 /// (when the settings ask for human confirmation) and appeals to uphold or overturn.
@@ -240,6 +231,7 @@ pub struct MoveDecisionRequest {
     /// `confirm` or `dismiss` a proposal; `uphold` or `overturn` an appeal.
     pub decision: MoveVerdict,
     /// Lower-case letters, digits and underscores, such as `figures_confirmed`.
+    #[schema(pattern = r"^[a-z0-9_]{1,100}$")]
     pub reason_code: String,
     /// Explains the outcome to the contributor (required except to confirm).
     #[serde(default)]

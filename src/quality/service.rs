@@ -513,7 +513,7 @@ pub fn waiting(conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {
         .first::<(i64, Option<NaiveDateTime>)>(conn)?)
 }
 
-fn may_review(m: &MoveRow, reviewer_id: i64) -> AppResult<MoveStatus> {
+pub(super) fn may_review(m: &MoveRow, reviewer_id: i64) -> AppResult<MoveStatus> {
     if m.user_id == reviewer_id {
         return Err(AppError::Forbidden("nobody reviews their own standing".into()));
     }
@@ -529,29 +529,10 @@ fn may_review(m: &MoveRow, reviewer_id: i64) -> AppResult<MoveStatus> {
     Ok(status)
 }
 
+/// Claims a move or an appeal ([`review::claim`] on [`super::queue::StandingMoves`]).
 pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppResult<MoveRow> {
-    st.db.tx_sync(|conn| {
-        let now = st.clock.now();
-        let m = move_row(conn, id)?;
-        let status = may_review(&m, reviewer_id)?;
-        let until = review::claim_until(st, now);
-        if review::claim_row!(conn, standing_moves, id, status.as_str(), reviewer_id, now, until)? != 1 {
-            return Err(review::claimed_by_other(move_row(conn, id)?.claim_expires_at));
-        }
-        audit::record(
-            conn,
-            now,
-            ctx,
-            AuditEvent {
-                actor_id: Some(reviewer_id),
-                action: "standing_move.claimed",
-                subject_type: "standing_move",
-                subject_id: Some(id.to_string()),
-                summary: json!({"after": {"claimed_by": reviewer_id, "claim_expires_at": until}}),
-            },
-        )?;
-        move_row(conn, id)
-    })
+    review::claim(st, ctx, &super::queue::StandingMoves, reviewer_id, id)?;
+    st.db.read_sync(|conn| move_row(conn, id))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]

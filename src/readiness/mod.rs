@@ -1,7 +1,8 @@
 //! The readiness checker (SPEC §2): "what stops me from working, or from being paid?"
 //!
-//! Each capability contributes its own requirements through a provider function listed
-//! in [`collect`]; later capabilities (credentials, tests, tax, payouts) add theirs there.
+//! Each capability contributes its own requirements through a [`Provider`] that reads its
+//! own facts, registered at start-up (`startup::register_capabilities`): this module
+//! names no capability, so none of them is in an import circle with it.
 
 pub mod routes;
 
@@ -86,84 +87,110 @@ pub struct Readiness {
     pub requirements: Vec<Requirement>,
 }
 
-/// What the providers read about one person. [`load_facts`] loads it for many people at
-/// once, so `GET /me/readiness` (one person) and the payout batch (everyone with money
-/// available) evaluate the same rows with the same pure functions.
-pub struct Facts {
+/// The person evaluated, and what every provider may read without a query of its own:
+/// the account and the `available` balance.
+pub struct Person {
     pub user: User,
-    pub profile: Option<crate::onboarding::model::Profile>,
-    /// The latest authorization that is not superseded.
-    pub current_authorization: Option<crate::onboarding::model::WorkAuthorization>,
-    /// The latest verified authorization (in force while a reverification is reviewed).
-    pub verified_authorization: Option<crate::onboarding::model::WorkAuthorization>,
-    /// Every authorization ever verified, renewals included: what the eligibility rule
-    /// (`onboarding::eligibility`) reads.
-    pub verified: Vec<crate::onboarding::eligibility::VerifiedSpan>,
-    /// Finance released a removed contributor's earned money (`payouts::releases`).
-    pub released: bool,
-    /// Newest first, at most 200.
-    pub credentials: Vec<crate::credentials::model::Credential>,
-    pub tax_profile: Option<crate::tax::model::TaxProfile>,
-    pub withholding: crate::tax::service::WithholdingStatus,
-    pub method: Option<crate::payouts::model::MethodRow>,
     pub available_cents: i64,
-    /// Domains whose standing tier keeps project types locked.
-    pub standing_locks: Vec<crate::quality::service::StandingLock>,
 }
 
-/// Ids per bulk lookup: few round trips, well under both backends' bind-parameter limits.
-pub const LOOKUP_CHUNK: usize = 5_000;
+/// What one provider read about one person, evaluated without the database.
+pub trait ProviderFacts: Send + std::any::Any {
+    /// The provider's requirements for `person` at `now`.
+    fn requirements(&self, now: NaiveDateTime, person: &Person, payout_minimum_cents: i64) -> Vec<Requirement>;
+    /// For callers that read a provider's facts back ([`Facts::part`]).
+    fn as_any(&self) -> &dyn std::any::Any;
+}
 
-/// The [`Facts`] of `users`, a handful of queries per [`LOOKUP_CHUNK`] people. `available`
-/// gives the available balances when the caller has just summed them (the batch build);
-/// otherwise they are summed here.
+/// A capability's part of readiness: it reads its own facts (in bulk) and turns them into
+/// requirements. Each capability implements one in its `readiness.rs` and registers it at
+/// start-up ([`register_provider`]), so this module depends on none of them.
+pub trait Provider: Sync {
+    /// A stable name, unique among providers.
+    fn name(&self) -> &'static str;
+    /// This provider's facts about `people` (at most [`crate::db::LOOKUP_CHUNK`]), a
+    /// handful of queries for all of them: one per person, in the same order.
+    fn load(&self, conn: &mut DbConn, now: NaiveDateTime, people: &[Person]) -> AppResult<Vec<Box<dyn ProviderFacts>>>;
+}
+
+static PROVIDERS: std::sync::RwLock<Vec<&'static dyn Provider>> = std::sync::RwLock::new(Vec::new());
+
+/// Adds a provider (once per name; a second registration of a name replaces the first).
+/// Requirements are listed in registration order.
+pub fn register_provider(provider: &'static dyn Provider) {
+    let mut all = PROVIDERS.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match all.iter_mut().find(|p| p.name() == provider.name()) {
+        Some(slot) => *slot = provider,
+        None => all.push(provider),
+    }
+}
+
+fn providers() -> Vec<&'static dyn Provider> {
+    PROVIDERS.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+}
+
+/// Everything the providers read about one person. [`load_facts`] loads it for many
+/// people at once, so `GET /me/readiness` (one person) and the payout batch (everyone
+/// with money available) evaluate the same rows with the same pure functions.
+pub struct Facts {
+    pub person: Person,
+    /// One per provider, in registration order.
+    pub parts: Vec<Box<dyn ProviderFacts>>,
+}
+
+impl Facts {
+    /// The facts a provider read, by their type.
+    pub fn part<T: 'static>(&self) -> Option<&T> {
+        self.parts.iter().find_map(|p| p.as_any().downcast_ref::<T>())
+    }
+}
+
+/// The [`Facts`] of `users`, each provider's handful of queries per
+/// [`crate::db::LOOKUP_CHUNK`] people. `available` gives the available balances when the
+/// caller has just summed them (the batch build); otherwise they are summed here.
 pub fn load_facts(
     conn: &mut DbConn,
     now: NaiveDateTime,
     users: Vec<User>,
     available: Option<&HashMap<i64, i64>>,
 ) -> AppResult<Vec<Facts>> {
+    let providers = providers();
+    if providers.is_empty() {
+        return Err(crate::error::AppError::Internal(anyhow::anyhow!("no readiness provider is registered")));
+    }
     let mut out = Vec::with_capacity(users.len());
     let mut users = users.into_iter().peekable();
     while users.peek().is_some() {
-        let chunk: Vec<User> = users.by_ref().take(LOOKUP_CHUNK).collect();
-        let ids: Vec<i64> = chunk.iter().map(|u| u.id).collect();
-        let mut profiles = crate::onboarding::service::profiles_of(conn, &ids)?;
-        let mut authorizations = crate::onboarding::service::authorizations_of(conn, &ids)?;
-        let mut spans = crate::onboarding::eligibility::verified_spans_of(conn, &ids)?;
-        let released = crate::payouts::releases::released_of(conn, &ids)?;
-        let mut credentials = crate::credentials::service::lists_of(conn, &ids)?;
-        let mut tax_profiles = crate::tax::service::current_profiles_of(conn, &ids)?;
-        let mut withholding = crate::tax::service::withholding_statuses(conn, &ids, &tax_profiles, now.date())?;
-        let mut methods = crate::payouts::methods::current_methods_of(conn, &ids)?;
-        let mut locks = crate::quality::service::locks_of(conn, &ids)?;
-        let summed;
+        let chunk: Vec<User> = users.by_ref().take(crate::db::LOOKUP_CHUNK).collect();
+        let summed: HashMap<i64, i64>;
         let available = match available {
             Some(a) => a,
             None => {
+                let ids: Vec<i64> = chunk.iter().map(|u| u.id).collect();
                 summed = crate::ledger::service::available_of(conn, Some(&ids))?.into_iter().collect();
                 &summed
             }
         };
-        for user in chunk {
-            let id = user.id;
-            let (current_authorization, verified_authorization) = authorizations.remove(&id).unwrap_or_default();
-            out.push(Facts {
-                profile: profiles.remove(&id),
-                current_authorization,
-                verified_authorization,
-                verified: spans.remove(&id).unwrap_or_default(),
-                released: released.contains(&id),
-                credentials: credentials.remove(&id).unwrap_or_default(),
-                tax_profile: tax_profiles.remove(&id),
-                withholding: withholding.remove(&id).ok_or_else(|| {
-                    crate::error::AppError::Internal(anyhow::anyhow!("no withholding status for user {id}"))
-                })?,
-                method: methods.remove(&id),
-                available_cents: available.get(&id).copied().unwrap_or(0),
-                standing_locks: locks.remove(&id).unwrap_or_default(),
-                user,
-            });
+        let people: Vec<Person> = chunk
+            .into_iter()
+            .map(|user| Person { available_cents: available.get(&user.id).copied().unwrap_or(0), user })
+            .collect();
+        let mut loaded: Vec<std::vec::IntoIter<Box<dyn ProviderFacts>>> = Vec::with_capacity(providers.len());
+        for provider in &providers {
+            let facts = provider.load(conn, now, &people)?;
+            if facts.len() != people.len() {
+                return Err(crate::error::AppError::Internal(anyhow::anyhow!(
+                    "readiness provider {} read {} facts for {} people",
+                    provider.name(),
+                    facts.len(),
+                    people.len()
+                )));
+            }
+            loaded.push(facts.into_iter());
+        }
+        for person in people {
+            let parts = loaded.iter_mut().filter_map(Iterator::next).collect();
+            out.push(Facts { person, parts });
         }
     }
     Ok(out)
@@ -175,16 +202,12 @@ pub fn load_facts(
 /// requirements that carry its reasons block exactly when the rule says so (checked over
 /// every status in `onboarding::readiness`'s tests).
 pub fn evaluate(now: NaiveDateTime, facts: &Facts, payout_minimum_cents: i64) -> Readiness {
-    let mut requirements = Vec::new();
-    requirements.extend(crate::onboarding::readiness::requirements(now, facts));
-    requirements.extend(crate::credentials::readiness::requirements(now, facts));
-    requirements.extend(crate::tax::readiness::requirements(facts));
-    requirements.extend(crate::payouts::readiness::requirements(now, facts, payout_minimum_cents));
-    requirements.extend(crate::quality::readiness::requirements(facts));
+    let requirements: Vec<Requirement> =
+        facts.parts.iter().flat_map(|part| part.requirements(now, &facts.person, payout_minimum_cents)).collect();
     let clear =
         |b: Blocks| requirements.iter().all(|r| r.status == RequirementStatus::Satisfied || !r.blocks.contains(&b));
     let (can_work, can_be_paid) = (clear(Blocks::Work), clear(Blocks::Payouts));
-    let user = &facts.user;
+    let user = &facts.person.user;
     Readiness { user_id: user.id, status: user.status(), can_work, can_be_paid, requirements }
 }
 
@@ -202,4 +225,228 @@ pub fn collect(conn: &mut DbConn, now: NaiveDateTime, user: &User, payout_minimu
     let facts = load_facts(conn, now, vec![user.clone()], None)?;
     let facts = facts.first().ok_or(crate::error::AppError::NotFound)?;
     Ok(evaluate(now, facts, payout_minimum_cents))
+}
+
+/// A person with nothing missing, for the providers' unit tests: an active contributor
+/// with a verified email and authorization, a complete profile, a W-9, a usable method
+/// and $50 available, on 2026-06-20 at noon; each provider's part built separately.
+#[cfg(test)]
+pub(crate) mod testing {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    use super::{Facts, Person};
+    use crate::auth::model::{User, UserStatus};
+    use crate::credentials::readiness::CredentialFacts;
+    use crate::onboarding::readiness::OnboardingFacts;
+    use crate::payouts::readiness::PayoutFacts;
+    use crate::quality::readiness::QualityFacts;
+    use crate::tax::readiness::TaxFacts;
+
+    pub fn at(day: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 6, day).unwrap().and_hms_opt(12, 0, 0).unwrap()
+    }
+
+    pub fn now() -> NaiveDateTime {
+        at(20)
+    }
+
+    pub fn user(status: UserStatus) -> User {
+        User {
+            id: 1,
+            email: "a@example.com".into(),
+            password_hash: None,
+            full_name: "A".into(),
+            status: status.as_str().into(),
+            email_verified_at: Some(at(1)),
+            created_at: at(1),
+            updated_at: at(1),
+            status_reason: None,
+            status_until: None,
+            work_blocked_since: status.blocks_work().then(|| at(5)),
+        }
+    }
+
+    pub fn ready_onboarding() -> OnboardingFacts {
+        let some = |s: &str| Some(s.to_string());
+        OnboardingFacts {
+            profile: Some(crate::onboarding::model::Profile {
+                legal_name: some("Ana Example"),
+                date_of_birth_enc: some("v1:sealed"),
+                address_line1: some("12 Main St"),
+                city: some("Albany"),
+                region: some("NY"),
+                postal_code: some("12207"),
+                country: some("US"),
+                phone: some("+15185550100"),
+                ..crate::onboarding::model::Profile::empty(1, at(1))
+            }),
+            current_authorization: None,
+            verified_authorization: None,
+            verified: vec![crate::onboarding::eligibility::VerifiedSpan { verified_at: at(2), expires_on: None }],
+            released: false,
+        }
+    }
+
+    pub fn ready_tax() -> TaxFacts {
+        TaxFacts {
+            tax_profile: Some(crate::tax::model::TaxProfile {
+                id: 1,
+                user_id: 1,
+                version: 1,
+                legal_name: "Ana Example".into(),
+                business_name: None,
+                tax_classification: "individual".into(),
+                address_line1: "12 Main St".into(),
+                address_line2: None,
+                city: "Albany".into(),
+                region: "NY".into(),
+                postal_code: "12207".into(),
+                tin_type: "ssn".into(),
+                tin_enc: "v1:sealed".into(),
+                tin_last4: "6789".into(),
+                subject_to_backup_withholding: false,
+                signature_name: "Ana Example".into(),
+                signed_at: at(3),
+                signed_ip: None,
+                created_at: at(3),
+                exempt_payee_code: None,
+            }),
+            withholding: crate::tax::service::WithholdingStatus {
+                required: false,
+                reasons: Vec::new(),
+                rate: rust_decimal::Decimal::new(24, 2),
+                w9_due_by: None,
+                tin_validation_due: false,
+                exempt_payee: None,
+            },
+        }
+    }
+
+    pub fn ready_payouts() -> PayoutFacts {
+        PayoutFacts {
+            method: Some(crate::payouts::model::MethodRow {
+                id: 1,
+                user_id: 1,
+                rail: "paypal".into(),
+                status: "active".into(),
+                status_reason: None,
+                details_enc: "v1:sealed".into(),
+                masked: "a***@example.com".into(),
+                usable_from: at(4),
+                created_at: at(4),
+                replaced_at: None,
+                destination_kind: "email".into(),
+            }),
+            verified: ready_onboarding().verified,
+            released: false,
+        }
+    }
+
+    /// The parts of one person, as [`super::load_facts`] assembles them (in the order of
+    /// `startup::register_capabilities`).
+    pub fn facts(
+        user: User,
+        available_cents: i64,
+        onboarding: OnboardingFacts,
+        tax: TaxFacts,
+        payouts: PayoutFacts,
+        quality: QualityFacts,
+    ) -> Facts {
+        Facts {
+            person: Person { user, available_cents },
+            parts: vec![
+                Box::new(onboarding),
+                Box::new(CredentialFacts { credentials: Vec::new() }),
+                Box::new(tax),
+                Box::new(payouts),
+                Box::new(quality),
+            ],
+        }
+    }
+
+    pub fn complete() -> Facts {
+        facts(
+            user(UserStatus::Active),
+            5_000,
+            ready_onboarding(),
+            ready_tax(),
+            ready_payouts(),
+            QualityFacts { standing_locks: Vec::new() },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{complete, facts, now, ready_onboarding, ready_payouts, ready_tax, user};
+    use super::*;
+    use crate::auth::model::UserStatus;
+    use crate::quality::readiness::QualityFacts;
+
+    const MINIMUM: i64 = 1_000;
+
+    fn unsatisfied(r: &Readiness) -> Vec<&str> {
+        r.requirements.iter().filter(|r| r.status != RequirementStatus::Satisfied).map(|r| r.code.as_str()).collect()
+    }
+
+    fn no_locks() -> QualityFacts {
+        QualityFacts { standing_locks: Vec::new() }
+    }
+
+    #[test]
+    fn nothing_missing_means_work_and_pay() {
+        let f = complete();
+        let r = evaluate(now(), &f, MINIMUM);
+        assert!(r.can_work && r.can_be_paid, "{:?}", r.requirements);
+        assert_eq!(unsatisfied(&r), Vec::<&str>::new());
+        // Every provider spoke: one requirement of each is on the list.
+        for code in ["account_in_good_standing", "profile_complete", "w9_on_file", "payout_method"] {
+            assert!(r.requirements.iter().any(|q| q.code == code), "{code}");
+        }
+        assert_eq!(payout_blockers(r), Vec::<String>::new());
+        // A caller reads a provider's facts back by their type.
+        assert!(f.part::<crate::payouts::readiness::PayoutFacts>().is_some_and(|p| p.method.is_some()));
+        assert!(f.part::<String>().is_none());
+    }
+
+    #[test]
+    fn what_blocks_payouts_only_leaves_work_open() {
+        let mut tax = ready_tax();
+        tax.tax_profile = None;
+        let f = facts(user(UserStatus::Active), MINIMUM - 1, ready_onboarding(), tax, ready_payouts(), no_locks());
+        let r = evaluate(now(), &f, MINIMUM);
+        assert!(r.can_work && !r.can_be_paid);
+        assert_eq!(payout_blockers(r), ["w9_on_file", "payout_minimum_balance"]);
+    }
+
+    #[test]
+    fn what_blocks_work_blocks_work() {
+        let mut onboarding = ready_onboarding();
+        onboarding.profile = None;
+        let f = facts(user(UserStatus::Active), 5_000, onboarding, ready_tax(), ready_payouts(), no_locks());
+        let r = evaluate(now(), &f, MINIMUM);
+        assert!(!r.can_work && !r.can_be_paid, "the profile blocks both");
+        assert_eq!(unsatisfied(&r), ["profile_complete"]);
+        // A suspension pauses work; earned money is still paid (SPEC §3).
+        let f = facts(user(UserStatus::Suspended), 5_000, ready_onboarding(), ready_tax(), ready_payouts(), no_locks());
+        let r = evaluate(now(), &f, MINIMUM);
+        assert!(!r.can_work && r.can_be_paid, "{:?}", unsatisfied(&r));
+    }
+
+    #[test]
+    fn informational_requirements_hold_nothing_back() {
+        let locks = QualityFacts {
+            standing_locks: vec![crate::quality::service::StandingLock {
+                domain: "law".into(),
+                tier: crate::quality::rules::StandingTier::Entry,
+                project_types: vec!["Contracts".into()],
+            }],
+        };
+        let mut tax = ready_tax();
+        tax.withholding.w9_due_by = chrono::NaiveDate::from_ymd_opt(2026, 7, 1);
+        let f = facts(user(UserStatus::Active), 5_000, ready_onboarding(), tax, ready_payouts(), locks);
+        let r = evaluate(now(), &f, MINIMUM);
+        assert!(r.can_work && r.can_be_paid);
+        assert_eq!(unsatisfied(&r), ["b_notice_w9", "quality_standing"]);
+    }
 }

@@ -359,7 +359,9 @@ impl SettingDef {
     pub fn parse_json(&self, raw: &serde_json::Value) -> Result<Value, String> {
         match (self.kind, raw) {
             (Kind::Int { .. }, serde_json::Value::Number(n)) => {
-                self.check(Value::Int(n.as_i64().ok_or_else(|| format!("{n} is not a whole number"))?))
+                // `3.0` is the integer 3 to JSON Schema (see `crate::wire`).
+                let whole: i64 = crate::wire::whole(n.clone()).map_err(|_| format!("{n} is not a whole number"))?;
+                self.check(Value::Int(whole))
             }
             (Kind::Int { .. }, _) => Err("a whole number".into()),
             (Kind::TimeZone { .. }, serde_json::Value::String(s)) => self.check(Value::Text(s.clone())),

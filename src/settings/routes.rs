@@ -17,8 +17,35 @@ pub struct SettingsView {
 pub struct SettingsChange {
     /// Setting key → new value (a whole number; the time zone as a string). Keys left
     /// out keep their value.
-    #[schema(value_type = Object, example = json!({"hold_days": 3, "payer_time_zone": "America/New_York"}))]
+    #[schema(schema_with = change_schema, example = json!({"hold_days": 3, "payer_time_zone": "America/New_York"}))]
     pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The document's schema of `settings`, built from the registry: each setting with its
+/// type and range, at least one, no other key. What no schema states (one setting
+/// against another, a time zone name that exists) is a 422 naming the setting.
+fn change_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    let mut object = ObjectBuilder::new()
+        .description(Some("Setting key → new value. Keys left out keep their value."))
+        .min_properties(Some(1))
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    for def in super::registry::ALL {
+        let property = match def.kind {
+            super::registry::Kind::Int { min, max, unit, .. } => ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(min))
+                .maximum(Some(max))
+                .description(Some(format!("{} ({unit})", def.description))),
+            super::registry::Kind::TimeZone { .. } => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(64))
+                .description(Some(def.description)),
+        };
+        object = object.property(def.key, property);
+    }
+    object.build()
 }
 
 #[derive(Serialize, ToSchema)]

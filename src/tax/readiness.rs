@@ -1,8 +1,55 @@
 //! Tax requirements for the readiness checker.
 
-use crate::readiness::{Blocks, Facts, Requirement, RequirementStatus as S};
+use chrono::NaiveDateTime;
 
-pub fn requirements(facts: &Facts) -> Vec<Requirement> {
+use super::model::TaxProfile;
+use super::service::WithholdingStatus;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::readiness::{Blocks, Person, Provider, ProviderFacts, Requirement, RequirementStatus as S};
+
+/// Tax's readiness provider.
+pub struct Tax;
+
+/// What tax reads about one person (the batch build reads the withholding back).
+pub struct TaxFacts {
+    pub tax_profile: Option<TaxProfile>,
+    pub withholding: WithholdingStatus,
+}
+
+impl Provider for Tax {
+    fn name(&self) -> &'static str {
+        "tax"
+    }
+
+    fn load(&self, conn: &mut DbConn, now: NaiveDateTime, people: &[Person]) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
+        let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
+        let mut profiles = super::service::current_profiles_of(conn, &ids)?;
+        let mut withholding = super::service::withholding_statuses(conn, &ids, &profiles, now.date())?;
+        people
+            .iter()
+            .map(|p| {
+                let id = p.user.id;
+                let withholding = withholding
+                    .remove(&id)
+                    .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no withholding status for user {id}")))?;
+                Ok(Box::new(TaxFacts { tax_profile: profiles.remove(&id), withholding }) as Box<dyn ProviderFacts>)
+            })
+            .collect()
+    }
+}
+
+impl ProviderFacts for TaxFacts {
+    fn requirements(&self, _now: NaiveDateTime, _person: &Person, _payout_minimum_cents: i64) -> Vec<Requirement> {
+        requirements(self)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+pub fn requirements(facts: &TaxFacts) -> Vec<Requirement> {
     let mut out = Vec::new();
     let mut w9 = if facts.tax_profile.is_some() {
         Requirement::satisfied("w9_on_file")
@@ -61,4 +108,40 @@ pub fn requirements(facts: &Facts) -> Vec<Requirement> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readiness::testing::ready_tax as complete;
+
+    #[test]
+    fn the_w9_blocks_payouts_and_notices_inform() {
+        let f = complete();
+        let reqs = requirements(&f);
+        assert_eq!(reqs.len(), 1);
+        assert_eq!((reqs[0].code.as_str(), reqs[0].status), ("w9_on_file", S::Satisfied));
+
+        let mut f = complete();
+        f.tax_profile = None;
+        f.withholding.w9_due_by = chrono::NaiveDate::from_ymd_opt(2026, 7, 1);
+        f.withholding.tin_validation_due = true;
+        f.withholding.required = true;
+        f.withholding.reasons = vec!["second_b_notice".into()];
+        let reqs = requirements(&f);
+        let seen: Vec<(&str, S, Vec<Blocks>)> =
+            reqs.iter().map(|r| (r.code.as_str(), r.status, r.blocks.clone())).collect();
+        assert_eq!(
+            seen,
+            [
+                ("w9_on_file", S::CurrentlyDue, vec![Blocks::Payouts]),
+                ("b_notice_w9", S::CurrentlyDue, vec![]),
+                ("b_notice_tin_validation", S::PastDue, vec![]),
+                ("backup_withholding", S::CurrentlyDue, vec![]),
+            ]
+        );
+        assert!(reqs[1].how_to_fix.contains("24%"), "{}", reqs[1].how_to_fix);
+        assert_eq!(reqs[1].due_by, chrono::NaiveDate::from_ymd_opt(2026, 7, 1));
+        assert!(reqs[3].how_to_fix.contains("(second b notice)"), "{}", reqs[3].how_to_fix);
+    }
 }

@@ -1,5 +1,6 @@
 //! HTTP handlers for W-9 tax profiles, B-notices and tax data.
 
+use crate::db::page::PageQuery;
 use actix_web::{get, post, put, web, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -45,7 +46,7 @@ pub struct TaxProfileRequest {
     pub tin_type: TinType,
     /// Nine digits; dashes and spaces are ignored. Stored encrypted, never shown again.
     #[validate(length(min = 1, max = 20))]
-    #[schema(min_length = 1, max_length = 20)]
+    #[schema(min_length = 9, max_length = 20, pattern = r"^[ -]*(?:[0-9][ -]*){9}$")]
     pub tin: String,
     /// W-9 line 4, "Exempt payee code (if any)": 1 to 13 (a number or a string).
     /// Codes 1 to 5 (and any corporation) are not reported on Form 1099-NEC nor withheld on.
@@ -302,17 +303,32 @@ pub async fn tax_status(state: web::Data<AppState>, _f: Staff<Finance>, id: web:
 /// 1099-NEC thresholds by payment year (staff).
 #[utoipa::path(
     tag = "tax",
-    responses((status = 200, body = Vec<Threshold>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    params(PageQuery),
+    responses((status = 200, body = ThresholdPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
 #[get("/tax/thresholds")]
-pub async fn list_thresholds(state: web::Data<AppState>, _s: Staff<AnyStaff>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.db.read(service::thresholds).await?))
+pub async fn list_thresholds(
+    state: web::Data<AppState>,
+    _s: Staff<AnyStaff>,
+    query: web::Query<PageQuery>,
+) -> AppResult<HttpResponse> {
+    let PageQuery { cursor: after, limit } = query.into_inner();
+    let rows = state.db.read(move |c| service::threshold_page(c, after, limit)).await?;
+    Ok(HttpResponse::Ok().json(ThresholdPage::of(rows, limit, |t| t.payment_year, |t| t)))
 }
+
+crate::db::page::page_of!(
+    /// 1099-NEC thresholds by payment year, oldest first (the cursor is a year).
+    ThresholdPage,
+    Threshold
+);
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdRequest {
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub threshold_cents: i64,
     /// Where the figure comes from, e.g. "Rev. Proc. 2026-xx".
     #[validate(length(min = 1, max = 500))]
@@ -408,6 +424,7 @@ pub struct ExportQuery {
     /// (only the corrected returns, for IRIS's corrections submission).
     pub returns: Option<Returns>,
     /// 1-based part of an IRIS export; see the `X-Export-Parts` response header.
+    #[param(minimum = 1)]
     pub part: Option<usize>,
 }
 

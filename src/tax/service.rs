@@ -523,9 +523,20 @@ pub struct Threshold {
     pub source: String,
 }
 
+/// Every 1099-NEC threshold, by payment year.
 pub fn thresholds(conn: &mut DbConn) -> AppResult<Vec<Threshold>> {
     Ok(tax_thresholds::table
         .order(tax_thresholds::payment_year)
+        .select((tax_thresholds::payment_year, tax_thresholds::threshold_cents, tax_thresholds::source))
+        .load(conn)?)
+}
+
+/// One page of the 1099-NEC thresholds, by payment year, after the cursor (a year).
+pub fn threshold_page(conn: &mut DbConn, after: Option<i64>, limit: Option<i64>) -> AppResult<Vec<Threshold>> {
+    Ok(tax_thresholds::table
+        .filter(tax_thresholds::payment_year.gt(after.unwrap_or(i64::MIN)))
+        .order(tax_thresholds::payment_year)
+        .limit(crate::db::page_limit(limit))
         .select((tax_thresholds::payment_year, tax_thresholds::threshold_cents, tax_thresholds::source))
         .load(conn)?)
 }
@@ -545,7 +556,7 @@ pub fn apply_exemptions(
 ) -> AppResult<()> {
     let ids: Vec<i64> = totals.keys().copied().collect();
     let mut profiles = HashMap::new();
-    for chunk in ids.chunks(crate::readiness::LOOKUP_CHUNK) {
+    for chunk in ids.chunks(crate::db::LOOKUP_CHUNK) {
         profiles.extend(current_profiles_of(conn, chunk)?);
     }
     for (user, t) in totals.iter_mut() {

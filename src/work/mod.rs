@@ -3,5 +3,6 @@
 
 pub mod model;
 pub mod quality;
+pub mod queue;
 pub mod routes;
 pub mod service;

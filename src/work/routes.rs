@@ -1,5 +1,6 @@
 //! HTTP handlers for work records, the quality review queue and appeals.
 
+use crate::db::page::PageQuery;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
 use futures_util::StreamExt;
@@ -14,18 +15,6 @@ use crate::error::{AppError, AppResult, Problem, ProblemCode};
 use crate::ledger::money::UnitKind;
 use crate::ledger::service::Balances;
 use crate::{blocking, AppState};
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct PageQuery {
-    /// The `next_cursor` of the previous page (opaque).
-    #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
-    pub cursor: Option<i64>,
-    /// Page size, 50 by default, at most 200.
-    #[serde(default, deserialize_with = "crate::db::page::limit")]
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct MyRecordsQuery {
@@ -44,6 +33,7 @@ pub struct MyRecordsQuery {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestRequest {
+    #[schema(min_items = 1, max_items = 20000)]
     pub records: Vec<IngestItem>,
 }
 
@@ -190,16 +180,7 @@ impl WorkRecordView {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct WorkQueuePage {
-    pub items: Vec<WorkRecordView>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(WorkQueuePage, WorkRecordView);
 
 /// Work records awaiting quality review, oldest first, with their age.
 #[utoipa::path(
@@ -256,6 +237,7 @@ pub async fn claim(
 pub struct ReviewRequest {
     pub decision: Verdict,
     /// Lower-case letters, digits and underscores, such as `guidelines_not_followed`.
+    #[schema(pattern = r"^[a-z0-9_]{1,100}$")]
     pub reason_code: String,
     /// Required for a rejection (the contributor reads it and may appeal); at most 2000
     /// characters.
@@ -371,16 +353,7 @@ pub struct AppealQueueItem {
     pub work_record: WorkRecordView,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct AppealQueuePage {
-    pub items: Vec<AppealQueueItem>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(AppealQueuePage, AppealQueueItem);
 
 /// Appeals awaiting a decision, oldest first.
 #[utoipa::path(
@@ -436,8 +409,10 @@ pub async fn claim_appeal(
 pub struct AppealDecisionRequest {
     pub decision: AppealVerdict,
     /// Lower-case letters, digits and underscores, such as `rubric_followed`.
+    #[schema(pattern = r"^[a-z0-9_]{1,100}$")]
     pub reason_code: String,
     /// Explains the outcome to the contributor: 1 to 2000 characters.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub note: String,
 }
 
@@ -481,16 +456,7 @@ pub struct MyWorkRecord {
     pub appeal: Option<AppealView>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct MyWorkRecordsPage {
-    pub items: Vec<MyWorkRecord>,
-    /// Whether another page follows.
-    pub has_more: bool,
-    /// Send it back as `cursor` for the next page; null on the last one.
-    #[serde(serialize_with = "crate::db::page::next")]
-    #[schema(value_type = Option<String>)]
-    pub next_cursor: Option<i64>,
-}
+crate::db::page::page_of!(MyWorkRecordsPage, MyWorkRecord);
 
 /// The signed-in contributor's work records with status, reasons and appeals.
 #[utoipa::path(
@@ -579,22 +545,10 @@ pub struct EarningsView {
     pub next_cursor: Option<i64>,
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct NewestFirstQuery {
-    /// The `next_cursor` of the previous page (opaque).
-    #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
-    pub cursor: Option<i64>,
-    /// Page size, 50 by default, at most 200.
-    #[serde(default, deserialize_with = "crate::db::page::limit")]
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-}
-
 /// The signed-in contributor's balances, quality standing and per-task timeline.
 #[utoipa::path(
     tag = "me",
-    params(NewestFirstQuery),
+    params(PageQuery),
     responses((status = 200, body = EarningsView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
     security(("bearer" = []))
 )]
@@ -602,9 +556,9 @@ pub struct NewestFirstQuery {
 pub async fn my_earnings(
     state: web::Data<AppState>,
     user: Applicant,
-    query: web::Query<NewestFirstQuery>,
+    query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    let NewestFirstQuery { cursor: before, limit } = query.into_inner();
+    let PageQuery { cursor: before, limit } = query.into_inner();
     let (st, uid) = (state.clone(), user.id);
     let e = blocking(move || service::earnings(&st, uid, before, limit)).await?;
     let payouts = state.db.read(move |conn| crate::payouts::service::payout_stages(conn, uid)).await?;

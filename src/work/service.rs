@@ -41,7 +41,9 @@ const CHUNK: usize = 500;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestItem {
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub contributor_id: i64,
+    #[serde(deserialize_with = "crate::wire::whole")]
     pub project_type_id: i64,
     /// The task platform's unique reference: ingest is idempotent on it.
     pub task_ref: String,
@@ -53,13 +55,13 @@ pub struct IngestItem {
     pub completed_at: NaiveDateTime,
     /// Agreement with the consensus of the other annotators of the same item, in whole
     /// percent (0 to 100). Only for project types that declare `reports_consensus`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::wire::whole_opt")]
     #[schema(minimum = 0, maximum = 100)]
     pub consensus_agreement_percent: Option<i32>,
     /// Score on a gold (known-answer) item, in whole percent (0 to 100; 100 when a
     /// right/wrong item was answered right). Only for project types that declare
     /// `reports_gold`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::wire::whole_opt")]
     #[schema(minimum = 0, maximum = 100)]
     pub gold_score_percent: Option<i32>,
 }
@@ -98,6 +100,7 @@ fn signal_errors(items: &[IngestItem], reports: impl Fn(i64) -> Option<(bool, bo
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = IngestItemStatus)]
 pub enum ItemStatus {
     Created,
     Duplicate,
@@ -411,35 +414,10 @@ pub fn review_queue(st: &AppState, after: Option<i64>, limit: Option<i64>) -> Ap
     })
 }
 
-/// Claims a record for review: one conditional UPDATE decides between two reviewers.
+/// Claims a record for review ([`review::claim`] on [`super::queue::WorkRecords`]).
 pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppResult<WorkRecordRow> {
-    st.db.tx_sync(|conn| {
-        let now = st.clock.now();
-        let record = record_row(conn, id)?;
-        if record.contributor_id == reviewer_id {
-            return Err(AppError::Forbidden("nobody reviews their own work".into()));
-        }
-        if record.status() != WorkStatus::Pending {
-            return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
-        }
-        let until = review::claim_until(st, now);
-        if review::claim_row!(conn, work_records, id, WorkStatus::Pending.as_str(), reviewer_id, now, until)? != 1 {
-            return Err(review::claimed_by_other(record_row(conn, id)?.claim_expires_at));
-        }
-        audit::record(
-            conn,
-            now,
-            ctx,
-            AuditEvent {
-                actor_id: Some(reviewer_id),
-                action: "work_record.claimed",
-                subject_type: "work_record",
-                subject_id: Some(id.to_string()),
-                summary: json!({"before": {"claimed_by": record.claimed_by}, "after": {"claimed_by": reviewer_id, "claim_expires_at": until}}),
-            },
-        )?;
-        record_row(conn, id)
-    })
+    review::claim(st, ctx, &super::queue::WorkRecords, reviewer_id, id)?;
+    st.db.read_sync(|conn| record_row(conn, id))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -700,7 +678,7 @@ pub fn appeal_queue(
     })
 }
 
-fn may_decide_appeal(appeal: &AppealRow, reviewer_id: i64) -> AppResult<()> {
+pub(super) fn may_decide_appeal(appeal: &AppealRow, reviewer_id: i64) -> AppResult<()> {
     if appeal.contributor_id == reviewer_id {
         return Err(AppError::Forbidden("nobody reviews their own work".into()));
     }
@@ -712,35 +690,15 @@ fn may_decide_appeal(appeal: &AppealRow, reviewer_id: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// Claims an appeal ([`review::claim`] on [`super::queue::Appeals`]).
 pub fn claim_appeal(
     st: &AppState,
     ctx: &RequestCtx,
     reviewer_id: i64,
     id: i64,
 ) -> AppResult<(AppealRow, WorkRecordRow)> {
-    st.db.tx_sync(|conn| {
-        let now = st.clock.now();
-        let appeal = appeal_row(conn, id)?;
-        may_decide_appeal(&appeal, reviewer_id)?;
-        if appeal.status != "pending" {
-            return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this appeal is already decided"));
-        }
-        let until = review::claim_until(st, now);
-        if review::claim_row!(conn, work_appeals, id, "pending", reviewer_id, now, until)? != 1 {
-            return Err(review::claimed_by_other(appeal_row(conn, id)?.claim_expires_at));
-        }
-        audit::record(
-            conn,
-            now,
-            ctx,
-            AuditEvent {
-                actor_id: Some(reviewer_id),
-                action: "work_appeal.claimed",
-                subject_type: "work_appeal",
-                subject_id: Some(id.to_string()),
-                summary: json!({"after": {"claimed_by": reviewer_id, "claim_expires_at": until}}),
-            },
-        )?;
+    review::claim(st, ctx, &super::queue::Appeals, reviewer_id, id)?;
+    st.db.read_sync(|conn| {
         let appeal = appeal_row(conn, id)?;
         let record = record_row(conn, appeal.work_record_id)?;
         Ok((appeal, record))

@@ -272,7 +272,7 @@ async fn reviewer_claims_and_verifies_a_credential_with_the_document_visible(bac
 
     // The same outcome as through the API: status, email, decision history, audit.
     let (_, mine) = app.get("/me/credentials", Some(&applicant.access)).await;
-    assert_eq!(mine[0]["status"], "verified", "{mine}");
+    assert_eq!(mine["items"][0]["status"], "verified", "{mine}");
     let mail = app.smtp.inbox.wait_for_nth("ana@example.com", 2).await;
     assert!(mail.text.contains("Reason: credential verified"), "{}", mail.text);
     browser.goto(&format!("{}/console/review/credentials/{credential}", app.base)).await;
@@ -383,7 +383,7 @@ async fn forms_without_a_csrf_token_and_applicants_are_refused_in_the_browser(ba
         .await;
     assert!(browser.text("#problem").await.contains("did not come from your console session"));
     let (_, mine) = app.get("/me/credentials", Some(&applicant.access)).await;
-    assert_eq!(mine[0]["status"], "pending_review");
+    assert_eq!(mine["items"][0]["status"], "pending_review");
     let claims = audit_actions(&app, &admin, "credential.claimed").await;
     assert!(claims.is_empty(), "{claims:?}");
     browser.close().await;

@@ -20,6 +20,9 @@ both_backends!(
     metrics_count_this_tests_requests,
     every_request_writes_one_access_line,
     unique_violations_map_to_their_code,
+    every_list_pages_the_same_way,
+    a_list_pages_with_its_cursor,
+    what_the_document_calls_valid_is_accepted,
 );
 
 /// `openapi-spec-validator` (PyPI; `.ci/run` installs it) accepts the served document;
@@ -288,4 +291,136 @@ async fn unique_violations_map_to_their_code(backend: Backend) {
         })
         .unwrap_err();
     assert_eq!(err.code(), gatehouse::error::ProblemCode::EmailTaken, "{err:?}");
+}
+
+/// The schema a `$ref` (or an inline schema) stands for in the served document.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        Some(name) => &doc["components"]["schemas"][name],
+        None => schema,
+    }
+}
+
+/// Every JSON list of the API (SPEC §12) is a page: `items`, `has_more`, `next_cursor`,
+/// with `cursor` and `limit` parameters. No operation answers a bare array.
+async fn every_list_pages_the_same_way(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let mut pages = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(op) = item.get("get") else { continue };
+        let Some(schema) = op["responses"]["200"]["content"]["application/json"].get("schema") else { continue };
+        let schema = resolve(&doc, schema);
+        assert_ne!(schema["type"], "array", "GET {path} answers a bare array, not a page");
+        let Some(props) = schema["properties"].as_object() else { continue };
+        if props.get("items").map(|i| resolve(&doc, i)["type"] == "array") != Some(true) {
+            continue;
+        }
+        pages += 1;
+        for field in ["has_more", "next_cursor"] {
+            assert!(props.contains_key(field), "GET {path} lists items without {field}");
+        }
+        let params: Vec<&str> = op["parameters"]
+            .as_array()
+            .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default();
+        for param in ["cursor", "limit"] {
+            assert!(params.contains(&param), "GET {path} lists items without a {param} parameter: {params:?}");
+        }
+    }
+    assert!(pages >= 20, "only {pages} paged lists found: the walk above is broken");
+}
+
+/// One of the lists that used to be a bare array, paged through to its end; a cursor
+/// this list did not write and an out-of-range limit are refused with 400.
+async fn a_list_pages_with_its_cursor(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    for domain in ["law", "medicine", "finance"] {
+        let (status, rule) = app
+            .post(
+                "/admin/credential-rules",
+                Some(&admin.access),
+                json!({"kind": "degree", "level": "doctorate", "domain": domain, "grants_domain": domain, "grants_tier": "expert"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{rule}");
+    }
+    let (status, first) = app.get("/admin/credential-rules?limit=2", Some(&admin.access)).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["items"].as_array().unwrap().len(), 2, "{first}");
+    assert_eq!(first["has_more"], true);
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let (status, second) =
+        app.get(&format!("/admin/credential-rules?limit=2&cursor={cursor}"), Some(&admin.access)).await;
+    assert_eq!(status, 200, "{second}");
+    let domains: Vec<&Value> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["items"].as_array().unwrap())
+        .map(|r| &r["domain"])
+        .collect();
+    assert_eq!(domains, [&json!("law"), &json!("medicine"), &json!("finance")]);
+    assert_eq!(second["has_more"], false);
+    assert_eq!(second["next_cursor"], Value::Null);
+    for bad in ["cursor=42", "cursor=c", "limit=0", "limit=201", "limit=x"] {
+        let (status, body) = app.get(&format!("/admin/credential-rules?{bad}"), Some(&admin.access)).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+}
+
+/// Requests the served document calls valid are read as it says (the class of findings
+/// the API fuzzer reported): a whole number written `205000.0` is the integer 205000 (a
+/// fraction is refused), a query integer outside its stated range is refused, two
+/// operations never share a request schema they do not both accept, and the settings
+/// schema lists each setting with its range.
+async fn what_the_document_calls_valid_is_accepted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let reviewer = app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
+
+    let (status, body) = app
+        .put("/admin/tax-thresholds/2031", Some(&admin.access), json!({"threshold_cents": 205000.0, "source": "test"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, list) = app.get("/tax/thresholds", Some(&admin.access)).await;
+    let stored = list["items"].as_array().unwrap().iter().find(|t| t["payment_year"] == 2031).cloned();
+    assert_eq!(stored.map(|t| t["threshold_cents"].clone()), Some(json!(205000)));
+    for bad in [json!(205000.5), json!(1e300), json!("205000")] {
+        let (status, body) = app
+            .put("/admin/tax-thresholds/2032", Some(&admin.access), json!({"threshold_cents": bad, "source": "t"}))
+            .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, body) = app.put("/admin/settings", Some(&admin.access), json!({"settings": {"hold_days": 3.0}})).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, all) = app.get("/admin/settings", Some(&admin.access)).await;
+    let hold = all["settings"].as_array().unwrap().iter().find(|s| s["key"] == "hold_days").cloned().unwrap();
+    assert_eq!(hold["value"], 3);
+
+    for query in ["min_age_hours=-1", "min_age_hours=87601", "min_age_hours=x"] {
+        let (status, body) = app.get(&format!("/review/credentials?{query}"), Some(&reviewer.access)).await;
+        assert_eq!(status, 400, "{query}: {body}");
+    }
+    let (status, _) = app.get("/review/credentials?min_age_hours=0", Some(&reviewer.access)).await;
+    assert_eq!(status, 200);
+
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let body_of = |path: &str| {
+        let schema = &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        let props = resolve(&doc, schema)["properties"].as_object().cloned().unwrap_or_default();
+        let mut keys: Vec<String> = props.keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(body_of("/api/v1/review/work-authorizations/{id}/decision"), ["note", "outcome", "reason_code"]);
+    assert_eq!(body_of("/api/v1/review/test-answers/{id}/decision"), ["note", "points_awarded"]);
+    let settings = &doc["components"]["schemas"]["SettingsChange"]["properties"]["settings"];
+    assert_eq!(settings["additionalProperties"], false, "{settings}");
+    assert_eq!(settings["minProperties"], 1);
+    assert_eq!(settings["properties"]["hold_days"]["type"], "integer");
+    assert!(settings["properties"]["hold_days"]["maximum"].is_number(), "{settings}");
+    let answers = &doc["components"]["schemas"]["SaveAnswers"]["properties"]["answers"];
+    assert_eq!(answers["additionalProperties"]["$ref"], "#/components/schemas/Answer");
 }

@@ -144,7 +144,7 @@ async fn rejection_and_more_info_reach_the_applicant(backend: Backend) {
     claim_and_decide(&app, &reviewer, c2["id"].as_i64().unwrap(), more).await;
 
     let (_, mine) = app.get("/me/credentials", Some(&t.access)).await;
-    let by_id = |id: &Value| mine.as_array().unwrap().iter().find(|c| &c["id"] == id).unwrap().clone();
+    let by_id = |id: &Value| mine["items"].as_array().unwrap().iter().find(|c| &c["id"] == id).unwrap().clone();
     assert_eq!(by_id(&c1["id"])["status"], "rejected");
     assert_eq!(by_id(&c1["id"])["reason_code"], "issuer_not_recognized");
     assert_eq!(by_id(&c1["id"])["note"], "We could not find this issuer.");
@@ -167,7 +167,7 @@ async fn rejection_and_more_info_reach_the_applicant(backend: Backend) {
     assert_eq!(status, 201, "{again}");
     assert_eq!(again["replaces_id"], c2["id"]);
     let (_, mine) = app.get("/me/credentials", Some(&t.access)).await;
-    let statuses: Vec<&str> = mine.as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = mine["items"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["pending_review", "superseded", "rejected"]);
     let (_, queue) = app.get("/review/credentials", Some(&reviewer.access)).await;
     assert_eq!(queue["items"].as_array().unwrap().len(), 1);
@@ -193,7 +193,7 @@ async fn bad_uploads_are_refused_and_leave_nothing(backend: Backend) {
     assert_eq!(status, 422, "{body}");
 
     let (_, mine) = app.get("/me/credentials", Some(&t.access)).await;
-    assert_eq!(mine, json!([]));
+    assert_eq!(mine["items"], json!([]));
     let files = app.state.config.data_dir.join("files");
     let stored = std::fs::read_dir(&files).map(|d| d.count()).unwrap_or(0);
     assert_eq!(stored, 0, "no file left in {}", files.display());
@@ -289,7 +289,7 @@ async fn expiring_license_lapses_its_qualification(backend: Backend) {
     let (_, q) = app.get("/me/qualifications", Some(&t.access)).await;
     assert_eq!(q["items"][0]["active"], false, "{q}");
     let (_, mine) = app.get("/me/credentials", Some(&t.access)).await;
-    assert_eq!(mine[0]["status"], "lapsed");
+    assert_eq!(mine["items"][0]["status"], "lapsed");
     let (_, d) = app.get("/me/decisions", Some(&t.access)).await;
     assert_eq!(d["items"][0]["outcome"], "lapsed");
 }

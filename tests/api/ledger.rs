@@ -13,7 +13,258 @@ both_backends!(
     ledger_entries_are_append_only,
     a_retried_adjustment_posts_once,
     split_bonuses_past_the_threshold_wait_for_a_second_finance_user,
+    the_database_refuses_an_unbalanced_transaction,
+    the_database_refuses_payout_totals_that_do_not_add_up,
 );
+
+/// Runs `statements` in one database transaction that is then rolled back: `Ok` when the
+/// database accepted every statement, otherwise the first refusal's message.
+fn attempt(conn: &mut gatehouse::db::DbConn, statements: &[String]) -> Result<(), String> {
+    use diesel::connection::Connection;
+    let outcome = conn.transaction::<(), diesel::result::Error, _>(|c| {
+        for sql in statements {
+            diesel::RunQueryDsl::execute(diesel::sql_query(sql), c)?;
+        }
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    match outcome {
+        Err(diesel::result::Error::RollbackTransaction) => Ok(()),
+        Err(e) => Err(e.to_string()),
+        Ok(()) => unreachable!(),
+    }
+}
+
+/// Like [`attempt`], but commits.
+fn commit(conn: &mut gatehouse::db::DbConn, statements: &[String]) -> Result<(), String> {
+    use diesel::connection::Connection;
+    conn.transaction::<(), diesel::result::Error, _>(|c| {
+        for sql in statements {
+            diesel::RunQueryDsl::execute(diesel::sql_query(sql), c)?;
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())
+}
+
+fn scalar(conn: &mut gatehouse::db::DbConn, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct V {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        v: i64,
+    }
+    let rows: Vec<V> = diesel::RunQueryDsl::load(diesel::sql_query(sql), conn).unwrap();
+    rows[0].v
+}
+
+/// Issue 17: the zero-sum rule is the database's, not only the code's. Raw SQL, past
+/// every check in the service, cannot seal a transaction whose entries do not sum to
+/// zero or that has fewer than two, cannot write one already sealed, add to one sealed
+/// or unseal one; on PostgreSQL it cannot commit one left open either (docs/ledger.md,
+/// "What the database guarantees").
+async fn the_database_refuses_an_unbalanced_transaction(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let dee = w.contributors[0].0;
+    let (status, _) = app
+        .adjust(
+            &w.finance.access,
+            json!({"contributor_id": dee, "kind": "bonus", "amount_cents": 100, "reason": "welcome"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let state = app.state.clone();
+    let (refusals, accepted, left_open, postgres) = web::block(move || {
+        let mut conn = state.db.get().unwrap();
+        let postgres = matches!(&*conn, gatehouse::db::DbConn::Postgresql(_));
+        let account = |c: &mut gatehouse::db::DbConn, code: &str| {
+            scalar(c, &format!("SELECT id AS v FROM ledger_accounts WHERE code = '{code}'"))
+        };
+        let (expense, cash, available) = (
+            account(&mut conn, "platform:expense"),
+            account(&mut conn, "platform:cash"),
+            account(&mut conn, &format!("user:{dee}:available")),
+        );
+        let open = |reference: &str| {
+            format!(
+                "INSERT INTO ledger_transactions (kind, reference, memo, contributor_id, created_at) \
+                 VALUES ('bonus', '{reference}', 'raw SQL', {dee}, '2026-11-30 12:00:00')"
+            )
+        };
+        let tx = |reference: &str| format!("(SELECT id FROM ledger_transactions WHERE reference = '{reference}')");
+        let entry = |reference: &str, account: i64, cents: i64| {
+            format!(
+                "INSERT INTO ledger_entries (transaction_id, account_id, amount_cents) VALUES ({}, {account}, {cents})",
+                tx(reference)
+            )
+        };
+        let seal =
+            |reference: &str| format!("UPDATE ledger_transactions SET sealed = TRUE WHERE reference = '{reference}'");
+        let refusals = vec![
+            // Entries summing to one cent.
+            (
+                "two or more",
+                attempt(
+                    &mut conn,
+                    &[open("raw:1"), entry("raw:1", available, 100), entry("raw:1", expense, -99), seal("raw:1")],
+                ),
+            ),
+            // One entry.
+            ("two or more", attempt(&mut conn, &[open("raw:2"), entry("raw:2", available, 100), seal("raw:2")])),
+            // No entry.
+            ("two or more", attempt(&mut conn, &[open("raw:3"), seal("raw:3")])),
+            // Written sealed, so never checked.
+            (
+                "written open",
+                attempt(
+                    &mut conn,
+                    &["INSERT INTO ledger_transactions (kind, reference, memo, created_at, sealed) \
+                       VALUES ('bonus', 'raw:4', 'raw SQL', '2026-11-30 12:00:00', TRUE)"
+                        .to_string()],
+                ),
+            ),
+            // A third leg added after the seal.
+            (
+                "no new entries",
+                attempt(
+                    &mut conn,
+                    &[
+                        open("raw:5"),
+                        entry("raw:5", cash, 100),
+                        entry("raw:5", expense, -100),
+                        seal("raw:5"),
+                        entry("raw:5", available, 1),
+                    ],
+                ),
+            ),
+            // Unsealed to take one.
+            (
+                "append-only",
+                attempt(
+                    &mut conn,
+                    &[
+                        open("raw:6"),
+                        entry("raw:6", cash, 100),
+                        entry("raw:6", expense, -100),
+                        seal("raw:6"),
+                        "UPDATE ledger_transactions SET sealed = FALSE WHERE reference = 'raw:6'".to_string(),
+                    ],
+                ),
+            ),
+        ];
+        // The same statements, balanced, are accepted: what is refused above is the imbalance.
+        let accepted = attempt(
+            &mut conn,
+            &[open("raw:7"), entry("raw:7", cash, 100), entry("raw:7", expense, -100), seal("raw:7")],
+        );
+        // Never sealed: PostgreSQL's deferred trigger refuses the commit. SQLite has no
+        // deferred triggers: the open transaction commits, and the invariant check lists it.
+        let left_open = commit(&mut conn, &[open("raw:8"), entry("raw:8", available, 100)]);
+        (refusals, accepted, left_open, postgres)
+    })
+    .await
+    .unwrap();
+    for (i, (expected, outcome)) in refusals.iter().enumerate() {
+        let message = outcome.as_ref().expect_err(&format!("case {i} accepted"));
+        assert!(message.contains(expected), "case {i}: {message}");
+    }
+    assert_eq!(accepted, Ok(()));
+    let state = app.state.clone();
+    let unbalanced = web::block(move || state.db.read_sync(gatehouse::ledger::service::unbalanced_transactions))
+        .await
+        .unwrap()
+        .unwrap();
+    if postgres {
+        let message = left_open.expect_err("an open transaction committed");
+        assert!(message.contains("still open at commit"), "{message}");
+        assert!(unbalanced.is_empty(), "{unbalanced:?}");
+    } else {
+        assert_eq!(left_open, Ok(()));
+        assert_eq!(unbalanced.len(), 1, "the open transaction is listed: {unbalanced:?}");
+    }
+    // Nothing refused reached the contributor's balance.
+    let (_, ledger) = app.get(&format!("/contributors/{dee}/ledger"), Some(&w.finance.access)).await;
+    let expected = if postgres { 100 } else { 200 };
+    assert_eq!(ledger["balances"]["available"], expected, "{ledger}");
+}
+
+/// Issue 17: a payout batch's totals are non-negative, net + withheld = gross, and the
+/// sums of its items; an item's amounts add up and never change once its batch is
+/// totalled. Raw SQL past the service meets each rule on both backends.
+async fn the_database_refuses_payout_totals_that_do_not_add_up(backend: Backend) {
+    use crate::payouts::{ach, add_method, build, fund, sign_w9};
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 2).await;
+    let (dee, t) = (w.contributors[0].0, &w.contributors[0].1);
+    let other = w.contributors[1].0;
+    sign_w9(&app, t, false).await;
+    add_method(&app, t, ach("555010")).await;
+    fund(&app, &w.finance, dee, 4_000).await;
+    let (status, batch) = build(&app, &w.finance, "totals-1", json!({})).await;
+    assert_eq!(status, 201, "{batch}");
+    assert_eq!((batch["item_count"].as_i64(), batch["gross_cents"].as_i64()), (Some(1), Some(4_000)), "{batch}");
+    let id = batch["id"].as_i64().unwrap();
+    let finance = batch["created_by"].as_i64().unwrap();
+    let state = app.state.clone();
+    let (refusals, accepted) = web::block(move || {
+        let mut conn = state.db.get().unwrap();
+        let batch = |set: &str| format!("UPDATE payout_batches SET {set} WHERE id = {id}");
+        let new_batch = |totals: &str| {
+            format!(
+                "INSERT INTO payout_batches (status, idempotency_key, request_hash, note, created_by, created_at, \
+                 sender_batch_id{}) VALUES ('draft', 'raw-1', 'x', 'raw SQL', {finance}, '2026-11-30 12:00:00', \
+                 'raw-1'{})",
+                if totals.is_empty() { "" } else { ", item_count, gross_cents, withheld_cents, net_cents" },
+                totals
+            )
+        };
+        let item = |into: &str, gross: i64, withheld: i64, net: i64| {
+            format!(
+                "INSERT INTO payout_items (batch_id, contributor_id, method_id, rail, gross_cents, withheld_cents, \
+                 net_cents, status, created_at, rail_position) SELECT {into}, {other}, i.method_id, i.rail, {gross}, \
+                 {withheld}, {net}, 'pending', i.created_at, 2 FROM payout_items i WHERE i.batch_id = {id}"
+            )
+        };
+        let raw = "(SELECT id FROM payout_batches WHERE idempotency_key = 'raw-1')";
+        let raw_totals =
+            |n: i64, gross: i64, withheld: i64, net: i64| format!("UPDATE payout_batches SET item_count = {n}, \
+                gross_cents = {gross}, withheld_cents = {withheld}, net_cents = {net} WHERE idempotency_key = 'raw-1'");
+        let refusals = vec![
+            ("totals", attempt(&mut conn, &[batch("gross_cents = gross_cents + 1, net_cents = net_cents + 1")])),
+            ("totals", attempt(&mut conn, &[batch("net_cents = net_cents - 1")])),
+            ("totals", attempt(&mut conn, &[batch("item_count = item_count + 1")])),
+            ("totals", attempt(&mut conn, &[batch("gross_cents = -1, withheld_cents = -1, net_cents = 0")])),
+            ("before its totals", attempt(&mut conn, &[item(&id.to_string(), 100, 0, 100)])),
+            ("never change", attempt(&mut conn, &[format!(
+                "UPDATE payout_items SET gross_cents = gross_cents + 1, net_cents = net_cents + 1 WHERE batch_id = {id}")])),
+            ("never deleted", attempt(&mut conn, &[format!("DELETE FROM payout_items WHERE batch_id = {id}")])),
+            ("zero totals", attempt(&mut conn, &[new_batch(", 1, 100, 0, 100")])),
+            // The items' own CHECKs: net + withheld = gross, nothing negative.
+            ("", attempt(&mut conn, &[new_batch(""), item(raw, 100, 0, 99)])),
+            ("", attempt(&mut conn, &[new_batch(""), item(raw, 100, -1, 101)])),
+            ("totals", attempt(&mut conn, &[new_batch(""), item(raw, 100, 10, 90), raw_totals(1, 101, 10, 91)])),
+        ];
+        // A batch written the way the build writes it (zero, items, then their sums) is accepted.
+        let accepted = vec![
+            attempt(&mut conn, &[new_batch(""), item(raw, 100, 10, 90), raw_totals(1, 100, 10, 90)]),
+            attempt(&mut conn, &[batch("item_count = 1, gross_cents = 4000, withheld_cents = 0, net_cents = 4000")]),
+        ];
+        (refusals, accepted)
+    })
+    .await
+    .unwrap();
+    for (i, (expected, outcome)) in refusals.iter().enumerate() {
+        let message = outcome.as_ref().expect_err(&format!("case {i} accepted"));
+        assert!(message.contains(expected), "case {i}: {message}");
+    }
+    assert_eq!(accepted, vec![Ok(()), Ok(())]);
+    let (_, after) = app.get(&format!("/payout-batches/{id}"), Some(&w.finance.access)).await;
+    assert_eq!(
+        (after["item_count"].as_i64(), after["gross_cents"].as_i64(), after["net_cents"].as_i64()),
+        (Some(1), Some(4_000), Some(4_000)),
+        "{after}"
+    );
+    assert_ledger_balanced(&app).await;
+}
 
 /// Issue 15: one finance user posted ten $500 bonuses to one contributor, each posted
 /// with no second approver. Now one maker's postings for one contributor add up over

@@ -225,10 +225,8 @@ fn seed_wise_batch(app: &TestApp, n: usize, maker: i64, checker: i64) -> i64 {
                     b::created_at.eq(now),
                     b::approved_by.eq(checker),
                     b::approved_at.eq(now),
-                    b::item_count.eq(n as i64),
-                    b::gross_cents.eq(0),
-                    b::withheld_cents.eq(0),
-                    b::net_cents.eq(0),
+                    // Totals are written once the items are in (the database checks they are
+                    // their sums: docs/ledger.md, "What the database guarantees").
                     b::sender_batch_id.eq(gatehouse::payouts::exports::new_sender_batch_id("TEST")),
                 ))
                 .returning(b::id)
@@ -273,6 +271,15 @@ fn seed_wise_batch(app: &TestApp, n: usize, maker: i64, checker: i64) -> i64 {
                  rail_position",
                 items,
             )?;
+            let total: i64 = (0..n as i64).map(|k| 1_000 + k).sum();
+            diesel::update(b::table.find(batch))
+                .set((
+                    b::item_count.eq(n as i64),
+                    b::gross_cents.eq(total),
+                    b::withheld_cents.eq(0),
+                    b::net_cents.eq(total),
+                ))
+                .execute(conn)?;
             Ok(batch)
         })
         .unwrap()

@@ -175,7 +175,12 @@ async fn thresholds_and_rails_are_data(backend: Backend) {
     let (status, list) = app.get("/tax/thresholds", Some(&admin.access)).await;
     assert_eq!(status, 200, "{list}");
     let of = |list: &Value, year: i64| {
-        list.as_array().unwrap().iter().find(|t| t["payment_year"] == year).map(|t| t["threshold_cents"].clone())
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["payment_year"] == year)
+            .map(|t| t["threshold_cents"].clone())
     };
     assert_eq!(of(&list, 2025), Some(json!(60000)));
     assert_eq!(of(&list, 2026), Some(json!(200000)));

@@ -1,0 +1,21 @@
+DROP TRIGGER payout_items_no_delete ON payout_items;
+DROP TRIGGER payout_items_amounts_fixed ON payout_items;
+DROP FUNCTION payout_items_amounts_fixed();
+DROP TRIGGER payout_items_join_before_totals ON payout_items;
+DROP FUNCTION payout_items_join_before_totals();
+DROP TRIGGER payout_batches_totals ON payout_batches;
+DROP TRIGGER payout_batches_totals_start_at_zero ON payout_batches;
+DROP FUNCTION payout_batches_totals();
+DROP TRIGGER ledger_entries_open_transaction ON ledger_entries;
+DROP FUNCTION ledger_entries_open_transaction();
+DROP TRIGGER ledger_transactions_sealed_at_commit ON ledger_transactions;
+DROP FUNCTION ledger_transactions_sealed_at_commit();
+DROP TRIGGER ledger_transactions_balanced ON ledger_transactions;
+DROP FUNCTION ledger_transactions_seal();
+DROP TRIGGER ledger_transactions_written_open ON ledger_transactions;
+DROP FUNCTION ledger_transactions_written_open();
+DROP TRIGGER ledger_transactions_no_delete ON ledger_transactions;
+DROP INDEX ledger_transactions_open;
+ALTER TABLE ledger_transactions DROP COLUMN sealed;
+CREATE TRIGGER ledger_transactions_no_change BEFORE UPDATE OR DELETE ON ledger_transactions
+FOR EACH ROW EXECUTE FUNCTION ledger_append_only();

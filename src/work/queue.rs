@@ -1,0 +1,210 @@
+//! The work-record and appeal review queues ([`ReviewQueue`]): what the console lists,
+//! shows and decides, and the rules of a claim.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{WorkRecordRow, WorkStatus};
+use super::service::{self, AppealVerdict, ReviewDecision, Verdict};
+use crate::auth::RequestCtx;
+use crate::clock::when;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult, ProblemCode};
+use crate::ledger::money::dollars;
+use crate::review::{self, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
+use crate::AppState;
+
+/// Pending work records (`/review/work-records`).
+pub struct WorkRecords;
+
+/// Appeals of rejected work (`/review/appeals`).
+pub struct Appeals;
+
+fn fact(label: &str, value: impl Into<String>) -> (String, String) {
+    (label.to_string(), value.into())
+}
+
+fn work_facts(r: &WorkRecordRow) -> Vec<(String, String)> {
+    vec![
+        fact("Task", r.task_ref.clone()),
+        fact("Quantity", format!("{} {} at {}", r.quantity, r.unit_kind, r.rate)),
+        fact("Pay", dollars(r.pay_cents)),
+        fact("Completed", when(&r.completed_at)),
+        fact("Status", r.status.clone()),
+        fact("Reason", r.reason_code.clone().unwrap_or_else(|| "—".into())),
+        fact("Note", r.note.clone().unwrap_or_else(|| "—".into())),
+    ]
+}
+
+impl ReviewQueue for WorkRecords {
+    fn slug(&self) -> &'static str {
+        "work-records"
+    }
+
+    fn title(&self) -> &'static str {
+        "Work records"
+    }
+
+    fn subject_type(&self) -> &'static str {
+        "work_record"
+    }
+
+    fn claimed_action(&self) -> &'static str {
+        "work_record.claimed"
+    }
+
+    fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {
+        review::waiting!(conn, work_records, WorkStatus::Pending.as_str(), ingested_at)
+    }
+
+    fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
+        Ok(service::review_queue(st, filter.after, filter.limit)?
+            .into_iter()
+            .map(|r| Waiting {
+                id: r.id,
+                person_id: r.contributor_id,
+                summary: format!("task {} · {} {} · {}", r.task_ref, r.quantity, r.unit_kind, dollars(r.pay_cents)),
+                since: r.ingested_at,
+                claimed_by: r.claimed_by,
+                claim_expires_at: r.claim_expires_at,
+                flagged: false,
+                cents: r.pay_cents,
+            })
+            .collect())
+    }
+
+    fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item> {
+        let r = service::record_row(conn, id)?;
+        Ok(Item {
+            person_id: r.contributor_id,
+            heading: format!("Work record #{id} · task {}", r.task_ref),
+            facts: work_facts(&r),
+            file_ids: vec![],
+            pending: r.status() == WorkStatus::Pending,
+            claimed_by: r.claimed_by,
+            claim_expires_at: r.claim_expires_at,
+            form: Form::Verdicts(vec![("approve", "Approve"), ("reject", "Reject")]),
+        })
+    }
+
+    fn claimable(&self, conn: &mut DbConn, id: i64, reviewer: i64) -> AppResult<Claimable> {
+        let record = service::record_row(conn, id)?;
+        if record.contributor_id == reviewer {
+            return Err(AppError::Forbidden("nobody reviews their own work".into()));
+        }
+        if record.status() != WorkStatus::Pending {
+            return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
+        }
+        Ok(Claimable { status: WorkStatus::Pending.as_str(), claimed_by: record.claimed_by })
+    }
+
+    fn take_claim(
+        &self,
+        conn: &mut DbConn,
+        id: i64,
+        status: &'static str,
+        reviewer: i64,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> AppResult<usize> {
+        Ok(review::claim_row!(conn, work_records, id, status, reviewer, now, until)?)
+    }
+
+    fn decide(&self, st: &AppState, ctx: &RequestCtx, reviewer: i64, id: i64, d: Decision) -> AppResult<()> {
+        let (verdict, reason_code) = d.parts();
+        let d = ReviewDecision {
+            verdict: review::choice::<Verdict>("decision", verdict)?,
+            reason_code: reason_code.to_string(),
+            note: d.note.clone(),
+            snapshot_ref: None,
+        };
+        service::decide(st, ctx, reviewer, id, d).map(drop)
+    }
+}
+
+impl ReviewQueue for Appeals {
+    fn slug(&self) -> &'static str {
+        "appeals"
+    }
+
+    fn title(&self) -> &'static str {
+        "Appeals"
+    }
+
+    fn subject_type(&self) -> &'static str {
+        "work_appeal"
+    }
+
+    fn claimed_action(&self) -> &'static str {
+        "work_appeal.claimed"
+    }
+
+    fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {
+        review::waiting!(conn, work_appeals, "pending", created_at)
+    }
+
+    fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
+        Ok(service::appeal_queue(st, filter.after, filter.limit)?
+            .into_iter()
+            .map(|(a, r)| Waiting {
+                id: a.id,
+                person_id: a.contributor_id,
+                summary: format!(
+                    "task {} · {} · rejected: {}",
+                    r.task_ref,
+                    dollars(r.pay_cents),
+                    r.reason_code.unwrap_or_default()
+                ),
+                since: a.created_at,
+                claimed_by: a.claimed_by,
+                claim_expires_at: a.claim_expires_at,
+                flagged: false,
+                cents: r.pay_cents,
+            })
+            .collect())
+    }
+
+    fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item> {
+        let a = service::appeal_row(conn, id)?;
+        let r = service::record_row(conn, a.work_record_id)?;
+        let mut facts = vec![fact("Appeal", a.message.clone()), fact("Appealed", when(&a.created_at))];
+        facts.extend(work_facts(&r));
+        Ok(Item {
+            person_id: a.contributor_id,
+            heading: format!("Appeal #{id} · task {}", r.task_ref),
+            facts,
+            file_ids: vec![],
+            pending: a.status == "pending",
+            claimed_by: a.claimed_by,
+            claim_expires_at: a.claim_expires_at,
+            form: Form::Verdicts(vec![("uphold", "Uphold the rejection"), ("overturn", "Overturn: approve and pay")]),
+        })
+    }
+
+    fn claimable(&self, conn: &mut DbConn, id: i64, reviewer: i64) -> AppResult<Claimable> {
+        let appeal = service::appeal_row(conn, id)?;
+        service::may_decide_appeal(&appeal, reviewer)?;
+        if appeal.status != "pending" {
+            return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this appeal is already decided"));
+        }
+        Ok(Claimable { status: "pending", claimed_by: appeal.claimed_by })
+    }
+
+    fn take_claim(
+        &self,
+        conn: &mut DbConn,
+        id: i64,
+        status: &'static str,
+        reviewer: i64,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> AppResult<usize> {
+        Ok(review::claim_row!(conn, work_appeals, id, status, reviewer, now, until)?)
+    }
+
+    fn decide(&self, st: &AppState, ctx: &RequestCtx, reviewer: i64, id: i64, d: Decision) -> AppResult<()> {
+        let (verdict, reason_code) = d.parts();
+        let verdict: AppealVerdict = review::choice("decision", verdict)?;
+        service::decide_appeal(st, ctx, reviewer, id, verdict, reason_code, &d.note).map(drop)
+    }
+}
