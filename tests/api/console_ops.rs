@@ -21,6 +21,7 @@ both_backends!(
     staff_are_deactivated_and_invited_again,
     the_audit_log_names_people_shows_changes_and_downloads_a_date_range,
     every_console_page_passes_axe,
+    a_queue_longer_than_one_read_is_searched_sorted_and_downloaded_whole,
 );
 
 /// 1,000 contributors in two statements (plus one whose name a spreadsheet would read
@@ -452,4 +453,41 @@ async fn every_console_page_passes_axe(backend: Backend) {
     b.goto(&format!("{}/console/review/nowhere", app.base)).await;
     b.assert_accessible("error page").await;
     b.close().await;
+}
+
+/// A review queue longer than one read of its [`ReviewQueue`] (200 items): the console
+/// reads it page by page through the queue's cursor, so the count, the amount sort and
+/// the CSV cover every item, each once.
+async fn a_queue_longer_than_one_read_is_searched_sorted_and_downloaded_whole(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (ana_id, _) = w.contributors[0].clone();
+    // 205 records of $1.50; one beyond the first 200 pays $13.50.
+    let records: Vec<Value> = (0..205)
+        .map(|i| {
+            record(ana_id, w.open_project, &format!("long-{i:03}"), "units", if i == 203 { "9" } else { "1" }, "1.50")
+        })
+        .collect();
+    let body = ingest(&app, &w.finance, records).await;
+    let ids: Vec<i64> = body["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), 205);
+
+    let mut s = Session::new(&app);
+    s.sign_in("rev-a@gatehouse.test").await;
+    let page = s.get("/console/review/work-records").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("205 waiting match;"), "every item counted once: {}", page.body);
+    let page = s.get("/console/review/work-records?q=long-203").await;
+    assert!(page.body.contains("1 waiting match;"), "found beyond the first read: {}", page.body);
+
+    let page = s.get("/console/review/work-records?sort=amount&dir=desc&format=csv").await;
+    assert_eq!(page.status, 200);
+    let records: Vec<csv::StringRecord> =
+        csv::Reader::from_reader(page.body.as_bytes()).records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 205, "the whole queue");
+    assert_eq!(&records[0][0], ids[203].to_string().as_str(), "the largest amount first");
+    let mut seen: Vec<&str> = records.iter().map(|r| r.get(0).unwrap()).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 205, "no item twice");
 }
