@@ -29,15 +29,21 @@ pub struct Waiting {
     pub claimed_by: Option<i64>,
     pub claim_expires_at: Option<NaiveDateTime>,
     pub flagged: bool,
+    /// Money at stake, in cents (work records and appeals: the pay; 0 elsewhere), for
+    /// sorting a queue by amount.
+    pub cents: i64,
 }
 
 /// The filters a queue may honour (credentials: kind and possible fraud); the others
-/// ignore them.
+/// ignore them. Every queue honours `limit` and the cursor `after` (the last id of the
+/// previous page, in the queue's order), so the console can read a whole queue page by
+/// page.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub kind: Option<String>,
     pub flagged: Option<bool>,
     pub limit: Option<i64>,
+    pub after: Option<i64>,
 }
 
 /// What a decision asks for.

@@ -42,6 +42,12 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub subject_type: Option<String>,
     pub subject_id: Option<String>,
+    /// First day included (UTC, `YYYY-MM-DD`).
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day included (UTC, `YYYY-MM-DD`).
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<chrono::NaiveDate>,
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
     #[param(value_type = Option<String>, pattern = r"^c[0-9]{1,18}$")]
@@ -66,6 +72,12 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> AppResult<Vec<AuditRow>>
     }
     if let Some(s) = &filter.subject_id {
         query = query.filter(audit_log::subject_id.eq(s.clone()));
+    }
+    if let Some(from) = filter.from.and_then(|d| d.and_hms_opt(0, 0, 0)) {
+        query = query.filter(audit_log::at.ge(from));
+    }
+    if let Some(to) = filter.to.and_then(|d| d.succ_opt()).and_then(|d| d.and_hms_opt(0, 0, 0)) {
+        query = query.filter(audit_log::at.lt(to));
     }
     if let Some(before) = filter.cursor {
         query = query.filter(audit_log::id.lt(before));

@@ -408,6 +408,29 @@ pub async fn enable_staff(
     Ok(HttpResponse::Ok().json(view(&state, user).await?))
 }
 
+/// Send a staff member a new invitation email (admins): a fresh set-password link, the
+/// earlier ones void. Only while they have not chosen a password.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "not_staff or invitation_accepted")
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/staff/{id}/invitation")]
+pub async fn resend_invitation(
+    state: web::Data<AppState>,
+    admin: Staff<Admin>,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (st, id) = (state.clone(), id.into_inner());
+    let user = blocking(move || service::resend_invitation(&st, &admin.ctx, admin.id, id)).await?;
+    Ok(HttpResponse::Ok().json(view(&state, user).await?))
+}
+
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(register)
         .service(verify_email)
@@ -421,5 +444,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(create_staff)
         .service(set_roles)
         .service(disable_staff)
-        .service(enable_staff);
+        .service(enable_staff)
+        .service(resend_invitation);
 }

@@ -719,6 +719,57 @@ pub fn create_staff(st: &AppState, ctx: &RequestCtx, admin_id: i64, input: NewSt
     })
 }
 
+/// An admin sends a staff member a new invitation (a fresh set-password link; the
+/// earlier links stop working), while they have not chosen a password yet.
+pub fn resend_invitation(st: &AppState, ctx: &RequestCtx, admin_id: i64, user_id: i64) -> AppResult<User> {
+    st.db.tx_sync(|conn| {
+        let now = st.clock.now();
+        let user = find_user(conn, user_id)?;
+        if user.status() != UserStatus::Staff {
+            return Err(AppError::conflict(
+                ProblemCode::NotStaff,
+                format!("invitations go to active staff accounts; this account is {}", user.status),
+            ));
+        }
+        if user.password_hash.is_some() {
+            return Err(AppError::conflict(
+                ProblemCode::InvitationAccepted,
+                "this staff member has already chosen a password; they can reset it from the sign-in page",
+            ));
+        }
+        // Issuing the new link revokes the unused earlier ones.
+        let roles = roles_of(conn, user_id)?;
+        let role_names: Vec<&str> = roles.iter().filter(|r| r.is_staff()).map(|r| r.as_str()).collect();
+        let ttl = st.config.auth.staff_invite_ttl;
+        let (token_id, token) = issue_email_token(conn, now, user.id, TokenPurpose::StaffInvite, ttl)?;
+        notifications::enqueue(
+            conn,
+            now,
+            &user.email,
+            &format!("staff_invite:{token_id}"),
+            &templates::StaffInvite {
+                full_name: user.full_name.clone(),
+                link: link(st, "set-password", &token),
+                roles: role_names.join(", "),
+                expires_hours: ttl.as_secs() / 3600,
+            },
+        )?;
+        audit::record(
+            conn,
+            now,
+            ctx,
+            AuditEvent {
+                actor_id: Some(admin_id),
+                action: "staff.invitation_resent",
+                subject_type: "user",
+                subject_id: Some(user_id.to_string()),
+                summary: json!({"after": {"email": user.email, "invitation_expires_hours": ttl.as_secs() / 3600}}),
+            },
+        )?;
+        Ok(user)
+    })
+}
+
 /// The bootstrap step: the first admin, created from the CLI with a known password.
 pub fn create_admin(st: &AppState, email: &str, full_name: &str, password_clear: &str) -> AppResult<User> {
     if password_clear.chars().count() < password::MIN_LENGTH {

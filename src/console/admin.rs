@@ -7,7 +7,8 @@ use serde::Deserialize;
 use validator::Validate;
 
 use super::guard::{Console, PageResult};
-use super::layout::{render, see_other, when, when_opt, Layout};
+use super::layout::{render, render_invalid, see_other, when, when_opt, FormErrors, Layout};
+use crate::auth::model::UserStatus;
 use crate::auth::roles::{Admin, Role};
 use crate::error::{AppError, AppResult};
 use crate::notifications::model::OutboxStatus;
@@ -44,6 +45,19 @@ struct StaffLine {
     name: String,
     email: String,
     status: String,
+    active: bool,
+    /// Has not chosen a password yet: the invitation can be sent again.
+    invited: bool,
+    reviewer: bool,
+    finance: bool,
+    admin: bool,
+}
+
+/// The add-staff form as it was posted, kept when it is refused.
+#[derive(Default)]
+struct NewStaffInput {
+    full_name: String,
+    email: String,
     reviewer: bool,
     finance: bool,
     admin: bool,
@@ -54,17 +68,27 @@ struct StaffLine {
 struct StaffPage {
     layout: Layout,
     staff: Vec<StaffLine>,
+    input: NewStaffInput,
+    errors: FormErrors,
 }
 
-pub async fn staff(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<NoticeQuery>) -> PageResult {
+async fn staff_page(
+    st: web::Data<AppState>,
+    user: Console<Admin>,
+    notice: Option<&str>,
+    input: NewStaffInput,
+    errors: FormErrors,
+) -> PageResult {
     let state = st.clone();
     let rows = crate::blocking(move || state.db.read_sync(crate::auth::service::list_staff)).await?;
-    render(&StaffPage {
-        layout: Layout::new(&user, "staff", q.notice.as_deref()),
+    let page = StaffPage {
+        layout: Layout::new(&user, "staff", notice),
         staff: rows
             .into_iter()
             .map(|(u, roles)| StaffLine {
                 id: u.id,
+                active: u.status() == UserStatus::Staff,
+                invited: u.password_hash.is_none() && u.status() == UserStatus::Staff,
                 name: u.full_name,
                 email: u.email,
                 status: u.status.as_str().replace('_', " "),
@@ -73,7 +97,18 @@ pub async fn staff(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<
                 admin: roles.contains(&Role::Admin),
             })
             .collect(),
-    })
+        input,
+        errors,
+    };
+    if page.errors.is_empty() {
+        render(&page)
+    } else {
+        render_invalid(&page)
+    }
+}
+
+pub async fn staff(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<NoticeQuery>) -> PageResult {
+    staff_page(st, user, q.notice.as_deref(), NewStaffInput::default(), FormErrors::default()).await
 }
 
 #[derive(Deserialize)]
@@ -84,13 +119,24 @@ pub struct NewStaffForm {
     roles: RoleBoxes,
 }
 
+/// Adds a staff member; a refusal (a taken email, no role, a bad name) is shown beside
+/// the form with what was typed kept.
 pub async fn create_staff(st: web::Data<AppState>, user: Console<Admin>, form: web::Form<NewStaffForm>) -> PageResult {
     let form = form.into_inner();
+    let kept = NewStaffInput {
+        full_name: form.full_name.clone(),
+        email: form.email.clone(),
+        reviewer: form.roles.reviewer.is_some(),
+        finance: form.roles.finance.is_some(),
+        admin: form.roles.admin.is_some(),
+    };
     let input =
         crate::auth::service::NewStaff { email: form.email, full_name: form.full_name, roles: form.roles.roles() };
-    let state = st.clone();
-    crate::blocking(move || crate::auth::service::create_staff(&state, &user.ctx, user.id, input)).await?;
-    see_other("/console/admin/staff", "staff_created")
+    let (state, admin, ctx) = (st.clone(), user.id, user.ctx.clone());
+    match crate::blocking(move || crate::auth::service::create_staff(&state, &ctx, admin, input)).await {
+        Ok(_) => see_other("/console/admin/staff", "staff_created"),
+        Err(e) => staff_page(st, user, None, kept, FormErrors::from_error(e)?).await,
+    }
 }
 
 pub async fn set_roles(
@@ -102,6 +148,27 @@ pub async fn set_roles(
     let (state, id, roles) = (st.clone(), id.into_inner(), form.roles());
     crate::blocking(move || crate::auth::service::set_staff_roles(&state, &user.ctx, user.id, id, roles)).await?;
     see_other("/console/admin/staff", "roles_changed")
+}
+
+/// Deactivates a staff account (the API's `POST /admin/staff/{id}/disable`): their
+/// sessions end at once.
+pub async fn deactivate(st: web::Data<AppState>, user: Console<Admin>, id: web::Path<i64>) -> PageResult {
+    let (state, id) = (st.clone(), id.into_inner());
+    crate::blocking(move || crate::auth::service::set_staff_enabled(&state, &user.ctx, user.id, id, false)).await?;
+    see_other("/console/admin/staff", "deactivated")
+}
+
+pub async fn reactivate(st: web::Data<AppState>, user: Console<Admin>, id: web::Path<i64>) -> PageResult {
+    let (state, id) = (st.clone(), id.into_inner());
+    crate::blocking(move || crate::auth::service::set_staff_enabled(&state, &user.ctx, user.id, id, true)).await?;
+    see_other("/console/admin/staff", "roles_changed")
+}
+
+/// Sends the invitation again (the API's `POST /admin/staff/{id}/invitation`).
+pub async fn resend_invitation(st: web::Data<AppState>, user: Console<Admin>, id: web::Path<i64>) -> PageResult {
+    let (state, id) = (st.clone(), id.into_inner());
+    crate::blocking(move || crate::auth::service::resend_invitation(&state, &user.ctx, user.id, id)).await?;
+    see_other("/console/admin/staff", "invitation_sent")
 }
 
 // ---------------------------------------------------------------- project types
@@ -290,30 +357,68 @@ struct OutboxLine {
 struct OutboxPage {
     layout: Layout,
     status: String,
+    q: super::list::ListQuery,
     rows: Vec<OutboxLine>,
+    next: Option<String>,
+    first: Option<String>,
+    csv: String,
 }
 
-#[derive(Deserialize)]
-pub struct OutboxQuery {
-    status: Option<String>,
-    notice: Option<String>,
-}
+const OUTBOX_BASE: &str = "/console/admin/outbox";
 
-pub async fn outbox(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<OutboxQuery>) -> PageResult {
-    let status = q.status.clone().unwrap_or_default();
-    let filter = crate::notifications::service::OutboxFilter {
-        status: [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Dead]
-            .into_iter()
-            .find(|s| s.as_str() == status),
-        recipient: None,
-        cursor: None,
-        limit: Some(200),
+/// The outbox, newest first, 50 a page: by status, and by recipient (the search is an
+/// email address, matched exactly as the API's `recipient` filter); `format=csv`
+/// downloads every email the filters select.
+pub async fn outbox(
+    st: web::Data<AppState>,
+    user: Console<Admin>,
+    q: web::Query<super::list::ListQuery>,
+) -> Result<actix_web::HttpResponse, super::guard::ConsoleError> {
+    let q = q.into_inner();
+    let status =
+        [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Dead].into_iter().find(|s| s.as_str() == q.status);
+    let recipient = non_empty(&q.q);
+    let filter = move |cursor: Option<i64>, limit: i64| crate::notifications::service::OutboxFilter {
+        status,
+        recipient: recipient.clone(),
+        cursor,
+        limit: Some(limit),
     };
+    if q.csv() {
+        let state = st.clone();
+        let f = filter.clone();
+        let header = ["id", "recipient", "subject", "status", "attempts", "queued", "sent", "last_error"];
+        return Ok(super::list::stream_csv("outbox.csv", &header, move |after, limit| {
+            let rows = state.db.read_sync(|c| crate::notifications::service::list(c, &f(after, limit)))?;
+            let next = crate::db::next_cursor(&rows, Some(limit), |r| r.id);
+            let cells = rows
+                .into_iter()
+                .map(|r| {
+                    vec![
+                        r.id.to_string(),
+                        r.recipient,
+                        r.subject,
+                        r.status,
+                        r.attempts.to_string(),
+                        r.created_at.to_string(),
+                        r.sent_at.map(|t| t.to_string()).unwrap_or_default(),
+                        r.last_error.unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            Ok((cells, next))
+        })
+        .await?);
+    }
+    let cursor = q.cursor()?;
+    let page = super::list::PAGE;
+    let f = filter(cursor, page);
     let state = st.clone();
-    let rows = crate::blocking(move || state.db.read_sync(|c| crate::notifications::service::list(c, &filter))).await?;
+    let rows = crate::blocking(move || state.db.read_sync(|c| crate::notifications::service::list(c, &f))).await?;
+    let next = q.next_href(OUTBOX_BASE, crate::db::next_cursor(&rows, Some(page), |r| r.id));
     render(&OutboxPage {
         layout: Layout::new(&user, "outbox", q.notice.as_deref()),
-        status,
+        status: q.status.clone(),
         rows: rows
             .into_iter()
             .map(|r| OutboxLine {
@@ -328,6 +433,10 @@ pub async fn outbox(st: web::Data<AppState>, user: Console<Admin>, q: web::Query
                 error: r.last_error.unwrap_or_default(),
             })
             .collect(),
+        next,
+        first: cursor.map(|_| q.href(OUTBOX_BASE, &[])),
+        csv: q.csv_href(OUTBOX_BASE),
+        q,
     })
 }
 
@@ -339,13 +448,21 @@ pub async fn retry(st: web::Data<AppState>, user: Console<Admin>, id: web::Path<
 
 // ---------------------------------------------------------------- audit log
 
+/// One field of an audit summary: its value before and after the change.
+struct Change {
+    field: String,
+    before: String,
+    after: String,
+}
+
 struct AuditLine {
     id: i64,
     at: String,
     actor: String,
+    actor_email: String,
     action: String,
     subject: String,
-    summary: String,
+    changes: Vec<Change>,
     request_id: String,
 }
 
@@ -357,11 +474,14 @@ struct AuditPage {
     action: String,
     subject_type: String,
     subject_id: String,
+    from: String,
+    to: String,
     rows: Vec<AuditLine>,
     next: Option<i64>,
+    csv: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, serde::Serialize)]
 pub struct AuditQuery {
     #[serde(default)]
     actor_id: String,
@@ -371,14 +491,83 @@ pub struct AuditQuery {
     subject_type: String,
     #[serde(default)]
     subject_id: String,
+    /// First and last day included, `YYYY-MM-DD`.
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(skip_serializing)]
     before: Option<i64>,
+    #[serde(default, skip_serializing)]
+    format: String,
 }
 
 fn non_empty(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-pub async fn audit(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<AuditQuery>) -> PageResult {
+fn day(field: &str, value: &str) -> AppResult<Option<chrono::NaiveDate>> {
+    non_empty(value)
+        .map(|v| {
+            chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+                .map_err(|_| AppError::field(field, "invalid", "a date, YYYY-MM-DD"))
+        })
+        .transpose()
+}
+
+fn plain_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "—".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A summary (`{"before": {…}, "after": {…}}`, or any object) as field-by-field changes.
+fn changes(summary: &str) -> Vec<Change> {
+    let Ok(serde_json::Value::Object(top)) = serde_json::from_str::<serde_json::Value>(summary) else {
+        return vec![Change { field: "summary".into(), before: String::new(), after: summary.to_string() }];
+    };
+    let side = |k: &str| top.get(k).and_then(|v| v.as_object()).cloned();
+    let (before, after) = (side("before"), side("after"));
+    if before.is_none() && after.is_none() {
+        return top
+            .iter()
+            .map(|(k, v)| Change { field: k.clone(), before: String::new(), after: plain_value(v) })
+            .collect();
+    }
+    let (before, after) = (before.unwrap_or_default(), after.unwrap_or_default());
+    let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    let mut out: Vec<Change> = fields
+        .into_iter()
+        .map(|f| Change {
+            field: f.clone(),
+            before: before.get(f).map(plain_value).unwrap_or_default(),
+            after: after.get(f).map(plain_value).unwrap_or_default(),
+        })
+        .collect();
+    // Anything beside before/after (a reason, a count) is shown as it is.
+    for (k, v) in top.iter().filter(|(k, _)| *k != "before" && *k != "after") {
+        out.push(Change { field: k.clone(), before: String::new(), after: plain_value(v) });
+    }
+    out
+}
+
+type People = std::collections::HashMap<i64, (String, String)>;
+
+fn people(conn: &mut crate::db::DbConn, ids: Vec<i64>) -> AppResult<People> {
+    Ok(crate::auth::service::find_users(conn, &ids)?.into_iter().map(|u| (u.id, (u.full_name, u.email))).collect())
+}
+
+/// The audit log searched by actor, action, subject and date range, newest first; the
+/// same filters download as CSV (`format=csv`), streamed.
+pub async fn audit(
+    st: web::Data<AppState>,
+    user: Console<Admin>,
+    q: web::Query<AuditQuery>,
+) -> Result<actix_web::HttpResponse, super::guard::ConsoleError> {
     let q = q.into_inner();
     const PAGE: i64 = 100;
     let filter = crate::audit::service::AuditFilter {
@@ -386,31 +575,104 @@ pub async fn audit(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<
         action: non_empty(&q.action),
         subject_type: non_empty(&q.subject_type),
         subject_id: non_empty(&q.subject_id),
+        from: day("from", &q.from)?,
+        to: day("to", &q.to)?,
         cursor: q.before,
         limit: Some(PAGE),
     };
+    if q.format == "csv" {
+        let state = st.clone();
+        let header = [
+            "id",
+            "at",
+            "actor_id",
+            "actor_name",
+            "actor_email",
+            "action",
+            "subject_type",
+            "subject_id",
+            "summary",
+            "request_id",
+        ];
+        return Ok(super::list::stream_csv("audit.csv", &header, move |after, limit| {
+            let f = crate::audit::service::AuditFilter {
+                actor_id: filter.actor_id,
+                action: filter.action.clone(),
+                subject_type: filter.subject_type.clone(),
+                subject_id: filter.subject_id.clone(),
+                from: filter.from,
+                to: filter.to,
+                cursor: after,
+                limit: Some(limit),
+            };
+            let (rows, who) = state.db.read_sync(|c| {
+                let rows = crate::audit::service::list(c, &f)?;
+                let who = people(c, rows.iter().filter_map(|r| r.actor_id).collect())?;
+                Ok((rows, who))
+            })?;
+            let next = crate::db::next_cursor(&rows, Some(limit), |r| r.id);
+            let cells = rows
+                .into_iter()
+                .map(|r| {
+                    let (name, email) = r.actor_id.and_then(|a| who.get(&a).cloned()).unwrap_or_default();
+                    vec![
+                        r.id.to_string(),
+                        r.at.to_string(),
+                        r.actor_id.map(|a| a.to_string()).unwrap_or_default(),
+                        name,
+                        email,
+                        r.action,
+                        r.subject_type,
+                        r.subject_id.unwrap_or_default(),
+                        r.summary,
+                        r.request_id.unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            Ok((cells, next))
+        })
+        .await?);
+    }
     let state = st.clone();
-    let rows = crate::blocking(move || state.db.read_sync(|c| crate::audit::service::list(c, &filter))).await?;
+    let (rows, who) = crate::blocking(move || {
+        state.db.read_sync(|c| {
+            let rows = crate::audit::service::list(c, &filter)?;
+            let who = people(c, rows.iter().filter_map(|r| r.actor_id).collect())?;
+            Ok((rows, who))
+        })
+    })
+    .await?;
     let next = crate::db::next_cursor(&rows, Some(PAGE), |r| r.id);
+    let csv = format!("/console/admin/audit?{}&format=csv", serde_urlencoded::to_string(&q).unwrap_or_default());
     render(&AuditPage {
         layout: Layout::new(&user, "audit", None),
         rows: rows
             .into_iter()
-            .map(|r| AuditLine {
-                id: r.id,
-                at: when(&r.at),
-                actor: r.actor_id.map(|a| format!("#{a}")).unwrap_or_else(|| "system".into()),
-                action: r.action,
-                subject: format!("{} {}", r.subject_type, r.subject_id.unwrap_or_default()),
-                summary: r.summary,
-                request_id: r.request_id.unwrap_or_default(),
+            .map(|r| {
+                let (actor, actor_email) = match r.actor_id {
+                    None => ("system".to_string(), String::new()),
+                    Some(a) => who.get(&a).cloned().unwrap_or_else(|| (format!("#{a}"), String::new())),
+                };
+                AuditLine {
+                    id: r.id,
+                    at: when(&r.at),
+                    actor,
+                    actor_email,
+                    action: r.action,
+                    subject: format!("{} {}", r.subject_type, r.subject_id.unwrap_or_default()),
+                    changes: changes(&r.summary),
+                    request_id: r.request_id.unwrap_or_default(),
+                }
             })
             .collect(),
         next,
+        csv,
         actor_id: q.actor_id,
         action: q.action,
         subject_type: q.subject_type,
         subject_id: q.subject_id,
+        from: q.from,
+        to: q.to,
     })
 }
 

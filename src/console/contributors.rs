@@ -101,3 +101,186 @@ pub async fn page(st: web::Data<AppState>, user: Console<AnyStaff>, id: web::Pat
         moves,
     })
 }
+
+// ---------------------------------------------------------------- the list
+
+use diesel::prelude::*;
+
+use super::list::{contains_pattern, lower, stream_csv, Header, ListQuery, Order, SortKey, PAGE};
+use crate::auth::model::{User, UserStatus};
+use crate::auth::roles::Role;
+use crate::db::schema::{user_roles, users};
+use crate::db::DbConn;
+use crate::error::AppResult;
+
+const BASE: &str = "/console/contributors";
+
+const SORTS: [SortKey; 4] = [
+    SortKey { key: "id", label: "#" },
+    SortKey { key: "name", label: "Name" },
+    SortKey { key: "email", label: "Email" },
+    SortKey { key: "joined", label: "Joined" },
+];
+
+const STATUSES: [UserStatus; 9] = [
+    UserStatus::Registered,
+    UserStatus::EmailVerified,
+    UserStatus::AuthorizationPending,
+    UserStatus::AuthorizationVerified,
+    UserStatus::Active,
+    UserStatus::Rejected,
+    UserStatus::Suspended,
+    UserStatus::Removed,
+    UserStatus::Closed,
+];
+
+/// What the filters select, resolved from the query string.
+#[derive(Clone)]
+struct Filter {
+    search: Option<String>,
+    id: Option<i64>,
+    status: Option<UserStatus>,
+    from: Option<chrono::NaiveDateTime>,
+    to: Option<chrono::NaiveDateTime>,
+    order: Order,
+}
+
+impl Filter {
+    fn of(q: &ListQuery) -> AppResult<Self> {
+        let (from, to) = q.range()?;
+        Ok(Self {
+            search: q.search(),
+            id: q.search_id(),
+            status: UserStatus::parse(&q.status),
+            from,
+            to,
+            order: q.order(&SORTS, false),
+        })
+    }
+}
+
+/// Contributors (accounts holding the applicant role) matching `f`, one page after
+/// `after` in the chosen order.
+fn contributors(conn: &mut DbConn, f: &Filter, after: Option<i64>, limit: i64) -> AppResult<Vec<User>> {
+    let applicants =
+        user_roles::table.filter(user_roles::role.eq(Role::Applicant.as_str())).select(user_roles::user_id);
+    let mut query = users::table.filter(users::id.eq_any(applicants)).select(User::as_select()).into_boxed();
+    if let Some(text) = &f.search {
+        let pattern = contains_pattern(text);
+        let by_text =
+            lower(users::full_name).like(pattern.clone()).escape('\\').or(users::email.like(pattern).escape('\\'));
+        query = match f.id {
+            Some(id) => query.filter(by_text.or(users::id.eq(id))),
+            None => query.filter(by_text),
+        };
+    }
+    if let Some(status) = f.status {
+        query = query.filter(users::status.eq(status.as_str()));
+    }
+    if let Some(from) = f.from {
+        query = query.filter(users::created_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        query = query.filter(users::created_at.lt(to));
+    }
+    let desc = f.order.desc;
+    match f.order.key {
+        "name" => {
+            let at = after.map(|a| users::table.find(a).select(users::full_name).first::<String>(conn).map(|v| (v, a)));
+            crate::keyset_order!(query, users::full_name, users::id, at.transpose()?, desc);
+        }
+        "email" => {
+            let at = after.map(|a| users::table.find(a).select(users::email).first::<String>(conn).map(|v| (v, a)));
+            crate::keyset_order!(query, users::email, users::id, at.transpose()?, desc);
+        }
+        "joined" => {
+            let at = after.map(|a| {
+                users::table.find(a).select(users::created_at).first::<chrono::NaiveDateTime>(conn).map(|v| (v, a))
+            });
+            crate::keyset_order!(query, users::created_at, users::id, at.transpose()?, desc);
+        }
+        _ => {
+            if let Some(a) = after {
+                query = if desc { query.filter(users::id.lt(a)) } else { query.filter(users::id.gt(a)) };
+            }
+            query = if desc { query.order(users::id.desc()) } else { query.order(users::id.asc()) };
+        }
+    }
+    Ok(query.limit(limit).load(conn)?)
+}
+
+struct PersonLine {
+    id: i64,
+    name: String,
+    email: String,
+    status: String,
+    joined: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/contributors.html")]
+struct ListPage {
+    layout: Layout,
+    q: ListQuery,
+    headers: Vec<Header>,
+    statuses: Vec<(&'static str, String, bool)>,
+    rows: Vec<PersonLine>,
+    next: Option<String>,
+    first: Option<String>,
+    csv: String,
+}
+
+/// `/console/contributors`: search by name, email or id; filter by status and the day
+/// they joined; sort by any column; 50 a page; `format=csv` downloads every match.
+pub async fn list(
+    st: web::Data<AppState>,
+    user: Console<AnyStaff>,
+    q: web::Query<ListQuery>,
+) -> Result<actix_web::HttpResponse, super::guard::ConsoleError> {
+    let q = q.into_inner();
+    let filter = Filter::of(&q)?;
+    if q.csv() {
+        let state = st.clone();
+        return Ok(stream_csv(
+            "contributors.csv",
+            &["id", "name", "email", "status", "joined"],
+            move |after, limit| {
+                let rows = state.db.read_sync(|c| contributors(c, &filter, after, limit))?;
+                let next = crate::db::next_cursor(&rows, Some(limit), |u| u.id);
+                let cells = rows
+                    .into_iter()
+                    .map(|u| vec![u.id.to_string(), u.full_name, u.email, u.status, u.created_at.to_string()])
+                    .collect();
+                Ok((cells, next))
+            },
+        )
+        .await?);
+    }
+    let cursor = q.cursor()?;
+    let state = st.clone();
+    let f = filter.clone();
+    let rows = crate::blocking(move || state.db.read_sync(|c| contributors(c, &f, cursor, PAGE))).await?;
+    let next = crate::db::next_cursor(&rows, Some(PAGE), |u| u.id);
+    render(&ListPage {
+        layout: Layout::new(&user, "contributors", q.notice.as_deref()),
+        headers: q.headers(BASE, &SORTS, filter.order),
+        statuses: STATUSES
+            .iter()
+            .map(|s| (s.as_str(), s.as_str().replace('_', " "), filter.status == Some(*s)))
+            .collect(),
+        rows: rows
+            .into_iter()
+            .map(|u| PersonLine {
+                id: u.id,
+                name: u.full_name,
+                email: u.email,
+                status: u.status.replace('_', " "),
+                joined: when(&u.created_at),
+            })
+            .collect(),
+        next: q.next_href(BASE, next),
+        first: cursor.map(|_| q.href(BASE, &[])),
+        csv: q.csv_href(BASE),
+        q,
+    })
+}

@@ -98,6 +98,7 @@ async fn load_preview(st: &web::Data<AppState>) -> Result<Preview, ConsoleError>
 struct LateLine {
     contributor_id: i64,
     person: String,
+    email: String,
     records: i64,
     late: String,
     due_by: String,
@@ -113,34 +114,96 @@ struct EarningsPage {
     preview: Preview,
     promise_days: i64,
     late: Vec<LateLine>,
+    q: super::list::ListQuery,
+    csv: String,
 }
 
-pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<NoticeQuery>) -> PageResult {
-    let preview = load_preview(&st).await?;
+/// Approved-but-unpaid money: the preview of a batch built now and the late payments.
+/// The search (name, email or id) narrows both tables; `format=csv` downloads the late
+/// payments it selects.
+pub async fn earnings(
+    st: web::Data<AppState>,
+    user: Console<Finance>,
+    q: web::Query<super::list::ListQuery>,
+) -> PageResult {
+    let q = q.into_inner();
+    let mut preview = load_preview(&st).await?;
     let state = st.clone();
-    let (promise_days, late) = crate::blocking(move || {
-        let late = payouts::late_payouts(&state, None, crate::db::page::MAX_LIMIT)?;
-        Ok((state.settings()?.payment_promise().num_days(), late))
+    let excluded: Vec<i64> = preview.excluded.iter().map(|x| x.contributor_id).collect();
+    let (promise_days, late, people) = crate::blocking(move || {
+        let late = payouts::late_payouts(&state, None, i64::MAX)?;
+        let mut ids: Vec<i64> = late.iter().map(|l| l.contributor_id).collect();
+        ids.extend(excluded);
+        ids.sort_unstable();
+        ids.dedup();
+        let people = people_of(&state, ids)?;
+        Ok((state.settings()?.payment_promise().num_days(), late, people))
     })
     .await?;
-    let people = names(&st, late.iter().map(|l| l.contributor_id).collect()).await?;
+    let needle = q.search().map(|s| s.to_lowercase());
+    let id = q.search_id();
+    let matches = |who: i64| match &needle {
+        None => true,
+        Some(n) => {
+            id == Some(who)
+                || people
+                    .get(&who)
+                    .is_some_and(|(name, email)| name.to_lowercase().contains(n) || email.to_lowercase().contains(n))
+        }
+    };
+    preview.excluded.retain(|x| matches(x.contributor_id));
+    let late: Vec<LateLine> = late
+        .into_iter()
+        .filter(|l| matches(l.contributor_id))
+        .map(|l| LateLine {
+            person: people.get(&l.contributor_id).map(|p| p.0.clone()).unwrap_or_default(),
+            email: people.get(&l.contributor_id).map(|p| p.1.clone()).unwrap_or_default(),
+            contributor_id: l.contributor_id,
+            records: l.late_records,
+            late: dollars(l.late_cents),
+            due_by: when(&l.due_by),
+            available: dollars(l.available_cents),
+            in_payout: dollars(l.in_payout_cents),
+            reasons: l.reasons.join(", ").replace('_', " "),
+        })
+        .collect();
+    if q.csv() {
+        let rows: Vec<Vec<String>> = late
+            .iter()
+            .map(|l| {
+                vec![
+                    l.contributor_id.to_string(),
+                    l.person.clone(),
+                    l.email.clone(),
+                    l.records.to_string(),
+                    l.late.clone(),
+                    l.due_by.clone(),
+                    l.available.clone(),
+                    l.in_payout.clone(),
+                    l.reasons.clone(),
+                ]
+            })
+            .collect();
+        let header = [
+            "contributor_id",
+            "name",
+            "email",
+            "late_records",
+            "late",
+            "due_by",
+            "available",
+            "in_payout",
+            "why_not_paid",
+        ];
+        return Ok(super::list::stream_rows("late-payments.csv", &header, rows).await?);
+    }
     render(&EarningsPage {
         layout: Layout::new(&user, "earnings", q.notice.as_deref()),
         preview,
         promise_days,
-        late: late
-            .into_iter()
-            .map(|l| LateLine {
-                person: name_of(&people, l.contributor_id),
-                contributor_id: l.contributor_id,
-                records: l.late_records,
-                late: dollars(l.late_cents),
-                due_by: when(&l.due_by),
-                available: dollars(l.available_cents),
-                in_payout: dollars(l.in_payout_cents),
-                reasons: l.reasons.join(", ").replace('_', " "),
-            })
-            .collect(),
+        late,
+        csv: q.csv_href("/console/finance/earnings"),
+        q,
     })
 }
 
@@ -210,6 +273,8 @@ pub async fn build(st: web::Data<AppState>, user: Console<Finance>, form: web::F
 struct ItemLine {
     id: i64,
     contributor_id: i64,
+    person: String,
+    email: String,
     rail: String,
     destination: String,
     gross: String,
@@ -225,7 +290,7 @@ struct ExportLine {
     bytes: i64,
     sha256: String,
     at: String,
-    by: i64,
+    by: String,
 }
 
 #[derive(Template)]
@@ -236,9 +301,11 @@ struct BatchPage {
     status: String,
     note: String,
     created: String,
-    created_by: i64,
+    created_by: String,
     approved: String,
     approved_by: String,
+    next: Option<String>,
+    first: Option<String>,
     gross: String,
     withheld: String,
     net: String,
@@ -279,15 +346,43 @@ impl From<payouts::SettlementReport> for SettlementSummary {
     }
 }
 
+/// Items per page of a batch.
+const ITEMS_PAGE: i64 = 100;
+
+/// Name and email of each person, by id.
+fn people_of(st: &AppState, ids: Vec<i64>) -> crate::error::AppResult<HashMap<i64, (String, String)>> {
+    st.db.read_sync(|c| {
+        Ok(crate::auth::service::find_users(c, &ids)?.into_iter().map(|u| (u.id, (u.full_name, u.email))).collect())
+    })
+}
+
+fn staff_name(people: &HashMap<i64, (String, String)>, id: i64) -> String {
+    people.get(&id).map(|(n, e)| format!("{n} ({e})")).unwrap_or_else(|| format!("staff #{id}"))
+}
+
 async fn batch_page(
     st: &web::Data<AppState>,
     user: &Console<Finance>,
     id: i64,
     notice: Option<&str>,
     settlement: Option<payouts::SettlementReport>,
+    cursor: Option<i64>,
 ) -> PageResult {
     let state = st.clone();
-    let v = crate::blocking(move || payouts::get_batch(&state, id, None, Some(200))).await?;
+    let (v, people) = crate::blocking(move || {
+        let v = payouts::get_batch(&state, id, cursor, Some(ITEMS_PAGE))?;
+        let mut ids: Vec<i64> = v.items.iter().map(|i| i.contributor_id).collect();
+        ids.push(v.batch.created_by);
+        ids.extend(v.batch.approved_by);
+        ids.extend(v.exports.iter().map(|e| e.exported_by));
+        ids.sort_unstable();
+        ids.dedup();
+        let people = people_of(&state, ids)?;
+        Ok((v, people))
+    })
+    .await?;
+    let next = crate::db::next_cursor(&v.items, Some(ITEMS_PAGE), |i| i.id)
+        .map(|c| format!("/console/finance/batches/{id}?cursor={}", crate::db::page::encode(c)));
     let b = &v.batch;
     render(&BatchPage {
         layout: Layout::new(user, "batches", notice),
@@ -295,9 +390,11 @@ async fn batch_page(
         status: b.status.to_string(),
         note: b.note.clone(),
         created: when(&b.created_at),
-        created_by: b.created_by,
+        created_by: staff_name(&people, b.created_by),
         approved: when_opt(&b.approved_at),
-        approved_by: b.approved_by.map(|u| format!("staff #{u}")).unwrap_or_else(|| "—".into()),
+        approved_by: b.approved_by.map(|u| staff_name(&people, u)).unwrap_or_else(|| "—".into()),
+        next,
+        first: cursor.map(|_| format!("/console/finance/batches/{id}")),
         gross: dollars(b.gross_cents),
         withheld: dollars(b.withheld_cents),
         net: dollars(b.net_cents),
@@ -313,6 +410,8 @@ async fn batch_page(
             .map(|i| ItemLine {
                 id: i.id,
                 contributor_id: i.contributor_id,
+                person: people.get(&i.contributor_id).map(|p| p.0.clone()).unwrap_or_default(),
+                email: people.get(&i.contributor_id).map(|p| p.1.clone()).unwrap_or_default(),
                 rail: i.rail.as_str().to_string(),
                 destination: i.destination.clone(),
                 gross: dollars(i.gross_cents),
@@ -331,7 +430,7 @@ async fn batch_page(
                 bytes: e.byte_count,
                 sha256: e.sha256.clone(),
                 at: when(&e.exported_at),
-                by: e.exported_by,
+                by: staff_name(&people, e.exported_by),
             })
             .collect(),
         // Only the formats of rails the batch pays: the others would have nothing to export.
@@ -361,13 +460,20 @@ fn format_label(f: Format) -> &'static str {
     }
 }
 
+#[derive(Deserialize)]
+pub struct BatchQuery {
+    notice: Option<String>,
+    #[serde(default, deserialize_with = "crate::db::page::cursor")]
+    cursor: Option<i64>,
+}
+
 pub async fn batch(
     st: web::Data<AppState>,
     user: Console<Finance>,
     id: web::Path<i64>,
-    q: web::Query<NoticeQuery>,
+    q: web::Query<BatchQuery>,
 ) -> PageResult {
-    batch_page(&st, &user, id.into_inner(), q.notice.as_deref(), None).await
+    batch_page(&st, &user, id.into_inner(), q.notice.as_deref(), None, q.cursor).await
 }
 
 pub async fn approve(st: web::Data<AppState>, user: Console<Finance>, id: web::Path<i64>) -> PageResult {
@@ -415,7 +521,7 @@ pub async fn settle(
     let lines = crate::payouts::routes::parse_csv(&file.bytes)?;
     let (state, ctx, me) = (st.clone(), user.ctx.clone(), user.id);
     let report = crate::blocking(move || payouts::settle(&state, &ctx, me, id, lines)).await?;
-    batch_page(&st, &user, id, Some("settled"), Some(report)).await
+    batch_page(&st, &user, id, Some("settled"), Some(report), None).await
 }
 
 // ---------------------------------------------------------------- 1099-NEC

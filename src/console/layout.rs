@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use super::guard::{ConsoleError, PageResult};
 use super::session::ConsoleUser;
 use crate::auth::roles::Role;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError, ProblemCode};
 
 pub struct Layout {
     pub name: String,
@@ -55,8 +55,77 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "settings_saved" => "Settings saved: in force on every instance now.",
         "test_created" => "Qualification test created.",
         "retried" => "Email queued for another attempt.",
+        "nothing_to_claim" => "Nothing left to claim in this queue.",
+        "deactivated" => "Staff account deactivated: their sessions are ended.",
+        "invitation_sent" => "A new invitation email is on its way.",
         _ => return None,
     })
+}
+
+/// The errors of a form shown on the same page, beside their fields, with the input
+/// kept (a refused post answers 422 with the form again, not a separate error page).
+#[derive(Default, Debug)]
+pub struct FormErrors {
+    pub items: Vec<FieldError>,
+}
+
+impl FormErrors {
+    pub fn add(&mut self, field: &str, message: &str) {
+        self.items.push(FieldError::new(field, "invalid", message));
+    }
+
+    /// The field errors of `e`, or its detail as an error of the whole form.
+    pub fn absorb(&mut self, e: &AppError) {
+        match e {
+            AppError::Validation(list) => self.items.extend(list.iter().cloned()),
+            AppError::Conflict { code: ProblemCode::EmailTaken, detail } => {
+                self.items.push(FieldError::new("email", "email_taken", detail.clone()))
+            }
+            other => self.items.push(FieldError::new("", "refused", other.public_detail())),
+        }
+    }
+
+    /// An error a form can show beside its fields (invalid input, a rule refusing it);
+    /// others (not found, forbidden, a lost database) stay error pages.
+    pub fn from_error(e: AppError) -> Result<Self, AppError> {
+        match e {
+            AppError::Validation(_)
+            | AppError::Invalid { .. }
+            | AppError::BadRequest(_)
+            | AppError::Conflict { .. }
+            | AppError::ConflictWith { .. } => {
+                let mut errors = Self::default();
+                errors.absorb(&e);
+                Ok(errors)
+            }
+            other => Err(other),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The messages for `field`, joined; `None` when it has none.
+    pub fn of(&self, field: &str) -> Option<String> {
+        let messages: Vec<&str> = self.items.iter().filter(|e| e.field == field).map(|e| e.message.as_str()).collect();
+        (!messages.is_empty()).then(|| messages.join("; "))
+    }
+
+    /// Every message, with its field's name when it has one (the summary at the top).
+    pub fn all(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .map(|e| if e.field.is_empty() { e.message.clone() } else { format!("{}: {}", e.field, e.message) })
+            .collect()
+    }
+}
+
+/// A page showing a form with its errors: 422.
+pub fn render_invalid(page: &impl Template) -> PageResult {
+    let mut res = render(page)?;
+    *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(res)
 }
 
 pub fn render(page: &impl Template) -> PageResult {

@@ -5,11 +5,13 @@
 //! (`Console<Finance>`), and every action is audited by the service it calls.
 
 pub mod admin;
+pub mod charts;
 pub mod contributors;
 pub mod finance;
 pub mod guard;
 pub mod layout;
 pub mod links;
+pub mod list;
 pub mod review;
 pub mod session;
 pub mod sign_in;
@@ -60,8 +62,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(review::dashboard))
             .route("/", web::get().to(review::dashboard))
             .route("/files/{id}", web::get().to(review::file))
+            .route("/contributors", web::get().to(contributors::list))
             .route("/contributors/{id}", web::get().to(contributors::page))
             .route("/review/{queue}", web::get().to(review::queue))
+            .route("/review/work-records/bulk-approve", web::post().to(review::bulk_approve))
+            .route("/review/{queue}/claim-next", web::post().to(review::claim_next))
             .route("/review/{queue}/{id}", web::get().to(review::item))
             .route("/review/{queue}/{id}/claim", web::post().to(review::claim))
             .route("/review/{queue}/{id}/decision", web::post().to(review::decide))
@@ -79,6 +84,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/admin/staff", web::get().to(admin::staff))
             .route("/admin/staff", web::post().to(admin::create_staff))
             .route("/admin/staff/{id}/roles", web::post().to(admin::set_roles))
+            .route("/admin/staff/{id}/deactivate", web::post().to(admin::deactivate))
+            .route("/admin/staff/{id}/reactivate", web::post().to(admin::reactivate))
+            .route("/admin/staff/{id}/invitation", web::post().to(admin::resend_invitation))
             .route("/admin/projects", web::get().to(admin::projects))
             .route("/admin/projects", web::post().to(admin::create_project))
             .route("/admin/tests", web::get().to(admin::tests))

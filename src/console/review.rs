@@ -1,5 +1,6 @@
 //! Reviewer pages: the dashboard of queues, each queue, and an item beside its document
-//! and decision form. Every action calls the same service function as the REST API.
+//! and decision form. Every action calls the same service function as the REST API,
+//! through the queue's [`ReviewQueue`].
 
 use std::collections::HashMap;
 
@@ -8,12 +9,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::guard::{Console, ConsoleError, PageResult};
-use super::layout::{age, render, see_other, when, Layout};
+use super::layout::{age, dollars, render, render_invalid, see_other, when, FormErrors, Layout};
+use super::list::{Header, ListQuery, Order, SortKey, PAGE};
 use super::session::ConsoleUser;
 use crate::auth::roles::{AnyStaff, Reviewer};
+use crate::db::DbConn;
 use crate::decisions::model::Decision;
 use crate::error::{AppError, AppResult};
-use crate::review::{self, Form, ListFilter, ReviewQueue};
+use crate::review::{self, Form, ListFilter, ReviewQueue, Waiting};
 use crate::AppState;
 
 /// A review queue, as the pages name it (its templates call `slug()` and `title()`).
@@ -47,6 +50,18 @@ struct QueueLine {
     title: &'static str,
     size: i64,
     oldest: String,
+    /// The 30-day trend of items waiting at the end of each day, when there is one.
+    trend: Option<super::charts::Spark>,
+}
+
+/// Money owed to contributors, from the ledger's contributor accounts.
+struct Money {
+    held: String,
+    available: String,
+    in_payout: String,
+    late: String,
+    late_people: usize,
+    promise_days: i64,
 }
 
 #[derive(Template)]
@@ -54,11 +69,31 @@ struct QueueLine {
 struct DashboardPage {
     layout: Layout,
     queues: Vec<QueueLine>,
+    money: Option<Money>,
 }
+
+/// Days of the dashboard's trends.
+const TREND_DAYS: i64 = 30;
 
 pub async fn dashboard(st: web::Data<AppState>, user: Console<AnyStaff>, q: web::Query<NoticeQuery>) -> PageResult {
     let state = st.clone();
-    let stats = crate::blocking(move || state.db.read_sync(|c| review::stats(c, &QUEUES))).await?;
+    let finance = user.has(crate::auth::roles::Role::Finance);
+    let (stats, trends, money) = crate::blocking(move || {
+        let now = state.clock.now();
+        let (stats, trends) = state
+            .db
+            .read_sync(|c| Ok((review::stats(c, &QUEUES)?, super::charts::waiting_trends(c, now, TREND_DAYS)?)))?;
+        let money = if finance {
+            let totals = state.db.read_sync(super::charts::owed_by_kind)?;
+            let late = crate::payouts::service::late_payouts(&state, None, i64::MAX)?;
+            let promise_days = state.settings()?.payment_promise().num_days();
+            Some((totals, late.iter().map(|l| l.late_cents).sum::<i64>(), late.len(), promise_days))
+        } else {
+            None
+        };
+        Ok((stats, trends, money))
+    })
+    .await?;
     let now = st.clock.now();
     let queues = stats
         .into_iter()
@@ -67,9 +102,21 @@ pub async fn dashboard(st: web::Data<AppState>, user: Console<AnyStaff>, q: web:
             title: queue_of(s.queue).map(|q| q.title()).unwrap_or(s.queue),
             size: s.size,
             oldest: s.oldest.map(|t| age(now, t)).unwrap_or_else(|| "—".into()),
+            trend: trends.iter().find(|(q, _)| *q == s.queue).map(|(q, points)| super::charts::Spark::of(q, points)),
         })
         .collect();
-    render(&DashboardPage { layout: Layout::new(&user, "dashboard", q.notice.as_deref()), queues })
+    let money = money.map(|(totals, late, late_people, promise_days)| {
+        let of = |kind: &str| dollars(totals.iter().find(|(k, _)| k == kind).map(|(_, v)| *v).unwrap_or(0));
+        Money {
+            held: of("held"),
+            available: of("available"),
+            in_payout: of("in_payout"),
+            late: dollars(late),
+            late_people,
+            promise_days,
+        }
+    });
+    render(&DashboardPage { layout: Layout::new(&user, "dashboard", q.notice.as_deref()), queues, money })
 }
 
 // ---------------------------------------------------------------- a queue
@@ -77,26 +124,31 @@ pub async fn dashboard(st: web::Data<AppState>, user: Console<AnyStaff>, q: web:
 /// One waiting item, as a queue lists it.
 struct Entry {
     id: i64,
+    person_id: i64,
     person: String,
+    email: String,
     summary: String,
+    since_at: chrono::NaiveDateTime,
     since: String,
     age: String,
     claim: String,
     mine: bool,
     unclaimed: bool,
     flagged: bool,
+    cents: i64,
+    amount: String,
 }
 
-#[derive(Deserialize, Default)]
-pub struct QueueQuery {
-    /// `all` (default), `unclaimed` or `mine`.
-    show: Option<String>,
-    /// Credentials only: `degree`, `transcript`, `license`, `certification`.
-    kind: Option<String>,
-    /// Credentials only: `true` for items flagged as possible fraud.
-    flagged: Option<String>,
-    notice: Option<String>,
-}
+const QUEUE_SORTS: [SortKey; 4] = [
+    SortKey { key: "since", label: "Waiting since" },
+    SortKey { key: "id", label: "#" },
+    SortKey { key: "person", label: "Person" },
+    SortKey { key: "amount", label: "Amount" },
+];
+
+/// The most items a queue page searches and sorts over; a queue longer than this shows
+/// its oldest ones and says so.
+const QUEUE_CAP: usize = 10_000;
 
 #[derive(Template)]
 #[template(path = "console/queue.html")]
@@ -104,89 +156,344 @@ struct QueuePage {
     layout: Layout,
     queue: Queue,
     entries: Vec<Entry>,
+    q: ListQuery,
+    headers: Vec<Header>,
     show: String,
     /// The credential kinds of the filter, and whether each is selected.
     kinds: Vec<(&'static str, bool)>,
     flagged: bool,
+    total: usize,
+    capped: bool,
+    next: Option<String>,
+    first: Option<String>,
+    csv: String,
+    bulk: Option<BulkResult>,
+    errors: FormErrors,
+    reason_code: String,
+    note: String,
 }
 
-/// Who holds an item: "you", "reviewer #7 until …", or "unclaimed" (also when lapsed).
+/// Who holds an item: "you", "Ana Reviewer until …", or "unclaimed" (also when lapsed).
 fn claim_text(
     now: chrono::NaiveDateTime,
     me: i64,
     by: Option<i64>,
     until: Option<chrono::NaiveDateTime>,
+    names: &HashMap<i64, (String, String)>,
 ) -> (String, bool, bool) {
     match (by, until) {
         (Some(by), Some(until)) if until > now => {
-            let who = if by == me { "you".to_string() } else { format!("reviewer #{by}") };
+            let who = if by == me {
+                "you".to_string()
+            } else {
+                names.get(&by).map(|(n, _)| n.clone()).unwrap_or_else(|| format!("reviewer #{by}"))
+            };
             (format!("{who} until {}", when(&until)), by == me, false)
         }
         _ => ("unclaimed".into(), false, true),
     }
 }
 
-fn names(st: &AppState, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
-    st.db.read_sync(|c| crate::auth::service::names_of(c, &ids))
+/// One read of a queue through its [`ReviewQueue::list`]: up to 200 waiting items after
+/// `after`, in the queue's order.
+fn load_queue(st: &AppState, queue: Queue, q: &ListQuery, after: Option<i64>) -> AppResult<Vec<Waiting>> {
+    let filter = ListFilter {
+        kind: (!q.kind.is_empty()).then(|| q.kind.clone()),
+        flagged: (q.flagged == "true").then_some(true),
+        limit: Some(crate::db::page::MAX_LIMIT),
+        after,
+    };
+    queue.list(st, &filter)
 }
 
-pub async fn queue(
-    st: web::Data<AppState>,
-    user: Console<Reviewer>,
-    path: web::Path<String>,
-    q: web::Query<QueueQuery>,
-) -> PageResult {
-    let queue = queue_of(&path)?;
-    let q = q.into_inner();
-    let (state, me) = (st.clone(), user.id);
-    let show = q.show.clone().unwrap_or_else(|| "all".into());
-    let (raw, names, now) = {
-        let q = QueueQuery { show: None, kind: q.kind.clone(), flagged: q.flagged.clone(), notice: None };
-        crate::blocking(move || {
-            let filter = ListFilter {
-                kind: q.kind.clone(),
-                flagged: q.flagged.as_deref().map(|f| f == "true"),
-                limit: Some(200),
-            };
-            let raw = queue.list(&state, &filter)?;
-            let names = names(&state, raw.iter().map(|r| r.person_id).collect())?;
-            Ok((raw, names, state.clock.now()))
-        })
-        .await?
-    };
+fn people(st: &AppState, ids: Vec<i64>) -> AppResult<HashMap<i64, (String, String)>> {
+    st.db.read_sync(|c| {
+        Ok(crate::auth::service::find_users(c, &ids)?.into_iter().map(|u| (u.id, (u.full_name, u.email))).collect())
+    })
+}
+
+/// Every waiting item of a queue (up to [`QUEUE_CAP`]), oldest first, with names and
+/// emails of the people and the claim holders.
+fn load_entries(st: &AppState, queue: Queue, q: &ListQuery, me: i64) -> AppResult<(Vec<Entry>, bool)> {
+    let mut raw: Vec<Waiting> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = load_queue(st, queue, q, after)?;
+        let full = page.len() as i64 == crate::db::page::MAX_LIMIT;
+        after = page.last().map(|r| r.id);
+        raw.extend(page);
+        if !full || raw.len() >= QUEUE_CAP {
+            break;
+        }
+    }
+    let capped = raw.len() >= QUEUE_CAP;
+    let mut ids: Vec<i64> = raw.iter().map(|r| r.person_id).chain(raw.iter().filter_map(|r| r.claimed_by)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = people(st, ids)?;
+    let now = st.clock.now();
     let entries = raw
         .into_iter()
         .map(|r| {
-            let (claim, mine, unclaimed) = claim_text(now, me, r.claimed_by, r.claim_expires_at);
+            let (claim, mine, unclaimed) = claim_text(now, me, r.claimed_by, r.claim_expires_at, &names);
+            let (person, email) =
+                names.get(&r.person_id).cloned().unwrap_or_else(|| (format!("user #{}", r.person_id), String::new()));
             Entry {
                 id: r.id,
-                person: names.get(&r.person_id).cloned().unwrap_or_else(|| format!("user #{}", r.person_id)),
+                person_id: r.person_id,
+                person,
+                email,
                 summary: r.summary,
+                since_at: r.since,
                 since: when(&r.since),
                 age: age(now, r.since),
                 claim,
                 mine,
                 unclaimed,
                 flagged: r.flagged,
+                cents: r.cents,
+                amount: dollars(r.cents),
             }
         })
-        .filter(|e| match show.as_str() {
+        .collect();
+    Ok((entries, capped))
+}
+
+/// The entries the query selects, in its order: show (all, unclaimed, mine), search
+/// (item id, person id, name, email, and the item's text, e.g. a task reference),
+/// waiting since (date range).
+fn select(entries: Vec<Entry>, q: &ListQuery, order: Order) -> AppResult<Vec<Entry>> {
+    let (from, to) = q.range()?;
+    let needle = q.search().map(|s| s.to_lowercase());
+    let id = q.search_id();
+    let mut out: Vec<Entry> = entries
+        .into_iter()
+        .filter(|e| match q.show.as_str() {
             "mine" => e.mine,
             "unclaimed" => e.unclaimed,
             _ => true,
         })
+        .filter(|e| from.is_none_or(|f| e.since_at >= f) && to.is_none_or(|t| e.since_at < t))
+        .filter(|e| match &needle {
+            None => true,
+            Some(n) => {
+                id.is_some_and(|id| id == e.id || id == e.person_id)
+                    || e.person.to_lowercase().contains(n)
+                    || e.email.to_lowercase().contains(n)
+                    || e.summary.to_lowercase().contains(n)
+            }
+        })
         .collect();
+    match order.key {
+        "id" => out.sort_by_key(|e| e.id),
+        "person" => out.sort_by(|a, b| a.person.cmp(&b.person).then(a.id.cmp(&b.id))),
+        "amount" => out.sort_by_key(|e| (e.cents, e.id)),
+        _ => out.sort_by_key(|e| (e.since_at, e.id)),
+    }
+    if order.desc {
+        out.reverse();
+    }
+    Ok(out)
+}
+
+fn queue_base(queue: Queue) -> String {
+    format!("/console/review/{}", queue.slug())
+}
+
+pub async fn queue(
+    st: web::Data<AppState>,
+    user: Console<Reviewer>,
+    path: web::Path<String>,
+    q: web::Query<ListQuery>,
+) -> PageResult {
+    let queue = queue_of(&path)?;
+    queue_page(st, user, queue, q.into_inner(), None, FormErrors::default(), None).await
+}
+
+/// A queue page, with the outcome of a bulk approval or the errors of its form.
+async fn queue_page(
+    st: web::Data<AppState>,
+    user: Console<Reviewer>,
+    queue: Queue,
+    q: ListQuery,
+    bulk: Option<BulkResult>,
+    errors: FormErrors,
+    kept: Option<(String, String)>,
+) -> PageResult {
+    let order = q.order(&QUEUE_SORTS, false);
+    let (state, me, query) = (st.clone(), user.id, q.clone());
+    let (entries, capped) = crate::blocking(move || load_entries(&state, queue, &query, me)).await?;
+    let selected = select(entries, &q, order)?;
+    let base = queue_base(queue);
+    if q.csv() {
+        let rows: Vec<Vec<String>> = selected
+            .iter()
+            .map(|e| {
+                vec![
+                    e.id.to_string(),
+                    e.person_id.to_string(),
+                    e.person.clone(),
+                    e.email.clone(),
+                    e.summary.clone(),
+                    e.since_at.to_string(),
+                    e.claim.clone(),
+                    e.flagged.to_string(),
+                ]
+            })
+            .collect();
+        let name = format!("{}.csv", queue.slug());
+        let header = ["id", "person_id", "person", "email", "item", "waiting_since", "claim", "flagged"];
+        return Ok(super::list::stream_rows(&name, &header, rows).await?);
+    }
+    let total = selected.len();
+    // Keyset: the page starts after the cursor's item in this order.
+    let start = match q.cursor()? {
+        Some(after) => selected.iter().position(|e| e.id == after).map(|i| i + 1).unwrap_or(total),
+        None => 0,
+    };
+    let page: Vec<Entry> = selected.into_iter().skip(start).take(PAGE as usize + 1).collect();
+    let more = page.len() > PAGE as usize;
+    let mut entries = page;
+    entries.truncate(PAGE as usize);
+    let next = if more { q.next_href(&base, entries.last().map(|e| e.id)) } else { None };
+    let (reason_code, note) = kept.unwrap_or_else(|| ("meets_guidelines".into(), String::new()));
     render(&QueuePage {
         layout: Layout::new(&user, queue.slug(), q.notice.as_deref()),
         queue,
         entries,
-        show,
-        kinds: ["degree", "transcript", "license", "certification"]
-            .into_iter()
-            .map(|k| (k, q.kind.as_deref() == Some(k)))
-            .collect(),
-        flagged: q.flagged.as_deref() == Some("true"),
+        headers: q.headers(&base, &QUEUE_SORTS, order),
+        show: if q.show.is_empty() { "all".into() } else { q.show.clone() },
+        kinds: ["degree", "transcript", "license", "certification"].into_iter().map(|k| (k, q.kind == k)).collect(),
+        flagged: q.flagged == "true",
+        total,
+        capped,
+        next,
+        first: (!q.cursor.is_empty()).then(|| q.href(&base, &[])),
+        csv: q.csv_href(&base),
+        bulk,
+        errors,
+        reason_code,
+        note,
+        q,
     })
+}
+
+// ---------------------------------------------------------------- claim next, bulk approval
+
+/// Claims the oldest unclaimed item of a queue the reviewer may take (not their own) and
+/// opens it; with nothing left, back to the queue with a notice.
+pub async fn claim_next(st: web::Data<AppState>, user: Console<Reviewer>, path: web::Path<String>) -> PageResult {
+    let queue = queue_of(&path)?;
+    let state = st.clone();
+    let (me, ctx) = (user.id, user.ctx.clone());
+    let claimed = crate::blocking(move || {
+        let (entries, _) = load_entries(&state, queue, &ListQuery::default(), me)?;
+        let mut waiting: Vec<&Entry> = entries.iter().filter(|e| e.unclaimed && e.person_id != me).collect();
+        waiting.sort_by_key(|e| (e.since_at, e.id));
+        for e in waiting {
+            // Another reviewer may take it first: try the next one.
+            match claim_one(&state, &ctx, me, queue, e.id) {
+                Ok(()) => return Ok(Some(e.id)),
+                Err(AppError::Conflict { .. } | AppError::ConflictWith { .. } | AppError::Forbidden(_)) => continue,
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(None)
+    })
+    .await?;
+    match claimed {
+        Some(id) => see_other(&format!("/console/review/{}/{id}", queue.slug()), "claimed"),
+        None => see_other(&queue_base(queue), "nothing_to_claim"),
+    }
+}
+
+fn claim_one(st: &AppState, ctx: &crate::auth::RequestCtx, me: i64, queue: Queue, id: i64) -> AppResult<()> {
+    review::claim(st, ctx, queue, me, id)
+}
+
+/// What a bulk approval did: how many were approved, and each refusal with its reason.
+pub struct BulkResult {
+    approved: usize,
+    refused: Vec<(i64, String)>,
+}
+
+/// The queue of bulk approvals.
+const WORK_RECORDS: Queue = &crate::work::queue::WorkRecords;
+
+/// The largest bulk approval in one post.
+const BULK_MAX: usize = 200;
+
+/// Approves the ticked work records one by one, each exactly as a single approval: the
+/// record is claimed (unless the reviewer holds it) and decided by the same service
+/// call, in its own transaction, with its own audit record, decision and email. A
+/// record the rules refuse (claimed by someone else, already decided, the reviewer's own
+/// work) is listed with the reason; the others are approved.
+pub async fn bulk_approve(
+    st: web::Data<AppState>,
+    user: Console<Reviewer>,
+    form: web::Form<Vec<(String, String)>>,
+) -> PageResult {
+    let fields = form.into_inner();
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let (reason_code, note) = (field("reason_code"), field("note"));
+    let mut errors = FormErrors::default();
+    let ids: Vec<i64> = fields.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.parse().ok()).collect();
+    if ids.is_empty() {
+        errors.add("ids", "tick at least one work record");
+    }
+    if ids.len() > BULK_MAX {
+        errors.add("ids", &format!("at most {BULK_MAX} records at a time"));
+    }
+    if let Err(e) = review::free_reason_code(&reason_code) {
+        errors.absorb(&e);
+    }
+    if let Err(e) = review::note(&note, false) {
+        errors.absorb(&e);
+    }
+    if !errors.is_empty() {
+        let mut res =
+            queue_page(st, user, WORK_RECORDS, ListQuery::default(), None, errors, Some((reason_code, note))).await?;
+        *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    }
+    let state = st.clone();
+    let (me, ctx) = (user.id, user.ctx.clone());
+    let code = reason_code.clone();
+    let result = crate::blocking(move || {
+        let now = state.clock.now();
+        let mut result = BulkResult { approved: 0, refused: Vec::new() };
+        for id in ids {
+            let outcome = (|| {
+                let held = state.db.read_sync(|c| WORK_RECORDS.load(c, id))?;
+                if !review::holds_claim(held.claimed_by, held.claim_expires_at, me, now) {
+                    review::claim(&state, &ctx, WORK_RECORDS, me, id)?;
+                }
+                let d = review::Decision {
+                    decision: "approve".into(),
+                    reason_code: code.clone(),
+                    points: None,
+                    note: note.clone(),
+                };
+                WORK_RECORDS.decide(&state, &ctx, me, id, d)
+            })();
+            match outcome {
+                Ok(()) => result.approved += 1,
+                Err(e) => result.refused.push((id, e.public_detail())),
+            }
+        }
+        Ok(result)
+    })
+    .await?;
+    queue_page(
+        st,
+        user,
+        WORK_RECORDS,
+        ListQuery::default(),
+        Some(result),
+        FormErrors::default(),
+        Some((reason_code, String::new())),
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- one item
@@ -243,6 +550,66 @@ struct ItemPage {
     mine: bool,
     form: DecisionForm,
     history: Vec<HistoryLine>,
+    errors: FormErrors,
+    kept: Kept,
+    /// Credentials: this one and every other credential whose file has the same bytes,
+    /// side by side (rows of label and one value per credential).
+    twins: Option<Comparison>,
+}
+
+/// The queue whose flagged items are compared with their twins.
+const CREDENTIALS: Queue = &crate::credentials::queue::Credentials;
+
+/// Credentials compared column by column: headers, then rows of a label and values.
+struct Comparison {
+    columns: Vec<(i64, String)>,
+    rows: Vec<(&'static str, Vec<String>)>,
+}
+
+/// The credential and the others whose file has the same SHA-256 (the duplicate-file
+/// fraud flag), with their owners, for the side-by-side view.
+fn twins(conn: &mut DbConn, id: i64) -> AppResult<Option<Comparison>> {
+    use crate::db::schema::{credentials, files, users};
+    use diesel::prelude::*;
+    let c = crate::credentials::service::find(conn, id)?;
+    if !c.flagged {
+        return Ok(None);
+    }
+    let sha: String = files::table.find(c.file_id).select(files::sha256).first(conn)?;
+    let same: Vec<i64> = files::table.filter(files::sha256.eq(&sha)).select(files::id).load(conn)?;
+    let rows: Vec<(crate::credentials::model::Credential, String, String)> = credentials::table
+        .inner_join(users::table.on(users::id.eq(credentials::user_id)))
+        .filter(credentials::file_id.eq_any(&same))
+        .order(credentials::id.asc())
+        .select((crate::credentials::model::Credential::as_select(), users::full_name, users::email))
+        .load(conn)?;
+    if rows.len() < 2 {
+        return Ok(None);
+    }
+    // This credential first.
+    let (mut this, others): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(r, _, _)| r.id == id);
+    this.extend(others);
+    let col = |f: &dyn Fn(&crate::credentials::model::Credential, &str, &str) -> String| {
+        this.iter().map(|(c, n, e)| f(c, n, e)).collect::<Vec<_>>()
+    };
+    let rows = vec![
+        ("Person", col(&|_, n, _| n.to_string())),
+        ("Email", col(&|_, _, e| e.to_string())),
+        ("Kind", col(&|c, _, _| c.kind.clone())),
+        ("Title", col(&|c, _, _| c.title.clone())),
+        ("Issuer", col(&|c, _, _| c.issuer.clone())),
+        ("Issued", col(&|c, _, _| c.issued_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()))),
+        ("Submitted", col(&|c, _, _| when(&c.submitted_at))),
+        ("Status", col(&|c, _, _| c.status.replace('_', " "))),
+        ("File SHA-256", col(&|_, _, _| sha.chars().take(16).collect::<String>() + "…")),
+    ];
+    let columns = this
+        .iter()
+        .map(|(c, _, _)| {
+            (c.id, if c.id == id { format!("This credential (#{})", c.id) } else { format!("Credential #{}", c.id) })
+        })
+        .collect();
+    Ok(Some(Comparison { columns, rows }))
 }
 
 /// The decision form of a queue's item.
@@ -287,10 +654,32 @@ pub async fn item(
 ) -> PageResult {
     let (slug, id) = path.into_inner();
     let queue = queue_of(&slug)?;
+    item_page(st, user, queue, id, q.notice.as_deref(), FormErrors::default(), Kept::default()).await
+}
+
+/// What the decision form held when it was refused, shown again.
+#[derive(Default)]
+struct Kept {
+    decision: String,
+    reason_code: String,
+    points: String,
+    note: String,
+}
+
+async fn item_page(
+    st: web::Data<AppState>,
+    user: Console<Reviewer>,
+    queue: Queue,
+    id: i64,
+    notice: Option<&str>,
+    errors: FormErrors,
+    kept: Kept,
+) -> PageResult {
     let state = st.clone();
-    let (loaded, person, history, files, now) = crate::blocking(move || {
+    let (loaded, person, history, files, now, twins) = crate::blocking(move || {
         state.db.read_sync(|conn| {
             let loaded = queue.load(conn, id)?;
+            let twins = if queue.slug() == CREDENTIALS.slug() { twins(conn, id)? } else { None };
             let person = crate::auth::service::find_user(conn, loaded.person_id)?.full_name;
             let history = crate::decisions::service::list_for(conn, loaded.person_id, None, Some(50))?;
             let mut files = Vec::new();
@@ -298,13 +687,13 @@ pub async fn item(
                 let f = crate::files::service::find(conn, *file_id)?;
                 files.push(FileView { id: f.id, label: label.clone(), image: f.content_type.starts_with("image/") });
             }
-            Ok((loaded, person, history, files, state.clock.now()))
+            Ok((loaded, person, history, files, state.clock.now(), twins))
         })
     })
     .await?;
-    let (claim, mine, _) = claim_text(now, user.id, loaded.claimed_by, loaded.claim_expires_at);
-    render(&ItemPage {
-        layout: Layout::new(&user, queue.slug(), q.notice.as_deref()),
+    let (claim, mine, _) = claim_text(now, user.id, loaded.claimed_by, loaded.claim_expires_at, &HashMap::new());
+    let page = ItemPage {
+        layout: Layout::new(&user, queue.slug(), notice),
         queue,
         id,
         person,
@@ -318,7 +707,15 @@ pub async fn item(
         claim,
         mine,
         history: history.into_iter().map(history_line).collect(),
-    })
+        errors,
+        kept,
+        twins,
+    };
+    if page.errors.is_empty() {
+        render(&page)
+    } else {
+        render_invalid(&page)
+    }
 }
 
 pub async fn claim(st: web::Data<AppState>, user: Console<Reviewer>, path: web::Path<(String, i64)>) -> PageResult {
@@ -350,6 +747,9 @@ fn decide_now(st: &AppState, user: &ConsoleUser, queue: Queue, id: i64, input: D
     queue.decide(st, &user.ctx, user.id, id, decision)
 }
 
+/// Records a decision; a refusal (a missing note, a malformed reason code, points out
+/// of range, a lapsed claim) shows the item again with the errors beside the form and
+/// what was typed kept.
 pub async fn decide(
     st: web::Data<AppState>,
     user: Console<Reviewer>,
@@ -358,10 +758,19 @@ pub async fn decide(
 ) -> PageResult {
     let (slug, id) = path.into_inner();
     let queue = queue_of(&slug)?;
+    let input = form.into_inner();
+    let kept = Kept {
+        decision: input.decision.clone().unwrap_or_default(),
+        reason_code: input.reason_code.clone().unwrap_or_default(),
+        points: input.points.clone().unwrap_or_default(),
+        note: input.note.clone(),
+    };
     let state = st.clone();
-    let user = user.user;
-    crate::blocking(move || decide_now(&state, &user, queue, id, form.into_inner())).await?;
-    see_other(&format!("/console/review/{}", queue.slug()), "decided")
+    let who = user.user.clone();
+    match crate::blocking(move || decide_now(&state, &who, queue, id, input)).await {
+        Ok(()) => see_other(&format!("/console/review/{}", queue.slug()), "decided"),
+        Err(e) => item_page(st, user, queue, id, None, FormErrors::from_error(e)?, kept).await,
+    }
 }
 
 /// A document, inline, for whoever the API would serve it to (the claim holder, an

@@ -45,6 +45,7 @@ impl ReviewQueue for Credentials {
             kind: filter.kind.as_deref().and_then(CredentialKind::parse),
             flagged: filter.flagged,
             limit: filter.limit,
+            cursor: filter.after,
             ..Default::default()
         };
         let now = st.clock.now();
@@ -60,6 +61,7 @@ impl ReviewQueue for Credentials {
                 claimed_by: c.claimed_by,
                 claim_expires_at: c.claim_expires_at,
                 flagged: c.flagged,
+                cents: 0,
             })
             .collect())
     }

@@ -115,6 +115,9 @@ problem_codes! {
     OwnAdminRole = "own_admin_role",
     /// The account is not a staff account (409).
     NotStaff = "not_staff",
+    /// The staff member has already chosen a password: there is no invitation to send
+    /// again (409).
+    InvitationAccepted = "invitation_accepted",
     /// The account's lifecycle does not allow this change of status (409).
     InvalidTransition = "invalid_transition",
     // Work authorization and credentials.

@@ -43,7 +43,7 @@ impl ReviewQueue for WorkAuthorizations {
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
         Ok(st
             .db
-            .read_sync(|c| service::queue(c, filter.limit, None))?
+            .read_sync(|c| service::queue(c, filter.limit, filter.after))?
             .into_iter()
             .map(|r| Waiting {
                 id: r.authorization.id,
@@ -58,6 +58,7 @@ impl ReviewQueue for WorkAuthorizations {
                 claimed_by: r.authorization.claimed_by,
                 claim_expires_at: r.authorization.claim_expires_at,
                 flagged: false,
+                cents: 0,
             })
             .collect())
     }

@@ -40,7 +40,7 @@ impl ReviewQueue for TestAnswers {
     }
 
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
-        Ok(service::review_queue(st, None, filter.limit)?
+        Ok(service::review_queue(st, filter.after, filter.limit)?
             .into_iter()
             .map(|i| Waiting {
                 id: i.review.id,
@@ -53,6 +53,7 @@ impl ReviewQueue for TestAnswers {
                 claimed_by: i.review.claimed_by,
                 claim_expires_at: i.review.claim_expires_at,
                 flagged: false,
+                cents: 0,
             })
             .collect())
     }

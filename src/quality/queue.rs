@@ -41,7 +41,7 @@ impl ReviewQueue for StandingMoves {
     }
 
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
-        Ok(service::review_queue(st, None, filter.limit)?
+        Ok(service::review_queue(st, filter.after, filter.limit)?
             .into_iter()
             .map(|m| Waiting {
                 id: m.id,
@@ -58,6 +58,7 @@ impl ReviewQueue for StandingMoves {
                 claimed_by: m.claimed_by,
                 claim_expires_at: m.claim_expires_at,
                 flagged: false,
+                cents: 0,
             })
             .collect())
     }

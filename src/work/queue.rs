@@ -58,7 +58,7 @@ impl ReviewQueue for WorkRecords {
     }
 
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
-        Ok(service::review_queue(st, None, filter.limit)?
+        Ok(service::review_queue(st, filter.after, filter.limit)?
             .into_iter()
             .map(|r| Waiting {
                 id: r.id,
@@ -68,6 +68,7 @@ impl ReviewQueue for WorkRecords {
                 claimed_by: r.claimed_by,
                 claim_expires_at: r.claim_expires_at,
                 flagged: false,
+                cents: r.pay_cents,
             })
             .collect())
     }
@@ -143,7 +144,7 @@ impl ReviewQueue for Appeals {
     }
 
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
-        Ok(service::appeal_queue(st, None, filter.limit)?
+        Ok(service::appeal_queue(st, filter.after, filter.limit)?
             .into_iter()
             .map(|(a, r)| Waiting {
                 id: a.id,
@@ -158,6 +159,7 @@ impl ReviewQueue for Appeals {
                 claimed_by: a.claimed_by,
                 claim_expires_at: a.claim_expires_at,
                 flagged: false,
+                cents: r.pay_cents,
             })
             .collect())
     }

@@ -105,7 +105,7 @@ async fn audit_actions(app: &TestApp, admin: &Tokens, action: &str) -> Vec<Value
     body["items"].as_array().unwrap().clone()
 }
 
-async fn upload_diploma(app: &TestApp, applicant: &Tokens) -> i64 {
+pub(crate) async fn upload_diploma(app: &TestApp, applicant: &Tokens) -> i64 {
     let form = Form::new()
         .text("kind", "degree")
         .text("level", "doctorate")

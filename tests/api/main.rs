@@ -7,6 +7,7 @@ mod backup;
 mod compliance_i9;
 mod compliance_money;
 mod console;
+mod console_ops;
 mod contract;
 mod credentials;
 mod decisions;

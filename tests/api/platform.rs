@@ -103,6 +103,7 @@ async fn openapi_documents_every_endpoint(backend: Backend) {
         ("put", "/api/v1/admin/users/{id}/roles"),
         ("post", "/api/v1/admin/staff/{id}/disable"),
         ("post", "/api/v1/admin/staff/{id}/enable"),
+        ("post", "/api/v1/admin/staff/{id}/invitation"),
         ("post", "/api/v1/me/close"),
         ("post", "/api/v1/contributors/{id}/payout-release"),
         ("post", "/api/v1/contributors/{id}/payout-release/approve"),

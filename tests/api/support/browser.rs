@@ -195,6 +195,36 @@ impl Browser {
         panic!("no download finished in {}", self.downloads.path().display());
     }
 
+    /// Runs axe-core (npm, installed in `tests/browser` by `npm ci`) on the current page
+    /// and fails on any WCAG 2.0/2.1 A or AA violation. Without the package the check is
+    /// skipped with a message, except under `CI=true`, where it fails.
+    pub async fn assert_accessible(&self, page: &str) {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/node_modules/axe-core/axe.min.js");
+        let Ok(axe) = std::fs::read_to_string(path) else {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("axe-core is missing: run `npm ci --prefix tests/browser` (.ci/run does)");
+            }
+            eprintln!("SKIPPED: axe-core check of {page} (run `npm ci --prefix tests/browser`)");
+            return;
+        };
+        self.client.execute(&axe, vec![]).await.unwrap_or_else(|e| panic!("axe-core did not load on {page}: {e}"));
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+              .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                  nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary) }))))
+              .catch(e => done([{ id: 'axe-error', help: String(e) }]));
+        "#;
+        let violations =
+            self.client.execute_async(script, vec![]).await.unwrap_or_else(|e| panic!("axe on {page}: {e}"));
+        let list = violations.as_array().cloned().unwrap_or_default();
+        assert!(
+            list.is_empty(),
+            "WCAG 2.1 A/AA violations on {page}: {}",
+            serde_json::to_string_pretty(&violations).unwrap()
+        );
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();

@@ -1,0 +1,493 @@
+//! The console as an operations tool (issue 22): search, sort, pages and CSV downloads
+//! of its lists, bulk approval of work records, claim next, form errors on the same
+//! page, staff deactivation and invitations, the audit log with names and changes, and
+//! axe-core on every page — in headless Chromium on both backends.
+
+use diesel::RunQueryDsl;
+use fantoccini::Locator;
+use gatehouse::clock::Clock;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::console::Session;
+use crate::support::browser::Browser;
+use crate::support::{Backend, TestApp, Tokens, PASSWORD};
+use crate::work::{ingest, record, world};
+
+both_backends!(
+    one_contributor_among_a_thousand_is_found_sorted_paged_and_downloaded,
+    fifty_work_records_are_approved_in_bulk_and_two_refusals_reported,
+    refused_forms_show_their_errors_beside_the_fields,
+    staff_are_deactivated_and_invited_again,
+    the_audit_log_names_people_shows_changes_and_downloads_a_date_range,
+    every_console_page_passes_axe,
+    a_queue_longer_than_one_read_is_searched_sorted_and_downloaded_whole,
+);
+
+/// 1,000 contributors in two statements (plus one whose name a spreadsheet would read
+/// as a formula): `Person 0001` … `Person 1000`, `p0001@bulk.example` …, joined on
+/// 2026-10-01 … 2026-10-28.
+fn seed_contributors(app: &TestApp) {
+    let mut values: Vec<String> = (1..=1000)
+        .map(|i| {
+            format!(
+                "('p{i:04}@bulk.example', 'Person {i:04}', 'active', '2026-10-{:02} 09:00:00', '2026-10-01 09:00:00')",
+                (i % 28) + 1
+            )
+        })
+        .collect();
+    values.push(
+        "('formula@bulk.example', '=1+1 Formula', 'active', '2026-10-01 09:00:00', '2026-10-01 09:00:00')".into(),
+    );
+    let insert =
+        format!("INSERT INTO users (email, full_name, status, created_at, updated_at) VALUES {}", values.join(", "));
+    app.state
+        .db
+        .tx_sync(|conn| {
+            diesel::sql_query(insert).execute(conn)?;
+            diesel::sql_query(
+                "INSERT INTO user_roles (user_id, role) SELECT id, 'applicant' FROM users WHERE email LIKE '%@bulk.example'",
+            )
+            .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+async fn rows(b: &Browser, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for el in b.client.find_all(Locator::Css(css)).await.unwrap() {
+        out.push(el.text().await.unwrap());
+    }
+    out
+}
+
+async fn one_contributor_among_a_thousand_is_found_sorted_paged_and_downloaded(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.admin().await;
+    seed_contributors(&app);
+    let Some(b) = Browser::start().await else { return };
+    b.sign_in(&app.base, "admin@gatehouse.test", PASSWORD).await;
+    b.navigate("a[href='/console/contributors']").await;
+    assert_eq!(rows(&b, "#contributors tbody tr").await.len(), 50, "50 a page");
+    b.assert_accessible("contributors").await;
+
+    // Search: one among 1,001, by name, then by email, then by id.
+    b.fill("#q", "Person 0537").await;
+    b.navigate("form[role=search] button[type=submit]").await;
+    let found = rows(&b, "#contributors tbody tr").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("p0537@bulk.example"), "{found:?}");
+    b.screenshot("contributors-search").await;
+    b.fill("#q", "P0812@BULK").await;
+    b.navigate("form[role=search] button[type=submit]").await;
+    let found = rows(&b, "#contributors tbody tr").await;
+    assert_eq!(found.len(), 1, "case-insensitive email search: {found:?}");
+    let id: i64 = found[0].split_whitespace().next().unwrap().parse().unwrap();
+    b.fill("#q", &id.to_string()).await;
+    b.navigate("form[role=search] button[type=submit]").await;
+    let found = rows(&b, "#contributors tbody tr").await;
+    assert!(found.iter().any(|r| r.contains("Person 0812")), "{found:?}");
+    b.fill("#q", "50%").await;
+    b.navigate("form[role=search] button[type=submit]").await;
+    assert!(b.body().await.contains("No contributor matches"), "a wildcard is a literal character");
+
+    // Sort by name, descending (two clicks on the header), then the second page.
+    b.fill("#q", "").await;
+    b.navigate("form[role=search] button[type=submit]").await;
+    b.navigate("#sort-2").await;
+    assert!(rows(&b, "#contributors tbody tr").await[0].contains("=1+1 Formula"), "ascending: '=' sorts first");
+    b.navigate("#sort-2").await;
+    let page1 = rows(&b, "#contributors tbody tr").await;
+    assert!(page1[0].contains("Person 1000"), "descending: {:?}", &page1[..2]);
+    assert_eq!(b.text("th[aria-sort=descending]").await.trim(), "Name ▼");
+    b.navigate("#next-page").await;
+    let page2 = rows(&b, "#contributors tbody tr").await;
+    assert_eq!(page2.len(), 50);
+    assert!(page2[0].contains("Person 0950"), "the second page goes on where the first ended: {:?}", &page2[..2]);
+    assert!(page2[49].contains("Person 0901"), "{:?}", &page2[49]);
+    b.assert_accessible("contributors, second page").await;
+
+    // The CSV of a search: every match (not only the page), in the chosen order.
+    b.fill("#q", "Person 09").await;
+    b.navigate("form[role=search] button[type=submit]").await;
+    assert_eq!(rows(&b, "#contributors tbody tr").await.len(), 50);
+    b.click("#csv").await;
+    let (name, bytes) = b.downloaded().await;
+    assert_eq!(name, "contributors.csv");
+    let mut csv = csv::Reader::from_reader(bytes.as_slice());
+    assert_eq!(csv.headers().unwrap().iter().collect::<Vec<_>>(), ["id", "name", "email", "status", "joined"]);
+    let records: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 100, "Person 0900 … Person 0999");
+    assert_eq!(&records[0][1], "Person 0999", "sorted by name, descending, as on the page");
+    assert_eq!(&records[99][2], "p0900@bulk.example");
+    b.close().await;
+
+    // A formula-leading cell is neutralized, as in every export; a status filter and a
+    // date range select on the server too.
+    let mut s = Session::new(&app);
+    s.sign_in("admin@gatehouse.test").await;
+    let page = s.get("/console/contributors?q=formula&format=csv").await;
+    assert_eq!(page.status, 200);
+    let mut csv = csv::Reader::from_reader(page.body.as_bytes());
+    let record = csv.records().next().unwrap().unwrap();
+    assert_eq!(&record[1], "'=1+1 Formula", "{}", page.body);
+    let page = s.get("/console/contributors?from=2026-10-02&to=2026-10-02&format=csv").await;
+    let count = csv::Reader::from_reader(page.body.as_bytes()).records().count();
+    assert_eq!(count, 36, "i % 28 == 1 for 36 of 1..=1000: {}", page.body);
+    let page = s.get("/console/contributors?status=suspended").await;
+    assert!(page.body.contains("No contributor matches"), "{}", page.body);
+    let page = s.get("/console/contributors?sort=name%3B%20drop%20table%20users&cursor=zz").await;
+    assert_eq!(page.status, 422, "a cursor this list did not write is refused: {}", page.body);
+    let page = s.get("/console/contributors?sort=name%3B%20drop%20table%20users").await;
+    assert_eq!(page.status, 200, "an unknown sort falls back to the default");
+}
+
+fn user_id_by_email(app: &TestApp, email: &str) -> i64 {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::users;
+    let email = email.to_string();
+    app.state
+        .db
+        .read_sync(|c| Ok(users::table.filter(users::email.eq(email)).select(users::id).first::<i64>(c)?))
+        .unwrap()
+}
+
+async fn audit_count(app: &TestApp, admin: &Tokens, action: &str, actor: i64) -> usize {
+    let (status, body) =
+        app.get(&format!("/admin/audit?action={action}&actor_id={actor}&limit=200"), Some(&admin.access)).await;
+    assert_eq!(status, 200, "{body}");
+    body["items"].as_array().unwrap().len()
+}
+
+async fn fifty_work_records_are_approved_in_bulk_and_two_refusals_reported(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (ana_id, _) = w.contributors[0].clone();
+    let records: Vec<Value> =
+        (0..55).map(|i| record(ana_id, w.open_project, &format!("task-{i:02}"), "units", "2", "1.50")).collect();
+    let body = ingest(&app, &w.finance, records).await;
+    let ids: Vec<i64> = body["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), 55);
+    // Reviewer B holds two of the oldest fifty: A's bulk approval may not take them.
+    for id in [ids[3], ids[40]] {
+        let (status, body) =
+            app.post(&format!("/review/work-records/{id}/claim"), Some(&w.reviewer_b.access), json!({})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let reviewer_a = app.user_id(&w.reviewer_a).await;
+
+    let Some(b) = Browser::start().await else { return };
+    b.sign_in(&app.base, "rev-a@gatehouse.test", PASSWORD).await;
+    b.goto(&format!("{}/console/review/work-records", app.base)).await;
+    let page1 = rows(&b, "#queue tbody tr").await;
+    assert_eq!(page1.len(), 50);
+    assert!(b.text("#queue caption").await.starts_with("55 waiting"), "{}", b.text("#queue caption").await);
+    assert!(page1[3].contains("Staff Member until"), "the claim holder by name: {}", page1[3]);
+    assert!(page1[0].contains("worker0@example.com"), "the person's email: {}", page1[0]);
+    b.assert_accessible("work-records queue").await;
+
+    // The second page: the five newest.
+    b.navigate("#next-page").await;
+    let page2 = rows(&b, "#queue tbody tr").await;
+    assert_eq!(page2.len(), 5, "{page2:?}");
+    assert!(page2[4].contains("task-54"), "{page2:?}");
+    // Search by task reference; sort by id, newest first.
+    b.goto(&format!("{}/console/review/work-records?q=task-17", app.base)).await;
+    let found = rows(&b, "#queue tbody tr").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    b.goto(&format!("{}/console/review/work-records", app.base)).await;
+    b.navigate("#sort-2").await;
+    b.navigate("#sort-2").await;
+    assert!(rows(&b, "#queue tbody tr").await[0].contains("task-54"), "by id, descending");
+
+    // Tick the oldest fifty and approve them.
+    b.goto(&format!("{}/console/review/work-records", app.base)).await;
+    b.client
+        .execute("document.querySelectorAll('input[name=ids]').forEach(c => { c.checked = true; });", vec![])
+        .await
+        .unwrap();
+    b.screenshot("bulk-approval").await;
+    b.navigate("#bulk-approve").await;
+    let result = b.text("#bulk-result").await;
+    assert!(result.contains("48 approved"), "{result}");
+    assert!(result.contains("2 refused"), "{result}");
+    for id in [ids[3], ids[40]] {
+        let why = b.text(&format!("#refused-{id}")).await;
+        assert!(why.contains("another reviewer holds the claim"), "refused with the reason: {why}");
+    }
+    b.screenshot("bulk-result").await;
+    b.assert_accessible("bulk approval result").await;
+
+    // Each approval went through the single-approval rule: one decision audit record
+    // each, a decision in the contributor's history, money held in the ledger.
+    assert_eq!(audit_count(&app, &w.admin, "work_record.decided", reviewer_a).await, 48);
+    let (_, queue) = app.get("/review/work-records?limit=200", Some(&w.reviewer_a.access)).await;
+    let waiting: Vec<i64> = queue["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    let mut expected = vec![ids[3], ids[40]];
+    expected.extend(&ids[50..]);
+    assert_eq!(waiting, expected, "the refused two and the five unticked wait");
+    crate::work::assert_ledger_balanced(&app).await;
+
+    // The dashboard: 48 × $3.00 held, and the queue's 30-day trend.
+    let mut f = Session::new(&app);
+    f.sign_in("fin@gatehouse.test").await;
+    let dashboard = f.get("/console").await;
+    let held = dashboard.body.split("id=\"money-held\"").nth(1).unwrap_or_default();
+    assert!(held.split("</div>").next().unwrap().contains("$144.00"), "{}", dashboard.body);
+    assert!(dashboard.body.contains("id=\"trend-work-records\""), "{}", dashboard.body);
+    assert!(dashboard.body.contains("0 then, 7 now"), "seven wait now, none 30 days ago: {}", dashboard.body);
+
+    // Claim next: the oldest unclaimed item the reviewer may take.
+    b.navigate("#claim-next").await;
+    assert_eq!(b.path().await, format!("/console/review/work-records/{}", ids[50]));
+    assert!(b.text("#claim").await.starts_with("you until"));
+    b.close().await;
+}
+
+async fn refused_forms_show_their_errors_beside_the_fields(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (ana_id, _) = w.contributors[0].clone();
+    let body = ingest(&app, &w.finance, vec![record(ana_id, w.open_project, "t-1", "units", "4", "2.5")]).await;
+    let record_id = body["items"][0]["id"].as_i64().unwrap();
+    let Some(b) = Browser::start().await else { return };
+
+    // A rejection without a note: the same item page, the error beside the note, the
+    // verdict and reason code kept.
+    b.sign_in(&app.base, "rev-a@gatehouse.test", PASSWORD).await;
+    b.goto(&format!("{}/console/review/work-records/{record_id}", app.base)).await;
+    b.navigate("#claim-button").await;
+    b.client.find(Locator::Css("#decision option[value=reject]")).await.unwrap().click().await.unwrap();
+    b.fill("#reason_code", "low_quality").await;
+    b.navigate("#decide-button").await;
+    assert_eq!(b.path().await, format!("/console/review/work-records/{record_id}/decision"));
+    assert!(b.text("#note-error").await.contains("explain the decision"));
+    assert_eq!(b.text("#form-errors").await.lines().next().unwrap(), "The decision was not recorded:");
+    let kept = b.client.find(Locator::Css("#reason_code")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("low_quality"));
+    let verdict = b.client.find(Locator::Css("#decision")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(verdict.as_deref(), Some("reject"));
+    b.screenshot("inline-error").await;
+    b.assert_accessible("decision form with errors").await;
+    // Corrected on the same page, it goes through.
+    b.fill("#note", "The answers contradict the rubric.").await;
+    b.navigate("#decide-button").await;
+    assert!(b.text(".notice").await.starts_with("Decision recorded"));
+    b.close().await;
+
+    // The bulk form too: a malformed reason code is shown beside its field.
+    let mut s = Session::new(&app);
+    s.sign_in("rev-b@gatehouse.test").await;
+    let body = ingest(&app, &w.finance, vec![record(ana_id, w.open_project, "t-2", "units", "1", "1")]).await;
+    let second = body["items"][0]["id"].as_i64().unwrap().to_string();
+    let csrf = s.get("/console/review/work-records").await.csrf();
+    let page = s
+        .post(
+            "/console/review/work-records/bulk-approve",
+            &[("_csrf", &csrf), ("ids", &second), ("reason_code", "Looks Fine!"), ("note", "")],
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("id=\"reason_code-error\""), "{}", page.body);
+    assert!(page.body.contains("value=\"Looks Fine!\""), "the input is kept: {}", page.body);
+}
+
+async fn staff_are_deactivated_and_invited_again(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let reviewer = app.staff(&admin, "rev@gatehouse.test", &["reviewer"]).await;
+    let Some(b) = Browser::start().await else { return };
+    b.sign_in(&app.base, "admin@gatehouse.test", PASSWORD).await;
+    b.goto(&format!("{}/console/admin/staff", app.base)).await;
+
+    // A taken email: the form again with the error beside the email and the input kept.
+    b.fill("#full_name", "Second Reviewer").await;
+    b.fill("#staff-email", "rev@gatehouse.test").await;
+    b.click("#new-staff input[name=finance]").await;
+    b.navigate("#new-staff button[type=submit]").await;
+    assert!(b.text("#email-error").await.contains("already exists"));
+    let kept = b.client.find(Locator::Css("#full_name")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("Second Reviewer"));
+    let ticked = b.client.find(Locator::Css("#new-staff input[name=finance]")).await.unwrap().prop("checked").await;
+    assert_eq!(ticked.unwrap().as_deref(), Some("true"));
+    b.assert_accessible("staff form with errors").await;
+
+    // An invited member who has not chosen a password gets the invitation again.
+    b.fill("#staff-email", "invited@gatehouse.test").await;
+    b.navigate("#new-staff button[type=submit]").await;
+    let first = app.smtp.inbox.wait_for("invited@gatehouse.test").await;
+    let invited_id = user_id_by_email(&app, "invited@gatehouse.test");
+    b.navigate(&format!("#staff-{invited_id} button[aria-label^='Send the invitation']")).await;
+    assert!(b.text(".notice").await.contains("invitation"));
+    let second = app.smtp.inbox.wait_for_nth("invited@gatehouse.test", 2).await;
+    assert_ne!(first.link_token(), second.link_token());
+    let (status, body) = app
+        .post("/auth/password-reset/confirm", None, json!({"token": first.link_token(), "password": PASSWORD}))
+        .await;
+    assert_eq!(status, 400, "the earlier link is void: {body}");
+
+    // Deactivate: the same service call as `POST /admin/staff/{id}/disable`.
+    let reviewer_id = app.user_id(&reviewer).await;
+    b.navigate(&format!("#staff-{reviewer_id} button.danger")).await;
+    assert!(b.text(&format!("#staff-{reviewer_id}")).await.contains("disabled"));
+    let (_, audit) = app.get("/admin/audit?action=staff.disabled", Some(&admin.access)).await;
+    assert_eq!(audit["items"][0]["subject_id"], reviewer_id.to_string(), "{audit}");
+    b.close().await;
+
+    // The API: admins only, audited, refused once a password is chosen.
+    let other = app.staff(&admin, "fin@gatehouse.test", &["finance"]).await;
+    let (status, _) = app.post(&format!("/admin/staff/{invited_id}/invitation"), Some(&other.access), json!({})).await;
+    assert_eq!(status, 403);
+    let (status, body) =
+        app.post(&format!("/admin/staff/{invited_id}/invitation"), Some(&admin.access), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let fin_id = app.user_id(&other).await;
+    let (status, body) = app.post(&format!("/admin/staff/{fin_id}/invitation"), Some(&admin.access), json!({})).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("invitation_accepted")), "{body}");
+    let (_, audit) = app.get("/admin/audit?action=staff.invitation_resent", Some(&admin.access)).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 2, "{audit}");
+}
+
+async fn the_audit_log_names_people_shows_changes_and_downloads_a_date_range(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (ana_id, _) = w.contributors[0].clone();
+    ingest(&app, &w.finance, vec![record(ana_id, w.open_project, "t-1", "units", "4", "2.5")]).await;
+    let mut s = Session::new(&app);
+    s.sign_in("admin@gatehouse.test").await;
+    let page = s.get("/console/admin/audit?action=work_records.ingested").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("fin@gatehouse.test"), "the actor's email: {}", page.body);
+    assert!(page.body.contains("<dt>created</dt><dd></dd><dd>→ 1</dd>"), "summaries as fields: {}", page.body);
+    let page = s.get("/console/admin/audit?action=work_records.ingested&format=csv").await;
+    let mut csv = csv::Reader::from_reader(page.body.as_bytes());
+    assert_eq!(&csv.headers().unwrap()[4], "actor_email");
+    let records: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 1, "{}", page.body);
+    assert_eq!(&records[0][4], "fin@gatehouse.test");
+    // A date range: today has every record, the day before none.
+    let today = app.clock.now().date();
+    let yesterday = today.pred_opt().unwrap();
+    let page = s.get(&format!("/console/admin/audit?from={today}&to={today}&format=csv")).await;
+    assert!(csv::Reader::from_reader(page.body.as_bytes()).records().count() > 5, "{}", page.body);
+    let page = s.get(&format!("/console/admin/audit?to={yesterday}&format=csv")).await;
+    assert_eq!(csv::Reader::from_reader(page.body.as_bytes()).records().count(), 0, "{}", page.body);
+    let (status, body) = app.get(&format!("/admin/audit?to={yesterday}"), Some(&w.admin.access)).await;
+    assert_eq!((status, body["items"].as_array().map(Vec::len)), (200, Some(0)), "the API takes the range too");
+    let page = s.get("/console/admin/audit?from=yesterday").await;
+    assert_eq!(page.status, 422, "{}", page.body);
+
+    // The outbox: by recipient, and its CSV the same emails as the API's list.
+    let page = s.get("/console/admin/outbox?q=WORKER0@example.com").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("worker0@example.com") && !page.body.contains("rev-a@gatehouse.test"), "{}", page.body);
+    let page = s.get("/console/admin/outbox?q=worker0@example.com&format=csv").await;
+    let csv_ids: Vec<String> =
+        csv::Reader::from_reader(page.body.as_bytes()).records().map(|r| r.unwrap()[0].to_string()).collect();
+    let (_, api) = app.get("/admin/outbox?recipient=worker0@example.com", Some(&w.admin.access)).await;
+    let api_ids: Vec<String> = api["items"].as_array().unwrap().iter().map(|i| i["id"].to_string()).collect();
+    assert!(!csv_ids.is_empty());
+    assert_eq!(csv_ids, api_ids);
+
+    // Late payments download (none late yet: a header only).
+    let mut f = Session::new(&app);
+    f.sign_in("fin@gatehouse.test").await;
+    let page = f.get("/console/finance/earnings?q=worker0&format=csv").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.starts_with("contributor_id,name,email,late_records"), "{}", page.body);
+}
+
+async fn every_console_page_passes_axe(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (ana_id, _) = w.contributors[0].clone();
+    ingest(&app, &w.finance, vec![record(ana_id, w.open_project, "t-1", "units", "4", "2.5")]).await;
+    app.staff(&w.admin, "all@gatehouse.test", &["reviewer", "finance", "admin"]).await;
+    let Some(b) = Browser::start().await else { return };
+    b.goto(&format!("{}/console/login", app.base)).await;
+    b.assert_accessible("sign-in").await;
+    b.sign_in(&app.base, "all@gatehouse.test", PASSWORD).await;
+    let year = app.clock.now().date().format("%Y").to_string();
+    let pages = [
+        "/console".to_string(),
+        "/console/contributors".into(),
+        format!("/console/contributors/{ana_id}"),
+        "/console/review/work-authorizations".into(),
+        "/console/review/credentials".into(),
+        "/console/review/test-answers".into(),
+        "/console/review/work-records".into(),
+        "/console/review/appeals".into(),
+        "/console/review/standing-moves".into(),
+        "/console/finance/earnings".into(),
+        "/console/finance/batches".into(),
+        format!("/console/finance/tax?year={year}"),
+        "/console/finance/trace".into(),
+        "/console/admin/staff".into(),
+        "/console/admin/projects".into(),
+        "/console/admin/tests".into(),
+        "/console/admin/outbox".into(),
+        "/console/admin/audit".into(),
+        "/console/admin/settings".into(),
+    ];
+    for page in &pages {
+        b.goto(&format!("{}{page}", app.base)).await;
+        b.assert_accessible(page).await;
+    }
+    // Two applicants upload the same file: the credential shows both side by side.
+    let other = app.applicant("copy@example.com").await;
+    app.authorize(&other, &w.reviewer_b).await;
+    let first = crate::console::upload_diploma(&app, &w.contributors[0].1).await;
+    let second = crate::console::upload_diploma(&app, &other).await;
+    b.goto(&format!("{}/console/review/credentials/{second}", app.base)).await;
+    let twins = b.text("#twins").await;
+    assert!(twins.contains(&format!("Credential #{first}")) && twins.contains("worker0@example.com"), "{twins}");
+    assert!(twins.contains("copy@example.com"), "{twins}");
+    b.assert_accessible("credential with a duplicate file").await;
+    b.screenshot("duplicate-file").await;
+
+    // An item page and the error page.
+    b.goto(&format!("{}/console/review/work-records", app.base)).await;
+    b.navigate("#claim-next").await;
+    b.assert_accessible("work record item").await;
+    b.goto(&format!("{}/console/review/nowhere", app.base)).await;
+    b.assert_accessible("error page").await;
+    b.close().await;
+}
+
+/// A review queue longer than one read of its [`ReviewQueue`] (200 items): the console
+/// reads it page by page through the queue's cursor, so the count, the amount sort and
+/// the CSV cover every item, each once.
+async fn a_queue_longer_than_one_read_is_searched_sorted_and_downloaded_whole(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (ana_id, _) = w.contributors[0].clone();
+    // 205 records of $1.50; one beyond the first 200 pays $13.50.
+    let records: Vec<Value> = (0..205)
+        .map(|i| {
+            record(ana_id, w.open_project, &format!("long-{i:03}"), "units", if i == 203 { "9" } else { "1" }, "1.50")
+        })
+        .collect();
+    let body = ingest(&app, &w.finance, records).await;
+    let ids: Vec<i64> = body["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), 205);
+
+    let mut s = Session::new(&app);
+    s.sign_in("rev-a@gatehouse.test").await;
+    let page = s.get("/console/review/work-records").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("205 waiting match;"), "every item counted once: {}", page.body);
+    let page = s.get("/console/review/work-records?q=long-203").await;
+    assert!(page.body.contains("1 waiting match;"), "found beyond the first read: {}", page.body);
+
+    let page = s.get("/console/review/work-records?sort=amount&dir=desc&format=csv").await;
+    assert_eq!(page.status, 200);
+    let records: Vec<csv::StringRecord> =
+        csv::Reader::from_reader(page.body.as_bytes()).records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 205, "the whole queue");
+    assert_eq!(&records[0][0], ids[203].to_string().as_str(), "the largest amount first");
+    let mut seen: Vec<&str> = records.iter().map(|r| r.get(0).unwrap()).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 205, "no item twice");
+}
