@@ -398,7 +398,7 @@ pub async fn outbox(
                         r.id.to_string(),
                         r.recipient,
                         r.subject,
-                        r.status,
+                        r.status.to_string(),
                         r.attempts.to_string(),
                         r.created_at.to_string(),
                         r.sent_at.map(|t| t.to_string()).unwrap_or_default(),

@@ -249,7 +249,9 @@ pub async fn list(
                 let next = crate::db::next_cursor(&rows, Some(limit), |u| u.id);
                 let cells = rows
                     .into_iter()
-                    .map(|u| vec![u.id.to_string(), u.full_name, u.email, u.status, u.created_at.to_string()])
+                    .map(|u| {
+                        vec![u.id.to_string(), u.full_name, u.email, u.status.to_string(), u.created_at.to_string()]
+                    })
                     .collect();
                 Ok((cells, next))
             },
@@ -274,7 +276,7 @@ pub async fn list(
                 id: u.id,
                 name: u.full_name,
                 email: u.email,
-                status: u.status.replace('_', " "),
+                status: u.status.as_str().replace('_', " "),
                 joined: when(&u.created_at),
             })
             .collect(),

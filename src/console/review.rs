@@ -595,12 +595,12 @@ fn twins(conn: &mut DbConn, id: i64) -> AppResult<Option<Comparison>> {
     let rows = vec![
         ("Person", col(&|_, n, _| n.to_string())),
         ("Email", col(&|_, _, e| e.to_string())),
-        ("Kind", col(&|c, _, _| c.kind.clone())),
+        ("Kind", col(&|c, _, _| c.kind.to_string())),
         ("Title", col(&|c, _, _| c.title.clone())),
         ("Issuer", col(&|c, _, _| c.issuer.clone())),
         ("Issued", col(&|c, _, _| c.issued_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()))),
         ("Submitted", col(&|c, _, _| when(&c.submitted_at))),
-        ("Status", col(&|c, _, _| c.status.replace('_', " "))),
+        ("Status", col(&|c, _, _| c.status.as_str().replace('_', " "))),
         ("File SHA-256", col(&|_, _, _| sha.chars().take(16).collect::<String>() + "…")),
     ];
     let columns = this
