@@ -421,6 +421,10 @@ async fn what_the_document_calls_valid_is_accepted(backend: Backend) {
     assert_eq!(settings["minProperties"], 1);
     assert_eq!(settings["properties"]["hold_days"]["type"], "integer");
     assert!(settings["properties"]["hold_days"]["maximum"].is_number(), "{settings}");
+    // Closed sets declared with `text_enum!` are documented with the text the API
+    // writes and reads, not the Rust variant names.
+    assert_eq!(doc["components"]["schemas"]["Role"]["enum"], json!(["applicant", "reviewer", "finance", "admin"]));
+    assert_eq!(doc["components"]["schemas"]["Rail"]["enum"], json!(["paypal", "wise", "ach"]));
     let answers = &doc["components"]["schemas"]["SaveAnswers"]["properties"]["answers"];
     assert_eq!(answers["additionalProperties"]["$ref"], "#/components/schemas/Answer");
 }
