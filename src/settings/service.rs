@@ -78,14 +78,25 @@ pub fn seed(conn: &mut DbConn, now: NaiveDateTime, seed: &Settings) -> AppResult
 }
 
 /// One setting as the API shows it.
+/// A setting's value in the document: a whole number, or a string (the time zone).
+fn setting_value_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Integer))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .build(),
+    )
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SettingView {
     pub key: &'static str,
     /// A whole number, or a text (the time zone).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = setting_value_schema)]
     pub value: serde_json::Value,
     /// The value the environment gives (the seed of a new database).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = setting_value_schema)]
     pub seed: serde_json::Value,
     /// `days`, `hours`, `cents`, … or `time_zone`.
     pub unit: &'static str,
