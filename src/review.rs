@@ -151,6 +151,11 @@ pub trait ReviewQueue: Sync {
     fn decide(&self, st: &AppState, ctx: &RequestCtx, reviewer: i64, id: i64, decision: Decision) -> AppResult<()>;
 }
 
+/// One labelled line of an item's facts, as the review pages show it.
+pub fn fact(label: &str, value: impl Into<String>) -> (String, String) {
+    (label.to_string(), value.into())
+}
+
 /// Claims item `id` of `queue` for `reviewer` until the lease ends
 /// (`GATEHOUSE_CLAIM_TTL_MINUTES`): the queue's rules first ([`ReviewQueue::claimable`]),
 /// then one conditional UPDATE decides between concurrent reviewers on both backends

@@ -9,15 +9,11 @@ use crate::auth::RequestCtx;
 use crate::clock::when;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
-use crate::review::{self, Claimable, Decision, Form, Item, ListFilter, ReasonGroup, ReviewQueue, Waiting};
+use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReasonGroup, ReviewQueue, Waiting};
 use crate::AppState;
 
 /// Credentials awaiting review (`/review/credentials`).
 pub struct Credentials;
-
-fn fact(label: &str, value: impl Into<String>) -> (String, String) {
-    (label.to_string(), value.into())
-}
 
 impl ReviewQueue for Credentials {
     fn slug(&self) -> &'static str {

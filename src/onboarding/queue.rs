@@ -9,15 +9,11 @@ use crate::auth::RequestCtx;
 use crate::clock::{when, when_opt};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
-use crate::review::{self, Claimable, Decision, Form, Item, ListFilter, ReasonGroup, ReviewQueue, Waiting};
+use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReasonGroup, ReviewQueue, Waiting};
 use crate::AppState;
 
 /// Work authorizations awaiting review (`/review/work-authorizations`).
 pub struct WorkAuthorizations;
-
-fn fact(label: &str, value: impl Into<String>) -> (String, String) {
-    (label.to_string(), value.into())
-}
 
 impl ReviewQueue for WorkAuthorizations {
     fn slug(&self) -> &'static str {

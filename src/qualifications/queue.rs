@@ -8,15 +8,11 @@ use super::service;
 use crate::auth::RequestCtx;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
-use crate::review::{self, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
+use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
 use crate::AppState;
 
 /// Free-text answers awaiting a grade (`/review/test-answers`).
 pub struct TestAnswers;
-
-fn fact(label: &str, value: impl Into<String>) -> (String, String) {
-    (label.to_string(), value.into())
-}
 
 impl ReviewQueue for TestAnswers {
     fn slug(&self) -> &'static str {

@@ -9,15 +9,11 @@ use crate::auth::RequestCtx;
 use crate::clock::when;
 use crate::db::DbConn;
 use crate::error::AppResult;
-use crate::review::{self, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
+use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
 use crate::AppState;
 
 /// Standing moves to confirm and appeals of moves (`/review/standing-moves`).
 pub struct StandingMoves;
-
-fn fact(label: &str, value: impl Into<String>) -> (String, String) {
-    (label.to_string(), value.into())
-}
 
 impl ReviewQueue for StandingMoves {
     fn slug(&self) -> &'static str {

@@ -11,7 +11,7 @@ use crate::clock::when;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
 use crate::ledger::money::dollars;
-use crate::review::{self, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
+use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
 use crate::AppState;
 
 /// Pending work records (`/review/work-records`).
@@ -19,10 +19,6 @@ pub struct WorkRecords;
 
 /// Appeals of rejected work (`/review/appeals`).
 pub struct Appeals;
-
-fn fact(label: &str, value: impl Into<String>) -> (String, String) {
-    (label.to_string(), value.into())
-}
 
 fn work_facts(r: &WorkRecordRow) -> Vec<(String, String)> {
     vec![
