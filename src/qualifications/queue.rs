@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{QuestionKind, ReviewRow, ReviewStatus};
+use super::model::{QuestionKind, ReviewRow, ReviewStatus, MILLI};
 use super::service;
 use crate::auth::RequestCtx;
 use crate::db::schema::{test_answer_reviews, test_attempts, users};
@@ -14,6 +14,11 @@ use crate::AppState;
 
 /// Free-text answers awaiting a grade (`/review/test-answers`).
 pub struct TestAnswers;
+
+/// Points stored in thousandths, as a reviewer reads them (`2`, `2.5`).
+fn points(milli: i64) -> String {
+    (milli as f64 / MILLI as f64).to_string()
+}
 
 /// Answers awaiting a grade with the attempt and the person, selecting `$select`, boxed.
 macro_rules! pending {
@@ -89,7 +94,9 @@ impl ReviewQueue for TestAnswers {
                         person_id: i.attempt.user_id,
                         summary: format!(
                             "{} · question {} · up to {} points",
-                            i.test.title, i.review.question_id, i.review.max_points
+                            i.test.title,
+                            i.review.question_id,
+                            points(i.review.max_points)
                         ),
                         since: i.review.created_at,
                         claimed_by: i.review.claimed_by,
@@ -130,14 +137,15 @@ impl ReviewQueue for TestAnswers {
                         _ => "—".into(),
                     },
                 ),
-                fact("Points possible", i.review.max_points.to_string()),
+                fact("Points possible", points(i.review.max_points)),
                 fact("Attempt", format!("#{} ({})", i.attempt.id, i.attempt.status)),
             ],
             file_ids: vec![],
             pending: i.review.status == ReviewStatus::Pending,
             claimed_by: i.review.claimed_by,
             claim_expires_at: i.review.claim_expires_at,
-            form: Form::Points(i.review.max_points),
+            // The form gives whole points.
+            form: Form::Points(i.review.max_points / MILLI),
         })
     }
 

@@ -140,6 +140,9 @@ async fn one_contributor_among_a_thousand_is_found_sorted_paged_and_downloaded(b
     let page = s.get("/console/contributors?from=2026-10-02&to=2026-10-02&format=csv").await;
     let count = csv::Reader::from_reader(page.body.as_bytes()).records().count();
     assert_eq!(count, 36, "i % 28 == 1 for 36 of 1..=1000: {}", page.body);
+    let page = s.get("/console/contributors?format=csv").await;
+    let count = csv::Reader::from_reader(page.body.as_bytes()).records().count();
+    assert_eq!(count, 1001, "every contributor, past the first 500-row chunk");
     let page = s.get("/console/contributors?status=suspended").await;
     assert!(page.body.contains("No contributor matches"), "{}", page.body);
     let page = s.get("/console/contributors?sort=name%3B%20drop%20table%20users&cursor=zz").await;
@@ -664,7 +667,7 @@ async fn payout_batches_and_their_items_are_searched_filtered_sorted_paged_and_d
     b.navigate("#sort-5").await;
     assert_eq!(b.text("th[aria-sort=ascending]").await.trim(), "Net ▲");
     assert_eq!(rows(&b, "#batches tbody tr").await.len(), 2);
-    b.screenshot("batches").await;
+    b.screenshot("batches-search").await;
     b.assert_accessible("payout batches, filtered and sorted").await;
     b.goto(&format!("{}{base}", app.base)).await;
     b.fill("#q", "bo").await;
@@ -779,6 +782,8 @@ async fn the_rubric_is_shown_beside_a_free_text_answer_and_its_queue_has_a_trend
         "the rubric right after the answer: {}",
         page.body
     );
+    assert!(page.body.contains("<dt>Points possible</dt><dd>2</dd>"), "points, not thousandths: {}", page.body);
+    assert!(list.body.contains("question e1 · up to 2 points"), "{}", list.body);
     let dashboard = s.get("/console").await;
     let row = dashboard.body.split("id=\"queue-test-answers\"").nth(1).unwrap().split("</tr>").next().unwrap();
     assert!(row.contains("id=\"trend-test-answers\"") && row.contains("0 then, 1 now"), "{row}");
@@ -917,7 +922,7 @@ async fn staff_and_project_types_are_searched_filtered_sorted_and_downloaded(bac
     b.goto(&format!("{}/console/admin/staff?role=reviewer", app.base)).await;
     b.navigate("#sort-2").await;
     assert_eq!(rows(&b, "#staff tbody tr").await.len(), 2);
-    b.screenshot("staff").await;
+    b.screenshot("staff-search").await;
     b.assert_accessible("staff, filtered and sorted").await;
     b.goto(&format!("{}/console/admin/projects?q=law", app.base)).await;
     b.assert_accessible("project types, searched").await;
