@@ -64,7 +64,7 @@ crate::text_enum! {
 pub struct NewAccountRow<'a> {
     pub code: &'a str,
     pub owner_id: Option<i64>,
-    pub kind: &'a str,
+    pub kind: AccountKind,
     pub currency: &'a str,
     pub created_at: NaiveDateTime,
 }
@@ -156,10 +156,10 @@ crate::text_enum! {
 #[diesel(table_name = ledger_adjustments)]
 pub struct NewAdjustmentRow<'a> {
     pub contributor_id: i64,
-    pub kind: &'a str,
+    pub kind: AdjustmentKind,
     pub amount_cents: i64,
     pub reason: &'a str,
-    pub status: &'a str,
+    pub status: AdjustmentStatus,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
     pub idempotency_key: &'a str,

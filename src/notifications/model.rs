@@ -40,7 +40,7 @@ pub struct NewOutboxRow<'a> {
     pub subject: &'a str,
     pub body_text: &'a str,
     pub body_html: &'a str,
-    pub status: &'a str,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,

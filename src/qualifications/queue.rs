@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::model::{QuestionKind, ReviewRow, ReviewStatus, MILLI};
 use super::service;
+use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::db::schema::{test_answer_reviews, test_attempts, users};
 use crate::db::DbConn;
@@ -56,12 +57,12 @@ impl ReviewQueue for TestAnswers {
         "Test answers"
     }
 
-    fn subject_type(&self) -> &'static str {
-        "test_answer"
+    fn subject_type(&self) -> AuditSubject {
+        AuditSubject::TestAnswer
     }
 
-    fn claimed_action(&self) -> &'static str {
-        "test_answer.claimed"
+    fn claimed_action(&self) -> AuditAction {
+        AuditAction::TestAnswerClaimed
     }
 
     fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {

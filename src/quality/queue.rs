@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::model::{MoveRow, MoveStatus};
 use super::service::{self, MoveVerdict};
+use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::clock::when;
 use crate::db::like::coalesce;
@@ -58,12 +59,12 @@ impl ReviewQueue for StandingMoves {
         "Standing moves"
     }
 
-    fn subject_type(&self) -> &'static str {
-        "standing_move"
+    fn subject_type(&self) -> AuditSubject {
+        AuditSubject::StandingMove
     }
 
-    fn claimed_action(&self) -> &'static str {
-        "standing_move.claimed"
+    fn claimed_action(&self) -> AuditAction {
+        AuditAction::StandingMoveClaimed
     }
 
     fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {

@@ -17,7 +17,7 @@ pub struct NewWorkRecordRow<'a> {
     pub contributor_id: i64,
     pub project_type_id: i64,
     pub task_ref: &'a str,
-    pub unit_kind: &'a str,
+    pub unit_kind: crate::ledger::money::UnitKind,
     pub quantity: String,
     pub rate: String,
     pub pay_cents: i64,
