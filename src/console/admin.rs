@@ -10,7 +10,7 @@ use validator::Validate;
 use super::guard::{Console, PageResult};
 use super::layout::{render, render_invalid, see_other, when, when_opt, FormErrors, Layout};
 use super::list::{
-    contains_pattern, filter_choice, lower, next_of, stream_csv, Header, ListQuery, Order, SortKey, PAGE,
+    contains_pattern, filter_choice, lower, next_of, stream_csv, ListNav, ListQuery, Order, SortKey, PAGE,
 };
 use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::model::{User, UserStatus};
@@ -77,13 +77,9 @@ struct StaffPage {
     staff: Vec<StaffLine>,
     input: NewStaffInput,
     errors: FormErrors,
-    q: ListQuery,
-    headers: Vec<Header>,
     statuses: Vec<(&'static str, bool)>,
     roles: Vec<(&'static str, bool)>,
-    next: Option<String>,
-    first: Option<String>,
-    csv: String,
+    nav: ListNav,
 }
 
 const STAFF_BASE: &str = "/console/admin/staff";
@@ -202,13 +198,9 @@ async fn staff_page(
         staff: rows.into_iter().map(|(u, roles)| staff_line(u, &roles)).collect(),
         input,
         errors,
-        headers: q.headers(STAFF_BASE, &STAFF_SORTS, selection.order),
         statuses: STAFF_STATUSES.iter().map(|s| (s.as_str(), selection.status == Some(*s))).collect(),
         roles: STAFF_ROLES.iter().map(|r| (r.as_str(), selection.role == Some(*r))).collect(),
-        next: q.next_href(STAFF_BASE, next),
-        first: cursor.map(|_| q.href(STAFF_BASE, &[])),
-        csv: q.csv_href(STAFF_BASE),
-        q,
+        nav: q.nav(STAFF_BASE, &STAFF_SORTS, selection.order, next),
     };
     if page.errors.is_empty() {
         render(&page)
@@ -332,11 +324,7 @@ struct ProjectLine {
 struct ProjectsPage {
     layout: Layout,
     projects: Vec<ProjectLine>,
-    q: ListQuery,
-    headers: Vec<Header>,
-    next: Option<String>,
-    first: Option<String>,
-    csv: String,
+    nav: ListNav,
 }
 
 const PROJECTS_BASE: &str = "/console/admin/projects";
@@ -441,11 +429,7 @@ pub async fn projects(
     render(&ProjectsPage {
         layout: Layout::new(&user, "projects", q.notice.as_deref()),
         projects: rows.into_iter().map(project_line).collect(),
-        headers: q.headers(PROJECTS_BASE, &PROJECT_SORTS, selection.order),
-        next: q.next_href(PROJECTS_BASE, next),
-        first: cursor.map(|_| q.href(PROJECTS_BASE, &[])),
-        csv: q.csv_href(PROJECTS_BASE),
-        q,
+        nav: q.nav(PROJECTS_BASE, &PROJECT_SORTS, selection.order, next),
     })
 }
 

@@ -106,7 +106,7 @@ pub async fn page(st: web::Data<AppState>, user: Console<AnyStaff>, id: web::Pat
 
 use diesel::prelude::*;
 
-use super::list::{next_of, stream_csv, Header, ListQuery, Order, SortKey, PAGE};
+use super::list::{next_of, stream_csv, ListNav, ListQuery, Order, SortKey, PAGE};
 use crate::auth::model::{User, UserStatus};
 use crate::auth::roles::Role;
 use crate::db::schema::{user_roles, users};
@@ -219,13 +219,9 @@ struct PersonLine {
 #[template(path = "console/contributors.html")]
 struct ListPage {
     layout: Layout,
-    q: ListQuery,
-    headers: Vec<Header>,
     statuses: Vec<(&'static str, String, bool)>,
     rows: Vec<PersonLine>,
-    next: Option<String>,
-    first: Option<String>,
-    csv: String,
+    nav: ListNav,
 }
 
 /// `/console/contributors`: search by name, email or id; filter by status and the day
@@ -263,7 +259,6 @@ pub async fn list(
     let next = next_of(&rows, PAGE, |u| u.id);
     render(&ListPage {
         layout: Layout::new(&user, "contributors", q.notice.as_deref()),
-        headers: q.headers(BASE, &SORTS, filter.order),
         statuses: STATUSES
             .iter()
             .map(|s| (s.as_str(), s.as_str().replace('_', " "), filter.status == Some(*s)))
@@ -278,9 +273,6 @@ pub async fn list(
                 joined: when(&u.created_at),
             })
             .collect(),
-        next: q.next_href(BASE, next),
-        first: cursor.map(|_| q.href(BASE, &[])),
-        csv: q.csv_href(BASE),
-        q,
+        nav: q.nav(BASE, &SORTS, filter.order, next),
     })
 }

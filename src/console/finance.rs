@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::guard::{Console, ConsoleError, PageResult};
 use super::layout::{dollars, render, see_other, when, when_opt, Layout};
 use super::list::{
-    filter_choice, next_of, page_in_memory, stream_csv, stream_rows, Header, ListQuery, Order, SortKey, PAGE,
+    filter_choice, next_of, page_in_memory, stream_csv, stream_rows, ListNav, ListQuery, Order, SortKey, PAGE,
 };
 use crate::auth::roles::Finance;
 use crate::crypto::random_token;
@@ -121,11 +121,7 @@ struct EarningsPage {
     promise_days: i64,
     late: Vec<LateLine>,
     total: usize,
-    q: ListQuery,
-    headers: Vec<Header>,
-    next: Option<String>,
-    first: Option<String>,
-    csv: String,
+    nav: ListNav,
 }
 
 const EARNINGS_BASE: &str = "/console/finance/earnings";
@@ -225,11 +221,7 @@ pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Q
         promise_days,
         late,
         total,
-        headers: q.headers(EARNINGS_BASE, &LATE_SORTS, order),
-        next: q.next_href(EARNINGS_BASE, next),
-        first: cursor.map(|_| q.href(EARNINGS_BASE, &[])),
-        csv: q.csv_href(EARNINGS_BASE),
-        q,
+        nav: q.nav(EARNINGS_BASE, &LATE_SORTS, order, next),
     })
 }
 
@@ -240,11 +232,7 @@ struct LeftOutPage {
     minimum: String,
     rows: Vec<Excluded>,
     total: usize,
-    q: ListQuery,
-    headers: Vec<Header>,
-    next: Option<String>,
-    first: Option<String>,
-    csv: String,
+    nav: ListNav,
 }
 
 const LEFT_OUT_BASE: &str = "/console/finance/left-out";
@@ -303,11 +291,7 @@ pub async fn left_out(st: web::Data<AppState>, user: Console<Finance>, q: web::Q
         minimum: dollars(minimum),
         rows,
         total,
-        headers: q.headers(LEFT_OUT_BASE, &LEFT_OUT_SORTS, order),
-        next: q.next_href(LEFT_OUT_BASE, next),
-        first: cursor.map(|_| q.href(LEFT_OUT_BASE, &[])),
-        csv: q.csv_href(LEFT_OUT_BASE),
-        q,
+        nav: q.nav(LEFT_OUT_BASE, &LEFT_OUT_SORTS, order, next),
     })
 }
 
@@ -406,13 +390,9 @@ struct BatchesPage {
     preview: Preview,
     /// A fresh idempotency key: submitting the form twice builds one batch.
     key: String,
-    q: ListQuery,
-    headers: Vec<Header>,
     statuses: Vec<(&'static str, bool)>,
     rails: Vec<(&'static str, bool)>,
-    next: Option<String>,
-    first: Option<String>,
-    csv: String,
+    nav: ListNav,
 }
 
 /// `/console/finance/batches`: the preview of a batch built now, the build form, and
@@ -484,13 +464,9 @@ pub async fn batches(st: web::Data<AppState>, user: Console<Finance>, q: web::Qu
             .collect(),
         preview,
         key: random_token(),
-        headers: q.headers(BATCHES_BASE, &BATCH_SORTS, selection.order),
         statuses: BatchStatus::ALL.iter().map(|s| (s.as_str(), selection.status == Some(*s))).collect(),
         rails: Rail::ALL.iter().map(|r| (r.as_str(), selection.rail == Some(*r))).collect(),
-        next: q.next_href(BATCHES_BASE, next),
-        first: cursor.map(|_| q.href(BATCHES_BASE, &[])),
-        csv: q.csv_href(BATCHES_BASE),
-        q,
+        nav: q.nav(BATCHES_BASE, &BATCH_SORTS, selection.order, next),
     })
 }
 
@@ -548,22 +524,18 @@ struct BatchPage {
     created_by: String,
     approved: String,
     approved_by: String,
-    next: Option<String>,
-    first: Option<String>,
     gross: String,
     withheld: String,
     net: String,
     items_total: i64,
     rails: Vec<RailLine>,
     items: Vec<ItemLine>,
-    q: ListQuery,
-    headers: Vec<Header>,
     item_statuses: Vec<(&'static str, bool)>,
     item_rails: Vec<(&'static str, bool)>,
-    csv: String,
     exports: Vec<ExportLine>,
     formats: Vec<(&'static str, &'static str)>,
     settlement: Option<SettlementSummary>,
+    nav: ListNav,
 }
 
 struct SettlementSummary {
@@ -757,8 +729,6 @@ async fn batch_page(
         created_by: staff_name(&people, b.created_by),
         approved: when_opt(&b.approved_at),
         approved_by: b.approved_by.map(|u| staff_name(&people, u)).unwrap_or_else(|| "—".into()),
-        next: q.next_href(&base, next),
-        first: cursor.map(|_| q.href(&base, &[])),
         gross: dollars(b.gross_cents),
         withheld: dollars(b.withheld_cents),
         net: dollars(b.net_cents),
@@ -803,11 +773,9 @@ async fn batch_page(
             .map(|f| (f.as_str(), format_label(f)))
             .collect(),
         settlement: settlement.map(Into::into),
-        headers: q.headers(&base, &ITEM_SORTS, selection.order),
         item_statuses: ItemStatus::ALL.iter().map(|s| (s.as_str(), selection.status == Some(*s))).collect(),
         item_rails: Rail::ALL.iter().map(|r| (r.as_str(), selection.rail == Some(*r))).collect(),
-        csv: q.csv_href(&base),
-        q,
+        nav: q.nav(&base, &ITEM_SORTS, selection.order, next),
     })
 }
 

@@ -75,6 +75,16 @@ pub struct Order {
     pub desc: bool,
 }
 
+/// What a list page shows around its rows: the query (the filters its form keeps), the
+/// sortable column headers, and the links to the first page, the next one and the CSV.
+pub struct ListNav {
+    pub q: ListQuery,
+    pub headers: Vec<Header>,
+    pub next: Option<String>,
+    pub first: Option<String>,
+    pub csv: String,
+}
+
 /// A column header: a link that sorts by it (or flips the direction when it is the
 /// current column), with `aria-sort` on the current one.
 pub struct Header {
@@ -194,6 +204,18 @@ impl ListQuery {
                 }
             })
             .collect()
+    }
+
+    /// The navigation of this list at `base`, sorted by `order` among `keys`, on a page
+    /// followed by the one after row `next` (none on the last page).
+    pub fn nav(self, base: &str, keys: &[SortKey], order: Order, next: Option<i64>) -> ListNav {
+        ListNav {
+            headers: self.headers(base, keys, order),
+            next: self.next_href(base, next),
+            first: (!self.cursor.is_empty()).then(|| self.href(base, &[])),
+            csv: self.csv_href(base),
+            q: self,
+        }
     }
 
     /// The link to the page after the one ending at `next`.

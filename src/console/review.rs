@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::guard::{Console, ConsoleError, PageResult};
 use super::layout::{age, dollars, render, render_invalid, see_other, when, FormErrors, Layout};
-use super::list::{next_of, stream_csv, Header, ListQuery, SortKey, PAGE};
+use super::list::{next_of, stream_csv, ListNav, ListQuery, SortKey, PAGE};
 use super::session::ConsoleUser;
 use crate::auth::roles::{AnyStaff, Reviewer};
 use crate::db::DbConn;
@@ -151,20 +151,16 @@ struct QueuePage {
     layout: Layout,
     queue: Queue,
     entries: Vec<Entry>,
-    q: ListQuery,
-    headers: Vec<Header>,
     show: String,
     /// The credential kinds of the filter, and whether each is selected.
     kinds: Vec<(&'static str, bool)>,
     flagged: bool,
     total: i64,
-    next: Option<String>,
-    first: Option<String>,
-    csv: String,
     bulk: Option<BulkResult>,
     errors: FormErrors,
     reason_code: String,
     note: String,
+    nav: ListNav,
 }
 
 /// Who holds an item: "you", "Ana Reviewer until …", or "unclaimed" (also when lapsed).
@@ -322,25 +318,21 @@ async fn queue_page(
         Ok((entries, total))
     })
     .await?;
-    let next = q.next_href(&base, next_of(&entries, PAGE, |e| e.id));
+    let next = next_of(&entries, PAGE, |e| e.id);
     let (reason_code, note) = kept.unwrap_or_else(|| ("meets_guidelines".into(), String::new()));
     render(&QueuePage {
         layout: Layout::new(&user, queue.slug(), q.notice.as_deref()),
         queue,
         entries,
-        headers: q.headers(&base, &QUEUE_SORTS, order),
         show: if q.show.is_empty() { "all".into() } else { q.show.clone() },
         kinds: ["degree", "transcript", "license", "certification"].into_iter().map(|k| (k, q.kind == k)).collect(),
         flagged: q.flagged == "true",
         total,
-        next,
-        first: (!q.cursor.is_empty()).then(|| q.href(&base, &[])),
-        csv: q.csv_href(&base),
         bulk,
         errors,
         reason_code,
         note,
-        q,
+        nav: q.nav(&base, &QUEUE_SORTS, order, next),
     })
 }
 
