@@ -79,9 +79,9 @@ pub struct NewUser<'a> {
 
 #[derive(Insertable)]
 #[diesel(table_name = user_roles)]
-pub struct NewUserRole<'a> {
+pub struct NewUserRole {
     pub user_id: i64,
-    pub role: &'a str,
+    pub role: super::roles::Role,
 }
 
 crate::text_enum! {

@@ -64,9 +64,7 @@ fn insert_user(conn: &mut DbConn, now: NaiveDateTime, new: NewUser<'_>, roles: &
         .get_result(conn)?;
     let user = find_user(conn, id)?;
     for role in roles {
-        diesel::insert_into(user_roles::table)
-            .values(NewUserRole { user_id: user.id, role: role.as_str() })
-            .execute(conn)?;
+        diesel::insert_into(user_roles::table).values(NewUserRole { user_id: user.id, role: *role }).execute(conn)?;
     }
     Ok(user)
 }
@@ -838,9 +836,7 @@ pub fn set_staff_roles(
         wanted.sort();
         wanted.dedup();
         for role in &wanted {
-            diesel::insert_into(user_roles::table)
-                .values(NewUserRole { user_id, role: role.as_str() })
-                .execute(conn)?;
+            diesel::insert_into(user_roles::table).values(NewUserRole { user_id, role: *role }).execute(conn)?;
         }
         let after = roles_of(conn, user_id)?;
         audit::record(

@@ -84,7 +84,7 @@ pub struct AccountRow {
 // SQLite too (SQLite has no DEFAULT in VALUES: diesel would insert row by row).
 #[diesel(table_name = ledger_transactions, treat_none_as_default_value = false)]
 pub struct NewTransactionRow<'a> {
-    pub kind: &'a str,
+    pub kind: TxKind,
     pub reference: &'a str,
     pub memo: &'a str,
     pub contributor_id: Option<i64>,

@@ -35,7 +35,7 @@ pub struct Posting {
 impl Posting {
     fn row(&self, now: NaiveDateTime) -> NewTransactionRow<'_> {
         NewTransactionRow {
-            kind: self.kind.as_str(),
+            kind: self.kind,
             reference: &self.reference,
             memo: &self.memo,
             contributor_id: self.contributor_id,

@@ -21,10 +21,8 @@ use std::io::Write;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
 use super::methods;
 use super::model::*;
@@ -42,24 +40,17 @@ use crate::AppState;
 
 const PAGE: i64 = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    Nacha,
-    PaypalCsv,
-    PaypalJson,
-    WiseCsv,
+crate::text_enum! {
+    /// A provider file format: one per rail, two for PayPal.
+    pub enum Format {
+        Nacha = "nacha",
+        PaypalCsv = "paypal_csv",
+        PaypalJson = "paypal_json",
+        WiseCsv = "wise_csv",
+    }
 }
 
 impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Nacha => "nacha",
-            Self::PaypalCsv => "paypal_csv",
-            Self::PaypalJson => "paypal_json",
-            Self::WiseCsv => "wise_csv",
-        }
-    }
     pub fn rail(self) -> Rail {
         match self {
             Self::Nacha => Rail::Ach,
@@ -774,7 +765,7 @@ fn record(
                 diesel::insert_into(payout_exports::table)
                     .values(NewExportRow {
                         batch_id,
-                        format: format.as_str(),
+                        format,
                         part: part as i32,
                         sha256,
                         byte_count: bytes,

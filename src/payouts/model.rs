@@ -266,7 +266,7 @@ impl ItemRow {
 #[diesel(table_name = payout_exports)]
 pub struct NewExportRow<'a> {
     pub batch_id: i64,
-    pub format: &'a str,
+    pub format: super::exports::Format,
     pub part: i32,
     pub sha256: &'a str,
     pub byte_count: i64,

@@ -24,7 +24,7 @@ pub struct NewWorkRecordRow<'a> {
     pub completed_at: NaiveDateTime,
     pub ingested_at: NaiveDateTime,
     pub ingested_by: i64,
-    pub status: &'static str,
+    pub status: WorkStatus,
     pub review_due_at: NaiveDateTime,
     pub consensus_agreement_percent: Option<i32>,
     pub gold_score_percent: Option<i32>,
@@ -94,7 +94,7 @@ pub struct NewAppealRow<'a> {
     pub contributor_id: i64,
     pub rejected_by: Option<i64>,
     pub message: &'a str,
-    pub status: &'static str,
+    pub status: AppealStatus,
     pub created_at: NaiveDateTime,
 }
 

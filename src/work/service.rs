@@ -384,7 +384,7 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                         completed_at: times[*i],
                         ingested_at: now,
                         ingested_by: finance_id,
-                        status: WorkStatus::Pending.as_str(),
+                        status: WorkStatus::Pending,
                         review_due_at: now + review_window,
                         consensus_agreement_percent: item.consensus_agreement_percent,
                         gold_score_percent: item.gold_score_percent,
@@ -768,7 +768,7 @@ pub fn create_appeal(
                 contributor_id: user_id,
                 rejected_by: record.decided_by,
                 message,
-                status: "pending",
+                status: AppealStatus::Pending,
                 created_at: now,
             })
             .returning(work_appeals::id)
