@@ -34,17 +34,128 @@ pub struct Waiting {
     pub cents: i64,
 }
 
-/// The filters a queue may honour (credentials: kind and possible fraud); the others
-/// ignore them. Every queue honours `limit` and the cursor `after` (the last id of the
-/// previous page, in the queue's order), so the console can read a whole queue page by
-/// page.
+/// What a queue's [`ReviewQueue::list`] and [`ReviewQueue::count`] select, all in the
+/// query: a search (the person's name or email, the item's or the person's id, and the
+/// item's own text where it has one, such as a task reference), the claim, the day it
+/// started waiting, and the credential filters (kind, possible fraud; the other queues
+/// ignore them). `list` returns up to `limit` items after the item `after` in the order
+/// `sort`/`desc` (keyset: the cursor's sort value is read back by id), so the console
+/// reads a queue of any length page by page.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub kind: Option<String>,
     pub flagged: Option<bool>,
+    pub search: Option<String>,
+    pub show: Show,
+    /// Waiting since, on or after.
+    pub from: Option<NaiveDateTime>,
+    /// Waiting since, before.
+    pub to: Option<NaiveDateTime>,
+    pub sort: QueueSort,
+    pub desc: bool,
     pub limit: Option<i64>,
     pub after: Option<i64>,
 }
+
+impl ListFilter {
+    /// Rows per read: as asked, else the API's default page.
+    pub fn limit(&self) -> i64 {
+        self.limit.unwrap_or(crate::db::page::DEFAULT_LIMIT).max(1)
+    }
+
+    /// The search as an id, when it is a whole number (`#12` or `12`).
+    pub fn search_id(&self) -> Option<i64> {
+        self.search.as_deref().and_then(|s| s.trim().trim_start_matches('#').parse().ok())
+    }
+}
+
+/// The items a queue lists, by their claim (a lapsed claim counts as none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Show {
+    #[default]
+    All,
+    Unclaimed,
+    /// Held by this reviewer now.
+    HeldBy(i64),
+}
+
+/// The order a queue lists in; ties go by id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QueueSort {
+    /// When the item started waiting.
+    #[default]
+    Since,
+    Id,
+    /// The person's name.
+    Person,
+    /// The money at stake ([`Waiting::cents`]; by id in queues without money).
+    Amount,
+}
+
+/// Applies a [`ListFilter`]'s search, claim and date filters to `$query`, a boxed query
+/// over the queue table `$t` joined with `users` on the item's person `$person`, with
+/// `$since` the time the item started waiting and `$text` the item's own searchable
+/// text columns (lower-cased and matched with `LIKE`, as the person's name and email).
+macro_rules! filter_queue {
+    ($query:ident, $f:expr, $now:expr, $t:ident, $person:expr, $since:expr, [$($text:expr),*]) => {{
+        use $crate::db::like::{contains_pattern, lower};
+        use $crate::db::schema::$t;
+        let f: &$crate::review::ListFilter = $f;
+        if let Some(text) = &f.search {
+            let pattern = contains_pattern(text.trim());
+            let by_text = $crate::person_like!(text.trim())
+                $(.or(lower($text).like(pattern.clone()).escape('\\')))*;
+            $query = match f.search_id() {
+                Some(id) => $query.filter(by_text.or($t::id.eq(id)).or($person.eq(id))),
+                None => $query.filter(by_text),
+            };
+        }
+        match f.show {
+            $crate::review::Show::All => {}
+            $crate::review::Show::Unclaimed => {
+                $query = $query.filter(
+                    $t::claimed_by.is_null().or($t::claim_expires_at.is_null()).or($t::claim_expires_at.le($now)),
+                )
+            }
+            $crate::review::Show::HeldBy(reviewer) => {
+                $query = $query.filter($t::claimed_by.eq(reviewer).and($t::claim_expires_at.gt($now)))
+            }
+        }
+        if let Some(from) = f.from {
+            $query = $query.filter($since.ge(from));
+        }
+        if let Some(to) = f.to {
+            $query = $query.filter($since.lt(to));
+        }
+    }};
+}
+pub(crate) use filter_queue;
+
+/// Orders `$query` (filtered by [`filter_queue!`]) as the [`ListFilter`] asks and starts
+/// it after the cursor's item, whose sort value is read back from `$source` (the queue
+/// table joined with `users`, without the filters); `$cents` is the money column, or
+/// the id in queues without money.
+macro_rules! order_queue {
+    ($query:ident, $conn:expr, $f:expr, $source:expr, $id:expr, $since:expr, $cents:expr) => {{
+        use $crate::db::schema::users;
+        let f: &$crate::review::ListFilter = $f;
+        let (after, desc) = (f.after, f.desc);
+        match f.sort {
+            $crate::review::QueueSort::Since => {
+                $crate::keyset_after!($query, $conn, $source, $since, $id, chrono::NaiveDateTime, after, desc)
+            }
+            $crate::review::QueueSort::Id => $crate::keyset_after!($query, $conn, $source, $id, $id, i64, after, desc),
+            $crate::review::QueueSort::Person => {
+                $crate::keyset_after!($query, $conn, $source, users::full_name, $id, String, after, desc)
+            }
+            $crate::review::QueueSort::Amount => {
+                $crate::keyset_after!($query, $conn, $source, $cents, $id, i64, after, desc)
+            }
+        }
+        $query = $query.limit(f.limit());
+    }};
+}
+pub(crate) use order_queue;
 
 /// What a decision asks for.
 #[derive(Debug, Clone)]
@@ -130,8 +241,10 @@ pub trait ReviewQueue: Sync {
     fn claimed_action(&self) -> AuditAction;
     /// How many items wait and since when the oldest (the reviewers' dashboard).
     fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)>;
-    /// Waiting items, oldest first.
+    /// Waiting items the filter selects, a page in its order ([`ListFilter`]).
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>>;
+    /// How many waiting items the filter selects (its cursor, order and limit aside).
+    fn count(&self, st: &AppState, filter: &ListFilter) -> AppResult<i64>;
     /// One item.
     fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item>;
     /// Whether `reviewer` may claim item `id` now (not their own, still waiting, and

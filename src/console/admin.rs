@@ -3,17 +3,23 @@
 
 use actix_web::web;
 use askama::Template;
+use diesel::prelude::*;
 use serde::Deserialize;
 use validator::Validate;
 
 use super::guard::{Console, PageResult};
 use super::layout::{render, render_invalid, see_other, when, when_opt, FormErrors, Layout};
+use super::list::{
+    contains_pattern, filter_choice, lower, next_of, stream_csv, ListNav, ListQuery, Order, SortKey, PAGE,
+};
 use crate::audit::{AuditAction, AuditSubject};
-use crate::auth::model::UserStatus;
+use crate::auth::model::{User, UserStatus};
 use crate::auth::roles::{Admin, Role};
+use crate::db::schema::{project_types, user_roles, users};
+use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::notifications::model::OutboxStatus;
-use crate::qualifications::model::{RequiredQualification, Tier};
+use crate::qualifications::model::{ProjectTypeRow, RequiredQualification, Tier};
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -71,35 +77,130 @@ struct StaffPage {
     staff: Vec<StaffLine>,
     input: NewStaffInput,
     errors: FormErrors,
+    statuses: Vec<(&'static str, bool)>,
+    roles: Vec<(&'static str, bool)>,
+    nav: ListNav,
+}
+
+const STAFF_BASE: &str = "/console/admin/staff";
+
+const STAFF_SORTS: [SortKey; 4] = [
+    SortKey { key: "name", label: "Name" },
+    SortKey { key: "email", label: "Email" },
+    SortKey { key: "status", label: "Status" },
+    SortKey { key: "id", label: "#" },
+];
+
+const STAFF_STATUSES: [UserStatus; 2] = [UserStatus::Staff, UserStatus::Disabled];
+
+const STAFF_ROLES: [Role; 3] = [Role::Reviewer, Role::Finance, Role::Admin];
+
+/// Which staff accounts the list selects, from its query string.
+#[derive(Clone)]
+struct StaffSelection {
+    search: Option<String>,
+    id: Option<i64>,
+    status: Option<UserStatus>,
+    role: Option<Role>,
+    order: Order,
+}
+
+impl StaffSelection {
+    fn of(q: &ListQuery) -> AppResult<Self> {
+        let staff_status = |s: &str| UserStatus::parse(s).filter(|s| STAFF_STATUSES.contains(s));
+        let staff_role = |r: &str| Role::parse(r).filter(|r| r.is_staff());
+        Ok(Self {
+            search: q.search(),
+            id: q.search_id(),
+            status: filter_choice("status", &q.status, staff_status)?,
+            role: filter_choice("role", &q.role, staff_role)?,
+            order: q.order(&STAFF_SORTS, false),
+        })
+    }
+}
+
+/// Staff accounts (any role but applicant) matching `f` with their roles, one page
+/// after `after` in the chosen order.
+fn staff_rows(
+    conn: &mut DbConn,
+    f: &StaffSelection,
+    after: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<(User, Vec<Role>)>> {
+    let staff = user_roles::table.filter(user_roles::role.ne(Role::Applicant.as_str())).select(user_roles::user_id);
+    let mut query = users::table.filter(users::id.eq_any(staff)).select(User::as_select()).into_boxed();
+    if let Some(text) = &f.search {
+        let by_text = crate::person_like!(text);
+        query = match f.id {
+            Some(id) => query.filter(by_text.or(users::id.eq(id))),
+            None => query.filter(by_text),
+        };
+    }
+    if let Some(status) = f.status {
+        query = query.filter(users::status.eq(status.as_str()));
+    }
+    if let Some(role) = f.role {
+        let holding = user_roles::table.filter(user_roles::role.eq(role.as_str())).select(user_roles::user_id);
+        query = query.filter(users::id.eq_any(holding));
+    }
+    let (t, id, desc) = (users::table, users::id, f.order.desc);
+    match f.order.key {
+        "email" => crate::keyset_after!(query, conn, t, users::email, id, String, after, desc),
+        "status" => crate::keyset_after!(query, conn, t, users::status, id, String, after, desc),
+        "id" => crate::keyset_after!(query, conn, t, id, id, i64, after, desc),
+        _ => crate::keyset_after!(query, conn, t, users::full_name, id, String, after, desc),
+    }
+    let rows: Vec<User> = query.limit(limit).load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|u| u.id).collect();
+    let held: Vec<(i64, String)> = user_roles::table
+        .filter(user_roles::user_id.eq_any(&ids))
+        .select((user_roles::user_id, user_roles::role))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|u| {
+            let mut roles: Vec<Role> =
+                held.iter().filter(|(who, _)| *who == u.id).filter_map(|(_, r)| Role::parse(r)).collect();
+            roles.sort();
+            (u, roles)
+        })
+        .collect())
+}
+
+fn staff_line(u: User, roles: &[Role]) -> StaffLine {
+    StaffLine {
+        id: u.id,
+        active: u.status() == UserStatus::Staff,
+        invited: u.password_hash.is_none() && u.status() == UserStatus::Staff,
+        name: u.full_name,
+        email: u.email,
+        status: u.status.as_str().replace('_', " "),
+        reviewer: roles.contains(&Role::Reviewer),
+        finance: roles.contains(&Role::Finance),
+        admin: roles.contains(&Role::Admin),
+    }
 }
 
 async fn staff_page(
     st: web::Data<AppState>,
     user: Console<Admin>,
-    notice: Option<&str>,
+    q: ListQuery,
     input: NewStaffInput,
     errors: FormErrors,
 ) -> PageResult {
-    let state = st.clone();
-    let rows = crate::blocking(move || state.db.read_sync(crate::auth::service::list_staff)).await?;
+    let selection = StaffSelection::of(&q)?;
+    let cursor = q.cursor()?;
+    let (state, f) = (st.clone(), selection.clone());
+    let rows = crate::blocking(move || state.db.read_sync(|c| staff_rows(c, &f, cursor, PAGE))).await?;
+    let next = next_of(&rows, PAGE, |r| r.0.id);
     let page = StaffPage {
-        layout: Layout::new(&user, "staff", notice),
-        staff: rows
-            .into_iter()
-            .map(|(u, roles)| StaffLine {
-                id: u.id,
-                active: u.status() == UserStatus::Staff,
-                invited: u.password_hash.is_none() && u.status() == UserStatus::Staff,
-                name: u.full_name,
-                email: u.email,
-                status: u.status.as_str().replace('_', " "),
-                reviewer: roles.contains(&Role::Reviewer),
-                finance: roles.contains(&Role::Finance),
-                admin: roles.contains(&Role::Admin),
-            })
-            .collect(),
+        layout: Layout::new(&user, "staff", q.notice.as_deref()),
+        staff: rows.into_iter().map(|(u, roles)| staff_line(u, &roles)).collect(),
         input,
         errors,
+        statuses: STAFF_STATUSES.iter().map(|s| (s.as_str(), selection.status == Some(*s))).collect(),
+        roles: STAFF_ROLES.iter().map(|r| (r.as_str(), selection.role == Some(*r))).collect(),
+        nav: q.nav(STAFF_BASE, &STAFF_SORTS, selection.order, next),
     };
     if page.errors.is_empty() {
         render(&page)
@@ -108,8 +209,44 @@ async fn staff_page(
     }
 }
 
-pub async fn staff(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<NoticeQuery>) -> PageResult {
-    staff_page(st, user, q.notice.as_deref(), NewStaffInput::default(), FormErrors::default()).await
+/// `/console/admin/staff`: staff accounts searched by name, email or id, filtered by
+/// status and role, sorted by any column, 50 a page; `format=csv` downloads every
+/// match; and the form that adds one.
+pub async fn staff(
+    st: web::Data<AppState>,
+    user: Console<Admin>,
+    q: web::Query<ListQuery>,
+) -> Result<actix_web::HttpResponse, super::guard::ConsoleError> {
+    let q = q.into_inner();
+    if q.csv() {
+        let selection = StaffSelection::of(&q)?;
+        let state = st.clone();
+        return Ok(stream_csv(
+            "staff.csv",
+            &["id", "name", "email", "status", "roles", "invited"],
+            move |after, limit| {
+                let rows = state.db.read_sync(|c| staff_rows(c, &selection, after, limit))?;
+                let next = next_of(&rows, limit, |r| r.0.id);
+                let cells = rows
+                    .into_iter()
+                    .map(|(u, roles)| {
+                        let line = staff_line(u, &roles);
+                        vec![
+                            line.id.to_string(),
+                            line.name,
+                            line.email,
+                            line.status,
+                            roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" "),
+                            line.invited.to_string(),
+                        ]
+                    })
+                    .collect();
+                Ok((cells, next))
+            },
+        )
+        .await?);
+    }
+    staff_page(st, user, q, NewStaffInput::default(), FormErrors::default()).await
 }
 
 #[derive(Deserialize)]
@@ -136,7 +273,7 @@ pub async fn create_staff(st: web::Data<AppState>, user: Console<Admin>, form: w
     let (state, admin, ctx) = (st.clone(), user.id, user.ctx.clone());
     match crate::blocking(move || crate::auth::service::create_staff(&state, &ctx, admin, input)).await {
         Ok(_) => see_other("/console/admin/staff", "staff_created"),
-        Err(e) => staff_page(st, user, None, kept, FormErrors::from_error(e)?).await,
+        Err(e) => staff_page(st, user, ListQuery::default(), kept, FormErrors::from_error(e)?).await,
     }
 }
 
@@ -174,19 +311,125 @@ pub async fn resend_invitation(st: web::Data<AppState>, user: Console<Admin>, id
 
 // ---------------------------------------------------------------- project types
 
+struct ProjectLine {
+    id: i64,
+    name: String,
+    required: String,
+    standing: String,
+    created: String,
+}
+
 #[derive(Template)]
 #[template(path = "console/projects.html")]
 struct ProjectsPage {
     layout: Layout,
-    projects: Vec<(i64, String, String, String)>,
+    projects: Vec<ProjectLine>,
+    nav: ListNav,
 }
 
-pub async fn projects(st: web::Data<AppState>, user: Console<Admin>, q: web::Query<NoticeQuery>) -> PageResult {
-    let state = st.clone();
-    let rows = crate::blocking(move || state.db.read_sync(crate::qualifications::service::all_project_types)).await?;
+const PROJECTS_BASE: &str = "/console/admin/projects";
+
+const PROJECT_SORTS: [SortKey; 3] = [
+    SortKey { key: "id", label: "#" },
+    SortKey { key: "name", label: "Name" },
+    SortKey { key: "created", label: "Created" },
+];
+
+/// Which project types the list selects: a search of the name, the required
+/// qualifications and the standing domain (or the id), and the day created.
+#[derive(Clone)]
+struct ProjectSelection {
+    search: Option<String>,
+    id: Option<i64>,
+    from: Option<chrono::NaiveDateTime>,
+    to: Option<chrono::NaiveDateTime>,
+    order: Order,
+}
+
+fn project_rows(
+    conn: &mut DbConn,
+    f: &ProjectSelection,
+    after: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<ProjectTypeRow>> {
+    let mut query = project_types::table.select(ProjectTypeRow::as_select()).into_boxed();
+    if let Some(text) = &f.search {
+        let pattern = contains_pattern(text);
+        let by_text = lower(project_types::name)
+            .like(pattern.clone())
+            .escape('\\')
+            .or(lower(project_types::required_qualifications).like(pattern.clone()).escape('\\'))
+            .or(lower(project_types::standing_domain.assume_not_null()).like(pattern).escape('\\'));
+        query = match f.id {
+            Some(id) => query.filter(by_text.or(project_types::id.eq(id))),
+            None => query.filter(by_text),
+        };
+    }
+    if let Some(from) = f.from {
+        query = query.filter(project_types::created_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        query = query.filter(project_types::created_at.lt(to));
+    }
+    let (t, id, desc) = (project_types::table, project_types::id, f.order.desc);
+    match f.order.key {
+        "name" => crate::keyset_after!(query, conn, t, project_types::name, id, String, after, desc),
+        "created" => {
+            crate::keyset_after!(query, conn, t, project_types::created_at, id, chrono::NaiveDateTime, after, desc)
+        }
+        _ => crate::keyset_after!(query, conn, t, id, id, i64, after, desc),
+    }
+    Ok(query.limit(limit).load(conn)?)
+}
+
+fn project_line(p: ProjectTypeRow) -> ProjectLine {
+    ProjectLine {
+        id: p.id,
+        name: p.name,
+        required: p.required_qualifications,
+        standing: p.standing_domain.map(|d| format!("{d}: {}", p.required_standing)).unwrap_or_default(),
+        created: when(&p.created_at),
+    }
+}
+
+/// `/console/admin/projects`: project types searched by name, requirement or id,
+/// filtered by the day created, sorted by any column, 50 a page; `format=csv` downloads
+/// every match; and the form that adds one.
+pub async fn projects(
+    st: web::Data<AppState>,
+    user: Console<Admin>,
+    q: web::Query<ListQuery>,
+) -> Result<actix_web::HttpResponse, super::guard::ConsoleError> {
+    let q = q.into_inner();
+    let (from, to) = q.range()?;
+    let selection =
+        ProjectSelection { search: q.search(), id: q.search_id(), from, to, order: q.order(&PROJECT_SORTS, false) };
+    if q.csv() {
+        let state = st.clone();
+        let header = ["id", "name", "required_qualifications", "standing", "created_at"];
+        return Ok(stream_csv("projects.csv", &header, move |after, limit| {
+            let rows = state.db.read_sync(|c| project_rows(c, &selection, after, limit))?;
+            let next = next_of(&rows, limit, |p| p.id);
+            let cells = rows
+                .into_iter()
+                .map(|p| {
+                    let created = crate::clock::rfc3339(p.created_at);
+                    let line = project_line(p);
+                    vec![line.id.to_string(), line.name, line.required, line.standing, created]
+                })
+                .collect();
+            Ok((cells, next))
+        })
+        .await?);
+    }
+    let cursor = q.cursor()?;
+    let (state, f) = (st.clone(), selection.clone());
+    let rows = crate::blocking(move || state.db.read_sync(|c| project_rows(c, &f, cursor, PAGE))).await?;
+    let next = next_of(&rows, PAGE, |p| p.id);
     render(&ProjectsPage {
         layout: Layout::new(&user, "projects", q.notice.as_deref()),
-        projects: rows.into_iter().map(|p| (p.id, p.name, p.required_qualifications, when(&p.created_at))).collect(),
+        projects: rows.into_iter().map(project_line).collect(),
+        nav: q.nav(PROJECTS_BASE, &PROJECT_SORTS, selection.order, next),
     })
 }
 

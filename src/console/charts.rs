@@ -1,12 +1,14 @@
 //! The dashboard's figures: money owed per ledger account kind, and how many items each
-//! review queue held at the end of each of the last 30 days, drawn as small SVG
-//! sparklines on the server (no script).
+//! of the six review queues held at the end of each of the last 30 days, drawn as small
+//! SVG sparklines on the server (no script).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::schema::{credentials, work_appeals, work_authorizations, work_records};
+use crate::db::schema::{
+    credentials, standing_moves, test_answer_reviews, work_appeals, work_authorizations, work_records,
+};
 use crate::db::DbConn;
 use crate::error::AppResult;
 
@@ -47,8 +49,8 @@ fn waiting_per_day(spans: &[(NaiveDateTime, Option<NaiveDateTime>)], now: NaiveD
         .collect()
 }
 
-/// Per queue with entry and decision times (work authorizations, credentials, work
-/// records, appeals): the waiting count at the end of each of the last `days` days.
+/// Per review queue: the waiting count at the end of each of the last `days` days, from
+/// when each item entered the queue and when it was decided.
 pub fn waiting_trends(conn: &mut DbConn, now: NaiveDateTime, days: i64) -> AppResult<Vec<(&'static str, Vec<i64>)>> {
     let since = now - chrono::Duration::days(days);
     // Only items that were still waiting at some point of the window.
@@ -68,12 +70,52 @@ pub fn waiting_trends(conn: &mut DbConn, now: NaiveDateTime, days: i64) -> AppRe
         .load(conn)?;
     let authorizations: Vec<(NaiveDateTime, Option<NaiveDateTime>)> =
         authorizations.into_iter().filter_map(|(s, d)| s.map(|s| (s, d))).collect();
+    let answers: Vec<(NaiveDateTime, Option<NaiveDateTime>)> = test_answer_reviews::table
+        .filter(test_answer_reviews::graded_at.is_null().or(test_answer_reviews::graded_at.ge(since)))
+        .filter(test_answer_reviews::created_at.le(now))
+        .select((test_answer_reviews::created_at, test_answer_reviews::graded_at))
+        .load(conn)?;
     Ok(vec![
         ("work-authorizations", waiting_per_day(&authorizations, now, days)),
         ("credentials", waiting_per_day(&spans!(credentials, credentials::submitted_at), now, days)),
+        ("test-answers", waiting_per_day(&answers, now, days)),
         ("work-records", waiting_per_day(&spans!(work_records, work_records::ingested_at), now, days)),
         ("appeals", waiting_per_day(&spans!(work_appeals, work_appeals::created_at), now, days)),
+        ("standing-moves", waiting_per_day(&move_spans(conn, since)?, now, days)),
     ])
+}
+
+/// When standing moves waited for a reviewer: a proposed move from its proposal until
+/// it was reviewed (or took effect without review: no wait), and an appealed move from
+/// the appeal until its decision. Only moves that waited at some point since `since`.
+fn move_spans(conn: &mut DbConn, since: NaiveDateTime) -> AppResult<Vec<(NaiveDateTime, Option<NaiveDateTime>)>> {
+    use crate::quality::model::MoveStatus;
+    type Times =
+        (NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>);
+    let rows: Vec<Times> = standing_moves::table
+        .filter(
+            standing_moves::status
+                .eq_any([MoveStatus::Proposed.as_str(), MoveStatus::Appealed.as_str()])
+                .or(standing_moves::reviewed_at.ge(since))
+                .or(standing_moves::effective_at.ge(since))
+                .or(standing_moves::decided_at.ge(since)),
+        )
+        .select((
+            standing_moves::proposed_at,
+            standing_moves::reviewed_at,
+            standing_moves::effective_at,
+            standing_moves::appealed_at,
+            standing_moves::decided_at,
+        ))
+        .load(conn)?;
+    let mut spans = Vec::new();
+    for (proposed, reviewed, effective, appealed, decided) in rows {
+        spans.push((proposed, reviewed.or(effective)));
+        if let Some(appealed) = appealed {
+            spans.push((appealed, decided));
+        }
+    }
+    Ok(spans)
 }
 
 /// A sparkline: an SVG polyline of the points, scaled to the largest, with a text

@@ -106,7 +106,7 @@ pub async fn page(st: web::Data<AppState>, user: Console<AnyStaff>, id: web::Pat
 
 use diesel::prelude::*;
 
-use super::list::{contains_pattern, lower, stream_csv, Header, ListQuery, Order, SortKey, PAGE};
+use super::list::{next_of, stream_csv, ListNav, ListQuery, Order, SortKey, PAGE};
 use crate::auth::model::{User, UserStatus};
 use crate::auth::roles::Role;
 use crate::db::schema::{user_roles, users};
@@ -166,9 +166,7 @@ fn contributors(conn: &mut DbConn, f: &Filter, after: Option<i64>, limit: i64) -
         user_roles::table.filter(user_roles::role.eq(Role::Applicant.as_str())).select(user_roles::user_id);
     let mut query = users::table.filter(users::id.eq_any(applicants)).select(User::as_select()).into_boxed();
     if let Some(text) = &f.search {
-        let pattern = contains_pattern(text);
-        let by_text =
-            lower(users::full_name).like(pattern.clone()).escape('\\').or(users::email.like(pattern).escape('\\'));
+        let by_text = crate::person_like!(text);
         query = match f.id {
             Some(id) => query.filter(by_text.or(users::id.eq(id))),
             None => query.filter(by_text),
@@ -221,13 +219,9 @@ struct PersonLine {
 #[template(path = "console/contributors.html")]
 struct ListPage {
     layout: Layout,
-    q: ListQuery,
-    headers: Vec<Header>,
     statuses: Vec<(&'static str, String, bool)>,
     rows: Vec<PersonLine>,
-    next: Option<String>,
-    first: Option<String>,
-    csv: String,
+    nav: ListNav,
 }
 
 /// `/console/contributors`: search by name, email or id; filter by status and the day
@@ -246,7 +240,7 @@ pub async fn list(
             &["id", "name", "email", "status", "joined"],
             move |after, limit| {
                 let rows = state.db.read_sync(|c| contributors(c, &filter, after, limit))?;
-                let next = crate::db::next_cursor(&rows, Some(limit), |u| u.id);
+                let next = next_of(&rows, limit, |u| u.id);
                 let cells = rows
                     .into_iter()
                     .map(|u| {
@@ -262,10 +256,9 @@ pub async fn list(
     let state = st.clone();
     let f = filter.clone();
     let rows = crate::blocking(move || state.db.read_sync(|c| contributors(c, &f, cursor, PAGE))).await?;
-    let next = crate::db::next_cursor(&rows, Some(PAGE), |u| u.id);
+    let next = next_of(&rows, PAGE, |u| u.id);
     render(&ListPage {
         layout: Layout::new(&user, "contributors", q.notice.as_deref()),
-        headers: q.headers(BASE, &SORTS, filter.order),
         statuses: STATUSES
             .iter()
             .map(|s| (s.as_str(), s.as_str().replace('_', " "), filter.status == Some(*s)))
@@ -280,9 +273,6 @@ pub async fn list(
                 joined: when(&u.created_at),
             })
             .collect(),
-        next: q.next_href(BASE, next),
-        first: cursor.map(|_| q.href(BASE, &[])),
-        csv: q.csv_href(BASE),
-        q,
+        nav: q.nav(BASE, &SORTS, filter.order, next),
     })
 }

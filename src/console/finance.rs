@@ -6,23 +6,25 @@ use std::collections::HashMap;
 use actix_multipart::Multipart;
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::guard::{Console, ConsoleError, PageResult};
 use super::layout::{dollars, render, see_other, when, when_opt, Layout};
+use super::list::{
+    filter_choice, next_of, page_in_memory, stream_csv, stream_rows, ListNav, ListQuery, Order, SortKey, PAGE,
+};
 use crate::auth::roles::Finance;
 use crate::crypto::random_token;
-use crate::error::{AppError, ProblemCode};
+use crate::db::schema::{payout_batches, payout_items, payout_methods, users};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult, ProblemCode};
 use crate::payouts::exports::Format;
-use crate::payouts::model::Rail;
+use crate::payouts::model::{BatchRow, BatchStatus, ItemRow, ItemStatus, Rail};
 use crate::payouts::service::{self as payouts, BuildRequest, Candidate};
 use crate::tax::filing::{self, ExportFormat};
 use crate::AppState;
-
-#[derive(Deserialize)]
-pub struct NoticeQuery {
-    notice: Option<String>,
-}
 
 /// Eligible money per rail, as the preview and the batch page show it.
 struct RailLine {
@@ -34,6 +36,7 @@ struct RailLine {
 struct Excluded {
     contributor_id: i64,
     person: String,
+    available_cents: i64,
     available: String,
     reasons: String,
 }
@@ -79,6 +82,7 @@ fn preview_of(minimum_cents: i64, all: Vec<Candidate>, names: &HashMap<i64, Stri
             .map(|c| Excluded {
                 contributor_id: c.contributor_id,
                 person: name_of(names, c.contributor_id),
+                available_cents: c.available_cents,
                 available: dollars(c.available_cents),
                 reasons: c.reasons.join(", ").replace('_', " "),
             })
@@ -100,7 +104,9 @@ struct LateLine {
     person: String,
     email: String,
     records: i64,
+    late_cents: i64,
     late: String,
+    due_at: NaiveDateTime,
     due_by: String,
     available: String,
     in_payout: String,
@@ -114,73 +120,83 @@ struct EarningsPage {
     preview: Preview,
     promise_days: i64,
     late: Vec<LateLine>,
-    q: super::list::ListQuery,
-    csv: String,
+    total: usize,
+    nav: ListNav,
 }
 
-/// Approved-but-unpaid money: the preview of a batch built now and the late payments.
-/// The search (name, email or id) narrows both tables; `format=csv` downloads the late
-/// payments it selects.
-pub async fn earnings(
-    st: web::Data<AppState>,
-    user: Console<Finance>,
-    q: web::Query<super::list::ListQuery>,
-) -> PageResult {
+const EARNINGS_BASE: &str = "/console/finance/earnings";
+
+const LATE_SORTS: [SortKey; 4] = [
+    SortKey { key: "due", label: "Due by" },
+    SortKey { key: "person", label: "Contributor" },
+    SortKey { key: "records", label: "Records" },
+    SortKey { key: "late", label: "Late" },
+];
+
+/// Whether person `who` matches the list's search (name, email or id, any case).
+fn person_matches(q: &ListQuery, people: &HashMap<i64, (String, String)>, who: i64) -> bool {
+    let Some(needle) = q.search().map(|s| s.to_lowercase()) else { return true };
+    q.search_id() == Some(who)
+        || people.get(&who).is_some_and(|(name, email)| {
+            name.to_lowercase().contains(&needle) || email.to_lowercase().contains(&needle)
+        })
+}
+
+/// Approved-but-unpaid money: the preview of a batch built now, and the late payments
+/// (computed whole by the payouts service) searched by name, email or id, sorted by any
+/// column, 50 a page; `format=csv` downloads every late payment the search selects.
+pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<ListQuery>) -> PageResult {
     let q = q.into_inner();
-    let mut preview = load_preview(&st).await?;
+    let order = q.order(&LATE_SORTS, false);
+    let cursor = q.cursor()?;
+    let preview = load_preview(&st).await?;
     let state = st.clone();
-    let excluded: Vec<i64> = preview.excluded.iter().map(|x| x.contributor_id).collect();
     let (promise_days, late, people) = crate::blocking(move || {
         let late = payouts::late_payouts(&state, None, i64::MAX)?;
-        let mut ids: Vec<i64> = late.iter().map(|l| l.contributor_id).collect();
-        ids.extend(excluded);
-        ids.sort_unstable();
-        ids.dedup();
-        let people = people_of(&state, ids)?;
+        let people = people_of(&state, late.iter().map(|l| l.contributor_id).collect())?;
         Ok((state.settings()?.payment_promise().num_days(), late, people))
     })
     .await?;
-    let needle = q.search().map(|s| s.to_lowercase());
-    let id = q.search_id();
-    let matches = |who: i64| match &needle {
-        None => true,
-        Some(n) => {
-            id == Some(who)
-                || people
-                    .get(&who)
-                    .is_some_and(|(name, email)| name.to_lowercase().contains(n) || email.to_lowercase().contains(n))
-        }
-    };
-    preview.excluded.retain(|x| matches(x.contributor_id));
-    let late: Vec<LateLine> = late
+    let mut late: Vec<LateLine> = late
         .into_iter()
-        .filter(|l| matches(l.contributor_id))
+        .filter(|l| person_matches(&q, &people, l.contributor_id))
         .map(|l| LateLine {
             person: people.get(&l.contributor_id).map(|p| p.0.clone()).unwrap_or_default(),
             email: people.get(&l.contributor_id).map(|p| p.1.clone()).unwrap_or_default(),
             contributor_id: l.contributor_id,
             records: l.late_records,
+            late_cents: l.late_cents,
             late: dollars(l.late_cents),
+            due_at: l.due_by,
             due_by: when(&l.due_by),
             available: dollars(l.available_cents),
             in_payout: dollars(l.in_payout_cents),
             reasons: l.reasons.join(", ").replace('_', " "),
         })
         .collect();
+    match order.key {
+        "person" => late.sort_by(|a, b| a.person.cmp(&b.person).then(a.contributor_id.cmp(&b.contributor_id))),
+        "records" => late.sort_by_key(|l| (l.records, l.contributor_id)),
+        "late" => late.sort_by_key(|l| (l.late_cents, l.contributor_id)),
+        _ => late.sort_by_key(|l| (l.due_at, l.contributor_id)),
+    }
+    if order.desc {
+        late.reverse();
+    }
     if q.csv() {
         let rows: Vec<Vec<String>> = late
-            .iter()
+            .into_iter()
             .map(|l| {
                 vec![
                     l.contributor_id.to_string(),
-                    l.person.clone(),
-                    l.email.clone(),
+                    l.person,
+                    l.email,
                     l.records.to_string(),
-                    l.late.clone(),
-                    l.due_by.clone(),
-                    l.available.clone(),
-                    l.in_payout.clone(),
-                    l.reasons.clone(),
+                    l.late,
+                    crate::clock::rfc3339(l.due_at),
+                    l.available,
+                    l.in_payout,
+                    l.reasons,
                 ]
             })
             .collect();
@@ -195,15 +211,87 @@ pub async fn earnings(
             "in_payout",
             "why_not_paid",
         ];
-        return Ok(super::list::stream_rows("late-payments.csv", &header, rows).await?);
+        return Ok(stream_rows("late-payments.csv", &header, rows).await?);
     }
+    let total = late.len();
+    let (late, next) = page_in_memory(late, cursor, PAGE, |l| l.contributor_id);
     render(&EarningsPage {
         layout: Layout::new(&user, "earnings", q.notice.as_deref()),
         preview,
         promise_days,
         late,
-        csv: q.csv_href("/console/finance/earnings"),
-        q,
+        total,
+        nav: q.nav(EARNINGS_BASE, &LATE_SORTS, order, next),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/left_out.html")]
+struct LeftOutPage {
+    layout: Layout,
+    minimum: String,
+    rows: Vec<Excluded>,
+    total: usize,
+    nav: ListNav,
+}
+
+const LEFT_OUT_BASE: &str = "/console/finance/left-out";
+
+const LEFT_OUT_SORTS: [SortKey; 3] = [
+    SortKey { key: "person", label: "Contributor" },
+    SortKey { key: "available", label: "Available" },
+    SortKey { key: "id", label: "#" },
+];
+
+/// Who has money available but would be left out of a batch built now, and why (the
+/// readiness requirements), searched by name, email, id or reason, sorted, 50 a page;
+/// `format=csv` downloads every one the search selects.
+pub async fn left_out(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<ListQuery>) -> PageResult {
+    let q = q.into_inner();
+    let order = q.order(&LEFT_OUT_SORTS, false);
+    let cursor = q.cursor()?;
+    let state = st.clone();
+    let (minimum, all) = crate::blocking(move || payouts::preview(&state)).await?;
+    let state = st.clone();
+    let ids: Vec<i64> = all.iter().filter(|c| !c.reasons.is_empty()).map(|c| c.contributor_id).collect();
+    let people = crate::blocking(move || people_of(&state, ids)).await?;
+    let names: HashMap<i64, String> = people.iter().map(|(id, (name, _))| (*id, name.clone())).collect();
+    let needle = q.search().map(|s| s.to_lowercase());
+    let mut rows: Vec<Excluded> = preview_of(minimum, all, &names)
+        .excluded
+        .into_iter()
+        .filter(|x| {
+            person_matches(&q, &people, x.contributor_id)
+                || needle.as_ref().is_some_and(|n| x.reasons.to_lowercase().contains(n))
+        })
+        .collect();
+    match order.key {
+        "available" => rows.sort_by_key(|x| (x.available_cents, x.contributor_id)),
+        "id" => rows.sort_by_key(|x| x.contributor_id),
+        _ => rows.sort_by(|a, b| a.person.cmp(&b.person).then(a.contributor_id.cmp(&b.contributor_id))),
+    }
+    if order.desc {
+        rows.reverse();
+    }
+    if q.csv() {
+        let cells = rows
+            .into_iter()
+            .map(|x| {
+                let email = people.get(&x.contributor_id).map(|p| p.1.clone()).unwrap_or_default();
+                vec![x.contributor_id.to_string(), x.person, email, x.available_cents.to_string(), x.reasons]
+            })
+            .collect();
+        let header = ["contributor_id", "name", "email", "available_cents", "reasons"];
+        return Ok(stream_rows("left-out.csv", &header, cells).await?);
+    }
+    let total = rows.len();
+    let (rows, next) = page_in_memory(rows, cursor, PAGE, |x| x.contributor_id);
+    render(&LeftOutPage {
+        layout: Layout::new(&user, "earnings", q.notice.as_deref()),
+        minimum: dollars(minimum),
+        rows,
+        total,
+        nav: q.nav(LEFT_OUT_BASE, &LEFT_OUT_SORTS, order, next),
     })
 }
 
@@ -218,6 +306,82 @@ struct BatchLine {
     note: String,
 }
 
+const BATCHES_BASE: &str = "/console/finance/batches";
+
+const BATCH_SORTS: [SortKey; 5] = [
+    SortKey { key: "id", label: "Batch" },
+    SortKey { key: "status", label: "Status" },
+    SortKey { key: "created", label: "Built" },
+    SortKey { key: "items", label: "Items" },
+    SortKey { key: "net", label: "Net" },
+];
+
+/// Which batches the batch list selects, from its query string.
+#[derive(Clone)]
+struct BatchSelection {
+    search: Option<String>,
+    id: Option<i64>,
+    status: Option<BatchStatus>,
+    rail: Option<Rail>,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+    order: Order,
+}
+
+impl BatchSelection {
+    fn of(q: &ListQuery) -> AppResult<Self> {
+        let (from, to) = q.range()?;
+        Ok(Self {
+            search: q.search(),
+            id: q.search_id(),
+            status: filter_choice("status", &q.status, BatchStatus::parse)?,
+            rail: filter_choice("rail", &q.rail, Rail::parse)?,
+            from,
+            to,
+            // Newest first unless a header says otherwise.
+            order: q.order(&BATCH_SORTS, true),
+        })
+    }
+}
+
+/// Batches matching `f`, one page after batch `after` in the chosen order. A search
+/// finds a batch by its number or by the name or email of a contributor it pays; the
+/// rail filter keeps batches paying someone on that rail.
+fn batch_rows(conn: &mut DbConn, f: &BatchSelection, after: Option<i64>, limit: i64) -> AppResult<Vec<BatchRow>> {
+    let mut query = payout_batches::table.select(BatchRow::as_select()).into_boxed();
+    if let Some(text) = &f.search {
+        let people = users::table.filter(crate::person_like!(text)).select(users::id);
+        let paying =
+            payout_items::table.filter(payout_items::contributor_id.eq_any(people)).select(payout_items::batch_id);
+        query = match f.id {
+            Some(id) => query.filter(payout_batches::id.eq_any(paying).or(payout_batches::id.eq(id))),
+            None => query.filter(payout_batches::id.eq_any(paying)),
+        };
+    }
+    if let Some(status) = f.status {
+        query = query.filter(payout_batches::status.eq(status.as_str()));
+    }
+    if let Some(rail) = f.rail {
+        let on_rail = payout_items::table.filter(payout_items::rail.eq(rail.as_str())).select(payout_items::batch_id);
+        query = query.filter(payout_batches::id.eq_any(on_rail));
+    }
+    if let Some(from) = f.from {
+        query = query.filter(payout_batches::created_at.ge(from));
+    }
+    if let Some(to) = f.to {
+        query = query.filter(payout_batches::created_at.lt(to));
+    }
+    let (t, id, desc) = (payout_batches::table, payout_batches::id, f.order.desc);
+    match f.order.key {
+        "status" => crate::keyset_after!(query, conn, t, payout_batches::status, id, String, after, desc),
+        "created" => crate::keyset_after!(query, conn, t, payout_batches::created_at, id, NaiveDateTime, after, desc),
+        "items" => crate::keyset_after!(query, conn, t, payout_batches::item_count, id, i64, after, desc),
+        "net" => crate::keyset_after!(query, conn, t, payout_batches::net_cents, id, i64, after, desc),
+        _ => crate::keyset_after!(query, conn, t, id, id, i64, after, desc),
+    }
+    Ok(query.limit(limit).load(conn)?)
+}
+
 #[derive(Template)]
 #[template(path = "console/batches.html")]
 struct BatchesPage {
@@ -226,12 +390,65 @@ struct BatchesPage {
     preview: Preview,
     /// A fresh idempotency key: submitting the form twice builds one batch.
     key: String,
+    statuses: Vec<(&'static str, bool)>,
+    rails: Vec<(&'static str, bool)>,
+    nav: ListNav,
 }
 
-pub async fn batches(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<NoticeQuery>) -> PageResult {
+/// `/console/finance/batches`: the preview of a batch built now, the build form, and
+/// the batches: search by number or by a contributor paid (name, email), filter by
+/// status, rail and the day built, sort by any column, 50 a page; `format=csv`
+/// downloads every match.
+pub async fn batches(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<ListQuery>) -> PageResult {
+    let q = q.into_inner();
+    let selection = BatchSelection::of(&q)?;
+    if q.csv() {
+        let state = st.clone();
+        let header = [
+            "id",
+            "status",
+            "built_at",
+            "built_by",
+            "approved_by",
+            "items",
+            "gross_cents",
+            "withheld_cents",
+            "net_cents",
+            "note",
+        ];
+        return Ok(stream_csv("payout-batches.csv", &header, move |after, limit| {
+            let rows = state.db.read_sync(|c| batch_rows(c, &selection, after, limit))?;
+            let mut ids: Vec<i64> = rows.iter().flat_map(|b| [Some(b.created_by), b.approved_by]).flatten().collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let people = people_of(&state, ids)?;
+            let next = next_of(&rows, limit, |b| b.id);
+            let cells = rows
+                .into_iter()
+                .map(|b| {
+                    vec![
+                        b.id.to_string(),
+                        b.status.to_string(),
+                        crate::clock::rfc3339(b.created_at),
+                        staff_name(&people, b.created_by),
+                        b.approved_by.map(|u| staff_name(&people, u)).unwrap_or_default(),
+                        b.item_count.to_string(),
+                        b.gross_cents.to_string(),
+                        b.withheld_cents.to_string(),
+                        b.net_cents.to_string(),
+                        b.note,
+                    ]
+                })
+                .collect();
+            Ok((cells, next))
+        })
+        .await?);
+    }
     let preview = load_preview(&st).await?;
-    let state = st.clone();
-    let rows = crate::blocking(move || state.db.read_sync(|c| payouts::recent_batches(c, 50))).await?;
+    let cursor = q.cursor()?;
+    let (state, f) = (st.clone(), selection.clone());
+    let rows = crate::blocking(move || state.db.read_sync(|c| batch_rows(c, &f, cursor, PAGE))).await?;
+    let next = next_of(&rows, PAGE, |b| b.id);
     render(&BatchesPage {
         layout: Layout::new(&user, "batches", q.notice.as_deref()),
         batches: rows
@@ -247,6 +464,9 @@ pub async fn batches(st: web::Data<AppState>, user: Console<Finance>, q: web::Qu
             .collect(),
         preview,
         key: random_token(),
+        statuses: BatchStatus::ALL.iter().map(|s| (s.as_str(), selection.status == Some(*s))).collect(),
+        rails: Rail::ALL.iter().map(|r| (r.as_str(), selection.rail == Some(*r))).collect(),
+        nav: q.nav(BATCHES_BASE, &BATCH_SORTS, selection.order, next),
     })
 }
 
@@ -304,17 +524,18 @@ struct BatchPage {
     created_by: String,
     approved: String,
     approved_by: String,
-    next: Option<String>,
-    first: Option<String>,
     gross: String,
     withheld: String,
     net: String,
     items_total: i64,
     rails: Vec<RailLine>,
     items: Vec<ItemLine>,
+    item_statuses: Vec<(&'static str, bool)>,
+    item_rails: Vec<(&'static str, bool)>,
     exports: Vec<ExportLine>,
     formats: Vec<(&'static str, &'static str)>,
     settlement: Option<SettlementSummary>,
+    nav: ListNav,
 }
 
 struct SettlementSummary {
@@ -346,9 +567,6 @@ impl From<payouts::SettlementReport> for SettlementSummary {
     }
 }
 
-/// Items per page of a batch.
-const ITEMS_PAGE: i64 = 100;
-
 /// Name and email of each person, by id.
 fn people_of(st: &AppState, ids: Vec<i64>) -> crate::error::AppResult<HashMap<i64, (String, String)>> {
     st.db.read_sync(|c| {
@@ -360,32 +578,150 @@ fn staff_name(people: &HashMap<i64, (String, String)>, id: i64) -> String {
     people.get(&id).map(|(n, e)| format!("{n} ({e})")).unwrap_or_else(|| format!("staff #{id}"))
 }
 
+const ITEM_SORTS: [SortKey; 5] = [
+    SortKey { key: "id", label: "Item" },
+    SortKey { key: "person", label: "Contributor" },
+    SortKey { key: "rail", label: "Rail" },
+    SortKey { key: "net", label: "Net" },
+    SortKey { key: "status", label: "Status" },
+];
+
+/// Which items of a batch its page selects, from the query string.
+#[derive(Clone)]
+struct ItemSelection {
+    batch: i64,
+    search: Option<String>,
+    id: Option<i64>,
+    status: Option<ItemStatus>,
+    rail: Option<Rail>,
+    order: Order,
+}
+
+impl ItemSelection {
+    fn of(batch: i64, q: &ListQuery) -> AppResult<Self> {
+        Ok(Self {
+            batch,
+            search: q.search(),
+            id: q.search_id(),
+            status: filter_choice("status", &q.status, ItemStatus::parse)?,
+            rail: filter_choice("rail", &q.rail, Rail::parse)?,
+            order: q.order(&ITEM_SORTS, false),
+        })
+    }
+}
+
+/// An item with its masked destination and the contributor's name and email.
+type ItemWithPerson = (ItemRow, String, String, String);
+
+/// Items of a batch matching `f` (search: item number, contributor id, name or email),
+/// one page after item `after` in the chosen order.
+fn item_rows(conn: &mut DbConn, f: &ItemSelection, after: Option<i64>, limit: i64) -> AppResult<Vec<ItemWithPerson>> {
+    let mut query = payout_items::table
+        .inner_join(payout_methods::table)
+        .inner_join(users::table)
+        .filter(payout_items::batch_id.eq(f.batch))
+        .select((ItemRow::as_select(), payout_methods::masked, users::full_name, users::email))
+        .into_boxed();
+    if let Some(text) = &f.search {
+        let by_person = crate::person_like!(text);
+        query = match f.id {
+            Some(id) => query.filter(by_person.or(payout_items::id.eq(id)).or(payout_items::contributor_id.eq(id))),
+            None => query.filter(by_person),
+        };
+    }
+    if let Some(status) = f.status {
+        query = query.filter(payout_items::status.eq(status.as_str()));
+    }
+    if let Some(rail) = f.rail {
+        query = query.filter(payout_items::rail.eq(rail.as_str()));
+    }
+    let (t, id, desc) = (payout_items::table, payout_items::id, f.order.desc);
+    match f.order.key {
+        "person" => {
+            let with_people = payout_items::table.inner_join(users::table);
+            crate::keyset_after!(query, conn, with_people, users::full_name, id, String, after, desc)
+        }
+        "rail" => crate::keyset_after!(query, conn, t, payout_items::rail, id, String, after, desc),
+        "net" => crate::keyset_after!(query, conn, t, payout_items::net_cents, id, i64, after, desc),
+        "status" => crate::keyset_after!(query, conn, t, payout_items::status, id, String, after, desc),
+        _ => crate::keyset_after!(query, conn, t, id, id, i64, after, desc),
+    }
+    Ok(query.limit(limit).load(conn)?)
+}
+
+/// The items of a batch as CSV: every item the filters select, in their order.
+async fn batch_items_csv(st: &web::Data<AppState>, f: ItemSelection) -> PageResult {
+    let state = st.clone();
+    let header = [
+        "item_id",
+        "contributor_id",
+        "name",
+        "email",
+        "rail",
+        "destination",
+        "gross_cents",
+        "withheld_cents",
+        "net_cents",
+        "status",
+        "rail_reference",
+        "reason",
+    ];
+    let name = format!("payout-batch-{}-items.csv", f.batch);
+    Ok(stream_csv(&name, &header, move |after, limit| {
+        let rows = state.db.read_sync(|c| item_rows(c, &f, after, limit))?;
+        let next = next_of(&rows, limit, |r| r.0.id);
+        let cells = rows
+            .into_iter()
+            .map(|(i, destination, name, email)| {
+                vec![
+                    i.id.to_string(),
+                    i.contributor_id.to_string(),
+                    name,
+                    email,
+                    i.rail.to_string(),
+                    destination,
+                    i.gross_cents.to_string(),
+                    i.withheld_cents.to_string(),
+                    i.net_cents.to_string(),
+                    i.status.to_string(),
+                    i.rail_reference.unwrap_or_default(),
+                    i.reason.unwrap_or_default(),
+                ]
+            })
+            .collect();
+        Ok((cells, next))
+    })
+    .await?)
+}
+
 async fn batch_page(
     st: &web::Data<AppState>,
     user: &Console<Finance>,
     id: i64,
-    notice: Option<&str>,
+    q: ListQuery,
     settlement: Option<payouts::SettlementReport>,
-    cursor: Option<i64>,
 ) -> PageResult {
-    let state = st.clone();
-    let (v, people) = crate::blocking(move || {
-        let v = payouts::get_batch(&state, id, cursor, Some(ITEMS_PAGE))?;
-        let mut ids: Vec<i64> = v.items.iter().map(|i| i.contributor_id).collect();
-        ids.push(v.batch.created_by);
+    let selection = ItemSelection::of(id, &q)?;
+    let cursor = q.cursor()?;
+    let (state, f) = (st.clone(), selection.clone());
+    let (v, items, people) = crate::blocking(move || {
+        // The batch, its totals and its files; its items are read below, filtered.
+        let v = payouts::get_batch(&state, id, None, Some(1))?;
+        let items = state.db.read_sync(|c| item_rows(c, &f, cursor, PAGE))?;
+        let mut ids: Vec<i64> = vec![v.batch.created_by];
         ids.extend(v.batch.approved_by);
         ids.extend(v.exports.iter().map(|e| e.exported_by));
         ids.sort_unstable();
         ids.dedup();
         let people = people_of(&state, ids)?;
-        Ok((v, people))
+        Ok((v, items, people))
     })
     .await?;
-    let next = crate::db::next_cursor(&v.items, Some(ITEMS_PAGE), |i| i.id)
-        .map(|c| format!("/console/finance/batches/{id}?cursor={}", crate::db::page::encode(c)));
+    let base = format!("/console/finance/batches/{id}");
+    let next = next_of(&items, PAGE, |i| i.0.id);
     let b = &v.batch;
     render(&BatchPage {
-        layout: Layout::new(user, "batches", notice),
+        layout: Layout::new(user, "batches", q.notice.as_deref()),
         id: b.id,
         status: b.status.to_string(),
         note: b.note.clone(),
@@ -393,8 +729,6 @@ async fn batch_page(
         created_by: staff_name(&people, b.created_by),
         approved: when_opt(&b.approved_at),
         approved_by: b.approved_by.map(|u| staff_name(&people, u)).unwrap_or_else(|| "—".into()),
-        next,
-        first: cursor.map(|_| format!("/console/finance/batches/{id}")),
         gross: dollars(b.gross_cents),
         withheld: dollars(b.withheld_cents),
         net: dollars(b.net_cents),
@@ -404,20 +738,19 @@ async fn batch_page(
             .iter()
             .map(|r| RailLine { rail: r.rail.clone(), items: r.items, total: dollars(r.net_cents) })
             .collect(),
-        items: v
-            .items
-            .iter()
-            .map(|i| ItemLine {
+        items: items
+            .into_iter()
+            .map(|(i, destination, person, email)| ItemLine {
                 id: i.id,
                 contributor_id: i.contributor_id,
-                person: people.get(&i.contributor_id).map(|p| p.0.clone()).unwrap_or_default(),
-                email: people.get(&i.contributor_id).map(|p| p.1.clone()).unwrap_or_default(),
+                person,
+                email,
                 rail: i.rail.as_str().to_string(),
-                destination: i.destination.clone(),
+                destination,
                 gross: dollars(i.gross_cents),
                 withheld: dollars(i.withheld_cents),
                 net: dollars(i.net_cents),
-                status: wire(&i.status),
+                status: i.status.to_string(),
             })
             .collect(),
         exports: v
@@ -440,6 +773,9 @@ async fn batch_page(
             .map(|f| (f.as_str(), format_label(f)))
             .collect(),
         settlement: settlement.map(Into::into),
+        item_statuses: ItemStatus::ALL.iter().map(|s| (s.as_str(), selection.status == Some(*s))).collect(),
+        item_rails: Rail::ALL.iter().map(|r| (r.as_str(), selection.rail == Some(*r))).collect(),
+        nav: q.nav(&base, &ITEM_SORTS, selection.order, next),
     })
 }
 
@@ -460,20 +796,23 @@ fn format_label(f: Format) -> &'static str {
     }
 }
 
-#[derive(Deserialize)]
-pub struct BatchQuery {
-    notice: Option<String>,
-    #[serde(default, deserialize_with = "crate::db::page::cursor")]
-    cursor: Option<i64>,
-}
-
+/// A batch: its totals, files and actions, and its items searched (item number,
+/// contributor id, name or email), filtered by status and rail, sorted by any column,
+/// 50 a page; `format=csv` downloads every item the filters select.
 pub async fn batch(
     st: web::Data<AppState>,
     user: Console<Finance>,
     id: web::Path<i64>,
-    q: web::Query<BatchQuery>,
+    q: web::Query<ListQuery>,
 ) -> PageResult {
-    batch_page(&st, &user, id.into_inner(), q.notice.as_deref(), None, q.cursor).await
+    let (id, q) = (id.into_inner(), q.into_inner());
+    if q.csv() {
+        // A batch that does not exist is a 404, not an empty file.
+        let state = st.clone();
+        crate::blocking(move || state.db.read_sync(|c| payouts::batch_row(c, id))).await?;
+        return batch_items_csv(&st, ItemSelection::of(id, &q)?).await;
+    }
+    batch_page(&st, &user, id, q, None).await
 }
 
 pub async fn approve(st: web::Data<AppState>, user: Console<Finance>, id: web::Path<i64>) -> PageResult {
@@ -521,7 +860,8 @@ pub async fn settle(
     let lines = crate::payouts::routes::parse_csv(&file.bytes)?;
     let (state, ctx, me) = (st.clone(), user.ctx.clone(), user.id);
     let report = crate::blocking(move || payouts::settle(&state, &ctx, me, id, lines)).await?;
-    batch_page(&st, &user, id, Some("settled"), Some(report), None).await
+    let q = ListQuery { notice: Some("settled".into()), ..Default::default() };
+    batch_page(&st, &user, id, q, Some(report)).await
 }
 
 // ---------------------------------------------------------------- 1099-NEC

@@ -36,6 +36,9 @@ pub struct ListQuery {
     pub status: String,
     #[serde(default)]
     pub rail: String,
+    /// Staff: a role.
+    #[serde(default)]
+    pub role: String,
     /// First day included (`YYYY-MM-DD`, UTC).
     #[serde(default)]
     pub from: String,
@@ -70,6 +73,16 @@ pub struct SortKey {
 pub struct Order {
     pub key: &'static str,
     pub desc: bool,
+}
+
+/// What a list page shows around its rows: the query (the filters its form keeps), the
+/// sortable column headers, and the links to the first page, the next one and the CSV.
+pub struct ListNav {
+    pub q: ListQuery,
+    pub headers: Vec<Header>,
+    pub next: Option<String>,
+    pub first: Option<String>,
+    pub csv: String,
 }
 
 /// A column header: a link that sorts by it (or flips the direction when it is the
@@ -147,6 +160,7 @@ impl ListQuery {
             ("dir", self.dir.clone()),
             ("status", self.status.clone()),
             ("rail", self.rail.clone()),
+            ("role", self.role.clone()),
             ("from", self.from.clone()),
             ("to", self.to.clone()),
             ("show", self.show.clone()),
@@ -192,30 +206,60 @@ impl ListQuery {
             .collect()
     }
 
+    /// The navigation of this list at `base`, sorted by `order` among `keys`, on a page
+    /// followed by the one after row `next` (none on the last page).
+    pub fn nav(self, base: &str, keys: &[SortKey], order: Order, next: Option<i64>) -> ListNav {
+        ListNav {
+            headers: self.headers(base, keys, order),
+            next: self.next_href(base, next),
+            first: (!self.cursor.is_empty()).then(|| self.href(base, &[])),
+            csv: self.csv_href(base),
+            q: self,
+        }
+    }
+
     /// The link to the page after the one ending at `next`.
     pub fn next_href(&self, base: &str, next: Option<i64>) -> Option<String> {
         next.map(|id| self.href(base, &[("cursor", &crate::db::page::encode(id))]))
     }
 }
 
-/// A `LIKE` pattern matching `text` anywhere, lower-cased, with `%`, `_` and `\`
-/// escaped (used with `.escape('\\')`).
-pub fn contains_pattern(text: &str) -> String {
-    let mut out = String::from("%");
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
+/// Reads a filter of a closed set (`status`, `rail`): empty is "any", a value the set
+/// does not know is refused (a 422 naming the field), never read as "any".
+pub fn filter_choice<T>(field: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> AppResult<Option<T>> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
     }
-    out.push('%');
-    out
+    parse(value)
+        .map(Some)
+        .ok_or_else(|| AppError::field(field, "invalid", format!("{value:?} is not a choice of this filter")))
 }
 
-diesel::define_sql_function! {
-    /// SQL `lower()`, the same on SQLite and PostgreSQL.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+/// The cursor after a read of `limit` rows: the last id when the read was full. (Not
+/// `db::next_cursor`, which clamps the limit to the API's page size: a CSV chunk is
+/// larger.)
+pub fn next_of<T>(rows: &[T], limit: i64, id: impl Fn(&T) -> i64) -> Option<i64> {
+    (rows.len() as i64 == limit).then(|| rows.last().map(id)).flatten()
 }
+
+/// A page of rows a service computes whole (late payments, who a batch would leave
+/// out), already filtered and in their order: up to `limit` rows after the cursor's row
+/// (by id; a row gone since starts the list over), and the next cursor.
+pub fn page_in_memory<T>(
+    rows: Vec<T>,
+    cursor: Option<i64>,
+    limit: i64,
+    id: impl Fn(&T) -> i64,
+) -> (Vec<T>, Option<i64>) {
+    let start = cursor.and_then(|c| rows.iter().position(|r| id(r) == c)).map_or(0, |i| i + 1);
+    let rest = rows.len().saturating_sub(start);
+    let page: Vec<T> = rows.into_iter().skip(start).take(limit as usize).collect();
+    let next = (rest > page.len()).then(|| page.last().map(&id)).flatten();
+    (page, next)
+}
+
+pub use crate::db::like::{contains_pattern, lower};
 
 /// Adds a keyset condition and the order to a boxed query: rows after `(value, id)` in
 /// the order of `$col` then `$id`, ascending or descending.
@@ -233,6 +277,20 @@ macro_rules! keyset_order {
             (None, _) => {}
         }
         $query = if $desc { $query.order(($col.desc(), $id.desc())) } else { $query.order(($col.asc(), $id.asc())) };
+    }};
+}
+
+/// [`keyset_order!`] after row `$after` (an id), its sort value read back by id from
+/// `$source` (a table, or a join when the column is another table's) as `$ty`.
+#[macro_export]
+macro_rules! keyset_after {
+    ($query:ident, $conn:expr, $source:expr, $col:expr, $id:expr, $ty:ty, $after:expr, $desc:expr) => {{
+        use diesel::prelude::*;
+        let at: Option<($ty, i64)> = match $after {
+            Some(a) => Some(($source.filter($id.eq(a)).select($col).first::<$ty>($conn)?, a)),
+            None => None,
+        };
+        $crate::keyset_order!($query, $col, $id, at, $desc);
     }};
 }
 
@@ -290,8 +348,8 @@ where
         .streaming(body))
 }
 
-/// Streams rows already in memory as a CSV download (lists computed by a service, such
-/// as the review queues and late payments), in chunks as [`stream_csv`] does.
+/// Streams rows already in memory as a CSV download (lists computed whole by a service,
+/// such as late payments), in chunks as [`stream_csv`] does.
 pub async fn stream_rows(filename: &str, header_row: &[&str], rows: Vec<Vec<String>>) -> AppResult<HttpResponse> {
     let rows = std::sync::Arc::new(rows);
     stream_csv(filename, header_row, move |after, limit| {
@@ -325,8 +383,12 @@ mod tests {
     }
 
     #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(contains_pattern("A_b%"), "%a\\_b\\%%");
+    fn pages_in_memory_go_on_after_the_cursor() {
+        let rows: Vec<i64> = (1..=5).collect();
+        assert_eq!(page_in_memory(rows.clone(), None, 2, |r| *r), (vec![1, 2], Some(2)));
+        assert_eq!(page_in_memory(rows.clone(), Some(2), 2, |r| *r), (vec![3, 4], Some(4)));
+        assert_eq!(page_in_memory(rows.clone(), Some(4), 2, |r| *r), (vec![5], None));
+        assert_eq!(page_in_memory(rows, Some(3), 2, |r| *r), (vec![4, 5], None), "a full last page has no next");
     }
 
     #[test]

@@ -71,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/review/{queue}/{id}/claim", web::post().to(review::claim))
             .route("/review/{queue}/{id}/decision", web::post().to(review::decide))
             .route("/finance/earnings", web::get().to(finance::earnings))
+            .route("/finance/left-out", web::get().to(finance::left_out))
             .route("/finance/batches", web::get().to(finance::batches))
             .route("/finance/batches", web::post().to(finance::build))
             .route("/finance/batches/{id}", web::get().to(finance::batch))

@@ -10,13 +10,13 @@ use serde::Deserialize;
 
 use super::guard::{Console, ConsoleError, PageResult};
 use super::layout::{age, dollars, render, render_invalid, see_other, when, FormErrors, Layout};
-use super::list::{Header, ListQuery, Order, SortKey, PAGE};
+use super::list::{next_of, stream_csv, ListNav, ListQuery, SortKey, PAGE};
 use super::session::ConsoleUser;
 use crate::auth::roles::{AnyStaff, Reviewer};
 use crate::db::DbConn;
 use crate::decisions::model::Decision;
 use crate::error::{AppError, AppResult};
-use crate::review::{self, Form, ListFilter, ReviewQueue, Waiting};
+use crate::review::{self, Form, ListFilter, QueueSort, ReviewQueue, Show};
 use crate::AppState;
 
 /// A review queue, as the pages name it (its templates call `slug()` and `title()`).
@@ -135,7 +135,6 @@ struct Entry {
     mine: bool,
     unclaimed: bool,
     flagged: bool,
-    cents: i64,
     amount: String,
 }
 
@@ -146,31 +145,22 @@ const QUEUE_SORTS: [SortKey; 4] = [
     SortKey { key: "amount", label: "Amount" },
 ];
 
-/// The most items a queue page searches and sorts over; a queue longer than this shows
-/// its oldest ones and says so.
-const QUEUE_CAP: usize = 10_000;
-
 #[derive(Template)]
 #[template(path = "console/queue.html")]
 struct QueuePage {
     layout: Layout,
     queue: Queue,
     entries: Vec<Entry>,
-    q: ListQuery,
-    headers: Vec<Header>,
     show: String,
     /// The credential kinds of the filter, and whether each is selected.
     kinds: Vec<(&'static str, bool)>,
     flagged: bool,
-    total: usize,
-    capped: bool,
-    next: Option<String>,
-    first: Option<String>,
-    csv: String,
+    total: i64,
     bulk: Option<BulkResult>,
     errors: FormErrors,
     reason_code: String,
     note: String,
+    nav: ListNav,
 }
 
 /// Who holds an item: "you", "Ana Reviewer until …", or "unclaimed" (also when lapsed).
@@ -194,16 +184,33 @@ fn claim_text(
     }
 }
 
-/// One read of a queue through its [`ReviewQueue::list`]: up to 200 waiting items after
-/// `after`, in the queue's order.
-fn load_queue(st: &AppState, queue: Queue, q: &ListQuery, after: Option<i64>) -> AppResult<Vec<Waiting>> {
-    let filter = ListFilter {
+/// What a queue page selects, from its query string, for [`ReviewQueue::list`] and
+/// [`ReviewQueue::count`]: the search, claim, date and credential filters and the order
+/// all go to the queue's query.
+fn filter_of(q: &ListQuery, me: i64) -> AppResult<ListFilter> {
+    let (from, to) = q.range()?;
+    let order = q.order(&QUEUE_SORTS, false);
+    Ok(ListFilter {
         kind: (!q.kind.is_empty()).then(|| q.kind.clone()),
         flagged: (q.flagged == "true").then_some(true),
-        limit: Some(crate::db::page::MAX_LIMIT),
-        after,
-    };
-    queue.list(st, &filter)
+        search: q.search(),
+        show: match q.show.as_str() {
+            "mine" => Show::HeldBy(me),
+            "unclaimed" => Show::Unclaimed,
+            _ => Show::All,
+        },
+        from,
+        to,
+        sort: match order.key {
+            "id" => QueueSort::Id,
+            "person" => QueueSort::Person,
+            "amount" => QueueSort::Amount,
+            _ => QueueSort::Since,
+        },
+        desc: order.desc,
+        limit: Some(PAGE),
+        after: None,
+    })
 }
 
 fn people(st: &AppState, ids: Vec<i64>) -> AppResult<HashMap<i64, (String, String)>> {
@@ -212,27 +219,16 @@ fn people(st: &AppState, ids: Vec<i64>) -> AppResult<HashMap<i64, (String, Strin
     })
 }
 
-/// Every waiting item of a queue (up to [`QUEUE_CAP`]), oldest first, with names and
-/// emails of the people and the claim holders.
-fn load_entries(st: &AppState, queue: Queue, q: &ListQuery, me: i64) -> AppResult<(Vec<Entry>, bool)> {
-    let mut raw: Vec<Waiting> = Vec::new();
-    let mut after = None;
-    loop {
-        let page = load_queue(st, queue, q, after)?;
-        let full = page.len() as i64 == crate::db::page::MAX_LIMIT;
-        after = page.last().map(|r| r.id);
-        raw.extend(page);
-        if !full || raw.len() >= QUEUE_CAP {
-            break;
-        }
-    }
-    let capped = raw.len() >= QUEUE_CAP;
+/// A page of a queue ([`ReviewQueue::list`]) with the names and emails of the people
+/// and the claim holders.
+fn load_entries(st: &AppState, queue: Queue, filter: &ListFilter, me: i64) -> AppResult<Vec<Entry>> {
+    let raw = queue.list(st, filter)?;
     let mut ids: Vec<i64> = raw.iter().map(|r| r.person_id).chain(raw.iter().filter_map(|r| r.claimed_by)).collect();
     ids.sort_unstable();
     ids.dedup();
     let names = people(st, ids)?;
     let now = st.clock.now();
-    let entries = raw
+    Ok(raw
         .into_iter()
         .map(|r| {
             let (claim, mine, unclaimed) = claim_text(now, me, r.claimed_by, r.claim_expires_at, &names);
@@ -251,49 +247,10 @@ fn load_entries(st: &AppState, queue: Queue, q: &ListQuery, me: i64) -> AppResul
                 mine,
                 unclaimed,
                 flagged: r.flagged,
-                cents: r.cents,
                 amount: dollars(r.cents),
             }
         })
-        .collect();
-    Ok((entries, capped))
-}
-
-/// The entries the query selects, in its order: show (all, unclaimed, mine), search
-/// (item id, person id, name, email, and the item's text, e.g. a task reference),
-/// waiting since (date range).
-fn select(entries: Vec<Entry>, q: &ListQuery, order: Order) -> AppResult<Vec<Entry>> {
-    let (from, to) = q.range()?;
-    let needle = q.search().map(|s| s.to_lowercase());
-    let id = q.search_id();
-    let mut out: Vec<Entry> = entries
-        .into_iter()
-        .filter(|e| match q.show.as_str() {
-            "mine" => e.mine,
-            "unclaimed" => e.unclaimed,
-            _ => true,
-        })
-        .filter(|e| from.is_none_or(|f| e.since_at >= f) && to.is_none_or(|t| e.since_at < t))
-        .filter(|e| match &needle {
-            None => true,
-            Some(n) => {
-                id.is_some_and(|id| id == e.id || id == e.person_id)
-                    || e.person.to_lowercase().contains(n)
-                    || e.email.to_lowercase().contains(n)
-                    || e.summary.to_lowercase().contains(n)
-            }
-        })
-        .collect();
-    match order.key {
-        "id" => out.sort_by_key(|e| e.id),
-        "person" => out.sort_by(|a, b| a.person.cmp(&b.person).then(a.id.cmp(&b.id))),
-        "amount" => out.sort_by_key(|e| (e.cents, e.id)),
-        _ => out.sort_by_key(|e| (e.since_at, e.id)),
-    }
-    if order.desc {
-        out.reverse();
-    }
-    Ok(out)
+        .collect())
 }
 
 fn queue_base(queue: Queue) -> String {
@@ -310,7 +267,9 @@ pub async fn queue(
     queue_page(st, user, queue, q.into_inner(), None, FormErrors::default(), None).await
 }
 
-/// A queue page, with the outcome of a bulk approval or the errors of its form.
+/// A queue page, with the outcome of a bulk approval or the errors of its form: the
+/// page the filters select (searched, filtered and sorted by the queue's query), or
+/// with `format=csv` every item they select, streamed.
 async fn queue_page(
     st: web::Data<AppState>,
     user: Console<Reviewer>,
@@ -321,60 +280,59 @@ async fn queue_page(
     kept: Option<(String, String)>,
 ) -> PageResult {
     let order = q.order(&QUEUE_SORTS, false);
-    let (state, me, query) = (st.clone(), user.id, q.clone());
-    let (entries, capped) = crate::blocking(move || load_entries(&state, queue, &query, me)).await?;
-    let selected = select(entries, &q, order)?;
+    let me = user.id;
+    let mut filter = filter_of(&q, me)?;
     let base = queue_base(queue);
     if q.csv() {
-        let rows: Vec<Vec<String>> = selected
-            .iter()
-            .map(|e| {
-                vec![
-                    e.id.to_string(),
-                    e.person_id.to_string(),
-                    e.person.clone(),
-                    e.email.clone(),
-                    e.summary.clone(),
-                    e.since_at.to_string(),
-                    e.claim.clone(),
-                    e.flagged.to_string(),
-                ]
-            })
-            .collect();
         let name = format!("{}.csv", queue.slug());
         let header = ["id", "person_id", "person", "email", "item", "waiting_since", "claim", "flagged"];
-        return Ok(super::list::stream_rows(&name, &header, rows).await?);
+        let state = st.clone();
+        return Ok(stream_csv(&name, &header, move |after, limit| {
+            let f = ListFilter { after, limit: Some(limit), ..filter.clone() };
+            let entries = load_entries(&state, queue, &f, me)?;
+            let next = next_of(&entries, limit, |e| e.id);
+            let rows = entries
+                .into_iter()
+                .map(|e| {
+                    vec![
+                        e.id.to_string(),
+                        e.person_id.to_string(),
+                        e.person,
+                        e.email,
+                        e.summary,
+                        crate::clock::rfc3339(e.since_at),
+                        e.claim,
+                        e.flagged.to_string(),
+                    ]
+                })
+                .collect();
+            Ok((rows, next))
+        })
+        .await?);
     }
-    let total = selected.len();
-    // Keyset: the page starts after the cursor's item in this order.
-    let start = match q.cursor()? {
-        Some(after) => selected.iter().position(|e| e.id == after).map(|i| i + 1).unwrap_or(total),
-        None => 0,
-    };
-    let page: Vec<Entry> = selected.into_iter().skip(start).take(PAGE as usize + 1).collect();
-    let more = page.len() > PAGE as usize;
-    let mut entries = page;
-    entries.truncate(PAGE as usize);
-    let next = if more { q.next_href(&base, entries.last().map(|e| e.id)) } else { None };
+    filter.after = q.cursor()?;
+    let state = st.clone();
+    let (entries, total) = crate::blocking(move || {
+        let entries = load_entries(&state, queue, &filter, me)?;
+        let total = queue.count(&state, &filter)?;
+        Ok((entries, total))
+    })
+    .await?;
+    let next = next_of(&entries, PAGE, |e| e.id);
     let (reason_code, note) = kept.unwrap_or_else(|| ("meets_guidelines".into(), String::new()));
     render(&QueuePage {
         layout: Layout::new(&user, queue.slug(), q.notice.as_deref()),
         queue,
         entries,
-        headers: q.headers(&base, &QUEUE_SORTS, order),
         show: if q.show.is_empty() { "all".into() } else { q.show.clone() },
         kinds: ["degree", "transcript", "license", "certification"].into_iter().map(|k| (k, q.kind == k)).collect(),
         flagged: q.flagged == "true",
         total,
-        capped,
-        next,
-        first: (!q.cursor.is_empty()).then(|| q.href(&base, &[])),
-        csv: q.csv_href(&base),
         bulk,
         errors,
         reason_code,
         note,
-        q,
+        nav: q.nav(&base, &QUEUE_SORTS, order, next),
     })
 }
 
@@ -387,18 +345,23 @@ pub async fn claim_next(st: web::Data<AppState>, user: Console<Reviewer>, path: 
     let state = st.clone();
     let (me, ctx) = (user.id, user.ctx.clone());
     let claimed = crate::blocking(move || {
-        let (entries, _) = load_entries(&state, queue, &ListQuery::default(), me)?;
-        let mut waiting: Vec<&Entry> = entries.iter().filter(|e| e.unclaimed && e.person_id != me).collect();
-        waiting.sort_by_key(|e| (e.since_at, e.id));
-        for e in waiting {
-            // Another reviewer may take it first: try the next one.
-            match claim_one(&state, &ctx, me, queue, e.id) {
-                Ok(()) => return Ok(Some(e.id)),
-                Err(AppError::Conflict { .. } | AppError::ConflictWith { .. } | AppError::Forbidden(_)) => continue,
-                Err(other) => return Err(other),
+        // The oldest unclaimed first, a page at a time.
+        let mut filter = ListFilter { show: Show::Unclaimed, limit: Some(PAGE), ..Default::default() };
+        loop {
+            let page = queue.list(&state, &filter)?;
+            for w in page.iter().filter(|w| w.person_id != me) {
+                // Another reviewer may take it first: try the next one.
+                match claim_one(&state, &ctx, me, queue, w.id) {
+                    Ok(()) => return Ok(Some(w.id)),
+                    Err(AppError::Conflict { .. } | AppError::ConflictWith { .. } | AppError::Forbidden(_)) => continue,
+                    Err(other) => return Err(other),
+                }
+            }
+            match next_of(&page, PAGE, |w| w.id) {
+                Some(last) => filter.after = Some(last),
+                None => return Ok(None),
             }
         }
-        Ok(None)
     })
     .await?;
     match claimed {
@@ -420,14 +383,12 @@ pub struct BulkResult {
 /// The queue of bulk approvals.
 const WORK_RECORDS: Queue = &crate::work::queue::WorkRecords;
 
-/// The largest bulk approval in one post.
-const BULK_MAX: usize = 200;
-
-/// Approves the ticked work records one by one, each exactly as a single approval: the
-/// record is claimed (unless the reviewer holds it) and decided by the same service
-/// call, in its own transaction, with its own audit record, decision and email. A
-/// record the rules refuse (claimed by someone else, already decided, the reviewer's own
-/// work) is listed with the reason; the others are approved.
+/// Approves the ticked work records through [`crate::work::service::approve_in_bulk`]:
+/// each exactly as a single approval (its own transaction, decision, email and one
+/// audit record); a record the rules refuse (claimed by someone else, already decided,
+/// the reviewer's own work) is listed with the reason, the others are approved. A form
+/// the service refuses as a whole (nothing ticked, a malformed reason code) comes back
+/// with the errors beside its fields and the input kept.
 pub async fn bulk_approve(
     st: web::Data<AppState>,
     user: Console<Reviewer>,
@@ -438,62 +399,46 @@ pub async fn bulk_approve(
     let (reason_code, note) = (field("reason_code"), field("note"));
     let mut errors = FormErrors::default();
     let ids: Vec<i64> = fields.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.parse().ok()).collect();
-    if ids.is_empty() {
-        errors.add("ids", "tick at least one work record");
-    }
-    if ids.len() > BULK_MAX {
-        errors.add("ids", &format!("at most {BULK_MAX} records at a time"));
-    }
+    // Every field's error at once (the service stops at the first).
     if let Err(e) = review::free_reason_code(&reason_code) {
         errors.absorb(&e);
     }
     if let Err(e) = review::note(&note, false) {
         errors.absorb(&e);
     }
-    if !errors.is_empty() {
-        let mut res =
-            queue_page(st, user, WORK_RECORDS, ListQuery::default(), None, errors, Some((reason_code, note))).await?;
-        *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(res);
-    }
-    let state = st.clone();
-    let (me, ctx) = (user.id, user.ctx.clone());
-    let code = reason_code.clone();
-    let result = crate::blocking(move || {
-        let now = state.clock.now();
-        let mut result = BulkResult { approved: 0, refused: Vec::new() };
-        for id in ids {
-            let outcome = (|| {
-                let held = state.db.read_sync(|c| WORK_RECORDS.load(c, id))?;
-                if !review::holds_claim(held.claimed_by, held.claim_expires_at, me, now) {
-                    review::claim(&state, &ctx, WORK_RECORDS, me, id)?;
-                }
-                let d = review::Decision {
-                    decision: "approve".into(),
-                    reason_code: code.clone(),
-                    points: None,
-                    note: note.clone(),
-                };
-                WORK_RECORDS.decide(&state, &ctx, me, id, d)
-            })();
-            match outcome {
-                Ok(()) => result.approved += 1,
-                Err(e) => result.refused.push((id, e.public_detail())),
-            }
+    let outcome = if errors.is_empty() {
+        let (state, me, ctx) = (st.clone(), user.id, user.ctx.clone());
+        let (code, text) = (reason_code.clone(), note.clone());
+        crate::blocking(move || crate::work::service::approve_in_bulk(&state, &ctx, me, &ids, &code, &text)).await
+    } else {
+        Err(AppError::Validation(Vec::new()))
+    };
+    match outcome {
+        Ok(done) => {
+            let result = BulkResult {
+                approved: done.approved.len(),
+                refused: done.refused.into_iter().map(|(id, e)| (id, e.public_detail())).collect(),
+            };
+            queue_page(
+                st,
+                user,
+                WORK_RECORDS,
+                ListQuery::default(),
+                Some(result),
+                FormErrors::default(),
+                Some((reason_code, String::new())),
+            )
+            .await
         }
-        Ok(result)
-    })
-    .await?;
-    queue_page(
-        st,
-        user,
-        WORK_RECORDS,
-        ListQuery::default(),
-        Some(result),
-        FormErrors::default(),
-        Some((reason_code, String::new())),
-    )
-    .await
+        Err(e) => {
+            errors.items.extend(FormErrors::from_error(e)?.items);
+            let mut res =
+                queue_page(st, user, WORK_RECORDS, ListQuery::default(), None, errors, Some((reason_code, note)))
+                    .await?;
+            *res.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+    }
 }
 
 // ---------------------------------------------------------------- one item

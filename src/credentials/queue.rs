@@ -3,11 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{CredentialKind, CredentialOutcome, CredentialStatus};
+use super::model::{Credential, CredentialKind, CredentialOutcome, CredentialStatus};
 use super::service;
 use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::clock::when;
+use crate::db::schema::{credentials, users};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
 use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReasonGroup, ReviewQueue, Waiting};
@@ -15,6 +16,42 @@ use crate::AppState;
 
 /// Credentials awaiting review (`/review/credentials`).
 pub struct Credentials;
+
+/// Credentials awaiting review with their owner, selecting `$select`, boxed.
+macro_rules! pending {
+    ($select:expr) => {
+        credentials::table
+            .inner_join(users::table.on(users::id.eq(credentials::user_id)))
+            .filter(credentials::status.eq(CredentialStatus::PendingReview.as_str()))
+            .select($select)
+            .into_boxed()
+    };
+}
+
+/// The queue filters on credentials: title and issuer are searched too; the kind and
+/// the duplicate-file flag filter.
+macro_rules! filter_credentials {
+    ($q:ident, $filter:expr, $now:expr) => {{
+        let f: &ListFilter = $filter;
+        review::filter_queue!(
+            $q,
+            f,
+            $now,
+            credentials,
+            credentials::user_id,
+            credentials::submitted_at,
+            [credentials::title, credentials::issuer]
+        );
+        if let Some(kind) = f.kind.as_deref() {
+            let kind = CredentialKind::parse(kind)
+                .ok_or_else(|| AppError::field("kind", "invalid", format!("{kind:?} is not a credential kind")))?;
+            $q = $q.filter(credentials::kind.eq(kind.as_str()));
+        }
+        if let Some(flagged) = f.flagged {
+            $q = $q.filter(credentials::flagged.eq(flagged));
+        }
+    }};
+}
 
 impl ReviewQueue for Credentials {
     fn slug(&self) -> &'static str {
@@ -38,19 +75,17 @@ impl ReviewQueue for Credentials {
     }
 
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
-        let filter = service::QueueFilter {
-            kind: filter.kind.as_deref().and_then(CredentialKind::parse),
-            flagged: filter.flagged,
-            limit: filter.limit,
-            cursor: filter.after,
-            ..Default::default()
-        };
         let now = st.clock.now();
-        Ok(st
-            .db
-            .read_sync(|c| service::queue(c, now, &filter))?
+        let rows: Vec<Credential> = st.db.read_sync(|conn| {
+            let mut q = pending!(Credential::as_select());
+            filter_credentials!(q, filter, now);
+            let source = credentials::table.inner_join(users::table.on(users::id.eq(credentials::user_id)));
+            review::order_queue!(q, conn, filter, source, credentials::id, credentials::submitted_at, credentials::id);
+            Ok(q.load(conn)?)
+        })?;
+        Ok(rows
             .into_iter()
-            .map(|(c, _)| Waiting {
+            .map(|c| Waiting {
                 id: c.id,
                 person_id: c.user_id,
                 summary: format!("{} · {} · {}", c.kind, c.title, c.issuer),
@@ -61,6 +96,15 @@ impl ReviewQueue for Credentials {
                 cents: 0,
             })
             .collect())
+    }
+
+    fn count(&self, st: &AppState, filter: &ListFilter) -> AppResult<i64> {
+        let now = st.clock.now();
+        st.db.read_sync(|conn| {
+            let mut q = pending!(diesel::dsl::count_star());
+            filter_credentials!(q, filter, now);
+            Ok(q.first(conn)?)
+        })
     }
 
     fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item> {

@@ -313,6 +313,7 @@ fn names(versions: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> 
     versions.into_iter().map(|v| v.to_string()).collect()
 }
 
+pub mod like;
 pub mod page;
 
 /// Ids per bulk lookup: few round trips, well under both backends' bind-parameter limits.

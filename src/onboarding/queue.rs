@@ -3,11 +3,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{AuthorizationStatus, ReviewOutcome};
+use super::model::{AuthorizationStatus, ReviewOutcome, WorkAuthorization};
 use super::service::{self, ReviewDecision};
 use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::clock::{when, when_opt};
+use crate::db::like::coalesce;
+use crate::db::schema::{users, work_authorizations};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
 use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReasonGroup, ReviewQueue, Waiting};
@@ -15,6 +17,37 @@ use crate::AppState;
 
 /// Work authorizations awaiting review (`/review/work-authorizations`).
 pub struct WorkAuthorizations;
+
+/// When an authorization started waiting: submitted, else attested.
+fn since() -> coalesce<work_authorizations::submitted_at, work_authorizations::attested_at> {
+    coalesce(work_authorizations::submitted_at, work_authorizations::attested_at)
+}
+
+/// Authorizations awaiting review with their applicant, selecting `$select`, boxed.
+macro_rules! pending {
+    ($select:expr) => {
+        work_authorizations::table
+            .inner_join(users::table.on(users::id.eq(work_authorizations::user_id)))
+            .filter(work_authorizations::status.eq(AuthorizationStatus::PendingReview.as_str()))
+            .select($select)
+            .into_boxed()
+    };
+}
+
+/// The queue filters on authorizations: the category is searched too.
+macro_rules! filter_authorizations {
+    ($q:ident, $filter:expr, $now:expr) => {
+        review::filter_queue!(
+            $q,
+            $filter,
+            $now,
+            work_authorizations,
+            work_authorizations::user_id,
+            since(),
+            [work_authorizations::category]
+        )
+    };
+}
 
 impl ReviewQueue for WorkAuthorizations {
     fn slug(&self) -> &'static str {
@@ -38,26 +71,44 @@ impl ReviewQueue for WorkAuthorizations {
     }
 
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
-        Ok(st
-            .db
-            .read_sync(|c| service::queue(c, filter.limit, filter.after))?
-            .into_iter()
-            .map(|r| Waiting {
-                id: r.authorization.id,
-                person_id: r.authorization.user_id,
-                summary: format!(
-                    "{} · {} document(s){}",
-                    r.authorization.category.as_str().replace('_', " "),
-                    r.documents.len(),
-                    if r.authorization.reverification { " · reverification" } else { "" }
-                ),
-                since: r.authorization.submitted_at.unwrap_or(r.authorization.attested_at),
-                claimed_by: r.authorization.claimed_by,
-                claim_expires_at: r.authorization.claim_expires_at,
-                flagged: false,
-                cents: 0,
-            })
-            .collect())
+        let now = st.clock.now();
+        st.db.read_sync(|conn| {
+            let mut q = pending!(WorkAuthorization::as_select());
+            filter_authorizations!(q, filter, now);
+            let source =
+                work_authorizations::table.inner_join(users::table.on(users::id.eq(work_authorizations::user_id)));
+            review::order_queue!(q, conn, filter, source, work_authorizations::id, since(), work_authorizations::id);
+            let rows: Vec<WorkAuthorization> = q.load(conn)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for a in rows {
+                let documents = service::documents_of(conn, a.id)?.len();
+                out.push(Waiting {
+                    id: a.id,
+                    person_id: a.user_id,
+                    summary: format!(
+                        "{} · {} document(s){}",
+                        a.category.as_str().replace('_', " "),
+                        documents,
+                        if a.reverification { " · reverification" } else { "" }
+                    ),
+                    since: a.submitted_at.unwrap_or(a.attested_at),
+                    claimed_by: a.claimed_by,
+                    claim_expires_at: a.claim_expires_at,
+                    flagged: false,
+                    cents: 0,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn count(&self, st: &AppState, filter: &ListFilter) -> AppResult<i64> {
+        let now = st.clock.now();
+        st.db.read_sync(|conn| {
+            let mut q = pending!(diesel::dsl::count_star());
+            filter_authorizations!(q, filter, now);
+            Ok(q.first(conn)?)
+        })
     }
 
     fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item> {

@@ -3,10 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::ReviewStatus;
+use super::model::{QuestionKind, ReviewRow, ReviewStatus, MILLI};
 use super::service;
 use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
+use crate::db::schema::{test_answer_reviews, test_attempts, users};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
 use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
@@ -14,6 +15,38 @@ use crate::AppState;
 
 /// Free-text answers awaiting a grade (`/review/test-answers`).
 pub struct TestAnswers;
+
+/// Points stored in thousandths, as a reviewer reads them (`2`, `2.5`).
+fn points(milli: i64) -> String {
+    (milli as f64 / MILLI as f64).to_string()
+}
+
+/// Answers awaiting a grade with the attempt and the person, selecting `$select`, boxed.
+macro_rules! pending {
+    ($select:expr) => {
+        test_answer_reviews::table
+            .inner_join(test_attempts::table)
+            .inner_join(users::table.on(users::id.eq(test_attempts::user_id)))
+            .filter(test_answer_reviews::status.eq(ReviewStatus::Pending.as_str()))
+            .select($select)
+            .into_boxed()
+    };
+}
+
+/// The queue filters on answers: the question's id is searched too.
+macro_rules! filter_answers {
+    ($q:ident, $filter:expr, $now:expr) => {
+        review::filter_queue!(
+            $q,
+            $filter,
+            $now,
+            test_answer_reviews,
+            test_attempts::user_id,
+            test_answer_reviews::created_at,
+            [test_answer_reviews::question_id]
+        )
+    };
+}
 
 impl ReviewQueue for TestAnswers {
     fn slug(&self) -> &'static str {
@@ -37,22 +70,53 @@ impl ReviewQueue for TestAnswers {
     }
 
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
-        Ok(service::review_queue(st, filter.after, filter.limit)?
-            .into_iter()
-            .map(|i| Waiting {
-                id: i.review.id,
-                person_id: i.attempt.user_id,
-                summary: format!(
-                    "{} · question {} · up to {} points",
-                    i.test.title, i.review.question_id, i.review.max_points
-                ),
-                since: i.review.created_at,
-                claimed_by: i.review.claimed_by,
-                claim_expires_at: i.review.claim_expires_at,
-                flagged: false,
-                cents: 0,
-            })
-            .collect())
+        let now = st.clock.now();
+        st.db.read_sync(|conn| {
+            let mut q = pending!(ReviewRow::as_select());
+            filter_answers!(q, filter, now);
+            let source = test_answer_reviews::table
+                .inner_join(test_attempts::table)
+                .inner_join(users::table.on(users::id.eq(test_attempts::user_id)));
+            review::order_queue!(
+                q,
+                conn,
+                filter,
+                source,
+                test_answer_reviews::id,
+                test_answer_reviews::created_at,
+                test_answer_reviews::id
+            );
+            let rows: Vec<ReviewRow> = q.load(conn)?;
+            rows.into_iter()
+                .map(|r| {
+                    let i = service::queue_item(conn, r)?;
+                    Ok(Waiting {
+                        id: i.review.id,
+                        person_id: i.attempt.user_id,
+                        summary: format!(
+                            "{} · question {} · up to {} points",
+                            i.test.title,
+                            i.review.question_id,
+                            points(i.review.max_points)
+                        ),
+                        since: i.review.created_at,
+                        claimed_by: i.review.claimed_by,
+                        claim_expires_at: i.review.claim_expires_at,
+                        flagged: false,
+                        cents: 0,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn count(&self, st: &AppState, filter: &ListFilter) -> AppResult<i64> {
+        let now = st.clock.now();
+        st.db.read_sync(|conn| {
+            let mut q = pending!(diesel::dsl::count_star());
+            filter_answers!(q, filter, now);
+            Ok(q.first(conn)?)
+        })
     }
 
     fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item> {
@@ -66,14 +130,23 @@ impl ReviewQueue for TestAnswers {
                     i.question.as_ref().map(|q| q.prompt.clone()).unwrap_or_else(|| i.review.question_id.clone()),
                 ),
                 fact("Answer", i.review.answer_text.clone()),
-                fact("Points possible", i.review.max_points.to_string()),
+                // The rubric the answer is graded against, right beside it.
+                fact(
+                    "Rubric",
+                    match i.question.as_ref().map(|q| &q.kind) {
+                        Some(QuestionKind::FreeText { rubric }) => rubric.clone(),
+                        _ => "—".into(),
+                    },
+                ),
+                fact("Points possible", points(i.review.max_points)),
                 fact("Attempt", format!("#{} ({})", i.attempt.id, i.attempt.status)),
             ],
             file_ids: vec![],
             pending: i.review.status == ReviewStatus::Pending,
             claimed_by: i.review.claimed_by,
             claim_expires_at: i.review.claim_expires_at,
-            form: Form::Points(i.review.max_points),
+            // The form gives whole points.
+            form: Form::Points(i.review.max_points / MILLI),
         })
     }
 

@@ -933,7 +933,8 @@ pub struct QueueItem {
     pub question: Option<Question>,
 }
 
-fn queue_item(conn: &mut DbConn, review: ReviewRow) -> AppResult<QueueItem> {
+/// An answer of the grading queue with its attempt, test and question.
+pub fn queue_item(conn: &mut DbConn, review: ReviewRow) -> AppResult<QueueItem> {
     let attempt = attempt_row(conn, review.attempt_id)?;
     let test = test_row(conn, attempt.test_id)?;
     let version = version_row(conn, attempt.test_version_id)?;

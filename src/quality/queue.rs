@@ -2,12 +2,15 @@
 //! confirmation and appeals of moves.
 
 use chrono::NaiveDateTime;
+use diesel::prelude::*;
 
-use super::model::MoveStatus;
+use super::model::{MoveRow, MoveStatus};
 use super::service::{self, MoveVerdict};
 use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::clock::when;
+use crate::db::like::coalesce;
+use crate::db::schema::{standing_moves, users};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
@@ -15,6 +18,37 @@ use crate::AppState;
 
 /// Standing moves to confirm and appeals of moves (`/review/standing-moves`).
 pub struct StandingMoves;
+
+/// When a move started waiting: appealed, else proposed.
+fn since() -> coalesce<standing_moves::appealed_at, standing_moves::proposed_at> {
+    coalesce(standing_moves::appealed_at, standing_moves::proposed_at)
+}
+
+/// Moves to confirm and appealed moves with their person, selecting `$select`, boxed.
+macro_rules! pending {
+    ($select:expr) => {
+        standing_moves::table
+            .inner_join(users::table.on(users::id.eq(standing_moves::user_id)))
+            .filter(standing_moves::status.eq_any([MoveStatus::Proposed.as_str(), MoveStatus::Appealed.as_str()]))
+            .select($select)
+            .into_boxed()
+    };
+}
+
+/// The queue filters on moves: the domain is searched too.
+macro_rules! filter_moves {
+    ($q:ident, $filter:expr, $now:expr) => {
+        review::filter_queue!(
+            $q,
+            $filter,
+            $now,
+            standing_moves,
+            standing_moves::user_id,
+            since(),
+            [standing_moves::domain]
+        )
+    };
+}
 
 impl ReviewQueue for StandingMoves {
     fn slug(&self) -> &'static str {
@@ -38,7 +72,15 @@ impl ReviewQueue for StandingMoves {
     }
 
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
-        Ok(service::review_queue(st, filter.after, filter.limit)?
+        let now = st.clock.now();
+        let rows: Vec<MoveRow> = st.db.read_sync(|conn| {
+            let mut q = pending!(MoveRow::as_select());
+            filter_moves!(q, filter, now);
+            let source = standing_moves::table.inner_join(users::table.on(users::id.eq(standing_moves::user_id)));
+            review::order_queue!(q, conn, filter, source, standing_moves::id, since(), standing_moves::id);
+            Ok(q.load(conn)?)
+        })?;
+        Ok(rows
             .into_iter()
             .map(|m| Waiting {
                 id: m.id,
@@ -58,6 +100,15 @@ impl ReviewQueue for StandingMoves {
                 cents: 0,
             })
             .collect())
+    }
+
+    fn count(&self, st: &AppState, filter: &ListFilter) -> AppResult<i64> {
+        let now = st.clock.now();
+        st.db.read_sync(|conn| {
+            let mut q = pending!(diesel::dsl::count_star());
+            filter_moves!(q, filter, now);
+            Ok(q.first(conn)?)
+        })
     }
 
     fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item> {
@@ -108,7 +159,6 @@ impl ReviewQueue for StandingMoves {
         now: NaiveDateTime,
         until: NaiveDateTime,
     ) -> AppResult<usize> {
-        use diesel::prelude::*;
         Ok(review::claim_row!(conn, standing_moves, id, status, reviewer, now, until)?)
     }
 

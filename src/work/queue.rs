@@ -4,11 +4,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{WorkRecordRow, WorkStatus};
+use super::model::{AppealRow, WorkRecordRow, WorkStatus};
 use super::service::{self, AppealVerdict, ReviewDecision, Verdict};
 use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::clock::when;
+use crate::db::schema::{users, work_appeals, work_records};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
 use crate::ledger::money::dollars;
@@ -20,6 +21,59 @@ pub struct WorkRecords;
 
 /// Appeals of rejected work (`/review/appeals`).
 pub struct Appeals;
+
+/// Pending work records with their contributor, selecting `$select`, boxed.
+macro_rules! pending_records {
+    ($select:expr) => {
+        work_records::table
+            .inner_join(users::table.on(users::id.eq(work_records::contributor_id)))
+            .filter(work_records::status.eq(WorkStatus::Pending.as_str()))
+            .select($select)
+            .into_boxed()
+    };
+}
+
+/// The queue filters on work records: the task reference is searched too.
+macro_rules! filter_records {
+    ($q:ident, $filter:expr, $now:expr) => {
+        review::filter_queue!(
+            $q,
+            $filter,
+            $now,
+            work_records,
+            work_records::contributor_id,
+            work_records::ingested_at,
+            [work_records::task_ref]
+        )
+    };
+}
+
+/// Pending appeals with the record appealed and the contributor, selecting `$select`.
+macro_rules! pending_appeals {
+    ($select:expr) => {
+        work_appeals::table
+            .inner_join(work_records::table)
+            .inner_join(users::table.on(users::id.eq(work_appeals::contributor_id)))
+            .filter(work_appeals::status.eq("pending"))
+            .select($select)
+            .into_boxed()
+    };
+}
+
+/// The queue filters on appeals: the task reference of the record is searched too.
+macro_rules! filter_appeals {
+    ($q:ident, $filter:expr, $now:expr) => {
+        review::filter_queue!(
+            $q,
+            $filter,
+            $now,
+            work_appeals,
+            work_appeals::contributor_id,
+            work_appeals::created_at,
+            [work_records::task_ref]
+        )
+    };
+}
 
 fn work_facts(r: &WorkRecordRow) -> Vec<(String, String)> {
     vec![
@@ -55,7 +109,23 @@ impl ReviewQueue for WorkRecords {
     }
 
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
-        Ok(service::review_queue(st, filter.after, filter.limit)?
+        let now = st.clock.now();
+        let rows: Vec<WorkRecordRow> = st.db.read_sync(|conn| {
+            let mut q = pending_records!(WorkRecordRow::as_select());
+            filter_records!(q, filter, now);
+            let source = work_records::table.inner_join(users::table.on(users::id.eq(work_records::contributor_id)));
+            review::order_queue!(
+                q,
+                conn,
+                filter,
+                source,
+                work_records::id,
+                work_records::ingested_at,
+                work_records::pay_cents
+            );
+            Ok(q.load(conn)?)
+        })?;
+        Ok(rows
             .into_iter()
             .map(|r| Waiting {
                 id: r.id,
@@ -68,6 +138,15 @@ impl ReviewQueue for WorkRecords {
                 cents: r.pay_cents,
             })
             .collect())
+    }
+
+    fn count(&self, st: &AppState, filter: &ListFilter) -> AppResult<i64> {
+        let now = st.clock.now();
+        st.db.read_sync(|conn| {
+            let mut q = pending_records!(diesel::dsl::count_star());
+            filter_records!(q, filter, now);
+            Ok(q.first(conn)?)
+        })
     }
 
     fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item> {
@@ -141,7 +220,25 @@ impl ReviewQueue for Appeals {
     }
 
     fn list(&self, st: &AppState, filter: &ListFilter) -> AppResult<Vec<Waiting>> {
-        Ok(service::appeal_queue(st, filter.after, filter.limit)?
+        let now = st.clock.now();
+        let rows: Vec<(AppealRow, WorkRecordRow)> = st.db.read_sync(|conn| {
+            let mut q = pending_appeals!((AppealRow::as_select(), WorkRecordRow::as_select()));
+            filter_appeals!(q, filter, now);
+            let source = work_appeals::table
+                .inner_join(work_records::table)
+                .inner_join(users::table.on(users::id.eq(work_appeals::contributor_id)));
+            review::order_queue!(
+                q,
+                conn,
+                filter,
+                source,
+                work_appeals::id,
+                work_appeals::created_at,
+                work_records::pay_cents
+            );
+            Ok(q.load(conn)?)
+        })?;
+        Ok(rows
             .into_iter()
             .map(|(a, r)| Waiting {
                 id: a.id,
@@ -159,6 +256,15 @@ impl ReviewQueue for Appeals {
                 cents: r.pay_cents,
             })
             .collect())
+    }
+
+    fn count(&self, st: &AppState, filter: &ListFilter) -> AppResult<i64> {
+        let now = st.clock.now();
+        st.db.read_sync(|conn| {
+            let mut q = pending_appeals!(diesel::dsl::count_star());
+            filter_appeals!(q, filter, now);
+            Ok(q.first(conn)?)
+        })
     }
 
     fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item> {

@@ -531,7 +531,69 @@ pub fn decide(
     id: i64,
     d: ReviewDecision,
 ) -> AppResult<WorkRecordRow> {
-    let d = ReviewDecision {
+    let d = checked(d)?;
+    st.db.tx_sync(|conn| record_decision(conn, st, ctx, reviewer_id, id, &d, false))
+}
+
+/// What a bulk approval did: the records approved, and each refused with the reason.
+#[derive(Debug, Default)]
+pub struct BulkApproval {
+    pub approved: Vec<i64>,
+    pub refused: Vec<(i64, AppError)>,
+}
+
+/// The most records one bulk approval takes.
+pub const BULK_MAX: usize = 200;
+
+/// Approves many pending records for one reviewer, each exactly as a single approval
+/// and in its own transaction: the claim rules of [`super::queue::WorkRecords`] (not
+/// their own work, still pending), the claim's conditional UPDATE (refused while another
+/// reviewer holds it), then the decision with its ledger entries, decision record and
+/// email. Each approved record gets one audit record, the decision (`"bulk": true` in
+/// its summary): the claim taken for it in the same transaction is not audited apart.
+/// A refusal of one record leaves the others; the reason code and note are checked once.
+pub fn approve_in_bulk(
+    st: &AppState,
+    ctx: &RequestCtx,
+    reviewer_id: i64,
+    ids: &[i64],
+    reason_code: &str,
+    note: &str,
+) -> AppResult<BulkApproval> {
+    if ids.is_empty() {
+        return Err(AppError::field("ids", "required", "tick at least one work record"));
+    }
+    if ids.len() > BULK_MAX {
+        return Err(AppError::field("ids", "length", format!("at most {BULK_MAX} records at a time")));
+    }
+    let d = checked(ReviewDecision {
+        verdict: Verdict::Approve,
+        reason_code: reason_code.to_string(),
+        note: note.to_string(),
+        snapshot_ref: None,
+    })?;
+    let mut out = BulkApproval::default();
+    for &id in ids {
+        let outcome = st.db.tx_sync(|conn| {
+            let now = st.clock.now();
+            let before = review::ReviewQueue::claimable(&super::queue::WorkRecords, conn, id, reviewer_id)?;
+            let until = review::claim_until(st, now);
+            if review::claim_row!(conn, work_records, id, before.status, reviewer_id, now, until)? != 1 {
+                return Err(review::claimed_by_other(record_row(conn, id)?.claim_expires_at));
+            }
+            record_decision(conn, st, ctx, reviewer_id, id, &d, true)
+        });
+        match outcome {
+            Ok(_) => out.approved.push(id),
+            Err(e) => out.refused.push((id, e)),
+        }
+    }
+    Ok(out)
+}
+
+/// A decision's reason code, note and snapshot reference, checked.
+fn checked(d: ReviewDecision) -> AppResult<ReviewDecision> {
+    Ok(ReviewDecision {
         reason_code: review::free_reason_code(&d.reason_code)?,
         // A rejection is explained to the contributor, who may appeal it.
         note: review::note(&d.note, d.verdict == Verdict::Reject)?,
@@ -542,85 +604,104 @@ pub fn decide(
             other => other,
         },
         ..d
+    })
+}
+
+/// Records a checked decision of the claim holder, in the caller's transaction: the
+/// record, the ledger, one audit record (`bulk` says it was part of a bulk approval),
+/// the decision in the contributor's history and the email.
+fn record_decision(
+    conn: &mut DbConn,
+    st: &AppState,
+    ctx: &RequestCtx,
+    reviewer_id: i64,
+    id: i64,
+    d: &ReviewDecision,
+    bulk: bool,
+) -> AppResult<WorkRecordRow> {
+    let now = st.clock.now();
+    let settings = crate::settings::current(conn, st)?;
+    let (hold, appeal_window) = (settings.hold_period(), settings.appeal_window());
+    let record = record_row(conn, id)?;
+    if record.contributor_id == reviewer_id {
+        return Err(AppError::Forbidden("nobody reviews their own work".into()));
+    }
+    if record.status() != WorkStatus::Pending {
+        return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
+    }
+    let outcome = match d.verdict {
+        Verdict::Approve => WorkStatus::Approved,
+        Verdict::Reject => WorkStatus::Rejected,
     };
-    st.db.tx_sync(|conn| {
-        let now = st.clock.now();
-        let settings = crate::settings::current(conn, st)?;
-        let (hold, appeal_window) = (settings.hold_period(), settings.appeal_window());
-        let record = record_row(conn, id)?;
-        if record.contributor_id == reviewer_id {
-            return Err(AppError::Forbidden("nobody reviews their own work".into()));
+    let target = work_records::table
+        .filter(work_records::id.eq(id))
+        .filter(work_records::status.eq(WorkStatus::Pending.as_str()))
+        .filter(work_records::claimed_by.eq(reviewer_id))
+        .filter(work_records::claim_expires_at.ge(now));
+    let common = (
+        work_records::status.eq(outcome),
+        work_records::decided_by.eq(reviewer_id),
+        work_records::decided_at.eq(now),
+        work_records::decision_source.eq(crate::work::model::DecisionSource::Reviewer),
+        work_records::reason_code.eq(&d.reason_code),
+        work_records::note.eq(&d.note),
+        work_records::snapshot_ref.eq(&d.snapshot_ref),
+    );
+    let changed = match d.verdict {
+        Verdict::Approve => diesel::update(target)
+            .set((common, work_records::approved_at.eq(now), work_records::hold_until.eq(now + hold)))
+            .execute(conn)?,
+        Verdict::Reject => {
+            diesel::update(target).set((common, work_records::appeal_deadline.eq(now + appeal_window))).execute(conn)?
         }
-        if record.status() != WorkStatus::Pending {
+    };
+    if changed != 1 {
+        let current = record_row(conn, id)?;
+        if current.status() != WorkStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
         }
-        let outcome = match d.verdict {
-            Verdict::Approve => WorkStatus::Approved,
-            Verdict::Reject => WorkStatus::Rejected,
-        };
-        let target = work_records::table
-            .filter(work_records::id.eq(id))
-            .filter(work_records::status.eq(WorkStatus::Pending.as_str()))
-            .filter(work_records::claimed_by.eq(reviewer_id))
-            .filter(work_records::claim_expires_at.ge(now));
-        let common = (
-            work_records::status.eq(outcome),
-            work_records::decided_by.eq(reviewer_id),
-            work_records::decided_at.eq(now),
-            work_records::decision_source.eq(crate::work::model::DecisionSource::Reviewer),
-            work_records::reason_code.eq(&d.reason_code),
-            work_records::note.eq(&d.note),
-            work_records::snapshot_ref.eq(&d.snapshot_ref),
-        );
-        let changed = match d.verdict {
-            Verdict::Approve => diesel::update(target)
-                .set((common, work_records::approved_at.eq(now), work_records::hold_until.eq(now + hold)))
-                .execute(conn)?,
-            Verdict::Reject => {
-                diesel::update(target).set((common, work_records::appeal_deadline.eq(now + appeal_window))).execute(conn)?
-            }
-        };
-        if changed != 1 {
-            let current = record_row(conn, id)?;
-            if current.status() != WorkStatus::Pending {
-                return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
-            }
-            return Err(review::claim_required());
-        }
-        let record = record_row(conn, id)?;
-        if d.verdict == Verdict::Approve {
-            book_approval(conn, now, ctx, &record, Some(reviewer_id))?;
-        }
-        audit::record(
-            conn,
-            now,
-            ctx,
-            AuditEvent {
-                actor_id: Some(reviewer_id),
-                action: AuditAction::WorkRecordDecided,
-                subject_type: AuditSubject::WorkRecord,
-                subject_id: Some(id.to_string()),
-                summary: json!({"before": {"status": "pending"}, "after": {"status": outcome.as_str(),
-                    "reason_code": d.reason_code, "note": d.note, "snapshot_ref": d.snapshot_ref, "pay_cents": record.pay_cents}}),
+        return Err(review::claim_required());
+    }
+    let record = record_row(conn, id)?;
+    if d.verdict == Verdict::Approve {
+        book_approval(conn, now, ctx, &record, Some(reviewer_id))?;
+    }
+    audit::record(
+        conn,
+        now,
+        ctx,
+        AuditEvent {
+            actor_id: Some(reviewer_id),
+            action: AuditAction::WorkRecordDecided,
+            subject_type: AuditSubject::WorkRecord,
+            subject_id: Some(id.to_string()),
+            summary: {
+                let mut summary = json!({"before": {"status": "pending"}, "after": {"status": outcome.as_str(),
+                        "reason_code": d.reason_code, "note": d.note, "snapshot_ref": d.snapshot_ref, "pay_cents": record.pay_cents}});
+                if bulk {
+                    summary["bulk"] = json!(true);
+                }
+                summary
             },
-        )?;
-        decisions::record(
-            conn,
-            now,
-            NewDecision {
-                user_id: record.contributor_id,
-                subject_type: DecisionSubject::WorkRecord,
-                subject_id: id.to_string(),
-                outcome: match d.verdict {
-                    Verdict::Approve => DecisionOutcome::Approved,
-                    Verdict::Reject => DecisionOutcome::Rejected,
-                },
-                reason_code: &d.reason_code,
-                note: &d.note,
-                decided_by: Some(reviewer_id),
+        },
+    )?;
+    decisions::record(
+        conn,
+        now,
+        NewDecision {
+            user_id: record.contributor_id,
+            subject_type: DecisionSubject::WorkRecord,
+            subject_id: id.to_string(),
+            outcome: match d.verdict {
+                Verdict::Approve => DecisionOutcome::Approved,
+                Verdict::Reject => DecisionOutcome::Rejected,
             },
-        )?;
-        let (headline, next_steps) = match d.verdict {
+            reason_code: &d.reason_code,
+            note: &d.note,
+            decided_by: Some(reviewer_id),
+        },
+    )?;
+    let (headline, next_steps) = match d.verdict {
             Verdict::Approve => (
                 format!("Your work on task {} was approved: {} is held until {}.", record.task_ref, Cents(record.pay_cents), (now + hold).date()),
                 "The amount becomes available for payout when the hold ends.".to_string(),
@@ -634,21 +715,20 @@ pub fn decide(
                 ),
             ),
         };
-        email_person(conn, now, record.contributor_id, &format!("work_decision:{id}"), |full_name| {
-            templates::WorkDecision {
-                full_name,
-                subject: format!("Quality review of task {}: {}", record.task_ref, outcome.as_str()),
-                headline,
-                reason: d.reason_code.clone(),
-                note: d.note.clone(),
-                next_steps,
-            }
-        })?;
-        if d.verdict == Verdict::Reject {
-            refresh_standing(conn, st, now, ctx, record.contributor_id)?;
+    email_person(conn, now, record.contributor_id, &format!("work_decision:{id}"), |full_name| {
+        templates::WorkDecision {
+            full_name,
+            subject: format!("Quality review of task {}: {}", record.task_ref, outcome.as_str()),
+            headline,
+            reason: d.reason_code.clone(),
+            note: d.note.clone(),
+            next_steps,
         }
-        Ok(record)
-    })
+    })?;
+    if d.verdict == Verdict::Reject {
+        refresh_standing(conn, st, now, ctx, record.contributor_id)?;
+    }
+    Ok(record)
 }
 
 // ---------------------------------------------------------------- appeals

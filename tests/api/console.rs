@@ -38,7 +38,7 @@ pub(crate) struct Session<'a> {
 
 pub(crate) struct Page {
     pub(crate) status: u16,
-    location: Option<String>,
+    pub(crate) location: Option<String>,
     set_cookies: Vec<String>,
     pub(crate) body: String,
 }
@@ -306,9 +306,13 @@ async fn finance_builds_a_batch_another_approves_and_downloads_nacha(backend: Ba
     browser.sign_in(&app.base, "fin-a@gatehouse.test", PASSWORD).await;
     browser.goto(&format!("{}/console/finance/earnings", app.base)).await;
     assert_eq!(browser.text("#eligible-total").await, "$25.00");
-    let excluded = browser.text("#preview-excluded").await;
-    assert!(excluded.contains(&format!("#{bob_id}")) && excluded.contains("w9 on file"), "{excluded}");
+    assert!(browser.text("#preview-excluded").await.starts_with("1 contributor(s)"));
     browser.screenshot("earnings").await;
+    browser.navigate("#preview-excluded a").await;
+    let excluded = browser.text("#left-out").await;
+    assert!(excluded.contains(&bob_id.to_string()) && excluded.contains("w9 on file"), "{excluded}");
+    browser.assert_accessible("left out of a batch").await;
+    browser.goto(&format!("{}/console/finance/earnings", app.base)).await;
 
     browser.navigate("a[href='/console/finance/batches']").await;
     let rails = browser.text("#preview-rails").await;
@@ -513,24 +517,7 @@ async fn every_review_queue_is_decided_through_the_console(backend: Backend) {
     assert_eq!(records["items"][0]["status"], "approved", "{records}");
 
     // A free-text answer graded with points.
-    let def = json!({
-        "domain": "cs", "tier": "generalist", "title": "Writing", "time_limit_minutes": 30,
-        "pass_mark_percent": 50, "attempt_limit": 1, "cooldown_hours": 0,
-        "sections": [{"title": "Essay", "questions": [
-            {"id": "e1", "type": "free_text", "prompt": "Why retry safely?", "points": 2, "rubric": "idempotency"}
-        ]}]
-    });
-    let (status, test) = app.post("/admin/tests", Some(&w.admin.access), def).await;
-    assert_eq!(status, 201, "{test}");
-    let (status, attempt) = app.post(&format!("/tests/{}/attempts", test["id"]), Some(&ana.access), json!({})).await;
-    assert_eq!(status, 201, "{attempt}");
-    let attempt_id = attempt["id"].as_i64().unwrap();
-    let answers = json!({"answers": {"e1": "Use an idempotency key."}});
-    let resp =
-        app.client.put(app.url(&format!("/attempts/{attempt_id}/answers"))).bearer_auth(&ana.access).json(&answers);
-    assert_eq!(resp.send().await.unwrap().status(), 200);
-    let (status, body) = app.post(&format!("/attempts/{attempt_id}/submit"), Some(&ana.access), json!({})).await;
-    assert_eq!(status, 200, "{body}");
+    let attempt_id = free_text_answer(&app, &w.admin, &ana, "idempotency").await;
     let list = a.get("/console/review/test-answers").await;
     let answer_id: i64 = list.body.split("id=\"item-").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
     let over = claim_and_decide(&mut a, "test-answers", answer_id, &[("points", "3"), ("note", "too many")]).await;
@@ -555,6 +542,35 @@ async fn every_review_queue_is_decided_through_the_console(backend: Backend) {
     for queue in ["credentials", "test-answers", "work-records", "appeals"] {
         assert_eq!(size(queue), "0", "{queue}");
     }
+}
+
+/// A one-question free-text test (2 points, graded against `rubric`) taken and submitted
+/// by `applicant` ("Use an idempotency key."): the answer waits in the test-answers
+/// queue. The attempt's id.
+pub(crate) async fn free_text_answer(app: &TestApp, admin: &Tokens, applicant: &Tokens, rubric: &str) -> i64 {
+    let def = json!({
+        "domain": "cs", "tier": "generalist", "title": "Writing", "time_limit_minutes": 30,
+        "pass_mark_percent": 50, "attempt_limit": 1, "cooldown_hours": 0,
+        "sections": [{"title": "Essay", "questions": [
+            {"id": "e1", "type": "free_text", "prompt": "Why retry safely?", "points": 2, "rubric": rubric}
+        ]}]
+    });
+    let (status, test) = app.post("/admin/tests", Some(&admin.access), def).await;
+    assert_eq!(status, 201, "{test}");
+    let (status, attempt) =
+        app.post(&format!("/tests/{}/attempts", test["id"]), Some(&applicant.access), json!({})).await;
+    assert_eq!(status, 201, "{attempt}");
+    let attempt_id = attempt["id"].as_i64().unwrap();
+    let answers = json!({"answers": {"e1": "Use an idempotency key."}});
+    let resp = app
+        .client
+        .put(app.url(&format!("/attempts/{attempt_id}/answers")))
+        .bearer_auth(&applicant.access)
+        .json(&answers);
+    assert_eq!(resp.send().await.unwrap().status(), 200);
+    let (status, body) = app.post(&format!("/attempts/{attempt_id}/submit"), Some(&applicant.access), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    attempt_id
 }
 
 /// Issue 15: a work-record rejection with an empty note was accepted through the console
