@@ -824,8 +824,9 @@ fn record(
     })
 }
 
-/// "Your payout is on its way", once per item, when the batch is first exported:
-/// rendered a page of items at a time and queued with one multi-row insert per page.
+/// "Your payout is on its way", once per item, when the batch is first exported: a page
+/// of items at a time, queued as their template parameters (the worker renders each
+/// email when it sends it).
 fn email_sent(conn: &mut DbConn, now: NaiveDateTime, batch_id: i64) -> AppResult<()> {
     let mut after = 0;
     loop {
@@ -851,7 +852,7 @@ fn email_sent(conn: &mut DbConn, now: NaiveDateTime, batch_id: i64) -> AppResult
                     net: amount(item.net_cents),
                     destination: masked,
                 };
-                notifications::render(email, key, &body)
+                notifications::prepare(email, key, &body)
             })
             .collect::<AppResult<Vec<_>>>()?;
         notifications::enqueue_many(conn, now, &emails)?;
