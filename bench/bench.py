@@ -13,7 +13,8 @@ port, and measures each figure beside a raw baseline taken in the same run:
   c. the NACHA, PayPal CSV and Wise CSV exports of that batch: wall time and the server's
      peak resident memory during the export (VmHWM after resetting it with
      /proc/<pid>/clear_refs = 5), first export and repeat;
-  d. GET /api/v1/me and /healthz under wrk -c64, beside pgbench -S -M prepared;
+  d. GET /api/v1/me and /healthz under wrk -c64, beside pgbench -S -M prepared, and a
+     write under the same load (PATCH /api/v1/me, bench/patch_me.lua);
   e. exports at scale: --export-items contributors on each rail in a database of their
      own, one batch, each format's export of all the items of its rail.
 
@@ -478,6 +479,14 @@ def run_backend(kind, args, binary, workdir):
                 out = subprocess.run(cmd + [base + path], capture_output=True, text=True, check=True).stdout
                 res["reads"][name] = parse_wrk(out)
                 log(f"{kind}: wrk {path}: {res['reads'][name]}")
+            # d″. Writes under the same load: PATCH /api/v1/me (a profile row and its audit
+            # record in one transaction, then the view read back), a new value each time.
+            script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "patch_me.lua")
+            cmd = ["wrk", "-t2", "-c64", f"-d{args.read_seconds}s", "--latency", "-s", script,
+                   base + "/api/v1/me", "--", tokens[0]]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            res["reads"]["patch_me"] = parse_wrk(out)
+            log(f"{kind}: wrk PATCH /api/v1/me: {res['reads']['patch_me']}")
             if kind == "postgres" and shutil.which("pgbench"):
                 subprocess.run(["pgbench", "-i", "-s", "1", "-q", be.url], capture_output=True, check=True)
                 out = subprocess.run(["pgbench", "-S", "-M", "prepared", "-c", "64", "-j", "2", "-T",
@@ -558,8 +567,11 @@ def markdown(results, m, command):
         if rd:
             pg = rd.get("pgbench")
             for name, label in (("me", "d. `GET /api/v1/me` (authenticated single-record read)"),
-                                ("healthz", "d′. `GET /healthz` (empty handler)")):
-                w = rd[name]
+                                ("healthz", "d′. `GET /healthz` (empty handler)"),
+                                ("patch_me", "d″. `PATCH /api/v1/me` (a write: profile row and audit record)")):
+                w = rd.get(name)
+                if not w:
+                    continue
                 ratio = f"{w['rps'] / pg['rps'] * 100:.0f} % of pgbench -S" if pg and pg.get("rps") else "—"
                 base_txt = (f"pgbench -S -M prepared, 64 clients: {pg['rps']:,.0f} tps, "
                             f"avg {pg['latency_avg_ms']} ms" if pg and pg.get("rps") else "—")

@@ -168,7 +168,7 @@ fn outbox_report(conn: &mut crate::db::DbConn) -> AppResult<OutboxReport> {
         Ok(outbox::table.filter(outbox::status.eq(status)).count().get_result(conn)?)
     };
     let oldest: Option<NaiveDateTime> = outbox::table
-        .filter(outbox::status.eq("pending"))
+        .filter(outbox::status.eq(crate::notifications::model::OutboxStatus::Pending))
         .select(diesel::dsl::min(outbox::next_attempt_at))
         .first(conn)?;
     Ok(OutboxReport {

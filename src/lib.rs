@@ -46,11 +46,16 @@ use std::sync::Arc;
 
 pub use startup::{AppState, Application};
 
-/// Runs blocking work (database, argon2) on actix's blocking pool.
+/// Runs blocking work (database, argon2) on actix's blocking pool; on an HTTP worker,
+/// admitted first like every database call ([`db::Db::run`], installed by the app
+/// factory with [`db::Db::admit_on_this_thread`]).
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> error::AppResult<T> + Send + 'static,
 ) -> error::AppResult<T> {
-    actix_web::web::block(f).await?
+    match db::Db::of_this_thread() {
+        Some(db) => db.run(f).await,
+        None => actix_web::web::block(f).await?,
+    }
 }
 
 /// Shared handle type for the clock.

@@ -64,9 +64,11 @@ pub async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
 ///   bad query) and, with a body, 413; one with path parameters documents 404;
 /// - every operation but this document documents 503 (the database unavailable);
 /// - the sign-in and emailed-link operations document 429;
-/// - the `ProblemCode` schema lists what each code means.
+/// - the `ProblemCode` schema lists what each code means;
+/// - every integer states its range (see [`bound_integers`]).
 pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
     let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serializes");
+    bound_integers(&mut doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
@@ -89,6 +91,46 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
         );
     }
     doc
+}
+
+/// The largest integer a JSON number carries exactly between every client (2^53 - 1,
+/// JavaScript's `Number.MAX_SAFE_INTEGER`); the service reads an `int64` member only up
+/// to it from a float-written number (see [`crate::wire`]).
+const SAFE_INTEGER: i64 = 9_007_199_254_740_991;
+
+/// Gives every integer schema without a stated range the range of its format: `int32`
+/// is `i32`, `int64` (and an integer without a format) is ±(2^53 - 1). A schema that
+/// leaves a range open promises that any integer is read, and 10^27 is not (JSON parsers
+/// read it as a float); a range the type already states (`minimum: 0`) is kept.
+pub fn bound_integers(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let integer = match map.get("type") {
+                Some(Value::String(t)) => t == "integer",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+                _ => false,
+            };
+            if integer {
+                let (min, max) = match map.get("format").and_then(Value::as_str) {
+                    Some("int32") => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                    Some("uint32") => (0, i64::from(u32::MAX)),
+                    Some("uint64") => (0, SAFE_INTEGER),
+                    _ => (-SAFE_INTEGER, SAFE_INTEGER),
+                };
+                if !map.contains_key("exclusiveMinimum") {
+                    map.entry("minimum").or_insert(json!(min));
+                }
+                if !map.contains_key("exclusiveMaximum") {
+                    map.entry("maximum").or_insert(json!(max));
+                }
+            }
+            for child in map.values_mut() {
+                bound_integers(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
 }
 
 /// Paths whose operations are throttled (429 with `Retry-After`).
@@ -186,6 +228,24 @@ impl Routes {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    #[test]
+    fn every_integer_gets_the_range_of_its_format_and_keeps_its_own() {
+        let mut doc = json!({"properties": {
+            "points": {"type": "integer", "format": "int32", "minimum": 1},
+            "cents": {"type": "integer", "format": "int64"},
+            "maybe": {"type": ["integer", "null"], "format": "int32"},
+            "name": {"type": "string"}
+        }});
+        super::bound_integers(&mut doc);
+        let p = &doc["properties"];
+        assert_eq!(p["points"]["minimum"], 1);
+        assert_eq!(p["points"]["maximum"], i32::MAX);
+        assert_eq!(p["cents"]["maximum"], super::SAFE_INTEGER);
+        assert_eq!(p["cents"]["minimum"], -super::SAFE_INTEGER);
+        assert_eq!(p["maybe"]["minimum"], i32::MIN);
+        assert!(p["name"].get("maximum").is_none());
+    }
 
     #[test]
     fn allow_lists_the_methods_of_a_matching_template() {

@@ -10,7 +10,7 @@
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
@@ -125,9 +125,9 @@ pub trait ReviewQueue: Sync {
     fn slug(&self) -> &'static str;
     fn title(&self) -> &'static str;
     /// The audit subject type of an item (`work_record`, …).
-    fn subject_type(&self) -> &'static str;
+    fn subject_type(&self) -> AuditSubject;
     /// The audit action of a claim (`work_record.claimed`, …).
-    fn claimed_action(&self) -> &'static str;
+    fn claimed_action(&self) -> AuditAction;
     /// How many items wait and since when the oldest (the reviewers' dashboard).
     fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)>;
     /// Waiting items, oldest first.

@@ -166,6 +166,9 @@ impl Application {
         let data = state.clone();
         let max_json = state.config.max_json_bytes;
         let server = HttpServer::new(move || {
+            // The factory runs on each worker thread: its handlers' `blocking` calls are
+            // admitted by this database's permits.
+            data.db.admit_on_this_thread();
             let (app, _) = App::new()
                 .into_utoipa_app()
                 .service(crate::health::healthz)

@@ -2,7 +2,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::model::AuditRow;
+use super::model::{AuditAction, AuditRow, AuditSubject};
 use super::service::{self, AuditFilter};
 use crate::auth::{Admin, Staff};
 use crate::error::{AppResult, Problem};
@@ -14,8 +14,8 @@ pub struct AuditRecord {
     #[serde(with = "crate::clock::utc")]
     pub at: chrono::NaiveDateTime,
     pub actor_id: Option<i64>,
-    pub action: String,
-    pub subject_type: String,
+    pub action: AuditAction,
+    pub subject_type: AuditSubject,
     pub subject_id: Option<String>,
     /// Before/after summary of the change.
     #[schema(value_type = Object)]

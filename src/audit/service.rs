@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::model::{AuditRow, NewAuditRow};
+use super::model::{AuditAction, AuditRow, AuditSubject, NewAuditRow};
 use crate::auth::RequestCtx;
 use crate::db::schema::audit_log;
 use crate::db::DbConn;
@@ -10,17 +10,17 @@ use crate::error::AppResult;
 
 /// One audit record: who did what to which subject, with a before/after summary.
 /// Written inside the transaction of the change it describes.
-pub struct AuditEvent<'a> {
+pub struct AuditEvent {
     pub actor_id: Option<i64>,
-    pub action: &'a str,
-    pub subject_type: &'a str,
+    pub action: AuditAction,
+    pub subject_type: AuditSubject,
     pub subject_id: Option<String>,
     /// Before/after summary. Never put sensitive values (TINs, bank numbers, dates of
     /// birth, tokens) here: the log is readable by admins.
     pub summary: Value,
 }
 
-pub fn record(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, event: AuditEvent<'_>) -> AppResult<()> {
+pub fn record(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, event: AuditEvent) -> AppResult<()> {
     diesel::insert_into(audit_log::table)
         .values(NewAuditRow {
             at: now,
@@ -39,8 +39,8 @@ pub fn record(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, event: Au
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 pub struct AuditFilter {
     pub actor_id: Option<i64>,
-    pub action: Option<String>,
-    pub subject_type: Option<String>,
+    pub action: Option<AuditAction>,
+    pub subject_type: Option<AuditSubject>,
     pub subject_id: Option<String>,
     /// First day included (UTC, `YYYY-MM-DD`).
     #[param(value_type = Option<String>, format = Date)]
@@ -65,10 +65,10 @@ pub fn list(conn: &mut DbConn, filter: &AuditFilter) -> AppResult<Vec<AuditRow>>
         query = query.filter(audit_log::actor_id.eq(actor));
     }
     if let Some(action) = &filter.action {
-        query = query.filter(audit_log::action.eq(action.clone()));
+        query = query.filter(audit_log::action.eq(*action));
     }
     if let Some(t) = &filter.subject_type {
-        query = query.filter(audit_log::subject_type.eq(t.clone()));
+        query = query.filter(audit_log::subject_type.eq(*t));
     }
     if let Some(s) = &filter.subject_id {
         query = query.filter(audit_log::subject_id.eq(s.clone()));

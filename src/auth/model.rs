@@ -71,7 +71,7 @@ pub struct NewUser<'a> {
     pub email: &'a str,
     pub password_hash: Option<&'a str>,
     pub full_name: &'a str,
-    pub status: &'a str,
+    pub status: UserStatus,
     pub email_verified_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -79,9 +79,9 @@ pub struct NewUser<'a> {
 
 #[derive(Insertable)]
 #[diesel(table_name = user_roles)]
-pub struct NewUserRole<'a> {
+pub struct NewUserRole {
     pub user_id: i64,
-    pub role: &'a str,
+    pub role: super::roles::Role,
 }
 
 crate::text_enum! {
@@ -120,7 +120,7 @@ pub struct EmailToken {
 #[diesel(table_name = email_tokens)]
 pub struct NewEmailToken<'a> {
     pub user_id: i64,
-    pub purpose: &'a str,
+    pub purpose: TokenPurpose,
     pub token_hash: &'a str,
     pub expires_at: NaiveDateTime,
     pub created_at: NaiveDateTime,

@@ -9,7 +9,7 @@ use super::password;
 use super::roles::Role;
 use super::throttle::{self, LoginCounts, Scope};
 use super::{session, RequestCtx};
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::crypto::{hash_token, random_token};
 use crate::db::schema::{console_sessions, email_tokens, refresh_tokens, user_roles, users};
 use crate::db::DbConn;
@@ -64,9 +64,7 @@ fn insert_user(conn: &mut DbConn, now: NaiveDateTime, new: NewUser<'_>, roles: &
         .get_result(conn)?;
     let user = find_user(conn, id)?;
     for role in roles {
-        diesel::insert_into(user_roles::table)
-            .values(NewUserRole { user_id: user.id, role: role.as_str() })
-            .execute(conn)?;
+        diesel::insert_into(user_roles::table).values(NewUserRole { user_id: user.id, role: *role }).execute(conn)?;
     }
     Ok(user)
 }
@@ -99,7 +97,7 @@ fn issue_email_token(
     let id = diesel::insert_into(email_tokens::table)
         .values(NewEmailToken {
             user_id,
-            purpose: purpose.as_str(),
+            purpose,
             token_hash: &hash_token(&token),
             expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1)),
             created_at: now,
@@ -232,7 +230,7 @@ pub fn register(st: &AppState, ctx: &RequestCtx, input: Registration) -> AppResu
                 email: &email,
                 password_hash: Some(&hash),
                 full_name: &full_name,
-                status: UserStatus::Registered.as_str(),
+                status: UserStatus::Registered,
                 email_verified_at: None,
                 created_at: now,
                 updated_at: now,
@@ -246,8 +244,8 @@ pub fn register(st: &AppState, ctx: &RequestCtx, input: Registration) -> AppResu
             ctx,
             AuditEvent {
                 actor_id: Some(user.id),
-                action: "auth.registered",
-                subject_type: "user",
+                action: AuditAction::AuthRegistered,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user.id.to_string()),
                 summary: json!({"after": {"status": user.status}}),
             },
@@ -301,7 +299,7 @@ pub fn verify_email(st: &AppState, ctx: &RequestCtx, token: &str) -> AppResult<U
         diesel::update(users::table.find(user.id))
             .set((
                 users::email_verified_at.eq(user.email_verified_at.unwrap_or(now)),
-                users::status.eq(status.as_str()),
+                users::status.eq(status),
                 users::updated_at.eq(now),
             ))
             .execute(conn)?;
@@ -311,8 +309,8 @@ pub fn verify_email(st: &AppState, ctx: &RequestCtx, token: &str) -> AppResult<U
             ctx,
             AuditEvent {
                 actor_id: Some(user.id),
-                action: "auth.email_verified",
-                subject_type: "user",
+                action: AuditAction::AuthEmailVerified,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user.id.to_string()),
                 summary: json!({"before": {"status": user.status}, "after": {"status": status.as_str()}}),
             },
@@ -359,7 +357,7 @@ fn security_event(
     conn: &mut DbConn,
     now: NaiveDateTime,
     ctx: &RequestCtx,
-    action: &str,
+    action: AuditAction,
     user_id: Option<i64>,
     summary: serde_json::Value,
 ) -> AppResult<()> {
@@ -370,7 +368,7 @@ fn security_event(
         AuditEvent {
             actor_id: user_id,
             action,
-            subject_type: "user",
+            subject_type: AuditSubject::User,
             subject_id: user_id.map(|id| id.to_string()),
             summary,
         },
@@ -422,7 +420,7 @@ pub fn authenticate(st: &AppState, ctx: &RequestCtx, email: &str, password_attem
                 throttle::clear(conn, Scope::LoginFailureAccountIp, &pair)?;
                 throttle::clear(conn, Scope::LoginSuccessAccountIp, &pair)?;
                 throttle::record(conn, now, &[(Scope::LoginSuccessAccountIp, pair.as_str())])?;
-                security_event(conn, now, ctx, "auth.login", Some(user.id), json!({}))
+                security_event(conn, now, ctx, AuditAction::AuthLogin, Some(user.id), json!({}))
             })?;
             Ok(user)
         }
@@ -436,7 +434,7 @@ pub fn authenticate(st: &AppState, ctx: &RequestCtx, email: &str, password_attem
                     conn,
                     now,
                     ctx,
-                    "auth.login_failed",
+                    AuditAction::AuthLoginFailed,
                     user.as_ref().map(|u| u.id),
                     json!({"reason": reason}),
                 )
@@ -477,7 +475,7 @@ pub fn refresh(st: &AppState, ctx: &RequestCtx, presented: &str) -> AppResult<To
                 conn,
                 now,
                 ctx,
-                "auth.refresh_token_reuse",
+                AuditAction::AuthRefreshTokenReuse,
                 Some(row.user_id),
                 json!({"family": row.family}),
             )?;
@@ -540,7 +538,7 @@ pub fn logout(st: &AppState, ctx: &RequestCtx, presented: &str) -> AppResult<()>
             .optional()?;
         if let Some(row) = row {
             revoke_family(conn, now, &row.family)?;
-            security_event(conn, now, ctx, "auth.logout", Some(row.user_id), json!({}))?;
+            security_event(conn, now, ctx, AuditAction::AuthLogout, Some(row.user_id), json!({}))?;
         }
         Ok(())
     })
@@ -573,7 +571,7 @@ pub fn request_password_reset(st: &AppState, ctx: &RequestCtx, email: &str) -> A
                 expires_minutes: ttl.as_secs() / 60,
             },
         )?;
-        security_event(conn, now, ctx, "auth.password_reset_requested", Some(user.id), json!({}))
+        security_event(conn, now, ctx, AuditAction::AuthPasswordResetRequested, Some(user.id), json!({}))
     })
 }
 
@@ -597,7 +595,7 @@ pub fn confirm_password_reset(st: &AppState, ctx: &RequestCtx, token: &str, new_
             ))
             .execute(conn)?;
         revoke_all_sessions(conn, now, user.id)?;
-        security_event(conn, now, ctx, "auth.password_set", Some(user.id), json!({"via": row.purpose}))
+        security_event(conn, now, ctx, AuditAction::AuthPasswordSet, Some(user.id), json!({"via": row.purpose}))
     })
 }
 
@@ -620,7 +618,7 @@ pub fn change_password(
             .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
             .execute(conn)?;
         revoke_all_sessions(conn, now, user_id)?;
-        security_event(conn, now, ctx, "auth.password_changed", Some(user_id), json!({}))
+        security_event(conn, now, ctx, AuditAction::AuthPasswordChanged, Some(user_id), json!({}))
     })
 }
 
@@ -638,8 +636,8 @@ pub fn update_profile(st: &AppState, ctx: &RequestCtx, user_id: i64, full_name: 
                 ctx,
                 AuditEvent {
                     actor_id: Some(user_id),
-                    action: "profile.updated",
-                    subject_type: "user",
+                    action: AuditAction::ProfileUpdated,
+                    subject_type: AuditSubject::User,
                     subject_id: Some(user_id.to_string()),
                     summary: json!({"fields": ["full_name"]}),
                 },
@@ -681,7 +679,7 @@ pub fn create_staff(st: &AppState, ctx: &RequestCtx, admin_id: i64, input: NewSt
                 email: &email,
                 password_hash: None,
                 full_name: input.full_name.trim(),
-                status: UserStatus::Staff.as_str(),
+                status: UserStatus::Staff,
                 email_verified_at: None,
                 created_at: now,
                 updated_at: now,
@@ -709,8 +707,8 @@ pub fn create_staff(st: &AppState, ctx: &RequestCtx, admin_id: i64, input: NewSt
             ctx,
             AuditEvent {
                 actor_id: Some(admin_id),
-                action: "staff.created",
-                subject_type: "user",
+                action: AuditAction::StaffCreated,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user.id.to_string()),
                 summary: json!({"after": {"email": user.email, "roles": role_names}}),
             },
@@ -760,8 +758,8 @@ pub fn resend_invitation(st: &AppState, ctx: &RequestCtx, admin_id: i64, user_id
             ctx,
             AuditEvent {
                 actor_id: Some(admin_id),
-                action: "staff.invitation_resent",
-                subject_type: "user",
+                action: AuditAction::StaffInvitationResent,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user_id.to_string()),
                 summary: json!({"after": {"email": user.email, "invitation_expires_hours": ttl.as_secs() / 3600}}),
             },
@@ -786,7 +784,7 @@ pub fn create_admin(st: &AppState, email: &str, full_name: &str, password_clear:
                 email: &email,
                 password_hash: Some(&hash),
                 full_name,
-                status: UserStatus::Staff.as_str(),
+                status: UserStatus::Staff,
                 email_verified_at: Some(now),
                 created_at: now,
                 updated_at: now,
@@ -799,8 +797,8 @@ pub fn create_admin(st: &AppState, email: &str, full_name: &str, password_clear:
             &RequestCtx::system("cli"),
             AuditEvent {
                 actor_id: None,
-                action: "staff.admin_bootstrapped",
-                subject_type: "user",
+                action: AuditAction::StaffAdminBootstrapped,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user.id.to_string()),
                 summary: json!({"after": {"email": user.email, "roles": ["admin"]}}),
             },
@@ -838,9 +836,7 @@ pub fn set_staff_roles(
         wanted.sort();
         wanted.dedup();
         for role in &wanted {
-            diesel::insert_into(user_roles::table)
-                .values(NewUserRole { user_id, role: role.as_str() })
-                .execute(conn)?;
+            diesel::insert_into(user_roles::table).values(NewUserRole { user_id, role: *role }).execute(conn)?;
         }
         let after = roles_of(conn, user_id)?;
         audit::record(
@@ -849,8 +845,8 @@ pub fn set_staff_roles(
             ctx,
             AuditEvent {
                 actor_id: Some(admin_id),
-                action: "staff.roles_changed",
-                subject_type: "user",
+                action: AuditAction::StaffRolesChanged,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user_id.to_string()),
                 summary: json!({"before": before, "after": after}),
             },
@@ -887,11 +883,7 @@ pub fn set_staff_enabled(
         };
         let blocked_since = crate::onboarding::lifecycle::work_blocked_since(from, to, user.work_blocked_since, now);
         diesel::update(users::table.find(user_id))
-            .set((
-                users::status.eq(to.as_str()),
-                users::work_blocked_since.eq(blocked_since),
-                users::updated_at.eq(now),
-            ))
+            .set((users::status.eq(to), users::work_blocked_since.eq(blocked_since), users::updated_at.eq(now)))
             .execute(conn)?;
         if !enabled {
             revoke_all_sessions(conn, now, user_id)?;
@@ -902,8 +894,8 @@ pub fn set_staff_enabled(
             ctx,
             AuditEvent {
                 actor_id: Some(admin_id),
-                action: if enabled { "staff.enabled" } else { "staff.disabled" },
-                subject_type: "user",
+                action: if enabled { AuditAction::StaffEnabled } else { AuditAction::StaffDisabled },
+                subject_type: AuditSubject::User,
                 subject_id: Some(user_id.to_string()),
                 summary: json!({"before": {"status": from.as_str()}, "after": {"status": to.as_str()}}),
             },

@@ -8,6 +8,7 @@ use validator::Validate;
 
 use super::guard::{Console, PageResult};
 use super::layout::{render, render_invalid, see_other, when, when_opt, FormErrors, Layout};
+use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::model::UserStatus;
 use crate::auth::roles::{Admin, Role};
 use crate::error::{AppError, AppResult};
@@ -480,6 +481,26 @@ struct AuditPage {
     rows: Vec<AuditLine>,
     next: Option<i64>,
     csv: String,
+    /// Every action and subject type, with whether the filter chose it.
+    actions: Vec<(&'static str, bool)>,
+    subject_types: Vec<(&'static str, bool)>,
+}
+
+/// The options of a closed-set filter: every value, the chosen one marked.
+fn options<T: Copy + PartialEq>(
+    all: &[T],
+    chosen: Option<T>,
+    text: fn(T) -> &'static str,
+) -> Vec<(&'static str, bool)> {
+    all.iter().map(|&v| (text(v), Some(v) == chosen)).collect()
+}
+
+/// A closed-set filter's value: empty is none, anything but one of the set is a field
+/// error.
+fn one_of<T>(field: &str, value: &str, parse: fn(&str) -> Option<T>) -> AppResult<Option<T>> {
+    non_empty(value)
+        .map(|v| parse(&v).ok_or_else(|| AppError::field(field, "invalid", "not one of the listed values")))
+        .transpose()
 }
 
 #[derive(Deserialize, serde::Serialize)]
@@ -573,8 +594,8 @@ pub async fn audit(
     const PAGE: i64 = 100;
     let filter = crate::audit::service::AuditFilter {
         actor_id: optional("actor_id", &q.actor_id)?,
-        action: non_empty(&q.action),
-        subject_type: non_empty(&q.subject_type),
+        action: one_of("action", &q.action, AuditAction::parse)?,
+        subject_type: one_of("subject_type", &q.subject_type, AuditSubject::parse)?,
         subject_id: non_empty(&q.subject_id),
         from: day("from", &q.from)?,
         to: day("to", &q.to)?,
@@ -598,8 +619,8 @@ pub async fn audit(
         return Ok(super::list::stream_csv("audit.csv", &header, move |after, limit| {
             let f = crate::audit::service::AuditFilter {
                 actor_id: filter.actor_id,
-                action: filter.action.clone(),
-                subject_type: filter.subject_type.clone(),
+                action: filter.action,
+                subject_type: filter.subject_type,
                 subject_id: filter.subject_id.clone(),
                 from: filter.from,
                 to: filter.to,
@@ -622,8 +643,8 @@ pub async fn audit(
                         r.actor_id.map(|a| a.to_string()).unwrap_or_default(),
                         name,
                         email,
-                        r.action,
-                        r.subject_type,
+                        r.action.to_string(),
+                        r.subject_type.to_string(),
                         r.subject_id.unwrap_or_default(),
                         r.summary,
                         r.request_id.unwrap_or_default(),
@@ -634,6 +655,7 @@ pub async fn audit(
         })
         .await?);
     }
+    let (filter_action, filter_subject) = (filter.action, filter.subject_type);
     let state = st.clone();
     let (rows, who) = crate::blocking(move || {
         state.db.read_sync(|c| {
@@ -659,7 +681,7 @@ pub async fn audit(
                     at: when(&r.at),
                     actor,
                     actor_email,
-                    action: r.action,
+                    action: r.action.to_string(),
                     subject: format!("{} {}", r.subject_type, r.subject_id.unwrap_or_default()),
                     changes: changes(&r.summary),
                     request_id: r.request_id.unwrap_or_default(),
@@ -668,6 +690,8 @@ pub async fn audit(
             .collect(),
         next,
         csv,
+        actions: options(AuditAction::ALL, filter_action, AuditAction::as_str),
+        subject_types: options(AuditSubject::ALL, filter_subject, AuditSubject::as_str),
         actor_id: q.actor_id,
         action: q.action,
         subject_type: q.subject_type,

@@ -175,7 +175,7 @@ fn contributors(conn: &mut DbConn, f: &Filter, after: Option<i64>, limit: i64) -
         };
     }
     if let Some(status) = f.status {
-        query = query.filter(users::status.eq(status.as_str()));
+        query = query.filter(users::status.eq(status));
     }
     if let Some(from) = f.from {
         query = query.filter(users::created_at.ge(from));

@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::extract::{AuthUser, RequestCtx};
 use crate::auth::model::{User, UserStatus};
 use crate::auth::roles::Role;
@@ -91,8 +91,8 @@ pub fn start(st: &AppState, ctx: &RequestCtx, user: &User) -> AppResult<String> 
                 ctx,
                 AuditEvent {
                     actor_id: Some(user.id),
-                    action: "console.sign_in_refused",
-                    subject_type: "user",
+                    action: AuditAction::ConsoleSignInRefused,
+                    subject_type: AuditSubject::User,
                     subject_id: Some(user.id.to_string()),
                     summary: json!({"reason": "not staff"}),
                 },
@@ -118,8 +118,8 @@ pub fn start(st: &AppState, ctx: &RequestCtx, user: &User) -> AppResult<String> 
             ctx,
             AuditEvent {
                 actor_id: Some(user.id),
-                action: "console.sign_in",
-                subject_type: "user",
+                action: AuditAction::ConsoleSignIn,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user.id.to_string()),
                 summary: json!({}),
             },
@@ -182,8 +182,8 @@ pub fn end(st: &AppState, user: &ConsoleUser) -> AppResult<()> {
             &user.ctx,
             AuditEvent {
                 actor_id: Some(user.id),
-                action: "console.sign_out",
-                subject_type: "user",
+                action: AuditAction::ConsoleSignOut,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user.id.to_string()),
                 summary: json!({}),
             },

@@ -91,15 +91,15 @@ impl Credential {
 #[diesel(table_name = credentials)]
 pub struct NewCredential<'a> {
     pub user_id: i64,
-    pub kind: &'a str,
-    pub level: Option<&'a str>,
+    pub kind: CredentialKind,
+    pub level: Option<DegreeLevel>,
     pub domain: &'a str,
     pub title: &'a str,
     pub issuer: &'a str,
     pub issued_on: Option<NaiveDate>,
     pub expires_on: Option<NaiveDate>,
     pub file_id: i64,
-    pub status: &'a str,
+    pub status: CredentialStatus,
     pub flagged: bool,
     pub flag_reason: Option<&'a str>,
     pub replaces_id: Option<i64>,
@@ -124,11 +124,11 @@ pub struct CredentialRule {
 #[derive(Insertable)]
 #[diesel(table_name = credential_rules)]
 pub struct NewCredentialRule<'a> {
-    pub kind: &'a str,
-    pub level: Option<&'a str>,
+    pub kind: CredentialKind,
+    pub level: Option<DegreeLevel>,
     pub domain: &'a str,
     pub grants_domain: &'a str,
-    pub grants_tier: &'a str,
+    pub grants_tier: crate::qualifications::model::Tier,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
 }
@@ -166,7 +166,7 @@ pub struct NewRemovalProposal<'a> {
     pub credential_id: Option<i64>,
     pub reason_code: &'a str,
     pub note: &'a str,
-    pub status: &'a str,
+    pub status: RemovalStatus,
     pub proposed_by: i64,
     pub proposed_at: NaiveDateTime,
 }
@@ -192,6 +192,15 @@ impl CredentialOutcome {
                 "other",
             ],
             Self::RequestMoreInfo => &["document_unreadable", "document_incomplete", "missing_pages", "other"],
+        }
+    }
+    /// The decision this outcome records.
+    pub fn decision_outcome(self) -> crate::decisions::DecisionOutcome {
+        use crate::decisions::DecisionOutcome;
+        match self {
+            Self::Verify => DecisionOutcome::Verified,
+            Self::Reject => DecisionOutcome::Rejected,
+            Self::RequestMoreInfo => DecisionOutcome::MoreInfoRequested,
         }
     }
     pub fn status(self) -> CredentialStatus {

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::model::{CredentialKind, CredentialOutcome, CredentialStatus};
 use super::service;
+use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::clock::when;
 use crate::db::DbConn;
@@ -24,12 +25,12 @@ impl ReviewQueue for Credentials {
         "Credentials"
     }
 
-    fn subject_type(&self) -> &'static str {
-        "credential"
+    fn subject_type(&self) -> AuditSubject {
+        AuditSubject::Credential
     }
 
-    fn claimed_action(&self) -> &'static str {
-        "credential.claimed"
+    fn claimed_action(&self) -> AuditAction {
+        AuditAction::CredentialClaimed
     }
 
     fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {

@@ -7,13 +7,13 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::model::*;
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::model::UserStatus;
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
 use crate::db::schema::{credential_rules, credentials, files, qualifications, removal_proposals, users};
 use crate::db::DbConn;
-use crate::decisions::{self, NewDecision};
+use crate::decisions::{self, DecisionOutcome, DecisionSubject, NewDecision};
 use crate::error::{AppError, AppResult, FieldError, ProblemCode};
 use crate::files::multipart::Form;
 use crate::files::service as file_store;
@@ -206,15 +206,15 @@ pub fn upload(state: &AppState, ctx: &RequestCtx, user_id: i64, mut form: Form) 
         let id: i64 = diesel::insert_into(credentials::table)
             .values(NewCredential {
                 user_id,
-                kind: input.kind.as_str(),
-                level: input.level.map(|l| l.as_str()),
+                kind: input.kind,
+                level: input.level,
                 domain: &input.domain,
                 title: &input.title,
                 issuer: &input.issuer,
                 issued_on: input.issued_on,
                 expires_on: input.expires_on,
                 file_id,
-                status: CredentialStatus::PendingReview.as_str(),
+                status: CredentialStatus::PendingReview,
                 flagged,
                 flag_reason: flagged.then_some(reason),
                 replaces_id: input.replaces,
@@ -228,8 +228,8 @@ pub fn upload(state: &AppState, ctx: &RequestCtx, user_id: i64, mut form: Form) 
             ctx,
             AuditEvent {
                 actor_id: Some(user_id),
-                action: "credential.uploaded",
-                subject_type: "credential",
+                action: AuditAction::CredentialUploaded,
+                subject_type: AuditSubject::Credential,
                 subject_id: Some(id.to_string()),
                 summary: json!({"kind": input.kind.as_str(), "domain": input.domain, "sha256": stored.sha256, "flagged": flagged}),
             },
@@ -269,7 +269,7 @@ pub fn queue(conn: &mut DbConn, now: NaiveDateTime, f: &QueueFilter) -> AppResul
         .select((Credential::as_select(), users::full_name))
         .into_boxed();
     if let Some(kind) = f.kind {
-        q = q.filter(credentials::kind.eq(kind.as_str()));
+        q = q.filter(credentials::kind.eq(kind));
     }
     if let Some(domain) = &f.domain {
         q = q.filter(credentials::domain.eq(domain.to_lowercase()));
@@ -333,7 +333,7 @@ pub fn decide(
         let status = outcome.status();
         diesel::update(credentials::table.find(id))
             .set((
-                credentials::status.eq(status.as_str()),
+                credentials::status.eq(status),
                 credentials::decided_by.eq(reviewer_id),
                 credentials::decided_at.eq(now),
                 credentials::reason_code.eq(reason_code),
@@ -351,9 +351,9 @@ pub fn decide(
             now,
             NewDecision {
                 user_id: c.user_id,
-                subject_type: "credential",
+                subject_type: DecisionSubject::Credential,
                 subject_id: id.to_string(),
-                outcome: status.as_str(),
+                outcome: outcome.decision_outcome(),
                 reason_code,
                 note,
                 decided_by: Some(reviewer_id),
@@ -399,8 +399,8 @@ pub fn decide(
             ctx,
             AuditEvent {
                 actor_id: Some(reviewer_id),
-                action: "credential.decided",
-                subject_type: "credential",
+                action: AuditAction::CredentialDecided,
+                subject_type: AuditSubject::Credential,
                 subject_id: Some(id.to_string()),
                 summary: json!({"before": c.status, "after": status.as_str(), "reason_code": reason_code, "granted": granted}),
             },
@@ -438,7 +438,7 @@ fn apply_rules(
             crate::qualifications::service::Grant {
                 user_id: c.user_id,
                 domain: &rule.grants_domain,
-                tier: rule.grants_tier.as_str(),
+                tier: rule.grants_tier,
                 source: &source,
                 expires_at: c.expires_on.and_then(|d| d.succ_opt()).and_then(|d| d.and_hms_opt(0, 0, 0)),
             },
@@ -491,18 +491,18 @@ pub fn create_rule(state: &AppState, ctx: &RequestCtx, admin_id: i64, r: RuleInp
     if r.level.is_some() && r.kind != CredentialKind::Degree {
         return Err(AppError::field("level", "not_allowed", "only degree rules have a level"));
     }
-    if !["generalist", "expert"].contains(&r.grants_tier.as_str()) {
+    let Some(grants_tier) = crate::qualifications::model::Tier::parse(&r.grants_tier) else {
         return Err(AppError::field("grants_tier", "one_of", "generalist or expert"));
-    }
+    };
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
         let id: i64 = diesel::insert_into(credential_rules::table)
             .values(NewCredentialRule {
-                kind: r.kind.as_str(),
-                level: r.level.map(|l| l.as_str()),
+                kind: r.kind,
+                level: r.level,
                 domain: &r.domain.to_lowercase(),
                 grants_domain: &r.grants_domain.to_lowercase(),
-                grants_tier: &r.grants_tier,
+                grants_tier,
                 created_by: admin_id,
                 created_at: now,
             })
@@ -514,8 +514,8 @@ pub fn create_rule(state: &AppState, ctx: &RequestCtx, admin_id: i64, r: RuleInp
             ctx,
             AuditEvent {
                 actor_id: Some(admin_id),
-                action: "credential_rule.created",
-                subject_type: "credential_rule",
+                action: AuditAction::CredentialRuleCreated,
+                subject_type: AuditSubject::CredentialRule,
                 subject_id: Some(id.to_string()),
                 summary: json!({"kind": r.kind.as_str(), "domain": r.domain, "grants": [r.grants_domain, r.grants_tier]}),
             },
@@ -606,9 +606,9 @@ pub fn run_expiry(state: &AppState) -> AppResult<CredentialExpiryReport> {
                 now,
                 NewDecision {
                     user_id: c.user_id,
-                    subject_type: "credential",
+                    subject_type: DecisionSubject::Credential,
                     subject_id: c.id.to_string(),
-                    outcome: "lapsed",
+                    outcome: DecisionOutcome::Lapsed,
                     reason_code: "credential_expired",
                     note: "The credential expired; the qualifications it granted have lapsed.",
                     decided_by: None,
@@ -620,8 +620,8 @@ pub fn run_expiry(state: &AppState) -> AppResult<CredentialExpiryReport> {
                 &ctx,
                 AuditEvent {
                     actor_id: None,
-                    action: "credential.lapsed",
-                    subject_type: "credential",
+                    action: AuditAction::CredentialLapsed,
+                    subject_type: AuditSubject::Credential,
                     subject_id: Some(c.id.to_string()),
                     summary: json!({"revoked_qualifications": ids}),
                 },
@@ -671,7 +671,7 @@ pub fn propose_removal(
         }
         let open: i64 = removal_proposals::table
             .filter(removal_proposals::user_id.eq(user_id))
-            .filter(removal_proposals::status.eq("proposed"))
+            .filter(removal_proposals::status.eq(crate::credentials::model::RemovalStatus::Proposed))
             .count()
             .get_result(conn)?;
         if open > 0 {
@@ -686,7 +686,7 @@ pub fn propose_removal(
                 credential_id,
                 reason_code: "false_credential",
                 note,
-                status: "proposed",
+                status: RemovalStatus::Proposed,
                 proposed_by: staff_id,
                 proposed_at: now,
             })
@@ -698,8 +698,8 @@ pub fn propose_removal(
             ctx,
             AuditEvent {
                 actor_id: Some(staff_id),
-                action: "removal.proposed",
-                subject_type: "user",
+                action: AuditAction::RemovalProposed,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user_id.to_string()),
                 summary: json!({"proposal_id": id, "credential_id": credential_id}),
             },
@@ -732,7 +732,7 @@ pub fn confirm_removal(
         }
         diesel::update(removal_proposals::table.find(proposal_id))
             .set((
-                removal_proposals::status.eq("confirmed"),
+                removal_proposals::status.eq(crate::credentials::model::RemovalStatus::Confirmed),
                 removal_proposals::confirmed_by.eq(staff_id),
                 removal_proposals::confirmed_at.eq(now),
             ))
@@ -767,9 +767,9 @@ pub fn confirm_removal(
             now,
             NewDecision {
                 user_id: user.id,
-                subject_type: "account",
+                subject_type: DecisionSubject::Account,
                 subject_id: user.id.to_string(),
-                outcome: "removed",
+                outcome: DecisionOutcome::Removed,
                 reason_code: "false_credential",
                 note: &p.note,
                 decided_by: Some(staff_id),
@@ -799,8 +799,8 @@ pub fn confirm_removal(
             ctx,
             AuditEvent {
                 actor_id: Some(staff_id),
-                action: "removal.confirmed",
-                subject_type: "user",
+                action: AuditAction::RemovalConfirmed,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user.id.to_string()),
                 summary: json!({"proposal_id": proposal_id, "proposed_by": p.proposed_by, "before": user.status, "after": "removed"}),
             },

@@ -3,6 +3,7 @@
 pub mod schema;
 mod text_enum;
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -153,12 +154,18 @@ pub struct Db {
     /// SQLite allows one writer; serialising our write transactions in-process avoids
     /// SQLITE_BUSY on lock upgrades. PostgreSQL needs no such lock.
     sqlite_writer: Option<Arc<Mutex<()>>>,
-    /// One permit per pooled connection: [`Db::read`] and [`Db::tx`] wait for a permit
-    /// (first come, first served) before taking a thread from the blocking pool, so under
-    /// load requests queue in order without parking a thread each in the pool's checkout.
+    /// One permit per pooled connection: [`Db::run`] (and so [`Db::read`], [`Db::tx`]
+    /// and, on an HTTP worker, [`crate::blocking`]) waits for a permit, first come first
+    /// served, before taking a thread from the blocking pool, so under load reads and
+    /// writes queue in order without parking a thread each in the pool's checkout.
     admission: Arc<tokio::sync::Semaphore>,
     /// Requests waiting for an admission permit now (the `/metrics` pool gauge).
     waiting: Arc<std::sync::atomic::AtomicI64>,
+}
+
+thread_local! {
+    /// See [`Db::admit_on_this_thread`].
+    static THREAD_DB: RefCell<Option<Db>> = const { RefCell::new(None) };
 }
 
 impl Db {
@@ -219,14 +226,35 @@ impl Db {
         note_loss(&mut conn, result)
     }
 
-    /// [`Db::read_sync`] on the blocking thread pool.
+    /// [`Db::read_sync`] on the blocking thread pool, admitted by [`Db::run`].
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
         let db = self.clone();
+        self.run(move || db.read_sync(f)).await
+    }
+
+    /// Runs `f` (blocking work that uses this database: reads, transactions, and the
+    /// password hashing around them) on the blocking thread pool once admitted: one
+    /// permit per pooled connection, granted in arrival order.
+    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
         let _permit = self.admit().await?;
-        actix_web::web::block(move || db.read_sync(f)).await?
+        actix_web::web::block(f).await?
+    }
+
+    /// Makes [`crate::blocking`] on this thread admit through this database's permits:
+    /// the app factory calls it on each HTTP worker thread, so every handler's database
+    /// work (about 140 `blocking` calls, mostly writes) queues in the same FIFO as
+    /// [`Db::read`] without each call naming the pool.
+    pub fn admit_on_this_thread(&self) {
+        THREAD_DB.with(|db| *db.borrow_mut() = Some(self.clone()));
+    }
+
+    /// The database [`Db::admit_on_this_thread`] installed here, if any (background job
+    /// threads have none).
+    pub fn of_this_thread() -> Option<Db> {
+        THREAD_DB.with(|db| db.borrow().clone())
     }
 
     async fn admit(&self) -> AppResult<tokio::sync::SemaphorePermit<'_>> {
@@ -246,14 +274,13 @@ impl Db {
         }
     }
 
-    /// [`Db::tx_sync`] on the blocking thread pool.
+    /// [`Db::tx_sync`] on the blocking thread pool, admitted by [`Db::run`].
     pub async fn tx<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
         let db = self.clone();
-        let _permit = self.admit().await?;
-        actix_web::web::block(move || db.tx_sync(f)).await?
+        self.run(move || db.tx_sync(f)).await
     }
 
     /// Applies pending migrations; on PostgreSQL under an advisory lock.

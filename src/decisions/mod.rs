@@ -4,4 +4,5 @@ pub mod model;
 pub mod routes;
 pub mod service;
 
+pub use model::{DecisionOutcome, DecisionSubject};
 pub use service::{record, NewDecision};

@@ -60,9 +60,9 @@ crate::text_enum! {
 #[diesel(table_name = decisions)]
 pub struct NewDecisionRow<'a> {
     pub user_id: i64,
-    pub subject_type: &'a str,
+    pub subject_type: DecisionSubject,
     pub subject_id: &'a str,
-    pub outcome: &'a str,
+    pub outcome: DecisionOutcome,
     pub reason_code: &'a str,
     pub note: &'a str,
     pub decided_by: Option<i64>,
@@ -154,39 +154,45 @@ impl DecisionKind {
     ];
 
     /// `(subject_type, outcome, decided by the service)`.
-    pub fn parts(self) -> (&'static str, &'static str, bool) {
+    pub fn parts(self) -> (DecisionSubject, DecisionOutcome, bool) {
         match self {
-            Self::WorkAuthorizationVerified => ("work_authorization", "verified", false),
-            Self::WorkAuthorizationRejected => ("work_authorization", "rejected", false),
-            Self::WorkAuthorizationMoreInfoRequested => ("work_authorization", "more_info_requested", false),
-            Self::WorkAuthorizationRejectedAutomatically => ("work_authorization", "rejected", true),
-            Self::CredentialVerified => ("credential", "verified", false),
-            Self::CredentialRejected => ("credential", "rejected", false),
-            Self::CredentialMoreInfoRequested => ("credential", "more_info_requested", false),
-            Self::CredentialLapsed => ("credential", "lapsed", true),
-            Self::AccountRemoved => ("account", "removed", false),
-            Self::AccountClosed => ("account", "closed", false),
-            Self::AccountSuspended => ("account", "suspended", true),
-            Self::AccountEarningsReleased => ("account", "earnings_released", false),
-            Self::WorkRecordApproved => ("work_record", "approved", false),
-            Self::WorkRecordRejected => ("work_record", "rejected", false),
-            Self::WorkRecordAutoApproved => ("work_record", "approved", true),
-            Self::AppealUpheld => ("work_appeal", "upheld", false),
-            Self::AppealOverturned => ("work_appeal", "overturned", false),
-            Self::QualityWarning => ("quality_standing", "warning", true),
-            Self::QualityRetraining => ("quality_standing", "retraining", true),
-            Self::QualitySuspension => ("quality_standing", "suspension", true),
-            Self::StandingPromotion => ("standing_move", "promotion", true),
-            Self::StandingPromotionConfirmed => ("standing_move", "promotion", false),
-            Self::StandingDemotion => ("standing_move", "demotion", true),
-            Self::StandingDemotionConfirmed => ("standing_move", "demotion", false),
-            Self::StandingAppealUpheld => ("standing_move_appeal", "upheld", false),
-            Self::StandingAppealOverturned => ("standing_move_appeal", "overturned", false),
+            Self::WorkAuthorizationVerified => (DecisionSubject::WorkAuthorization, DecisionOutcome::Verified, false),
+            Self::WorkAuthorizationRejected => (DecisionSubject::WorkAuthorization, DecisionOutcome::Rejected, false),
+            Self::WorkAuthorizationMoreInfoRequested => {
+                (DecisionSubject::WorkAuthorization, DecisionOutcome::MoreInfoRequested, false)
+            }
+            Self::WorkAuthorizationRejectedAutomatically => {
+                (DecisionSubject::WorkAuthorization, DecisionOutcome::Rejected, true)
+            }
+            Self::CredentialVerified => (DecisionSubject::Credential, DecisionOutcome::Verified, false),
+            Self::CredentialRejected => (DecisionSubject::Credential, DecisionOutcome::Rejected, false),
+            Self::CredentialMoreInfoRequested => {
+                (DecisionSubject::Credential, DecisionOutcome::MoreInfoRequested, false)
+            }
+            Self::CredentialLapsed => (DecisionSubject::Credential, DecisionOutcome::Lapsed, true),
+            Self::AccountRemoved => (DecisionSubject::Account, DecisionOutcome::Removed, false),
+            Self::AccountClosed => (DecisionSubject::Account, DecisionOutcome::Closed, false),
+            Self::AccountSuspended => (DecisionSubject::Account, DecisionOutcome::Suspended, true),
+            Self::AccountEarningsReleased => (DecisionSubject::Account, DecisionOutcome::EarningsReleased, false),
+            Self::WorkRecordApproved => (DecisionSubject::WorkRecord, DecisionOutcome::Approved, false),
+            Self::WorkRecordRejected => (DecisionSubject::WorkRecord, DecisionOutcome::Rejected, false),
+            Self::WorkRecordAutoApproved => (DecisionSubject::WorkRecord, DecisionOutcome::Approved, true),
+            Self::AppealUpheld => (DecisionSubject::WorkAppeal, DecisionOutcome::Upheld, false),
+            Self::AppealOverturned => (DecisionSubject::WorkAppeal, DecisionOutcome::Overturned, false),
+            Self::QualityWarning => (DecisionSubject::QualityStanding, DecisionOutcome::Warning, true),
+            Self::QualityRetraining => (DecisionSubject::QualityStanding, DecisionOutcome::Retraining, true),
+            Self::QualitySuspension => (DecisionSubject::QualityStanding, DecisionOutcome::Suspension, true),
+            Self::StandingPromotion => (DecisionSubject::StandingMove, DecisionOutcome::Promotion, true),
+            Self::StandingPromotionConfirmed => (DecisionSubject::StandingMove, DecisionOutcome::Promotion, false),
+            Self::StandingDemotion => (DecisionSubject::StandingMove, DecisionOutcome::Demotion, true),
+            Self::StandingDemotionConfirmed => (DecisionSubject::StandingMove, DecisionOutcome::Demotion, false),
+            Self::StandingAppealUpheld => (DecisionSubject::StandingMoveAppeal, DecisionOutcome::Upheld, false),
+            Self::StandingAppealOverturned => (DecisionSubject::StandingMoveAppeal, DecisionOutcome::Overturned, false),
         }
     }
 
     /// The kind of a recorded decision (`automatic`: no person decided).
-    pub fn of(subject_type: &str, outcome: &str, automatic: bool) -> Option<Self> {
+    pub fn of(subject_type: DecisionSubject, outcome: DecisionOutcome, automatic: bool) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.parts() == (subject_type, outcome, automatic))
     }
 }
@@ -195,14 +201,13 @@ impl DecisionKind {
 mod closed_sets {
     use super::*;
 
-    /// Every decision kind is stored with a subject and an outcome the enums (and the
-    /// CHECK constraints that mirror them) know.
+    /// Every decision kind is one (subject, outcome, automatic) triple: `of` finds each
+    /// kind from its own parts, so no two kinds share them.
     #[test]
-    fn every_kind_has_a_known_subject_and_outcome() {
+    fn every_kind_is_found_from_its_parts() {
         for kind in DecisionKind::ALL {
-            let (subject, outcome, _) = kind.parts();
-            assert!(DecisionSubject::parse(subject).is_some(), "{kind:?}: {subject}");
-            assert!(DecisionOutcome::parse(outcome).is_some(), "{kind:?}: {outcome}");
+            let (subject, outcome, automatic) = kind.parts();
+            assert_eq!(DecisionKind::of(subject, outcome, automatic), Some(kind));
         }
     }
 }

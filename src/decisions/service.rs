@@ -1,16 +1,16 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{Decision, DecisionKind, NewDecisionRow};
+use super::model::{Decision, DecisionKind, DecisionOutcome, DecisionSubject, NewDecisionRow};
 use crate::db::schema::decisions;
 use crate::db::DbConn;
 use crate::error::AppResult;
 
 pub struct NewDecision<'a> {
     pub user_id: i64,
-    pub subject_type: &'a str,
+    pub subject_type: DecisionSubject,
     pub subject_id: String,
-    pub outcome: &'a str,
+    pub outcome: DecisionOutcome,
     pub reason_code: &'a str,
     pub note: &'a str,
     pub decided_by: Option<i64>,

@@ -2,6 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{FileRow, NewFileRow};
+use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::{AuthUser, Role};
 use crate::crypto::sha256_hex;
 use crate::db::schema::files;
@@ -131,8 +132,8 @@ pub fn open(st: &AppState, user: &AuthUser, id: i64) -> AppResult<(FileRow, Vec<
                 &user.ctx,
                 crate::audit::AuditEvent {
                     actor_id: Some(user.id),
-                    action: "file.downloaded",
-                    subject_type: "file",
+                    action: AuditAction::FileDownloaded,
+                    subject_type: AuditSubject::File,
                     subject_id: Some(file.id.to_string()),
                     summary: serde_json::json!({"owner_id": file.owner_id, "purpose": file.purpose}),
                 },

@@ -2,7 +2,7 @@ use actix_web::{post, web, HttpResponse};
 use serde_json::json;
 
 use super::{run_due, JobReport};
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::{Admin, Staff};
 use crate::error::{AppResult, Problem};
 use crate::{blocking, AppState};
@@ -25,8 +25,8 @@ pub async fn run_jobs(state: web::Data<AppState>, admin: Staff<Admin>) -> AppRes
                 &admin.ctx,
                 AuditEvent {
                     actor_id: Some(admin.id),
-                    action: "jobs.run",
-                    subject_type: "jobs",
+                    action: AuditAction::JobsRun,
+                    subject_type: AuditSubject::Jobs,
                     subject_id: None,
                     summary: json!(&report),
                 },

@@ -64,7 +64,7 @@ crate::text_enum! {
 pub struct NewAccountRow<'a> {
     pub code: &'a str,
     pub owner_id: Option<i64>,
-    pub kind: &'a str,
+    pub kind: AccountKind,
     pub currency: &'a str,
     pub created_at: NaiveDateTime,
 }
@@ -84,7 +84,7 @@ pub struct AccountRow {
 // SQLite too (SQLite has no DEFAULT in VALUES: diesel would insert row by row).
 #[diesel(table_name = ledger_transactions, treat_none_as_default_value = false)]
 pub struct NewTransactionRow<'a> {
-    pub kind: &'a str,
+    pub kind: TxKind,
     pub reference: &'a str,
     pub memo: &'a str,
     pub contributor_id: Option<i64>,
@@ -156,10 +156,10 @@ crate::text_enum! {
 #[diesel(table_name = ledger_adjustments)]
 pub struct NewAdjustmentRow<'a> {
     pub contributor_id: i64,
-    pub kind: &'a str,
+    pub kind: AdjustmentKind,
     pub amount_cents: i64,
     pub reason: &'a str,
-    pub status: &'a str,
+    pub status: AdjustmentStatus,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
     pub idempotency_key: &'a str,

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::model::*;
 use super::money::{self, Cents};
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::model::UserStatus;
 use crate::auth::RequestCtx;
 use crate::db::schema::{ledger_accounts, ledger_adjustments, ledger_entries, ledger_transactions};
@@ -35,7 +35,7 @@ pub struct Posting {
 impl Posting {
     fn row(&self, now: NaiveDateTime) -> NewTransactionRow<'_> {
         NewTransactionRow {
-            kind: self.kind.as_str(),
+            kind: self.kind,
             reference: &self.reference,
             memo: &self.memo,
             contributor_id: self.contributor_id,
@@ -58,7 +58,7 @@ pub fn ensure_contributor_accounts(conn: &mut DbConn, now: NaiveDateTime, user_i
                 .values(NewAccountRow {
                     code: &AccountRef::Contributor(user_id, kind).code(),
                     owner_id: Some(user_id),
-                    kind: kind.as_str(),
+                    kind,
                     currency: "USD",
                     created_at: now,
                 })
@@ -92,7 +92,7 @@ pub fn ensure_contributor_accounts_many(conn: &mut DbConn, now: NaiveDateTime, u
             .map(|(user, kind, code)| NewAccountRow {
                 code,
                 owner_id: Some(*user),
-                kind: kind.as_str(),
+                kind: *kind,
                 currency: "USD",
                 created_at: now,
             })
@@ -135,7 +135,7 @@ pub fn post(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, p: Posting)
         return Err(AppError::Internal(anyhow::anyhow!("unbalanced posting {} {}", p.kind.as_str(), p.reference)));
     }
     let exists: i64 = ledger_transactions::table
-        .filter(ledger_transactions::kind.eq(p.kind.as_str()))
+        .filter(ledger_transactions::kind.eq(p.kind))
         .filter(ledger_transactions::reference.eq(&p.reference))
         .count()
         .get_result(conn)?;
@@ -169,8 +169,8 @@ pub fn post(conn: &mut DbConn, now: NaiveDateTime, ctx: &RequestCtx, p: Posting)
         ctx,
         AuditEvent {
             actor_id: p.created_by,
-            action: "ledger.posted",
-            subject_type: "ledger_transaction",
+            action: AuditAction::LedgerPosted,
+            subject_type: AuditSubject::LedgerTransaction,
             subject_id: Some(tx_id.to_string()),
             summary: json!({"after": {"kind": p.kind.as_str(), "reference": p.reference, "memo": p.memo,
                 "contributor_id": p.contributor_id, "entries": legs}}),
@@ -344,7 +344,7 @@ pub fn seal_open_after(conn: &mut DbConn, after: i64) -> AppResult<usize> {
 /// Whether a transaction of this kind and reference exists.
 pub fn is_posted(conn: &mut DbConn, kind: TxKind, reference: &str) -> AppResult<bool> {
     let n: i64 = ledger_transactions::table
-        .filter(ledger_transactions::kind.eq(kind.as_str()))
+        .filter(ledger_transactions::kind.eq(kind))
         .filter(ledger_transactions::reference.eq(reference))
         .count()
         .get_result(conn)?;
@@ -632,10 +632,10 @@ pub fn create_adjustment(
         let id = diesel::insert_into(ledger_adjustments::table)
             .values(NewAdjustmentRow {
                 contributor_id,
-                kind: kind.as_str(),
+                kind,
                 amount_cents: amount.0,
                 reason,
-                status: "pending_approval",
+                status: AdjustmentStatus::PendingApproval,
                 created_by: finance_id,
                 created_at: now,
                 idempotency_key: key,
@@ -649,8 +649,8 @@ pub fn create_adjustment(
             ctx,
             AuditEvent {
                 actor_id: Some(finance_id),
-                action: "ledger.adjustment_requested",
-                subject_type: "ledger_adjustment",
+                action: AuditAction::LedgerAdjustmentRequested,
+                subject_type: AuditSubject::LedgerAdjustment,
                 subject_id: Some(id.to_string()),
                 summary: json!({"after": {"contributor_id": contributor_id, "kind": kind.as_str(),
                     "amount_cents": amount.0, "reason": reason, "needs_second_approver": pending}}),
@@ -660,7 +660,10 @@ pub fn create_adjustment(
         if !pending {
             let tx = post_adjustment(conn, now, ctx, &row, finance_id)?;
             diesel::update(ledger_adjustments::table.find(id))
-                .set((ledger_adjustments::status.eq("posted"), ledger_adjustments::transaction_id.eq(tx)))
+                .set((
+                    ledger_adjustments::status.eq(crate::ledger::model::AdjustmentStatus::Posted),
+                    ledger_adjustments::transaction_id.eq(tx),
+                ))
                 .execute(conn)?;
         }
         Ok((adjustment_row(conn, id)?, true))
@@ -685,10 +688,10 @@ pub fn approve_adjustment(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: 
         let won = diesel::update(
             ledger_adjustments::table
                 .filter(ledger_adjustments::id.eq(id))
-                .filter(ledger_adjustments::status.eq("pending_approval")),
+                .filter(ledger_adjustments::status.eq(crate::ledger::model::AdjustmentStatus::PendingApproval)),
         )
         .set((
-            ledger_adjustments::status.eq("posted"),
+            ledger_adjustments::status.eq(crate::ledger::model::AdjustmentStatus::Posted),
             ledger_adjustments::approved_by.eq(finance_id),
             ledger_adjustments::approved_at.eq(now),
             ledger_adjustments::transaction_id.eq(tx),
@@ -703,8 +706,8 @@ pub fn approve_adjustment(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: 
             ctx,
             AuditEvent {
                 actor_id: Some(finance_id),
-                action: "ledger.adjustment_approved",
-                subject_type: "ledger_adjustment",
+                action: AuditAction::LedgerAdjustmentApproved,
+                subject_type: AuditSubject::LedgerAdjustment,
                 subject_id: Some(id.to_string()),
                 summary: json!({"before": {"status": "pending_approval"}, "after": {"status": "posted", "transaction_id": tx}}),
             },
@@ -738,7 +741,10 @@ pub fn pay_test_stipends(st: &AppState) -> AppResult<usize> {
     use crate::db::schema::test_attempts;
     let due: Vec<(i64, i64, Option<i64>)> = st.db.read_sync(|conn| {
         Ok(test_attempts::table
-            .filter(test_attempts::status.eq_any(["passed", "failed"]))
+            .filter(test_attempts::status.eq_any([
+                crate::qualifications::model::AttemptStatus::Passed,
+                crate::qualifications::model::AttemptStatus::Failed,
+            ]))
             .filter(test_attempts::stipend_cents.gt(0))
             .select((test_attempts::id, test_attempts::user_id, test_attempts::stipend_cents))
             .load(conn)?)

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::model::{ClaimedEmail, NewOutboxRow, OutboxRow, OutboxStatus};
 use super::templates::{Email, EmailTemplate};
+use crate::audit::{AuditAction, AuditSubject};
 use crate::db::schema::outbox;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
@@ -145,7 +146,7 @@ pub fn mark_failed(
     let next = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
     diesel::update(outbox::table.find(row.id))
         .set((
-            outbox::status.eq(status.as_str()),
+            outbox::status.eq(status),
             outbox::next_attempt_at.eq(next),
             outbox::locked_until.eq(None::<NaiveDateTime>),
             outbox::last_error.eq(truncate(error, 500)),
@@ -175,7 +176,7 @@ pub struct OutboxFilter {
 pub fn list(conn: &mut DbConn, filter: &OutboxFilter) -> AppResult<Vec<OutboxRow>> {
     let mut query = outbox::table.select(OutboxRow::as_select()).into_boxed();
     if let Some(status) = filter.status {
-        query = query.filter(outbox::status.eq(status.as_str()));
+        query = query.filter(outbox::status.eq(status));
     }
     if let Some(r) = &filter.recipient {
         query = query.filter(outbox::recipient.eq(r.to_lowercase()));
@@ -213,8 +214,8 @@ pub fn retry_dead(st: &crate::AppState, ctx: &crate::auth::RequestCtx, admin_id:
             ctx,
             crate::audit::AuditEvent {
                 actor_id: Some(admin_id),
-                action: "outbox.retry",
-                subject_type: "outbox",
+                action: AuditAction::OutboxRetry,
+                subject_type: AuditSubject::Outbox,
                 subject_id: Some(id.to_string()),
                 summary: serde_json::json!({"before": "dead", "after": "pending"}),
             },

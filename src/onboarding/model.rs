@@ -124,11 +124,11 @@ impl WorkAuthorization {
 #[diesel(table_name = work_authorizations)]
 pub struct NewWorkAuthorization<'a> {
     pub user_id: i64,
-    pub category: &'a str,
+    pub category: AuthorizationCategory,
     pub expires_on: Option<NaiveDate>,
     pub residence_country: &'a str,
     pub reverification: bool,
-    pub status: &'a str,
+    pub status: AuthorizationStatus,
     pub attested_at: NaiveDateTime,
     pub reverify_on: Option<NaiveDate>,
 }
@@ -152,7 +152,7 @@ pub struct AuthorizationDocument {
 #[diesel(table_name = work_authorization_documents)]
 pub struct NewAuthorizationDocument<'a> {
     pub work_authorization_id: i64,
-    pub list: &'a str,
+    pub list: super::documents::DocList,
     pub document_type: &'a str,
     pub number_enc: Option<String>,
     pub expires_on: Option<NaiveDate>,
@@ -186,11 +186,12 @@ impl ReviewOutcome {
         }
     }
 
-    pub fn decision_outcome(self) -> &'static str {
+    pub fn decision_outcome(self) -> crate::decisions::DecisionOutcome {
+        use crate::decisions::DecisionOutcome;
         match self {
-            Self::Verify => "verified",
-            Self::Reject => "rejected",
-            Self::RequestMoreInfo => "more_info_requested",
+            Self::Verify => DecisionOutcome::Verified,
+            Self::Reject => DecisionOutcome::Rejected,
+            Self::RequestMoreInfo => DecisionOutcome::MoreInfoRequested,
         }
     }
 }

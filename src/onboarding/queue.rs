@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::model::{AuthorizationStatus, ReviewOutcome};
 use super::service::{self, ReviewDecision};
+use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::clock::{when, when_opt};
 use crate::db::DbConn;
@@ -24,12 +25,12 @@ impl ReviewQueue for WorkAuthorizations {
         "Work authorizations"
     }
 
-    fn subject_type(&self) -> &'static str {
-        "work_authorization"
+    fn subject_type(&self) -> AuditSubject {
+        AuditSubject::WorkAuthorization
     }
 
-    fn claimed_action(&self) -> &'static str {
-        "work_authorization.claimed"
+    fn claimed_action(&self) -> AuditAction {
+        AuditAction::WorkAuthorizationClaimed
     }
 
     fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {

@@ -18,7 +18,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::model::AuthorizationStatus;
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::model::UserStatus;
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
@@ -59,8 +59,8 @@ fn facts_of(conn: &mut DbConn, user_id: i64) -> AppResult<RetentionFacts> {
     let user = find_user(conn, user_id)?;
     let hired: Option<NaiveDateTime> = decisions::table
         .filter(decisions::user_id.eq(user_id))
-        .filter(decisions::subject_type.eq("work_authorization"))
-        .filter(decisions::outcome.eq("verified"))
+        .filter(decisions::subject_type.eq(crate::decisions::DecisionSubject::WorkAuthorization))
+        .filter(decisions::outcome.eq(crate::decisions::DecisionOutcome::Verified))
         .select(min(decisions::decided_at))
         .first(conn)?;
     // The engagement ended when the account was removed or its owner closed it.
@@ -73,7 +73,7 @@ fn facts_of(conn: &mut DbConn, user_id: i64) -> AppResult<RetentionFacts> {
         Some(outcome) => {
             let at: Option<NaiveDateTime> = decisions::table
                 .filter(decisions::user_id.eq(user_id))
-                .filter(decisions::subject_type.eq("account"))
+                .filter(decisions::subject_type.eq(crate::decisions::DecisionSubject::Account))
                 .filter(decisions::outcome.eq(outcome))
                 .select(max(decisions::decided_at))
                 .first(conn)?;
@@ -157,8 +157,8 @@ pub fn run_retention(state: &AppState) -> AppResult<usize> {
                 &ctx,
                 AuditEvent {
                     actor_id: None,
-                    action: "work_authorization.documents_purged",
-                    subject_type: "user",
+                    action: AuditAction::WorkAuthorizationDocumentsPurged,
+                    subject_type: AuditSubject::User,
                     subject_id: Some(user_id.to_string()),
                     summary: json!({"documents": doc_ids, "files": file_ids, "retain_until": until,
                         "hired_on": facts.hired_on, "ended_on": facts.ended_on}),

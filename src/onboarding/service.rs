@@ -8,14 +8,14 @@ use serde_json::json;
 use super::documents::{self, DocList};
 use super::lifecycle::{self, Transition};
 use super::model::*;
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::model::{User, UserStatus};
 use crate::auth::roles::Role;
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
 use crate::db::schema::{contributor_profiles, user_roles, users, work_authorization_documents, work_authorizations};
 use crate::db::DbConn;
-use crate::decisions::{self, NewDecision};
+use crate::decisions::{self, DecisionOutcome, DecisionSubject, NewDecision};
 use crate::error::{AppError, AppResult, FieldError, ProblemCode};
 use crate::files::multipart::Form;
 use crate::files::service as files;
@@ -41,7 +41,7 @@ pub fn transition(
     let blocked_since = lifecycle::work_blocked_since(user.status(), to, user.work_blocked_since, now);
     diesel::update(users::table.find(user.id))
         .set((
-            users::status.eq(to.as_str()),
+            users::status.eq(to),
             users::work_blocked_since.eq(blocked_since),
             users::status_reason.eq(reason),
             users::status_until.eq(until),
@@ -54,8 +54,8 @@ pub fn transition(
         ctx,
         AuditEvent {
             actor_id,
-            action: "contributor.status_changed",
-            subject_type: "user",
+            action: AuditAction::ContributorStatusChanged,
+            subject_type: AuditSubject::User,
             subject_id: Some(user.id.to_string()),
             summary: json!({"before": user.status, "after": to.as_str(), "reason": reason}),
         },
@@ -84,7 +84,7 @@ pub fn close_account(state: &AppState, ctx: &RequestCtx, user_id: i64, password_
         let balances = crate::ledger::service::balances_of(conn, user_id)?;
         let pending: i64 = crate::db::schema::work_records::table
             .filter(crate::db::schema::work_records::contributor_id.eq(user_id))
-            .filter(crate::db::schema::work_records::status.eq("pending"))
+            .filter(crate::db::schema::work_records::status.eq(crate::work::model::WorkStatus::Pending))
             .count()
             .get_result(conn)?;
         let owed = balances.held.0 + balances.available.0 + balances.in_payout.0 > 0 || pending > 0;
@@ -110,9 +110,9 @@ pub fn close_account(state: &AppState, ctx: &RequestCtx, user_id: i64, password_
             now,
             NewDecision {
                 user_id,
-                subject_type: "account",
+                subject_type: DecisionSubject::Account,
                 subject_id: user_id.to_string(),
-                outcome: "closed",
+                outcome: DecisionOutcome::Closed,
                 reason_code: "closed_by_contributor",
                 note: "You closed your account.",
                 decided_by: Some(user_id),
@@ -304,8 +304,8 @@ pub fn update_profile(state: &AppState, ctx: &RequestCtx, user_id: i64, patch: P
             ctx,
             AuditEvent {
                 actor_id: Some(user_id),
-                action: "profile.updated",
-                subject_type: "user",
+                action: AuditAction::ProfileUpdated,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user_id.to_string()),
                 summary: json!({"fields": fields}),
             },
@@ -460,11 +460,11 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
         let id: i64 = diesel::insert_into(work_authorizations::table)
             .values(NewWorkAuthorization {
                 user_id,
-                category: a.category.as_str(),
+                category: a.category,
                 expires_on: a.expiration_date(),
                 residence_country: "US",
                 reverification,
-                status: AuthorizationStatus::Attested.as_str(),
+                status: AuthorizationStatus::Attested,
                 attested_at: now,
                 reverify_on: a.expiration_date(),
             })
@@ -476,8 +476,8 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
             ctx,
             AuditEvent {
                 actor_id: Some(user_id),
-                action: "work_authorization.attested",
-                subject_type: "work_authorization",
+                action: AuditAction::WorkAuthorizationAttested,
+                subject_type: AuditSubject::WorkAuthorization,
                 subject_id: Some(id.to_string()),
                 summary: json!({"category": a.category.as_str(), "reverification": reverification,
                 "expiration": match a.expiration {
@@ -508,9 +508,9 @@ fn reject_automatically(
         now,
         NewDecision {
             user_id: user.id,
-            subject_type: "work_authorization",
+            subject_type: DecisionSubject::WorkAuthorization,
             subject_id: "attestation".into(),
-            outcome: "rejected",
+            outcome: DecisionOutcome::Rejected,
             reason_code,
             note: reason,
             decided_by: None,
@@ -656,7 +656,7 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
             diesel::insert_into(work_authorization_documents::table)
                 .values(NewAuthorizationDocument {
                     work_authorization_id: wa.id,
-                    list: d.list.as_str(),
+                    list: d.list,
                     document_type: &d.document_type,
                     number_enc: d.number.as_ref().map(|n| state.cipher.encrypt_str(n)),
                     expires_on: d.expires_on,
@@ -685,8 +685,8 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
             ctx,
             AuditEvent {
                 actor_id: Some(user_id),
-                action: "work_authorization.documents_submitted",
-                subject_type: "work_authorization",
+                action: AuditAction::WorkAuthorizationDocumentsSubmitted,
+                subject_type: AuditSubject::WorkAuthorization,
                 subject_id: Some(wa.id.to_string()),
                 summary: json!({"documents": types}),
             },
@@ -804,7 +804,7 @@ pub fn decide(
         }
         diesel::update(work_authorizations::table.find(wa_id))
             .set((
-                work_authorizations::status.eq(new_status.as_str()),
+                work_authorizations::status.eq(new_status),
                 work_authorizations::decided_by.eq(reviewer_id),
                 work_authorizations::decided_at.eq(now),
                 work_authorizations::verified_at.eq((new_status == AuthorizationStatus::Verified).then_some(now)),
@@ -833,7 +833,7 @@ pub fn decide(
             now,
             NewDecision {
                 user_id: user.id,
-                subject_type: "work_authorization",
+                subject_type: DecisionSubject::WorkAuthorization,
                 subject_id: wa_id.to_string(),
                 outcome,
                 reason_code: &d.reason_code,
@@ -875,8 +875,8 @@ pub fn decide(
             ctx,
             AuditEvent {
                 actor_id: Some(reviewer_id),
-                action: "work_authorization.decided",
-                subject_type: "work_authorization",
+                action: AuditAction::WorkAuthorizationDecided,
+                subject_type: AuditSubject::WorkAuthorization,
                 subject_id: Some(wa_id.to_string()),
                 summary: json!({"before": wa.status, "after": new_status.as_str(), "reason_code": d.reason_code}),
             },
@@ -958,9 +958,9 @@ pub fn run_reverification(state: &AppState) -> AppResult<ReverificationReport> {
                         now,
                         NewDecision {
                             user_id: user.id,
-                            subject_type: "account",
+                            subject_type: DecisionSubject::Account,
                             subject_id: user.id.to_string(),
-                            outcome: "suspended",
+                            outcome: DecisionOutcome::Suspended,
                             reason_code: AUTHORIZATION_EXPIRED,
                             note: "New work is paused until your work authorization is reverified. Earned money is still paid.",
                             decided_by: None,

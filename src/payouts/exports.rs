@@ -21,16 +21,14 @@ use std::io::Write;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
 use super::methods;
 use super::model::*;
 use super::nacha::{self, NachaWriter, SecCode};
 use super::service::{amount, batch_row};
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, users};
 use crate::db::DbConn;
@@ -42,24 +40,17 @@ use crate::AppState;
 
 const PAGE: i64 = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    Nacha,
-    PaypalCsv,
-    PaypalJson,
-    WiseCsv,
+crate::text_enum! {
+    /// A provider file format: one per rail, two for PayPal.
+    pub enum Format {
+        Nacha = "nacha",
+        PaypalCsv = "paypal_csv",
+        PaypalJson = "paypal_json",
+        WiseCsv = "wise_csv",
+    }
 }
 
 impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Nacha => "nacha",
-            Self::PaypalCsv => "paypal_csv",
-            Self::PaypalJson => "paypal_json",
-            Self::WiseCsv => "wise_csv",
-        }
-    }
     pub fn rail(self) -> Rail {
         match self {
             Self::Nacha => Rail::Ach,
@@ -374,7 +365,7 @@ fn kinds(kind: Option<DestinationKind>) -> Vec<&'static str> {
 fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail) -> AppResult<i64> {
     let last: Option<i64> = payout_items::table
         .filter(payout_items::batch_id.eq(batch_id))
-        .filter(payout_items::rail.eq(rail.as_str()))
+        .filter(payout_items::rail.eq(rail))
         .select(diesel::dsl::max(payout_items::rail_position))
         .first(conn)?;
     Ok(last.unwrap_or(0))
@@ -385,7 +376,7 @@ fn count_kind(conn: &mut DbConn, batch_id: i64, rail: Rail, kind: DestinationKin
     Ok(payout_items::table
         .inner_join(payout_methods::table)
         .filter(payout_items::batch_id.eq(batch_id))
-        .filter(payout_items::rail.eq(rail.as_str()))
+        .filter(payout_items::rail.eq(rail))
         .filter(payout_methods::destination_kind.eq(kind.as_str()))
         .count()
         .get_result(conn)?)
@@ -400,7 +391,7 @@ fn start_after(conn: &mut DbConn, batch_id: i64, rail: Rail, slice: &Slice) -> A
         Some(kind) => Ok(payout_items::table
             .inner_join(payout_methods::table)
             .filter(payout_items::batch_id.eq(batch_id))
-            .filter(payout_items::rail.eq(rail.as_str()))
+            .filter(payout_items::rail.eq(rail))
             .filter(payout_methods::destination_kind.eq(kind.as_str()))
             .order(payout_items::rail_position.asc())
             .offset(slice.offset - 1)
@@ -416,7 +407,7 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, after: i64, limit: i64) -
     let items = payout_items::table
         .inner_join(payout_methods::table)
         .filter(payout_items::batch_id.eq(plan.batch_id))
-        .filter(payout_items::rail.eq(rail.as_str()))
+        .filter(payout_items::rail.eq(rail))
         .filter(payout_items::rail_position.gt(after))
         .filter(payout_methods::destination_kind.eq_any(kinds(plan.slice.kind)))
         .order(payout_items::rail_position.asc())
@@ -774,7 +765,7 @@ fn record(
                 diesel::insert_into(payout_exports::table)
                     .values(NewExportRow {
                         batch_id,
-                        format: format.as_str(),
+                        format,
                         part: part as i32,
                         sha256,
                         byte_count: bytes,
@@ -792,8 +783,8 @@ fn record(
             ctx,
             AuditEvent {
                 actor_id: Some(finance_id),
-                action: "payout_batch.export_downloaded",
-                subject_type: "payout_batch",
+                action: AuditAction::PayoutBatchExportDownloaded,
+                subject_type: AuditSubject::PayoutBatch,
                 subject_id: Some(batch_id.to_string()),
                 summary: json!({"after": {"format": format.as_str(), "part": part, "sha256": sha256, "items": items}}),
             },
@@ -812,8 +803,8 @@ fn record(
                 ctx,
                 AuditEvent {
                     actor_id: Some(finance_id),
-                    action: "payout_batch.exported",
-                    subject_type: "payout_batch",
+                    action: AuditAction::PayoutBatchExported,
+                    subject_type: AuditSubject::PayoutBatch,
                     subject_id: Some(batch_id.to_string()),
                     summary: json!({"before": {"status": "approved"}, "after": {"status": "exported"}}),
                 },

@@ -13,7 +13,7 @@ use validator::ValidateEmail;
 use super::ach_codes::Correction;
 use super::model::*;
 use super::routing;
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
 use crate::db::schema::payout_methods;
@@ -225,13 +225,13 @@ fn replace_current(
     let id: i64 = diesel::insert_into(payout_methods::table)
         .values(NewMethodRow {
             user_id: user.id,
-            rail: rail.as_str(),
-            status: MethodStatus::Active.as_str(),
+            rail,
+            status: MethodStatus::Active,
             details_enc: &details_enc,
             masked: &masked,
             usable_from,
             created_at: now,
-            destination_kind: dest.kind().as_str(),
+            destination_kind: dest.kind(),
         })
         .returning(payout_methods::id)
         .get_result(conn)?;
@@ -241,8 +241,12 @@ fn replace_current(
         ctx,
         AuditEvent {
             actor_id,
-            action: if bank_notice.is_empty() { "payout_method.added" } else { "payout_method.corrected" },
-            subject_type: "payout_method",
+            action: if bank_notice.is_empty() {
+                AuditAction::PayoutMethodAdded
+            } else {
+                AuditAction::PayoutMethodCorrected
+            },
+            subject_type: AuditSubject::PayoutMethod,
             subject_id: Some(id.to_string()),
             summary: json!({"before": previous.map(|p| json!({"id": p.id, "destination": p.masked})),
                 "after": {"rail": rail.as_str(), "destination": masked, "usable_from": crate::clock::rfc3339(usable_from)},

@@ -102,13 +102,13 @@ crate::text_enum! {
 #[diesel(table_name = payout_methods)]
 pub struct NewMethodRow<'a> {
     pub user_id: i64,
-    pub rail: &'a str,
-    pub status: &'a str,
+    pub rail: Rail,
+    pub status: MethodStatus,
     pub details_enc: &'a str,
     pub masked: &'a str,
     pub usable_from: NaiveDateTime,
     pub created_at: NaiveDateTime,
-    pub destination_kind: &'a str,
+    pub destination_kind: DestinationKind,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -149,7 +149,7 @@ crate::text_enum! {
 #[derive(Insertable)]
 #[diesel(table_name = payout_batches)]
 pub struct NewBatchRow<'a> {
-    pub status: &'a str,
+    pub status: BatchStatus,
     pub idempotency_key: &'a str,
     pub request_hash: &'a str,
     pub note: &'a str,
@@ -209,15 +209,15 @@ crate::text_enum! {
 
 #[derive(Insertable)]
 #[diesel(table_name = payout_items)]
-pub struct NewItemRow<'a> {
+pub struct NewItemRow {
     pub batch_id: i64,
     pub contributor_id: i64,
     pub method_id: i64,
-    pub rail: &'a str,
+    pub rail: Rail,
     pub gross_cents: i64,
     pub withheld_cents: i64,
     pub net_cents: i64,
-    pub status: &'a str,
+    pub status: ItemStatus,
     pub created_at: NaiveDateTime,
     /// 1, 2, 3… among the batch's items of this rail, in id order (export parts).
     pub rail_position: i64,
@@ -266,7 +266,7 @@ impl ItemRow {
 #[diesel(table_name = payout_exports)]
 pub struct NewExportRow<'a> {
     pub batch_id: i64,
-    pub format: &'a str,
+    pub format: super::exports::Format,
     pub part: i32,
     pub sha256: &'a str,
     pub byte_count: i64,

@@ -14,13 +14,13 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::model::UserStatus;
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
 use crate::db::schema::payout_releases;
 use crate::db::DbConn;
-use crate::decisions::{self, NewDecision};
+use crate::decisions::{self, DecisionOutcome, DecisionSubject, NewDecision};
 use crate::error::{AppError, AppResult, ProblemCode};
 use crate::notifications::{self, templates};
 use crate::AppState;
@@ -155,8 +155,8 @@ pub fn request(
             ctx,
             AuditEvent {
                 actor_id: Some(finance_id),
-                action: "payout_release.requested",
-                subject_type: "user",
+                action: AuditAction::PayoutReleaseRequested,
+                subject_type: AuditSubject::User,
                 subject_id: Some(contributor_id.to_string()),
                 summary: json!({"after": {"release_id": id, "status": "pending_approval"}}),
             },
@@ -200,9 +200,9 @@ pub fn approve(st: &AppState, ctx: &RequestCtx, finance_id: i64, contributor_id:
             now,
             NewDecision {
                 user_id: contributor_id,
-                subject_type: "account",
+                subject_type: DecisionSubject::Account,
                 subject_id: contributor_id.to_string(),
-                outcome: "earnings_released",
+                outcome: DecisionOutcome::EarningsReleased,
                 reason_code: "final_payout",
                 note: &release.note,
                 decided_by: Some(finance_id),
@@ -230,8 +230,8 @@ pub fn approve(st: &AppState, ctx: &RequestCtx, finance_id: i64, contributor_id:
             ctx,
             AuditEvent {
                 actor_id: Some(finance_id),
-                action: "payout_release.approved",
-                subject_type: "user",
+                action: AuditAction::PayoutReleaseApproved,
+                subject_type: AuditSubject::User,
                 subject_id: Some(contributor_id.to_string()),
                 summary: json!({"before": {"status": "pending_approval"}, "after": {"status": "approved",
                     "release_id": release.id, "requested_by": release.requested_by}}),

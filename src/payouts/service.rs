@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::ach_codes::{parse_corrected_data, ChangeCode, ReturnAction, ReturnCode};
 use super::methods::{self, current_method, CorrectionResult};
 use super::model::*;
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::service::{find_user, find_users};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, work_records};
@@ -420,7 +420,7 @@ pub struct BatchFilter {
 pub fn list_batches(conn: &mut DbConn, f: &BatchFilter) -> AppResult<Vec<BatchRow>> {
     let mut q = payout_batches::table.select(BatchRow::as_select()).into_boxed();
     if let Some(status) = f.status {
-        q = q.filter(payout_batches::status.eq(status.as_str()));
+        q = q.filter(payout_batches::status.eq(status));
     }
     if let Some(from) = f.from {
         q = q.filter(payout_batches::created_at.ge(from));
@@ -489,7 +489,7 @@ pub fn build_batch(
         let minimum = crate::settings::current(conn, st)?.payout_minimum_cents();
         let batch_id: i64 = diesel::insert_into(payout_batches::table)
             .values(NewBatchRow {
-                status: BatchStatus::Draft.as_str(),
+                status: BatchStatus::Draft,
                 idempotency_key: key,
                 request_hash: &hash,
                 note: &body.note,
@@ -542,11 +542,11 @@ pub fn build_batch(
                         batch_id,
                         contributor_id: c.contributor_id,
                         method_id: *method_id,
-                        rail: rail.as_str(),
+                        rail: *rail,
                         gross_cents: *gross,
                         withheld_cents: *withheld,
                         net_cents: gross - withheld,
-                        status: ItemStatus::Pending.as_str(),
+                        status: ItemStatus::Pending,
                         created_at: now,
                         rail_position: *position,
                         // FIFO: the item pays the oldest credits not yet paid or offset,
@@ -615,8 +615,8 @@ pub fn build_batch(
             ctx,
             AuditEvent {
                 actor_id: Some(finance_id),
-                action: "payout_batch.built",
-                subject_type: "payout_batch",
+                action: AuditAction::PayoutBatchBuilt,
+                subject_type: AuditSubject::PayoutBatch,
                 subject_id: Some(batch_id.to_string()),
                 // One record for the batch and its postings (not one per transaction).
                 summary: json!({"after": {"status": "draft", "items": count, "gross_cents": gross_total,
@@ -675,8 +675,8 @@ pub fn approve_batch(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: i64) 
             ctx,
             AuditEvent {
                 actor_id: Some(finance_id),
-                action: "payout_batch.approved",
-                subject_type: "payout_batch",
+                action: AuditAction::PayoutBatchApproved,
+                subject_type: AuditSubject::PayoutBatch,
                 subject_id: Some(id.to_string()),
                 summary: json!({"before": {"status": "draft"}, "after": {"status": "approved", "built_by": batch.created_by}}),
             },
@@ -721,8 +721,8 @@ pub fn cancel_batch(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: i64) -
             ctx,
             AuditEvent {
                 actor_id: Some(finance_id),
-                action: "payout_batch.cancelled",
-                subject_type: "payout_batch",
+                action: AuditAction::PayoutBatchCancelled,
+                subject_type: AuditSubject::PayoutBatch,
                 subject_id: Some(id.to_string()),
                 summary: json!({"before": {"status": "draft"}, "after": {"status": "cancelled", "released_items": items.len()}}),
             },
@@ -775,7 +775,7 @@ fn close_item(
             .filter(payout_items::status.eq(ItemStatus::Pending.as_str())),
     )
     .set((
-        payout_items::status.eq(status.as_str()),
+        payout_items::status.eq(status),
         payout_items::rail_reference.eq(rail_reference),
         payout_items::reason.eq(reason),
         payout_items::settled_at.eq(now),
@@ -943,8 +943,8 @@ pub fn settle(
                 ctx,
                 AuditEvent {
                     actor_id: Some(finance_id),
-                    action: "payout_batch.settled",
-                    subject_type: "payout_batch",
+                    action: AuditAction::PayoutBatchSettled,
+                    subject_type: AuditSubject::PayoutBatch,
                     subject_id: Some(batch_id.to_string()),
                     summary: json!({"before": {"status": "exported"}, "after": {"status": "settled"}}),
                 },
@@ -1164,8 +1164,8 @@ fn settle_line(
         ctx,
         AuditEvent {
             actor_id: Some(finance_id),
-            action: "payout_item.settled",
-            subject_type: "payout_item",
+            action: AuditAction::PayoutItemSettled,
+            subject_type: AuditSubject::PayoutItem,
             subject_id: Some(item.id.to_string()),
             summary: json!({"before": {"status": current.as_str()}, "after": {"status": wanted.as_str(),
                 "rail_reference": reference, "reason": reason, "return_code": code.map(ReturnCode::as_str),
@@ -1392,7 +1392,7 @@ pub fn apply_change_notices(
                     payout_change_notices::item_id.eq(item.id),
                     payout_change_notices::change_code.eq(code.as_str()),
                     payout_change_notices::corrected_enc.eq(st.cipher.encrypt_str(&line.corrected_data)),
-                    payout_change_notices::outcome.eq(outcome.as_str()),
+                    payout_change_notices::outcome.eq(outcome),
                     payout_change_notices::method_id.eq(paid_to.id),
                     payout_change_notices::new_method_id.eq(new_method),
                     payout_change_notices::recorded_by.eq(finance_id),
@@ -1409,8 +1409,8 @@ pub fn apply_change_notices(
                 ctx,
                 AuditEvent {
                     actor_id: Some(finance_id),
-                    action: "payout_item.change_notice",
-                    subject_type: "payout_item",
+                    action: AuditAction::PayoutItemChangeNotice,
+                    subject_type: AuditSubject::PayoutItem,
                     subject_id: Some(item.id.to_string()),
                     summary: json!({"change_code": code.as_str(), "outcome": outcome.as_str(),
                         "before": {"method_id": paid_to.id, "destination": paid_to.masked},
@@ -1575,7 +1575,7 @@ pub fn late_payouts(st: &AppState, after: Option<i64>, limit: i64) -> AppResult<
         let (promise, minimum) = (settings.payment_promise(), settings.payout_minimum_cents());
         let cutoff = now - promise;
         let contributors: Vec<i64> = work_records::table
-            .filter(work_records::status.eq("approved"))
+            .filter(work_records::status.eq(crate::work::model::WorkStatus::Approved))
             .filter(work_records::approved_at.lt(cutoff))
             .filter(work_records::contributor_id.gt(after.unwrap_or(0)))
             .select(work_records::contributor_id)
@@ -1594,7 +1594,7 @@ pub fn late_payouts(st: &AppState, after: Option<i64>, limit: i64) -> AppResult<
             }
             let records: Vec<(i64, Option<NaiveDateTime>)> = work_records::table
                 .filter(work_records::contributor_id.eq(user))
-                .filter(work_records::status.eq("approved"))
+                .filter(work_records::status.eq(crate::work::model::WorkStatus::Approved))
                 .order((work_records::approved_at.desc(), work_records::id.desc()))
                 .select((work_records::pay_cents, work_records::approved_at))
                 .load(conn)?;

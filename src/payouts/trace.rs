@@ -279,7 +279,7 @@ pub fn item_link(st: &AppState, conn: &mut DbConn, item_id: i64) -> AppResult<It
             let mut q = payout_items::table
                 .inner_join(payout_methods::table)
                 .filter(payout_items::batch_id.eq(item.batch_id))
-                .filter(payout_items::rail.eq(rail.as_str()))
+                .filter(payout_items::rail.eq(rail))
                 .filter(payout_methods::destination_kind.eq(kind.to_string()))
                 .into_boxed();
             if let Some(p) = upto {

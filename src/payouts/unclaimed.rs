@@ -121,7 +121,7 @@ fn last_activities(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, Nai
     keep(
         payout_items::table
             .filter(payout_items::contributor_id.eq_any(ids))
-            .filter(payout_items::status.eq("paid"))
+            .filter(payout_items::status.eq(crate::payouts::model::ItemStatus::Paid))
             .group_by(payout_items::contributor_id)
             .select((payout_items::contributor_id, max(payout_items::settled_at)))
             .load(conn)?,

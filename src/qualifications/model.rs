@@ -160,9 +160,9 @@ pub struct TestRow {
 #[diesel(table_name = qualification_tests)]
 pub struct NewTestRow<'a> {
     pub domain: &'a str,
-    pub tier: &'a str,
+    pub tier: Tier,
     pub title: &'a str,
-    pub status: &'a str,
+    pub status: TestStatus,
     pub current_version: i32,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
@@ -265,7 +265,7 @@ pub struct NewAttemptRow<'a> {
     pub test_id: i64,
     pub test_version_id: i64,
     pub user_id: i64,
-    pub status: &'a str,
+    pub status: AttemptStatus,
     pub question_ids: &'a str,
     pub answers: &'a str,
     pub started_at: NaiveDateTime,
@@ -306,7 +306,7 @@ pub struct NewReviewRow<'a> {
     pub question_id: &'a str,
     pub answer_text: &'a str,
     pub max_points: i64,
-    pub status: &'a str,
+    pub status: ReviewStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -335,7 +335,7 @@ impl QualificationRow {
 pub struct NewQualificationRow<'a> {
     pub user_id: i64,
     pub domain: &'a str,
-    pub tier: &'a str,
+    pub tier: Tier,
     pub source: &'a str,
     pub granted_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,

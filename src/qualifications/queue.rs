@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::model::ReviewStatus;
 use super::service;
+use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
@@ -23,12 +24,12 @@ impl ReviewQueue for TestAnswers {
         "Test answers"
     }
 
-    fn subject_type(&self) -> &'static str {
-        "test_answer"
+    fn subject_type(&self) -> AuditSubject {
+        AuditSubject::TestAnswer
     }
 
-    fn claimed_action(&self) -> &'static str {
-        "test_answer.claimed"
+    fn claimed_action(&self) -> AuditAction {
+        AuditAction::TestAnswerClaimed
     }
 
     fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {

@@ -13,7 +13,7 @@ use validator::Validate;
 
 use super::grading;
 use super::model::*;
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::db::schema::{
     project_types, qualification_tests, qualifications, test_answer_reviews, test_attempts, test_versions,
@@ -223,9 +223,9 @@ pub fn create_test(
         let id = diesel::insert_into(qualification_tests::table)
             .values(NewTestRow {
                 domain: def.domain.trim(),
-                tier: def.tier.as_str(),
+                tier: def.tier,
                 title: def.title.trim(),
-                status: TestStatus::Active.as_str(),
+                status: TestStatus::Active,
                 current_version: 1,
                 created_by: admin_id,
                 created_at: now,
@@ -241,8 +241,8 @@ pub fn create_test(
             ctx,
             AuditEvent {
                 actor_id: Some(admin_id),
-                action: "test.created",
-                subject_type: "qualification_test",
+                action: AuditAction::TestCreated,
+                subject_type: AuditSubject::QualificationTest,
                 subject_id: Some(id.to_string()),
                 summary: json!({"after": version_summary(&test, &version)}),
             },
@@ -287,8 +287,8 @@ pub fn update_test(
             ctx,
             AuditEvent {
                 actor_id: Some(admin_id),
-                action: "test.versioned",
-                subject_type: "qualification_test",
+                action: AuditAction::TestVersioned,
+                subject_type: AuditSubject::QualificationTest,
                 subject_id: Some(test_id.to_string()),
                 summary: json!({"before": version_summary(&before, &old), "after": version_summary(&test, &version)}),
             },
@@ -317,8 +317,8 @@ pub fn retire_test(st: &AppState, ctx: &RequestCtx, admin_id: i64, test_id: i64)
             ctx,
             AuditEvent {
                 actor_id: Some(admin_id),
-                action: "test.retired",
-                subject_type: "qualification_test",
+                action: AuditAction::TestRetired,
+                subject_type: AuditSubject::QualificationTest,
                 subject_id: Some(test_id.to_string()),
                 summary: json!({"before": {"status": test.status}, "after": {"status": "retired"}}),
             },
@@ -390,7 +390,7 @@ pub fn credential_prerequisite_met(conn: &mut DbConn, user_id: i64, prereq: &Pre
 pub struct Grant<'a> {
     pub user_id: i64,
     pub domain: &'a str,
-    pub tier: &'a str,
+    pub tier: Tier,
     /// Where it comes from, e.g. `test:3:attempt:9` or `credential:12`; one grant per source.
     pub source: &'a str,
     pub expires_at: Option<NaiveDateTime>,
@@ -422,8 +422,8 @@ pub fn grant_qualification(
         ctx,
         AuditEvent {
             actor_id,
-            action: "qualification.granted",
-            subject_type: "user",
+            action: AuditAction::QualificationGranted,
+            subject_type: AuditSubject::User,
             subject_id: Some(g.user_id.to_string()),
             summary: json!({"after": {"qualification_id": qid, "domain": g.domain, "tier": g.tier, "source": g.source}}),
         },
@@ -621,7 +621,7 @@ pub fn start_attempt(st: &AppState, user_id: i64, test_id: i64) -> AppResult<Att
                 test_id,
                 test_version_id: version.id,
                 user_id,
-                status: AttemptStatus::InProgress.as_str(),
+                status: AttemptStatus::InProgress,
                 question_ids: &to_json(&drawn)?,
                 answers: "{}",
                 started_at: now,
@@ -795,7 +795,7 @@ fn close_attempt(
                 question_id: qid,
                 answer_text: text,
                 max_points: points * MILLI,
-                status: ReviewStatus::Pending.as_str(),
+                status: ReviewStatus::Pending,
                 created_at: now,
             })
             .execute(conn)?;
@@ -831,7 +831,7 @@ fn finalize(
     let status = if passed { AttemptStatus::Passed } else { AttemptStatus::Failed };
     diesel::update(test_attempts::table.find(attempt_id))
         .set((
-            test_attempts::status.eq(status.as_str()),
+            test_attempts::status.eq(status),
             test_attempts::graded_at.eq(now),
             test_attempts::points_awarded.eq(got),
             test_attempts::points_possible.eq(max),
@@ -851,7 +851,7 @@ fn finalize(
             Grant {
                 user_id: attempt.user_id,
                 domain: &test.domain,
-                tier: test.tier.as_str(),
+                tier: test.tier,
                 source: &source,
                 expires_at: version.qualification_valid_days.map(|d| now + Duration::days(i64::from(d))),
             },
@@ -1028,8 +1028,8 @@ pub fn decide(
             ctx,
             AuditEvent {
                 actor_id: Some(reviewer_id),
-                action: "test_answer.graded",
-                subject_type: "test_answer",
+                action: AuditAction::TestAnswerGraded,
+                subject_type: AuditSubject::TestAnswer,
                 subject_id: Some(id.to_string()),
                 summary: json!({"after": {"attempt_id": attempt.id, "question_id": review.question_id,
                     "points_awarded": milli as f64 / MILLI as f64, "note": note}}),
@@ -1145,8 +1145,8 @@ pub fn create_project_type(
             ctx,
             AuditEvent {
                 actor_id: Some(admin_id),
-                action: "project_type.created",
-                subject_type: "project_type",
+                action: AuditAction::ProjectTypeCreated,
+                subject_type: AuditSubject::ProjectType,
                 subject_id: Some(id.to_string()),
                 summary: json!({"after": {"name": name, "required_qualifications": required,
                     "standing_domain": standing_domain, "required_standing": required_standing.as_str(),
@@ -1180,8 +1180,8 @@ pub fn revoke_qualification(
             ctx,
             AuditEvent {
                 actor_id: Some(admin_id),
-                action: "qualification.revoked",
-                subject_type: "user",
+                action: AuditAction::QualificationRevoked,
+                subject_type: AuditSubject::User,
                 subject_id: Some(q.user_id.to_string()),
                 summary: json!({"before": {"qualification_id": id, "revoked": false},
                     "after": {"revoked": true, "reason": reason.trim()}}),

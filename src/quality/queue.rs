@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 
 use super::model::MoveStatus;
 use super::service::{self, MoveVerdict};
+use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::clock::when;
 use crate::db::DbConn;
@@ -24,12 +25,12 @@ impl ReviewQueue for StandingMoves {
         "Standing moves"
     }
 
-    fn subject_type(&self) -> &'static str {
-        "standing_move"
+    fn subject_type(&self) -> AuditSubject {
+        AuditSubject::StandingMove
     }
 
-    fn claimed_action(&self) -> &'static str {
-        "standing_move.claimed"
+    fn claimed_action(&self) -> AuditAction {
+        AuditAction::StandingMoveClaimed
     }
 
     fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {

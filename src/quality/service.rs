@@ -12,12 +12,12 @@ use utoipa::ToSchema;
 
 use super::model::*;
 use super::rules::{self, Direction, Figures, Move, MoveReason, StandingTier, TierEvent};
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::config::StandingConfig;
 use crate::db::schema::{domain_standings, project_types, qualifications, standing_moves};
 use crate::db::DbConn;
-use crate::decisions::{self, NewDecision};
+use crate::decisions::{self, DecisionOutcome, DecisionSubject, NewDecision};
 use crate::error::{AppError, AppResult, ProblemCode};
 use crate::notifications::{self, templates};
 use crate::review;
@@ -239,8 +239,8 @@ fn record_move(
         ctx,
         AuditEvent {
             actor_id: None,
-            action: "standing.move_proposed",
-            subject_type: "user",
+            action: AuditAction::StandingMoveProposed,
+            subject_type: AuditSubject::User,
             subject_id: Some(row.user_id.to_string()),
             summary: json!({"after": {"move_id": id, "domain": row.domain, "from": m.from.as_str(),
                 "to": m.to.as_str(), "reason_code": m.reason.as_str()}}),
@@ -304,9 +304,12 @@ fn apply_move(
         now,
         NewDecision {
             user_id: m.user_id,
-            subject_type: "standing_move",
+            subject_type: DecisionSubject::StandingMove,
             subject_id: id.to_string(),
-            outcome: direction.as_str(),
+            outcome: match direction {
+                Direction::Promotion => DecisionOutcome::Promotion,
+                Direction::Demotion => DecisionOutcome::Demotion,
+            },
             reason_code: m.reason_code.as_str(),
             note: &m.note,
             decided_by: confirmed_by,
@@ -318,8 +321,8 @@ fn apply_move(
         ctx,
         AuditEvent {
             actor_id: confirmed_by,
-            action: "standing.move_applied",
-            subject_type: "user",
+            action: AuditAction::StandingMoveApplied,
+            subject_type: AuditSubject::User,
             subject_id: Some(m.user_id.to_string()),
             summary: json!({"before": {"domain": m.domain, "tier": m.from_tier},
                 "after": {"move_id": id, "tier": m.to_tier, "reason_code": m.reason_code}}),
@@ -595,7 +598,7 @@ pub fn decide(
                 let outcome = if verdict == MoveVerdict::Uphold { MoveStatus::Upheld } else { MoveStatus::Overturned };
                 diesel::update(standing_moves::table.find(id))
                     .set((
-                        standing_moves::status.eq(outcome.as_str()),
+                        standing_moves::status.eq(outcome),
                         standing_moves::decided_by.eq(reviewer_id),
                         standing_moves::decided_at.eq(now),
                         standing_moves::decision_reason_code.eq(&reason_code),
@@ -610,9 +613,13 @@ pub fn decide(
                     now,
                     NewDecision {
                         user_id: m.user_id,
-                        subject_type: "standing_move_appeal",
+                        subject_type: DecisionSubject::StandingMoveAppeal,
                         subject_id: id.to_string(),
-                        outcome: outcome.as_str(),
+                        outcome: if outcome == MoveStatus::Upheld {
+                            DecisionOutcome::Upheld
+                        } else {
+                            DecisionOutcome::Overturned
+                        },
                         reason_code: &reason_code,
                         note: &note,
                         decided_by: Some(reviewer_id),
@@ -655,8 +662,8 @@ pub fn decide(
             ctx,
             AuditEvent {
                 actor_id: Some(reviewer_id),
-                action: "standing_move.decided",
-                subject_type: "standing_move",
+                action: AuditAction::StandingMoveDecided,
+                subject_type: AuditSubject::StandingMove,
                 subject_id: Some(id.to_string()),
                 summary: json!({"before": {"status": status.as_str()}, "after": {"verdict": format!("{verdict:?}").to_lowercase(),
                     "reason_code": reason_code, "note": note}}),
@@ -714,8 +721,8 @@ pub fn appeal(st: &AppState, ctx: &RequestCtx, user_id: i64, id: i64, message: &
             ctx,
             AuditEvent {
                 actor_id: Some(user_id),
-                action: "standing_move.appealed",
-                subject_type: "standing_move",
+                action: AuditAction::StandingMoveAppealed,
+                subject_type: AuditSubject::StandingMove,
                 subject_id: Some(id.to_string()),
                 summary: json!({"before": {"status": "applied"}, "after": {"status": "appealed"}}),
             },

@@ -12,7 +12,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::registry::{self, Kind, Pending, SettingDef, Settings};
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_methods, settings, work_records};
 use crate::db::DbConn;
@@ -236,8 +236,8 @@ pub fn update(
                 ctx,
                 AuditEvent {
                     actor_id: Some(admin_id),
-                    action: "settings.updated",
-                    subject_type: "settings",
+                    action: AuditAction::SettingsUpdated,
+                    subject_type: AuditSubject::Settings,
                     subject_id: None,
                     summary: json!({"before": summary(&before), "after": summary(&next), "redated": redated}),
                 },

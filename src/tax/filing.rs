@@ -14,7 +14,7 @@ use super::model::TaxProfile;
 use super::service::{current_profile, thresholds};
 use super::tin::{self};
 use super::year_end::{dollars, form_due, part_count, part_range, threshold_in_force, YearTotals};
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
 use crate::db::schema::{b_notices, payout_items, payout_rails, tax_forms, tax_profiles};
@@ -82,7 +82,7 @@ pub fn year_totals(conn: &mut DbConn, year: i64) -> AppResult<BTreeMap<i64, Year
     let reported_by_rail: HashMap<String, bool> =
         rails(conn)?.into_iter().map(|r| (r.rail, r.reported_by_rail)).collect();
     let rows: Vec<(i64, String, i64, i64)> = payout_items::table
-        .filter(payout_items::status.eq("paid"))
+        .filter(payout_items::status.eq(crate::payouts::model::ItemStatus::Paid))
         .filter(payout_items::paid_on.ge(from))
         .filter(payout_items::paid_on.lt(to))
         .select((
@@ -170,7 +170,7 @@ fn sent_not_settled(conn: &mut DbConn, year: i64, tz: chrono_tz::Tz) -> AppResul
     type Row = (i64, i64, i64, String, i64, i64, Option<NaiveDateTime>);
     let rows: Vec<Row> = payout_items::table
         .inner_join(payout_batches::table)
-        .filter(payout_items::status.eq("pending"))
+        .filter(payout_items::status.eq(crate::payouts::model::ItemStatus::Pending))
         .filter(payout_batches::exported_at.ge(from))
         .filter(payout_batches::exported_at.lt(to))
         .order(payout_items::id)
@@ -347,8 +347,8 @@ pub fn issue(state: &AppState, ctx: &RequestCtx, actor: Option<i64>, year: i64) 
                 ctx,
                 AuditEvent {
                     actor_id: actor,
-                    action: if version > 1 { "tax.form_corrected" } else { "tax.form_issued" },
-                    subject_type: "tax_form",
+                    action: if version > 1 { AuditAction::TaxFormCorrected } else { AuditAction::TaxFormIssued },
+                    subject_type: AuditSubject::TaxForm,
                     subject_id: Some(id.to_string()),
                     summary: json!({"user_id": user_id, "year": year, "version": version, "reportable_cents": t.reportable_cents}),
                 },
@@ -483,7 +483,7 @@ fn filing_rows(state: &AppState, conn: &mut DbConn, year: i64, selection: Select
     let to = NaiveDate::from_ymd_opt(year as i32 + 1, 1, 1).unwrap_or(NaiveDate::MAX);
     let second_notices: std::collections::HashSet<i64> = b_notices::table
         .filter(b_notices::user_id.eq_any(&users))
-        .filter(b_notices::notice.eq("second"))
+        .filter(b_notices::notice.eq(super::model::NoticeKind::Second))
         .filter(b_notices::received_on.ge(from))
         .filter(b_notices::received_on.lt(to))
         .select(b_notices::user_id)
@@ -607,8 +607,8 @@ pub fn export(
             ctx,
             AuditEvent {
                 actor_id: Some(actor),
-                action: "tax.filing_exported",
-                subject_type: "tax_year",
+                action: AuditAction::TaxFilingExported,
+                subject_type: AuditSubject::TaxYear,
                 subject_id: Some(year.to_string()),
                 summary: json!({"format": format!("{format:?}"), "returns": format!("{returns:?}"), "part": part,
                     "rows": end - start, "sha256": crate::crypto::sha256_hex(&body)}),

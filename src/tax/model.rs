@@ -137,13 +137,13 @@ pub struct NewTaxProfile<'a> {
     pub version: i32,
     pub legal_name: &'a str,
     pub business_name: Option<&'a str>,
-    pub tax_classification: &'a str,
+    pub tax_classification: TaxClassification,
     pub address_line1: &'a str,
     pub address_line2: Option<&'a str>,
     pub city: &'a str,
     pub region: &'a str,
     pub postal_code: &'a str,
-    pub tin_type: &'a str,
+    pub tin_type: super::tin::TinType,
     pub tin_enc: &'a str,
     pub tin_last4: &'a str,
     pub subject_to_backup_withholding: bool,
@@ -154,13 +154,21 @@ pub struct NewTaxProfile<'a> {
     pub exempt_payee_code: Option<String>,
 }
 
+crate::text_enum! {
+    /// Which IRS B-notice (Pub 1281): a second one is received within three calendar
+    /// years of a first for the same payee.
+    pub enum NoticeKind {
+        First = "first",
+        Second = "second",
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = b_notices)]
 pub struct BNotice {
     pub id: i64,
     pub user_id: i64,
-    /// `first` or `second`.
-    pub notice: String,
+    pub notice: NoticeKind,
     pub received_on: NaiveDate,
     pub note: String,
     pub recorded_by: i64,
@@ -176,7 +184,7 @@ pub struct BNotice {
 #[diesel(table_name = b_notices)]
 pub struct NewBNotice<'a> {
     pub user_id: i64,
-    pub notice: &'a str,
+    pub notice: NoticeKind,
     pub received_on: NaiveDate,
     pub note: &'a str,
     pub recorded_by: i64,

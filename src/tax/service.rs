@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::model::*;
 use super::tin::{self, TinType};
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::service::find_user;
 use crate::auth::RequestCtx;
 use crate::db::schema::{b_notices, tax_parameters, tax_profiles, tax_thresholds};
@@ -166,13 +166,13 @@ pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -
                 version,
                 legal_name: w.legal_name.trim(),
                 business_name: w.business_name.as_deref().map(str::trim),
-                tax_classification: w.tax_classification.as_str(),
+                tax_classification: w.tax_classification,
                 address_line1: w.address_line1.trim(),
                 address_line2: w.address_line2.as_deref().map(str::trim),
                 city: w.city.trim(),
                 region: &w.region,
                 postal_code: w.postal_code.trim(),
-                tin_type: tin_type.as_str(),
+                tin_type,
                 tin_enc: &tin_enc,
                 tin_last4: &last4,
                 subject_to_backup_withholding: w.subject_to_backup_withholding,
@@ -191,8 +191,8 @@ pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -
             ctx,
             AuditEvent {
                 actor_id: Some(user_id),
-                action: "tax_profile.signed",
-                subject_type: "tax_profile",
+                action: AuditAction::TaxProfileSigned,
+                subject_type: AuditSubject::TaxProfile,
                 subject_id: Some(id.to_string()),
                 summary: json!({"version": version, "tin": tin::mask(tin_type, &last4)}),
             },
@@ -321,9 +321,9 @@ fn withholding_of(
         _ => {}
     }
     for n in notices {
-        match n.notice.as_str() {
+        match n.notice {
             // A W-9 certified after a first notice cures it.
-            "first" => {
+            NoticeKind::First => {
                 let cured = profile.as_ref().is_some_and(|p| p.signed_at > n.recorded_at);
                 let starts_on = add_business_days(n.received_on, FIRST_NOTICE_BUSINESS_DAYS);
                 if cured {
@@ -336,7 +336,7 @@ fn withholding_of(
                 }
             }
             // A second notice stands until the IRS or SSA validates the TIN.
-            _ => {
+            NoticeKind::Second => {
                 reasons.push("second_b_notice".to_string());
                 status.tin_validation_due = true;
             }
@@ -347,12 +347,7 @@ fn withholding_of(
     status
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum NoticeKind {
-    First,
-    Second,
-}
+pub use super::model::NoticeKind;
 
 /// A B-notice with its Pub 1281 dates.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -380,7 +375,7 @@ impl From<BNotice> for BNoticeView {
             send_by,
             payee_notice_queued_at: n.recorded_at,
             payee_notice_late: n.recorded_at.date() > send_by,
-            withholding_starts_on: (n.notice == "first")
+            withholding_starts_on: (n.notice == NoticeKind::First)
                 .then(|| add_business_days(n.received_on, FIRST_NOTICE_BUSINESS_DAYS)),
             notice: n,
         }
@@ -411,7 +406,7 @@ pub fn record_b_notice(
             let window_start = received_on.with_year(received_on.year() - 3).unwrap_or(received_on);
             let firsts: i64 = b_notices::table
                 .filter(b_notices::user_id.eq(user_id))
-                .filter(b_notices::notice.eq("first"))
+                .filter(b_notices::notice.eq(NoticeKind::First))
                 .filter(b_notices::received_on.ge(window_start))
                 .filter(b_notices::received_on.le(received_on))
                 .count()
@@ -424,16 +419,8 @@ pub fn record_b_notice(
                 ));
             }
         }
-        let kind_str = if kind == NoticeKind::First { "first" } else { "second" };
         let id: i64 = diesel::insert_into(b_notices::table)
-            .values(NewBNotice {
-                user_id,
-                notice: kind_str,
-                received_on,
-                note,
-                recorded_by: finance_id,
-                recorded_at: now,
-            })
+            .values(NewBNotice { user_id, notice: kind, received_on, note, recorded_by: finance_id, recorded_at: now })
             .returning(b_notices::id)
             .get_result(conn)?;
         let profile = current_profile(conn, user_id)?;
@@ -458,10 +445,10 @@ pub fn record_b_notice(
             ctx,
             AuditEvent {
                 actor_id: Some(finance_id),
-                action: "tax.b_notice_recorded",
-                subject_type: "user",
+                action: AuditAction::TaxBNoticeRecorded,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user_id.to_string()),
-                summary: json!({"notice_id": id, "kind": kind_str, "received_on": received_on, "payee_notified": true}),
+                summary: json!({"notice_id": id, "kind": kind.as_str(), "received_on": received_on, "payee_notified": true}),
             },
         )?;
         Ok(b_notices::table.find(id).select(BNotice::as_select()).first::<BNotice>(conn)?.into())
@@ -499,8 +486,8 @@ pub fn clear_b_notice(
             ctx,
             AuditEvent {
                 actor_id: Some(finance_id),
-                action: "tax.b_notice_cleared",
-                subject_type: "user",
+                action: AuditAction::TaxBNoticeCleared,
+                subject_type: AuditSubject::User,
                 subject_id: Some(user_id.to_string()),
                 summary: json!({"notice_id": notice_id, "reason": reason}),
             },
@@ -617,8 +604,8 @@ pub fn alert_threshold_assumed(
             ctx,
             AuditEvent {
                 actor_id: None,
-                action: "tax.threshold_assumed",
-                subject_type: "tax_threshold",
+                action: AuditAction::TaxThresholdAssumed,
+                subject_type: AuditSubject::TaxThreshold,
                 subject_id: Some(year.to_string()),
                 summary: json!({"year": year, "from_year": from, "threshold_cents": cents, "admins_told": told}),
             },
@@ -664,8 +651,8 @@ pub fn set_threshold(
             ctx,
             AuditEvent {
                 actor_id: Some(admin_id),
-                action: "tax.threshold_set",
-                subject_type: "tax_threshold",
+                action: AuditAction::TaxThresholdSet,
+                subject_type: AuditSubject::TaxThreshold,
                 subject_id: Some(year.to_string()),
                 summary: json!({"before": before, "after": cents, "source": source}),
             },
@@ -691,11 +678,11 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(12, 0, 0).unwrap()
     }
 
-    fn notice(kind: &str, received: NaiveDate, recorded: NaiveDateTime) -> BNotice {
+    fn notice(kind: NoticeKind, received: NaiveDate, recorded: NaiveDateTime) -> BNotice {
         BNotice {
             id: 1,
             user_id: 7,
-            notice: kind.into(),
+            notice: kind,
             received_on: received,
             note: String::new(),
             recorded_by: 2,
@@ -737,23 +724,26 @@ mod tests {
     #[test]
     fn pub_1281_dates_of_a_first_b_notice() {
         let received = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-        let view = BNoticeView::from(notice("first", received, at(2026, 11, 23)));
+        let view = BNoticeView::from(notice(NoticeKind::First, received, at(2026, 11, 23)));
         assert_eq!(view.send_by, NaiveDate::from_ymd_opt(2026, 12, 14).unwrap());
         assert_eq!(view.withholding_starts_on, NaiveDate::from_ymd_opt(2027, 1, 6));
         assert!(!view.payee_notice_late);
         assert!(
-            !BNoticeView::from(notice("first", received, at(2026, 12, 14))).payee_notice_late,
+            !BNoticeView::from(notice(NoticeKind::First, received, at(2026, 12, 14))).payee_notice_late,
             "the 15th day is in time"
         );
-        assert!(BNoticeView::from(notice("first", received, at(2026, 12, 15))).payee_notice_late);
-        assert_eq!(BNoticeView::from(notice("second", received, at(2026, 11, 23))).withholding_starts_on, None);
+        assert!(BNoticeView::from(notice(NoticeKind::First, received, at(2026, 12, 15))).payee_notice_late);
+        assert_eq!(
+            BNoticeView::from(notice(NoticeKind::Second, received, at(2026, 11, 23))).withholding_starts_on,
+            None
+        );
     }
 
     #[test]
     fn first_notice_withholding_starts_after_30_business_days_unless_cured() {
         let rate = Decimal::new(24, 2);
         let received = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-        let first = [notice("first", received, at(2026, 11, 23))];
+        let first = [notice(NoticeKind::First, received, at(2026, 11, 23))];
         let signed_before = w9(at(2026, 1, 5), "individual", None);
         let waiting = withholding_of(Some(&signed_before), &first, rate, NaiveDate::from_ymd_opt(2027, 1, 5).unwrap());
         assert!(!waiting.required);
@@ -763,7 +753,10 @@ mod tests {
         let cured = w9(at(2026, 12, 1), "individual", None);
         let after = withholding_of(Some(&cured), &first, rate, NaiveDate::from_ymd_opt(2027, 2, 1).unwrap());
         assert!(!after.required && after.w9_due_by.is_none());
-        let second = [notice("first", received, at(2026, 11, 23)), notice("second", received, at(2026, 11, 23))];
+        let second = [
+            notice(NoticeKind::First, received, at(2026, 11, 23)),
+            notice(NoticeKind::Second, received, at(2026, 11, 23)),
+        ];
         let validated = withholding_of(Some(&cured), &second, rate, NaiveDate::from_ymd_opt(2026, 12, 2).unwrap());
         assert!(validated.required && validated.tin_validation_due, "a new W-9 does not end a second notice");
         // An exempt payee is never withheld on.

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::model::{WorkRecordRow, WorkStatus};
 use super::service::{self, AppealVerdict, ReviewDecision, Verdict};
+use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::clock::when;
 use crate::db::DbConn;
@@ -41,12 +42,12 @@ impl ReviewQueue for WorkRecords {
         "Work records"
     }
 
-    fn subject_type(&self) -> &'static str {
-        "work_record"
+    fn subject_type(&self) -> AuditSubject {
+        AuditSubject::WorkRecord
     }
 
-    fn claimed_action(&self) -> &'static str {
-        "work_record.claimed"
+    fn claimed_action(&self) -> AuditAction {
+        AuditAction::WorkRecordClaimed
     }
 
     fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {
@@ -127,12 +128,12 @@ impl ReviewQueue for Appeals {
         "Appeals"
     }
 
-    fn subject_type(&self) -> &'static str {
-        "work_appeal"
+    fn subject_type(&self) -> AuditSubject {
+        AuditSubject::WorkAppeal
     }
 
-    fn claimed_action(&self) -> &'static str {
-        "work_appeal.claimed"
+    fn claimed_action(&self) -> AuditAction {
+        AuditAction::WorkAppealClaimed
     }
 
     fn waiting(&self, conn: &mut DbConn) -> AppResult<(i64, Option<NaiveDateTime>)> {

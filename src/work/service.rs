@@ -12,12 +12,12 @@ use utoipa::ToSchema;
 
 use super::model::*;
 use super::quality::{self, Level};
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::model::{User, UserStatus};
 use crate::auth::RequestCtx;
 use crate::db::schema::{project_types, quality_standings, users, work_appeals, work_records};
 use crate::db::DbConn;
-use crate::decisions::{self, NewDecision};
+use crate::decisions::{self, DecisionOutcome, DecisionSubject, NewDecision};
 use crate::error::{AppError, AppResult, ProblemCode};
 use crate::ledger::model::{AccountKind, AccountRef, TxKind};
 use crate::ledger::money::{self, Cents, UnitKind};
@@ -376,7 +376,7 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                         contributor_id: item.contributor_id,
                         project_type_id: item.project_type_id,
                         task_ref: item.task_ref.trim(),
-                        unit_kind: item.unit_kind.as_str(),
+                        unit_kind: item.unit_kind,
                         // The normalised decimals: the rate applied is locked on the record.
                         quantity: money::parse_decimal(&item.quantity).unwrap_or_default().to_string(),
                         rate: money::parse_decimal(&item.rate).unwrap_or_default().to_string(),
@@ -384,7 +384,7 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
                         completed_at: times[*i],
                         ingested_at: now,
                         ingested_by: finance_id,
-                        status: WorkStatus::Pending.as_str(),
+                        status: WorkStatus::Pending,
                         review_due_at: now + review_window,
                         consensus_agreement_percent: item.consensus_agreement_percent,
                         gold_score_percent: item.gold_score_percent,
@@ -426,8 +426,8 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
             ctx,
             AuditEvent {
                 actor_id: Some(finance_id),
-                action: "work_records.ingested",
-                subject_type: "work_records",
+                action: AuditAction::WorkRecordsIngested,
+                subject_type: AuditSubject::WorkRecords,
                 subject_id: None,
                 summary: json!({"after": {"items": results.len(), "created": count(ItemStatus::Created),
                     "duplicates": count(ItemStatus::Duplicate), "refused": count(ItemStatus::Refused)}}),
@@ -564,10 +564,10 @@ pub fn decide(
             .filter(work_records::claimed_by.eq(reviewer_id))
             .filter(work_records::claim_expires_at.ge(now));
         let common = (
-            work_records::status.eq(outcome.as_str()),
+            work_records::status.eq(outcome),
             work_records::decided_by.eq(reviewer_id),
             work_records::decided_at.eq(now),
-            work_records::decision_source.eq("reviewer"),
+            work_records::decision_source.eq(crate::work::model::DecisionSource::Reviewer),
             work_records::reason_code.eq(&d.reason_code),
             work_records::note.eq(&d.note),
             work_records::snapshot_ref.eq(&d.snapshot_ref),
@@ -597,8 +597,8 @@ pub fn decide(
             ctx,
             AuditEvent {
                 actor_id: Some(reviewer_id),
-                action: "work_record.decided",
-                subject_type: "work_record",
+                action: AuditAction::WorkRecordDecided,
+                subject_type: AuditSubject::WorkRecord,
                 subject_id: Some(id.to_string()),
                 summary: json!({"before": {"status": "pending"}, "after": {"status": outcome.as_str(),
                     "reason_code": d.reason_code, "note": d.note, "snapshot_ref": d.snapshot_ref, "pay_cents": record.pay_cents}}),
@@ -609,9 +609,12 @@ pub fn decide(
             now,
             NewDecision {
                 user_id: record.contributor_id,
-                subject_type: "work_record",
+                subject_type: DecisionSubject::WorkRecord,
                 subject_id: id.to_string(),
-                outcome: outcome.as_str(),
+                outcome: match d.verdict {
+                    Verdict::Approve => DecisionOutcome::Approved,
+                    Verdict::Reject => DecisionOutcome::Rejected,
+                },
                 reason_code: &d.reason_code,
                 note: &d.note,
                 decided_by: Some(reviewer_id),
@@ -685,7 +688,7 @@ pub fn create_appeal(
                 contributor_id: user_id,
                 rejected_by: record.decided_by,
                 message,
-                status: "pending",
+                status: AppealStatus::Pending,
                 created_at: now,
             })
             .returning(work_appeals::id)
@@ -696,8 +699,8 @@ pub fn create_appeal(
             ctx,
             AuditEvent {
                 actor_id: Some(user_id),
-                action: "work_record.appealed",
-                subject_type: "work_record",
+                action: AuditAction::WorkRecordAppealed,
+                subject_type: AuditSubject::WorkRecord,
                 subject_id: Some(record_id.to_string()),
                 summary: json!({"after": {"appeal_id": id}}),
             },
@@ -715,7 +718,7 @@ pub fn appeal_queue(
     st.db.read_sync(|conn| {
         Ok(work_appeals::table
             .inner_join(work_records::table)
-            .filter(work_appeals::status.eq("pending"))
+            .filter(work_appeals::status.eq(crate::work::model::AppealStatus::Pending))
             .filter(work_appeals::id.gt(after.unwrap_or(0)))
             .order(work_appeals::id.asc())
             .limit(crate::db::page_limit(limit))
@@ -780,13 +783,13 @@ pub fn decide_appeal(
             return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this appeal is already decided"));
         }
         let outcome = match verdict {
-            AppealVerdict::Uphold => "upheld",
-            AppealVerdict::Overturn => "overturned",
+            AppealVerdict::Uphold => DecisionOutcome::Upheld,
+            AppealVerdict::Overturn => DecisionOutcome::Overturned,
         };
         let changed = diesel::update(
             work_appeals::table
                 .filter(work_appeals::id.eq(id))
-                .filter(work_appeals::status.eq("pending"))
+                .filter(work_appeals::status.eq(crate::work::model::AppealStatus::Pending))
                 .filter(work_appeals::claimed_by.eq(reviewer_id))
                 .filter(work_appeals::claim_expires_at.ge(now)),
         )
@@ -809,7 +812,7 @@ pub fn decide_appeal(
             )
             .set((
                 work_records::status.eq(WorkStatus::Approved.as_str()),
-                work_records::decision_source.eq("appeal"),
+                work_records::decision_source.eq(crate::work::model::DecisionSource::Appeal),
                 work_records::approved_at.eq(now),
                 work_records::hold_until.eq(now + hold),
             ))
@@ -827,8 +830,8 @@ pub fn decide_appeal(
             ctx,
             AuditEvent {
                 actor_id: Some(reviewer_id),
-                action: "work_appeal.decided",
-                subject_type: "work_appeal",
+                action: AuditAction::WorkAppealDecided,
+                subject_type: AuditSubject::WorkAppeal,
                 subject_id: Some(id.to_string()),
                 summary: json!({"before": {"status": "pending"}, "after": {"status": outcome, "reason_code": reason_code,
                     "note": note, "work_record_id": record.id, "work_record_status": record.status}}),
@@ -839,7 +842,7 @@ pub fn decide_appeal(
             now,
             NewDecision {
                 user_id: appeal.contributor_id,
-                subject_type: "work_appeal",
+                subject_type: DecisionSubject::WorkAppeal,
                 subject_id: id.to_string(),
                 outcome,
                 reason_code,
@@ -932,7 +935,7 @@ fn auto_approve_person(
         .set((
             work_records::status.eq(WorkStatus::Approved.as_str()),
             work_records::decided_at.eq(now),
-            work_records::decision_source.eq("auto"),
+            work_records::decision_source.eq(crate::work::model::DecisionSource::Auto),
             work_records::reason_code.eq("review_window_elapsed"),
             work_records::approved_at.eq(now),
             work_records::hold_until.eq(now + hold),
@@ -949,8 +952,8 @@ fn auto_approve_person(
             ctx,
             AuditEvent {
                 actor_id: None,
-                action: "work_record.auto_approved",
-                subject_type: "work_record",
+                action: AuditAction::WorkRecordAutoApproved,
+                subject_type: AuditSubject::WorkRecord,
                 subject_id: Some(id.to_string()),
                 summary: json!({"before": {"status": "pending"}, "after": {"status": "approved", "pay_cents": record.pay_cents}}),
             },
@@ -960,9 +963,9 @@ fn auto_approve_person(
             now,
             NewDecision {
                 user_id: record.contributor_id,
-                subject_type: "work_record",
+                subject_type: DecisionSubject::WorkRecord,
                 subject_id: id.to_string(),
-                outcome: "approved",
+                outcome: DecisionOutcome::Approved,
                 reason_code: "review_window_elapsed",
                 note: "approved automatically: not reviewed within the review window",
                 decided_by: None,
@@ -1180,9 +1183,14 @@ fn refresh_standing(
         now,
         NewDecision {
             user_id,
-            subject_type: "quality_standing",
+            subject_type: DecisionSubject::QualityStanding,
             subject_id: user_id.to_string(),
-            outcome: view.level.as_str(),
+            outcome: match view.level {
+                Level::Good => return Ok(()),
+                Level::Warning => DecisionOutcome::Warning,
+                Level::Retraining => DecisionOutcome::Retraining,
+                Level::Suspension => DecisionOutcome::Suspension,
+            },
             reason_code: "rejection_share",
             note: &note,
             decided_by: None,
@@ -1194,8 +1202,8 @@ fn refresh_standing(
         ctx,
         AuditEvent {
             actor_id: None,
-            action: "quality.level_changed",
-            subject_type: "user",
+            action: AuditAction::QualityLevelChanged,
+            subject_type: AuditSubject::User,
             subject_id: Some(user_id.to_string()),
             summary: json!({"before": before.as_str(), "after": view.level.as_str(), "rejection_share_percent": view.rejection_share_percent}),
         },
@@ -1249,7 +1257,7 @@ pub fn my_work_records(
             .select((WorkRecordRow::as_select(), Option::<AppealRow>::as_select()))
             .into_boxed();
         if let Some(s) = status {
-            q = q.filter(work_records::status.eq(s.as_str()));
+            q = q.filter(work_records::status.eq(s));
         }
         if let Some(b) = before {
             q = q.filter(work_records::id.lt(b));

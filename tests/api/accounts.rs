@@ -256,6 +256,12 @@ async fn staff_are_created_by_admins_only(backend: Backend) {
     let (_, audit) = app.get("/admin/audit?action=staff.created", Some(&admin.access)).await;
     let items = audit["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{audit}");
+    // Actions and subject types are closed sets: a filter outside them is refused, not
+    // answered with an empty page.
+    for query in ["action=staff.teleported", "subject_type=planet"] {
+        let (status, body) = app.get(&format!("/admin/audit?{query}"), Some(&admin.access)).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_query")), "{query}: {body}");
+    }
     assert_eq!(items[0]["subject_id"], me["id"].to_string());
     assert!(items[0]["request_id"].as_str().is_some_and(|r| !r.is_empty()));
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use gatehouse::decisions::model::DecisionKind;
+use gatehouse::decisions::model::{DecisionKind, DecisionOutcome, DecisionSubject};
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
@@ -211,7 +211,7 @@ async fn every_decision_kind_is_recorded_and_emailed(backend: Backend) {
     // Every decision recorded has its kind and its email, queued in its transaction.
     use gatehouse::db::schema::{decisions, outbox, users};
     let state = app.state.clone();
-    type Row = (i64, String, String, Option<i64>, NaiveDateTime, String);
+    type Row = (i64, DecisionSubject, DecisionOutcome, Option<i64>, NaiveDateTime, String);
     let (rows, mail): (Vec<Row>, Vec<(String, String, NaiveDateTime)>) = actix_web::web::block(move || {
         state.db.read_sync(|conn| {
             let rows = decisions::table
@@ -234,7 +234,7 @@ async fn every_decision_kind_is_recorded_and_emailed(backend: Backend) {
     .unwrap();
     let mut seen = BTreeSet::new();
     for (user, subject, outcome, by, at, email) in &rows {
-        let kind = DecisionKind::of(subject, outcome, by.is_none())
+        let kind = DecisionKind::of(*subject, *outcome, by.is_none())
             .unwrap_or_else(|| panic!("decision {subject}/{outcome} of {user} is not a DecisionKind"));
         seen.insert(kind);
         assert!(

@@ -773,6 +773,14 @@ async fn an_unknown_stored_status_is_an_error_never_a_default(backend: Backend) 
         format!("UPDATE users SET status = 'dormant' WHERE id = {id}"),
         format!("UPDATE decisions SET outcome = 'maybe' WHERE user_id = {id}"),
         "UPDATE files SET purpose = 'selfie'".to_string(),
+        "INSERT INTO audit_log (at, action, subject_type, summary) VALUES (CURRENT_TIMESTAMP, 'payout.teleported', 'user', '{}')"
+            .to_string(),
+        "INSERT INTO audit_log (at, action, subject_type, summary) VALUES (CURRENT_TIMESTAMP, 'jobs.run', 'planet', '{}')"
+            .to_string(),
+        format!(
+            "INSERT INTO b_notices (user_id, notice, received_on, note, recorded_by, recorded_at) \
+             VALUES ({id}, 'third', '2026-01-05', '', {id}, CURRENT_TIMESTAMP)"
+        ),
     ] {
         let refused = raw_sql(&app, vec![sql.clone()]).await;
         assert!(refused.is_err(), "the database accepted {sql}");

@@ -238,7 +238,7 @@ async fn only_failures_count_and_an_attacker_elsewhere_cannot_lock_the_owner_out
             gatehouse::audit::service::list(
                 c,
                 &gatehouse::audit::service::AuditFilter {
-                    action: Some("auth.login_failed".into()),
+                    action: Some(gatehouse::audit::AuditAction::AuthLoginFailed),
                     ..Default::default()
                 },
             )
