@@ -638,10 +638,11 @@ pub async fn outbox(
             let cells = rows
                 .into_iter()
                 .map(|r| {
+                    let subject = r.subject().unwrap_or_default();
                     vec![
                         r.id.to_string(),
                         r.recipient,
-                        r.subject,
+                        subject,
                         r.status.to_string(),
                         r.attempts.to_string(),
                         r.created_at.to_string(),
@@ -668,8 +669,8 @@ pub async fn outbox(
             .map(|r| OutboxLine {
                 id: r.id,
                 dead: r.status == OutboxStatus::Dead,
+                subject: r.subject().unwrap_or_default(),
                 recipient: r.recipient,
-                subject: r.subject,
                 status: r.status.to_string(),
                 attempts: r.attempts,
                 created: when(&r.created_at),

@@ -70,9 +70,9 @@ diesel::table! {
         event_key -> Text,
         recipient -> Text,
         template -> Text,
-        subject -> Text,
-        body_text -> Text,
-        body_html -> Text,
+        subject -> Nullable<Text>,
+        body_text -> Nullable<Text>,
+        body_html -> Nullable<Text>,
         status -> Text,
         attempts -> Integer,
         next_attempt_at -> Timestamp,
@@ -80,6 +80,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        params -> Nullable<Text>,
     }
 }
 

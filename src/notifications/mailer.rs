@@ -6,7 +6,8 @@ use std::time::Duration;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
-use super::model::OutboxRow;
+use super::model::ClaimedEmail;
+use super::templates::Rendered;
 use crate::config::MailConfig;
 
 pub enum Mailer {
@@ -32,20 +33,21 @@ impl Mailer {
         }
     }
 
-    pub fn send(&self, from: &str, row: &OutboxRow) -> Result<(), String> {
+    /// Sends `row` as `content` (rendered from it by the worker).
+    pub fn send(&self, from: &str, row: &ClaimedEmail, content: Rendered) -> Result<(), String> {
         let from: Mailbox = from.parse().map_err(|e| format!("sender: {e}"))?;
         let to: Mailbox = row.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
         let message = Message::builder()
             .from(from)
             .to(to)
-            .subject(&row.subject)
+            .subject(content.subject)
             // The outbox id makes the Message-ID stable across retries of the same email.
             .message_id(Some(format!(
                 "<outbox-{}-{}@gatehouse>",
                 row.id,
                 row.event_key.replace([' ', '<', '>', '@'], "_")
             )))
-            .multipart(MultiPart::alternative_plain_html(row.body_text.clone(), row.body_html.clone()))
+            .multipart(MultiPart::alternative_plain_html(content.text, content.html))
             .map_err(|e| format!("building message: {e}"))?;
         match self {
             Self::Smtp(t) => t.send(&message).map(|_| ()).map_err(|e| e.to_string()),

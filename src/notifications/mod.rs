@@ -8,4 +8,4 @@ pub mod service;
 pub mod templates;
 pub mod worker;
 
-pub use service::{enqueue, enqueue_many, enqueue_once, render};
+pub use service::{enqueue, enqueue_many, enqueue_once, prepare};

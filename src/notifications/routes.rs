@@ -8,13 +8,16 @@ use crate::auth::{Admin, Staff};
 use crate::error::{AppResult, Problem};
 use crate::AppState;
 
-/// An outbox row as admins see it. Bodies are left out: they carry single-use links.
+/// An outbox row as admins see it. Bodies and the template's parameters are left out:
+/// they carry single-use links and personal details.
 #[derive(Serialize, ToSchema)]
 pub struct OutboxItem {
     pub id: i64,
     pub event_key: String,
     pub recipient: String,
-    pub template: String,
+    pub template: super::templates::EmailTemplate,
+    /// The subject as sent (emails are rendered when sent); empty when the stored
+    /// parameters cannot be rendered, `last_error` then says why once the worker tried.
     pub subject: String,
     pub status: super::model::OutboxStatus,
     pub attempts: i32,
@@ -29,12 +32,13 @@ pub struct OutboxItem {
 
 impl From<OutboxRow> for OutboxItem {
     fn from(r: OutboxRow) -> Self {
+        let subject = r.subject().unwrap_or_default();
         Self {
             id: r.id,
             event_key: r.event_key,
             recipient: r.recipient,
             template: r.template,
-            subject: r.subject,
+            subject,
             status: r.status,
             attempts: r.attempts,
             next_attempt_at: r.next_attempt_at,

@@ -3,8 +3,8 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{NewOutboxRow, OutboxRow, OutboxStatus};
-use super::templates::Email;
+use super::model::{ClaimedEmail, NewOutboxRow, OutboxRow, OutboxStatus};
+use super::templates::{Email, EmailTemplate};
 use crate::audit::{AuditAction, AuditSubject};
 use crate::db::schema::outbox;
 use crate::db::DbConn;
@@ -25,40 +25,33 @@ pub fn enqueue_once<E: Email>(
     event_key: &str,
     email: &E,
 ) -> AppResult<bool> {
-    let rendered = render(to.to_string(), event_key.to_string(), email)?;
-    Ok(enqueue_many(conn, now, std::slice::from_ref(&rendered))? == 1)
+    let queued = prepare(to.to_string(), event_key.to_string(), email)?;
+    Ok(enqueue_many(conn, now, std::slice::from_ref(&queued))? == 1)
 }
 
-/// Rendered emails waiting to be queued by [`enqueue_many`].
-pub struct Rendered {
+/// An email waiting to be queued by [`enqueue_many`]: its template and parameters. It
+/// is rendered when the worker sends it.
+pub struct Prepared {
     to: String,
     event_key: String,
-    template: &'static str,
-    subject: String,
-    text: String,
-    html: String,
+    template: EmailTemplate,
+    params: String,
 }
 
-/// Renders `email` for [`enqueue_many`].
-pub fn render<E: Email>(to: String, event_key: String, email: &E) -> AppResult<Rendered> {
-    let render_err = |e: askama::Error| AppError::Internal(anyhow::anyhow!("rendering {}: {e}", E::TEMPLATE));
-    Ok(Rendered {
-        text: email.text().map_err(render_err)?,
-        html: email.html().map_err(render_err)?,
-        subject: email.subject(),
-        template: E::TEMPLATE,
-        to,
-        event_key,
-    })
+/// Prepares `email` for [`enqueue_many`]: its fields, as JSON, are the parameters.
+pub fn prepare<E: Email>(to: String, event_key: String, email: &E) -> AppResult<Prepared> {
+    let params = serde_json::to_string(email)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("parameters of {}: {e}", E::TEMPLATE)))?;
+    Ok(Prepared { to, event_key, template: E::TEMPLATE, params })
 }
 
-/// Queues rendered emails in the caller's transaction, once per event by the UNIQUE
+/// Queues prepared emails in the caller's transaction, once per event by the UNIQUE
 /// event_key itself, 500 per multi-row insert (a batch's first export queues one email
 /// per item); answers how many were newly queued. No lookup first: in the benchmark,
 /// the first export of a 100,000-item batch kept PostgreSQL at full CPU for over seven
 /// minutes on such a lookup per email, apparently a plan that scanned the rows queued
 /// so far.
-pub fn enqueue_many(conn: &mut DbConn, now: NaiveDateTime, emails: &[Rendered]) -> AppResult<usize> {
+pub fn enqueue_many(conn: &mut DbConn, now: NaiveDateTime, emails: &[Prepared]) -> AppResult<usize> {
     let mut queued = 0;
     for chunk in emails.chunks(500) {
         let rows: Vec<NewOutboxRow> = chunk
@@ -67,9 +60,7 @@ pub fn enqueue_many(conn: &mut DbConn, now: NaiveDateTime, emails: &[Rendered]) 
                 event_key: &e.event_key,
                 recipient: &e.to,
                 template: e.template,
-                subject: &e.subject,
-                body_text: &e.text,
-                body_html: &e.html,
+                params: &e.params,
                 status: OutboxStatus::Pending,
                 attempts: 0,
                 next_attempt_at: now,
@@ -79,8 +70,8 @@ pub fn enqueue_many(conn: &mut DbConn, now: NaiveDateTime, emails: &[Rendered]) 
         // Runs on the concrete connection (not offered by MultiConnection). diesel offers
         // ON CONFLICT on a multi-row insert for PostgreSQL only; SQLite's INSERT OR IGNORE
         // is the same here, where the one constraint a row can break is the UNIQUE
-        // event_key (the status is the constant `pending`, the rest NOT NULL values
-        // always given).
+        // event_key (the status is the constant `pending`, the template an enum, the
+        // rest NOT NULL values always given).
         queued += match conn {
             DbConn::Postgresql(c) => diesel::insert_into(outbox::table)
                 .values(&rows)
@@ -102,7 +93,7 @@ pub fn retry_delay(attempts: i32, base: Duration, max: Duration) -> Duration {
 /// Claims up to `limit` due emails with a lease, one conditional UPDATE each: of two
 /// workers racing for a row, only one sees its UPDATE change a row. This works the same
 /// on SQLite and PostgreSQL (an equivalent of `FOR UPDATE SKIP LOCKED`).
-pub fn claim_due(conn: &mut DbConn, now: NaiveDateTime, lease: Duration, limit: i64) -> AppResult<Vec<OutboxRow>> {
+pub fn claim_due(conn: &mut DbConn, now: NaiveDateTime, lease: Duration, limit: i64) -> AppResult<Vec<ClaimedEmail>> {
     let lease_end = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
     let candidates: Vec<i64> = outbox::table
         .filter(outbox::status.eq(OutboxStatus::Pending.as_str()))
@@ -123,7 +114,7 @@ pub fn claim_due(conn: &mut DbConn, now: NaiveDateTime, lease: Duration, limit: 
         .set((outbox::locked_until.eq(lease_end), outbox::attempts.eq(outbox::attempts + 1)))
         .execute(conn)?;
         if changed == 1 {
-            claimed.push(outbox::table.find(id).select(OutboxRow::as_select()).first(conn)?);
+            claimed.push(outbox::table.find(id).select(ClaimedEmail::as_select()).first(conn)?);
         }
     }
     Ok(claimed)
@@ -145,7 +136,7 @@ pub fn mark_sent(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<()
 /// email once `max_attempts` is reached.
 pub fn mark_failed(
     conn: &mut DbConn,
-    row: &OutboxRow,
+    row: &ClaimedEmail,
     now: NaiveDateTime,
     error: &str,
     mail: &crate::config::MailConfig,

@@ -16,7 +16,12 @@ pub fn run_once(state: &AppState, mailer: &Mailer) -> crate::error::AppResult<us
     let batch = state.db.tx_sync(|c| service::claim_due(c, now, LEASE, 50))?;
     let mut delivered = 0;
     for row in batch {
-        let result = mailer.send(&state.config.mail.from, &row);
+        // Rendered here, when sent: an email that cannot be rendered is a failed attempt
+        // like one SMTP refused, retried with backoff and dead-lettered in the end.
+        let result = row
+            .content()
+            .map_err(|e| format!("cannot render: {e}"))
+            .and_then(|content| mailer.send(&state.config.mail.from, &row, content));
         let now = state.clock.now();
         match result {
             Ok(()) => {

@@ -1,16 +1,22 @@
 use std::time::Duration;
 
 use gatehouse::notifications::model::OutboxRow;
+use gatehouse::notifications::templates::{Email, EmailTemplate, Rendered};
 use gatehouse::notifications::{self, templates};
 use serde_json::json;
 
 use crate::both_backends;
+use crate::payouts::raw_sql;
+use crate::support::smtp::ReceivedMail;
 use crate::support::{Backend, Options, TestApp, TestSmtp, PASSWORD};
 
 both_backends!(
     outbox_retries_while_smtp_is_down_and_delivers_once,
     same_event_is_queued_once,
-    outbox_listing_and_dead_letter_retry
+    outbox_listing_and_dead_letter_retry,
+    an_email_rendered_when_sent_reads_as_one_rendered_when_queued,
+    an_email_that_cannot_be_rendered_is_a_recorded_failure,
+    the_outbox_accepts_only_known_templates_and_one_kind_of_content
 );
 
 async fn outbox_rows(app: &TestApp) -> Vec<OutboxRow> {
@@ -121,6 +127,9 @@ async fn outbox_listing_and_dead_letter_retry(backend: Backend) {
     let dead = dead.expect("email dead-lettered");
     assert_eq!(dead["attempts"], state.config.mail.max_attempts);
     assert!(dead.get("body_text").is_none(), "bodies carry single-use links and stay hidden");
+    assert!(dead.get("params").is_none(), "so do the template's parameters");
+    assert_eq!(dead["template"], "password_reset");
+    assert_eq!(dead["subject"], "Reset your Gatehouse password", "rendered from the parameters for the list");
 
     let smtp = TestSmtp::start_on(port, Default::default()).await;
     let id = dead["id"].as_i64().unwrap();
@@ -132,4 +141,236 @@ async fn outbox_listing_and_dead_letter_retry(backend: Backend) {
     assert_eq!(status, 409, "only dead letters can be retried");
     let (_, audit) = app.get("/admin/audit?action=outbox.retry", Some(&admin.access)).await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 1);
+}
+
+fn payout_sent(full_name: &str) -> templates::PayoutSent {
+    templates::PayoutSent {
+        full_name: full_name.into(),
+        item_id: 41,
+        gross: "125.00".into(),
+        withheld: "30.00".into(),
+        net: "95.00".into(),
+        destination: "PayPal j***@example.com".into(),
+    }
+}
+
+/// Queues `email` as the service did before emails were rendered at send time: the
+/// subject and both parts, rendered when queued (a row written before 2026-11-30-001201).
+async fn queue_rendered<E: Email + Send + 'static>(app: &TestApp, to: &'static str, event_key: &'static str, email: E) {
+    use diesel::prelude::*;
+    use gatehouse::db::schema::outbox;
+    let state = app.state.clone();
+    actix_web::web::block(move || {
+        let r = Rendered::of(&email).unwrap();
+        let now = state.clock.now();
+        state.db.tx_sync(|c| {
+            diesel::insert_into(outbox::table)
+                .values((
+                    outbox::event_key.eq(event_key),
+                    outbox::recipient.eq(to),
+                    outbox::template.eq(E::TEMPLATE),
+                    outbox::subject.eq(&r.subject),
+                    outbox::body_text.eq(&r.text),
+                    outbox::body_html.eq(&r.html),
+                    outbox::status.eq("pending"),
+                    outbox::next_attempt_at.eq(now),
+                    outbox::created_at.eq(now),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+}
+
+async fn queue<E: Email + Send + 'static>(app: &TestApp, to: &'static str, event_key: &'static str, email: E) {
+    let state = app.state.clone();
+    actix_web::web::block(move || {
+        state.db.tx_sync(|c| notifications::enqueue(c, state.clock.now(), to, event_key, &email))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+}
+
+fn same_content(a: &ReceivedMail, b: &ReceivedMail) {
+    assert_eq!(a.subject, b.subject);
+    assert_eq!(a.text, b.text);
+    assert_eq!(a.html, b.html);
+}
+
+/// Issue 23: the outbox stores a template and its parameters, and the worker renders
+/// them when it sends; what arrives is what the rendering at queue time sent, and a row
+/// queued rendered (before the change) is still sent as it was stored.
+async fn an_email_rendered_when_sent_reads_as_one_rendered_when_queued(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    queue_rendered(&app, "before@example.com", "test:rendered:1", payout_sent("Ana <O'Neil>")).await;
+    queue(&app, "after@example.com", "test:params:1", payout_sent("Ana <O'Neil>")).await;
+    let digest = || templates::WorkAutoApproved {
+        full_name: "Bo".into(),
+        count: 2,
+        total: "12.50".into(),
+        available_on: "2026-12-07".into(),
+        lines: vec![
+            templates::DigestLine { task_ref: "t-1".into(), pay: "5.00".into() },
+            templates::DigestLine { task_ref: "t-2".into(), pay: "7.50".into() },
+        ],
+    };
+    queue_rendered(&app, "before@example.com", "test:rendered:2", digest()).await;
+    queue(&app, "after@example.com", "test:params:2", digest()).await;
+
+    let rows = outbox_rows(&app).await;
+    let new: Vec<&OutboxRow> = rows.iter().filter(|r| r.recipient == "after@example.com").collect();
+    assert_eq!(new.len(), 2);
+    for row in new {
+        let params: serde_json::Value = serde_json::from_str(row.params.as_deref().unwrap()).unwrap();
+        assert!(params.get("full_name").is_some(), "{params}");
+        assert_eq!(row.subject, None, "nothing rendered is stored");
+    }
+
+    let before = (app.smtp.inbox.wait_for_nth("before@example.com", 2).await, app.smtp.inbox.to("before@example.com"));
+    let after = (app.smtp.inbox.wait_for_nth("after@example.com", 2).await, app.smtp.inbox.to("after@example.com"));
+    let by_subject =
+        |mails: &[ReceivedMail], needle: &str| mails.iter().find(|m| m.subject.contains(needle)).unwrap().clone();
+    for needle in ["Your payout of 95.00 USD is on its way", "2 work records approved automatically"] {
+        same_content(&by_subject(&before.1, needle), &by_subject(&after.1, needle));
+    }
+    let payout = by_subject(&after.1, "payout");
+    assert!(payout.text.contains("Ana <O'Neil>") && payout.text.contains("95.00"), "{}", payout.text);
+    assert!(!payout.html.contains("<O'Neil>"), "the HTML part escapes: {}", payout.html);
+    assert!(by_subject(&after.1, "approved").text.contains("t-2"));
+    let rows = outbox_rows(&app).await;
+    assert!(rows.iter().all(|r| r.status.as_str() == "sent"), "{rows:?}");
+}
+
+/// Parameters that do not fit their template, or a template this version does not know,
+/// are a failed attempt with the reason in `last_error` (retried, dead-lettered in the
+/// end), never a panic, and the emails queued beside them are still sent.
+async fn an_email_that_cannot_be_rendered_is_a_recorded_failure(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let reset = || templates::PasswordReset {
+        full_name: "Cy".into(),
+        link: "http://x/reset?token=secret-token".into(),
+        expires_minutes: 60,
+    };
+    // Broken in the transaction that queues them, so the worker never sees them whole.
+    let state = app.state.clone();
+    actix_web::web::block(move || {
+        use diesel::RunQueryDsl;
+        state.db.tx_sync(|c| {
+            let now = state.clock.now();
+            notifications::enqueue(c, now, "unfit@example.com", "test:unfit:1", &reset())?;
+            diesel::sql_query(
+                "UPDATE outbox SET params = '{\"full_name\": \"Cy\", \"link\": \"http://x/reset?token=secret-token\", \
+                 \"expires_minutes\": \"secret-token\"}' WHERE event_key = 'test:unfit:1'",
+            )
+            .execute(c)?;
+            notifications::enqueue(c, now, "missing@example.com", "test:missing:1", &reset())?;
+            diesel::sql_query(
+                "UPDATE outbox SET params = '{\"full_name\": \"Cy\"}' WHERE event_key = 'test:missing:1'",
+            )
+            .execute(c)?;
+            notifications::enqueue(c, now, "retired@example.com", "test:retired:1", &reset())?;
+            notifications::enqueue(c, now, "fine@example.com", "test:fine:1", &reset())?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // A template name from a newer version (past the CHECK, as in a rolling upgrade).
+    let retire = "UPDATE outbox SET template = 'retired_notice' WHERE event_key = 'test:retired:1'".to_string();
+    let bypass = match backend {
+        Backend::Sqlite => vec![
+            "PRAGMA ignore_check_constraints = ON".to_string(),
+            retire,
+            "PRAGMA ignore_check_constraints = OFF".to_string(),
+        ],
+        Backend::Postgres => vec!["ALTER TABLE outbox DROP CONSTRAINT outbox_template_check".to_string(), retire],
+    };
+    raw_sql(&app, bypass).await.unwrap();
+
+    app.smtp.inbox.wait_for("fine@example.com").await;
+    let state = app.state.clone();
+    let failed = |key: &'static str| {
+        let state = state.clone();
+        async move {
+            for _ in 0..200 {
+                let s = state.clone();
+                let (attempts, error): (i32, Option<String>) = actix_web::web::block(move || {
+                    use diesel::prelude::*;
+                    use gatehouse::db::schema::outbox;
+                    s.db.read_sync(|c| {
+                        Ok(outbox::table
+                            .filter(outbox::event_key.eq(key))
+                            .select((outbox::attempts, outbox::last_error))
+                            .first(c)?)
+                    })
+                })
+                .await
+                .unwrap()
+                .unwrap();
+                if attempts >= 2 {
+                    return error.unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("{key} was not retried");
+        }
+    };
+    let unfit = failed("test:unfit:1").await;
+    assert!(
+        unfit.starts_with("cannot render: the stored parameters of password_reset do not fit it: Data error"),
+        "{unfit}"
+    );
+    assert!(!unfit.contains("secret"), "{unfit}");
+    let missing = failed("test:missing:1").await;
+    assert!(missing.contains("missing field `link`"), "{missing}");
+    let retired = failed("test:retired:1").await;
+    assert_eq!(retired, "cannot render: unknown email template \"retired_notice\": this version cannot render it");
+    for to in ["unfit@example.com", "missing@example.com", "retired@example.com"] {
+        assert!(app.smtp.inbox.to(to).is_empty(), "{to}");
+    }
+
+    // Admins see the failure; the subject cannot be rendered either.
+    let (status, page) = app.get("/admin/outbox?recipient=missing@example.com", Some(&admin.access)).await;
+    assert_eq!(status, 200, "{page}");
+    let item = &page["items"][0];
+    assert_eq!((item["status"].as_str(), item["subject"].as_str()), (Some("pending"), Some("")), "{item}");
+    assert!(item["last_error"].as_str().unwrap().contains("missing field `link`"), "{item}");
+}
+
+/// The `template` column holds the names the code renders (issue 17's closed sets), and a
+/// row holds either its parameters or, queued before issue 23, its rendering: not both,
+/// not neither.
+async fn the_outbox_accepts_only_known_templates_and_one_kind_of_content(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let insert = |key: String, template: &str, content: &str| {
+        format!(
+            "INSERT INTO outbox (event_key, recipient, template, {content}, status, attempts, next_attempt_at, \
+             created_at) VALUES ('{key}', 'x@example.com', '{template}', {}, 'pending', 0, '2099-01-01 00:00:00', \
+             '2026-01-01 00:00:00')",
+            content.split(", ").map(|_| "'{}'").collect::<Vec<_>>().join(", ")
+        )
+    };
+    for t in EmailTemplate::ALL {
+        let sql = insert(format!("known:{t}"), t.as_str(), "params");
+        raw_sql(&app, vec![sql.clone()]).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    raw_sql(&app, vec![insert("legacy".into(), "verify_email", "subject, body_text, body_html")]).await.unwrap();
+    for (template, content) in [
+        ("retired_notice", "params"),
+        ("verify_email", "subject"),
+        ("verify_email", "params, subject, body_text, body_html"),
+        ("verify_email", "params, body_html"),
+    ] {
+        let sql = insert(format!("refused:{content}"), template, content);
+        assert!(raw_sql(&app, vec![sql.clone()]).await.is_err(), "the database accepted {sql}");
+    }
+    let sql = "INSERT INTO outbox (event_key, recipient, template, status, attempts, next_attempt_at, created_at) \
+               VALUES ('bare', 'x@example.com', 'verify_email', 'pending', 0, '2099-01-01 00:00:00', '2026-01-01 00:00:00')";
+    assert!(raw_sql(&app, vec![sql.to_string()]).await.is_err(), "the database accepted {sql}");
 }

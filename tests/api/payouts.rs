@@ -732,7 +732,7 @@ async fn batch_reasons_are_the_readiness_codes(backend: Backend) {
 }
 
 /// Runs raw SQL on one connection, in a transaction.
-async fn raw_sql(app: &TestApp, statements: Vec<String>) -> Result<(), String> {
+pub(crate) async fn raw_sql(app: &TestApp, statements: Vec<String>) -> Result<(), String> {
     let state = app.state.clone();
     actix_web::web::block(move || {
         use diesel::RunQueryDsl;
