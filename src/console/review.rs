@@ -630,7 +630,7 @@ async fn item_page(
             let mut files = Vec::new();
             for (file_id, label) in &loaded.file_ids {
                 let f = crate::files::service::find(conn, *file_id)?;
-                files.push(FileView { id: f.id, label: label.clone(), image: f.content_type.starts_with("image/") });
+                files.push(FileView { id: f.id, label: label.clone(), image: f.content_type.is_image() });
             }
             Ok((loaded, person, history, files, state.clock.now(), twins))
         })

@@ -11,6 +11,22 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// The file types accepted, detected from the bytes (never the client's word).
+    pub enum ContentType {
+        Pdf = "application/pdf",
+        Png = "image/png",
+        Jpeg = "image/jpeg",
+    }
+}
+
+impl ContentType {
+    /// Shown inline as a picture in the review pages.
+    pub fn is_image(self) -> bool {
+        matches!(self, Self::Png | Self::Jpeg)
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = files)]
 pub struct FileRow {
@@ -18,7 +34,7 @@ pub struct FileRow {
     pub owner_id: i64,
     pub storage_key: String,
     pub sha256: String,
-    pub content_type: String,
+    pub content_type: ContentType,
     pub size_bytes: i64,
     pub purpose: FilePurpose,
     pub created_at: NaiveDateTime,
@@ -32,7 +48,7 @@ pub struct NewFileRow<'a> {
     pub owner_id: i64,
     pub storage_key: &'a str,
     pub sha256: &'a str,
-    pub content_type: &'a str,
+    pub content_type: ContentType,
     pub size_bytes: i64,
     pub purpose: FilePurpose,
     pub created_at: NaiveDateTime,

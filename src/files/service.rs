@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{FileRow, NewFileRow};
+use super::model::{ContentType, FileRow, NewFileRow};
 use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::{AuthUser, Role};
 use crate::crypto::sha256_hex;
@@ -12,20 +12,15 @@ use crate::AppState;
 
 /// The content types accepted, decided from the bytes, never from the file name or the
 /// client's Content-Type.
-pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    match infer::get(bytes)?.mime_type() {
-        "application/pdf" => Some("application/pdf"),
-        "image/png" => Some("image/png"),
-        "image/jpeg" => Some("image/jpeg"),
-        _ => None,
-    }
+pub fn sniff(bytes: &[u8]) -> Option<ContentType> {
+    ContentType::parse(infer::get(bytes)?.mime_type())
 }
 
 /// A file checked and written to the store, not yet recorded in the database.
 pub struct StoredFile {
     pub storage_key: String,
     pub sha256: String,
-    pub content_type: &'static str,
+    pub content_type: ContentType,
     pub size: i64,
 }
 
