@@ -97,7 +97,27 @@ struct Mail {
     #[diesel(sql_type = Text)]
     recipient: String,
     #[diesel(sql_type = Text)]
-    subject: String,
+    template: String,
+    /// Rendered when queued (rows from before emails were rendered at send time).
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    subject: Option<String>,
+    /// The template's parameters (rows queued since).
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    params: Option<String>,
+}
+
+impl Mail {
+    /// The subject the worker sends: the stored one, or rendered from the parameters.
+    fn sent_subject(&self) -> String {
+        match (&self.subject, &self.params) {
+            (Some(subject), _) => subject.clone(),
+            (None, Some(params)) => gatehouse::notifications::templates::EmailTemplate::parse(&self.template)
+                .unwrap_or_else(|| panic!("unknown template {}", self.template))
+                .subject(params)
+                .unwrap(),
+            (None, None) => panic!("an outbox row with neither a rendering nor parameters"),
+        }
+    }
 }
 
 fn pg(app: &TestApp) -> PgConnection {
@@ -282,8 +302,10 @@ async fn two_instances_share_files_jobs_and_emails_and_a_killed_build_is_retried
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut expected: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for m in diesel::sql_query("SELECT recipient, subject FROM outbox").load::<Mail>(&mut conn).unwrap() {
-        *expected.entry((m.recipient, m.subject)).or_default() += 1;
+    for m in
+        diesel::sql_query("SELECT recipient, template, subject, params FROM outbox").load::<Mail>(&mut conn).unwrap()
+    {
+        *expected.entry((m.recipient.clone(), m.sent_subject())).or_default() += 1;
     }
     let mut delivered: BTreeMap<(String, String), usize> = BTreeMap::new();
     for m in app.smtp.inbox.all() {
