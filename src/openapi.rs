@@ -93,15 +93,12 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
     doc
 }
 
-/// The largest integer a JSON number carries exactly between every client (2^53 - 1,
-/// JavaScript's `Number.MAX_SAFE_INTEGER`); the service reads an `int64` member only up
-/// to it from a float-written number (see [`crate::wire`]).
-const SAFE_INTEGER: i64 = 9_007_199_254_740_991;
-
-/// Gives every integer schema without a stated range the range of its format: `int32`
-/// is `i32`, `int64` (and an integer without a format) is ±(2^53 - 1). A schema that
-/// leaves a range open promises that any integer is read, and 10^27 is not (JSON parsers
-/// read it as a float); a range the type already states (`minimum: 0`) is kept.
+/// Gives every integer schema without a stated range the range the service reads:
+/// `int32` is `i32`, `int64` (and an integer without a format) is `i64`, `uint*` from 0.
+/// A schema that leaves a range open promises that any integer is read, and 10^27 is
+/// not (JSON parsers read it as a float); a range the type already states
+/// (`minimum: 0`) is kept. Query and path integers are `i64` too, so the document and
+/// the parser refuse the same values.
 pub fn bound_integers(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -114,8 +111,8 @@ pub fn bound_integers(value: &mut Value) {
                 let (min, max) = match map.get("format").and_then(Value::as_str) {
                     Some("int32") => (i64::from(i32::MIN), i64::from(i32::MAX)),
                     Some("uint32") => (0, i64::from(u32::MAX)),
-                    Some("uint64") => (0, SAFE_INTEGER),
-                    _ => (-SAFE_INTEGER, SAFE_INTEGER),
+                    Some("uint64") => (0, i64::MAX),
+                    _ => (i64::MIN, i64::MAX),
                 };
                 if !map.contains_key("exclusiveMinimum") {
                     map.entry("minimum").or_insert(json!(min));
@@ -241,8 +238,8 @@ mod tests {
         let p = &doc["properties"];
         assert_eq!(p["points"]["minimum"], 1);
         assert_eq!(p["points"]["maximum"], i32::MAX);
-        assert_eq!(p["cents"]["maximum"], super::SAFE_INTEGER);
-        assert_eq!(p["cents"]["minimum"], -super::SAFE_INTEGER);
+        assert_eq!(p["cents"]["maximum"], i64::MAX);
+        assert_eq!(p["cents"]["minimum"], i64::MIN);
         assert_eq!(p["maybe"]["minimum"], i32::MIN);
         assert!(p["name"].get("maximum").is_none());
     }
