@@ -653,6 +653,32 @@ pub struct NewStaff {
     pub roles: Vec<Role>,
 }
 
+/// Issues a staff invitation link (revoking unused earlier ones) and queues its email,
+/// naming `roles`, in the caller's transaction.
+fn invite_staff(
+    st: &AppState,
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    user: &User,
+    roles: impl Iterator<Item = Role>,
+) -> AppResult<()> {
+    let ttl = st.config.auth.staff_invite_ttl;
+    let (token_id, token) = issue_email_token(conn, now, user.id, TokenPurpose::StaffInvite, ttl)?;
+    let role_names: Vec<&str> = roles.map(Role::as_str).collect();
+    notifications::enqueue(
+        conn,
+        now,
+        &user.email,
+        &format!("staff_invite:{token_id}"),
+        &templates::StaffInvite {
+            full_name: user.full_name.clone(),
+            link: link(st, "set-password", &token),
+            roles: role_names.join(", "),
+            expires_hours: ttl.as_secs() / 3600,
+        },
+    )
+}
+
 /// An admin creates a staff account; the person chooses a password through the emailed link.
 pub fn create_staff(st: &AppState, ctx: &RequestCtx, admin_id: i64, input: NewStaff) -> AppResult<User> {
     let mut roles = input.roles;
@@ -686,21 +712,7 @@ pub fn create_staff(st: &AppState, ctx: &RequestCtx, admin_id: i64, input: NewSt
             },
             &roles,
         )?;
-        let ttl = st.config.auth.staff_invite_ttl;
-        let (token_id, token) = issue_email_token(conn, now, user.id, TokenPurpose::StaffInvite, ttl)?;
-        let role_names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        notifications::enqueue(
-            conn,
-            now,
-            &user.email,
-            &format!("staff_invite:{token_id}"),
-            &templates::StaffInvite {
-                full_name: user.full_name.clone(),
-                link: link(st, "set-password", &token),
-                roles: role_names.join(", "),
-                expires_hours: ttl.as_secs() / 3600,
-            },
-        )?;
+        invite_staff(st, conn, now, &user, roles.iter().copied())?;
         audit::record(
             conn,
             now,
@@ -710,7 +722,7 @@ pub fn create_staff(st: &AppState, ctx: &RequestCtx, admin_id: i64, input: NewSt
                 action: AuditAction::StaffCreated,
                 subject_type: AuditSubject::User,
                 subject_id: Some(user.id.to_string()),
-                summary: json!({"after": {"email": user.email, "roles": role_names}}),
+                summary: json!({"after": {"email": user.email, "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()}}),
             },
         )?;
         Ok(user)
@@ -737,21 +749,7 @@ pub fn resend_invitation(st: &AppState, ctx: &RequestCtx, admin_id: i64, user_id
         }
         // Issuing the new link revokes the unused earlier ones.
         let roles = roles_of(conn, user_id)?;
-        let role_names: Vec<&str> = roles.iter().filter(|r| r.is_staff()).map(|r| r.as_str()).collect();
-        let ttl = st.config.auth.staff_invite_ttl;
-        let (token_id, token) = issue_email_token(conn, now, user.id, TokenPurpose::StaffInvite, ttl)?;
-        notifications::enqueue(
-            conn,
-            now,
-            &user.email,
-            &format!("staff_invite:{token_id}"),
-            &templates::StaffInvite {
-                full_name: user.full_name.clone(),
-                link: link(st, "set-password", &token),
-                roles: role_names.join(", "),
-                expires_hours: ttl.as_secs() / 3600,
-            },
-        )?;
+        invite_staff(st, conn, now, &user, roles.into_iter().filter(|r| r.is_staff()))?;
         audit::record(
             conn,
             now,
@@ -761,7 +759,7 @@ pub fn resend_invitation(st: &AppState, ctx: &RequestCtx, admin_id: i64, user_id
                 action: AuditAction::StaffInvitationResent,
                 subject_type: AuditSubject::User,
                 subject_id: Some(user_id.to_string()),
-                summary: json!({"after": {"email": user.email, "invitation_expires_hours": ttl.as_secs() / 3600}}),
+                summary: json!({"after": {"email": user.email, "invitation_expires_hours": st.config.auth.staff_invite_ttl.as_secs() / 3600}}),
             },
         )?;
         Ok(user)
