@@ -120,6 +120,23 @@ pub fn claim_due(conn: &mut DbConn, now: NaiveDateTime, lease: Duration, limit: 
     Ok(claimed)
 }
 
+/// Extends the lease of a claimed email from `now`, if it is still this claim's: the
+/// attempt count the claim set is the fencing token (a later claim increments it).
+/// Answers false when another worker has claimed the email since, or it is no longer
+/// pending.
+pub fn renew_lease(conn: &mut DbConn, row: &ClaimedEmail, now: NaiveDateTime, lease: Duration) -> AppResult<bool> {
+    let lease_end = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1));
+    let changed = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(row.id))
+            .filter(outbox::attempts.eq(row.attempts))
+            .filter(outbox::status.eq(OutboxStatus::Pending)),
+    )
+    .set(outbox::locked_until.eq(lease_end))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
 pub fn mark_sent(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<()> {
     diesel::update(outbox::table.find(id))
         .set((

@@ -7,8 +7,12 @@ use super::mailer::Mailer;
 use super::service;
 use crate::AppState;
 
-/// How long a claimed email stays reserved for the worker that claimed it.
-const LEASE: Duration = Duration::from_secs(300);
+/// How long a claimed email stays reserved for the worker that claimed it. The worker
+/// renews the lease of each email just before sending it, so the lease only has to
+/// outlast one SMTP exchange (each SMTP command times out after 20 s, see
+/// [`Mailer::from_config`]); an instance killed in the middle of a pass leaves its
+/// claimed emails to the others after at most this long.
+pub const LEASE: Duration = Duration::from_secs(60);
 
 /// Sends every email that is due now; returns how many were delivered.
 pub fn run_once(state: &AppState, mailer: &Mailer) -> crate::error::AppResult<usize> {
@@ -16,6 +20,14 @@ pub fn run_once(state: &AppState, mailer: &Mailer) -> crate::error::AppResult<us
     let batch = state.db.tx_sync(|c| service::claim_due(c, now, LEASE, 50))?;
     let mut delivered = 0;
     for row in batch {
+        // The claim is renewed, fenced by the attempt count the claim set: if the batch
+        // took so long that the lease of this email ran out and another worker claimed
+        // it, that worker sends it and this one skips it.
+        let now = state.clock.now();
+        if !state.db.tx_sync(|c| service::renew_lease(c, &row, now, LEASE))? {
+            tracing::info!(outbox_id = row.id, "email claimed by another worker after this one's lease ran out");
+            continue;
+        }
         // Rendered here, when sent: an email that cannot be rendered is a failed attempt
         // like one SMTP refused, retried with backoff and dead-lettered in the end.
         let result = row

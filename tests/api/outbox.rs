@@ -16,7 +16,8 @@ both_backends!(
     outbox_listing_and_dead_letter_retry,
     an_email_rendered_when_sent_reads_as_one_rendered_when_queued,
     an_email_that_cannot_be_rendered_is_a_recorded_failure,
-    the_outbox_accepts_only_known_templates_and_one_kind_of_content
+    the_outbox_accepts_only_known_templates_and_one_kind_of_content,
+    an_email_claimed_by_a_killed_worker_is_sent_once_its_lease_ends
 );
 
 async fn outbox_rows(app: &TestApp) -> Vec<OutboxRow> {
@@ -373,4 +374,52 @@ async fn the_outbox_accepts_only_known_templates_and_one_kind_of_content(backend
     let sql = "INSERT INTO outbox (event_key, recipient, template, status, attempts, next_attempt_at, created_at) \
                VALUES ('bare', 'x@example.com', 'verify_email', 'pending', 0, '2099-01-01 00:00:00', '2026-01-01 00:00:00')";
     assert!(raw_sql(&app, vec![sql.to_string()]).await.is_err(), "the database accepted {sql}");
+}
+
+/// An instance killed in the middle of a pass leaves the emails it claimed leased: they
+/// are sent by another worker once the lease ends (not five minutes later, as when the
+/// lease covered a whole claimed batch), exactly once, and the killed claim can no longer
+/// renew its lease (the attempt count fences it). CI saw the multi-instance test wait
+/// for an email an instance claimed just before it was killed.
+async fn an_email_claimed_by_a_killed_worker_is_sent_once_its_lease_ends(backend: Backend) {
+    use gatehouse::notifications::{service, worker};
+    let app = TestApp::spawn(backend).await;
+    let state = app.state.clone();
+    // Queued and claimed in one transaction, as by another instance that then died: the
+    // app's own worker never sees the row unclaimed.
+    let claimed = actix_web::web::block(move || {
+        state.db.tx_sync(|c| {
+            let now = state.clock.now();
+            notifications::enqueue(c, now, "orphan@example.com", "test:orphan:1", &payout_sent("Orphan"))?;
+            service::claim_due(c, now, worker::LEASE, 50)
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let claim = claimed[0].clone();
+    assert_eq!(claim.attempts, 1);
+
+    // While the lease runs, nobody else sends it.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(app.smtp.inbox.to("orphan@example.com").is_empty(), "sent while another worker held it");
+
+    // Once the lease ends, the app's worker claims and sends it, once.
+    app.clock.advance(chrono::Duration::from_std(worker::LEASE).unwrap() + chrono::Duration::seconds(1));
+    app.smtp.inbox.wait_for("orphan@example.com").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.smtp.inbox.to("orphan@example.com").len(), 1);
+    let row = outbox_rows(&app).await.into_iter().find(|r| r.recipient == "orphan@example.com").unwrap();
+    assert_eq!((row.status.as_str(), row.attempts), ("sent", 2), "{row:?}");
+
+    // The killed worker's claim, were it to wake, cannot renew and so does not send.
+    let state = app.state.clone();
+    let renewed = actix_web::web::block(move || {
+        state.db.tx_sync(|c| service::renew_lease(c, &claim, state.clock.now(), worker::LEASE))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(!renewed, "a stale claim renewed its lease");
 }
