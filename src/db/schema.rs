@@ -691,6 +691,7 @@ diesel::table! {
         covers_from_cents -> Nullable<BigInt>,
         covers_to_cents -> Nullable<BigInt>,
         paid_on -> Nullable<Date>,
+        destination_kind -> Text,
     }
 }
 

@@ -109,6 +109,24 @@ pub fn amount(cents: i64) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
+/// [`amount`] as a SQL expression over the integer `column`, for set-based writes (the
+/// payout emails' parameters). `tests/api/ledger.rs` checks both backends against
+/// [`amount`] from zero to the largest cents.
+pub fn amount_sql(backend: crate::db::Backend, column: &str) -> String {
+    // abs(i64::MIN) overflows in both databases; no amount gets near it (the ledger's
+    // sums are checked), and the expression then fails rather than lie.
+    let c = column;
+    match backend {
+        crate::db::Backend::Sqlite => {
+            format!("printf('%s%d.%02d', CASE WHEN {c} < 0 THEN '-' ELSE '' END, abs({c}) / 100, abs({c}) % 100)")
+        }
+        crate::db::Backend::Postgres => format!(
+            "(CASE WHEN {c} < 0 THEN '-' ELSE '' END || CAST(abs({c}) / 100 AS TEXT) || '.' || \
+             lpad(CAST(abs({c}) % 100 AS TEXT), 2, '0'))"
+        ),
+    }
+}
+
 /// Cents as dollars: 123456 → "$1,234.56".
 pub fn dollars(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };

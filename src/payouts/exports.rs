@@ -31,9 +31,9 @@ use super::service::{amount, batch_row};
 use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::RequestCtx;
 use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, users};
-use crate::db::DbConn;
+use crate::db::{Backend, DbConn};
 use crate::error::{AppError, AppResult, ProblemCode};
-use crate::notifications::{self, templates::PayoutSent};
+use crate::notifications::templates::{Email, PayoutSent};
 use crate::spool::{SpoolReader, SpoolWriter};
 use crate::tax::model::TaxProfile;
 use crate::AppState;
@@ -355,10 +355,8 @@ pub struct Slice {
     pub limit: i64,
 }
 
-const ANY_KIND: [&str; 2] = ["email", "bank"];
-
-fn kinds(kind: Option<DestinationKind>) -> Vec<&'static str> {
-    kind.map_or(ANY_KIND.to_vec(), |k| vec![k.as_str()])
+fn kinds(kind: Option<DestinationKind>) -> Vec<DestinationKind> {
+    kind.map_or(vec![DestinationKind::Email, DestinationKind::Bank], |k| vec![k])
 }
 
 /// The rail's item count: its largest position (positions are 1..n, by index).
@@ -371,28 +369,28 @@ fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail) -> AppResult<i64> {
     Ok(last.unwrap_or(0))
 }
 
-/// The rail's items paying one kind of destination.
+/// The rail's items paying one kind of destination: a range of the
+/// `(batch_id, rail, destination_kind, rail_position)` index.
 fn count_kind(conn: &mut DbConn, batch_id: i64, rail: Rail, kind: DestinationKind) -> AppResult<i64> {
     Ok(payout_items::table
-        .inner_join(payout_methods::table)
         .filter(payout_items::batch_id.eq(batch_id))
         .filter(payout_items::rail.eq(rail))
-        .filter(payout_methods::destination_kind.eq(kind.as_str()))
+        .filter(payout_items::destination_kind.eq(kind))
         .count()
         .get_result(conn)?)
 }
 
 /// The position after which a slice starts: by index for a whole rail (positions are
-/// dense), else the position of the last item of the kind before the slice.
+/// dense), else the position of the last item of the kind before the slice (skipped in
+/// the same index, never joined to the methods).
 fn start_after(conn: &mut DbConn, batch_id: i64, rail: Rail, slice: &Slice) -> AppResult<i64> {
     match slice.kind {
         _ if slice.offset == 0 => Ok(0),
         None => Ok(slice.offset),
         Some(kind) => Ok(payout_items::table
-            .inner_join(payout_methods::table)
             .filter(payout_items::batch_id.eq(batch_id))
             .filter(payout_items::rail.eq(rail))
-            .filter(payout_methods::destination_kind.eq(kind.as_str()))
+            .filter(payout_items::destination_kind.eq(kind))
             .order(payout_items::rail_position.asc())
             .offset(slice.offset - 1)
             .select(payout_items::rail_position)
@@ -409,7 +407,7 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, after: i64, limit: i64) -
         .filter(payout_items::batch_id.eq(plan.batch_id))
         .filter(payout_items::rail.eq(rail))
         .filter(payout_items::rail_position.gt(after))
-        .filter(payout_methods::destination_kind.eq_any(kinds(plan.slice.kind)))
+        .filter(payout_items::destination_kind.eq_any(kinds(plan.slice.kind)))
         .order(payout_items::rail_position.asc())
         .limit(limit);
     let rows: Vec<(i64, i64, i64, i64, MethodRow, String)> = if rail == Rail::Wise {
@@ -815,47 +813,42 @@ fn record(
     })
 }
 
-/// "Your payout is on its way", once per item, when the batch is first exported: a page
-/// of items at a time, queued as their template parameters (the worker renders each
-/// email when it sends it).
+/// "Your payout is on its way", once per item, when the batch is first exported: one
+/// `INSERT … SELECT` that writes each item's template parameters (those of
+/// [`PayoutSent`], amounts formatted as [`amount`] formats them) straight from the
+/// items, their payees and their methods; the outbox worker renders each email when it
+/// sends it. `ON CONFLICT DO NOTHING` on the UNIQUE event key queues an email once
+/// (never `INSERT OR IGNORE`, which would also drop a row that fails a CHECK).
+///
+/// Set-based because paging it through the service (read 500 items, serialize, insert
+/// 500 rows) made the first export of a 300,000-item batch take over 100 s on SQLite,
+/// growing faster than the batch (issue 19, BENCHMARKS.md).
 fn email_sent(conn: &mut DbConn, now: NaiveDateTime, batch_id: i64) -> AppResult<()> {
-    // Rail by rail, in id order, so each page is a range of the (batch_id, rail, id)
-    // index. Paging the whole batch in id order read and sorted every item after the
-    // cursor for each page (no index has that order): quadratic in the batch's size, and
-    // most of this function's time once the emails were no longer rendered (issue 23).
-    for rail in Rail::ALL {
-        let mut after = 0;
-        loop {
-            let rows: Vec<(ItemRow, String, String, String)> = payout_items::table
-                .inner_join(payout_methods::table)
-                .inner_join(users::table)
-                .filter(payout_items::batch_id.eq(batch_id))
-                .filter(payout_items::rail.eq(rail.as_str()))
-                .filter(payout_items::id.gt(after))
-                .order(payout_items::id.asc())
-                .limit(PAGE)
-                .select((ItemRow::as_select(), payout_methods::masked, users::email, users::full_name))
-                .load(conn)?;
-            let Some(last) = rows.last().map(|r| r.0.id) else { break };
-            let emails = rows
-                .into_iter()
-                .map(|(item, masked, email, full_name)| {
-                    let key = format!("payout_sent:{}", item.id);
-                    let body = PayoutSent {
-                        full_name,
-                        item_id: item.id,
-                        gross: amount(item.gross_cents),
-                        withheld: amount(item.withheld_cents),
-                        net: amount(item.net_cents),
-                        destination: masked,
-                    };
-                    notifications::prepare(email, key, &body)
-                })
-                .collect::<AppResult<Vec<_>>>()?;
-            notifications::enqueue_many(conn, now, &emails)?;
-            after = last;
-        }
-    }
+    use diesel::sql_types::{BigInt, Timestamp};
+    let backend = conn.backend();
+    let money = |column| crate::ledger::money::amount_sql(backend, column);
+    let (object, batch, at) = match backend {
+        Backend::Postgres => ("json_build_object", "$1", "$2"),
+        Backend::Sqlite => ("json_object", "?1", "?2"),
+    };
+    let sql = format!(
+        "INSERT INTO outbox (event_key, recipient, template, params, status, attempts, next_attempt_at, created_at) \
+         SELECT 'payout_sent:' || CAST(i.id AS TEXT), u.email, '{template}', \
+         CAST({object}('full_name', u.full_name, 'item_id', i.id, 'gross', {gross}, 'withheld', {withheld}, \
+         'net', {net}, 'destination', m.masked) AS TEXT), 'pending', 0, {at}, {at} \
+         FROM payout_items i JOIN users u ON u.id = i.contributor_id JOIN payout_methods m ON m.id = i.method_id \
+         WHERE i.batch_id = {batch} \
+         ON CONFLICT (event_key) DO NOTHING",
+        template = PayoutSent::TEMPLATE.as_str(),
+        gross = money("i.gross_cents"),
+        withheld = money("i.withheld_cents"),
+        net = money("i.net_cents"),
+    );
+    let query = diesel::sql_query(sql).bind::<BigInt, _>(batch_id).bind::<Timestamp, _>(now);
+    match conn {
+        DbConn::Postgresql(c) => query.execute(c)?,
+        DbConn::Sqlite(c) => query.execute(c)?,
+    };
     Ok(())
 }
 

@@ -223,6 +223,9 @@ pub struct NewItemRow {
     pub rail_position: i64,
     pub covers_from_cents: Option<i64>,
     pub covers_to_cents: Option<i64>,
+    /// The method's destination kind (Wise files are per kind), checked equal to it by
+    /// the database.
+    pub destination_kind: DestinationKind,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -103,6 +103,8 @@ pub struct Candidate {
     pub reasons: Vec<String>,
     #[serde(skip)]
     pub method_id: Option<i64>,
+    #[serde(skip)]
+    pub destination_kind: Option<DestinationKind>,
     /// Backup withholding on a payout now.
     #[serde(skip)]
     pub withholding: WithholdingStatus,
@@ -227,6 +229,7 @@ pub fn candidates(conn: &mut DbConn, now: NaiveDateTime, minimum: i64) -> AppRes
                 credits_cents: credits.get(&id).copied().unwrap_or_default(),
                 rail: method.as_ref().map(MethodRow::rail),
                 destination: method.as_ref().map(|m| m.masked.clone()),
+                destination_kind: method.as_ref().map(|m| m.destination_kind),
                 method_id: method.map(|m| m.id),
                 reasons,
                 withholding,
@@ -513,11 +516,11 @@ pub fn build_batch(
         let payer_withholds = crate::tax::service::payer_withholds_by_rail(conn)?;
         // An eligible contributor has a method and its rail; neither is ever defaulted
         // (ids and rails that move money are read, or the build fails).
-        let amounts: Vec<(&Candidate, Rail, i64, i64, i64)> = eligible
+        let amounts: Vec<(&Candidate, Rail, i64, DestinationKind, i64, i64)> = eligible
             .iter()
             .map(|c| {
                 let w = &c.withholding;
-                let (Some(rail), Some(method_id)) = (c.rail, c.method_id) else {
+                let (Some(rail), Some(method_id), Some(kind)) = (c.rail, c.method_id, c.destination_kind) else {
                     return Err(AppError::Internal(anyhow::anyhow!(
                         "eligible contributor {} has no payout method or rail",
                         c.contributor_id
@@ -527,7 +530,7 @@ pub fn build_batch(
                     AppError::Internal(anyhow::anyhow!("rail {} missing from payout_rails", rail.as_str()))
                 })?;
                 let withheld = if w.required && withholds { withheld_amount(c.available_cents, w.rate) } else { 0 };
-                Ok((c, rail, method_id, c.available_cents, withheld))
+                Ok((c, rail, method_id, kind, c.available_cents, withheld))
             })
             .collect::<AppResult<_>>()?;
         // Items are inserted in contributor order, so ids rise with each rail's positions.
@@ -535,7 +538,7 @@ pub fn build_batch(
         for chunk in amounts.chunks(ROWS_PER_INSERT) {
             let rows: Vec<NewItemRow> = chunk
                 .iter()
-                .map(|(c, rail, method_id, gross, withheld)| {
+                .map(|(c, rail, method_id, kind, gross, withheld)| {
                     let position = positions.entry(*rail).or_insert(0);
                     *position += 1;
                     NewItemRow {
@@ -553,6 +556,7 @@ pub fn build_batch(
                         // up to everything credited so far (docs/ledger.md).
                         covers_from_cents: Some(c.credits_cents - gross),
                         covers_to_cents: Some(c.credits_cents),
+                        destination_kind: *kind,
                     }
                 })
                 .collect();
@@ -577,7 +581,7 @@ pub fn build_batch(
             .collect();
         let (mut gross_total, mut withheld_total) = (0i64, 0i64);
         let mut postings = Vec::with_capacity(withheld_items.len());
-        for (c, _, _, gross, withheld) in &amounts {
+        for (c, _, _, _, gross, withheld) in &amounts {
             let user = c.contributor_id;
             if *withheld > 0 {
                 let item_id = withheld_items

@@ -15,6 +15,7 @@ both_backends!(
     split_bonuses_past_the_threshold_wait_for_a_second_finance_user,
     the_database_refuses_an_unbalanced_transaction,
     the_database_refuses_payout_totals_that_do_not_add_up,
+    amounts_formatted_in_sql_read_as_the_service_formats_them,
 );
 
 /// Runs `statements` in one database transaction that is then rolled back: `Ok` when the
@@ -217,12 +218,16 @@ async fn the_database_refuses_payout_totals_that_do_not_add_up(backend: Backend)
                 totals
             )
         };
-        let item = |into: &str, gross: i64, withheld: i64, net: i64| {
+        let item_of_kind = |into: &str, gross: i64, withheld: i64, net: i64, kind: &str| {
             format!(
                 "INSERT INTO payout_items (batch_id, contributor_id, method_id, rail, gross_cents, withheld_cents, \
-                 net_cents, status, created_at, rail_position) SELECT {into}, {other}, i.method_id, i.rail, {gross}, \
-                 {withheld}, {net}, 'pending', i.created_at, 2 FROM payout_items i WHERE i.batch_id = {id}"
+                 net_cents, status, created_at, rail_position, destination_kind) SELECT {into}, {other}, i.method_id, \
+                 i.rail, {gross}, {withheld}, {net}, 'pending', i.created_at, 2, {kind} FROM payout_items i \
+                 WHERE i.batch_id = {id}"
             )
+        };
+        let item = |into: &str, gross: i64, withheld: i64, net: i64| {
+            item_of_kind(into, gross, withheld, net, "i.destination_kind")
         };
         let raw = "(SELECT id FROM payout_batches WHERE idempotency_key = 'raw-1')";
         let raw_totals =
@@ -242,6 +247,11 @@ async fn the_database_refuses_payout_totals_that_do_not_add_up(backend: Backend)
             ("", attempt(&mut conn, &[new_batch(""), item(raw, 100, 0, 99)])),
             ("", attempt(&mut conn, &[new_batch(""), item(raw, 100, -1, 101)])),
             ("totals", attempt(&mut conn, &[new_batch(""), item(raw, 100, 10, 90), raw_totals(1, 101, 10, 91)])),
+            // An item carries its method's destination kind (Wise parts are read by it):
+            // a bank-account method's item cannot say `email`, at insert or later.
+            ("method_kind", attempt(&mut conn, &[new_batch(""), item_of_kind(raw, 100, 0, 100, "'email'")])),
+            ("method_kind", attempt(&mut conn, &[format!(
+                "UPDATE payout_items SET destination_kind = 'email' WHERE batch_id = {id}")])),
         ];
         // A batch written the way the build writes it (zero, items, then their sums) is accepted.
         let accepted = vec![
@@ -445,4 +455,56 @@ async fn ledger_entries_are_append_only(backend: Backend) {
     .unwrap();
     assert!(update.is_err() && delete.is_err() && delete_tx.is_err());
     assert_ledger_balanced(&app).await;
+}
+
+/// The payout emails' parameters are written set-based, their amounts formatted by the
+/// database (`ledger::money::amount_sql`): each backend's rendering is the service's
+/// `amount` for every shape of amount (no cents, one digit of cents, negative, large).
+async fn amounts_formatted_in_sql_read_as_the_service_formats_them(backend: Backend) {
+    use gatehouse::ledger::money::{amount, amount_sql};
+    let app = TestApp::spawn(backend).await;
+    let values: Vec<i64> = vec![
+        0,
+        1,
+        5,
+        9,
+        10,
+        99,
+        100,
+        101,
+        110,
+        1_000,
+        123_456,
+        999_999_999,
+        i64::MAX,
+        -1,
+        -5,
+        -100,
+        -123_456,
+        -i64::MAX,
+    ];
+    let state = app.state.clone();
+    let rendered = web::block(move || {
+        #[derive(diesel::QueryableByName)]
+        struct R {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            a: String,
+        }
+        let mut conn = state.db.get().unwrap();
+        let backend = conn.backend();
+        values
+            .iter()
+            .map(|v| {
+                let sql =
+                    format!("SELECT {} AS a FROM (SELECT CAST({v} AS BIGINT) AS x) t", amount_sql(backend, "t.x"));
+                let rows: Vec<R> = diesel::RunQueryDsl::load(diesel::sql_query(sql), &mut *conn).unwrap();
+                (*v, rows.into_iter().next().unwrap().a)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (v, a) in rendered {
+        assert_eq!(a, amount(v), "{v} cents on {backend:?}");
+    }
 }

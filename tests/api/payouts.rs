@@ -310,6 +310,42 @@ async fn released_work_is_paid_exported_settled_and_a_return_is_rebatched(backen
     let sent = mail_with_subject(&app, "worker2@example.com", "on its way").await;
     assert!(sent.text.contains("19.00") && sent.text.contains("6.00"), "{}", sent.text);
     mail_with_subject(&app, "worker0@example.com", "on its way").await;
+    // The payout emails' parameters are written by SQL, not serialized by the service:
+    // each is exactly a `PayoutSent` (no missing, extra or mistyped member) holding the
+    // item's own figures and masked destination.
+    let state = app.state.clone();
+    let queued: Vec<(String, String)> = actix_web::web::block(move || {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::outbox;
+        state.db.read_sync(|c| {
+            Ok(outbox::table
+                .filter(outbox::event_key.like("payout_sent:%"))
+                .select((outbox::event_key, outbox::params.assume_not_null()))
+                .load(c)?)
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(queued.len(), 3, "one email per item: {queued:?}");
+    for (key, params) in queued {
+        let value: Value = serde_json::from_str(&params).unwrap();
+        let typed: gatehouse::notifications::templates::PayoutSent = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&typed).unwrap(), value, "{key}");
+        let item = items.values().find(|i| i["id"].as_i64() == Some(typed.item_id)).unwrap();
+        assert_eq!(key, format!("payout_sent:{}", typed.item_id));
+        let money = |field: &str| gatehouse::ledger::money::amount(item[field].as_i64().unwrap());
+        assert_eq!(
+            (&typed.gross, &typed.withheld, &typed.net, typed.destination.as_str()),
+            (
+                &money("gross_cents"),
+                &money("withheld_cents"),
+                &money("net_cents"),
+                item["destination"].as_str().unwrap()
+            ),
+            "{value}"
+        );
+    }
     let (_, mine) = app.get("/me/payouts", Some(&w.contributors[0].1.access)).await;
     assert_eq!(mine["items"][0]["status"], "sent");
 

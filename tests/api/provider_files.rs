@@ -261,14 +261,14 @@ fn seed_wise_batch(app: &TestApp, n: usize, maker: i64, checker: i64) -> i64 {
                 .enumerate()
                 .map(|(k, (user, method))| {
                     let cents = 1_000 + k;
-                    format!("({batch}, {user}, {method}, 'wise', {cents}, 0, {cents}, 'pending', {ts}, {})", k + 1)
+                    format!("({batch}, {user}, {method}, 'wise', {cents}, 0, {cents}, 'pending', {ts}, {}, 'bank')", k + 1)
                 })
                 .collect();
             run(
                 conn,
                 "payout_items",
                 "batch_id, contributor_id, method_id, rail, gross_cents, withheld_cents, net_cents, status, created_at, \
-                 rail_position",
+                 rail_position, destination_kind",
                 items,
             )?;
             let total: i64 = (0..n as i64).map(|k| 1_000 + k).sum();
