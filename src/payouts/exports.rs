@@ -138,6 +138,8 @@ impl Receiver {
 /// One payment to write.
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// Its place among the rail's items (`payout_items.rail_position`).
+    pub position: i64,
     pub item_id: i64,
     pub net_cents: i64,
     /// The contributor's account name (Wise files fall back to it without a W-9).
@@ -398,43 +400,56 @@ fn start_after(conn: &mut DbConn, batch_id: i64, rail: Rail, slice: &Slice) -> A
     }
 }
 
-/// Items of the rail in position order after position `after`, with what a file needs,
-/// decrypted; and the last position read.
-fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, after: i64, limit: i64) -> AppResult<(Vec<Row>, Option<i64>)> {
+/// Which items of the plan's slice one query reads, in position order.
+#[derive(Clone, Copy)]
+enum Which<'a> {
+    /// `limit` items after position `after`.
+    After { after: i64, limit: i64 },
+    /// The items at these positions.
+    At(&'a [i64]),
+}
+
+/// Items of the rail, as `which` selects them, with what a file needs, decrypted; and
+/// the last position read.
+fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, which: Which<'_>) -> AppResult<(Vec<Row>, Option<i64>)> {
     let rail = plan.format.rail();
     let items = payout_items::table
         .inner_join(payout_methods::table)
         .filter(payout_items::batch_id.eq(plan.batch_id))
         .filter(payout_items::rail.eq(rail))
-        .filter(payout_items::rail_position.gt(after))
         .filter(payout_items::destination_kind.eq_any(kinds(plan.slice.kind)))
-        .order(payout_items::rail_position.asc())
-        .limit(limit);
+        .order(payout_items::rail_position.asc());
+    macro_rules! narrowed {
+        ($query:expr) => {{
+            let query = $query.into_boxed();
+            match which {
+                Which::After { after, limit } => query.filter(payout_items::rail_position.gt(after)).limit(limit),
+                Which::At(positions) => query.filter(payout_items::rail_position.eq_any(positions)),
+            }
+        }};
+    }
     let rows: Vec<(i64, i64, i64, i64, MethodRow, String)> = if rail == Rail::Wise {
         // Only Wise files carry the contributor's name (email recipients have no
         // account holder): the other rails skip the join to `users`.
-        items
-            .inner_join(users::table.on(users::id.eq(payout_items::contributor_id)))
-            .select((
-                payout_items::rail_position,
-                payout_items::id,
-                payout_items::contributor_id,
-                payout_items::net_cents,
-                MethodRow::as_select(),
-                users::full_name,
-            ))
-            .load(conn)?
+        narrowed!(items.inner_join(users::table.on(users::id.eq(payout_items::contributor_id))).select((
+            payout_items::rail_position,
+            payout_items::id,
+            payout_items::contributor_id,
+            payout_items::net_cents,
+            MethodRow::as_select(),
+            users::full_name,
+        )))
+        .load(conn)?
     } else {
-        items
-            .select((
-                payout_items::rail_position,
-                payout_items::id,
-                payout_items::contributor_id,
-                payout_items::net_cents,
-                MethodRow::as_select(),
-                diesel::dsl::sql::<diesel::sql_types::Text>("''"),
-            ))
-            .load(conn)?
+        narrowed!(items.select((
+            payout_items::rail_position,
+            payout_items::id,
+            payout_items::contributor_id,
+            payout_items::net_cents,
+            MethodRow::as_select(),
+            diesel::dsl::sql::<diesel::sql_types::Text>("''"),
+        )))
+        .load(conn)?
     };
     let last = rows.last().map(|r| r.0);
     // PayPal files name nobody; Wise and NACHA files need the W-9's receiver.
@@ -446,8 +461,9 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, after: i64, limit: i64) -
     };
     let rows = rows
         .into_iter()
-        .map(|(_, item_id, contributor_id, net_cents, m, name)| {
+        .map(|(position, item_id, contributor_id, net_cents, m, name)| {
             Ok(Row {
+                position,
                 item_id,
                 net_cents,
                 name,
@@ -472,7 +488,7 @@ fn for_rows(
     let mut left = plan.slice.limit;
     let mut written = 0;
     while left > 0 {
-        let (rows, last) = page(st, conn, plan, after, PAGE.min(left))?;
+        let (rows, last) = page(st, conn, plan, Which::After { after, limit: PAGE.min(left) })?;
         let Some(last) = last else { break };
         for r in &rows {
             f(r).map_err(write_error)?;
@@ -604,28 +620,46 @@ pub fn generate(st: &AppState, conn: &mut DbConn, plan: &Plan, out: &mut dyn Wri
         Format::Nacha => {
             // The first export's time dates the file and its effective entry date (the
             // next banking day), so a re-export is byte-identical. Consumers' credits
-            // form a PPD batch, businesses' a CCD batch: one pass over the items each.
+            // form a PPD batch, businesses' a CCD batch after it: one pass over the
+            // items writes the consumers' entries and keeps the businesses' positions
+            // (8 bytes each), whose items alone are read again for the CCD batch. The
+            // entries come out in the order two passes over all the items gave, so a
+            // file first exported before keeps its recorded hash.
             let o = &st.config.payouts.nacha;
             let (mut w, head) = NachaWriter::start(o, plan.created, nacha::effective_entry_date(plan.created.date()));
             out.write_all(head.as_bytes()).map_err(write_error)?;
-            let mut n = 0;
-            for sec in [SecCode::Ppd, SecCode::Ccd] {
-                let mut open = false;
-                n += for_rows(st, conn, plan, |r| {
-                    if r.business() != (sec == SecCode::Ccd) {
-                        return Ok(());
-                    }
-                    if !open {
-                        open = true;
-                        out.write_all(w.begin_batch(sec).as_bytes())?;
-                    }
-                    out.write_all(nacha_entry(&mut w, r).as_bytes())
-                })?;
-                out.write_all(w.end_batch().as_bytes()).map_err(write_error)?;
+            let mut businesses = Vec::new();
+            let mut open = false;
+            let n = for_rows(st, conn, plan, |r| {
+                if r.business() {
+                    businesses.push(r.position);
+                    return Ok(());
+                }
+                if !open {
+                    open = true;
+                    out.write_all(w.begin_batch(SecCode::Ppd).as_bytes())?;
+                }
+                out.write_all(nacha_entry(&mut w, r).as_bytes())
+            })?;
+            out.write_all(w.end_batch().as_bytes()).map_err(write_error)?;
+            for (k, positions) in businesses.chunks(PAGE as usize).enumerate() {
+                if k == 0 {
+                    out.write_all(w.begin_batch(SecCode::Ccd).as_bytes()).map_err(write_error)?;
+                }
+                let (rows, _) = page(st, conn, plan, Which::At(positions))?;
+                if rows.len() != positions.len() {
+                    return Err(AppError::Internal(anyhow::anyhow!(
+                        "batch {}: CCD items changed while exported",
+                        plan.batch_id
+                    )));
+                }
+                for r in &rows {
+                    out.write_all(nacha_entry(&mut w, r).as_bytes()).map_err(write_error)?;
+                }
             }
+            out.write_all(w.end_batch().as_bytes()).map_err(write_error)?;
             out.write_all(w.finish().as_bytes()).map_err(write_error)?;
-            // Each item was read once per class and written once.
-            Ok(n / 2)
+            Ok(n)
         }
     }
 }
@@ -858,6 +892,7 @@ mod tests {
 
     fn paypal(item_id: i64) -> Row {
         Row {
+            position: item_id,
             item_id,
             net_cents: 1_000 + item_id,
             name: "Ana".into(),
@@ -880,6 +915,7 @@ mod tests {
 
     fn bank(receiver: Option<Receiver>) -> Row {
         Row {
+            position: 5,
             item_id: 5,
             net_cents: 2_550,
             name: "Dee, Jr".into(),
