@@ -35,7 +35,7 @@ use crate::db::{Backend, DbConn};
 use crate::error::{AppError, AppResult, ProblemCode};
 use crate::notifications::templates::{Email, PayoutSent};
 use crate::spool::{SpoolReader, SpoolWriter};
-use crate::tax::model::TaxProfile;
+use crate::tax::model::W9Payee;
 use crate::AppState;
 
 const PAGE: i64 = 500;
@@ -118,7 +118,7 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    pub fn from_w9(p: &TaxProfile) -> Self {
+    pub fn from_w9(p: &W9Payee) -> Self {
         let business = p.names_a_business();
         Self {
             business,
@@ -428,7 +428,8 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, which: Which<'_>) -> AppR
             }
         }};
     }
-    let rows: Vec<(i64, i64, i64, i64, MethodRow, String)> = if rail == Rail::Wise {
+    // Of the method, only what decrypts to the destination.
+    let rows: Vec<(i64, i64, i64, i64, (i64, String), String)> = if rail == Rail::Wise {
         // Only Wise files carry the contributor's name (email recipients have no
         // account holder): the other rails skip the join to `users`.
         narrowed!(items.inner_join(users::table.on(users::id.eq(payout_items::contributor_id))).select((
@@ -436,7 +437,7 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, which: Which<'_>) -> AppR
             payout_items::id,
             payout_items::contributor_id,
             payout_items::net_cents,
-            MethodRow::as_select(),
+            (payout_methods::id, payout_methods::details_enc),
             users::full_name,
         )))
         .load(conn)?
@@ -446,7 +447,7 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, which: Which<'_>) -> AppR
             payout_items::id,
             payout_items::contributor_id,
             payout_items::net_cents,
-            MethodRow::as_select(),
+            (payout_methods::id, payout_methods::details_enc),
             diesel::dsl::sql::<diesel::sql_types::Text>("''"),
         )))
         .load(conn)?
@@ -461,13 +462,13 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, which: Which<'_>) -> AppR
     };
     let rows = rows
         .into_iter()
-        .map(|(position, item_id, contributor_id, net_cents, m, name)| {
+        .map(|(position, item_id, contributor_id, net_cents, (method_id, details_enc), name)| {
             Ok(Row {
                 position,
                 item_id,
                 net_cents,
                 name,
-                destination: methods::destination(st, &m)?,
+                destination: methods::decrypt_destination(st, method_id, &details_enc)?,
                 receiver: w9s.get(&contributor_id).map(Receiver::from_w9),
             })
         })

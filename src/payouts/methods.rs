@@ -163,11 +163,16 @@ pub fn method(conn: &mut DbConn, id: i64) -> AppResult<MethodRow> {
 
 /// Decrypts a method's destination (exports only).
 pub fn destination(st: &AppState, m: &MethodRow) -> AppResult<Destination> {
+    decrypt_destination(st, m.id, &m.details_enc)
+}
+
+/// [`destination`] from the two columns it reads (export pages select only these).
+pub fn decrypt_destination(st: &AppState, method_id: i64, details_enc: &str) -> AppResult<Destination> {
     let plain = st
         .cipher
-        .decrypt_str(&m.details_enc)
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("payout method {} does not decrypt", m.id)))?;
-    serde_json::from_str(&plain).map_err(|e| AppError::Internal(anyhow::anyhow!("payout method {}: {e}", m.id)))
+        .decrypt_str(details_enc)
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("payout method {method_id} does not decrypt")))?;
+    serde_json::from_str(&plain).map_err(|e| AppError::Internal(anyhow::anyhow!("payout method {method_id}: {e}")))
 }
 
 /// Adds a method, replacing the current one. A change (not the first method) waits out

@@ -118,7 +118,25 @@ impl TaxProfile {
     }
 }
 
-impl TaxProfile {
+/// What a payment file names of a payee's W-9 (Wise receivers, NACHA's entry class):
+/// the columns an export reads, 500 payees a page, without the TIN's ciphertext, the
+/// signature or the timestamps of the whole row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tax_profiles)]
+pub struct W9Payee {
+    pub user_id: i64,
+    pub legal_name: String,
+    pub business_name: Option<String>,
+    pub tax_classification: TaxClassification,
+    pub tin_type: super::tin::TinType,
+    pub address_line1: String,
+    pub address_line2: Option<String>,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+}
+
+impl W9Payee {
     /// Whether the W-9 names a business: an EIN, an entity's tax classification
     /// (anything but individual / sole proprietor / single-member LLC), or a business
     /// name on line 2. Such a payee is paid as a business: Wise's institution

@@ -38,19 +38,24 @@ pub fn current_profiles_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<Has
     Ok(newest_per_user(rows))
 }
 
-/// [`profile_in_force`] for many users at once (export files), by user id.
+/// What export files name of the W-9s in force at `at` (the newest version signed by
+/// then, as [`profile_in_force`] reads it), for many users at once, by user id.
 pub fn profiles_in_force_of(
     conn: &mut DbConn,
     user_ids: &[i64],
     at: NaiveDateTime,
-) -> AppResult<HashMap<i64, TaxProfile>> {
-    let rows: Vec<TaxProfile> = tax_profiles::table
+) -> AppResult<HashMap<i64, W9Payee>> {
+    let rows: Vec<W9Payee> = tax_profiles::table
         .filter(tax_profiles::user_id.eq_any(user_ids))
         .filter(tax_profiles::signed_at.le(at))
         .order((tax_profiles::user_id.asc(), tax_profiles::version.desc()))
-        .select(TaxProfile::as_select())
+        .select(W9Payee::as_select())
         .load(conn)?;
-    Ok(newest_per_user(rows))
+    let mut out = HashMap::with_capacity(rows.len());
+    for p in rows {
+        out.entry(p.user_id).or_insert(p);
+    }
+    Ok(out)
 }
 
 /// The first row of each user in rows ordered by user, newest version first.
