@@ -294,9 +294,9 @@ def raw_writes(be, batch_id, finance_id):
         f"VALUES ('draft', 'bench-raw-writes', 'x', 'raw baseline', {finance_id}, '2026-01-01 00:00:00', "
         "'bench-raw-writes');",
         "INSERT INTO payout_items (batch_id, contributor_id, method_id, rail, gross_cents, withheld_cents, "
-        f"net_cents, status, created_at, rail_position, destination_kind) SELECT {raw_batch}, contributor_id, "
-        f"method_id, rail, gross_cents, withheld_cents, net_cents, 'pending', created_at, rail_position, "
-        f"destination_kind FROM payout_items "
+        f"net_cents, status, created_at, rail_position, destination_kind, kind_position) SELECT {raw_batch}, "
+        f"contributor_id, method_id, rail, gross_cents, withheld_cents, net_cents, 'pending', created_at, "
+        f"rail_position, destination_kind, kind_position FROM payout_items "
         f"WHERE batch_id = {batch_id};",
         "INSERT INTO ledger_transactions (kind, reference, memo, contributor_id, created_by, created_at) "
         "SELECT 'payout_reserved', 'raw_item:' || CAST(i.id AS TEXT), 'raw baseline', i.contributor_id, "

@@ -8,7 +8,8 @@ the rest of the suite, and with the batch built in the same server process.
 Seeds ITEMS_PER_RAIL contributors on each rail in a fresh database (SQLite file under
 /tmp/gatehouse-exports, or a PostgreSQL database dropped after), builds and approves one
 batch, then downloads each format (all its parts) twice, first export and repeat, and
-prints bench.py's log lines and one JSON line. With `perf`, `perf record -g` samples the
+prints bench.py's log lines and one JSON line. KEEP=1 keeps the database (to EXPLAIN a
+statement on it afterwards). With `perf`, `perf record -g` samples the
 server during the downloads (REPEAT=N repeats them N more times under the profiler).
 Peak RSS includes the build done by the same process (bench.py restarts the server).
 """
@@ -55,7 +56,8 @@ def run(kind, n, binary, workdir, rails, perf):
         print(json.dumps({"backend": kind, "items_per_rail": n, "build_seconds": secs, "exports": out}), flush=True)
     finally:
         stop_server(server)
-        be.drop()
+        if os.environ.get("KEEP") != "1":
+            be.drop()
 
 
 if __name__ == "__main__":

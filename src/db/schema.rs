@@ -692,6 +692,7 @@ diesel::table! {
         covers_to_cents -> Nullable<BigInt>,
         paid_on -> Nullable<Date>,
         destination_kind -> Text,
+        kind_position -> BigInt,
     }
 }
 

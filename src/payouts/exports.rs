@@ -138,7 +138,8 @@ impl Receiver {
 /// One payment to write.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// Its place among the rail's items (`payout_items.rail_position`).
+    /// Its place in the file's slice: among the rail's items (`rail_position`), or
+    /// among those of its destination kind for a Wise template (`kind_position`).
     pub position: i64,
     pub item_id: i64,
     pub net_cents: i64,
@@ -357,10 +358,6 @@ pub struct Slice {
     pub limit: i64,
 }
 
-fn kinds(kind: Option<DestinationKind>) -> Vec<DestinationKind> {
-    kind.map_or(vec![DestinationKind::Email, DestinationKind::Bank], |k| vec![k])
-}
-
 /// The rail's item count: its largest position (positions are 1..n, by index).
 fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail) -> AppResult<i64> {
     let last: Option<i64> = payout_items::table
@@ -371,36 +368,22 @@ fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail) -> AppResult<i64> {
     Ok(last.unwrap_or(0))
 }
 
-/// The rail's items paying one kind of destination: a range of the
-/// `(batch_id, rail, destination_kind, rail_position)` index.
+/// The rail's items paying one kind of destination: their last `kind_position` (1..n),
+/// one probe of the `(batch_id, rail, destination_kind, kind_position)` unique index.
 fn count_kind(conn: &mut DbConn, batch_id: i64, rail: Rail, kind: DestinationKind) -> AppResult<i64> {
-    Ok(payout_items::table
+    let last: Option<i64> = payout_items::table
         .filter(payout_items::batch_id.eq(batch_id))
         .filter(payout_items::rail.eq(rail))
         .filter(payout_items::destination_kind.eq(kind))
-        .count()
-        .get_result(conn)?)
+        .select(diesel::dsl::max(payout_items::kind_position))
+        .first(conn)?;
+    Ok(last.unwrap_or(0))
 }
 
-/// The position after which a slice starts: by index for a whole rail (positions are
-/// dense), else the position of the last item of the kind before the slice (skipped in
-/// the same index, never joined to the methods).
-fn start_after(conn: &mut DbConn, batch_id: i64, rail: Rail, slice: &Slice) -> AppResult<i64> {
-    match slice.kind {
-        _ if slice.offset == 0 => Ok(0),
-        None => Ok(slice.offset),
-        Some(kind) => Ok(payout_items::table
-            .filter(payout_items::batch_id.eq(batch_id))
-            .filter(payout_items::rail.eq(rail))
-            .filter(payout_items::destination_kind.eq(kind))
-            .order(payout_items::rail_position.asc())
-            .offset(slice.offset - 1)
-            .select(payout_items::rail_position)
-            .first(conn)?),
-    }
-}
-
-/// Which items of the plan's slice one query reads, in position order.
+/// Which items of the plan's slice one query reads, in position order. Positions are
+/// the items' `rail_position` for a slice of the whole rail, their `kind_position` for
+/// a slice of one destination kind (a Wise template); both are dense (1..n) and in the
+/// same order, so a slice starts right after position `offset`.
 #[derive(Clone, Copy)]
 enum Which<'a> {
     /// `limit` items after position `after`.
@@ -410,30 +393,41 @@ enum Which<'a> {
 }
 
 /// Items of the rail, as `which` selects them, with what a file needs, decrypted; and
-/// the last position read.
+/// the last position read. Each query is a range of a unique index:
+/// `(batch_id, rail, rail_position)` or `(batch_id, rail, destination_kind, kind_position)`.
 fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, which: Which<'_>) -> AppResult<(Vec<Row>, Option<i64>)> {
+    use payout_items::{destination_kind, kind_position, rail_position};
     let rail = plan.format.rail();
     let items = payout_items::table
         .inner_join(payout_methods::table)
         .filter(payout_items::batch_id.eq(plan.batch_id))
-        .filter(payout_items::rail.eq(rail))
-        .filter(payout_items::destination_kind.eq_any(kinds(plan.slice.kind)))
-        .order(payout_items::rail_position.asc());
+        .filter(payout_items::rail.eq(rail));
     macro_rules! narrowed {
         ($query:expr) => {{
             let query = $query.into_boxed();
-            match which {
-                Which::After { after, limit } => query.filter(payout_items::rail_position.gt(after)).limit(limit),
-                Which::At(positions) => query.filter(payout_items::rail_position.eq_any(positions)),
+            match (plan.slice.kind, which) {
+                (None, Which::After { after, limit }) => {
+                    query.filter(rail_position.gt(after)).order(rail_position.asc()).limit(limit)
+                }
+                (None, Which::At(at)) => query.filter(rail_position.eq_any(at)).order(rail_position.asc()),
+                (Some(kind), Which::After { after, limit }) => query
+                    .filter(destination_kind.eq(kind))
+                    .filter(kind_position.gt(after))
+                    .order(kind_position.asc())
+                    .limit(limit),
+                (Some(kind), Which::At(at)) => {
+                    query.filter(destination_kind.eq(kind)).filter(kind_position.eq_any(at)).order(kind_position.asc())
+                }
             }
         }};
     }
-    // Of the method, only what decrypts to the destination.
-    let rows: Vec<(i64, i64, i64, i64, (i64, String), String)> = if rail == Rail::Wise {
+    // Both positions (the slice's is its cursor); of the method, only what decrypts to
+    // the destination.
+    let rows: Vec<((i64, i64), i64, i64, i64, (i64, String), String)> = if rail == Rail::Wise {
         // Only Wise files carry the contributor's name (email recipients have no
         // account holder): the other rails skip the join to `users`.
         narrowed!(items.inner_join(users::table.on(users::id.eq(payout_items::contributor_id))).select((
-            payout_items::rail_position,
+            (rail_position, kind_position),
             payout_items::id,
             payout_items::contributor_id,
             payout_items::net_cents,
@@ -443,7 +437,7 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, which: Which<'_>) -> AppR
         .load(conn)?
     } else {
         narrowed!(items.select((
-            payout_items::rail_position,
+            (rail_position, kind_position),
             payout_items::id,
             payout_items::contributor_id,
             payout_items::net_cents,
@@ -452,7 +446,8 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, which: Which<'_>) -> AppR
         )))
         .load(conn)?
     };
-    let last = rows.last().map(|r| r.0);
+    let of_slice = |(rail, kind): (i64, i64)| if plan.slice.kind.is_some() { kind } else { rail };
+    let last = rows.last().map(|r| of_slice(r.0));
     // PayPal files name nobody; Wise and NACHA files need the W-9's receiver.
     let w9s = if rail == Rail::Paypal {
         HashMap::new()
@@ -462,9 +457,9 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, which: Which<'_>) -> AppR
     };
     let rows = rows
         .into_iter()
-        .map(|(position, item_id, contributor_id, net_cents, (method_id, details_enc), name)| {
+        .map(|(positions, item_id, contributor_id, net_cents, (method_id, details_enc), name)| {
             Ok(Row {
-                position,
+                position: of_slice(positions),
                 item_id,
                 net_cents,
                 name,
@@ -485,7 +480,7 @@ fn for_rows(
     plan: &Plan,
     mut f: impl FnMut(&Row) -> std::io::Result<()>,
 ) -> AppResult<i64> {
-    let mut after = start_after(conn, plan.batch_id, plan.format.rail(), &plan.slice)?;
+    let mut after = plan.slice.offset;
     let mut left = plan.slice.limit;
     let mut written = 0;
     while left > 0 {

@@ -226,6 +226,9 @@ pub struct NewItemRow {
     /// The method's destination kind (Wise files are per kind), checked equal to it by
     /// the database.
     pub destination_kind: DestinationKind,
+    /// 1, 2, 3… among the batch's items of this rail and destination kind, in rail
+    /// position order (Wise parts).
+    pub kind_position: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

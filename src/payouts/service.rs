@@ -533,14 +533,18 @@ pub fn build_batch(
                 Ok((c, rail, method_id, kind, c.available_cents, withheld))
             })
             .collect::<AppResult<_>>()?;
-        // Items are inserted in contributor order, so ids rise with each rail's positions.
+        // Items are inserted in contributor order, so ids rise with each rail's positions
+        // and with each (rail, kind)'s.
         let mut positions: std::collections::BTreeMap<Rail, i64> = Default::default();
+        let mut kind_positions: std::collections::BTreeMap<(Rail, DestinationKind), i64> = Default::default();
         for chunk in amounts.chunks(ROWS_PER_INSERT) {
             let rows: Vec<NewItemRow> = chunk
                 .iter()
                 .map(|(c, rail, method_id, kind, gross, withheld)| {
                     let position = positions.entry(*rail).or_insert(0);
                     *position += 1;
+                    let kind_position = kind_positions.entry((*rail, *kind)).or_insert(0);
+                    *kind_position += 1;
                     NewItemRow {
                         batch_id,
                         contributor_id: c.contributor_id,
@@ -557,6 +561,7 @@ pub fn build_batch(
                         covers_from_cents: Some(c.credits_cents - gross),
                         covers_to_cents: Some(c.credits_cents),
                         destination_kind: *kind,
+                        kind_position: *kind_position,
                     }
                 })
                 .collect();

@@ -13,10 +13,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::exports::Format;
-use super::model::{BatchRow, ItemRow, ItemStatus};
+use super::model::{BatchRow, DestinationKind, ItemRow, ItemStatus};
 use crate::db::schema::{
-    ledger_accounts, ledger_entries, ledger_transactions, payout_batches, payout_exports, payout_items, payout_methods,
-    work_records,
+    ledger_accounts, ledger_entries, ledger_transactions, payout_batches, payout_exports, payout_items, work_records,
 };
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
@@ -264,32 +263,30 @@ fn formats_of(rail: super::model::Rail) -> &'static [Format] {
 
 /// The item, its batch and the recorded files that carry it.
 pub fn item_link(st: &AppState, conn: &mut DbConn, item_id: i64) -> AppResult<ItemLink> {
-    let (item, batch, position): (ItemRow, BatchRow, i64) = payout_items::table
+    let (item, batch, position, kind, rank): (ItemRow, BatchRow, i64, DestinationKind, i64) = payout_items::table
         .inner_join(payout_batches::table)
         .filter(payout_items::id.eq(item_id))
-        .select((ItemRow::as_select(), BatchRow::as_select(), payout_items::rail_position))
+        .select((
+            ItemRow::as_select(),
+            BatchRow::as_select(),
+            payout_items::rail_position,
+            payout_items::destination_kind,
+            payout_items::kind_position,
+        ))
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
     let rail = item.rail();
     let wise = if rail == super::model::Rail::Wise {
-        let kind: String =
-            payout_methods::table.find(item.method_id).select(payout_methods::destination_kind).first(conn)?;
-        let same_kind = |conn: &mut DbConn, kind: &str, upto: Option<i64>| -> AppResult<i64> {
-            let mut q = payout_items::table
-                .inner_join(payout_methods::table)
-                .filter(payout_items::batch_id.eq(item.batch_id))
-                .filter(payout_items::rail.eq(rail))
-                .filter(payout_methods::destination_kind.eq(kind.to_string()))
-                .into_boxed();
-            if let Some(p) = upto {
-                q = q.filter(payout_items::rail_position.le(p));
-            }
-            Ok(q.count().get_result(conn)?)
-        };
-        let rank = same_kind(conn, &kind, Some(position))?;
-        let email_items = same_kind(conn, "email", None)?;
-        Some((kind == "email", rank, email_items))
+        // Wise parts are per destination kind, email parts first: the item's rank among
+        // its kind is its `kind_position`, and the email items are counted by the last.
+        let email_items: Option<i64> = payout_items::table
+            .filter(payout_items::batch_id.eq(item.batch_id))
+            .filter(payout_items::rail.eq(rail))
+            .filter(payout_items::destination_kind.eq(DestinationKind::Email))
+            .select(diesel::dsl::max(payout_items::kind_position))
+            .first(conn)?;
+        Some((kind == DestinationKind::Email, rank, email_items.unwrap_or(0)))
     } else {
         None
     };

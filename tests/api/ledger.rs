@@ -221,9 +221,9 @@ async fn the_database_refuses_payout_totals_that_do_not_add_up(backend: Backend)
         let item_of_kind = |into: &str, gross: i64, withheld: i64, net: i64, kind: &str| {
             format!(
                 "INSERT INTO payout_items (batch_id, contributor_id, method_id, rail, gross_cents, withheld_cents, \
-                 net_cents, status, created_at, rail_position, destination_kind) SELECT {into}, {other}, i.method_id, \
-                 i.rail, {gross}, {withheld}, {net}, 'pending', i.created_at, 2, {kind} FROM payout_items i \
-                 WHERE i.batch_id = {id}"
+                 net_cents, status, created_at, rail_position, destination_kind, kind_position) SELECT {into}, \
+                 {other}, i.method_id, i.rail, {gross}, {withheld}, {net}, 'pending', i.created_at, 2, {kind}, 2 \
+                 FROM payout_items i WHERE i.batch_id = {id}"
             )
         };
         let item = |into: &str, gross: i64, withheld: i64, net: i64| {

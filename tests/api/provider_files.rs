@@ -20,6 +20,7 @@ both_backends!(
     paypal_api_requests_match_the_published_schema_and_ids_never_repeat,
     nacha_file_has_a_ppd_and_a_ccd_batch_dated_from_the_export_day,
     formula_leading_text_is_refused_at_input_and_neutralized_in_files,
+    wise_parts_take_each_kind_in_order_whatever_the_interleaving,
 );
 
 const WISE_EMAIL: &[&str] = &[
@@ -261,14 +262,17 @@ fn seed_wise_batch(app: &TestApp, n: usize, maker: i64, checker: i64) -> i64 {
                 .enumerate()
                 .map(|(k, (user, method))| {
                     let cents = 1_000 + k;
-                    format!("({batch}, {user}, {method}, 'wise', {cents}, 0, {cents}, 'pending', {ts}, {}, 'bank')", k + 1)
+                    format!(
+                        "({batch}, {user}, {method}, 'wise', {cents}, 0, {cents}, 'pending', {ts}, {p}, 'bank', {p})",
+                        p = k + 1
+                    )
                 })
                 .collect();
             run(
                 conn,
                 "payout_items",
                 "batch_id, contributor_id, method_id, rail, gross_cents, withheld_cents, net_cents, status, created_at, \
-                 rail_position, destination_kind",
+                 rail_position, destination_kind, kind_position",
                 items,
             )?;
             let total: i64 = (0..n as i64).map(|k| 1_000 + k).sum();
@@ -550,4 +554,56 @@ async fn formula_leading_text_is_refused_at_input_and_neutralized_in_files(backe
     let (_, rows) = read_csv(&file.body);
     assert_eq!(rows[0][0], format!("'{formula}"), "{}", file.body);
     assert!(read_csv(&file.body).1.iter().flatten().all(|cell| !gatehouse::text::formula_leading(cell)));
+}
+
+/// Issue 19: a Wise part is "the k-th slice of one destination kind", read as a range of
+/// the items' `kind_position` (not counted and skipped over a join). With kinds
+/// interleaved in the batch and two rows per file, each part holds exactly the next
+/// items of its kind in batch order, and finance's item view names the part that
+/// carries each item.
+async fn wise_parts_take_each_kind_in_order_whatever_the_interleaving(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        Options { vars: vec![("GATEHOUSE_WISE_CSV_MAX_ROWS", "2".into())], ..Options::default() },
+    )
+    .await;
+    let w = world(&app, 5).await;
+    for (i, (id, t)) in w.contributors.iter().enumerate() {
+        sign_w9(&app, t, false).await;
+        let method = if i % 2 == 0 {
+            json!({"rail": "wise", "email": format!("payee{i}@example.com")})
+        } else {
+            bank("wise", &format!("Payee {i}"), &format!("00011122233{i}"))
+        };
+        add_method(&app, t, method).await;
+        fund(&app, &w.finance, *id, 2_000 + i as i64).await;
+    }
+    let batch = built_and_approved(&app, &w, "wise-interleaved").await;
+    let id = batch["id"].as_i64().unwrap();
+    let items = items_by_contributor(&batch);
+    let item_of = |k: usize| items[&w.contributors[k].0]["id"].as_i64().unwrap();
+
+    // Emails (contributors 0, 2, 4) in parts 1 and 2, bank accounts (1, 3) in part 3.
+    for (part, template, holders) in [(1, "email", vec![0, 2]), (2, "email", vec![4]), (3, "bank_account", vec![1, 3])]
+    {
+        let file = fetch(&app, &w.finance, &format!("/payout-batches/{id}/export?format=wise_csv&part={part}")).await;
+        assert_eq!(file.status, 200, "{}", file.body);
+        assert_eq!((file.parts.as_deref(), file.template.as_deref()), (Some("3"), Some(template)), "part {part}");
+        let (_, rows) = read_csv(&file.body);
+        let references: Vec<&str> = rows.iter().map(|r| r[2].as_str()).collect();
+        let expected: Vec<String> = holders.iter().map(|k| format!("GH{}", item_of(*k))).collect();
+        assert_eq!(references, expected, "part {part}: {}", file.body);
+    }
+    let (status, _) =
+        app.get(&format!("/payout-batches/{id}/export?format=wise_csv&part=4"), Some(&w.finance.access)).await;
+    assert_eq!(status, 404, "there is no fourth part");
+
+    // Finance's view of an item names the file part that carries it.
+    for (k, part) in [(0, 1), (2, 1), (4, 2), (1, 3), (3, 3)] {
+        let (status, view) = app.get(&format!("/payout-items/{}/tasks", item_of(k)), Some(&w.finance.access)).await;
+        assert_eq!(status, 200, "{view}");
+        let files = view["item"]["files"].as_array().unwrap();
+        assert_eq!(files.len(), 1, "{view}");
+        assert_eq!((files[0]["format"].as_str(), files[0]["part"].as_i64()), (Some("wise_csv"), Some(part)), "{view}");
+    }
 }
