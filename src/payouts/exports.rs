@@ -380,6 +380,10 @@ fn count_kind(conn: &mut DbConn, batch_id: i64, rail: Rail, kind: DestinationKin
     Ok(last.unwrap_or(0))
 }
 
+/// What a page reads per item: (rail_position, kind_position), id, contributor, net
+/// cents, (method id, method ciphertext), the contributor's name (Wise only).
+type PageRow = ((i64, i64), i64, i64, i64, (i64, String), String);
+
 /// Which items of the plan's slice one query reads, in position order. Positions are
 /// the items' `rail_position` for a slice of the whole rail, their `kind_position` for
 /// a slice of one destination kind (a Wise template); both are dense (1..n) and in the
@@ -423,7 +427,7 @@ fn page(st: &AppState, conn: &mut DbConn, plan: &Plan, which: Which<'_>) -> AppR
     }
     // Both positions (the slice's is its cursor); of the method, only what decrypts to
     // the destination.
-    let rows: Vec<((i64, i64), i64, i64, i64, (i64, String), String)> = if rail == Rail::Wise {
+    let rows: Vec<PageRow> = if rail == Rail::Wise {
         // Only Wise files carry the contributor's name (email recipients have no
         // account holder): the other rails skip the join to `users`.
         narrowed!(items.inner_join(users::table.on(users::id.eq(payout_items::contributor_id))).select((
