@@ -22,6 +22,24 @@ pub struct Profile {
     pub updated_at: NaiveDateTime,
 }
 
+/// The columns one `PATCH /me` sets: `None` leaves a column as it is (the row may have
+/// been changed by a concurrent request since it was read, so a patch never writes back
+/// columns it does not change). `address_line2` is the one column a patch may clear.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = contributor_profiles)]
+pub struct ProfileChanges {
+    pub legal_name: Option<String>,
+    pub date_of_birth_enc: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<Option<String>>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
 impl Profile {
     pub fn empty(user_id: i64, now: NaiveDateTime) -> Self {
         Self {

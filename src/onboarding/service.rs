@@ -256,47 +256,73 @@ pub fn validate_profile(patch: &ProfilePatch, today: NaiveDate) -> Result<(), Ve
     }
 }
 
+/// The columns `patch` sets (the date of birth encrypted) and the names of the fields it
+/// patches, for the audit record (names only, never values).
+fn profile_changes(state: &AppState, patch: &ProfilePatch, now: NaiveDateTime) -> (ProfileChanges, Vec<&'static str>) {
+    let mut c = ProfileChanges { updated_at: Some(now), ..ProfileChanges::default() };
+    let mut fields = Vec::new();
+    if let Some(v) = &patch.legal_name {
+        c.legal_name = Some(v.trim().to_string());
+        fields.push("legal_name");
+    }
+    if let Some(dob) = patch.date_of_birth {
+        c.date_of_birth_enc = Some(state.cipher.encrypt_str(&dob.to_string()));
+        fields.push("date_of_birth");
+    }
+    if let Some(a) = &patch.address {
+        c.address_line1 = Some(a.line1.trim().to_string());
+        c.address_line2 = Some(a.line2.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+        c.city = Some(a.city.trim().to_string());
+        c.region = Some(a.region.clone());
+        c.postal_code = Some(a.postal_code.trim().to_string());
+        c.country = Some(a.country.clone());
+        fields.push("address");
+    }
+    if let Some(v) = &patch.phone {
+        c.phone = Some(v.trim().to_string());
+        fields.push("phone");
+    }
+    (c, fields)
+}
+
+/// Creates the user's empty profile row unless it exists: two first patches racing both
+/// try, and the loser's insert does nothing (no unique violation, no 409).
+fn ensure_profile_row(conn: &mut DbConn, now: NaiveDateTime, user_id: i64) -> AppResult<()> {
+    let row = Profile::empty(user_id, now);
+    // Runs on the concrete connection: MultiConnection offers neither ON CONFLICT nor
+    // INSERT OR IGNORE. The one constraint an empty row can break is the primary key.
+    match conn {
+        DbConn::Postgresql(c) => diesel::insert_into(contributor_profiles::table)
+            .values(&row)
+            .on_conflict(contributor_profiles::user_id)
+            .do_nothing()
+            .execute(c)?,
+        DbConn::Sqlite(c) => diesel::insert_or_ignore_into(contributor_profiles::table).values(&row).execute(c)?,
+    };
+    Ok(())
+}
+
+/// `PATCH /me`: in one transaction, the full name (on the account), the profile row
+/// created if missing, then an UPDATE of only the patched columns, and one audit record
+/// naming the fields changed. Concurrent patches of different fields all keep their
+/// value (no read-modify-write of the whole row).
 pub fn update_profile(state: &AppState, ctx: &RequestCtx, user_id: i64, patch: ProfilePatch) -> AppResult<()> {
     validate_profile(&patch, state.clock.now().date()).map_err(AppError::Validation)?;
-    if let Some(name) = patch.full_name.clone() {
-        crate::auth::service::update_profile(state, ctx, user_id, Some(name))?;
-    }
-    let touched =
-        patch.legal_name.is_some() || patch.date_of_birth.is_some() || patch.address.is_some() || patch.phone.is_some();
-    if !touched {
-        return Ok(());
-    }
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
-        let existing = find_profile(conn, user_id)?;
-        let mut p = existing.clone().unwrap_or_else(|| Profile::empty(user_id, now));
-        let mut fields = Vec::new();
-        if let Some(v) = &patch.legal_name {
-            p.legal_name = Some(v.trim().to_string());
-            fields.push("legal_name");
+        let (changes, mut fields) = profile_changes(state, &patch, now);
+        if !fields.is_empty() {
+            ensure_profile_row(conn, now, user_id)?;
+            diesel::update(contributor_profiles::table.find(user_id)).set(&changes).execute(conn)?;
         }
-        if let Some(dob) = patch.date_of_birth {
-            p.date_of_birth_enc = Some(state.cipher.encrypt_str(&dob.to_string()));
-            fields.push("date_of_birth");
+        if let Some(name) = &patch.full_name {
+            if crate::auth::service::rename(conn, now, user_id, name.trim())? {
+                fields.insert(0, "full_name");
+            }
         }
-        if let Some(a) = &patch.address {
-            p.address_line1 = Some(a.line1.trim().to_string());
-            p.address_line2 = a.line2.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-            p.city = Some(a.city.trim().to_string());
-            p.region = Some(a.region.clone());
-            p.postal_code = Some(a.postal_code.trim().to_string());
-            p.country = Some(a.country.clone());
-            fields.push("address");
+        if fields.is_empty() {
+            return Ok(());
         }
-        if let Some(v) = &patch.phone {
-            p.phone = Some(v.trim().to_string());
-            fields.push("phone");
-        }
-        p.updated_at = now;
-        match existing {
-            Some(_) => diesel::update(contributor_profiles::table.find(user_id)).set(&p).execute(conn)?,
-            None => diesel::insert_into(contributor_profiles::table).values(&p).execute(conn)?,
-        };
         // Which fields changed, never their values: dates of birth stay out of the log.
         audit::record(
             conn,
