@@ -157,7 +157,7 @@ pub struct AuthorizationDocument {
     pub id: i64,
     pub work_authorization_id: i64,
     pub list: super::documents::DocList,
-    pub document_type: String,
+    pub document_type: super::documents::DocumentType,
     pub number_enc: Option<String>,
     pub expires_on: Option<NaiveDate>,
     pub file_id: i64,
@@ -168,10 +168,10 @@ pub struct AuthorizationDocument {
 
 #[derive(Insertable)]
 #[diesel(table_name = work_authorization_documents)]
-pub struct NewAuthorizationDocument<'a> {
+pub struct NewAuthorizationDocument {
     pub work_authorization_id: i64,
     pub list: super::documents::DocList,
-    pub document_type: &'a str,
+    pub document_type: super::documents::DocumentType,
     pub number_enc: Option<String>,
     pub expires_on: Option<NaiveDate>,
     pub file_id: i64,

@@ -138,7 +138,7 @@ impl ReviewQueue for WorkAuthorizations {
                         format!(
                             "List {} · {}{}",
                             d.list.as_str().to_uppercase(),
-                            d.document_type.replace('_', " "),
+                            d.document_type.as_str().replace('_', " "),
                             d.expires_on.map(|e| format!(" · expires {e}")).unwrap_or_default()
                         ),
                     )

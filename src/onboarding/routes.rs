@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::documents::DocumentType;
 use super::model::*;
 use super::service::{self, AddressInput, AttestOutcome, Attestation, Expiry, ProfilePatch, ReviewDecision};
 use crate::auth::extract::BearerClaims;
@@ -264,7 +265,7 @@ pub struct AttestationRequest {
 pub struct DocumentView {
     pub id: i64,
     pub list: crate::onboarding::documents::DocList,
-    pub document_type: String,
+    pub document_type: crate::onboarding::documents::DocumentType,
     /// Masked: last four characters only; null once deleted by the retention job.
     pub number: Option<String>,
     pub expires_on: Option<NaiveDate>,
@@ -401,18 +402,24 @@ pub async fn my_authorization(state: web::Data<AppState>, me: Applicant) -> AppR
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct DocumentsForm {
-    /// A List A document type, e.g. `us_passport`.
+    /// A List A document type, e.g. `us_passport` (`onboarding::documents::LIST_A`);
+    /// a type of another list is refused with a field error naming this field.
+    #[schema(value_type = Option<DocumentType>)]
     list_a_type: Option<String>,
     list_a_number: Option<String>,
     list_a_expires_on: Option<NaiveDate>,
     /// PDF, PNG or JPEG, at most 10 MiB.
     #[schema(value_type = Option<String>, format = Binary)]
     list_a_file: Option<Vec<u8>>,
+    /// A List B document type, e.g. `drivers_license`.
+    #[schema(value_type = Option<DocumentType>)]
     list_b_type: Option<String>,
     list_b_number: Option<String>,
     list_b_expires_on: Option<NaiveDate>,
     #[schema(value_type = Option<String>, format = Binary)]
     list_b_file: Option<Vec<u8>>,
+    /// A List C document type, e.g. `social_security_card`.
+    #[schema(value_type = Option<DocumentType>)]
     list_c_type: Option<String>,
     list_c_number: Option<String>,
     list_c_expires_on: Option<NaiveDate>,

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::documents::{self, DocList};
+use super::documents::{self, DocList, DocumentType};
 use super::lifecycle::{self, Transition};
 use super::model::*;
 use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
@@ -574,7 +574,7 @@ pub fn documents_of(conn: &mut DbConn, wa_id: i64) -> AppResult<Vec<Authorizatio
 
 struct PresentedDocument {
     list: DocList,
-    document_type: String,
+    document_type: DocumentType,
     number: Option<String>,
     expires_on: Option<NaiveDate>,
     bytes: Vec<u8>,
@@ -589,7 +589,7 @@ fn presented(form: &mut Form) -> Result<Vec<PresentedDocument>, Vec<FieldError>>
         let f = list.field();
         let doc_type = form.text(&format!("{f}_type")).map(str::to_string);
         let file = form.files.remove(&format!("{f}_file"));
-        match (doc_type, file) {
+        match (doc_type.map(|t| DocumentType::parse(&t).ok_or(t)), file) {
             (None, None) => continue,
             (None, Some(_)) => {
                 errors.push(FieldError::new(&format!("{f}_type"), "required", "say which document this file is"))
@@ -597,7 +597,12 @@ fn presented(form: &mut Form) -> Result<Vec<PresentedDocument>, Vec<FieldError>>
             (Some(_), None) => {
                 errors.push(FieldError::new(&format!("{f}_file"), "required", "attach the document's scan or photo"))
             }
-            (Some(document_type), Some(upload)) => {
+            (Some(Err(unknown)), _) => errors.push(FieldError::new(
+                &format!("{f}_type"),
+                "unknown_document",
+                format!("{unknown:?} is not a Form I-9 document type"),
+            )),
+            (Some(Ok(document_type)), Some(upload)) => {
                 let expires_on = match form.text(&format!("{f}_expires_on")) {
                     None => None,
                     Some(s) => match s.parse::<NaiveDate>() {
@@ -644,11 +649,11 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
         ));
     }
     let docs = presented(&mut form).map_err(AppError::Validation)?;
-    let combination: Vec<(DocList, &str)> = docs.iter().map(|d| (d.list, d.document_type.as_str())).collect();
+    let combination: Vec<(DocList, DocumentType)> = docs.iter().map(|d| (d.list, d.document_type)).collect();
     documents::validate(&combination, wa.reverification).map_err(AppError::Validation)?;
     let facts: Vec<documents::Presented> = docs
         .iter()
-        .map(|d| documents::Presented { list: d.list, doc_type: &d.document_type, expires_on: d.expires_on })
+        .map(|d| documents::Presented { list: d.list, doc_type: d.document_type, expires_on: d.expires_on })
         .collect();
     let refused = documents::check_presented(&facts, state.clock.now().date());
     if !refused.is_empty() {
@@ -683,7 +688,7 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
                 .values(NewAuthorizationDocument {
                     work_authorization_id: wa.id,
                     list: d.list,
-                    document_type: &d.document_type,
+                    document_type: d.document_type,
                     number_enc: d.number.as_ref().map(|n| state.cipher.encrypt_str(n)),
                     expires_on: d.expires_on,
                     file_id,

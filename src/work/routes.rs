@@ -540,7 +540,7 @@ pub struct TimelineEntry {
 
 #[derive(Serialize, ToSchema)]
 pub struct EarningsView {
-    pub currency: &'static str,
+    pub currency: crate::ledger::Currency,
     /// `pending` is the pay of records awaiting review; the others are ledger balances.
     pub balances: Balances,
     pub quality: QualityView,
@@ -600,7 +600,7 @@ pub async fn my_earnings(
         })
         .collect();
     Ok(HttpResponse::Ok().json(EarningsView {
-        currency: "USD",
+        currency: crate::ledger::Currency::Usd,
         balances: e.balances,
         quality: e.quality,
         payouts,

@@ -275,7 +275,20 @@ async fn invalid_combinations_and_disguised_files_are_refused(backend: Backend) 
     let wrong_list = Form::new().text("list_a_type", "drivers_license").part("list_a_file", part(PDF, "x.pdf"));
     let (status, body) = app.upload("/me/work-authorization/documents", &t.access, wrong_list).await;
     assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "list_a_type");
     assert_eq!(body["errors"][0]["code"], "unknown_document");
+
+    // A type on no list at all is refused the same way, naming the field (a closed set:
+    // `DocumentType`), not stored and not a 500.
+    let unknown = Form::new()
+        .text("list_b_type", "library_card")
+        .part("list_b_file", part(PNG, "card.png"))
+        .text("list_c_type", "social_security_card")
+        .part("list_c_file", part(PDF, "ssn.pdf"));
+    let (status, body) = app.upload("/me/work-authorization/documents", &t.access, unknown).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "list_b_type", "{body}");
+    assert_eq!(body["errors"][0]["code"], "unknown_document", "{body}");
 
     // An executable named passport.pdf and sent as application/pdf is still an executable.
     let disguised = Form::new().text("list_a_type", "us_passport").part("list_a_file", part(ELF, "passport.pdf"));
