@@ -999,7 +999,7 @@ fn payment_dates(
     let mut errors = Vec::new();
     let mut out = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
-        if line.status != "paid" {
+        if settled_status(&line.status) != Some(ItemStatus::Paid) {
             out.push(None);
             continue;
         }
@@ -1033,6 +1033,39 @@ fn payment_dates(
     }
 }
 
+/// The final status a settlement line asks for: `paid`, `failed` or `returned`.
+fn settled_status(status: &str) -> Option<ItemStatus> {
+    [ItemStatus::Paid, ItemStatus::Failed, ItemStatus::Returned].into_iter().find(|s| s.as_str() == status)
+}
+
+/// What one settlement line asks for, read without the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LineRequest<'a> {
+    wanted: ItemStatus,
+    code: Option<ReturnCode>,
+    reason: Option<&'a str>,
+    reference: Option<&'a str>,
+}
+
+/// A line's own rules: a final status, a known NACHA return code, none for a payment,
+/// and a reason or code for a failure. `Err` is the line's `invalid` detail.
+fn read_line(line: &SettlementLine) -> Result<LineRequest<'_>, &'static str> {
+    let wanted = settled_status(&line.status).ok_or("status is paid, failed or returned")?;
+    let code = match line.return_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => Some(ReturnCode::parse(raw).ok_or("return_code is a NACHA return reason code, R01 to R53")?),
+    };
+    let reason = line.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let reference = line.rail_reference.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if wanted == ItemStatus::Paid && code.is_some() {
+        return Err("a paid item has no return reason code");
+    }
+    if wanted != ItemStatus::Paid && reason.is_none() && code.is_none() {
+        return Err("a failed or returned payment needs a reason or a return code");
+    }
+    Ok(LineRequest { wanted, code, reason, reference })
+}
+
 fn settle_line(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -1050,27 +1083,10 @@ fn settle_line(
         method_action: None,
     };
     let invalid = |detail: &str| Ok(result(SettlementOutcome::Invalid, None, Some(detail.to_string())));
-    let wanted = match line.status.as_str() {
-        "paid" => ItemStatus::Paid,
-        "failed" => ItemStatus::Failed,
-        "returned" => ItemStatus::Returned,
-        _ => return invalid("status is paid, failed or returned"),
+    let mut req = match read_line(&line) {
+        Ok(req) => req,
+        Err(why) => return invalid(why),
     };
-    let code = match line.return_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => None,
-        Some(raw) => match ReturnCode::parse(raw) {
-            Some(c) => Some(c),
-            None => return invalid("return_code is a NACHA return reason code, R01 to R53"),
-        },
-    };
-    let reason = line.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    let reference = line.rail_reference.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    if wanted == ItemStatus::Paid && code.is_some() {
-        return invalid("a paid item has no return reason code");
-    }
-    if wanted != ItemStatus::Paid && reason.is_none() && code.is_none() {
-        return invalid("a failed or returned payment needs a reason or a return code");
-    }
     let Some(item) = payout_items::table
         .filter(payout_items::id.eq(line.item_id))
         .filter(payout_items::batch_id.eq(batch_id))
@@ -1081,16 +1097,18 @@ fn settle_line(
         return Ok(result(SettlementOutcome::NotFound, None, None));
     };
     let ach = item.rail == Rail::Ach;
-    if code.is_some() && !ach {
+    if req.code.is_some() && !ach {
         return invalid("return reason codes are NACHA codes, for ACH items only");
     }
     // A bank's return report often puts the code in the reason ("R02 Account closed").
-    let code =
-        if ach && wanted != ItemStatus::Paid { code.or_else(|| reason.and_then(leading_return_code)) } else { code };
+    if ach && req.wanted != ItemStatus::Paid {
+        req.code = req.code.or_else(|| req.reason.and_then(leading_return_code));
+    }
     let current = item.status();
-    let return_after_payment = current == ItemStatus::Paid && wanted == ItemStatus::Returned;
+    let return_after_payment = current == ItemStatus::Paid && req.wanted == ItemStatus::Returned;
     if current != ItemStatus::Pending && !return_after_payment {
-        let same = current == wanted && (reference.is_none() || reference == item.rail_reference.as_deref());
+        let same =
+            current == req.wanted && (req.reference.is_none() || req.reference == item.rail_reference.as_deref());
         return Ok(if same {
             result(SettlementOutcome::Unchanged, Some(current), None)
         } else {
@@ -1101,63 +1119,12 @@ fn settle_line(
             )
         });
     }
-    let mut action = None;
-    if wanted == ItemStatus::Paid {
-        close_item(conn, now, item.id, wanted, reference, None)?;
-        diesel::update(payout_items::table.find(item.id)).set(payout_items::paid_on.eq(paid_on)).execute(conn)?;
-        post(
-            conn,
-            now,
-            ctx,
-            Posting {
-                kind: TxKind::PayoutSettled,
-                reference: item_reference(item.id),
-                memo: format!("payout {} paid{}", item.id, reference.map(|r| format!(" ({r})")).unwrap_or_default()),
-                contributor_id: Some(item.contributor_id),
-                created_by: Some(finance_id),
-                legs: settle_legs(item.contributor_id, item.net_cents),
-            },
-        )?;
+    let action = if req.wanted == ItemStatus::Paid {
+        settle_paid(conn, now, ctx, finance_id, &item, req.reference, paid_on)?;
+        None
     } else {
-        let why = failure_reason(code, reason);
-        if return_after_payment {
-            reverse_paid(conn, now, ctx, finance_id, &item, reference, &why, code)?;
-        } else {
-            release(conn, now, ctx, finance_id, &item, wanted, reference, &why)?;
-            set_return_code(conn, item.id, code, None)?;
-        }
-        // Without a NACHA code (PayPal, Wise, an ACH file the bank refused) the method
-        // is flagged: only a person can tell a closed account from a passing failure.
-        let next = code.map(ReturnCode::action).unwrap_or(ReturnAction::UpdateMethod);
-        if next == ReturnAction::UpdateMethod {
-            methods::mark_needs_update(conn, item.method_id, &why)?;
-        }
-        action = Some(next);
-        let user = find_user(conn, item.contributor_id)?;
-        let method = methods::method(conn, item.method_id)?;
-        notifications::enqueue(
-            conn,
-            now,
-            &user.email,
-            &format!("payout_failed:{}", item.id),
-            &PayoutFailed {
-                full_name: user.full_name,
-                item_id: item.id,
-                net: amount(item.net_cents),
-                destination: method.masked,
-                outcome: wanted.as_str().to_string(),
-                reason: why.clone(),
-                next_steps: match next {
-                    ReturnAction::UpdateMethod => "Please add a new payout method (POST /api/v1/me/payout-methods); \
-                        the next payout batch pays it once the method is ready."
-                        .into(),
-                    ReturnAction::Retry => {
-                        "Nothing to do: the next payout batch pays it again to the same account.".into()
-                    }
-                },
-            },
-        )?;
-    }
+        Some(settle_failure(conn, now, ctx, finance_id, &item, &req, return_after_payment)?)
+    };
     audit::record(
         conn,
         now,
@@ -1167,14 +1134,92 @@ fn settle_line(
             action: AuditAction::PayoutItemSettled,
             subject_type: AuditSubject::PayoutItem,
             subject_id: Some(item.id.to_string()),
-            summary: json!({"before": {"status": current.as_str()}, "after": {"status": wanted.as_str(),
-                "rail_reference": reference, "reason": reason, "return_code": code.map(ReturnCode::as_str),
+            summary: json!({"before": {"status": current.as_str()}, "after": {"status": req.wanted.as_str(),
+                "rail_reference": req.reference, "reason": req.reason, "return_code": req.code.map(ReturnCode::as_str),
                 "method_action": action}}),
         },
     )?;
-    let mut applied = result(SettlementOutcome::Applied, Some(wanted), None);
+    let mut applied = result(SettlementOutcome::Applied, Some(req.wanted), None);
     applied.method_action = action;
     Ok(applied)
+}
+
+/// A pending item paid: closed with its payment date, the reserved money moved out.
+fn settle_paid(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    item: &ItemRow,
+    reference: Option<&str>,
+    paid_on: Option<NaiveDate>,
+) -> AppResult<()> {
+    close_item(conn, now, item.id, ItemStatus::Paid, reference, None)?;
+    diesel::update(payout_items::table.find(item.id)).set(payout_items::paid_on.eq(paid_on)).execute(conn)?;
+    post(
+        conn,
+        now,
+        ctx,
+        Posting {
+            kind: TxKind::PayoutSettled,
+            reference: item_reference(item.id),
+            memo: format!("payout {} paid{}", item.id, reference.map(|r| format!(" ({r})")).unwrap_or_default()),
+            contributor_id: Some(item.contributor_id),
+            created_by: Some(finance_id),
+            legs: settle_legs(item.contributor_id, item.net_cents),
+        },
+    )?;
+    Ok(())
+}
+
+/// A pending item failed or returned, or a paid one returned: the money released (or
+/// the payment reversed), the method flagged when the code says so (or no code does),
+/// and the contributor told what happens next. Returns that next step.
+fn settle_failure(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    item: &ItemRow,
+    req: &LineRequest,
+    return_after_payment: bool,
+) -> AppResult<ReturnAction> {
+    let why = failure_reason(req.code, req.reason);
+    if return_after_payment {
+        reverse_paid(conn, now, ctx, finance_id, item, req.reference, &why, req.code)?;
+    } else {
+        release(conn, now, ctx, finance_id, item, req.wanted, req.reference, &why)?;
+        set_return_code(conn, item.id, req.code, None)?;
+    }
+    // Without a NACHA code (PayPal, Wise, an ACH file the bank refused) the method
+    // is flagged: only a person can tell a closed account from a passing failure.
+    let next = req.code.map(ReturnCode::action).unwrap_or(ReturnAction::UpdateMethod);
+    if next == ReturnAction::UpdateMethod {
+        methods::mark_needs_update(conn, item.method_id, &why)?;
+    }
+    let user = find_user(conn, item.contributor_id)?;
+    let method = methods::method(conn, item.method_id)?;
+    notifications::enqueue(
+        conn,
+        now,
+        &user.email,
+        &format!("payout_failed:{}", item.id),
+        &PayoutFailed {
+            full_name: user.full_name,
+            item_id: item.id,
+            net: amount(item.net_cents),
+            destination: method.masked,
+            outcome: req.wanted.as_str().to_string(),
+            reason: why.clone(),
+            next_steps: match next {
+                ReturnAction::UpdateMethod => "Please add a new payout method (POST /api/v1/me/payout-methods); \
+                    the next payout batch pays it once the method is ready."
+                    .into(),
+                ReturnAction::Retry => "Nothing to do: the next payout batch pays it again to the same account.".into(),
+            },
+        },
+    )?;
+    Ok(next)
 }
 
 /// The NACHA return code a free-text reason starts with (`R02`, `R02: account closed`).
@@ -1284,12 +1329,36 @@ pub struct ChangeNoticeLine {
     pub corrected_data: String,
 }
 
+/// What one notification of change line did: a [`methods::CorrectionOutcome`] when it
+/// was recorded, else why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeNoticeOutcome {
+    Applied,
+    Recorded,
+    MethodReplaced,
+    /// This code was already recorded for the item.
+    Unchanged,
+    /// No such item in this batch.
+    NotFound,
+    /// The line is not a valid notification of change for the item.
+    Invalid,
+}
+
+impl From<methods::CorrectionOutcome> for ChangeNoticeOutcome {
+    fn from(o: methods::CorrectionOutcome) -> Self {
+        match o {
+            methods::CorrectionOutcome::Applied => Self::Applied,
+            methods::CorrectionOutcome::Recorded => Self::Recorded,
+            methods::CorrectionOutcome::MethodReplaced => Self::MethodReplaced,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeNoticeResult {
     pub item_id: i64,
-    /// `applied`, `recorded`, `method_replaced`, `unchanged` (this code was already
-    /// recorded for the item), `not_found` or `invalid`.
-    pub outcome: &'static str,
+    pub outcome: ChangeNoticeOutcome,
     /// The corrected method, masked, when applied.
     pub destination: Option<String>,
     pub detail: Option<String>,
@@ -1340,7 +1409,7 @@ pub fn apply_change_notices(
             };
             let Some(code) = ChangeCode::parse(&line.change_code) else {
                 results.push(result(
-                    "invalid",
+                    ChangeNoticeOutcome::Invalid,
                     None,
                     Some("change_code is a NACHA change code: C01-C09, C13 or C14".into()),
                 ));
@@ -1353,11 +1422,15 @@ pub fn apply_change_notices(
                 .first(conn)
                 .optional()?
             else {
-                results.push(result("not_found", None, None));
+                results.push(result(ChangeNoticeOutcome::NotFound, None, None));
                 continue;
             };
             if item.rail != Rail::Ach {
-                results.push(result("invalid", None, Some("notifications of change are for ACH entries".into())));
+                results.push(result(
+                    ChangeNoticeOutcome::Invalid,
+                    None,
+                    Some("notifications of change are for ACH entries".into()),
+                ));
                 continue;
             }
             let seen: i64 = payout_change_notices::table
@@ -1366,13 +1439,13 @@ pub fn apply_change_notices(
                 .count()
                 .get_result(conn)?;
             if seen > 0 {
-                results.push(result("unchanged", None, None));
+                results.push(result(ChangeNoticeOutcome::Unchanged, None, None));
                 continue;
             }
             let correction = match parse_corrected_data(code, &line.corrected_data) {
                 Ok(c) => c,
                 Err(why) => {
-                    results.push(result("invalid", None, Some(why.into())));
+                    results.push(result(ChangeNoticeOutcome::Invalid, None, Some(why.into())));
                     continue;
                 }
             };
@@ -1383,7 +1456,11 @@ pub fn apply_change_notices(
                     CorrectionResult::Done { outcome, new_method } => (outcome, new_method),
                     CorrectionResult::Refused(errors) => {
                         let why = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
-                        results.push(result("invalid", None, Some(format!("the corrected data is refused: {why}"))));
+                        results.push(result(
+                            ChangeNoticeOutcome::Invalid,
+                            None,
+                            Some(format!("the corrected data is refused: {why}")),
+                        ));
                         continue;
                     }
                 };
@@ -1417,9 +1494,13 @@ pub fn apply_change_notices(
                         "after": new_method.map(|id| json!({"method_id": id, "destination": destination}))}),
                 },
             )?;
-            results.push(result(outcome.as_str(), destination, Some(notice)));
+            results.push(result(outcome.into(), destination, Some(notice)));
         }
-        Ok(ChangeNoticeReport { batch_id, applied: results.iter().filter(|r| r.outcome == "applied").count(), results })
+        Ok(ChangeNoticeReport {
+            batch_id,
+            applied: results.iter().filter(|r| r.outcome == ChangeNoticeOutcome::Applied).count(),
+            results,
+        })
     })
 }
 
@@ -1634,6 +1715,42 @@ mod tests {
     use super::*;
     use crate::ledger::money;
     use rust_decimal_macros::dec;
+
+    fn line(status: &str, code: Option<&str>, reason: Option<&str>) -> SettlementLine {
+        SettlementLine {
+            item_id: 1,
+            status: status.into(),
+            rail_reference: Some(" ref-1 ".into()),
+            reason: reason.map(str::to_string),
+            return_code: code.map(str::to_string),
+            paid_on: None,
+        }
+    }
+
+    #[test]
+    fn a_settlement_line_is_read_by_its_own_rules() {
+        let (paid, returned) = (line("paid", None, None), line("returned", Some(" R02 "), Some("  ")));
+        let paid = read_line(&paid).unwrap();
+        assert_eq!((paid.wanted, paid.code, paid.reference), (ItemStatus::Paid, None, Some("ref-1")));
+        let returned = read_line(&returned).unwrap();
+        assert_eq!(
+            (returned.wanted, returned.code, returned.reason),
+            (ItemStatus::Returned, ReturnCode::parse("R02"), None)
+        );
+        assert_eq!(read_line(&line("failed", None, Some("closed"))).unwrap().reason, Some("closed"));
+        let refused = |l: SettlementLine| read_line(&l).unwrap_err();
+        assert_eq!(refused(line("pending", None, None)), "status is paid, failed or returned");
+        assert_eq!(refused(line("PAID", None, None)), "status is paid, failed or returned");
+        assert_eq!(
+            refused(line("returned", Some("R99"), None)),
+            "return_code is a NACHA return reason code, R01 to R53"
+        );
+        assert_eq!(refused(line("paid", Some("R01"), None)), "a paid item has no return reason code");
+        assert_eq!(
+            refused(line("failed", Some(" "), None)),
+            "a failed or returned payment needs a reason or a return code"
+        );
+    }
 
     #[test]
     fn withholding_rounds_half_away_from_zero() {
