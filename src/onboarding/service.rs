@@ -782,6 +782,62 @@ pub struct ReviewDecision {
     pub note: String,
 }
 
+/// Whether `reviewer_id` may decide `wa` now: not their own, awaiting review, claimed by
+/// them, and not verified once a document presented has expired while it waited.
+fn decidable(wa: &WorkAuthorization, reviewer_id: i64, outcome: ReviewOutcome, now: NaiveDateTime) -> AppResult<()> {
+    if wa.user_id == reviewer_id {
+        return Err(AppError::Forbidden("nobody reviews their own application".into()));
+    }
+    if wa.status() != AuthorizationStatus::PendingReview {
+        return Err(AppError::conflict(ProblemCode::NotPendingReview, "this item is not awaiting review"));
+    }
+    if !review::holds_claim(wa.claimed_by, wa.claim_expires_at, reviewer_id, now) {
+        return Err(review::claim_required());
+    }
+    // Documents may have expired while waiting for review: never verify an expired one.
+    if outcome == ReviewOutcome::Verify && wa.reverify_on.is_some_and(|on| on < now.date()) {
+        return Err(AppError::conflict(
+            ProblemCode::DocumentExpired,
+            "the authorization or a document presented has expired since it was uploaded; \
+             request more information or reject with document_expired",
+        ));
+    }
+    Ok(())
+}
+
+/// The lifecycle step a decision takes the person through, if any: a verification
+/// activates an applicant and lifts only the suspension an expiry caused; a rejection
+/// ends an application still in onboarding.
+fn decision_transition(outcome: ReviewOutcome, user: &User) -> Option<Transition> {
+    match (outcome, user.status()) {
+        (ReviewOutcome::Verify, UserStatus::AuthorizationPending) => Some(Transition::VerifyAuthorization),
+        (ReviewOutcome::Verify, UserStatus::Suspended) if verification_lifts(user.status_reason.as_deref()) => {
+            Some(Transition::VerifyAuthorization)
+        }
+        (ReviewOutcome::Reject, UserStatus::EmailVerified | UserStatus::AuthorizationPending) => {
+            Some(Transition::Reject)
+        }
+        _ => None,
+    }
+}
+
+/// The decision email's headline and next steps.
+fn decision_words(outcome: ReviewOutcome) -> (&'static str, &'static str) {
+    match outcome {
+        ReviewOutcome::Verify => {
+            ("Your US work authorization is verified.", "You can now take qualification tests for paid projects.")
+        }
+        ReviewOutcome::Reject => (
+            "We could not verify your US work authorization.",
+            "If you believe this is a mistake, reply to this email.",
+        ),
+        ReviewOutcome::RequestMoreInfo => (
+            "We need more information to verify your US work authorization.",
+            "Upload your documents again (one List A document, or one List B and one List C document of your choice).",
+        ),
+    }
+}
+
 pub fn decide(
     state: &AppState,
     ctx: &RequestCtx,
@@ -801,23 +857,7 @@ pub fn decide(
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
         let wa = find_authorization(conn, wa_id)?;
-        if wa.user_id == reviewer_id {
-            return Err(AppError::Forbidden("nobody reviews their own application".into()));
-        }
-        if wa.status() != AuthorizationStatus::PendingReview {
-            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this item is not awaiting review"));
-        }
-        if !review::holds_claim(wa.claimed_by, wa.claim_expires_at, reviewer_id, now) {
-            return Err(review::claim_required());
-        }
-        // Documents may have expired while waiting for review: never verify an expired one.
-        if d.outcome == ReviewOutcome::Verify && wa.reverify_on.is_some_and(|on| on < now.date()) {
-            return Err(AppError::conflict(
-                ProblemCode::DocumentExpired,
-                "the authorization or a document presented has expired since it was uploaded; \
-                 request more information or reject with document_expired",
-            ));
-        }
+        decidable(&wa, reviewer_id, d.outcome, now)?;
         let new_status = match d.outcome {
             ReviewOutcome::Verify => AuthorizationStatus::Verified,
             ReviewOutcome::Reject => AuthorizationStatus::Rejected,
@@ -844,18 +884,7 @@ pub fn decide(
             ))
             .execute(conn)?;
         let user = find_user(conn, wa.user_id)?;
-        let transition_for = match (d.outcome, user.status()) {
-            (ReviewOutcome::Verify, UserStatus::AuthorizationPending) => Some(Transition::VerifyAuthorization),
-            // Reverification lifts only the suspension its expiry caused.
-            (ReviewOutcome::Verify, UserStatus::Suspended) if verification_lifts(user.status_reason.as_deref()) => {
-                Some(Transition::VerifyAuthorization)
-            }
-            (ReviewOutcome::Reject, UserStatus::EmailVerified | UserStatus::AuthorizationPending) => {
-                Some(Transition::Reject)
-            }
-            _ => None,
-        };
-        if let Some(t) = transition_for {
+        if let Some(t) = decision_transition(d.outcome, &user) {
             transition(conn, now, ctx, Some(reviewer_id), &user, t, Some(&d.reason_code), None)?;
         }
         let outcome = d.outcome.decision_outcome();
@@ -872,20 +901,7 @@ pub fn decide(
                 decided_by: Some(reviewer_id),
             },
         )?;
-        let (headline, next_steps) = match d.outcome {
-            ReviewOutcome::Verify => (
-                "Your US work authorization is verified.",
-                "You can now take qualification tests for paid projects.",
-            ),
-            ReviewOutcome::Reject => (
-                "We could not verify your US work authorization.",
-                "If you believe this is a mistake, reply to this email.",
-            ),
-            ReviewOutcome::RequestMoreInfo => (
-                "We need more information to verify your US work authorization.",
-                "Upload your documents again (one List A document, or one List B and one List C document of your choice).",
-            ),
-        };
+        let (headline, next_steps) = decision_words(d.outcome);
         notifications::enqueue(
             conn,
             now,
@@ -1034,6 +1050,28 @@ pub fn run_reverification(state: &AppState) -> AppResult<ReverificationReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decision_moves_the_person_only_where_the_lifecycle_says() {
+        use crate::readiness::testing::user;
+        use ReviewOutcome::{Reject, RequestMoreInfo, Verify};
+        let pending = user(UserStatus::AuthorizationPending);
+        assert_eq!(decision_transition(Verify, &pending), Some(Transition::VerifyAuthorization));
+        assert_eq!(decision_transition(Reject, &pending), Some(Transition::Reject));
+        assert_eq!(decision_transition(RequestMoreInfo, &pending), None);
+        assert_eq!(decision_transition(Reject, &user(UserStatus::EmailVerified)), Some(Transition::Reject));
+        let mut expired = user(UserStatus::Suspended);
+        expired.status_reason = Some(AUTHORIZATION_EXPIRED.into());
+        assert_eq!(decision_transition(Verify, &expired), Some(Transition::VerifyAuthorization));
+        let mut suspended = user(UserStatus::Suspended);
+        suspended.status_reason = Some("quality".into());
+        assert_eq!(decision_transition(Verify, &suspended), None, "only the expiry's suspension is lifted");
+        assert_eq!(
+            decision_transition(Reject, &user(UserStatus::Active)),
+            None,
+            "a reverification is not a rejection of the person"
+        );
+    }
 
     #[test]
     fn reminder_thresholds() {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::ach_codes::{parse_corrected_data, ChangeCode, ReturnAction, ReturnCode};
+use super::ach_codes::{parse_corrected_data, ChangeCode, Correction, ReturnAction, ReturnCode};
 use super::methods::{self, current_method, CorrectionResult};
 use super::model::*;
 use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
@@ -1383,7 +1383,6 @@ pub fn apply_change_notices(
     batch_id: i64,
     lines: Vec<ChangeNoticeLine>,
 ) -> AppResult<ChangeNoticeReport> {
-    use crate::db::schema::payout_change_notices;
     if lines.is_empty() {
         return Err(AppError::field("items", "required", "at least one notification of change"));
     }
@@ -1401,100 +1400,7 @@ pub fn apply_change_notices(
         }
         let mut results = Vec::with_capacity(lines.len());
         for line in lines {
-            let result = |outcome, destination: Option<String>, detail: Option<String>| ChangeNoticeResult {
-                item_id: line.item_id,
-                outcome,
-                destination,
-                detail,
-            };
-            let Some(code) = ChangeCode::parse(&line.change_code) else {
-                results.push(result(
-                    ChangeNoticeOutcome::Invalid,
-                    None,
-                    Some("change_code is a NACHA change code: C01-C09, C13 or C14".into()),
-                ));
-                continue;
-            };
-            let Some(item) = payout_items::table
-                .filter(payout_items::id.eq(line.item_id))
-                .filter(payout_items::batch_id.eq(batch_id))
-                .select(ItemRow::as_select())
-                .first(conn)
-                .optional()?
-            else {
-                results.push(result(ChangeNoticeOutcome::NotFound, None, None));
-                continue;
-            };
-            if item.rail != Rail::Ach {
-                results.push(result(
-                    ChangeNoticeOutcome::Invalid,
-                    None,
-                    Some("notifications of change are for ACH entries".into()),
-                ));
-                continue;
-            }
-            let seen: i64 = payout_change_notices::table
-                .filter(payout_change_notices::item_id.eq(item.id))
-                .filter(payout_change_notices::change_code.eq(code.as_str()))
-                .count()
-                .get_result(conn)?;
-            if seen > 0 {
-                results.push(result(ChangeNoticeOutcome::Unchanged, None, None));
-                continue;
-            }
-            let correction = match parse_corrected_data(code, &line.corrected_data) {
-                Ok(c) => c,
-                Err(why) => {
-                    results.push(result(ChangeNoticeOutcome::Invalid, None, Some(why.into())));
-                    continue;
-                }
-            };
-            let paid_to = methods::method(conn, item.method_id)?;
-            let notice = format!("{} {}", code.as_str(), code.description());
-            let (outcome, new_method) =
-                match methods::apply_correction(st, conn, ctx, finance_id, &paid_to, &correction, &notice)? {
-                    CorrectionResult::Done { outcome, new_method } => (outcome, new_method),
-                    CorrectionResult::Refused(errors) => {
-                        let why = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
-                        results.push(result(
-                            ChangeNoticeOutcome::Invalid,
-                            None,
-                            Some(format!("the corrected data is refused: {why}")),
-                        ));
-                        continue;
-                    }
-                };
-            diesel::insert_into(payout_change_notices::table)
-                .values((
-                    payout_change_notices::item_id.eq(item.id),
-                    payout_change_notices::change_code.eq(code.as_str()),
-                    payout_change_notices::corrected_enc.eq(st.cipher.encrypt_str(&line.corrected_data)),
-                    payout_change_notices::outcome.eq(outcome),
-                    payout_change_notices::method_id.eq(paid_to.id),
-                    payout_change_notices::new_method_id.eq(new_method),
-                    payout_change_notices::recorded_by.eq(finance_id),
-                    payout_change_notices::recorded_at.eq(now),
-                ))
-                .execute(conn)?;
-            let destination = match new_method {
-                Some(id) => Some(methods::method(conn, id)?.masked),
-                None => None,
-            };
-            audit::record(
-                conn,
-                now,
-                ctx,
-                AuditEvent {
-                    actor_id: Some(finance_id),
-                    action: AuditAction::PayoutItemChangeNotice,
-                    subject_type: AuditSubject::PayoutItem,
-                    subject_id: Some(item.id.to_string()),
-                    summary: json!({"change_code": code.as_str(), "outcome": outcome.as_str(),
-                        "before": {"method_id": paid_to.id, "destination": paid_to.masked},
-                        "after": new_method.map(|id| json!({"method_id": id, "destination": destination}))}),
-                },
-            )?;
-            results.push(result(outcome.into(), destination, Some(notice)));
+            results.push(apply_change_notice(st, conn, now, ctx, finance_id, batch_id, &line)?);
         }
         Ok(ChangeNoticeReport {
             batch_id,
@@ -1502,6 +1408,114 @@ pub fn apply_change_notices(
             results,
         })
     })
+}
+
+/// Why a notification of change line is not applied: its outcome and detail.
+type NoticeRefusal = (ChangeNoticeOutcome, Option<String>);
+
+/// The item a notification of change line names and the correction it carries, or why
+/// the line is not applied (an unknown code, no such ACH item in the batch, a code
+/// already recorded for it, corrected data that does not read).
+fn change_notice_target(
+    conn: &mut DbConn,
+    batch_id: i64,
+    line: &ChangeNoticeLine,
+) -> AppResult<Result<(ChangeCode, ItemRow, Correction), NoticeRefusal>> {
+    use crate::db::schema::payout_change_notices;
+    let invalid = |why: &str| Ok(Err((ChangeNoticeOutcome::Invalid, Some(why.to_string()))));
+    let Some(code) = ChangeCode::parse(&line.change_code) else {
+        return invalid("change_code is a NACHA change code: C01-C09, C13 or C14");
+    };
+    let Some(item) = payout_items::table
+        .filter(payout_items::id.eq(line.item_id))
+        .filter(payout_items::batch_id.eq(batch_id))
+        .select(ItemRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(Err((ChangeNoticeOutcome::NotFound, None)));
+    };
+    if item.rail != Rail::Ach {
+        return invalid("notifications of change are for ACH entries");
+    }
+    let seen: i64 = payout_change_notices::table
+        .filter(payout_change_notices::item_id.eq(item.id))
+        .filter(payout_change_notices::change_code.eq(code.as_str()))
+        .count()
+        .get_result(conn)?;
+    if seen > 0 {
+        return Ok(Err((ChangeNoticeOutcome::Unchanged, None)));
+    }
+    match parse_corrected_data(code, &line.corrected_data) {
+        Ok(correction) => Ok(Ok((code, item, correction))),
+        Err(why) => invalid(why),
+    }
+}
+
+/// One notification of change: the method corrected (or not, see
+/// [`methods::apply_correction`]), the notice recorded with its data encrypted, audited.
+fn apply_change_notice(
+    st: &AppState,
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    batch_id: i64,
+    line: &ChangeNoticeLine,
+) -> AppResult<ChangeNoticeResult> {
+    use crate::db::schema::payout_change_notices;
+    let result = |outcome, destination: Option<String>, detail: Option<String>| ChangeNoticeResult {
+        item_id: line.item_id,
+        outcome,
+        destination,
+        detail,
+    };
+    let (code, item, correction) = match change_notice_target(conn, batch_id, line)? {
+        Ok(target) => target,
+        Err((outcome, detail)) => return Ok(result(outcome, None, detail)),
+    };
+    let paid_to = methods::method(conn, item.method_id)?;
+    let notice = format!("{} {}", code.as_str(), code.description());
+    let (outcome, new_method) =
+        match methods::apply_correction(st, conn, ctx, finance_id, &paid_to, &correction, &notice)? {
+            CorrectionResult::Done { outcome, new_method } => (outcome, new_method),
+            CorrectionResult::Refused(errors) => {
+                let why = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
+                let detail = Some(format!("the corrected data is refused: {why}"));
+                return Ok(result(ChangeNoticeOutcome::Invalid, None, detail));
+            }
+        };
+    diesel::insert_into(payout_change_notices::table)
+        .values((
+            payout_change_notices::item_id.eq(item.id),
+            payout_change_notices::change_code.eq(code.as_str()),
+            payout_change_notices::corrected_enc.eq(st.cipher.encrypt_str(&line.corrected_data)),
+            payout_change_notices::outcome.eq(outcome),
+            payout_change_notices::method_id.eq(paid_to.id),
+            payout_change_notices::new_method_id.eq(new_method),
+            payout_change_notices::recorded_by.eq(finance_id),
+            payout_change_notices::recorded_at.eq(now),
+        ))
+        .execute(conn)?;
+    let destination = match new_method {
+        Some(id) => Some(methods::method(conn, id)?.masked),
+        None => None,
+    };
+    audit::record(
+        conn,
+        now,
+        ctx,
+        AuditEvent {
+            actor_id: Some(finance_id),
+            action: AuditAction::PayoutItemChangeNotice,
+            subject_type: AuditSubject::PayoutItem,
+            subject_id: Some(item.id.to_string()),
+            summary: json!({"change_code": code.as_str(), "outcome": outcome.as_str(),
+                "before": {"method_id": paid_to.id, "destination": paid_to.masked},
+                "after": new_method.map(|id| json!({"method_id": id, "destination": destination}))}),
+        },
+    )?;
+    Ok(result(outcome.into(), destination, Some(notice)))
 }
 
 /// A payout as its contributor sees it.
