@@ -324,11 +324,19 @@ fn wa_view(conn: &mut DbConn, state: &AppState, wa: WorkAuthorization) -> AppRes
     })
 }
 
+/// What an attestation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttestationResult {
+    Recorded,
+    /// The answer rules the application out.
+    Rejected,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct AttestationResponse {
-    /// `recorded`, or `rejected` when the answer rules the application out.
-    pub outcome: &'static str,
-    pub reason_code: Option<&'static str>,
+    pub outcome: AttestationResult,
+    pub reason_code: Option<service::AttestationRejection>,
     pub work_authorization: Option<WorkAuthorizationView>,
 }
 
@@ -361,13 +369,17 @@ pub async fn attest(
         };
         match service::attest(&st, &me.ctx, me.id, a)? {
             AttestOutcome::Rejected { reason_code } => Ok(AttestationResponse {
-                outcome: "rejected",
+                outcome: AttestationResult::Rejected,
                 reason_code: Some(reason_code),
                 work_authorization: None,
             }),
             AttestOutcome::Recorded(wa) => {
                 let view = st.db.read_sync(|c| wa_view(c, &st, wa))?;
-                Ok(AttestationResponse { outcome: "recorded", reason_code: None, work_authorization: Some(view) })
+                Ok(AttestationResponse {
+                    outcome: AttestationResult::Recorded,
+                    reason_code: None,
+                    work_authorization: Some(view),
+                })
             }
         }
     })

@@ -395,7 +395,28 @@ impl Attestation {
 
 pub enum AttestOutcome {
     Recorded(WorkAuthorization),
-    Rejected { reason_code: &'static str },
+    Rejected { reason_code: AttestationRejection },
+}
+
+crate::text_enum! {
+    /// Why an attestation rejects the application at once (the reason code of the
+    /// rejection, in the decision and the account's status reason).
+    pub enum AttestationRejection {
+        NoWorkAuthorization = "no_work_authorization",
+        ResidenceOutsideUs = "residence_outside_us",
+    }
+}
+
+impl AttestationRejection {
+    /// The sentence the applicant reads.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::ResidenceOutsideUs => "Gatehouse can only engage people who live in the United States.",
+            Self::NoWorkAuthorization => {
+                "Gatehouse can only engage people who are authorized to work in the United States."
+            }
+        }
+    }
 }
 
 fn validate_attestation(a: &Attestation, today: NaiveDate) -> Result<(), Vec<FieldError>> {
@@ -468,7 +489,8 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
                     "reverification needs a current US work authorization",
                 ));
             }
-            let reason_code = if us { "no_work_authorization" } else { "residence_outside_us" };
+            let reason_code =
+                if us { AttestationRejection::NoWorkAuthorization } else { AttestationRejection::ResidenceOutsideUs };
             reject_automatically(conn, now, ctx, &user, reason_code)?;
             return Ok(AttestOutcome::Rejected { reason_code });
         }
@@ -522,13 +544,10 @@ fn reject_automatically(
     now: NaiveDateTime,
     ctx: &RequestCtx,
     user: &User,
-    reason_code: &'static str,
+    rejection: AttestationRejection,
 ) -> AppResult<()> {
+    let (reason_code, reason) = (rejection.as_str(), rejection.explain());
     transition(conn, now, ctx, None, user, Transition::Reject, Some(reason_code), None)?;
-    let reason = match reason_code {
-        "residence_outside_us" => "Gatehouse can only engage people who live in the United States.",
-        _ => "Gatehouse can only engage people who are authorized to work in the United States.",
-    };
     decisions::record(
         conn,
         now,
