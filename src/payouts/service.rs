@@ -299,7 +299,7 @@ impl ItemView {
 #[derive(Debug, Serialize, ToSchema, QueryableByName)]
 pub struct RailTotal {
     #[diesel(sql_type = Text)]
-    pub rail: String,
+    pub rail: Rail,
     #[diesel(sql_type = BigInt)]
     pub items: i64,
     #[diesel(sql_type = BigInt)]
@@ -1523,9 +1523,7 @@ fn apply_change_notice(
 pub struct MyPayout {
     pub item_id: i64,
     pub batch_id: i64,
-    /// `in_batch` (draft or approved batch), `sent` (exported), `paid`, `failed`,
-    /// `returned` or `cancelled`.
-    pub status: String,
+    pub status: PayoutStage,
     pub rail: Rail,
     pub destination: String,
     pub gross_cents: i64,
@@ -1546,12 +1544,30 @@ pub struct MyPayout {
     pub paid_on: Option<NaiveDate>,
 }
 
+/// Where a payout stands for its contributor: before settlement it follows its batch,
+/// then it is the item's own final status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutStage {
+    /// In a draft or approved batch.
+    InBatch,
+    /// In an exported batch, not settled yet.
+    Sent,
+    Paid,
+    Failed,
+    Returned,
+    Cancelled,
+}
+
 /// The stage shown for an item: before settlement it follows its batch.
-pub fn stage(item: ItemStatus, batch: BatchStatus) -> &'static str {
+pub fn stage(item: ItemStatus, batch: BatchStatus) -> PayoutStage {
     match (item, batch) {
-        (ItemStatus::Pending, BatchStatus::Draft | BatchStatus::Approved) => "in_batch",
-        (ItemStatus::Pending, _) => "sent",
-        (s, _) => s.as_str(),
+        (ItemStatus::Pending, BatchStatus::Draft | BatchStatus::Approved) => PayoutStage::InBatch,
+        (ItemStatus::Pending, _) => PayoutStage::Sent,
+        (ItemStatus::Paid, _) => PayoutStage::Paid,
+        (ItemStatus::Failed, _) => PayoutStage::Failed,
+        (ItemStatus::Returned, _) => PayoutStage::Returned,
+        (ItemStatus::Cancelled, _) => PayoutStage::Cancelled,
     }
 }
 
@@ -1571,7 +1587,7 @@ pub fn my_payouts(st: &AppState, user_id: i64, before: Option<i64>, limit: Optio
         Ok(rows
             .into_iter()
             .map(|(i, batch_status, exported_at, masked)| MyPayout {
-                status: stage(i.status, batch_status).to_string(),
+                status: stage(i.status, batch_status),
                 rail: i.rail(),
                 item_id: i.id,
                 batch_id: i.batch_id,
@@ -1619,23 +1635,23 @@ pub fn payout_stages(conn: &mut DbConn, user_id: i64) -> AppResult<PayoutStages>
     let mut s = PayoutStages::default();
     for (i, batch_status, exported_at) in rows {
         match stage(i.status, batch_status) {
-            "in_batch" => {
+            PayoutStage::InBatch => {
                 s.in_batch_cents += i.gross_cents;
                 s.last_in_batch_at = Some(i.created_at);
             }
-            "sent" => {
+            PayoutStage::Sent => {
                 s.sent_cents += i.gross_cents;
                 s.last_in_batch_at = Some(i.created_at);
                 s.last_sent_at = exported_at;
             }
-            "paid" => {
+            PayoutStage::Paid => {
                 s.settled_cents += i.gross_cents;
                 s.last_in_batch_at = Some(i.created_at);
                 s.last_sent_at = exported_at;
                 s.last_settled_at = i.settled_at;
                 s.last_rail_reference = i.rail_reference;
             }
-            _ => {}
+            PayoutStage::Failed | PayoutStage::Returned | PayoutStage::Cancelled => {}
         }
     }
     Ok(s)
@@ -1840,8 +1856,10 @@ mod tests {
 
     #[test]
     fn stages_follow_the_batch_until_settled() {
-        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Draft), "in_batch");
-        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Exported), "sent");
-        assert_eq!(stage(ItemStatus::Returned, BatchStatus::Settled), "returned");
+        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Draft), PayoutStage::InBatch);
+        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Approved), PayoutStage::InBatch);
+        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Exported), PayoutStage::Sent);
+        assert_eq!(stage(ItemStatus::Paid, BatchStatus::Exported), PayoutStage::Paid);
+        assert_eq!(stage(ItemStatus::Returned, BatchStatus::Settled), PayoutStage::Returned);
     }
 }

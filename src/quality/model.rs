@@ -3,7 +3,6 @@ use diesel::prelude::*;
 
 use super::rules::{Figures, StandingTier};
 use crate::db::schema::{domain_standings, standing_moves};
-use crate::error::{AppError, AppResult};
 
 crate::text_enum! {
     /// Where a standing move is.
@@ -21,11 +20,6 @@ crate::text_enum! {
         /// The appeal was decided for the contributor: the previous tier is back.
         Overturned = "overturned",
     }
-}
-
-/// Parses a tier read from the database: an unknown value is an error, never a default.
-pub fn tier(s: &str) -> AppResult<StandingTier> {
-    StandingTier::parse(s).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown standing tier {s:?}")))
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

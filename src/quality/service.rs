@@ -69,7 +69,7 @@ pub type StandingGate = Option<(String, StandingTier)>;
 pub fn gate_of(p: &crate::qualifications::model::ProjectTypeRow) -> AppResult<StandingGate> {
     match &p.standing_domain {
         None => Ok(None),
-        Some(d) => Ok(Some((d.clone(), tier(&p.required_standing)?))),
+        Some(d) => Ok(Some((d.clone(), p.required_standing))),
     }
 }
 
