@@ -132,12 +132,20 @@ impl ReviewQueue for Credentials {
             claimed_by: c.claimed_by,
             claim_expires_at: c.claim_expires_at,
             form: Form::Reasons(vec![
-                ReasonGroup { outcome: "verify", label: "Verify", codes: CredentialOutcome::Verify.reason_codes() },
-                ReasonGroup { outcome: "reject", label: "Reject", codes: CredentialOutcome::Reject.reason_codes() },
+                ReasonGroup {
+                    outcome: "verify",
+                    label: "Verify",
+                    codes: CredentialOutcome::Verify.reason_codes().to_vec(),
+                },
+                ReasonGroup {
+                    outcome: "reject",
+                    label: "Reject",
+                    codes: CredentialOutcome::Reject.reason_codes().to_vec(),
+                },
                 ReasonGroup {
                     outcome: "request_more_info",
                     label: "Ask for more information",
-                    codes: CredentialOutcome::RequestMoreInfo.reason_codes(),
+                    codes: CredentialOutcome::RequestMoreInfo.reason_codes().to_vec(),
                 },
             ]),
         })

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::{contributor_profiles, work_authorization_documents, work_authorizations};
+use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = contributor_profiles, treat_none_as_null = true)]
@@ -187,21 +188,50 @@ pub enum ReviewOutcome {
     RequestMoreInfo,
 }
 
+crate::text_enum! {
+    /// The reason a reviewer gives for a work-authorization decision; which ones fit
+    /// which outcome is [`ReviewOutcome::reason_codes`]. Stored as text in
+    /// `decisions.reason_code`, a column shared with open vocabularies.
+    pub enum AuthorizationReason {
+        DocumentsVerified = "documents_verified",
+        DocumentNotAcceptable = "document_not_acceptable",
+        DocumentExpired = "document_expired",
+        InformationMismatch = "information_mismatch",
+        DocumentUnreadable = "document_unreadable",
+        DocumentIncomplete = "document_incomplete",
+        SuspectedFraud = "suspected_fraud",
+        Other = "other",
+    }
+}
+
 impl ReviewOutcome {
     /// The reason codes a reviewer may give for this outcome.
-    pub fn reason_codes(self) -> &'static [&'static str] {
+    pub fn reason_codes(self) -> &'static [AuthorizationReason] {
+        use AuthorizationReason::*;
         match self {
-            Self::Verify => &["documents_verified"],
+            Self::Verify => &[DocumentsVerified],
             Self::Reject => &[
-                "document_not_acceptable",
-                "document_expired",
-                "information_mismatch",
-                "document_unreadable",
-                "suspected_fraud",
-                "other",
+                DocumentNotAcceptable,
+                DocumentExpired,
+                InformationMismatch,
+                DocumentUnreadable,
+                SuspectedFraud,
+                Other,
             ],
-            Self::RequestMoreInfo => &["document_unreadable", "document_incomplete", "information_mismatch", "other"],
+            Self::RequestMoreInfo => &[DocumentUnreadable, DocumentIncomplete, InformationMismatch, Other],
         }
+    }
+
+    /// [`ReviewOutcome::reason_codes`] as text, for the console's form.
+    pub fn reason_names(self) -> Vec<&'static str> {
+        self.reason_codes().iter().map(|r| r.as_str()).collect()
+    }
+
+    /// The reason `code` names if it fits this outcome; else a 422 naming `reason_code`.
+    pub fn reason(self, code: &str) -> AppResult<AuthorizationReason> {
+        AuthorizationReason::parse(code).filter(|r| self.reason_codes().contains(r)).ok_or_else(|| {
+            AppError::field("reason_code", "unknown_reason", format!("one of: {}", self.reason_names().join(", ")))
+        })
     }
 
     pub fn decision_outcome(self) -> crate::decisions::DecisionOutcome {
@@ -210,6 +240,34 @@ impl ReviewOutcome {
             Self::Verify => DecisionOutcome::Verified,
             Self::Reject => DecisionOutcome::Rejected,
             Self::RequestMoreInfo => DecisionOutcome::MoreInfoRequested,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_must_be_known_and_fit_the_outcome() {
+        assert_eq!(ReviewOutcome::Verify.reason("documents_verified").unwrap(), AuthorizationReason::DocumentsVerified);
+        assert_eq!(ReviewOutcome::Reject.reason("suspected_fraud").unwrap(), AuthorizationReason::SuspectedFraud);
+        for (outcome, code) in [
+            (ReviewOutcome::Verify, "suspected_fraud"),
+            (ReviewOutcome::RequestMoreInfo, "document_expired"),
+            (ReviewOutcome::Reject, "looks_fine"),
+        ] {
+            let Err(AppError::Validation(errors)) = outcome.reason(code) else { panic!("{code} accepted") };
+            assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("reason_code", "unknown_reason"));
+        }
+        // Every reason fits some outcome.
+        for r in AuthorizationReason::ALL {
+            assert!(
+                [ReviewOutcome::Verify, ReviewOutcome::Reject, ReviewOutcome::RequestMoreInfo]
+                    .iter()
+                    .any(|o| o.reason_codes().contains(r)),
+                "{r}"
+            );
         }
     }
 }

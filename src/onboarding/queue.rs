@@ -148,12 +148,12 @@ impl ReviewQueue for WorkAuthorizations {
             claimed_by: wa.claimed_by,
             claim_expires_at: wa.claim_expires_at,
             form: Form::Reasons(vec![
-                ReasonGroup { outcome: "verify", label: "Verify", codes: ReviewOutcome::Verify.reason_codes() },
-                ReasonGroup { outcome: "reject", label: "Reject", codes: ReviewOutcome::Reject.reason_codes() },
+                ReasonGroup { outcome: "verify", label: "Verify", codes: ReviewOutcome::Verify.reason_names() },
+                ReasonGroup { outcome: "reject", label: "Reject", codes: ReviewOutcome::Reject.reason_names() },
                 ReasonGroup {
                     outcome: "request_more_info",
                     label: "Ask for more information",
-                    codes: ReviewOutcome::RequestMoreInfo.reason_codes(),
+                    codes: ReviewOutcome::RequestMoreInfo.reason_names(),
                 },
             ]),
         })

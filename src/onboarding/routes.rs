@@ -589,7 +589,8 @@ pub struct AuthorizationDecisionRequest {
     /// verify: `documents_verified`; reject: `document_not_acceptable`, `document_expired`,
     /// `information_mismatch`, `document_unreadable`, `suspected_fraud`, `other`;
     /// request_more_info: `document_unreadable`, `document_incomplete`, `information_mismatch`, `other`.
-    #[schema(pattern = r"^[a-z0-9_]{1,100}$")]
+    /// Another code, or one that does not fit the outcome, is a 422 naming this field.
+    #[schema(value_type = AuthorizationReason)]
     pub reason_code: String,
     /// Shown and emailed to the applicant; required unless verifying; at most 2000 characters.
     #[serde(default)]

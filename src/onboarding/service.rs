@@ -864,13 +864,7 @@ pub fn decide(
     wa_id: i64,
     d: ReviewDecision,
 ) -> AppResult<WorkAuthorization> {
-    if !d.outcome.reason_codes().contains(&d.reason_code.as_str()) {
-        return Err(AppError::field(
-            "reason_code",
-            "unknown_reason",
-            format!("one of: {}", d.outcome.reason_codes().join(", ")),
-        ));
-    }
+    let reason = d.outcome.reason(&d.reason_code)?.as_str();
     let note = review::note(&d.note, d.outcome != ReviewOutcome::Verify)?;
     let d = ReviewDecision { note, ..d };
     state.db.tx_sync(|conn| {
@@ -904,7 +898,7 @@ pub fn decide(
             .execute(conn)?;
         let user = find_user(conn, wa.user_id)?;
         if let Some(t) = decision_transition(d.outcome, &user) {
-            transition(conn, now, ctx, Some(reviewer_id), &user, t, Some(&d.reason_code), None)?;
+            transition(conn, now, ctx, Some(reviewer_id), &user, t, Some(reason), None)?;
         }
         let outcome = d.outcome.decision_outcome();
         decisions::record(
@@ -915,7 +909,7 @@ pub fn decide(
                 subject_type: DecisionSubject::WorkAuthorization,
                 subject_id: wa_id.to_string(),
                 outcome,
-                reason_code: &d.reason_code,
+                reason_code: reason,
                 note: &d.note,
                 decided_by: Some(reviewer_id),
             },
@@ -930,7 +924,7 @@ pub fn decide(
                 full_name: user.full_name.clone(),
                 subject: "Update on your US work authorization".into(),
                 headline: headline.into(),
-                reason: d.reason_code.replace('_', " "),
+                reason: reason.replace('_', " "),
                 note: d.note.clone(),
                 next_steps: next_steps.into(),
             },
@@ -944,7 +938,7 @@ pub fn decide(
                 action: AuditAction::WorkAuthorizationDecided,
                 subject_type: AuditSubject::WorkAuthorization,
                 subject_id: Some(wa_id.to_string()),
-                summary: json!({"before": wa.status, "after": new_status.as_str(), "reason_code": d.reason_code}),
+                summary: json!({"before": wa.status, "after": new_status.as_str(), "reason_code": reason}),
             },
         )?;
         find_authorization(conn, wa_id)

@@ -343,6 +343,14 @@ async fn claims_decide_between_reviewers(backend: Backend) {
         .post(&decision, Some(&winner.access), json!({"outcome": "reject", "reason_code": "vibes", "note": "x"}))
         .await;
     assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        (body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+        (Some("reason_code"), Some("unknown_reason"))
+    );
+    // A known reason of another outcome does not fit this one.
+    let (status, body) =
+        app.post(&decision, Some(&winner.access), json!({"outcome": "verify", "reason_code": "suspected_fraud"})).await;
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (422, Some("unknown_reason")), "{body}");
     let (status, _) =
         app.post(&decision, Some(&winner.access), json!({"outcome": "reject", "reason_code": "other"})).await;
     assert_eq!(status, 422);
