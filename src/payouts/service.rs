@@ -1033,6 +1033,17 @@ fn payment_dates(
     }
 }
 
+/// The item `item_id` if it belongs to the batch `batch_id` (a result or a notice line
+/// naming another batch's item is `not_found`).
+fn batch_item(conn: &mut DbConn, batch_id: i64, item_id: i64) -> AppResult<Option<ItemRow>> {
+    Ok(payout_items::table
+        .filter(payout_items::id.eq(item_id))
+        .filter(payout_items::batch_id.eq(batch_id))
+        .select(ItemRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// The final status a settlement line asks for: `paid`, `failed` or `returned`.
 fn settled_status(status: &str) -> Option<ItemStatus> {
     [ItemStatus::Paid, ItemStatus::Failed, ItemStatus::Returned].into_iter().find(|s| s.as_str() == status)
@@ -1087,13 +1098,7 @@ fn settle_line(
         Ok(req) => req,
         Err(why) => return invalid(why),
     };
-    let Some(item) = payout_items::table
-        .filter(payout_items::id.eq(line.item_id))
-        .filter(payout_items::batch_id.eq(batch_id))
-        .select(ItemRow::as_select())
-        .first(conn)
-        .optional()?
-    else {
+    let Some(item) = batch_item(conn, batch_id, line.item_id)? else {
         return Ok(result(SettlementOutcome::NotFound, None, None));
     };
     let ach = item.rail == Rail::Ach;
@@ -1426,13 +1431,7 @@ fn change_notice_target(
     let Some(code) = ChangeCode::parse(&line.change_code) else {
         return invalid("change_code is a NACHA change code: C01-C09, C13 or C14");
     };
-    let Some(item) = payout_items::table
-        .filter(payout_items::id.eq(line.item_id))
-        .filter(payout_items::batch_id.eq(batch_id))
-        .select(ItemRow::as_select())
-        .first(conn)
-        .optional()?
-    else {
+    let Some(item) = batch_item(conn, batch_id, line.item_id)? else {
         return Ok(Err((ChangeNoticeOutcome::NotFound, None)));
     };
     if item.rail != Rail::Ach {
