@@ -174,7 +174,7 @@ pub enum Form {
 pub struct ReasonGroup {
     pub outcome: &'static str,
     pub label: &'static str,
-    pub codes: &'static [&'static str],
+    pub codes: Vec<&'static str>,
 }
 
 /// One item as a reviewer sees it.

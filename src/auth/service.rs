@@ -622,29 +622,13 @@ pub fn change_password(
     })
 }
 
-pub fn update_profile(st: &AppState, ctx: &RequestCtx, user_id: i64, full_name: Option<String>) -> AppResult<User> {
-    st.db.tx_sync(|conn| {
-        let now = st.clock.now();
-        let before = find_user(conn, user_id)?;
-        if let Some(name) = full_name.map(|n| n.trim().to_string()).filter(|n| *n != before.full_name) {
-            diesel::update(users::table.find(user_id))
-                .set((users::full_name.eq(&name), users::updated_at.eq(now)))
-                .execute(conn)?;
-            audit::record(
-                conn,
-                now,
-                ctx,
-                AuditEvent {
-                    actor_id: Some(user_id),
-                    action: AuditAction::ProfileUpdated,
-                    subject_type: AuditSubject::User,
-                    subject_id: Some(user_id.to_string()),
-                    summary: json!({"fields": ["full_name"]}),
-                },
-            )?;
-        }
-        find_user(conn, user_id)
-    })
+/// Sets the user's full name in the caller's transaction (one column, so a concurrent
+/// change of another column is kept); false when the name is already that one.
+pub fn rename(conn: &mut DbConn, now: NaiveDateTime, user_id: i64, full_name: &str) -> AppResult<bool> {
+    let changed = diesel::update(users::table.find(user_id).filter(users::full_name.ne(full_name)))
+        .set((users::full_name.eq(full_name), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(changed > 0)
 }
 
 pub struct NewStaff {

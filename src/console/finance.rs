@@ -736,7 +736,7 @@ async fn batch_page(
         rails: v
             .totals_by_rail
             .iter()
-            .map(|r| RailLine { rail: r.rail.clone(), items: r.items, total: dollars(r.net_cents) })
+            .map(|r| RailLine { rail: r.rail.to_string(), items: r.items, total: dollars(r.net_cents) })
             .collect(),
         items: items
             .into_iter()
@@ -779,11 +779,11 @@ async fn batch_page(
     })
 }
 
-fn format_rail(f: Format) -> &'static str {
+fn format_rail(f: Format) -> Rail {
     match f {
-        Format::Nacha => Rail::Ach.as_str(),
-        Format::PaypalCsv | Format::PaypalJson => Rail::Paypal.as_str(),
-        Format::WiseCsv => Rail::Wise.as_str(),
+        Format::Nacha => Rail::Ach,
+        Format::PaypalCsv | Format::PaypalJson => Rail::Paypal,
+        Format::WiseCsv => Rail::Wise,
     }
 }
 

@@ -179,20 +179,49 @@ pub enum CredentialOutcome {
     RequestMoreInfo,
 }
 
+crate::text_enum! {
+    /// The reason a reviewer gives for a credential decision; which ones fit which
+    /// outcome is [`CredentialOutcome::reason_codes`]. Stored as text in
+    /// `credentials.reason_code` and `decisions.reason_code`, beside the system's own
+    /// reasons (`credential_expired`, `confirmed_false`).
+    pub enum CredentialReason {
+        CredentialVerified = "credential_verified",
+        NotVerifiable = "not_verifiable",
+        IssuerNotRecognized = "issuer_not_recognized",
+        InformationMismatch = "information_mismatch",
+        Expired = "expired",
+        SuspectedFraud = "suspected_fraud",
+        DocumentUnreadable = "document_unreadable",
+        DocumentIncomplete = "document_incomplete",
+        MissingPages = "missing_pages",
+        Other = "other",
+    }
+}
+
 impl CredentialOutcome {
-    pub fn reason_codes(self) -> &'static [&'static str] {
+    pub fn reason_codes(self) -> &'static [CredentialReason] {
+        use CredentialReason::*;
         match self {
-            Self::Verify => &["credential_verified"],
-            Self::Reject => &[
-                "not_verifiable",
-                "issuer_not_recognized",
-                "information_mismatch",
-                "expired",
-                "suspected_fraud",
-                "other",
-            ],
-            Self::RequestMoreInfo => &["document_unreadable", "document_incomplete", "missing_pages", "other"],
+            Self::Verify => &[CredentialVerified],
+            Self::Reject => &[NotVerifiable, IssuerNotRecognized, InformationMismatch, Expired, SuspectedFraud, Other],
+            Self::RequestMoreInfo => &[DocumentUnreadable, DocumentIncomplete, MissingPages, Other],
         }
+    }
+
+    /// [`CredentialOutcome::reason_codes`] as text, for the console's form.
+    pub fn reason_names(self) -> Vec<&'static str> {
+        self.reason_codes().iter().map(|r| r.as_str()).collect()
+    }
+
+    /// The reason `code` names if it fits this outcome; else a 422 naming `reason_code`.
+    pub fn reason(self, code: &str) -> crate::error::AppResult<CredentialReason> {
+        CredentialReason::parse(code).filter(|r| self.reason_codes().contains(r)).ok_or_else(|| {
+            crate::error::AppError::field(
+                "reason_code",
+                "unknown_reason",
+                format!("one of: {}", self.reason_names().join(", ")),
+            )
+        })
     }
     /// The decision this outcome records.
     pub fn decision_outcome(self) -> crate::decisions::DecisionOutcome {

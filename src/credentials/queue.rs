@@ -132,12 +132,12 @@ impl ReviewQueue for Credentials {
             claimed_by: c.claimed_by,
             claim_expires_at: c.claim_expires_at,
             form: Form::Reasons(vec![
-                ReasonGroup { outcome: "verify", label: "Verify", codes: CredentialOutcome::Verify.reason_codes() },
-                ReasonGroup { outcome: "reject", label: "Reject", codes: CredentialOutcome::Reject.reason_codes() },
+                ReasonGroup { outcome: "verify", label: "Verify", codes: CredentialOutcome::Verify.reason_names() },
+                ReasonGroup { outcome: "reject", label: "Reject", codes: CredentialOutcome::Reject.reason_names() },
                 ReasonGroup {
                     outcome: "request_more_info",
                     label: "Ask for more information",
-                    codes: CredentialOutcome::RequestMoreInfo.reason_codes(),
+                    codes: CredentialOutcome::RequestMoreInfo.reason_names(),
                 },
             ]),
         })

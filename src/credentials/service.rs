@@ -310,13 +310,7 @@ pub fn decide(
     reason_code: &str,
     note: &str,
 ) -> AppResult<Credential> {
-    if !outcome.reason_codes().contains(&reason_code) {
-        return Err(AppError::field(
-            "reason_code",
-            "unknown_reason",
-            format!("one of: {}", outcome.reason_codes().join(", ")),
-        ));
-    }
+    let reason_code = outcome.reason(reason_code)?.as_str();
     let note = &review::note(note, outcome != CredentialOutcome::Verify)?;
     state.db.tx_sync(|conn| {
         let now = state.clock.now();

@@ -6,4 +6,4 @@ pub mod money;
 pub mod routes;
 pub mod service;
 
-pub use money::Cents;
+pub use money::{Cents, Currency};

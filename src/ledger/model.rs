@@ -65,7 +65,7 @@ pub struct NewAccountRow<'a> {
     pub code: &'a str,
     pub owner_id: Option<i64>,
     pub kind: AccountKind,
-    pub currency: &'a str,
+    pub currency: super::Currency,
     pub created_at: NaiveDateTime,
 }
 
@@ -76,7 +76,7 @@ pub struct AccountRow {
     pub code: String,
     pub owner_id: Option<i64>,
     pub kind: AccountKind,
-    pub currency: String,
+    pub currency: super::Currency,
 }
 
 #[derive(Insertable)]

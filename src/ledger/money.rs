@@ -7,6 +7,15 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+crate::text_enum! {
+    /// The ledger's currency: one value, held by the CHECK on `ledger_accounts.currency`.
+    /// A second currency would need exchange rules, per-currency balances and exports
+    /// (SPEC: contractors are paid in USD), not only a variant.
+    pub enum Currency {
+        Usd = "USD",
+    }
+}
+
 /// An amount of USD in integer cents.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,

@@ -18,7 +18,7 @@ use crate::{blocking, AppState};
 #[derive(Serialize, ToSchema)]
 pub struct ContributorLedger {
     pub contributor_id: i64,
-    pub currency: &'static str,
+    pub currency: super::Currency,
     pub balances: Balances,
     /// Entries on the contributor's accounts, newest first, each with its transaction.
     pub entries: Vec<LedgerLine>,
@@ -53,7 +53,7 @@ pub async fn contributor_ledger(
     let next_cursor = crate::db::next_cursor(&entries, limit, |e| e.entry_id);
     Ok(HttpResponse::Ok().json(ContributorLedger {
         contributor_id: id,
-        currency: "USD",
+        currency: super::Currency::Usd,
         balances,
         entries,
         has_more: next_cursor.is_some(),

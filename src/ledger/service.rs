@@ -48,18 +48,18 @@ impl Posting {
 /// Creates the contributor's four accounts if missing (check, then insert; the unique
 /// account code is the backstop).
 pub fn ensure_contributor_accounts(conn: &mut DbConn, now: NaiveDateTime, user_id: i64) -> AppResult<()> {
-    let existing: Vec<String> = ledger_accounts::table
+    let existing: Vec<AccountKind> = ledger_accounts::table
         .filter(ledger_accounts::owner_id.eq(user_id))
         .select(ledger_accounts::kind)
         .load(conn)?;
     for kind in AccountKind::CONTRIBUTOR {
-        if !existing.iter().any(|k| k == kind.as_str()) {
+        if !existing.contains(&kind) {
             diesel::insert_into(ledger_accounts::table)
                 .values(NewAccountRow {
                     code: &AccountRef::Contributor(user_id, kind).code(),
                     owner_id: Some(user_id),
                     kind,
-                    currency: "USD",
+                    currency: super::Currency::Usd,
                     created_at: now,
                 })
                 .execute(conn)?;
@@ -72,16 +72,16 @@ pub fn ensure_contributor_accounts(conn: &mut DbConn, now: NaiveDateTime, user_i
 /// one multi-row insert per 500 contributors instead of queries per contributor.
 pub fn ensure_contributor_accounts_many(conn: &mut DbConn, now: NaiveDateTime, user_ids: &[i64]) -> AppResult<()> {
     for chunk in user_ids.chunks(500) {
-        let existing: std::collections::HashSet<(Option<i64>, String)> = ledger_accounts::table
+        let existing: std::collections::HashSet<(Option<i64>, AccountKind)> = ledger_accounts::table
             .filter(ledger_accounts::owner_id.eq_any(chunk))
             .select((ledger_accounts::owner_id, ledger_accounts::kind))
-            .load::<(Option<i64>, String)>(conn)?
+            .load::<(Option<i64>, AccountKind)>(conn)?
             .into_iter()
             .collect();
         let missing: Vec<(i64, AccountKind, String)> = chunk
             .iter()
             .flat_map(|&user| AccountKind::CONTRIBUTOR.into_iter().map(move |kind| (user, kind)))
-            .filter(|(user, kind)| !existing.contains(&(Some(*user), kind.as_str().to_string())))
+            .filter(|(user, kind)| !existing.contains(&(Some(*user), *kind)))
             .map(|(user, kind)| (user, kind, AccountRef::Contributor(user, kind).code()))
             .collect();
         if missing.is_empty() {
@@ -93,7 +93,7 @@ pub fn ensure_contributor_accounts_many(conn: &mut DbConn, now: NaiveDateTime, u
                 code,
                 owner_id: Some(*user),
                 kind: *kind,
-                currency: "USD",
+                currency: super::Currency::Usd,
                 created_at: now,
             })
             .collect();
@@ -260,7 +260,7 @@ pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) ->
     accounts.extend(platform);
 
     // The transactions, then their entries.
-    let mut tx_ids: HashMap<(String, String), i64> = HashMap::with_capacity(postings.len());
+    let mut tx_ids: HashMap<(TxKind, String), i64> = HashMap::with_capacity(postings.len());
     for chunk in postings.chunks(ROWS_PER_INSERT) {
         let rows: Vec<NewTransactionRow> = chunk.iter().map(|p| p.row(now)).collect();
         // Multi-row INSERT … RETURNING runs on the concrete connection (not offered by
@@ -270,7 +270,7 @@ pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) ->
             ledger_transactions::reference,
             ledger_transactions::id,
         ));
-        let ids: Vec<(String, String, i64)> = match conn {
+        let ids: Vec<(TxKind, String, i64)> = match conn {
             DbConn::Postgresql(c) => insert.get_results(c)?,
             DbConn::Sqlite(c) => insert.get_results(c)?,
         };
@@ -278,7 +278,7 @@ pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) ->
     }
     let mut entries = Vec::with_capacity(postings.len() * 2);
     for p in postings {
-        let tx = tx_ids.get(&(p.kind.as_str().to_string(), p.reference.clone())).copied().ok_or_else(|| {
+        let tx = tx_ids.get(&(p.kind, p.reference.clone())).copied().ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("posting {} {} not inserted", p.kind.as_str(), p.reference))
         })?;
         for (account, amount) in &p.legs {
@@ -377,11 +377,11 @@ pub fn balances_of(conn: &mut DbConn, user_id: i64) -> AppResult<Balances> {
     let mut b = Balances::default();
     for a in accounts {
         let amount = account_balance(conn, a.id)?;
-        match a.kind.as_str() {
-            "pending" => b.pending = amount,
-            "held" => b.held = amount,
-            "available" => b.available = amount,
-            "in_payout" => b.in_payout = amount,
+        match a.kind {
+            AccountKind::Pending => b.pending = amount,
+            AccountKind::Held => b.held = amount,
+            AccountKind::Available => b.available = amount,
+            AccountKind::InPayout => b.in_payout = amount,
             _ => {}
         }
     }

@@ -17,35 +17,70 @@ use chrono::NaiveDate;
 use super::model::AuthorizationCategory;
 use crate::error::FieldError;
 
-pub const LIST_A: &[&str] = &[
-    "us_passport",
-    "us_passport_card",
-    "permanent_resident_card",
-    "foreign_passport_with_temporary_i551",
-    "employment_authorization_document",
-    "foreign_passport_with_i94",
-    "fsm_or_rmi_passport_with_i94",
+crate::text_enum! {
+    /// Every document type of the three lists (`native_american_tribal_document` is on
+    /// List B and List C); which list accepts which is [`LIST_A`], [`LIST_B`],
+    /// [`LIST_C`], and the CHECK on `work_authorization_documents` (list, type).
+    pub enum DocumentType {
+        UsPassport = "us_passport",
+        UsPassportCard = "us_passport_card",
+        PermanentResidentCard = "permanent_resident_card",
+        ForeignPassportWithTemporaryI551 = "foreign_passport_with_temporary_i551",
+        EmploymentAuthorizationDocument = "employment_authorization_document",
+        ForeignPassportWithI94 = "foreign_passport_with_i94",
+        FsmOrRmiPassportWithI94 = "fsm_or_rmi_passport_with_i94",
+        DriversLicense = "drivers_license",
+        StateIdCard = "state_id_card",
+        SchoolIdCard = "school_id_card",
+        VoterRegistrationCard = "voter_registration_card",
+        UsMilitaryCard = "us_military_card",
+        MilitaryDependentIdCard = "military_dependent_id_card",
+        MerchantMarinerCard = "merchant_mariner_card",
+        NativeAmericanTribalDocument = "native_american_tribal_document",
+        CanadianDriversLicense = "canadian_drivers_license",
+        SchoolRecordMinor = "school_record_minor",
+        MedicalRecordMinor = "medical_record_minor",
+        DayCareRecordMinor = "day_care_record_minor",
+        SocialSecurityCard = "social_security_card",
+        CertificationOfReportOfBirthAbroad = "certification_of_report_of_birth_abroad",
+        BirthCertificate = "birth_certificate",
+        UsCitizenIdCard = "us_citizen_id_card",
+        ResidentCitizenIdCard = "resident_citizen_id_card",
+        DhsEmploymentAuthorizationDocument = "dhs_employment_authorization_document",
+    }
+}
+
+/// Documents that establish both identity and employment authorization.
+pub const LIST_A: &[DocumentType] = &[
+    DocumentType::UsPassport,
+    DocumentType::UsPassportCard,
+    DocumentType::PermanentResidentCard,
+    DocumentType::ForeignPassportWithTemporaryI551,
+    DocumentType::EmploymentAuthorizationDocument,
+    DocumentType::ForeignPassportWithI94,
+    DocumentType::FsmOrRmiPassportWithI94,
 ];
 
 /// Documents that establish identity.
-pub const LIST_B: &[&str] = &[
-    "drivers_license",
-    "state_id_card",
-    "school_id_card",
-    "voter_registration_card",
-    "us_military_card",
-    "military_dependent_id_card",
-    "merchant_mariner_card",
-    "native_american_tribal_document",
-    "canadian_drivers_license",
-    "school_record_minor",
-    "medical_record_minor",
-    "day_care_record_minor",
+pub const LIST_B: &[DocumentType] = &[
+    DocumentType::DriversLicense,
+    DocumentType::StateIdCard,
+    DocumentType::SchoolIdCard,
+    DocumentType::VoterRegistrationCard,
+    DocumentType::UsMilitaryCard,
+    DocumentType::MilitaryDependentIdCard,
+    DocumentType::MerchantMarinerCard,
+    DocumentType::NativeAmericanTribalDocument,
+    DocumentType::CanadianDriversLicense,
+    DocumentType::SchoolRecordMinor,
+    DocumentType::MedicalRecordMinor,
+    DocumentType::DayCareRecordMinor,
 ];
 
 /// List B records that only people under 18 may present (Form I-9, List B, "For
 /// persons under age 18 who are unable to present a document listed above").
-pub const MINORS_ONLY: &[&str] = &["school_record_minor", "medical_record_minor", "day_care_record_minor"];
+pub const MINORS_ONLY: &[DocumentType] =
+    &[DocumentType::SchoolRecordMinor, DocumentType::MedicalRecordMinor, DocumentType::DayCareRecordMinor];
 
 /// List A and List C documents whose expiry ends the employment authorization they show,
 /// so reverification follows it (M-274 6.1): a foreign passport with a temporary I-551
@@ -53,16 +88,17 @@ pub const MINORS_ONLY: &[&str] = &["school_record_minor", "medical_record_minor"
 /// with Form I-94, and an employment authorization document issued by DHS (List C #7).
 /// A U.S. passport or passport card, a Permanent Resident Card and the other List C
 /// documents are never reverified.
-pub fn reverified(list: DocList, doc_type: &str) -> bool {
+pub fn reverified(list: DocList, doc_type: DocumentType) -> bool {
+    use DocumentType::*;
     match list {
         DocList::A => matches!(
             doc_type,
-            "foreign_passport_with_temporary_i551"
-                | "employment_authorization_document"
-                | "foreign_passport_with_i94"
-                | "fsm_or_rmi_passport_with_i94"
+            ForeignPassportWithTemporaryI551
+                | EmploymentAuthorizationDocument
+                | ForeignPassportWithI94
+                | FsmOrRmiPassportWithI94
         ),
-        DocList::C => doc_type == "dhs_employment_authorization_document",
+        DocList::C => doc_type == DhsEmploymentAuthorizationDocument,
         DocList::B => false,
     }
 }
@@ -70,16 +106,19 @@ pub fn reverified(list: DocList, doc_type: &str) -> bool {
 /// Documents that always carry an expiration date: the Form I-766 card and the
 /// temporary I-551 stamp (or MRIV) show one. Others may or may not (a Form I-94 may say
 /// "D/S", a refugee's I-94 has none).
-pub fn expiry_required(list: DocList, doc_type: &str) -> bool {
+pub fn expiry_required(list: DocList, doc_type: DocumentType) -> bool {
     list == DocList::A
-        && matches!(doc_type, "employment_authorization_document" | "foreign_passport_with_temporary_i551")
+        && matches!(
+            doc_type,
+            DocumentType::EmploymentAuthorizationDocument | DocumentType::ForeignPassportWithTemporaryI551
+        )
 }
 
 /// One document as presented: its list, type and expiration date.
 #[derive(Debug, Clone, Copy)]
-pub struct Presented<'a> {
+pub struct Presented {
     pub list: DocList,
-    pub doc_type: &'a str,
+    pub doc_type: DocumentType,
     pub expires_on: Option<NaiveDate>,
 }
 
@@ -130,14 +169,14 @@ pub fn reverify_on(
 }
 
 /// Documents that establish employment authorization.
-pub const LIST_C: &[&str] = &[
-    "social_security_card",
-    "certification_of_report_of_birth_abroad",
-    "birth_certificate",
-    "native_american_tribal_document",
-    "us_citizen_id_card",
-    "resident_citizen_id_card",
-    "dhs_employment_authorization_document",
+pub const LIST_C: &[DocumentType] = &[
+    DocumentType::SocialSecurityCard,
+    DocumentType::CertificationOfReportOfBirthAbroad,
+    DocumentType::BirthCertificate,
+    DocumentType::NativeAmericanTribalDocument,
+    DocumentType::UsCitizenIdCard,
+    DocumentType::ResidentCitizenIdCard,
+    DocumentType::DhsEmploymentAuthorizationDocument,
 ];
 
 crate::text_enum! {
@@ -150,7 +189,7 @@ crate::text_enum! {
 }
 
 impl DocList {
-    fn allowed(self) -> &'static [&'static str] {
+    fn allowed(self) -> &'static [DocumentType] {
         match self {
             Self::A => LIST_A,
             Self::B => LIST_B,
@@ -169,14 +208,14 @@ impl DocList {
 /// Checks the presented combination. First verification: one List A document, or one
 /// List B plus one List C document. Reverification (SPEC §3): one List A or one List C
 /// document (a List B document may accompany the List C one).
-pub fn validate(presented: &[(DocList, &str)], reverification: bool) -> Result<(), Vec<FieldError>> {
+pub fn validate(presented: &[(DocList, DocumentType)], reverification: bool) -> Result<(), Vec<FieldError>> {
     let mut errors = Vec::new();
     for (list, doc_type) in presented {
         if !list.allowed().contains(doc_type) {
             errors.push(FieldError::new(
                 &format!("{}_type", list.field()),
                 "unknown_document",
-                format!("{doc_type:?} is not a List {} document", list.as_str()),
+                format!("{doc_type} is not a List {} document", list.as_str()),
             ));
         }
     }
@@ -210,18 +249,32 @@ mod tests {
 
     #[test]
     fn accepted_combinations() {
-        assert!(validate(&[(A, "us_passport")], false).is_ok());
-        assert!(validate(&[(B, "drivers_license"), (C, "social_security_card")], false).is_ok());
-        assert!(validate(&[(C, "dhs_employment_authorization_document")], true).is_ok());
-        assert!(validate(&[(A, "employment_authorization_document")], true).is_ok());
+        assert!(check(&[(A, "us_passport")], false).is_ok());
+        assert!(check(&[(B, "drivers_license"), (C, "social_security_card")], false).is_ok());
+        assert!(check(&[(C, "dhs_employment_authorization_document")], true).is_ok());
+        assert!(check(&[(A, "employment_authorization_document")], true).is_ok());
     }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
 
-    fn doc(list: DocList, doc_type: &str, expires_on: Option<NaiveDate>) -> Presented<'_> {
-        Presented { list, doc_type, expires_on }
+    fn doc(list: DocList, doc_type: &str, expires_on: Option<NaiveDate>) -> Presented {
+        Presented { list, doc_type: DocumentType::parse(doc_type).unwrap(), expires_on }
+    }
+
+    /// [`validate`] of documents named by their text.
+    fn check(presented: &[(DocList, &str)], reverification: bool) -> Result<(), Vec<FieldError>> {
+        let typed: Vec<_> = presented.iter().map(|(l, t)| (*l, DocumentType::parse(t).unwrap())).collect();
+        validate(&typed, reverification)
+    }
+
+    #[test]
+    fn every_listed_type_is_a_document_type_and_every_type_is_listed() {
+        for t in DocumentType::ALL {
+            assert!([LIST_A, LIST_B, LIST_C].iter().any(|l| l.contains(t)), "{t} is on no list");
+        }
+        assert_eq!(DocumentType::parse("library_card"), None);
     }
 
     #[test]
@@ -246,7 +299,7 @@ mod tests {
     fn minors_records_are_refused() {
         let today = d(2026, 11, 30);
         for minor in MINORS_ONLY {
-            let errors = check_presented(&[doc(B, minor, None)], today);
+            let errors = check_presented(&[doc(B, minor.as_str(), None)], today);
             assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("list_b_type", "minor_document"));
         }
         assert!(check_presented(&[doc(B, "school_id_card", None)], today).is_empty());
@@ -274,12 +327,12 @@ mod tests {
 
     #[test]
     fn refused_combinations() {
-        let err = validate(&[(B, "drivers_license")], false).unwrap_err();
+        let err = check(&[(B, "drivers_license")], false).unwrap_err();
         assert_eq!(err[0].field, "documents");
-        assert!(validate(&[(A, "us_passport"), (C, "social_security_card")], false).is_err());
-        assert!(validate(&[(C, "social_security_card")], false).is_err());
-        assert!(validate(&[], false).is_err());
-        let err = validate(&[(A, "drivers_license")], false).unwrap_err();
+        assert!(check(&[(A, "us_passport"), (C, "social_security_card")], false).is_err());
+        assert!(check(&[(C, "social_security_card")], false).is_err());
+        assert!(check(&[], false).is_err());
+        let err = check(&[(A, "drivers_license")], false).unwrap_err();
         assert_eq!(err[0].field, "list_a_type");
     }
 }

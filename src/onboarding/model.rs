@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::{contributor_profiles, work_authorization_documents, work_authorizations};
+use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = contributor_profiles, treat_none_as_null = true)]
@@ -20,6 +21,24 @@ pub struct Profile {
     pub country: Option<String>,
     pub phone: Option<String>,
     pub updated_at: NaiveDateTime,
+}
+
+/// The columns one `PATCH /me` sets: `None` leaves a column as it is (the row may have
+/// been changed by a concurrent request since it was read, so a patch never writes back
+/// columns it does not change). `address_line2` is the one column a patch may clear.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = contributor_profiles)]
+pub struct ProfileChanges {
+    pub legal_name: Option<String>,
+    pub date_of_birth_enc: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<Option<String>>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
 }
 
 impl Profile {
@@ -139,7 +158,7 @@ pub struct AuthorizationDocument {
     pub id: i64,
     pub work_authorization_id: i64,
     pub list: super::documents::DocList,
-    pub document_type: String,
+    pub document_type: super::documents::DocumentType,
     pub number_enc: Option<String>,
     pub expires_on: Option<NaiveDate>,
     pub file_id: i64,
@@ -150,10 +169,10 @@ pub struct AuthorizationDocument {
 
 #[derive(Insertable)]
 #[diesel(table_name = work_authorization_documents)]
-pub struct NewAuthorizationDocument<'a> {
+pub struct NewAuthorizationDocument {
     pub work_authorization_id: i64,
     pub list: super::documents::DocList,
-    pub document_type: &'a str,
+    pub document_type: super::documents::DocumentType,
     pub number_enc: Option<String>,
     pub expires_on: Option<NaiveDate>,
     pub file_id: i64,
@@ -169,21 +188,50 @@ pub enum ReviewOutcome {
     RequestMoreInfo,
 }
 
+crate::text_enum! {
+    /// The reason a reviewer gives for a work-authorization decision; which ones fit
+    /// which outcome is [`ReviewOutcome::reason_codes`]. Stored as text in
+    /// `decisions.reason_code`, a column shared with open vocabularies.
+    pub enum AuthorizationReason {
+        DocumentsVerified = "documents_verified",
+        DocumentNotAcceptable = "document_not_acceptable",
+        DocumentExpired = "document_expired",
+        InformationMismatch = "information_mismatch",
+        DocumentUnreadable = "document_unreadable",
+        DocumentIncomplete = "document_incomplete",
+        SuspectedFraud = "suspected_fraud",
+        Other = "other",
+    }
+}
+
 impl ReviewOutcome {
     /// The reason codes a reviewer may give for this outcome.
-    pub fn reason_codes(self) -> &'static [&'static str] {
+    pub fn reason_codes(self) -> &'static [AuthorizationReason] {
+        use AuthorizationReason::*;
         match self {
-            Self::Verify => &["documents_verified"],
+            Self::Verify => &[DocumentsVerified],
             Self::Reject => &[
-                "document_not_acceptable",
-                "document_expired",
-                "information_mismatch",
-                "document_unreadable",
-                "suspected_fraud",
-                "other",
+                DocumentNotAcceptable,
+                DocumentExpired,
+                InformationMismatch,
+                DocumentUnreadable,
+                SuspectedFraud,
+                Other,
             ],
-            Self::RequestMoreInfo => &["document_unreadable", "document_incomplete", "information_mismatch", "other"],
+            Self::RequestMoreInfo => &[DocumentUnreadable, DocumentIncomplete, InformationMismatch, Other],
         }
+    }
+
+    /// [`ReviewOutcome::reason_codes`] as text, for the console's form.
+    pub fn reason_names(self) -> Vec<&'static str> {
+        self.reason_codes().iter().map(|r| r.as_str()).collect()
+    }
+
+    /// The reason `code` names if it fits this outcome; else a 422 naming `reason_code`.
+    pub fn reason(self, code: &str) -> AppResult<AuthorizationReason> {
+        AuthorizationReason::parse(code).filter(|r| self.reason_codes().contains(r)).ok_or_else(|| {
+            AppError::field("reason_code", "unknown_reason", format!("one of: {}", self.reason_names().join(", ")))
+        })
     }
 
     pub fn decision_outcome(self) -> crate::decisions::DecisionOutcome {
@@ -192,6 +240,34 @@ impl ReviewOutcome {
             Self::Verify => DecisionOutcome::Verified,
             Self::Reject => DecisionOutcome::Rejected,
             Self::RequestMoreInfo => DecisionOutcome::MoreInfoRequested,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_must_be_known_and_fit_the_outcome() {
+        assert_eq!(ReviewOutcome::Verify.reason("documents_verified").unwrap(), AuthorizationReason::DocumentsVerified);
+        assert_eq!(ReviewOutcome::Reject.reason("suspected_fraud").unwrap(), AuthorizationReason::SuspectedFraud);
+        for (outcome, code) in [
+            (ReviewOutcome::Verify, "suspected_fraud"),
+            (ReviewOutcome::RequestMoreInfo, "document_expired"),
+            (ReviewOutcome::Reject, "looks_fine"),
+        ] {
+            let Err(AppError::Validation(errors)) = outcome.reason(code) else { panic!("{code} accepted") };
+            assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("reason_code", "unknown_reason"));
+        }
+        // Every reason fits some outcome.
+        for r in AuthorizationReason::ALL {
+            assert!(
+                [ReviewOutcome::Verify, ReviewOutcome::Reject, ReviewOutcome::RequestMoreInfo]
+                    .iter()
+                    .any(|o| o.reason_codes().contains(r)),
+                "{r}"
+            );
         }
     }
 }

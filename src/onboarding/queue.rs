@@ -138,7 +138,7 @@ impl ReviewQueue for WorkAuthorizations {
                         format!(
                             "List {} · {}{}",
                             d.list.as_str().to_uppercase(),
-                            d.document_type.replace('_', " "),
+                            d.document_type.as_str().replace('_', " "),
                             d.expires_on.map(|e| format!(" · expires {e}")).unwrap_or_default()
                         ),
                     )
@@ -148,12 +148,12 @@ impl ReviewQueue for WorkAuthorizations {
             claimed_by: wa.claimed_by,
             claim_expires_at: wa.claim_expires_at,
             form: Form::Reasons(vec![
-                ReasonGroup { outcome: "verify", label: "Verify", codes: ReviewOutcome::Verify.reason_codes() },
-                ReasonGroup { outcome: "reject", label: "Reject", codes: ReviewOutcome::Reject.reason_codes() },
+                ReasonGroup { outcome: "verify", label: "Verify", codes: ReviewOutcome::Verify.reason_names() },
+                ReasonGroup { outcome: "reject", label: "Reject", codes: ReviewOutcome::Reject.reason_names() },
                 ReasonGroup {
                     outcome: "request_more_info",
                     label: "Ask for more information",
-                    codes: ReviewOutcome::RequestMoreInfo.reason_codes(),
+                    codes: ReviewOutcome::RequestMoreInfo.reason_names(),
                 },
             ]),
         })

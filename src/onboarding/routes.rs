@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use super::documents::DocumentType;
 use super::model::*;
 use super::service::{self, AddressInput, AttestOutcome, Attestation, Expiry, ProfilePatch, ReviewDecision};
 use crate::auth::extract::BearerClaims;
@@ -264,7 +265,7 @@ pub struct AttestationRequest {
 pub struct DocumentView {
     pub id: i64,
     pub list: crate::onboarding::documents::DocList,
-    pub document_type: String,
+    pub document_type: crate::onboarding::documents::DocumentType,
     /// Masked: last four characters only; null once deleted by the retention job.
     pub number: Option<String>,
     pub expires_on: Option<NaiveDate>,
@@ -323,11 +324,19 @@ fn wa_view(conn: &mut DbConn, state: &AppState, wa: WorkAuthorization) -> AppRes
     })
 }
 
+/// What an attestation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttestationResult {
+    Recorded,
+    /// The answer rules the application out.
+    Rejected,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct AttestationResponse {
-    /// `recorded`, or `rejected` when the answer rules the application out.
-    pub outcome: &'static str,
-    pub reason_code: Option<&'static str>,
+    pub outcome: AttestationResult,
+    pub reason_code: Option<service::AttestationRejection>,
     pub work_authorization: Option<WorkAuthorizationView>,
 }
 
@@ -360,13 +369,17 @@ pub async fn attest(
         };
         match service::attest(&st, &me.ctx, me.id, a)? {
             AttestOutcome::Rejected { reason_code } => Ok(AttestationResponse {
-                outcome: "rejected",
+                outcome: AttestationResult::Rejected,
                 reason_code: Some(reason_code),
                 work_authorization: None,
             }),
             AttestOutcome::Recorded(wa) => {
                 let view = st.db.read_sync(|c| wa_view(c, &st, wa))?;
-                Ok(AttestationResponse { outcome: "recorded", reason_code: None, work_authorization: Some(view) })
+                Ok(AttestationResponse {
+                    outcome: AttestationResult::Recorded,
+                    reason_code: None,
+                    work_authorization: Some(view),
+                })
             }
         }
     })
@@ -401,18 +414,24 @@ pub async fn my_authorization(state: web::Data<AppState>, me: Applicant) -> AppR
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct DocumentsForm {
-    /// A List A document type, e.g. `us_passport`.
+    /// A List A document type, e.g. `us_passport` (`onboarding::documents::LIST_A`);
+    /// a type of another list is refused with a field error naming this field.
+    #[schema(value_type = Option<DocumentType>)]
     list_a_type: Option<String>,
     list_a_number: Option<String>,
     list_a_expires_on: Option<NaiveDate>,
     /// PDF, PNG or JPEG, at most 10 MiB.
     #[schema(value_type = Option<String>, format = Binary)]
     list_a_file: Option<Vec<u8>>,
+    /// A List B document type, e.g. `drivers_license`.
+    #[schema(value_type = Option<DocumentType>)]
     list_b_type: Option<String>,
     list_b_number: Option<String>,
     list_b_expires_on: Option<NaiveDate>,
     #[schema(value_type = Option<String>, format = Binary)]
     list_b_file: Option<Vec<u8>>,
+    /// A List C document type, e.g. `social_security_card`.
+    #[schema(value_type = Option<DocumentType>)]
     list_c_type: Option<String>,
     list_c_number: Option<String>,
     list_c_expires_on: Option<NaiveDate>,
@@ -570,7 +589,8 @@ pub struct AuthorizationDecisionRequest {
     /// verify: `documents_verified`; reject: `document_not_acceptable`, `document_expired`,
     /// `information_mismatch`, `document_unreadable`, `suspected_fraud`, `other`;
     /// request_more_info: `document_unreadable`, `document_incomplete`, `information_mismatch`, `other`.
-    #[schema(pattern = r"^[a-z0-9_]{1,100}$")]
+    /// Another code, or one that does not fit the outcome, is a 422 naming this field.
+    #[schema(value_type = AuthorizationReason)]
     pub reason_code: String,
     /// Shown and emailed to the applicant; required unless verifying; at most 2000 characters.
     #[serde(default)]

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::documents::{self, DocList};
+use super::documents::{self, DocList, DocumentType};
 use super::lifecycle::{self, Transition};
 use super::model::*;
 use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
@@ -256,47 +256,73 @@ pub fn validate_profile(patch: &ProfilePatch, today: NaiveDate) -> Result<(), Ve
     }
 }
 
+/// The columns `patch` sets (the date of birth encrypted) and the names of the fields it
+/// patches, for the audit record (names only, never values).
+fn profile_changes(state: &AppState, patch: &ProfilePatch, now: NaiveDateTime) -> (ProfileChanges, Vec<&'static str>) {
+    let mut c = ProfileChanges { updated_at: Some(now), ..ProfileChanges::default() };
+    let mut fields = Vec::new();
+    if let Some(v) = &patch.legal_name {
+        c.legal_name = Some(v.trim().to_string());
+        fields.push("legal_name");
+    }
+    if let Some(dob) = patch.date_of_birth {
+        c.date_of_birth_enc = Some(state.cipher.encrypt_str(&dob.to_string()));
+        fields.push("date_of_birth");
+    }
+    if let Some(a) = &patch.address {
+        c.address_line1 = Some(a.line1.trim().to_string());
+        c.address_line2 = Some(a.line2.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()));
+        c.city = Some(a.city.trim().to_string());
+        c.region = Some(a.region.clone());
+        c.postal_code = Some(a.postal_code.trim().to_string());
+        c.country = Some(a.country.clone());
+        fields.push("address");
+    }
+    if let Some(v) = &patch.phone {
+        c.phone = Some(v.trim().to_string());
+        fields.push("phone");
+    }
+    (c, fields)
+}
+
+/// Creates the user's empty profile row unless it exists: two first patches racing both
+/// try, and the loser's insert does nothing (no unique violation, no 409).
+fn ensure_profile_row(conn: &mut DbConn, now: NaiveDateTime, user_id: i64) -> AppResult<()> {
+    let row = Profile::empty(user_id, now);
+    // Runs on the concrete connection: MultiConnection offers neither ON CONFLICT nor
+    // INSERT OR IGNORE. The one constraint an empty row can break is the primary key.
+    match conn {
+        DbConn::Postgresql(c) => diesel::insert_into(contributor_profiles::table)
+            .values(&row)
+            .on_conflict(contributor_profiles::user_id)
+            .do_nothing()
+            .execute(c)?,
+        DbConn::Sqlite(c) => diesel::insert_or_ignore_into(contributor_profiles::table).values(&row).execute(c)?,
+    };
+    Ok(())
+}
+
+/// `PATCH /me`: in one transaction, the full name (on the account), the profile row
+/// created if missing, then an UPDATE of only the patched columns, and one audit record
+/// naming the fields changed. Concurrent patches of different fields all keep their
+/// value (no read-modify-write of the whole row).
 pub fn update_profile(state: &AppState, ctx: &RequestCtx, user_id: i64, patch: ProfilePatch) -> AppResult<()> {
     validate_profile(&patch, state.clock.now().date()).map_err(AppError::Validation)?;
-    if let Some(name) = patch.full_name.clone() {
-        crate::auth::service::update_profile(state, ctx, user_id, Some(name))?;
-    }
-    let touched =
-        patch.legal_name.is_some() || patch.date_of_birth.is_some() || patch.address.is_some() || patch.phone.is_some();
-    if !touched {
-        return Ok(());
-    }
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
-        let existing = find_profile(conn, user_id)?;
-        let mut p = existing.clone().unwrap_or_else(|| Profile::empty(user_id, now));
-        let mut fields = Vec::new();
-        if let Some(v) = &patch.legal_name {
-            p.legal_name = Some(v.trim().to_string());
-            fields.push("legal_name");
+        let (changes, mut fields) = profile_changes(state, &patch, now);
+        if !fields.is_empty() {
+            ensure_profile_row(conn, now, user_id)?;
+            diesel::update(contributor_profiles::table.find(user_id)).set(&changes).execute(conn)?;
         }
-        if let Some(dob) = patch.date_of_birth {
-            p.date_of_birth_enc = Some(state.cipher.encrypt_str(&dob.to_string()));
-            fields.push("date_of_birth");
+        if let Some(name) = &patch.full_name {
+            if crate::auth::service::rename(conn, now, user_id, name.trim())? {
+                fields.insert(0, "full_name");
+            }
         }
-        if let Some(a) = &patch.address {
-            p.address_line1 = Some(a.line1.trim().to_string());
-            p.address_line2 = a.line2.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-            p.city = Some(a.city.trim().to_string());
-            p.region = Some(a.region.clone());
-            p.postal_code = Some(a.postal_code.trim().to_string());
-            p.country = Some(a.country.clone());
-            fields.push("address");
+        if fields.is_empty() {
+            return Ok(());
         }
-        if let Some(v) = &patch.phone {
-            p.phone = Some(v.trim().to_string());
-            fields.push("phone");
-        }
-        p.updated_at = now;
-        match existing {
-            Some(_) => diesel::update(contributor_profiles::table.find(user_id)).set(&p).execute(conn)?,
-            None => diesel::insert_into(contributor_profiles::table).values(&p).execute(conn)?,
-        };
         // Which fields changed, never their values: dates of birth stay out of the log.
         audit::record(
             conn,
@@ -369,7 +395,28 @@ impl Attestation {
 
 pub enum AttestOutcome {
     Recorded(WorkAuthorization),
-    Rejected { reason_code: &'static str },
+    Rejected { reason_code: AttestationRejection },
+}
+
+crate::text_enum! {
+    /// Why an attestation rejects the application at once (the reason code of the
+    /// rejection, in the decision and the account's status reason).
+    pub enum AttestationRejection {
+        NoWorkAuthorization = "no_work_authorization",
+        ResidenceOutsideUs = "residence_outside_us",
+    }
+}
+
+impl AttestationRejection {
+    /// The sentence the applicant reads.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::ResidenceOutsideUs => "Gatehouse can only engage people who live in the United States.",
+            Self::NoWorkAuthorization => {
+                "Gatehouse can only engage people who are authorized to work in the United States."
+            }
+        }
+    }
 }
 
 fn validate_attestation(a: &Attestation, today: NaiveDate) -> Result<(), Vec<FieldError>> {
@@ -442,7 +489,8 @@ pub fn attest(state: &AppState, ctx: &RequestCtx, user_id: i64, a: Attestation) 
                     "reverification needs a current US work authorization",
                 ));
             }
-            let reason_code = if us { "no_work_authorization" } else { "residence_outside_us" };
+            let reason_code =
+                if us { AttestationRejection::NoWorkAuthorization } else { AttestationRejection::ResidenceOutsideUs };
             reject_automatically(conn, now, ctx, &user, reason_code)?;
             return Ok(AttestOutcome::Rejected { reason_code });
         }
@@ -496,13 +544,10 @@ fn reject_automatically(
     now: NaiveDateTime,
     ctx: &RequestCtx,
     user: &User,
-    reason_code: &'static str,
+    rejection: AttestationRejection,
 ) -> AppResult<()> {
+    let (reason_code, reason) = (rejection.as_str(), rejection.explain());
     transition(conn, now, ctx, None, user, Transition::Reject, Some(reason_code), None)?;
-    let reason = match reason_code {
-        "residence_outside_us" => "Gatehouse can only engage people who live in the United States.",
-        _ => "Gatehouse can only engage people who are authorized to work in the United States.",
-    };
     decisions::record(
         conn,
         now,
@@ -548,7 +593,7 @@ pub fn documents_of(conn: &mut DbConn, wa_id: i64) -> AppResult<Vec<Authorizatio
 
 struct PresentedDocument {
     list: DocList,
-    document_type: String,
+    document_type: DocumentType,
     number: Option<String>,
     expires_on: Option<NaiveDate>,
     bytes: Vec<u8>,
@@ -563,7 +608,7 @@ fn presented(form: &mut Form) -> Result<Vec<PresentedDocument>, Vec<FieldError>>
         let f = list.field();
         let doc_type = form.text(&format!("{f}_type")).map(str::to_string);
         let file = form.files.remove(&format!("{f}_file"));
-        match (doc_type, file) {
+        match (doc_type.map(|t| DocumentType::parse(&t).ok_or(t)), file) {
             (None, None) => continue,
             (None, Some(_)) => {
                 errors.push(FieldError::new(&format!("{f}_type"), "required", "say which document this file is"))
@@ -571,7 +616,12 @@ fn presented(form: &mut Form) -> Result<Vec<PresentedDocument>, Vec<FieldError>>
             (Some(_), None) => {
                 errors.push(FieldError::new(&format!("{f}_file"), "required", "attach the document's scan or photo"))
             }
-            (Some(document_type), Some(upload)) => {
+            (Some(Err(unknown)), _) => errors.push(FieldError::new(
+                &format!("{f}_type"),
+                "unknown_document",
+                format!("{unknown:?} is not a Form I-9 document type"),
+            )),
+            (Some(Ok(document_type)), Some(upload)) => {
                 let expires_on = match form.text(&format!("{f}_expires_on")) {
                     None => None,
                     Some(s) => match s.parse::<NaiveDate>() {
@@ -618,11 +668,11 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
         ));
     }
     let docs = presented(&mut form).map_err(AppError::Validation)?;
-    let combination: Vec<(DocList, &str)> = docs.iter().map(|d| (d.list, d.document_type.as_str())).collect();
+    let combination: Vec<(DocList, DocumentType)> = docs.iter().map(|d| (d.list, d.document_type)).collect();
     documents::validate(&combination, wa.reverification).map_err(AppError::Validation)?;
     let facts: Vec<documents::Presented> = docs
         .iter()
-        .map(|d| documents::Presented { list: d.list, doc_type: &d.document_type, expires_on: d.expires_on })
+        .map(|d| documents::Presented { list: d.list, doc_type: d.document_type, expires_on: d.expires_on })
         .collect();
     let refused = documents::check_presented(&facts, state.clock.now().date());
     if !refused.is_empty() {
@@ -657,7 +707,7 @@ pub fn submit_documents(state: &AppState, ctx: &RequestCtx, user_id: i64, mut fo
                 .values(NewAuthorizationDocument {
                     work_authorization_id: wa.id,
                     list: d.list,
-                    document_type: &d.document_type,
+                    document_type: d.document_type,
                     number_enc: d.number.as_ref().map(|n| state.cipher.encrypt_str(n)),
                     expires_on: d.expires_on,
                     file_id,
@@ -751,6 +801,62 @@ pub struct ReviewDecision {
     pub note: String,
 }
 
+/// Whether `reviewer_id` may decide `wa` now: not their own, awaiting review, claimed by
+/// them, and not verified once a document presented has expired while it waited.
+fn decidable(wa: &WorkAuthorization, reviewer_id: i64, outcome: ReviewOutcome, now: NaiveDateTime) -> AppResult<()> {
+    if wa.user_id == reviewer_id {
+        return Err(AppError::Forbidden("nobody reviews their own application".into()));
+    }
+    if wa.status() != AuthorizationStatus::PendingReview {
+        return Err(AppError::conflict(ProblemCode::NotPendingReview, "this item is not awaiting review"));
+    }
+    if !review::holds_claim(wa.claimed_by, wa.claim_expires_at, reviewer_id, now) {
+        return Err(review::claim_required());
+    }
+    // Documents may have expired while waiting for review: never verify an expired one.
+    if outcome == ReviewOutcome::Verify && wa.reverify_on.is_some_and(|on| on < now.date()) {
+        return Err(AppError::conflict(
+            ProblemCode::DocumentExpired,
+            "the authorization or a document presented has expired since it was uploaded; \
+             request more information or reject with document_expired",
+        ));
+    }
+    Ok(())
+}
+
+/// The lifecycle step a decision takes the person through, if any: a verification
+/// activates an applicant and lifts only the suspension an expiry caused; a rejection
+/// ends an application still in onboarding.
+fn decision_transition(outcome: ReviewOutcome, user: &User) -> Option<Transition> {
+    match (outcome, user.status()) {
+        (ReviewOutcome::Verify, UserStatus::AuthorizationPending) => Some(Transition::VerifyAuthorization),
+        (ReviewOutcome::Verify, UserStatus::Suspended) if verification_lifts(user.status_reason.as_deref()) => {
+            Some(Transition::VerifyAuthorization)
+        }
+        (ReviewOutcome::Reject, UserStatus::EmailVerified | UserStatus::AuthorizationPending) => {
+            Some(Transition::Reject)
+        }
+        _ => None,
+    }
+}
+
+/// The decision email's headline and next steps.
+fn decision_words(outcome: ReviewOutcome) -> (&'static str, &'static str) {
+    match outcome {
+        ReviewOutcome::Verify => {
+            ("Your US work authorization is verified.", "You can now take qualification tests for paid projects.")
+        }
+        ReviewOutcome::Reject => (
+            "We could not verify your US work authorization.",
+            "If you believe this is a mistake, reply to this email.",
+        ),
+        ReviewOutcome::RequestMoreInfo => (
+            "We need more information to verify your US work authorization.",
+            "Upload your documents again (one List A document, or one List B and one List C document of your choice).",
+        ),
+    }
+}
+
 pub fn decide(
     state: &AppState,
     ctx: &RequestCtx,
@@ -758,35 +864,13 @@ pub fn decide(
     wa_id: i64,
     d: ReviewDecision,
 ) -> AppResult<WorkAuthorization> {
-    if !d.outcome.reason_codes().contains(&d.reason_code.as_str()) {
-        return Err(AppError::field(
-            "reason_code",
-            "unknown_reason",
-            format!("one of: {}", d.outcome.reason_codes().join(", ")),
-        ));
-    }
+    let reason = d.outcome.reason(&d.reason_code)?.as_str();
     let note = review::note(&d.note, d.outcome != ReviewOutcome::Verify)?;
     let d = ReviewDecision { note, ..d };
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
         let wa = find_authorization(conn, wa_id)?;
-        if wa.user_id == reviewer_id {
-            return Err(AppError::Forbidden("nobody reviews their own application".into()));
-        }
-        if wa.status() != AuthorizationStatus::PendingReview {
-            return Err(AppError::conflict(ProblemCode::NotPendingReview, "this item is not awaiting review"));
-        }
-        if !review::holds_claim(wa.claimed_by, wa.claim_expires_at, reviewer_id, now) {
-            return Err(review::claim_required());
-        }
-        // Documents may have expired while waiting for review: never verify an expired one.
-        if d.outcome == ReviewOutcome::Verify && wa.reverify_on.is_some_and(|on| on < now.date()) {
-            return Err(AppError::conflict(
-                ProblemCode::DocumentExpired,
-                "the authorization or a document presented has expired since it was uploaded; \
-                 request more information or reject with document_expired",
-            ));
-        }
+        decidable(&wa, reviewer_id, d.outcome, now)?;
         let new_status = match d.outcome {
             ReviewOutcome::Verify => AuthorizationStatus::Verified,
             ReviewOutcome::Reject => AuthorizationStatus::Rejected,
@@ -813,19 +897,8 @@ pub fn decide(
             ))
             .execute(conn)?;
         let user = find_user(conn, wa.user_id)?;
-        let transition_for = match (d.outcome, user.status()) {
-            (ReviewOutcome::Verify, UserStatus::AuthorizationPending) => Some(Transition::VerifyAuthorization),
-            // Reverification lifts only the suspension its expiry caused.
-            (ReviewOutcome::Verify, UserStatus::Suspended) if verification_lifts(user.status_reason.as_deref()) => {
-                Some(Transition::VerifyAuthorization)
-            }
-            (ReviewOutcome::Reject, UserStatus::EmailVerified | UserStatus::AuthorizationPending) => {
-                Some(Transition::Reject)
-            }
-            _ => None,
-        };
-        if let Some(t) = transition_for {
-            transition(conn, now, ctx, Some(reviewer_id), &user, t, Some(&d.reason_code), None)?;
+        if let Some(t) = decision_transition(d.outcome, &user) {
+            transition(conn, now, ctx, Some(reviewer_id), &user, t, Some(reason), None)?;
         }
         let outcome = d.outcome.decision_outcome();
         decisions::record(
@@ -836,25 +909,12 @@ pub fn decide(
                 subject_type: DecisionSubject::WorkAuthorization,
                 subject_id: wa_id.to_string(),
                 outcome,
-                reason_code: &d.reason_code,
+                reason_code: reason,
                 note: &d.note,
                 decided_by: Some(reviewer_id),
             },
         )?;
-        let (headline, next_steps) = match d.outcome {
-            ReviewOutcome::Verify => (
-                "Your US work authorization is verified.",
-                "You can now take qualification tests for paid projects.",
-            ),
-            ReviewOutcome::Reject => (
-                "We could not verify your US work authorization.",
-                "If you believe this is a mistake, reply to this email.",
-            ),
-            ReviewOutcome::RequestMoreInfo => (
-                "We need more information to verify your US work authorization.",
-                "Upload your documents again (one List A document, or one List B and one List C document of your choice).",
-            ),
-        };
+        let (headline, next_steps) = decision_words(d.outcome);
         notifications::enqueue(
             conn,
             now,
@@ -864,7 +924,7 @@ pub fn decide(
                 full_name: user.full_name.clone(),
                 subject: "Update on your US work authorization".into(),
                 headline: headline.into(),
-                reason: d.reason_code.replace('_', " "),
+                reason: reason.replace('_', " "),
                 note: d.note.clone(),
                 next_steps: next_steps.into(),
             },
@@ -878,7 +938,7 @@ pub fn decide(
                 action: AuditAction::WorkAuthorizationDecided,
                 subject_type: AuditSubject::WorkAuthorization,
                 subject_id: Some(wa_id.to_string()),
-                summary: json!({"before": wa.status, "after": new_status.as_str(), "reason_code": d.reason_code}),
+                summary: json!({"before": wa.status, "after": new_status.as_str(), "reason_code": reason}),
             },
         )?;
         find_authorization(conn, wa_id)
@@ -1003,6 +1063,28 @@ pub fn run_reverification(state: &AppState) -> AppResult<ReverificationReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decision_moves_the_person_only_where_the_lifecycle_says() {
+        use crate::readiness::testing::user;
+        use ReviewOutcome::{Reject, RequestMoreInfo, Verify};
+        let pending = user(UserStatus::AuthorizationPending);
+        assert_eq!(decision_transition(Verify, &pending), Some(Transition::VerifyAuthorization));
+        assert_eq!(decision_transition(Reject, &pending), Some(Transition::Reject));
+        assert_eq!(decision_transition(RequestMoreInfo, &pending), None);
+        assert_eq!(decision_transition(Reject, &user(UserStatus::EmailVerified)), Some(Transition::Reject));
+        let mut expired = user(UserStatus::Suspended);
+        expired.status_reason = Some(AUTHORIZATION_EXPIRED.into());
+        assert_eq!(decision_transition(Verify, &expired), Some(Transition::VerifyAuthorization));
+        let mut suspended = user(UserStatus::Suspended);
+        suspended.status_reason = Some("quality".into());
+        assert_eq!(decision_transition(Verify, &suspended), None, "only the expiry's suspension is lifted");
+        assert_eq!(
+            decision_transition(Reject, &user(UserStatus::Active)),
+            None,
+            "a reverification is not a rejection of the person"
+        );
+    }
 
     #[test]
     fn reminder_thresholds() {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::ach_codes::{parse_corrected_data, ChangeCode, ReturnAction, ReturnCode};
+use super::ach_codes::{parse_corrected_data, ChangeCode, Correction, ReturnAction, ReturnCode};
 use super::methods::{self, current_method, CorrectionResult};
 use super::model::*;
 use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
@@ -302,7 +302,7 @@ impl ItemView {
 #[derive(Debug, Serialize, ToSchema, QueryableByName)]
 pub struct RailTotal {
     #[diesel(sql_type = Text)]
-    pub rail: String,
+    pub rail: Rail,
     #[diesel(sql_type = BigInt)]
     pub items: i64,
     #[diesel(sql_type = BigInt)]
@@ -1008,7 +1008,7 @@ fn payment_dates(
     let mut errors = Vec::new();
     let mut out = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
-        if line.status != "paid" {
+        if settled_status(&line.status) != Some(ItemStatus::Paid) {
             out.push(None);
             continue;
         }
@@ -1042,6 +1042,50 @@ fn payment_dates(
     }
 }
 
+/// The item `item_id` if it belongs to the batch `batch_id` (a result or a notice line
+/// naming another batch's item is `not_found`).
+fn batch_item(conn: &mut DbConn, batch_id: i64, item_id: i64) -> AppResult<Option<ItemRow>> {
+    Ok(payout_items::table
+        .filter(payout_items::id.eq(item_id))
+        .filter(payout_items::batch_id.eq(batch_id))
+        .select(ItemRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The final status a settlement line asks for: `paid`, `failed` or `returned`.
+fn settled_status(status: &str) -> Option<ItemStatus> {
+    [ItemStatus::Paid, ItemStatus::Failed, ItemStatus::Returned].into_iter().find(|s| s.as_str() == status)
+}
+
+/// What one settlement line asks for, read without the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LineRequest<'a> {
+    wanted: ItemStatus,
+    code: Option<ReturnCode>,
+    reason: Option<&'a str>,
+    reference: Option<&'a str>,
+}
+
+/// A line's own rules: a final status, a known NACHA return code, none for a payment,
+/// and a reason or code for a failure. `Err` is the line's `invalid` detail.
+fn read_line(line: &SettlementLine) -> Result<LineRequest<'_>, &'static str> {
+    let wanted = settled_status(&line.status).ok_or("status is paid, failed or returned")?;
+    let code = match line.return_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => Some(ReturnCode::parse(raw).ok_or("return_code is a NACHA return reason code, R01 to R53")?),
+    };
+    let reason = line.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let reference = line.rail_reference.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if wanted == ItemStatus::Paid && code.is_some() {
+        return Err("a paid item has no return reason code");
+    }
+    if wanted != ItemStatus::Paid && reason.is_none() && code.is_none() {
+        return Err("a failed or returned payment needs a reason or a return code");
+    }
+    Ok(LineRequest { wanted, code, reason, reference })
+}
+
 fn settle_line(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -1059,47 +1103,26 @@ fn settle_line(
         method_action: None,
     };
     let invalid = |detail: &str| Ok(result(SettlementOutcome::Invalid, None, Some(detail.to_string())));
-    let wanted = match line.status.as_str() {
-        "paid" => ItemStatus::Paid,
-        "failed" => ItemStatus::Failed,
-        "returned" => ItemStatus::Returned,
-        _ => return invalid("status is paid, failed or returned"),
+    let mut req = match read_line(&line) {
+        Ok(req) => req,
+        Err(why) => return invalid(why),
     };
-    let code = match line.return_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        None => None,
-        Some(raw) => match ReturnCode::parse(raw) {
-            Some(c) => Some(c),
-            None => return invalid("return_code is a NACHA return reason code, R01 to R53"),
-        },
-    };
-    let reason = line.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    let reference = line.rail_reference.as_deref().map(str::trim).filter(|r| !r.is_empty());
-    if wanted == ItemStatus::Paid && code.is_some() {
-        return invalid("a paid item has no return reason code");
-    }
-    if wanted != ItemStatus::Paid && reason.is_none() && code.is_none() {
-        return invalid("a failed or returned payment needs a reason or a return code");
-    }
-    let Some(item) = payout_items::table
-        .filter(payout_items::id.eq(line.item_id))
-        .filter(payout_items::batch_id.eq(batch_id))
-        .select(ItemRow::as_select())
-        .first(conn)
-        .optional()?
-    else {
+    let Some(item) = batch_item(conn, batch_id, line.item_id)? else {
         return Ok(result(SettlementOutcome::NotFound, None, None));
     };
     let ach = item.rail == Rail::Ach;
-    if code.is_some() && !ach {
+    if req.code.is_some() && !ach {
         return invalid("return reason codes are NACHA codes, for ACH items only");
     }
     // A bank's return report often puts the code in the reason ("R02 Account closed").
-    let code =
-        if ach && wanted != ItemStatus::Paid { code.or_else(|| reason.and_then(leading_return_code)) } else { code };
+    if ach && req.wanted != ItemStatus::Paid {
+        req.code = req.code.or_else(|| req.reason.and_then(leading_return_code));
+    }
     let current = item.status();
-    let return_after_payment = current == ItemStatus::Paid && wanted == ItemStatus::Returned;
+    let return_after_payment = current == ItemStatus::Paid && req.wanted == ItemStatus::Returned;
     if current != ItemStatus::Pending && !return_after_payment {
-        let same = current == wanted && (reference.is_none() || reference == item.rail_reference.as_deref());
+        let same =
+            current == req.wanted && (req.reference.is_none() || req.reference == item.rail_reference.as_deref());
         return Ok(if same {
             result(SettlementOutcome::Unchanged, Some(current), None)
         } else {
@@ -1110,63 +1133,12 @@ fn settle_line(
             )
         });
     }
-    let mut action = None;
-    if wanted == ItemStatus::Paid {
-        close_item(conn, now, item.id, wanted, reference, None)?;
-        diesel::update(payout_items::table.find(item.id)).set(payout_items::paid_on.eq(paid_on)).execute(conn)?;
-        post(
-            conn,
-            now,
-            ctx,
-            Posting {
-                kind: TxKind::PayoutSettled,
-                reference: item_reference(item.id),
-                memo: format!("payout {} paid{}", item.id, reference.map(|r| format!(" ({r})")).unwrap_or_default()),
-                contributor_id: Some(item.contributor_id),
-                created_by: Some(finance_id),
-                legs: settle_legs(item.contributor_id, item.net_cents),
-            },
-        )?;
+    let action = if req.wanted == ItemStatus::Paid {
+        settle_paid(conn, now, ctx, finance_id, &item, req.reference, paid_on)?;
+        None
     } else {
-        let why = failure_reason(code, reason);
-        if return_after_payment {
-            reverse_paid(conn, now, ctx, finance_id, &item, reference, &why, code)?;
-        } else {
-            release(conn, now, ctx, finance_id, &item, wanted, reference, &why)?;
-            set_return_code(conn, item.id, code, None)?;
-        }
-        // Without a NACHA code (PayPal, Wise, an ACH file the bank refused) the method
-        // is flagged: only a person can tell a closed account from a passing failure.
-        let next = code.map(ReturnCode::action).unwrap_or(ReturnAction::UpdateMethod);
-        if next == ReturnAction::UpdateMethod {
-            methods::mark_needs_update(conn, item.method_id, &why)?;
-        }
-        action = Some(next);
-        let user = find_user(conn, item.contributor_id)?;
-        let method = methods::method(conn, item.method_id)?;
-        notifications::enqueue(
-            conn,
-            now,
-            &user.email,
-            &format!("payout_failed:{}", item.id),
-            &PayoutFailed {
-                full_name: user.full_name,
-                item_id: item.id,
-                net: amount(item.net_cents),
-                destination: method.masked,
-                outcome: wanted.as_str().to_string(),
-                reason: why.clone(),
-                next_steps: match next {
-                    ReturnAction::UpdateMethod => "Please add a new payout method (POST /api/v1/me/payout-methods); \
-                        the next payout batch pays it once the method is ready."
-                        .into(),
-                    ReturnAction::Retry => {
-                        "Nothing to do: the next payout batch pays it again to the same account.".into()
-                    }
-                },
-            },
-        )?;
-    }
+        Some(settle_failure(conn, now, ctx, finance_id, &item, &req, return_after_payment)?)
+    };
     audit::record(
         conn,
         now,
@@ -1176,14 +1148,92 @@ fn settle_line(
             action: AuditAction::PayoutItemSettled,
             subject_type: AuditSubject::PayoutItem,
             subject_id: Some(item.id.to_string()),
-            summary: json!({"before": {"status": current.as_str()}, "after": {"status": wanted.as_str(),
-                "rail_reference": reference, "reason": reason, "return_code": code.map(ReturnCode::as_str),
+            summary: json!({"before": {"status": current.as_str()}, "after": {"status": req.wanted.as_str(),
+                "rail_reference": req.reference, "reason": req.reason, "return_code": req.code.map(ReturnCode::as_str),
                 "method_action": action}}),
         },
     )?;
-    let mut applied = result(SettlementOutcome::Applied, Some(wanted), None);
+    let mut applied = result(SettlementOutcome::Applied, Some(req.wanted), None);
     applied.method_action = action;
     Ok(applied)
+}
+
+/// A pending item paid: closed with its payment date, the reserved money moved out.
+fn settle_paid(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    item: &ItemRow,
+    reference: Option<&str>,
+    paid_on: Option<NaiveDate>,
+) -> AppResult<()> {
+    close_item(conn, now, item.id, ItemStatus::Paid, reference, None)?;
+    diesel::update(payout_items::table.find(item.id)).set(payout_items::paid_on.eq(paid_on)).execute(conn)?;
+    post(
+        conn,
+        now,
+        ctx,
+        Posting {
+            kind: TxKind::PayoutSettled,
+            reference: item_reference(item.id),
+            memo: format!("payout {} paid{}", item.id, reference.map(|r| format!(" ({r})")).unwrap_or_default()),
+            contributor_id: Some(item.contributor_id),
+            created_by: Some(finance_id),
+            legs: settle_legs(item.contributor_id, item.net_cents),
+        },
+    )?;
+    Ok(())
+}
+
+/// A pending item failed or returned, or a paid one returned: the money released (or
+/// the payment reversed), the method flagged when the code says so (or no code does),
+/// and the contributor told what happens next. Returns that next step.
+fn settle_failure(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    item: &ItemRow,
+    req: &LineRequest,
+    return_after_payment: bool,
+) -> AppResult<ReturnAction> {
+    let why = failure_reason(req.code, req.reason);
+    if return_after_payment {
+        reverse_paid(conn, now, ctx, finance_id, item, req.reference, &why, req.code)?;
+    } else {
+        release(conn, now, ctx, finance_id, item, req.wanted, req.reference, &why)?;
+        set_return_code(conn, item.id, req.code, None)?;
+    }
+    // Without a NACHA code (PayPal, Wise, an ACH file the bank refused) the method
+    // is flagged: only a person can tell a closed account from a passing failure.
+    let next = req.code.map(ReturnCode::action).unwrap_or(ReturnAction::UpdateMethod);
+    if next == ReturnAction::UpdateMethod {
+        methods::mark_needs_update(conn, item.method_id, &why)?;
+    }
+    let user = find_user(conn, item.contributor_id)?;
+    let method = methods::method(conn, item.method_id)?;
+    notifications::enqueue(
+        conn,
+        now,
+        &user.email,
+        &format!("payout_failed:{}", item.id),
+        &PayoutFailed {
+            full_name: user.full_name,
+            item_id: item.id,
+            net: amount(item.net_cents),
+            destination: method.masked,
+            outcome: req.wanted.as_str().to_string(),
+            reason: why.clone(),
+            next_steps: match next {
+                ReturnAction::UpdateMethod => "Please add a new payout method (POST /api/v1/me/payout-methods); \
+                    the next payout batch pays it once the method is ready."
+                    .into(),
+                ReturnAction::Retry => "Nothing to do: the next payout batch pays it again to the same account.".into(),
+            },
+        },
+    )?;
+    Ok(next)
 }
 
 /// The NACHA return code a free-text reason starts with (`R02`, `R02: account closed`).
@@ -1293,12 +1343,36 @@ pub struct ChangeNoticeLine {
     pub corrected_data: String,
 }
 
+/// What one notification of change line did: a [`methods::CorrectionOutcome`] when it
+/// was recorded, else why not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeNoticeOutcome {
+    Applied,
+    Recorded,
+    MethodReplaced,
+    /// This code was already recorded for the item.
+    Unchanged,
+    /// No such item in this batch.
+    NotFound,
+    /// The line is not a valid notification of change for the item.
+    Invalid,
+}
+
+impl From<methods::CorrectionOutcome> for ChangeNoticeOutcome {
+    fn from(o: methods::CorrectionOutcome) -> Self {
+        match o {
+            methods::CorrectionOutcome::Applied => Self::Applied,
+            methods::CorrectionOutcome::Recorded => Self::Recorded,
+            methods::CorrectionOutcome::MethodReplaced => Self::MethodReplaced,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeNoticeResult {
     pub item_id: i64,
-    /// `applied`, `recorded`, `method_replaced`, `unchanged` (this code was already
-    /// recorded for the item), `not_found` or `invalid`.
-    pub outcome: &'static str,
+    pub outcome: ChangeNoticeOutcome,
     /// The corrected method, masked, when applied.
     pub destination: Option<String>,
     pub detail: Option<String>,
@@ -1323,7 +1397,6 @@ pub fn apply_change_notices(
     batch_id: i64,
     lines: Vec<ChangeNoticeLine>,
 ) -> AppResult<ChangeNoticeReport> {
-    use crate::db::schema::payout_change_notices;
     if lines.is_empty() {
         return Err(AppError::field("items", "required", "at least one notification of change"));
     }
@@ -1341,95 +1414,116 @@ pub fn apply_change_notices(
         }
         let mut results = Vec::with_capacity(lines.len());
         for line in lines {
-            let result = |outcome, destination: Option<String>, detail: Option<String>| ChangeNoticeResult {
-                item_id: line.item_id,
-                outcome,
-                destination,
-                detail,
-            };
-            let Some(code) = ChangeCode::parse(&line.change_code) else {
-                results.push(result(
-                    "invalid",
-                    None,
-                    Some("change_code is a NACHA change code: C01-C09, C13 or C14".into()),
-                ));
-                continue;
-            };
-            let Some(item) = payout_items::table
-                .filter(payout_items::id.eq(line.item_id))
-                .filter(payout_items::batch_id.eq(batch_id))
-                .select(ItemRow::as_select())
-                .first(conn)
-                .optional()?
-            else {
-                results.push(result("not_found", None, None));
-                continue;
-            };
-            if item.rail != Rail::Ach {
-                results.push(result("invalid", None, Some("notifications of change are for ACH entries".into())));
-                continue;
-            }
-            let seen: i64 = payout_change_notices::table
-                .filter(payout_change_notices::item_id.eq(item.id))
-                .filter(payout_change_notices::change_code.eq(code.as_str()))
-                .count()
-                .get_result(conn)?;
-            if seen > 0 {
-                results.push(result("unchanged", None, None));
-                continue;
-            }
-            let correction = match parse_corrected_data(code, &line.corrected_data) {
-                Ok(c) => c,
-                Err(why) => {
-                    results.push(result("invalid", None, Some(why.into())));
-                    continue;
-                }
-            };
-            let paid_to = methods::method(conn, item.method_id)?;
-            let notice = format!("{} {}", code.as_str(), code.description());
-            let (outcome, new_method) =
-                match methods::apply_correction(st, conn, ctx, finance_id, &paid_to, &correction, &notice)? {
-                    CorrectionResult::Done { outcome, new_method } => (outcome, new_method),
-                    CorrectionResult::Refused(errors) => {
-                        let why = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
-                        results.push(result("invalid", None, Some(format!("the corrected data is refused: {why}"))));
-                        continue;
-                    }
-                };
-            diesel::insert_into(payout_change_notices::table)
-                .values((
-                    payout_change_notices::item_id.eq(item.id),
-                    payout_change_notices::change_code.eq(code.as_str()),
-                    payout_change_notices::corrected_enc.eq(st.cipher.encrypt_str(&line.corrected_data)),
-                    payout_change_notices::outcome.eq(outcome),
-                    payout_change_notices::method_id.eq(paid_to.id),
-                    payout_change_notices::new_method_id.eq(new_method),
-                    payout_change_notices::recorded_by.eq(finance_id),
-                    payout_change_notices::recorded_at.eq(now),
-                ))
-                .execute(conn)?;
-            let destination = match new_method {
-                Some(id) => Some(methods::method(conn, id)?.masked),
-                None => None,
-            };
-            audit::record(
-                conn,
-                now,
-                ctx,
-                AuditEvent {
-                    actor_id: Some(finance_id),
-                    action: AuditAction::PayoutItemChangeNotice,
-                    subject_type: AuditSubject::PayoutItem,
-                    subject_id: Some(item.id.to_string()),
-                    summary: json!({"change_code": code.as_str(), "outcome": outcome.as_str(),
-                        "before": {"method_id": paid_to.id, "destination": paid_to.masked},
-                        "after": new_method.map(|id| json!({"method_id": id, "destination": destination}))}),
-                },
-            )?;
-            results.push(result(outcome.as_str(), destination, Some(notice)));
+            results.push(apply_change_notice(st, conn, now, ctx, finance_id, batch_id, &line)?);
         }
-        Ok(ChangeNoticeReport { batch_id, applied: results.iter().filter(|r| r.outcome == "applied").count(), results })
+        Ok(ChangeNoticeReport {
+            batch_id,
+            applied: results.iter().filter(|r| r.outcome == ChangeNoticeOutcome::Applied).count(),
+            results,
+        })
     })
+}
+
+/// Why a notification of change line is not applied: its outcome and detail.
+type NoticeRefusal = (ChangeNoticeOutcome, Option<String>);
+
+/// The item a notification of change line names and the correction it carries, or why
+/// the line is not applied (an unknown code, no such ACH item in the batch, a code
+/// already recorded for it, corrected data that does not read).
+fn change_notice_target(
+    conn: &mut DbConn,
+    batch_id: i64,
+    line: &ChangeNoticeLine,
+) -> AppResult<Result<(ChangeCode, ItemRow, Correction), NoticeRefusal>> {
+    use crate::db::schema::payout_change_notices;
+    let invalid = |why: &str| Ok(Err((ChangeNoticeOutcome::Invalid, Some(why.to_string()))));
+    let Some(code) = ChangeCode::parse(&line.change_code) else {
+        return invalid("change_code is a NACHA change code: C01-C09, C13 or C14");
+    };
+    let Some(item) = batch_item(conn, batch_id, line.item_id)? else {
+        return Ok(Err((ChangeNoticeOutcome::NotFound, None)));
+    };
+    if item.rail != Rail::Ach {
+        return invalid("notifications of change are for ACH entries");
+    }
+    let seen: i64 = payout_change_notices::table
+        .filter(payout_change_notices::item_id.eq(item.id))
+        .filter(payout_change_notices::change_code.eq(code.as_str()))
+        .count()
+        .get_result(conn)?;
+    if seen > 0 {
+        return Ok(Err((ChangeNoticeOutcome::Unchanged, None)));
+    }
+    match parse_corrected_data(code, &line.corrected_data) {
+        Ok(correction) => Ok(Ok((code, item, correction))),
+        Err(why) => invalid(why),
+    }
+}
+
+/// One notification of change: the method corrected (or not, see
+/// [`methods::apply_correction`]), the notice recorded with its data encrypted, audited.
+fn apply_change_notice(
+    st: &AppState,
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    finance_id: i64,
+    batch_id: i64,
+    line: &ChangeNoticeLine,
+) -> AppResult<ChangeNoticeResult> {
+    use crate::db::schema::payout_change_notices;
+    let result = |outcome, destination: Option<String>, detail: Option<String>| ChangeNoticeResult {
+        item_id: line.item_id,
+        outcome,
+        destination,
+        detail,
+    };
+    let (code, item, correction) = match change_notice_target(conn, batch_id, line)? {
+        Ok(target) => target,
+        Err((outcome, detail)) => return Ok(result(outcome, None, detail)),
+    };
+    let paid_to = methods::method(conn, item.method_id)?;
+    let notice = format!("{} {}", code.as_str(), code.description());
+    let (outcome, new_method) =
+        match methods::apply_correction(st, conn, ctx, finance_id, &paid_to, &correction, &notice)? {
+            CorrectionResult::Done { outcome, new_method } => (outcome, new_method),
+            CorrectionResult::Refused(errors) => {
+                let why = errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
+                let detail = Some(format!("the corrected data is refused: {why}"));
+                return Ok(result(ChangeNoticeOutcome::Invalid, None, detail));
+            }
+        };
+    diesel::insert_into(payout_change_notices::table)
+        .values((
+            payout_change_notices::item_id.eq(item.id),
+            payout_change_notices::change_code.eq(code.as_str()),
+            payout_change_notices::corrected_enc.eq(st.cipher.encrypt_str(&line.corrected_data)),
+            payout_change_notices::outcome.eq(outcome),
+            payout_change_notices::method_id.eq(paid_to.id),
+            payout_change_notices::new_method_id.eq(new_method),
+            payout_change_notices::recorded_by.eq(finance_id),
+            payout_change_notices::recorded_at.eq(now),
+        ))
+        .execute(conn)?;
+    let destination = match new_method {
+        Some(id) => Some(methods::method(conn, id)?.masked),
+        None => None,
+    };
+    audit::record(
+        conn,
+        now,
+        ctx,
+        AuditEvent {
+            actor_id: Some(finance_id),
+            action: AuditAction::PayoutItemChangeNotice,
+            subject_type: AuditSubject::PayoutItem,
+            subject_id: Some(item.id.to_string()),
+            summary: json!({"change_code": code.as_str(), "outcome": outcome.as_str(),
+                "before": {"method_id": paid_to.id, "destination": paid_to.masked},
+                "after": new_method.map(|id| json!({"method_id": id, "destination": destination}))}),
+        },
+    )?;
+    Ok(result(outcome.into(), destination, Some(notice)))
 }
 
 /// A payout as its contributor sees it.
@@ -1437,9 +1531,7 @@ pub fn apply_change_notices(
 pub struct MyPayout {
     pub item_id: i64,
     pub batch_id: i64,
-    /// `in_batch` (draft or approved batch), `sent` (exported), `paid`, `failed`,
-    /// `returned` or `cancelled`.
-    pub status: String,
+    pub status: PayoutStage,
     pub rail: Rail,
     pub destination: String,
     pub gross_cents: i64,
@@ -1460,12 +1552,30 @@ pub struct MyPayout {
     pub paid_on: Option<NaiveDate>,
 }
 
+/// Where a payout stands for its contributor: before settlement it follows its batch,
+/// then it is the item's own final status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutStage {
+    /// In a draft or approved batch.
+    InBatch,
+    /// In an exported batch, not settled yet.
+    Sent,
+    Paid,
+    Failed,
+    Returned,
+    Cancelled,
+}
+
 /// The stage shown for an item: before settlement it follows its batch.
-pub fn stage(item: ItemStatus, batch: BatchStatus) -> &'static str {
+pub fn stage(item: ItemStatus, batch: BatchStatus) -> PayoutStage {
     match (item, batch) {
-        (ItemStatus::Pending, BatchStatus::Draft | BatchStatus::Approved) => "in_batch",
-        (ItemStatus::Pending, _) => "sent",
-        (s, _) => s.as_str(),
+        (ItemStatus::Pending, BatchStatus::Draft | BatchStatus::Approved) => PayoutStage::InBatch,
+        (ItemStatus::Pending, _) => PayoutStage::Sent,
+        (ItemStatus::Paid, _) => PayoutStage::Paid,
+        (ItemStatus::Failed, _) => PayoutStage::Failed,
+        (ItemStatus::Returned, _) => PayoutStage::Returned,
+        (ItemStatus::Cancelled, _) => PayoutStage::Cancelled,
     }
 }
 
@@ -1485,7 +1595,7 @@ pub fn my_payouts(st: &AppState, user_id: i64, before: Option<i64>, limit: Optio
         Ok(rows
             .into_iter()
             .map(|(i, batch_status, exported_at, masked)| MyPayout {
-                status: stage(i.status, batch_status).to_string(),
+                status: stage(i.status, batch_status),
                 rail: i.rail(),
                 item_id: i.id,
                 batch_id: i.batch_id,
@@ -1533,23 +1643,23 @@ pub fn payout_stages(conn: &mut DbConn, user_id: i64) -> AppResult<PayoutStages>
     let mut s = PayoutStages::default();
     for (i, batch_status, exported_at) in rows {
         match stage(i.status, batch_status) {
-            "in_batch" => {
+            PayoutStage::InBatch => {
                 s.in_batch_cents += i.gross_cents;
                 s.last_in_batch_at = Some(i.created_at);
             }
-            "sent" => {
+            PayoutStage::Sent => {
                 s.sent_cents += i.gross_cents;
                 s.last_in_batch_at = Some(i.created_at);
                 s.last_sent_at = exported_at;
             }
-            "paid" => {
+            PayoutStage::Paid => {
                 s.settled_cents += i.gross_cents;
                 s.last_in_batch_at = Some(i.created_at);
                 s.last_sent_at = exported_at;
                 s.last_settled_at = i.settled_at;
                 s.last_rail_reference = i.rail_reference;
             }
-            _ => {}
+            PayoutStage::Failed | PayoutStage::Returned | PayoutStage::Cancelled => {}
         }
     }
     Ok(s)
@@ -1644,6 +1754,42 @@ mod tests {
     use crate::ledger::money;
     use rust_decimal_macros::dec;
 
+    fn line(status: &str, code: Option<&str>, reason: Option<&str>) -> SettlementLine {
+        SettlementLine {
+            item_id: 1,
+            status: status.into(),
+            rail_reference: Some(" ref-1 ".into()),
+            reason: reason.map(str::to_string),
+            return_code: code.map(str::to_string),
+            paid_on: None,
+        }
+    }
+
+    #[test]
+    fn a_settlement_line_is_read_by_its_own_rules() {
+        let (paid, returned) = (line("paid", None, None), line("returned", Some(" R02 "), Some("  ")));
+        let paid = read_line(&paid).unwrap();
+        assert_eq!((paid.wanted, paid.code, paid.reference), (ItemStatus::Paid, None, Some("ref-1")));
+        let returned = read_line(&returned).unwrap();
+        assert_eq!(
+            (returned.wanted, returned.code, returned.reason),
+            (ItemStatus::Returned, ReturnCode::parse("R02"), None)
+        );
+        assert_eq!(read_line(&line("failed", None, Some("closed"))).unwrap().reason, Some("closed"));
+        let refused = |l: SettlementLine| read_line(&l).unwrap_err();
+        assert_eq!(refused(line("pending", None, None)), "status is paid, failed or returned");
+        assert_eq!(refused(line("PAID", None, None)), "status is paid, failed or returned");
+        assert_eq!(
+            refused(line("returned", Some("R99"), None)),
+            "return_code is a NACHA return reason code, R01 to R53"
+        );
+        assert_eq!(refused(line("paid", Some("R01"), None)), "a paid item has no return reason code");
+        assert_eq!(
+            refused(line("failed", Some(" "), None)),
+            "a failed or returned payment needs a reason or a return code"
+        );
+    }
+
     #[test]
     fn withholding_rounds_half_away_from_zero() {
         assert_eq!(withheld_amount(10_000, dec!(0.24)), 2_400);
@@ -1718,8 +1864,10 @@ mod tests {
 
     #[test]
     fn stages_follow_the_batch_until_settled() {
-        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Draft), "in_batch");
-        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Exported), "sent");
-        assert_eq!(stage(ItemStatus::Returned, BatchStatus::Settled), "returned");
+        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Draft), PayoutStage::InBatch);
+        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Approved), PayoutStage::InBatch);
+        assert_eq!(stage(ItemStatus::Pending, BatchStatus::Exported), PayoutStage::Sent);
+        assert_eq!(stage(ItemStatus::Paid, BatchStatus::Exported), PayoutStage::Paid);
+        assert_eq!(stage(ItemStatus::Returned, BatchStatus::Settled), PayoutStage::Returned);
     }
 }

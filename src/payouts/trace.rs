@@ -465,6 +465,20 @@ pub fn item_tasks(st: &AppState, item_id: i64, cursor: Option<i64>, limit: Optio
     })
 }
 
+/// How far a task's pay has gone towards the contributor, by its portions in payout
+/// items (docs/ledger.md, "Which tasks a payout paid").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// In no payout item (yet, or again after a failure).
+    #[default]
+    NotPaid,
+    InBatch,
+    Sent,
+    PartiallyPaid,
+    Paid,
+}
+
 /// The payout stages of each of a contributor's tasks, for `GET /me/earnings`.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
 pub struct TaskPayment {
@@ -483,8 +497,7 @@ pub struct TaskPayment {
     pub paid_cents: i64,
     /// Cents of the task in an item not settled yet.
     pub in_payout_cents: i64,
-    /// `not_paid`, `in_batch`, `sent`, `partially_paid` or `paid`.
-    pub payment_status: String,
+    pub payment_status: PaymentStatus,
     /// Items that carried this task and failed, were returned or cancelled.
     pub reopened_by: Vec<i64>,
 }
@@ -529,17 +542,16 @@ pub fn task_payments(
             }
         }
         t.payment_status = if t.paid_cents >= pay_cents {
-            "paid"
+            PaymentStatus::Paid
         } else if t.paid_cents > 0 {
-            "partially_paid"
+            PaymentStatus::PartiallyPaid
         } else if t.in_payout_cents > 0 && t.sent_at.is_some() {
-            "sent"
+            PaymentStatus::Sent
         } else if t.in_payout_cents > 0 {
-            "in_batch"
+            PaymentStatus::InBatch
         } else {
-            "not_paid"
-        }
-        .to_string();
+            PaymentStatus::NotPaid
+        };
         out.insert(record_id, t);
     }
     Ok(out)

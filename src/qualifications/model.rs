@@ -362,7 +362,7 @@ pub struct ProjectTypeRow {
     /// gated by standing.
     pub standing_domain: Option<String>,
     /// `entry`, `standard` or `advanced`: the standing tier needed in that domain.
-    pub required_standing: String,
+    pub required_standing: crate::quality::rules::StandingTier,
     /// The task platform reports agreement with the consensus for this project type.
     pub reports_consensus: bool,
     /// The task platform reports gold-item scores for this project type.
@@ -383,7 +383,7 @@ pub struct NewProjectTypeRow<'a> {
     pub created_by: i64,
     pub created_at: NaiveDateTime,
     pub standing_domain: Option<&'a str>,
-    pub required_standing: &'static str,
+    pub required_standing: crate::quality::rules::StandingTier,
     pub reports_consensus: bool,
     pub reports_gold: bool,
 }

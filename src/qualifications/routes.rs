@@ -627,7 +627,7 @@ impl ProjectTypeView {
         Ok(Self {
             id: p.id,
             required_qualifications: p.required(),
-            required_standing: crate::quality::model::tier(&p.required_standing)?,
+            required_standing: p.required_standing,
             name: p.name,
             created_at: p.created_at,
             standing_domain: p.standing_domain,

@@ -1134,7 +1134,7 @@ pub fn create_project_type(
                 created_by: admin_id,
                 created_at: now,
                 standing_domain: standing_domain.as_deref(),
-                required_standing: required_standing.as_str(),
+                required_standing,
                 reports_consensus: quality.reports_consensus,
                 reports_gold: quality.reports_gold,
             })

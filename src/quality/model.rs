@@ -3,7 +3,6 @@ use diesel::prelude::*;
 
 use super::rules::{Figures, StandingTier};
 use crate::db::schema::{domain_standings, standing_moves};
-use crate::error::{AppError, AppResult};
 
 crate::text_enum! {
     /// Where a standing move is.
@@ -21,11 +20,6 @@ crate::text_enum! {
         /// The appeal was decided for the contributor: the previous tier is back.
         Overturned = "overturned",
     }
-}
-
-/// Parses a tier read from the database: an unknown value is an error, never a default.
-pub fn tier(s: &str) -> AppResult<StandingTier> {
-    StandingTier::parse(s).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown standing tier {s:?}")))
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -62,13 +56,13 @@ impl StandingRow {
 pub struct NewMoveRow<'a> {
     pub user_id: i64,
     pub domain: &'a str,
-    pub direction: &'static str,
-    pub from_tier: &'static str,
-    pub to_tier: &'static str,
-    pub reason_code: &'static str,
+    pub direction: super::rules::Direction,
+    pub from_tier: StandingTier,
+    pub to_tier: StandingTier,
+    pub reason_code: super::rules::MoveReason,
     pub figures: String,
     pub note: &'a str,
-    pub status: &'static str,
+    pub status: MoveStatus,
     pub proposed_at: NaiveDateTime,
     pub effective_at: Option<NaiveDateTime>,
     pub appeal_deadline: Option<NaiveDateTime>,

@@ -69,7 +69,7 @@ pub type StandingGate = Option<(String, StandingTier)>;
 pub fn gate_of(p: &crate::qualifications::model::ProjectTypeRow) -> AppResult<StandingGate> {
     match &p.standing_domain {
         None => Ok(None),
-        Some(d) => Ok(Some((d.clone(), tier(&p.required_standing)?))),
+        Some(d) => Ok(Some((d.clone(), p.required_standing))),
     }
 }
 
@@ -220,13 +220,13 @@ fn record_move(
         .values(NewMoveRow {
             user_id: row.user_id,
             domain: &row.domain,
-            direction: m.direction.as_str(),
-            from_tier: m.from.as_str(),
-            to_tier: m.to.as_str(),
-            reason_code: m.reason.as_str(),
+            direction: m.direction,
+            from_tier: m.from,
+            to_tier: m.to,
+            reason_code: m.reason,
             figures,
             note: &m.note,
-            status: MoveStatus::Proposed.as_str(),
+            status: MoveStatus::Proposed,
             proposed_at: now,
             effective_at: None,
             appeal_deadline: None,
@@ -472,13 +472,13 @@ pub fn demote_before_account_step(
             .values(NewMoveRow {
                 user_id,
                 domain: &row.domain,
-                direction: m.direction.as_str(),
-                from_tier: m.from.as_str(),
-                to_tier: m.to.as_str(),
-                reason_code: m.reason.as_str(),
+                direction: m.direction,
+                from_tier: m.from,
+                to_tier: m.to,
+                reason_code: m.reason,
                 figures,
                 note: &m.note,
-                status: MoveStatus::Proposed.as_str(),
+                status: MoveStatus::Proposed,
                 proposed_at: now,
                 effective_at: None,
                 appeal_deadline: None,

@@ -54,7 +54,7 @@ macro_rules! pending_appeals {
         work_appeals::table
             .inner_join(work_records::table)
             .inner_join(users::table.on(users::id.eq(work_appeals::contributor_id)))
-            .filter(work_appeals::status.eq("pending"))
+            .filter(work_appeals::status.eq(super::model::AppealStatus::Pending))
             .select($select)
             .into_boxed()
     };

@@ -530,8 +530,7 @@ pub struct TimelineEntry {
     pub paid_on: Option<chrono::NaiveDate>,
     pub payout_item_id: Option<i64>,
     pub batch_id: Option<i64>,
-    /// `not_paid`, `in_batch`, `sent`, `partially_paid` or `paid`.
-    pub payment_status: String,
+    pub payment_status: crate::payouts::trace::PaymentStatus,
     pub paid_cents: i64,
     /// Payout items that carried this task and failed, were returned or cancelled: the
     /// task was re-opened and is paid by the next batch.
@@ -540,7 +539,7 @@ pub struct TimelineEntry {
 
 #[derive(Serialize, ToSchema)]
 pub struct EarningsView {
-    pub currency: &'static str,
+    pub currency: crate::ledger::Currency,
     /// `pending` is the pay of records awaiting review; the others are ledger balances.
     pub balances: Balances,
     pub quality: QualityView,
@@ -594,13 +593,13 @@ pub async fn my_earnings(
             paid_on: p.paid_on,
             payout_item_id: p.payout_item_id,
             batch_id: p.batch_id,
-            payment_status: if p.payment_status.is_empty() { "not_paid".into() } else { p.payment_status },
+            payment_status: p.payment_status,
             paid_cents: p.paid_cents,
             reopened_by: p.reopened_by,
         })
         .collect();
     Ok(HttpResponse::Ok().json(EarningsView {
-        currency: "USD",
+        currency: crate::ledger::Currency::Usd,
         balances: e.balances,
         quality: e.quality,
         payouts,

@@ -243,55 +243,191 @@ fn check_pay(item: &IngestItem, completed_at: NaiveDateTime, now: NaiveDateTime)
     Ok(pay)
 }
 
+/// The checks of a request that need no database: quality signals in range and every
+/// `completed_at` RFC 3339 with an offset. Either the completion times (UTC), or every
+/// field error of the request (422): nothing is stored.
+pub fn validate_request(items: &[IngestItem]) -> Result<Vec<NaiveDateTime>, Vec<crate::error::FieldError>> {
+    let mut errors = signal_errors(items, |_| None);
+    match completion_times(items) {
+        Ok(times) if errors.is_empty() => Ok(times),
+        Ok(_) => Err(errors),
+        Err(e) => {
+            errors.extend(e);
+            Err(errors)
+        }
+    }
+}
+
+/// Reads what [`check_item`] needs about the request's contributors and project types,
+/// in chunks; refuses the request (422) when it sends a quality signal a project type
+/// does not declare.
+fn load_facts(conn: &mut DbConn, now: NaiveDateTime, items: &[IngestItem]) -> AppResult<IngestFacts> {
+    let contributor_ids: Vec<i64> =
+        items.iter().map(|i| i.contributor_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let project_ids: Vec<i64> = items.iter().map(|i| i.project_type_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut facts = IngestFacts {
+        now,
+        people: HashMap::new(),
+        spans: HashMap::new(),
+        projects: HashMap::new(),
+        tiers: HashMap::new(),
+    };
+    for chunk in contributor_ids.chunks(CHUNK) {
+        let rows: Vec<User> = users::table.filter(users::id.eq_any(chunk)).select(User::as_select()).load(conn)?;
+        facts.people.extend(rows.into_iter().map(|u| (u.id, u)));
+        facts.spans.extend(eligibility::verified_spans_of(conn, chunk)?);
+    }
+    let mut reports: HashMap<i64, (bool, bool)> = HashMap::new();
+    for chunk in project_ids.chunks(CHUNK) {
+        let rows: Vec<ProjectTypeRow> = project_types::table
+            .filter(project_types::id.eq_any(chunk))
+            .select(ProjectTypeRow::as_select())
+            .load(conn)?;
+        for p in rows {
+            reports.insert(p.id, (p.reports_consensus, p.reports_gold));
+            facts.projects.insert(p.id, (p.required(), crate::quality::service::gate_of(&p)?));
+        }
+    }
+    let undeclared = signal_errors(items, |id| reports.get(&id).copied());
+    if !undeclared.is_empty() {
+        return Err(AppError::Validation(undeclared));
+    }
+    // Standing gates some project types: the tier in force when the work was done.
+    if facts.projects.values().any(|(_, gate)| gate.is_some()) {
+        facts.tiers = crate::quality::service::tier_events_of(conn, &contributor_ids)?;
+    }
+    Ok(facts)
+}
+
+/// What [`screen`] decided: `results[i]` is set for a refused or repeated item,
+/// `accepted` lists the others with their pay, in request order.
+struct Screened {
+    results: Vec<Option<ItemResult>>,
+    accepted: Vec<(usize, Cents)>,
+}
+
+/// Each item's verdict by the rules of [`check_item`] and, for those that pass, by their
+/// place in the request (a `task_ref` repeated in it is a duplicate of the first). Pure
+/// but for `qualified`.
+fn screen(
+    items: &[IngestItem],
+    times: &[NaiveDateTime],
+    facts: &IngestFacts,
+    qualified: &mut dyn FnMut(&IngestItem, &[RequiredQualification]) -> AppResult<bool>,
+) -> AppResult<Screened> {
+    let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
+    let mut accepted: Vec<(usize, Cents)> = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        let task_ref = item.task_ref.trim();
+        let pay = match check_item(item, times[index], facts, qualified)? {
+            Ok(pay) => pay,
+            Err((code, reason)) => {
+                results[index] = Some(refuse(index, task_ref, code, reason));
+                continue;
+            }
+        };
+        if seen.insert(task_ref, index).is_some() {
+            results[index] = Some(ItemResult {
+                index,
+                task_ref: task_ref.to_string(),
+                status: ItemStatus::Duplicate,
+                id: None,
+                code: Some("repeated_in_batch"),
+                reason: Some("the same task_ref appears earlier in this batch".into()),
+            });
+            continue;
+        }
+        accepted.push((index, pay));
+    }
+    Ok(Screened { results, accepted })
+}
+
+/// The task references of `refs` already stored, with their record ids.
+fn stored_task_refs(conn: &mut DbConn, refs: &[&str]) -> AppResult<HashMap<String, i64>> {
+    let mut out = HashMap::new();
+    for chunk in refs.chunks(CHUNK) {
+        let rows: Vec<(String, i64)> = work_records::table
+            .filter(work_records::task_ref.eq_any(chunk))
+            .select((work_records::task_ref, work_records::id))
+            .load(conn)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Inserts the records of `fresh` (index, pay) with multi-row INSERTs and sets their
+/// `results`; returns the contributors credited.
+#[allow(clippy::too_many_arguments)]
+fn insert_records(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    review_window: Duration,
+    finance_id: i64,
+    items: &[IngestItem],
+    times: &[NaiveDateTime],
+    fresh: &[(usize, Cents)],
+    results: &mut [Option<ItemResult>],
+) -> AppResult<BTreeSet<i64>> {
+    let mut credited = BTreeSet::new();
+    for chunk in fresh.chunks(CHUNK) {
+        let rows: Vec<NewWorkRecordRow> = chunk
+            .iter()
+            .map(|(i, pay)| {
+                let item = &items[*i];
+                credited.insert(item.contributor_id);
+                NewWorkRecordRow {
+                    contributor_id: item.contributor_id,
+                    project_type_id: item.project_type_id,
+                    task_ref: item.task_ref.trim(),
+                    unit_kind: item.unit_kind,
+                    // The normalised decimals: the rate applied is locked on the record.
+                    quantity: money::parse_decimal(&item.quantity).unwrap_or_default().to_string(),
+                    rate: money::parse_decimal(&item.rate).unwrap_or_default().to_string(),
+                    pay_cents: pay.0,
+                    completed_at: times[*i],
+                    ingested_at: now,
+                    ingested_by: finance_id,
+                    status: WorkStatus::Pending,
+                    review_due_at: now + review_window,
+                    consensus_agreement_percent: item.consensus_agreement_percent,
+                    gold_score_percent: item.gold_score_percent,
+                }
+            })
+            .collect();
+        // Multi-row INSERT is not offered through the MultiConnection; the same
+        // statement runs on the concrete connection of either backend.
+        let insert = diesel::insert_into(work_records::table).values(&rows);
+        match conn {
+            DbConn::Postgresql(c) => insert.execute(c)?,
+            DbConn::Sqlite(c) => insert.execute(c)?,
+        };
+        let refs: Vec<&str> = rows.iter().map(|r| r.task_ref).collect();
+        let ids = stored_task_refs(conn, &refs)?;
+        for (i, _) in chunk {
+            let task_ref = items[*i].task_ref.trim();
+            results[*i] = Some(ItemResult {
+                index: *i,
+                task_ref: task_ref.to_string(),
+                status: ItemStatus::Created,
+                id: ids.get(task_ref).copied(),
+                code: None,
+                reason: None,
+            });
+        }
+    }
+    Ok(credited)
+}
+
 /// Ingests a batch in one transaction: validated item by item, duplicates (already
 /// stored, or repeated in the batch) reported, valid items inserted with multi-row
 /// INSERTs. The task reference's UNIQUE constraint is the backstop for concurrent ingests.
 pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<IngestItem>) -> AppResult<Vec<ItemResult>> {
-    let mut errors = signal_errors(&items, |_| None);
-    let times = completion_times(&items).unwrap_or_else(|e| {
-        errors.extend(e);
-        Vec::new()
-    });
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    let times = validate_request(&items).map_err(AppError::Validation)?;
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
         let review_window = crate::settings::current(conn, st)?.review_window();
-        let contributor_ids: BTreeSet<i64> = items.iter().map(|i| i.contributor_id).collect();
-        let project_ids: BTreeSet<i64> = items.iter().map(|i| i.project_type_id).collect();
-        let mut facts = IngestFacts {
-            now,
-            people: HashMap::new(),
-            spans: HashMap::new(),
-            projects: HashMap::new(),
-            tiers: HashMap::new(),
-        };
-        for chunk in contributor_ids.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
-            let rows: Vec<User> = users::table.filter(users::id.eq_any(chunk)).select(User::as_select()).load(conn)?;
-            facts.people.extend(rows.into_iter().map(|u| (u.id, u)));
-            facts.spans.extend(eligibility::verified_spans_of(conn, chunk)?);
-        }
-        let mut reports: HashMap<i64, (bool, bool)> = HashMap::new();
-        for chunk in project_ids.iter().copied().collect::<Vec<_>>().chunks(CHUNK) {
-            let rows: Vec<ProjectTypeRow> = project_types::table
-                .filter(project_types::id.eq_any(chunk))
-                .select(ProjectTypeRow::as_select())
-                .load(conn)?;
-            for p in rows {
-                reports.insert(p.id, (p.reports_consensus, p.reports_gold));
-                facts.projects.insert(p.id, (p.required(), crate::quality::service::gate_of(&p)?));
-            }
-        }
-        let undeclared = signal_errors(&items, |id| reports.get(&id).copied());
-        if !undeclared.is_empty() {
-            return Err(AppError::Validation(undeclared));
-        }
-        // Standing gates some project types: the tier in force when the work was done.
-        if facts.projects.values().any(|(_, gate)| gate.is_some()) {
-            facts.tiers =
-                crate::quality::service::tier_events_of(conn, &contributor_ids.iter().copied().collect::<Vec<_>>())?;
-        }
+        let facts = load_facts(conn, now, &items)?;
         let mut qualified: HashMap<(i64, i64), bool> = HashMap::new();
         let mut holds = |item: &IngestItem, required: &[RequiredQualification]| -> AppResult<bool> {
             let key = (item.contributor_id, item.project_type_id);
@@ -311,42 +447,11 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
             qualified.insert(key, ok);
             Ok(ok)
         };
-        let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
-        let mut accepted: Vec<(usize, Cents)> = Vec::new();
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        for (index, item) in items.iter().enumerate() {
-            let task_ref = item.task_ref.trim();
-            let pay = match check_item(item, times[index], &facts, &mut holds)? {
-                Ok(pay) => pay,
-                Err((code, reason)) => {
-                    results[index] = Some(refuse(index, task_ref, code, reason));
-                    continue;
-                }
-            };
-            if seen.insert(task_ref, index).is_some() {
-                results[index] = Some(ItemResult {
-                    index,
-                    task_ref: task_ref.to_string(),
-                    status: ItemStatus::Duplicate,
-                    id: None,
-                    code: Some("repeated_in_batch"),
-                    reason: Some("the same task_ref appears earlier in this batch".into()),
-                });
-                continue;
-            }
-            accepted.push((index, pay));
-        }
+        let Screened { mut results, accepted } = screen(&items, &times, &facts, &mut holds)?;
 
         // Task references already stored: duplicates, reported with their record id.
-        let mut existing: HashMap<String, i64> = HashMap::new();
-        for chunk in accepted.chunks(CHUNK) {
-            let refs: Vec<&str> = chunk.iter().map(|(i, _)| items[*i].task_ref.trim()).collect();
-            let rows: Vec<(String, i64)> = work_records::table
-                .filter(work_records::task_ref.eq_any(&refs))
-                .select((work_records::task_ref, work_records::id))
-                .load(conn)?;
-            existing.extend(rows);
-        }
+        let refs: Vec<&str> = accepted.iter().map(|(i, _)| items[*i].task_ref.trim()).collect();
+        let existing = stored_task_refs(conn, &refs)?;
         let mut fresh = Vec::with_capacity(accepted.len());
         for (index, pay) in accepted {
             let task_ref = items[index].task_ref.trim();
@@ -365,58 +470,7 @@ pub fn ingest(st: &AppState, ctx: &RequestCtx, finance_id: i64, items: Vec<Inges
             }
         }
 
-        let mut credited = BTreeSet::new();
-        for chunk in fresh.chunks(CHUNK) {
-            let rows: Vec<NewWorkRecordRow> = chunk
-                .iter()
-                .map(|(i, pay)| {
-                    let item = &items[*i];
-                    credited.insert(item.contributor_id);
-                    NewWorkRecordRow {
-                        contributor_id: item.contributor_id,
-                        project_type_id: item.project_type_id,
-                        task_ref: item.task_ref.trim(),
-                        unit_kind: item.unit_kind,
-                        // The normalised decimals: the rate applied is locked on the record.
-                        quantity: money::parse_decimal(&item.quantity).unwrap_or_default().to_string(),
-                        rate: money::parse_decimal(&item.rate).unwrap_or_default().to_string(),
-                        pay_cents: pay.0,
-                        completed_at: times[*i],
-                        ingested_at: now,
-                        ingested_by: finance_id,
-                        status: WorkStatus::Pending,
-                        review_due_at: now + review_window,
-                        consensus_agreement_percent: item.consensus_agreement_percent,
-                        gold_score_percent: item.gold_score_percent,
-                    }
-                })
-                .collect();
-            // Multi-row INSERT is not offered through the MultiConnection; the same
-            // statement runs on the concrete connection of either backend.
-            let insert = diesel::insert_into(work_records::table).values(&rows);
-            match conn {
-                DbConn::Postgresql(c) => insert.execute(c)?,
-                DbConn::Sqlite(c) => insert.execute(c)?,
-            };
-            let refs: Vec<&str> = rows.iter().map(|r| r.task_ref).collect();
-            let ids: HashMap<String, i64> = work_records::table
-                .filter(work_records::task_ref.eq_any(&refs))
-                .select((work_records::task_ref, work_records::id))
-                .load::<(String, i64)>(conn)?
-                .into_iter()
-                .collect();
-            for (i, _) in chunk {
-                let task_ref = items[*i].task_ref.trim();
-                results[*i] = Some(ItemResult {
-                    index: *i,
-                    task_ref: task_ref.to_string(),
-                    status: ItemStatus::Created,
-                    id: ids.get(task_ref).copied(),
-                    code: None,
-                    reason: None,
-                });
-            }
-        }
+        let credited = insert_records(conn, now, review_window, finance_id, &items, &times, &fresh, &mut results)?;
         ledger::ensure_contributor_accounts_many(conn, now, &credited.iter().copied().collect::<Vec<_>>())?;
         let results: Vec<ItemResult> = results.into_iter().flatten().collect();
         let count = |s: ItemStatus| results.iter().filter(|r| r.status == s).count();
@@ -1437,6 +1491,56 @@ mod tests {
         qualified: bool,
     ) -> Result<Cents, &'static str> {
         check_item(item, at(completed_at), facts, &mut |_, _| Ok(qualified)).unwrap().map_err(|(code, _)| code)
+    }
+
+    #[test]
+    fn a_request_is_refused_whole_with_every_field_named() {
+        let mut bad_signal = item("2026-11-30T04:05:55Z");
+        bad_signal.gold_score_percent = Some(101);
+        let items = [item("2026-11-30T04:05:55Z"), bad_signal, item("2026-11-30T04:05:55")];
+        let errors = validate_request(&items).unwrap_err();
+        let named: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(named, [("records[1].gold_score_percent", "range"), ("records[2].completed_at", "offset_required")]);
+        let mut signal_only = item("2026-11-30T04:05:55Z");
+        signal_only.consensus_agreement_percent = Some(-1);
+        assert_eq!(validate_request(&[signal_only]).unwrap_err()[0].code, "range");
+        assert_eq!(validate_request(&[item("2026-11-30T06:05:55+02:00")]), Ok(vec![at("2026-11-30T04:05:55")]));
+    }
+
+    #[test]
+    fn screening_refuses_reports_repeats_and_accepts_in_request_order() {
+        let task = |r: &str, contributor: i64, rate: &str| IngestItem {
+            task_ref: r.into(),
+            contributor_id: contributor,
+            rate: rate.into(),
+            ..item("2026-11-30T04:00:00Z")
+        };
+        let items = [
+            task("a", 1, "0.50"),
+            task(" ", 1, "0.50"),
+            task("b", 2, "0.50"),
+            task("a ", 1, "1.00"),
+            task("c", 1, "x"),
+            task("d", 1, "2.00"),
+        ];
+        let times = vec![at("2026-11-30T04:00:00"); items.len()];
+        let Screened { results, accepted } = screen(&items, &times, &facts(), &mut |_, _| Ok(true)).unwrap();
+        assert_eq!(accepted, [(0, Cents(150)), (5, Cents(600))]);
+        let verdicts: Vec<Option<(ItemStatus, &str, Option<&str>)>> =
+            results.iter().map(|r| r.as_ref().map(|r| (r.status, r.task_ref.as_str(), r.code))).collect();
+        assert_eq!(
+            verdicts,
+            [
+                None,
+                Some((ItemStatus::Refused, "", Some("invalid_task_ref"))),
+                Some((ItemStatus::Refused, "b", Some("unknown_contributor"))),
+                Some((ItemStatus::Duplicate, "a", Some("repeated_in_batch"))),
+                Some((ItemStatus::Refused, "c", Some("invalid_rate"))),
+                None,
+            ]
+        );
+        let unqualified = screen(&items[..1], &times[..1], &facts(), &mut |_, _| Ok(false)).unwrap();
+        assert!(unqualified.accepted.is_empty(), "an unqualified contributor's item is not accepted");
     }
 
     #[test]

@@ -140,8 +140,26 @@ async fn rejection_and_more_info_reach_the_applicant(backend: Backend) {
         json!({"outcome": "reject", "reason_code": "issuer_not_recognized", "note": "We could not find this issuer."}),
     )
     .await;
+    // A reason must be one of the outcome's: unknown, or another outcome's, is a 422
+    // naming the field, and the credential stays undecided.
+    let decision = format!("/review/credentials/{}/decision", c2["id"]);
+    let (status, body) =
+        app.post(&format!("/review/credentials/{}/claim", c2["id"]), Some(&reviewer.access), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    for refused in [
+        json!({"outcome": "verify", "reason_code": "missing_pages"}),
+        json!({"outcome": "reject", "reason_code": "vibes", "note": "x"}),
+    ] {
+        let (status, body) = app.post(&decision, Some(&reviewer.access), refused).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(
+            (body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+            (Some("reason_code"), Some("unknown_reason"))
+        );
+    }
     let more = json!({"outcome": "request_more_info", "reason_code": "missing_pages", "note": "Page 2 is missing."});
-    claim_and_decide(&app, &reviewer, c2["id"].as_i64().unwrap(), more).await;
+    let (status, body) = app.post(&decision, Some(&reviewer.access), more).await;
+    assert_eq!(status, 200, "{body}");
 
     let (_, mine) = app.get("/me/credentials", Some(&t.access)).await;
     let by_id = |id: &Value| mine["items"].as_array().unwrap().iter().find(|c| &c["id"] == id).unwrap().clone();

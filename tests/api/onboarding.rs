@@ -14,6 +14,7 @@ both_backends!(
     files_are_readable_by_owner_and_claiming_reviewer_only,
     reverification_reminders_and_suspension_follow_the_clock,
     sensitive_data_is_encrypted_and_never_logged,
+    concurrent_profile_patches_all_succeed_and_none_is_lost,
 );
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
@@ -274,7 +275,20 @@ async fn invalid_combinations_and_disguised_files_are_refused(backend: Backend) 
     let wrong_list = Form::new().text("list_a_type", "drivers_license").part("list_a_file", part(PDF, "x.pdf"));
     let (status, body) = app.upload("/me/work-authorization/documents", &t.access, wrong_list).await;
     assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "list_a_type");
     assert_eq!(body["errors"][0]["code"], "unknown_document");
+
+    // A type on no list at all is refused the same way, naming the field (a closed set:
+    // `DocumentType`), not stored and not a 500.
+    let unknown = Form::new()
+        .text("list_b_type", "library_card")
+        .part("list_b_file", part(PNG, "card.png"))
+        .text("list_c_type", "social_security_card")
+        .part("list_c_file", part(PDF, "ssn.pdf"));
+    let (status, body) = app.upload("/me/work-authorization/documents", &t.access, unknown).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "list_b_type", "{body}");
+    assert_eq!(body["errors"][0]["code"], "unknown_document", "{body}");
 
     // An executable named passport.pdf and sent as application/pdf is still an executable.
     let disguised = Form::new().text("list_a_type", "us_passport").part("list_a_file", part(ELF, "passport.pdf"));
@@ -329,6 +343,14 @@ async fn claims_decide_between_reviewers(backend: Backend) {
         .post(&decision, Some(&winner.access), json!({"outcome": "reject", "reason_code": "vibes", "note": "x"}))
         .await;
     assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        (body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+        (Some("reason_code"), Some("unknown_reason"))
+    );
+    // A known reason of another outcome does not fit this one.
+    let (status, body) =
+        app.post(&decision, Some(&winner.access), json!({"outcome": "verify", "reason_code": "suspected_fraud"})).await;
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (422, Some("unknown_reason")), "{body}");
     let (status, _) =
         app.post(&decision, Some(&winner.access), json!({"outcome": "reject", "reason_code": "other"})).await;
     assert_eq!(status, 422);
@@ -592,4 +614,47 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// The patch of request `i` of [`concurrent_profile_patches_all_succeed_and_none_is_lost`]:
+/// one of the five fields, by `i % 5`, with a value of its own.
+fn one_field_patch(i: usize) -> (&'static str, Value) {
+    match i % 5 {
+        0 => ("legal_name", json!({"legal_name": format!("Legal Name {i}")})),
+        1 => ("date_of_birth", json!({"date_of_birth": format!("1980-01-{:02}", 1 + i % 28)})),
+        2 => (
+            "address",
+            json!({"address": {"line1": format!("{i} Main St"), "city": "Albany", "region": "NY", "postal_code": "12207"}}),
+        ),
+        3 => ("phone", json!({"phone": format!("+1 518 555 {:04}", i)})),
+        _ => ("full_name", json!({"full_name": format!("Full Name {i}")})),
+    }
+}
+
+/// PATCH /me for one fresh user (no profile row yet) from many connections at once: the
+/// first requests race to create the row, and each request changes one field. Every
+/// request succeeds, and the row keeps a value some request set for every field: a
+/// request writes only the fields it patches, never a stale copy of the others.
+async fn concurrent_profile_patches_all_succeed_and_none_is_lost(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.applicant("racer@example.com").await;
+    let patches: Vec<(&str, Value)> = (0..40).map(one_field_patch).collect();
+    let results =
+        futures_util::future::join_all(patches.iter().map(|(_, body)| app.patch("/me", Some(&t.access), body.clone())))
+            .await;
+    let failures: Vec<_> = results.iter().filter(|(status, _)| !(200..300).contains(status)).collect();
+    assert!(failures.is_empty(), "{} of {} failed: {failures:?}", failures.len(), results.len());
+
+    let (status, me) = app.get("/me", Some(&t.access)).await;
+    assert_eq!(status, 200, "{me}");
+    let sent = |field: &str, pick: &dyn Fn(&Value) -> Value| -> Vec<Value> {
+        patches.iter().filter(|(f, _)| *f == field).map(|(_, body)| pick(body)).collect()
+    };
+    let profile = &me["profile"];
+    assert!(sent("legal_name", &|b| b["legal_name"].clone()).contains(&profile["legal_name"]), "{me}");
+    assert!(sent("phone", &|b| b["phone"].clone()).contains(&profile["phone"]), "{me}");
+    assert!(sent("address", &|b| b["address"]["line1"].clone()).contains(&profile["address"]["line1"]), "{me}");
+    assert!(sent("full_name", &|b| b["full_name"].clone()).contains(&me["full_name"]), "{me}");
+    assert_eq!(profile["date_of_birth"], "****-**-**", "{me}");
+    assert_eq!(profile["missing"], json!([]), "{me}");
 }

@@ -19,6 +19,7 @@ both_backends!(
     late_payments_are_listed_for_finance,
     batch_reasons_are_the_readiness_codes,
     an_unknown_stored_status_is_an_error_never_a_default,
+    an_unknown_stored_document_type_or_currency_is_an_error_never_a_default,
 );
 
 const ACCOUNT: &str = "000987654321";
@@ -842,4 +843,60 @@ async fn an_unknown_stored_status_is_an_error_never_a_default(backend: Backend) 
     assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
     assert!(!body.to_string().contains("pending"), "{body}");
     assert!(logs::captured().contains("unknown ItemStatus \"lost\""), "the cause is logged");
+}
+
+/// [`an_unknown_stored_status_is_an_error_never_a_default`] for the I-9 document type
+/// (a closed set per list) and the ledger's currency: refused by the CHECKs when written
+/// by hand (a type on no list, a List B type under List A, a second currency), and read
+/// as an error (a logged 500) where the CHECKs are bypassed.
+async fn an_unknown_stored_document_type_or_currency_is_an_error_never_a_default(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let (id, t) = &w.contributors[0];
+    fund(&app, &w.finance, *id, 1_000).await;
+    let (status, wa) = app.get("/me/work-authorization", Some(&t.access)).await;
+    assert_eq!(status, 200, "{wa}");
+    let types: BTreeSet<&str> =
+        wa["documents"].as_array().unwrap().iter().map(|d| d["document_type"].as_str().unwrap()).collect();
+    assert_eq!(types, BTreeSet::from(["drivers_license", "social_security_card"]), "{wa}");
+    let ledger = format!("/contributors/{id}/ledger");
+    let (status, body) = app.get(&ledger, Some(&w.finance.access)).await;
+    assert_eq!((status, body["currency"].as_str()), (200, Some("USD")), "{body}");
+
+    for sql in [
+        "UPDATE work_authorization_documents SET document_type = 'library_card' WHERE list = 'B'".to_string(),
+        "UPDATE work_authorization_documents SET list = 'A' WHERE document_type = 'drivers_license'".to_string(),
+        format!("UPDATE ledger_accounts SET currency = 'EUR' WHERE owner_id = {id}"),
+    ] {
+        let refused = raw_sql(&app, vec![sql.clone()]).await;
+        assert!(refused.is_err(), "the database accepted {sql}");
+    }
+
+    let (document, currency) = (
+        "UPDATE work_authorization_documents SET document_type = 'library_card' WHERE list = 'B'",
+        format!("UPDATE ledger_accounts SET currency = 'EUR' WHERE owner_id = {id}"),
+    );
+    let bypass = match backend {
+        Backend::Sqlite => vec![
+            "PRAGMA ignore_check_constraints = ON".to_string(),
+            document.to_string(),
+            currency,
+            "PRAGMA ignore_check_constraints = OFF".to_string(),
+        ],
+        Backend::Postgres => vec![
+            "ALTER TABLE work_authorization_documents DROP CONSTRAINT work_authorization_documents_type_check"
+                .to_string(),
+            "ALTER TABLE ledger_accounts DROP CONSTRAINT ledger_accounts_currency_check".to_string(),
+            document.to_string(),
+            currency,
+        ],
+    };
+    raw_sql(&app, bypass).await.unwrap();
+    let (status, body) = app.get("/me/work-authorization", Some(&t.access)).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(logs::captured().contains("unknown DocumentType \"library_card\""), "the cause is logged");
+    let (status, body) = app.get(&ledger, Some(&w.finance.access)).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(!body.to_string().contains("USD"), "{body}");
+    assert!(logs::captured().contains("unknown Currency \"EUR\""), "the cause is logged");
 }

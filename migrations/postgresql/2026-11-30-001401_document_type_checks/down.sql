@@ -1,0 +1,1 @@
+ALTER TABLE work_authorization_documents DROP CONSTRAINT work_authorization_documents_type_check;
