@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::support::browser::Browser;
-use crate::support::{logs, Backend, TestApp};
+use crate::support::{logs, Backend, TestApp, PASSWORD};
 
 both_backends!(
     openapi_document_validates,
@@ -23,6 +23,7 @@ both_backends!(
     every_list_pages_the_same_way,
     a_list_pages_with_its_cursor,
     what_the_document_calls_valid_is_accepted,
+    a_nul_character_in_json_text_is_refused_alike_on_both_backends,
 );
 
 /// `openapi-spec-validator` (PyPI; `.ci/run` installs it) accepts the served document;
@@ -427,4 +428,54 @@ async fn what_the_document_calls_valid_is_accepted(backend: Backend) {
     assert_eq!(doc["components"]["schemas"]["Rail"]["enum"], json!(["paypal", "wise", "ach"]));
     let answers = &doc["components"]["schemas"]["SaveAnswers"]["properties"]["answers"];
     assert_eq!(answers["additionalProperties"]["$ref"], "#/components/schemas/Answer");
+}
+
+/// The fuzzer (fixed seed) sent `POST /admin/projects` a name holding U+0000: PostgreSQL
+/// cannot store it in text and answered 500; SQLite stored it. Any JSON body holding the
+/// escape `\u0000` is now a 400 `malformed_json` on both backends, whatever the field and
+/// the operation, and nothing is stored; an escaped backslash before `u0000` is text.
+async fn a_nul_character_in_json_text_is_refused_alike_on_both_backends(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let post = |body: String| {
+        app.client
+            .post(app.url("/admin/projects"))
+            .bearer_auth(&admin.access)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    for body in [
+        r#"{"name": "a\u0000b", "required_qualifications": []}"#.to_string(),
+        r#"{"name": "ok", "required_qualifications": [{"domain": "x\u0000", "tier": "expert"}]}"#.to_string(),
+    ] {
+        let resp = post(body.clone()).await.unwrap();
+        assert_eq!(resp.headers()["content-type"], "application/problem+json", "{body}");
+        let (status, problem) = crate::support::read(resp).await;
+        assert_eq!((status, problem["code"].as_str()), (400, Some("malformed_json")), "{body}: {problem}");
+    }
+    // Another operation, another role: the same refusal.
+    let (status, problem) = app
+        .post("/auth/register", None, json!({"email": "nul@example.com", "password": PASSWORD, "full_name": "N\u{0}L"}))
+        .await;
+    assert_eq!((status, problem["code"].as_str()), (400, Some("malformed_json")), "{problem}");
+    let state = app.state.clone();
+    let stored: i64 = actix_web::web::block(move || {
+        use diesel::prelude::*;
+        use gatehouse::db::schema::{project_types, users};
+        state.db.read_sync(|c| {
+            let projects: i64 = project_types::table.count().get_result(c)?;
+            let nul_users: i64 = users::table.filter(users::email.eq("nul@example.com")).count().get_result(c)?;
+            Ok(projects + nul_users)
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(stored, 0, "nothing stored");
+    // A backslash followed by the text `u0000` is ordinary text.
+    let resp = post(r#"{"name": "a\\u0000b", "required_qualifications": []}"#.to_string()).await.unwrap();
+    let (status, created) = crate::support::read(resp).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["name"], "a\\u0000b");
 }
