@@ -288,7 +288,9 @@ mod tests {
         assert_eq!(p["name"]["pattern"], super::NO_NUL);
         assert_eq!(p["note"]["pattern"], super::NO_NUL);
         assert_eq!(p["code"]["pattern"], "^[a-z]+$");
-        assert!(p["at"].get("pattern").is_none() && p["tier"].get("pattern").is_none() && p["n"].get("pattern").is_none());
+        assert!(
+            p["at"].get("pattern").is_none() && p["tier"].get("pattern").is_none() && p["n"].get("pattern").is_none()
+        );
         assert_eq!(super::NO_NUL, r"^[^\u0000]*$", "the regex escape, not a NUL character");
     }
 
