@@ -9,10 +9,6 @@
 //!   stands for one integer.
 //! - **Bounded query integers.** [`bounded`] refuses a query integer outside the range the
 //!   document states (a 400 `invalid_query`), where the service would otherwise read it.
-//! - **No NUL in text.** [`refuse_nul`] refuses a JSON body with U+0000 in a string (a 400
-//!   `malformed_json`) before any handler reads it: PostgreSQL cannot store the character
-//!   in text (the fuzzer's project name `"#…\u0000…"` was a 500 there) and SQLite would
-//!   store it, so both backends now refuse it alike, whatever the field.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -80,80 +76,8 @@ pub fn bounded<'de, D: Deserializer<'de>, const MIN: i64, const MAX: i64>(d: D) 
     }
 }
 
-/// Middleware: a JSON request body holding the escape `\u0000` (U+0000) in any string is
-/// answered with a 400 problem; other bodies pass unchanged (read once, within the
-/// payload limit, and handed back to the handler). A body over the limit is the 413 the
-/// JSON extractor would give.
-pub async fn refuse_nul(
-    mut req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
-) -> Result<
-    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
-    actix_web::Error,
-> {
-    use actix_web::ResponseError;
-    let json = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
-    if json {
-        let refused = match req.extract::<actix_web::web::Bytes>().await {
-            Ok(body) if has_escaped_nul(&body) => Some(crate::error::AppError::invalid(
-                crate::error::ProblemCode::MalformedJson,
-                "a JSON string holds the NUL character (\\u0000), which no text field accepts",
-            )),
-            Ok(body) => {
-                req.set_payload(actix_web::dev::Payload::from(body));
-                None
-            }
-            Err(e) if e.error_response().status() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                Some(crate::error::AppError::PayloadTooLarge)
-            }
-            Err(e) => Some(crate::error::AppError::invalid(
-                crate::error::ProblemCode::MalformedJson,
-                format!("the JSON body could not be read: {e}"),
-            )),
-        };
-        if let Some(problem) = refused {
-            return Ok(req.into_response(problem.error_response()).map_into_right_body());
-        }
-    }
-    next.call(req).await.map(|res| res.map_into_left_body())
-}
-
-/// Whether JSON text holds the escape `\u0000` as an escape (an escaped backslash
-/// followed by `u0000` is six ordinary characters). A raw NUL byte is not valid JSON and
-/// the parser refuses it.
-pub fn has_escaped_nul(json: &[u8]) -> bool {
-    let mut i = 0;
-    while i < json.len() {
-        if json[i] == b'\\' {
-            if json.get(i + 1) == Some(&b'u') && json.get(i + 2..i + 6) == Some(b"0000".as_slice()) {
-                return true;
-            }
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn an_escaped_nul_is_found_and_an_escaped_backslash_is_not_one() {
-        use super::has_escaped_nul as nul;
-        assert!(nul(br#"{"name": "a\u0000b"}"#));
-        assert!(nul(br#"{"\u0000": 1}"#));
-        assert!(nul(br#"["x", "\\\u0000"]"#), "an escaped backslash, then the escape");
-        assert!(!nul(br#"{"name": "a\\u0000b"}"#), "a backslash and the text u0000");
-        assert!(nul(br#"{"name": "\u00001"}"#), "NUL followed by a digit");
-        assert!(!nul(br#"{"name": "\u0001 \u1000 u0000"}"#));
-        assert!(!nul(br#"{"name": "end\"#), "a body cut after a backslash");
-    }
-
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
