@@ -104,6 +104,10 @@ struct Mail {
     /// The template's parameters (rows queued since).
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     params: Option<String>,
+    /// Claims of the row: more than one when a worker's lease ran out (the instance
+    /// killed mid-send) and another claimed it again.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
 }
 
 impl Mail {
@@ -301,11 +305,21 @@ async fn two_instances_share_files_jobs_and_emails_and_a_killed_build_is_retried
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // Delivery is at least once (docs/design.md, Email outbox): an email the killed
+    // instance had handed to SMTP but not yet marked sent is sent again by another
+    // instance once its lease ends, under the same Message-ID. So each email arrives
+    // once, and twice at most where its row was claimed again.
     let mut expected: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for m in
-        diesel::sql_query("SELECT recipient, template, subject, params FROM outbox").load::<Mail>(&mut conn).unwrap()
+    let mut reclaimed: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for m in diesel::sql_query("SELECT recipient, template, subject, params, attempts FROM outbox")
+        .load::<Mail>(&mut conn)
+        .unwrap()
     {
-        *expected.entry((m.recipient.clone(), m.sent_subject())).or_default() += 1;
+        let key = (m.recipient.clone(), m.sent_subject());
+        *expected.entry(key.clone()).or_default() += 1;
+        if m.attempts > 1 {
+            *reclaimed.entry(key).or_default() += 1;
+        }
     }
     let mut delivered: BTreeMap<(String, String), usize> = BTreeMap::new();
     for m in app.smtp.inbox.all() {
@@ -314,7 +328,13 @@ async fn two_instances_share_files_jobs_and_emails_and_a_killed_build_is_retried
         }
     }
     assert!(expected.len() as i64 > paid, "the flow queued the payout emails: {}", expected.len());
-    assert_eq!(delivered, expected, "each email sent exactly once");
+    assert_eq!(delivered.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "every email, no other");
+    for (key, n) in &expected {
+        let got = delivered[key];
+        let extra = reclaimed.get(key).copied().unwrap_or(0);
+        assert!((*n..=n + extra).contains(&got), "{key:?}: delivered {got} times, queued {n}, claimed again {extra}");
+    }
+    assert!(reclaimed.len() <= 5, "only the emails in flight at the kill are claimed again: {reclaimed:?}");
 
     // Each job ran, and at most once per period across the three instances (without the
     // lease each instance would run each job every period).
