@@ -358,25 +358,18 @@ pub struct Slice {
     pub limit: i64,
 }
 
-/// The rail's item count: its largest position (positions are 1..n, by index).
-fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail) -> AppResult<i64> {
-    let last: Option<i64> = payout_items::table
-        .filter(payout_items::batch_id.eq(batch_id))
-        .filter(payout_items::rail.eq(rail))
-        .select(diesel::dsl::max(payout_items::rail_position))
-        .first(conn)?;
-    Ok(last.unwrap_or(0))
-}
-
-/// The rail's items paying one kind of destination: their last `kind_position` (1..n),
-/// one probe of the `(batch_id, rail, destination_kind, kind_position)` unique index.
-fn count_kind(conn: &mut DbConn, batch_id: i64, rail: Rail, kind: DestinationKind) -> AppResult<i64> {
-    let last: Option<i64> = payout_items::table
-        .filter(payout_items::batch_id.eq(batch_id))
-        .filter(payout_items::rail.eq(rail))
-        .filter(payout_items::destination_kind.eq(kind))
-        .select(diesel::dsl::max(payout_items::kind_position))
-        .first(conn)?;
+/// How many items the rail has (`kind` None), or has of one destination kind: the
+/// last position, as positions are 1..n. One probe of the unique index
+/// `(batch_id, rail, rail_position)` or `(batch_id, rail, destination_kind, kind_position)`.
+fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail, kind: Option<DestinationKind>) -> AppResult<i64> {
+    let items = payout_items::table.filter(payout_items::batch_id.eq(batch_id)).filter(payout_items::rail.eq(rail));
+    let last: Option<i64> = match kind {
+        None => items.select(diesel::dsl::max(payout_items::rail_position)).first(conn)?,
+        Some(kind) => items
+            .filter(payout_items::destination_kind.eq(kind))
+            .select(diesel::dsl::max(payout_items::kind_position))
+            .first(conn)?,
+    };
     Ok(last.unwrap_or(0))
 }
 
@@ -543,7 +536,7 @@ pub fn plan(st: &AppState, conn: &mut DbConn, batch_id: i64, format: Format, par
         ));
     };
     let rail = format.rail();
-    let total = count_items(conn, batch_id, rail)?;
+    let total = count_items(conn, batch_id, rail, None)?;
     if total == 0 {
         return Err(AppError::conflict(
             ProblemCode::NothingToExport,
@@ -564,7 +557,7 @@ pub fn plan(st: &AppState, conn: &mut DbConn, batch_id: i64, format: Format, par
             let max = cfg.wise_csv_max_rows;
             let mut parts = Vec::new();
             for template in [WiseTemplate::Email, WiseTemplate::BankAccount] {
-                let n = count_kind(conn, batch_id, rail, template.kind())?;
+                let n = count_items(conn, batch_id, rail, Some(template.kind()))?;
                 for p in 1..=if n > 0 { part_count(n, max) } else { 0 } {
                     parts.push((template, part_range(n, p, max).unwrap_or((0, 0))));
                 }
