@@ -69,6 +69,7 @@ pub async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
 pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
     let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serializes");
     bound_integers(&mut doc);
+    no_nul_in_strings(&mut doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
@@ -126,6 +127,45 @@ pub fn bound_integers(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
+}
+
+/// The pattern every free string gets: no U+0000, which no text field accepts
+/// ([`crate::wire::refuse_nul`]; PostgreSQL cannot store it).
+pub const NO_NUL: &str = "^[^\\u0000]*$";
+
+/// What `\S` (some character other than white space) becomes: the same, and no U+0000.
+pub const NON_BLANK: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
+
+/// Gives every string schema without an enum or a const the [`NO_NUL`] pattern (a
+/// pattern it states already keeps its rule, `\S` becoming [`NON_BLANK`]; every other
+/// pattern in the document admits no NUL), so the document refuses what the service
+/// refuses.
+pub fn no_nul_in_strings(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let string = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            if string && !map.contains_key("enum") && !map.contains_key("const") {
+                match map.get("pattern").and_then(Value::as_str) {
+                    None => {
+                        map.insert("pattern".into(), json!(NO_NUL));
+                    }
+                    Some("\\S") => {
+                        map.insert("pattern".into(), json!(NON_BLANK));
+                    }
+                    Some(_) => {}
+                }
+            }
+            for child in map.values_mut() {
+                no_nul_in_strings(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(no_nul_in_strings),
         _ => {}
     }
 }
@@ -242,6 +282,28 @@ mod tests {
         assert_eq!(p["cents"]["minimum"], i64::MIN);
         assert_eq!(p["maybe"]["minimum"], i32::MIN);
         assert!(p["name"].get("maximum").is_none());
+    }
+
+    #[test]
+    fn free_strings_refuse_nul_and_constrained_ones_keep_their_rule() {
+        let mut doc = json!({"properties": {
+            "name": {"type": "string", "maxLength": 200},
+            "note": {"type": ["string", "null"]},
+            "code": {"type": "string", "pattern": "^[a-z]+$"},
+            "title": {"type": "string", "pattern": "\\S"},
+            "at": {"type": "string", "format": "date-time"},
+            "tier": {"type": "string", "enum": ["expert"]},
+            "n": {"type": "integer"}
+        }});
+        super::no_nul_in_strings(&mut doc);
+        let p = &doc["properties"];
+        assert_eq!(p["name"]["pattern"], super::NO_NUL);
+        assert_eq!(p["note"]["pattern"], super::NO_NUL);
+        assert_eq!(p["at"]["pattern"], super::NO_NUL);
+        assert_eq!(p["code"]["pattern"], "^[a-z]+$");
+        assert_eq!(p["title"]["pattern"], super::NON_BLANK);
+        assert!(p["tier"].get("pattern").is_none() && p["n"].get("pattern").is_none());
+        assert_eq!(super::NO_NUL, r"^[^\u0000]*$", "the regex escape, not a NUL character");
     }
 
     #[test]

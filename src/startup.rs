@@ -186,6 +186,8 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .default_service(web::to(fallback))
+                // Inside the access log below, so a refused request is logged like any answer.
+                .wrap(actix_web::middleware::from_fn(crate::wire::refuse_nul))
                 .wrap_fn(|req, srv| {
                     let started = std::time::Instant::now();
                     let request_id =

@@ -9,6 +9,15 @@
 //!   stands for one integer.
 //! - **Bounded query integers.** [`bounded`] refuses a query integer outside the range the
 //!   document states (a 400 `invalid_query`), where the service would otherwise read it.
+//! - **No NUL in text.** U+0000 is refused at the edge, whatever the field: PostgreSQL
+//!   cannot store it in text (the fuzzer's project name `"#…\u0000…"` was a 500 there)
+//!   and SQLite would. [`refuse_nul`] answers 400 to `%00` in a query string (`invalid_query`)
+//!   or a path (404), and wraps JSON and form bodies in a [`NulGuard`] stream that fails
+//!   the read when the escape `\u0000` (JSON) or `%00` (form) goes by, so the extractor
+//!   answers its own 400 and every route keeps its own body limit (nothing is buffered
+//!   here). Multipart text fields are checked where they are read (`files::multipart`).
+//!   The OpenAPI document states it: every free string has the pattern
+//!   [`crate::openapi::NO_NUL`].
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -76,8 +85,184 @@ pub fn bounded<'de, D: Deserializer<'de>, const MIN: i64, const MAX: i64>(d: D) 
     }
 }
 
+/// Middleware: see the module documentation ("No NUL in text").
+pub async fn refuse_nul(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    use crate::error::{AppError, ProblemCode};
+    use actix_web::ResponseError;
+    let refused = if has_encoded_nul(req.uri().path()) {
+        Some(AppError::NotFound)
+    } else if has_encoded_nul(req.query_string()) {
+        Some(AppError::invalid(ProblemCode::InvalidQuery, "the query string holds the NUL character (%00)"))
+    } else {
+        None
+    };
+    if let Some(problem) = refused {
+        return Ok(req.into_response(problem.error_response()).map_into_right_body());
+    }
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let encoding = if content_type.contains("json") {
+        Some(Encoding::Json)
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        Some(Encoding::Form)
+    } else {
+        None
+    };
+    if let Some(encoding) = encoding {
+        let inner = actix_web::HttpMessage::take_payload(&mut req);
+        let guarded: std::pin::Pin<Box<dyn futures_util::Stream<Item = PayloadItem>>> =
+            Box::pin(NulGuard::new(inner, encoding));
+        req.set_payload(actix_web::dev::Payload::from(guarded));
+    }
+    next.call(req).await.map(|res| res.map_into_left_body())
+}
+
+/// What a request payload yields.
+type PayloadItem = Result<actix_web::web::Bytes, actix_web::error::PayloadError>;
+
+/// Whether percent-encoded text (a path, a query string, a form body) holds `%00`.
+pub fn has_encoded_nul(text: &str) -> bool {
+    text.as_bytes().windows(3).any(|w| w == b"%00")
+}
+
+/// How a body writes U+0000: JSON as the escape `\u0000` (a raw NUL byte is not valid
+/// JSON and the parser refuses it), a form as `%00`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Json,
+    Form,
+}
+
+/// A scanner for U+0000 in a body read in chunks, its state carried across chunk
+/// boundaries: the number of bytes of the marker (`\u0000` or `%00`) matched so far.
+#[derive(Debug, Clone)]
+pub struct NulScanner {
+    encoding: Encoding,
+    matched: usize,
+}
+
+impl NulScanner {
+    pub fn new(encoding: Encoding) -> Self {
+        Self { encoding, matched: 0 }
+    }
+
+    /// Reads the next chunk; true once the body has held U+0000.
+    pub fn feed(&mut self, chunk: &[u8]) -> bool {
+        for &b in chunk {
+            self.matched = match (self.encoding, self.matched, b) {
+                (Encoding::Json, 0, b'\\') => 1,
+                // After a backslash: `u` starts the escape; any other character (another
+                // backslash included) is a two-character escape, done.
+                (Encoding::Json, 1, b'u') => 2,
+                (Encoding::Json, 1, _) => 0,
+                (Encoding::Json, 2..=4, b'0') => self.matched + 1,
+                (Encoding::Json, 5, b'0') => return true,
+                (Encoding::Json, _, b'\\') => 1,
+                (Encoding::Form, _, b'%') => 1,
+                (Encoding::Form, 1, b'0') => 2,
+                (Encoding::Form, 2, b'0') => return true,
+                _ => 0,
+            };
+        }
+        false
+    }
+}
+
+/// A request payload that fails its read (a `PayloadError`, which the extractor answers
+/// as its 400) once a [`NulScanner`] has seen U+0000; chunks pass through unchanged.
+pub struct NulGuard<S> {
+    inner: S,
+    scanner: NulScanner,
+}
+
+impl<S> NulGuard<S> {
+    pub fn new(inner: S, encoding: Encoding) -> Self {
+        Self { inner, scanner: NulScanner::new(encoding) }
+    }
+}
+
+impl<S> futures_util::Stream for NulGuard<S>
+where
+    S: futures_util::Stream<Item = PayloadItem> + Unpin,
+{
+    type Item = PayloadItem;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        match std::pin::Pin::new(&mut this.inner).poll_next(cx) {
+            std::task::Poll::Ready(Some(Ok(chunk))) if this.scanner.feed(&chunk) => {
+                std::task::Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the body holds the NUL character (U+0000), which no text field accepts",
+                )))))
+            }
+            other => other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::{Encoding, NulScanner};
+
+    fn nul(encoding: Encoding, chunks: &[&[u8]]) -> bool {
+        let mut s = NulScanner::new(encoding);
+        chunks.iter().any(|c| s.feed(c))
+    }
+
+    #[test]
+    fn an_escaped_nul_is_found_and_an_escaped_backslash_is_not_one() {
+        let json = |b: &[u8]| nul(Encoding::Json, &[b]);
+        assert!(json(br#"{"name": "a\u0000b"}"#));
+        assert!(json(br#"{"\u0000": 1}"#));
+        assert!(json(br#"["x", "\\\u0000"]"#), "an escaped backslash, then the escape");
+        assert!(!json(br#"{"name": "a\\u0000b"}"#), "a backslash and the text u0000");
+        assert!(json(br#"{"name": "\u00001"}"#), "NUL followed by a digit");
+        assert!(!json(br#"{"name": "\u0001 \u1000 u0000 \u000a"}"#));
+        assert!(!json(br#"{"name": "end\"#), "a body cut after a backslash");
+        assert!(json(br#"\\\u0000"#), "backslash pair then escape");
+    }
+
+    #[test]
+    fn a_nul_split_across_chunks_is_found() {
+        let body: &[u8] = br#"{"name": "a\u0000b"}"#;
+        for cut in 0..=body.len() {
+            assert!(nul(Encoding::Json, &[&body[..cut], &body[cut..]]), "cut at {cut}");
+        }
+        let form: &[u8] = b"name=a%00b";
+        for cut in 0..=form.len() {
+            assert!(nul(Encoding::Form, &[&form[..cut], &form[cut..]]), "cut at {cut}");
+        }
+        let clean: &[u8] = br#"{"a": "\\u0000", "b": "%00"}"#;
+        for cut in 0..=clean.len() {
+            assert!(!nul(Encoding::Json, &[&clean[..cut], &clean[cut..]]), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_form_nul_is_percent_zero_zero_only() {
+        let form = |b: &[u8]| nul(Encoding::Form, &[b]);
+        assert!(form(b"a=1&b=%00"));
+        assert!(form(b"a=%%00"));
+        assert!(form(b"a=%000"), "NUL, then the digit 0");
+        assert!(!form(b"a=%01&b=%0a&c=100%25"));
+        assert!(!form(br#"a=\u0000"#), "JSON's escape is text in a form");
+        assert!(super::has_encoded_nul("/api/v1/x%00y") && !super::has_encoded_nul("q=100%25"));
+    }
+
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]

@@ -230,18 +230,6 @@ impl From<diesel::result::Error> for AppError {
             {
                 Self::Unavailable(info.message().to_string())
             }
-            // PostgreSQL cannot store U+0000 in text (SQLSTATE 22021, "invalid byte
-            // sequence for encoding \"UTF8\": 0x00"): the request's text is refused, not
-            // a crash (the fuzzer's project name was a 500). SQLite stores the character.
-            Error::DatabaseError(_, info)
-                if info.message().contains("invalid byte sequence") && info.message().contains("0x00") =>
-            {
-                Self::Validation(vec![FieldError::new(
-                    "body",
-                    "nul_character",
-                    "text may not contain the NUL character (U+0000)",
-                )])
-            }
             Error::BrokenTransactionManager => Self::Unavailable("the connection's transaction state is lost".into()),
             other => Self::Internal(other.into()),
         }

@@ -58,6 +58,10 @@ pub async fn read_form(mut payload: Multipart, max_file_bytes: usize) -> AppResu
         } else {
             let text = String::from_utf8(bytes)
                 .map_err(|_| AppError::field(&name, "encoding", "text fields must be UTF-8"))?;
+            // No text field accepts U+0000 (crate::wire, "No NUL in text").
+            if text.contains('\0') {
+                return Err(AppError::field(&name, "nul_character", "text may not contain the NUL character (U+0000)"));
+            }
             form.text.insert(name, text);
         }
     }

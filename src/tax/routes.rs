@@ -51,7 +51,7 @@ pub struct TaxProfileRequest {
     /// W-9 line 4, "Exempt payee code (if any)": 1 to 13 (a number or a string).
     /// Codes 1 to 5 (and any corporation) are not reported on Form 1099-NEC nor withheld on.
     #[serde(default, deserialize_with = "exempt_code")]
-    #[schema(value_type = Option<String>, example = "5")]
+    #[schema(schema_with = exempt_code_schema, example = "5")]
     pub exempt_payee_code: Option<ExemptPayeeCode>,
     /// W-9 certification item 2 crossed out: the IRS told you that you are subject to
     /// backup withholding.
@@ -65,11 +65,26 @@ pub struct TaxProfileRequest {
     pub certify: bool,
 }
 
-/// Reads an exempt payee code given as `5` or `"5"`; anything but 1 to 13 is refused.
+/// What [`exempt_code`] reads, as the document states it: a whole number from 1 to 13, its
+/// digits as a string (or an empty string: none), or null.
+fn exempt_code_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(13)))
+            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some("^(?:[1-9]|1[0-3])?$")))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
+}
+
+/// Reads an exempt payee code given as `5`, `5.0` or `"5"`; anything but 1 to 13 is
+/// refused (blank text is none).
 fn exempt_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ExemptPayeeCode>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
+        #[serde(deserialize_with = "crate::wire::whole")]
         Number(u64),
         Text(String),
     }

@@ -430,25 +430,77 @@ async fn what_the_document_calls_valid_is_accepted(backend: Backend) {
     assert_eq!(answers["additionalProperties"]["$ref"], "#/components/schemas/Answer");
 }
 
-/// The fuzzer (fixed seed) sent `POST /admin/projects` a name holding U+0000:
-/// PostgreSQL cannot store the character in text and the service answered 500. The
-/// database's refusal is now a 422 naming the rule, with nothing stored; SQLite stores
-/// the character (docs/design.md says so). Never a 500 on either backend.
+/// U+0000 is refused at the edge on both backends, wherever text comes in (PostgreSQL
+/// cannot store it; SQLite would): a JSON body (400, nothing stored), a query string
+/// (400), a path (404), a console form (400), a multipart text field (422 naming the
+/// field). A backslash followed by the text `u0000` is ordinary text and is stored.
 async fn a_nul_character_in_text_is_never_a_server_error(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let admin = app.admin().await;
-    let (status, body) = app
-        .post("/admin/projects", Some(&admin.access), json!({"name": "a\u{0}b", "required_qualifications": []}))
-        .await;
-    match backend {
-        Backend::Postgres => {
-            assert_eq!(status, 422, "{body}");
-            assert_eq!(body["errors"][0]["code"], "nul_character", "{body}");
-            let (status, again) = app
-                .post("/admin/projects", Some(&admin.access), json!({"name": "ab", "required_qualifications": []}))
-                .await;
-            assert_eq!(status, 201, "the refused project was not stored: {again}");
-        }
-        Backend::Sqlite => assert_eq!((status, body["name"].as_str()), (201, Some("a\u{0}b")), "{body}"),
+    let project = |name: &str| json!({"name": name, "required_qualifications": []});
+    let (status, body) = app.post("/admin/projects", Some(&admin.access), project("a\u{0}b")).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("malformed_json")), "{body}");
+    let (status, body) = app.post("/admin/projects", Some(&admin.access), project("ab")).await;
+    assert_eq!(status, 201, "the same name without the NUL is stored: {body}");
+    let (status, body) = app.post("/admin/projects", Some(&admin.access), project("a\\u0000b")).await;
+    assert_eq!((status, body["name"].as_str()), (201, Some("a\\u0000b")), "the text \\u0000 is no NUL: {body}");
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
     }
+    let names: Vec<String> = app
+        .state
+        .db
+        .read_sync(|conn| {
+            use diesel::RunQueryDsl;
+            Ok(diesel::sql_query("SELECT name FROM project_types ORDER BY id").load::<Name>(conn)?)
+        })
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(names, ["ab", "a\\u0000b"], "nothing else stored");
+
+    // A body read in several chunks: the NUL after the first kilobytes.
+    let long = format!("{}\u{0}", "x".repeat(30_000));
+    let (status, body) = app.post("/admin/projects", Some(&admin.access), project(&long)).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("malformed_json")), "not the name's length: {body}");
+
+    let finance = app.staff(&admin, "nul-finance@example.com", &["finance"]).await;
+    let (status, body) = app.get("/payouts/trace?task_ref=a%00b", Some(&finance.access)).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_query")), "{body}");
+    let (status, body) = app.get("/payouts/trace?task_ref=a%2500b", Some(&finance.access)).await;
+    assert_ne!(status, 400, "%25 is a percent sign, not a NUL: {body}");
+    let (status, _) = app.get("/payout-batches/1%00", Some(&finance.access)).await;
+    assert_eq!(status, 404);
+
+    let form = app
+        .client
+        .post(format!("{}/console/login", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("_csrf=x&email=a%00b%40example.com&password=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status().as_u16(), 400, "a console form holding %00");
+
+    let applicant = app.applicant("nul-applicant@example.com").await;
+    let upload = reqwest::multipart::Form::new()
+        .text("kind", "degree")
+        .text("level", "bachelor")
+        .text("domain", "law")
+        .text("title", "Juris\0Doctor")
+        .text("issuer", "State University")
+        .text("issued_on", "2015-06-01")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec())
+                .file_name("d.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let (status, body) = app.upload("/me/credentials", &applicant.access, upload).await;
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (422, Some("nul_character")), "{body}");
+    assert_eq!(body["errors"][0]["field"], "title", "{body}");
 }
