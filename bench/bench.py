@@ -159,7 +159,7 @@ class Backend:
 
 
 def start_server(binary, env, base, logfile):
-    server = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=open(logfile, "w"))
+    server = subprocess.Popen([binary, "serve"], env=env, stdout=open(logfile, "w"), stderr=subprocess.STDOUT)
     for _ in range(600):
         try:
             if http("GET", base + "/readyz", timeout=2)[0] == 200:
@@ -280,10 +280,10 @@ def build_and_approve(kind, base, tokens, key):
 
 def raw_writes(be, batch_id, finance_id):
     """b″. The rows a build writes, written by plain SQL in the database's own client in
-    one transaction that is rolled back: a batch, a copy of the built batch's items, one
-    `payout_reserved` transaction per item and its two entries (the same INSERT … SELECT
-    shape the service uses) and the UPDATE that seals them (the zero-sum check), into the same tables with the same indexes, CHECKs and
-    foreign keys. Timed twice: with the foreign keys enforced (as the service runs) and
+    one transaction that is rolled back: a batch, a copy of the built batch's items, the
+    batch's one `payout_reserved` transaction and its two entries per item (the same
+    INSERT … SELECT shape the service uses) and the UPDATE that seals it (the zero-sum
+    check), into the same tables with the same indexes, CHECKs and foreign keys. Timed twice: with the foreign keys enforced (as the service runs) and
     without (PostgreSQL: session_replication_role = replica, which skips the FK
     triggers; SQLite: PRAGMA foreign_keys = OFF), to show what the checks cost."""
     before = int(be.scalar("SELECT COALESCE(MAX(id), 0) FROM ledger_transactions"))
@@ -299,17 +299,16 @@ def raw_writes(be, batch_id, finance_id):
         f"rail_position, destination_kind, kind_position FROM payout_items "
         f"WHERE batch_id = {batch_id};",
         "INSERT INTO ledger_transactions (kind, reference, memo, contributor_id, created_by, created_at) "
-        "SELECT 'payout_reserved', 'raw_item:' || CAST(i.id AS TEXT), 'raw baseline', i.contributor_id, "
-        f"{finance_id}, i.created_at FROM payout_items i WHERE i.batch_id = {raw_batch};",
+        f"VALUES ('payout_reserved', 'raw_batch', 'raw baseline', NULL, {finance_id}, '2026-01-01 00:00:00');",
     ]
+    raw_tx = "(SELECT id FROM ledger_transactions WHERE kind = 'payout_reserved' AND reference = 'raw_batch')"
     for account, sign in (("available", "-"), ("in_payout", "")):
         body.append(
             "INSERT INTO ledger_entries (transaction_id, account_id, amount_cents) "
-            f"SELECT t.id, a.id, {sign}i.net_cents FROM ledger_transactions t "
-            "JOIN payout_items i ON i.id = CAST(SUBSTR(t.reference, 10) AS BIGINT) "
+            f"SELECT {raw_tx}, a.id, {sign}i.net_cents FROM payout_items i "
             f"JOIN ledger_accounts a ON a.owner_id = i.contributor_id AND a.kind = '{account}' "
-            f"WHERE t.id > {before} AND t.kind = 'payout_reserved';")
-    # Sealed as the service seals them: the database checks each balances (issue 17).
+            f"WHERE i.batch_id = {raw_batch} ORDER BY i.id;")
+    # Sealed as the service seals it: the database checks it balances (issue 17).
     body.append(f"UPDATE ledger_transactions SET sealed = TRUE WHERE sealed = FALSE AND id > {before};")
     out = {}
     for label, fk in (("seconds", True), ("seconds_without_fk", False)):
@@ -318,7 +317,7 @@ def raw_writes(be, batch_id, finance_id):
         else:
             pre = [f"PRAGMA foreign_keys = {'ON' if fk else 'OFF'};", "BEGIN;"]
         out[label] = be.client_timed("\n".join(pre + body + ["ROLLBACK;"]))
-    out["rows"] = 4 * int(be.scalar(f"SELECT COUNT(*) FROM payout_items WHERE batch_id = {batch_id}")) + 1
+    out["rows"] = 3 * int(be.scalar(f"SELECT COUNT(*) FROM payout_items WHERE batch_id = {batch_id}")) + 2
     return out
 
 

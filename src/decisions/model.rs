@@ -57,7 +57,7 @@ crate::text_enum! {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = decisions)]
+#[diesel(table_name = decisions, treat_none_as_default_value = false)]
 pub struct NewDecisionRow<'a> {
     pub user_id: i64,
     pub subject_type: DecisionSubject,

@@ -48,7 +48,7 @@ crate::text_enum! {
         TestStipend = "test_stipend",
         Adjustment = "adjustment",
         Clawback = "clawback",
-        /// available → in_payout, reference `payout_item:{id}`.
+        /// available → in_payout, one per batch, reference `payout_batch:{id}`.
         PayoutReserved = "payout_reserved",
         /// in_payout → payouts_clearing when the rail confirms payment.
         PayoutSettled = "payout_settled",
@@ -60,7 +60,7 @@ crate::text_enum! {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = ledger_accounts)]
+#[diesel(table_name = ledger_accounts, treat_none_as_default_value = false)]
 pub struct NewAccountRow<'a> {
     pub code: &'a str,
     pub owner_id: Option<i64>,

@@ -207,8 +207,11 @@ crate::text_enum! {
     }
 }
 
+/// A new item. `None` is written as NULL, not as the column's default: only then does
+/// diesel write a chunk of items as one multi-row INSERT on SQLite (with defaults it runs
+/// one statement per row: the build spent 2.9 s of 7.6 s there for 100,000 items).
 #[derive(Insertable)]
-#[diesel(table_name = payout_items)]
+#[diesel(table_name = payout_items, treat_none_as_default_value = false)]
 pub struct NewItemRow {
     pub batch_id: i64,
     pub contributor_id: i64,
@@ -279,4 +282,39 @@ pub struct NewExportRow<'a> {
     pub item_count: i64,
     pub exported_by: i64,
     pub exported_at: NaiveDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+    use crate::db::schema::payout_items;
+
+    /// A chunk of items is one INSERT on SQLite (diesel writes `BEGIN; INSERT …; INSERT
+    /// …; COMMIT` when a row could take a column default).
+    #[test]
+    fn a_chunk_of_items_is_one_statement_on_sqlite() {
+        let row = |id: i64, covers: Option<i64>| NewItemRow {
+            batch_id: 1,
+            contributor_id: id,
+            method_id: id,
+            rail: Rail::Ach,
+            gross_cents: 100,
+            withheld_cents: 0,
+            net_cents: 100,
+            status: ItemStatus::Pending,
+            created_at: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_hms_opt(0, 0, 0).unwrap(),
+            rail_position: id,
+            covers_from_cents: covers,
+            covers_to_cents: covers,
+            destination_kind: DestinationKind::Bank,
+            kind_position: id,
+        };
+        let rows = vec![row(1, Some(0)), row(2, None)];
+        let sql =
+            diesel::debug_query::<diesel::sqlite::Sqlite, _>(&diesel::insert_into(payout_items::table).values(&rows))
+                .to_string();
+        assert_eq!(sql.matches("INSERT INTO").count(), 1, "{sql}");
+        assert!(!sql.contains("BEGIN"), "{sql}");
+    }
 }

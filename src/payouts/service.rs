@@ -19,11 +19,13 @@ use super::model::*;
 use crate::audit::{self, AuditAction, AuditEvent, AuditSubject};
 use crate::auth::service::{find_user, find_users};
 use crate::auth::RequestCtx;
-use crate::db::schema::{payout_batches, payout_exports, payout_items, payout_methods, work_records};
+use crate::db::schema::{
+    ledger_transactions, payout_batches, payout_exports, payout_items, payout_methods, work_records,
+};
 use crate::db::DbConn;
 use crate::db::LOOKUP_CHUNK;
 use crate::error::{AppError, AppResult, FieldError, ProblemCode};
-use crate::ledger::model::{AccountKind, AccountRef, TxKind};
+use crate::ledger::model::{AccountKind, AccountRef, NewTransactionRow, TxKind};
 use crate::ledger::service::{balances_of, post, post_many, Posting};
 use crate::ledger::Cents;
 use crate::notifications::{self, templates::PayoutFailed};
@@ -127,15 +129,29 @@ pub fn ineligibility(
     Ok((crate::readiness::payout_blockers(readiness), current_method(conn, user_id)?))
 }
 
-/// Posts the `payout_reserved` transaction of each of the batch's `items` items, under
-/// `payout_item:{id}` ([`item_reference`]) with the legs of [`reserve_legs`] (available →
-/// in_payout, the net), set-based: three INSERT … SELECT over the batch's items, the
-/// rows `ledger::post` would write one posting at a time (their audit is the batch's
-/// `payout_batch.built`), then one UPDATE that seals them (`ledger::service::seal_open_after`:
-/// the database checks each balances). Every leg's account must exist: the missing
-/// `in_payout` accounts are created first, and a leg count other than `items` undoes
-/// everything.
-fn reserve_items(conn: &mut DbConn, now: NaiveDateTime, finance_id: i64, batch_id: i64, items: i64) -> AppResult<()> {
+/// The reference of a batch's reservation: `payout_batch:{id}`.
+pub fn batch_reference(batch_id: i64) -> String {
+    format!("payout_batch:{batch_id}")
+}
+
+/// Posts the batch's one `payout_reserved` transaction (reference `payout_batch:{id}`,
+/// [`batch_reference`]): two legs per item, the contributor's available → in_payout, the
+/// net ([`reserve_legs`]), written set-based by two INSERT … SELECT over the batch's
+/// items (the rows `ledger::post` would write; the audit is the batch's
+/// `payout_batch.built`), then sealed (the database checks it balances). One transaction
+/// per batch, not per item (issue 23, docs/ledger.md "The batch reservation"): the
+/// contributor, the amount and the item are the item's row, and settlement, failure and
+/// cancellation stay per item under `payout_item:{id}`. Every leg's account must exist:
+/// the missing `in_payout` accounts are created first, and a leg count other than
+/// `items` per side undoes everything.
+fn reserve_items(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    finance_id: i64,
+    batch_id: i64,
+    items: i64,
+    phases: &mut Phases,
+) -> AppResult<()> {
     #[derive(QueryableByName)]
     struct Owner {
         #[diesel(sql_type = BigInt)]
@@ -150,54 +166,41 @@ fn reserve_items(conn: &mut DbConn, now: NaiveDateTime, finance_id: i64, batch_i
         let ids: Vec<i64> = lacking.iter().map(|o| o.contributor_id).collect();
         crate::ledger::service::ensure_contributor_accounts_many(conn, now, &ids)?;
     }
-    // Integers and the timestamp (diesel's SQLite text form, a literal PostgreSQL casts)
-    // are formatted in; `||`, SUBSTR and CAST read the same on both backends: the
-    // reference is `payout_item:{id}`, and the entries find their item by the id read
-    // back from it (12 characters of prefix), a primary-key lookup from each new
-    // transaction (a join on the built string found no index: a minute for 10,000 items).
-    let reference = "'payout_item:' || CAST(i.id AS TEXT)";
-    let at = now.format("%Y-%m-%d %H:%M:%S%.6f");
-    #[derive(QueryableByName)]
-    struct Last {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
-    let before: Vec<Last> =
-        diesel::sql_query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) AS id FROM ledger_transactions").load(conn)?;
-    let before = before.first().map(|l| l.id).unwrap_or(0);
-    let written = diesel::sql_query(format!(
-        "INSERT INTO ledger_transactions (kind, reference, memo, contributor_id, created_by, created_at) \
-         SELECT 'payout_reserved', {reference}, 'payout batch {batch_id}', i.contributor_id, {finance_id}, '{at}' \
-         FROM payout_items i WHERE i.batch_id = {batch_id}"
-    ))
-    .execute(conn)?;
+    phases.mark("accounts");
+    let reference = batch_reference(batch_id);
+    let memo = format!("payout batch {batch_id}");
+    let transaction_id: i64 = diesel::insert_into(ledger_transactions::table)
+        .values(NewTransactionRow {
+            kind: TxKind::PayoutReserved,
+            reference: &reference,
+            memo: &memo,
+            contributor_id: None,
+            created_by: Some(finance_id),
+            created_at: now,
+        })
+        .returning(ledger_transactions::id)
+        .get_result(conn)?;
+    // Integers only are formatted in. The legs follow the items' order.
     let mut legs = Vec::new();
     for (kind, sign) in [(AccountKind::Available, "-"), (AccountKind::InPayout, "")] {
         legs.push(
             diesel::sql_query(format!(
                 "INSERT INTO ledger_entries (transaction_id, account_id, amount_cents) \
-                 SELECT t.id, a.id, {sign}i.net_cents FROM ledger_transactions t \
-                 JOIN payout_items i ON i.id = CAST(SUBSTR(t.reference, 13) AS BIGINT) AND i.batch_id = {batch_id} \
+                 SELECT {transaction_id}, a.id, {sign}i.net_cents FROM payout_items i \
                  JOIN ledger_accounts a ON a.owner_id = i.contributor_id AND a.kind = '{}' \
-                 WHERE t.id > {before} AND t.kind = 'payout_reserved' AND t.reference = {reference}",
+                 WHERE i.batch_id = {batch_id} ORDER BY i.id",
                 kind.as_str()
             ))
             .execute(conn)?,
         );
     }
-    if written as i64 != items || legs.iter().any(|n| *n as i64 != items) {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "batch {batch_id}: {written} reservations and {legs:?} legs for {items} items"
-        )));
+    if legs.iter().any(|n| *n as i64 != items) {
+        return Err(AppError::Internal(anyhow::anyhow!("batch {batch_id}: {legs:?} legs for {items} items")));
     }
-    // Sealed like every posting: the database checks each one balances (two legs, zero
-    // sum) and refuses further entries.
-    let sealed = crate::ledger::service::seal_open_after(conn, before)?;
-    if sealed as i64 != items {
-        return Err(AppError::Internal(anyhow::anyhow!(
-            "batch {batch_id}: {sealed} reservations sealed for {items} items"
-        )));
-    }
+    phases.mark("reservation_entries");
+    // Sealed like every posting: the database checks it balances and refuses further
+    // entries.
+    crate::ledger::service::seal(conn, &[transaction_id])?;
     Ok(())
 }
 
@@ -206,16 +209,30 @@ fn reserve_items(conn: &mut DbConn, now: NaiveDateTime, finance_id: i64, batch_i
 /// then the readiness facts of [`LOOKUP_CHUNK`] contributors at a time
 /// ([`readiness::load_facts`]), evaluated by the readiness providers themselves.
 pub fn candidates(conn: &mut DbConn, now: NaiveDateTime, minimum: i64) -> AppResult<Vec<Candidate>> {
+    candidates_timed(conn, now, minimum, &mut Phases::new())
+}
+
+/// [`candidates`], each step's time added to `phases` (a build's log line).
+fn candidates_timed(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    minimum: i64,
+    phases: &mut Phases,
+) -> AppResult<Vec<Candidate>> {
     let sums: Vec<(i64, i64, i64)> =
         crate::ledger::service::available_and_credits(conn)?.into_iter().filter(|(_, b, _)| *b > 0).collect();
     let credits: HashMap<i64, i64> = sums.iter().map(|(id, _, c)| (*id, *c)).collect();
     let balances: Vec<(i64, i64)> = sums.iter().map(|(id, b, _)| (*id, *b)).collect();
     let available: HashMap<i64, i64> = balances.iter().copied().collect();
+    phases.mark("balances");
     let mut out = Vec::with_capacity(balances.len());
     for chunk in balances.chunks(LOOKUP_CHUNK) {
         let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
         let users = find_users(conn, &ids)?;
-        for facts in readiness::load_facts(conn, now, users, Some(&available))? {
+        phases.add("users");
+        let loaded = readiness::load_facts(conn, now, users, Some(&available))?;
+        phases.add("facts");
+        for facts in loaded {
             let reasons = readiness::payout_blockers(readiness::evaluate(now, &facts, minimum));
             // The method and the withholding, as the providers read them.
             let id = facts.person.user.id;
@@ -235,6 +252,7 @@ pub fn candidates(conn: &mut DbConn, now: NaiveDateTime, minimum: i64) -> AppRes
                 withholding,
             });
         }
+        phases.add("evaluate");
     }
     Ok(out)
 }
@@ -466,8 +484,9 @@ fn replay(existing: BatchRow, hash: &str) -> AppResult<i64> {
 }
 
 /// Builds a draft batch in one database transaction: an item for every eligible
-/// contributor, their whole available balance reserved (`payout_reserved`) less any
-/// backup withholding (`backup_withholding`), both under `payout_item:{id}`.
+/// contributor, their whole available balance reserved (the batch's one
+/// `payout_reserved`, under `payout_batch:{id}`) less any backup withholding
+/// (`backup_withholding`, under `payout_item:{id}`). Each phase's time is logged.
 /// Returns the batch id and whether it was created (false: an idempotent replay).
 pub fn build_batch(
     st: &AppState,
@@ -478,6 +497,7 @@ pub fn build_batch(
 ) -> AppResult<(BatchView, bool)> {
     let hash = request_hash(body);
     let started = std::time::Instant::now();
+    let mut phases = Phases::new();
     let result = st.db.tx_sync(|conn| {
         // Builds run one at a time: the second sees the first's reservations, so no money
         // is batched twice. PostgreSQL: a transaction-level advisory lock across
@@ -502,7 +522,8 @@ pub fn build_batch(
             })
             .returning(payout_batches::id)
             .get_result(conn)?;
-        let all = candidates(conn, now, minimum)?;
+        phases.mark("open");
+        let all = candidates_timed(conn, now, minimum, &mut phases)?;
         let (eligible, skipped): (Vec<Candidate>, Vec<Candidate>) = all.into_iter().partition(|c| c.reasons.is_empty());
         if eligible.is_empty() {
             return Err(AppError::conflict_with(
@@ -573,10 +594,12 @@ pub fn build_batch(
             };
         }
 
-        // The reservations, set-based; the withholdings (few) through `post_many`; all
-        // under `payout_item:{id}`.
+        phases.mark("items");
+        // The reservation, set-based; the withholdings (few) through `post_many`, under
+        // `payout_item:{id}`.
         let count = amounts.len() as i64;
-        reserve_items(conn, now, finance_id, batch_id, count)?;
+        reserve_items(conn, now, finance_id, batch_id, count, &mut phases)?;
+        phases.mark("seal");
         let withheld_items: HashMap<i64, i64> = payout_items::table
             .filter(payout_items::batch_id.eq(batch_id))
             .filter(payout_items::withheld_cents.gt(0))
@@ -609,6 +632,7 @@ pub fn build_batch(
             withheld_total += withheld;
         }
         let withholdings = post_many(conn, now, &postings)?;
+        phases.mark("withholdings");
 
         diesel::update(payout_batches::table.find(batch_id))
             .set((
@@ -630,18 +654,21 @@ pub fn build_batch(
                 // One record for the batch and its postings (not one per transaction).
                 summary: json!({"after": {"status": "draft", "items": count, "gross_cents": gross_total,
                     "withheld_cents": withheld_total, "skipped": skipped.len(),
-                    "postings": {"payout_reserved": count, "backup_withholding": withholdings,
-                        "reference": "payout_item:{item id}"}}}),
+                    "postings": {"payout_reserved": 1, "reservation_reference": batch_reference(batch_id),
+                        "backup_withholding": withholdings, "reference": "payout_item:{item id}"}}}),
             },
         )?;
+        phases.mark("totals");
         Ok((batch_id, true, Some(skipped)))
     });
+    phases.mark("commit");
     let outcome = match &result {
         Ok((_, true, _)) => "built",
         Ok(_) => "replayed",
         Err(_) => "failed",
     };
     st.metrics.batch_build.with_label_values(&[outcome]).observe(started.elapsed().as_secs_f64());
+    tracing::info!(outcome, phases = %phases, "payout batch build");
     let (id, created, skipped) = match result {
         // Two requests with one key raced past the lookup (possible only without the
         // build lock): the UNIQUE key refused the second; answer with the first.
@@ -654,6 +681,44 @@ pub fn build_batch(
     let mut view = get_batch(st, id, None, None)?;
     view.skipped = skipped;
     Ok((view, created))
+}
+
+/// How long each phase of a build took (the build's log line), in order.
+struct Phases {
+    last: std::time::Instant,
+    marks: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        Self { last: std::time::Instant::now(), marks: Vec::new() }
+    }
+
+    /// Ends the phase named `name` now.
+    fn mark(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.marks.push((name, now - self.last));
+        self.last = now;
+    }
+
+    /// Ends a repeated phase: its time is added to the phase of that name.
+    fn add(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        match self.marks.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, took)) => *took += now - self.last,
+            None => self.marks.push((name, now - self.last)),
+        }
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, took)) in self.marks.iter().enumerate() {
+            write!(f, "{}{name}={:.3}s", if i == 0 { "" } else { " " }, took.as_secs_f64())?;
+        }
+        Ok(())
+    }
 }
 
 /// A second finance user approves a draft (maker-checker; also a CHECK in the database).

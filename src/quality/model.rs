@@ -52,7 +52,7 @@ impl StandingRow {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = standing_moves)]
+#[diesel(table_name = standing_moves, treat_none_as_default_value = false)]
 pub struct NewMoveRow<'a> {
     pub user_id: i64,
     pub domain: &'a str,

@@ -12,7 +12,9 @@ crate::text_enum! {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = work_records)]
+/// `None` is NULL, not the column default, so a chunk of records is one multi-row INSERT
+/// on SQLite (see `payouts::model::NewItemRow`).
+#[diesel(table_name = work_records, treat_none_as_default_value = false)]
 pub struct NewWorkRecordRow<'a> {
     pub contributor_id: i64,
     pub project_type_id: i64,

@@ -223,6 +223,49 @@ async fn released_work_is_paid_exported_settled_and_a_return_is_rebatched(backen
         (Some(0), Some(2500))
     );
     assert_eq!(earnings["payouts"]["in_batch_cents"], 2500);
+    // One reservation for the batch (docs/ledger.md, "The batch reservation"): sealed,
+    // two legs per item summing to zero; each contributor's ledger shows their leg.
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Reservation {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        reference: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        sealed: bool,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        legs: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        total: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        moved: i64,
+    }
+    let reservations: Vec<Reservation> = app
+        .state
+        .db
+        .read_sync(|conn| {
+            use diesel::RunQueryDsl;
+            Ok(diesel::sql_query(
+                "SELECT t.reference, t.sealed, CAST(COUNT(e.id) AS BIGINT) AS legs, \
+                 CAST(SUM(e.amount_cents) AS BIGINT) AS total, \
+                 CAST(SUM(CASE WHEN e.amount_cents > 0 THEN e.amount_cents ELSE 0 END) AS BIGINT) AS moved \
+                 FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id \
+                 WHERE t.kind = 'payout_reserved' GROUP BY t.id, t.reference, t.sealed",
+            )
+            .load(conn)?)
+        })
+        .unwrap();
+    let expected =
+        Reservation { reference: format!("payout_batch:{batch_id}"), sealed: true, legs: 6, total: 0, moved: 6900 };
+    assert_eq!(reservations, [expected]);
+    let (_, ledger) = app.get(&format!("/contributors/{ach_id}/ledger"), Some(&w.finance.access)).await;
+    let reserved: Vec<(i64, &str)> = ledger["entries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{ledger}"))
+        .iter()
+        .filter(|l| l["transaction"]["kind"] == "payout_reserved")
+        .map(|l| (l["amount_cents"].as_i64().unwrap(), l["transaction"]["reference"].as_str().unwrap()))
+        .collect();
+    let reference = format!("payout_batch:{batch_id}");
+    assert_eq!(reserved, [(2500, reference.as_str()), (-2500, reference.as_str())], "{ledger}");
 
     // Exports wait for approval, by another finance user.
     let d = download(&app, &w.finance, &format!("/payout-batches/{batch_id}/export?format=nacha")).await;
