@@ -27,7 +27,7 @@ pub enum DatabaseUrl {
 impl DatabaseUrl {
     pub fn parse(url: &str) -> Result<Self, ConfigError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::Postgres(url.to_string()))
+            Ok(Self::Postgres(without_loopback_tls(url)))
         } else if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
                 return Err(bad("DATABASE_URL: sqlite:// needs a file path"));
@@ -40,6 +40,33 @@ impl DatabaseUrl {
             )))
         }
     }
+}
+
+/// A PostgreSQL URL whose host is this machine (`127.0.0.1`, `localhost`, `::1`) and that
+/// names no `sslmode` gets `sslmode=disable`: libpq's default (`prefer`) negotiates TLS
+/// even over loopback, where it protects nothing and costs every query its encryption
+/// (issue 23: one of the causes named for `GET /me`). An explicit `sslmode`, a `host=`
+/// parameter or any other host is left as given (docs/deploy.md).
+pub fn without_loopback_tls(url: &str) -> String {
+    let Some((_, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority_and_path, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    if query.is_some_and(|q| q.split('&').any(|p| p.starts_with("sslmode=") || p.starts_with("host="))) {
+        return url.to_string();
+    }
+    let authority = authority_and_path.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    if !matches!(host.to_ascii_lowercase().as_str(), "127.0.0.1" | "localhost" | "::1") {
+        return url.to_string();
+    }
+    format!("{url}{}sslmode=disable", if query.is_some() { "&" } else { "?" })
 }
 
 /// Drops the password from a URL so it can appear in an error message.
@@ -612,6 +639,28 @@ fn standing_config(get: &impl Fn(&str) -> Option<String>) -> Result<StandingConf
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_postgres_urls_do_not_negotiate_tls() {
+        let f = without_loopback_tls;
+        assert_eq!(f("postgres://postgres@127.0.0.1:5432/db"), "postgres://postgres@127.0.0.1:5432/db?sslmode=disable");
+        assert_eq!(
+            f("postgresql://u:p@LOCALHOST/db?application_name=x"),
+            "postgresql://u:p@LOCALHOST/db?application_name=x&sslmode=disable"
+        );
+        assert_eq!(f("postgres://u@[::1]:5432/db"), "postgres://u@[::1]:5432/db?sslmode=disable");
+        assert_eq!(f("postgres://127.0.0.1"), "postgres://127.0.0.1?sslmode=disable");
+        for kept in [
+            "postgres://u@127.0.0.1/db?sslmode=require",
+            "postgres://u@db.internal:5432/db",
+            "postgres://u@127.0.0.10/db",
+            "postgres://u@localhost.example.com/db",
+            "postgres:///db?host=/var/run/postgresql",
+            "postgres://u:p%40127.0.0.1@db.internal/db",
+        ] {
+            assert_eq!(f(kept), kept);
+        }
+    }
 
     #[test]
     fn database_url_scheme_decides_backend() {

@@ -48,6 +48,22 @@ async fn a_lost_database_answers_503_with_retry_after_then_recovers(backend: Bac
         // PostgreSQL drops every connection of the database (a restart, a failover).
         DatabaseUrl::Postgres(url) => {
             let (base, name) = url.rsplit_once('/').unwrap();
+            // The service adds `?sslmode=disable` to a loopback URL (config::without_loopback_tls):
+            // its connections do not negotiate TLS with this loopback server, which offers it.
+            let name = name.split('?').next().unwrap();
+            #[derive(diesel::QueryableByName)]
+            struct Tls {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                ssl: bool,
+            }
+            let tls: Vec<Tls> = app
+                .state
+                .db
+                .read_sync(|conn| {
+                    Ok(diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").load(conn)?)
+                })
+                .unwrap();
+            assert_eq!(tls.iter().map(|t| t.ssl).collect::<Vec<_>>(), [false], "no TLS over loopback");
             let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres")).unwrap();
             let killed = diesel::sql_query(format!(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
