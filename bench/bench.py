@@ -119,7 +119,9 @@ class Backend:
             self.url = f"sqlite://{self.db_path}"
         else:
             self.db_name = f"gatehouse_bench_{os.getpid()}{name}"
-            self.url = f"postgres://postgres@127.0.0.1:5432/{self.db_name}"
+            # No TLS over loopback for any client (psql, pgbench, the service: see
+            # config::without_loopback_tls), so the baselines and the service compare alike.
+            self.url = f"postgres://postgres@127.0.0.1:5432/{self.db_name}?sslmode=disable"
             self.psql_admin(f"DROP DATABASE IF EXISTS {self.db_name}")
             self.psql_admin(f"CREATE DATABASE {self.db_name}")
 
