@@ -16,8 +16,8 @@ use crate::auth::roles::{AnyStaff, Reviewer};
 use crate::credentials::model::CredentialKind;
 use crate::db::DbConn;
 use crate::decisions::model::Decision;
-use crate::ledger::model::AccountKind;
 use crate::error::{AppError, AppResult};
+use crate::ledger::model::AccountKind;
 use crate::review::{self, Form, ListFilter, QueueSort, ReviewQueue, Show};
 use crate::AppState;
 

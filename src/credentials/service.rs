@@ -449,13 +449,13 @@ fn apply_rules(
 pub fn holds_verified(
     conn: &mut DbConn,
     user_id: i64,
-    kind: &str,
-    level: Option<&str>,
+    kind: CredentialKind,
+    level: Option<DegreeLevel>,
     domain: &str,
 ) -> AppResult<bool> {
     let mut q = credentials::table
         .filter(credentials::user_id.eq(user_id))
-        .filter(credentials::status.eq(CredentialStatus::Verified.as_str()))
+        .filter(credentials::status.eq(CredentialStatus::Verified))
         .filter(credentials::kind.eq(kind))
         .filter(credentials::domain.eq(domain.to_lowercase()))
         .into_boxed();

@@ -285,7 +285,7 @@ fn load_facts(conn: &mut DbConn, now: NaiveDateTime, items: &[IngestItem]) -> Ap
             .load(conn)?;
         for p in rows {
             reports.insert(p.id, (p.reports_consensus, p.reports_gold));
-            facts.projects.insert(p.id, (p.required(), crate::quality::service::gate_of(&p)?));
+            facts.projects.insert(p.id, (p.required()?, crate::quality::service::gate_of(&p)?));
         }
     }
     let undeclared = signal_errors(items, |id| reports.get(&id).copied());
