@@ -78,7 +78,12 @@ impl RequirementCode {
 
     /// The text of a fixed code; `None` for `credential:{id}`.
     pub fn fixed_str(self) -> Option<&'static str> {
-        Some(match self {
+        self.text().ok()
+    }
+
+    /// The text of a fixed code, or the id of a credential's.
+    fn text(self) -> Result<&'static str, i64> {
+        Ok(match self {
             Self::AccountInGoodStanding => "account_in_good_standing",
             Self::EmailVerified => "email_verified",
             Self::ProfileComplete => "profile_complete",
@@ -94,17 +99,16 @@ impl RequirementCode {
             Self::PayoutMinimumBalance => "payout_minimum_balance",
             Self::PaymentHold => "payment_hold",
             Self::QualityStanding => "quality_standing",
-            Self::Credential(_) => return None,
+            Self::Credential(id) => return Err(id),
         })
     }
 }
 
 impl std::fmt::Display for RequirementCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.fixed_str(), self) {
-            (Some(s), _) => f.write_str(s),
-            (None, Self::Credential(id)) => write!(f, "credential:{id}"),
-            (None, _) => unreachable!("every code but a credential's is fixed"),
+        match self.text() {
+            Ok(text) => f.write_str(text),
+            Err(id) => write!(f, "credential:{id}"),
         }
     }
 }
