@@ -510,18 +510,8 @@ async fn a_credential_prerequisite_names_a_known_kind_and_an_unreadable_one_open
         let (status, body) = app.post("/admin/tests", Some(&admin.access), def).await;
         assert_eq!(status, 400, "{bad} is refused: {body}");
     }
-    let law = create_test(
-        &app,
-        &admin,
-        objective_test(
-            "law",
-            "expert",
-            3,
-            0,
-            json!([{"type": "credential", "kind": "professional_license", "domain": "law"}]),
-        ),
-    )
-    .await;
+    let license = json!([{"type": "credential", "kind": "professional_license", "domain": "law"}]);
+    let law = create_test(&app, &admin, objective_test("law", "expert", 3, 0, license)).await;
     let jo = Person::new(&app, "jo@example.com", &seen).await;
     let entry = jo.test_entry(law).await;
     assert_eq!(entry["prerequisites"][0]["kind"], "professional_license", "{entry}");
