@@ -43,7 +43,8 @@ pub struct Waiting {
 /// reads a queue of any length page by page.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    pub kind: Option<String>,
+    /// Credentials only: the kind.
+    pub kind: Option<crate::credentials::model::CredentialKind>,
     pub flagged: Option<bool>,
     pub search: Option<String>,
     pub show: Show,

@@ -10,8 +10,10 @@ use validator::Validate;
 use super::guard::{Console, PageResult};
 use super::layout::{render, render_invalid, see_other, when, when_opt, FormErrors, Layout};
 use super::list::{
-    contains_pattern, filter_choice, lower, next_of, stream_csv, ListNav, ListQuery, Order, SortKey, PAGE,
+    contains_pattern, filter_choice, lower, next_of, stream_csv, ListFormat, ListNav, ListQuery, Order, SortKey, PAGE,
 };
+use crate::audit::model::AuditRow;
+use crate::audit::service::AuditFilter;
 use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::model::{User, UserStatus};
 use crate::auth::roles::{Admin, Role};
@@ -218,7 +220,7 @@ pub async fn staff(
     q: web::Query<ListQuery>,
 ) -> Result<actix_web::HttpResponse, super::guard::ConsoleError> {
     let q = q.into_inner();
-    if q.csv() {
+    if q.csv()? {
         let selection = StaffSelection::of(&q)?;
         let state = st.clone();
         return Ok(stream_csv(
@@ -404,7 +406,7 @@ pub async fn projects(
     let (from, to) = q.range()?;
     let selection =
         ProjectSelection { search: q.search(), id: q.search_id(), from, to, order: q.order(&PROJECT_SORTS, false) };
-    if q.csv() {
+    if q.csv()? {
         let state = st.clone();
         let header = ["id", "name", "required_qualifications", "standing", "created_at"];
         return Ok(stream_csv("projects.csv", &header, move |after, limit| {
@@ -619,8 +621,7 @@ pub async fn outbox(
     q: web::Query<super::list::ListQuery>,
 ) -> Result<actix_web::HttpResponse, super::guard::ConsoleError> {
     let q = q.into_inner();
-    let status =
-        [OutboxStatus::Pending, OutboxStatus::Sent, OutboxStatus::Dead].into_iter().find(|s| s.as_str() == q.status);
+    let status = filter_choice("status", &q.status, OutboxStatus::parse)?;
     let recipient = non_empty(&q.q);
     let filter = move |cursor: Option<i64>, limit: i64| crate::notifications::service::OutboxFilter {
         status,
@@ -628,7 +629,7 @@ pub async fn outbox(
         cursor,
         limit: Some(limit),
     };
-    if q.csv() {
+    if q.csv()? {
         let state = st.clone();
         let f = filter.clone();
         let header = ["id", "recipient", "subject", "status", "attempts", "queued", "sent", "last_error"];
@@ -740,12 +741,6 @@ fn options<T: Copy + PartialEq>(
 
 /// A closed-set filter's value: empty is none, anything but one of the set is a field
 /// error.
-fn one_of<T>(field: &str, value: &str, parse: fn(&str) -> Option<T>) -> AppResult<Option<T>> {
-    non_empty(value)
-        .map(|v| parse(&v).ok_or_else(|| AppError::field(field, "invalid", "not one of the listed values")))
-        .transpose()
-}
-
 #[derive(Deserialize, serde::Serialize)]
 pub struct AuditQuery {
     #[serde(default)]
@@ -826,6 +821,79 @@ fn people(conn: &mut crate::db::DbConn, ids: Vec<i64>) -> AppResult<People> {
     Ok(crate::auth::service::find_users(conn, &ids)?.into_iter().map(|u| (u.id, (u.full_name, u.email))).collect())
 }
 
+impl AuditQuery {
+    /// The filter this query selects, a page of `limit` rows after `cursor`; every field
+    /// outside its set is a 422 naming it.
+    fn filter(&self, cursor: Option<i64>, limit: i64) -> AppResult<AuditFilter> {
+        Ok(AuditFilter {
+            actor_id: optional("actor_id", &self.actor_id)?,
+            action: filter_choice("action", &self.action, AuditAction::parse)?,
+            subject_type: filter_choice("subject_type", &self.subject_type, AuditSubject::parse)?,
+            subject_id: non_empty(&self.subject_id),
+            from: day("from", &self.from)?,
+            to: day("to", &self.to)?,
+            cursor,
+            limit: Some(limit),
+        })
+    }
+}
+
+/// Audit records and the people who acted in them.
+fn audit_rows(conn: &mut DbConn, filter: &AuditFilter) -> AppResult<(Vec<AuditRow>, People)> {
+    let rows = crate::audit::service::list(conn, filter)?;
+    let who = people(conn, rows.iter().filter_map(|r| r.actor_id).collect())?;
+    Ok((rows, who))
+}
+
+const AUDIT_CSV_HEADER: [&str; 10] = [
+    "id",
+    "at",
+    "actor_id",
+    "actor_name",
+    "actor_email",
+    "action",
+    "subject_type",
+    "subject_id",
+    "summary",
+    "request_id",
+];
+
+/// One audit record as a CSV row ([`AUDIT_CSV_HEADER`]).
+fn audit_csv_row(r: AuditRow, who: &People) -> Vec<String> {
+    let (name, email) = r.actor_id.and_then(|a| who.get(&a).cloned()).unwrap_or_default();
+    vec![
+        r.id.to_string(),
+        r.at.to_string(),
+        r.actor_id.map(|a| a.to_string()).unwrap_or_default(),
+        name,
+        email,
+        r.action.to_string(),
+        r.subject_type.to_string(),
+        r.subject_id.unwrap_or_default(),
+        r.summary,
+        r.request_id.unwrap_or_default(),
+    ]
+}
+
+/// One audit record as a line of the page: who acted (`system` for a job) and what
+/// changed, field by field.
+fn audit_line(r: AuditRow, who: &People) -> AuditLine {
+    let (actor, actor_email) = match r.actor_id {
+        None => ("system".to_string(), String::new()),
+        Some(a) => who.get(&a).cloned().unwrap_or_else(|| (format!("#{a}"), String::new())),
+    };
+    AuditLine {
+        id: r.id,
+        at: when(&r.at),
+        actor,
+        actor_email,
+        action: r.action.to_string(),
+        subject: format!("{} {}", r.subject_type, r.subject_id.unwrap_or_default()),
+        changes: changes(&r.summary),
+        request_id: r.request_id.unwrap_or_default(),
+    }
+}
+
 /// The audit log searched by actor, action, subject and date range, newest first; the
 /// same filters download as CSV (`format=csv`), streamed.
 pub async fn audit(
@@ -835,102 +903,25 @@ pub async fn audit(
 ) -> Result<actix_web::HttpResponse, super::guard::ConsoleError> {
     let q = q.into_inner();
     const PAGE: i64 = 100;
-    let filter = crate::audit::service::AuditFilter {
-        actor_id: optional("actor_id", &q.actor_id)?,
-        action: one_of("action", &q.action, AuditAction::parse)?,
-        subject_type: one_of("subject_type", &q.subject_type, AuditSubject::parse)?,
-        subject_id: non_empty(&q.subject_id),
-        from: day("from", &q.from)?,
-        to: day("to", &q.to)?,
-        cursor: q.before,
-        limit: Some(PAGE),
-    };
-    if q.format == "csv" {
+    let filter = q.filter(q.before, PAGE)?;
+    if ListFormat::of(&q.format)? == ListFormat::Csv {
         let state = st.clone();
-        let header = [
-            "id",
-            "at",
-            "actor_id",
-            "actor_name",
-            "actor_email",
-            "action",
-            "subject_type",
-            "subject_id",
-            "summary",
-            "request_id",
-        ];
-        return Ok(super::list::stream_csv("audit.csv", &header, move |after, limit| {
-            let f = crate::audit::service::AuditFilter {
-                actor_id: filter.actor_id,
-                action: filter.action,
-                subject_type: filter.subject_type,
-                subject_id: filter.subject_id.clone(),
-                from: filter.from,
-                to: filter.to,
-                cursor: after,
-                limit: Some(limit),
-            };
-            let (rows, who) = state.db.read_sync(|c| {
-                let rows = crate::audit::service::list(c, &f)?;
-                let who = people(c, rows.iter().filter_map(|r| r.actor_id).collect())?;
-                Ok((rows, who))
-            })?;
+        return Ok(stream_csv("audit.csv", &AUDIT_CSV_HEADER, move |after, limit| {
+            let f = AuditFilter { cursor: after, limit: Some(limit), subject_id: filter.subject_id.clone(), ..filter };
+            let (rows, who) = state.db.read_sync(|c| audit_rows(c, &f))?;
             let next = crate::db::next_cursor(&rows, Some(limit), |r| r.id);
-            let cells = rows
-                .into_iter()
-                .map(|r| {
-                    let (name, email) = r.actor_id.and_then(|a| who.get(&a).cloned()).unwrap_or_default();
-                    vec![
-                        r.id.to_string(),
-                        r.at.to_string(),
-                        r.actor_id.map(|a| a.to_string()).unwrap_or_default(),
-                        name,
-                        email,
-                        r.action.to_string(),
-                        r.subject_type.to_string(),
-                        r.subject_id.unwrap_or_default(),
-                        r.summary,
-                        r.request_id.unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            Ok((cells, next))
+            Ok((rows.into_iter().map(|r| audit_csv_row(r, &who)).collect(), next))
         })
         .await?);
     }
     let (filter_action, filter_subject) = (filter.action, filter.subject_type);
     let state = st.clone();
-    let (rows, who) = crate::blocking(move || {
-        state.db.read_sync(|c| {
-            let rows = crate::audit::service::list(c, &filter)?;
-            let who = people(c, rows.iter().filter_map(|r| r.actor_id).collect())?;
-            Ok((rows, who))
-        })
-    })
-    .await?;
+    let (rows, who) = crate::blocking(move || state.db.read_sync(|c| audit_rows(c, &filter))).await?;
     let next = crate::db::next_cursor(&rows, Some(PAGE), |r| r.id);
     let csv = format!("/console/admin/audit?{}&format=csv", serde_urlencoded::to_string(&q).unwrap_or_default());
     render(&AuditPage {
         layout: Layout::new(&user, "audit", None),
-        rows: rows
-            .into_iter()
-            .map(|r| {
-                let (actor, actor_email) = match r.actor_id {
-                    None => ("system".to_string(), String::new()),
-                    Some(a) => who.get(&a).cloned().unwrap_or_else(|| (format!("#{a}"), String::new())),
-                };
-                AuditLine {
-                    id: r.id,
-                    at: when(&r.at),
-                    actor,
-                    actor_email,
-                    action: r.action.to_string(),
-                    subject: format!("{} {}", r.subject_type, r.subject_id.unwrap_or_default()),
-                    changes: changes(&r.summary),
-                    request_id: r.request_id.unwrap_or_default(),
-                }
-            })
-            .collect(),
+        rows: rows.into_iter().map(|r| audit_line(r, &who)).collect(),
         next,
         csv,
         actions: options(AuditAction::ALL, filter_action, AuditAction::as_str),

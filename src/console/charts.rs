@@ -11,18 +11,19 @@ use crate::db::schema::{
 };
 use crate::db::DbConn;
 use crate::error::AppResult;
+use crate::ledger::model::AccountKind;
 
 #[derive(diesel::QueryableByName)]
 struct KindSum {
     #[diesel(sql_type = Text)]
-    kind: String,
+    kind: AccountKind,
     #[diesel(sql_type = BigInt)]
     balance: i64,
 }
 
 /// The sum of every contributor account of each kind (`held`, `available`,
 /// `in_payout`, `pending`): what the platform owes, by stage.
-pub fn owed_by_kind(conn: &mut DbConn) -> AppResult<Vec<(String, i64)>> {
+pub fn owed_by_kind(conn: &mut DbConn) -> AppResult<Vec<(AccountKind, i64)>> {
     // SUM(BIGINT) is NUMERIC on PostgreSQL: cast back on both backends.
     let rows: Vec<KindSum> = diesel::sql_query(
         "SELECT a.kind AS kind, CAST(SUM(e.amount_cents) AS BIGINT) AS balance \

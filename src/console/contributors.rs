@@ -151,7 +151,7 @@ impl Filter {
         Ok(Self {
             search: q.search(),
             id: q.search_id(),
-            status: UserStatus::parse(&q.status),
+            status: crate::console::list::filter_choice("status", &q.status, UserStatus::parse)?,
             from,
             to,
             order: q.order(&SORTS, false),
@@ -233,7 +233,7 @@ pub async fn list(
 ) -> Result<actix_web::HttpResponse, super::guard::ConsoleError> {
     let q = q.into_inner();
     let filter = Filter::of(&q)?;
-    if q.csv() {
+    if q.csv()? {
         let state = st.clone();
         return Ok(stream_csv(
             "contributors.csv",

@@ -84,7 +84,7 @@ fn preview_of(minimum_cents: i64, all: Vec<Candidate>, names: &HashMap<i64, Stri
                 person: name_of(names, c.contributor_id),
                 available_cents: c.available_cents,
                 available: dollars(c.available_cents),
-                reasons: c.reasons.join(", ").replace('_', " "),
+                reasons: crate::readiness::in_words(&c.reasons),
             })
             .collect(),
     }
@@ -171,7 +171,7 @@ pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Q
             due_by: when(&l.due_by),
             available: dollars(l.available_cents),
             in_payout: dollars(l.in_payout_cents),
-            reasons: l.reasons.join(", ").replace('_', " "),
+            reasons: crate::readiness::in_words(&l.reasons),
         })
         .collect();
     match order.key {
@@ -183,7 +183,7 @@ pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Q
     if order.desc {
         late.reverse();
     }
-    if q.csv() {
+    if q.csv()? {
         let rows: Vec<Vec<String>> = late
             .into_iter()
             .map(|l| {
@@ -273,7 +273,7 @@ pub async fn left_out(st: web::Data<AppState>, user: Console<Finance>, q: web::Q
     if order.desc {
         rows.reverse();
     }
-    if q.csv() {
+    if q.csv()? {
         let cells = rows
             .into_iter()
             .map(|x| {
@@ -402,7 +402,7 @@ struct BatchesPage {
 pub async fn batches(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<ListQuery>) -> PageResult {
     let q = q.into_inner();
     let selection = BatchSelection::of(&q)?;
-    if q.csv() {
+    if q.csv()? {
         let state = st.clone();
         let header = [
             "id",
@@ -504,7 +504,7 @@ struct ItemLine {
 }
 
 struct ExportLine {
-    format: String,
+    format: crate::payouts::exports::Format,
     part: i32,
     items: i64,
     bytes: i64,
@@ -757,7 +757,7 @@ async fn batch_page(
             .exports
             .iter()
             .map(|e| ExportLine {
-                format: e.format.clone(),
+                format: e.format,
                 part: e.part,
                 items: e.item_count,
                 bytes: e.byte_count,
@@ -806,7 +806,7 @@ pub async fn batch(
     q: web::Query<ListQuery>,
 ) -> PageResult {
     let (id, q) = (id.into_inner(), q.into_inner());
-    if q.csv() {
+    if q.csv()? {
         // A batch that does not exist is a 404, not an empty file.
         let state = st.clone();
         crate::blocking(move || state.db.read_sync(|c| payouts::batch_row(c, id))).await?;
@@ -1008,7 +1008,7 @@ struct TaskView {
 }
 
 struct CoveredView {
-    kind: String,
+    kind: crate::ledger::model::TxKind,
     reference: String,
     task_ref: String,
     cents: String,

@@ -48,14 +48,15 @@ pub struct ListQuery {
     /// Review queues: `all`, `unclaimed`, `mine`.
     #[serde(default)]
     pub show: String,
-    /// Credentials: kind and flagged.
+    /// Credentials: a kind ([`crate::credentials::model::CredentialKind`]) and `flagged`
+    /// (`true` or `false`); empty is "any".
     #[serde(default)]
     pub kind: String,
     #[serde(default)]
     pub flagged: String,
     #[serde(default)]
     pub cursor: String,
-    /// `csv` downloads what the filters select instead of showing a page.
+    /// `csv` downloads what the filters select instead of showing a page ([`ListFormat`]).
     #[serde(default)]
     pub format: String,
     pub notice: Option<String>,
@@ -95,9 +96,34 @@ pub struct Header {
     pub arrow: &'static str,
 }
 
+/// What a list answers: its page, or (`format=csv`) every row the filters select.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListFormat {
+    Page,
+    Csv,
+}
+
+impl ListFormat {
+    /// The `format` of a list's query string: empty is the page, `csv` the download, and
+    /// anything else is refused like any other filter ([`filter_choice`]).
+    pub fn of(value: &str) -> AppResult<Self> {
+        Ok(filter_choice("format", value, |v| (v == "csv").then_some(Self::Csv))?.unwrap_or(Self::Page))
+    }
+}
+
+/// The `flagged` filter: `true` or `false`; empty is "any", anything else refused.
+pub fn flagged_filter(value: &str) -> AppResult<Option<bool>> {
+    filter_choice("flagged", value, |v| match v {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    })
+}
+
 impl ListQuery {
-    pub fn csv(&self) -> bool {
-        self.format == "csv"
+    /// Whether the CSV download is asked for; an unknown `format` is a 422.
+    pub fn csv(&self) -> AppResult<bool> {
+        Ok(ListFormat::of(&self.format)? == ListFormat::Csv)
     }
 
     /// The link of the CSV download of this list (every filter and the order kept).
@@ -224,8 +250,9 @@ impl ListQuery {
     }
 }
 
-/// Reads a filter of a closed set (`status`, `rail`): empty is "any", a value the set
-/// does not know is refused (a 422 naming the field), never read as "any".
+/// Reads a filter of a closed set (`status`, `rail`, `kind`, `flagged`, `format`): empty
+/// is "any", a value the set does not know is refused (a 422 naming the field), never
+/// read as "any".
 pub fn filter_choice<T>(field: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> AppResult<Option<T>> {
     let value = value.trim();
     if value.is_empty() {
@@ -389,6 +416,21 @@ mod tests {
         assert_eq!(page_in_memory(rows.clone(), Some(2), 2, |r| *r), (vec![3, 4], Some(4)));
         assert_eq!(page_in_memory(rows.clone(), Some(4), 2, |r| *r), (vec![5], None));
         assert_eq!(page_in_memory(rows, Some(3), 2, |r| *r), (vec![4, 5], None), "a full last page has no next");
+    }
+
+    #[test]
+    fn format_and_flagged_are_closed_sets() {
+        let q = |format: &str| ListQuery { format: format.into(), ..Default::default() };
+        assert!(!q("").csv().unwrap());
+        assert!(q("csv").csv().unwrap());
+        for bad in ["CSV", "xlsx", "csv;"] {
+            let err = q(bad).csv().unwrap_err();
+            assert!(format!("{err:?}").contains("format"), "{bad}: {err:?}");
+        }
+        assert_eq!(flagged_filter(" ").unwrap(), None);
+        assert_eq!(flagged_filter("true").unwrap(), Some(true));
+        assert_eq!(flagged_filter("false").unwrap(), Some(false));
+        assert!(flagged_filter("yes").is_err());
     }
 
     #[test]

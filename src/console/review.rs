@@ -10,12 +10,14 @@ use serde::Deserialize;
 
 use super::guard::{Console, ConsoleError, PageResult};
 use super::layout::{age, dollars, render, render_invalid, see_other, when, FormErrors, Layout};
-use super::list::{next_of, stream_csv, ListNav, ListQuery, SortKey, PAGE};
+use super::list::{filter_choice, flagged_filter, next_of, stream_csv, ListNav, ListQuery, SortKey, PAGE};
 use super::session::ConsoleUser;
 use crate::auth::roles::{AnyStaff, Reviewer};
+use crate::credentials::model::CredentialKind;
 use crate::db::DbConn;
 use crate::decisions::model::Decision;
 use crate::error::{AppError, AppResult};
+use crate::ledger::model::AccountKind;
 use crate::review::{self, Form, ListFilter, QueueSort, ReviewQueue, Show};
 use crate::AppState;
 
@@ -106,11 +108,11 @@ pub async fn dashboard(st: web::Data<AppState>, user: Console<AnyStaff>, q: web:
         })
         .collect();
     let money = money.map(|(totals, late, late_people, promise_days)| {
-        let of = |kind: &str| dollars(totals.iter().find(|(k, _)| k == kind).map(|(_, v)| *v).unwrap_or(0));
+        let of = |kind: AccountKind| dollars(totals.iter().find(|(k, _)| *k == kind).map(|(_, v)| *v).unwrap_or(0));
         Money {
-            held: of("held"),
-            available: of("available"),
-            in_payout: of("in_payout"),
+            held: of(AccountKind::Held),
+            available: of(AccountKind::Available),
+            in_payout: of(AccountKind::InPayout),
             late: dollars(late),
             late_people,
             promise_days,
@@ -191,14 +193,16 @@ fn filter_of(q: &ListQuery, me: i64) -> AppResult<ListFilter> {
     let (from, to) = q.range()?;
     let order = q.order(&QUEUE_SORTS, false);
     Ok(ListFilter {
-        kind: (!q.kind.is_empty()).then(|| q.kind.clone()),
-        flagged: (q.flagged == "true").then_some(true),
+        kind: filter_choice("kind", &q.kind, CredentialKind::parse)?,
+        flagged: flagged_filter(&q.flagged)?,
         search: q.search(),
-        show: match q.show.as_str() {
-            "mine" => Show::HeldBy(me),
-            "unclaimed" => Show::Unclaimed,
-            _ => Show::All,
-        },
+        show: filter_choice("show", &q.show, |v| match v {
+            "all" => Some(Show::All),
+            "mine" => Some(Show::HeldBy(me)),
+            "unclaimed" => Some(Show::Unclaimed),
+            _ => None,
+        })?
+        .unwrap_or(Show::All),
         from,
         to,
         sort: match order.key {
@@ -283,7 +287,7 @@ async fn queue_page(
     let me = user.id;
     let mut filter = filter_of(&q, me)?;
     let base = queue_base(queue);
-    if q.csv() {
+    if q.csv()? {
         let name = format!("{}.csv", queue.slug());
         let header = ["id", "person_id", "person", "email", "item", "waiting_since", "claim", "flagged"];
         let state = st.clone();
@@ -311,6 +315,7 @@ async fn queue_page(
         .await?);
     }
     filter.after = q.cursor()?;
+    let (kind, flagged) = (filter.kind, filter.flagged == Some(true));
     let state = st.clone();
     let (entries, total) = crate::blocking(move || {
         let entries = load_entries(&state, queue, &filter, me)?;
@@ -325,8 +330,8 @@ async fn queue_page(
         queue,
         entries,
         show: if q.show.is_empty() { "all".into() } else { q.show.clone() },
-        kinds: ["degree", "transcript", "license", "certification"].into_iter().map(|k| (k, q.kind == k)).collect(),
-        flagged: q.flagged == "true",
+        kinds: CredentialKind::ALL.iter().map(|k| (k.as_str(), kind == Some(*k))).collect(),
+        flagged,
         total,
         bulk,
         errors,

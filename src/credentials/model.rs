@@ -69,7 +69,7 @@ pub struct Credential {
     pub claim_expires_at: Option<NaiveDateTime>,
     pub decided_by: Option<i64>,
     pub decided_at: Option<NaiveDateTime>,
-    pub reason_code: Option<String>,
+    pub reason_code: Option<CredentialReason>,
     pub note: Option<String>,
 }
 
@@ -134,6 +134,15 @@ pub struct NewCredentialRule<'a> {
 }
 
 crate::text_enum! {
+    /// Why a removal is proposed (`removal_proposals.reason_code`, under a CHECK); also
+    /// the reason code of the removal's decision and of the account's status.
+    pub enum RemovalReason {
+        /// The contributor presented a false credential.
+        FalseCredential = "false_credential",
+    }
+}
+
+crate::text_enum! {
     /// Where a proposal to remove a contributor is.
     pub enum RemovalStatus {
         Proposed = "proposed",
@@ -148,7 +157,7 @@ pub struct RemovalProposal {
     pub id: i64,
     pub user_id: i64,
     pub credential_id: Option<i64>,
-    pub reason_code: String,
+    pub reason_code: RemovalReason,
     pub note: String,
     pub status: RemovalStatus,
     pub proposed_by: i64,
@@ -164,7 +173,7 @@ pub struct RemovalProposal {
 pub struct NewRemovalProposal<'a> {
     pub user_id: i64,
     pub credential_id: Option<i64>,
-    pub reason_code: &'a str,
+    pub reason_code: RemovalReason,
     pub note: &'a str,
     pub status: RemovalStatus,
     pub proposed_by: i64,
@@ -182,8 +191,8 @@ pub enum CredentialOutcome {
 crate::text_enum! {
     /// The reason a reviewer gives for a credential decision; which ones fit which
     /// outcome is [`CredentialOutcome::reason_codes`]. Stored as text in
-    /// `credentials.reason_code` and `decisions.reason_code`, beside the system's own
-    /// reasons (`credential_expired`, `confirmed_false`).
+    /// `credentials.reason_code` (under a CHECK holding this set) and
+    /// `decisions.reason_code`.
     pub enum CredentialReason {
         CredentialVerified = "credential_verified",
         NotVerifiable = "not_verifiable",
@@ -195,6 +204,9 @@ crate::text_enum! {
         DocumentIncomplete = "document_incomplete",
         MissingPages = "missing_pages",
         Other = "other",
+        /// The system's, never a reviewer's (no outcome lists it): a confirmed removal
+        /// found the credential false.
+        ConfirmedFalse = "confirmed_false",
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{Credential, CredentialKind, CredentialOutcome, CredentialStatus};
+use super::model::{Credential, CredentialOutcome, CredentialStatus};
 use super::service;
 use crate::audit::{AuditAction, AuditSubject};
 use crate::auth::RequestCtx;
@@ -42,10 +42,8 @@ macro_rules! filter_credentials {
             credentials::submitted_at,
             [credentials::title, credentials::issuer]
         );
-        if let Some(kind) = f.kind.as_deref() {
-            let kind = CredentialKind::parse(kind)
-                .ok_or_else(|| AppError::field("kind", "invalid", format!("{kind:?} is not a credential kind")))?;
-            $q = $q.filter(credentials::kind.eq(kind.as_str()));
+        if let Some(kind) = f.kind {
+            $q = $q.filter(credentials::kind.eq(kind));
         }
         if let Some(flagged) = f.flagged {
             $q = $q.filter(credentials::flagged.eq(flagged));

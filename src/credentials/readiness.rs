@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use super::model::{Credential, CredentialStatus};
 use crate::db::DbConn;
 use crate::error::AppResult;
-use crate::readiness::{Person, Provider, ProviderFacts, Requirement, RequirementStatus as S};
+use crate::readiness::{Person, Provider, ProviderFacts, Requirement, RequirementCode, RequirementStatus as S};
 
 /// Credentials' readiness provider.
 pub struct Credentials;
@@ -55,7 +55,7 @@ pub fn requirements(now: NaiveDateTime, facts: &CredentialFacts) -> Vec<Requirem
     let today = now.date();
     let mut out = Vec::new();
     for c in &facts.credentials {
-        let code = format!("credential:{}", c.id);
+        let code = RequirementCode::Credential(c.id);
         let what = c.describe();
         let r = match c.status() {
             CredentialStatus::PendingReview => {
@@ -135,14 +135,14 @@ mod tests {
             ],
         };
         let reqs = requirements(now(), &f);
-        let seen: Vec<(&str, S)> = reqs.iter().map(|r| (r.code.as_str(), r.status)).collect();
+        let seen: Vec<(RequirementCode, S)> = reqs.iter().map(|r| (r.code, r.status)).collect();
         assert_eq!(
             seen,
             [
-                ("credential:1", S::PendingReview),
-                ("credential:2", S::CurrentlyDue),
-                ("credential:3", S::PastDue),
-                ("credential:4", S::CurrentlyDue),
+                (RequirementCode::Credential(1), S::PendingReview),
+                (RequirementCode::Credential(2), S::CurrentlyDue),
+                (RequirementCode::Credential(3), S::PastDue),
+                (RequirementCode::Credential(4), S::CurrentlyDue),
             ]
         );
         assert!(reqs.iter().all(|r| r.blocks.is_empty()));

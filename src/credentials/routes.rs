@@ -27,7 +27,7 @@ pub struct CredentialView {
     pub issued_on: Option<NaiveDate>,
     pub expires_on: Option<NaiveDate>,
     pub status: CredentialStatus,
-    pub reason_code: Option<String>,
+    pub reason_code: Option<CredentialReason>,
     /// The reviewer's note, when decided.
     pub note: Option<String>,
     #[serde(with = "crate::clock::utc")]

@@ -310,7 +310,7 @@ pub fn decide(
     reason_code: &str,
     note: &str,
 ) -> AppResult<Credential> {
-    let reason_code = outcome.reason(reason_code)?.as_str();
+    let reason_code = outcome.reason(reason_code)?;
     let note = &review::note(note, outcome != CredentialOutcome::Verify)?;
     state.db.tx_sync(|conn| {
         let now = state.clock.now();
@@ -336,10 +336,8 @@ pub fn decide(
                 credentials::claim_expires_at.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
-        let mut granted = Vec::new();
-        if outcome == CredentialOutcome::Verify {
-            granted = apply_rules(conn, now, ctx, reviewer_id, &c)?;
-        }
+        let granted =
+            if outcome == CredentialOutcome::Verify { apply_rules(conn, now, ctx, reviewer_id, &c)? } else { Vec::new() };
         decisions::record(
             conn,
             now,
@@ -348,31 +346,13 @@ pub fn decide(
                 subject_type: DecisionSubject::Credential,
                 subject_id: id.to_string(),
                 outcome: outcome.decision_outcome(),
-                reason_code,
+                reason_code: reason_code.as_str(),
                 note,
                 decided_by: Some(reviewer_id),
             },
         )?;
         let user = find_user(conn, c.user_id)?;
-        let what = c.describe();
-        let (headline, next_steps) = match outcome {
-            CredentialOutcome::Verify => (
-                format!("Your {what} is verified."),
-                if granted.is_empty() {
-                    "It is now on file and counts toward tests that require it.".to_string()
-                } else {
-                    format!("It gives you the qualification(s): {}.", granted.join(", "))
-                },
-            ),
-            CredentialOutcome::Reject => (
-                format!("We could not verify your {what}."),
-                "If you believe this is a mistake, reply to this email.".to_string(),
-            ),
-            CredentialOutcome::RequestMoreInfo => (
-                format!("We need more information about your {what}."),
-                format!("Upload the document again with replaces={id} (POST /me/credentials)."),
-            ),
-        };
+        let (headline, next_steps) = decision_message(outcome, &c.describe(), id, &granted);
         notifications::enqueue(
             conn,
             now,
@@ -382,7 +362,7 @@ pub fn decide(
                 full_name: user.full_name.clone(),
                 subject: "Update on your credential".into(),
                 headline,
-                reason: reason_code.replace('_', " "),
+                reason: reason_code.as_str().replace('_', " "),
                 note: note.to_string(),
                 next_steps,
             },
@@ -401,6 +381,29 @@ pub fn decide(
         )?;
         find(conn, id)
     })
+}
+
+/// The email's headline and next steps for a decision on credential `id` (`what` it is,
+/// e.g. "master degree in law"), naming the qualifications a verification `granted`.
+fn decision_message(outcome: CredentialOutcome, what: &str, id: i64, granted: &[String]) -> (String, String) {
+    match outcome {
+        CredentialOutcome::Verify => (
+            format!("Your {what} is verified."),
+            if granted.is_empty() {
+                "It is now on file and counts toward tests that require it.".to_string()
+            } else {
+                format!("It gives you the qualification(s): {}.", granted.join(", "))
+            },
+        ),
+        CredentialOutcome::Reject => (
+            format!("We could not verify your {what}."),
+            "If you believe this is a mistake, reply to this email.".to_string(),
+        ),
+        CredentialOutcome::RequestMoreInfo => (
+            format!("We need more information about your {what}."),
+            format!("Upload the document again with replaces={id} (POST /me/credentials)."),
+        ),
+    }
 }
 
 fn rule_matches(rule: &CredentialRule, c: &Credential) -> bool {
@@ -446,13 +449,13 @@ fn apply_rules(
 pub fn holds_verified(
     conn: &mut DbConn,
     user_id: i64,
-    kind: &str,
-    level: Option<&str>,
+    kind: CredentialKind,
+    level: Option<DegreeLevel>,
     domain: &str,
 ) -> AppResult<bool> {
     let mut q = credentials::table
         .filter(credentials::user_id.eq(user_id))
-        .filter(credentials::status.eq(CredentialStatus::Verified.as_str()))
+        .filter(credentials::status.eq(CredentialStatus::Verified))
         .filter(credentials::kind.eq(kind))
         .filter(credentials::domain.eq(domain.to_lowercase()))
         .into_boxed();
@@ -678,7 +681,7 @@ pub fn propose_removal(
             .values(NewRemovalProposal {
                 user_id,
                 credential_id,
-                reason_code: "false_credential",
+                reason_code: RemovalReason::FalseCredential,
                 note,
                 status: RemovalStatus::Proposed,
                 proposed_by: staff_id,
@@ -739,7 +742,7 @@ pub fn confirm_removal(
             Some(staff_id),
             &user,
             crate::onboarding::lifecycle::Transition::Remove,
-            Some("false_credential"),
+            Some(p.reason_code.as_str()),
             None,
         )?;
         crate::auth::service::revoke_all_sessions(conn, now, user.id)?;
@@ -752,7 +755,7 @@ pub fn confirm_removal(
             diesel::update(credentials::table.find(cid))
                 .set((
                     credentials::status.eq(CredentialStatus::Rejected.as_str()),
-                    credentials::reason_code.eq("confirmed_false"),
+                    credentials::reason_code.eq(CredentialReason::ConfirmedFalse),
                 ))
                 .execute(conn)?;
         }
@@ -764,7 +767,7 @@ pub fn confirm_removal(
                 subject_type: DecisionSubject::Account,
                 subject_id: user.id.to_string(),
                 outcome: DecisionOutcome::Removed,
-                reason_code: "false_credential",
+                reason_code: p.reason_code.as_str(),
                 note: &p.note,
                 decided_by: Some(staff_id),
             },
@@ -801,4 +804,24 @@ pub fn confirm_removal(
         )?;
         Ok(removal_proposals::table.find(proposal_id).select(RemovalProposal::as_select()).first(conn)?)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decision_email_says_what_comes_next() {
+        let what = "master degree in law";
+        let (headline, next) = decision_message(CredentialOutcome::Verify, what, 4, &[]);
+        assert_eq!(headline, "Your master degree in law is verified.");
+        assert!(next.contains("counts toward tests"), "{next}");
+        let granted = ["law (expert)".to_string()];
+        let (_, next) = decision_message(CredentialOutcome::Verify, what, 4, &granted);
+        assert_eq!(next, "It gives you the qualification(s): law (expert).");
+        let (headline, _) = decision_message(CredentialOutcome::Reject, what, 4, &[]);
+        assert_eq!(headline, "We could not verify your master degree in law.");
+        let (_, next) = decision_message(CredentialOutcome::RequestMoreInfo, what, 4, &[]);
+        assert_eq!(next, "Upload the document again with replaces=4 (POST /me/credentials).");
+    }
 }

@@ -14,7 +14,7 @@ use crate::auth::model::{User, UserStatus};
 use crate::db::schema::{contributor_profiles, work_authorizations};
 use crate::db::DbConn;
 use crate::error::AppResult;
-use crate::readiness::{Blocks, Person, Provider, ProviderFacts, Requirement, RequirementStatus as S};
+use crate::readiness::{Blocks, Person, Provider, ProviderFacts, Requirement, RequirementCode, RequirementStatus as S};
 
 /// Onboarding's readiness provider: the account, email, profile and work authorization.
 pub struct Onboarding;
@@ -119,49 +119,65 @@ fn blocking(mut r: Requirement, work: bool, payouts: bool) -> Requirement {
     r
 }
 
+/// The onboarding lines of readiness, in order: account standing, email, profile, work
+/// authorization, and (once an authorization with an end date is verified) its renewal.
 pub fn requirements(now: NaiveDateTime, user: &User, facts: &OnboardingFacts) -> Vec<Requirement> {
-    let mut out = Vec::new();
-    let status = user.status();
     let work = eligibility::work_blocks_at(user, &facts.verified, now);
     let pay = eligibility::pay_blocks(user, &facts.verified, facts.released);
-    let reason = || user.status_reason.as_deref().unwrap_or("no reason recorded").replace('_', " ");
+    let mut out = vec![
+        account_standing(user, &work, &pay),
+        email_verified(&work, &pay),
+        profile_complete(facts),
+        work_authorization(facts, &work, &pay),
+    ];
+    out.extend(work_authorization_current(now, facts, &work));
+    out
+}
 
+/// `account_in_good_standing`: past due while the account is inactive (holds work back)
+/// or rejected (holds payouts back too), with what its status means.
+fn account_standing(user: &User, work: &[WorkBlock], pay: &[PayBlock]) -> Requirement {
+    let reason = || user.status_reason.as_deref().unwrap_or("no reason recorded").replace('_', " ");
     let inactive = work.iter().any(|b| matches!(b, WorkBlock::AccountInactive(_) | WorkBlock::NotAContributor));
     let rejected = pay.contains(&PayBlock::Rejected);
-    out.push(if !inactive && !rejected {
-        Requirement::satisfied("account_in_good_standing")
-    } else {
-        let fix = match status {
-            UserStatus::Suspended => format!("New work is paused: {}. Earned money is still paid.", reason()),
-            UserStatus::Closed => "You closed your account: no new work. Money you earned is paid out in full, \
-                                   whatever the amount; nothing to do."
-                .to_string(),
-            UserStatus::Removed => format!(
-                "Your account was removed: {}. See GET /me/decisions for the full reason; the payment_hold \
-                 line says when earned money is paid.",
-                reason()
-            ),
-            _ => format!("Your account was {}: {}. See GET /me/decisions for the full reason.", user.status, reason()),
-        };
-        blocking(Requirement::new("account_in_good_standing", S::PastDue, fix), inactive, rejected)
-    });
+    if !inactive && !rejected {
+        return Requirement::satisfied(RequirementCode::AccountInGoodStanding);
+    }
+    let fix = match user.status() {
+        UserStatus::Suspended => format!("New work is paused: {}. Earned money is still paid.", reason()),
+        UserStatus::Closed => "You closed your account: no new work. Money you earned is paid out in full, \
+                               whatever the amount; nothing to do."
+            .to_string(),
+        UserStatus::Removed => format!(
+            "Your account was removed: {}. See GET /me/decisions for the full reason; the payment_hold \
+             line says when earned money is paid.",
+            reason()
+        ),
+        _ => format!("Your account was {}: {}. See GET /me/decisions for the full reason.", user.status, reason()),
+    };
+    blocking(Requirement::new(RequirementCode::AccountInGoodStanding, S::PastDue, fix), inactive, rejected)
+}
 
+/// `email_verified`, holding back what the eligibility rule says an unverified email does.
+fn email_verified(work: &[WorkBlock], pay: &[PayBlock]) -> Requirement {
     let (work_email, pay_email) =
         (work.contains(&WorkBlock::EmailNotVerified), pay.contains(&PayBlock::EmailNotVerified));
-    out.push(if !work_email && !pay_email {
-        Requirement::satisfied("email_verified")
-    } else {
-        blocking(
-            Requirement::new(
-                "email_verified",
-                S::CurrentlyDue,
-                "Open the link we emailed you. Ask for a new one with POST /auth/verify-email/resend.",
-            ),
-            work_email,
-            pay_email,
-        )
-    });
+    if !work_email && !pay_email {
+        return Requirement::satisfied(RequirementCode::EmailVerified);
+    }
+    blocking(
+        Requirement::new(
+            RequirementCode::EmailVerified,
+            S::CurrentlyDue,
+            "Open the link we emailed you. Ask for a new one with POST /auth/verify-email/resend.",
+        ),
+        work_email,
+        pay_email,
+    )
+}
 
+/// `profile_complete`: the fields still missing (all of them without a profile).
+fn profile_complete(facts: &OnboardingFacts) -> Requirement {
     let missing = facts.profile.as_ref().map(|p| p.missing()).unwrap_or_else(|| {
         vec![
             "legal_name",
@@ -173,85 +189,90 @@ pub fn requirements(now: NaiveDateTime, user: &User, facts: &OnboardingFacts) ->
             "phone",
         ]
     });
-    out.push(if missing.is_empty() {
-        Requirement::satisfied("profile_complete")
-    } else {
-        let mut r = Requirement::new(
-            "profile_complete",
-            S::CurrentlyDue,
-            format!("Complete your profile with PATCH /me: {}.", missing.join(", ")),
-        );
-        r.blocks = vec![Blocks::Work, Blocks::Payouts];
-        r
-    });
+    if missing.is_empty() {
+        return Requirement::satisfied(RequirementCode::ProfileComplete);
+    }
+    let mut r = Requirement::new(
+        RequirementCode::ProfileComplete,
+        S::CurrentlyDue,
+        format!("Complete your profile with PATCH /me: {}.", missing.join(", ")),
+    );
+    r.blocks = vec![Blocks::Work, Blocks::Payouts];
+    r
+}
 
-    let current = &facts.current_authorization;
+/// `work_authorization`: the next step of the current authorization while none was ever
+/// verified.
+fn work_authorization(facts: &OnboardingFacts, work: &[WorkBlock], pay: &[PayBlock]) -> Requirement {
     let (work_auth, pay_auth) =
         (work.contains(&WorkBlock::AuthorizationNotVerified), pay.contains(&PayBlock::NeverAuthorized));
-    let documents = match current.as_ref().map(|w| w.status()) {
-        _ if !work_auth && !pay_auth => Requirement::satisfied("work_authorization"),
+    let documents = match facts.current_authorization.as_ref().map(|w| w.status()) {
+        _ if !work_auth && !pay_auth => Requirement::satisfied(RequirementCode::WorkAuthorization),
         None | Some(AuthorizationStatus::Verified) => Requirement::new(
-            "work_authorization",
+            RequirementCode::WorkAuthorization,
             S::CurrentlyDue,
             "Attest your US work authorization with PUT /me/work-authorization. Work done and money earned \
              count only once it is verified.",
         ),
         Some(AuthorizationStatus::Attested) => Requirement::new(
-            "work_authorization",
+            RequirementCode::WorkAuthorization,
             S::CurrentlyDue,
             "Upload one List A document, or one List B and one List C document of your choice \
              (POST /me/work-authorization/documents).",
         ),
-        Some(AuthorizationStatus::PendingReview) => {
-            Requirement::new("work_authorization", S::PendingReview, "A reviewer is checking your documents.")
-        }
+        Some(AuthorizationStatus::PendingReview) => Requirement::new(
+            RequirementCode::WorkAuthorization,
+            S::PendingReview,
+            "A reviewer is checking your documents.",
+        ),
         Some(AuthorizationStatus::MoreInfoRequested) => Requirement::new(
-            "work_authorization",
+            RequirementCode::WorkAuthorization,
             S::CurrentlyDue,
             "A reviewer asked for more information (see GET /me/decisions); upload your documents again.",
         ),
         Some(AuthorizationStatus::Rejected | AuthorizationStatus::Superseded) => Requirement::new(
-            "work_authorization",
+            RequirementCode::WorkAuthorization,
             S::PastDue,
             "Your work authorization could not be verified; see GET /me/decisions.",
         ),
     };
-    out.push(blocking(documents, work_auth, pay_auth));
+    blocking(documents, work_auth, pay_auth)
+}
 
-    // Reverification follows the attested date and the document presented (M-274 6.1):
-    // the spans end on `reverify_on`; the latest one verified decides.
-    if let Some(expires_on) = facts.verified.last().and_then(|span| span.expires_on) {
-        let days_left = (expires_on - now.date()).num_days();
-        let expired = work.contains(&WorkBlock::AuthorizationExpired);
-        let renewal = current.as_ref().filter(|w| w.reverification).map(|w| w.status());
-        let r = match (expired, renewal) {
-            (_, Some(AuthorizationStatus::PendingReview)) => Requirement::new(
-                "work_authorization_current",
-                S::PendingReview,
-                "A reviewer is checking your reverification documents.",
-            ),
-            (true, Some(AuthorizationStatus::Attested | AuthorizationStatus::MoreInfoRequested)) => Requirement::new(
-                "work_authorization_current",
-                S::CurrentlyDue,
-                "Upload one List A or List C document for your renewed authorization \
-                 (POST /me/work-authorization/documents).",
-            ),
-            (true, _) => Requirement::new(
-                "work_authorization_current",
-                S::PastDue,
-                "Your work authorization expired: attest the renewed one and upload one List A or List C document. \
-                 Money you already earned is still paid.",
-            ),
-            (false, _) if days_left <= 90 => Requirement::new(
-                "work_authorization_current",
-                S::CurrentlyDue,
-                "Your work authorization expires soon: attest the renewed one and upload one List A or List C document.",
-            ),
-            (false, _) => Requirement::satisfied("work_authorization_current"),
-        };
-        out.push(blocking(r, expired, false).due_by(Some(expires_on)));
-    }
-    out
+/// `work_authorization_current`, once an authorization with an end date is verified.
+/// Reverification follows the attested date and the document presented (M-274 6.1): the
+/// spans end on `reverify_on`; the latest one verified decides.
+fn work_authorization_current(now: NaiveDateTime, facts: &OnboardingFacts, work: &[WorkBlock]) -> Option<Requirement> {
+    let expires_on = facts.verified.last().and_then(|span| span.expires_on)?;
+    let days_left = (expires_on - now.date()).num_days();
+    let expired = work.contains(&WorkBlock::AuthorizationExpired);
+    let renewal = facts.current_authorization.as_ref().filter(|w| w.reverification).map(|w| w.status());
+    let r = match (expired, renewal) {
+        (_, Some(AuthorizationStatus::PendingReview)) => Requirement::new(
+            RequirementCode::WorkAuthorizationCurrent,
+            S::PendingReview,
+            "A reviewer is checking your reverification documents.",
+        ),
+        (true, Some(AuthorizationStatus::Attested | AuthorizationStatus::MoreInfoRequested)) => Requirement::new(
+            RequirementCode::WorkAuthorizationCurrent,
+            S::CurrentlyDue,
+            "Upload one List A or List C document for your renewed authorization \
+             (POST /me/work-authorization/documents).",
+        ),
+        (true, _) => Requirement::new(
+            RequirementCode::WorkAuthorizationCurrent,
+            S::PastDue,
+            "Your work authorization expired: attest the renewed one and upload one List A or List C document. \
+             Money you already earned is still paid.",
+        ),
+        (false, _) if days_left <= 90 => Requirement::new(
+            RequirementCode::WorkAuthorizationCurrent,
+            S::CurrentlyDue,
+            "Your work authorization expires soon: attest the renewed one and upload one List A or List C document.",
+        ),
+        (false, _) => Requirement::satisfied(RequirementCode::WorkAuthorizationCurrent),
+    };
+    Some(blocking(r, expired, false).due_by(Some(expires_on)))
 }
 
 #[cfg(test)]
@@ -304,14 +325,16 @@ mod tests {
                 for spans in [vec![], vec![span(None)], vec![span(Some(10))], vec![span(Some(10)), span(Some(30))]] {
                     for released in [false, true] {
                         let (u, f) = (user(status, email), facts(spans.clone(), released));
-                        let mut reqs: Vec<Requirement> =
-                            requirements(now, &u, &f).into_iter().filter(|r| r.code != "profile_complete").collect();
+                        let mut reqs: Vec<Requirement> = requirements(now, &u, &f)
+                            .into_iter()
+                            .filter(|r| r.code != RequirementCode::ProfileComplete)
+                            .collect();
                         let payout_facts =
                             crate::payouts::readiness::PayoutFacts { method: None, verified: spans.clone(), released };
                         reqs.extend(
                             crate::payouts::readiness::requirements(now, &u, 0, &payout_facts, 1_000)
                                 .into_iter()
-                                .filter(|r| r.code == "payment_hold"),
+                                .filter(|r| r.code == RequirementCode::PaymentHold),
                         );
                         // As `readiness::evaluate` counts them: unsatisfied requirements only.
                         let blocks = |b: Blocks| reqs.iter().any(|r| r.status != S::Satisfied && r.blocks.contains(&b));
@@ -322,7 +345,7 @@ mod tests {
                         assert_eq!(blocks(Blocks::Payouts), !pay.is_empty(), "payouts: {case}: {pay:?}");
                         // Only the expiry reminder is shown without holding anything back.
                         for r in reqs.iter().filter(|r| r.status != S::Satisfied && r.blocks.is_empty()) {
-                            assert_eq!(r.code, "work_authorization_current", "{case}: {r:?}");
+                            assert_eq!(r.code, RequirementCode::WorkAuthorizationCurrent, "{case}: {r:?}");
                         }
                         checked += 1;
                     }

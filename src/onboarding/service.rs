@@ -20,6 +20,7 @@ use crate::error::{AppError, AppResult, FieldError, ProblemCode};
 use crate::files::multipart::Form;
 use crate::files::service as files;
 use crate::notifications::{self, templates};
+use crate::readiness::RequirementCode;
 use crate::review;
 use crate::AppState;
 
@@ -65,7 +66,8 @@ pub fn transition(
 
 /// Payout requirements that do not stand in the way of a final payout: time settles
 /// them, or they do not apply once the account is closed.
-const SETTLES_ITSELF: [&str; 2] = ["payout_minimum_balance", "payout_method_change_hold"];
+const SETTLES_ITSELF: [RequirementCode; 2] =
+    [RequirementCode::PayoutMinimumBalance, RequirementCode::PayoutMethodChangeHold];
 
 /// The contributor closes their own account (issue 16 item 19): no new work from now
 /// on, read-only access to their records, and what they earned is paid out in full with
@@ -92,7 +94,8 @@ pub fn close_account(state: &AppState, ctx: &RequestCtx, user_id: i64, password_
         let readiness = crate::readiness::collect(conn, now, &user, minimum)?;
         let stuck: Vec<String> = crate::readiness::payout_blockers(readiness)
             .into_iter()
-            .filter(|code| !SETTLES_ITSELF.contains(&code.as_str()))
+            .filter(|code| !SETTLES_ITSELF.contains(code))
+            .map(|code| code.to_string())
             .collect();
         if owed && !stuck.is_empty() {
             return Err(AppError::conflict_with(

@@ -164,6 +164,10 @@ fn csv_line<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
+/// The currency of every amount in a provider file: the ledger's one currency (a second
+/// one would need per-currency files, not only another literal here).
+const USD: crate::ledger::money::Currency = crate::ledger::money::Currency::Usd;
+
 fn email_of(d: &Destination) -> &str {
     match d {
         Destination::Email { email } => email,
@@ -177,7 +181,7 @@ pub fn paypal_csv_row(batch_id: i64, r: &Row) -> String {
     csv_line([
         email_of(&r.destination),
         &amount(r.net_cents),
-        "USD",
+        USD.as_str(),
         &r.item_id.to_string(),
         &format!("Gatehouse payout batch {batch_id}"),
         "PAYPAL",
@@ -207,7 +211,7 @@ pub fn paypal_json_head(sender_batch_id: &str) -> String {
 pub fn paypal_json_item(first: bool, r: &Row) -> String {
     let item = json!({
         "recipient_type": "EMAIL",
-        "amount": {"value": amount(r.net_cents), "currency": "USD"},
+        "amount": {"value": amount(r.net_cents), "currency": USD.as_str()},
         "note": "Gatehouse payout",
         "sender_item_id": r.item_id.to_string(),
         "receiver": email_of(&r.destination),
@@ -300,7 +304,7 @@ pub fn wise_row(r: &Row) -> String {
     match &r.destination {
         Destination::Email { email } => {
             let name = r.receiver.as_ref().map_or(r.name.as_str(), |x| x.name.as_str());
-            csv_line([name, email.as_str(), &reference, kind, "target", &net, "USD", "USD"])
+            csv_line([name, email.as_str(), &reference, kind, "target", &net, USD.as_str(), USD.as_str()])
         }
         Destination::Bank(b) => {
             let empty = Receiver::default();
@@ -316,8 +320,8 @@ pub fn wise_row(r: &Row) -> String {
                 kind,
                 "target",
                 &net,
-                "USD",
-                "USD",
+                USD.as_str(),
+                USD.as_str(),
                 &b.routing_number,
                 &b.account_number,
                 match b.account_type {
@@ -570,7 +574,7 @@ pub fn plan(st: &AppState, conn: &mut DbConn, batch_id: i64, format: Format, par
     };
     let created = payout_exports::table
         .filter(payout_exports::batch_id.eq(batch_id))
-        .filter(payout_exports::format.eq(format.as_str()))
+        .filter(payout_exports::format.eq(format))
         .filter(payout_exports::part.eq(part as i32))
         .select(payout_exports::exported_at)
         .first(conn)
@@ -752,7 +756,7 @@ impl Write for Tee {
 fn recorded(conn: &mut DbConn, batch_id: i64, format: Format, part: i64) -> AppResult<Option<(String, i64, i64)>> {
     Ok(payout_exports::table
         .filter(payout_exports::batch_id.eq(batch_id))
-        .filter(payout_exports::format.eq(format.as_str()))
+        .filter(payout_exports::format.eq(format))
         .filter(payout_exports::part.eq(part as i32))
         .select((payout_exports::sha256, payout_exports::byte_count, payout_exports::item_count))
         .first(conn)
@@ -773,7 +777,7 @@ fn record(
         let now = st.clock.now();
         let previous: Option<String> = payout_exports::table
             .filter(payout_exports::batch_id.eq(batch_id))
-            .filter(payout_exports::format.eq(format.as_str()))
+            .filter(payout_exports::format.eq(format))
             .filter(payout_exports::part.eq(part as i32))
             .select(payout_exports::sha256)
             .first(conn)

@@ -13,7 +13,7 @@ use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::ledger::money::amount;
 use crate::onboarding::eligibility::{self, PayBlock, VerifiedSpan};
-use crate::readiness::{Blocks, Person, Provider, ProviderFacts, Requirement, RequirementStatus as S};
+use crate::readiness::{Blocks, Person, Provider, ProviderFacts, Requirement, RequirementCode, RequirementStatus as S};
 
 /// Payouts' readiness provider.
 pub struct Payouts;
@@ -91,16 +91,16 @@ pub fn requirements(
     let method = &facts.method;
     out.push(payouts(match method {
         None => Requirement::new(
-            "payout_method",
+            RequirementCode::PayoutMethod,
             S::CurrentlyDue,
             "Add a payout method (PayPal, Wise or a US bank account) with POST /me/payout-methods.",
         ),
-        Some(_) => Requirement::satisfied("payout_method"),
+        Some(_) => Requirement::satisfied(RequirementCode::PayoutMethod),
     }));
     if let Some(m) = method {
         out.push(payouts(if m.status() == MethodStatus::NeedsUpdate {
             Requirement::new(
-                "payout_method_needs_update",
+                RequirementCode::PayoutMethodNeedsUpdate,
                 S::PastDue,
                 format!(
                     "A payment to {} did not go through ({}). {fix_method}; the money is back in your available balance.",
@@ -109,11 +109,11 @@ pub fn requirements(
                 ),
             )
         } else {
-            Requirement::satisfied("payout_method_needs_update")
+            Requirement::satisfied(RequirementCode::PayoutMethodNeedsUpdate)
         }));
         out.push(payouts(if m.usable_from > now {
             Requirement::new(
-                "payout_method_change_hold",
+                RequirementCode::PayoutMethodChangeHold,
                 S::PendingReview,
                 format!(
                     "Your new payout method is usable from {} (a security hold after every change); nothing to do.",
@@ -122,13 +122,13 @@ pub fn requirements(
             )
             .due_by(Some(m.usable_from.date()))
         } else {
-            Requirement::satisfied("payout_method_change_hold")
+            Requirement::satisfied(RequirementCode::PayoutMethodChangeHold)
         }));
     }
     let minimum_cents = if eligibility::final_payout(user, facts.released) { 1 } else { minimum_cents };
     out.push(payouts(if available < minimum_cents {
         Requirement::new(
-            "payout_minimum_balance",
+            RequirementCode::PayoutMinimumBalance,
             S::CurrentlyDue,
             format!(
                 "Payouts start at {} USD available; you have {} USD. Keep working: it pays out once the minimum is reached.",
@@ -137,20 +137,22 @@ pub fn requirements(
             ),
         )
     } else {
-        Requirement::satisfied("payout_minimum_balance")
+        Requirement::satisfied(RequirementCode::PayoutMinimumBalance)
     }));
     let held = eligibility::pay_blocks(user, &facts.verified, facts.released).contains(&PayBlock::PaymentHold);
     out.push(payouts(match (held, user.status()) {
-        (false, _) => Requirement::satisfied("payment_hold"),
+        (false, _) => Requirement::satisfied(RequirementCode::PaymentHold),
         (true, UserStatus::Removed) => Requirement::new(
-            "payment_hold",
+            RequirementCode::PaymentHold,
             S::PendingReview,
             "Your account was removed: the money you earned is paid once finance releases it (a decision \
              by two finance staff). Nothing to do; you are emailed when it is released.",
         ),
-        (true, _) => {
-            Requirement::new("payment_hold", S::CurrentlyDue, "Payouts are on hold for your account; contact support.")
-        }
+        (true, _) => Requirement::new(
+            RequirementCode::PaymentHold,
+            S::CurrentlyDue,
+            "Payouts are on hold for your account; contact support.",
+        ),
     }));
     out
 }
@@ -162,8 +164,8 @@ mod tests {
 
     const MINIMUM: i64 = 1_000;
 
-    fn unsatisfied(reqs: &[Requirement]) -> Vec<(&str, S)> {
-        reqs.iter().filter(|r| r.status != S::Satisfied).map(|r| (r.code.as_str(), r.status)).collect()
+    fn unsatisfied(reqs: &[Requirement]) -> Vec<(RequirementCode, S)> {
+        reqs.iter().filter(|r| r.status != S::Satisfied).map(|r| (r.code, r.status)).collect()
     }
 
     fn active() -> User {
@@ -173,15 +175,15 @@ mod tests {
     #[test]
     fn a_ready_contributor_has_every_line_satisfied_and_payout_only() {
         let reqs = requirements(now(), &active(), 5_000, &ready_payouts(), MINIMUM);
-        let codes: Vec<&str> = reqs.iter().map(|r| r.code.as_str()).collect();
+        let codes: Vec<RequirementCode> = reqs.iter().map(|r| r.code).collect();
         assert_eq!(
             codes,
             [
-                "payout_method",
-                "payout_method_needs_update",
-                "payout_method_change_hold",
-                "payout_minimum_balance",
-                "payment_hold"
+                RequirementCode::PayoutMethod,
+                RequirementCode::PayoutMethodNeedsUpdate,
+                RequirementCode::PayoutMethodChangeHold,
+                RequirementCode::PayoutMinimumBalance,
+                RequirementCode::PaymentHold
             ]
         );
         assert_eq!(unsatisfied(&reqs), []);
@@ -195,7 +197,10 @@ mod tests {
         f.method = None;
         assert_eq!(
             unsatisfied(&requirements(now(), &active(), MINIMUM - 1, &f, MINIMUM)),
-            [("payout_method", S::CurrentlyDue), ("payout_minimum_balance", S::CurrentlyDue)]
+            [
+                (RequirementCode::PayoutMethod, S::CurrentlyDue),
+                (RequirementCode::PayoutMinimumBalance, S::CurrentlyDue)
+            ]
         );
         let mut f = ready_payouts();
         if let Some(m) = f.method.as_mut() {
@@ -206,7 +211,10 @@ mod tests {
         let reqs = requirements(now(), &active(), 5_000, &f, MINIMUM);
         assert_eq!(
             unsatisfied(&reqs),
-            [("payout_method_needs_update", S::PastDue), ("payout_method_change_hold", S::PendingReview)]
+            [
+                (RequirementCode::PayoutMethodNeedsUpdate, S::PastDue),
+                (RequirementCode::PayoutMethodChangeHold, S::PendingReview)
+            ]
         );
         assert!(reqs[1].how_to_fix.contains("R03 no account"), "{}", reqs[1].how_to_fix);
         assert_eq!(reqs[2].due_by, Some(at(22).date()));
@@ -218,7 +226,10 @@ mod tests {
         assert_eq!(unsatisfied(&requirements(now(), &user(UserStatus::Closed), 1, &f, MINIMUM)), []);
         assert_eq!(
             unsatisfied(&requirements(now(), &user(UserStatus::Removed), 1, &f, MINIMUM)),
-            [("payout_minimum_balance", S::CurrentlyDue), ("payment_hold", S::PendingReview)]
+            [
+                (RequirementCode::PayoutMinimumBalance, S::CurrentlyDue),
+                (RequirementCode::PaymentHold, S::PendingReview)
+            ]
         );
         f.released = true;
         assert_eq!(unsatisfied(&requirements(now(), &user(UserStatus::Removed), 1, &f, MINIMUM)), []);

@@ -102,7 +102,8 @@ pub struct Candidate {
     pub destination: Option<String>,
     /// Empty when eligible; otherwise the codes of the readiness requirements that hold
     /// the payout back (see [`ineligibility`]).
-    pub reasons: Vec<String>,
+    #[schema(schema_with = crate::readiness::requirement_codes_schema)]
+    pub reasons: Vec<crate::readiness::RequirementCode>,
     #[serde(skip)]
     pub method_id: Option<i64>,
     #[serde(skip)]
@@ -123,7 +124,7 @@ pub fn ineligibility(
     now: NaiveDateTime,
     user_id: i64,
     minimum: i64,
-) -> AppResult<(Vec<String>, Option<MethodRow>)> {
+) -> AppResult<(Vec<crate::readiness::RequirementCode>, Option<MethodRow>)> {
     let user = find_user(conn, user_id)?;
     let readiness = crate::readiness::collect(conn, now, &user, minimum)?;
     Ok((crate::readiness::payout_blockers(readiness), current_method(conn, user_id)?))
@@ -333,7 +334,7 @@ pub struct RailTotal {
 
 #[derive(Debug, Serialize, ToSchema, Queryable)]
 pub struct ExportRecord {
-    pub format: String,
+    pub format: super::exports::Format,
     pub part: i32,
     pub sha256: String,
     pub byte_count: i64,
@@ -1051,7 +1052,7 @@ fn payment_dates(
     // ACH: the file's effective entry date, from its first export (docs/payouts.md).
     let nacha_at: Option<NaiveDateTime> = payout_exports::table
         .filter(payout_exports::batch_id.eq(batch.id))
-        .filter(payout_exports::format.eq(super::exports::Format::Nacha.as_str()))
+        .filter(payout_exports::format.eq(super::exports::Format::Nacha))
         .select(diesel::dsl::min(payout_exports::exported_at))
         .first(conn)?;
     let ach_default = super::nacha::effective_entry_date(nacha_at.unwrap_or(exported_at).date());
@@ -1744,7 +1745,8 @@ pub struct LatePayout {
     pub available_cents: i64,
     pub in_payout_cents: i64,
     /// Why no batch paid it (eligibility reasons; empty if it is in flight or eligible).
-    pub reasons: Vec<String>,
+    #[schema(schema_with = crate::readiness::requirement_codes_schema)]
+    pub reasons: Vec<crate::readiness::RequirementCode>,
 }
 
 /// Approved work not paid within the promise. What is still owed (held + available +

@@ -25,7 +25,7 @@ use crate::AppState;
 /// One credit to the contributor's `available` account, in entry order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credit {
-    pub kind: String,
+    pub kind: TxKind,
     pub reference: String,
     pub cents: i64,
 }
@@ -78,7 +78,7 @@ impl Stream {
         let refunds = credits
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.kind == TxKind::PayoutFailed.as_str())
+            .filter(|(_, c)| c.kind == TxKind::PayoutFailed)
             .filter_map(|(i, c)| Some((c.reference.strip_prefix("payout_item:")?.parse().ok()?, i)))
             .collect();
         covers.sort_by_key(|c| (c.from, c.item_id));
@@ -91,7 +91,7 @@ impl Stream {
 
     /// The credit posted under `kind` and `reference`.
     pub fn find(&self, kind: TxKind, reference: &str) -> Option<usize> {
-        self.credits.iter().position(|c| c.kind == kind.as_str() && c.reference == reference)
+        self.credits.iter().position(|c| c.kind == kind && c.reference == reference)
     }
 
     /// Where the cents of credit `credit` went.
@@ -145,7 +145,7 @@ impl Stream {
                 continue;
             }
             let (x, y) = (a.max(from), b.min(to));
-            let refunded = (c.kind == TxKind::PayoutFailed.as_str())
+            let refunded = (c.kind == TxKind::PayoutFailed)
                 .then(|| c.reference.strip_prefix("payout_item:")?.parse::<i64>().ok())
                 .flatten()
                 .and_then(|id| self.covers.iter().find(|cv| cv.item_id == id));
@@ -159,11 +159,11 @@ impl Stream {
 
 /// Loads a contributor's credits to `available` and their items' ranges.
 pub fn load_stream(conn: &mut DbConn, user_id: i64) -> AppResult<Stream> {
-    let credits: Vec<(String, String, i64)> = ledger_entries::table
+    let credits: Vec<(TxKind, String, i64)> = ledger_entries::table
         .inner_join(ledger_transactions::table)
         .inner_join(ledger_accounts::table)
         .filter(ledger_accounts::owner_id.eq(user_id))
-        .filter(ledger_accounts::kind.eq(AccountKind::Available.as_str()))
+        .filter(ledger_accounts::kind.eq(AccountKind::Available))
         .filter(ledger_entries::amount_cents.gt(0))
         .order(ledger_entries::id.asc())
         .select((ledger_transactions::kind, ledger_transactions::reference, ledger_entries::amount_cents))
@@ -295,7 +295,7 @@ pub fn item_link(st: &AppState, conn: &mut DbConn, item_id: i64) -> AppResult<It
         let part = part_of(st, format, position, wise) as i32;
         let row: Option<(String, i64, NaiveDateTime)> = payout_exports::table
             .filter(payout_exports::batch_id.eq(item.batch_id))
-            .filter(payout_exports::format.eq(format.as_str()))
+            .filter(payout_exports::format.eq(format))
             .filter(payout_exports::part.eq(part))
             .select((payout_exports::sha256, payout_exports::byte_count, payout_exports::exported_at))
             .first(conn)
@@ -389,8 +389,8 @@ pub fn trace_task(st: &AppState, task_ref: &str) -> AppResult<TaskTrace> {
 /// One credit an item pays, or the part of it the item pays.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CoveredLine {
-    /// `hold_released` (a task), `test_stipend`, `bonus` or `adjustment`.
-    pub kind: String,
+    /// `hold_released` (a task), `test_stipend`, `bonus`, `adjustment` or `payout_failed`.
+    pub kind: TxKind,
     pub reference: String,
     pub work_record_id: Option<i64>,
     pub task_ref: Option<String>,
@@ -431,7 +431,7 @@ pub fn item_tasks(st: &AppState, item_id: i64, cursor: Option<i64>, limit: Optio
             .iter()
             .filter_map(|l| {
                 let c = &stream.credits[l.credit];
-                (c.kind == TxKind::HoldReleased.as_str())
+                (c.kind == TxKind::HoldReleased)
                     .then(|| c.reference.strip_prefix("work_record:")?.parse().ok())
                     .flatten()
             })
@@ -446,11 +446,11 @@ pub fn item_tasks(st: &AppState, item_id: i64, cursor: Option<i64>, limit: Optio
             .iter()
             .map(|l| {
                 let c = &stream.credits[l.credit];
-                let work_record_id = (c.kind == TxKind::HoldReleased.as_str())
+                let work_record_id = (c.kind == TxKind::HoldReleased)
                     .then(|| c.reference.strip_prefix("work_record:")?.parse::<i64>().ok())
                     .flatten();
                 CoveredLine {
-                    kind: c.kind.clone(),
+                    kind: c.kind,
                     reference: c.reference.clone(),
                     work_record_id,
                     task_ref: work_record_id.and_then(|id| refs.get(&id).cloned()),
@@ -562,10 +562,10 @@ mod tests {
     use super::*;
 
     fn task(id: i64, cents: i64) -> Credit {
-        Credit { kind: "hold_released".into(), reference: format!("work_record:{id}"), cents }
+        Credit { kind: TxKind::HoldReleased, reference: format!("work_record:{id}"), cents }
     }
     fn refund(item: i64, cents: i64) -> Credit {
-        Credit { kind: "payout_failed".into(), reference: format!("payout_item:{item}"), cents }
+        Credit { kind: TxKind::PayoutFailed, reference: format!("payout_item:{item}"), cents }
     }
 
     #[test]

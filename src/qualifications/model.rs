@@ -55,7 +55,11 @@ pub enum Prerequisite {
     /// An active qualification in `domain` at `tier` (an expert one satisfies generalist).
     Qualification { domain: String, tier: Tier },
     /// A verified credential, e.g. kind `degree`, level `master`, domain `law`.
-    Credential { kind: String, level: Option<String>, domain: String },
+    Credential {
+        kind: crate::credentials::model::CredentialKind,
+        level: Option<crate::credentials::model::DegreeLevel>,
+        domain: String,
+    },
 }
 
 /// One option of a choice question.
@@ -192,8 +196,15 @@ impl VersionRow {
         serde_json::from_str(&self.sections).unwrap_or_default()
     }
 
-    pub fn prerequisites(&self) -> Vec<Prerequisite> {
-        serde_json::from_str(&self.prerequisites).unwrap_or_default()
+    /// The stored prerequisites. A list that does not read (a kind the enum does not
+    /// know) is an error, never an empty list: that would open the test to everyone.
+    pub fn prerequisites(&self) -> crate::error::AppResult<Vec<Prerequisite>> {
+        serde_json::from_str(&self.prerequisites).map_err(|e| {
+            crate::error::AppError::Internal(anyhow::anyhow!(
+                "unreadable prerequisites of test version {}: {e}",
+                self.id
+            ))
+        })
     }
 }
 
@@ -370,8 +381,15 @@ pub struct ProjectTypeRow {
 }
 
 impl ProjectTypeRow {
-    pub fn required(&self) -> Vec<RequiredQualification> {
-        serde_json::from_str(&self.required_qualifications).unwrap_or_default()
+    /// The qualifications it requires. A stored list that does not read is an error,
+    /// never an empty list: that would open the project type to everyone.
+    pub fn required(&self) -> crate::error::AppResult<Vec<RequiredQualification>> {
+        serde_json::from_str(&self.required_qualifications).map_err(|e| {
+            crate::error::AppError::Internal(anyhow::anyhow!(
+                "unreadable required qualifications of project type {}: {e}",
+                self.id
+            ))
+        })
     }
 }
 

@@ -36,8 +36,8 @@ pub struct AdminTestView {
 }
 
 impl AdminTestView {
-    fn new((test, v): (TestRow, VersionRow)) -> Self {
-        Self {
+    fn new((test, v): (TestRow, VersionRow)) -> AppResult<Self> {
+        Ok(Self {
             id: test.id,
             tier: test.tier,
             status: test.status,
@@ -50,9 +50,9 @@ impl AdminTestView {
             cooldown_hours: v.cooldown_hours,
             stipend_cents: v.stipend_cents,
             qualification_valid_days: v.qualification_valid_days,
-            prerequisites: v.prerequisites(),
+            prerequisites: v.prerequisites()?,
             sections: v.sections(),
-        }
+        })
     }
 }
 
@@ -75,7 +75,7 @@ pub async fn create_test(
 ) -> AppResult<HttpResponse> {
     body.validate()?;
     let created = blocking(move || service::create_test(&state, &admin.ctx, admin.id, body.into_inner())).await?;
-    Ok(HttpResponse::Created().json(AdminTestView::new(created)))
+    Ok(HttpResponse::Created().json(AdminTestView::new(created)?))
 }
 
 /// Edit a test: creates a new version. Attempts already started keep their version.
@@ -101,7 +101,7 @@ pub async fn update_test(
     body.validate()?;
     let id = path.into_inner();
     let updated = blocking(move || service::update_test(&state, &admin.ctx, admin.id, id, body.into_inner())).await?;
-    Ok(HttpResponse::Ok().json(AdminTestView::new(updated)))
+    Ok(HttpResponse::Ok().json(AdminTestView::new(updated)?))
 }
 
 /// Retire a test: no new attempts; attempts in progress may finish.
@@ -123,7 +123,7 @@ pub async fn retire_test(
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let retired = blocking(move || service::retire_test(&state, &admin.ctx, admin.id, id)).await?;
-    Ok(HttpResponse::Ok().json(AdminTestView::new(retired)))
+    Ok(HttpResponse::Ok().json(AdminTestView::new(retired)?))
 }
 
 /// A test as an applicant sees it: the rules, never the questions' keys.
@@ -170,7 +170,7 @@ pub async fn list_tests(
         .into_iter()
         .map(|r| {
             let sections = r.version.sections();
-            TestListItem {
+            Ok(TestListItem {
                 id: r.test.id,
                 version: r.version.version,
                 tier: r.test.tier,
@@ -183,12 +183,12 @@ pub async fn list_tests(
                 cooldown_hours: r.version.cooldown_hours,
                 question_count: sections.iter().map(|s| s.draw.unwrap_or(s.questions.len())).sum(),
                 stipend_cents: r.version.stipend_cents,
-                prerequisites: r.version.prerequisites(),
+                prerequisites: r.version.prerequisites()?,
                 available: r.blockers.is_empty(),
                 blocked_by: r.blockers,
-            }
+            })
         })
-        .collect();
+        .collect::<AppResult<Vec<_>>>()?;
     Ok(HttpResponse::Ok().json(TestPage { items, has_more: next_cursor.is_some(), next_cursor }))
 }
 
@@ -626,7 +626,7 @@ impl ProjectTypeView {
     fn new(p: ProjectTypeRow) -> AppResult<Self> {
         Ok(Self {
             id: p.id,
-            required_qualifications: p.required(),
+            required_qualifications: p.required()?,
             required_standing: p.required_standing,
             name: p.name,
             created_at: p.created_at,

@@ -134,9 +134,9 @@ fn check_content(def: &TestDefinition) -> AppResult<()> {
                     errors.push(FieldError::new(&at, "circular", "a test cannot require its own qualification"));
                 }
             }
-            Prerequisite::Credential { kind, domain, .. } => {
-                if kind.trim().is_empty() || domain.trim().is_empty() {
-                    errors.push(FieldError::new(&at, "required", "name the credential kind and domain"));
+            Prerequisite::Credential { domain, .. } => {
+                if domain.trim().is_empty() {
+                    errors.push(FieldError::new(&at, "required", "name the credential domain"));
                 }
             }
         }
@@ -380,7 +380,7 @@ pub fn holds_qualification(
 pub fn credential_prerequisite_met(conn: &mut DbConn, user_id: i64, prereq: &Prerequisite) -> AppResult<bool> {
     match prereq {
         Prerequisite::Credential { kind, level, domain } => {
-            crate::credentials::service::holds_verified(conn, user_id, kind, level.as_deref(), domain)
+            crate::credentials::service::holds_verified(conn, user_id, *kind, *level, domain)
         }
         Prerequisite::Qualification { .. } => Ok(false),
     }
@@ -522,7 +522,7 @@ fn blockers(
             ));
         }
     }
-    for prereq in version.prerequisites() {
+    for prereq in version.prerequisites()? {
         if !prerequisite_met(conn, now, user_id, &prereq)? {
             out.push(Blocker::new(ProblemCode::PrerequisiteMissing, describe(&prereq), None));
         }
@@ -1081,7 +1081,7 @@ pub fn my_qualifications(
         let mut access = Vec::with_capacity(projects.len());
         for project in projects {
             let mut missing = Vec::new();
-            for req in project.required() {
+            for req in project.required()? {
                 if !holds_qualification(conn, now, user_id, &req.domain, req.tier)? {
                     missing.push(req);
                 }

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use super::service::StandingLock;
 use crate::db::DbConn;
 use crate::error::AppResult;
-use crate::readiness::{Person, Provider, ProviderFacts, Requirement, RequirementStatus};
+use crate::readiness::{Person, Provider, ProviderFacts, Requirement, RequirementCode, RequirementStatus};
 
 /// Quality's readiness provider.
 pub struct Quality;
@@ -56,7 +56,7 @@ pub fn requirements(facts: &QualityFacts) -> Vec<Requirement> {
         .iter()
         .map(|lock| {
             Requirement::new(
-                "quality_standing",
+                RequirementCode::QualityStanding,
                 RequirementStatus::CurrentlyDue,
                 format!(
                     "Your standing in {} ({}) does not open {}: see {} for your figures and what would change them.",
@@ -92,7 +92,7 @@ mod tests {
         let reqs = requirements(&f);
         assert_eq!(reqs.len(), 2);
         for r in &reqs {
-            assert_eq!((r.code.as_str(), r.status), ("quality_standing", RequirementStatus::CurrentlyDue));
+            assert_eq!((r.code, r.status), (RequirementCode::QualityStanding, RequirementStatus::CurrentlyDue));
             assert!(r.blocks.is_empty());
             assert_eq!(r.link.as_deref(), Some(crate::quality::service::STANDING_LINK));
         }

@@ -573,80 +573,14 @@ pub fn decide(
         }
         match (status, verdict) {
             (MoveStatus::Proposed, MoveVerdict::Confirm) => {
-                diesel::update(standing_moves::table.find(id))
-                    .set((
-                        standing_moves::reviewed_by.eq(reviewer_id),
-                        standing_moves::reviewed_at.eq(now),
-                        standing_moves::review_note.eq(&note),
-                        standing_moves::claimed_by.eq(None::<i64>),
-                        standing_moves::claim_expires_at.eq(None::<NaiveDateTime>),
-                    ))
-                    .execute(conn)?;
+                mark_reviewed(conn, now, id, reviewer_id, &note, None)?;
                 apply_move(conn, st, now, ctx, id, Some(reviewer_id))?;
             }
             (MoveStatus::Proposed, MoveVerdict::Dismiss) => {
-                diesel::update(standing_moves::table.find(id))
-                    .set((
-                        standing_moves::status.eq(MoveStatus::Dismissed.as_str()),
-                        standing_moves::reviewed_by.eq(reviewer_id),
-                        standing_moves::reviewed_at.eq(now),
-                        standing_moves::review_note.eq(&note),
-                    ))
-                    .execute(conn)?;
+                mark_reviewed(conn, now, id, reviewer_id, &note, Some(MoveStatus::Dismissed))?;
             }
             (MoveStatus::Appealed, MoveVerdict::Uphold | MoveVerdict::Overturn) => {
-                let outcome = if verdict == MoveVerdict::Uphold { MoveStatus::Upheld } else { MoveStatus::Overturned };
-                diesel::update(standing_moves::table.find(id))
-                    .set((
-                        standing_moves::status.eq(outcome),
-                        standing_moves::decided_by.eq(reviewer_id),
-                        standing_moves::decided_at.eq(now),
-                        standing_moves::decision_reason_code.eq(&reason_code),
-                        standing_moves::decision_note.eq(&note),
-                    ))
-                    .execute(conn)?;
-                if outcome == MoveStatus::Overturned {
-                    set_tier(conn, now, m.user_id, &m.domain, m.from_tier.as_str())?;
-                }
-                decisions::record(
-                    conn,
-                    now,
-                    NewDecision {
-                        user_id: m.user_id,
-                        subject_type: DecisionSubject::StandingMoveAppeal,
-                        subject_id: id.to_string(),
-                        outcome: if outcome == MoveStatus::Upheld {
-                            DecisionOutcome::Upheld
-                        } else {
-                            DecisionOutcome::Overturned
-                        },
-                        reason_code: &reason_code,
-                        note: &note,
-                        decided_by: Some(reviewer_id),
-                    },
-                )?;
-                let user = crate::auth::service::find_user(conn, m.user_id)?;
-                let headline = match outcome {
-                    MoveStatus::Overturned => format!(
-                        "Your appeal succeeded: your standing in {} is {} again from now on.",
-                        m.domain, m.from_tier
-                    ),
-                    _ => format!("Your appeal was reviewed: your standing in {} stays {}.", m.domain, m.to_tier),
-                };
-                notifications::enqueue(
-                    conn,
-                    now,
-                    &user.email,
-                    &format!("standing_appeal:{id}"),
-                    &templates::AppealOutcome {
-                        full_name: user.full_name,
-                        subject: format!("Your appeal of the standing decision in {}: {}", m.domain, outcome.as_str()),
-                        headline,
-                        reason: reason_code.clone(),
-                        note: note.clone(),
-                        next_steps: format!("Your standing and its history are in GET {STANDING_LINK}."),
-                    },
-                )?;
+                decide_move_appeal(conn, now, &m, reviewer_id, verdict == MoveVerdict::Uphold, &reason_code, &note)?;
             }
             _ => {
                 return Err(AppError::field(
@@ -671,6 +605,99 @@ pub fn decide(
         )?;
         move_row(conn, id)
     })
+}
+
+/// A reviewer's answer to a proposed move: reviewed by them, with their note; `status`
+/// `dismissed` declines it (a confirmation leaves the status to [`apply_move`]).
+fn mark_reviewed(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    id: i64,
+    reviewer_id: i64,
+    note: &str,
+    status: Option<MoveStatus>,
+) -> AppResult<()> {
+    let reviewed = (
+        standing_moves::reviewed_by.eq(reviewer_id),
+        standing_moves::reviewed_at.eq(now),
+        standing_moves::review_note.eq(note),
+    );
+    let target = diesel::update(standing_moves::table.find(id));
+    match status {
+        Some(status) => target.set((standing_moves::status.eq(status), reviewed)).execute(conn)?,
+        None => target
+            .set((
+                reviewed,
+                standing_moves::claimed_by.eq(None::<i64>),
+                standing_moves::claim_expires_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Decides an appealed move: it stands (`upheld`) or is reversed (`overturned`, the
+/// previous tier back from now on); recorded as a decision and emailed.
+fn decide_move_appeal(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    m: &MoveRow,
+    reviewer_id: i64,
+    uphold: bool,
+    reason_code: &str,
+    note: &str,
+) -> AppResult<()> {
+    let id = m.id;
+    let outcome = if uphold { MoveStatus::Upheld } else { MoveStatus::Overturned };
+    diesel::update(standing_moves::table.find(id))
+        .set((
+            standing_moves::status.eq(outcome),
+            standing_moves::decided_by.eq(reviewer_id),
+            standing_moves::decided_at.eq(now),
+            standing_moves::decision_reason_code.eq(reason_code),
+            standing_moves::decision_note.eq(note),
+        ))
+        .execute(conn)?;
+    if !uphold {
+        set_tier(conn, now, m.user_id, &m.domain, m.from_tier.as_str())?;
+    }
+    decisions::record(
+        conn,
+        now,
+        NewDecision {
+            user_id: m.user_id,
+            subject_type: DecisionSubject::StandingMoveAppeal,
+            subject_id: id.to_string(),
+            outcome: if uphold { DecisionOutcome::Upheld } else { DecisionOutcome::Overturned },
+            reason_code,
+            note,
+            decided_by: Some(reviewer_id),
+        },
+    )?;
+    let user = crate::auth::service::find_user(conn, m.user_id)?;
+    notifications::enqueue(
+        conn,
+        now,
+        &user.email,
+        &format!("standing_appeal:{id}"),
+        &templates::AppealOutcome {
+            full_name: user.full_name,
+            subject: format!("Your appeal of the standing decision in {}: {}", m.domain, outcome.as_str()),
+            headline: appeal_headline(uphold, &m.domain, m.from_tier, m.to_tier),
+            reason: reason_code.to_string(),
+            note: note.to_string(),
+            next_steps: format!("Your standing and its history are in GET {STANDING_LINK}."),
+        },
+    )
+}
+
+/// The headline of an appeal's email: the tier the contributor has from now on.
+fn appeal_headline(uphold: bool, domain: &str, from: StandingTier, to: StandingTier) -> String {
+    if uphold {
+        format!("Your appeal was reviewed: your standing in {domain} stays {to}.")
+    } else {
+        format!("Your appeal succeeded: your standing in {domain} is {from} again from now on.")
+    }
 }
 
 /// The contributor appeals a move that took effect, once, within the appeal window.
@@ -995,4 +1022,22 @@ pub fn reviewer_accuracy(st: &AppState, after: Option<i64>, limit: Option<i64>) 
             })
             .collect())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_appeal_email_names_the_tier_from_now_on() {
+        let (from, to) = (StandingTier::Standard, StandingTier::Entry);
+        assert_eq!(
+            appeal_headline(true, "law", from, to),
+            "Your appeal was reviewed: your standing in law stays entry."
+        );
+        assert_eq!(
+            appeal_headline(false, "law", from, to),
+            "Your appeal succeeded: your standing in law is standard again from now on."
+        );
+    }
 }

@@ -33,10 +33,124 @@ pub enum Blocks {
     Payouts,
 }
 
+/// A requirement's stable code: one of a closed set, or `credential:{id}` for a credential
+/// that needs attention (one line per credential). Serialized as that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequirementCode {
+    AccountInGoodStanding,
+    EmailVerified,
+    ProfileComplete,
+    WorkAuthorization,
+    WorkAuthorizationCurrent,
+    W9OnFile,
+    BNoticeW9,
+    BNoticeTinValidation,
+    BackupWithholding,
+    PayoutMethod,
+    PayoutMethodNeedsUpdate,
+    PayoutMethodChangeHold,
+    PayoutMinimumBalance,
+    PaymentHold,
+    QualityStanding,
+    /// `credential:{id}`.
+    Credential(i64),
+}
+
+impl RequirementCode {
+    /// Every code but the per-credential one, in the order the OpenAPI lists them.
+    pub const FIXED: &'static [Self] = &[
+        Self::AccountInGoodStanding,
+        Self::EmailVerified,
+        Self::ProfileComplete,
+        Self::WorkAuthorization,
+        Self::WorkAuthorizationCurrent,
+        Self::W9OnFile,
+        Self::BNoticeW9,
+        Self::BNoticeTinValidation,
+        Self::BackupWithholding,
+        Self::PayoutMethod,
+        Self::PayoutMethodNeedsUpdate,
+        Self::PayoutMethodChangeHold,
+        Self::PayoutMinimumBalance,
+        Self::PaymentHold,
+        Self::QualityStanding,
+    ];
+
+    /// The text of a fixed code; `None` for `credential:{id}`.
+    pub fn fixed_str(self) -> Option<&'static str> {
+        self.text().ok()
+    }
+
+    /// The text of a fixed code, or the id of a credential's.
+    fn text(self) -> Result<&'static str, i64> {
+        Ok(match self {
+            Self::AccountInGoodStanding => "account_in_good_standing",
+            Self::EmailVerified => "email_verified",
+            Self::ProfileComplete => "profile_complete",
+            Self::WorkAuthorization => "work_authorization",
+            Self::WorkAuthorizationCurrent => "work_authorization_current",
+            Self::W9OnFile => "w9_on_file",
+            Self::BNoticeW9 => "b_notice_w9",
+            Self::BNoticeTinValidation => "b_notice_tin_validation",
+            Self::BackupWithholding => "backup_withholding",
+            Self::PayoutMethod => "payout_method",
+            Self::PayoutMethodNeedsUpdate => "payout_method_needs_update",
+            Self::PayoutMethodChangeHold => "payout_method_change_hold",
+            Self::PayoutMinimumBalance => "payout_minimum_balance",
+            Self::PaymentHold => "payment_hold",
+            Self::QualityStanding => "quality_standing",
+            Self::Credential(id) => return Err(id),
+        })
+    }
+}
+
+impl std::fmt::Display for RequirementCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.text() {
+            Ok(text) => f.write_str(text),
+            Err(id) => write!(f, "credential:{id}"),
+        }
+    }
+}
+
+impl Serialize for RequirementCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Codes in plain words, for a page: `w9 on file, payout minimum balance`.
+pub fn in_words(codes: &[RequirementCode]) -> String {
+    codes.iter().map(|c| c.to_string().replace('_', " ")).collect::<Vec<_>>().join(", ")
+}
+
+/// [`RequirementCode`] in the OpenAPI: one of the fixed codes, or `credential:{id}`.
+fn requirement_code_one_of() -> utoipa::openapi::schema::OneOfBuilder {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let fixed: Vec<&str> = RequirementCode::FIXED.iter().filter_map(|c| c.fixed_str()).collect();
+    OneOfBuilder::new().item(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(fixed))).item(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(r"^credential:[0-9]+$"))
+            .description(Some("A credential that needs attention, by id.")),
+    )
+}
+
+/// [`RequirementCode`] in the OpenAPI (`schema_with` of a field).
+pub fn requirement_code_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::Schema::OneOf(requirement_code_one_of().build())
+}
+
+/// A list of [`RequirementCode`]s in the OpenAPI.
+pub fn requirement_codes_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new().items(requirement_code_one_of()).build()
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Requirement {
-    /// Stable code, e.g. `email_verified`, `work_authorization`.
-    pub code: String,
+    /// Stable code, e.g. `email_verified`, `work_authorization`, `credential:12`.
+    #[schema(schema_with = requirement_code_schema)]
+    pub code: RequirementCode,
     pub status: RequirementStatus,
     pub due_by: Option<NaiveDate>,
     /// What the person can do about it, in plain words.
@@ -48,17 +162,10 @@ pub struct Requirement {
 }
 
 impl Requirement {
-    pub fn new(code: impl Into<String>, status: RequirementStatus, how_to_fix: impl Into<String>) -> Self {
-        Self {
-            code: code.into(),
-            status,
-            due_by: None,
-            how_to_fix: how_to_fix.into(),
-            blocks: vec![Blocks::Work],
-            link: None,
-        }
+    pub fn new(code: RequirementCode, status: RequirementStatus, how_to_fix: impl Into<String>) -> Self {
+        Self { code, status, due_by: None, how_to_fix: how_to_fix.into(), blocks: vec![Blocks::Work], link: None }
     }
-    pub fn satisfied(code: impl Into<String>) -> Self {
+    pub fn satisfied(code: RequirementCode) -> Self {
         Self::new(code, RequirementStatus::Satisfied, "")
     }
     /// Informational: shown, but holds nothing back.
@@ -212,7 +319,7 @@ pub fn evaluate(now: NaiveDateTime, facts: &Facts, payout_minimum_cents: i64) ->
 }
 
 /// The codes of the requirements that hold payouts back and are not satisfied.
-pub fn payout_blockers(readiness: Readiness) -> Vec<String> {
+pub fn payout_blockers(readiness: Readiness) -> Vec<RequirementCode> {
     readiness
         .requirements
         .into_iter()
@@ -385,8 +492,8 @@ mod tests {
 
     const MINIMUM: i64 = 1_000;
 
-    fn unsatisfied(r: &Readiness) -> Vec<&str> {
-        r.requirements.iter().filter(|r| r.status != RequirementStatus::Satisfied).map(|r| r.code.as_str()).collect()
+    fn unsatisfied(r: &Readiness) -> Vec<RequirementCode> {
+        r.requirements.iter().filter(|r| r.status != RequirementStatus::Satisfied).map(|r| r.code).collect()
     }
 
     fn no_locks() -> QualityFacts {
@@ -398,12 +505,17 @@ mod tests {
         let f = complete();
         let r = evaluate(now(), &f, MINIMUM);
         assert!(r.can_work && r.can_be_paid, "{:?}", r.requirements);
-        assert_eq!(unsatisfied(&r), Vec::<&str>::new());
+        assert_eq!(unsatisfied(&r), Vec::<RequirementCode>::new());
         // Every provider spoke: one requirement of each is on the list.
-        for code in ["account_in_good_standing", "profile_complete", "w9_on_file", "payout_method"] {
+        for code in [
+            RequirementCode::AccountInGoodStanding,
+            RequirementCode::ProfileComplete,
+            RequirementCode::W9OnFile,
+            RequirementCode::PayoutMethod,
+        ] {
             assert!(r.requirements.iter().any(|q| q.code == code), "{code}");
         }
-        assert_eq!(payout_blockers(r), Vec::<String>::new());
+        assert_eq!(payout_blockers(r), Vec::<RequirementCode>::new());
         // A caller reads a provider's facts back by their type.
         assert!(f.part::<crate::payouts::readiness::PayoutFacts>().is_some_and(|p| p.method.is_some()));
         assert!(f.part::<String>().is_none());
@@ -416,7 +528,7 @@ mod tests {
         let f = facts(user(UserStatus::Active), MINIMUM - 1, ready_onboarding(), tax, ready_payouts(), no_locks());
         let r = evaluate(now(), &f, MINIMUM);
         assert!(r.can_work && !r.can_be_paid);
-        assert_eq!(payout_blockers(r), ["w9_on_file", "payout_minimum_balance"]);
+        assert_eq!(payout_blockers(r), [RequirementCode::W9OnFile, RequirementCode::PayoutMinimumBalance]);
     }
 
     #[test]
@@ -426,7 +538,7 @@ mod tests {
         let f = facts(user(UserStatus::Active), 5_000, onboarding, ready_tax(), ready_payouts(), no_locks());
         let r = evaluate(now(), &f, MINIMUM);
         assert!(!r.can_work && !r.can_be_paid, "the profile blocks both");
-        assert_eq!(unsatisfied(&r), ["profile_complete"]);
+        assert_eq!(unsatisfied(&r), [RequirementCode::ProfileComplete]);
         // A suspension pauses work; earned money is still paid (SPEC §3).
         let f = facts(user(UserStatus::Suspended), 5_000, ready_onboarding(), ready_tax(), ready_payouts(), no_locks());
         let r = evaluate(now(), &f, MINIMUM);
@@ -447,6 +559,20 @@ mod tests {
         let f = facts(user(UserStatus::Active), 5_000, ready_onboarding(), tax, ready_payouts(), locks);
         let r = evaluate(now(), &f, MINIMUM);
         assert!(r.can_work && r.can_be_paid);
-        assert_eq!(unsatisfied(&r), ["b_notice_w9", "quality_standing"]);
+        assert_eq!(unsatisfied(&r), [RequirementCode::BNoticeW9, RequirementCode::QualityStanding]);
+    }
+
+    #[test]
+    fn codes_serialize_as_their_text_and_the_schema_lists_them() {
+        let texts: Vec<String> = RequirementCode::FIXED.iter().map(|c| c.to_string()).collect();
+        assert_eq!(texts.len(), 15);
+        assert_eq!(texts.iter().collect::<std::collections::BTreeSet<_>>().len(), 15, "unique: {texts:?}");
+        assert_eq!(serde_json::to_value(RequirementCode::W9OnFile).unwrap(), serde_json::json!("w9_on_file"));
+        assert_eq!(serde_json::to_value(RequirementCode::Credential(12)).unwrap(), serde_json::json!("credential:12"));
+        assert_eq!(RequirementCode::Credential(12).fixed_str(), None);
+        let schema = serde_json::to_value(requirement_code_schema()).unwrap();
+        assert_eq!(schema["oneOf"][0]["enum"].as_array().map(Vec::len), Some(15), "{schema}");
+        assert_eq!(schema["oneOf"][0]["enum"][5], "w9_on_file", "{schema}");
+        assert_eq!(schema["oneOf"][1]["pattern"], "^credential:[0-9]+$", "{schema}");
     }
 }

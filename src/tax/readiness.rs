@@ -6,7 +6,7 @@ use super::model::TaxProfile;
 use super::service::WithholdingStatus;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
-use crate::readiness::{Blocks, Person, Provider, ProviderFacts, Requirement, RequirementStatus as S};
+use crate::readiness::{Blocks, Person, Provider, ProviderFacts, Requirement, RequirementCode, RequirementStatus as S};
 
 /// Tax's readiness provider.
 pub struct Tax;
@@ -52,10 +52,10 @@ impl ProviderFacts for TaxFacts {
 pub fn requirements(facts: &TaxFacts) -> Vec<Requirement> {
     let mut out = Vec::new();
     let mut w9 = if facts.tax_profile.is_some() {
-        Requirement::satisfied("w9_on_file")
+        Requirement::satisfied(RequirementCode::W9OnFile)
     } else {
         Requirement::new(
-            "w9_on_file",
+            RequirementCode::W9OnFile,
             S::CurrentlyDue,
             "Give your tax details (Form W-9) with PUT /me/tax-profile; payouts wait for it.",
         )
@@ -67,7 +67,7 @@ pub fn requirements(facts: &TaxFacts) -> Vec<Requirement> {
     if let Some(due) = status.w9_due_by {
         out.push(
             Requirement::new(
-                "b_notice_w9",
+                RequirementCode::BNoticeW9,
                 S::CurrentlyDue,
                 format!(
                     "The IRS told us the name and TIN on your W-9 do not match its records. Sign a corrected W-9 \
@@ -83,7 +83,7 @@ pub fn requirements(facts: &TaxFacts) -> Vec<Requirement> {
     if status.tin_validation_due {
         out.push(
             Requirement::new(
-                "b_notice_tin_validation",
+                RequirementCode::BNoticeTinValidation,
                 S::PastDue,
                 "The IRS told us twice that your name and TIN do not match its records. Send us the Social Security \
                  Administration's confirmation (Form SSA-7028 or your card) or an IRS letter (e.g. Letter 147C) \
@@ -96,7 +96,7 @@ pub fn requirements(facts: &TaxFacts) -> Vec<Requirement> {
         let why = status.reasons.join(", ").replace('_', " ");
         out.push(
             Requirement::new(
-                "backup_withholding",
+                RequirementCode::BackupWithholding,
                 S::CurrentlyDue,
                 format!(
                     "{}% of the payouts Gatehouse reports to the IRS (not those a payment service reports on Form 1099-K) \
@@ -120,7 +120,7 @@ mod tests {
         let f = complete();
         let reqs = requirements(&f);
         assert_eq!(reqs.len(), 1);
-        assert_eq!((reqs[0].code.as_str(), reqs[0].status), ("w9_on_file", S::Satisfied));
+        assert_eq!((reqs[0].code, reqs[0].status), (RequirementCode::W9OnFile, S::Satisfied));
 
         let mut f = complete();
         f.tax_profile = None;
@@ -129,15 +129,15 @@ mod tests {
         f.withholding.required = true;
         f.withholding.reasons = vec!["second_b_notice".into()];
         let reqs = requirements(&f);
-        let seen: Vec<(&str, S, Vec<Blocks>)> =
-            reqs.iter().map(|r| (r.code.as_str(), r.status, r.blocks.clone())).collect();
+        let seen: Vec<(RequirementCode, S, Vec<Blocks>)> =
+            reqs.iter().map(|r| (r.code, r.status, r.blocks.clone())).collect();
         assert_eq!(
             seen,
             [
-                ("w9_on_file", S::CurrentlyDue, vec![Blocks::Payouts]),
-                ("b_notice_w9", S::CurrentlyDue, vec![]),
-                ("b_notice_tin_validation", S::PastDue, vec![]),
-                ("backup_withholding", S::CurrentlyDue, vec![]),
+                (RequirementCode::W9OnFile, S::CurrentlyDue, vec![Blocks::Payouts]),
+                (RequirementCode::BNoticeW9, S::CurrentlyDue, vec![]),
+                (RequirementCode::BNoticeTinValidation, S::PastDue, vec![]),
+                (RequirementCode::BackupWithholding, S::CurrentlyDue, vec![]),
             ]
         );
         assert!(reqs[1].how_to_fix.contains("24%"), "{}", reqs[1].how_to_fix);

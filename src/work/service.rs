@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
 use serde::{Deserialize, Serialize};
@@ -285,7 +285,7 @@ fn load_facts(conn: &mut DbConn, now: NaiveDateTime, items: &[IngestItem]) -> Ap
             .load(conn)?;
         for p in rows {
             reports.insert(p.id, (p.reports_consensus, p.reports_gold));
-            facts.projects.insert(p.id, (p.required(), crate::quality::service::gate_of(&p)?));
+            facts.projects.insert(p.id, (p.required()?, crate::quality::service::gate_of(&p)?));
         }
     }
     let undeclared = signal_errors(items, |id| reports.get(&id).copied());
@@ -683,39 +683,8 @@ fn record_decision(
     if record.status() != WorkStatus::Pending {
         return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
     }
-    let outcome = match d.verdict {
-        Verdict::Approve => WorkStatus::Approved,
-        Verdict::Reject => WorkStatus::Rejected,
-    };
-    let target = work_records::table
-        .filter(work_records::id.eq(id))
-        .filter(work_records::status.eq(WorkStatus::Pending.as_str()))
-        .filter(work_records::claimed_by.eq(reviewer_id))
-        .filter(work_records::claim_expires_at.ge(now));
-    let common = (
-        work_records::status.eq(outcome),
-        work_records::decided_by.eq(reviewer_id),
-        work_records::decided_at.eq(now),
-        work_records::decision_source.eq(crate::work::model::DecisionSource::Reviewer),
-        work_records::reason_code.eq(&d.reason_code),
-        work_records::note.eq(&d.note),
-        work_records::snapshot_ref.eq(&d.snapshot_ref),
-    );
-    let changed = match d.verdict {
-        Verdict::Approve => diesel::update(target)
-            .set((common, work_records::approved_at.eq(now), work_records::hold_until.eq(now + hold)))
-            .execute(conn)?,
-        Verdict::Reject => {
-            diesel::update(target).set((common, work_records::appeal_deadline.eq(now + appeal_window))).execute(conn)?
-        }
-    };
-    if changed != 1 {
-        let current = record_row(conn, id)?;
-        if current.status() != WorkStatus::Pending {
-            return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
-        }
-        return Err(review::claim_required());
-    }
+    let outcome = d.verdict.status();
+    write_decision(conn, now, reviewer_id, id, d, now + hold, now + appeal_window)?;
     let record = record_row(conn, id)?;
     if d.verdict == Verdict::Approve {
         book_approval(conn, now, ctx, &record, Some(reviewer_id))?;
@@ -729,14 +698,7 @@ fn record_decision(
             action: AuditAction::WorkRecordDecided,
             subject_type: AuditSubject::WorkRecord,
             subject_id: Some(id.to_string()),
-            summary: {
-                let mut summary = json!({"before": {"status": "pending"}, "after": {"status": outcome.as_str(),
-                        "reason_code": d.reason_code, "note": d.note, "snapshot_ref": d.snapshot_ref, "pay_cents": record.pay_cents}});
-                if bulk {
-                    summary["bulk"] = json!(true);
-                }
-                summary
-            },
+            summary: decision_summary(d, record.pay_cents, bulk),
         },
     )?;
     decisions::record(
@@ -755,20 +717,9 @@ fn record_decision(
             decided_by: Some(reviewer_id),
         },
     )?;
-    let (headline, next_steps) = match d.verdict {
-            Verdict::Approve => (
-                format!("Your work on task {} was approved: {} is held until {}.", record.task_ref, Cents(record.pay_cents), (now + hold).date()),
-                "The amount becomes available for payout when the hold ends.".to_string(),
-            ),
-            Verdict::Reject => (
-                format!("Your work on task {} was not approved.", record.task_ref),
-                format!(
-                    "You may appeal once until {} with POST /api/v1/me/work-records/{}/appeal; a different reviewer will decide.",
-                    (now + appeal_window).date(),
-                    id
-                ),
-            ),
-        };
+    let decided = Decided { id, task_ref: &record.task_ref, pay: Cents(record.pay_cents) };
+    let (headline, next_steps) =
+        decision_message(d.verdict, &decided, (now + hold).date(), (now + appeal_window).date());
     email_person(conn, now, record.contributor_id, &format!("work_decision:{id}"), |full_name| {
         templates::WorkDecision {
             full_name,
@@ -783,6 +734,101 @@ fn record_decision(
         refresh_standing(conn, st, now, ctx, record.contributor_id)?;
     }
     Ok(record)
+}
+
+impl Verdict {
+    /// The status a record takes.
+    fn status(self) -> WorkStatus {
+        match self {
+            Verdict::Approve => WorkStatus::Approved,
+            Verdict::Reject => WorkStatus::Rejected,
+        }
+    }
+}
+
+/// Writes the decision on the record, conditional on the reviewer still holding the
+/// claim on a pending record: an approval starts the hold (until `hold_until`), a
+/// rejection the appeal window (until `appeal_deadline`). A lost race is
+/// `already_decided`, or `claim_required` when the claim lapsed.
+fn write_decision(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    reviewer_id: i64,
+    id: i64,
+    d: &ReviewDecision,
+    hold_until: NaiveDateTime,
+    appeal_deadline: NaiveDateTime,
+) -> AppResult<()> {
+    let target = work_records::table
+        .filter(work_records::id.eq(id))
+        .filter(work_records::status.eq(WorkStatus::Pending))
+        .filter(work_records::claimed_by.eq(reviewer_id))
+        .filter(work_records::claim_expires_at.ge(now));
+    let common = (
+        work_records::status.eq(d.verdict.status()),
+        work_records::decided_by.eq(reviewer_id),
+        work_records::decided_at.eq(now),
+        work_records::decision_source.eq(crate::work::model::DecisionSource::Reviewer),
+        work_records::reason_code.eq(&d.reason_code),
+        work_records::note.eq(&d.note),
+        work_records::snapshot_ref.eq(&d.snapshot_ref),
+    );
+    let changed = match d.verdict {
+        Verdict::Approve => diesel::update(target)
+            .set((common, work_records::approved_at.eq(now), work_records::hold_until.eq(hold_until)))
+            .execute(conn)?,
+        Verdict::Reject => {
+            diesel::update(target).set((common, work_records::appeal_deadline.eq(appeal_deadline))).execute(conn)?
+        }
+    };
+    if changed == 1 {
+        return Ok(());
+    }
+    if record_row(conn, id)?.status() != WorkStatus::Pending {
+        return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
+    }
+    Err(review::claim_required())
+}
+
+/// The audit summary of a reviewer's decision (`bulk` marks one of a bulk approval).
+fn decision_summary(d: &ReviewDecision, pay_cents: i64, bulk: bool) -> serde_json::Value {
+    let mut summary = json!({"before": {"status": "pending"}, "after": {"status": d.verdict.status().as_str(),
+            "reason_code": d.reason_code, "note": d.note, "snapshot_ref": d.snapshot_ref, "pay_cents": pay_cents}});
+    if bulk {
+        summary["bulk"] = json!(true);
+    }
+    summary
+}
+
+/// The email's headline and next steps: an approval says until when the pay is held, a
+/// rejection until when it may be appealed, and how.
+fn decision_message(
+    verdict: Verdict,
+    record: &Decided,
+    held_until: NaiveDate,
+    appeal_by: NaiveDate,
+) -> (String, String) {
+    let Decided { id, task_ref, pay } = record;
+    match verdict {
+        Verdict::Approve => (
+            format!("Your work on task {task_ref} was approved: {pay} is held until {held_until}."),
+            "The amount becomes available for payout when the hold ends.".to_string(),
+        ),
+        Verdict::Reject => (
+            format!("Your work on task {task_ref} was not approved."),
+            format!(
+                "You may appeal once until {appeal_by} with POST /api/v1/me/work-records/{id}/appeal; a different \
+                 reviewer will decide."
+            ),
+        ),
+    }
+}
+
+/// What the email of a decision names of its record.
+struct Decided<'a> {
+    id: i64,
+    task_ref: &'a str,
+    pay: Cents,
 }
 
 // ---------------------------------------------------------------- appeals
@@ -939,23 +985,7 @@ pub fn decide_appeal(
             return Err(review::claim_required());
         }
         if verdict == AppealVerdict::Overturn {
-            let flipped = diesel::update(
-                work_records::table
-                    .filter(work_records::id.eq(appeal.work_record_id))
-                    .filter(work_records::status.eq(WorkStatus::Rejected.as_str())),
-            )
-            .set((
-                work_records::status.eq(WorkStatus::Approved.as_str()),
-                work_records::decision_source.eq(crate::work::model::DecisionSource::Appeal),
-                work_records::approved_at.eq(now),
-                work_records::hold_until.eq(now + hold),
-            ))
-            .execute(conn)?;
-            if flipped != 1 {
-                return Err(AppError::conflict(ProblemCode::NotRejected, "the work record is no longer rejected"));
-            }
-            let record = record_row(conn, appeal.work_record_id)?;
-            book_approval(conn, now, ctx, &record, Some(reviewer_id))?;
+            overturn_rejection(conn, now, ctx, reviewer_id, appeal.work_record_id, now + hold)?;
         }
         let record = record_row(conn, appeal.work_record_id)?;
         audit::record(
@@ -984,15 +1014,8 @@ pub fn decide_appeal(
                 decided_by: Some(reviewer_id),
             },
         )?;
-        let headline = match verdict {
-            AppealVerdict::Uphold => format!("Your appeal for task {} was reviewed: the rejection stands.", record.task_ref),
-            AppealVerdict::Overturn => format!(
-                "Your appeal for task {} succeeded: the work is approved and {} is held until {}.",
-                record.task_ref,
-                Cents(record.pay_cents),
-                (now + hold).date()
-            ),
-        };
+        let decided = Decided { id: record.id, task_ref: &record.task_ref, pay: Cents(record.pay_cents) };
+        let headline = appeal_headline(verdict, &decided, (now + hold).date());
         email_person(conn, now, appeal.contributor_id, &format!("appeal_outcome:{id}"), |full_name| {
             templates::AppealOutcome {
                 full_name,
@@ -1006,6 +1029,49 @@ pub fn decide_appeal(
         refresh_standing(conn, st, now, ctx, appeal.contributor_id)?;
         Ok((appeal_row(conn, id)?, record))
     })
+}
+
+/// Approves a rejected record on appeal and books it: held until `hold_until`. Refused
+/// (`not_rejected`) when the record is no longer rejected.
+fn overturn_rejection(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    reviewer_id: i64,
+    record_id: i64,
+    hold_until: NaiveDateTime,
+) -> AppResult<()> {
+    let flipped = diesel::update(
+        work_records::table
+            .filter(work_records::id.eq(record_id))
+            .filter(work_records::status.eq(WorkStatus::Rejected)),
+    )
+    .set((
+        work_records::status.eq(WorkStatus::Approved),
+        work_records::decision_source.eq(crate::work::model::DecisionSource::Appeal),
+        work_records::approved_at.eq(now),
+        work_records::hold_until.eq(hold_until),
+    ))
+    .execute(conn)?;
+    if flipped != 1 {
+        return Err(AppError::conflict(ProblemCode::NotRejected, "the work record is no longer rejected"));
+    }
+    let record = record_row(conn, record_id)?;
+    book_approval(conn, now, ctx, &record, Some(reviewer_id))
+}
+
+/// The headline of an appeal's email: the rejection stands, or the work is approved and
+/// held until `held_until`.
+fn appeal_headline(verdict: AppealVerdict, record: &Decided, held_until: NaiveDate) -> String {
+    let Decided { task_ref, pay, .. } = record;
+    match verdict {
+        AppealVerdict::Uphold => format!("Your appeal for task {task_ref} was reviewed: the rejection stands."),
+        AppealVerdict::Overturn => {
+            format!(
+                "Your appeal for task {task_ref} succeeded: the work is approved and {pay} is held until {held_until}."
+            )
+        }
+    }
 }
 
 // ---------------------------------------------------------------- jobs
@@ -1286,6 +1352,16 @@ fn refresh_standing(
             view.explanation = Level::Retraining.explain();
         }
     }
+    let before = store_standing(conn, now, user_id, &view)?;
+    match step_up(before, view.level) {
+        Some(outcome) => announce_step_up(conn, now, ctx, user_id, &view, before, outcome),
+        None => Ok(()),
+    }
+}
+
+/// Stores the contributor's standing; answers the level it had (`good` without a row:
+/// every contributor starts there).
+fn store_standing(conn: &mut DbConn, now: NaiveDateTime, user_id: i64, view: &QualityView) -> AppResult<Level> {
     let previous: Option<StandingRow> =
         quality_standings::table.find(user_id).select(StandingRow::as_select()).first(conn).optional()?;
     let row = StandingRow {
@@ -1295,15 +1371,39 @@ fn refresh_standing(
         decided_count: view.decided_count as i32,
         updated_at: now,
     };
-    // No standing row yet: the contributor starts at `good`.
     let before = previous.as_ref().map_or(Level::Good, |p| p.level);
     match previous {
         Some(_) => diesel::update(quality_standings::table.find(user_id)).set(&row).execute(conn)?,
         None => diesel::insert_into(quality_standings::table).values(&row).execute(conn)?,
     };
-    if view.level <= before {
-        return Ok(());
+    Ok(before)
+}
+
+/// The decision a new level records: a step up the ladder is one; a step down (or none)
+/// is recorded silently.
+fn step_up(before: Level, after: Level) -> Option<DecisionOutcome> {
+    if after <= before {
+        return None;
     }
+    match after {
+        Level::Good => None,
+        Level::Warning => Some(DecisionOutcome::Warning),
+        Level::Retraining => Some(DecisionOutcome::Retraining),
+        Level::Suspension => Some(DecisionOutcome::Suspension),
+    }
+}
+
+/// A step up the ladder: recorded as a decision and audited, enforced (a suspension
+/// through the lifecycle) and emailed.
+fn announce_step_up(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    user_id: i64,
+    view: &QualityView,
+    before: Level,
+    outcome: DecisionOutcome,
+) -> AppResult<()> {
     let note = format!(
         "{}% of your last {} decided records were rejected (warning at {}%, retraining at {}%, suspension at {}%).",
         view.rejection_share_percent,
@@ -1319,12 +1419,7 @@ fn refresh_standing(
             user_id,
             subject_type: DecisionSubject::QualityStanding,
             subject_id: user_id.to_string(),
-            outcome: match view.level {
-                Level::Good => return Ok(()),
-                Level::Warning => DecisionOutcome::Warning,
-                Level::Retraining => DecisionOutcome::Retraining,
-                Level::Suspension => DecisionOutcome::Suspension,
-            },
+            outcome,
             reason_code: "rejection_share",
             note: &note,
             decided_by: None,
@@ -1370,8 +1465,7 @@ fn refresh_standing(
             note,
             next_steps: "Your standing is shown in GET /api/v1/me/earnings.".into(),
         },
-    )?;
-    Ok(())
+    )
 }
 
 // ---------------------------------------------------------------- contributor views
@@ -1439,6 +1533,47 @@ pub fn earnings(st: &AppState, user_id: i64, before: Option<i64>, limit: Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_appeal_email_says_whether_the_rejection_stands() {
+        let record = Decided { id: 7, task_ref: "t-9", pay: Cents(1_050) };
+        let held = NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
+        assert_eq!(
+            appeal_headline(AppealVerdict::Uphold, &record, held),
+            "Your appeal for task t-9 was reviewed: the rejection stands."
+        );
+        assert_eq!(
+            appeal_headline(AppealVerdict::Overturn, &record, held),
+            "Your appeal for task t-9 succeeded: the work is approved and $10.50 is held until 2026-06-10."
+        );
+    }
+
+    #[test]
+    fn only_a_step_up_the_ladder_is_a_decision() {
+        assert_eq!(step_up(Level::Good, Level::Warning), Some(DecisionOutcome::Warning));
+        assert_eq!(step_up(Level::Warning, Level::Suspension), Some(DecisionOutcome::Suspension));
+        assert_eq!(step_up(Level::Good, Level::Retraining), Some(DecisionOutcome::Retraining));
+        assert_eq!(step_up(Level::Retraining, Level::Retraining), None);
+        assert_eq!(step_up(Level::Suspension, Level::Warning), None, "a step down is silent");
+        assert_eq!(step_up(Level::Warning, Level::Good), None);
+    }
+
+    #[test]
+    fn a_decision_email_says_until_when_and_what_next() {
+        let record = Decided { id: 7, task_ref: "t-9", pay: Cents(1_050) };
+        let (held, appeal) =
+            (NaiveDate::from_ymd_opt(2026, 6, 10).unwrap(), NaiveDate::from_ymd_opt(2026, 6, 17).unwrap());
+        let (headline, next) = decision_message(Verdict::Approve, &record, held, appeal);
+        assert_eq!(headline, "Your work on task t-9 was approved: $10.50 is held until 2026-06-10.");
+        assert!(next.contains("available for payout"), "{next}");
+        let (headline, next) = decision_message(Verdict::Reject, &record, held, appeal);
+        assert_eq!(headline, "Your work on task t-9 was not approved.");
+        assert_eq!(
+            next,
+            "You may appeal once until 2026-06-17 with POST /api/v1/me/work-records/7/appeal; a different reviewer \
+             will decide."
+        );
+    }
 
     fn at(s: &str) -> NaiveDateTime {
         s.parse().unwrap()

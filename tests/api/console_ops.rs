@@ -145,6 +145,8 @@ async fn one_contributor_among_a_thousand_is_found_sorted_paged_and_downloaded(b
     assert_eq!(count, 1001, "every contributor, past the first 500-row chunk");
     let page = s.get("/console/contributors?status=suspended").await;
     assert!(page.body.contains("No contributor matches"), "{}", page.body);
+    let page = s.get("/console/contributors?status=dormant").await;
+    assert_eq!(page.status, 422, "an unknown status is refused, never read as any: {}", page.body);
     let page = s.get("/console/contributors?sort=name%3B%20drop%20table%20users&cursor=zz").await;
     assert_eq!(page.status, 422, "a cursor this list did not write is refused: {}", page.body);
     let page = s.get("/console/contributors?sort=name%3B%20drop%20table%20users").await;
@@ -398,8 +400,12 @@ async fn the_audit_log_names_people_shows_changes_and_downloads_a_date_range(bac
     assert_eq!(csv::Reader::from_reader(page.body.as_bytes()).records().count(), 0, "{}", page.body);
     let (status, body) = app.get(&format!("/admin/audit?to={yesterday}"), Some(&w.admin.access)).await;
     assert_eq!((status, body["items"].as_array().map(Vec::len)), (200, Some(0)), "the API takes the range too");
-    let page = s.get("/console/admin/audit?from=yesterday").await;
-    assert_eq!(page.status, 422, "{}", page.body);
+    for bad in ["from=yesterday", "format=json", "action=payout.teleported"] {
+        let page = s.get(&format!("/console/admin/audit?{bad}")).await;
+        assert_eq!(page.status, 422, "{bad}: {}", page.body);
+    }
+    let page = s.get("/console/admin/outbox?status=bounced").await;
+    assert_eq!(page.status, 422, "an unknown status is refused, never read as any: {}", page.body);
 
     // The outbox: by recipient, and its CSV the same emails as the API's list.
     let page = s.get("/console/admin/outbox?q=WORKER0@example.com").await;
@@ -591,7 +597,7 @@ async fn payout_batches_and_their_items_are_searched_filtered_sorted_paged_and_d
     assert_eq!(list(&s.get(&format!("/console/finance/batches?from={today}&to={today}")).await), [b2, b1]);
     let none = s.get(&format!("/console/finance/batches?to={yesterday}")).await;
     assert!(none.body.contains("No batch matches"), "{}", none.body);
-    for bad in ["rail=wire", "status=paid", "from=soon"] {
+    for bad in ["rail=wire", "status=paid", "from=soon", "format=pdf"] {
         let page = s.get(&format!("/console/finance/batches?{bad}")).await;
         assert_eq!(page.status, 422, "{bad} is refused, never read as any: {}", page.body);
     }
@@ -760,6 +766,20 @@ async fn review_queues_search_filter_and_page_in_the_query(backend: Backend) {
     let page = s.get("/console/review/credentials?sort=id&dir=desc&flagged=true").await;
     assert_eq!(q(&page), [second, first], "both share a file: {}", page.body);
     assert_eq!(s.get("/console/review/credentials?kind=passport").await.status, 422);
+    // Kind and flagged are closed sets: each kind is offered (and kept selected), a
+    // value outside a filter's set is refused, never read as "any".
+    let page = s.get("/console/review/credentials?kind=degree&flagged=true").await;
+    assert_eq!(q(&page), [first, second], "{}", page.body);
+    assert!(page.body.contains(r#"<option value="degree" selected>"#), "{}", page.body);
+    assert!(page.body.contains(r#"<option value="professional_license">"#), "{}", page.body);
+    let page = s.get("/console/review/credentials?kind=transcript").await;
+    assert_eq!(caption(&page), "0 waiting match");
+    let page = s.get("/console/review/credentials?flagged=false").await;
+    assert_eq!(caption(&page), "0 waiting match", "both are flagged");
+    for bad in ["flagged=yes", "show=theirs", "format=xlsx", "kind=license"] {
+        let page = s.get(&format!("/console/review/credentials?{bad}")).await;
+        assert_eq!(page.status, 422, "{bad} is refused, never read as any: {}", page.body);
+    }
 }
 
 /// Issue 22: "the rubric is not shown beside a free-text answer".

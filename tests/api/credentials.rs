@@ -3,7 +3,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::support::{Backend, TestApp, Tokens, PASSWORD};
+use crate::support::{logs, Backend, TestApp, Tokens, PASSWORD};
 
 both_backends!(
     verified_degree_grants_a_qualification_and_unlocks_a_test,
@@ -14,6 +14,7 @@ both_backends!(
     expiring_license_lapses_its_qualification,
     removal_needs_two_people,
     removal_leaves_approved_earnings_untouched,
+    an_unknown_stored_reason_code_is_an_error_never_a_default,
 );
 
 const PDF: &[u8] = b"%PDF-1.5\n% diploma\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n";
@@ -393,4 +394,73 @@ async fn removal_leaves_approved_earnings_untouched(backend: Backend) {
     let (_, after) = app.get(&ledger, Some(&w.finance.access)).await;
     assert_eq!(after["balances"], before["balances"], "removal moves no money");
     assert_eq!(after["entries"], before["entries"]);
+}
+
+/// A credential's and a removal proposal's reason codes are closed sets down to the
+/// database (`CredentialReason`, `RemovalReason`): the system's own `confirmed_false` is
+/// no reviewer's choice, a value neither enum knows is refused by the CHECKs when written
+/// by hand, and where the CHECKs are bypassed, reading the row is an error (a logged
+/// 500), never a default.
+async fn an_unknown_stored_reason_code_is_an_error_never_a_default(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let reviewer = app.staff(&admin, "r1@gatehouse.test", &["reviewer"]).await;
+    let t = app.applicant("fake@example.com").await;
+    let uid = app.user_id(&t).await;
+    let (_, c) = upload(&app, &t, form("degree", Some("doctorate"), "law", PDF, "fake.pdf")).await;
+    let cid = c["id"].as_i64().unwrap();
+    let (status, _) = app.post(&format!("/review/credentials/{cid}/claim"), Some(&reviewer.access), json!({})).await;
+    assert_eq!(status, 200);
+    let (status, problem) = app
+        .post(
+            &format!("/review/credentials/{cid}/decision"),
+            Some(&reviewer.access),
+            json!({"outcome": "reject", "reason_code": "confirmed_false", "note": "forged"}),
+        )
+        .await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("reason_code")), "{problem}");
+    let (status, decided) = app
+        .post(
+            &format!("/review/credentials/{cid}/decision"),
+            Some(&reviewer.access),
+            json!({"outcome": "reject", "reason_code": "not_verifiable", "note": "no such degree"}),
+        )
+        .await;
+    assert_eq!((status, decided["reason_code"].as_str()), (200, Some("not_verifiable")), "{decided}");
+    let body = json!({"user_id": uid, "credential_id": cid, "note": "The university never issued it."});
+    let (status, proposal) = app.post("/review/removals", Some(&reviewer.access), body).await;
+    assert_eq!((status, proposal["reason_code"].as_str()), (201, Some("false_credential")), "{proposal}");
+
+    let (credential, removal) = (
+        format!("UPDATE credentials SET reason_code = 'looked_fine' WHERE id = {cid}"),
+        format!("UPDATE removal_proposals SET reason_code = 'bad_vibes' WHERE user_id = {uid}"),
+    );
+    for sql in [&credential, &removal] {
+        let refused = crate::payouts::raw_sql(&app, vec![sql.clone()]).await;
+        assert!(refused.is_err(), "the database accepted {sql}");
+    }
+    let (status, mine) = app.get("/me/credentials", Some(&t.access)).await;
+    assert_eq!((status, mine["items"][0]["reason_code"].as_str()), (200, Some("not_verifiable")), "{mine}");
+
+    let bypass = match backend {
+        Backend::Sqlite => vec![
+            "PRAGMA ignore_check_constraints = ON".to_string(),
+            credential,
+            removal,
+            "PRAGMA ignore_check_constraints = OFF".to_string(),
+        ],
+        Backend::Postgres => vec![
+            "ALTER TABLE credentials DROP CONSTRAINT credentials_reason_code_check".to_string(),
+            "ALTER TABLE removal_proposals DROP CONSTRAINT removal_proposals_reason_code_check".to_string(),
+            credential,
+            removal,
+        ],
+    };
+    crate::payouts::raw_sql(&app, bypass).await.unwrap();
+    let (status, body) = app.get("/me/credentials", Some(&t.access)).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(logs::captured().contains("unknown CredentialReason \"looked_fine\""), "the cause is logged");
+    let (status, body) = app.get("/review/removals", Some(&reviewer.access)).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(logs::captured().contains("unknown RemovalReason \"bad_vibes\""), "the cause is logged");
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::support::{read, Backend, TestApp, Tokens, PASSWORD};
+use crate::support::{logs, read, Backend, TestApp, Tokens, PASSWORD};
 
 both_backends!(
     full_pass_and_full_fail_are_emailed_and_grant_access,
@@ -17,6 +17,8 @@ both_backends!(
     free_text_waits_for_a_claimed_review_then_passes,
     an_applicant_cannot_read_anothers_attempt,
     a_prerequisite_qualification_gates_a_test,
+    a_credential_prerequisite_names_a_known_kind_and_an_unreadable_one_opens_nothing,
+    unreadable_required_qualifications_open_no_project_type,
 );
 
 const RUBRIC: &str = "Full marks only when the answer names idempotency keys";
@@ -490,4 +492,68 @@ async fn a_prerequisite_qualification_gates_a_test(backend: Backend) {
     let (status, body) = jo.start(advanced).await;
     assert_eq!(status, 201, "{body}");
     assert_no_answer_keys(&seen);
+}
+
+/// A credential prerequisite names a kind and level of the closed sets (`CredentialKind`,
+/// `DegreeLevel`): another one is refused when the test is written. A stored list that
+/// no longer reads (written past the API) is an error, a logged 500, never "no
+/// prerequisite": the test does not open to everyone.
+async fn a_credential_prerequisite_names_a_known_kind_and_an_unreadable_one_opens_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    for bad in [
+        json!({"type": "credential", "kind": "passport", "domain": "law"}),
+        json!({"type": "credential", "kind": "degree", "level": "phd", "domain": "law"}),
+    ] {
+        let def = objective_test("law", "expert", 3, 0, json!([bad]));
+        let (status, body) = app.post("/admin/tests", Some(&admin.access), def).await;
+        assert_eq!(status, 400, "{bad} is refused: {body}");
+    }
+    let license = json!([{"type": "credential", "kind": "professional_license", "domain": "law"}]);
+    let law = create_test(&app, &admin, objective_test("law", "expert", 3, 0, license)).await;
+    let jo = Person::new(&app, "jo@example.com", &seen).await;
+    let entry = jo.test_entry(law).await;
+    assert_eq!(entry["prerequisites"][0]["kind"], "professional_license", "{entry}");
+    assert_eq!(entry["blocked_by"][0]["code"], "prerequisite_missing", "{entry}");
+
+    let unreadable = format!(
+        "UPDATE test_versions SET prerequisites = \
+         '[{{\"type\": \"credential\", \"kind\": \"library_card\", \"domain\": \"law\"}}]' \
+         WHERE test_id = {law}"
+    );
+    crate::payouts::raw_sql(&app, vec![unreadable]).await.unwrap();
+    let (status, body) = jo.start(law).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    let (status, body) = jo.get("/tests").await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(logs::captured().contains("unreadable prerequisites"), "the cause is logged");
+}
+
+/// A project type's required qualifications are stored as JSON (no CHECK holds them): a
+/// list that no longer reads (a tier the enum does not know, written past the API) is a
+/// logged 500, never "nothing required".
+async fn unreadable_required_qualifications_open_no_project_type(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let required = json!([{"domain": "law", "tier": "expert"}]);
+    let (status, project) = app
+        .post("/admin/projects", Some(&admin.access), json!({"name": "Contracts", "required_qualifications": required}))
+        .await;
+    assert_eq!(status, 201, "{project}");
+    let jo = Person::new(&app, "jo@example.com", &seen).await;
+    let (status, body) = jo.get("/me/qualifications").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.to_string().contains("Contracts"), "{body}");
+
+    let unreadable = format!(
+        "UPDATE project_types SET required_qualifications = '[{{\"domain\": \"law\", \"tier\": \"wizard\"}}]' \
+         WHERE id = {}",
+        project["id"]
+    );
+    crate::payouts::raw_sql(&app, vec![unreadable]).await.unwrap();
+    let (status, body) = jo.get("/me/qualifications").await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(logs::captured().contains("unreadable required qualifications"), "the cause is logged");
 }

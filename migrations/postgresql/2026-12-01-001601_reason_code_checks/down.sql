@@ -1,0 +1,2 @@
+ALTER TABLE removal_proposals DROP CONSTRAINT removal_proposals_reason_code_check;
+ALTER TABLE credentials DROP CONSTRAINT credentials_reason_code_check;
