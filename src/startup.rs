@@ -152,6 +152,20 @@ pub struct Application {
     pub state: web::Data<AppState>,
 }
 
+/// Hands the heap memory freed so far back to the operating system. Building each
+/// worker's routes builds (and drops) the OpenAPI description of every operation, and
+/// glibc keeps what a thread freed in that thread's arena: 41 MiB of a fresh server's
+/// 79 MiB resident were such freed memory (measured with `malloc_trim` called from gdb:
+/// 79 → 38 MiB). `malloc_trim` releases it in every arena; elsewhere this does nothing.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's own arenas to the
+    // kernel; it takes no pointer and is thread-safe (it locks each arena).
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 impl Application {
     /// Binds the listener and starts the outbox worker; `run` then serves.
     pub fn build(state: AppState, listener: TcpListener) -> anyhow::Result<Self> {
@@ -175,7 +189,8 @@ impl Application {
                 .service(crate::health::readyz)
                 .service(scope("/api/v1").configure(api))
                 .split_for_parts();
-            app.configure(crate::console::configure)
+            let app = app
+                .configure(crate::console::configure)
                 .configure(crate::console::links::configure)
                 .configure(crate::docs::configure)
                 .app_data(data.clone())
@@ -227,7 +242,9 @@ impl Application {
                         headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
                         Ok(res)
                     }
-                })
+                });
+            release_freed_memory();
+            app
         })
         .listen(listener)?
         .run();

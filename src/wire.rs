@@ -127,6 +127,42 @@ pub async fn refuse_nul(
     next.call(req).await.map(|res| res.map_into_left_body())
 }
 
+/// A raw request body (for handlers that hash it or read JSON or CSV themselves), read
+/// like `web::Bytes` within the service-wide limit, but whose failures are problems: a
+/// body over the limit is the 413 `payload_too_large`, one that could not be read (a
+/// [`NulGuard`] refusal among them) a 400 `malformed_json`, never actix's plain-text
+/// answer.
+pub struct Body(pub actix_web::web::Bytes);
+
+impl actix_web::FromRequest for Body {
+    type Error = crate::error::AppError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &actix_web::HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let bytes = actix_web::web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            bytes.await.map(Body).map_err(|e| {
+                if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    crate::error::AppError::PayloadTooLarge
+                } else {
+                    crate::error::AppError::invalid(
+                        crate::error::ProblemCode::MalformedJson,
+                        format!("the body could not be read: {e}"),
+                    )
+                }
+            })
+        })
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// What a request payload yields.
 type PayloadItem = Result<actix_web::web::Bytes, actix_web::error::PayloadError>;
 

@@ -151,7 +151,7 @@ pub async fn build_batch(
     state: web::Data<AppState>,
     finance: Staff<Finance>,
     key: IdempotencyKey,
-    body: web::Bytes,
+    body: crate::wire::Body,
 ) -> AppResult<HttpResponse> {
     let key = key.0;
     let body: BuildRequest = if body.iter().all(u8::is_ascii_whitespace) {
@@ -481,6 +481,10 @@ const SETTLEMENT_COLUMNS: [&str; 6] = ["item_id", "status", "rail_reference", "r
 /// Settlement lines from a CSV file with the header `item_id,status,rail_reference,reason`
 /// and optionally `return_code` (the NACHA code of an ACH return).
 pub fn parse_csv(body: &[u8]) -> AppResult<Vec<SettlementLine>> {
+    // No text field accepts U+0000 (crate::wire, "No NUL in text").
+    if body.contains(&0) {
+        return Err(AppError::field("body", "nul_character", "the CSV holds the NUL character (U+0000)"));
+    }
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(body);
     let headers =
         reader.headers().map_err(|e| AppError::invalid(ProblemCode::MalformedCsv, format!("the CSV header: {e}")))?;
@@ -551,7 +555,7 @@ pub async fn settlement(
     finance: Staff<Finance>,
     path: web::Path<i64>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: crate::wire::Body,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -468,6 +468,30 @@ async fn a_nul_character_in_text_is_never_a_server_error(backend: Backend) {
     assert_eq!((status, body["code"].as_str()), (400, Some("malformed_json")), "not the name's length: {body}");
 
     let finance = app.staff(&admin, "nul-finance@example.com", &["finance"]).await;
+    // Routes that read the body themselves answer problems too, never plain text.
+    let resp = app
+        .client
+        .post(app.url("/payout-batches"))
+        .bearer_auth(&finance.access)
+        .header("Idempotency-Key", "nul-key")
+        .json(&json!({"note": "a\u{0}b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let resp = app
+        .client
+        .post(app.url("/payout-batches/1/settlement"))
+        .bearer_auth(&finance.access)
+        .header("content-type", "text/csv")
+        .body("item_id,status\n1,paid\u{0}\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "nul_character", "{body}");
     let (status, body) = app.get("/payouts/trace?task_ref=a%00b", Some(&finance.access)).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("invalid_query")), "{body}");
     let (status, body) = app.get("/payouts/trace?task_ref=a%2500b", Some(&finance.access)).await;
