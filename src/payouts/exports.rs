@@ -366,14 +366,20 @@ pub struct Slice {
 /// last position, as positions are 1..n. One probe of the unique index
 /// `(batch_id, rail, rail_position)` or `(batch_id, rail, destination_kind, kind_position)`.
 fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail, kind: Option<DestinationKind>) -> AppResult<i64> {
+    // The last position, read as the first row of a backward walk of the unique index
+    // (ORDER BY … DESC LIMIT 1), not as MAX(): PostgreSQL plans MAX() from its
+    // statistics, and right after a build, before autovacuum has analysed the table, it
+    // expected one row and aggregated all 100,000 (25 ms per Wise part, 100 parts).
     let items = payout_items::table.filter(payout_items::batch_id.eq(batch_id)).filter(payout_items::rail.eq(rail));
     let last: Option<i64> = match kind {
-        None => items.select(diesel::dsl::max(payout_items::rail_position)).first(conn)?,
+        None => items.select(payout_items::rail_position).order(payout_items::rail_position.desc()).first(conn),
         Some(kind) => items
             .filter(payout_items::destination_kind.eq(kind))
-            .select(diesel::dsl::max(payout_items::kind_position))
-            .first(conn)?,
-    };
+            .select(payout_items::kind_position)
+            .order(payout_items::kind_position.desc())
+            .first(conn),
+    }
+    .optional()?;
     Ok(last.unwrap_or(0))
 }
 

@@ -663,6 +663,10 @@ pub fn build_batch(
         Ok((batch_id, true, Some(skipped)))
     });
     phases.mark("commit");
+    if matches!(result, Ok((_, true, _))) {
+        refresh_item_statistics(st);
+        phases.mark("analyze");
+    }
     let outcome = match &result {
         Ok((_, true, _)) => "built",
         Ok(_) => "replayed",
@@ -682,6 +686,23 @@ pub fn build_batch(
     let mut view = get_batch(st, id, None, None)?;
     view.skipped = skipped;
     Ok((view, created))
+}
+
+/// PostgreSQL: ANALYZE `payout_items` after a build added its items. Until autovacuum
+/// analyses the table, the planner keeps the statistics of before the build (often an
+/// empty table) and plans the batch's reads for a handful of rows: the batch view then
+/// sorted all 100,000 items for a page of 50 (190 ms). A failure here is logged, not the
+/// build's: the batch is committed. SQLite plans without statistics.
+fn refresh_item_statistics(st: &AppState) {
+    let analysed = st.db.tx_sync(|conn| {
+        if let DbConn::Postgresql(pg) = conn {
+            diesel::sql_query("ANALYZE payout_items").execute(pg)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = analysed {
+        tracing::warn!(error = %e, "ANALYZE payout_items after a build failed");
+    }
 }
 
 /// How long each phase of a build took (the build's log line), in order.
