@@ -365,7 +365,12 @@ pub struct Slice {
 /// How many items the rail has (`kind` None), or has of one destination kind: the
 /// last position, as positions are 1..n. One probe of the unique index
 /// `(batch_id, rail, rail_position)` or `(batch_id, rail, destination_kind, kind_position)`.
-fn count_items(conn: &mut DbConn, batch_id: i64, rail: Rail, kind: Option<DestinationKind>) -> AppResult<i64> {
+pub(crate) fn count_items(
+    conn: &mut DbConn,
+    batch_id: i64,
+    rail: Rail,
+    kind: Option<DestinationKind>,
+) -> AppResult<i64> {
     // The last position, read as the first row of a backward walk of the unique index
     // (ORDER BY … DESC LIMIT 1), not as MAX(): PostgreSQL plans MAX() from its
     // statistics, and right after a build, before autovacuum has analysed the table, it

@@ -280,13 +280,8 @@ pub fn item_link(st: &AppState, conn: &mut DbConn, item_id: i64) -> AppResult<It
     let wise = if rail == super::model::Rail::Wise {
         // Wise parts are per destination kind, email parts first: the item's rank among
         // its kind is its `kind_position`, and the email items are counted by the last.
-        let email_items: Option<i64> = payout_items::table
-            .filter(payout_items::batch_id.eq(item.batch_id))
-            .filter(payout_items::rail.eq(rail))
-            .filter(payout_items::destination_kind.eq(DestinationKind::Email))
-            .select(diesel::dsl::max(payout_items::kind_position))
-            .first(conn)?;
-        Some((kind == DestinationKind::Email, rank, email_items.unwrap_or(0)))
+        let email_items = super::exports::count_items(conn, item.batch_id, rail, Some(DestinationKind::Email))?;
+        Some((kind == DestinationKind::Email, rank, email_items))
     } else {
         None
     };
