@@ -469,15 +469,6 @@ pub struct LedgerLine {
     pub transaction: TransactionRow,
 }
 
-fn kind_of(s: &str) -> AccountKind {
-    match s {
-        "pending" => AccountKind::Pending,
-        "held" => AccountKind::Held,
-        "in_payout" => AccountKind::InPayout,
-        _ => AccountKind::Available,
-    }
-}
-
 /// The contributor's entries, newest first (keyset on the entry id), and balances.
 pub fn contributor_ledger(
     st: &AppState,
@@ -497,16 +488,11 @@ pub fn contributor_ledger(
         if let Some(b) = before {
             q = q.filter(ledger_entries::id.lt(b));
         }
-        let rows: Vec<(EntryRow, TransactionRow, String)> =
+        let rows: Vec<(EntryRow, TransactionRow, AccountKind)> =
             q.order(ledger_entries::id.desc()).limit(crate::db::page_limit(limit)).load(conn)?;
         let lines = rows
             .into_iter()
-            .map(|(e, t, k)| LedgerLine {
-                entry_id: e.id,
-                account: kind_of(&k),
-                amount_cents: e.amount_cents,
-                transaction: t,
-            })
+            .map(|(e, t, k)| LedgerLine { entry_id: e.id, account: k, amount_cents: e.amount_cents, transaction: t })
             .collect();
         Ok((balances, lines))
     })
@@ -547,11 +533,7 @@ fn post_adjustment(
     row: &AdjustmentRow,
     by: i64,
 ) -> AppResult<i64> {
-    let kind = match row.kind.as_str() {
-        "bonus" => AdjustmentKind::Bonus,
-        "clawback" => AdjustmentKind::Clawback,
-        _ => AdjustmentKind::Adjustment,
-    };
+    let kind = row.kind;
     post(
         conn,
         now,
@@ -719,7 +701,7 @@ pub fn approve_adjustment(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: 
 /// Adjustments, oldest first, optionally of one status (keyset on the id).
 pub fn list_adjustments(
     st: &AppState,
-    status: Option<String>,
+    status: Option<AdjustmentStatus>,
     after: Option<i64>,
     limit: Option<i64>,
 ) -> AppResult<Vec<AdjustmentRow>> {
