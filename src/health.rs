@@ -151,12 +151,20 @@ pub struct OutboxReport {
     pub oldest_pending_due_at: Option<DateTime<Utc>>,
 }
 
+/// `ready`, or the first reason not to route traffic here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadinessStatus {
+    Ready,
+    DatabaseUnreachable,
+    MigrationsPending,
+    WorkerStopped,
+}
+
 #[derive(Serialize, ToSchema)]
 #[schema(as = ServiceReadiness)]
 pub struct Readiness {
-    /// `ready`, or the first reason not to route traffic here: `database_unreachable`,
-    /// `migrations_pending`, `worker_stopped`.
-    pub status: &'static str,
+    pub status: ReadinessStatus,
     pub workers: WorkersReport,
     /// Every scheduled job across instances (absent while the database is unreachable).
     pub jobs: Option<Vec<JobStatus>>,
@@ -164,16 +172,17 @@ pub struct Readiness {
 }
 
 fn outbox_report(conn: &mut crate::db::DbConn) -> AppResult<OutboxReport> {
-    let count = |conn: &mut crate::db::DbConn, status: &str| -> AppResult<i64> {
+    use crate::notifications::model::OutboxStatus;
+    let count = |conn: &mut crate::db::DbConn, status: OutboxStatus| -> AppResult<i64> {
         Ok(outbox::table.filter(outbox::status.eq(status)).count().get_result(conn)?)
     };
     let oldest: Option<NaiveDateTime> = outbox::table
-        .filter(outbox::status.eq(crate::notifications::model::OutboxStatus::Pending))
+        .filter(outbox::status.eq(OutboxStatus::Pending))
         .select(diesel::dsl::min(outbox::next_attempt_at))
         .first(conn)?;
     Ok(OutboxReport {
-        pending: count(conn, "pending")?,
-        dead: count(conn, "dead")?,
+        pending: count(conn, OutboxStatus::Pending)?,
+        dead: count(conn, OutboxStatus::Dead)?,
         oldest_pending_due_at: oldest.map(|t| t.and_utc()),
     })
 }
@@ -202,21 +211,22 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         .iter()
         .any(|w| matches!(w.status, WorkerState::Stopped | WorkerState::Stalled));
     let (status, jobs, outbox) = match database {
-        Ok(Ok((false, jobs, outbox))) => ("migrations_pending", Some(jobs), Some(outbox)),
+        Ok(Ok((false, jobs, outbox))) => (ReadinessStatus::MigrationsPending, Some(jobs), Some(outbox)),
         Ok(Ok((true, jobs, outbox))) => {
-            (if worker_down { "worker_stopped" } else { "ready" }, Some(jobs), Some(outbox))
+            let status = if worker_down { ReadinessStatus::WorkerStopped } else { ReadinessStatus::Ready };
+            (status, Some(jobs), Some(outbox))
         }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
-            ("database_unreachable", None, None)
+            (ReadinessStatus::DatabaseUnreachable, None, None)
         }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            ("database_unreachable", None, None)
+            (ReadinessStatus::DatabaseUnreachable, None, None)
         }
     };
     let body = Readiness { status, workers, jobs, outbox };
-    if status == "ready" {
+    if status == ReadinessStatus::Ready {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().insert_header(("Retry-After", "5")).json(body)

@@ -221,12 +221,12 @@ pub fn choice<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> AppRe
         .map_err(|_| AppError::field(field, "invalid", format!("{value:?} is not a choice of this form")))
 }
 
-/// What a claim needs from the queue once the queue's own rules allow it.
-pub struct Claimable {
-    /// The status the item waits in (the claim's UPDATE requires it still).
-    pub status: &'static str,
-    /// Who held it before (for the audit record).
+/// A claim's UPDATE, once the queue's own rules allowed it.
+pub struct Taken {
+    /// Who held the item before (for the audit record).
     pub claimed_by: Option<i64>,
+    /// Rows the conditional UPDATE changed: 1 when the claim is taken.
+    pub rows: usize,
 }
 
 /// A review queue. Implemented by each capability for its own queue; the API's claim
@@ -248,19 +248,17 @@ pub trait ReviewQueue: Sync {
     fn count(&self, st: &AppState, filter: &ListFilter) -> AppResult<i64>;
     /// One item.
     fn load(&self, conn: &mut DbConn, id: i64) -> AppResult<Item>;
-    /// Whether `reviewer` may claim item `id` now (not their own, still waiting, and
-    /// the queue's own rules), and the status it waits in.
-    fn claimable(&self, conn: &mut DbConn, id: i64, reviewer: i64) -> AppResult<Claimable>;
-    /// The claim's conditional UPDATE on the queue's table (`claim_row!`): rows changed.
+    /// Claims item `id` for `reviewer` until `until` if they may now (not their own,
+    /// still waiting, and the queue's own rules): the conditional UPDATE (`claim_row!`)
+    /// requires the item still in the status it was checked in, typed by the queue.
     fn take_claim(
         &self,
         conn: &mut DbConn,
         id: i64,
-        status: &'static str,
         reviewer: i64,
         now: NaiveDateTime,
         until: NaiveDateTime,
-    ) -> AppResult<usize>;
+    ) -> AppResult<Taken>;
     /// The claim holder decides, through the same service function as the API.
     fn decide(&self, st: &AppState, ctx: &RequestCtx, reviewer: i64, id: i64, decision: Decision) -> AppResult<()>;
 }
@@ -271,16 +269,16 @@ pub fn fact(label: &str, value: impl Into<String>) -> (String, String) {
 }
 
 /// Claims item `id` of `queue` for `reviewer` until the lease ends
-/// (`GATEHOUSE_CLAIM_TTL_MINUTES`): the queue's rules first ([`ReviewQueue::claimable`]),
-/// then one conditional UPDATE decides between concurrent reviewers on both backends
+/// (`GATEHOUSE_CLAIM_TTL_MINUTES`): the queue's rules first, then one conditional UPDATE
+/// ([`ReviewQueue::take_claim`]) decides between concurrent reviewers on both backends
 /// (the loser is told until when the item is held), and the claim is audited. Renewing
 /// one's own claim extends it.
 pub fn claim(st: &AppState, ctx: &RequestCtx, queue: &dyn ReviewQueue, reviewer: i64, id: i64) -> AppResult<()> {
     st.db.tx_sync(|conn| {
         let now = st.clock.now();
-        let before = queue.claimable(conn, id, reviewer)?;
         let until = claim_until(st, now);
-        if queue.take_claim(conn, id, before.status, reviewer, now, until)? != 1 {
+        let before = queue.take_claim(conn, id, reviewer, now, until)?;
+        if before.rows != 1 {
             return Err(claimed_by_other(queue.load(conn, id)?.claim_expires_at));
         }
         audit::record(

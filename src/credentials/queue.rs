@@ -11,7 +11,7 @@ use crate::clock::when;
 use crate::db::schema::{credentials, users};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
-use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReasonGroup, ReviewQueue, Waiting};
+use crate::review::{self, fact, Decision, Form, Item, ListFilter, ReasonGroup, ReviewQueue, Taken, Waiting};
 use crate::AppState;
 
 /// Credentials awaiting review (`/review/credentials`).
@@ -141,7 +141,14 @@ impl ReviewQueue for Credentials {
         })
     }
 
-    fn claimable(&self, conn: &mut DbConn, id: i64, reviewer: i64) -> AppResult<Claimable> {
+    fn take_claim(
+        &self,
+        conn: &mut DbConn,
+        id: i64,
+        reviewer: i64,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> AppResult<Taken> {
         let c = service::find(conn, id)?;
         if c.user_id == reviewer {
             return Err(AppError::Forbidden("nobody reviews their own credentials".into()));
@@ -149,19 +156,8 @@ impl ReviewQueue for Credentials {
         if c.status() != CredentialStatus::PendingReview {
             return Err(AppError::conflict(ProblemCode::NotPendingReview, "this credential is not awaiting review"));
         }
-        Ok(Claimable { status: CredentialStatus::PendingReview.as_str(), claimed_by: c.claimed_by })
-    }
-
-    fn take_claim(
-        &self,
-        conn: &mut DbConn,
-        id: i64,
-        status: &'static str,
-        reviewer: i64,
-        now: NaiveDateTime,
-        until: NaiveDateTime,
-    ) -> AppResult<usize> {
-        Ok(review::claim_row!(conn, credentials, id, status, reviewer, now, until)?)
+        let rows = review::claim_row!(conn, credentials, id, CredentialStatus::PendingReview, reviewer, now, until)?;
+        Ok(Taken { claimed_by: c.claimed_by, rows })
     }
 
     fn decide(&self, st: &AppState, ctx: &RequestCtx, reviewer: i64, id: i64, d: Decision) -> AppResult<()> {

@@ -705,6 +705,74 @@ pub fn propose_removal(
     })
 }
 
+/// Whether `staff_id` may give proposal `p` its second sign-off: still open, not the
+/// proposer, not about their own account.
+fn may_confirm(p: &RemovalProposal, staff_id: i64) -> AppResult<()> {
+    if p.status != crate::credentials::model::RemovalStatus::Proposed {
+        return Err(AppError::conflict(ProblemCode::NotOpen, "this proposal is already decided"));
+    }
+    if p.proposed_by == staff_id {
+        return Err(AppError::Forbidden("the second sign-off must come from another staff member".into()));
+    }
+    if p.user_id == staff_id {
+        return Err(AppError::Forbidden("nobody decides about their own account".into()));
+    }
+    Ok(())
+}
+
+/// A confirmed removal's effects on the account: removed (the lifecycle transition),
+/// signed out, its qualifications revoked, and the false credential rejected.
+fn remove_account(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    ctx: &RequestCtx,
+    staff_id: i64,
+    p: &RemovalProposal,
+    user: &crate::auth::model::User,
+) -> AppResult<()> {
+    crate::onboarding::service::transition(
+        conn,
+        now,
+        ctx,
+        Some(staff_id),
+        user,
+        crate::onboarding::lifecycle::Transition::Remove,
+        Some(p.reason_code.as_str()),
+        None,
+    )?;
+    crate::auth::service::revoke_all_sessions(conn, now, user.id)?;
+    diesel::update(
+        qualifications::table.filter(qualifications::user_id.eq(user.id)).filter(qualifications::revoked_at.is_null()),
+    )
+    .set((qualifications::revoked_at.eq(now), qualifications::revoke_reason.eq("account_removed")))
+    .execute(conn)?;
+    if let Some(cid) = p.credential_id {
+        diesel::update(credentials::table.find(cid))
+            .set((
+                credentials::status.eq(CredentialStatus::Rejected),
+                credentials::reason_code.eq(CredentialReason::ConfirmedFalse),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The email telling a removed contributor what happens to their money.
+fn removal_email(full_name: &str, note: &str) -> templates::AccountRemoved {
+    templates::AccountRemoved {
+        full_name: full_name.to_string(),
+        subject: "Your Gatehouse account has been removed".into(),
+        headline: "Your account has been removed from Gatehouse.".into(),
+        reason: "a credential you submitted was confirmed to be false".into(),
+        note: note.to_string(),
+        next_steps: "Money you had already earned and that was approved stays yours: it is paid out once finance \
+                     releases it (a decision by two finance staff), and you are emailed then. You can still sign in \
+                     to read your earnings, payouts and tax forms. If you believe this is a mistake, reply to this \
+                     email."
+            .into(),
+    }
+}
+
 /// Second sign-off by a different staff member: the contributor is removed, signed out
 /// and loses their qualifications. Earnings already approved are not touched: any
 /// clawback is a separate, explicit ledger entry with its own reason.
@@ -718,15 +786,7 @@ pub fn confirm_removal(
         let now = state.clock.now();
         let p: RemovalProposal =
             removal_proposals::table.find(proposal_id).select(RemovalProposal::as_select()).first(conn)?;
-        if p.status != crate::credentials::model::RemovalStatus::Proposed {
-            return Err(AppError::conflict(ProblemCode::NotOpen, "this proposal is already decided"));
-        }
-        if p.proposed_by == staff_id {
-            return Err(AppError::Forbidden("the second sign-off must come from another staff member".into()));
-        }
-        if p.user_id == staff_id {
-            return Err(AppError::Forbidden("nobody decides about their own account".into()));
-        }
+        may_confirm(&p, staff_id)?;
         diesel::update(removal_proposals::table.find(proposal_id))
             .set((
                 removal_proposals::status.eq(crate::credentials::model::RemovalStatus::Confirmed),
@@ -735,30 +795,7 @@ pub fn confirm_removal(
             ))
             .execute(conn)?;
         let user = find_user(conn, p.user_id)?;
-        crate::onboarding::service::transition(
-            conn,
-            now,
-            ctx,
-            Some(staff_id),
-            &user,
-            crate::onboarding::lifecycle::Transition::Remove,
-            Some(p.reason_code.as_str()),
-            None,
-        )?;
-        crate::auth::service::revoke_all_sessions(conn, now, user.id)?;
-        diesel::update(
-            qualifications::table.filter(qualifications::user_id.eq(user.id)).filter(qualifications::revoked_at.is_null()),
-        )
-        .set((qualifications::revoked_at.eq(now), qualifications::revoke_reason.eq("account_removed")))
-        .execute(conn)?;
-        if let Some(cid) = p.credential_id {
-            diesel::update(credentials::table.find(cid))
-                .set((
-                    credentials::status.eq(CredentialStatus::Rejected.as_str()),
-                    credentials::reason_code.eq(CredentialReason::ConfirmedFalse),
-                ))
-                .execute(conn)?;
-        }
+        remove_account(conn, now, ctx, staff_id, &p, &user)?;
         decisions::record(
             conn,
             now,
@@ -777,18 +814,7 @@ pub fn confirm_removal(
             now,
             &user.email,
             &format!("account_removed:{proposal_id}"),
-            &templates::AccountRemoved {
-                full_name: user.full_name.clone(),
-                subject: "Your Gatehouse account has been removed".into(),
-                headline: "Your account has been removed from Gatehouse.".into(),
-                reason: "a credential you submitted was confirmed to be false".into(),
-                note: p.note.clone(),
-                next_steps: "Money you had already earned and that was approved stays yours: it is paid out once \
-                             finance releases it (a decision by two finance staff), and you are emailed then. You can \
-                             still sign in to read your earnings, payouts and tax forms. If you believe this is a \
-                             mistake, reply to this email."
-                    .into(),
-            },
+            &removal_email(&user.full_name, &p.note),
         )?;
         audit::record(
             conn,
@@ -809,6 +835,29 @@ pub fn confirm_removal(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_removal_is_confirmed_by_another_staff_member_while_open() {
+        let p = RemovalProposal {
+            id: 1,
+            user_id: 7,
+            credential_id: Some(3),
+            reason_code: RemovalReason::FalseCredential,
+            note: "forged".into(),
+            status: RemovalStatus::Proposed,
+            proposed_by: 2,
+            proposed_at: NaiveDateTime::default(),
+            confirmed_by: None,
+            confirmed_at: None,
+        };
+        assert!(may_confirm(&p, 5).is_ok());
+        assert!(matches!(may_confirm(&p, 2), Err(AppError::Forbidden(_))), "not the proposer");
+        assert!(matches!(may_confirm(&p, 7), Err(AppError::Forbidden(_))), "not about one's own account");
+        for status in [RemovalStatus::Confirmed, RemovalStatus::Withdrawn] {
+            let decided = RemovalProposal { status, ..p.clone() };
+            assert!(may_confirm(&decided, 5).is_err(), "{status} is decided");
+        }
+    }
 
     #[test]
     fn a_decision_email_says_what_comes_next() {

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::model::{AdjustmentKind, AdjustmentRow};
+use super::model::{AdjustmentKind, AdjustmentRow, AdjustmentStatus};
 use super::money::Cents;
 use super::service::{self, Balances, LedgerLine};
 use crate::auth::{Finance, Staff};
-use crate::error::{AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem, ProblemCode};
 use crate::idempotency::IdempotencyKey;
 use crate::{blocking, AppState};
 
@@ -139,7 +139,8 @@ pub async fn approve_adjustment(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AdjustmentQuery {
-    /// `pending_approval` or `posted`.
+    /// `pending_approval` or `posted`; another value is a 400.
+    #[param(value_type = Option<crate::ledger::model::AdjustmentStatus>)]
     pub status: Option<String>,
     /// The `next_cursor` of the previous page (opaque).
     #[serde(default, deserialize_with = "crate::db::page::cursor")]
@@ -167,6 +168,12 @@ pub async fn list_adjustments(
     query: web::Query<AdjustmentQuery>,
 ) -> AppResult<HttpResponse> {
     let AdjustmentQuery { status, cursor: after, limit } = query.into_inner();
+    let status = status
+        .map(|s| {
+            AdjustmentStatus::parse(&s)
+                .ok_or_else(|| AppError::invalid(ProblemCode::InvalidQuery, "status is pending_approval or posted"))
+        })
+        .transpose()?;
     let items = blocking(move || service::list_adjustments(&state, status, after, limit)).await?;
     let next_cursor = crate::db::next_cursor(&items, limit, |a| a.id);
     Ok(HttpResponse::Ok().json(AdjustmentPage { items, has_more: next_cursor.is_some(), next_cursor }))

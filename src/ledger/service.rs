@@ -2,7 +2,7 @@
 //! insert, and by the database when it is sealed: [`seal`]) and is unique per (kind,
 //! reference) in the database: earned once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -189,21 +189,32 @@ const ROWS_PER_INSERT: usize = 500;
 /// unlike it, no audit record per transaction: the caller records one for the whole set
 /// (e.g. `payout_batch.built`). Returns the number of transactions posted.
 pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) -> AppResult<usize> {
-    use std::collections::{HashMap, HashSet};
     for p in postings {
         let amounts: Vec<Cents> = p.legs.iter().map(|(_, a)| *a).collect();
         if !money::balances(&amounts) {
             return Err(AppError::Internal(anyhow::anyhow!("unbalanced posting {} {}", p.kind.as_str(), p.reference)));
         }
     }
-    let mut by_kind: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    refuse_posted(conn, postings)?;
+    let accounts = account_ids(conn, now, postings)?;
+    let tx_ids = insert_transactions(conn, now, postings)?;
+    insert_entries(conn, postings, &tx_ids, &accounts)?;
+    let ids: Vec<i64> = tx_ids.into_values().collect();
+    seal(conn, &ids)?;
+    Ok(postings.len())
+}
+
+/// [`post_many`]'s duplicate check: a 409 `already_posted` naming the first posting whose
+/// kind and reference are already in the ledger (one query per kind and 5,000 references).
+fn refuse_posted(conn: &mut DbConn, postings: &[Posting]) -> AppResult<()> {
+    let mut by_kind: BTreeMap<&str, (TxKind, Vec<&str>)> = BTreeMap::new();
     for p in postings {
-        by_kind.entry(p.kind.as_str()).or_default().push(&p.reference);
+        by_kind.entry(p.kind.as_str()).or_insert_with(|| (p.kind, Vec::new())).1.push(&p.reference);
     }
-    for (kind, references) in &by_kind {
+    for (kind, references) in by_kind.values() {
         for chunk in references.chunks(crate::db::LOOKUP_CHUNK) {
             let taken: Option<String> = ledger_transactions::table
-                .filter(ledger_transactions::kind.eq(kind))
+                .filter(ledger_transactions::kind.eq(*kind))
                 .filter(ledger_transactions::reference.eq_any(chunk))
                 .select(ledger_transactions::reference)
                 .first(conn)
@@ -216,8 +227,12 @@ pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) ->
             }
         }
     }
+    Ok(())
+}
 
-    // Account ids: the contributors' by owner (created when missing), the platform's by code.
+/// The account ids [`post_many`]'s legs name, by account code: the contributors' by
+/// owner (created when missing), the platform's by code.
+fn account_ids(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) -> AppResult<HashMap<String, i64>> {
     let owners: Vec<i64> = postings
         .iter()
         .flat_map(|p| p.legs.iter())
@@ -258,8 +273,15 @@ pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) ->
         .select((ledger_accounts::code, ledger_accounts::id))
         .load(conn)?;
     accounts.extend(platform);
+    Ok(accounts)
+}
 
-    // The transactions, then their entries.
+/// [`post_many`]'s transactions, 500 rows a statement: their ids by kind and reference.
+fn insert_transactions(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    postings: &[Posting],
+) -> AppResult<HashMap<(TxKind, String), i64>> {
     let mut tx_ids: HashMap<(TxKind, String), i64> = HashMap::with_capacity(postings.len());
     for chunk in postings.chunks(ROWS_PER_INSERT) {
         let rows: Vec<NewTransactionRow> = chunk.iter().map(|p| p.row(now)).collect();
@@ -276,6 +298,16 @@ pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) ->
         };
         tx_ids.extend(ids.into_iter().map(|(kind, reference, id)| ((kind, reference), id)));
     }
+    Ok(tx_ids)
+}
+
+/// [`post_many`]'s entries, 500 rows a statement, each in its transaction and account.
+fn insert_entries(
+    conn: &mut DbConn,
+    postings: &[Posting],
+    tx_ids: &HashMap<(TxKind, String), i64>,
+    accounts: &HashMap<String, i64>,
+) -> AppResult<()> {
     let mut entries = Vec::with_capacity(postings.len() * 2);
     for p in postings {
         let tx = tx_ids.get(&(p.kind, p.reference.clone())).copied().ok_or_else(|| {
@@ -297,9 +329,7 @@ pub fn post_many(conn: &mut DbConn, now: NaiveDateTime, postings: &[Posting]) ->
             DbConn::Sqlite(c) => insert.execute(c)?,
         };
     }
-    let ids: Vec<i64> = tx_ids.into_values().collect();
-    seal(conn, &ids)?;
-    Ok(postings.len())
+    Ok(())
 }
 
 /// Seals the open transactions `ids`, written in the caller's database transaction with
@@ -469,15 +499,6 @@ pub struct LedgerLine {
     pub transaction: TransactionRow,
 }
 
-fn kind_of(s: &str) -> AccountKind {
-    match s {
-        "pending" => AccountKind::Pending,
-        "held" => AccountKind::Held,
-        "in_payout" => AccountKind::InPayout,
-        _ => AccountKind::Available,
-    }
-}
-
 /// The contributor's entries, newest first (keyset on the entry id), and balances.
 pub fn contributor_ledger(
     st: &AppState,
@@ -497,16 +518,11 @@ pub fn contributor_ledger(
         if let Some(b) = before {
             q = q.filter(ledger_entries::id.lt(b));
         }
-        let rows: Vec<(EntryRow, TransactionRow, String)> =
+        let rows: Vec<(EntryRow, TransactionRow, AccountKind)> =
             q.order(ledger_entries::id.desc()).limit(crate::db::page_limit(limit)).load(conn)?;
         let lines = rows
             .into_iter()
-            .map(|(e, t, k)| LedgerLine {
-                entry_id: e.id,
-                account: kind_of(&k),
-                amount_cents: e.amount_cents,
-                transaction: t,
-            })
+            .map(|(e, t, k)| LedgerLine { entry_id: e.id, account: k, amount_cents: e.amount_cents, transaction: t })
             .collect();
         Ok((balances, lines))
     })
@@ -547,11 +563,7 @@ fn post_adjustment(
     row: &AdjustmentRow,
     by: i64,
 ) -> AppResult<i64> {
-    let kind = match row.kind.as_str() {
-        "bonus" => AdjustmentKind::Bonus,
-        "clawback" => AdjustmentKind::Clawback,
-        _ => AdjustmentKind::Adjustment,
-    };
+    let kind = row.kind;
     post(
         conn,
         now,
@@ -719,7 +731,7 @@ pub fn approve_adjustment(st: &AppState, ctx: &RequestCtx, finance_id: i64, id: 
 /// Adjustments, oldest first, optionally of one status (keyset on the id).
 pub fn list_adjustments(
     st: &AppState,
-    status: Option<String>,
+    status: Option<AdjustmentStatus>,
     after: Option<i64>,
     limit: Option<i64>,
 ) -> AppResult<Vec<AdjustmentRow>> {

@@ -12,7 +12,7 @@ use crate::db::like::coalesce;
 use crate::db::schema::{users, work_authorizations};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
-use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReasonGroup, ReviewQueue, Waiting};
+use crate::review::{self, fact, Decision, Form, Item, ListFilter, ReasonGroup, ReviewQueue, Taken, Waiting};
 use crate::AppState;
 
 /// Work authorizations awaiting review (`/review/work-authorizations`).
@@ -159,7 +159,14 @@ impl ReviewQueue for WorkAuthorizations {
         })
     }
 
-    fn claimable(&self, conn: &mut DbConn, id: i64, reviewer: i64) -> AppResult<Claimable> {
+    fn take_claim(
+        &self,
+        conn: &mut DbConn,
+        id: i64,
+        reviewer: i64,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> AppResult<Taken> {
         let wa = service::find_authorization(conn, id)?;
         if wa.user_id == reviewer {
             return Err(AppError::Forbidden("nobody reviews their own application".into()));
@@ -167,19 +174,16 @@ impl ReviewQueue for WorkAuthorizations {
         if wa.status() != AuthorizationStatus::PendingReview {
             return Err(AppError::conflict(ProblemCode::NotPendingReview, "this item is not awaiting review"));
         }
-        Ok(Claimable { status: AuthorizationStatus::PendingReview.as_str(), claimed_by: wa.claimed_by })
-    }
-
-    fn take_claim(
-        &self,
-        conn: &mut DbConn,
-        id: i64,
-        status: &'static str,
-        reviewer: i64,
-        now: NaiveDateTime,
-        until: NaiveDateTime,
-    ) -> AppResult<usize> {
-        Ok(review::claim_row!(conn, work_authorizations, id, status, reviewer, now, until)?)
+        let rows = review::claim_row!(
+            conn,
+            work_authorizations,
+            id,
+            AuthorizationStatus::PendingReview,
+            reviewer,
+            now,
+            until
+        )?;
+        Ok(Taken { claimed_by: wa.claimed_by, rows })
     }
 
     fn decide(&self, st: &AppState, ctx: &RequestCtx, reviewer: i64, id: i64, d: Decision) -> AppResult<()> {

@@ -620,10 +620,7 @@ pub fn build_batch(
                 postings.push(Posting {
                     kind: TxKind::BackupWithholding,
                     reference: item_reference(item_id),
-                    memo: format!(
-                        "backup withholding ({}) on payout batch {batch_id}",
-                        c.withholding.reasons.join(", ")
-                    ),
+                    memo: format!("backup withholding ({}) on payout batch {batch_id}", c.withholding.reasons_text()),
                     contributor_id: Some(user),
                     created_by: Some(finance_id),
                     legs: withholding_legs(user, *withheld),

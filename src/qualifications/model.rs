@@ -192,8 +192,10 @@ pub struct VersionRow {
 }
 
 impl VersionRow {
-    pub fn sections(&self) -> Vec<Section> {
-        serde_json::from_str(&self.sections).unwrap_or_default()
+    /// The stored sections; ones that do not read (a question type the enum does not
+    /// know) are an error, never a test without questions.
+    pub fn sections(&self) -> crate::error::AppResult<Vec<Section>> {
+        stored_json("sections of test version", self.id, &self.sections)
     }
 
     /// The stored prerequisites. A list that does not read (a kind the enum does not
@@ -253,21 +255,33 @@ impl AttemptRow {
         self.status
     }
 
-    pub fn question_ids(&self) -> Vec<String> {
-        serde_json::from_str(&self.question_ids).unwrap_or_default()
+    // The stored lists below read as a `Result` like the sections: one that does not read
+    // is a logged 500, never an attempt without questions, answers or scores.
+    pub fn question_ids(&self) -> crate::error::AppResult<Vec<String>> {
+        stored_json("question ids of attempt", self.id, &self.question_ids)
     }
 
-    pub fn answers(&self) -> Answers {
-        serde_json::from_str(&self.answers).unwrap_or_default()
+    pub fn answers(&self) -> crate::error::AppResult<Answers> {
+        stored_json("answers of attempt", self.id, &self.answers)
     }
 
-    pub fn objective_scores(&self) -> BTreeMap<String, i64> {
-        self.objective_scores.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+    /// Empty until the attempt is submitted.
+    pub fn objective_scores(&self) -> crate::error::AppResult<BTreeMap<String, i64>> {
+        self.objective_scores
+            .as_deref()
+            .map_or(Ok(BTreeMap::new()), |s| stored_json("objective scores of attempt", self.id, s))
     }
 
-    pub fn feedback(&self) -> Vec<SectionFeedback> {
-        self.feedback.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+    /// Empty until the attempt is graded.
+    pub fn feedback(&self) -> crate::error::AppResult<Vec<SectionFeedback>> {
+        self.feedback.as_deref().map_or(Ok(Vec::new()), |s| stored_json("feedback of attempt", self.id, s))
     }
+}
+
+/// A JSON column read as `T`, or a logged 500 naming the row.
+fn stored_json<T: serde::de::DeserializeOwned>(what: &str, id: i64, text: &str) -> crate::error::AppResult<T> {
+    serde_json::from_str(text)
+        .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("unreadable {what} {id}: {e}")))
 }
 
 #[derive(Insertable)]

@@ -10,7 +10,7 @@ use crate::auth::RequestCtx;
 use crate::db::schema::{test_answer_reviews, test_attempts, users};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
-use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
+use crate::review::{self, fact, Decision, Form, Item, ListFilter, ReviewQueue, Taken, Waiting};
 use crate::AppState;
 
 /// Free-text answers awaiting a grade (`/review/test-answers`).
@@ -150,7 +150,14 @@ impl ReviewQueue for TestAnswers {
         })
     }
 
-    fn claimable(&self, conn: &mut DbConn, id: i64, reviewer: i64) -> AppResult<Claimable> {
+    fn take_claim(
+        &self,
+        conn: &mut DbConn,
+        id: i64,
+        reviewer: i64,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> AppResult<Taken> {
         let i = service::review_item(conn, id)?;
         if i.attempt.user_id == reviewer {
             return Err(AppError::Forbidden("nobody grades their own test answers".into()));
@@ -158,19 +165,8 @@ impl ReviewQueue for TestAnswers {
         if i.review.status != ReviewStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyGraded, "this answer is already graded"));
         }
-        Ok(Claimable { status: ReviewStatus::Pending.as_str(), claimed_by: i.review.claimed_by })
-    }
-
-    fn take_claim(
-        &self,
-        conn: &mut DbConn,
-        id: i64,
-        status: &'static str,
-        reviewer: i64,
-        now: NaiveDateTime,
-        until: NaiveDateTime,
-    ) -> AppResult<usize> {
-        Ok(review::claim_row!(conn, test_answer_reviews, id, status, reviewer, now, until)?)
+        let rows = review::claim_row!(conn, test_answer_reviews, id, ReviewStatus::Pending, reviewer, now, until)?;
+        Ok(Taken { claimed_by: i.review.claimed_by, rows })
     }
 
     fn decide(&self, st: &AppState, ctx: &RequestCtx, reviewer: i64, id: i64, d: Decision) -> AppResult<()> {

@@ -51,7 +51,7 @@ impl AdminTestView {
             stipend_cents: v.stipend_cents,
             qualification_valid_days: v.qualification_valid_days,
             prerequisites: v.prerequisites()?,
-            sections: v.sections(),
+            sections: v.sections()?,
         })
     }
 }
@@ -169,7 +169,7 @@ pub async fn list_tests(
     let items = rows
         .into_iter()
         .map(|r| {
-            let sections = r.version.sections();
+            let sections = r.version.sections()?;
             Ok(TestListItem {
                 id: r.test.id,
                 version: r.version.version,
@@ -199,19 +199,28 @@ pub struct ApplicantQuestion {
     pub section: String,
     pub prompt: String,
     pub points: i64,
-    /// `single_choice`, `multiple_choice`, `numeric` or `free_text`.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: QuestionType,
     /// The options of choice questions (labels only).
     pub options: Option<Vec<Choice>>,
 }
 
+/// A question's type as the applicant sees it, without how it is marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionType {
+    SingleChoice,
+    MultipleChoice,
+    Numeric,
+    FreeText,
+}
+
 fn applicant_question(section: &str, q: Question) -> ApplicantQuestion {
     let (kind, options) = match q.kind {
-        QuestionKind::SingleChoice { options, .. } => ("single_choice", Some(options)),
-        QuestionKind::MultipleChoice { options, .. } => ("multiple_choice", Some(options)),
-        QuestionKind::Numeric { .. } => ("numeric", None),
-        QuestionKind::FreeText { .. } => ("free_text", None),
+        QuestionKind::SingleChoice { options, .. } => (QuestionType::SingleChoice, Some(options)),
+        QuestionKind::MultipleChoice { options, .. } => (QuestionType::MultipleChoice, Some(options)),
+        QuestionKind::Numeric { .. } => (QuestionType::Numeric, None),
+        QuestionKind::FreeText { .. } => (QuestionType::FreeText, None),
     };
     ApplicantQuestion { id: q.id, section: section.to_string(), prompt: q.prompt, points: q.points, kind, options }
 }
@@ -256,12 +265,12 @@ pub struct AttemptView {
 }
 
 impl AttemptView {
-    fn new(d: AttemptDetail) -> Self {
+    fn new(d: AttemptDetail) -> AppResult<Self> {
         let a = d.attempt;
-        let drawn: std::collections::BTreeSet<String> = a.question_ids().into_iter().collect();
+        let drawn: std::collections::BTreeSet<String> = a.question_ids()?.into_iter().collect();
         let questions = d
             .version
-            .sections()
+            .sections()?
             .into_iter()
             .flat_map(|s| {
                 let title = s.title;
@@ -279,17 +288,17 @@ impl AttemptView {
                 pass_mark_percent: d.version.pass_mark_percent,
                 points_awarded: got as f64 / MILLI as f64,
                 points_possible: max as f64 / MILLI as f64,
-                sections: a.feedback(),
+                sections: a.feedback()?,
             }),
             _ => None,
         };
-        Self {
+        Ok(Self {
             id: a.id,
             test_id: a.test_id,
             test_title: d.test.title,
             test_version: d.version.version,
             status: a.status(),
-            answers: a.answers(),
+            answers: a.answers()?,
             started_at: a.started_at,
             deadline_at: a.deadline_at,
             answers_accepted_until: d.accepts_until,
@@ -299,7 +308,7 @@ impl AttemptView {
             answers_awaiting_review: d.pending_reviews,
             result,
             stipend_cents: a.stipend_cents,
-        }
+        })
     }
 }
 
@@ -322,7 +331,7 @@ impl AttemptView {
 pub async fn start_attempt(state: web::Data<AppState>, user: Worker, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let detail = blocking(move || service::start_attempt(&state, user.id, id)).await?;
-    Ok(HttpResponse::Created().json(AttemptView::new(detail)))
+    Ok(HttpResponse::Created().json(AttemptView::new(detail)?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -369,7 +378,7 @@ pub async fn save_answers(
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let detail = blocking(move || service::save_answers(&state, user.id, id, body.into_inner().answers)).await?;
-    Ok(HttpResponse::Ok().json(AttemptView::new(detail)))
+    Ok(HttpResponse::Ok().json(AttemptView::new(detail)?))
 }
 
 /// Submit an attempt: objective questions are scored at once; free text goes to review.
@@ -387,7 +396,7 @@ pub async fn save_answers(
 pub async fn submit(state: web::Data<AppState>, user: Worker, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let detail = blocking(move || service::submit(&state, user.id, id)).await?;
-    Ok(HttpResponse::Ok().json(AttemptView::new(detail)))
+    Ok(HttpResponse::Ok().json(AttemptView::new(detail)?))
 }
 
 /// One of the signed-in applicant's attempts (anyone else's is "not found").
@@ -404,7 +413,7 @@ pub async fn submit(state: web::Data<AppState>, user: Worker, path: web::Path<i6
 pub async fn get_attempt(state: web::Data<AppState>, user: Applicant, path: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = path.into_inner();
     let detail = blocking(move || service::get_attempt(&state, user.id, id)).await?;
-    Ok(HttpResponse::Ok().json(AttemptView::new(detail)))
+    Ok(HttpResponse::Ok().json(AttemptView::new(detail)?))
 }
 
 /// A free-text answer to grade, with the rubric (reviewers only).

@@ -201,13 +201,13 @@ fn insert_version(
     version_row(conn, id)
 }
 
-fn version_summary(test: &TestRow, v: &VersionRow) -> serde_json::Value {
-    json!({
+fn version_summary(test: &TestRow, v: &VersionRow) -> AppResult<serde_json::Value> {
+    Ok(json!({
         "domain": test.domain, "tier": test.tier, "title": test.title, "version": v.version,
         "time_limit_minutes": v.time_limit_minutes, "pass_mark_percent": v.pass_mark_percent,
         "attempt_limit": v.attempt_limit, "cooldown_hours": v.cooldown_hours, "stipend_cents": v.stipend_cents,
-        "questions": v.sections().iter().map(|s| s.questions.len()).sum::<usize>(),
-    })
+        "questions": v.sections()?.iter().map(|s| s.questions.len()).sum::<usize>(),
+    }))
 }
 
 /// An admin creates a test (version 1).
@@ -244,7 +244,7 @@ pub fn create_test(
                 action: AuditAction::TestCreated,
                 subject_type: AuditSubject::QualificationTest,
                 subject_id: Some(id.to_string()),
-                summary: json!({"after": version_summary(&test, &version)}),
+                summary: json!({"after": version_summary(&test, &version)?}),
             },
         )?;
         Ok((test, version))
@@ -290,7 +290,7 @@ pub fn update_test(
                 action: AuditAction::TestVersioned,
                 subject_type: AuditSubject::QualificationTest,
                 subject_id: Some(test_id.to_string()),
-                summary: json!({"before": version_summary(&before, &old), "after": version_summary(&test, &version)}),
+                summary: json!({"before": version_summary(&before, &old)?, "after": version_summary(&test, &version)?}),
             },
         )?;
         Ok((test, version))
@@ -615,7 +615,7 @@ pub fn start_attempt(st: &AppState, user_id: i64, test_id: i64) -> AppResult<Att
             };
             return Err(first.into_error(extra));
         }
-        let drawn = grading::draw_questions(&version.sections(), &mut rand::thread_rng());
+        let drawn = grading::draw_questions(&version.sections()?, &mut rand::thread_rng());
         let inserted = diesel::insert_into(test_attempts::table)
             .values(NewAttemptRow {
                 test_id,
@@ -697,8 +697,8 @@ fn check_answer(q: &Question, a: &Answer) -> bool {
     }
 }
 
-fn questions_by_id(version: &VersionRow) -> BTreeMap<String, Question> {
-    version.sections().into_iter().flat_map(|s| s.questions).map(|q| (q.id.clone(), q)).collect()
+fn questions_by_id(version: &VersionRow) -> AppResult<BTreeMap<String, Question>> {
+    Ok(version.sections()?.into_iter().flat_map(|s| s.questions).map(|q| (q.id.clone(), q)).collect())
 }
 
 /// Autosave: merges `answers` into the attempt's saved answers.
@@ -708,8 +708,8 @@ pub fn save_answers(st: &AppState, user_id: i64, id: i64, answers: Answers) -> A
         let attempt = own_attempt(conn, user_id, id)?;
         writable(st, &attempt, now)?;
         let version = version_row(conn, attempt.test_version_id)?;
-        let questions = questions_by_id(&version);
-        let drawn: BTreeSet<String> = attempt.question_ids().into_iter().collect();
+        let questions = questions_by_id(&version)?;
+        let drawn: BTreeSet<String> = attempt.question_ids()?.into_iter().collect();
         let errors: Vec<FieldError> = answers
             .iter()
             .filter(|(qid, a)| !drawn.contains(*qid) || !questions.get(*qid).is_some_and(|q| check_answer(q, a)))
@@ -724,7 +724,7 @@ pub fn save_answers(st: &AppState, user_id: i64, id: i64, answers: Answers) -> A
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
-        let mut saved = attempt.answers();
+        let mut saved = attempt.answers()?;
         saved.extend(answers);
         diesel::update(test_attempts::table.find(id)).set(test_attempts::answers.eq(to_json(&saved)?)).execute(conn)?;
         let attempt = attempt_row(conn, id)?;
@@ -754,11 +754,11 @@ fn close_attempt(
     closed_at: NaiveDateTime,
 ) -> AppResult<bool> {
     let version = version_row(conn, attempt.test_version_id)?;
-    let questions = questions_by_id(&version);
-    let answers = attempt.answers();
+    let questions = questions_by_id(&version)?;
+    let answers = attempt.answers()?;
     let mut scores = BTreeMap::new();
     let mut reviews = Vec::new();
-    for qid in attempt.question_ids() {
+    for qid in attempt.question_ids()? {
         let Some(q) = questions.get(&qid) else { continue };
         let given = answers.get(&qid);
         match grading::score_objective(q, given) {
@@ -818,14 +818,14 @@ fn finalize(
     let attempt = attempt_row(conn, attempt_id)?;
     let test = test_row(conn, attempt.test_id)?;
     let version = version_row(conn, attempt.test_version_id)?;
-    let sections = version.sections();
-    let mut awarded = attempt.objective_scores();
+    let sections = version.sections()?;
+    let mut awarded = attempt.objective_scores()?;
     let reviewed: Vec<(String, Option<i64>)> = test_answer_reviews::table
         .filter(test_answer_reviews::attempt_id.eq(attempt_id))
         .select((test_answer_reviews::question_id, test_answer_reviews::points_awarded))
         .load(conn)?;
     awarded.extend(reviewed.into_iter().map(|(q, p)| (q, p.unwrap_or(0))));
-    let (got, max, feedback) = grading::tally(&sections, &attempt.question_ids(), &awarded);
+    let (got, max, feedback) = grading::tally(&sections, &attempt.question_ids()?, &awarded);
     let passed = grading::passes(got, max, version.pass_mark_percent);
     let score = grading::percent(got, max);
     let status = if passed { AttemptStatus::Passed } else { AttemptStatus::Failed };
@@ -938,7 +938,7 @@ pub fn queue_item(conn: &mut DbConn, review: ReviewRow) -> AppResult<QueueItem> 
     let attempt = attempt_row(conn, review.attempt_id)?;
     let test = test_row(conn, attempt.test_id)?;
     let version = version_row(conn, attempt.test_version_id)?;
-    let question = questions_by_id(&version).remove(&review.question_id);
+    let question = questions_by_id(&version)?.remove(&review.question_id);
     Ok(QueueItem { review, attempt, test, question })
 }
 

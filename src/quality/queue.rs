@@ -13,7 +13,7 @@ use crate::db::like::coalesce;
 use crate::db::schema::{standing_moves, users};
 use crate::db::DbConn;
 use crate::error::AppResult;
-use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
+use crate::review::{self, fact, Decision, Form, Item, ListFilter, ReviewQueue, Taken, Waiting};
 use crate::AppState;
 
 /// Standing moves to confirm and appeals of moves (`/review/standing-moves`).
@@ -144,22 +144,18 @@ impl ReviewQueue for StandingMoves {
         })
     }
 
-    fn claimable(&self, conn: &mut DbConn, id: i64, reviewer: i64) -> AppResult<Claimable> {
-        let m = service::move_row(conn, id)?;
-        let status = service::may_review(&m, reviewer)?;
-        Ok(Claimable { status: status.as_str(), claimed_by: m.claimed_by })
-    }
-
     fn take_claim(
         &self,
         conn: &mut DbConn,
         id: i64,
-        status: &'static str,
         reviewer: i64,
         now: NaiveDateTime,
         until: NaiveDateTime,
-    ) -> AppResult<usize> {
-        Ok(review::claim_row!(conn, standing_moves, id, status, reviewer, now, until)?)
+    ) -> AppResult<Taken> {
+        let m = service::move_row(conn, id)?;
+        let status = service::may_review(&m, reviewer)?;
+        let rows = review::claim_row!(conn, standing_moves, id, status, reviewer, now, until)?;
+        Ok(Taken { claimed_by: m.claimed_by, rows })
     }
 
     fn decide(&self, st: &AppState, ctx: &RequestCtx, reviewer: i64, id: i64, d: Decision) -> AppResult<()> {

@@ -283,21 +283,8 @@ fn apply_move(
         ));
     }
     let deadline = now + crate::settings::current(conn, st)?.appeal_window();
-    let changed = diesel::update(
-        standing_moves::table
-            .filter(standing_moves::id.eq(id))
-            .filter(standing_moves::status.eq(MoveStatus::Proposed.as_str())),
-    )
-    .set((
-        standing_moves::status.eq(MoveStatus::Applied.as_str()),
-        standing_moves::effective_at.eq(now),
-        standing_moves::appeal_deadline.eq(deadline),
-    ))
-    .execute(conn)?;
-    if changed != 1 {
-        return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this move is already decided"));
-    }
-    set_tier(conn, now, m.user_id, &m.domain, m.to_tier.as_str())?;
+    mark_applied(conn, id, now, deadline)?;
+    set_tier(conn, now, m.user_id, &m.domain, m.to_tier)?;
     let direction = m.direction;
     decisions::record(
         conn,
@@ -329,20 +316,7 @@ fn apply_move(
         },
     )?;
     let user = crate::auth::service::find_user(conn, m.user_id)?;
-    let (subject, headline) = match direction {
-        Direction::Promotion => (
-            format!("Your standing in {}: promoted to {} work", m.domain, m.to_tier),
-            format!("Your sustained quality in {} opens {} project types to you.", m.domain, m.to_tier),
-        ),
-        Direction::Demotion => (
-            format!("Your standing in {}: moved back to entry-level work", m.domain),
-            format!(
-                "From now on you work on entry-level {} project types only; the rest of your account is unchanged and \
-                 work you already did is paid as agreed.",
-                m.domain
-            ),
-        ),
-    };
+    let (subject, headline) = move_email_text(direction, &m.domain, m.to_tier);
     notifications::enqueue(
         conn,
         now,
@@ -364,9 +338,44 @@ fn apply_move(
     move_row(conn, id)
 }
 
+/// A proposed move becomes applied, with its appeal deadline: a 409 `already_decided`
+/// when another decision got there first (the conditional UPDATE decides).
+fn mark_applied(conn: &mut DbConn, id: i64, now: NaiveDateTime, deadline: NaiveDateTime) -> AppResult<()> {
+    let changed = diesel::update(
+        standing_moves::table.filter(standing_moves::id.eq(id)).filter(standing_moves::status.eq(MoveStatus::Proposed)),
+    )
+    .set((
+        standing_moves::status.eq(MoveStatus::Applied),
+        standing_moves::effective_at.eq(now),
+        standing_moves::appeal_deadline.eq(deadline),
+    ))
+    .execute(conn)?;
+    if changed != 1 {
+        return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this move is already decided"));
+    }
+    Ok(())
+}
+
+/// The subject and headline of the email announcing an applied move.
+fn move_email_text(direction: Direction, domain: &str, to: StandingTier) -> (String, String) {
+    match direction {
+        Direction::Promotion => (
+            format!("Your standing in {domain}: promoted to {to} work"),
+            format!("Your sustained quality in {domain} opens {to} project types to you."),
+        ),
+        Direction::Demotion => (
+            format!("Your standing in {domain}: moved back to entry-level work"),
+            format!(
+                "From now on you work on entry-level {domain} project types only; the rest of your account is \
+                 unchanged and work you already did is paid as agreed."
+            ),
+        ),
+    }
+}
+
 /// Sets the tier of a standing (created if the run has not seen it yet); the figures
 /// restart from now.
-fn set_tier(conn: &mut DbConn, now: NaiveDateTime, user_id: i64, domain: &str, to: &str) -> AppResult<()> {
+fn set_tier(conn: &mut DbConn, now: NaiveDateTime, user_id: i64, domain: &str, to: StandingTier) -> AppResult<()> {
     let exists: i64 = domain_standings::table
         .filter(domain_standings::user_id.eq(user_id))
         .filter(domain_standings::domain.eq(domain))
@@ -659,7 +668,7 @@ fn decide_move_appeal(
         ))
         .execute(conn)?;
     if !uphold {
-        set_tier(conn, now, m.user_id, &m.domain, m.from_tier.as_str())?;
+        set_tier(conn, now, m.user_id, &m.domain, m.from_tier)?;
     }
     decisions::record(
         conn,
@@ -1027,6 +1036,20 @@ pub fn reviewer_accuracy(st: &AppState, after: Option<i64>, limit: Option<i64>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_move_email_names_the_domain_and_the_new_tier() {
+        let (subject, headline) = move_email_text(Direction::Promotion, "law", StandingTier::Advanced);
+        assert_eq!(subject, "Your standing in law: promoted to advanced work");
+        assert_eq!(headline, "Your sustained quality in law opens advanced project types to you.");
+        let (subject, headline) = move_email_text(Direction::Demotion, "law", StandingTier::Entry);
+        assert_eq!(subject, "Your standing in law: moved back to entry-level work");
+        assert_eq!(
+            headline,
+            "From now on you work on entry-level law project types only; the rest of your account is unchanged and \
+             work you already did is paid as agreed."
+        );
+    }
 
     #[test]
     fn an_appeal_email_names_the_tier_from_now_on() {

@@ -21,6 +21,7 @@ use crate::db::schema::{b_notices, payout_items, payout_rails, tax_forms, tax_pr
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
 use crate::notifications::{self, templates};
+use crate::payouts::model::Rail;
 use crate::AppState;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
@@ -43,14 +44,14 @@ pub struct TaxForm {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RailRule {
-    pub rail: String,
+    pub rail: Rail,
     /// Reported by the rail on Form 1099-K, so excluded from the payer's 1099-NEC.
     pub reported_by_rail: bool,
     pub note: String,
 }
 
 fn rails(conn: &mut DbConn) -> AppResult<Vec<RailRule>> {
-    let rows: Vec<(String, bool, String)> = payout_rails::table
+    let rows: Vec<(Rail, bool, String)> = payout_rails::table
         .order(payout_rails::rail)
         .select((payout_rails::rail, payout_rails::reported_by_rail, payout_rails::reporting_note))
         .load(conn)?;
@@ -79,9 +80,9 @@ fn year_instants(year: i64, tz: chrono_tz::Tz) -> AppResult<(NaiveDateTime, Naiv
 /// docs/tax.md), never of the import of the settlement.
 pub fn year_totals(conn: &mut DbConn, year: i64) -> AppResult<BTreeMap<i64, YearTotals>> {
     let (from, to) = year_bounds(year)?;
-    let reported_by_rail: HashMap<String, bool> =
+    let reported_by_rail: HashMap<Rail, bool> =
         rails(conn)?.into_iter().map(|r| (r.rail, r.reported_by_rail)).collect();
-    let rows: Vec<(i64, String, i64, i64)> = payout_items::table
+    let rows: Vec<(i64, Rail, i64, i64)> = payout_items::table
         .filter(payout_items::status.eq(crate::payouts::model::ItemStatus::Paid))
         .filter(payout_items::paid_on.ge(from))
         .filter(payout_items::paid_on.lt(to))
@@ -95,7 +96,13 @@ pub fn year_totals(conn: &mut DbConn, year: i64) -> AppResult<BTreeMap<i64, Year
     let mut totals: BTreeMap<i64, YearTotals> = BTreeMap::new();
     for (user, rail, gross, withheld) in rows {
         let t = totals.entry(user).or_default();
-        if reported_by_rail.get(&rail).copied().unwrap_or(false) {
+        // Every item's rail has its row (a foreign key): a missing one is a broken
+        // database, never a reportable default.
+        let by_rail = reported_by_rail
+            .get(&rail)
+            .copied()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("payout rail {rail} has no reporting rule")))?;
+        if by_rail {
             t.excluded_cents += gross;
         } else {
             t.reportable_cents += gross;
@@ -156,7 +163,7 @@ pub struct UnsettledItem {
     pub item_id: i64,
     pub batch_id: i64,
     pub contributor_id: i64,
-    pub rail: String,
+    pub rail: Rail,
     pub gross_cents: i64,
     pub withheld_cents: i64,
     #[serde(with = "crate::clock::utc")]
@@ -167,7 +174,7 @@ pub struct UnsettledItem {
 fn sent_not_settled(conn: &mut DbConn, year: i64, tz: chrono_tz::Tz) -> AppResult<Vec<UnsettledItem>> {
     use crate::db::schema::payout_batches;
     let (from, to) = year_instants(year, tz)?;
-    type Row = (i64, i64, i64, String, i64, i64, Option<NaiveDateTime>);
+    type Row = (i64, i64, i64, Rail, i64, i64, Option<NaiveDateTime>);
     let rows: Vec<Row> = payout_items::table
         .inner_join(payout_batches::table)
         .filter(payout_items::status.eq(crate::payouts::model::ItemStatus::Pending))

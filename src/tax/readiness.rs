@@ -93,7 +93,7 @@ pub fn requirements(facts: &TaxFacts) -> Vec<Requirement> {
         );
     }
     if status.required {
-        let why = status.reasons.join(", ").replace('_', " ");
+        let why = status.reasons_text().replace('_', " ");
         out.push(
             Requirement::new(
                 RequirementCode::BackupWithholding,
@@ -127,7 +127,7 @@ mod tests {
         f.withholding.w9_due_by = chrono::NaiveDate::from_ymd_opt(2026, 7, 1);
         f.withholding.tin_validation_due = true;
         f.withholding.required = true;
-        f.withholding.reasons = vec!["second_b_notice".into()];
+        f.withholding.reasons = vec![crate::tax::service::WithholdingReason::SecondBNotice];
         let reqs = requirements(&f);
         let seen: Vec<(RequirementCode, S, Vec<Blocks>)> =
             reqs.iter().map(|r| (r.code, r.status, r.blocks.clone())).collect();

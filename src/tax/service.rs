@@ -222,11 +222,24 @@ pub const FIRST_NOTICE_BUSINESS_DAYS: u32 = 30;
 /// CP2100A notice or the date you received it, whichever is later".
 pub const B_NOTICE_SEND_BUSINESS_DAYS: u32 = 15;
 
+crate::text_enum! {
+    /// Why a payee's payments are withheld on (IRC §3406(a)(1)).
+    pub enum WithholdingReason {
+        /// No W-9 on file (no TIN furnished).
+        TinMissing = "tin_missing",
+        /// The payee certified on the W-9 that they are subject to backup withholding.
+        PayeeCertifiedSubject = "payee_certified_subject",
+        /// A first B-notice unanswered past its 30 business days.
+        FirstBNotice = "first_b_notice",
+        /// A second B-notice, until the TIN is validated.
+        SecondBNotice = "second_b_notice",
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WithholdingStatus {
     pub required: bool,
-    /// `tin_missing`, `payee_certified_subject`, `first_b_notice`, `second_b_notice`.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<WithholdingReason>,
     /// Rate applied when required, e.g. "0.24".
     #[schema(value_type = String)]
     pub rate: Decimal,
@@ -321,8 +334,8 @@ fn withholding_of(
     }
     let reasons = &mut status.reasons;
     match &profile {
-        None => reasons.push("tin_missing".to_string()),
-        Some(p) if p.subject_to_backup_withholding => reasons.push("payee_certified_subject".to_string()),
+        None => reasons.push(WithholdingReason::TinMissing),
+        Some(p) if p.subject_to_backup_withholding => reasons.push(WithholdingReason::PayeeCertifiedSubject),
         _ => {}
     }
     for n in notices {
@@ -335,14 +348,14 @@ fn withholding_of(
                     continue;
                 }
                 if today >= starts_on {
-                    reasons.push("first_b_notice".to_string());
+                    reasons.push(WithholdingReason::FirstBNotice);
                 } else {
                     status.w9_due_by = Some(status.w9_due_by.map_or(starts_on, |d| d.min(starts_on)));
                 }
             }
             // A second notice stands until the IRS or SSA validates the TIN.
             NoticeKind::Second => {
-                reasons.push("second_b_notice".to_string());
+                reasons.push(WithholdingReason::SecondBNotice);
                 status.tin_validation_due = true;
             }
         }
@@ -350,6 +363,13 @@ fn withholding_of(
     reasons.dedup();
     status.required = !status.reasons.is_empty();
     status
+}
+
+impl WithholdingStatus {
+    /// The reasons as a memo or a sentence names them: `first_b_notice, second_b_notice`.
+    pub fn reasons_text(&self) -> String {
+        self.reasons.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+    }
 }
 
 pub use super::model::NoticeKind;
@@ -754,7 +774,10 @@ mod tests {
         assert!(!waiting.required);
         assert_eq!(waiting.w9_due_by, NaiveDate::from_ymd_opt(2027, 1, 6));
         let started = withholding_of(Some(&signed_before), &first, rate, NaiveDate::from_ymd_opt(2027, 1, 6).unwrap());
-        assert_eq!((started.required, started.reasons.as_slice()), (true, ["first_b_notice".to_string()].as_slice()));
+        assert_eq!(
+            (started.required, started.reasons.as_slice()),
+            (true, [WithholdingReason::FirstBNotice].as_slice())
+        );
         let cured = w9(at(2026, 12, 1), "individual", None);
         let after = withholding_of(Some(&cured), &first, rate, NaiveDate::from_ymd_opt(2027, 2, 1).unwrap());
         assert!(!after.required && after.w9_due_by.is_none());

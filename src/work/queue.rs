@@ -13,7 +13,7 @@ use crate::db::schema::{users, work_appeals, work_records};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, ProblemCode};
 use crate::ledger::money::dollars;
-use crate::review::{self, fact, Claimable, Decision, Form, Item, ListFilter, ReviewQueue, Waiting};
+use crate::review::{self, fact, Decision, Form, Item, ListFilter, ReviewQueue, Taken, Waiting};
 use crate::AppState;
 
 /// Pending work records (`/review/work-records`).
@@ -163,7 +163,14 @@ impl ReviewQueue for WorkRecords {
         })
     }
 
-    fn claimable(&self, conn: &mut DbConn, id: i64, reviewer: i64) -> AppResult<Claimable> {
+    fn take_claim(
+        &self,
+        conn: &mut DbConn,
+        id: i64,
+        reviewer: i64,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> AppResult<Taken> {
         let record = service::record_row(conn, id)?;
         if record.contributor_id == reviewer {
             return Err(AppError::Forbidden("nobody reviews their own work".into()));
@@ -171,19 +178,8 @@ impl ReviewQueue for WorkRecords {
         if record.status() != WorkStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this work record is already decided"));
         }
-        Ok(Claimable { status: WorkStatus::Pending.as_str(), claimed_by: record.claimed_by })
-    }
-
-    fn take_claim(
-        &self,
-        conn: &mut DbConn,
-        id: i64,
-        status: &'static str,
-        reviewer: i64,
-        now: NaiveDateTime,
-        until: NaiveDateTime,
-    ) -> AppResult<usize> {
-        Ok(review::claim_row!(conn, work_records, id, status, reviewer, now, until)?)
+        let rows = review::claim_row!(conn, work_records, id, WorkStatus::Pending, reviewer, now, until)?;
+        Ok(Taken { claimed_by: record.claimed_by, rows })
     }
 
     fn decide(&self, st: &AppState, ctx: &RequestCtx, reviewer: i64, id: i64, d: Decision) -> AppResult<()> {
@@ -284,25 +280,22 @@ impl ReviewQueue for Appeals {
         })
     }
 
-    fn claimable(&self, conn: &mut DbConn, id: i64, reviewer: i64) -> AppResult<Claimable> {
+    fn take_claim(
+        &self,
+        conn: &mut DbConn,
+        id: i64,
+        reviewer: i64,
+        now: NaiveDateTime,
+        until: NaiveDateTime,
+    ) -> AppResult<Taken> {
         let appeal = service::appeal_row(conn, id)?;
         service::may_decide_appeal(&appeal, reviewer)?;
         if appeal.status != super::model::AppealStatus::Pending {
             return Err(AppError::conflict(ProblemCode::AlreadyDecided, "this appeal is already decided"));
         }
-        Ok(Claimable { status: "pending", claimed_by: appeal.claimed_by })
-    }
-
-    fn take_claim(
-        &self,
-        conn: &mut DbConn,
-        id: i64,
-        status: &'static str,
-        reviewer: i64,
-        now: NaiveDateTime,
-        until: NaiveDateTime,
-    ) -> AppResult<usize> {
-        Ok(review::claim_row!(conn, work_appeals, id, status, reviewer, now, until)?)
+        let rows =
+            review::claim_row!(conn, work_appeals, id, super::model::AppealStatus::Pending, reviewer, now, until)?;
+        Ok(Taken { claimed_by: appeal.claimed_by, rows })
     }
 
     fn decide(&self, st: &AppState, ctx: &RequestCtx, reviewer: i64, id: i64, d: Decision) -> AppResult<()> {

@@ -630,9 +630,9 @@ pub fn approve_in_bulk(
     for &id in ids {
         let outcome = st.db.tx_sync(|conn| {
             let now = st.clock.now();
-            let before = review::ReviewQueue::claimable(&super::queue::WorkRecords, conn, id, reviewer_id)?;
             let until = review::claim_until(st, now);
-            if review::claim_row!(conn, work_records, id, before.status, reviewer_id, now, until)? != 1 {
+            let taken = review::ReviewQueue::take_claim(&super::queue::WorkRecords, conn, id, reviewer_id, now, until)?;
+            if taken.rows != 1 {
                 return Err(review::claimed_by_other(record_row(conn, id)?.claim_expires_at));
             }
             record_decision(conn, st, ctx, reviewer_id, id, &d, true)

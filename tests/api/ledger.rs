@@ -5,7 +5,7 @@ use actix_web::web;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::support::{Backend, TestApp};
+use crate::support::{logs, Backend, TestApp};
 use crate::work::{assert_ledger_balanced, world};
 
 both_backends!(
@@ -16,6 +16,7 @@ both_backends!(
     the_database_refuses_an_unbalanced_transaction,
     the_database_refuses_payout_totals_that_do_not_add_up,
     amounts_formatted_in_sql_read_as_the_service_formats_them,
+    an_unknown_stored_account_kind_is_an_error_never_a_default,
 );
 
 /// Runs `statements` in one database transaction that is then rolled back: `Ok` when the
@@ -507,4 +508,37 @@ async fn amounts_formatted_in_sql_read_as_the_service_formats_them(backend: Back
     for (v, a) in rendered {
         assert_eq!(a, amount(v), "{v} cents on {backend:?}");
     }
+}
+
+/// A contributor's ledger reads each entry's account kind typed (`AccountKind`): a kind
+/// no enum knows is refused by the CHECK when written by hand, and where the CHECK is
+/// bypassed, the ledger is a logged 500, never an entry shown as `available`. The
+/// adjustments' status filter is a closed set too: another value is a 400.
+async fn an_unknown_stored_account_kind_is_an_error_never_a_default(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app, 1).await;
+    let dee = w.contributors[0].0;
+    let (status, bonus) = app
+        .adjust(
+            &w.finance.access,
+            json!({"contributor_id": dee, "kind": "bonus", "amount_cents": 500, "reason": "thanks"}),
+        )
+        .await;
+    assert_eq!((status, bonus["status"].as_str()), (201, Some("posted")), "{bonus}");
+    let (status, posted) = app.get("/ledger/adjustments?status=posted", Some(&w.finance.access)).await;
+    assert_eq!((status, posted["items"][0]["id"].clone()), (200, bonus["id"].clone()), "{posted}");
+    let (status, body) = app.get("/ledger/adjustments?status=cancelled", Some(&w.finance.access)).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_query")), "{body}");
+    let (status, ledger) = app.get(&format!("/contributors/{dee}/ledger"), Some(&w.finance.access)).await;
+    assert_eq!((status, ledger["entries"][0]["account"].as_str()), (200, Some("available")), "{ledger}");
+
+    let savings = format!("UPDATE ledger_accounts SET kind = 'savings' WHERE code = 'user:{dee}:available'");
+    let refused = crate::payouts::raw_sql(&app, vec![savings.clone()]).await;
+    assert!(refused.is_err(), "the database accepted {savings}");
+    let bypass =
+        crate::payouts::past_checks(backend, &[("ledger_accounts", "ledger_accounts_kind_check")], vec![savings]);
+    crate::payouts::raw_sql(&app, bypass).await.unwrap();
+    let (status, body) = app.get(&format!("/contributors/{dee}/ledger"), Some(&w.finance.access)).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(logs::captured().contains("unknown AccountKind \"savings\""), "the cause is logged");
 }

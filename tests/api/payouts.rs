@@ -812,6 +812,23 @@ async fn batch_reasons_are_the_readiness_codes(backend: Backend) {
 }
 
 /// Runs raw SQL on one connection, in a transaction.
+/// `statements` as [`raw_sql`] runs them past the CHECKs: between SQLite's
+/// `ignore_check_constraints` on and off, after PostgreSQL drops each `(table,
+/// constraint)`.
+pub(crate) fn past_checks(backend: Backend, constraints: &[(&str, &str)], statements: Vec<String>) -> Vec<String> {
+    match backend {
+        Backend::Sqlite => std::iter::once("PRAGMA ignore_check_constraints = ON".to_string())
+            .chain(statements)
+            .chain(std::iter::once("PRAGMA ignore_check_constraints = OFF".to_string()))
+            .collect(),
+        Backend::Postgres => constraints
+            .iter()
+            .map(|(table, constraint)| format!("ALTER TABLE {table} DROP CONSTRAINT {constraint}"))
+            .chain(statements)
+            .collect(),
+    }
+}
+
 pub(crate) async fn raw_sql(app: &TestApp, statements: Vec<String>) -> Result<(), String> {
     let state = app.state.clone();
     actix_web::web::block(move || {

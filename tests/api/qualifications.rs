@@ -19,6 +19,7 @@ both_backends!(
     a_prerequisite_qualification_gates_a_test,
     a_credential_prerequisite_names_a_known_kind_and_an_unreadable_one_opens_nothing,
     unreadable_required_qualifications_open_no_project_type,
+    unreadable_questions_or_answers_are_an_error_never_empty,
 );
 
 const RUBRIC: &str = "Full marks only when the answer names idempotency keys";
@@ -556,4 +557,35 @@ async fn unreadable_required_qualifications_open_no_project_type(backend: Backen
     let (status, body) = jo.get("/me/qualifications").await;
     assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
     assert!(logs::captured().contains("unreadable required qualifications"), "the cause is logged");
+}
+
+/// A test version's sections and an attempt's answers are stored as JSON (no CHECK holds
+/// them): ones that no longer read (a question type the enum does not know, a truncated
+/// answer list, written past the API) are a logged 500, never a test without questions
+/// or an attempt without answers.
+async fn unreadable_questions_or_answers_are_an_error_never_empty(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let test_id = create_test(&app, &admin, objective_test("math", "generalist", 3, 24, json!([]))).await;
+    let ana = Person::new(&app, "ana@example.com", &seen).await;
+    let (status, attempt) = ana.start(test_id).await;
+    assert_eq!(status, 201, "{attempt}");
+    let id = attempt["id"].as_i64().unwrap();
+    let (status, _) = ana.put(&format!("/attempts/{id}/answers"), json!({"answers": {"q1": "opt-seven"}})).await;
+    assert_eq!(status, 200);
+
+    let truncated = format!("UPDATE test_attempts SET answers = '{{\"q1\": ' WHERE id = {id}");
+    crate::payouts::raw_sql(&app, vec![truncated]).await.unwrap();
+    let (status, body) = ana.get(&format!("/attempts/{id}")).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(logs::captured().contains(&format!("unreadable answers of attempt {id}")), "the cause is logged");
+
+    let slider = format!(
+        "UPDATE test_versions SET sections = REPLACE(sections, '\"numeric\"', '\"slider\"') WHERE test_id = {test_id}"
+    );
+    crate::payouts::raw_sql(&app, vec![slider]).await.unwrap();
+    let (status, body) = ana.get("/tests").await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(logs::captured().contains("unreadable sections of test version"), "the cause is logged");
 }

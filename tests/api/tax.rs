@@ -4,7 +4,12 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::support::{logs, Backend, TestApp};
 
-both_backends!(w9_validates_masks_and_versions_tins, b_notices_drive_backup_withholding, thresholds_and_rails_are_data);
+both_backends!(
+    w9_validates_masks_and_versions_tins,
+    b_notices_drive_backup_withholding,
+    thresholds_and_rails_are_data,
+    an_unknown_stored_rail_is_an_error_never_a_default,
+);
 
 fn w9(tin_type: &str, tin: &str) -> Value {
     json!({
@@ -202,4 +207,27 @@ async fn thresholds_and_rails_are_data(backend: Backend) {
         .put("/admin/tax-thresholds/2028", Some(&applicant.access), json!({"threshold_cents": 1, "source": "x"}))
         .await;
     assert_eq!(status, 403);
+}
+
+/// The year-end report reads the rails' reporting rules typed (`Rail`): a rail no enum
+/// knows is refused by the CHECK when written by hand, and where the CHECK is bypassed,
+/// the report is a logged 500, never a rail whose payments count as reportable.
+async fn an_unknown_stored_rail_is_an_error_never_a_default(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.admin().await;
+    let finance = app.staff(&admin, "fin@gatehouse.test", &["finance"]).await;
+    let (status, report) = app.get("/tax/1099-nec/2026", Some(&finance.access)).await;
+    assert_eq!(status, 200, "{report}");
+    let rails: Vec<&str> = report["rails"].as_array().unwrap().iter().map(|r| r["rail"].as_str().unwrap()).collect();
+    assert_eq!(rails, ["ach", "paypal", "wise"]);
+
+    let pigeon = "INSERT INTO payout_rails (rail, reported_by_rail, reporting_note) VALUES ('pigeon', FALSE, 'by air')"
+        .to_string();
+    let refused = crate::payouts::raw_sql(&app, vec![pigeon.clone()]).await;
+    assert!(refused.is_err(), "the database accepted {pigeon}");
+    let bypass = crate::payouts::past_checks(backend, &[("payout_rails", "payout_rails_rail_check")], vec![pigeon]);
+    crate::payouts::raw_sql(&app, bypass).await.unwrap();
+    let (status, body) = app.get("/tax/1099-nec/2026", Some(&finance.access)).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(logs::captured().contains("unknown Rail \"pigeon\""), "the cause is logged");
 }
