@@ -548,7 +548,7 @@ pub fn build_batch(
                         c.contributor_id
                     )));
                 };
-                let withholds = payer_withholds.get(rail.as_str()).copied().ok_or_else(|| {
+                let withholds = payer_withholds.get(&rail).copied().ok_or_else(|| {
                     AppError::Internal(anyhow::anyhow!("rail {} missing from payout_rails", rail.as_str()))
                 })?;
                 let withheld = if w.required && withholds { withheld_amount(c.available_cents, w.rate) } else { 0 };

@@ -260,9 +260,9 @@ pub struct WithholdingStatus {
 /// are is data (`payout_rails.reported_by_rail`), so the rule follows the same row as
 /// the year-end exclusion and the two cannot disagree. Returns, per rail name, whether
 /// the payer withholds on it.
-pub fn payer_withholds_by_rail(conn: &mut DbConn) -> AppResult<HashMap<String, bool>> {
+pub fn payer_withholds_by_rail(conn: &mut DbConn) -> AppResult<HashMap<crate::payouts::model::Rail, bool>> {
     use crate::db::schema::payout_rails;
-    let rows: Vec<(String, bool)> =
+    let rows: Vec<(crate::payouts::model::Rail, bool)> =
         payout_rails::table.select((payout_rails::rail, payout_rails::reported_by_rail)).load(conn)?;
     Ok(rows.into_iter().map(|(rail, by_rail)| (rail, !by_rail)).collect())
 }
