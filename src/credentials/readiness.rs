@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 
 use super::model::{Credential, CredentialStatus};
+use crate::db::among::Among;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::readiness::{Person, Provider, ProviderFacts, Requirement, RequirementCode, RequirementStatus as S};
@@ -25,9 +26,9 @@ impl Provider for Credentials {
         conn: &mut DbConn,
         _now: NaiveDateTime,
         people: &[Person],
+        among: Among<'_>,
     ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
-        let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
-        let mut lists = super::service::lists_of(conn, &ids)?;
+        let mut lists = super::service::lists_of(conn, among)?;
         Ok(people
             .iter()
             .map(|p| {

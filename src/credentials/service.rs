@@ -42,12 +42,13 @@ pub fn list_mine(
 }
 
 /// [`list_mine`] for many users at once (readiness in bulk), by user id.
-pub fn lists_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Vec<Credential>>> {
-    let rows: Vec<Credential> = credentials::table
-        .filter(credentials::user_id.eq_any(user_ids))
-        .order((credentials::user_id.asc(), credentials::id.desc()))
-        .select(Credential::as_select())
-        .load(conn)?;
+pub fn lists_of(conn: &mut DbConn, among: crate::db::among::Among<'_>) -> AppResult<HashMap<i64, Vec<Credential>>> {
+    let rows: Vec<Credential> = crate::among!(
+        credentials::table.order((credentials::user_id.asc(), credentials::id.desc())).select(Credential::as_select()),
+        credentials::user_id,
+        among
+    )
+    .load(conn)?;
     let mut out: HashMap<i64, Vec<Credential>> = HashMap::new();
     for c in rows {
         let list = out.entry(c.user_id).or_default();

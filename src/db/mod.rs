@@ -313,6 +313,7 @@ fn names(versions: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> 
     versions.into_iter().map(|v| v.to_string()).collect()
 }
 
+pub mod among;
 pub mod like;
 pub mod page;
 

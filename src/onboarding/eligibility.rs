@@ -176,17 +176,23 @@ pub fn final_payout(user: &User, released: bool) -> bool {
 
 /// The authorizations ever verified for each of `user_ids` (superseded renewals
 /// included), oldest first.
-pub fn verified_spans_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Vec<VerifiedSpan>>> {
-    let rows: Vec<(i64, NaiveDateTime, Option<NaiveDate>)> = work_authorizations::table
-        .filter(work_authorizations::user_id.eq_any(user_ids))
-        .filter(work_authorizations::verified_at.is_not_null())
-        .order((work_authorizations::user_id.asc(), work_authorizations::verified_at.asc()))
-        .select((
-            work_authorizations::user_id,
-            work_authorizations::verified_at.assume_not_null(),
-            work_authorizations::reverify_on,
-        ))
-        .load(conn)?;
+pub fn verified_spans_of(
+    conn: &mut DbConn,
+    among: crate::db::among::Among<'_>,
+) -> AppResult<HashMap<i64, Vec<VerifiedSpan>>> {
+    let rows: Vec<(i64, NaiveDateTime, Option<NaiveDate>)> = crate::among!(
+        work_authorizations::table
+            .filter(work_authorizations::verified_at.is_not_null())
+            .order((work_authorizations::user_id.asc(), work_authorizations::verified_at.asc()))
+            .select((
+                work_authorizations::user_id,
+                work_authorizations::verified_at.assume_not_null(),
+                work_authorizations::reverify_on,
+            )),
+        work_authorizations::user_id,
+        among
+    )
+    .load(conn)?;
     let mut out: HashMap<i64, Vec<VerifiedSpan>> = HashMap::new();
     for (user, verified_at, reverify_on) in rows {
         out.entry(user).or_default().push(VerifiedSpan { verified_at, expires_on: reverify_on });

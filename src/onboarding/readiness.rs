@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use super::eligibility::{self, PayBlock, VerifiedSpan, WorkBlock};
 use super::model::{AuthorizationStatus, Profile, WorkAuthorization};
 use crate::auth::model::{User, UserStatus};
+use crate::db::among::Among;
 use crate::db::schema::{contributor_profiles, work_authorizations};
 use crate::db::DbConn;
 use crate::error::AppResult;
@@ -43,12 +44,12 @@ impl Provider for Onboarding {
         conn: &mut DbConn,
         _now: NaiveDateTime,
         people: &[Person],
+        among: Among<'_>,
     ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
-        let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
-        let mut profiles = profiles_of(conn, &ids)?;
-        let mut authorizations = authorizations_of(conn, &ids)?;
-        let mut spans = eligibility::verified_spans_of(conn, &ids)?;
-        let released = crate::payouts::releases::released_of(conn, &ids)?;
+        let mut profiles = profiles_of(conn, among)?;
+        let mut authorizations = authorizations_of(conn, among)?;
+        let mut spans = eligibility::verified_spans_of(conn, among)?;
+        let released = crate::payouts::releases::released_of(conn, among)?;
         Ok(people
             .iter()
             .map(|p| {
@@ -77,10 +78,8 @@ impl ProviderFacts for OnboardingFacts {
 }
 
 /// [`super::service::find_profile`] for many users at once (readiness in bulk), by user id.
-pub fn profiles_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Profile>> {
-    Ok(contributor_profiles::table
-        .filter(contributor_profiles::user_id.eq_any(user_ids))
-        .select(Profile::as_select())
+pub fn profiles_of(conn: &mut DbConn, among: Among<'_>) -> AppResult<HashMap<i64, Profile>> {
+    Ok(crate::among!(contributor_profiles::table.select(Profile::as_select()), contributor_profiles::user_id, among)
         .load::<Profile>(conn)?
         .into_iter()
         .map(|p| (p.user_id, p))
@@ -93,13 +92,16 @@ pub type CurrentAndVerified = (Option<WorkAuthorization>, Option<WorkAuthorizati
 /// [`super::service::current_authorization`] and [`super::service::verified_authorization`] for many users at once
 /// (readiness in bulk), by user id. A verified authorization is never superseded, so
 /// both come from the one list of authorizations that are not.
-pub fn authorizations_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, CurrentAndVerified>> {
-    let rows: Vec<WorkAuthorization> = work_authorizations::table
-        .filter(work_authorizations::user_id.eq_any(user_ids))
-        .filter(work_authorizations::status.ne(AuthorizationStatus::Superseded.as_str()))
-        .order((work_authorizations::user_id.asc(), work_authorizations::id.desc()))
-        .select(WorkAuthorization::as_select())
-        .load(conn)?;
+pub fn authorizations_of(conn: &mut DbConn, among: Among<'_>) -> AppResult<HashMap<i64, CurrentAndVerified>> {
+    let rows: Vec<WorkAuthorization> = crate::among!(
+        work_authorizations::table
+            .filter(work_authorizations::status.ne(AuthorizationStatus::Superseded.as_str()))
+            .order((work_authorizations::user_id.asc(), work_authorizations::id.desc()))
+            .select(WorkAuthorization::as_select()),
+        work_authorizations::user_id,
+        among
+    )
+    .load(conn)?;
     let mut out: HashMap<i64, CurrentAndVerified> = HashMap::new();
     for w in rows {
         let (current, verified) = out.entry(w.user_id).or_default();

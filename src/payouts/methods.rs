@@ -146,15 +146,18 @@ pub fn current_method(conn: &mut DbConn, user_id: i64) -> AppResult<Option<Metho
 }
 
 /// [`current_method`] for many users at once (readiness in bulk), by user id.
-pub fn current_methods_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, MethodRow>> {
-    Ok(payout_methods::table
-        .filter(payout_methods::user_id.eq_any(user_ids))
-        .filter(payout_methods::status.ne(MethodStatus::Replaced.as_str()))
-        .select(MethodRow::as_select())
-        .load::<MethodRow>(conn)?
-        .into_iter()
-        .map(|m| (m.user_id, m))
-        .collect())
+pub fn current_methods_of(conn: &mut DbConn, among: crate::db::among::Among<'_>) -> AppResult<HashMap<i64, MethodRow>> {
+    Ok(crate::among!(
+        payout_methods::table
+            .filter(payout_methods::status.ne(MethodStatus::Replaced.as_str()))
+            .select(MethodRow::as_select()),
+        payout_methods::user_id,
+        among
+    )
+    .load::<MethodRow>(conn)?
+    .into_iter()
+    .map(|m| (m.user_id, m))
+    .collect())
 }
 
 pub fn method(conn: &mut DbConn, id: i64) -> AppResult<MethodRow> {

@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 
 use super::model::{MethodRow, MethodStatus};
 use crate::auth::model::{User, UserStatus};
+use crate::db::among::Among;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::ledger::money::amount;
@@ -38,11 +39,11 @@ impl Provider for Payouts {
         conn: &mut DbConn,
         _now: NaiveDateTime,
         people: &[Person],
+        among: Among<'_>,
     ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
-        let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
-        let mut methods = super::methods::current_methods_of(conn, &ids)?;
-        let mut spans = eligibility::verified_spans_of(conn, &ids)?;
-        let released = super::releases::released_of(conn, &ids)?;
+        let mut methods = super::methods::current_methods_of(conn, among)?;
+        let mut spans = eligibility::verified_spans_of(conn, among)?;
+        let released = super::releases::released_of(conn, among)?;
         Ok(people
             .iter()
             .map(|p| {

@@ -98,14 +98,17 @@ fn release_of(conn: &mut DbConn, contributor_id: i64) -> AppResult<Option<Releas
 }
 
 /// The contributors among `ids` whose earned money finance released.
-pub fn released_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashSet<i64>> {
-    Ok(payout_releases::table
-        .filter(payout_releases::contributor_id.eq_any(ids))
-        .filter(payout_releases::status.eq(ReleaseStatus::Approved.as_str()))
-        .select(payout_releases::contributor_id)
-        .load::<i64>(conn)?
-        .into_iter()
-        .collect())
+pub fn released_of(conn: &mut DbConn, among: crate::db::among::Among<'_>) -> AppResult<HashSet<i64>> {
+    Ok(crate::among!(
+        payout_releases::table
+            .filter(payout_releases::status.eq(ReleaseStatus::Approved.as_str()))
+            .select(payout_releases::contributor_id),
+        payout_releases::contributor_id,
+        among
+    )
+    .load::<i64>(conn)?
+    .into_iter()
+    .collect())
 }
 
 /// First signature: a finance user asks to release a removed contributor's earned money.

@@ -227,34 +227,36 @@ fn candidates_timed(
     let available: HashMap<i64, i64> = balances.iter().copied().collect();
     phases.mark("balances");
     let mut out = Vec::with_capacity(balances.len());
+    let mut users = Vec::with_capacity(balances.len());
     for chunk in balances.chunks(LOOKUP_CHUNK) {
         let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-        let users = find_users(conn, &ids)?;
-        phases.add("users");
-        let loaded = readiness::load_facts(conn, now, users, Some(&available))?;
-        phases.add("facts");
-        for facts in loaded {
-            let reasons = readiness::payout_blockers(readiness::evaluate(now, &facts, minimum));
-            // The method and the withholding, as the providers read them.
-            let id = facts.person.user.id;
-            let missing = |what: &str| AppError::Internal(anyhow::anyhow!("no {what} readiness facts for user {id}"));
-            let method = facts.part::<super::readiness::PayoutFacts>().ok_or_else(|| missing("payout"))?.method.clone();
-            let withholding =
-                facts.part::<crate::tax::readiness::TaxFacts>().ok_or_else(|| missing("tax"))?.withholding.clone();
-            out.push(Candidate {
-                contributor_id: id,
-                available_cents: facts.person.available_cents,
-                credits_cents: credits.get(&id).copied().unwrap_or_default(),
-                rail: method.as_ref().map(MethodRow::rail),
-                destination: method.as_ref().map(|m| m.masked.clone()),
-                destination_kind: method.as_ref().map(|m| m.destination_kind),
-                method_id: method.map(|m| m.id),
-                reasons,
-                withholding,
-            });
-        }
-        phases.add("evaluate");
+        users.extend(find_users(conn, &ids)?);
     }
+    phases.mark("users");
+    // The whole population in one pass (the providers join a table of its ids).
+    let loaded = readiness::load_facts(conn, now, users, Some(&available))?;
+    phases.mark("facts");
+    for facts in loaded {
+        let reasons = readiness::payout_blockers(readiness::evaluate(now, &facts, minimum));
+        // The method and the withholding, as the providers read them.
+        let id = facts.person.user.id;
+        let missing = |what: &str| AppError::Internal(anyhow::anyhow!("no {what} readiness facts for user {id}"));
+        let method = facts.part::<super::readiness::PayoutFacts>().ok_or_else(|| missing("payout"))?.method.clone();
+        let withholding =
+            facts.part::<crate::tax::readiness::TaxFacts>().ok_or_else(|| missing("tax"))?.withholding.clone();
+        out.push(Candidate {
+            contributor_id: id,
+            available_cents: facts.person.available_cents,
+            credits_cents: credits.get(&id).copied().unwrap_or_default(),
+            rail: method.as_ref().map(MethodRow::rail),
+            destination: method.as_ref().map(|m| m.masked.clone()),
+            destination_kind: method.as_ref().map(|m| m.destination_kind),
+            method_id: method.map(|m| m.id),
+            reasons,
+            withholding,
+        });
+    }
+    phases.mark("evaluate");
     Ok(out)
 }
 
@@ -717,16 +719,6 @@ impl Phases {
     fn mark(&mut self, name: &'static str) {
         let now = std::time::Instant::now();
         self.marks.push((name, now - self.last));
-        self.last = now;
-    }
-
-    /// Ends a repeated phase: its time is added to the phase of that name.
-    fn add(&mut self, name: &'static str) {
-        let now = std::time::Instant::now();
-        match self.marks.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, took)) => *took += now - self.last,
-            None => self.marks.push((name, now - self.last)),
-        }
         self.last = now;
     }
 }

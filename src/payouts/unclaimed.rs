@@ -162,7 +162,7 @@ pub fn unclaimed(st: &AppState, after: Option<i64>, limit: i64) -> AppResult<Vec
             }
             let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
             let people: HashMap<i64, _> = find_users(conn, &ids)?.into_iter().map(|u| (u.id, u)).collect();
-            let methods = current_methods_of(conn, &ids)?;
+            let methods = current_methods_of(conn, crate::db::among::Among::Ids(&ids))?;
             let mut owed = Vec::new();
             for (id, available) in chunk {
                 let Some(user) = people.get(id) else { continue };

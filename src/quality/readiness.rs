@@ -5,6 +5,7 @@
 use chrono::NaiveDateTime;
 
 use super::service::StandingLock;
+use crate::db::among::Among;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::readiness::{Person, Provider, ProviderFacts, Requirement, RequirementCode, RequirementStatus};
@@ -27,9 +28,9 @@ impl Provider for Quality {
         conn: &mut DbConn,
         _now: NaiveDateTime,
         people: &[Person],
+        among: Among<'_>,
     ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
-        let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
-        let mut locks = super::service::locks_of(conn, &ids)?;
+        let mut locks = super::service::locks_of(conn, among)?;
         Ok(people
             .iter()
             .map(|p| {

@@ -912,7 +912,7 @@ pub struct StandingLock {
 }
 
 /// For the readiness list: per person, the domains whose tier locks some project type.
-pub fn locks_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, Vec<StandingLock>>> {
+pub fn locks_of(conn: &mut DbConn, among: crate::db::among::Among<'_>) -> AppResult<HashMap<i64, Vec<StandingLock>>> {
     let mut out: HashMap<i64, Vec<StandingLock>> = HashMap::new();
     let projects: Vec<crate::qualifications::model::ProjectTypeRow> = project_types::table
         .filter(project_types::standing_domain.is_not_null())
@@ -921,12 +921,17 @@ pub fn locks_of(conn: &mut DbConn, user_ids: &[i64]) -> AppResult<HashMap<i64, V
     if projects.is_empty() {
         return Ok(out);
     }
-    for chunk in user_ids.chunks(CHUNK) {
-        let rows: Vec<(i64, String, StandingTier)> = domain_standings::table
-            .filter(domain_standings::user_id.eq_any(chunk))
-            .filter(domain_standings::tier.ne(StandingTier::Advanced.as_str()))
-            .select((domain_standings::user_id, domain_standings::domain, domain_standings::tier))
-            .load(conn)?;
+    for part in among.parts(CHUNK) {
+        let rows: Vec<(i64, String, StandingTier)> = crate::among!(
+            domain_standings::table.filter(domain_standings::tier.ne(StandingTier::Advanced.as_str())).select((
+                domain_standings::user_id,
+                domain_standings::domain,
+                domain_standings::tier
+            )),
+            domain_standings::user_id,
+            part
+        )
+        .load(conn)?;
         for (user, domain, t) in rows {
             let mut names = Vec::new();
             for p in &projects {

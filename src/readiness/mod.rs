@@ -13,6 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::model::User;
+use crate::db::among::Among;
 use crate::db::DbConn;
 use crate::error::AppResult;
 
@@ -215,9 +216,16 @@ pub trait ProviderFacts: Send + std::any::Any {
 pub trait Provider: Sync {
     /// A stable name, unique among providers.
     fn name(&self) -> &'static str;
-    /// This provider's facts about `people` (at most [`crate::db::LOOKUP_CHUNK`]), a
-    /// handful of queries for all of them: one per person, in the same order.
-    fn load(&self, conn: &mut DbConn, now: NaiveDateTime, people: &[Person]) -> AppResult<Vec<Box<dyn ProviderFacts>>>;
+    /// This provider's facts about `people`, a handful of queries for all of them, each
+    /// filtered by `among` (their ids: [`crate::among!`]): one per person, in the same
+    /// order.
+    fn load(
+        &self,
+        conn: &mut DbConn,
+        now: NaiveDateTime,
+        people: &[Person],
+        among: Among<'_>,
+    ) -> AppResult<Vec<Box<dyn ProviderFacts>>>;
 }
 
 static PROVIDERS: std::sync::RwLock<Vec<&'static dyn Provider>> = std::sync::RwLock::new(Vec::new());
@@ -252,9 +260,12 @@ impl Facts {
     }
 }
 
-/// The [`Facts`] of `users`, each provider's handful of queries per
-/// [`crate::db::LOOKUP_CHUNK`] people. `available` gives the available balances when the
-/// caller has just summed them (the batch build); otherwise they are summed here.
+/// The [`Facts`] of `users`. A few people are read by bound ids, each provider's handful
+/// of queries for all of them; more than [`crate::db::LOOKUP_CHUNK`] (the batch build's
+/// population) in one pass: their ids in a temporary table that each provider's queries
+/// join once ([`crate::db::among::with_population`]). `available` gives the available
+/// balances when the caller has just summed them (the batch build); otherwise they are
+/// summed here.
 pub fn load_facts(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -265,26 +276,27 @@ pub fn load_facts(
     if providers.is_empty() {
         return Err(crate::error::AppError::Internal(anyhow::anyhow!("no readiness provider is registered")));
     }
-    let mut out = Vec::with_capacity(users.len());
-    let mut users = users.into_iter().peekable();
-    while users.peek().is_some() {
-        let chunk: Vec<User> = users.by_ref().take(crate::db::LOOKUP_CHUNK).collect();
-        let summed: HashMap<i64, i64>;
-        let available = match available {
-            Some(a) => a,
-            None => {
-                let ids: Vec<i64> = chunk.iter().map(|u| u.id).collect();
-                summed = crate::ledger::service::available_of(conn, Some(&ids))?.into_iter().collect();
-                &summed
+    let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+    let summed: HashMap<i64, i64>;
+    let available = match available {
+        Some(a) => a,
+        None => {
+            let mut all = HashMap::with_capacity(ids.len());
+            for chunk in ids.chunks(crate::db::LOOKUP_CHUNK) {
+                all.extend(crate::ledger::service::available_of(conn, Some(chunk))?);
             }
-        };
-        let people: Vec<Person> = chunk
-            .into_iter()
-            .map(|user| Person { available_cents: available.get(&user.id).copied().unwrap_or(0), user })
-            .collect();
-        let mut loaded: Vec<std::vec::IntoIter<Box<dyn ProviderFacts>>> = Vec::with_capacity(providers.len());
+            summed = all;
+            &summed
+        }
+    };
+    let people: Vec<Person> = users
+        .into_iter()
+        .map(|user| Person { available_cents: available.get(&user.id).copied().unwrap_or(0), user })
+        .collect();
+    let load_all = |conn: &mut DbConn, among: Among<'_>| -> AppResult<Vec<Vec<Box<dyn ProviderFacts>>>> {
+        let mut loaded = Vec::with_capacity(providers.len());
         for provider in &providers {
-            let facts = provider.load(conn, now, &people)?;
+            let facts = provider.load(conn, now, &people, among)?;
             if facts.len() != people.len() {
                 return Err(crate::error::AppError::Internal(anyhow::anyhow!(
                     "readiness provider {} read {} facts for {} people",
@@ -293,14 +305,20 @@ pub fn load_facts(
                     people.len()
                 )));
             }
-            loaded.push(facts.into_iter());
+            loaded.push(facts);
         }
-        for person in people {
-            let parts = loaded.iter_mut().filter_map(Iterator::next).collect();
-            out.push(Facts { person, parts });
-        }
-    }
-    Ok(out)
+        Ok(loaded)
+    };
+    let loaded = if ids.len() > crate::db::LOOKUP_CHUNK {
+        crate::db::among::with_population(conn, &ids, load_all)?
+    } else {
+        load_all(conn, Among::Ids(&ids))?
+    };
+    let mut loaded: Vec<_> = loaded.into_iter().map(Vec::into_iter).collect();
+    Ok(people
+        .into_iter()
+        .map(|person| Facts { person, parts: loaded.iter_mut().filter_map(Iterator::next).collect() })
+        .collect())
 }
 
 /// Every provider's requirements for one person, from their [`Facts`] (no database).

@@ -1,9 +1,12 @@
 //! Tax requirements for the readiness checker.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 
 use super::model::TaxProfile;
 use super::service::WithholdingStatus;
+use crate::db::among::Among;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::readiness::{Blocks, Person, Provider, ProviderFacts, Requirement, RequirementCode, RequirementStatus as S};
@@ -22,10 +25,21 @@ impl Provider for Tax {
         "tax"
     }
 
-    fn load(&self, conn: &mut DbConn, now: NaiveDateTime, people: &[Person]) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
-        let ids: Vec<i64> = people.iter().map(|p| p.user.id).collect();
-        let mut profiles = super::service::current_profiles_of(conn, &ids)?;
-        let mut withholding = super::service::withholding_statuses(conn, &ids, &profiles, now.date())?;
+    fn load(
+        &self,
+        conn: &mut DbConn,
+        now: NaiveDateTime,
+        people: &[Person],
+        among: Among<'_>,
+    ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
+        // Tax still reads by chunks of bound ids, also in a population pass (its service
+        // is being changed elsewhere: joining the population is the next step).
+        let (mut profiles, mut withholding) = (HashMap::new(), HashMap::new());
+        for chunk in among.ids().chunks(crate::db::LOOKUP_CHUNK) {
+            let some = super::service::current_profiles_of(conn, chunk)?;
+            withholding.extend(super::service::withholding_statuses(conn, chunk, &some, now.date())?);
+            profiles.extend(some);
+        }
         people
             .iter()
             .map(|p| {

@@ -275,7 +275,7 @@ fn load_facts(conn: &mut DbConn, now: NaiveDateTime, items: &[IngestItem]) -> Ap
     for chunk in contributor_ids.chunks(CHUNK) {
         let rows: Vec<User> = users::table.filter(users::id.eq_any(chunk)).select(User::as_select()).load(conn)?;
         facts.people.extend(rows.into_iter().map(|u| (u.id, u)));
-        facts.spans.extend(eligibility::verified_spans_of(conn, chunk)?);
+        facts.spans.extend(eligibility::verified_spans_of(conn, crate::db::among::Among::Ids(chunk))?);
     }
     let mut reports: HashMap<i64, (bool, bool)> = HashMap::new();
     for chunk in project_ids.chunks(CHUNK) {

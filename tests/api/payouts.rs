@@ -18,6 +18,7 @@ both_backends!(
     payout_methods_validate_mask_and_hold_changes,
     late_payments_are_listed_for_finance,
     batch_reasons_are_the_readiness_codes,
+    a_population_past_one_chunk_gets_the_readiness_codes,
     an_unknown_stored_status_is_an_error_never_a_default,
     an_unknown_stored_document_type_or_currency_is_an_error_never_a_default,
 );
@@ -779,13 +780,7 @@ async fn batch_reasons_are_the_readiness_codes(backend: Backend) {
     }
     for (i, (id, t)) in w.contributors.iter().enumerate() {
         let (_, readiness) = app.get("/me/readiness", Some(&t.access)).await;
-        let blocking: Vec<String> = readiness["requirements"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["status"] != "satisfied" && r["blocks"].as_array().unwrap().contains(&json!("payouts")))
-            .map(|r| r["code"].as_str().unwrap().to_string())
-            .collect();
+        let blocking = payout_blocking_codes(&readiness);
         assert_eq!(from_batch.get(id), Some(&blocking), "contributor {i}: {readiness} vs {preview}");
         assert_eq!(readiness["can_be_paid"], blocking.is_empty(), "{readiness}");
     }
@@ -809,6 +804,94 @@ async fn batch_reasons_are_the_readiness_codes(backend: Backend) {
         batch["skipped"].as_array().unwrap().iter().map(|c| c["contributor_id"].as_i64().unwrap()).collect();
     assert_eq!(skipped, ids[..4].iter().copied().collect());
     assert_ledger_balanced(&app).await;
+}
+
+/// The preview's eligible and ineligible contributors, with their reasons, by id.
+async fn preview_reasons(app: &TestApp, finance: &Tokens) -> (BTreeMap<i64, Vec<String>>, BTreeMap<i64, Vec<String>>) {
+    let (status, preview) = app.get("/payout-batches/preview", Some(&finance.access)).await;
+    assert_eq!(status, 200, "{preview}");
+    let reasons = |key: &str| -> BTreeMap<i64, Vec<String>> {
+        preview[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let codes = c["reasons"].as_array().unwrap().iter();
+                (c["contributor_id"].as_i64().unwrap(), codes.map(|r| r.as_str().unwrap().to_string()).collect())
+            })
+            .collect()
+    };
+    (reasons("eligible"), reasons("ineligible"))
+}
+
+/// The codes of a `GET /me/readiness` answer that hold payouts back.
+fn payout_blocking_codes(readiness: &Value) -> Vec<String> {
+    readiness["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] != "satisfied" && r["blocks"].as_array().unwrap().contains(&json!("payouts")))
+        .map(|r| r["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A population larger than one lookup chunk is read in one pass (its ids in a temporary
+/// table the providers join): sampled people in different states get the codes
+/// `GET /me/readiness` gives them, in the preview and in the build.
+async fn a_population_past_one_chunk_gets_the_readiness_codes(backend: Backend) {
+    // Any money at all is enough: only the states set below hold a payout back.
+    let vars = vec![("GATEHOUSE_PAYOUT_MINIMUM_CENTS", "1".to_string())];
+    let app = TestApp::spawn_with(backend, Options { vars, ..Default::default() }).await;
+    let n = gatehouse::db::LOOKUP_CHUNK as u64 + 200;
+    let options = gatehouse::seed::SeedOptions {
+        contributors: n,
+        records: 3 * n,
+        finance_password: crate::support::PASSWORD.to_string(),
+        rail: None,
+    };
+    let state = app.state.clone();
+    actix_web::web::block(move || gatehouse::seed::seed(&state, &options)).await.unwrap().unwrap();
+    let finance = app.login(gatehouse::seed::FINANCE_EMAILS[0], crate::support::PASSWORD).await;
+    let (eligible, ineligible) = preview_reasons(&app, &finance).await;
+    assert!(ineligible.is_empty(), "{ineligible:?}");
+    assert!(eligible.len() > gatehouse::db::LOOKUP_CHUNK, "{} people: not past one chunk", eligible.len());
+    // Four people spread over the population: an unverified email, an incomplete profile,
+    // a method that needs an update, and one with nothing missing.
+    let ids: Vec<i64> = eligible.keys().copied().collect();
+    let sampled = [ids[0], ids[ids.len() / 2], ids[ids.len() - 2], ids[ids.len() - 1]];
+    let hash = gatehouse::auth::password::hash(crate::support::PASSWORD).unwrap();
+    let statements = vec![
+        format!("UPDATE users SET email_verified_at = NULL WHERE id = {}", sampled[0]),
+        format!("UPDATE contributor_profiles SET phone = NULL WHERE user_id = {}", sampled[1]),
+        format!(
+            "UPDATE payout_methods SET status = 'needs_update', status_reason = 'R03' WHERE user_id = {}",
+            sampled[2]
+        ),
+        format!(
+            "UPDATE users SET password_hash = '{hash}' WHERE id IN ({})",
+            sampled.map(|id| id.to_string()).join(", ")
+        ),
+    ];
+    raw_sql(&app, statements).await.unwrap();
+    let (eligible, ineligible) = preview_reasons(&app, &finance).await;
+    assert_eq!(ineligible.keys().copied().collect::<Vec<_>>(), sampled[..3]);
+    let expected: [&[&str]; 4] = [&["email_verified"], &["profile_complete"], &["payout_method_needs_update"], &[]];
+    for (id, codes) in sampled.iter().zip(expected) {
+        let tokens = app.login(&format!("bench-{id}@example.test"), crate::support::PASSWORD).await;
+        let (status, readiness) = app.get("/me/readiness", Some(&tokens.access)).await;
+        assert_eq!(status, 200, "{readiness}");
+        let blocking = payout_blocking_codes(&readiness);
+        assert_eq!(blocking, codes, "contributor {id}: {readiness}");
+        assert_eq!(ineligible.get(id).or(eligible.get(id)), Some(&blocking), "contributor {id}");
+    }
+
+    // The build (the same pass inside its transaction) skips exactly those three.
+    let (status, batch) = build(&app, &finance, "population-1", json!({})).await;
+    assert_eq!(status, 201, "{batch}");
+    assert_eq!(batch["item_count"].as_u64(), Some(eligible.len() as u64), "{}", batch["skipped"]);
+    let skipped: BTreeSet<i64> =
+        batch["skipped"].as_array().unwrap().iter().map(|c| c["contributor_id"].as_i64().unwrap()).collect();
+    assert_eq!(skipped, sampled[..3].iter().copied().collect());
 }
 
 /// Runs raw SQL on one connection, in a transaction.
