@@ -42,19 +42,36 @@ impl TaxClassification {
     }
 }
 
-/// W-9 line 4, "Exempt payee code (if any)": 1 to 13, as listed in the Instructions for
-/// Form W-9 ("Exempt payee code").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExemptPayeeCode(u8);
+crate::text_enum! {
+    /// W-9 line 4, "Exempt payee code (if any)": 1 to 13, as listed in the Instructions
+    /// for Form W-9 ("Exempt payee code"). Stored as its digits; an unknown stored value
+    /// is an error, never "not exempt".
+    pub enum ExemptPayeeCode {
+        C1 = "1",
+        C2 = "2",
+        C3 = "3",
+        C4 = "4",
+        C5 = "5",
+        C6 = "6",
+        C7 = "7",
+        C8 = "8",
+        C9 = "9",
+        C10 = "10",
+        C11 = "11",
+        C12 = "12",
+        C13 = "13",
+    }
+}
 
 impl ExemptPayeeCode {
-    pub fn parse(s: &str) -> Option<Self> {
+    /// A code as a person writes it on the form: `5`, ` 05 ` (1 to 13).
+    pub fn from_input(s: &str) -> Option<Self> {
         let n: u8 = s.trim().parse().ok()?;
-        (1..=13).contains(&n).then_some(Self(n))
+        Self::parse(&n.to_string())
     }
 
     pub fn as_string(self) -> String {
-        self.0.to_string()
+        self.as_str().to_string()
     }
 
     /// The W-9 instructions' exemption chart: for "payments over $600 required to be
@@ -62,7 +79,7 @@ impl ExemptPayeeCode {
     /// (tax-exempt organizations, the United States, states, foreign governments,
     /// corporations); codes 6 to 13 exempt other kinds of payment only.
     pub fn exempts_nonemployee_compensation(self) -> bool {
-        self.0 <= 5
+        matches!(self, Self::C1 | Self::C2 | Self::C3 | Self::C4 | Self::C5)
     }
 }
 
@@ -70,7 +87,7 @@ impl ExemptPayeeCode {
 /// on), from the W-9's classification and exempt payee code; `None`: reportable.
 pub fn reporting_exemption(classification: Option<TaxClassification>, code: Option<ExemptPayeeCode>) -> Option<String> {
     if let Some(c) = code.filter(|c| c.exempts_nonemployee_compensation()) {
-        return Some(format!("exempt payee code {} (Form W-9, line 4)", c.0));
+        return Some(format!("exempt payee code {} (Form W-9, line 4)", c.as_str()));
     }
     classification
         .filter(|c| c.corporation())
@@ -100,7 +117,7 @@ pub struct TaxProfile {
     pub signed_at: NaiveDateTime,
     pub signed_ip: Option<String>,
     pub created_at: NaiveDateTime,
-    pub exempt_payee_code: Option<String>,
+    pub exempt_payee_code: Option<ExemptPayeeCode>,
 }
 
 impl TaxProfile {
@@ -111,10 +128,7 @@ impl TaxProfile {
 
     /// [`reporting_exemption`] of this W-9.
     pub fn reporting_exemption(&self) -> Option<String> {
-        reporting_exemption(
-            Some(self.tax_classification),
-            self.exempt_payee_code.as_deref().and_then(ExemptPayeeCode::parse),
-        )
+        reporting_exemption(Some(self.tax_classification), self.exempt_payee_code)
     }
 }
 
@@ -169,7 +183,7 @@ pub struct NewTaxProfile<'a> {
     pub signed_at: NaiveDateTime,
     pub signed_ip: Option<&'a str>,
     pub created_at: NaiveDateTime,
-    pub exempt_payee_code: Option<String>,
+    pub exempt_payee_code: Option<ExemptPayeeCode>,
 }
 
 crate::text_enum! {
@@ -226,7 +240,7 @@ mod tests {
 
     #[test]
     fn exempt_payees_follow_the_w9_chart() {
-        let code = |s| ExemptPayeeCode::parse(s);
+        let code = |s| ExemptPayeeCode::from_input(s);
         assert_eq!(code("0"), None);
         assert_eq!(code("14"), None);
         assert_eq!(code("x"), None);

@@ -95,7 +95,7 @@ fn exempt_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ExemptPa
         Some(Raw::Text(t)) if t.trim().is_empty() => return Ok(None),
         Some(Raw::Text(t)) => t,
     };
-    ExemptPayeeCode::parse(&text)
+    ExemptPayeeCode::from_input(&text)
         .map(Some)
         .ok_or_else(|| serde::de::Error::custom("exempt_payee_code is a W-9 exempt payee code from 1 to 13"))
 }
@@ -129,7 +129,7 @@ impl From<TaxProfile> for TaxProfileView {
             version: p.version,
             tin: p.masked_tin(),
             reporting_exemption: p.reporting_exemption(),
-            exempt_payee_code: p.exempt_payee_code,
+            exempt_payee_code: p.exempt_payee_code.map(ExemptPayeeCode::as_string),
             legal_name: p.legal_name,
             business_name: p.business_name,
             tax_classification: p.tax_classification,

@@ -185,7 +185,7 @@ pub fn submit_w9(state: &AppState, ctx: &RequestCtx, user_id: i64, w: W9Input) -
                 signed_at: now,
                 signed_ip: ctx.ip.as_deref(),
                 created_at: now,
-                exempt_payee_code: w.exempt_payee_code.map(ExemptPayeeCode::as_string),
+                exempt_payee_code: w.exempt_payee_code,
             })
             .returning(tax_profiles::id)
             .get_result(conn)?;
@@ -739,7 +739,7 @@ mod tests {
             signed_at: signed,
             signed_ip: None,
             created_at: signed,
-            exempt_payee_code: code.map(str::to_string),
+            exempt_payee_code: code.and_then(ExemptPayeeCode::parse),
         }
     }
 

@@ -9,6 +9,7 @@ both_backends!(
     b_notices_drive_backup_withholding,
     thresholds_and_rails_are_data,
     an_unknown_stored_rail_is_an_error_never_a_default,
+    an_unknown_stored_exempt_payee_code_is_an_error_never_not_exempt,
 );
 
 fn w9(tin_type: &str, tin: &str) -> Value {
@@ -230,4 +231,33 @@ async fn an_unknown_stored_rail_is_an_error_never_a_default(backend: Backend) {
     let (status, body) = app.get("/tax/1099-nec/2026", Some(&finance.access)).await;
     assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
     assert!(logs::captured().contains("unknown Rail \"pigeon\""), "the cause is logged");
+}
+
+/// A W-9's exempt payee code is read typed (`ExemptPayeeCode`, 1 to 13): a code written
+/// by hand outside the chart is refused by the CHECK, and where the CHECK is bypassed,
+/// reading the W-9 is a logged 500, never a payee treated as not exempt (and so reported
+/// and withheld on).
+async fn an_unknown_stored_exempt_payee_code_is_an_error_never_not_exempt(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let t = app.applicant("exempt@example.com").await;
+    let mut corp = w9("ein", "12-3456789");
+    corp["tax_classification"] = json!("c_corporation");
+    corp["business_name"] = json!("Whitfield Labs Inc");
+    corp["exempt_payee_code"] = json!(" 05 ");
+    let (status, body) = app.put("/me/tax-profile", Some(&t.access), corp).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["exempt_payee_code"], "5", "{body}");
+
+    let ninety_nine = "UPDATE tax_profiles SET exempt_payee_code = '99'".to_string();
+    let refused = crate::payouts::raw_sql(&app, vec![ninety_nine.clone()]).await;
+    assert!(refused.is_err(), "the database accepted {ninety_nine}");
+    let bypass = crate::payouts::past_checks(
+        backend,
+        &[("tax_profiles", "tax_profiles_exempt_payee_code_check")],
+        vec![ninety_nine],
+    );
+    crate::payouts::raw_sql(&app, bypass).await.unwrap();
+    let (status, body) = app.get("/me/tax-profile", Some(&t.access)).await;
+    assert_eq!((status, body["code"].as_str()), (500, Some("internal_error")), "{body}");
+    assert!(logs::captured().contains("unknown ExemptPayeeCode \"99\""), "the cause is logged");
 }
