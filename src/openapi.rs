@@ -138,7 +138,8 @@ pub const NO_NUL: &str = "^[^\\u0000]*$";
 /// What `\S` (some character other than white space) becomes: the same, and no U+0000.
 pub const NON_BLANK: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
 
-/// Gives every string schema without an enum or a const the [`NO_NUL`] pattern (a
+/// Gives every object schema `propertyNames` with the [`NO_NUL`] pattern, and every
+/// string schema without an enum or a const the [`NO_NUL`] pattern (a
 /// pattern it states already keeps its rule, `\S` becoming [`NON_BLANK`]; every other
 /// pattern in the document admits no NUL), so the document refuses what the service
 /// refuses.
@@ -150,6 +151,15 @@ pub fn no_nul_in_strings(value: &mut Value) {
                 Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
                 _ => false,
             };
+            // An object's member names are text too: no NUL in a key either.
+            let object = match map.get("type") {
+                Some(Value::String(t)) => t == "object",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "object"),
+                _ => false,
+            };
+            if object && !map.contains_key("propertyNames") {
+                map.insert("propertyNames".into(), json!({"pattern": NO_NUL}));
+            }
             if string && !map.contains_key("enum") && !map.contains_key("const") {
                 match map.get("pattern").and_then(Value::as_str) {
                     None => {
@@ -293,7 +303,8 @@ mod tests {
             "title": {"type": "string", "pattern": "\\S"},
             "at": {"type": "string", "format": "date-time"},
             "tier": {"type": "string", "enum": ["expert"]},
-            "n": {"type": "integer"}
+            "n": {"type": "integer"},
+            "map": {"type": "object", "additionalProperties": {"type": "integer"}}
         }});
         super::no_nul_in_strings(&mut doc);
         let p = &doc["properties"];
@@ -303,6 +314,7 @@ mod tests {
         assert_eq!(p["code"]["pattern"], "^[a-z]+$");
         assert_eq!(p["title"]["pattern"], super::NON_BLANK);
         assert!(p["tier"].get("pattern").is_none() && p["n"].get("pattern").is_none());
+        assert_eq!(p["map"]["propertyNames"]["pattern"], super::NO_NUL, "member names are text too");
         assert_eq!(super::NO_NUL, r"^[^\u0000]*$", "the regex escape, not a NUL character");
     }
 

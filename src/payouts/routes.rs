@@ -468,6 +468,10 @@ pub struct SettlementRequest {
 }
 
 fn malformed_json(e: serde_json::Error) -> AppError {
+    // An unknown member is named, as the shared JSON extractor names it.
+    if let Some(field) = crate::error::unknown_field(&e.to_string()) {
+        return AppError::UnknownField(field);
+    }
     AppError::invalid(
         ProblemCode::MalformedJson,
         format!("the JSON body is invalid: {}", crate::error::redact_quoted(&e.to_string())),

@@ -875,8 +875,10 @@ fn close_item(
     Ok(())
 }
 
-/// One settlement result line, from the rail's report.
+/// One settlement result line, from the rail's report. An unknown member is refused
+/// (400 naming it), as in every request body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SettlementLine {
     #[serde(deserialize_with = "crate::wire::whole")]
     pub item_id: i64,

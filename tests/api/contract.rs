@@ -480,6 +480,18 @@ async fn a_nul_character_in_text_is_never_a_server_error(backend: Backend) {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
+    let (status, body) = app
+        .post(
+            "/payout-batches/1/settlement",
+            Some(&finance.access),
+            json!({"items": [{"item_id": 1, "status": "paid", "x": 1}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("unknown_field")),
+        "a settlement line's unknown member: {body}"
+    );
     let resp = app
         .client
         .post(app.url("/payout-batches/1/settlement"))
