@@ -287,17 +287,23 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::Htt
         J::ContentType => {
             AppError::invalid(ProblemCode::UnsupportedMediaType, "expected Content-Type: application/json").into()
         }
-        J::Deserialize(e) => match unknown_field(&e.to_string()) {
-            Some(field) => AppError::UnknownField(field).into(),
-            None => AppError::invalid(
-                ProblemCode::MalformedJson,
-                format!("the JSON body is invalid: {}", redact_quoted(&e.to_string())),
-            )
-            .into(),
-        },
+        J::Deserialize(e) => json_body_error(&e).into(),
         other => {
             AppError::invalid(ProblemCode::MalformedJson, format!("the JSON body could not be read: {other}")).into()
         }
+    }
+}
+
+/// A JSON body that did not deserialize: a 400 `unknown_field` naming the member serde's
+/// `deny_unknown_fields` refused, otherwise a 400 `malformed_json` with the quoted values
+/// cut. For the JSON extractor and the handlers that read their body themselves.
+pub fn json_body_error(e: &serde_json::Error) -> AppError {
+    match unknown_field(&e.to_string()) {
+        Some(field) => AppError::UnknownField(field),
+        None => AppError::invalid(
+            ProblemCode::MalformedJson,
+            format!("the JSON body is invalid: {}", redact_quoted(&e.to_string())),
+        ),
     }
 }
 

@@ -157,7 +157,7 @@ pub async fn build_batch(
     let body: BuildRequest = if body.iter().all(u8::is_ascii_whitespace) {
         BuildRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(malformed_json)?
+        serde_json::from_slice(&body).map_err(|e| crate::error::json_body_error(&e))?
     };
     let (view, created) = blocking(move || service::build_batch(&state, &finance.ctx, finance.id, &key, &body)).await?;
     Ok(if created { HttpResponse::Created().json(view) } else { HttpResponse::Ok().json(view) })
@@ -467,17 +467,6 @@ pub struct SettlementRequest {
     pub items: Vec<SettlementLine>,
 }
 
-fn malformed_json(e: serde_json::Error) -> AppError {
-    // An unknown member is named, as the shared JSON extractor names it.
-    if let Some(field) = crate::error::unknown_field(&e.to_string()) {
-        return AppError::UnknownField(field);
-    }
-    AppError::invalid(
-        ProblemCode::MalformedJson,
-        format!("the JSON body is invalid: {}", crate::error::redact_quoted(&e.to_string())),
-    )
-}
-
 /// The columns of a settlement CSV: `item_id` and `status` are required, the others
 /// optional, in any order; an unknown column is refused.
 const SETTLEMENT_COLUMNS: [&str; 6] = ["item_id", "status", "rail_reference", "reason", "return_code", "paid_on"];
@@ -566,7 +555,7 @@ pub async fn settlement(
     let lines = if content_type.starts_with("text/csv") {
         parse_csv(&body)?
     } else if content_type.starts_with("application/json") {
-        serde_json::from_slice::<SettlementRequest>(&body).map_err(malformed_json)?.items
+        serde_json::from_slice::<SettlementRequest>(&body).map_err(|e| crate::error::json_body_error(&e))?.items
     } else {
         return Err(AppError::invalid(ProblemCode::UnsupportedMediaType, "send application/json or text/csv"));
     };

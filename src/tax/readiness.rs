@@ -32,8 +32,8 @@ impl Provider for Tax {
         people: &[Person],
         among: Among<'_>,
     ) -> AppResult<Vec<Box<dyn ProviderFacts>>> {
-        // Tax still reads by chunks of bound ids, also in a population pass (its service
-        // is being changed elsewhere: joining the population is the next step).
+        // Tax still reads by chunks of bound ids, also in a population pass (joining the
+        // population's table, as the other providers do, is the next step).
         let (mut profiles, mut withholding) = (HashMap::new(), HashMap::new());
         for chunk in among.ids().chunks(crate::db::LOOKUP_CHUNK) {
             let some = super::service::current_profiles_of(conn, chunk)?;
