@@ -70,6 +70,7 @@ pub fn finish(doc: utoipa::openapi::OpenApi) -> Value {
     let mut doc = serde_json::to_value(doc).expect("the OpenAPI document serializes");
     bound_integers(&mut doc);
     no_nul_in_strings(&mut doc);
+    close_request_objects(&mut doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in paths.iter_mut() {
             if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
@@ -177,6 +178,110 @@ pub fn no_nul_in_strings(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(no_nul_in_strings),
         _ => {}
+    }
+}
+
+/// Every JSON request body refuses a member it does not name (a 400 `unknown_field`:
+/// each request type is `deny_unknown_fields`), so every object schema a JSON body
+/// reaches says `additionalProperties: false`, wherever else it is used. A struct that
+/// flattens a tagged enum (`Question`) is written by utoipa as an `allOf` of the enum's
+/// `oneOf` and the struct's own members; closing both parts would refuse every instance,
+/// so it becomes a `oneOf` of whole objects first, each closed.
+pub fn close_request_objects(doc: &mut Value) {
+    let names = request_schemas(doc);
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    let before = schemas.clone();
+    for name in &names {
+        if let Some(schema) = schemas.get_mut(name) {
+            merge_flattened_enum(schema, &before);
+            close_objects(schema);
+        }
+    }
+    for (_, item) in doc.get_mut("paths").and_then(Value::as_object_mut).into_iter().flatten() {
+        for (_, op) in item.as_object_mut().into_iter().flatten() {
+            if let Some(schema) = op.pointer_mut("/requestBody/content/application~1json/schema") {
+                close_objects(schema);
+            }
+        }
+    }
+}
+
+/// The component schemas a JSON request body reaches, through `$ref`s at any depth.
+fn request_schemas(doc: &Value) -> std::collections::BTreeSet<String> {
+    fn refs(value: &Value, doc: &Value, found: &mut std::collections::BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(name) = map.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()) {
+                    if found.insert(name.to_string()) {
+                        if let Some(target) = doc.pointer(&format!("/components/schemas/{name}")) {
+                            refs(target, doc, found);
+                        }
+                    }
+                }
+                map.values().for_each(|v| refs(v, doc, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, doc, found)),
+            _ => {}
+        }
+    }
+    let mut found = std::collections::BTreeSet::new();
+    for item in doc.get("paths").and_then(Value::as_object).into_iter().flat_map(|p| p.values()) {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            if let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") {
+                refs(schema, doc, &mut found);
+            }
+        }
+    }
+    found
+}
+
+/// `allOf: [{$ref: Kind}, {own members}]` where `Kind` is a `oneOf` of objects becomes a
+/// `oneOf` of each kind's object with the own members added.
+fn merge_flattened_enum(schema: &mut Value, schemas: &serde_json::Map<String, Value>) {
+    let Some([first, own]) = schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice) else { return };
+    let Some(kind) = first.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()) else { return };
+    let (Some(variants), Some(own_members)) =
+        (schemas.get(kind).and_then(|k| k.get("oneOf")).and_then(Value::as_array), own.get("properties"))
+    else {
+        return;
+    };
+    let own_required = own.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut merged = Vec::with_capacity(variants.len());
+    for variant in variants {
+        let mut variant = variant.clone();
+        let (Some(members), Some(own_members)) =
+            (variant.get_mut("properties").and_then(Value::as_object_mut), own_members.as_object())
+        else {
+            return;
+        };
+        members.extend(own_members.clone());
+        let required = variant.as_object_mut().map(|v| v.entry("required").or_insert_with(|| json!([])));
+        if let Some(Value::Array(required)) = required {
+            required.extend(own_required.iter().cloned());
+        }
+        merged.push(variant);
+    }
+    if let Some(map) = schema.as_object_mut() {
+        map.remove("allOf");
+        map.insert("oneOf".into(), Value::Array(merged));
+    }
+}
+
+/// Gives every object schema with named members, in this schema and the schemas inside
+/// it (members, items, compositions), `additionalProperties: false` unless it states
+/// what other members may be (a map).
+fn close_objects(schema: &mut Value) {
+    let Some(map) = schema.as_object_mut() else { return };
+    if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+        map.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    for (key, child) in map.iter_mut() {
+        match key.as_str() {
+            "properties" => child.as_object_mut().into_iter().flatten().for_each(|(_, v)| close_objects(v)),
+            "items" | "additionalProperties" => close_objects(child),
+            "oneOf" | "anyOf" | "allOf" => child.as_array_mut().into_iter().flatten().for_each(close_objects),
+            _ => {}
+        }
     }
 }
 
@@ -330,5 +435,42 @@ mod tests {
         assert_eq!(routes.allowed("/api/v1/payout-batches/7").as_deref(), Some("GET"));
         assert_eq!(routes.allowed("/api/v1/payout-batches/"), None);
         assert_eq!(routes.allowed("/api/v1/nothing"), None);
+    }
+
+    #[test]
+    fn request_objects_are_closed_and_a_flattened_enum_becomes_whole_objects() {
+        let mut doc = json!({
+            "paths": {"/api/v1/tests": {"post": {"requestBody": {"content": {"application/json": {"schema": {
+                "type": "object",
+                "properties": {"questions": {"type": "array", "items": {"$ref": "#/components/schemas/Question"}}}
+            }}}}}}},
+            "components": {"schemas": {
+                "Question": {"allOf": [
+                    {"$ref": "#/components/schemas/Kind"},
+                    {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
+                ]},
+                "Kind": {"oneOf": [
+                    {"type": "object", "properties": {"type": {"enum": ["numeric"]}, "answer": {"type": "number"}},
+                     "required": ["type", "answer"]},
+                    {"type": "object", "properties": {"type": {"enum": ["free_text"]}}}
+                ]},
+                "Reply": {"type": "object", "properties": {"id": {"type": "string"}}},
+                "Scores": {"type": "object", "additionalProperties": {"type": "integer"}}
+            }}
+        });
+        super::close_request_objects(&mut doc);
+        let body = &doc["paths"]["/api/v1/tests"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(body["additionalProperties"], false);
+        let question = &doc["components"]["schemas"]["Question"];
+        assert!(question.get("allOf").is_none(), "{question}");
+        let kinds = question["oneOf"].as_array().unwrap();
+        assert_eq!(kinds.len(), 2);
+        assert_eq!(kinds[0]["additionalProperties"], false);
+        assert_eq!(kinds[0]["required"], json!(["type", "answer", "id"]));
+        assert_eq!(kinds[1]["required"], json!(["id"]));
+        assert!(kinds[1]["properties"]["id"].is_object());
+        let schemas = &doc["components"]["schemas"];
+        assert!(schemas["Reply"].get("additionalProperties").is_none(), "a schema no request reaches is left");
+        assert!(schemas["Scores"]["additionalProperties"].is_object());
     }
 }

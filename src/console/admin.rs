@@ -116,7 +116,7 @@ impl StaffSelection {
             id: q.search_id(),
             status: filter_choice("status", &q.status, staff_status)?,
             role: filter_choice("role", &q.role, staff_role)?,
-            order: q.order(&STAFF_SORTS, false),
+            order: q.order(&STAFF_SORTS, false)?,
         })
     }
 }
@@ -405,7 +405,7 @@ pub async fn projects(
     let q = q.into_inner();
     let (from, to) = q.range()?;
     let selection =
-        ProjectSelection { search: q.search(), id: q.search_id(), from, to, order: q.order(&PROJECT_SORTS, false) };
+        ProjectSelection { search: q.search(), id: q.search_id(), from, to, order: q.order(&PROJECT_SORTS, false)? };
     if q.csv()? {
         let state = st.clone();
         let header = ["id", "name", "required_qualifications", "standing", "created_at"];

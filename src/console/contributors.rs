@@ -154,7 +154,7 @@ impl Filter {
             status: crate::console::list::filter_choice("status", &q.status, UserStatus::parse)?,
             from,
             to,
-            order: q.order(&SORTS, false),
+            order: q.order(&SORTS, false)?,
         })
     }
 }

@@ -147,7 +147,7 @@ fn person_matches(q: &ListQuery, people: &HashMap<i64, (String, String)>, who: i
 /// column, 50 a page; `format=csv` downloads every late payment the search selects.
 pub async fn earnings(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<ListQuery>) -> PageResult {
     let q = q.into_inner();
-    let order = q.order(&LATE_SORTS, false);
+    let order = q.order(&LATE_SORTS, false)?;
     let cursor = q.cursor()?;
     let preview = load_preview(&st).await?;
     let state = st.clone();
@@ -248,7 +248,7 @@ const LEFT_OUT_SORTS: [SortKey; 3] = [
 /// `format=csv` downloads every one the search selects.
 pub async fn left_out(st: web::Data<AppState>, user: Console<Finance>, q: web::Query<ListQuery>) -> PageResult {
     let q = q.into_inner();
-    let order = q.order(&LEFT_OUT_SORTS, false);
+    let order = q.order(&LEFT_OUT_SORTS, false)?;
     let cursor = q.cursor()?;
     let state = st.clone();
     let (minimum, all) = crate::blocking(move || payouts::preview(&state)).await?;
@@ -339,7 +339,7 @@ impl BatchSelection {
             from,
             to,
             // Newest first unless a header says otherwise.
-            order: q.order(&BATCH_SORTS, true),
+            order: q.order(&BATCH_SORTS, true)?,
         })
     }
 }
@@ -605,7 +605,7 @@ impl ItemSelection {
             id: q.search_id(),
             status: filter_choice("status", &q.status, ItemStatus::parse)?,
             rail: filter_choice("rail", &q.rail, Rail::parse)?,
-            order: q.order(&ITEM_SORTS, false),
+            order: q.order(&ITEM_SORTS, false)?,
         })
     }
 }

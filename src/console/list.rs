@@ -140,15 +140,19 @@ impl ListQuery {
         self.search().and_then(|s| s.trim_start_matches('#').parse().ok())
     }
 
-    /// The order from `sort`/`dir`, among `keys` (the first is the default).
-    pub fn order(&self, keys: &[SortKey], default_desc: bool) -> Order {
-        let key = keys.iter().find(|k| k.key == self.sort).unwrap_or(&keys[0]).key;
-        let desc = match self.dir.as_str() {
-            "asc" => false,
-            "desc" => true,
-            _ => default_desc,
-        };
-        Order { key, desc }
+    /// The order from `sort`/`dir`, among `keys` (the first is the default when `sort`
+    /// is empty); a key or a direction outside them is refused like any other filter
+    /// ([`filter_choice`]), never read as the default.
+    pub fn order(&self, keys: &[SortKey], default_desc: bool) -> AppResult<Order> {
+        let key = filter_choice("sort", &self.sort, |v| keys.iter().find(|k| k.key == v).map(|k| k.key))?
+            .unwrap_or(keys[0].key);
+        let desc = filter_choice("dir", &self.dir, |v| match v {
+            "asc" => Some(false),
+            "desc" => Some(true),
+            _ => None,
+        })?
+        .unwrap_or(default_desc);
+        Ok(Order { key, desc })
     }
 
     pub fn cursor(&self) -> AppResult<Option<i64>> {
@@ -394,11 +398,15 @@ mod tests {
     const KEYS: [SortKey; 2] = [SortKey { key: "id", label: "#" }, SortKey { key: "name", label: "Name" }];
 
     #[test]
-    fn unknown_sorts_fall_back_to_the_default() {
+    fn an_unknown_sort_or_direction_is_refused_and_none_is_the_default() {
         let q = ListQuery { sort: "name; drop table users".into(), ..Default::default() };
-        assert_eq!(q.order(&KEYS, true).key, "id");
+        assert!(q.order(&KEYS, true).is_err());
+        let q = ListQuery { sort: "name".into(), dir: "sideways".into(), ..Default::default() };
+        assert!(q.order(&KEYS, true).is_err());
+        let o = ListQuery::default().order(&KEYS, true).unwrap();
+        assert_eq!((o.key, o.desc), ("id", true));
         let q = ListQuery { sort: "name".into(), dir: "asc".into(), ..Default::default() };
-        let o = q.order(&KEYS, true);
+        let o = q.order(&KEYS, true).unwrap();
         assert_eq!((o.key, o.desc), ("name", false));
     }
 

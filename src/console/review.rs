@@ -191,7 +191,7 @@ fn claim_text(
 /// all go to the queue's query.
 fn filter_of(q: &ListQuery, me: i64) -> AppResult<ListFilter> {
     let (from, to) = q.range()?;
-    let order = q.order(&QUEUE_SORTS, false);
+    let order = q.order(&QUEUE_SORTS, false)?;
     Ok(ListFilter {
         kind: filter_choice("kind", &q.kind, CredentialKind::parse)?,
         flagged: flagged_filter(&q.flagged)?,
@@ -283,7 +283,7 @@ async fn queue_page(
     errors: FormErrors,
     kept: Option<(String, String)>,
 ) -> PageResult {
-    let order = q.order(&QUEUE_SORTS, false);
+    let order = q.order(&QUEUE_SORTS, false)?;
     let me = user.id;
     let mut filter = filter_of(&q, me)?;
     let base = queue_base(queue);

@@ -1,6 +1,6 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::{credential_rules, credentials, removal_proposals};
@@ -180,12 +180,13 @@ pub struct NewRemovalProposal<'a> {
     pub proposed_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CredentialOutcome {
-    Verify,
-    Reject,
-    RequestMoreInfo,
+crate::text_enum! {
+    /// A reviewer's decision on a credential.
+    pub enum CredentialOutcome {
+        Verify = "verify",
+        Reject = "reject",
+        RequestMoreInfo = "request_more_info",
+    }
 }
 
 crate::text_enum! {

@@ -130,10 +130,18 @@ impl ReviewQueue for Credentials {
             claimed_by: c.claimed_by,
             claim_expires_at: c.claim_expires_at,
             form: Form::Reasons(vec![
-                ReasonGroup { outcome: "verify", label: "Verify", codes: CredentialOutcome::Verify.reason_names() },
-                ReasonGroup { outcome: "reject", label: "Reject", codes: CredentialOutcome::Reject.reason_names() },
                 ReasonGroup {
-                    outcome: "request_more_info",
+                    outcome: CredentialOutcome::Verify.as_str(),
+                    label: "Verify",
+                    codes: CredentialOutcome::Verify.reason_names(),
+                },
+                ReasonGroup {
+                    outcome: CredentialOutcome::Reject.as_str(),
+                    label: "Reject",
+                    codes: CredentialOutcome::Reject.reason_names(),
+                },
+                ReasonGroup {
+                    outcome: CredentialOutcome::RequestMoreInfo.as_str(),
                     label: "Ask for more information",
                     codes: CredentialOutcome::RequestMoreInfo.reason_names(),
                 },

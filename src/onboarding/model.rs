@@ -1,7 +1,5 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::db::schema::{contributor_profiles, work_authorization_documents, work_authorizations};
 use crate::error::{AppError, AppResult};
@@ -179,13 +177,13 @@ pub struct NewAuthorizationDocument {
     pub created_at: NaiveDateTime,
 }
 
-/// A reviewer's decision on a work authorization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewOutcome {
-    Verify,
-    Reject,
-    RequestMoreInfo,
+crate::text_enum! {
+    /// A reviewer's decision on a work authorization.
+    pub enum ReviewOutcome {
+        Verify = "verify",
+        Reject = "reject",
+        RequestMoreInfo = "request_more_info",
+    }
 }
 
 crate::text_enum! {

@@ -148,10 +148,18 @@ impl ReviewQueue for WorkAuthorizations {
             claimed_by: wa.claimed_by,
             claim_expires_at: wa.claim_expires_at,
             form: Form::Reasons(vec![
-                ReasonGroup { outcome: "verify", label: "Verify", codes: ReviewOutcome::Verify.reason_names() },
-                ReasonGroup { outcome: "reject", label: "Reject", codes: ReviewOutcome::Reject.reason_names() },
                 ReasonGroup {
-                    outcome: "request_more_info",
+                    outcome: ReviewOutcome::Verify.as_str(),
+                    label: "Verify",
+                    codes: ReviewOutcome::Verify.reason_names(),
+                },
+                ReasonGroup {
+                    outcome: ReviewOutcome::Reject.as_str(),
+                    label: "Reject",
+                    codes: ReviewOutcome::Reject.reason_names(),
+                },
+                ReasonGroup {
+                    outcome: ReviewOutcome::RequestMoreInfo.as_str(),
                     label: "Ask for more information",
                     codes: ReviewOutcome::RequestMoreInfo.reason_names(),
                 },

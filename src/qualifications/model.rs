@@ -48,9 +48,10 @@ crate::text_enum! {
     }
 }
 
-/// What must be true before someone may start a test.
+/// What must be true before someone may start a test. A member its type does not have
+/// is refused by name (`deny_unknown_fields` holds for struct variants).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Prerequisite {
     /// An active qualification in `domain` at `tier` (an expert one satisfies generalist).
     Qualification { domain: String, tier: Tier },
@@ -70,9 +71,12 @@ pub struct Choice {
     pub text: String,
 }
 
-/// A question and, for the service only, how it is marked.
+/// A question and, for the service only, how it is marked. Flattened into
+/// [`Question`], whose own members serde matches first: every member left over must be
+/// one of this type's, or the question is refused naming it (struct variants only:
+/// `deny_unknown_fields` does not hold for unit or newtype variants of a tagged enum).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum QuestionKind {
     SingleChoice {
         options: Vec<Choice>,

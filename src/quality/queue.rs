@@ -137,9 +137,15 @@ impl ReviewQueue for StandingMoves {
             claimed_by: m.claimed_by,
             claim_expires_at: m.claim_expires_at,
             form: if status == MoveStatus::Appealed {
-                Form::Verdicts(vec![("uphold", "Uphold the move"), ("overturn", "Overturn: restore the previous tier")])
+                Form::Verdicts(vec![
+                    (MoveVerdict::Uphold.as_str(), "Uphold the move"),
+                    (MoveVerdict::Overturn.as_str(), "Overturn: restore the previous tier"),
+                ])
             } else {
-                Form::Verdicts(vec![("confirm", "Confirm: the move takes effect"), ("dismiss", "Dismiss")])
+                Form::Verdicts(vec![
+                    (MoveVerdict::Confirm.as_str(), "Confirm: the move takes effect"),
+                    (MoveVerdict::Dismiss.as_str(), "Dismiss"),
+                ])
             },
         })
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
@@ -546,17 +546,18 @@ pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppR
     st.db.read_sync(|conn| move_row(conn, id))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MoveVerdict {
-    /// A proposed move takes effect.
-    Confirm,
-    /// A proposed move is declined and never takes effect.
-    Dismiss,
-    /// An appealed move stands.
-    Uphold,
-    /// An appealed move is reversed: the previous tier is back from now on.
-    Overturn,
+crate::text_enum! {
+    /// The decision on a proposed or appealed standing move.
+    pub enum MoveVerdict {
+        /// A proposed move takes effect.
+        Confirm = "confirm",
+        /// A proposed move is declined and never takes effect.
+        Dismiss = "dismiss",
+        /// An appealed move stands.
+        Uphold = "uphold",
+        /// An appealed move is reversed: the previous tier is back from now on.
+        Overturn = "overturn",
+    }
 }
 
 /// The claimant decides a proposal (confirm or dismiss) or an appeal (uphold or

@@ -159,7 +159,7 @@ impl ReviewQueue for WorkRecords {
             pending: r.status() == WorkStatus::Pending,
             claimed_by: r.claimed_by,
             claim_expires_at: r.claim_expires_at,
-            form: Form::Verdicts(vec![("approve", "Approve"), ("reject", "Reject")]),
+            form: Form::Verdicts(vec![(Verdict::Approve.as_str(), "Approve"), (Verdict::Reject.as_str(), "Reject")]),
         })
     }
 
@@ -276,7 +276,10 @@ impl ReviewQueue for Appeals {
             pending: a.status == super::model::AppealStatus::Pending,
             claimed_by: a.claimed_by,
             claim_expires_at: a.claim_expires_at,
-            form: Form::Verdicts(vec![("uphold", "Uphold the rejection"), ("overturn", "Overturn: approve and pay")]),
+            form: Form::Verdicts(vec![
+                (AppealVerdict::Uphold.as_str(), "Uphold the rejection"),
+                (AppealVerdict::Overturn.as_str(), "Overturn: approve and pay"),
+            ]),
         })
     }
 

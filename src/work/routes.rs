@@ -73,13 +73,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         }
         body.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&body).map_err(|e| {
-        let err = actix_web::error::JsonPayloadError::Deserialize(e);
-        AppError::invalid(
-            ProblemCode::MalformedJson,
-            format!("the JSON body is invalid: {}", crate::error::redact_quoted(&err.to_string())),
-        )
-    })
+    serde_json::from_slice(&body).map_err(|e| crate::error::json_body_error(&e))
 }
 
 /// Bulk ingest of completed work (finance). Idempotent on `task_ref`; invalid items are

@@ -520,11 +520,12 @@ pub fn claim(st: &AppState, ctx: &RequestCtx, reviewer_id: i64, id: i64) -> AppR
     st.db.read_sync(|conn| record_row(conn, id))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Approve,
-    Reject,
+crate::text_enum! {
+    /// A reviewer's decision on a work record.
+    pub enum Verdict {
+        Approve = "approve",
+        Reject = "reject",
+    }
 }
 
 pub struct ReviewDecision {
@@ -934,13 +935,14 @@ pub fn claim_appeal(
     })
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AppealVerdict {
-    /// The rejection stands.
-    Uphold,
-    /// The rejection is reversed: the work is approved and booked.
-    Overturn,
+crate::text_enum! {
+    /// The decision on an appeal of a rejected work record.
+    pub enum AppealVerdict {
+        /// The rejection stands.
+        Uphold = "uphold",
+        /// The rejection is reversed: the work is approved and booked.
+        Overturn = "overturn",
+    }
 }
 
 /// The claimant (never the rejecting reviewer) upholds or overturns the rejection.

@@ -149,8 +149,12 @@ async fn one_contributor_among_a_thousand_is_found_sorted_paged_and_downloaded(b
     assert_eq!(page.status, 422, "an unknown status is refused, never read as any: {}", page.body);
     let page = s.get("/console/contributors?sort=name%3B%20drop%20table%20users&cursor=zz").await;
     assert_eq!(page.status, 422, "a cursor this list did not write is refused: {}", page.body);
-    let page = s.get("/console/contributors?sort=name%3B%20drop%20table%20users").await;
-    assert_eq!(page.status, 200, "an unknown sort falls back to the default");
+    for bad in ["sort=name%3B%20drop%20table%20users", "sort=name&dir=sideways", "dir=DESC"] {
+        let page = s.get(&format!("/console/contributors?{bad}")).await;
+        assert_eq!(page.status, 422, "{bad}: an unknown order is refused, never read as the default: {}", page.body);
+    }
+    let page = s.get("/console/contributors?sort=name&dir=desc").await;
+    assert_eq!(page.status, 200, "{}", page.body);
 }
 
 fn user_id_by_email(app: &TestApp, email: &str) -> i64 {
@@ -597,7 +601,7 @@ async fn payout_batches_and_their_items_are_searched_filtered_sorted_paged_and_d
     assert_eq!(list(&s.get(&format!("/console/finance/batches?from={today}&to={today}")).await), [b2, b1]);
     let none = s.get(&format!("/console/finance/batches?to={yesterday}")).await;
     assert!(none.body.contains("No batch matches"), "{}", none.body);
-    for bad in ["rail=wire", "status=paid", "from=soon", "format=pdf"] {
+    for bad in ["rail=wire", "status=paid", "from=soon", "format=pdf", "sort=fee", "dir=up"] {
         let page = s.get(&format!("/console/finance/batches?{bad}")).await;
         assert_eq!(page.status, 422, "{bad} is refused, never read as any: {}", page.body);
     }
