@@ -473,4 +473,43 @@ mod tests {
         assert!(schemas["Reply"].get("additionalProperties").is_none(), "a schema no request reaches is left");
         assert!(schemas["Scores"]["additionalProperties"].is_object());
     }
+
+    /// Every field the service checks with `text::check` states `text::FORMULA_SAFE` in
+    /// the document (written out per field: utoipa takes a literal), so a schema-valid
+    /// name is never refused as formula-leading.
+    #[test]
+    fn formula_checked_fields_state_the_rule() {
+        use utoipa::PartialSchema;
+        let cases: [(serde_json::Value, &[&str]); 5] = [
+            (json!(crate::auth::routes::RegisterRequest::schema()), &["full_name"]),
+            (json!(crate::onboarding::routes::UpdateMe::schema()), &["full_name", "legal_name"]),
+            (
+                json!(crate::onboarding::routes::AddressInputDto::schema()),
+                &["line1", "line2", "city", "region", "postal_code"],
+            ),
+            (
+                json!(crate::tax::routes::TaxProfileRequest::schema()),
+                &[
+                    "legal_name",
+                    "business_name",
+                    "address_line1",
+                    "address_line2",
+                    "city",
+                    "region",
+                    "postal_code",
+                    "signature_name",
+                ],
+            ),
+            (json!(crate::payouts::routes::MethodRequest::schema()), &["email", "holder_name"]),
+        ];
+        for (schema, fields) in cases {
+            for field in fields {
+                assert_eq!(
+                    schema["properties"][field]["pattern"].as_str(),
+                    Some(crate::text::FORMULA_SAFE),
+                    "{field}: {schema}"
+                );
+            }
+        }
+    }
 }

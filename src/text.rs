@@ -18,10 +18,19 @@ use crate::error::FieldError;
 pub const FORMULA_LEADING: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 /// Whether a spreadsheet could read `value` as a formula: its first character, or its
-/// first after leading blanks, is one of [`FORMULA_LEADING`].
+/// first after leading white space (Unicode's `White_Space`, as `str::trim_start`), is
+/// one of [`FORMULA_LEADING`].
 pub fn formula_leading(value: &str) -> bool {
     value.starts_with(FORMULA_LEADING) || value.trim_start().starts_with(FORMULA_LEADING)
 }
+
+/// The JSON Schema `pattern` of a field [`check`]ed at input: text that is not
+/// [`formula_leading`] and holds no U+0000 (`crate::wire`). White space is spelled out
+/// as Unicode's `White_Space` list (what `str::trim_start` skips), not `\s`, whose
+/// meaning differs between regex engines (ECMA-262 adds U+FEFF, Python U+001C-U+001F).
+/// Written out on each such field's `#[schema(pattern)]` (utoipa takes a literal only),
+/// which `openapi` tests hold to this constant.
+pub const FORMULA_SAFE: &str = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$";
 
 /// The field error for a formula-leading value, if `value` is one.
 pub fn check(field: &str, value: &str) -> Option<FieldError> {
@@ -71,6 +80,33 @@ mod tests {
         for good in ["Ana Example", "José Ñúñez", "O'Neil", "Mary-Jane Smith", "Dee, Jr", "1 Elm St", "", "a=b"] {
             assert!(check("full_name", good).is_none(), "{good:?} refused");
         }
+    }
+
+    /// The schema's pattern and the service's rule agree on every kind of leading text,
+    /// Unicode white space among them (the fuzzer's favourite).
+    #[test]
+    fn the_schema_pattern_is_the_rule() {
+        let schema = serde_json::json!({"type": "string", "pattern": FORMULA_SAFE});
+        let validator = jsonschema::validator_for(&schema).expect("FORMULA_SAFE is a valid JSON Schema regex");
+        let mut cases: Vec<String> = vec![String::new()];
+        let starts = [
+            " ", "  ", "\n", "\u{2028}", "\u{200a}", "\u{b}", "\u{c}", "\t", "\r", "\u{a0}", "\u{85}", "\u{1c}",
+            "\u{3000}", "\u{feff}", "x",
+        ];
+        let seconds = ["=", "+", "-", "@", "\t", "\r", " ", "a", "\u{a0}", "é", ""];
+        for a in starts {
+            for b in seconds {
+                cases.push(format!("{a}{b}"));
+                cases.push(format!("{a}{b}tail"));
+            }
+        }
+        cases.extend(
+            ["=", "+1", "-", "@x", "Ana", "a=b", "1 Elm St", "O'Neil", " \t=", " \n@", "\u{a0}=1"].map(String::from),
+        );
+        for case in &cases {
+            assert_eq!(validator.is_valid(&serde_json::json!(case)), !formula_leading(case), "{case:?}");
+        }
+        assert!(!validator.is_valid(&serde_json::json!("a\u{0}b")), "no NUL either");
     }
 
     #[test]
