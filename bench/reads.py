@@ -7,11 +7,15 @@ For each backend, each binary seeds a database of its own (its own migrations), 
 two servers are measured in alternation (before, after, before, after, ...) with
 `wrk -t2 -c64 --latency` for --seconds each, so a load that drifts during the run
 affects both alike. Prints a Markdown table (median of the rounds, and every round) and
-the machine's load average at the start and the end. Reuses bench.py's helpers.
+the machine's load average at the start and the end. On PostgreSQL each round also runs
+`pgbench -S -M prepared -c 64 -j 2` (the SPEC §14 baseline) on the first binary's
+database, no TLS, between the two servers, so the ratio is of the same minutes. Reuses
+bench.py's helpers.
 """
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -28,6 +32,13 @@ def wrk_me(base, token, seconds):
     return bench.parse_wrk(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
 
 
+def pgbench(url, seconds):
+    out = subprocess.run(["pgbench", "-S", "-M", "prepared", "-c", "64", "-j", "2", "-T", str(seconds), url],
+                         capture_output=True, text=True, check=True).stdout
+    tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+    return {"rps": float(tps.group(1)), "p99_ms": float("nan")}
+
+
 def run_backend(kind, binaries, args, workdir):
     setups = []
     try:
@@ -38,7 +49,14 @@ def run_backend(kind, binaries, args, workdir):
             bench.seed_db(binary, env, args.contributors, args.records)
             setups.append((label, binary, be, env, f"http://127.0.0.1:{port}"))
         rounds = {label: [] for label, _ in binaries}
+        pg_url = setups[0][2].url if kind == "postgres" and shutil.which("pgbench") else None
+        if pg_url:
+            subprocess.run(["pgbench", "-i", "-s", "1", "-q", pg_url], capture_output=True, check=True)
+            rounds["pgbench -S"] = []
         for r in range(args.rounds):
+            if pg_url:
+                rounds["pgbench -S"].append(pgbench(pg_url, args.seconds))
+                bench.log(f"{kind} pgbench round {r + 1}: {rounds['pgbench -S'][-1]}")
             for label, binary, be, env, base in setups:
                 server = bench.start_server(binary, env, base, os.path.join(workdir, f"{kind}-{label}-{r}.log"))
                 try:
@@ -80,6 +98,11 @@ def main():
                 p99 = statistics.median(x["p99_ms"] for x in rs)
                 each = "; ".join(f"{x['rps']:.0f}, {x['p99_ms']:.2f}" for x in rs)
                 out.append(f"| {kind} | {label} | {rps:.0f} | {p99:.2f} | {each} |")
+            if "pgbench -S" in rounds:
+                base = statistics.median(x["rps"] for x in rounds["pgbench -S"])
+                for label, _ in (("before", 0), ("after", 0)):
+                    rps = statistics.median(x["rps"] for x in rounds[label])
+                    out.append(f"| {kind} | {label} / pgbench -S | {rps / base * 100:.1f} % | | |")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     load1 = os.getloadavg()

@@ -235,6 +235,26 @@ impl Db {
         self.run(move || db.read_sync(f)).await
     }
 
+    /// [`Db::read`] for a short point read (one indexed lookup, such as the session-checked
+    /// account of `GET /me`): run on the calling thread when a permit and an idle
+    /// connection are at hand at once, which saves the two thread hops to the blocking
+    /// pool and back; otherwise (the pool busy) admitted and run like any read. It holds
+    /// the worker for one query's round trip, so it is for lookups, never for lists or
+    /// reports.
+    pub async fn read_now<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        if let Ok(_permit) = self.admission.try_acquire() {
+            if let Some(conn) = self.pool.try_get() {
+                let mut conn = PooledConn(conn);
+                let result = f(&mut conn);
+                return note_loss(&mut conn, result);
+            }
+        }
+        self.read(f).await
+    }
+
     /// Runs `f` (blocking work that uses this database: reads, transactions, and the
     /// password hashing around them) on the blocking thread pool once admitted: one
     /// permit per pooled connection, granted in arrival order.

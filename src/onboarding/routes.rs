@@ -100,8 +100,9 @@ fn me_view_of((user, roles, profile): (crate::auth::model::User, Vec<crate::auth
 )]
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, claims: BearerClaims) -> AppResult<HttpResponse> {
-    // The hot read of the API: the session check is part of the account query.
-    let account = state.db.read(move |c| service::account_of_session(c, claims)).await?;
+    // The hot read of the API: the session check is part of the account query, a
+    // point read run on this worker when a connection is idle (`Db::read_now`).
+    let account = state.db.read_now(move |c| service::account_of_session(c, claims)).await?;
     Ok(HttpResponse::Ok().json(me_view_of(account)))
 }
 
