@@ -236,15 +236,21 @@ impl Db {
     }
 
     /// [`Db::read`] for a short point read (one indexed lookup, such as the session-checked
-    /// account of `GET /me`): run on the calling thread when a permit and an idle
-    /// connection are at hand at once, which saves the two thread hops to the blocking
-    /// pool and back; otherwise (the pool busy) admitted and run like any read. It holds
-    /// the worker for one query's round trip, so it is for lookups, never for lists or
-    /// reports.
+    /// account of `GET /me`). On SQLite it runs on the calling thread when a permit and an
+    /// idle connection are at hand at once, which saves the two thread hops to the
+    /// blocking pool and back; otherwise (the pool busy) it is admitted and run like any
+    /// read. SQLite's read is a call into the process on a file in the page cache; a
+    /// PostgreSQL read is a network round trip with no client-side bound (a database that
+    /// stops answering would hold the HTTP worker, and every request on it, `/healthz`
+    /// included), so on PostgreSQL it is always [`Db::read`]. For lookups only, never for
+    /// lists or reports.
     pub async fn read_now<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
     ) -> AppResult<T> {
+        if self.backend != Backend::Sqlite {
+            return self.read(f).await;
+        }
         if let Ok(_permit) = self.admission.try_acquire() {
             if let Some(conn) = self.pool.try_get() {
                 let mut conn = PooledConn(conn);
