@@ -141,7 +141,8 @@ pub const NON_BLANK: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
 
 /// Gives every object schema `propertyNames` with the [`NO_NUL`] pattern, and every
 /// string schema without an enum or a const the [`NO_NUL`] pattern (a
-/// pattern it states already keeps its rule, `\S` becoming [`NON_BLANK`]; every other
+/// pattern it states already keeps its rule, `\S` becoming [`NON_BLANK`] and
+/// `text::FORMULA_SAFE_MARK` becoming `text::FORMULA_SAFE`; every other
 /// pattern in the document admits no NUL), so the document refuses what the service
 /// refuses.
 pub fn no_nul_in_strings(value: &mut Value) {
@@ -168,6 +169,9 @@ pub fn no_nul_in_strings(value: &mut Value) {
                     }
                     Some("\\S") => {
                         map.insert("pattern".into(), json!(NON_BLANK));
+                    }
+                    Some(crate::text::FORMULA_SAFE_MARK) => {
+                        map.insert("pattern".into(), json!(crate::text::FORMULA_SAFE));
                     }
                     Some(_) => {}
                 }
@@ -475,8 +479,8 @@ mod tests {
     }
 
     /// Every field the service checks with `text::check` states `text::FORMULA_SAFE` in
-    /// the document (written out per field: utoipa takes a literal), so a schema-valid
-    /// name is never refused as formula-leading.
+    /// the document (marked per field, expanded by `no_nul_in_strings`), so a
+    /// schema-valid name is never refused as formula-leading.
     #[test]
     fn formula_checked_fields_state_the_rule() {
         use utoipa::PartialSchema;
@@ -502,7 +506,8 @@ mod tests {
             ),
             (json!(crate::payouts::routes::MethodRequest::schema()), &["email", "holder_name"]),
         ];
-        for (schema, fields) in cases {
+        for (mut schema, fields) in cases {
+            super::no_nul_in_strings(&mut schema);
             for field in fields {
                 assert_eq!(
                     schema["properties"][field]["pattern"].as_str(),

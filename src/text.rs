@@ -28,8 +28,11 @@ pub fn formula_leading(value: &str) -> bool {
 /// [`formula_leading`] and holds no U+0000 (`crate::wire`). White space is spelled out
 /// as Unicode's `White_Space` list (what `str::trim_start` skips), not `\s`, whose
 /// meaning differs between regex engines (ECMA-262 adds U+FEFF, Python U+001C-U+001F).
-/// Written out on each such field's `#[schema(pattern)]` (utoipa takes a literal only),
-/// which `openapi` tests hold to this constant.
+/// Such a field says `#[schema(pattern = "formula_safe")]` ([`FORMULA_SAFE_MARK`]: utoipa
+/// takes a literal only), which `openapi::no_nul_in_strings` replaces with this.
+pub const FORMULA_SAFE_MARK: &str = "formula_safe";
+
+/// The pattern [`FORMULA_SAFE_MARK`] stands for.
 pub const FORMULA_SAFE: &str = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$";
 
 /// The field error for a formula-leading value, if `value` is one.

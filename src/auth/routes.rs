@@ -23,11 +23,7 @@ pub struct RegisterRequest {
     #[schema(min_length = 12, max_length = 256)]
     pub password: String,
     #[validate(length(min = 1, max = 200, message = "give your full name (at most 200 characters)"))]
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$"
-    )]
+    #[schema(min_length = 1, max_length = 200, pattern = "formula_safe")]
     pub full_name: String,
 }
 

@@ -30,13 +30,9 @@ use crate::{blocking, AppState};
 #[serde(deny_unknown_fields)]
 pub struct MethodRequest {
     pub rail: Rail,
-    #[schema(
-        pattern = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$"
-    )]
+    #[schema(pattern = "formula_safe")]
     pub email: Option<String>,
-    #[schema(
-        pattern = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$"
-    )]
+    #[schema(pattern = "formula_safe")]
     pub holder_name: Option<String>,
     /// Nine-digit ABA routing number (check digit verified). Read as any JSON value so
     /// a number sent by mistake is refused by our validation, never echoed by serde.

@@ -19,54 +19,27 @@ use crate::{blocking, AppState};
 #[serde(deny_unknown_fields)]
 pub struct TaxProfileRequest {
     #[validate(length(min = 1, max = 200))]
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$"
-    )]
+    #[schema(min_length = 1, max_length = 200, pattern = "formula_safe")]
     pub legal_name: String,
     #[validate(length(min = 1, max = 200))]
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$"
-    )]
+    #[schema(min_length = 1, max_length = 200, pattern = "formula_safe")]
     pub business_name: Option<String>,
     pub tax_classification: TaxClassification,
     #[validate(length(min = 1, max = 200))]
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$"
-    )]
+    #[schema(min_length = 1, max_length = 200, pattern = "formula_safe")]
     pub address_line1: String,
     #[validate(length(max = 200))]
-    #[schema(
-        max_length = 200,
-        pattern = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$"
-    )]
+    #[schema(max_length = 200, pattern = "formula_safe")]
     pub address_line2: Option<String>,
     #[validate(length(min = 1, max = 100))]
-    #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$"
-    )]
+    #[schema(min_length = 1, max_length = 100, pattern = "formula_safe")]
     pub city: String,
     /// Two-letter state code.
     #[validate(length(equal = 2))]
-    #[schema(
-        min_length = 2,
-        max_length = 2,
-        pattern = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$"
-    )]
+    #[schema(min_length = 2, max_length = 2, pattern = "formula_safe")]
     pub region: String,
     #[validate(length(min = 5, max = 10))]
-    #[schema(
-        min_length = 5,
-        max_length = 10,
-        pattern = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$"
-    )]
+    #[schema(min_length = 5, max_length = 10, pattern = "formula_safe")]
     pub postal_code: String,
     /// `ssn` (the W-9's SSN box, where an ITIN goes too: a valid ITIN given as `ssn` is
     /// recorded as `itin`), `itin` or `ein`.
@@ -86,11 +59,7 @@ pub struct TaxProfileRequest {
     pub subject_to_backup_withholding: bool,
     /// Your legal name, typed, as signature.
     #[validate(length(min = 1, max = 200))]
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*|[\n\u000b\u000c \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(?:[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000=+\-@\u0000][^\u0000]*)?)?$"
-    )]
+    #[schema(min_length = 1, max_length = 200, pattern = "formula_safe")]
     pub signature_name: String,
     /// Certification under penalties of perjury.
     pub certify: bool,
