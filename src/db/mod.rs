@@ -130,6 +130,13 @@ fn note_loss<T>(conn: &mut PooledConn, result: AppResult<T>) -> AppResult<T> {
     result
 }
 
+/// Runs `f` on `conn` outside a transaction, marking the connection lost when the
+/// database went away.
+fn read_on<T>(mut conn: PooledConn, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
+    let result = f(&mut conn);
+    note_loss(&mut conn, result)
+}
+
 /// A connection checked out of the pool; derefs to [`DbConn`].
 pub struct PooledConn(PooledConnection<Manager>);
 
@@ -213,9 +220,7 @@ impl Db {
 
     /// Runs `f` on a connection, outside a transaction (reads).
     pub fn read_sync<T>(&self, f: impl FnOnce(&mut DbConn) -> AppResult<T>) -> AppResult<T> {
-        let mut conn = self.get()?;
-        let result = f(&mut conn);
-        note_loss(&mut conn, result)
+        read_on(self.get()?, f)
     }
 
     /// Runs `f` in one database transaction: every state change is all or nothing.
@@ -253,9 +258,7 @@ impl Db {
         }
         if let Ok(_permit) = self.admission.try_acquire() {
             if let Some(conn) = self.pool.try_get() {
-                let mut conn = PooledConn(conn);
-                let result = f(&mut conn);
-                return note_loss(&mut conn, result);
+                return read_on(PooledConn(conn), f);
             }
         }
         self.read(f).await
